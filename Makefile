@@ -1,0 +1,92 @@
+# poolshim: one non-recursive GNU Makefile. Everything builds into build/.
+#   make            shim + analyzer + fixtures
+#   make demo       install deps if missing, build, run the bundled demo under the shim
+#   make test       install deps if missing, build, run unit + integration tests
+#   make bench      per-call costs and whole-run overheads (see bench/README.md)
+#   make SAN=asan   (or tsan) sanitizer build into build-asan/ / build-tsan/
+SHELL   := /bin/bash
+CC      ?= cc
+SAN     ?=
+B       := build$(if $(SAN),-$(SAN))
+CFLAGS_BASE := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -fexceptions
+ifeq ($(SAN),asan)
+  CC := clang
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),tsan)
+  CC := clang
+  SANFLAGS := -fsanitize=thread
+endif
+
+SHIM_SRC  := $(sort $(wildcard shim/*.c))
+SHIM_OBJ  := $(patsubst shim/%.c,$(B)/shim/%.o,$(SHIM_SRC))
+SHIM_LIB  := $(B)/libpoolshim.so
+SHIM_CFLAGS := $(CFLAGS_BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec -pthread
+SHIM_LDFLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,now -Wl,-z,nodelete \
+                -pthread -ldl -ljemalloc
+
+AN_SRC    := $(sort $(wildcard analyzer/*.c))
+AN_OBJ    := $(patsubst analyzer/%.c,$(B)/analyzer/%.o,$(AN_SRC))
+AN_BIN    := $(B)/poolshim
+AN_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(shell pkg-config --cflags jansson 2>/dev/null)
+AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm
+
+FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
+FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
+# -rdynamic so start routines are named without debug info, like most real programs' exports
+FIX_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
+
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+UNIT_BIN  := $(B)/tests/unit_tests
+INT_SRC   := $(sort $(wildcard tests/integration/*.c))
+INT_BIN   := $(B)/tests/integration_tests
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps demo test unit integration bench clean torture
+all: $(SHIM_LIB) $(AN_BIN) $(FIX_BIN)
+
+deps:
+	@bash scripts/deps.sh
+
+$(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/shim
+	$(CC) $(SHIM_CFLAGS) $(SANFLAGS) -c $< -o $@
+$(SHIM_LIB): $(SHIM_OBJ) shim/exports.map
+	$(CC) -o $@ $(SHIM_OBJ) $(SHIM_LDFLAGS)
+
+$(B)/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(B)/analyzer
+	$(CC) $(AN_CFLAGS) -c $< -o $@
+$(AN_BIN): $(AN_OBJ)
+	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS)
+
+$(B)/fixtures/%: tests/fixtures/%.c tests/fixtures/fixture.h | $(B)/fixtures
+	$(CC) $(FIX_CFLAGS) -o $@ $< -lm
+
+# Unit tests link the shim's objects directly (never preload into the runner).
+$(UNIT_BIN): $(UNIT_SRC) $(filter-out $(B)/shim/init.o,$(SHIM_OBJ)) | $(B)/tests
+	$(CC) $(CFLAGS_BASE) -Ishim -pthread -o $@ $^ -lcriterion -ldl -ljemalloc
+$(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
+	$(CC) $(CFLAGS_BASE) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
+
+$(B)/bench/%: bench/%.c | $(B)/bench
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
+
+$(B)/shim $(B)/analyzer $(B)/fixtures $(B)/tests $(B)/bench:
+	@mkdir -p $@
+
+demo: deps all
+	@bash scripts/demo.sh $(B)
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN) --jobs 2
+integration: all $(INT_BIN)
+	POOLSHIM_BUILD=$(abspath $(B)) $(INT_BIN) --jobs 1
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INT_BIN)
+	@bash scripts/test.sh $(B)
+
+bench: deps all $(BENCH_BIN)
+	@bash scripts/bench.sh $(B)
+
+clean:
+	rm -rf build build-asan build-tsan

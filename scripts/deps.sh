@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages poolshim builds and tests with, only those missing.
+# Runs apt-get as root (or through sudo); does nothing when everything is present.
+set -euo pipefail
+pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev
+      python3 pigz sysbench clang)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "poolshim: installing ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,56 @@
+/* account.h: wait spans, the one mechanism every blocking wrapper uses.
+ * A span is begun by the waiting thread before the real call and ended after
+ * it; it reads CLOCK_MONOTONIC twice and writes only the thread's own record.
+ * Spans do not nest: a wrapper reached from inside another (libc calling an
+ * exported function) just forwards. errno is preserved by ps_span_end. */
+#ifndef PS_ACCOUNT_H
+#define PS_ACCOUNT_H
+#include <errno.h>
+#include "clock.h"
+#include "pool.h"
+#include "thread.h"
+
+struct ps_span {
+    struct ps_thread *t;
+    uint64_t t0;
+    int cause;
+};
+
+#define PS_CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
+
+/* Returns 0 (and the wrapper just forwards) if not measuring this call.
+ * A wait on the pool's idle object (condvar, semaphore, futex, polled or read
+ * fd) is counted as PS_IDLE whatever cause the wrapper proposed. */
+static inline int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *site)
+{
+    struct ps_thread *t = ps_thread_self();
+    if (!t || t->depth)
+        return 0;
+    t->depth = 1;
+    if (cause != PS_LOCK && cause != PS_SLEEP && ps_pool_is_idle_obj(t, obj))
+        cause = PS_IDLE;
+    s->t = t;
+    s->cause = cause;
+    t->cur_cause = cause;
+    t->cur_kind = kind;
+    t->cur_obj = obj;
+    t->cur_site = site;
+    s->t0 = ps_now_ns();
+    __atomic_store_n(&t->cur_since_ns, s->t0, __ATOMIC_RELEASE);
+    return 1;
+}
+
+static inline uint64_t ps_span_end(struct ps_span *s)
+{
+    int saved = errno;
+    struct ps_thread *t = s->t;
+    uint64_t dt = ps_now_ns() - s->t0;
+    __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->wait_ns[s->cause], t->wait_ns[s->cause] + dt, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
+    t->cur_kind = PS_K_NONE;
+    t->depth = 0;
+    errno = saved;
+    return dt;
+}
+#endif

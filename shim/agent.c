@@ -1,0 +1,125 @@
+/* agent.c: the "poolshim" thread and its loop.
+ * Started from the constructor (and again in a forked child) with every signal
+ * blocked, so the host's signals never land on it. It sleeps on a futex word
+ * so ps_agent_stop can wake it at once. Its record is marked `ignore`: its own
+ * reads of /proc go through our wrappers untouched. To bound its cost it
+ * measures each pass and stretches the interval so sampling stays under ~2 %
+ * of one core (thousands of threads make a pass expensive). */
+#include "agent.h"
+#include "clock.h"
+#include "config.h"
+#include "controller.h"
+#include "dump.h"
+#include "log.h"
+#include "pool.h"
+#include "real.h"
+#include "sampler.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct ps_thread ps_agent_rec = { .ignore = 1, .pool = -1 };
+uint64_t ps_start_ns;
+int ps_ncores = 1;
+
+static int stop_word;          /* futex: 1 = stop requested */
+static int done_word;          /* futex: 1 = agent finished */
+static int running;
+static pthread_t agent_thread;
+
+static long futex(int *w, int op, int val, const struct timespec *to)
+{
+    return ps_real_syscall ? ps_real_syscall(SYS_futex, w, op, val, to, 0, 0)
+                           : syscall(SYS_futex, w, op, val, to, 0, 0);
+}
+
+int ps_agent_pool_for(void *fn, const char *prefix)
+{
+    return ps_pool_get(fn, prefix);
+}
+
+void ps_agent_on_thread_exit(struct ps_thread *t)
+{
+    ps_controller_on_thread_exit(t);
+}
+
+static void tick(uint64_t now, int final)
+{
+    ps_sampler_tick(now, final);
+    ps_pool_tick(now);
+    if (!final) {
+        ps_controller_tick(now);
+        ps_dump_tick(now);
+    }
+}
+
+static void *agent_main(void *arg)
+{
+    ps_self = &ps_agent_rec;
+    ps_agent_rec.tid = ps_gettid();
+    prctl(PR_SET_NAME, "poolshim", 0, 0, 0);
+    uint64_t interval = (uint64_t)ps_cfg.interval_ms * 1000000ull;
+    while (!__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE)) {
+        struct timespec to = { (time_t)(interval / 1000000000ull), (long)(interval % 1000000000ull) };
+        futex(&stop_word, FUTEX_WAIT_PRIVATE, 0, &to);
+        if (__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
+            break;
+        uint64_t t0 = ps_now_ns();
+        tick(t0, 0);
+        uint64_t cost = ps_now_ns() - t0;
+        uint64_t base = (uint64_t)ps_cfg.interval_ms * 1000000ull;
+        interval = cost * 50 > base ? cost * 50 : base;
+    }
+    __atomic_store_n(&done_word, 1, __ATOMIC_RELEASE);
+    futex(&done_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+    return NULL;
+}
+
+int ps_agent_start(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    ps_ncores = n > 0 ? (int)n : 1;
+    stop_word = 0;
+    done_word = 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int r = PS_REAL(pthread_create)(&agent_thread, &attr, agent_main, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r) {
+        ps_log("cannot start the agent thread (%s): no CPU sampling, control or dumps", strerror(r));
+        return -r;
+    }
+    pthread_detach(agent_thread);
+    running = 1;
+    return 0;
+}
+
+void ps_agent_stop(void)
+{
+    if (__atomic_exchange_n(&running, 0, __ATOMIC_ACQ_REL)) {
+        __atomic_store_n(&stop_word, 1, __ATOMIC_RELEASE);
+        futex(&stop_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+        /* Bounded: a wedged agent must not keep the host from exiting. */
+        uint64_t deadline = ps_now_ns() + 2000000000ull;
+        while (!__atomic_load_n(&done_word, __ATOMIC_ACQUIRE) && ps_now_ns() < deadline) {
+            struct timespec to = { 0, 50000000 };
+            futex(&done_word, FUTEX_WAIT_PRIVATE, 0, &to);
+        }
+    }
+    tick(ps_now_ns(), 1);
+}
+
+void ps_agent_after_fork_child(void)
+{
+    running = 0;
+    ps_agent_start();
+}

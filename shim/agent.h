@@ -1,0 +1,23 @@
+/* agent.h: the shim's own thread ("poolshim"), started with every signal
+ * blocked. Each interval it samples the threads (sampler.c), updates the pools
+ * (pool.c), runs the controller (controller.c) and the dump triggers (dump.c).
+ * Nothing else in the shim runs periodically. */
+#ifndef PS_AGENT_H
+#define PS_AGENT_H
+#include <stdint.h>
+#include "thread.h"
+
+int ps_agent_start(void);
+/* Stops the agent (bounded wait) and takes a last sample; idempotent. */
+void ps_agent_stop(void);
+/* The pool of a thread starting with routine fn and name prefix (applies
+ * POOLSHIM_POOL); -1 for no pool. */
+int ps_agent_pool_for(void *fn, const char *prefix);
+/* A thread of ours is about to exit (the throttle must not keep it parked). */
+void ps_agent_on_thread_exit(struct ps_thread *t);
+extern struct ps_thread ps_agent_rec;
+extern uint64_t ps_start_ns;
+extern int ps_ncores;
+
+void ps_agent_after_fork_child(void);
+#endif

@@ -1,0 +1,179 @@
+/* config.c: the table of POOLSHIM_* variables and their one parser.
+ * Read once in the constructor (before any thread of ours exists); after that
+ * ps_cfg is read-only, so every thread reads it without synchronisation.
+ * A bad value never stops the program: one line on stderr naming the variable
+ * and what it accepts, and the default stays. Unknown POOLSHIM_* names are
+ * reported too, since a typo would otherwise silently do nothing. */
+#include "config.h"
+#include "log.h"
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ps_config ps_cfg;
+
+enum kind { K_INT, K_CHOICE, K_STR, K_PATH };
+
+struct var {
+    const char *name;
+    enum kind kind;
+    size_t off;
+    long min, max;           /* K_INT range; K_STR max length */
+    const char *choices;     /* K_CHOICE: "off|advise|on", index is the value */
+    const char *help;
+};
+
+#define OFF(f) offsetof(struct ps_config, f)
+static const struct var vars[] = {
+    { "POOLSHIM_DIR", K_PATH, OFF(dir), 0, 0, NULL, "a writable directory (default: the start directory)" },
+    { "POOLSHIM_CONTROL", K_CHOICE, OFF(control), 0, 0, "off|advise|on", "off, advise or on (default advise)" },
+    { "POOLSHIM_DUMP", K_CHOICE, OFF(dump), 0, 0, "off|on", "on or off (default on)" },
+    { "POOLSHIM_INTERVAL_MS", K_INT, OFF(interval_ms), 10, 10000, NULL, "an integer 10..10000 (default 100)" },
+    { "POOLSHIM_SUMMARY", K_CHOICE, OFF(summary), 0, 0, "off|on", "on or off (default on)" },
+    { "POOLSHIM_REPORT", K_CHOICE, OFF(report), 0, 0, "off|on", "on or off (default on)" },
+    { "POOLSHIM_DUMP_SIGNAL", K_INT, OFF(dump_signal), 1, 64, NULL, "a signal number 1..64 (default SIGRTMIN+7)" },
+    { "POOLSHIM_DUMP_MAX", K_INT, OFF(dump_max), 0, 1000, NULL, "an integer 0..1000 (default 8)" },
+    { "POOLSHIM_DUMP_INTERVAL_S", K_INT, OFF(dump_min_interval_s), 0, 86400, NULL, "an integer 0..86400 (default 10)" },
+    { "POOLSHIM_DUMP_BLOCKED_MS", K_INT, OFF(dump_blocked_ms), 10, 3600000, NULL, "an integer 10..3600000 (default 1000)" },
+    { "POOLSHIM_MIN", K_INT, OFF(min_threads), 1, 100000, NULL, "an integer 1..100000 (default 1)" },
+    { "POOLSHIM_MAX", K_INT, OFF(max_threads), 0, 100000, NULL, "an integer 0..100000, 0 = automatic (default 0)" },
+    { "POOLSHIM_COOLDOWN_MS", K_INT, OFF(cooldown_ms), 0, 600000, NULL, "an integer 0..600000 (default 500)" },
+    { "POOLSHIM_EXPAND", K_STR, OFF(expand), 0, 127, NULL, "a start routine name, at most 127 bytes" },
+    { "POOLSHIM_POOL", K_STR, OFF(pool), 0, 127, NULL, "a start routine name, at most 127 bytes" },
+    { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
+};
+#define NVARS (sizeof vars / sizeof vars[0])
+
+void ps_config_defaults(struct ps_config *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!getcwd(c->dir, sizeof c->dir))
+        strcpy(c->dir, ".");
+    c->control = PS_CONTROL_ADVISE;
+    c->dump = 1;
+    c->interval_ms = 100;
+    c->summary = 1;
+    c->report = 1;
+    c->dump_signal = SIGRTMIN + 7;
+    c->dump_max = 8;
+    c->dump_min_interval_s = 10;
+    c->dump_blocked_ms = 1000;
+    c->min_threads = 1;
+    c->max_threads = 0;
+    c->cooldown_ms = 500;
+    c->alloc_sample_lg = 19;
+}
+
+static int parse_long(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_choice(const char *choices, const char *s)
+{
+    size_t n = strlen(s);
+    int idx = 0;
+    for (const char *p = choices; ; idx++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (n && len == n && !strncmp(p, s, n))
+            return idx;
+        if (!bar)
+            return -1;
+        p = bar + 1;
+    }
+}
+
+int ps_config_set(struct ps_config *c, const char *name, const char *value)
+{
+    int saved = errno;
+    for (size_t i = 0; i < NVARS; i++) {
+        const struct var *v = &vars[i];
+        if (strcmp(v->name, name))
+            continue;
+        char *field = (char *)c + v->off;
+        long n;
+        int ok = 0;
+        switch (v->kind) {
+        case K_INT:
+            if (!parse_long(value, &n) && n >= v->min && n <= v->max) {
+                *(int *)field = (int)n;
+                ok = 1;
+            }
+            break;
+        case K_CHOICE:
+            if ((n = parse_choice(v->choices, value)) >= 0) {
+                *(int *)field = (int)n;
+                ok = 1;
+            }
+            break;
+        case K_STR:
+            if (strlen(value) <= (size_t)v->max) {
+                strcpy(field, value);
+                ok = 1;
+            }
+            break;
+        case K_PATH:
+            if (*value && strlen(value) < sizeof c->dir && access(value, W_OK | X_OK) == 0) {
+                if (value[0] == '/' || !getcwd(field, sizeof c->dir) ||
+                    strlen(field) + 1 + strlen(value) >= sizeof c->dir)
+                    strcpy(field, value);
+                else {
+                    strcat(field, "/");
+                    strcat(field, value);
+                }
+                ok = 1;
+            }
+            break;
+        }
+        errno = saved;
+        if (ok)
+            return 0;
+        ps_log("%s=\"%s\" ignored: expected %s", name, value, v->help);
+        return -1;
+    }
+    errno = saved;
+    ps_log("%s is not a poolshim variable (ignored); see the README's table", name);
+    return -1;
+}
+
+int ps_config_load(struct ps_config *c, char *const *env)
+{
+    extern char **environ;
+    ps_config_defaults(c);
+    if (!env)
+        env = environ;
+    int bad = 0;
+    for (; env && *env; env++) {
+        const char *e = *env;
+        if (strncmp(e, "POOLSHIM_", 9))
+            continue;
+        const char *eq = strchr(e, '=');
+        if (!eq)
+            continue;
+        char name[64];
+        size_t len = (size_t)(eq - e);
+        if (len >= sizeof name) {
+            ps_log("%s: name too long (ignored)", e);
+            bad++;
+            continue;
+        }
+        memcpy(name, e, len);
+        name[len] = 0;
+        /* POOLSHIM_BUILD etc. are for our scripts, not the shim */
+        if (!strcmp(name, "POOLSHIM_BUILD") || !strcmp(name, "POOLSHIM_LIB"))
+            continue;
+        if (ps_config_set(c, name, eq + 1))
+            bad++;
+    }
+    return bad;
+}

@@ -1,0 +1,10 @@
+/* file.h: how the shim puts a file on disk: written to a temporary name in the
+ * same directory, fsync'ed, then renamed, so a reader never sees half a file
+ * and a crash mid-write leaves at most a *.tmp behind. */
+#ifndef PS_FILE_H
+#define PS_FILE_H
+#include <stddef.h>
+
+/* Writes buf to dir/name atomically. 0 or -errno. */
+int ps_file_write_atomic(const char *dir, const char *name, const void *buf, size_t len);
+#endif

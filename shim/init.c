@@ -1,0 +1,78 @@
+/* init.c: the shim's life cycle: constructor, destructor, fork.
+ * Order at start: real symbols, configuration, the tables (mapped memory),
+ * the calling (main) thread's record, then ps_ready, then the agent thread.
+ * Any failure leaves ps_ready at 0: every wrapper then only forwards.
+ * At exit: stop the agent (bounded wait), take a last sample, write the report.
+ * After fork the child keeps only its forking thread: tables are reset and a
+ * new agent is started, so the child measures itself and writes its own report. */
+#include "agent.h"
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+#include "real.h"
+#include "report.h"
+#include "clock.h"
+#include "syncobj.h"
+#include "thread.h"
+#include <pthread.h>
+#include <unistd.h>
+
+int ps_pid;
+
+static void atfork_child(void)
+{
+    if (!ps_ready)
+        return;
+    ps_pid = getpid();
+    ps_start_ns = ps_now_ns();
+    ps_thread_after_fork_child();
+    ps_obj_table_reset();
+    ps_pool_table_reset();
+    struct ps_thread *me = ps_self;
+    if (me && !me->ignore && me->routine) {
+        char prefix[PS_NAME_LEN];
+        ps_pool_prefix(me->name, prefix);
+        me->pool = ps_agent_pool_for(me->routine, prefix);
+    } else if (me) {
+        me->pool = -1;
+    }
+    ps_agent_after_fork_child();
+}
+
+__attribute__((constructor(101))) static void ps_init(void)
+{
+    ps_real_init();
+    ps_pid = getpid();
+    ps_start_ns = ps_now_ns();
+    ps_config_load(&ps_cfg, NULL);
+    int r;
+    if ((r = ps_thread_table_init()) || (r = ps_obj_table_init()) || (r = ps_pool_table_init())) {
+        ps_log("cannot map the shim's tables (errno %d): measuring nothing, the program runs as usual", -r);
+        return;
+    }
+    struct ps_thread *me = ps_thread_claim(ps_gettid(), NULL);
+    if (me) {
+        me->self = pthread_self();
+        ps_self = me;
+    }
+    __atomic_store_n(&ps_ready, 1, __ATOMIC_RELEASE);
+    pthread_atfork(NULL, NULL, atfork_child);
+    ps_agent_start();
+}
+
+void ps_finish(const char *why)
+{
+    static int finished;
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
+        return;              /* not initialised, or a vfork child sharing our memory */
+    if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
+        return;
+    ps_agent_stop();
+    if (ps_cfg.report)
+        ps_report_write(why);
+}
+
+__attribute__((destructor(101))) static void ps_fini(void)
+{
+    ps_finish("exit");
+}

@@ -1,0 +1,53 @@
+/* interpose_io.c: the blocking file and socket calls, their 64-bit and
+ * fortified (_chk) names. Each is a span of `io` wait on its fd: two clock
+ * reads around the real call, nothing else. An fd that is the pool's idle wait
+ * (workers blocked reading a pipe for work) counts as idle. */
+#include "export.h"
+#include "account.h"
+#include "syncobj.h"
+#include "real.h"
+
+#define PS_IO_WRAP(ret, name, fd, params, args)                                        \
+    PS_EXPORT ret name params                                                          \
+    {                                                                                  \
+        struct ps_span s;                                                              \
+        if (!ps_span_begin(&s, PS_IO, PS_K_IO, PS_FD_KEY(fd), PS_CALLER()))            \
+            return PS_REAL(name) args;                                                 \
+        ret r = ps_real_##name args;                                                   \
+        ps_span_end(&s);                                                               \
+        return r;                                                                      \
+    }
+
+PS_IO_WRAP(ssize_t, read, fd, (int fd, void *b, size_t n), (fd, b, n))
+PS_IO_WRAP(ssize_t, __read_chk, fd, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))
+PS_IO_WRAP(ssize_t, pread, fd, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))
+PS_IO_WRAP(ssize_t, pread64, fd, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))
+PS_IO_WRAP(ssize_t, __pread_chk, fd, (int fd, void *b, size_t n, off_t o, size_t bl), (fd, b, n, o, bl))
+PS_IO_WRAP(ssize_t, __pread64_chk, fd, (int fd, void *b, size_t n, off64_t o, size_t bl), (fd, b, n, o, bl))
+PS_IO_WRAP(ssize_t, readv, fd, (int fd, const struct iovec *v, int c), (fd, v, c))
+PS_IO_WRAP(ssize_t, preadv, fd, (int fd, const struct iovec *v, int c, off_t o), (fd, v, c, o))
+PS_IO_WRAP(ssize_t, preadv64, fd, (int fd, const struct iovec *v, int c, off64_t o), (fd, v, c, o))
+PS_IO_WRAP(ssize_t, write, fd, (int fd, const void *b, size_t n), (fd, b, n))
+PS_IO_WRAP(ssize_t, pwrite, fd, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
+PS_IO_WRAP(ssize_t, pwrite64, fd, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))
+PS_IO_WRAP(ssize_t, writev, fd, (int fd, const struct iovec *v, int c), (fd, v, c))
+PS_IO_WRAP(ssize_t, pwritev, fd, (int fd, const struct iovec *v, int c, off_t o), (fd, v, c, o))
+PS_IO_WRAP(ssize_t, pwritev64, fd, (int fd, const struct iovec *v, int c, off64_t o), (fd, v, c, o))
+PS_IO_WRAP(int, fsync, fd, (int fd), (fd))
+PS_IO_WRAP(int, fdatasync, fd, (int fd), (fd))
+
+PS_IO_WRAP(ssize_t, recv, fd, (int fd, void *b, size_t n, int f), (fd, b, n, f))
+PS_IO_WRAP(ssize_t, __recv_chk, fd, (int fd, void *b, size_t n, size_t bl, int f), (fd, b, n, bl, f))
+PS_IO_WRAP(ssize_t, recvfrom, fd, (int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *al),
+           (fd, b, n, f, a, al))
+PS_IO_WRAP(ssize_t, __recvfrom_chk, fd,
+           (int fd, void *b, size_t n, size_t bl, int f, struct sockaddr *a, socklen_t *al),
+           (fd, b, n, bl, f, a, al))
+PS_IO_WRAP(ssize_t, recvmsg, fd, (int fd, struct msghdr *m, int f), (fd, m, f))
+PS_IO_WRAP(ssize_t, send, fd, (int fd, const void *b, size_t n, int f), (fd, b, n, f))
+PS_IO_WRAP(ssize_t, sendto, fd, (int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t al),
+           (fd, b, n, f, a, al))
+PS_IO_WRAP(ssize_t, sendmsg, fd, (int fd, const struct msghdr *m, int f), (fd, m, f))
+PS_IO_WRAP(int, accept, fd, (int fd, struct sockaddr *a, socklen_t *al), (fd, a, al))
+PS_IO_WRAP(int, accept4, fd, (int fd, struct sockaddr *a, socklen_t *al, int f), (fd, a, al, f))
+PS_IO_WRAP(int, connect, fd, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))

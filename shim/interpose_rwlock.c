@@ -1,0 +1,65 @@
+/* interpose_rwlock.c: pthread_rwlock_* (plain, try, timed and clock variants).
+ * Same discipline as mutexes: try first, time only a blocking acquisition.
+ * glibc does not track readers, so hold time and owner are the last acquirer's. */
+#include "export.h"
+#include "lockwait.h"
+#include "real.h"
+
+#define PS_RW(trycall, call)                                        \
+    struct ps_thread *t = ps_thread_self();                         \
+    if (!t)                                                         \
+        return call;                                                \
+    void *site = PS_CALLER();                                       \
+    int r = trycall;                                                \
+    if (r == EBUSY) {                                               \
+        struct ps_lockwait w;                                       \
+        ps_lockwait_begin(&w, l, PS_K_RWLOCK, site);                \
+        r = call;                                                   \
+        ps_lockwait_end(&w, t, site);                               \
+    }                                                               \
+    if (r == 0)                                                     \
+        ps_lock_on_acquire(t, l, site);                             \
+    return r;
+
+#define RD_TRY PS_REAL(pthread_rwlock_tryrdlock)(l)
+#define WR_TRY PS_REAL(pthread_rwlock_trywrlock)(l)
+
+PS_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+{ PS_RW(RD_TRY, PS_REAL(pthread_rwlock_rdlock)(l)) }
+PS_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+{ PS_RW(WR_TRY, PS_REAL(pthread_rwlock_wrlock)(l)) }
+PS_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *a)
+{ PS_RW(RD_TRY, PS_REAL(pthread_rwlock_timedrdlock)(l, a)) }
+PS_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *a)
+{ PS_RW(WR_TRY, PS_REAL(pthread_rwlock_timedwrlock)(l, a)) }
+PS_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *a)
+{ if (!PS_REAL(pthread_rwlock_clockrdlock)) return ENOSYS;
+  PS_RW(RD_TRY, ps_real_pthread_rwlock_clockrdlock(l, c, a)) }
+PS_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *a)
+{ if (!PS_REAL(pthread_rwlock_clockwrlock)) return ENOSYS;
+  PS_RW(WR_TRY, ps_real_pthread_rwlock_clockwrlock(l, c, a)) }
+
+PS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
+{
+    int r = RD_TRY;
+    struct ps_thread *t;
+    if (r == 0 && (t = ps_thread_self()))
+        ps_lock_on_acquire(t, l, PS_CALLER());
+    return r;
+}
+PS_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
+{
+    int r = WR_TRY;
+    struct ps_thread *t;
+    if (r == 0 && (t = ps_thread_self()))
+        ps_lock_on_acquire(t, l, PS_CALLER());
+    return r;
+}
+
+PS_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
+{
+    struct ps_thread *t = ps_self;
+    if (t && !t->ignore)
+        ps_lock_on_release(t, l);
+    return PS_REAL(pthread_rwlock_unlock)(l);
+}

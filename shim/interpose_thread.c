@@ -1,0 +1,73 @@
+/* interpose_thread.c: pthread_create and the joins.
+ * pthread_create claims the new thread's record up front (no allocation: the
+ * routine and argument travel in the record) and starts the thread in a
+ * trampoline that binds the record to the thread, puts it in its pool and
+ * closes the record on every way out (return, pthread_exit, cancellation)
+ * through a cleanup handler. If no record is free, the thread runs unwrapped. */
+#include "export.h"
+#include "account.h"
+#include "agent.h"
+#include "real.h"
+#include <string.h>
+#include <sys/prctl.h>
+
+
+static void on_exit_cleanup(void *p)
+{
+    struct ps_thread *t = p;
+    ps_agent_on_thread_exit(t);
+    ps_thread_on_exit(t);
+}
+
+static void *trampoline(void *p)
+{
+    struct ps_thread *t = p;
+    void *(*fn)(void *) = (void *(*)(void *))t->routine;
+    void *arg = t->start_arg;
+    t->tid = ps_gettid();
+    t->self = pthread_self();
+    ps_self = t;
+    char name[PS_NAME_LEN] = "", prefix[PS_NAME_LEN];
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    memcpy(t->name, name, PS_NAME_LEN);
+    ps_pool_prefix(name, prefix);
+    t->pool = ps_agent_pool_for(t->routine, prefix);
+    void *ret;
+    pthread_cleanup_push(on_exit_cleanup, t);
+    ret = fn(arg);
+    pthread_cleanup_pop(1);
+    return ret;
+}
+
+PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    struct ps_thread *t = __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) ? ps_thread_claim(0, (void *)fn) : NULL;
+    if (!t)
+        return PS_REAL(pthread_create)(th, attr, fn, arg);
+    t->via_create = 1;
+    t->start_arg = arg;
+    int r = PS_REAL(pthread_create)(th, attr, trampoline, t);
+    if (r != 0) {
+        t->tid = 0;
+        __atomic_store_n(&t->state, PS_T_FREE, __ATOMIC_RELEASE);
+    }
+    return r;
+}
+
+#define PS_JOIN_WRAP(name, params, args)                                              \
+    PS_EXPORT int name params                                                         \
+    {                                                                                 \
+        struct ps_span s;                                                             \
+        if (!PS_REAL(name))                                                           \
+            return ENOSYS;                                                            \
+        if (!ps_span_begin(&s, PS_COND, PS_K_JOIN, (uintptr_t)th, PS_CALLER()))       \
+            return ps_real_##name args;                                               \
+        int r = ps_real_##name args;                                                  \
+        ps_span_end(&s);                                                              \
+        return r;                                                                     \
+    }
+
+PS_JOIN_WRAP(pthread_join, (pthread_t th, void **ret), (th, ret))
+PS_JOIN_WRAP(pthread_timedjoin_np, (pthread_t th, void **ret, const struct timespec *abs), (th, ret, abs))
+PS_JOIN_WRAP(pthread_clockjoin_np, (pthread_t th, void **ret, clockid_t c, const struct timespec *abs),
+             (th, ret, c, abs))

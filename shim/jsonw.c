@@ -1,0 +1,184 @@
+/* jsonw.c: see jsonw.h. Memory comes from mmap/mremap so the writer works
+ * with the host's malloc locked or broken; output is compact, one document. */
+#include "jsonw.h"
+#include "log.h"
+#include <math.h>
+#include <string.h>
+#include <sys/mman.h>
+
+void ps_jw_init(struct ps_jw *w)
+{
+    memset(w, 0, sizeof *w);
+    w->first[0] = 1;
+}
+
+void ps_jw_free(struct ps_jw *w)
+{
+    if (w->buf)
+        munmap(w->buf, w->cap);
+    w->buf = NULL;
+    w->cap = w->len = 0;
+}
+
+static void put(struct ps_jw *w, const char *s, size_t n)
+{
+    if (w->err)
+        return;
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = w->cap ? w->cap : 65536;
+        while (cap < w->len + n + 1)
+            cap *= 2;
+        void *p = w->buf ? mremap(w->buf, w->cap, cap, MREMAP_MAYMOVE)
+                         : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            w->err = 1;
+            return;
+        }
+        w->buf = p;
+        w->cap = cap;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = 0;
+}
+
+static void puts_(struct ps_jw *w, const char *s) { put(w, s, strlen(s)); }
+
+static void quoted(struct ps_jw *w, const char *s)
+{
+    put(w, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\'; esc[1] = (char)*p;
+            put(w, esc, 2);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            put(w, esc, ps_fmt(esc, sizeof esc, "\\u00%c%c", "0123456789abcdef"[*p >> 4],
+                               "0123456789abcdef"[*p & 15]));
+        } else {
+            put(w, (const char *)p, 1);
+        }
+    }
+    put(w, "\"", 1);
+}
+
+static void prefix(struct ps_jw *w, const char *key)
+{
+    if (!w->first[w->depth])
+        put(w, ",", 1);
+    w->first[w->depth] = 0;
+    if (key) {
+        quoted(w, key);
+        put(w, ":", 1);
+    }
+}
+
+static void open_(struct ps_jw *w, const char *key, const char *br)
+{
+    prefix(w, key);
+    puts_(w, br);
+    if (w->depth < 63) {
+        w->first[++w->depth] = 1;
+        w->close[w->depth] = br[0] == '{' ? '}' : ']';
+    } else {
+        w->err = 1;
+    }
+}
+
+void ps_jw_obj(struct ps_jw *w, const char *key) { open_(w, key, "{"); }
+void ps_jw_arr(struct ps_jw *w, const char *key) { open_(w, key, "["); }
+
+void ps_jw_end(struct ps_jw *w)
+{
+    if (w->depth <= 0) {
+        w->err = 1;
+        return;
+    }
+    put(w, &w->close[w->depth], 1);
+    w->depth--;
+}
+
+void ps_jw_str(struct ps_jw *w, const char *key, const char *v)
+{
+    prefix(w, key);
+    if (v)
+        quoted(w, v);
+    else
+        puts_(w, "null");
+}
+
+void ps_jw_u64(struct ps_jw *w, const char *key, uint64_t v)
+{
+    char b[24];
+    prefix(w, key);
+    put(w, b, ps_fmt(b, sizeof b, "%lu", (unsigned long)v));
+}
+
+void ps_jw_i64(struct ps_jw *w, const char *key, int64_t v)
+{
+    char b[24];
+    prefix(w, key);
+    put(w, b, ps_fmt(b, sizeof b, "%ld", (long)v));
+}
+
+void ps_jw_hex(struct ps_jw *w, const char *key, uint64_t v)
+{
+    char b[24];
+    prefix(w, key);
+    put(w, b, ps_fmt(b, sizeof b, "\"0x%lx\"", (unsigned long)v));
+}
+
+size_t ps_fmt_double(char *b, size_t cap, double v, int decimals)
+{
+    if (!isfinite(v) || cap < 32)
+        return ps_fmt(b, cap, "null");
+    size_t at = 0;
+    if (v < 0) {
+        b[at++] = '-';
+        v = -v;
+    }
+    if (v >= 1e18)
+        return at + ps_fmt(b + at, cap - at, "%lu", (unsigned long)1000000000000000000ull);
+    uint64_t scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    uint64_t fixed = (uint64_t)(v * (double)scale + 0.5);
+    uint64_t ip = fixed / scale, fp = fixed % scale;
+    at += ps_fmt(b + at, cap - at, "%lu", (unsigned long)ip);
+    if (fp) {
+        char digits[24];
+        int n = decimals;
+        for (int i = n - 1; i >= 0; i--) {
+            digits[i] = (char)('0' + fp % 10);
+            fp /= 10;
+        }
+        while (n > 0 && digits[n - 1] == '0')
+            n--;
+        b[at++] = '.';
+        memcpy(b + at, digits, (size_t)n);
+        at += (size_t)n;
+        b[at] = 0;
+    }
+    if (at == 2 && b[0] == '-' && b[1] == '0')
+        return ps_fmt(b, cap, "0");
+    return at;
+}
+
+void ps_jw_dbl(struct ps_jw *w, const char *key, double v)
+{
+    char b[48];
+    prefix(w, key);
+    put(w, b, ps_fmt_double(b, sizeof b, v, 6));
+}
+
+void ps_jw_bool(struct ps_jw *w, const char *key, int v)
+{
+    prefix(w, key);
+    puts_(w, v ? "true" : "false");
+}
+
+void ps_jw_null(struct ps_jw *w, const char *key)
+{
+    prefix(w, key);
+    puts_(w, "null");
+}

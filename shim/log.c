@@ -1,0 +1,94 @@
+/* log.c: formatting without stdio, and the stderr warning line.
+ * Why not snprintf: the shim runs inside locks of the host (malloc, stdio), at
+ * exit and after fork; a tiny formatter with no locale, no allocation and no
+ * locks cannot deadlock or recurse into our own wrappers. */
+#include "log.h"
+#include "real.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+static size_t put_u(char *b, size_t cap, size_t at, unsigned long long v, int base)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (n && at + 1 < cap)
+        b[at++] = tmp[--n];
+    return at;
+}
+
+size_t ps_vfmt(char *b, size_t cap, const char *f, va_list ap)
+{
+    size_t at = 0;
+    if (!cap) return 0;
+    for (; *f && at + 1 < cap; f++) {
+        if (*f != '%') { b[at++] = *f; continue; }
+        f++;
+        int lng = 0;
+        while (*f == 'l' || *f == 'z') { lng++; f++; }
+        switch (*f) {
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s)
+                s = "(null)";
+            while (*s && at + 1 < cap)
+                b[at++] = *s++;
+            break;
+        }
+        case 'c': b[at++] = (char)va_arg(ap, int); break;
+        case 'd': { long long v = lng ? va_arg(ap, long) : va_arg(ap, int);
+                    if (v < 0) { b[at++] = '-'; v = -v; }
+                    at = put_u(b, cap, at, (unsigned long long)v, 10); break; }
+        case 'u': at = put_u(b, cap, at, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10); break;
+        case 'x': at = put_u(b, cap, at, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16); break;
+        case 'p': if (at + 3 < cap) { b[at++] = '0'; b[at++] = 'x'; }
+                  at = put_u(b, cap, at, (uintptr_t)va_arg(ap, void *), 16); break;
+        case '%': b[at++] = '%'; break;
+        default: if (!*f) f--; break;
+        }
+    }
+    b[at] = 0;
+    return at;
+}
+
+size_t ps_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = ps_vfmt(buf, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int ps_write_all(int fd, const void *buf, size_t n)
+{
+    int saved = errno;
+    const char *p = buf;
+    while (n) {
+        ssize_t w = syscall(SYS_write, fd, p, n);   /* raw: never through our own write() */
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { int e = w < 0 ? errno : EIO; errno = saved; return -e; }
+        p += w; n -= (size_t)w;
+    }
+    errno = saved;
+    return 0;
+}
+
+void ps_log(const char *fmt, ...)
+{
+    char line[512];
+    size_t at = ps_fmt(line, sizeof line, "poolshim[%d]: ", (int)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    at += ps_vfmt(line + at, sizeof line - at - 1, fmt, ap);
+    va_end(ap);
+    line[at++] = '\n';
+    ps_write_all(2, line, at);
+}

@@ -1,0 +1,279 @@
+/* pool.c: grouping threads into pools, learning each pool's idle wait, and
+ * task boundaries.
+ *
+ * Why idle is learned from who posts: a pool's workers wait on many objects.
+ * The one they wait on *for work* is posted by producers outside the pool (the
+ * submitter signals the queue's condvar or semaphore), while an object that
+ * serialises the work (CPython's GIL condvar, a contended lock) is handed from
+ * worker to worker. So the idle object is the one with the most worker wait
+ * among those posted mostly by non-members. Waits on it are `idle` (no work),
+ * the rest `cond` (contention). Polled fds have no visible poster: a poll-family
+ * wait shared by the pool's workers is the idle wait of an fd/epoll pool.
+ *
+ * Task boundaries follow from it: a task begins when a worker returns from the
+ * idle wait with work (semaphore/futex/poll pools) or releases the queue mutex
+ * (condvar pools: it has just dequeued), and ends when it comes back for more. */
+#include "pool.h"
+#include "atomics.h"
+#include "clock.h"
+#include "log.h"
+#include "syncobj.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct ps_pool *ps_pools;
+
+#define PS_MAX_CAND 2048
+static uintptr_t cand[PS_MAX_CAND];
+static int ncand;
+
+int ps_pool_table_init(void)
+{
+    void *p = mmap(NULL, sizeof(struct ps_pool) * PS_MAX_POOLS, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    ps_pools = p;
+    return 0;
+}
+
+void ps_pool_table_reset(void)
+{
+    if (ps_pools)
+        memset(ps_pools, 0, sizeof(struct ps_pool) * PS_MAX_POOLS);
+    ncand = 0;
+}
+
+void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
+{
+    size_t n = strnlen(name, PS_NAME_LEN - 1);
+    while (n > 1 && ((name[n - 1] >= '0' && name[n - 1] <= '9') || strchr("-_.:# /", name[n - 1])))
+        n--;
+    memcpy(out, name, n);
+    out[n] = 0;
+}
+
+int ps_pool_get(void *routine, const char *prefix)
+{
+    static int full_logged;
+    if (!ps_pools)
+        return -1;
+    for (int i = 0; i < PS_MAX_POOLS; i++) {
+        struct ps_pool *p = &ps_pools[i];
+        int u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
+        if (u == 0) {
+            int zero = 0;
+            if (__atomic_compare_exchange_n(&p->used, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                p->routine = routine;
+                strncpy(p->prefix, prefix, PS_NAME_LEN - 1);
+                __atomic_store_n(&p->used, 2, __ATOMIC_RELEASE);
+                return i;
+            }
+            u = zero;
+        }
+        while (u == 1)
+            u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
+        if (p->routine == routine && !strncmp(p->prefix, prefix, PS_NAME_LEN))
+            return i;
+    }
+    ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);
+    return -1;
+}
+
+void ps_pool_note_candidate(uintptr_t key)
+{
+    int i = __atomic_fetch_add(&ncand, 1, __ATOMIC_ACQ_REL);
+    if (i < PS_MAX_CAND)
+        __atomic_store_n(&cand[i], key, __ATOMIC_RELEASE);
+}
+
+void ps_task_begin(struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    uint64_t now = ps_now_ns();
+    if (t->task_begin_ns)
+        t->task_ns += now - t->task_begin_ns;
+    t->task_begin_ns = now;
+    __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
+    if (p)
+        ps_atomic_add(&p->tasks, 1);
+}
+
+void ps_task_end(struct ps_thread *t)
+{
+    if (t->task_begin_ns) {
+        t->task_ns += ps_now_ns() - t->task_begin_ns;
+        t->task_begin_ns = 0;
+    }
+}
+
+void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
+{
+    struct ps_obj *o = ps_obj_find(obj);
+    if (!o)
+        return;                            /* nobody ever waited on it */
+    int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+    int member = poster && wp >= 0 && poster->pool == wp;
+    ps_atomic_add(member ? &o->posts_same : &o->posts_other, 1);
+    if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj)
+        ps_atomic_add(&ps_pools[wp].submissions, 1);
+}
+
+void ps_pool_on_thread_exit(struct ps_thread *t)
+{
+    ps_task_end(t);
+}
+
+void ps_pool_retire(struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    if (!p)
+        return;
+    for (int c = 0; c < PS_NCAUSE; c++)
+        ps_atomic_add(&p->ret_wait_ns[c], t->wait_ns[c] + t->sampled_ns[c]);
+    ps_atomic_add(&p->ret_cpu_ns, t->cpu_ns);
+    ps_atomic_add(&p->ret_runq_ns, t->runq_ns);
+    ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
+    ps_atomic_add(&p->ret_tasks, t->tasks);
+    ps_atomic_add(&p->ret_task_ns, t->task_ns);
+    ps_atomic_add(&p->ret_nvcsw, t->nvcsw);
+    ps_atomic_add(&p->ret_nivcsw, t->nivcsw);
+    ps_atomic_add(&p->ret_threads, 1);
+}
+
+void ps_pool_totals(int pi, struct ps_pool_totals *o)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    memset(o, 0, sizeof *o);
+    o->threads = (int)p->ret_threads;
+    o->cpu_ns = p->ret_cpu_ns;
+    o->runq_ns = p->ret_runq_ns;
+    o->spin_ns = p->ret_spin_ns;
+    o->tasks = p->ret_tasks;
+    o->task_ns = p->ret_task_ns;
+    o->nvcsw = p->ret_nvcsw;
+    o->nivcsw = p->ret_nivcsw;
+    for (int c = 0; c < PS_NCAUSE; c++)
+        o->wait_ns[c] = p->ret_wait_ns[c];
+    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
+    if (hwm > PS_MAX_THREADS)
+        hwm = PS_MAX_THREADS;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st != PS_T_LIVE && st != PS_T_EXITED) || t->pool != pi || t->ignore)
+            continue;
+        o->threads++;
+        o->live += st == PS_T_LIVE;
+        o->cpu_ns += t->cpu_ns;
+        o->runq_ns += t->runq_ns;
+        o->spin_ns += t->spin_ns;
+        o->tasks += t->tasks;
+        o->task_ns += t->task_ns;
+        o->nvcsw += t->nvcsw;
+        o->nivcsw += t->nivcsw;
+        for (int c = 0; c < PS_NCAUSE; c++)
+            o->wait_ns[c] += t->wait_ns[c] + t->sampled_ns[c];
+    }
+    /* The run-queue cause is the scheduler's figure, not a wrapper's. */
+    o->wait_ns[PS_RUNQ] += o->runq_ns;
+}
+
+static int idle_capable(const struct ps_obj *o)
+{
+    return o->kind == PS_K_COND || o->kind == PS_K_SEM || o->kind == PS_K_FUTEX || o->kind == PS_K_POLL;
+}
+
+/* Picks each pool's idle object from the candidates (see the file comment). */
+static void learn_idle(void)
+{
+    struct ps_obj *best[PS_MAX_POOLS] = { 0 };
+    int n = __atomic_load_n(&ncand, __ATOMIC_ACQUIRE);
+    if (n > PS_MAX_CAND)
+        n = PS_MAX_CAND;
+    for (int i = 0; i < n; i++) {
+        uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
+        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
+        if (!o || !idle_capable(o))
+            continue;
+        int wp = o->waiter_pool;
+        if (wp < 0 || wp >= PS_MAX_POOLS)
+            continue;
+        uint64_t same = o->posts_same, other = o->posts_other;
+        if (o->kind != PS_K_POLL && same > other)
+            continue;                      /* handed between workers: contention */
+        if (!best[wp] || o->wait_ns > best[wp]->wait_ns)
+            best[wp] = o;
+    }
+    for (int p = 0; p < PS_MAX_POOLS; p++) {
+        if (!best[p])
+            continue;
+        struct ps_pool *pool = &ps_pools[p];
+        uintptr_t cur = pool->idle_obj;
+        struct ps_obj *co = cur ? ps_obj_find(cur) : NULL;
+        /* Sticky: switch only to a clearly better object, or off a disqualified one. */
+        if (co && co != best[p] && idle_capable(co) &&
+            (co->kind == PS_K_POLL || co->posts_same <= co->posts_other) &&
+            best[p]->wait_ns < 2 * co->wait_ns)
+            continue;
+        pool->idle_kind = best[p]->kind;
+        __atomic_store_n(&pool->queue_mutex, best[p]->kind == PS_K_COND ? best[p]->mutex : 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&pool->idle_obj, best[p]->key, __ATOMIC_RELEASE);
+    }
+}
+
+void ps_pool_tick(uint64_t now)
+{
+    if (!ps_pools)
+        return;
+    learn_idle();
+    int live[PS_MAX_POOLS] = { 0 }, idle[PS_MAX_POOLS] = { 0 }, parked[PS_MAX_POOLS] = { 0 };
+    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
+    if (hwm > PS_MAX_THREADS)
+        hwm = PS_MAX_THREADS;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->pool < 0 || t->ignore)
+            continue;
+        live[t->pool]++;
+        if (t->throttled)
+            parked[t->pool]++;
+        else if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) && t->cur_cause == PS_IDLE)
+            idle[t->pool]++;
+    }
+    for (int i = 0; i < PS_MAX_POOLS; i++) {
+        struct ps_pool *p = &ps_pools[i];
+        if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
+            break;
+        p->threads_live = live[i];
+        p->threads_idle = idle[i];
+        p->parked = parked[i];
+        p->threads_busy = live[i] - idle[i] - parked[i];
+        uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
+        uint64_t tasks = __atomic_load_n(&p->tasks, __ATOMIC_RELAXED);
+        if (live[i] && idle[i] + parked[i] == live[i] && !parked[i])
+            p->queue_offset = subs - tasks;  /* everyone waits for work: nothing queued */
+        int64_t q = (int64_t)(subs - tasks - p->queue_offset);
+        p->queue_est = q > 0 ? (uint64_t)q : 0;
+
+        struct ps_pool_totals tot;
+        ps_pool_totals(i, &tot);
+        struct ps_pool_sample *s = &p->hist[p->hist_n % PS_HIST];
+        s->t_ns = now;
+        s->threads = (uint32_t)live[i];
+        s->busy = (uint32_t)p->threads_busy;
+        s->idle = (uint32_t)idle[i];
+        s->limit = (uint32_t)p->limit;
+        s->tasks = tasks;
+        s->queue = p->queue_est;
+        s->cpu_ns = tot.cpu_ns;
+        s->io_ns = tot.wait_ns[PS_IO];
+        s->sleep_ns = tot.wait_ns[PS_SLEEP];
+        s->lock_ns = tot.wait_ns[PS_LOCK];
+        s->cond_ns = tot.wait_ns[PS_COND];
+        s->idle_ns = tot.wait_ns[PS_IDLE];
+        s->runq_ns = tot.wait_ns[PS_RUNQ];
+        __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
+    }
+}

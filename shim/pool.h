@@ -1,0 +1,95 @@
+/* pool.h: pools (threads sharing a start routine and a name prefix), what the
+ * shim learns about each (its idle wait object, its queue mutex, task counts),
+ * and the totals of threads that left it.
+ * The pool table is fixed; entries are created by CAS on first sight and never
+ * removed. Task events are written by workers (atomics); the learned fields
+ * (idle_obj, queue_mutex) and derived metrics by the agent thread. */
+#ifndef PS_POOL_H
+#define PS_POOL_H
+#include <stdint.h>
+#include "thread.h"
+
+#define PS_MAX_POOLS 256
+#define PS_HIST 64               /* samples of recent history per pool */
+
+struct ps_pool_sample {          /* one agent tick, for dumps and the controller */
+    uint64_t t_ns;
+    uint32_t threads, busy, idle, limit;
+    uint64_t tasks, queue;
+    uint64_t cpu_ns, io_ns, sleep_ns, lock_ns, cond_ns, idle_ns, runq_ns;
+};
+
+struct ps_pool {
+    int used;                    /* 0 free, 1 claiming, 2 ready */
+    void *routine;
+    char prefix[PS_NAME_LEN];
+    /* learned by the agent */
+    uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
+    int idle_kind;
+    uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
+    /* task events, from workers */
+    uint64_t tasks;              /* task starts */
+    uint64_t submissions;        /* posts to the idle object by non-members */
+    uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
+    uint64_t queue_est;          /* agent: estimated queued tasks */
+    int threads_live, threads_busy, threads_idle;
+    int limit;                   /* controller's concurrency limit, 0 = none */
+    int parked;                  /* workers parked by the throttle right now */
+    /* totals of exited threads whose records were recycled */
+    uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns;
+    uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
+    /* history ring, written by the agent only */
+    struct ps_pool_sample hist[PS_HIST];
+    uint32_t hist_n;             /* samples written ever; latest at (hist_n-1) % PS_HIST */
+};
+
+extern struct ps_pool *ps_pools;
+int ps_pool_table_init(void);
+void ps_pool_table_reset(void);
+
+/* Find or create the pool for (routine, prefix); -1 when the table is full. */
+int ps_pool_get(void *routine, const char *prefix);
+/* The name prefix that groups threads: the name without trailing digits or
+ * separators ("worker-12" -> "worker"). */
+void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);
+
+static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
+{
+    int p = t->pool;
+    return p >= 0 ? &ps_pools[p] : 0;
+}
+/* Is obj the pool's idle wait (so the wait is idle time, not contention)? */
+static inline int ps_pool_is_idle_obj(const struct ps_thread *t, uintptr_t obj)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    return p && obj && __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) == obj;
+}
+static inline int ps_pool_is_queue_mutex(const struct ps_thread *t, const void *m)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    return p && __atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED) == (uintptr_t)m;
+}
+
+/* Task boundaries: a worker took work (begin) or went back for more (end). */
+void ps_task_begin(struct ps_thread *t);
+void ps_task_end(struct ps_thread *t);
+/* A non-member posted to obj: if it is a pool's idle object, one submission. */
+void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster);
+
+void ps_pool_on_thread_exit(struct ps_thread *t);
+/* Folds an exited thread's totals into its pool before its record is reused. */
+void ps_pool_retire(struct ps_thread *t);
+/* Agent: learn idle objects from the object table, recompute live counts,
+ * queue estimates and append a history sample. */
+void ps_pool_tick(uint64_t now_ns);
+#endif
+
+/* Totals over the pool's threads (live, exited and retired). */
+struct ps_pool_totals {
+    int threads, live;
+    uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
+    uint64_t tasks, task_ns, nvcsw, nivcsw;
+};
+void ps_pool_totals(int p, struct ps_pool_totals *out);
+/* The candidates list the agent scans to learn idle objects. */
+void ps_pool_note_candidate(uintptr_t key);

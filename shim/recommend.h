@@ -1,0 +1,41 @@
+/* recommend.h: from a pool's measured CPU and waits to a verdict and a size.
+ * Pure arithmetic (no shim state), so unit tests can check it on known inputs.
+ *
+ *   W/C       = (io + sleep) / cpu           waiting that frees a core (the brief)
+ *   goetz     = cores x (1 + W/C)            the article's thread-pool rule
+ *   bottleneck= (cpu + io + sleep) / hold    at most that many threads can make
+ *                                            progress when every task holds one
+ *                                            lock for `hold` (for a GIL-like
+ *                                            condvar hold = cpu, giving 1 + W/C)
+ *   recommended = min(goetz, bottleneck), at least 1. */
+#ifndef PS_RECOMMEND_H
+#define PS_RECOMMEND_H
+#include <stdint.h>
+
+enum ps_class { PS_CLASS_IDLE, PS_CLASS_IO, PS_CLASS_CPU, PS_CLASS_MIXED, PS_CLASS_SERIAL,
+                PS_CLASS_STARVED };
+extern const char *const ps_class_name[];
+
+struct ps_rec_in {
+    int cores, threads;
+    double cpu_s, io_s, sleep_s, lock_s, cond_s, idle_s, runq_s, spin_s;
+    double wall_s;           /* how long the pool existed */
+    /* the one object most of the pool's contention waited on, if any */
+    double top_wait_s;       /* pool's wait on it */
+    double top_hold_s;       /* time it was held (locks), 0 if unknown */
+    int top_is_handoff;      /* condvar handed between workers (GIL-like): hold = cpu */
+};
+
+struct ps_rec_out {
+    double w_c;
+    double goetz;            /* cores x (1 + W/C) */
+    double bottleneck;       /* 0 = no serialising object */
+    double effective_parallelism;   /* cpu / wall: cores' worth actually used */
+    int recommended_threads;
+    int recommended_processes;      /* 0 = threads are right */
+    enum ps_class cls;
+    char reason[320];
+};
+
+void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *out);
+#endif

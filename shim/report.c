@@ -1,0 +1,401 @@
+/* report.c: turns the thread, pool and object tables into the JSON report and
+ * the stderr summary. Runs at exit (destructor), before exec, or from a dump;
+ * the agent is stopped or is the caller, so the tables are quiescent enough:
+ * live threads keep counting, and what they add after the snapshot is lost. */
+#include "report.h"
+#include "agent.h"
+#include "clock.h"
+#include "config.h"
+#include "file.h"
+#include "log.h"
+#include "pool.h"
+#include "recommend.h"
+#include "symbol.h"
+#include "syncobj.h"
+#include <string.h>
+#include <unistd.h>
+
+#define NS 1e-9
+
+static double wall_of_pool(int pi, uint64_t now)
+{
+    uint64_t first = 0, last = 0;
+    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->pool != pi)
+            continue;
+        uint64_t end = t->state == PS_T_LIVE || !t->died_ns ? now : t->died_ns;
+        if (!first || t->born_ns < first)
+            first = t->born_ns;
+        if (end > last)
+            last = end;
+    }
+    return last > first ? (double)(last - first) * NS : 0;
+}
+
+/* The object the pool waited on most, other than its idle wait. */
+static struct ps_obj *top_contention(int pi, double *wait_s)
+{
+    struct ps_obj *best = NULL;
+    uintptr_t idle = ps_pools[pi].idle_obj;
+    for (int i = 0; i < PS_MAX_OBJS; i++) {
+        struct ps_obj *o = &ps_objs[i];
+        if (!o->key || o->key == (uintptr_t)-1 || o->key == idle || o->waiter_pool != pi)
+            continue;
+        if (o->kind != PS_K_MUTEX && o->kind != PS_K_RWLOCK && o->kind != PS_K_SPIN && o->kind != PS_K_COND &&
+            o->kind != PS_K_SEM && o->kind != PS_K_FUTEX)
+            continue;
+        if (!best || o->wait_ns > best->wait_ns)
+            best = o;
+    }
+    *wait_s = best ? best->wait_ns * NS : 0;
+    return best;
+}
+
+static void causes_json(struct ps_jw *w, const uint64_t *ns)
+{
+    ps_jw_obj(w, "wait_by_cause");
+    for (int c = 0; c < PS_NCAUSE; c++)
+        ps_jw_dbl(w, ps_cause_name[c], ns[c] * NS);
+    ps_jw_end(w);
+}
+
+static double sum_causes(const uint64_t *ns)
+{
+    double s = 0;
+    for (int c = 0; c < PS_NCAUSE; c++)
+        s += ns[c] * NS;
+    return s;
+}
+
+static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
+{
+    char sym[384];
+    ps_jw_obj(w, key);
+    ps_jw_hex(w, "addr", o->key);
+    ps_jw_str(w, "kind", ps_kind_name[o->kind]);
+    ps_jw_dbl(w, "wait_s", o->wait_ns * NS);
+    ps_jw_dbl(w, "hold_s", o->hold_ns * NS);
+    ps_symbol_string(o->sites[0].site, sym, sizeof sym);
+    ps_jw_str(w, "site", o->sites[0].site ? sym : NULL);
+    ps_jw_end(w);
+}
+
+static void pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
+                     struct ps_obj **top)
+{
+    struct ps_rec_in in = { 0 };
+    in.cores = ps_ncores;
+    in.threads = tot->live ? tot->live : tot->threads;
+    in.cpu_s = tot->cpu_ns * NS;
+    in.io_s = tot->wait_ns[PS_IO] * NS;
+    in.sleep_s = tot->wait_ns[PS_SLEEP] * NS;
+    in.lock_s = tot->wait_ns[PS_LOCK] * NS;
+    in.cond_s = tot->wait_ns[PS_COND] * NS;
+    in.idle_s = tot->wait_ns[PS_IDLE] * NS;
+    in.runq_s = tot->wait_ns[PS_RUNQ] * NS;
+    in.spin_s = tot->spin_ns * NS;
+    in.wall_s = wall_of_pool(pi, now);
+    *top = top_contention(pi, &in.top_wait_s);
+    if (*top) {
+        in.top_hold_s = (*top)->hold_ns * NS;
+        in.top_is_handoff = (*top)->kind == PS_K_COND && (*top)->posts_same > (*top)->posts_other;
+        if ((*top)->kind == PS_K_SPIN)
+            in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
+    }
+    ps_recommend(&in, ro);
+}
+
+void ps_report_pools_json(struct ps_jw *w, int with_history)
+{
+    uint64_t now = ps_now_ns();
+    char name[160];
+    ps_jw_arr(w, "pools");
+    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
+        struct ps_pool *p = &ps_pools[pi];
+        if (p->used != 2)
+            break;
+        struct ps_pool_totals tot;
+        ps_pool_totals(pi, &tot);
+        if (!tot.threads)
+            continue;
+        struct ps_rec_out ro;
+        struct ps_obj *top;
+        pool_rec(pi, &tot, now, &ro, &top);
+        ps_jw_obj(w, NULL);
+        ps_jw_i64(w, "id", pi);
+        if (p->routine)
+            ps_symbol_func(p->routine, name, sizeof name);
+        else
+            ps_fmt(name, sizeof name, "(unknown)");
+        ps_jw_str(w, "start_routine", name);
+        ps_jw_str(w, "name_prefix", p->prefix);
+        ps_jw_i64(w, "threads", tot.threads);
+        ps_jw_i64(w, "threads_live", tot.live);
+        ps_jw_dbl(w, "cpu_s", tot.cpu_ns * NS);
+        ps_jw_dbl(w, "wait_s", sum_causes(tot.wait_ns));
+        causes_json(w, tot.wait_ns);
+        ps_jw_dbl(w, "spin_s", tot.spin_ns * NS);
+        ps_jw_dbl(w, "w_c", ro.w_c);
+        ps_jw_u64(w, "tasks", tot.tasks);
+        ps_jw_dbl(w, "task_latency_ms", tot.tasks ? tot.task_ns * 1e-6 / (double)tot.tasks : 0);
+        ps_jw_dbl(w, "cpu_per_task_ms", tot.tasks ? tot.cpu_ns * 1e-6 / (double)tot.tasks : 0);
+        ps_jw_u64(w, "submissions", p->submissions);
+        ps_jw_u64(w, "queue_estimate", p->queue_est);
+        ps_jw_u64(w, "nvcsw", tot.nvcsw);
+        ps_jw_u64(w, "nivcsw", tot.nivcsw);
+        ps_jw_dbl(w, "wall_s", wall_of_pool(pi, now));
+        ps_jw_dbl(w, "effective_parallelism", ro.effective_parallelism);
+        if (p->idle_obj) {
+            ps_jw_obj(w, "idle_wait");
+            ps_jw_str(w, "kind", ps_kind_name[p->idle_kind]);
+            ps_jw_hex(w, "object", p->idle_obj);
+            if (p->queue_mutex)
+                ps_jw_hex(w, "queue_mutex", p->queue_mutex);
+            else
+                ps_jw_null(w, "queue_mutex");
+            ps_jw_end(w);
+        } else {
+            ps_jw_null(w, "idle_wait");
+        }
+        if (top)
+            obj_ref_json(w, "top_contention", top);
+        else
+            ps_jw_null(w, "top_contention");
+        ps_jw_str(w, "classification", ps_class_name[ro.cls]);
+        ps_jw_dbl(w, "goetz_threads", ro.goetz);
+        if (ro.bottleneck > 0)
+            ps_jw_dbl(w, "bottleneck_threads", ro.bottleneck);
+        else
+            ps_jw_null(w, "bottleneck_threads");
+        ps_jw_i64(w, "recommended_threads", ro.recommended_threads);
+        ps_jw_i64(w, "recommended_processes", ro.recommended_processes);
+        ps_jw_str(w, "reason", ro.reason);
+        ps_jw_i64(w, "limit", p->limit);
+        if (with_history) {
+            ps_jw_arr(w, "history");
+            uint32_t n = p->hist_n, from = n > PS_HIST ? n - PS_HIST : 0;
+            for (uint32_t k = from; k < n; k++) {
+                struct ps_pool_sample *s = &p->hist[k % PS_HIST];
+                ps_jw_obj(w, NULL);
+                ps_jw_dbl(w, "t_s", s->t_ns > ps_start_ns ? (s->t_ns - ps_start_ns) * NS : 0);
+                ps_jw_u64(w, "threads", s->threads);
+                ps_jw_u64(w, "busy", s->busy);
+                ps_jw_u64(w, "idle", s->idle);
+                ps_jw_u64(w, "limit", s->limit);
+                ps_jw_u64(w, "tasks", s->tasks);
+                ps_jw_u64(w, "queue", s->queue);
+                ps_jw_dbl(w, "cpu_s", s->cpu_ns * NS);
+                ps_jw_dbl(w, "io_s", s->io_ns * NS);
+                ps_jw_dbl(w, "sleep_s", s->sleep_ns * NS);
+                ps_jw_dbl(w, "lock_s", s->lock_ns * NS);
+                ps_jw_dbl(w, "cond_s", s->cond_ns * NS);
+                ps_jw_dbl(w, "idle_s", s->idle_ns * NS);
+                ps_jw_end(w);
+            }
+            ps_jw_end(w);
+        }
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+}
+
+void ps_report_threads_json(struct ps_jw *w)
+{
+    uint64_t now = ps_now_ns();
+    char name[160];
+    ps_jw_arr(w, "threads");
+    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->ignore || t->tid <= 0)
+            continue;
+        uint64_t ns[PS_NCAUSE];
+        for (int c = 0; c < PS_NCAUSE; c++)
+            ns[c] = t->wait_ns[c] + t->sampled_ns[c];
+        ns[PS_RUNQ] += t->runq_ns;
+        ps_jw_obj(w, NULL);
+        ps_jw_i64(w, "tid", t->tid);
+        ps_jw_str(w, "name", t->name);
+        if (t->pool >= 0)
+            ps_jw_i64(w, "pool", t->pool);
+        else
+            ps_jw_null(w, "pool");
+        if (t->routine) {
+            ps_symbol_func(t->routine, name, sizeof name);
+            ps_jw_str(w, "start_routine", name);
+        } else {
+            ps_jw_null(w, "start_routine");
+        }
+        ps_jw_str(w, "state", t->state == PS_T_LIVE ? "live" : "exited");
+        ps_jw_dbl(w, "cpu_s", t->cpu_ns * NS);
+        ps_jw_dbl(w, "wait_s", sum_causes(ns));
+        causes_json(w, ns);
+        double W = (ns[PS_IO] + ns[PS_SLEEP]) * NS;
+        ps_jw_dbl(w, "w_c", t->cpu_ns ? W / (t->cpu_ns * NS) : 0);
+        ps_jw_dbl(w, "spin_s", t->spin_ns * NS);
+        ps_jw_u64(w, "tasks", t->tasks);
+        ps_jw_u64(w, "nvcsw", t->nvcsw);
+        ps_jw_u64(w, "nivcsw", t->nivcsw);
+        uint64_t end = t->state == PS_T_EXITED && t->died_ns ? t->died_ns : now;
+        ps_jw_dbl(w, "lifetime_s", end > t->born_ns ? (end - t->born_ns) * NS : 0);
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+}
+
+static void sites_json(struct ps_jw *w, const char *key, struct ps_site_count *s)
+{
+    char sym[384];
+    ps_jw_arr(w, key);
+    for (int i = 0; i < PS_OBJ_SITES && s[i].site; i++) {
+        ps_symbol_string(s[i].site, sym, sizeof sym);
+        ps_jw_obj(w, NULL);
+        ps_jw_str(w, "site", sym);
+        ps_jw_u64(w, "count", s[i].n);
+        ps_jw_dbl(w, "wait_s", s[i].wait_ns * NS);
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+}
+
+static int top_site(struct ps_site_count *s)
+{
+    int best = 0;
+    for (int i = 1; i < PS_OBJ_SITES && s[i].site; i++)
+        if (s[i].wait_ns > s[best].wait_ns)
+            best = i;
+    return best;
+}
+
+static int is_lock(int kind)
+{
+    return kind == PS_K_MUTEX || kind == PS_K_RWLOCK || kind == PS_K_SPIN;
+}
+
+/* Locks sorted by wait (selection over the table: reports have few entries). */
+void ps_report_locks_json(struct ps_jw *w)
+{
+    char sym[384];
+    for (int pass = 0; pass < 2; pass++) {
+        ps_jw_arr(w, pass ? "waits" : "locks");
+        uint64_t prev = UINT64_MAX;
+        uintptr_t prev_key = 0;
+        for (int emitted = 0; emitted < 200; emitted++) {
+            struct ps_obj *best = NULL;
+            for (int i = 0; i < PS_MAX_OBJS; i++) {
+                struct ps_obj *o = &ps_objs[i];
+                if (!o->key || o->key == (uintptr_t)-1 || !o->contended || is_lock(o->kind) == pass)
+                    continue;
+                if (o->wait_ns > prev || (o->wait_ns == prev && o->key <= prev_key))
+                    continue;
+                if (!best || o->wait_ns > best->wait_ns || (o->wait_ns == best->wait_ns && o->key > best->key))
+                    best = o;
+            }
+            if (!best)
+                break;
+            prev = best->wait_ns;
+            prev_key = best->key;
+            ps_jw_obj(w, NULL);
+            if (best->key >> 63)
+                ps_jw_i64(w, "fd", (int)(best->key & 0xffffffff));
+            else
+                ps_jw_hex(w, "addr", best->key);
+            ps_jw_str(w, "kind", ps_kind_name[best->kind]);
+            int ts = top_site(best->sites);
+            ps_symbol_string(best->sites[ts].site, sym, sizeof sym);
+            ps_jw_str(w, "site", best->sites[ts].site ? sym : NULL);
+            ps_jw_u64(w, "contended", best->contended);
+            ps_jw_dbl(w, "wait_s", best->wait_ns * NS);
+            ps_jw_dbl(w, "max_wait_ms", best->max_wait_ns * 1e-6);
+            if (best->waiter_pool >= 0)
+                ps_jw_i64(w, "waiter_pool", best->waiter_pool);
+            else
+                ps_jw_null(w, "waiter_pool");
+            if (!pass) {
+                ps_jw_u64(w, "acquisitions", best->acquisitions);
+                ps_jw_dbl(w, "hold_s", best->hold_ns * NS);
+                int os = top_site(best->owner_sites);
+                ps_symbol_string(best->owner_sites[os].site, sym, sizeof sym);
+                ps_jw_str(w, "owner_site", best->owner_sites[os].site ? sym : NULL);
+                sites_json(w, "owner_sites", best->owner_sites);
+            } else {
+                ps_jw_u64(w, "posts_same_pool", best->posts_same);
+                ps_jw_u64(w, "posts_other", best->posts_other);
+                int role_idle = best->waiter_pool >= 0 && ps_pools[best->waiter_pool].idle_obj == best->key;
+                ps_jw_str(w, "role", role_idle ? "idle" : "contention");
+            }
+            sites_json(w, "sites", best->sites);
+            ps_jw_end(w);
+        }
+        ps_jw_end(w);
+    }
+}
+
+static void summary(const char *path)
+{
+    char line[512], num[4][32];
+    uint64_t now = ps_now_ns();
+    ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
+    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
+        struct ps_pool_totals tot;
+        ps_pool_totals(pi, &tot);
+        if (!tot.threads)
+            continue;
+        struct ps_rec_out ro;
+        struct ps_obj *top;
+        pool_rec(pi, &tot, now, &ro, &top);
+        char name[160];
+        if (ps_pools[pi].routine)
+            ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
+        else
+            ps_fmt(name, sizeof name, "%s*", ps_pools[pi].prefix);
+        ps_fmt_double(num[0], 32, tot.cpu_ns * NS, 2);
+        ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
+        ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);
+        ps_fmt_double(num[3], 32, ro.w_c, 2);
+        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %lu tasks -> %d threads (%s)",
+               name, tot.threads, num[0], num[1], num[2], num[3], (unsigned long)tot.tasks,
+               ro.recommended_threads, ps_class_name[ro.cls]);
+        ps_log("%s", line);
+    }
+}
+
+void ps_report_write(const char *why)
+{
+    static int failed_logged;
+    struct ps_jw w;
+    ps_jw_init(&w);
+    ps_jw_obj(&w, NULL);
+    ps_jw_i64(&w, "version", 1);
+    ps_jw_str(&w, "kind", "report");
+    ps_jw_str(&w, "why", why);
+    ps_jw_i64(&w, "pid", getpid());
+    ps_jw_i64(&w, "ppid", getppid());
+    char exe[256];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    ps_jw_str(&w, "exe", exe);
+    ps_jw_i64(&w, "cores", ps_ncores);
+    uint64_t now = ps_now_ns();
+    ps_jw_dbl(&w, "duration_s", (now - ps_start_ns) * NS);
+    ps_jw_i64(&w, "interval_ms", ps_cfg.interval_ms);
+    static const char *const control[] = { "off", "advise", "on" };
+    ps_jw_str(&w, "control", control[ps_cfg.control]);
+    ps_report_pools_json(&w, 1);
+    ps_report_threads_json(&w);
+    ps_report_locks_json(&w);
+    ps_jw_end(&w);
+    char name[64];
+    ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());
+    int r = w.err ? -12 : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
+    if (r)
+        ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no report", ps_cfg.dir, name, -r);
+    else if (ps_cfg.summary) {
+        char path[640];
+        ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, name);
+        summary(path);
+    }
+    ps_jw_free(&w);
+}

@@ -1,0 +1,13 @@
+/* report.h: the exit report: poolshim.<pid>.json (format in docs/format.md)
+ * and the short summary on stderr. */
+#ifndef PS_REPORT_H
+#define PS_REPORT_H
+#include "jsonw.h"
+
+/* Takes the final sample must have been done by the caller (ps_agent_stop). */
+void ps_report_write(const char *why);
+/* The report's body, for dumps that embed the same pool and lock sections. */
+void ps_report_pools_json(struct ps_jw *w, int with_history);
+void ps_report_locks_json(struct ps_jw *w);
+void ps_report_threads_json(struct ps_jw *w);
+#endif

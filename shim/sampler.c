@@ -1,0 +1,201 @@
+/* sampler.c: the agent's view of every thread through /proc.
+ * Runs only on the agent thread (and once at exit), so it may open files; it
+ * still never allocates: paths and buffers are on its stack and directories
+ * are read with getdents64. Cost is ~3 syscalls per file; the agent stretches
+ * its interval to keep this under 2 % of one core (agent.c). */
+#include "sampler.h"
+#include "agent.h"
+#include "atomics.h"
+#include "log.h"
+#include "pool.h"
+#include "thread.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = syscall(SYS_read, fd, buf, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return n;
+}
+
+static ssize_t read_task_file(int tid, const char *leaf, char *buf, size_t cap)
+{
+    char path[64];
+    ps_fmt(path, sizeof path, "/proc/self/task/%d/%s", tid, leaf);
+    return read_file(path, buf, cap);
+}
+
+int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
+{
+    char *end;
+    errno = 0;
+    unsigned long long a = strtoull(s, &end, 10);
+    if (end == s || *end != ' ')
+        return -1;
+    const char *p = end + 1;
+    unsigned long long b = strtoull(p, &end, 10);
+    if (end == p || errno)
+        return -1;
+    *cpu = a;
+    *runq = b;
+    return 0;
+}
+
+int ps_sampler_cause_of_syscall(long nr)
+{
+    switch (nr) {
+    case SYS_read: case SYS_write: case SYS_pread64: case SYS_pwrite64: case SYS_readv:
+    case SYS_writev: case SYS_preadv: case SYS_pwritev: case SYS_recvfrom: case SYS_sendto:
+    case SYS_recvmsg: case SYS_sendmsg: case SYS_accept: case SYS_accept4: case SYS_connect:
+    case SYS_fsync: case SYS_fdatasync: case SYS_poll: case SYS_ppoll: case SYS_select:
+    case SYS_pselect6: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_openat:
+    case SYS_sendfile: case SYS_splice: case SYS_io_uring_enter:
+        return PS_IO;
+    case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
+        return PS_SLEEP;
+    case SYS_futex:
+        return PS_LOCK;          /* inside libc: internal locks, the condvar re-lock */
+    case SYS_wait4: case SYS_waitid:
+        return PS_COND;
+    }
+    return -1;
+}
+
+/* Waits that no wrapper saw: the thread used no CPU for most of the interval
+ * and is not inside a span; ask the kernel which call it is blocked in. */
+static void sample_unwrapped(struct ps_thread *t, uint64_t dt, uint64_t dcpu, uint64_t drunq)
+{
+    if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) || dcpu + drunq >= dt / 2)
+        return;
+    char buf[128];
+    if (read_task_file(t->tid, "syscall", buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
+        return;
+    int cause = ps_sampler_cause_of_syscall(strtol(buf, NULL, 10));
+    if (cause < 0 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
+        return;
+    if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
+        cause = PS_IDLE;         /* between tasks: waiting for work in a way we cannot see */
+    ps_atomic_add(&t->sampled_ns[cause], dt - dcpu - drunq);
+}
+
+static void read_switches(struct ps_thread *t)
+{
+    char buf[2048];
+    if (read_task_file(t->tid, "status", buf, sizeof buf) <= 0)
+        return;
+    char *v = strstr(buf, "voluntary_ctxt_switches:");
+    char *nv = strstr(buf, "nonvoluntary_ctxt_switches:");
+    if (v && v != nv + 3)
+        t->nvcsw = strtoull(v + 24, NULL, 10);
+    if (nv)
+        t->nivcsw = strtoull(nv + 27, NULL, 10);
+}
+
+static void read_name(struct ps_thread *t)
+{
+    char buf[PS_NAME_LEN + 2];
+    ssize_t n = read_task_file(t->tid, "comm", buf, sizeof buf);
+    if (n <= 0)
+        return;
+    if (buf[n - 1] == '\n')
+        buf[n - 1] = 0;
+    if (strncmp(buf, t->name, PS_NAME_LEN)) {
+        memcpy(t->name, buf, PS_NAME_LEN);
+        t->name[PS_NAME_LEN - 1] = 0;
+        if (t->tid != getpid()) {
+            char prefix[PS_NAME_LEN];
+            ps_pool_prefix(t->name, prefix);
+            t->pool = ps_agent_pool_for(t->routine, prefix);
+        }
+    }
+}
+
+static void sample_thread(struct ps_thread *t, uint64_t now, int final, int names)
+{
+    char buf[128];
+    uint64_t cpu, runq;
+    if (read_task_file(t->tid, "schedstat", buf, sizeof buf) <= 0 ||
+        ps_sampler_parse_schedstat(buf, &cpu, &runq))
+        return;
+    ps_atomic_max(&t->cpu_ns, cpu);
+    ps_atomic_max(&t->runq_ns, runq);
+    if (t->last_sample_ns && now > t->last_sample_ns && cpu >= t->last_cpu_ns && runq >= t->last_runq_ns)
+        sample_unwrapped(t, now - t->last_sample_ns, cpu - t->last_cpu_ns, runq - t->last_runq_ns);
+    t->last_cpu_ns = cpu;
+    t->last_runq_ns = runq;
+    t->last_sample_ns = now;
+    if (names || !t->name[0])
+        read_name(t);
+    if (final)
+        read_switches(t);
+}
+
+/* Threads that did not come through our pthread_create: the main thread,
+ * threads started before our constructor or by code that resolved
+ * pthread_create for itself (jemalloc's background threads). */
+static void discover(void)
+{
+    static int seen_fail;
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        ps_log_once(&seen_fail, "cannot read /proc/self/task (%d): only threads we start are measured", errno);
+        return;
+    }
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            int tid = atoi(d->d_name);
+            if (tid <= 0 || tid == ps_agent_rec.tid || ps_thread_by_tid(tid))
+                continue;
+            struct ps_thread *t = ps_thread_claim(tid, NULL);
+            if (t)
+                t->pool = -1;
+        }
+    }
+    close(fd);
+}
+
+/* Threads of ours that vanished without running our exit handler. */
+static void reap(struct ps_thread *t)
+{
+    char path[48];
+    ps_fmt(path, sizeof path, "/proc/self/task/%d", t->tid);
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        t->died_ns = t->last_sample_ns;
+        __atomic_store_n(&t->state, PS_T_EXITED, __ATOMIC_RELEASE);
+    }
+}
+
+void ps_sampler_tick(uint64_t now, int final)
+{
+    static unsigned ticks;
+    int names = final || (ticks++ % 10) == 0;
+    discover();
+    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
+    if (hwm > PS_MAX_THREADS)
+        hwm = PS_MAX_THREADS;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->tid <= 0 || t->ignore)
+            continue;
+        if (!t->via_create && t->last_sample_ns && names)
+            reap(t);
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+            sample_thread(t, now, final, names);
+    }
+}

@@ -1,0 +1,15 @@
+/* sampler.h: per-thread figures that no wrapper can see, read from
+ * /proc/self/task/TID/{schedstat,comm,syscall,status} by the agent thread:
+ * CPU and run-queue time, names, context switches, newly found threads and
+ * waits inside libc (fread, usleep, the re-lock in a condvar wait). */
+#ifndef PS_SAMPLER_H
+#define PS_SAMPLER_H
+#include <stdint.h>
+
+/* One pass over every thread. final: also read context switches. */
+void ps_sampler_tick(uint64_t now_ns, int final);
+/* Classifies a syscall number seen blocked in /proc: a cause or -1. */
+int ps_sampler_cause_of_syscall(long nr);
+/* Parses "/proc/.../schedstat" text: run ns, run-queue ns. 0 on success. */
+int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu_ns, uint64_t *runq_ns);
+#endif

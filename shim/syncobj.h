@@ -1,0 +1,92 @@
+/* syncobj.h: what we know about each synchronisation object that ever made a
+ * thread wait: locks (contention, hold time, owner sites), condvars, semaphores,
+ * futex words and polled fds (waits, and who posts to them).
+ * A fixed open-addressed table keyed by address, in memory mapped at start.
+ * Entries are inserted on slow paths only (the first contention or blocking
+ * wait); fast paths only probe (ps_obj_find), so an uncontended lock never
+ * writes shared memory. Fields are updated with relaxed atomics. */
+#ifndef PS_SYNCOBJ_H
+#define PS_SYNCOBJ_H
+#include <stdint.h>
+#include "thread.h"
+
+#define PS_OBJ_SITES 4
+#define PS_MAX_OBJS 8192
+
+struct ps_site_count { void *site; uint64_t n; uint64_t wait_ns; };
+
+struct ps_obj {
+    uintptr_t key;                /* object address (fds: PS_FD_KEY(fd)); 0 = empty */
+    int kind;                     /* enum ps_kind */
+    int waiter_pool;              /* first pool whose worker blocked here, -1 none */
+    uint64_t acquisitions;        /* lock acquisitions since the first contention */
+    uint64_t contended;           /* blocking acquisitions / blocking waits */
+    uint64_t wait_ns, max_wait_ns;
+    uint64_t hold_ns;             /* locks: time held, since the first contention */
+    uint64_t acq_ns;              /* locks: when the current holder took it */
+    int owner_tid;                /* locks: last acquirer (0 after release) */
+    int waiting;                  /* threads blocked on it right now */
+    void *owner_site;             /* locks: where the current holder took it */
+    uintptr_t mutex;              /* condvars: the mutex passed to the wait */
+    uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
+    struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
+    struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
+};
+
+#define PS_FD_KEY(fd) ((uintptr_t)(unsigned)(fd) | ((uintptr_t)1 << 63))
+
+extern struct ps_obj *ps_objs;
+int ps_obj_table_init(void);
+void ps_obj_table_reset(void);
+
+static inline uint32_t ps_obj_hash(uintptr_t key)
+{
+    uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 51);               /* 13 bits: PS_MAX_OBJS */
+}
+
+/* Probe only: the entry for key or NULL. Cheap enough for fast paths. */
+static inline struct ps_obj *ps_obj_find(uintptr_t key)
+{
+    struct ps_obj *tab = ps_objs;
+    if (!tab)
+        return NULL;
+    uint32_t h = ps_obj_hash(key);
+    for (int i = 0; i < 8; i++) {
+        struct ps_obj *o = &tab[(h + i) & (PS_MAX_OBJS - 1)];
+        uintptr_t k = __atomic_load_n(&o->key, __ATOMIC_ACQUIRE);
+        if (k == key)
+            return o;
+        if (!k)
+            return NULL;
+    }
+    return NULL;
+}
+/* Find or insert; NULL when the neighbourhood is full (logged once). */
+struct ps_obj *ps_obj_get(uintptr_t key, int kind);
+
+/* Lock events. site is the caller's return address. */
+static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site);
+void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site);
+void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t);
+/* Before blocking on a lock: makes it hot; returns the entry (may be NULL). */
+struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site);
+void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void *owner_site,
+                        uint64_t wait_ns);
+
+/* Waits on condvars/semaphores/futexes/fds, and the posts that end them. */
+void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t wait_ns);
+
+static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site)
+{
+    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
+    if (__builtin_expect(o != NULL, 0))
+        ps_lock_on_acquire_hot(o, t, site);
+}
+static inline void ps_lock_on_release(struct ps_thread *t, const void *lock)
+{
+    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
+    if (__builtin_expect(o != NULL, 0))
+        ps_lock_on_release_hot(o, t);
+}
+#endif

@@ -1,0 +1,172 @@
+/* thread.c: the table of thread records and how a thread gets one.
+ * The table is one anonymous mapping made at start (pages are touched only as
+ * records are used), so registering a thread never allocates and works inside
+ * malloc, inside signal-free wrappers and after fork. Slots are claimed with
+ * compare-and-swap; an exited thread's slot is recycled only when the table is
+ * full, after its totals were folded into its pool (ps_pool_retire). */
+#include "thread.h"
+#include "clock.h"
+#include "log.h"
+#include "atomics.h"
+#include "pool.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+const char *const ps_cause_name[PS_NCAUSE] = { "io", "sleep", "lock", "cond", "idle", "runqueue" };
+const char *const ps_kind_name[PS_K_NKINDS] = { "none", "mutex", "rwlock", "spin", "cond", "sem",
+                                                "futex", "io", "poll", "sleep", "join" };
+
+struct ps_thread *ps_threads;
+int ps_threads_hwm;
+__thread struct ps_thread *ps_self __attribute__((tls_model("initial-exec")));
+int ps_ready;
+
+int ps_gettid(void)
+{
+    return (int)syscall(SYS_gettid);
+}
+
+int ps_thread_table_init(void)
+{
+    void *p = mmap(NULL, sizeof(struct ps_thread) * PS_MAX_THREADS, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    ps_threads = p;
+    return 0;
+}
+
+static void reset(struct ps_thread *t, int tid, void *routine)
+{
+    uint32_t gen = t->gen + 1;
+    memset(t, 0, sizeof *t);
+    t->gen = gen;
+    t->tid = tid;
+    t->pool = -1;
+    t->routine = routine;
+    t->born_ns = ps_now_ns();
+}
+
+static int try_take(struct ps_thread *t, int from)
+{
+    int expect = from;
+    return __atomic_compare_exchange_n(&t->state, &expect, PS_T_CLAIMING, 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+struct ps_thread *ps_thread_claim(int tid, void *routine)
+{
+    static int full_logged;
+    struct ps_thread *t = NULL;
+    if (!ps_threads)
+        return NULL;
+    int i = __atomic_fetch_add(&ps_threads_hwm, 1, __ATOMIC_ACQ_REL);
+    if (i < PS_MAX_THREADS) {
+        t = &ps_threads[i];
+        t->state = PS_T_CLAIMING;
+    } else {
+        __atomic_store_n(&ps_threads_hwm, PS_MAX_THREADS, __ATOMIC_RELAXED);
+        for (int k = 0; k < PS_MAX_THREADS && !t; k++)
+            if (try_take(&ps_threads[k], PS_T_FREE))
+                t = &ps_threads[k];
+        for (int k = 0; k < PS_MAX_THREADS && !t; k++)
+            if (try_take(&ps_threads[k], PS_T_EXITED)) {
+                t = &ps_threads[k];
+                ps_pool_retire(t);
+            }
+        if (!t) {
+            ps_log_once(&full_logged, "more than %d threads alive: new threads are not measured",
+                        PS_MAX_THREADS);
+            return NULL;
+        }
+    }
+    reset(t, tid, routine);
+    __atomic_store_n(&t->state, PS_T_LIVE, __ATOMIC_RELEASE);
+    return t;
+}
+
+struct ps_thread *ps_thread_self_slow(void)
+{
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+        return NULL;
+    int tid = ps_gettid();
+    /* The agent may have discovered us in /proc/self/task already. */
+    struct ps_thread *t = ps_thread_by_tid(tid);
+    if (!t)
+        t = ps_thread_claim(tid, NULL);
+    if (t)
+        t->self = pthread_self();
+    ps_self = t;
+    return t;
+}
+
+struct ps_thread *ps_thread_by_tid(int tid)
+{
+    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
+    if (hwm > PS_MAX_THREADS)
+        hwm = PS_MAX_THREADS;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (t->tid == tid && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+            return t;
+    }
+    return NULL;
+}
+
+/* Last reading of the thread's own CPU, run-queue delay and switches: threads
+ * that live shorter than a sampling interval would otherwise show no CPU. */
+void ps_thread_on_exit(struct ps_thread *t)
+{
+    int saved = errno;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        ps_atomic_max(&t->cpu_ns, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+    char buf[128];
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            char *p = strchr(buf, ' ');
+            if (p)
+                ps_atomic_max(&t->runq_ns, strtoull(p + 1, NULL, 10));
+        }
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+        t->nvcsw = (uint64_t)ru.ru_nvcsw;
+        t->nivcsw = (uint64_t)ru.ru_nivcsw;
+    }
+    ps_pool_on_thread_exit(t);
+    t->died_ns = ps_now_ns();
+    __atomic_store_n(&t->state, PS_T_EXITED, __ATOMIC_RELEASE);
+    errno = saved;
+}
+
+void ps_thread_after_fork_child(void)
+{
+    struct ps_thread *me = ps_self;
+    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (t == me)
+            continue;
+        t->state = PS_T_FREE;
+        t->tid = 0;
+    }
+    if (me && !me->ignore) {
+        void *routine = me->routine;
+        int via = me->via_create;
+        reset(me, ps_gettid(), routine);
+        me->via_create = via;
+        me->self = pthread_self();
+        me->state = PS_T_LIVE;
+    }
+}

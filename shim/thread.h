@@ -1,0 +1,89 @@
+/* thread.h: one record per thread of the host, in memory mapped at start.
+ * Ownership: the thread itself writes its wait counters and current-wait fields
+ * (single writer, relaxed atomics); the agent thread writes the sampled fields
+ * (cpu, runqueue, name, pool) and reads everything. Records are never freed,
+ * only recycled after the thread exited and its totals were folded into its
+ * pool (ps_thread_claim), so a stale pointer always points at a valid record. */
+#ifndef PS_THREAD_H
+#define PS_THREAD_H
+#include <pthread.h>
+#include <stdint.h>
+
+enum ps_cause { PS_IO, PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE, PS_RUNQ, PS_NCAUSE };
+extern const char *const ps_cause_name[PS_NCAUSE];
+
+/* What a thread is blocked on (dumps' blocked_on.kind). */
+enum ps_kind { PS_K_NONE, PS_K_MUTEX, PS_K_RWLOCK, PS_K_SPIN, PS_K_COND, PS_K_SEM, PS_K_FUTEX,
+               PS_K_IO, PS_K_POLL, PS_K_SLEEP, PS_K_JOIN, PS_K_NKINDS };
+extern const char *const ps_kind_name[PS_K_NKINDS];
+
+enum ps_tstate { PS_T_FREE, PS_T_LIVE, PS_T_EXITED, PS_T_CLAIMING };
+
+#define PS_MAX_THREADS 8192
+#define PS_NAME_LEN 16
+
+struct ps_thread {
+    int state;                       /* enum ps_tstate, atomic */
+    int tid;
+    uint32_t gen;                    /* bumped on every reuse of the slot */
+    int pool;                        /* pool index or -1; set by the agent */
+    int ignore;                      /* the shim's own threads: wrappers pass through */
+    int via_create;                  /* started through our pthread_create */
+    int depth;                       /* >0 while inside a wrapper span (no nesting) */
+    void *routine;                   /* start routine, NULL if unknown */
+    void *start_arg;                 /* its argument, between pthread_create and the trampoline */
+    pthread_t self;
+    uint64_t born_ns, died_ns;
+    char name[PS_NAME_LEN];
+
+    /* written by the owner */
+    uint64_t wait_ns[PS_NCAUSE];
+    uint64_t waits[PS_NCAUSE];
+    uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
+    uint64_t tasks;                  /* task boundaries seen (dequeues from the pool's idle object) */
+    uint64_t task_begin_ns;          /* when the current task started, 0 if idle */
+    uint64_t task_ns;                /* summed task latency of finished tasks */
+    /* the current wait, for dumps and the sampler */
+    uint64_t cur_since_ns;
+    int cur_kind;                    /* enum ps_kind, PS_K_NONE when not waiting */
+    int cur_cause;
+    uintptr_t cur_obj;               /* lock / cond / sem / futex address, or fd */
+    void *cur_site;                  /* return address of the wrapper's caller */
+
+    /* written by the agent */
+    uint64_t cpu_ns;                 /* schedstat: on-CPU time */
+    uint64_t runq_ns;                /* schedstat: time runnable but not running */
+    uint64_t sampled_ns[PS_NCAUSE];  /* unwrapped waits seen by /proc sampling */
+    uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
+    uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
+    int throttled;                   /* parked by the controller right now */
+    int sampler_fail;
+};
+
+extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
+extern int ps_threads_hwm;                /* records ever used: scan [0, hwm) */
+extern __thread struct ps_thread *ps_self __attribute__((tls_model("initial-exec")));
+extern int ps_ready;                      /* set once the shim is initialised */
+
+int ps_thread_table_init(void);
+/* The caller's record, registering it on first use; NULL if the shim is not
+ * ready or the table is full (the wrappers then just forward). */
+struct ps_thread *ps_thread_self_slow(void);
+static inline struct ps_thread *ps_thread_self(void)
+{
+    struct ps_thread *t = ps_self;
+    if (__builtin_expect(t != NULL, 1))
+        return t->ignore ? NULL : t;
+    return ps_thread_self_slow();
+}
+/* Claims a record for tid (called by the thread itself or by the agent for
+ * threads it discovers in /proc/self/task). */
+struct ps_thread *ps_thread_claim(int tid, void *routine);
+/* Marks the caller's record exited after a last CPU reading. */
+void ps_thread_on_exit(struct ps_thread *t);
+/* The record of a live tid, or NULL (linear scan: slow paths only). */
+struct ps_thread *ps_thread_by_tid(int tid);
+/* Called in the child after fork: only the forking thread survives. */
+void ps_thread_after_fork_child(void);
+int ps_gettid(void);
+#endif
