@@ -43,7 +43,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps demo test unit integration bench clean torture
-all: $(SHIM_LIB) $(AN_BIN) $(FIX_BIN)
+all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN)
 
 deps:
 	@bash scripts/deps.sh
@@ -82,7 +82,7 @@ integration: all $(INT_BIN)
 	POOLSHIM_BUILD=$(abspath $(B)) $(INT_BIN) --jobs 1
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INT_BIN)
+	@$(MAKE) --no-print-directory all $(if $(UNIT_SRC),$(UNIT_BIN)) $(if $(INT_SRC),$(INT_BIN))
 	@bash scripts/test.sh $(B)
 
 bench: deps all $(BENCH_BIN)

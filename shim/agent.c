@@ -62,7 +62,10 @@ static void *agent_main(void *arg)
     ps_self = &ps_agent_rec;
     ps_agent_rec.tid = ps_gettid();
     prctl(PR_SET_NAME, "poolshim", 0, 0, 0);
-    uint64_t interval = (uint64_t)ps_cfg.interval_ms * 1000000ull;
+    /* Start fast (10 ms, doubling) so pools and their idle waits are learned
+     * before most of a short program's tasks have run. */
+    uint64_t base = (uint64_t)ps_cfg.interval_ms * 1000000ull;
+    uint64_t interval = base < 10000000ull ? base : 10000000ull;
     while (!__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE)) {
         struct timespec to = { (time_t)(interval / 1000000000ull), (long)(interval % 1000000000ull) };
         futex(&stop_word, FUTEX_WAIT_PRIVATE, 0, &to);
@@ -71,8 +74,8 @@ static void *agent_main(void *arg)
         uint64_t t0 = ps_now_ns();
         tick(t0, 0);
         uint64_t cost = ps_now_ns() - t0;
-        uint64_t base = (uint64_t)ps_cfg.interval_ms * 1000000ull;
-        interval = cost * 50 > base ? cost * 50 : base;
+        uint64_t next = interval * 2 < base ? interval * 2 : base;
+        interval = cost * 50 > next ? cost * 50 : next;
     }
     __atomic_store_n(&done_word, 1, __ATOMIC_RELEASE);
     futex(&done_word, FUTEX_WAKE_PRIVATE, 1, NULL);

@@ -1,0 +1,201 @@
+/* harness.c: see harness.h. Uses posix_spawn so the test runner itself is never
+ * preloaded; output goes through files in the run's directory. */
+#include "harness.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+extern char **environ;
+
+const char *ps_build_path(const char *rel)
+{
+    static char buf[4][512];
+    static int k;
+    const char *b = getenv("POOLSHIM_BUILD");
+    char *out = buf[k++ & 3];
+    snprintf(out, 512, "%s/%s", b ? b : "build", rel);
+    return out;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    return s;
+}
+
+int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int preload, int timeout_s)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "/tmp/poolshim-test.XXXXXX");
+    if (!mkdtemp(r->dir))
+        return -1;
+    /* environment: ours minus POOLSHIM_ and LD_PRELOAD, plus the run's */
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    size_t extra = 0;
+    while (env && env[extra])
+        extra++;
+    char **e = calloc(n + extra + 4, sizeof *e);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "POOLSHIM_", 9) && strncmp(environ[i], "LD_PRELOAD=", 11))
+            e[k++] = environ[i];
+    static char pre[600], dir[300];
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", ps_build_path("libpoolshim.so"));
+    snprintf(dir, sizeof dir, "POOLSHIM_DIR=%s", r->dir);
+    if (preload)
+        e[k++] = pre;
+    e[k++] = dir;
+    for (size_t i = 0; i < extra; i++)
+        e[k++] = env[i];
+    e[k] = NULL;
+
+    char outp[300], errp[300];
+    snprintf(outp, sizeof outp, "%s/stdout", r->dir);
+    snprintf(errp, sizeof errp, "%s/stderr", r->dir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, e);
+    posix_spawn_file_actions_destroy(&fa);
+    free(e);
+    if (rc) {
+        errno = rc;
+        return -1;
+    }
+    r->pid = pid;
+    int st = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > timeout_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            r->status = -1;
+            goto collected;
+        }
+        usleep(10000);
+    }
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+collected:
+    r->out = slurp(outp);
+    r->err = slurp(errp);
+    char rep[400];
+    snprintf(rep, sizeof rep, "%s/poolshim.%d.json", r->dir, pid);
+    r->report = json_load_file(rep, 0, NULL);
+    char *nl = strchr(r->out, '\n');
+    if (r->out[0] == '{') {
+        char save = 0;
+        if (nl) {
+            save = *nl;
+            *nl = 0;
+        }
+        r->truth = json_loads(r->out, 0, NULL);
+        if (nl)
+            *nl = save;
+    }
+    return 0;
+}
+
+int ps_run(struct ps_run *r, char *const argv[], char *const env[])
+{
+    return ps_run_ex(r, argv, env, 1, 120);
+}
+
+void ps_run_free(struct ps_run *r)
+{
+    free(r->out);
+    free(r->err);
+    json_decref(r->report);
+    json_decref(r->truth);
+    if (r->dir[0]) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+        if (system(cmd)) {}
+    }
+    memset(r, 0, sizeof *r);
+}
+
+json_t *ps_pool_by_routine(json_t *report, const char *routine)
+{
+    json_t *pools = json_object_get(report, "pools"), *p;
+    size_t i;
+    json_array_foreach(pools, i, p) {
+        const char *s = json_string_value(json_object_get(p, "start_routine"));
+        if (s && !strcmp(s, routine))
+            return p;
+    }
+    return NULL;
+}
+
+static json_t *at(json_t *obj, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = obj;
+    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
+        cur = json_object_get(cur, tok);
+    return cur;
+}
+
+double ps_num(json_t *obj, const char *path)
+{
+    json_t *v = at(obj, path);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+const char *ps_str(json_t *obj, const char *path)
+{
+    return json_string_value(at(obj, path));
+}
+
+json_t *ps_load_file(struct ps_run *r, const char *prefix)
+{
+    DIR *d = opendir(r->dir);
+    if (!d)
+        return NULL;
+    struct dirent *de;
+    json_t *j = NULL;
+    while (!j && (de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)))
+            continue;
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", r->dir, de->d_name);
+        j = json_load_file(p, 0, NULL);
+    }
+    closedir(d);
+    return j;
+}
+
+int ps_near(double got, double want, double tol)
+{
+    return fabs(got - want) <= tol * fabs(want);
+}

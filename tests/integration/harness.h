@@ -1,0 +1,34 @@
+/* harness.h: running real programs under the shim from Criterion tests.
+ * ps_run starts argv with LD_PRELOAD=$POOLSHIM_BUILD/libpoolshim.so and
+ * POOLSHIM_DIR set to a fresh directory, captures stdout and stderr, enforces a
+ * timeout, and loads the report poolshim.<pid>.json of the started process. */
+#ifndef PS_HARNESS_H
+#define PS_HARNESS_H
+#include <jansson.h>
+
+struct ps_run {
+    int status;            /* exit status (WEXITSTATUS), or 128+signal, or -1 on timeout */
+    int pid;
+    char dir[256];         /* POOLSHIM_DIR of the run */
+    char *out, *err;       /* captured stdout / stderr (NUL-terminated) */
+    json_t *report;        /* poolshim.<pid>.json, or NULL */
+    json_t *truth;         /* first stdout line parsed as JSON (fixtures), or NULL */
+};
+
+/* Path of a built artifact: ps_build_path("fixtures/condvar_pool"). Static buffer. */
+const char *ps_build_path(const char *rel);
+/* env: extra "K=V" strings, NULL-terminated (may be NULL). preload=0 runs without the shim. */
+int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int preload, int timeout_s);
+int ps_run(struct ps_run *r, char *const argv[], char *const env[]);
+void ps_run_free(struct ps_run *r);
+
+/* The pool whose start_routine equals routine, or NULL. */
+json_t *ps_pool_by_routine(json_t *report, const char *routine);
+/* Number at a dotted path ("wait_by_cause.io"); NAN if absent. */
+double ps_num(json_t *obj, const char *path);
+const char *ps_str(json_t *obj, const char *path);
+/* Loads any JSON file in the run's dir whose name starts with prefix. */
+json_t *ps_load_file(struct ps_run *r, const char *prefix);
+/* |got - want| <= tol * want */
+int ps_near(double got, double want, double tol);
+#endif
