@@ -18,7 +18,7 @@ PS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
         struct ps_obj *o = ps_lock_before_wait((void *)l, PS_K_SPIN, &owner_site);
         uint64_t t0 = ps_now_ns();
         r = ps_real_pthread_spin_lock(l);
-        uint64_t dt = ps_now_ns() - t0;
+        uint64_t dt = ps_ns_since(t0, ps_now_ns());
         t->spin_ns += dt;
         ps_lock_after_wait(o, t, site, owner_site, dt);
     }

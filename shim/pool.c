@@ -93,7 +93,7 @@ void ps_task_begin(struct ps_thread *t)
     struct ps_pool *p = ps_pool_of(t);
     uint64_t now = ps_now_ns();
     if (t->task_begin_ns)
-        t->task_ns += now - t->task_begin_ns;
+        t->task_ns += ps_ns_since(t->task_begin_ns, now);
     t->task_begin_ns = now;
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
     if (p)
@@ -103,7 +103,7 @@ void ps_task_begin(struct ps_thread *t)
 void ps_task_end(struct ps_thread *t)
 {
     if (t->task_begin_ns) {
-        t->task_ns += ps_now_ns() - t->task_begin_ns;
+        t->task_ns += ps_ns_since(t->task_begin_ns, ps_now_ns());
         t->task_begin_ns = 0;
     }
 }
@@ -218,7 +218,10 @@ static void learn_idle(void)
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;
-        __atomic_store_n(&pool->queue_mutex, best[p]->kind == PS_K_COND ? best[p]->mutex : 0, __ATOMIC_RELAXED);
+        uintptr_t qm = best[p]->kind == PS_K_COND ? best[p]->mutex : 0;
+        if (qm)
+            ps_obj_filter_add(qm);         /* the mutex wrappers look at it only then */
+        __atomic_store_n(&pool->queue_mutex, qm, __ATOMIC_RELEASE);
         __atomic_store_n(&pool->idle_obj, best[p]->key, __ATOMIC_RELEASE);
     }
 }
