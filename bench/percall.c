@@ -140,11 +140,13 @@ typedef void (*loop_fn)(long);
 struct measure { const char *name; loop_fn fn; long n; long calls; };
 
 static struct measure measures[] = {
-    { "mutex", loop_mutex, 4000000 },
-    { "sem", loop_sem, 2000000 },
-    { "read", loop_read, 200000 },
-    { "condvar", loop_condvar, 2000 },
-    { "contended", loop_contended, 400000 },
+    /* ~2-5 ms a round: short enough that many rounds run without being
+     * preempted on a loaded machine, long enough for a clock read to vanish */
+    { "mutex", loop_mutex, 300000 },
+    { "sem", loop_sem, 300000 },
+    { "read", loop_read, 10000 },
+    { "condvar", loop_condvar, 300 },
+    { "contended", loop_contended, 50000 },
 };
 #define NMEASURES (sizeof measures / sizeof measures[0])
 
@@ -183,7 +185,7 @@ static void *parked(void *arg)
 
 int main(int argc, char **argv)
 {
-    int rounds = 5, count = 0;
+    int rounds = 15, count = 0;
     double scale = 1.0;
     int chosen[NMEASURES] = { 0 }, any = 0;
     for (int i = 1; i < argc; i++) {

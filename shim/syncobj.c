@@ -93,16 +93,31 @@ void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site)
     __atomic_store_n(&o->owner_tid, t ? t->tid : -1, __ATOMIC_RELEASE);
 }
 
+/* The entry of a lock, through the thread's one-entry cache: a table entry
+ * keeps its key until the table is reset after fork, which also resets the
+ * surviving thread's record, so a cached pair is never stale. */
+static struct ps_obj *find_lock(struct ps_thread *t, uintptr_t key)
+{
+    if (t && t->hot_key == key)
+        return t->hot_obj;
+    struct ps_obj *o = ps_obj_find(key);
+    if (o && t) {
+        t->hot_obj = o;
+        t->hot_key = key;
+    }
+    return o;
+}
+
 void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site)
 {
-    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
+    struct ps_obj *o = find_lock(t, (uintptr_t)lock);
     if (o)
         ps_lock_on_acquire_hot(o, t, site);
 }
 
 void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock)
 {
-    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
+    struct ps_obj *o = find_lock(t, (uintptr_t)lock);
     if (o)
         ps_lock_on_release_hot(o, t);
 }

@@ -18,6 +18,7 @@ enum ps_kind { PS_K_NONE, PS_K_MUTEX, PS_K_RWLOCK, PS_K_SPIN, PS_K_COND, PS_K_SE
 extern const char *const ps_kind_name[PS_K_NKINDS];
 
 enum ps_tstate { PS_T_FREE, PS_T_LIVE, PS_T_EXITED, PS_T_CLAIMING };
+struct ps_obj;
 
 #define PS_MAX_THREADS 8192
 #define PS_NAME_LEN 16
@@ -49,6 +50,10 @@ struct ps_thread {
     int cur_cause;
     uintptr_t cur_obj;               /* lock / cond / sem / futex address, or fd */
     void *cur_site;                  /* return address of the wrapper's caller */
+    /* the last hot lock this thread looked up (syncobj.c): a pool's workers take
+     * the same queue lock again and again, and entries never move */
+    uintptr_t hot_key;
+    struct ps_obj *hot_obj;
 
     /* written by the agent */
     uint64_t cpu_ns;                 /* schedstat: on-CPU time */
