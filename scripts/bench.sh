@@ -103,18 +103,19 @@ timed() {   # variant measure command...: appends wall time and CPU time (user+s
   awk -v v="$v" -v m="$m" '{ printf "%s %s %.3f\n%s %s_cpu %.3f\n", v, m, $1, v, m, $2 + $3 }' \
     "$OUT/time.tmp" >> "$RAW"
 }
+# Budget: make bench must end within 5 minutes even on a loaded machine; after
+# 3 pairs of a workload, no new pair starts once 200 s have passed (a pair of
+# pigz runs takes ~40 s at a load average of 20). The summary counts samples.
+over_budget() { awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a > 200) }'; }
 whole_pair() {   # i measure command...
+  if (($1 >= 3)) && over_budget; then
+    echo "bench: time budget reached: $2 gets $1 pairs"; return
+  fi
   local i=$1; shift
   if ((i % 2 == 0)); then timed without "$@"; timed with "$@"; else timed with "$@"; timed without "$@"; fi
 }
-# Budget: make bench must end within 5 minutes even on a loaded machine; after
-# 3 pairs, stop adding pairs once 240 s have passed (the summary says how many).
 echo "bench: whole runs, up to $PAIRS pairs each"
 for ((i = 0; i < PAIRS; i++)); do
-  if ((i >= 3)) && awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a > 240) }'; then
-    echo "bench: time budget reached: $i pairs of whole runs"
-    break
-  fi
   whole_pair "$i" pigz_64MB pigz -p 2 -c "$DATA"
   whole_pair "$i" tinypool_100k_7us "$BIN/tinypool" --threads 4 --tasks 100000 --work 5000
   whole_pair "$i" condvar_pool_20k_50us "$B/fixtures/condvar_pool" --threads 4 --tasks 20000 --cpu-ms 0.05 --io-ms 0
@@ -153,8 +154,8 @@ awk -v cgfile="$CG" '
   }
   { k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $3 }
   END {
-    print "| measure | without: median (min) | with: median (min) | difference of medians (of mins) | target | met? (median / min) | callgrind instructions per call (whole runs: per task) without → with |"
-    print "|---|---|---|---|---|---|---|"
+    print "| measure | samples per side | without: median (min) | with: median (min) | difference of medians (of mins) | target | met? (median / min) | callgrind instructions per call (whole runs: per task) without → with |"
+    print "|---|---|---|---|---|---|---|---|"
     for (o = 1; o <= norder; o++) {
       m = order[o]
       if (!n["without", m] || !n["with", m]) continue
@@ -180,7 +181,7 @@ awk -v cgfile="$CG" '
         cgt = sprintf("%s → %s (%+.0f", cg["without", m], cg["with", m], cg["with", m] - cg["without", m])
         cgt = cgt (unit[m] == "s" ? sprintf(", %+.1f %%) per task", (cg["with", m] / cg["without", m] - 1) * 100) : ")")
       }
-      printf "| %s | " fmt " (" fmt ") | " fmt " (" fmt ") | %s | %s | %s | %s |\n", label[m], med[1], mins[1], med[2], mins[2], dtxt, ttxt, met, cgt
+      printf "| %s | %d | " fmt " (" fmt ") | " fmt " (" fmt ") | %s | %s | %s | %s |\n", label[m], n["with", m] < n["without", m] ? n["with", m] : n["without", m], med[1], mins[1], med[2], mins[2], dtxt, ttxt, met, cgt
     }
   }' "$RAW" > "$TABLE"
 echo
