@@ -95,16 +95,35 @@ void ps_task_begin(struct ps_thread *t)
     if (t->task_begin_ns)
         t->task_ns += now - t->task_begin_ns;
     t->task_begin_ns = now;
+    t->task_tentative = 0;
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
     if (p)
         ps_atomic_add(&p->tasks, 1);
 }
 
+void ps_task_end_at(struct ps_thread *t, uint64_t ns)
+{
+    t->task_tentative = 0;
+    if (t->task_begin_ns) {
+        if (ns > t->task_begin_ns)
+            t->task_ns += ns - t->task_begin_ns;
+        t->task_begin_ns = 0;
+    }
+}
+
 void ps_task_end(struct ps_thread *t)
 {
-    if (t->task_begin_ns) {
-        t->task_ns += ps_now_ns() - t->task_begin_ns;
-        t->task_begin_ns = 0;
+    ps_task_end_at(t, ps_now_ns());
+}
+
+void ps_task_cancel(struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    t->task_begin_ns = 0;
+    if (t->tasks) {
+        __atomic_store_n(&t->tasks, t->tasks - 1, __ATOMIC_RELAXED);
+        if (p)
+            __atomic_fetch_sub(&p->tasks, 1, __ATOMIC_RELAXED);
     }
 }
 

@@ -73,6 +73,21 @@ static inline int ps_pool_is_queue_mutex(const struct ps_thread *t, const void *
 /* Task boundaries: a worker took work (begin) or went back for more (end). */
 void ps_task_begin(struct ps_thread *t);
 void ps_task_end(struct ps_thread *t);
+/* The task ended at ns (a wait for work that began at ns). */
+void ps_task_end_at(struct ps_thread *t, uint64_t ns);
+/* A wake-up from an idle poll found nothing to do (another worker took the
+ * token, the thundering herd of level-triggered epoll or accept): no task. */
+void ps_task_cancel(struct ps_thread *t);
+/* The first I/O call after a poll wake-up: found_nothing when it failed with
+ * EAGAIN. Owner thread only; cheap when no task is tentative. */
+static inline void ps_task_settle(struct ps_thread *t, int found_nothing)
+{
+    if (__builtin_expect(t->task_tentative, 0)) {
+        t->task_tentative = 0;
+        if (found_nothing)
+            ps_task_cancel(t);
+    }
+}
 /* A non-member posted to obj: if it is a pool's idle object, one submission. */
 void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster);
 

@@ -2,8 +2,11 @@
  *  - serialized: contention (lock + cond + spin) is at least the useful work
  *    (cpu + io + sleep) and one object holds >= 60 % of it: adding threads only
  *    lengthens the queue on that object;
- *  - CPU-starved: run-queue delay >= half the CPU time: the cores are
- *    oversubscribed, fewer threads would finish the same work sooner;
+ *  - CPU-starved: run-queue delay >= half the CPU time, more threads than
+ *    cores, and the pool itself keeps at least half the cores busy
+ *    (effective parallelism): then the pool oversubscribes the cores and fewer
+ *    threads would finish the same work sooner. A pool using less than that
+ *    queues behind other processes (a loaded machine): its size is not the cause;
  *  - I/O-bound: W/C > 1 (the article's routing rule), CPU-bound: W/C < 0.25. */
 #include "recommend.h"
 #include "log.h"
@@ -68,7 +71,8 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                    "1/%s of the time each thread works; more threads will not help, shorten the "
                    "critical section", b);
         }
-    } else if (in->runq_s >= 0.5 * C && C > 0 && in->threads > in->cores) {
+    } else if (in->runq_s >= 0.5 * C && C > 0 && in->threads > in->cores &&
+               o->effective_parallelism >= 0.5 * in->cores) {
         o->cls = PS_CLASS_STARVED;
         ps_fmt(o->reason, sizeof o->reason,
                "CPU-starved: threads wait for a core as long as they run; W/C %s gives %s threads",
