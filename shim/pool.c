@@ -194,6 +194,10 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
         o->nivcsw += t->nivcsw;
         for (int c = 0; c < PS_NCAUSE; c++)
             o->wait_ns[c] += t->wait_ns[c] + t->sampled_ns[c];
+        uint64_t cont = t->wait_ns[PS_LOCK] + t->sampled_ns[PS_LOCK] + t->wait_ns[PS_COND] +
+                        t->sampled_ns[PS_COND] + t->spin_ns;
+        if (cont > o->max_thread_contention_ns)
+            o->max_thread_contention_ns = cont;
     }
     /* The run-queue cause is the scheduler's figure, not a wrapper's. */
     o->wait_ns[PS_RUNQ] += o->runq_ns;
@@ -202,6 +206,16 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
 static int idle_capable(const struct ps_obj *o)
 {
     return o->kind == PS_K_COND || o->kind == PS_K_SEM || o->kind == PS_K_FUTEX || o->kind == PS_K_POLL;
+}
+
+/* Posted by the pool's own workers at least as often as by anyone else: an
+ * object the workers hand to each other. A tie is contention too: CPython's
+ * GIL is posted as often by the main thread (submitting, collecting results)
+ * as by the workers when they sleep. Never posted at all (a wake we cannot
+ * see) stays eligible; polled fds have no visible poster. */
+static int handed_over(const struct ps_obj *o)
+{
+    return o->kind != PS_K_POLL && o->posts_same > 0 && o->posts_same >= o->posts_other;
 }
 
 /* Picks each pool's idle object from the candidates (see the file comment). */
@@ -219,21 +233,27 @@ static void learn_idle(void)
         int wp = o->waiter_pool;
         if (wp < 0 || wp >= PS_MAX_POOLS)
             continue;
-        uint64_t same = o->posts_same, other = o->posts_other;
-        if (o->kind != PS_K_POLL && same > other)
+        if (handed_over(o))
             continue;                      /* handed between workers: contention */
         if (!best[wp] || o->wait_ns > best[wp]->wait_ns)
             best[wp] = o;
     }
     for (int p = 0; p < PS_MAX_POOLS; p++) {
-        if (!best[p])
-            continue;
         struct ps_pool *pool = &ps_pools[p];
         uintptr_t cur = pool->idle_obj;
         struct ps_obj *co = cur ? ps_obj_find(cur) : NULL;
+        if (!best[p]) {
+            /* Learned early, disqualified since (the GIL looked posted by the
+             * main thread until the workers' hand-offs outnumbered it). */
+            if (co && handed_over(co)) {
+                __atomic_store_n(&pool->idle_obj, 0, __ATOMIC_RELEASE);
+                __atomic_store_n(&pool->queue_mutex, 0, __ATOMIC_RELAXED);
+            }
+            continue;
+        }
         /* Sticky: switch only to a clearly better object, or off a disqualified one. */
         if (co && co != best[p] && idle_capable(co) &&
-            (co->kind == PS_K_POLL || co->posts_same <= co->posts_other) &&
+            !handed_over(co) &&
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;

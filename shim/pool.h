@@ -104,6 +104,7 @@ struct ps_pool_totals {
     int threads, live;
     uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
     uint64_t tasks, task_ns, nvcsw, nivcsw;
+    uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };
 void ps_pool_totals(int p, struct ps_pool_totals *out);
 /* The candidates list the agent scans to learn idle objects. */
