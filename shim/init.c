@@ -42,6 +42,7 @@ static void atfork_child(void)
 __attribute__((constructor(101))) static void ps_init(void)
 {
     ps_real_init();
+    ps_clock_init();
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
