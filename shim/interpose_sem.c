@@ -20,7 +20,7 @@
         return 0;                                                            \
     }                                                                        \
     errno = saved;                                                           \
-    struct ps_objwait w;                                                     \
+    PS_OBJWAIT(w);                                                     \
     if (!ps_objwait_begin(&w, PS_COND, PS_K_SEM, (uintptr_t)s, PS_CALLER())) \
         return call;                                                         \
     int r = call;                                                            \

@@ -25,6 +25,14 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
     return 1;
 }
 
+/* A cancellation unwinding through the wait closes the span (see PS_SPAN). */
+static inline void ps_objwait_unwind(struct ps_objwait *w)
+{
+    if (__builtin_expect(w->span.open, 0))
+        ps_span_end(&w->span);
+}
+#define PS_OBJWAIT(var) struct ps_objwait var __attribute__((cleanup(ps_objwait_unwind))) = { 0 }
+
 /* got_work: the call returned with work (a semaphore taken, fds ready). */
 static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
 {
