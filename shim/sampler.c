@@ -40,11 +40,16 @@ static ssize_t read_task_file(int tid, const char *leaf, char *buf, size_t cap)
 int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
 {
     char *end;
+    /* strtoull would skip blanks and negate "-5": the kernel writes digits only */
+    if (*s < '0' || *s > '9')
+        return -1;
     errno = 0;
     unsigned long long a = strtoull(s, &end, 10);
     if (end == s || *end != ' ')
         return -1;
     const char *p = end + 1;
+    if (*p < '0' || *p > '9')
+        return -1;
     unsigned long long b = strtoull(p, &end, 10);
     if (end == p || errno)
         return -1;
@@ -61,7 +66,8 @@ int ps_sampler_cause_of_syscall(long nr)
     case SYS_recvmsg: case SYS_sendmsg: case SYS_accept: case SYS_accept4: case SYS_connect:
     case SYS_fsync: case SYS_fdatasync: case SYS_poll: case SYS_ppoll: case SYS_select:
     case SYS_pselect6: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_openat:
-    case SYS_sendfile: case SYS_splice: case SYS_io_uring_enter:
+    case SYS_sendfile: case SYS_splice: case SYS_io_uring_enter: case SYS_epoll_pwait2:
+    case SYS_recvmmsg: case SYS_sendmmsg: case SYS_preadv2: case SYS_pwritev2:
         return PS_IO;
     case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
         return PS_SLEEP;
