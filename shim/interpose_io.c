@@ -12,7 +12,7 @@
 #define PS_IO_WRAP(ret, name, fd, params, args)                                        \
     PS_EXPORT ret name params                                                          \
     {                                                                                  \
-        struct ps_span s;                                                              \
+        PS_SPAN(s);                                                              \
         if (!ps_span_begin(&s, PS_IO, PS_K_IO, PS_FD_KEY(fd), PS_CALLER()))            \
             return PS_REAL(name) args;                                                 \
         ret r = ps_real_##name args;                                                   \

@@ -30,7 +30,7 @@ static void spin_settle(struct ps_thread *t, uint64_t cpu_now, uint64_t now)
     uint64_t spin = t->spin_wall_ns;
     if (cpu_now && t->spin_cpu0_ns && cpu_now > t->spin_cpu0_ns) {
         uint64_t cpu = cpu_now - t->spin_cpu0_ns;
-        uint64_t hold = now > t->spin_acq_ns ? now - t->spin_acq_ns : 0;
+        uint64_t hold = ps_ns_since(t->spin_acq_ns, now);
         uint64_t est = (uint64_t)((double)cpu * (double)spin / (double)(spin + hold + 1));
         if (est < spin)
             spin = est;
@@ -58,9 +58,9 @@ PS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
         uint64_t t1 = ps_now_ns();
         t->spin_lock = l;
         t->spin_cpu0_ns = cpu0;
-        t->spin_wall_ns = t1 - t0;
+        t->spin_wall_ns = ps_ns_since(t0, t1);
         t->spin_acq_ns = t1;
-        ps_lock_after_wait(o, t, site, owner_site, t1 - t0);
+        ps_lock_after_wait(o, t, site, owner_site, t->spin_wall_ns);
         errno = saved;
     }
     if (r == 0)

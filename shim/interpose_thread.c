@@ -57,7 +57,7 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 #define PS_JOIN_WRAP(name, params, args)                                              \
     PS_EXPORT int name params                                                         \
     {                                                                                 \
-        struct ps_span s;                                                             \
+        PS_SPAN(s);                                                             \
         if (!PS_REAL(name))                                                           \
             return ENOSYS;                                                            \
         if (!ps_span_begin(&s, PS_COND, PS_K_JOIN, (uintptr_t)th, PS_CALLER()))       \

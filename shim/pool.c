@@ -93,7 +93,7 @@ void ps_task_begin(struct ps_thread *t)
     struct ps_pool *p = ps_pool_of(t);
     uint64_t now = ps_now_ns();
     if (t->task_begin_ns)
-        t->task_ns += now - t->task_begin_ns;
+        t->task_ns += ps_ns_since(t->task_begin_ns, now);
     t->task_begin_ns = now;
     t->task_tentative = 0;
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
@@ -105,8 +105,7 @@ void ps_task_end_at(struct ps_thread *t, uint64_t ns)
 {
     t->task_tentative = 0;
     if (t->task_begin_ns) {
-        if (ns > t->task_begin_ns)
-            t->task_ns += ns - t->task_begin_ns;
+        t->task_ns += ps_ns_since(t->task_begin_ns, ns);
         t->task_begin_ns = 0;
     }
 }
@@ -273,7 +272,10 @@ static void learn_idle(void)
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;
-        __atomic_store_n(&pool->queue_mutex, best[p]->kind == PS_K_COND ? best[p]->mutex : 0, __ATOMIC_RELAXED);
+        uintptr_t qm = best[p]->kind == PS_K_COND ? best[p]->mutex : 0;
+        if (qm)
+            ps_obj_filter_add(qm);         /* the mutex wrappers look at it only then */
+        __atomic_store_n(&pool->queue_mutex, qm, __ATOMIC_RELEASE);
         __atomic_store_n(&pool->idle_obj, best[p]->key, __ATOMIC_RELEASE);
     }
 }

@@ -29,6 +29,14 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
     return 1;
 }
 
+/* A cancellation unwinding through the wait closes the span (see PS_SPAN). */
+static inline void ps_objwait_unwind(struct ps_objwait *w)
+{
+    if (__builtin_expect(w->span.open, 0))
+        ps_span_end(&w->span);
+}
+#define PS_OBJWAIT(var) struct ps_objwait var __attribute__((cleanup(ps_objwait_unwind))) = { 0 }
+
 /* got_work: the call returned with work (a semaphore taken, fds ready).
  * The agent may have learned the pool's idle object while we waited: a long
  * wait for work that began before it knew (EPOLLEXCLUSIVE wakes one worker and
