@@ -209,6 +209,22 @@ static int idle_capable(const struct ps_obj *o)
     return o->kind == PS_K_COND || o->kind == PS_K_SEM || o->kind == PS_K_FUTEX || o->kind == PS_K_POLL;
 }
 
+void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+    if (!p || __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) || (wp >= 0 && wp != t->pool) ||
+        o->kind == PS_K_POLL || !idle_capable(o) ||
+        __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&o->posts_other, __ATOMIC_RELAXED))
+        return;
+    uintptr_t zero = 0;
+    p->idle_kind = o->kind;
+    __atomic_store_n(&p->queue_mutex, o->kind == PS_K_COND ? __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) : 0,
+                     __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n(&p->idle_obj, &zero, o->key, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 /* Posted by the pool's own workers at least as often as by anyone else: an
  * object the workers hand to each other. A tie is contention too: CPython's
  * GIL is posted as often by the main thread (submitting, collecting results)

@@ -88,6 +88,13 @@ static inline void ps_task_settle(struct ps_thread *t, int found_nothing)
             ps_task_cancel(t);
     }
 }
+/* A worker's blocking wait on o just ended: if its pool has no idle object
+ * yet and o is a condvar/semaphore/futex posted so far only by non-members,
+ * take it now rather than at the agent's next tick (which on a loaded machine
+ * comes tens of ms late, and every task before it goes uncounted). The agent
+ * still corrects the choice (learn_idle). */
+struct ps_obj;
+void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o);
 /* A non-member posted to obj: if it is a pool's idle object, one submission. */
 void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster);
 

@@ -48,7 +48,10 @@ Test(convoy, names_the_lock_and_recommends_the_bottleneck, .timeout = 60)
     cr_expect(ps_near(ps_num(l, "hold_s"), hold, 0.15), "hold %f vs truth %f", ps_num(l, "hold_s"), hold);
 
     cr_expect_str_eq(ps_str(p, "classification"), "serialized");
-    double bottleneck = (cpu + wait) / hold;
+    /* The hold is wall time: on a loaded machine holders are preempted inside
+     * the critical section and the law can fall below one thread (the shim
+     * reports at least 1). */
+    double bottleneck = fmax(1, (cpu + wait) / hold);
     cr_expect(ps_near(ps_num(p, "bottleneck_threads"), bottleneck, 0.15), "bottleneck %f vs truth %f",
               ps_num(p, "bottleneck_threads"), bottleneck);
     cr_expect(ps_num(p, "recommended_threads") >= 1 &&
