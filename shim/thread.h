@@ -56,6 +56,7 @@ struct ps_thread {
     uint64_t sampled_ns[PS_NCAUSE];  /* unwrapped waits seen by /proc sampling */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
+    uint64_t last_wrapped_ns;        /* sum of wait_ns at the last sample */
     int throttled;                   /* parked by the controller right now */
     int sampler_fail;
 };
