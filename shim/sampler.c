@@ -133,6 +133,8 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     if (read_task_file(t->tid, "schedstat", buf, sizeof buf) <= 0 ||
         ps_sampler_parse_schedstat(buf, &cpu, &runq))
         return;
+    cpu = cpu > t->base_cpu_ns ? cpu - t->base_cpu_ns : 0;
+    runq = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
     uint64_t wrapped = 0;
@@ -170,7 +172,7 @@ static void discover(void)
             struct dirent64 *d = (struct dirent64 *)(buf + off);
             off += d->d_reclen;
             int tid = atoi(d->d_name);
-            if (tid <= 0 || tid == ps_agent_rec.tid || ps_thread_by_tid(tid))
+            if (tid <= 0 || tid == ps_agent_rec.tid || tid == ps_agent_prev_tid || ps_thread_by_tid(tid))
                 continue;
             struct ps_thread *t = ps_thread_claim(tid, NULL);
             if (t)

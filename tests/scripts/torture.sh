@@ -123,8 +123,9 @@ case_exec() {
   run 1 30 -- "$T/forky" exec-noshim
   pid=$(awk '/^exec /{print $2}' "$D/out1"); r=$(main_report "$pid")
   [ "$(st 1)" = 0 ] && [ -f "$r" ] && sane "$r" || { bad "status $(st 1), report $r missing or not sane"; return; }
-  [ "$(jq -r .why "$r")" = exec ] && [ "$(nthreads "$r" pre_exec_worker)" = 3 ] ||
-    { bad "pre-exec report: why=$(jq -r .why "$r"), pre_exec_worker $(nthreads "$r" pre_exec_worker) (want 3)"; return; }
+  local np; np=$(nthreads "$r" pre_exec_worker)   # the third may not have started by the exec
+  [ "$(jq -r .why "$r")" = exec ] && [ "$np" -ge 2 ] && [ "$np" -le 3 ] ||
+    { bad "pre-exec report: why=$(jq -r .why "$r"), pre_exec_worker $np (want 2 or 3)"; return; }
   ok "pre-exec report written (why=exec, 3 pre_exec_worker)"
 
   begin exec-fail || return
@@ -185,8 +186,11 @@ case_cancel() {
   sane "$r" || { bad "report not sane"; return; }
   # every cancelled thread: its 50 ms blocked wait and its cleanup's 30 ms sleep were counted
   local badt
+  # (for the sleeps both are sleep: >= 75 ms of it)
   badt=$(jq -r '.threads[] | select(.start_routine // "" | startswith("cx_"))
-      | select(.state != "exited" or .wait_by_cause.sleep < 0.025 or (.wait_s - .wait_by_cause.sleep - .wait_by_cause.runqueue) < 0.04)
+      | select(.state != "exited" or
+               if (.start_routine | test("sleep$")) then .wait_by_cause.sleep < 0.075
+               else .wait_by_cause.sleep < 0.025 or (.wait_s - .wait_by_cause.sleep - .wait_by_cause.runqueue) < 0.04 end)
       | "\(.start_routine)(sleep \(.wait_by_cause.sleep), wait \(.wait_s))"' "$r")
   local n; n=$(jq '[.threads[] | select(.start_routine // "" | startswith("cx_"))] | length' "$r")
   [ -z "$badt" ] && [ "$n" -ge 27 ] || { bad "$n cx_ threads; not measured after cancellation: $badt"; return; }
@@ -230,7 +234,8 @@ case_setuid() {
   cp "$T/plain" "$dir/plain"; chown root:root "$dir/plain"; chmod 4755 "$dir/plain"
   local as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
   (cd "$dir" && "${as[@]}" timeout 30 "$dir/plain" >"$D/out0" 2>"$D/err0"); echo $? >"$D/st0"
-  (cd "$dir" && POOLSHIM_DIR="$dir/rep" LD_PRELOAD="$SHIM" "${as[@]}" timeout 30 "$dir/plain" >"$D/out1" 2>"$D/err1"); echo $? >"$D/st1"
+  (cd "$dir" && POOLSHIM_DIR="$dir/rep" "${as[@]}" timeout 30 bash -c 'LD_PRELOAD="$0" exec "$1"' "$SHIM" "$dir/plain" \
+     >"$D/out1" 2>"$D/err1"); echo $? >"$D/st1"
   [ "$(st 0)" = 7 ] && [ "$(st 1)" = 7 ] && cmp -s "$D/out0" "$D/out1" || { bad "status $(st 1)/$(st 0), out $(cat "$D/out1")"; return; }
   ls "$dir"/rep/poolshim.* >/dev/null 2>&1 && { bad "a report appeared: the loader should have dropped the preload"; return; }
   ok "setuid binary run by nobody: preload dropped by the loader, program unaffected"
@@ -293,7 +298,7 @@ case_killed() {
   command -v strace >/dev/null || { skipc "strace not installed"; return; }
   # SIGKILL exactly at the report's fsync: data written to the temporary file, not renamed
   mkdir -p "$D/rep"
-  (cd "$D" && POOLSHIM_DIR="$D/rep" LD_PRELOAD="$SHIM" timeout 30 strace -o /dev/null -e trace=fsync \
+  (cd "$D" && POOLSHIM_DIR="$D/rep" timeout 30 strace -E LD_PRELOAD="$SHIM" -o /dev/null -e trace=fsync \
       -e inject=fsync:signal=SIGKILL "$T/plain" >"$D/out1" 2>"$D/err1"); echo $? >"$D/st1"
   [ "$(st 1)" = 137 ] || { bad "expected death by SIGKILL (137), got $(st 1)"; return; }
   ls "$D"/rep/poolshim.*.json >/dev/null 2>&1 && { bad "a final report exists after a kill mid-write: $(ls "$D/rep")"; return; }
@@ -323,7 +328,8 @@ case_config() {
     same_run || { failed=1; continue; }
     local lines; lines=$(grep -c "$v" "$D/err1")
     [ "$lines" = 1 ] && grep "$v" "$D/err1" | grep -q '^poolshim\[' || { bad "$v=${badv[$v]:0:20}: $lines lines name it (want 1)"; failed=1; continue; }
-    ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json >/dev/null 2>&1 || { bad "$v: no report with the default"; failed=1; continue; }
+    [ "$(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | wc -l)" = 1 ] ||
+      { bad "$v: $(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | wc -l) reports with the default (want 1)"; failed=1; continue; }
   done
   [ $failed = 0 ] && ok "$n variables with a bad value: one line each, defaults used, program unchanged"
 }
