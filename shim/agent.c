@@ -85,8 +85,13 @@ static void *agent_main(void *arg)
     return NULL;
 }
 
+int ps_agent_prev_tid;
+
 int ps_agent_start(void)
 {
+    /* A restart (after a failed exec): the stopped agent may still be listed
+     * in /proc/self/task for a moment; discover() must not take it for ours. */
+    ps_agent_prev_tid = ps_agent_rec.tid;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     ps_ncores = n > 0 ? (int)n : 1;
     stop_word = 0;
