@@ -9,6 +9,7 @@
 
 static void append(char **buf, size_t *len, size_t *cap, const char *s)
 {
+    int sep = !strcmp(s, ";");
     size_t n = strlen(s);
     if (*len + n + 2 > *cap) {
         *cap = (*len + n + 2) * 2;
@@ -18,7 +19,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s)
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        (*buf)[(*len)++] = c == ';' ? ':' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        (*buf)[(*len)++] = c == ';' && !sep ? ':' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
     }
     (*buf)[*len] = 0;
 }

@@ -24,6 +24,7 @@ static void head(FILE *f, const char *title)
         ".chart{margin:6px 12px 6px 0;border:1px solid #eee}.title{font-weight:bold;font-size:13px}\n"
         ".tick{font-size:11px;fill:#444}.legend{font-size:11px;fill:#222}.note{color:#666;fill:#666;font-size:12px}\n"
         ".node{font-size:11px;font-family:monospace}.grid{stroke:#eee}.axis{stroke:#999}\n"
+        ".row{display:flex;flex-wrap:wrap}\n"
         ".bad{color:#c00;font-weight:bold}pre{background:#f7f7f7;padding:6px;font-size:12px;overflow:auto}\n"
         "</style></head><body>\n");
 }
@@ -58,7 +59,7 @@ static void pools_section(FILE *f, const json_t *files)
     char lb[256];
     fprintf(f, "<h2>Pools</h2>\n<table><tr><th>pool</th><th>threads</th><th>cpu s</th><th>io+sleep s</th>"
                "<th>lock+cond s</th><th>W/C</th><th>tasks</th><th>tasks/s</th><th>class</th><th>recommended</th>"
-               "<th>goetz</th><th>bottleneck</th><th>reason</th></tr>\n");
+               "<th>goetz</th><th>bottleneck</th><th style=\"min-width:220px\">reason</th></tr>\n");
     int np = 0;
     json_array_foreach(files, i, a) json_array_foreach(an_arr(a, "pools"), j, p) {
         const json_t *w = an_obj(p, "wait_by_cause"), *r = an_obj(p, "recommendation");
@@ -97,7 +98,7 @@ static void pools_section(FILE *f, const json_t *files)
         { "Throughput", "tasks/s", "tasks_per_s" },
         { "W/C over time ((io + sleep) / cpu per interval)", "W/C", "w_c" },
     };
-    fprintf(f, "<h2>Over time</h2>\n<div>\n");
+    fprintf(f, "<h2>Over time</h2>\n<div class=\"row\">\n");
     for (int c = 0; c < 3; c++) {
         int k = 0, q = 0, any_limit = 0;
         json_array_foreach(files, i, a) json_array_foreach(an_arr(a, "pools"), j, p) {

@@ -93,7 +93,8 @@ void an_show_text(FILE *out, const json_t *a)
         }
         json_t *ib = an_obj(e, "itself_blocked_on");
         if (ib) {
-            fprintf(out, "    itself blocked on %s %s", S(an_str(ib, "kind"), 12), S(an_str(ib, "object"), 40));
+            fprintf(out, "    itself blocked on %s", S(an_str(ib, "kind"), 12));
+            fprintf(out, " %s", S(an_str(ib, "object"), 40));
             if (json_is_integer(json_object_get(ib, "owner"))) fprintf(out, " held by %lld", an_int(ib, "owner", 0));
             fprintf(out, "\n");
         }

@@ -48,7 +48,7 @@ static double val(const json_t *a, size_t i)
 
 void an_svg_lines(FILE *f, const char *title, const char *ylabel, const struct an_series *s, int ns)
 {
-    const double W = 560, H = 250, L = 56, R = 12, T = 30, B = 40;
+    const double W = 540, H = 270, L = 56, R = 12, T = 50, B = 40;
     double xmin = INFINITY, xmax = -INFINITY, ymax = 0;
     int points = 0;
     for (int k = 0; k < ns; k++)
@@ -98,7 +98,7 @@ void an_svg_lines(FILE *f, const char *title, const char *ylabel, const struct a
                "text-anchor=\"middle\">", (T + H - B) / 2, (T + H - B) / 2);
     an_html_esc(f, ylabel);
     fprintf(f, "</text>\n");
-    double lx = L + 8;
+    double lx = L + 8, ly = 33;
     for (int k = 0; k < ns; k++) {
         const char *col = an_palette(k);
         fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s d=\"", col,
@@ -117,11 +117,16 @@ void an_svg_lines(FILE *f, const char *title, const char *ylabel, const struct a
                 if (isfinite(val(s[k].x, i)) && isfinite(val(s[k].y, i)))
                     fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
                             PX(val(s[k].x, i)), PY(val(s[k].y, i)), col);
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.0f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
-                   "<text x=\"%.1f\" y=\"%.0f\" class=\"legend\">", lx, T - 2.0, col, lx + 15, T + 2.0);
-        an_html_esc(f, s[k].name);
-        fprintf(f, "</text>\n");
-        lx += 22 + 6.5 * (double)strlen(s[k].name ? s[k].name : "-");
+        /* Legend under the title, wrapping to a second row; past that, the table above names them. */
+        double lw = 22 + 6.2 * (double)strlen(s[k].name ? s[k].name : "-");
+        if (lx + lw > W - R && lx > L + 8) lx = L + 8, ly += 13;
+        if (ly <= T - 4) {
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.0f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
+                       "<text x=\"%.1f\" y=\"%.0f\" class=\"legend\">", lx, ly - 4, col, lx + 15, ly);
+            an_html_esc(f, s[k].name);
+            fprintf(f, "</text>\n");
+        }
+        lx += lw;
     }
 #undef PX
 #undef PY
@@ -131,7 +136,7 @@ void an_svg_lines(FILE *f, const char *title, const char *ylabel, const struct a
 void an_svg_stacked(FILE *f, const char *title, const char *unit, const char *const *labels, int nbars,
                     const char *const *cats, int ncat, const double *v)
 {
-    const double W = 1120, L = 220, R = 90, T = 50, BH = 24, GAP = 8;
+    const double W = 1000, L = 200, R = 90, T = 50, BH = 24, GAP = 8;
     double H = T + nbars * (BH + GAP) + 30, max = 0;
     for (int b = 0; b < nbars; b++) {
         double sum = 0;
@@ -241,9 +246,10 @@ void an_svg_waitfor(FILE *f, const json_t *graph)
         int red = an_int(json_array_get(nodes, (size_t)a), "in_cycle", 0) && an_int(json_array_get(nodes, (size_t)b), "in_cycle", 0);
         const char *col = red ? "#d62728" : "#555";
         if (depth[a] == depth[b]) {   /* same column: arc on the right side */
-            double x0 = NX(a) + BW, y0 = NY(a) + BH / 2, y1 = NY(b) + BH / 2;
+            /* Downward arcs bulge less than upward ones so a 2-cycle shows two arrows. */
+            double x0 = NX(a) + BW, y0 = NY(a) + BH / 2 + 4, y1 = NY(b) + BH / 2 - 4, bulge = row[a] < row[b] ? 25 : 45;
             fprintf(f, "<path d=\"M%.1f %.1f C%.1f %.1f %.1f %.1f %.1f %.1f\" fill=\"none\" stroke=\"%s\" "
-                       "stroke-width=\"1.5\" marker-end=\"url(#arr)\">", x0, y0, x0 + 40, y0, x0 + 40, y1, x0, y1, col);
+                       "stroke-width=\"1.5\" marker-end=\"url(#arr)\">", x0, y0, x0 + bulge, y0, x0 + bulge, y1, x0, y1, col);
         } else {
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\" "
                        "marker-end=\"url(#arr)\">", NX(a), NY(a) + BH / 2, NX(b) + BW, NY(b) + BH / 2, col);
