@@ -60,7 +60,7 @@ static int find_lib(char *out, size_t n)
 }
 
 /* Reports this run produced: poolshim.<pid>.json files in dir written since start. */
-static void list_reports(const char *dir, pid_t child, time_t start)
+static void list_reports(const char *dir, pid_t child, const struct timespec *start)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/poolshim.%d.json", dir, (int)child);
@@ -75,7 +75,8 @@ static void list_reports(const char *dir, pid_t child, time_t start)
             continue;
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && st.st_mtime >= start) {
+        if (stat(path, &st) == 0 && (st.st_mtim.tv_sec > start->tv_sec ||
+            (st.st_mtim.tv_sec == start->tv_sec && st.st_mtim.tv_nsec >= start->tv_nsec))) {
             fprintf(stderr, "poolshim: report of child process %d: %s\n", pid, path);
             found = 1;
         }
@@ -144,7 +145,8 @@ int cmd_run(int argc, char **argv)
     sigemptyset(&ign.sa_mask);
     sigaction(SIGINT, &ign, &oint);
     sigaction(SIGQUIT, &ign, &oquit);
-    time_t start = time(NULL);
+    struct timespec start;
+    clock_gettime(CLOCK_REALTIME, &start);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -168,7 +170,7 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &oint, NULL);
     sigaction(SIGQUIT, &oquit, NULL);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;
-    list_reports(dir, pid, start);
+    list_reports(dir, pid, &start);
     if (WIFSIGNALED(status))
         fprintf(stderr, "poolshim: %s died of signal %d (%s)\n", argv[i], WTERMSIG(status), strsignal(WTERMSIG(status)));
     return rc;
