@@ -66,14 +66,17 @@ static void *agent_main(void *arg)
      * before most of a short program's tasks have run. */
     uint64_t base = (uint64_t)ps_cfg.interval_ms * 1000000ull;
     uint64_t interval = base < 10000000ull ? base : 10000000ull;
+    int clock_done = 0;
     while (!__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE)) {
         struct timespec to = { (time_t)(interval / 1000000000ull), (long)(interval % 1000000000ull) };
         futex(&stop_word, FUTEX_WAIT_PRIVATE, 0, &to);
         if (__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
             break;
+        if (!clock_done)
+            clock_done = ps_clock_calibrate();
         uint64_t t0 = ps_now_ns();
         tick(t0, 0);
-        uint64_t cost = ps_now_ns() - t0;
+        uint64_t cost = ps_ns_since(t0, ps_now_ns());
         uint64_t next = interval * 2 < base ? interval * 2 : base;
         interval = cost * 50 > next ? cost * 50 : next;
     }
