@@ -146,9 +146,15 @@ static int check_deadlock(uint64_t now, struct verdict *v)
         return 0;
     v->reason = PS_DUMP_DEADLOCK;
     v->pool = -1;
-    size_t at = ps_fmt(v->detail, sizeof v->detail, "%d deadlock cycle%s: threads", n, n > 1 ? "s" : "");
-    for (int i = 0; i < len && at < sizeof v->detail - 16; i++)
-        at += ps_fmt(v->detail + at, sizeof v->detail - at, cyc[i] ? " %d" : " |", cyc[i]);
+    size_t at = ps_fmt(v->detail, sizeof v->detail, "%d deadlock cycle%s:", n, n > 1 ? "s" : "");
+    for (int i = 0, first = 0; i < len && at < sizeof v->detail - 32; i++) {
+        if (cyc[i])
+            at += ps_fmt(v->detail + at, sizeof v->detail - at, " %d ->", cyc[i]);
+        else
+            at += ps_fmt(v->detail + at, sizeof v->detail - at, " %d%s", cyc[first], i + 1 < len ? ";" : "");
+        if (!cyc[i])
+            first = i + 1;
+    }
     st.cycle_dumped = sig;
     return 1;
 }

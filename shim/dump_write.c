@@ -33,7 +33,9 @@
 #include <unistd.h>
 
 #define NS 1e-9
-#define CAPTURE_TIMEOUT_MS 200
+/* One deadline for all answers: 200 ms, plus 1 ms per thread (a thousand
+ * threads woken on two busy cores take a while to all get a CPU). */
+#define CAPTURE_TIMEOUT_MS(n) (200 + ((n) < 1800 ? (n) : 1800))
 #define MAX_DUMP_BYTES (48u << 20)   /* past this, stacks are left out */
 
 const char *const ps_dump_reason_name[] = { "none", "queue", "blocked", "cpu_plateau", "convoy", "deadlock",
@@ -557,7 +559,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
     for (int i = 0; i < wk.n; i++)
         classify(&wk.th[i], &wk, now);
     uint64_t t_cap = ps_now_ns();
-    uint64_t capture_ns = ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS);
+    uint64_t capture_ns = ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n));
     for (int i = 0; i < wk.n; i++)
         find_owner(&wk.th[i], &wk);
 

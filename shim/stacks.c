@@ -222,17 +222,24 @@ uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms)
         __atomic_store_n(&sl->word, g << 2 | SLOT_ARMED, __ATOMIC_RELEASE);
     }
     uint64_t deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
-    int sent = 0, next = 0;
+    int sent = 0, next = 0, batch = 2 * ps_ncores;
     while (next < n) {
         struct ps_stack_req *r = &reqs[next];
         if (r->status != PS_CAP_NONE) {
             next++;
             continue;
         }
+        /* A few threads at a time: all of them woken at once would queue on
+         * the cores and each would stall for the others' unwinds. */
+        int seen = __atomic_load_n(&done_word, __ATOMIC_ACQUIRE);
+        if (sent - seen >= batch && ps_now_ns() < deadline) {
+            struct timespec to = { 0, 2000000 };
+            futex(&done_word, FUTEX_WAIT_PRIVATE, seen, &to);
+            continue;
+        }
         int e = send_one(r->tid, g << 16 | (uint64_t)next);
         if (e == -EAGAIN && ps_now_ns() < deadline) {
             /* The queue of pending real-time signals is full: let some answer. */
-            int seen = __atomic_load_n(&done_word, __ATOMIC_ACQUIRE);
             struct timespec to = { 0, 1000000 };
             futex(&done_word, FUTEX_WAIT_PRIVATE, seen, &to);
             continue;
