@@ -6,7 +6,8 @@
  * Triggers, most specific first: deadlock (a cycle of lock or join waits seen
  * on two consecutive ticks), convoy (>= 3 threads waiting >= 100 ms on one
  * lock), blocked (every live worker of a pool blocked, not idle, not parked,
- * for POOLSHIM_DUMP_BLOCKED_MS), queue (estimated queue > 2 x workers and
+ * for POOLSHIM_DUMP_BLOCKED_MS; condvar-like waits count only once the pool's
+ * idle wait is known), queue (estimated queue > 2 x workers and
  * larger than ~3 ticks ago), cpu_plateau (the pool burned >= 85 % of
  * min(cores, workers) over the last second with work queued all along).
  * A request is the dump signal sent to the process (stacks.c counts them).
@@ -206,6 +207,14 @@ static const struct ps_pool_sample *sample_back(const struct ps_pool *p, uint32_
     return &p->hist[(n - 1 - back) % PS_HIST];
 }
 
+/* Until a pool's idle wait is learned (it needs a producer's posts), its
+ * workers waiting on a condvar, semaphore, futex or fd may just have no work:
+ * such waits do not count as blocked. */
+static int idle_capable(int kind)
+{
+    return kind == PS_K_COND || kind == PS_K_SEM || kind == PS_K_FUTEX || kind == PS_K_POLL;
+}
+
 static int check_pools(uint64_t now, struct verdict *v)
 {
     int live[PS_MAX_POOLS] = { 0 }, blocked[PS_MAX_POOLS] = { 0 };
@@ -218,7 +227,8 @@ static int check_pools(uint64_t now, struct verdict *v)
             continue;
         live[t->pool]++;
         uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-        if (since && !t->throttled && t->cur_cause != PS_IDLE && now >= since + blocked_ns)
+        if (since && !t->throttled && t->cur_cause != PS_IDLE && now >= since + blocked_ns &&
+            (!idle_capable(t->cur_kind) || ps_pools[t->pool].idle_obj))
             blocked[t->pool]++;
     }
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {

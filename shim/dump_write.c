@@ -285,6 +285,22 @@ static const struct symc *sym_of(uintptr_t addr)
     return &one;
 }
 
+/* "func+0x1c (libfoo.so)" / "libfoo.so+0x1234" / "0x7f.." through the cache. */
+static void sym_string(const void *addr, char *buf, size_t cap, int func_only)
+{
+    const struct symc *c = sym_of((uintptr_t)addr);
+    const char *base = c->ok ? strrchr(c->s.module, '/') : NULL;
+    base = base ? base + 1 : c->ok ? c->s.module : "";
+    if (!c->ok)
+        ps_fmt(buf, cap, "%p", addr);
+    else if (c->s.name[0] && func_only)
+        ps_fmt(buf, cap, "%s", c->s.name);
+    else if (c->s.name[0])
+        ps_fmt(buf, cap, "%s+0x%lx (%s)", c->s.name, (unsigned long)c->s.offset, base);
+    else
+        ps_fmt(buf, cap, "%s+0x%lx", base, (unsigned long)c->s.module_offset);
+}
+
 static void frame_json(struct ps_jw *w, uintptr_t addr, int exact)
 {
     /* A return address points after its call: look up the byte before. */
@@ -419,7 +435,7 @@ static void blocked_on_json(struct ps_jw *w, struct dthread *d)
     }
     if (d->site) {
         char sym[384];
-        ps_symbol_string(d->site, sym, sizeof sym);
+        sym_string(d->site, sym, sizeof sym, 0);
         ps_jw_str(w, "site", sym);
     }
     ps_jw_str(w, "source", d->from_proc ? "proc" : "wrapper");
@@ -447,7 +463,7 @@ static void thread_json(struct ps_jw *w, struct dthread *d, struct ps_stack_req 
     else
         ps_jw_null(w, "pool");
     if (t && t->routine) {
-        ps_symbol_func(t->routine, name, sizeof name);
+        sym_string(t->routine, name, sizeof name, 1);
         ps_jw_str(w, "start_routine", name);
     } else {
         ps_jw_null(w, "start_routine");
@@ -552,7 +568,12 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
         d->tid = wk.req[i].tid = tids[i];
         d->rec = rec_of(d->tid);
         read_status(d, &wk.req[i]);
-        read_syscall(d);
+        /* A thread inside a wrapper says what it waits on; ask the kernel
+         * only about the others (a file read per thread saved). */
+        if (!d->rec || !__atomic_load_n(&d->rec->cur_since_ns, __ATOMIC_ACQUIRE))
+            read_syscall(d);
+        else
+            d->sysno = -1;
         if (d->pstate == '?')
             wk.req[i].blocked_signal = 0;     /* gone already: the send says ESRCH */
     }
@@ -602,17 +623,32 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
     ps_jw_dbl(&w, "max_thread_pause_us", max_pause * 1e-3);
     ps_jw_dbl(&w, "proc_read_ms", (t_cap - t_start) * 1e-6);
     ps_jw_end(&w);
+    uint64_t tm[6];
+    tm[0] = ps_now_ns();
     ps_jw_arr(&w, "threads");
     for (int i = 0; i < wk.n; i++)
         thread_json(&w, &wk.th[i], &wk.req[i]);
     ps_jw_end(&w);
     wait_for_json(&w, &wk);
+    tm[1] = ps_now_ns();
     ps_report_pools_json(&w, 1);
     ps_report_locks_json(&w);
+    tm[2] = ps_now_ns();
     ps_modules_json(&w);
+    tm[3] = ps_now_ns();
     char heap[96];
     ps_fmt(heap, sizeof heap, "poolshim.%d.dump.%d.heap", ps_pid, n);
     ps_alloc_json(&w, ps_cfg.dir, heap);
+    tm[4] = ps_now_ns();
+    /* Where the dump's own time went (the shim's thread; the host runs on). */
+    ps_jw_obj(&w, "cost_ms");
+    ps_jw_dbl(&w, "proc", (t_cap - t_start) * 1e-6);
+    ps_jw_dbl(&w, "capture", capture_ns * 1e-6);
+    ps_jw_dbl(&w, "threads", (tm[1] - tm[0]) * 1e-6);
+    ps_jw_dbl(&w, "pools_locks", (tm[2] - tm[1]) * 1e-6);
+    ps_jw_dbl(&w, "modules", (tm[3] - tm[2]) * 1e-6);
+    ps_jw_dbl(&w, "allocations", (tm[4] - tm[3]) * 1e-6);
+    ps_jw_end(&w);
     ps_jw_dbl(&w, "dump_ms", (ps_now_ns() - t_start) * 1e-6);
     ps_jw_end(&w);
 

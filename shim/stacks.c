@@ -222,7 +222,7 @@ uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms)
         __atomic_store_n(&sl->word, g << 2 | SLOT_ARMED, __ATOMIC_RELEASE);
     }
     uint64_t deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
-    int sent = 0, next = 0, batch = 2 * ps_ncores;
+    int sent = 0, next = 0, batch = 8 * ps_ncores;
     while (next < n) {
         struct ps_stack_req *r = &reqs[next];
         if (r->status != PS_CAP_NONE) {
