@@ -21,7 +21,6 @@
 #include "alloc.h"
 #include "clock.h"
 #include "config.h"
-#include "init.h"
 #include "jsonw.h"
 #include "log.h"
 #include "pool.h"

@@ -12,7 +12,6 @@
 #include "config.h"
 #include "dump.h"
 #include "file.h"
-#include "init.h"
 #include "jsonw.h"
 #include "log.h"
 #include "modules.h"
@@ -550,6 +549,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
 {
     static int write_logged, mem_logged;
     uint64_t t_start = ps_now_ns();
+    int pid = getpid();
     struct work wk = { 0 };
     size_t th_bytes = sizeof(struct dthread) * PS_MAX_THREADS;
     size_t rq_bytes = sizeof(struct ps_stack_req) * PS_MAX_THREADS;
@@ -589,7 +589,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
     ps_jw_obj(&w, NULL);
     ps_jw_i64(&w, "version", 1);
     ps_jw_str(&w, "kind", "dump");
-    ps_jw_i64(&w, "pid", ps_pid);
+    ps_jw_i64(&w, "pid", pid);
     ps_jw_i64(&w, "n", n);
     char exe[256];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -637,7 +637,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
     ps_modules_json(&w);
     tm[3] = ps_now_ns();
     char heap[96];
-    ps_fmt(heap, sizeof heap, "poolshim.%d.dump.%d.heap", ps_pid, n);
+    ps_fmt(heap, sizeof heap, "poolshim.%d.dump.%d.heap", pid, n);
     ps_alloc_json(&w, ps_cfg.dir, heap);
     tm[4] = ps_now_ns();
     /* Where the dump's own time went (the shim's thread; the host runs on). */
@@ -653,7 +653,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
     ps_jw_end(&w);
 
     char name[96];
-    ps_fmt(name, sizeof name, "poolshim.%d.dump.%d.json", ps_pid, n);
+    ps_fmt(name, sizeof name, "poolshim.%d.dump.%d.json", pid, n);
     int r = w.err ? -ENOMEM : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&write_logged, "cannot write %s/%s (errno %d): dumps are not saved", ps_cfg.dir, name, -r);

@@ -12,7 +12,6 @@
 #include "stacks.h"
 #include "agent.h"
 #include "clock.h"
-#include "init.h"
 #include "log.h"
 #include "real.h"
 #include "thread.h"
@@ -99,7 +98,8 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
     int saved = errno;
     uint64_t t0 = ps_now_ns();
-    if (si && si->si_code == SI_QUEUE && si->si_pid == ps_pid) {
+    /* getpid, not a cached pid: right in a forked child from its first instant. */
+    if (si && si->si_code == SI_QUEUE && si->si_pid == (pid_t)syscall(SYS_getpid)) {
         /* Ours: a capture. Anything stale or malformed does nothing. */
         uint64_t cookie = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
         uint32_t idx = (uint32_t)(cookie & 0xffff);
@@ -188,10 +188,10 @@ static int send_one(int tid, uint64_t cookie)
     memset(&si, 0, sizeof si);
     si.si_signo = the_sig;
     si.si_code = SI_QUEUE;
-    si.si_pid = ps_pid;
+    si.si_pid = getpid();
     si.si_uid = getuid();
     si.si_value.sival_ptr = (void *)(uintptr_t)cookie;
-    long r = syscall(SYS_rt_tgsigqueueinfo, ps_pid, tid, the_sig, &si);
+    long r = syscall(SYS_rt_tgsigqueueinfo, si.si_pid, tid, the_sig, &si);
     return r == 0 ? 0 : -errno;
 }
 

@@ -202,3 +202,26 @@ Test(dump_request, unwritable_dir_warns_once_and_runs_on, .timeout = 30)
     free(err);
     dk_rmdir(dir);
 }
+
+Test(dump_request, program_taking_the_signal_keeps_it_and_dumps_lose_only_stacks, .timeout = 30)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "3", "--hold-ms", "800",
+                     "--run-ms", "900", "--alloc-mb", "1", "--own-handler", "1", NULL };
+    cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 20), 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    json_t *d = dk_load_dump(r.dir, r.pid, 0);
+    cr_assert_not_null(d, "no dump: %s", r.err);
+    cr_expect_str_eq(ps_str(d, "trigger.reason"), "convoy");
+    json_t *t;
+    size_t i;
+    json_array_foreach(json_object_get(d, "threads"), i, t)
+        cr_expect_str_eq(ps_str(t, "capture"), "disabled");
+    int w0 = (int)json_integer_value(json_array_get(json_object_get(r.truth, "worker_tids"), 0));
+    cr_expect_eq(ps_num(dk_thread(d, w0), "blocked_on.owner"),
+                 ps_num(r.truth, "holder_tid"), "owners still come from the locks");
+    cr_expect_eq(dk_count(r.err, "replaced the handler"), 1, "%s", r.err);
+    cr_expect_eq(ps_num(r.truth, "own_signals"), 0, "the shim sent the program no signal");
+    json_decref(d);
+    ps_run_free(&r);
+}
