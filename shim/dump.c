@@ -103,21 +103,34 @@ struct verdict {
     char detail[256];
 };
 
+/* The next live host thread (from *i on) that has been waiting at least
+ * min_ns; its wait's kind in *kind. NULL when none is left. */
+static struct ps_thread *next_long_wait(int *i, uint64_t now, uint64_t min_ns, int *kind)
+{
+    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    for (; *i < hwm; (*i)++) {
+        struct ps_thread *t = &ps_threads[*i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore)
+            continue;
+        uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+        *kind = t->cur_kind;
+        if (since && now >= since + min_ns) {
+            (*i)++;
+            return t;
+        }
+    }
+    return NULL;
+}
+
 static int check_deadlock(uint64_t now, struct verdict *v)
 {
     static struct ps_wfg_edge edges[PS_MAX_THREADS];
     static int cyc[256];
     int ne = 0;
     memset(lc, 0, sizeof lc);
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore)
-            continue;
-        uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-        int kind = t->cur_kind;
-        if (!since || now < since + DEADLOCK_MIN_NS)
-            continue;
+    struct ps_thread *t;
+    int kind, i = 0;
+    while ((t = next_long_wait(&i, now, DEADLOCK_MIN_NS, &kind))) {
         int owner = 0;
         if (kind == PS_K_MUTEX || kind == PS_K_RWLOCK) {
             struct lockcount *e = lc_get(t->cur_obj);
@@ -164,15 +177,10 @@ static int check_convoy(uint64_t now, struct verdict *v)
     memset(lc, 0, sizeof lc);
     struct lockcount *best = NULL;
     int kind_of_best = 0;
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore)
-            continue;
-        uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-        int kind = t->cur_kind;
-        if (!since || now < since + CONVOY_MIN_NS ||
-            (kind != PS_K_MUTEX && kind != PS_K_RWLOCK && kind != PS_K_SPIN))
+    struct ps_thread *t;
+    int kind, i = 0;
+    while ((t = next_long_wait(&i, now, CONVOY_MIN_NS, &kind))) {
+        if (kind != PS_K_MUTEX && kind != PS_K_RWLOCK && kind != PS_K_SPIN)
             continue;
         struct lockcount *e = lc_get(t->cur_obj);
         if (e && ++e->n >= CONVOY_MIN_WAITERS && (!best || e->n > best->n)) {

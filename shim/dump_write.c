@@ -67,19 +67,6 @@ struct work {
     size_t bytes;
 };
 
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = syscall(SYS_read, fd, buf, cap - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return n;
-}
-
 static int list_tids(int *tids, int cap)
 {
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -105,7 +92,7 @@ static void read_status(struct dthread *d, struct ps_stack_req *r)
 {
     char path[64], buf[2048];
     ps_fmt(path, sizeof path, "/proc/self/task/%d/status", d->tid);
-    if (read_small(path, buf, sizeof buf) <= 0) {
+    if (ps_file_read_small(path, buf, sizeof buf) <= 0) {
         d->pstate = '?';
         return;
     }
@@ -129,7 +116,7 @@ static void read_syscall(struct dthread *d)
     char path[64], buf[256];
     d->sysno = -1;
     ps_fmt(path, sizeof path, "/proc/self/task/%d/syscall", d->tid);
-    if (read_small(path, buf, sizeof buf) <= 0)
+    if (ps_file_read_small(path, buf, sizeof buf) <= 0)
         return;
     if (!strncmp(buf, "running", 7)) {
         d->sysno = -2;
@@ -452,7 +439,7 @@ static void thread_json(struct ps_jw *w, struct dthread *d, struct ps_stack_req 
     } else {
         char path[64], buf[32];
         ps_fmt(path, sizeof path, "/proc/self/task/%d/comm", d->tid);
-        ssize_t n = read_small(path, buf, sizeof buf);
+        ssize_t n = ps_file_read_small(path, buf, sizeof buf);
         if (n > 0 && buf[n - 1] == '\n')
             buf[n - 1] = 0;
         ps_jw_str(w, "name", n > 0 ? buf : "");

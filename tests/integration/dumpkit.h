@@ -1,6 +1,7 @@
 /* dumpkit.h: helpers for the dump tests: finding dump files in a run's
- * directory, looking threads and frames up in a dump, and running a fixture
- * under the shim while the test sends it signals (ps_run waits for the exit). */
+ * directory, looking threads and frames up in a dump, and waiting on a fixture
+ * started with ps_spawn while the test sends it signals (ps_run waits for the
+ * exit, too late for that). */
 #ifndef PS_DUMPKIT_H
 #define PS_DUMPKIT_H
 #include "harness.h"
@@ -73,42 +74,11 @@ static inline double dk_now(void)
 }
 
 /* Starts argv under the shim with POOLSHIM_DIR=shimdir (+ env), in directory
- * cwd (NULL: dir); stdout/stderr go to dir/stdout, dir/stderr. Returns the pid or -1. */
+ * cwd; stdout/stderr go to dir/stdout, dir/stderr. Returns the pid or -1. */
 static inline pid_t dk_spawn_in(char *const argv[], const char *dir, const char *shimdir, const char *cwd,
                                 char *const env[])
 {
-    extern char **environ;
-    size_t n = 0, extra = 0;
-    while (environ[n])
-        n++;
-    while (env && env[extra])
-        extra++;
-    char **e = calloc(n + extra + 3, sizeof *e);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "POOLSHIM_", 9) && strncmp(environ[i], "LD_PRELOAD=", 11))
-            e[k++] = environ[i];
-    char pre[600], dr[600], outp[600], errp[600];
-    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", ps_build_path("libpoolshim.so"));
-    snprintf(dr, sizeof dr, "POOLSHIM_DIR=%s", shimdir);
-    e[k++] = pre;
-    e[k++] = dr;
-    for (size_t i = 0; i < extra; i++)
-        e[k++] = env[i];
-    e[k] = NULL;
-    snprintf(outp, sizeof outp, "%s/stdout", dir);
-    snprintf(errp, sizeof errp, "%s/stderr", dir);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addchdir_np(&fa, cwd ? cwd : dir);
-    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, e);
-    posix_spawn_file_actions_destroy(&fa);
-    free(e);
-    return rc ? -1 : pid;
+    return ps_spawn(argv, env, 1, dir, shimdir, cwd ? cwd : dir);
 }
 
 static inline pid_t dk_spawn(char *const argv[], const char *dir, char *const env[])
@@ -148,17 +118,7 @@ static inline char *dk_slurp(const char *dir, const char *name)
 {
     char p[600];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
+    return ps_slurp(p);
 }
 
 static inline void dk_rmdir(const char *dir)
