@@ -6,6 +6,7 @@
 #include "sampler.h"
 #include "agent.h"
 #include "atomics.h"
+#include "file.h"
 #include "log.h"
 #include "pool.h"
 #include "thread.h"
@@ -17,24 +18,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = syscall(SYS_read, fd, buf, cap - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return n;
-}
-
 static ssize_t read_task_file(int tid, const char *leaf, char *buf, size_t cap)
 {
     char path[64];
     ps_fmt(path, sizeof path, "/proc/self/task/%d/%s", tid, leaf);
-    return read_file(path, buf, cap);
+    return ps_file_read_small(path, buf, cap);
 }
 
 int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
