@@ -9,7 +9,7 @@
 #include "waitobj.h"
 
 #define PS_COND_WAIT(call)                                                   \
-    struct ps_objwait w;                                                     \
+    PS_OBJWAIT(w);                                                     \
     void *site = PS_CALLER();                                                \
     if (!ps_objwait_begin(&w, PS_COND, PS_K_COND, (uintptr_t)c, site))       \
         return call;                                                         \

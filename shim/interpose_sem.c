@@ -32,7 +32,7 @@ static __attribute__((noinline)) void took_marked(sem_t *s)
 static __attribute__((noinline))
 int wait_slow(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs, void *site)
 {
-    struct ps_objwait w;
+    PS_OBJWAIT(w);
     if (!ps_objwait_begin(&w, PS_COND, PS_K_SEM, (uintptr_t)s, site))
         return real_wait(how, s, clk, abs);
     int r = real_wait(how, s, clk, abs);

@@ -1,6 +1,7 @@
 /* syncobj.c: the object table's slow paths (insertion, contention and wait
  * accounting). Any thread may call these; they take no lock and never allocate.
- * Counts are exact; sites are a bounded top-4 (first come, then by count). */
+ * Counts are exact; sites are the first four distinct callers (a later fifth
+ * is counted only in the totals). */
 #include "syncobj.h"
 #include "clock.h"
 #include "log.h"
