@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "syncobj.h"
 #include "thread.h"
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -41,7 +42,18 @@ static void atfork_child(void)
     ps_agent_after_fork_child();
 }
 
+static void ps_init_body(void);
+
+/* The host's main() must find errno as the loader left it (parsing the
+ * environment and /proc in here may set it, e.g. ERANGE from strtoull). */
 __attribute__((constructor(101))) static void ps_init(void)
+{
+    int saved = errno;
+    ps_init_body();
+    errno = saved;
+}
+
+static void ps_init_body(void)
 {
     ps_log_init();
     ps_real_init();

@@ -220,8 +220,10 @@ void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
         return;
     uintptr_t zero = 0;
     p->idle_kind = o->kind;
-    __atomic_store_n(&p->queue_mutex, o->kind == PS_K_COND ? __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) : 0,
-                     __ATOMIC_RELAXED);
+    uintptr_t qm = o->kind == PS_K_COND ? __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) : 0;
+    if (qm)
+        ps_obj_filter_add(qm);             /* the mutex wrappers look at it only then */
+    __atomic_store_n(&p->queue_mutex, qm, __ATOMIC_RELEASE);
     __atomic_compare_exchange_n(&p->idle_obj, &zero, o->key, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
