@@ -51,7 +51,7 @@ if command -v valgrind >/dev/null; then
   for m in mutex sem read condvar; do
     for v in without with; do
       log=$OUT/cg.$m.$v.log
-      "$v" valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect="loop_$m" \
+      "$v" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file=/dev/null --toggle-collect="loop_$m" \
         "$BIN/percall" --rounds 1 --scale 0.1 --count "$m" > "$OUT/cg.tmp" 2> "$log"
       ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
       calls=$(awk -v m="$m" '$1 == "calls" && $2 == m { print $3 }' "$OUT/cg.tmp")
@@ -70,7 +70,7 @@ if command -v valgrind >/dev/null; then
     irs=()
     for n in 2000 6000; do
       log=$OUT/cg.tinypool.$n.$v.log
-      "$v" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      "$v" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file=/dev/null \
         "$BIN/tinypool" --threads 4 --tasks $n --work 5000 > /dev/null 2> "$log"
       irs+=("$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")")
     done

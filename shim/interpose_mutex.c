@@ -23,9 +23,23 @@ static inline int real_lock(enum how how, pthread_mutex_t *m, clockid_t clk, con
     }
 }
 
+/* The blocking acquisition, timed; its state lives in this frame only. */
+static __attribute__((noinline))
+int lock_wait(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
+              struct ps_thread *t)
+{
+    struct ps_lockwait w;
+    ps_lockwait_begin(&w, m, PS_K_MUTEX, site);
+    int r = real_lock(how, m, clk, abs);
+    ps_lockwait_end(&w, t, site);
+    return r;
+}
+
 /* Everything but the plain case, out of line so the fast path needs no stack
  * frame: a blocking acquisition (r == EBUSY from the trylock), or a mutex the
- * filter marks (hot, or a pool's queue mutex). */
+ * filter marks (hot, or a pool's queue mutex). After either, the filter bit
+ * is set (a blocked-on lock was inserted), so the acquisition goes straight to
+ * the table (ps_lock_on_acquire_maybe). */
 static __attribute__((noinline))
 int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
               int r)
@@ -35,14 +49,10 @@ int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
         return r == EBUSY ? real_lock(how, m, clk, abs) : r;
     if (ps_pool_is_queue_mutex(t, m))
         ps_task_end(t);                  /* a worker comes back for more work */
-    if (r == EBUSY) {
-        struct ps_lockwait w;
-        ps_lockwait_begin(&w, m, PS_K_MUTEX, site);
-        r = real_lock(how, m, clk, abs);
-        ps_lockwait_end(&w, t, site);
-    }
+    if (r == EBUSY)
+        r = lock_wait(how, m, clk, abs, site, t);
     if (r == 0 || r == EOWNERDEAD)
-        ps_lock_on_acquire(t, m, site);
+        ps_lock_on_acquire_maybe(t, m, site);
     return r;
 }
 
@@ -90,14 +100,11 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
     struct ps_thread *t = ps_self;
     if (!t || t->ignore)
         return PS_REAL(pthread_mutex_unlock)(m);
-    ps_lock_on_release(t, m);
+    ps_lock_on_release_maybe(t, m);      /* the filter bit is set: we are here for it */
     int task = ps_pool_is_queue_mutex(t, m);
     int r = PS_REAL(pthread_mutex_unlock)(m);
-    if (task && r == 0) {
-        int saved = errno;
-        ps_task_begin(t);                /* a worker leaves the queue with a task */
-        errno = saved;
-    }
+    if (task && r == 0)
+        ps_task_begin(t);                /* a worker leaves the queue with a task; sets no errno */
     return r;
 }
 

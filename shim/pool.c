@@ -130,7 +130,7 @@ void ps_task_cancel(struct ps_thread *t)
 
 void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
 {
-    struct ps_obj *o = ps_obj_find(obj);
+    struct ps_obj *o = ps_obj_probe(obj);  /* callers tested the filter (ps_obj_note_post) */
     if (!o)
         return;                            /* nobody ever waited on it */
     int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);

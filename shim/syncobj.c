@@ -101,7 +101,7 @@ static struct ps_obj *find_lock(struct ps_thread *t, uintptr_t key)
 {
     if (t && t->hot_key == key)
         return t->hot_obj;
-    struct ps_obj *o = ps_obj_find(key);
+    struct ps_obj *o = ps_obj_probe(key);    /* callers tested the filter */
     if (o && t) {
         t->hot_obj = o;
         t->hot_key = key;

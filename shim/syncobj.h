@@ -75,11 +75,11 @@ static inline int ps_obj_maybe(uintptr_t key)
     return (int)((__atomic_load_n(&ps_obj_filter[b >> 6], __ATOMIC_RELAXED) >> (b & 63)) & 1);
 }
 
-/* Probe only: the entry for key or NULL. Cheap enough for fast paths. */
-static inline struct ps_obj *ps_obj_find(uintptr_t key)
+/* The table probe alone, for callers that have just tested the filter. */
+static inline struct ps_obj *ps_obj_probe(uintptr_t key)
 {
     struct ps_obj *tab = ps_objs;
-    if (__builtin_expect(!ps_obj_maybe(key), 1) || !tab)
+    if (!tab)
         return NULL;
     uint32_t h = ps_obj_hash(key);
     for (int i = 0; i < 8; i++) {
@@ -91,6 +91,13 @@ static inline struct ps_obj *ps_obj_find(uintptr_t key)
             return NULL;
     }
     return NULL;
+}
+/* Probe only: the entry for key or NULL. Cheap enough for fast paths. */
+static inline struct ps_obj *ps_obj_find(uintptr_t key)
+{
+    if (__builtin_expect(!ps_obj_maybe(key), 1))
+        return NULL;
+    return ps_obj_probe(key);
 }
 /* Find or insert; NULL when the neighbourhood is full (logged once). */
 struct ps_obj *ps_obj_get(uintptr_t key, int kind);
@@ -112,7 +119,7 @@ void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void 
 static inline void ps_obj_note_post(uintptr_t obj)
 {
     if (__builtin_expect(ps_obj_maybe(obj), 0))
-        ps_pool_on_post(obj, ps_thread_self());
+        ps_pool_on_post(obj, ps_thread_self());   /* probes without a second filter test */
 }
 
 /* Waits on condvars/semaphores/futexes/fds, and the posts that end them. */
