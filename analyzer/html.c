@@ -244,7 +244,7 @@ void an_html_show(FILE *f, const json_t *a)
     fprintf(f, "<h2>Wait-for graph</h2>\n<p class=\"note\">An arrow goes from a waiting thread to the thread it "
                "waits for; (n): threads it holds up; red: a cycle.</p>\n");
     an_svg_waitfor(f, an_obj(a, "graph"));
-    fprintf(f, "<h2>Locks waited for: the holder's stack</h2>\n");
+    fprintf(f, "<h2>Waited for (locks, joins): what the holder is doing</h2>\n");
     if (!json_array_size(an_arr(a, "locks"))) fprintf(f, "<p class=\"note\">none</p>\n");
     json_array_foreach(an_arr(a, "locks"), i, e) {
         const json_t *h = an_obj(e, "holder");

@@ -268,7 +268,9 @@ static json_t *allocations(const json_t *dump)
     const char *k;
     json_object_foreach(st, k, v) if (json_is_number(v)) json_object_set(stats, k, v);
     set(o, "stats", stats);
-    an_copy_scalar(o, a, "prof_file");
+    static const char *const extra[] = { "allocator", "profile", "lg_sample", "prof_file",
+                                         "sampled_live_bytes", "sampled_live_objects" };
+    for (size_t e = 0; e < sizeof extra / sizeof *extra; e++) an_copy_scalar(o, a, extra[e]);
     json_t *sites = json_array(), *s;
     size_t i;
     json_array_foreach(an_arr(a, "top_sites"), i, s) {
@@ -299,6 +301,14 @@ json_t *an_show_answer(const struct an_doc *doc)
     an_copy_scalar(trigger, tr, "pool");
     an_copy_scalar(trigger, tr, "detail");
     set(o, "trigger", trigger);
+    json_t *cap = an_obj(d, "capture");
+    if (cap) {
+        json_t *c = json_object();
+        static const char *const keys[] = { "signal", "threads", "signalled", "answered", "wall_ms",
+                                            "max_thread_pause_us" };
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) an_copy_scalar(c, cap, keys[k]);
+        set(o, "capture", c);
+    }
     set(o, "threads", json_integer((json_int_t)json_array_size(an_arr(d, "threads"))));
     graph_answer(o, d);
     set(o, "groups", groups(d));

@@ -59,6 +59,13 @@ void an_show_text(FILE *out, const json_t *a)
     if (json_is_integer(json_object_get(tr, "pool"))) fprintf(out, " (pool %lld)", an_int(tr, "pool", -1));
     if (an_str(tr, "detail")) fprintf(out, ": %s", S(an_str(tr, "detail"), 80));
     fprintf(out, "\n");
+    const json_t *cap = an_obj(a, "capture");
+    if (cap) {
+        fprintf(out, "stacks: %s of %s threads answered", N(an_num(cap, "answered")),
+                an_fmt_num(nb2, sizeof nb2, an_num(cap, "threads")));
+        fprintf(out, " in %s ms", N(an_num(cap, "wall_ms")));
+        fprintf(out, ", longest pause of one thread %s us\n", N(an_num(cap, "max_thread_pause_us")));
+    }
 
     json_t *cycles = an_arr(a, "cycles");
     json_array_foreach(cycles, i, e) {
@@ -101,7 +108,7 @@ void an_show_text(FILE *out, const json_t *a)
     }
 
     json_t *locks = an_arr(a, "locks");
-    if (json_array_size(locks)) fprintf(out, "\n%slocks waited for, and what their holder is doing%s\n", an_c_bold(), an_c_off());
+    if (json_array_size(locks)) fprintf(out, "\n%swhat the holders are doing (locks, joins waited for)%s\n", an_c_bold(), an_c_off());
     json_array_foreach(locks, i, e) {
         if (i == 8) {
             fprintf(out, "  ... %zu more (--json has all)\n", json_array_size(locks) - 8);
@@ -181,6 +188,11 @@ void an_show_text(FILE *out, const json_t *a)
     }
     fprintf(out, "\n");
     if (an_str(al, "prof_file")) fprintf(out, "  heap profile: %s\n", S(an_str(al, "prof_file"), 80));
+    if (isfinite(an_num(al, "sampled_live_bytes")))
+        fprintf(out, "  live (estimated from samples): %s in %s objects\n", an_fmt_bytes(nb, sizeof nb, an_num(al, "sampled_live_bytes")),
+                an_fmt_num(nb2, sizeof nb2, an_num(al, "sampled_live_objects")));
+    if (an_str(al, "profile") && !strcmp(an_str(al, "profile"), "off"))
+        fprintf(out, "  heap profiling off (POOLSHIM_ALLOC_SAMPLE=-1): no allocation sites\n");
     json_array_foreach(an_arr(al, "top_sites"), i, e) {
         if (i == 10) break;
         fprintf(out, "  %10s in %s objects\n", an_fmt_bytes(nb, sizeof nb, an_num(e, "bytes")),
