@@ -18,7 +18,7 @@ static void head(FILE *f, const char *title)
     fprintf(f, "</title>\n<style>\n"
         "body{font:14px/1.4 system-ui,sans-serif;margin:20px;color:#222;background:#fff}\n"
         "h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ddd}\n"
-        "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;"
+        "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 6px;"
         "text-align:left;vertical-align:top}th{background:#f4f6f8}\n"
         "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
         ".chart{margin:6px 12px 6px 0;border:1px solid #eee}.title{font-weight:bold;font-size:13px}\n"
@@ -59,7 +59,7 @@ static void pools_section(FILE *f, const json_t *files)
     char lb[256];
     fprintf(f, "<h2>Pools</h2>\n<table><tr><th>pool</th><th>threads</th><th>cpu s</th><th>io+sleep s</th>"
                "<th>lock+cond s</th><th>W/C</th><th>tasks</th><th>tasks/s</th><th>class</th><th>recommended</th>"
-               "<th>goetz</th><th>bottleneck</th><th style=\"min-width:220px\">reason</th></tr>\n");
+               "<th>goetz</th><th>bottleneck</th><th style=\"min-width:160px\">reason</th></tr>\n");
     int np = 0;
     json_array_foreach(files, i, a) json_array_foreach(an_arr(a, "pools"), j, p) {
         const json_t *w = an_obj(p, "wait_by_cause"), *r = an_obj(p, "recommendation");
