@@ -170,6 +170,36 @@ static void locks_table(FILE *f, const json_t *locks)
     fprintf(f, "</table>\n");
 }
 
+/* Decisions as a table (when they have the decision keys), the rest as JSON text. */
+static void controller_section(FILE *f, const json_t *c)
+{
+    json_t *d = an_arr(c, "decisions"), *e;
+    size_t i;
+    fprintf(f, "<h2>Controller</h2>\n");
+    if (json_array_size(d)) {
+        fprintf(f, "<table><tr><th>t s</th><th>pool</th><th>from</th><th>to</th><th>action</th><th>reason</th></tr>\n");
+        json_array_foreach(d, i, e) {
+            fprintf(f, "<tr>");
+            td_num(f, an_num(e, "t_s"));
+            td_num(f, an_num(e, "pool"));
+            td_num(f, an_num(e, "from"));
+            td_num(f, an_num(e, "to"));
+            td_str(f, an_str(e, "action"));
+            td_str(f, an_str(e, "reason"));
+            fprintf(f, "</tr>\n");
+        }
+        fprintf(f, "</table>\n");
+    }
+    json_t *rest = json_is_object(c) ? json_deep_copy(c) : json_incref((json_t *)c);
+    if (json_is_object(rest)) json_object_del(rest, "decisions");
+    char *s = json_dumps(rest, JSON_INDENT(1) | JSON_ENCODE_ANY);
+    fprintf(f, "<pre>");
+    an_html_esc(f, s);
+    fprintf(f, "</pre>\n");
+    free(s);
+    json_decref(rest);
+}
+
 void an_html_report(FILE *f, const json_t *answers)
 {
     size_t i;
@@ -195,13 +225,7 @@ void an_html_report(FILE *f, const json_t *answers)
         fprintf(f, "</h2>\n");
         locks_table(f, an_arr(a, "locks"));
         json_t *c = json_object_get(a, "controller");
-        if (c) {
-            char *s = json_dumps(c, JSON_INDENT(1) | JSON_ENCODE_ANY);
-            fprintf(f, "<h2>Controller</h2>\n<pre>");
-            an_html_esc(f, s);
-            fprintf(f, "</pre>\n");
-            free(s);
-        }
+        if (c) controller_section(f, c);
     }
     fprintf(f, "</body></html>\n");
 }

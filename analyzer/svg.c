@@ -15,7 +15,7 @@ void an_html_esc(FILE *f, const char *s)
         else if (c == '>') fputs("&gt;", f);
         else if (c == '&') fputs("&amp;", f);
         else if (c == '"') fputs("&quot;", f);
-        else if (c < 0x20 || c == 0x7f) fputc('?', f);
+        else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) fputc('?', f);
         else fputc(c, f);
     }
 }

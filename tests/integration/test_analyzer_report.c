@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include "harness.h"
 
 static json_t *run_condvar(struct ps_run *r, char *path, size_t n)
@@ -110,4 +111,43 @@ Test(analyzer_report, text_shows_recommendation_and_evidence, .timeout = 60)
     cr_expect(second && second < strchr(row + 1, '\n'), "threads row not side by side: %.200s", row);
     ps_run_free(&a);
     ps_run_free(&r);
+}
+
+/* A report with the controller's section (tests/data/real_controlled.report.json,
+ * written by the controller's shim on spin_oversub): every decision is printed
+ * with its time, sizes, action and reason; a report without one prints none. */
+Test(analyzer_report, prints_controller_decisions_when_present, .timeout = 30)
+{
+    struct ps_run a;
+    char path[600];
+    snprintf(path, sizeof path, "%s", ps_build_path("../tests/data/real_controlled.report.json"));
+    json_t *rep = json_load_file(path, 0, NULL);
+    cr_assert_not_null(rep);
+    analyzer(&a, (char *[]){ "report", path, NULL });
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    const char *sec = strstr(a.out, "\ncontroller\n");
+    cr_assert_not_null(sec, "no controller section:\n%s", a.out);
+    json_t *d, *ds = json_object_get(json_object_get(rep, "controller"), "decisions");
+    size_t i;
+    cr_assert(json_array_size(ds) > 0);
+    json_array_foreach(ds, i, d) {
+        char want[128];
+        snprintf(want, sizeof want, "pool %lld  %lld -> %lld  %s", (long long)ps_num(d, "pool"),
+                 (long long)ps_num(d, "from"), (long long)ps_num(d, "to"), ps_str(d, "action"));
+        cr_expect_not_null(strstr(sec, want), "decision %zu '%s' missing", i, want);
+    }
+    ps_run_free(&a);
+    /* Without the key: no section, no error. */
+    json_object_del(rep, "controller");
+    char tmp[] = "/tmp/poolshim-noctl.XXXXXX";
+    int fd = mkstemp(tmp);
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(json_dump_file(rep, tmp, 0), 0);
+    analyzer(&a, (char *[]){ "report", tmp, NULL });
+    cr_expect_eq(a.status, 0, "%s", a.err);
+    cr_expect_null(strstr(a.out, "\ncontroller\n"));
+    ps_run_free(&a);
+    unlink(tmp);
+    json_decref(rep);
 }
