@@ -40,7 +40,7 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
     char nb[64], nb2[64], nb3[64];
     const json_t *rec = an_obj(p, "recommendation"), *w = an_obj(p, "wait_by_cause");
     out[0] = 0;
-    if (!p) { snprintf(out, n, "(no such pool)"); return; }
+    if (!p) { snprintf(out, n, "%s", r == 0 ? "(no such pool)" : ""); return; }
     switch (r) {
     case 0: snprintf(out, n, "%s", N(an_num(p, "threads"))); 
             if (isfinite(an_num(p, "threads_live")))
