@@ -112,7 +112,8 @@ static void count_blocked(struct an_graph *g)
     for (int i = 0; i < g->ne; i++) radj[fill[g->e[i].to]++] = g->e[i].from;
     free(fill);
     for (int v = 0; v < n; v++) {
-        g->direct[v] = rfirst[v + 1] - rfirst[v];
+        g->direct[v] = 0;
+        for (int k = rfirst[v]; k < rfirst[v + 1]; k++) g->direct[v] += radj[k] != v;   /* a self-wait holds up no one else */
         if (!g->direct[v]) continue;
         int head = 0, tail = 0, count = 0;
         queue[tail++] = v;

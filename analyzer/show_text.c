@@ -69,6 +69,11 @@ void an_show_text(FILE *out, const json_t *a)
 
     json_t *cycles = an_arr(a, "cycles");
     json_array_foreach(cycles, i, e) {
+        if (json_array_size(e) == 1) {
+            fprintf(out, "\n%sDEADLOCK: thread %lld waits for itself (a lock it already holds)%s\n", an_c_red(),
+                    (long long)json_integer_value(json_array_get(e, 0)), an_c_off());
+            continue;
+        }
         fprintf(out, "\n%sDEADLOCK: cycle of %zu threads:", an_c_red(), json_array_size(e));
         json_array_foreach(e, j, x) fprintf(out, "%s%lld", j ? " -> " : " ", (long long)json_integer_value(x));
         if (json_array_size(e)) fprintf(out, " -> %lld", (long long)json_integer_value(json_array_get(e, 0)));

@@ -154,3 +154,41 @@ Test(analyzer_show, names_a_live_deadlock, .timeout = 60)
     ps_run_free(&a);
     ps_run_free(&r);
 }
+
+/* tests/data/dump_cycles.json has no wait_for: the graph comes from each
+ * thread's blocked_on.owner. 1 -> 2 -> 3 -> 1 is a cycle, 4 waits for itself,
+ * 8 waits on 1, 5 -> 6 -> 7 is a chain to a running thread. */
+Test(analyzer_show, cycles_and_chains_from_owners_alone, .timeout = 30)
+{
+    struct ps_run a;
+    char path[600];
+    snprintf(path, sizeof path, "%s", ps_build_path("../tests/data/dump_cycles.json"));
+    char *argv[] = { (char *)ps_build_path("poolshim"), "show", "--json", path, NULL };
+    cr_assert_eq(ps_run_ex(&a, argv, NULL, 0, 30), 0);
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    json_t *j = json_loads(a.out, 0, NULL);
+    cr_assert_not_null(j);
+    json_t *want = json_loads("[[1,2,3],[4]]", 0, NULL);
+    cr_expect(json_equal(json_object_get(j, "cycles"), want), "cycles: %s",
+              json_dumps(json_object_get(j, "cycles"), JSON_COMPACT));
+    json_decref(want);
+    /* tid, threads held up (directly or not), directly; cycle members first. */
+    static const int expect[][3] = { { 1, 3, 2 }, { 2, 3, 1 }, { 3, 3, 1 }, { 7, 2, 1 }, { 6, 1, 1 } };
+    json_t *bl = json_object_get(j, "blockers");
+    cr_assert_eq(json_array_size(bl), 5, "%s", json_dumps(bl, JSON_COMPACT));
+    for (size_t i = 0; i < 5; i++) {
+        json_t *b = json_array_get(bl, i);
+        cr_expect_eq(ps_num(b, "tid"), expect[i][0], "blocker %zu", i);
+        cr_expect_eq(ps_num(b, "blocks"), expect[i][1], "blocker %d blocks", expect[i][0]);
+        cr_expect_eq(ps_num(b, "direct"), expect[i][2], "blocker %d direct", expect[i][0]);
+    }
+    /* An fd given as a number reads as "fd 7". */
+    size_t i;
+    json_t *g;
+    int fd = 0;
+    json_array_foreach(json_object_get(j, "groups"), i, g)
+        if (!strcmp(ps_str(json_array_get(json_object_get(g, "blocked_on"), 0), "object") ?: "", "fd 7")) fd = 1;
+    cr_expect(fd, "no group blocked on fd 7");
+    json_decref(j);
+    ps_run_free(&a);
+}
