@@ -122,19 +122,11 @@ static json_t *groups(const json_t *dump)
     return out;
 }
 
-static json_t *thread_by_tid(const json_t *dump, long long tid)
+/* {tid, name, state} of graph node n. */
+static json_t *node_label(const struct an_graph *g, int n)
 {
-    size_t i;
-    json_t *t;
-    json_array_foreach(an_arr(dump, "threads"), i, t)
-        if (an_int(t, "tid", -1) == tid && json_is_integer(json_object_get(t, "tid"))) return t;
-    return NULL;
-}
-
-static json_t *tid_label(const json_t *dump, long long tid)
-{
-    json_t *t = thread_by_tid(dump, tid), *o = json_object();
-    set(o, "tid", json_integer(tid));
+    json_t *t = g->thread[n], *o = json_object();
+    set(o, "tid", json_integer(g->tid[n]));
     an_copy_scalar(o, t, "name");
     an_copy_scalar(o, t, "state");
     return o;
@@ -175,7 +167,7 @@ static void graph_answer(json_t *o, const json_t *dump)
     int k = 0;
     for (int n = 0; n < g.n && v; n++) {
         if (!g.direct[n]) continue;
-        json_t *b = tid_label(dump, g.tid[n]);
+        json_t *b = node_label(&g, n);
         set(b, "blocks", json_integer(g.blocked[n]));
         set(b, "direct", json_integer(g.direct[n]));
         set(b, "in_cycle", json_integer(g.cycle[n]));
@@ -191,7 +183,7 @@ static void graph_answer(json_t *o, const json_t *dump)
             }
         set(b, "waiters", w);
         set(b, "objects", objs);
-        json_t *t = thread_by_tid(dump, g.tid[n]);
+        json_t *t = g.thread[n];
         json_t *bo = an_obj(t, "blocked_on");
         if (bo) {
             json_t *x = json_object();
@@ -222,16 +214,16 @@ static void graph_answer(json_t *o, const json_t *dump)
             if (!!g.e[f].object != !!g.e[e].object || (g.e[f].object && strcmp(g.e[f].object, g.e[e].object)))
                 continue;
             waiters++;
-            double s = an_num(an_obj(thread_by_tid(dump, g.tid[g.e[f].from]), "blocked_on"), "since_s");
+            double s = an_num(an_obj(g.thread[g.e[f].from], "blocked_on"), "since_s");
             if (isfinite(s) && !(s <= longest)) longest = s;
         }
         json_t *l = json_object();
         set(l, "object", g.e[e].object ? json_string(g.e[e].object) : json_null());
         set(l, "kind", g.e[e].kind ? json_string(g.e[e].kind) : json_null());
-        set(l, "holder", tid_label(dump, g.tid[g.e[e].to]));
+        set(l, "holder", node_label(&g, g.e[e].to));
         set(l, "waiters", json_integer(waiters));
         set(l, "longest_wait_s", an_jnum(longest));
-        json_t *ht = thread_by_tid(dump, g.tid[g.e[e].to]);
+        json_t *ht = g.thread[g.e[e].to];
         set(l, "holder_stack", stack_strings(ht));
         set(l, "in_cycle", json_integer(g.cycle[g.e[e].to]));
         json_array_append_new(locks, l);
@@ -240,7 +232,7 @@ static void graph_answer(json_t *o, const json_t *dump)
 
     json_t *nodes = json_array(), *edges = json_array();
     for (int n = 0; n < g.n; n++) {
-        json_t *x = tid_label(dump, g.tid[n]);
+        json_t *x = node_label(&g, n);
         set(x, "in_cycle", json_integer(g.cycle[n]));
         set(x, "blocks", json_integer(g.blocked[n]));
         json_array_append_new(nodes, x);
