@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 
 struct ps_obj *ps_objs;
-uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64];
+uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64] __attribute__((aligned(64)));  /* read-mostly: own lines */
 
 int ps_obj_table_init(void)
 {
