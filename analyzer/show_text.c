@@ -152,6 +152,12 @@ void an_show_text(FILE *out, const json_t *a)
             fprintf(out, "  names:");
             json_array_foreach(names, j, x) fprintf(out, " %s", S(json_string_value(x), 20));
         }
+        json_t *cap = an_arr(e, "capture");
+        json_array_foreach(cap, j, x)
+            if (json_is_string(x) && strcmp(json_string_value(x), "ok")) {
+                fprintf(out, "  stack capture: %s", S(json_string_value(x), 20));
+                break;
+            }
         fprintf(out, "\n");
         stack(out, an_arr(e, "stack"), 6, 12);
     }
