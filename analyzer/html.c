@@ -146,50 +146,44 @@ static void pools_section(FILE *f, const json_t *files)
     free(names);
 }
 
-static void locks_table(FILE *f, const json_t *locks)
+/* A table with one row per object of rows, one column per key. */
+struct col { const char *head, *key; int num; };
+
+static void json_table(FILE *f, const json_t *rows, const struct col *cols, int ncols)
 {
     size_t i;
-    json_t *l;
-    if (!json_array_size(locks)) {
-        fprintf(f, "<p class=\"note\">No contended locks.</p>\n");
-        return;
-    }
-    fprintf(f, "<table><tr><th>lock</th><th>kind</th><th>wait s</th><th>contended</th><th>max ms</th>"
-               "<th>waiters at</th><th>owner took it at</th></tr>\n");
-    json_array_foreach(locks, i, l) {
+    json_t *r;
+    fprintf(f, "<table><tr>");
+    for (int c = 0; c < ncols; c++) fprintf(f, "<th>%s</th>", cols[c].head);
+    fprintf(f, "</tr>\n");
+    json_array_foreach(rows, i, r) {
         fprintf(f, "<tr>");
-        td_str(f, an_str(l, "addr"));
-        td_str(f, an_str(l, "kind"));
-        td_num(f, an_num(l, "wait_s"));
-        td_num(f, an_num(l, "contended"));
-        td_num(f, an_num(l, "max_wait_ms"));
-        td_str(f, an_str(l, "site"));
-        td_str(f, an_str(l, "owner_site"));
+        for (int c = 0; c < ncols; c++) {
+            if (cols[c].num) td_num(f, an_num(r, cols[c].key));
+            else td_str(f, an_str(r, cols[c].key));
+        }
         fprintf(f, "</tr>\n");
     }
     fprintf(f, "</table>\n");
 }
 
-/* Decisions as a table (when they have the decision keys), the rest as JSON text. */
+static void locks_table(FILE *f, const json_t *locks)
+{
+    static const struct col cols[] = { { "lock", "addr", 0 }, { "kind", "kind", 0 }, { "wait s", "wait_s", 1 },
+        { "contended", "contended", 1 }, { "max ms", "max_wait_ms", 1 }, { "waiters at", "site", 0 },
+        { "owner took it at", "owner_site", 0 } };
+    if (!json_array_size(locks)) fprintf(f, "<p class=\"note\">No contended locks.</p>\n");
+    else json_table(f, locks, cols, (int)(sizeof cols / sizeof *cols));
+}
+
+/* Decisions as a table, the rest of the controller's section as JSON text. */
 static void controller_section(FILE *f, const json_t *c)
 {
-    json_t *d = an_arr(c, "decisions"), *e;
-    size_t i;
+    static const struct col cols[] = { { "t s", "t_s", 1 }, { "pool", "pool", 1 }, { "from", "from", 1 },
+        { "to", "to", 1 }, { "action", "action", 0 }, { "reason", "reason", 0 } };
+    json_t *d = an_arr(c, "decisions");
     fprintf(f, "<h2>Controller</h2>\n");
-    if (json_array_size(d)) {
-        fprintf(f, "<table><tr><th>t s</th><th>pool</th><th>from</th><th>to</th><th>action</th><th>reason</th></tr>\n");
-        json_array_foreach(d, i, e) {
-            fprintf(f, "<tr>");
-            td_num(f, an_num(e, "t_s"));
-            td_num(f, an_num(e, "pool"));
-            td_num(f, an_num(e, "from"));
-            td_num(f, an_num(e, "to"));
-            td_str(f, an_str(e, "action"));
-            td_str(f, an_str(e, "reason"));
-            fprintf(f, "</tr>\n");
-        }
-        fprintf(f, "</table>\n");
-    }
+    if (json_array_size(d)) json_table(f, d, cols, (int)(sizeof cols / sizeof *cols));
     json_t *rest = json_is_object(c) ? json_deep_copy(c) : json_incref((json_t *)c);
     if (json_is_object(rest)) json_object_del(rest, "decisions");
     char *s = json_dumps(rest, JSON_INDENT(1) | JSON_ENCODE_ANY);

@@ -5,20 +5,12 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <unistd.h>
-#include "harness.h"
-
-static const char *sample(void)
-{
-    static char p[600];
-    snprintf(p, sizeof p, "%s", ps_build_path("../tests/data/dump_deadlock.json"));
-    return p;
-}
+#include "analyzer_kit.h"
 
 static void show(struct ps_run *a, const char *opt)
 {
-    char *argv[] = { (char *)ps_build_path("poolshim"), "show", (char *)opt, (char *)sample(), NULL };
-    if (!opt) argv[2] = (char *)sample(), argv[3] = NULL;
-    cr_assert_eq(ps_run_ex(a, argv, NULL, 0, 30), 0);
+    char *sample = (char *)ak_data("dump_deadlock.json");
+    ak_poolshim(a, opt ? (char *[]){ "show", (char *)opt, sample, NULL } : (char *[]){ "show", sample, NULL });
     cr_assert_eq(a->status, 0, "exit %d: %s", a->status, a->err);
 }
 
@@ -76,12 +68,7 @@ Test(analyzer_show, text_puts_deadlock_first_and_is_safe, .timeout = 30)
     char *dl = strstr(a.out, "DEADLOCK: cycle of 2 threads: 201 -> 202 -> 201"), *who = strstr(a.out, "who blocks whom");
     cr_expect(dl && who && dl < who, "deadlock not first:\n%s", a.out);
     cr_expect_null(strchr(a.out, '\033'), "raw escape from the dump's thread name reached the terminal");
-    int width = 0, col = 0;
-    for (const char *c = a.out; *c; c++) {
-        col = *c == '\n' ? 0 : col + 1;
-        if (col > width) width = col;
-    }
-    cr_expect(width <= 100, "a line is %d columns wide", width);
+    cr_expect(ak_width(a.out) <= 100, "a line is %d columns wide", ak_width(a.out));
     ps_run_free(&a);
 }
 
@@ -108,13 +95,11 @@ Test(analyzer_show, folded_counts_every_thread_outermost_first, .timeout = 30)
  * implementation): the analyzer reads them and its cycle equals the file's. */
 Test(analyzer_show, reads_real_dumps, .timeout = 30)
 {
-    static const char *const files[] = { "../tests/data/real_deadlock.dump.json", "../tests/data/real_request.dump.json" };
+    static const char *const files[] = { "real_deadlock.dump.json", "real_request.dump.json" };
     for (size_t i = 0; i < 2; i++) {
         struct ps_run a;
-        char path[600];
-        snprintf(path, sizeof path, "%s", ps_build_path(files[i]));
-        char *argv[] = { (char *)ps_build_path("poolshim"), "show", "--json", path, NULL };
-        cr_assert_eq(ps_run_ex(&a, argv, NULL, 0, 30), 0);
+        char *path = (char *)ak_data(files[i]);
+        ak_poolshim(&a, (char *[]){ "show", "--json", path, NULL });
         cr_assert_eq(a.status, 0, "%s: exit %d: %s", files[i], a.status, a.err);
         json_t *j = json_loads(a.out, 0, NULL), *d = json_load_file(path, 0, NULL);
         cr_assert(j && d);
@@ -143,8 +128,7 @@ Test(analyzer_show, names_a_live_deadlock, .timeout = 60)
     long tb = (long)json_integer_value(json_array_get(json_object_get(r.truth, "tids"), 1));
     char path[600];
     snprintf(path, sizeof path, "%s/poolshim.%d.dump.0.json", r.dir, r.pid);
-    char *sargv[] = { (char *)ps_build_path("poolshim"), "show", path, NULL };
-    cr_assert_eq(ps_run_ex(&a, sargv, NULL, 0, 30), 0);
+    ak_poolshim(&a, (char *[]){ "show", path, NULL });
     cr_assert_eq(a.status, 0, "exit %d: %s", a.status, a.err);
     char want1[128], want2[128];
     snprintf(want1, sizeof want1, "DEADLOCK: cycle of 2 threads: %ld -> %ld -> %ld", ta, tb, ta);
@@ -161,10 +145,7 @@ Test(analyzer_show, names_a_live_deadlock, .timeout = 60)
 Test(analyzer_show, cycles_and_chains_from_owners_alone, .timeout = 30)
 {
     struct ps_run a;
-    char path[600];
-    snprintf(path, sizeof path, "%s", ps_build_path("../tests/data/dump_cycles.json"));
-    char *argv[] = { (char *)ps_build_path("poolshim"), "show", "--json", path, NULL };
-    cr_assert_eq(ps_run_ex(&a, argv, NULL, 0, 30), 0);
+    ak_poolshim(&a, (char *[]){ "show", "--json", (char *)ak_data("dump_cycles.json"), NULL });
     cr_assert_eq(a.status, 0, "%s", a.err);
     json_t *j = json_loads(a.out, 0, NULL);
     cr_assert_not_null(j);
