@@ -257,6 +257,7 @@ void an_html_show(FILE *f, const json_t *a)
     json_array_foreach(an_arr(a, "cycles"), i, e) {
         fprintf(f, "<p class=\"bad\">Deadlock: cycle");
         json_array_foreach(e, j, x) fprintf(f, "%s%lld", j ? " &rarr; " : " ", (long long)json_integer_value(x));
+        if (json_array_size(e)) fprintf(f, " &rarr; %lld", (long long)json_integer_value(json_array_get(e, 0)));
         fprintf(f, "</p>\n");
     }
     fprintf(f, "<h2>Wait-for graph</h2>\n<p class=\"note\">An arrow goes from a waiting thread to the thread it "
@@ -270,7 +271,8 @@ void an_html_show(FILE *f, const json_t *a)
         an_html_esc(f, an_str(e, "kind"));
         fprintf(f, " ");
         an_html_esc(f, an_str(e, "object"));
-        fprintf(f, ": %lld waiters; held by %lld ", an_int(e, "waiters", 0), an_int(h, "tid", -1));
+        fprintf(f, ": %lld waiter%s; held by %lld ", an_int(e, "waiters", 0), an_int(e, "waiters", 0) == 1 ? "" : "s",
+                an_int(h, "tid", -1));
         an_html_esc(f, an_str(h, "name"));
         fprintf(f, "</p>\n");
         stack_pre(f, an_arr(e, "holder_stack"), 16);
