@@ -155,7 +155,8 @@ int an_load(const char *path, unsigned kinds, struct an_doc *doc, char *msg, siz
 {
     doc->path = path;
     doc->root = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not hang waiting for a writer (we refuse it below). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) return fail(msg, n, "no such file");
         return fail(msg, n, "cannot open: %s", strerror(errno));

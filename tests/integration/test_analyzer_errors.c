@@ -50,6 +50,9 @@ Test(analyzer_errors, each_bad_input_is_one_line_and_exit_2, .timeout = 60)
     srand(7);
     for (size_t i = 0; i < sizeof garbage; i++) garbage[i] = (char)(rand() & 0xff);
     garbage[0] = 0x7f;
+    char fifo[600];
+    snprintf(fifo, sizeof fifo, "%s/fifo.json", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);   /* opening it must not wait for a writer */
     char trunc[40];
     memcpy(trunc, good, sizeof trunc);
     struct { const char *cmd, *path, *what; } cases[] = {
@@ -74,6 +77,7 @@ Test(analyzer_errors, each_bad_input_is_one_line_and_exit_2, .timeout = 60)
         { "report", "/nonexistent/poolshim.1.json", "no such file" },
         { "report", dir, "is a directory" },
         { "show", "/dev/null", "not a regular file" },
+        { "report", fifo, "not a regular file" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) expect_bad(cases[i].cmd, cases[i].path, cases[i].what);
     /* The good file passes, so the failures above are about the content. */
