@@ -73,12 +73,16 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
         break;
     }
     case 13: {
-        double g = an_num(rec, "goetz_threads"), b = an_num(rec, "bottleneck_threads");
-        double cores = an_num(file, "cores");
-        snprintf(out, n, "goetz %s = %s cores x (1 + %s)", N(g), an_fmt_num(nb2, sizeof nb2, cores),
-                 an_fmt_num(nb3, sizeof nb3, an_num(p, "w_c")));
-        snprintf(out + strlen(out), n - strlen(out), "; bottleneck %s",
-                 isfinite(b) ? an_fmt_num(nb2, sizeof nb2, b) : "none");
+        const json_t *gi = an_obj(rec, "goetz_inputs"), *bi = an_obj(rec, "bottleneck_inputs");
+        double b = an_num(rec, "bottleneck_threads");
+        if (gi) snprintf(out, n, "goetz %s = %s cores x (1 + W/C %s)", N(an_num(rec, "goetz_threads")),
+                         an_fmt_num(nb2, sizeof nb2, an_num(gi, "cores")), an_fmt_num(nb3, sizeof nb3, an_num(gi, "w_c")));
+        else snprintf(out, n, "goetz %s", N(an_num(rec, "goetz_threads")));
+        size_t l = strlen(out);
+        if (bi) snprintf(out + l, n - l, "; bottleneck %s = (cpu + io + sleep) %s s / hold %s s",
+                         an_fmt_num(nb2, sizeof nb2, b), an_fmt_num(nb3, sizeof nb3, an_num(bi, "work_s")),
+                         N(an_num(bi, "hold_s")));
+        else snprintf(out + l, n - l, "; bottleneck %s", isfinite(b) ? an_fmt_num(nb2, sizeof nb2, b) : "none");
         break;
     }
     case 14: snprintf(out, n, "%s", an_str(rec, "reason") ? an_str(rec, "reason") : "-"); break;
