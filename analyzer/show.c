@@ -113,6 +113,10 @@ static json_t *groups(const json_t *dump)
     size_t n = json_object_size(by_key), k = 0;
     json_t **v = calloc(n + 1, sizeof *v), *g;
     const char *key;
+    if (!v) {
+        json_decref(by_key);
+        return json_array();
+    }
     json_object_foreach(by_key, key, g) v[k++] = g;
     qsort(v, k, sizeof *v, by_count_desc);
     json_t *out = json_array();
