@@ -1,4 +1,4 @@
-/* file.c: atomic file writes (see file.h). Uses raw system calls through libc
+/* file.c: atomic file writes and small reads (see file.h). Uses raw system calls through libc
  * functions we do not wrap (open, close, rename) and ps_write_all, so writing a
  * report is never counted as the host's I/O. */
 #include "file.h"
@@ -33,4 +33,17 @@ int ps_file_write_atomic(const char *dir, const char *name, const void *buf, siz
         unlink(tmp);
     errno = saved;
     return -e;
+}
+
+long ps_file_read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = syscall(SYS_read, fd, buf, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return n;
 }
