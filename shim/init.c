@@ -42,18 +42,7 @@ static void atfork_child(void)
     ps_agent_after_fork_child();
 }
 
-static void ps_init_body(void);
-
-/* The host's main() must find errno as the loader left it (parsing the
- * environment and /proc in here may set it, e.g. ERANGE from strtoull). */
-__attribute__((constructor(101))) static void ps_init(void)
-{
-    int saved = errno;
-    ps_init_body();
-    errno = saved;
-}
-
-static void ps_init_body(void)
+static void init_body(void)
 {
     ps_log_init();
     ps_real_init();
@@ -75,6 +64,14 @@ static void ps_init_body(void)
     __atomic_store_n(&ps_ready, 1, __ATOMIC_RELEASE);
     pthread_atfork(NULL, NULL, atfork_child);
     ps_agent_start();
+}
+
+/* The host sees errno as it was: nothing we do at start may leave a trace. */
+__attribute__((constructor(101))) static void ps_init(void)
+{
+    int saved = errno;
+    init_body();
+    errno = saved;
 }
 
 static int finished;

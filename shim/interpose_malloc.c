@@ -35,6 +35,27 @@ size_t sallocx(const void *ptr, int flags);
 
 PS_EXPORT const char *malloc_conf = "prof:true,prof_active:false,prof_accum:false";
 
+/* jemalloc's one-time initialisation (at the first allocation, before main)
+ * leaves errno at ERANGE when profiling is compiled in; the host must not see
+ * that, so the first allocation keeps errno. Later ones cannot touch it. */
+static int je_started;
+
+static __attribute__((noinline)) void *first_alloc(size_t n, int flags)
+{
+    int saved = errno;
+    void *p = mallocx(n, flags);
+    errno = saved;
+    __atomic_store_n(&je_started, 1, __ATOMIC_RELEASE);
+    return p;
+}
+
+static inline void *alloc(size_t n, int flags)
+{
+    if (__builtin_expect(!__atomic_load_n(&je_started, __ATOMIC_RELAXED), 0))
+        return first_alloc(n, flags);
+    return mallocx(n, flags);
+}
+
 static inline void *nomem(void)
 {
     errno = ENOMEM;
@@ -43,7 +64,7 @@ static inline void *nomem(void)
 
 PS_EXPORT void *malloc(size_t n)
 {
-    void *p = mallocx(n ? n : 1, 0);
+    void *p = alloc(n ? n : 1, 0);
     return p ? p : nomem();
 }
 
@@ -61,7 +82,7 @@ PS_EXPORT void *calloc(size_t nmemb, size_t size)
     size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n))
         return nomem();
-    void *p = mallocx(n ? n : 1, PS_MALLOCX_ZERO);
+    void *p = alloc(n ? n : 1, PS_MALLOCX_ZERO);
     return p ? p : nomem();
 }
 
@@ -96,7 +117,7 @@ static int aligned(size_t align, size_t n, void **out)
         align = (size_t)1 << (64 - __builtin_clzl(align));
     }
     int saved = errno;
-    void *p = mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
+    void *p = alloc(n ? n : 1, PS_MALLOCX_ALIGN(align));
     errno = saved;
     if (!p)
         return ENOMEM;
