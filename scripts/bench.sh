@@ -24,8 +24,11 @@ rm -rf "$OUT"; mkdir -p "$OUT/reports"
 RAW=$OUT/samples.txt          # lines: variant measure value
 : > "$RAW"
 # The shim as a user runs it (advise mode, agent sampling, report at exit),
-# writing its reports into our results directory, summary kept out of the way.
-with()    { POOLSHIM_DIR=$OUT/reports POOLSHIM_SUMMARY=off LD_PRELOAD=$SHIM "$@"; }
+# writing its reports into our results directory, summary kept out of the way,
+# and without saturation dumps: the pools here pile up work on purpose, so the
+# default config would take a dump in some runs and not others (a dump's cost
+# is bench/dump.sh's subject); this measures what measuring costs.
+with()    { POOLSHIM_DIR=$OUT/reports POOLSHIM_SUMMARY=off POOLSHIM_DUMP=off LD_PRELOAD=$SHIM "$@"; }
 without() { "$@"; }
 
 echo "bench: machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r)"
