@@ -29,9 +29,15 @@ static int profiling;          /* prof.active set by us */
 static int lg_rate;
 static const char *not_ours;   /* why jemalloc is not the allocator, or NULL */
 
+int ps_malloc_is_jemalloc(void);
+
 void ps_alloc_init(int lg_sample)
 {
     static int logged;
+    if (!ps_malloc_is_jemalloc()) {
+        not_ours = "POOLSHIM_MALLOC=libc: the program allocates from glibc, no allocation snapshot";
+        return;
+    }
     /* Is the malloc the program calls ours (and so jemalloc)? An executable
      * that defines its own malloc comes first in the scope and wins. */
     void *m = dlsym(RTLD_DEFAULT, "malloc");

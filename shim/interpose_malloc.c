@@ -17,12 +17,32 @@
  * costs nothing per allocation). alloc.c then switches it on from the
  * constructor with the configured sample rate (prof.reset + prof.active), or
  * leaves it off for POOLSHIM_ALLOC_SAMPLE=-1. MALLOC_CONF set by the user is
- * applied by jemalloc after this string and wins. */
+ * applied by jemalloc after this string and wins.
+ *
+ * The escape hatch: POOLSHIM_MALLOC=libc forwards the family to glibc's own
+ * allocator (__libc_malloc and friends) instead, for programs where a second
+ * allocator is unsafe (libraries loaded with RTLD_DEEPBIND allocate from libc
+ * directly and may free through us). The choice must be made at the first
+ * allocation, before config.c has parsed anything, so it is read here from
+ * the raw environment, once; config.c only validates the value.
+ *
+ * Fork: jemalloc's constructor (it runs before ours: libjemalloc is our
+ * dependency) initialises it and registers its pthread_atfork handlers before
+ * ours, so in a child its locks are released before our child handler starts
+ * the agent thread (which allocates). */
 #include "export.h"
+#include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
+
+void *__libc_malloc(size_t);
+void __libc_free(void *);
+void *__libc_calloc(size_t, size_t);
+void *__libc_realloc(void *, size_t);
+void *__libc_memalign(size_t, size_t);
 
 void *mallocx(size_t size, int flags);
 void *rallocx(void *ptr, size_t size, int flags);
@@ -35,6 +55,35 @@ size_t sallocx(const void *ptr, int flags);
 
 PS_EXPORT const char *malloc_conf = "prof:true,prof_active:false,prof_accum:false";
 
+enum { UNDECIDED, JEMALLOC, LIBC };
+static int mode;
+
+static __attribute__((noinline)) int decide(void)
+{
+    extern char **environ;
+    int m = JEMALLOC;
+    for (char **e = environ; e && *e; e++)
+        if (!strncmp(*e, "POOLSHIM_MALLOC=", 16)) {
+            m = strcmp(*e + 16, "libc") ? JEMALLOC : LIBC;
+            break;
+        }
+    __atomic_store_n(&mode, m, __ATOMIC_RELAXED);
+    return m;
+}
+
+static inline int use_libc(void)
+{
+    int m = __atomic_load_n(&mode, __ATOMIC_RELAXED);
+    if (__builtin_expect(m == JEMALLOC, 1))
+        return 0;
+    return (m ? m : decide()) == LIBC;
+}
+
+int ps_malloc_is_jemalloc(void)
+{
+    return !use_libc();
+}
+
 static inline void *nomem(void)
 {
     errno = ENOMEM;
@@ -43,13 +92,17 @@ static inline void *nomem(void)
 
 PS_EXPORT void *malloc(size_t n)
 {
+    if (use_libc())
+        return __libc_malloc(n);
     void *p = mallocx(n ? n : 1, 0);
     return p ? p : nomem();
 }
 
 PS_EXPORT void free(void *p)
 {
-    if (p) {
+    if (use_libc()) {
+        __libc_free(p);
+    } else if (p) {
         int saved = errno;
         dallocx(p, 0);
         errno = saved;
@@ -58,6 +111,8 @@ PS_EXPORT void free(void *p)
 
 PS_EXPORT void *calloc(size_t nmemb, size_t size)
 {
+    if (use_libc())
+        return __libc_calloc(nmemb, size);
     size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n))
         return nomem();
@@ -67,6 +122,8 @@ PS_EXPORT void *calloc(size_t nmemb, size_t size)
 
 PS_EXPORT void *realloc(void *p, size_t n)
 {
+    if (use_libc())
+        return __libc_realloc(p, n);
     if (!p)
         return malloc(n);
     if (!n) {
@@ -96,7 +153,7 @@ static int aligned(size_t align, size_t n, void **out)
         align = (size_t)1 << (64 - __builtin_clzl(align));
     }
     int saved = errno;
-    void *p = mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
+    void *p = use_libc() ? __libc_memalign(align, n) : mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
     errno = saved;
     if (!p)
         return ENOMEM;
@@ -142,5 +199,11 @@ PS_EXPORT void *pvalloc(size_t n)
 
 PS_EXPORT size_t malloc_usable_size(void *p)
 {
+    if (use_libc()) {
+        static size_t (*libc_usable)(void *);
+        if (!libc_usable)
+            libc_usable = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+        return p && libc_usable ? libc_usable(p) : 0;
+    }
     return p ? sallocx(p, 0) : 0;
 }
