@@ -271,7 +271,7 @@ static int check_pools(uint64_t now, struct verdict *v)
             if (s0->t_ns - s->t_ns >= 1000000000ull)
                 break;
         }
-        if (queued && old && s0->t_ns - old->t_ns >= 1000000000ull) {
+        if (queued && old && s0->t_ns - old->t_ns >= 1000000000ull && s0->cpu_ns >= old->cpu_ns) {
             double rate = (double)(s0->cpu_ns - old->cpu_ns) / (double)(s0->t_ns - old->t_ns);
             int cap = live[pi] < ps_ncores ? live[pi] : ps_ncores;
             if (rate >= 0.85 * cap) {
