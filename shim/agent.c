@@ -68,6 +68,7 @@ static void *agent_main(void *arg)
      * before most of a short program's tasks have run. */
     uint64_t base = (uint64_t)ps_cfg.interval_ms * 1000000ull;
     uint64_t interval = base < 10000000ull ? base : 10000000ull;
+    int clock_done = 0;
     int kicks = __atomic_load_n(&kick_word, __ATOMIC_ACQUIRE);
     while (!__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE)) {
         struct timespec to = { (time_t)(interval / 1000000000ull), (long)(interval % 1000000000ull) };
@@ -77,9 +78,11 @@ static void *agent_main(void *arg)
         kicks = __atomic_load_n(&kick_word, __ATOMIC_ACQUIRE);
         if (__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
             break;
+        if (!clock_done)
+            clock_done = ps_clock_calibrate();
         uint64_t t0 = ps_now_ns();
         uint64_t dump_ns = tick(t0, 0);
-        uint64_t cost = ps_now_ns() - t0 - dump_ns;
+        uint64_t cost = ps_ns_since(t0 + dump_ns, ps_now_ns());
         uint64_t next = interval * 2 < base ? interval * 2 : base;
         interval = cost * 50 > next ? cost * 50 : next;
     }
@@ -88,8 +91,13 @@ static void *agent_main(void *arg)
     return NULL;
 }
 
+int ps_agent_prev_tid;
+
 int ps_agent_start(void)
 {
+    /* A restart (after a failed exec): the stopped agent may still be listed
+     * in /proc/self/task for a moment; discover() must not take it for ours. */
+    ps_agent_prev_tid = ps_agent_rec.tid;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     ps_ncores = n > 0 ? (int)n : 1;
     stop_word = 0;

@@ -13,8 +13,10 @@ int ps_file_write_atomic(const char *dir, const char *name, const void *buf, siz
 {
     char tmp[640], dst[640];
     int saved = errno;
-    ps_fmt(dst, sizeof dst, "%s/%s", dir, name);
-    ps_fmt(tmp, sizeof tmp, "%s/.%s.%d.tmp", dir, name, (int)getpid());
+    /* ps_fmt truncates: a path that filled a buffer may name another file */
+    if (ps_fmt(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst - 1 ||
+        ps_fmt(tmp, sizeof tmp, "%s/.%s.%d.tmp", dir, name, (int)getpid()) >= sizeof tmp - 1)
+        return -ENAMETOOLONG;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         int e = errno;
