@@ -79,11 +79,6 @@ static inline int use_libc(void)
     return (m ? m : decide()) == LIBC;
 }
 
-int ps_malloc_is_jemalloc(void)
-{
-    return !use_libc();
-}
-
 static inline void *nomem(void)
 {
     errno = ENOMEM;
