@@ -34,18 +34,22 @@ def pct(v, p):
 rows = []
 for n in (10, 1000):
     pauses, walls, dumps_ms, answered, signalled, base, during = [], [], [], 0, 0, [], []
+    cost = {}
     for r in range(1, runs + 1):
         d = f"{tmp}/n{n}-r{r}"
         for f in glob.glob(f"{d}/poolshim.*.dump.*.json"):
             j = json.load(open(f))
             walls.append(j["capture"]["wall_ms"]); dumps_ms.append(j["dump_ms"])
+            for k, v in j.get("cost_ms", {}).items():
+                cost.setdefault(k, []).append(v)
             answered += j["capture"]["answered"]; signalled += j["capture"]["signalled"]
             pauses += [t["capture_us"] for t in j["threads"] if t.get("capture_us") is not None]
         p = json.load(open(f"{d}/probe.json"))
         base.append(p["baseline"]["max_gap_ms"]); during += [x["max_gap_ms"] for x in p["dumps"]]
     rows.append((n, len(walls), answered, signalled, statistics.median(pauses), pct(pauses, 99), max(pauses),
                  statistics.median(walls), max(walls), statistics.median(dumps_ms), max(dumps_ms),
-                 statistics.median(base), max(base), statistics.median(during), max(during)))
+                 statistics.median(base), max(base), statistics.median(during), max(during),
+                 {k: statistics.median(v) for k, v in cost.items()}))
 load = open("/proc/loadavg").read().split()[:3]
 with open(out, "w") as f:
     f.write("# Pause per dump (bench/dump.sh)\n\n")
@@ -55,9 +59,15 @@ with open(out, "w") as f:
             "| capture wall, median / max (ms) | whole dump, median / max (ms) "
             "| probe max gap: baseline median / max (ms) | probe max gap: dump window median / max (ms) |\n")
     f.write("|---|---|---|---|---|---|---|---|\n")
-    for (n, nd, a, s, pm, p99, px, wm, wx, dm, dx, bm, bx, gm, gx) in rows:
+    for (n, nd, a, s, pm, p99, px, wm, wx, dm, dx, bm, bx, gm, gx, c) in rows:
         f.write(f"| {n} | {nd} | {a} / {s} | {pm:.1f} / {p99:.1f} / {px:.1f} | {wm:.2f} / {wx:.2f} | "
                 f"{dm:.1f} / {dx:.1f} | {bm:.2f} / {bx:.2f} | {gm:.2f} / {gx:.2f} |\n")
+    f.write("\nWhere a dump's own time goes (median ms, `cost_ms` in the dump; the shim's thread, "
+            "competing for the cores with the probe and everything else):\n\n")
+    keys = list(rows[0][-1].keys())
+    f.write("| threads | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys) + "\n")
+    for r in rows:
+        f.write(f"| {r[0]} | " + " | ".join(f"{r[-1].get(k, float('nan')):.1f}" for k in keys) + " |\n")
     f.write("""
 ## Method
 
