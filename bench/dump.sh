@@ -72,13 +72,16 @@ with open(out, "w") as f:
 ## Method
 
 - `bench/dump_stall.c` starts N idle threads (blocked in `pthread_cond_wait`, like a pool's idle
-  workers) and 1 probe thread (one core left for everything else) that spins on `CLOCK_MONOTONIC` and record every gap above 50 us.
+  workers) and 1 probe thread (one core left for everything else) that spins on
+  `CLOCK_MONOTONIC` and records every gap above 50 us.
   After a 1.2 s baseline window it sends itself the dump signal 3 times, 1.2 s apart (what
   `poolshim dump PID` does). Run under `LD_PRELOAD=libpoolshim.so` with saturation dumps off.
 - **Handler pause per thread** is what each application thread loses to a dump: the wall time
   from entering the dump signal's handler to leaving it (the unwind of its own stack), recorded
   by the handler itself in the dump (`threads[].capture_us`). The signal wake-up of a thread
-  that was blocked costs it nothing visible: it was waiting anyway.
+  that was blocked costs it nothing visible: it was waiting anyway. It is wall time, so a
+  thread preempted inside the handler (a thousand threads woken on two loaded cores) shows the
+  preemption too: that is the maximum column; the median is the unwind itself.
 - **Capture wall** (`capture.wall_ms`) is the time from the first signal sent to the last
   answer; the shim signals 8 x cores threads at a time so that a thousand threads are not all
   made runnable at once. **Whole dump** (`dump_ms`) adds /proc reads, symbolization, pool and
@@ -87,7 +90,10 @@ with open(out, "w") as f:
 - **Probe max gap** is the largest time a spinning probe did not run inside a window: the
   baseline window has no dump, each dump window starts at the request. On a loaded 2-core
   machine the baseline gaps are large already (other processes preempt the probes), so this
-  column only bounds the dump's effect; the handler pause is the precise figure.
+  column only bounds the dump's effect; the handler pause is the precise figure. With 1000
+  threads the dump window's gaps are larger than the baseline's: the shim's thread spends
+  the "whole dump" time on a core (mostly reading /proc and writing the JSON), and on a
+  2-core machine that time is taken from the application.
 """)
 print(open(out).read())
 PY
