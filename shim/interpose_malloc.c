@@ -65,9 +65,12 @@ static void (*je_free)(void *);
 
 __attribute__((constructor(101))) static void find_jemalloc_fast_paths(void)
 {
+    int saved = errno;
     void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-    if (!h)
+    if (!h) {
+        errno = saved;
         return;
+    }
     void *m = dlsym(h, "malloc"), *f = dlsym(h, "free"), *self = dlsym(h, "mallocx");
     Dl_info a, b;
     /* Only if both come from the same object as mallocx (jemalloc itself). */
@@ -77,14 +80,23 @@ __attribute__((constructor(101))) static void find_jemalloc_fast_paths(void)
         __atomic_store_n(&je_malloc, (void *(*)(size_t))m, __ATOMIC_RELEASE);
     }
     dlclose(h);
+    errno = saved;
 }
 
 enum { UNDECIDED, JEMALLOC, LIBC };
 static int mode;
 
+/* The first allocation through us (libstdc++'s constructor, usually, before
+ * any code of the program runs) also initialises jemalloc, which with
+ * prof:true leaves errno at ERANGE: the program must find errno as it was. */
 static __attribute__((noinline)) int decide(void)
 {
     extern char **environ;
+    int saved = errno;
+    void *p = mallocx(1, 0);
+    if (p)
+        dallocx(p, 0);
+    errno = saved;
     int m = JEMALLOC;
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, "POOLSHIM_MALLOC=", 16)) {
