@@ -42,8 +42,10 @@ Test(dump_triggers, every_worker_blocked_dumps_blocked, .timeout = 30)
 Test(dump_triggers, growing_queue_dumps_queue, .timeout = 30)
 {
     struct ps_run r;
-    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "120",
-                     "--cpu-ms", "1", "--io-ms", "10", "--submit-us", "2000", NULL };
+    /* 330 submissions/s for 0.9 s against ~180 tasks/s: the pool's idle wait is
+     * learnt from the first posts, then the queue grows for most of a second. */
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "300",
+                     "--cpu-ms", "1", "--io-ms", "10", "--submit-us", "3000", NULL };
     cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 20), 0);
     cr_assert_eq(r.status, 0, "%s", r.err);
     json_t *d = dk_load_dump(r.dir, r.pid, 0);
@@ -54,7 +56,7 @@ Test(dump_triggers, growing_queue_dumps_queue, .timeout = 30)
     cr_expect_eq(ps_num(d, "trigger.pool"), ps_num(p, "id"));
     /* the queue the dump saw is at most what was submitted and not started */
     double q = ps_num(p, "queue_estimate");
-    cr_expect(q > 4 && q <= 120, "queue %f", q);
+    cr_expect(q > 4 && q <= 300, "queue %f", q);
     json_decref(d);
     ps_run_free(&r);
 }
