@@ -15,10 +15,7 @@ Test(dump_triggers, every_worker_blocked_dumps_blocked, .timeout = 30)
     char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "4",
                      "--cpu-ms", "1", "--io-ms", "900", NULL };
     char *env[] = { "POOLSHIM_DUMP_BLOCKED_MS=300", NULL };
-    cr_assert_eq(ps_run_ex(&r, argv, env, 1, 20), 0);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    json_t *d = dk_load_dump(r.dir, r.pid, 0);
-    cr_assert_not_null(d, "no dump: %s", r.err);
+    json_t *d = dk_run_for_dump(&r, argv, env);
     cr_expect_str_eq(ps_str(d, "trigger.reason"), "blocked", "%s", ps_str(d, "trigger.detail"));
     int pool = pool_id(d, "condvar_worker");
     cr_expect(pool >= 0);
@@ -46,10 +43,7 @@ Test(dump_triggers, growing_queue_dumps_queue, .timeout = 30)
      * learnt from the first posts, then the queue grows for most of a second. */
     char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "300",
                      "--cpu-ms", "1", "--io-ms", "10", "--submit-us", "3000", NULL };
-    cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 20), 0);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    json_t *d = dk_load_dump(r.dir, r.pid, 0);
-    cr_assert_not_null(d, "no dump: %s", r.err);
+    json_t *d = dk_run_for_dump(&r, argv, NULL);
     cr_expect_str_eq(ps_str(d, "trigger.reason"), "queue", "%s", ps_str(d, "trigger.detail"));
     json_t *p = ps_pool_by_routine(d, "condvar_worker");
     cr_assert_not_null(p);
