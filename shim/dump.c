@@ -15,9 +15,9 @@
  * Limits: saturation dumps stop after POOLSHIM_DUMP_MAX and are at least
  * POOLSHIM_DUMP_INTERVAL_S apart; requests and deadlocks bypass both (a given
  * deadlock is dumped once) but are at most one per second and 1000 per
- * process. POOLSHIM_DUMP=off turns saturation dumps off, not requests. */
+ * process. POOLSHIM_DUMP=off turns saturation and deadlock dumps off, not
+ * requests. */
 #include "dump.h"
-#include <errno.h>
 #include "agent.h"
 #include "alloc.h"
 #include "clock.h"
@@ -44,11 +44,6 @@ static struct {
     uint64_t cycle_seen;          /* deadlock signature on the previous tick */
     uint64_t cycle_dumped;        /* signature already dumped */
 } st;
-
-int ps_dump_count(void)
-{
-    return st.written;
-}
 
 static void atfork_child(void)
 {
