@@ -1,0 +1,31 @@
+/* Waits no wrapper sees (a read made through syscall(SYS_read), like the reads
+ * libc makes inside fread) are found by the sampler from /proc and charged to
+ * their cause without counting the wrapped waits of the same interval again:
+ * the wrapped sleep is exact, the unwrapped io is a sampled estimate (one look
+ * at /proc/self/task/TID/syscall per 100 ms), checked within 30 %. */
+#include <criterion/criterion.h>
+#include "harness.h"
+
+Test(unwrapped_pool, sampled_io_matches_truth_without_double_counting, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/unwrapped_pool"), "--threads", "4", "--tasks", "200",
+                     "--cpu-ms", "2", "--io-ms", "4", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
+    json_t *p = ps_pool_by_routine(r.report, "unwrapped_worker");
+    cr_assert_not_null(p, "no pool unwrapped_worker");
+    double cpu = ps_num(r.truth, "cpu_s"), sleep = ps_num(r.truth, "sleep_s"), raw = ps_num(r.truth, "unwrapped_io_s");
+    cr_expect_eq(ps_num(p, "threads"), 4);
+    cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);
+    cr_expect(ps_near(ps_num(p, "wait_by_cause.sleep"), sleep, 0.15), "sleep %f vs truth %f",
+              ps_num(p, "wait_by_cause.sleep"), sleep);
+    cr_expect(ps_near(ps_num(p, "wait_by_cause.io"), raw, 0.30), "unwrapped io %f vs truth %f",
+              ps_num(p, "wait_by_cause.io"), raw);
+    double threads_s = ps_num(p, "threads") * ps_num(p, "wall_s");
+    double sum = ps_num(p, "cpu_s") + ps_num(p, "wait_by_cause.io") + ps_num(p, "wait_by_cause.sleep");
+    cr_expect(sum <= 1.1 * threads_s, "cpu + io + sleep %f exceed the threads' lifetime %f", sum, threads_s);
+    ps_run_free(&r);
+}
