@@ -62,6 +62,21 @@ if command -v valgrind >/dev/null; then
       fi
     done
   done
+  # A whole pool, noise-free: instructions per task of tinypool's ~7 us tasks
+  # (fewer tasks than the timed run: callgrind runs ~50x slower).
+  for v in without with; do
+    log=$OUT/cg.tinypool.$v.log
+    "$v" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      "$BIN/tinypool" --threads 4 --tasks 5000 --work 5000 > /dev/null 2> "$log"
+    ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
+    if [ -n "$ir" ]; then
+      for m in tinypool_100k_7us tinypool_100k_7us_cpu; do
+        awk -v v="$v" -v m="$m" -v ir="$ir" 'BEGIN { printf "%s %s %.0f\n", v, m, ir / 5000 }' >> "$CG"
+      done
+    else
+      echo "bench: callgrind failed for tinypool ($v), see $log" >&2
+    fi
+  done
 else
   echo "bench: valgrind not installed: no instruction counts"
 fi
@@ -69,14 +84,16 @@ fi
 # ---- 3. whole-run overheads --------------------------------------------------
 DATA=$OUT/data.txt
 "$BIN/gendata" 64 > "$DATA" || { echo "bench: gendata failed" >&2; exit 1; }
-timed() {   # variant measure command...: appends the wall time in seconds
-  local v=$1 m=$2; shift 2
-  local t0=$EPOCHREALTIME
-  if ! "$v" "$@" > /dev/null 2>> "$OUT/whole.err"; then
-    echo "bench: $m failed ($v): $*" >&2; fail=1; return
+timed() {   # variant measure command...: appends wall time and CPU time (user+sys) in seconds
+  local v=$1 m=$2 st; shift 2
+  local TIMEFORMAT='%R %U %S'
+  { time "$v" "$@" > /dev/null 2>> "$OUT/whole.err"; } 2> "$OUT/time.tmp"
+  st=$?
+  if [ $st -ne 0 ]; then
+    echo "bench: $m failed ($v, status $st): $*" >&2; fail=1; return
   fi
-  local t1=$EPOCHREALTIME
-  awk -v v="$v" -v m="$m" -v a="$t0" -v b="$t1" 'BEGIN { printf "%s %s %.6f\n", v, m, b - a }' >> "$RAW"
+  awk -v v="$v" -v m="$m" '{ printf "%s %s %.3f\n%s %s_cpu %.3f\n", v, m, $1, v, m, $2 + $3 }' \
+    "$OUT/time.tmp" >> "$RAW"
 }
 whole_pair() {   # i measure command...
   local i=$1; shift
@@ -89,7 +106,7 @@ for ((i = 0; i < PAIRS; i++)); do
   whole_pair "$i" condvar_pool_20k_50us "$B/fixtures/condvar_pool" --threads 4 --tasks 20000 --cpu-ms 0.05 --io-ms 0
   whole_pair "$i" tinypool_100k_0.3us "$BIN/tinypool" --threads 4 --tasks 100000 --work 300
 done
-rm -f "$DATA" "$OUT/percall.tmp" "$OUT/cg.tmp"
+rm -f "$DATA" "$OUT/percall.tmp" "$OUT/cg.tmp" "$OUT/time.tmp"
 
 # ---- summary -----------------------------------------------------------------
 # Per measure: median and min of each variant, the difference of medians, the
@@ -112,11 +129,17 @@ awk -v cgfile="$CG" '
     target["tinypool_100k_7us"] = 3; unit["tinypool_100k_7us"] = "s"; label["tinypool_100k_7us"] = "tinypool: 4 workers, 100k tasks of ~7 us (s)"
     target["condvar_pool_20k_50us"] = 3; unit["condvar_pool_20k_50us"] = "s"; label["condvar_pool_20k_50us"] = "condvar_pool: 4 workers, 20k tasks of 0.05 ms CPU (s)"
     target["tinypool_100k_0.3us"] = ""; unit["tinypool_100k_0.3us"] = "s"; label["tinypool_100k_0.3us"] = "tinypool: 4 workers, 100k tasks of ~0.3 us (s)"
-    norder = split("mutex sem read condvar contended pigz_64MB tinypool_100k_7us condvar_pool_20k_50us tinypool_100k_0.3us", order, " ")
+    nw = split("pigz_64MB tinypool_100k_7us condvar_pool_20k_50us tinypool_100k_0.3us", whole, " ")
+    for (i = 1; i <= nw; i++) {
+      w = whole[i]; c = w "_cpu"
+      target[c] = target[w]; unit[c] = "s"; label[c] = label[w]; sub(/ \(s\)$/, " (CPU s, user+sys)", label[c])
+      sub(/ \(s\)$/, " (wall s)", label[w])
+    }
+    norder = split("mutex sem read condvar contended pigz_64MB pigz_64MB_cpu tinypool_100k_7us tinypool_100k_7us_cpu condvar_pool_20k_50us condvar_pool_20k_50us_cpu tinypool_100k_0.3us tinypool_100k_0.3us_cpu", order, " ")
   }
   { k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $3 }
   END {
-    print "| measure | without: median (min) | with: median (min) | difference | target | met? | callgrind instr/call without → with |"
+    print "| measure | without: median (min) | with: median (min) | difference of medians (of mins) | target | met? (median) | callgrind instructions per call (whole runs: per task) without → with |"
     print "|---|---|---|---|---|---|---|"
     for (o = 1; o <= norder; o++) {
       m = order[o]
@@ -128,15 +151,20 @@ awk -v cgfile="$CG" '
         med[s] = median(a, n[var, m]); mins[s] = mn
       }
       if (unit[m] == "ns") {
-        fmt = "%.1f"; d = med[2] - med[1]; dtxt = sprintf("%+.1f ns", d)
+        fmt = "%.1f"; d = med[2] - med[1]; dtxt = sprintf("%+.1f ns (%+.1f)", d, mins[2] - mins[1])
         ttxt = target[m] == "" ? "info" : sprintf("≤ %g ns", target[m])
         met = target[m] == "" ? "—" : (d <= target[m] ? "yes" : "no")
       } else {
-        fmt = "%.3f"; d = (med[2] / med[1] - 1) * 100; dtxt = sprintf("%+.3f s (%+.1f %%)", med[2] - med[1], d)
+        fmt = "%.3f"; d = (med[2] / med[1] - 1) * 100
+        dtxt = sprintf("%+.1f %% (%+.1f %%)", d, (mins[2] / mins[1] - 1) * 100)
         ttxt = target[m] == "" ? "info" : sprintf("≤ %g %%", target[m])
         met = target[m] == "" ? "—" : (d <= target[m] ? "yes" : "no")
       }
-      cgt = ((("without", m) in cg) && (("with", m) in cg)) ? sprintf("%s → %s (%+.0f)", cg["without", m], cg["with", m], cg["with", m] - cg["without", m]) : ""
+      cgt = ""
+      if ((("without", m) in cg) && (("with", m) in cg)) {
+        cgt = sprintf("%s → %s (%+.0f", cg["without", m], cg["with", m], cg["with", m] - cg["without", m])
+        cgt = cgt (unit[m] == "s" ? sprintf(", %+.1f %%) per task", (cg["with", m] / cg["without", m] - 1) * 100) : ")")
+      }
       printf "| %s | " fmt " (" fmt ") | " fmt " (" fmt ") | %s | %s | %s | %s |\n", label[m], med[1], mins[1], med[2], mins[2], dtxt, ttxt, met, cgt
     }
   }' "$RAW" > "$TABLE"

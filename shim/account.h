@@ -44,9 +44,11 @@ static inline int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_
     return 1;
 }
 
+/* errno is untouched without saving it (that would cost a libc call per
+ * blocking call): nothing here can set it, the clock being rdtsc or
+ * clock_gettime(CLOCK_MONOTONIC), which cannot fail. Keep it that way. */
 static inline uint64_t ps_span_end(struct ps_span *s)
 {
-    int saved = errno;
     struct ps_thread *t = s->t;
     uint64_t dt = ps_ns_since(s->t0, ps_now_ns());
     __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
@@ -55,7 +57,6 @@ static inline uint64_t ps_span_end(struct ps_span *s)
     t->cur_kind = PS_K_NONE;
     t->depth = 0;
     s->open = 0;
-    errno = saved;
     return dt;
 }
 

@@ -57,6 +57,7 @@ __attribute__((constructor(101))) static void ps_init(void)
     struct ps_thread *me = ps_thread_claim(ps_gettid(), NULL);
     if (me) {
         me->self = pthread_self();
+        ps_thread_set_baseline(me);
         ps_self = me;
     }
     __atomic_store_n(&ps_ready, 1, __ATOMIC_RELEASE);

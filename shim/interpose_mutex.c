@@ -82,19 +82,28 @@ PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
     return r;
 }
 
-static __attribute__((noinline)) void unlock_marked(pthread_mutex_t *m)
+/* A marked mutex: the hold time closes while we still hold it (the owner
+ * check needs that); the task begins after the real unlock, so the clock read
+ * and the pool's counter are not inside the host's critical section. */
+static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
 {
     struct ps_thread *t = ps_self;
-    if (t && !t->ignore) {
-        ps_lock_on_release(t, m);
-        if (ps_pool_is_queue_mutex(t, m))
-            ps_task_begin(t);            /* a worker leaves the queue with a task */
+    if (!t || t->ignore)
+        return PS_REAL(pthread_mutex_unlock)(m);
+    ps_lock_on_release(t, m);
+    int task = ps_pool_is_queue_mutex(t, m);
+    int r = PS_REAL(pthread_mutex_unlock)(m);
+    if (task && r == 0) {
+        int saved = errno;
+        ps_task_begin(t);                /* a worker leaves the queue with a task */
+        errno = saved;
     }
+    return r;
 }
 
 PS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
-        unlock_marked(m);
+        return unlock_marked(m);
     return PS_REAL(pthread_mutex_unlock)(m);
 }

@@ -48,7 +48,9 @@ void ps_pool_table_reset(void)
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
 {
     size_t n = strnlen(name, PS_NAME_LEN - 1);
-    while (n > 1 && ((name[n - 1] >= '0' && name[n - 1] <= '9') || strchr("-_.:# /", name[n - 1])))
+    /* down to "" for names that are only digits ("1".."15"): with n > 1 "1" and
+     * "10" would share a pool and "2" would not */
+    while (n > 0 && ((name[n - 1] >= '0' && name[n - 1] <= '9') || strchr("-_.:# /", name[n - 1])))
         n--;
     memcpy(out, name, n);
     out[n] = 0;

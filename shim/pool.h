@@ -27,8 +27,10 @@ struct ps_pool {
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
     uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
-    /* task events, from workers */
-    uint64_t tasks;              /* task starts */
+    /* task events, from workers. On a cache line of their own: workers and
+     * producers write them per task, while every wrapper reads the learned
+     * fields above (false sharing would make each of those reads a miss). */
+    uint64_t tasks __attribute__((aligned(64)));     /* task starts */
     uint64_t submissions;        /* posts to the idle object by non-members */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */

@@ -62,6 +62,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     double target = o->goetz;
     if (o->bottleneck > 0 && o->bottleneck < target)
         target = o->bottleneck;
+    /* Serialized with no hold time to bound it: no size can be computed, but
+     * more threads only lengthen the queue, so never above the current size. */
+    if (serial && o->bottleneck <= 0 && in->threads > 0 && in->threads < target)
+        target = in->threads;
     o->recommended_threads = clamp_threads(target);
 
     if (serial) {
@@ -73,6 +77,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                    "serialized: threads hand one condvar to each other (a GIL-like lock); W/C %s, "
                    "at most %s threads can progress: more threads will not help, use %d processes",
                    wc, b, in->cores);
+        } else if (o->bottleneck <= 0) {
+            ps_fmt(o->reason, sizeof o->reason,
+                   "serialized on one lock: contention exceeds useful work (hold time unknown); "
+                   "more threads will not help, shorten the critical section");
         } else {
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized on one lock: contention exceeds useful work and the lock is held "

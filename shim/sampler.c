@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "atomics.h"
 #include "clock.h"
+#include "file.h"
 #include "log.h"
 #include "pool.h"
 #include "thread.h"
@@ -18,34 +19,26 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = syscall(SYS_read, fd, buf, cap - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return n;
-}
-
 static ssize_t read_task_file(int tid, const char *leaf, char *buf, size_t cap)
 {
     char path[64];
     ps_fmt(path, sizeof path, "/proc/self/task/%d/%s", tid, leaf);
-    return read_file(path, buf, cap);
+    return ps_file_read_small(path, buf, cap);
 }
 
 int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
 {
     char *end;
+    /* strtoull would skip blanks and negate "-5": the kernel writes digits only */
+    if (*s < '0' || *s > '9')
+        return -1;
     errno = 0;
     unsigned long long a = strtoull(s, &end, 10);
     if (end == s || *end != ' ')
         return -1;
     const char *p = end + 1;
+    if (*p < '0' || *p > '9')
+        return -1;
     unsigned long long b = strtoull(p, &end, 10);
     if (end == p || errno)
         return -1;
@@ -62,7 +55,8 @@ int ps_sampler_cause_of_syscall(long nr)
     case SYS_recvmsg: case SYS_sendmsg: case SYS_accept: case SYS_accept4: case SYS_connect:
     case SYS_fsync: case SYS_fdatasync: case SYS_poll: case SYS_ppoll: case SYS_select:
     case SYS_pselect6: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_openat:
-    case SYS_sendfile: case SYS_splice: case SYS_io_uring_enter:
+    case SYS_sendfile: case SYS_splice: case SYS_io_uring_enter: case SYS_epoll_pwait2:
+    case SYS_recvmmsg: case SYS_sendmmsg: case SYS_preadv2: case SYS_pwritev2:
         return PS_IO;
     case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
         return PS_SLEEP;
@@ -197,6 +191,8 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     if (read_task_file(t->tid, "schedstat", buf, sizeof buf) <= 0 ||
         ps_sampler_parse_schedstat(buf, &cpu, &runq))
         return;
+    cpu = cpu > t->base_cpu_ns ? cpu - t->base_cpu_ns : 0;
+    runq = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
     if (t->last_sample_ns && now > t->last_sample_ns && cpu >= t->last_cpu_ns && runq >= t->last_runq_ns)
@@ -251,7 +247,7 @@ static void discover(void)
             struct dirent64 *d = (struct dirent64 *)(buf + off);
             off += d->d_reclen;
             int tid = atoi(d->d_name);
-            if (tid <= 0 || tid == ps_agent_rec.tid || ps_thread_by_tid(tid))
+            if (tid <= 0 || tid == ps_agent_rec.tid || tid == ps_agent_prev_tid || ps_thread_by_tid(tid))
                 continue;
             if (start_pending() || ps_thread_by_tid(tid))
                 continue;

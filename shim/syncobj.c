@@ -1,6 +1,7 @@
 /* syncobj.c: the object table's slow paths (insertion, contention and wait
  * accounting). Any thread may call these; they take no lock and never allocate.
- * Counts are exact; sites are a bounded top-4 (first come, then by count). */
+ * Counts are exact; sites are the first four distinct callers (a later fifth
+ * is counted only in the totals). */
 #include "syncobj.h"
 #include "clock.h"
 #include "log.h"
@@ -11,7 +12,7 @@
 #include <sys/mman.h>
 
 struct ps_obj *ps_objs;
-uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64];
+uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64] __attribute__((aligned(64)));  /* read-mostly: own lines */
 
 int ps_obj_table_init(void)
 {

@@ -26,23 +26,27 @@
 
 struct ps_site_count { void *site; uint64_t n; uint64_t wait_ns; };
 
+/* Layout: every acquisition and release of a hot lock touches only the first
+ * cache line (key .. owner_site), which then travels between cores with the
+ * lock's own line; the wait statistics below are touched only on contention.
+ * Entries are 64-byte aligned (the table is page-aligned). */
 struct ps_obj {
     uintptr_t key;                /* object address (fds: PS_FD_KEY(fd)); 0 = empty */
     int kind;                     /* enum ps_kind */
     int waiter_pool;              /* first pool whose worker blocked here, -1 none */
     uint64_t acquisitions;        /* lock acquisitions since the first contention */
-    uint64_t contended;           /* blocking acquisitions / blocking waits */
-    uint64_t wait_ns, max_wait_ns;
     uint64_t hold_ns;             /* locks: time held, since the first contention */
     uint64_t acq_ns;              /* locks: when the current holder took it */
     int owner_tid;                /* locks: last acquirer (0 after release) */
     int waiting;                  /* threads blocked on it right now */
     void *owner_site;             /* locks: where the current holder took it */
+    uint64_t contended;           /* blocking acquisitions / blocking waits */
+    uint64_t wait_ns, max_wait_ns;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
     struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
-};
+} __attribute__((aligned(64)));
 
 #define PS_FD_KEY(fd) ((uintptr_t)(unsigned)(fd) | ((uintptr_t)1 << 63))
 

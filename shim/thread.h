@@ -67,6 +67,9 @@ struct ps_thread {
     uint64_t attr_nvcsw, attr_nivcsw;   /* context switches at the last attribution */
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
     int unwrapped_closed;            /* exited: its last period was attributed */
+    uint64_t base_cpu_ns, base_runq_ns; /* schedstat when measuring began: the main
+                                        thread's time before exec (and, after a
+                                        fork+exec, in the forking parent) is not ours */
     int throttled;                   /* parked by the controller right now */
     int sampler_fail;
 };
@@ -94,6 +97,8 @@ struct ps_thread *ps_thread_claim(int tid, void *routine);
 void ps_thread_on_exit(struct ps_thread *t);
 /* The record of a live tid, or NULL (linear scan: slow paths only). */
 struct ps_thread *ps_thread_by_tid(int tid);
+/* Records the calling thread's schedstat as its zero (the main thread at start). */
+void ps_thread_set_baseline(struct ps_thread *t);
 /* Called in the child after fork: only the forking thread survives. */
 void ps_thread_after_fork_child(void);
 int ps_gettid(void);
