@@ -3,20 +3,14 @@
  * their cause without counting the wrapped waits of the same interval again:
  * the wrapped sleep is exact, the unwrapped io is a sampled estimate (one look
  * at /proc/self/task/TID/syscall per 100 ms), checked within 30 %. */
-#include <criterion/criterion.h>
-#include "harness.h"
+#include "pool_test.h"
 
 Test(unwrapped_pool, sampled_io_matches_truth_without_double_counting, .timeout = 60)
 {
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/unwrapped_pool"), "--threads", "4", "--tasks", "200",
                      "--cpu-ms", "2", "--io-ms", "4", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
-    json_t *p = ps_pool_by_routine(r.report, "unwrapped_worker");
-    cr_assert_not_null(p, "no pool unwrapped_worker");
+    json_t *p = pt_run_pool(&r, argv, "unwrapped_worker");
     double cpu = ps_num(r.truth, "cpu_s"), sleep = ps_num(r.truth, "sleep_s"), raw = ps_num(r.truth, "unwrapped_io_s");
     cr_expect_eq(ps_num(p, "threads"), 4);
     cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);
