@@ -17,6 +17,7 @@
  * deadlock is dumped once) but are at most one per second and 1000 per
  * process. POOLSHIM_DUMP=off turns saturation dumps off, not requests. */
 #include "dump.h"
+#include <errno.h>
 #include "agent.h"
 #include "alloc.h"
 #include "clock.h"
@@ -27,7 +28,6 @@
 #include "stacks.h"
 #include "syncobj.h"
 #include "wfg.h"
-#include <errno.h>
 #include <string.h>
 
 #define CONVOY_MIN_WAITERS 3
@@ -59,7 +59,7 @@ __attribute__((constructor(102))) static void dump_init(void)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
         return;
-    int saved = errno;          /* jemalloc's prof.reset leaves ERANGE (exp underflow) in main's errno */
+    int saved = errno;                 /* jemalloc's prof.reset leaves ERANGE behind */
     ps_alloc_init(ps_cfg.alloc_sample_lg);
     ps_stacks_init(ps_cfg.dump_signal);
     pthread_atfork(NULL, NULL, atfork_child);

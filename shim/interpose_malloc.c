@@ -8,9 +8,8 @@
  * and malloc_usable_size included): a pointer from glibc's heap freed into
  * jemalloc would crash. Semantics follow glibc's, which the host was built for:
  * malloc(0) and realloc(NULL, n) allocate, realloc(p, 0) frees and returns NULL,
- * failures set ENOMEM, successes and free keep errno (jemalloc's lazy set-up
- * of an arena computes exp(-768) and leaves ERANGE behind: a program saw
- * errno 34 at main's entry), memalign rounds an alignment up to a power of two. Any thread, any time, including before our constructor.
+ * failures set ENOMEM, free keeps errno, memalign rounds an alignment up to a
+ * power of two. Any thread, any time, including before our constructor.
  *
  * Profiling: jemalloc reads malloc_conf at its first allocation, which happens
  * before our constructor and before POOLSHIM_* is parsed, so the string is a
@@ -36,6 +35,27 @@ size_t sallocx(const void *ptr, int flags);
 
 PS_EXPORT const char *malloc_conf = "prof:true,prof_active:false,prof_accum:false";
 
+/* jemalloc's one-time initialisation (at the first allocation, before main)
+ * leaves errno at ERANGE when profiling is compiled in; the host must not see
+ * that, so the first allocation keeps errno. Later ones cannot touch it. */
+static int je_started;
+
+static __attribute__((noinline)) void *first_alloc(size_t n, int flags)
+{
+    int saved = errno;
+    void *p = mallocx(n, flags);
+    errno = saved;
+    __atomic_store_n(&je_started, 1, __ATOMIC_RELEASE);
+    return p;
+}
+
+static inline void *alloc(size_t n, int flags)
+{
+    if (__builtin_expect(!__atomic_load_n(&je_started, __ATOMIC_RELAXED), 0))
+        return first_alloc(n, flags);
+    return mallocx(n, flags);
+}
+
 static inline void *nomem(void)
 {
     errno = ENOMEM;
@@ -44,12 +64,8 @@ static inline void *nomem(void)
 
 PS_EXPORT void *malloc(size_t n)
 {
-    int saved = errno;
-    void *p = mallocx(n ? n : 1, 0);
-    if (!p)
-        return nomem();
-    errno = saved;
-    return p;
+    void *p = alloc(n ? n : 1, 0);
+    return p ? p : nomem();
 }
 
 PS_EXPORT void free(void *p)
@@ -66,12 +82,8 @@ PS_EXPORT void *calloc(size_t nmemb, size_t size)
     size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n))
         return nomem();
-    int saved = errno;
-    void *p = mallocx(n ? n : 1, PS_MALLOCX_ZERO);
-    if (!p)
-        return nomem();
-    errno = saved;
-    return p;
+    void *p = alloc(n ? n : 1, PS_MALLOCX_ZERO);
+    return p ? p : nomem();
 }
 
 PS_EXPORT void *realloc(void *p, size_t n)
@@ -82,12 +94,8 @@ PS_EXPORT void *realloc(void *p, size_t n)
         free(p);
         return NULL;
     }
-    int saved = errno;
     void *q = rallocx(p, n, 0);
-    if (!q)
-        return nomem();
-    errno = saved;
-    return q;
+    return q ? q : nomem();
 }
 
 PS_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -109,7 +117,7 @@ static int aligned(size_t align, size_t n, void **out)
         align = (size_t)1 << (64 - __builtin_clzl(align));
     }
     int saved = errno;
-    void *p = mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
+    void *p = alloc(n ? n : 1, PS_MALLOCX_ALIGN(align));
     errno = saved;
     if (!p)
         return ENOMEM;
