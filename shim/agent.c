@@ -57,6 +57,13 @@ static void tick(uint64_t now, int final)
     }
 }
 
+static uint64_t cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *agent_main(void *arg)
 {
     ps_self = &ps_agent_rec;
@@ -71,9 +78,12 @@ static void *agent_main(void *arg)
         futex(&stop_word, FUTEX_WAIT_PRIVATE, 0, &to);
         if (__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
             break;
-        uint64_t t0 = ps_now_ns();
+        /* Cost in the agent's own CPU time: wall time would count the time a
+         * busy machine kept us off a core and stretch the interval when the
+         * host needs the controller most. */
+        uint64_t c0 = cpu_now(), t0 = ps_now_ns();
         tick(t0, 0);
-        uint64_t cost = ps_now_ns() - t0;
+        uint64_t cost = cpu_now() - c0;
         uint64_t next = interval * 2 < base ? interval * 2 : base;
         interval = cost * 50 > next ? cost * 50 : next;
     }

@@ -1,9 +1,12 @@
 /* interpose_sem.c: sem_{wait,timedwait,clockwait,post}.
  * CPython's locks and queues are semaphores, so sem_wait is hot there: try
  * first (no clock when the semaphore is available), time only a real block.
- * A successful wait on the pool's idle semaphore starts a task. */
+ * A successful wait on the pool's idle semaphore starts a task; just before
+ * it (the trywait too: a backlogged pool never blocks) is the throttle's
+ * safe point. */
 #include "export.h"
 #include "real.h"
+#include "throttle.h"
 #include "waitobj.h"
 
 #define PS_SEM_WAIT(call)                                                    \
@@ -11,6 +14,8 @@
     if (!t)                                                                  \
         return call;                                                         \
     int idle = ps_pool_is_idle_obj(t, (uintptr_t)s);                         \
+    if (idle)                                                                \
+        ps_throttle_point(t);                                                \
     int saved = errno;                                                       \
     if (PS_REAL(sem_trywait)(s) == 0) {                                      \
         if (idle) {                                                          \

@@ -22,8 +22,10 @@ PS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
         t->spin_ns += dt;
         ps_lock_after_wait(o, t, site, owner_site, dt);
     }
-    if (r == 0)
+    if (r == 0) {
+        t->held++;
         ps_lock_on_acquire(t, (void *)l, site);
+    }
     return r;
 }
 
@@ -31,15 +33,19 @@ PS_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 {
     int r = PS_REAL(pthread_spin_trylock)(l);
     struct ps_thread *t;
-    if (r == 0 && (t = ps_thread_self()))
+    if (r == 0 && (t = ps_thread_self())) {
+        t->held++;
         ps_lock_on_acquire(t, (void *)l, PS_CALLER());
+    }
     return r;
 }
 
 PS_EXPORT int pthread_spin_unlock(pthread_spinlock_t *l)
 {
     struct ps_thread *t = ps_self;
-    if (t && !t->ignore)
+    if (t && !t->ignore) {
+        t->held -= t->held > 0;
         ps_lock_on_release(t, (void *)l);
+    }
     return PS_REAL(pthread_spin_unlock)(l);
 }

@@ -82,7 +82,6 @@ void ps_pool_retire(struct ps_thread *t);
 /* Agent: learn idle objects from the object table, recompute live counts,
  * queue estimates and append a history sample. */
 void ps_pool_tick(uint64_t now_ns);
-#endif
 
 /* Totals over the pool's threads (live, exited and retired). */
 struct ps_pool_totals {
@@ -93,3 +92,4 @@ struct ps_pool_totals {
 void ps_pool_totals(int p, struct ps_pool_totals *out);
 /* The candidates list the agent scans to learn idle objects. */
 void ps_pool_note_candidate(uintptr_t key);
+#endif

@@ -56,7 +56,9 @@ struct ps_thread {
     uint64_t sampled_ns[PS_NCAUSE];  /* unwrapped waits seen by /proc sampling */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
-    int throttled;                   /* parked by the controller right now */
+    int throttled;                   /* parked by the controller right now (owner writes) */
+    int held;                        /* owner: mutexes/rwlocks/spinlocks held now (throttle's safe point) */
+    int no_park;                     /* someone joins this thread: the throttle must not park it */
     int sampler_fail;
 };
 
