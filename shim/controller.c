@@ -19,11 +19,8 @@
  *    the time to the next one (up to 16 windows), so a steady pool sees few
  *    changes.
  *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
- *    already wait for a core (run-queue delay >= 10 % of CPU time), or its
- *    threads wait for a core half as long as they run whoever loads the
- *    machine: never grow. (Sleeps then also include the wait for a core
- *    after the wake-up, which inflates W/C: one more reason not to trust a
- *    larger model target under CPU starvation.)
+ *    already wait for a core (run-queue delay >= 10 % of CPU time): never
+ *    grow.
  *  - Serialized pools (one lock or a GIL-like condvar) are never grown.
  * Modes: off (nothing), advise (log what would be done), on (act). */
 #include "controller.h"
@@ -44,7 +41,8 @@
 #include <unistd.h>
 
 #define NS 1e-9
-#define EMA_ALPHA 0.4
+#define EMA_ALPHA 0.3
+#define SHIFT_TICKS 3         /* a model target must stay far this many ticks to count as a load shift */
 #define EPS 0.05              /* throughput change below this is noise */
 #define RING 256
 #define MAX_FAILS 4
@@ -86,12 +84,13 @@ struct ctl {
     double ref_tput, ref_demand;
     int model_rejected;        /* a model target that lost throughput */
     int model_acted;           /* the model's target when we last followed (or kept) it */
+    int shift_ticks;
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
     int win_pending;           /* skip one tick after a change */
     /* watchdog */
     uint64_t progress_tasks, progress_ns, watchdog_ns;
     /* reporting */
-    int fixed_noted, no_grow_noted, advised;
+    int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
 };
 
@@ -207,11 +206,11 @@ static void model(int pi, struct ctl *c)
 }
 
 /* Do not grow: the pool keeps the cores busy and its threads already queue
- * for them, or its threads wait for a core as long as they run (whoever
- * else is using the cores: more threads cannot get more CPU). */
+ * for them. (A machine loaded by other processes is not a reason: more
+ * threads of an I/O-bound pool still get more done there.) */
 static int guard(const struct ctl *c)
 {
-    return (c->cpu >= 0.9 * ps_ncores && c->runq >= 0.1 * c->cpu) || (c->runq >= 0.5 * c->cpu && c->runq >= 0.25);
+    return c->cpu >= 0.9 * ps_ncores && c->runq >= 0.1 * c->cpu;
 }
 
 static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs *in)
@@ -250,10 +249,15 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                 char what[64], line[160];
                 ps_expand_knob(pi, to, what, sizeof what, line, sizeof line);
                 c->fixed_noted = 1;
-                log_decision(pi, now, from, live, A_HOLD, &in,
-                             "%s wants %d threads but the pool's size (%d) is fixed at start (%s%s); "
-                             "recommended size written to the profile", why, to, live, what,
-                             ps_cfg.expand[0] ? ", not POOLSHIM_EXPAND" : "; POOLSHIM_EXPAND not set");
+                if (!ps_expand_allowed(pi))
+                    log_decision(pi, now, from, live, A_HOLD, &in,
+                                 "%s wants %d threads but the pool's size (%d) is fixed at start (%s%s); "
+                                 "recommended size written to the profile", why, to, live, what,
+                                 ps_cfg.expand[0] ? ", not POOLSHIM_EXPAND" : "; POOLSHIM_EXPAND not set");
+                else
+                    log_decision(pi, now, from, live, A_HOLD, &in, "not adding threads: %s",
+                                 c->rec.cls == PS_CLASS_SERIAL ? c->rec.reason
+                                 : "the cores are saturated and threads already wait for them");
             }
             to = live;
             if (to == from && !ps_throttle_parked(pi))
@@ -262,6 +266,15 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
             act = A_UNPARK;
         }
     } else {
+        if (to < live && !p->idle_obj) {
+            if (!c->nopark_noted) {
+                log_decision(pi, now, from, from, A_HOLD, &in,
+                             "%s wants %d threads, but its workers were never seen waiting for work, so "
+                             "there is no safe point to park them: not throttling", why, to);
+                c->nopark_noted = 1;
+            }
+            return from;
+        }
         act = to < from ? A_THROTTLE : A_UNPARK;
         ps_throttle_set_limit(pi, to < live ? to : 0);
     }
@@ -292,6 +305,8 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput)
         int to = clamp_size(c->size + c->probe_dir * step);
         if (to == c->size)
             continue;
+        if (to < c->size && !p->idle_obj)
+            continue;                   /* no safe point to park at */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
                              (to > p->threads_live && !ps_expand_allowed(pi))))
             continue;
@@ -326,9 +341,15 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     int t = c->target, cur = c->size;
     if (t == cur || !apart(t, cur, 4, 3))
         return 0;
-    if (steady && c->model_acted && (!apart(t, c->model_acted, 3, 2) || abs(t - c->model_acted) < 2 ||
-                                     abs(t - cur) < 2))
-        return 0;                       /* small moves are the hill climber's job */
+    if (steady && c->model_acted) {
+        if (!apart(t, c->model_acted, 3, 2) || abs(t - c->model_acted) < 2 || abs(t - cur) < 2) {
+            c->shift_ticks = 0;
+            return 0;                   /* small moves are the hill climber's job */
+        }
+        if (++c->shift_ticks < SHIFT_TICKS)
+            return 0;                   /* noise moves the model too: wait until it stays */
+    }
+    c->shift_ticks = 0;
     if (c->model_rejected && t * 2 > c->model_rejected && t < c->model_rejected * 2)
         return 0;                       /* tried it: it lost throughput */
     if (t > cur && guard(c)) {
@@ -410,6 +431,13 @@ static void control(int pi, struct ctl *c, uint64_t now)
     if (window < 200000000ull)
         window = 200000000ull;
     watchdog(pi, c, now);
+    if (c->rec.cls == PS_CLASS_SERIAL && !c->serial_noted) {
+        struct inputs in;
+        fill_inputs(pi, c, c->tasks, &in);
+        log_decision(pi, now, p->threads_live, p->threads_live, A_HOLD, &in, "never adding threads to this pool: %s",
+                     c->rec.reason);
+        c->serial_noted = 1;
+    }
     if (!c->size) {
         c->size = p->threads_live;
         c->ref_size = c->size;
@@ -436,6 +464,33 @@ static void control(int pi, struct ctl *c, uint64_t now)
     /* The first look needs only rates for the model: do not wait a full window. */
     if (now - c->win_ns < (c->phase == P_START ? 150000000ull : window))
         return;
+    if (c->phase == P_START && tasks - c->win_tasks < 8) {
+        /* Too few task boundaries to measure throughput (the pool's tasks
+         * are not seen, or there is no work yet): keep looking. A pool the
+         * user declared safe to grow may still follow the model upwards
+         * when it is busy (no worker idle): growing it is what was asked. */
+        if (now - c->win_ns >= 300000000ull && ps_expand_allowed(pi) && c->target > p->threads_live &&
+            p->threads_idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !guard(c) &&
+            apart(c->target, p->threads_live, 4, 3) && (c->cpu > 0 || c->ws > 0)) {
+            char why[300];
+            ps_fmt(why, sizeof why, "model, throughput not measurable (no task boundaries seen): %s", c->rec.reason);
+            c->model_acted = c->target;
+            change(pi, c, now, c->target, K_MODEL, tput, why);
+            c->win_pending = 0;
+            start_window(c, pi, now);
+            return;
+        }
+        if (!c->blind_noted && now - c->win_ns >= 1000000000ull) {
+            struct inputs in;
+            fill_inputs(pi, c, tput, &in);
+            log_decision(pi, now, c->size, c->size, A_HOLD, &in,
+                         "not acting: %d task boundaries seen in the last second, too few to check the "
+                         "throughput of a change; the model says %d threads (%s)",
+                         (int)(tasks - c->win_tasks), c->target, c->rec.reason);
+            c->blind_noted = 1;
+        }
+        return;
+    }
     if (tasks == c->win_tasks && c->phase != P_EVAL) {
         start_window(c, pi, now);       /* no work: nothing to learn */
         return;
@@ -469,13 +524,17 @@ static void control(int pi, struct ctl *c, uint64_t now)
                          "keep %d threads: the work per task changed from %s to %s ms, so throughput before "
                          "and after the change do not compare; measuring again", c->size, a, b);
         }
-        int improved = tput > c->ref_tput * (1 + EPS);
+        /* Growing must pay for its threads: twice the noise margin. */
+        int improved = tput > c->ref_tput * (1 + (c->size > c->ref_size ? 2 * EPS : EPS));
         if (shifted || improved || (tput >= c->ref_tput * (1 - EPS) && c->size < c->ref_size)) {
             int kind = c->last_kind;
             c->ref_size = c->size;
             c->ref_tput = tput;
             c->ref_demand = c->demand;
-            c->fails = 0;
+            if (improved || shifted)
+                c->fails = 0;           /* a real gain: look around again soon */
+            else
+                backoff(c, now, window);
             c->phase = P_STEADY;
             c->next_probe_ns = now + window;
             if (kind == K_PROBE && improved && !shifted)
@@ -532,7 +591,7 @@ void ps_controller_tick(uint64_t now)
         model(pi, c);
         if (ps_cfg.control == PS_CONTROL_ADVISE)
             advise(pi, c, now);
-        else if (p->idle_obj)           /* a safe point exists only once the idle wait is known */
+        else if (p->idle_obj || ps_expand_allowed(pi))  /* something to act with */
             control(pi, c, now);
     }
 }
@@ -548,6 +607,8 @@ static int recommended(int pi)
     struct ctl *c = &ctls[pi];
     if (!c->seen)
         return 0;
+    if (c->target > c->threads_at_start && !ps_expand_allowed(pi))
+        return c->target;               /* could not grow it: only the model knows */
     if (ps_cfg.control == PS_CONTROL_ON && c->ref_size > 0 && c->phase == P_STEADY && c->ref_tput > 0)
         return c->ref_size;
     return c->target;
