@@ -251,8 +251,8 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                 c->fixed_noted = 1;
                 if (!ps_expand_allowed(pi))
                     log_decision(pi, now, from, live, A_HOLD, &in,
-                                 "%s wants %d threads but the pool's size (%d) is fixed at start (%s%s); "
-                                 "recommended size written to the profile", why, to, live, what,
+                                 "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s%s): "
+                                 "the recommended size goes to the profile", why, to, live, what,
                                  ps_cfg.expand[0] ? ", not POOLSHIM_EXPAND" : "; POOLSHIM_EXPAND not set");
                 else
                     log_decision(pi, now, from, live, A_HOLD, &in, "not adding threads: %s",
