@@ -85,6 +85,7 @@ struct ctl {
     int model_rejected;        /* a model target that lost throughput */
     int model_acted;           /* the model's target when we last followed (or kept) it */
     int shift_ticks;
+    int no_throttle;           /* the watchdog found parking stalls this pool */
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
     int win_pending;           /* skip one tick after a change */
     /* watchdog */
@@ -266,11 +267,18 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
             act = A_UNPARK;
         }
     } else {
-        if (to < live && !p->idle_obj) {
+        const char *cannot = NULL;
+        if (!p->idle_obj)
+            cannot = "its workers were never seen waiting for work, so there is no safe point to park them";
+        else if (c->no_throttle)
+            cannot = "parking stalled this pool once (watchdog)";
+        else if (c->top_handoff)
+            cannot = "its threads hand a GIL-like lock to each other, which a thread may hold across the "
+                     "waits we would park it at";
+        if (to < live && cannot) {
             if (!c->nopark_noted) {
-                log_decision(pi, now, from, from, A_HOLD, &in,
-                             "%s wants %d threads, but its workers were never seen waiting for work, so "
-                             "there is no safe point to park them: not throttling", why, to);
+                log_decision(pi, now, from, from, A_HOLD, &in, "%s wants %d threads, but %s: not throttling",
+                             why, to, cannot);
                 c->nopark_noted = 1;
             }
             return from;
@@ -305,8 +313,8 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput)
         int to = clamp_size(c->size + c->probe_dir * step);
         if (to == c->size)
             continue;
-        if (to < c->size && !p->idle_obj)
-            continue;                   /* no safe point to park at */
+        if (to < c->size && (!p->idle_obj || c->no_throttle || c->top_handoff))
+            continue;                   /* cannot park (see change()) */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
                              (to > p->threads_live && !ps_expand_allowed(pi))))
             continue;
@@ -394,10 +402,19 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
     if (stall < 1000000000ull)
         stall = 1000000000ull;
     const char *why = NULL;
-    if (p->threads_busy == 0 && p->queue_est == 0)
+    if (p->threads_busy == 0 && p->queue_est == 0) {
         why = "watchdog: workers parked while every running worker waits for work and the queue is empty";
-    else if (now - c->progress_ns >= stall)
-        why = "watchdog: workers parked and no task started for too long";
+    } else if (now - c->progress_ns >= stall) {
+        /* Parking stalled the pool (a worker we parked held something the
+         * others need, or its tasks are invisible to us): stop throttling it. */
+        why = "watchdog: workers parked and no task started for too long: throttling stopped for this pool";
+        c->no_throttle = 1;
+        ps_throttle_set_limit(pi, 0);
+        c->size = p->threads_live;
+        c->phase = P_STEADY;
+        c->win_pending = 1;
+        c->watchdog_ns = 0;
+    }
     if (!why)
         return;
     ps_throttle_release_all(pi);
