@@ -588,6 +588,8 @@ static void reset_all(void)
     memset(ctls, 0, sizeof ctls);
     nring = 0;
     ps_expand_reset();
+    if (ctl_pid)
+        ps_throttle_reset();            /* a forked child */
     ctl_pid = ps_pid;
 }
 

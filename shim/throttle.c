@@ -17,6 +17,7 @@
 #include "config.h"
 #include "real.h"
 #include <limits.h>
+#include <string.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ static int nparked[PS_MAX_POOLS];
 static int epoch[PS_MAX_POOLS];      /* bumped by release-all */
 static int exited[PS_MAX_POOLS];     /* worker exits since the agent's last count */
 static int disabled;
+static int parked_total;             /* over all pools: lets a broadcast skip the scan */
 
 static void futex_wait(int *w, int val, long ns)
 {
@@ -75,6 +77,7 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p)
         if (__atomic_compare_exchange_n(&nparked[pi], &n, n + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
     }
+    __atomic_add_fetch(&parked_total, 1, __ATOMIC_ACQ_REL);
     int saved = errno;
     struct ps_span span;
     int timed = ps_span_begin(&span, PS_IDLE, PS_K_FUTEX, (uintptr_t)&word[pi], __builtin_return_address(0));
@@ -96,6 +99,7 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p)
         futex_wait(&word[pi], seq, 250000000L);
     }
     __atomic_store_n(&t->throttled, 0, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&parked_total, 1, __ATOMIC_ACQ_REL);
     if (timed)
         ps_span_end(&span);
     errno = saved;
@@ -117,7 +121,7 @@ void ps_throttle_release_all(int pi)
 
 void ps_throttle_on_broadcast(uintptr_t cond)
 {
-    if (!ps_pools || !cond)
+    if (!ps_pools || !cond || !__atomic_load_n(&parked_total, __ATOMIC_ACQUIRE))
         return;
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         struct ps_pool *p = &ps_pools[pi];
@@ -160,6 +164,15 @@ void ps_throttle_shutdown(void)
     for (int pi = 0; pi < PS_MAX_POOLS; pi++)
         if (__atomic_load_n(&nparked[pi], __ATOMIC_ACQUIRE))
             wake(pi);
+}
+
+void ps_throttle_reset(void)
+{
+    memset(word, 0, sizeof word);
+    memset(nparked, 0, sizeof nparked);
+    memset(epoch, 0, sizeof epoch);
+    memset(exited, 0, sizeof exited);
+    parked_total = 0;
 }
 
 void ps_throttle_tick(void)

@@ -44,6 +44,8 @@ void ps_throttle_on_broadcast(uintptr_t cond);          /* pthread_cond_broadcas
 void ps_throttle_on_thread_exit(struct ps_thread *t);   /* a worker exits */
 void ps_throttle_on_join(pthread_t th);                 /* someone joins th */
 void ps_throttle_shutdown(void);                        /* process exit: never park again */
+/* Agent, in a forked child (only the forking thread survived: nobody is parked). */
+void ps_throttle_reset(void);
 /* Agent, after ps_pool_tick recounted live workers. */
 void ps_throttle_tick(void);
 #endif
