@@ -718,8 +718,9 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_end(w);
     }
     ps_jw_end(w);
-    ps_jw_u64(w, "decisions_total", nring);
-    ps_jw_u64(w, "decisions_dropped", nring > RING ? nring - RING : 0);
+    unsigned n = ctl_pid == ps_pid ? nring : 0;    /* a forked child that never ticked */
+    ps_jw_u64(w, "decisions_total", n);
+    ps_jw_u64(w, "decisions_dropped", n > RING ? n - RING : 0);
     ps_jw_arr(w, "decisions");
     for (unsigned k = nring > RING ? nring - RING : 0; ctl_pid == ps_pid && k < nring; k++) {
         struct decision *d = &ring[k % RING];
