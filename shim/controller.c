@@ -28,7 +28,6 @@
 #include "config.h"
 #include "expand.h"
 #include "file.h"
-#include "init.h"
 #include "log.h"
 #include "pool.h"
 #include "recommend.h"
@@ -590,14 +589,14 @@ static void reset_all(void)
     ps_expand_reset();
     if (ctl_pid)
         ps_throttle_reset();            /* a forked child */
-    ctl_pid = ps_pid;
+    ctl_pid = getpid();
 }
 
 void ps_controller_tick(uint64_t now)
 {
     if (ps_cfg.control == PS_CONTROL_OFF || !ps_pools)
         return;
-    if (ctl_pid != ps_pid)
+    if (ctl_pid != getpid())
         reset_all();                    /* first tick, or a forked child */
     ps_throttle_tick();
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
@@ -673,6 +672,7 @@ static int write_profile(char *path, size_t cap)
 
 void ps_controller_report_json(struct ps_jw *w)
 {
+    int mine = ctl_pid == getpid();     /* not a forked child that never ticked */
     static const char *const mode[] = { "off", "advise", "on" };
     char path[640], name[160], what[64], line[320];
     ps_jw_obj(w, "controller");
@@ -684,12 +684,12 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_str(w, "expand", ps_cfg.expand);
     else
         ps_jw_null(w, "expand");
-    if (ps_cfg.control != PS_CONTROL_OFF && ctl_pid == ps_pid && write_profile(path, sizeof path))
+    if (ps_cfg.control != PS_CONTROL_OFF && mine && write_profile(path, sizeof path))
         ps_jw_str(w, "profile", path);
     else
         ps_jw_null(w, "profile");
     ps_jw_arr(w, "pools");
-    for (int pi = 0; ctl_pid == ps_pid && pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
+    for (int pi = 0; mine && pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
         struct ctl *c = &ctls[pi];
         if (!c->seen)
             continue;
@@ -718,11 +718,11 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_end(w);
     }
     ps_jw_end(w);
-    unsigned n = ctl_pid == ps_pid ? nring : 0;    /* a forked child that never ticked */
+    unsigned n = mine ? nring : 0;
     ps_jw_u64(w, "decisions_total", n);
     ps_jw_u64(w, "decisions_dropped", n > RING ? n - RING : 0);
     ps_jw_arr(w, "decisions");
-    for (unsigned k = nring > RING ? nring - RING : 0; ctl_pid == ps_pid && k < nring; k++) {
+    for (unsigned k = nring > RING ? nring - RING : 0; mine && k < nring; k++) {
         struct decision *d = &ring[k % RING];
         ps_jw_obj(w, NULL);
         ps_jw_dbl(w, "t_s", d->t_ns > ps_start_ns ? (d->t_ns - ps_start_ns) * NS : 0);
