@@ -85,6 +85,7 @@ struct ctl {
     int model_acted;           /* the model's target when we last followed (or kept) it */
     int shift_ticks;
     int no_throttle;           /* the watchdog found parking stalls this pool */
+    int idle_ticks;
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
     int win_pending;           /* skip one tick after a change */
     /* watchdog */
@@ -320,7 +321,9 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput)
         char why[160];
         ps_fmt(why, sizeof why, "probe %s: %d -> %d threads (last good %d at %d tasks/s)",
                to > c->size ? "up" : "down", c->size, to, c->ref_size, (int)c->ref_tput);
-        change(pi, c, now, to, K_PROBE, tput, why);
+        int from = c->size;
+        if (change(pi, c, now, to, K_PROBE, tput, why) == from)
+            return 0;                   /* nothing could be done (logged) */
         c->phase = P_EVAL;
         return 1;
     }
@@ -394,14 +397,17 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         c->progress_tasks = tasks;
         c->progress_ns = now;
     }
+    c->idle_ticks = p->threads_busy == 0 && p->queue_est == 0 ? c->idle_ticks + 1 : 0;
     if (!ps_throttle_parked(pi))
         return;
     double per_task = c->tasks > 0 ? 1.0 / c->tasks * (c->size > 0 ? c->size : 1) : 0;
-    uint64_t stall = (uint64_t)(4 * per_task * 1e9);
-    if (stall < 1000000000ull)
-        stall = 1000000000ull;
+    uint64_t stall = (uint64_t)(8 * per_task * 1e9);
+    if (stall < 2000000000ull)
+        stall = 2000000000ull;
     const char *why = NULL;
-    if (p->threads_busy == 0 && p->queue_est == 0) {
+    /* Idle for two ticks in a row: a producer that is only slow for a moment
+     * must not undo the throttle (released workers each run one more task). */
+    if (c->idle_ticks >= 2) {
         why = "watchdog: workers parked while every running worker waits for work and the queue is empty";
     } else if (now - c->progress_ns >= stall) {
         /* Parking stalled the pool (a worker we parked held something the
@@ -450,8 +456,8 @@ static void control(int pi, struct ctl *c, uint64_t now)
     if (c->rec.cls == PS_CLASS_SERIAL && !c->serial_noted) {
         struct inputs in;
         fill_inputs(pi, c, c->tasks, &in);
-        log_decision(pi, now, p->threads_live, p->threads_live, A_HOLD, &in, "never adding threads to this pool: %s",
-                     c->rec.reason);
+        int n = c->size ? c->size : p->threads_live;
+        log_decision(pi, now, n, n, A_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
         c->serial_noted = 1;
     }
     if (!c->size) {
