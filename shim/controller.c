@@ -15,9 +15,9 @@
  *    is skipped: parked workers park at their next safe point). A change that
  *    loses more than EPS of throughput is rolled back to the last good size;
  *    one within noise is kept only if it uses fewer threads (threads cost
- *    memory and scheduling). Probes are 25 % steps; each failed probe doubles
- *    the time to the next one (up to 16 windows), so a steady pool sees few
- *    changes.
+ *    memory and scheduling). Probes are 25 % steps within [model / 2,
+ *    model x 1.5], every 4 windows; each failed probe doubles the time to the
+ *    next one (up to 32 windows), so a steady pool sees few changes.
  *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
  *    already wait for a core (run-queue delay >= 10 % of CPU time): never
  *    grow.
@@ -44,7 +44,8 @@
 #define SHIFT_TICKS 3         /* a model target must stay far this many ticks to count as a load shift */
 #define EPS 0.05              /* throughput change below this is noise */
 #define RING 256
-#define MAX_FAILS 4
+#define MAX_FAILS 3            /* failed probes back off to 4 << 3 = 32 windows at most */
+#define PROBE_EVERY 4         /* windows between probes when nothing failed */
 
 enum act { A_HOLD, A_THROTTLE, A_UNPARK, A_EXPAND, A_ROLLBACK, A_RELEASE, A_ADVISE };
 static const char *const act_name[] = { "hold", "throttle", "unpark", "expand", "rollback", "release", "advise" };
@@ -311,7 +312,11 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput)
     int step = c->size / 4 > 1 ? c->size / 4 : 1;
     for (int tries = 0; tries < 2; tries++, c->probe_dir = -c->probe_dir) {
         int to = clamp_size(c->size + c->probe_dir * step);
-        if (to == c->size)
+        /* Probe around the model, not away from it: single windows are noisy
+         * and a lucky one must not walk the pool far from where it belongs. */
+        int lo = c->target / 2 > 1 ? c->target / 2 : 1;
+        int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
+        if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
         if (to < c->size && (!p->idle_obj || c->no_throttle || c->top_handoff))
             continue;                   /* cannot park (see change()) */
@@ -334,7 +339,7 @@ static void backoff(struct ctl *c, uint64_t now, uint64_t window)
 {
     if (c->fails < MAX_FAILS)
         c->fails++;
-    c->next_probe_ns = now + window * (1ull << c->fails);
+    c->next_probe_ns = now + PROBE_EVERY * window * (1ull << c->fails);
 }
 
 /* a and b differ by at least a factor num/den */
@@ -527,7 +532,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->ref_tput = tput;
         c->ref_demand = c->demand;
         c->phase = P_STEADY;
-        c->next_probe_ns = now + window;
+        c->next_probe_ns = now + PROBE_EVERY * window;
         c->model_acted = c->target;
         model_move(pi, c, now, tput, 0);
         break;
@@ -558,7 +563,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
             else
                 backoff(c, now, window);
             c->phase = P_STEADY;
-            c->next_probe_ns = now + window;
+            c->next_probe_ns = now + PROBE_EVERY * window;
             if (kind == K_PROBE && improved && !shifted)
                 probe(pi, c, now, tput);        /* it helped: keep going that way */
         } else {
