@@ -9,12 +9,20 @@ CC      ?= cc
 SAN     ?=
 B       := build$(if $(SAN),-$(SAN))
 CFLAGS_BASE := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -fexceptions
+# Sanitizers (docs/support.md): SANFLAGS instrument the analyzer, the unit and
+# integration test runners and the torture fixtures; the preloaded shim gets
+# SHIM_SANFLAGS. An ASan or TSan runtime must come first in a process, which a
+# shim preloaded into uninstrumented programs (python3, pigz, ...) cannot be;
+# UBSan has no such rule, so the shim is built with UBSan only (trapping on any
+# report) in both sanitizer builds.
 ifeq ($(SAN),asan)
   CC := clang
-  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  SHIM_SANFLAGS := -fsanitize=undefined -fsanitize-trap=undefined
 else ifeq ($(SAN),tsan)
   CC := clang
   SANFLAGS := -fsanitize=thread
+  SHIM_SANFLAGS := -fsanitize=undefined -fsanitize-trap=undefined
 endif
 
 SHIM_SRC  := $(sort $(wildcard shim/*.c))
@@ -42,16 +50,16 @@ INT_BIN   := $(B)/tests/integration_tests
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps demo test unit integration bench clean torture
-all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN)
+.PHONY: all deps demo test unit integration bench clean torture torture-fixtures
+all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN) torture-fixtures
 
 deps:
 	@bash scripts/deps.sh
 
 $(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/shim
-	$(CC) $(SHIM_CFLAGS) $(SANFLAGS) -c $< -o $@
+	$(CC) $(SHIM_CFLAGS) $(SHIM_SANFLAGS) -c $< -o $@
 $(SHIM_LIB): $(SHIM_OBJ) shim/exports.map
-	$(CC) -o $@ $(SHIM_OBJ) $(SHIM_LDFLAGS)
+	$(CC) $(SHIM_SANFLAGS) -o $@ $(SHIM_OBJ) $(SHIM_LDFLAGS)
 
 $(B)/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(B)/analyzer
 	$(CC) $(AN_CFLAGS) -c $< -o $@
@@ -62,10 +70,13 @@ $(B)/fixtures/%: tests/fixtures/%.c tests/fixtures/fixture.h | $(B)/fixtures
 	$(CC) $(FIX_CFLAGS) -o $@ $< -lm
 
 # Unit tests link the shim's objects directly (never preload into the runner).
-$(UNIT_BIN): $(UNIT_SRC) $(filter-out $(B)/shim/init.o,$(SHIM_OBJ)) | $(B)/tests
-	$(CC) $(CFLAGS_BASE) -Ishim -pthread -o $@ $^ -lcriterion -ldl -ljemalloc
+# Without init.o (no constructor) and the interpose_*.o wrappers (they would
+# interpose libc inside the runner itself); jansson checks the JSON writer.
+UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/interpose_%.o,$(SHIM_OBJ))
+$(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -Ishim -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
-	$(CC) $(CFLAGS_BASE) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
 
 $(B)/bench/%: bench/%.c | $(B)/bench
 	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
@@ -90,3 +101,25 @@ bench: deps all $(BENCH_BIN)
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# Torture fixtures (tests/torture/, run by tests/scripts/torture.sh): each
+# tests/torture/NAME.c is a program build/torture/NAME, each lib*.c a shared
+# library; plain.c is also built static (the shim cannot load into it).
+# Built without sanitizers: they exercise the (preloaded) shim, not themselves.
+TORT_LIB_SRC := $(sort $(wildcard tests/torture/lib*.c))
+TORT_SRC  := $(filter-out $(TORT_LIB_SRC),$(sort $(wildcard tests/torture/*.c)))
+TORT_BIN  := $(patsubst tests/torture/%.c,$(B)/torture/%,$(TORT_SRC)) \
+             $(patsubst tests/torture/%.c,$(B)/torture/%.so,$(TORT_LIB_SRC)) \
+             $(if $(filter tests/torture/plain.c,$(TORT_SRC)),$(B)/torture/plain_static)
+TORT_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
+torture-fixtures: $(TORT_BIN)
+$(B)/torture/%: tests/torture/%.c tests/torture/torture.h | $(B)/torture
+	$(CC) $(TORT_CFLAGS) -o $@ $< -ldl
+$(B)/torture/lib%.so: tests/torture/lib%.c | $(B)/torture
+	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -shared -fPIC -o $@ $<
+$(B)/torture/plain_static: tests/torture/plain.c tests/torture/torture.h | $(B)/torture
+	$(CC) $(TORT_CFLAGS) -static -o $@ $<
+$(B)/torture:
+	@mkdir -p $@
+torture: all
+	@bash tests/scripts/torture.sh $(B)

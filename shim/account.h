@@ -1,6 +1,7 @@
 /* account.h: wait spans, the one mechanism every blocking wrapper uses.
  * A span is begun by the waiting thread before the real call and ended after
- * it; it reads CLOCK_MONOTONIC twice and writes only the thread's own record.
+ * it; it reads the clock twice (clock.h: the TSC, ~11 ns a read) and writes
+ * only the thread's own record.
  * Spans do not nest: a wrapper reached from inside another (libc calling an
  * exported function) just forwards. errno is preserved by ps_span_end. */
 #ifndef PS_ACCOUNT_H
@@ -14,6 +15,7 @@ struct ps_span {
     struct ps_thread *t;
     uint64_t t0;
     int cause;
+    int open;                 /* begun and not yet ended */
 };
 
 #define PS_CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
@@ -24,9 +26,11 @@ struct ps_span {
 static inline int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *site)
 {
     struct ps_thread *t = ps_thread_self();
+    s->open = 0;
     if (!t || t->depth)
         return 0;
     t->depth = 1;
+    s->open = 1;
     if (cause != PS_LOCK && cause != PS_SLEEP && ps_pool_is_idle_obj(t, obj))
         cause = PS_IDLE;
     s->t = t;
@@ -40,17 +44,33 @@ static inline int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_
     return 1;
 }
 
+/* errno is untouched without saving it (that would cost a libc call per
+ * blocking call): nothing here can set it, the clock being rdtsc or
+ * clock_gettime(CLOCK_MONOTONIC), which cannot fail. Keep it that way. */
 static inline uint64_t ps_span_end(struct ps_span *s)
 {
-    int saved = errno;
     struct ps_thread *t = s->t;
-    uint64_t dt = ps_now_ns() - s->t0;
+    uint64_t dt = ps_ns_since(s->t0, ps_now_ns());
     __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&t->wait_ns[s->cause], t->wait_ns[s->cause] + dt, __ATOMIC_RELAXED);
     __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
     t->cur_kind = PS_K_NONE;
     t->depth = 0;
-    errno = saved;
+    s->open = 0;
     return dt;
 }
+
+/* pthread_cancel acts inside the real call of a wrapper (read, cond_wait, ...)
+ * by unwinding the thread's stack: the code after the real call never runs.
+ * A span declared with PS_SPAN is closed by that unwind (the shim is built
+ * with -fexceptions, so cleanup attributes run on forced unwinding); otherwise
+ * the thread would stay "waiting" with depth 1 and be unmeasured from then on
+ * (its cancellation cleanup handlers, its later waits). On the normal path
+ * the span is already closed and this is one test of a stack slot. */
+static inline void ps_span_unwind(struct ps_span *s)
+{
+    if (__builtin_expect(s->open, 0))
+        ps_span_end(s);
+}
+#define PS_SPAN(var) struct ps_span var __attribute__((cleanup(ps_span_unwind))) = { 0 }
 #endif

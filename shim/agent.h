@@ -16,8 +16,11 @@ int ps_agent_pool_for(void *fn, const char *prefix);
 /* A thread of ours is about to exit (the throttle must not keep it parked). */
 void ps_agent_on_thread_exit(struct ps_thread *t);
 extern struct ps_thread ps_agent_rec;
+extern int ps_agent_prev_tid;    /* the previous agent's tid, after a restart */
 extern uint64_t ps_start_ns;
 extern int ps_ncores;
 
 void ps_agent_after_fork_child(void);
+/* Wakes the agent for an early tick (dump requests). Async-signal-safe. */
+void ps_agent_kick(void);
 #endif

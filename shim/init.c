@@ -4,7 +4,9 @@
  * Any failure leaves ps_ready at 0: every wrapper then only forwards.
  * At exit: stop the agent (bounded wait), take a last sample, write the report.
  * After fork the child keeps only its forking thread: tables are reset and a
- * new agent is started, so the child measures itself and writes its own report. */
+ * new agent is started, so the child measures itself and writes its own report.
+ * An exec that fails returns to the program: measuring resumes and the exit
+ * report replaces the one written before the exec. */
 #include "agent.h"
 #include "config.h"
 #include "log.h"
@@ -14,6 +16,7 @@
 #include "clock.h"
 #include "syncobj.h"
 #include "thread.h"
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -39,9 +42,11 @@ static void atfork_child(void)
     ps_agent_after_fork_child();
 }
 
-__attribute__((constructor(101))) static void ps_init(void)
+static void init_body(void)
 {
+    ps_log_init();
     ps_real_init();
+    ps_clock_init();
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
@@ -53,6 +58,7 @@ __attribute__((constructor(101))) static void ps_init(void)
     struct ps_thread *me = ps_thread_claim(ps_gettid(), NULL);
     if (me) {
         me->self = pthread_self();
+        ps_thread_set_baseline(me);
         ps_self = me;
     }
     __atomic_store_n(&ps_ready, 1, __ATOMIC_RELEASE);
@@ -60,9 +66,18 @@ __attribute__((constructor(101))) static void ps_init(void)
     ps_agent_start();
 }
 
+/* The host sees errno as it was: nothing we do at start may leave a trace. */
+__attribute__((constructor(101))) static void ps_init(void)
+{
+    int saved = errno;
+    init_body();
+    errno = saved;
+}
+
+static int finished;
+
 void ps_finish(const char *why)
 {
-    static int finished;
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
         return;              /* not initialised, or a vfork child sharing our memory */
     if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
@@ -70,6 +85,14 @@ void ps_finish(const char *why)
     ps_agent_stop();
     if (ps_cfg.report)
         ps_report_write(why);
+}
+
+void ps_resume_after_failed_exec(void)
+{
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
+        return;
+    if (__atomic_exchange_n(&finished, 0, __ATOMIC_ACQ_REL))
+        ps_agent_start();
 }
 
 __attribute__((destructor(101))) static void ps_fini(void)

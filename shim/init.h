@@ -4,4 +4,6 @@
 extern int ps_pid;          /* our pid as of the constructor or the last fork */
 /* Stops the agent and writes the report, once per process image. */
 void ps_finish(const char *why);
+/* The exec after ps_finish("exec") failed: restart the agent, report again at exit. */
+void ps_resume_after_failed_exec(void);
 #endif

@@ -11,7 +11,7 @@
 #include "waitobj.h"
 
 #define PS_COND_WAIT(call)                                                   \
-    struct ps_objwait w;                                                     \
+    PS_OBJWAIT(w);                                                     \
     void *site = PS_CALLER();                                                \
     if (!ps_objwait_begin(&w, PS_COND, PS_K_COND, (uintptr_t)c, site))       \
         return call;                                                         \
@@ -43,13 +43,13 @@ PS_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 
 PS_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-    ps_pool_on_post((uintptr_t)c, ps_thread_self());
+    ps_obj_note_post((uintptr_t)c);
     return PS_REAL(pthread_cond_signal)(c);
 }
 
 PS_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
-    ps_pool_on_post((uintptr_t)c, ps_thread_self());
+    ps_obj_note_post((uintptr_t)c);
     ps_throttle_on_broadcast((uintptr_t)c);    /* a pool told to stop must not stay parked */
     return PS_REAL(pthread_cond_broadcast)(c);
 }

@@ -1,12 +1,13 @@
 /* interpose_exec.c: execve, execv, execvp, execvpe. The new image loses our
  * memory without running destructors, so the report is written first (as
  * poolshim.<pid>.json; the new image, same pid, writes poolshim.<pid>.json
- * again at its exit only if it is shimmed, replacing it). A vfork child shares
- * our memory: there we only forward. */
+ * again at its exit only if it is shimmed, replacing it). A failed exec
+ * resumes measuring. A vfork child shares our memory: there we only forward. */
 #include "export.h"
 #include "init.h"
 #include "agent.h"
 #include "real.h"
+#include <errno.h>
 #include <unistd.h>
 
 static void before_exec(void)
@@ -15,26 +16,36 @@ static void before_exec(void)
         ps_finish("exec");
 }
 
+/* Only reached when the exec failed (PATH searches, ENOENT, EACCES): the
+ * program goes on, and so does measuring. errno is the exec's. */
+static int after_failed_exec(int r)
+{
+    int saved = errno;
+    ps_resume_after_failed_exec();
+    errno = saved;
+    return r;
+}
+
 PS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     before_exec();
-    return PS_REAL(execve)(path, argv, envp);
+    return after_failed_exec(PS_REAL(execve)(path, argv, envp));
 }
 
 PS_EXPORT int execv(const char *path, char *const argv[])
 {
     before_exec();
-    return PS_REAL(execv)(path, argv);
+    return after_failed_exec(PS_REAL(execv)(path, argv));
 }
 
 PS_EXPORT int execvp(const char *file, char *const argv[])
 {
     before_exec();
-    return PS_REAL(execvp)(file, argv);
+    return after_failed_exec(PS_REAL(execvp)(file, argv));
 }
 
 PS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     before_exec();
-    return PS_REAL(execvpe)(file, argv, envp);
+    return after_failed_exec(PS_REAL(execvpe)(file, argv, envp));
 }

@@ -9,7 +9,7 @@
 #define PS_POLL_WRAP(name, key, params, args)                                         \
     PS_EXPORT int name params                                                         \
     {                                                                                 \
-        struct ps_objwait pw_;                                                        \
+        PS_OBJWAIT(pw_);                                                        \
         if (!ps_objwait_begin(&pw_, PS_IO, PS_K_POLL, key, PS_CALLER()))              \
             return PS_REAL(name) args;                                                \
         int rv_ = ps_real_##name args;                                                \
@@ -41,7 +41,7 @@ PS_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int n, const struct t
         errno = ENOSYS;
         return -1;
     }
-    struct ps_objwait w;
+    PS_OBJWAIT(w);
     if (!ps_objwait_begin(&w, PS_IO, PS_K_POLL, PS_FD_KEY(ep), PS_CALLER()))
         return ps_real_epoll_pwait2(ep, ev, n, to, m);
     int r = ps_real_epoll_pwait2(ep, ev, n, to, m);

@@ -8,7 +8,7 @@
 #define PS_SLEEP_WRAP(ret, name, params, args)                                       \
     PS_EXPORT ret name params                                                        \
     {                                                                                \
-        struct ps_span sp_;                                                            \
+        PS_SPAN(sp_);                                                            \
         if (!ps_span_begin(&sp_, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))                \
             return PS_REAL(name) args;                                               \
         ret r = ps_real_##name args;                                                 \

@@ -25,7 +25,7 @@ static void *trampoline(void *p)
     struct ps_thread *t = p;
     void *(*fn)(void *) = (void *(*)(void *))t->routine;
     void *arg = t->start_arg;
-    t->tid = ps_gettid();
+    __atomic_store_n(&t->tid, ps_gettid(), __ATOMIC_RELEASE);   /* the agent waits for it (sampler.c) */
     t->self = pthread_self();
     ps_self = t;
     char name[PS_NAME_LEN] = "", prefix[PS_NAME_LEN];
@@ -58,7 +58,7 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 #define PS_JOIN_WRAP(name, params, args)                                              \
     PS_EXPORT int name params                                                         \
     {                                                                                 \
-        struct ps_span s;                                                             \
+        PS_SPAN(s);                                                             \
         if (!PS_REAL(name))                                                           \
             return ENOSYS;                                                            \
         ps_throttle_on_join(th);         /* a joined worker must not stay parked */   \

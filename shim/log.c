@@ -9,7 +9,44 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+
+/* Where our lines go: the stderr the process started with, and only while fd 2
+ * still is that file. Programs close every fd at start and reopen, or dup2 a
+ * log file over stderr; fd 2 may then be a data file the program owns, and a
+ * line of ours in it would corrupt it. We cannot tell a deliberate redirection
+ * from an accidental reuse, so when fd 2 changed we stay silent: the report
+ * file holds everything the summary says. Recorded first thing in the
+ * constructor; before that (and in unit tests) lines always go to fd 2. */
+enum { ID_UNSET, ID_SET, ID_CLOSED };
+static struct { int state; dev_t dev; ino_t ino; } stderr_id;
+
+void ps_log_init(void)
+{
+    int saved = errno;
+    struct stat st;
+    if (fstat(2, &st) == 0) {
+        stderr_id.dev = st.st_dev;
+        stderr_id.ino = st.st_ino;
+        stderr_id.state = ID_SET;
+    } else {
+        stderr_id.state = ID_CLOSED;
+    }
+    errno = saved;
+}
+
+static int stderr_is_ours(void)
+{
+    if (stderr_id.state == ID_UNSET)
+        return 1;
+    int saved = errno;
+    struct stat st;
+    int same = stderr_id.state == ID_SET && fstat(2, &st) == 0 && st.st_dev == stderr_id.dev &&
+               st.st_ino == stderr_id.ino;
+    errno = saved;
+    return same;
+}
 
 static size_t put_u(char *b, size_t cap, size_t at, unsigned long long v, int base)
 {
@@ -44,11 +81,13 @@ size_t ps_vfmt(char *b, size_t cap, const char *f, va_list ap)
         }
         case 'c': b[at++] = (char)va_arg(ap, int); break;
         case 'd': { long long v = lng ? va_arg(ap, long) : va_arg(ap, int);
-                    if (v < 0) { b[at++] = '-'; v = -v; }
-                    at = put_u(b, cap, at, (unsigned long long)v, 10); break; }
+                    unsigned long long u = (unsigned long long)v;
+                    if (v < 0) { b[at++] = '-'; u = 0 - u; }   /* LONG_MIN without overflow */
+                    at = put_u(b, cap, at, u, 10); break; }
         case 'u': at = put_u(b, cap, at, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10); break;
         case 'x': at = put_u(b, cap, at, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16); break;
-        case 'p': if (at + 3 < cap) { b[at++] = '0'; b[at++] = 'x'; }
+        case 'p': b[at++] = '0';      /* truncated output stays a prefix */
+                  if (at + 1 < cap) b[at++] = 'x';
                   at = put_u(b, cap, at, (uintptr_t)va_arg(ap, void *), 16); break;
         case '%': b[at++] = '%'; break;
         default: if (!*f) f--; break;
@@ -90,5 +129,6 @@ void ps_log(const char *fmt, ...)
     at += ps_vfmt(line + at, sizeof line - at - 1, fmt, ap);
     va_end(ap);
     line[at++] = '\n';
-    ps_write_all(2, line, at);
+    if (stderr_is_ours())
+        ps_write_all(2, line, at);
 }

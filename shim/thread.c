@@ -119,6 +119,40 @@ struct ps_thread *ps_thread_by_tid(int tid)
     return NULL;
 }
 
+static uint64_t since_base(uint64_t v, uint64_t base)
+{
+    return v > base ? v - base : 0;
+}
+
+/* The caller's schedstat: on-CPU and run-queue ns since the task began. */
+static int own_schedstat(uint64_t *cpu, uint64_t *runq)
+{
+    char buf[128];
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *p;
+    *cpu = strtoull(buf, &p, 10);
+    *runq = strtoull(p, NULL, 10);
+    return 0;
+}
+
+void ps_thread_set_baseline(struct ps_thread *t)
+{
+    int saved = errno;
+    uint64_t cpu, runq;
+    if (own_schedstat(&cpu, &runq) == 0) {
+        t->base_cpu_ns = cpu;
+        t->base_runq_ns = runq;
+    }
+    errno = saved;
+}
+
 /* Last reading of the thread's own CPU, run-queue delay and switches: threads
  * that live shorter than a sampling interval would otherwise show no CPU. */
 void ps_thread_on_exit(struct ps_thread *t)
@@ -126,19 +160,11 @@ void ps_thread_on_exit(struct ps_thread *t)
     int saved = errno;
     struct timespec ts;
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-        ps_atomic_max(&t->cpu_ns, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
-    char buf[128];
-    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = syscall(SYS_read, fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n > 0) {
-            buf[n] = 0;
-            char *p = strchr(buf, ' ');
-            if (p)
-                ps_atomic_max(&t->runq_ns, strtoull(p + 1, NULL, 10));
-        }
-    }
+        ps_atomic_max(&t->cpu_ns, since_base((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+                                             t->base_cpu_ns));
+    uint64_t cpu, runq;
+    if (own_schedstat(&cpu, &runq) == 0)
+        ps_atomic_max(&t->runq_ns, since_base(runq, t->base_runq_ns));
     struct rusage ru;
     if (getrusage(RUSAGE_THREAD, &ru) == 0) {
         t->nvcsw = (uint64_t)ru.ru_nvcsw;

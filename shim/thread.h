@@ -40,9 +40,14 @@ struct ps_thread {
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
+    /* a contended spin acquisition whose CPU is settled at its unlock (interpose_spin.c) */
+    const volatile void *spin_lock;
+    uint64_t spin_cpu0_ns, spin_wall_ns, spin_acq_ns;
     uint64_t tasks;                  /* task boundaries seen (dequeues from the pool's idle object) */
     uint64_t task_begin_ns;          /* when the current task started, 0 if idle */
     uint64_t task_ns;                /* summed task latency of finished tasks */
+    int task_tentative;              /* the task began at a poll wake-up: undone if the first
+                                      * I/O call after it finds nothing (EAGAIN) */
     /* the current wait, for dumps and the sampler */
     uint64_t cur_since_ns;
     int cur_kind;                    /* enum ps_kind, PS_K_NONE when not waiting */
@@ -56,6 +61,10 @@ struct ps_thread {
     uint64_t sampled_ns[PS_NCAUSE];  /* unwrapped waits seen by /proc sampling */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
+    uint64_t last_wrapped_ns;        /* sum of wait_ns at the last sample */
+    uint64_t base_cpu_ns, base_runq_ns; /* schedstat when measuring began: the main
+                                        thread's time before exec (and, after a
+                                        fork+exec, in the forking parent) is not ours */
     int throttled;                   /* parked by the controller right now (owner writes) */
     int held;                        /* owner: mutexes/rwlocks/spinlocks held now (throttle's safe point) */
     int no_park;                     /* someone joins this thread: the throttle must not park it */
@@ -85,6 +94,8 @@ struct ps_thread *ps_thread_claim(int tid, void *routine);
 void ps_thread_on_exit(struct ps_thread *t);
 /* The record of a live tid, or NULL (linear scan: slow paths only). */
 struct ps_thread *ps_thread_by_tid(int tid);
+/* Records the calling thread's schedstat as its zero (the main thread at start). */
+void ps_thread_set_baseline(struct ps_thread *t);
 /* Called in the child after fork: only the forking thread survives. */
 void ps_thread_after_fork_child(void);
 int ps_gettid(void);
