@@ -1,6 +1,8 @@
 /* control_common.h: what the controller's acceptance tests share: running a
  * cpool fixture (tests/fixtures/cpool.h) with or without control, checking
- * that it lost no task, and reading the report's controller decisions. */
+ * that it lost no task, and reading the report's controller decisions.
+ * Dumps are off in every run: the fixtures keep their queue full on purpose,
+ * which is a saturation trigger, and a dump stops the program for a moment. */
 #ifndef CONTROL_COMMON_H
 #define CONTROL_COMMON_H
 #include <criterion/criterion.h>
@@ -34,7 +36,7 @@ static inline double cc_run(struct ps_run *r, const char *fixture, int threads, 
 static inline double cc_static(const char *fixture, int threads, double dur, const char *const *extra)
 {
     struct ps_run r;
-    char *env[] = { "POOLSHIM_CONTROL=off", "POOLSHIM_SUMMARY=off", NULL };
+    char *env[] = { "POOLSHIM_CONTROL=off", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
     double t = cc_run(&r, fixture, threads, dur, extra, env);
     ps_run_free(&r);
     return t;

@@ -6,7 +6,7 @@
 Test(control, follows_a_load_shift_and_settles, .timeout = 60)
 {
     struct ps_run r;
-    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", NULL };
+    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
     const char *extra[] = { "--shift-s", "4", NULL };
     cc_run(&r, "fixtures/load_shift", 32, 9, extra, env);
     cc_print_decisions(&r);

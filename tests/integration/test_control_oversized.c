@@ -14,7 +14,7 @@ Test(control, oversized_pool_is_throttled_to_the_best_static_size, .timeout = 12
         double s1 = cc_static(fx, 1, 3, NULL);
         double s2a = cc_static(fx, 2, 3, NULL);
         struct ps_run r;
-        char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", NULL };
+        char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
         double on = cc_run(&r, fx, 64, 10, NULL, env);
         double s2b = cc_static(fx, 2, 3, NULL);
         /* static sizes measured before and after the controlled run: machine load drifts */
@@ -42,7 +42,7 @@ Test(control, join_on_parked_workers_returns, .timeout = 60)
 {
     struct ps_run r;
     const char *extra[] = { "--stop-join", "1", NULL };
-    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", NULL };
+    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
     cc_run(&r, "fixtures/spin_oversub", 32, 2.5, extra, env);
     json_t *p = ps_pool_by_routine(r.report, "spin_worker");
     cr_assert_not_null(p);

@@ -17,7 +17,7 @@ Test(control, python_gil_pool_gets_no_threads_and_says_why, .timeout = 60)
 {
     struct ps_run r;
     char *argv[] = { "python3", "-c", (char *)script, NULL };
-    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_EXPAND=pythread_wrapper", "POOLSHIM_SUMMARY=off", NULL };
+    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_EXPAND=pythread_wrapper", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
     cr_assert_eq(ps_run_ex(&r, argv, env, 1, 60), 0);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     long long n = 30000, one = (n - 1) * n * (2 * n - 1) / 6;

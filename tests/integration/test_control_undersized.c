@@ -21,7 +21,7 @@ Test(control, undersized_io_pool_is_expanded_to_the_best_static_size, .timeout =
             }
         }
         struct ps_run r;
-        char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_EXPAND=io_worker", "POOLSHIM_SUMMARY=off", NULL };
+        char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_EXPAND=io_worker", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
         double on = cc_run(&r, fx, 2, 4, NULL, env);
         frac = on / best;
         fprintf(stderr, "undersized #%d: best static %d %.0f/s; control on from 2: %.0f/s = %.2f of best\n",
@@ -41,7 +41,7 @@ Test(control, undersized_io_pool_is_expanded_to_the_best_static_size, .timeout =
 Test(control, fixed_size_pool_gets_a_profile, .timeout = 60)
 {
     struct ps_run r;
-    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", NULL };
+    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
     cc_run(&r, "fixtures/io_undersized", 2, 1.5, NULL, env);
     json_t *c = cc_ctl_pool(&r, "io_worker");
     cr_assert_not_null(c);
