@@ -54,8 +54,6 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     int serial = contention >= 0.5 * (C + W) && in->top_wait_s >= 0.6 * contention && contention > 0 &&
                  !saturating && !one_waiter;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
-    if (serial && hold <= 0)
-        serial = 0;                        /* no hold time known: no bottleneck to name */
     if (serial && hold > 0) {
         o->bottleneck = (C + W) / hold;
         if (o->bottleneck < 1)
