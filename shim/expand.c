@@ -15,15 +15,14 @@
 #include "expand.h"
 #include "agent.h"
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "pool.h"
 #include "symbol.h"
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static signed char allowed[PS_MAX_POOLS];     /* 0 unknown, 1 yes, -1 no */
@@ -73,14 +72,8 @@ static int sigmask_of(int tid, sigset_t *set)
 {
     char path[64], buf[2048];
     ps_fmt(path, sizeof path, "/proc/self/task/%d/status", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (ps_file_read_small(path, buf, sizeof buf) <= 0)
         return -1;
-    ssize_t n = syscall(SYS_read, fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     char *p = strstr(buf, "SigBlk:");
     if (!p)
         return -1;
