@@ -1,6 +1,765 @@
-/* controller.c: placeholder hooks; the control law lands with issue 4.
- * Until then the agent calls these and nothing is acted on. */
+/* controller.c: per pool, a target concurrency from a model and from measured
+ * throughput, applied through the throttle (park / unpark) and expansion.
+ * Runs on the agent thread after ps_pool_tick, once per interval; nothing
+ * here runs on the host's threads except the exit hook. The decision ring is
+ * written by the agent only and read by the report at exit (agent stopped).
+ *
+ * Control law, and why:
+ *  - Model: the pool's recent rates (deltas of its history, EMA-smoothed, so a
+ *    load shift shows within about a second) go through ps_recommend:
+ *    cores x (1 + W/C) with W = io + sleep only, capped by the bottleneck law
+ *    when one object serialises the pool (a GIL gives 1 + W/C). The model is
+ *    what moves the size far and fast (2 -> 42 in one step).
+ *  - Feedback: hill climbing on tasks/s measured over a window of
+ *    POOLSHIM_COOLDOWN_MS after each change (the first interval after a change
+ *    is skipped: parked workers park at their next safe point). A change that
+ *    loses more than EPS of throughput is rolled back to the last good size;
+ *    one within noise is kept only if it uses fewer threads (threads cost
+ *    memory and scheduling). Probes are 25 % steps within [model / 2,
+ *    model x 1.5], every 4 windows; each failed probe doubles the time to the
+ *    next one (up to 32 windows), so a steady pool sees few changes.
+ *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
+ *    already wait for a core (run-queue delay >= 10 % of CPU time): never
+ *    grow.
+ *  - Serialized pools (one lock or a GIL-like condvar) are never grown.
+ * Modes: off (nothing), advise (log what would be done), on (act). */
 #include "controller.h"
+#include "agent.h"
+#include "config.h"
+#include "expand.h"
+#include "file.h"
+#include "log.h"
+#include "pool.h"
+#include "recommend.h"
+#include "report.h"
+#include "symbol.h"
+#include "syncobj.h"
+#include "throttle.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-void ps_controller_tick(uint64_t now_ns) { (void)now_ns; }
-void ps_controller_on_thread_exit(struct ps_thread *t) { (void)t; }
+#define NS 1e-9
+#define EMA_ALPHA 0.3
+#define SHIFT_TICKS 3         /* a model target must stay far this many ticks to count as a load shift */
+#define EPS 0.05              /* throughput change below this is noise */
+#define RING 256
+#define MAX_FAILS 3            /* failed probes back off to 4 << 3 = 32 windows at most */
+#define PROBE_EVERY 4         /* windows between probes when nothing failed */
+
+enum act { A_HOLD, A_THROTTLE, A_UNPARK, A_EXPAND, A_ROLLBACK, A_RELEASE, A_ADVISE };
+static const char *const act_name[] = { "hold", "throttle", "unpark", "expand", "rollback", "release", "advise" };
+enum kind { K_NONE, K_MODEL, K_PROBE, K_ROLLBACK };
+enum phase { P_START, P_EVAL, P_STEADY };
+
+struct inputs {
+    int threads, parked;
+    double tput, ref_tput, w_c, goetz, bottleneck, cpu_cores, runq_cores;
+    uint64_t queue;
+    const char *cls;
+};
+
+struct decision {
+    uint64_t t_ns;
+    int pool, from, to, act;
+    char reason[240];
+    struct inputs in;
+};
+
+struct ctl {
+    int seen;
+    uint32_t hist_seen;
+    /* EMAs of rates: seconds per second (cores) and tasks per second */
+    double cpu, ws, lock, cond, idle, runq, tasks, top_wait, top_hold;
+    double demand;             /* EMA of work per task: CPU + io + sleep, seconds */
+    uintptr_t top_key;
+    uint64_t top_wait_prev, top_hold_prev;
+    int top_handoff;
+    struct ps_rec_out rec;
+    int target;                /* model's size, clamped */
+    /* actuation */
+    int size;                  /* size we run the pool at (limit or live) */
+    int phase, last_kind, probe_dir, fails;
+    int ref_size;              /* last good size and its throughput */
+    double ref_tput, ref_demand;
+    int model_rejected;        /* a model target that lost throughput */
+    int model_acted;           /* the model's target when we last followed (or kept) it */
+    int shift_ticks;
+    int no_throttle;           /* the watchdog found parking stalls this pool */
+    int idle_ticks;
+    uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
+    int win_pending;           /* skip one tick after a change */
+    /* watchdog */
+    uint64_t progress_tasks, progress_ns, watchdog_ns;
+    /* reporting */
+    int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
+    int threads_at_start;
+};
+
+static struct ctl ctls[PS_MAX_POOLS];
+static struct decision ring[RING];
+static unsigned nring;
+static int ctl_pid;
+
+static int max_size(void)
+{
+    return ps_cfg.max_threads ? ps_cfg.max_threads : 64 * ps_ncores;
+}
+
+static int clamp_size(int v)
+{
+    int lo = ps_cfg.min_threads > 0 ? ps_cfg.min_threads : 1, hi = max_size();
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void log_decision(int pi, uint64_t now, int from, int to, int act, const struct inputs *in,
+                         const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static void log_decision(int pi, uint64_t now, int from, int to, int act, const struct inputs *in,
+                         const char *fmt, ...)
+{
+    struct decision *d = &ring[nring % RING];
+    d->t_ns = now;
+    d->pool = pi;
+    d->from = from;
+    d->to = to;
+    d->act = act;
+    d->in = *in;
+    __builtin_va_list ap;
+    __builtin_va_start(ap, fmt);
+    ps_vfmt(d->reason, sizeof d->reason, fmt, ap);
+    __builtin_va_end(ap);
+    nring++;
+}
+
+static double ema(double old, double v, int first)
+{
+    return first ? v : old + EMA_ALPHA * (v - old);
+}
+
+/* Folds the latest history interval of pool pi into its EMAs; 0 if nothing new. */
+static int observe(int pi, struct ctl *c)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    uint32_t hn = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
+    if (hn < 2 || hn == c->hist_seen)
+        return 0;
+    c->hist_seen = hn;
+    const struct ps_pool_sample *s1 = &p->hist[(hn - 1) % PS_HIST], *s0 = &p->hist[(hn - 2) % PS_HIST];
+    if (s1->t_ns <= s0->t_ns)
+        return 0;
+    double dt = (double)(s1->t_ns - s0->t_ns) * NS;
+#define RATE(f) ((s1->f >= s0->f ? (double)(s1->f - s0->f) : 0) * NS / dt)
+    int first = !c->seen;
+    c->cpu = ema(c->cpu, RATE(cpu_ns), first);
+    c->ws = ema(c->ws, RATE(io_ns) + RATE(sleep_ns), first);
+    c->lock = ema(c->lock, RATE(lock_ns), first);
+    c->cond = ema(c->cond, RATE(cond_ns), first);
+    c->idle = ema(c->idle, RATE(idle_ns), first);
+    c->runq = ema(c->runq, RATE(runq_ns), first);
+    c->tasks = ema(c->tasks, (s1->tasks >= s0->tasks ? (double)(s1->tasks - s0->tasks) : 0) / dt, first);
+#undef RATE
+    if (s1->tasks > s0->tasks && !first) {
+        /* Sleeps and I/O waits on a busy machine include the wait for a core
+         * after the wake-up (also counted as run-queue time): take it out. */
+        double w = (double)(s1->io_ns - s0->io_ns + s1->sleep_ns - s0->sleep_ns) * NS;
+        double rq = (double)(s1->runq_ns - s0->runq_ns) * NS;
+        double work = (double)(s1->cpu_ns - s0->cpu_ns) * NS + (w > rq ? w - rq : 0);
+        double d = work / (double)(s1->tasks - s0->tasks);
+        c->demand = c->demand > 0 ? ema(c->demand, d, 0) : d;
+    }
+    /* The object the pool contends on most: its wait and hold, per second. */
+    double wait_s = 0, dw = 0, dh = 0;
+    struct ps_obj *o = ps_report_top_contention(pi, &wait_s);
+    if (o && o->key == c->top_key) {
+        dw = (double)(o->wait_ns - c->top_wait_prev) * NS / dt;
+        dh = (double)(o->hold_ns - c->top_hold_prev) * NS / dt;
+    }
+    if (o) {
+        c->top_key = o->key;
+        c->top_wait_prev = o->wait_ns;
+        c->top_hold_prev = o->hold_ns;
+        c->top_handoff = o->kind == PS_K_COND && o->posts_same > o->posts_other;
+    }
+    c->top_wait = ema(c->top_wait, dw > 0 ? dw : 0, first);
+    c->top_hold = ema(c->top_hold, dh > 0 ? dh : 0, first);
+    if (first)
+        c->threads_at_start = p->threads_live;
+    c->seen = 1;
+    return 1;
+}
+
+static void model(int pi, struct ctl *c)
+{
+    struct ps_rec_in in = { 0 };
+    in.cores = ps_ncores;
+    in.threads = ps_pools[pi].threads_live;
+    in.cpu_s = c->cpu;
+    in.io_s = c->ws;
+    in.lock_s = c->lock;
+    in.cond_s = c->cond;
+    in.idle_s = c->idle;
+    in.runq_s = c->runq;
+    in.wall_s = 1;
+    in.top_wait_s = c->top_wait;
+    in.top_hold_s = c->top_hold;
+    in.top_is_handoff = c->top_handoff;
+    ps_recommend(&in, &c->rec);
+    c->target = clamp_size(c->rec.recommended_threads);
+}
+
+/* Do not grow: the pool keeps the cores busy and its threads already queue
+ * for them. (A machine loaded by other processes is not a reason: more
+ * threads of an I/O-bound pool still get more done there.) */
+static int guard(const struct ctl *c)
+{
+    return c->cpu >= 0.9 * ps_ncores && c->runq >= 0.1 * c->cpu;
+}
+
+static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs *in)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    in->threads = p->threads_live;
+    in->parked = ps_throttle_parked(pi);
+    in->tput = tput;
+    in->ref_tput = c->ref_tput;
+    in->w_c = c->rec.w_c;
+    in->goetz = c->rec.goetz;
+    in->bottleneck = c->rec.bottleneck;
+    in->cpu_cores = c->cpu;
+    in->runq_cores = c->runq;
+    in->queue = p->queue_est;
+    in->cls = ps_class_name[c->rec.cls];
+}
+
+/* Moves pool pi to size `to` (mode on) and logs it. Returns the size reached. */
+static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double tput, const char *why)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int live = p->threads_live, from = c->size, act;
+    struct inputs in;
+    fill_inputs(pi, c, tput, &in);
+    to = clamp_size(to);
+    if (to > live) {
+        int can = ps_expand_allowed(pi) && c->rec.cls != PS_CLASS_SERIAL && !guard(c);
+        int started = can ? ps_expand_start(pi, to - live > 64 ? 64 : to - live) : 0;
+        if (started) {
+            ps_throttle_set_limit(pi, 0);
+            act = A_EXPAND;
+            to = live + started;
+        } else {
+            if (!can && !c->fixed_noted) {
+                char what[64], line[160];
+                ps_expand_knob(pi, to, what, sizeof what, line, sizeof line);
+                c->fixed_noted = 1;
+                if (!ps_expand_allowed(pi))
+                    log_decision(pi, now, from, live, A_HOLD, &in,
+                                 "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s%s): "
+                                 "the recommended size goes to the profile", why, to, live, what,
+                                 ps_cfg.expand[0] ? ", not POOLSHIM_EXPAND" : "; POOLSHIM_EXPAND not set");
+                else
+                    log_decision(pi, now, from, live, A_HOLD, &in, "not adding threads: %s",
+                                 c->rec.cls == PS_CLASS_SERIAL ? c->rec.reason
+                                 : "the cores are saturated and threads already wait for them");
+            }
+            to = live;
+            if (to == from && !ps_throttle_parked(pi))
+                return from;
+            ps_throttle_set_limit(pi, 0);
+            act = A_UNPARK;
+        }
+    } else {
+        const char *cannot = NULL;
+        if (!p->idle_obj)
+            cannot = "its workers were never seen waiting for work, so there is no safe point to park them";
+        else if (c->no_throttle)
+            cannot = "parking stalled this pool once (watchdog)";
+        else if (c->top_handoff)
+            cannot = "its threads hand a GIL-like lock to each other, which a thread may hold across the "
+                     "waits we would park it at";
+        if (to < live && cannot) {
+            if (!c->nopark_noted) {
+                log_decision(pi, now, from, from, A_HOLD, &in, "%s wants %d threads, but %s: not throttling",
+                             why, to, cannot);
+                c->nopark_noted = 1;
+            }
+            return from;
+        }
+        act = to < from ? A_THROTTLE : A_UNPARK;
+        ps_throttle_set_limit(pi, to < live ? to : 0);
+    }
+    if (kind == K_ROLLBACK)
+        act = A_ROLLBACK;
+    log_decision(pi, now, from, to, act, &in, "%s", why);
+    c->size = to;
+    c->last_kind = kind;
+    c->change_ns = now;
+    c->win_pending = 1;
+    return to;
+}
+
+static void start_window(struct ctl *c, int pi, uint64_t now)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    c->win_ns = now;
+    c->win_tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    c->win_pending = 0;
+}
+
+/* Tries a 25 % step in the probe direction; 0 if none is possible. */
+static int probe(int pi, struct ctl *c, uint64_t now, double tput)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int step = c->size / 4 > 1 ? c->size / 4 : 1;
+    for (int tries = 0; tries < 2; tries++, c->probe_dir = -c->probe_dir) {
+        int to = clamp_size(c->size + c->probe_dir * step);
+        /* Probe around the model, not away from it: single windows are noisy
+         * and a lucky one must not walk the pool far from where it belongs. */
+        int lo = c->target / 2 > 1 ? c->target / 2 : 1;
+        int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
+        if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
+            continue;
+        if (to < c->size && (!p->idle_obj || c->no_throttle || c->top_handoff))
+            continue;                   /* cannot park (see change()) */
+        if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
+                             (to > p->threads_live && !ps_expand_allowed(pi))))
+            continue;
+        char why[160];
+        ps_fmt(why, sizeof why, "probe %s: %d -> %d threads (last good %d at %d tasks/s)",
+               to > c->size ? "up" : "down", c->size, to, c->ref_size, (int)c->ref_tput);
+        int from = c->size;
+        if (change(pi, c, now, to, K_PROBE, tput, why) == from)
+            return 0;                   /* nothing could be done (logged) */
+        c->phase = P_EVAL;
+        return 1;
+    }
+    return 0;
+}
+
+static void backoff(struct ctl *c, uint64_t now, uint64_t window)
+{
+    if (c->fails < MAX_FAILS)
+        c->fails++;
+    c->next_probe_ns = now + PROBE_EVERY * window * (1ull << c->fails);
+}
+
+/* a and b differ by at least a factor num/den */
+static int apart(int a, int b, int num, int den)
+{
+    return a * num <= b * den || b * num <= a * den;
+}
+
+/* Follows the model when it is far from the current size and, once the pool
+ * is steady, only when the model itself moved (a load shift): otherwise the
+ * model would undo what the throughput measurements decided. */
+static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int steady)
+{
+    int t = c->target, cur = c->size;
+    if (t == cur || !apart(t, cur, 4, 3))
+        return 0;
+    if (steady && c->model_acted) {
+        if (!apart(t, c->model_acted, 3, 2) || abs(t - c->model_acted) < 2 || abs(t - cur) < 2) {
+            c->shift_ticks = 0;
+            return 0;                   /* small moves are the hill climber's job */
+        }
+        if (++c->shift_ticks < SHIFT_TICKS)
+            return 0;                   /* noise moves the model too: wait until it stays */
+    }
+    c->shift_ticks = 0;
+    if (c->model_rejected && t * 2 > c->model_rejected && t < c->model_rejected * 2)
+        return 0;                       /* tried it: it lost throughput */
+    if (t > cur && guard(c)) {
+        if (!c->no_grow_noted) {
+            struct inputs in;
+            fill_inputs(pi, c, tput, &in);
+            char pct[32];
+            ps_fmt_double(pct, sizeof pct, 100 * c->cpu / ps_ncores, 0);
+            log_decision(pi, now, cur, cur, A_HOLD, &in,
+                         "model wants %d threads, not growing: the pool uses %s%% of the cores and waits for them",
+                         t, pct);
+            c->no_grow_noted = 1;
+        }
+        return 0;
+    }
+    char why[300];
+    ps_fmt(why, sizeof why, "model: %s", c->rec.reason);
+    c->model_acted = t;
+    c->ref_size = cur;
+    c->ref_tput = tput;
+    c->ref_demand = c->demand;
+    c->probe_dir = t > cur ? 1 : -1;
+    int reached = change(pi, c, now, t, K_MODEL, tput, why);
+    if (reached == cur)
+        return 0;
+    c->phase = P_EVAL;
+    return 1;
+}
+
+static void watchdog(int pi, struct ctl *c, uint64_t now)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    if (tasks != c->progress_tasks || !c->progress_ns) {
+        c->progress_tasks = tasks;
+        c->progress_ns = now;
+    }
+    c->idle_ticks = p->threads_busy == 0 && p->queue_est == 0 ? c->idle_ticks + 1 : 0;
+    if (!ps_throttle_parked(pi))
+        return;
+    double per_task = c->tasks > 0 ? 1.0 / c->tasks * (c->size > 0 ? c->size : 1) : 0;
+    uint64_t stall = (uint64_t)(8 * per_task * 1e9);
+    if (stall < 2000000000ull)
+        stall = 2000000000ull;
+    const char *why = NULL;
+    /* Idle for two ticks in a row: a producer that is only slow for a moment
+     * must not undo the throttle (released workers each run one more task). */
+    if (c->idle_ticks >= 2) {
+        why = "watchdog: workers parked while every running worker waits for work and the queue is empty";
+    } else if (now - c->progress_ns >= stall) {
+        /* Parking stalled the pool (a worker we parked held something the
+         * others need, or its tasks are invisible to us): stop throttling it. */
+        why = "watchdog: workers parked and no task started for too long: throttling stopped for this pool";
+        c->no_throttle = 1;
+        ps_throttle_set_limit(pi, 0);
+        c->size = p->threads_live;
+        c->phase = P_STEADY;
+        c->win_pending = 1;
+        c->watchdog_ns = 0;
+    }
+    if (!why)
+        return;
+    ps_throttle_release_all(pi);
+    if (now - c->watchdog_ns >= 1000000000ull) {    /* log at most once a second */
+        struct inputs in;
+        fill_inputs(pi, c, c->tasks, &in);
+        log_decision(pi, now, c->size, c->size, A_RELEASE, &in, "%s", why);
+        c->watchdog_ns = now;
+    }
+}
+
+static void advise(int pi, struct ctl *c, uint64_t now)
+{
+    int cur = ps_pools[pi].threads_live, t = c->target;
+    if (t == cur || t == c->advised || now - c->change_ns < (uint64_t)ps_cfg.cooldown_ms * 1000000ull)
+        return;
+    if (c->advised && t * 4 > c->advised * 3 && t * 3 < c->advised * 4)
+        return;                         /* within 25 % of what we already said */
+    struct inputs in;
+    fill_inputs(pi, c, c->tasks, &in);
+    const char *fixed = t > cur && !ps_expand_allowed(pi) ? " (size fixed at start: see the profile)" : "";
+    log_decision(pi, now, cur, t, A_ADVISE, &in, "advise: %s%s", c->rec.reason, fixed);
+    c->advised = t;
+    c->change_ns = now;
+}
+
+static void control(int pi, struct ctl *c, uint64_t now)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    uint64_t window = (uint64_t)ps_cfg.cooldown_ms * 1000000ull;
+    if (window < 200000000ull)
+        window = 200000000ull;
+    watchdog(pi, c, now);
+    if (c->rec.cls == PS_CLASS_SERIAL && !c->serial_noted) {
+        struct inputs in;
+        fill_inputs(pi, c, c->tasks, &in);
+        int n = c->size ? c->size : p->threads_live;
+        log_decision(pi, now, n, n, A_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
+        c->serial_noted = 1;
+    }
+    if (!c->size) {
+        c->size = p->threads_live;
+        c->ref_size = c->size;
+        c->phase = P_START;
+        c->probe_dir = -1;
+        start_window(c, pi, now);
+        return;
+    }
+    if (c->win_pending) {
+        /* Measure the new size only once it is in force: workers park at
+         * their next safe point and new workers take a moment to start. */
+        int live = p->threads_live, parked = ps_throttle_parked(pi);
+        int settled = c->size < live ? parked >= live - c->size : live >= c->size || !parked;
+        if (settled || now - c->change_ns >= 2000000000ull)
+            start_window(c, pi, now);
+        return;
+    }
+    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    double tput = now > c->win_ns ? (double)(tasks - c->win_tasks) / ((double)(now - c->win_ns) * NS) : 0;
+    /* A load shift moves the model far: follow it at once, not at the end
+     * of a window (and not sooner than the cooldown after the last change). */
+    if (c->phase != P_START && now - c->change_ns >= window && now > c->win_ns && model_move(pi, c, now, tput, 1))
+        return;
+    /* The first look needs only rates for the model: do not wait a full window. */
+    if (now - c->win_ns < (c->phase == P_START ? 150000000ull : window))
+        return;
+    if (c->phase == P_START && tasks - c->win_tasks < 8) {
+        /* Too few task boundaries to measure throughput (the pool's tasks
+         * are not seen, or there is no work yet): keep looking. A pool the
+         * user declared safe to grow may still follow the model upwards
+         * when it is busy (no worker idle): growing it is what was asked. */
+        if (now - c->win_ns >= 300000000ull && ps_expand_allowed(pi) && c->target > p->threads_live &&
+            p->threads_idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !guard(c) &&
+            apart(c->target, p->threads_live, 4, 3) && (c->cpu > 0 || c->ws > 0)) {
+            char why[300];
+            ps_fmt(why, sizeof why, "model, throughput not measurable (no task boundaries seen): %s", c->rec.reason);
+            c->model_acted = c->target;
+            change(pi, c, now, c->target, K_MODEL, tput, why);
+            c->win_pending = 0;
+            start_window(c, pi, now);
+            return;
+        }
+        if (!c->blind_noted && now - c->win_ns >= 1000000000ull) {
+            struct inputs in;
+            fill_inputs(pi, c, tput, &in);
+            log_decision(pi, now, c->size, c->size, A_HOLD, &in,
+                         "not acting: %d task boundaries seen in the last second, too few to check the "
+                         "throughput of a change; the model says %d threads (%s)",
+                         (int)(tasks - c->win_tasks), c->target, c->rec.reason);
+            c->blind_noted = 1;
+        }
+        return;
+    }
+    if (tasks == c->win_tasks && c->phase != P_EVAL) {
+        start_window(c, pi, now);       /* no work: nothing to learn */
+        return;
+    }
+    if (p->threads_live < c->size && !ps_throttle_parked(pi))
+        c->size = p->threads_live;      /* workers left */
+    start_window(c, pi, now);
+    char why[200];
+    switch (c->phase) {
+    case P_START:
+        c->ref_size = c->size;
+        c->ref_tput = tput;
+        c->ref_demand = c->demand;
+        c->phase = P_STEADY;
+        c->next_probe_ns = now + PROBE_EVERY * window;
+        c->model_acted = c->target;
+        model_move(pi, c, now, tput, 0);
+        break;
+    case P_EVAL: {
+        /* Throughputs compare only for the same work: if the work per task
+         * changed by 3x since the reference, the load shifted under us. */
+        int shifted = c->ref_demand > 0 && c->demand > 0 &&
+                      (c->demand > 3 * c->ref_demand || c->ref_demand > 3 * c->demand);
+        if (shifted) {
+            struct inputs in;
+            fill_inputs(pi, c, tput, &in);
+            char a[32], b[32];
+            ps_fmt_double(a, sizeof a, c->ref_demand * 1e3, 2);
+            ps_fmt_double(b, sizeof b, c->demand * 1e3, 2);
+            log_decision(pi, now, c->size, c->size, A_HOLD, &in,
+                         "keep %d threads: the work per task changed from %s to %s ms, so throughput before "
+                         "and after the change do not compare; measuring again", c->size, a, b);
+        }
+        /* Growing must pay for its threads: twice the noise margin. */
+        int improved = tput > c->ref_tput * (1 + (c->size > c->ref_size ? 2 * EPS : EPS));
+        if (shifted || improved || (tput >= c->ref_tput * (1 - EPS) && c->size < c->ref_size)) {
+            int kind = c->last_kind;
+            c->ref_size = c->size;
+            c->ref_tput = tput;
+            c->ref_demand = c->demand;
+            if (improved || shifted)
+                c->fails = 0;           /* a real gain: look around again soon */
+            else
+                backoff(c, now, window);
+            c->phase = P_STEADY;
+            c->next_probe_ns = now + PROBE_EVERY * window;
+            if (kind == K_PROBE && improved && !shifted)
+                probe(pi, c, now, tput);        /* it helped: keep going that way */
+        } else {
+            if (c->last_kind == K_MODEL)
+                c->model_rejected = c->target;
+            ps_fmt(why, sizeof why, "rollback: %d threads gave %d tasks/s, %d threads gave %d",
+                   c->size, (int)tput, c->ref_size, (int)c->ref_tput);
+            change(pi, c, now, c->ref_size, K_ROLLBACK, tput, why);
+            c->probe_dir = -c->probe_dir;
+            c->phase = P_STEADY;
+            backoff(c, now, window);
+        }
+        break;
+    }
+    case P_STEADY:
+        if (c->ref_demand > 0 && c->demand > 0 && (c->demand > 3 * c->ref_demand || c->ref_demand > 3 * c->demand)) {
+            c->ref_tput = tput;         /* a new workload: forget the old reference */
+            c->ref_demand = c->demand;
+            c->fails = 0;
+        } else if (c->last_kind != K_ROLLBACK || c->size == c->ref_size) {
+            c->ref_tput = c->ref_tput > 0 ? c->ref_tput + 0.5 * (tput - c->ref_tput) : tput;
+        }
+        c->last_kind = K_NONE;
+        if (now >= c->next_probe_ns && !probe(pi, c, now, tput))
+            backoff(c, now, window);
+        break;
+    }
+}
+
+static void reset_all(void)
+{
+    memset(ctls, 0, sizeof ctls);
+    nring = 0;
+    ps_expand_reset();
+    if (ctl_pid)
+        ps_throttle_reset();            /* a forked child */
+    ctl_pid = getpid();
+}
+
+void ps_controller_tick(uint64_t now)
+{
+    if (ps_cfg.control == PS_CONTROL_OFF || !ps_pools)
+        return;
+    if (ctl_pid != getpid())
+        reset_all();                    /* first tick, or a forked child */
+    ps_throttle_tick();
+    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
+        struct ps_pool *p = &ps_pools[pi];
+        if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
+            break;
+        struct ctl *c = &ctls[pi];
+        if (!p->routine || p->threads_live <= 0 || !observe(pi, c))
+            continue;
+        model(pi, c);
+        if (ps_cfg.control == PS_CONTROL_ADVISE)
+            advise(pi, c, now);
+        else if (p->idle_obj || ps_expand_allowed(pi))  /* something to act with */
+            control(pi, c, now);
+    }
+}
+
+void ps_controller_on_thread_exit(struct ps_thread *t)
+{
+    ps_throttle_on_thread_exit(t);
+}
+
+/* The size a user should start pool pi with next time, 0 if unknown. */
+static int recommended(int pi)
+{
+    struct ctl *c = &ctls[pi];
+    if (!c->seen)
+        return 0;
+    if (c->target > c->threads_at_start && !ps_expand_allowed(pi))
+        return c->target;               /* could not grow it: only the model knows */
+    if (ps_cfg.control == PS_CONTROL_ON && c->ref_size > 0 && c->phase == P_STEADY && c->ref_tput > 0)
+        return c->ref_size;
+    return c->target;
+}
+
+static int write_profile(char *path, size_t cap)
+{
+    static int failed_logged;
+    char buf[8192], line[320], what[64], name[160], exe[256] = "";
+    size_t len = 0;
+    int pools = 0;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    len += ps_fmt(buf + len, sizeof buf - len,
+                  "# poolshim profile: recommended pool sizes for %s (pid %d)\n"
+                  "# Apply next time: `. ./poolshim.%d.profile` in the shell that starts the program;\n"
+                  "# commented lines name a program option to set by hand.\n", exe, (int)getpid(), (int)getpid());
+    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
+        struct ctl *c = &ctls[pi];
+        int rec = recommended(pi), start = c->threads_at_start;
+        if (!rec || !start || rec == start || ps_expand_allowed(pi))
+            continue;
+        ps_expand_knob(pi, rec, what, sizeof what, line, sizeof line);
+        ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
+        len += ps_fmt(buf + len, sizeof buf - len, "# pool %d %s (%s): ran %d threads, recommended %d: %s\n%s\n",
+                      pi, name, what, start, rec, c->rec.reason, line);
+        pools++;
+        if (len > sizeof buf - 800)
+            break;
+    }
+    if (!pools)
+        return 0;
+    char fname[64];
+    ps_fmt(fname, sizeof fname, "poolshim.%d.profile", (int)getpid());
+    int r = ps_file_write_atomic(ps_cfg.dir, fname, buf, len);
+    if (r) {
+        ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no profile", ps_cfg.dir, fname, -r);
+        return 0;
+    }
+    ps_fmt(path, cap, "%s/%s", ps_cfg.dir, fname);
+    return 1;
+}
+
+void ps_controller_report_json(struct ps_jw *w)
+{
+    int mine = ctl_pid == getpid();     /* not a forked child that never ticked */
+    static const char *const mode[] = { "off", "advise", "on" };
+    char path[640], name[160], what[64], line[320];
+    ps_jw_obj(w, "controller");
+    ps_jw_str(w, "mode", mode[ps_cfg.control]);
+    ps_jw_i64(w, "cooldown_ms", ps_cfg.cooldown_ms);
+    ps_jw_i64(w, "min", ps_cfg.min_threads);
+    ps_jw_i64(w, "max", max_size());
+    if (ps_cfg.expand[0])
+        ps_jw_str(w, "expand", ps_cfg.expand);
+    else
+        ps_jw_null(w, "expand");
+    if (ps_cfg.control != PS_CONTROL_OFF && mine && write_profile(path, sizeof path))
+        ps_jw_str(w, "profile", path);
+    else
+        ps_jw_null(w, "profile");
+    ps_jw_arr(w, "pools");
+    for (int pi = 0; mine && pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
+        struct ctl *c = &ctls[pi];
+        if (!c->seen)
+            continue;
+        ps_jw_obj(w, NULL);
+        ps_jw_i64(w, "pool", pi);
+        ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
+        ps_jw_str(w, "start_routine", name);
+        ps_jw_i64(w, "threads_at_start", c->threads_at_start);
+        ps_jw_i64(w, "size", c->size ? c->size : ps_pools[pi].threads_live);
+        ps_jw_i64(w, "limit", ps_pools[pi].limit);
+        ps_jw_i64(w, "model_threads", c->target);
+        ps_jw_i64(w, "recommended_threads", recommended(pi));
+        ps_jw_i64(w, "threads_added", ps_expand_added(pi));
+        int grow = ps_expand_allowed(pi);
+        ps_jw_bool(w, "expandable", grow);
+        ps_jw_dbl(w, "best_tasks_per_s", c->ref_tput);
+        if (!grow) {
+            int fixed = ps_expand_knob(pi, recommended(pi), what, sizeof what, line, sizeof line);
+            ps_fmt(path, sizeof path, "size fixed at start (%s): the controller can only park workers; "
+                   "to start with a different size, %s", what,
+                   fixed ? "apply the profile's line" : "set the program's option named in the profile");
+            ps_jw_str(w, "reason", path);
+        } else {
+            ps_jw_str(w, "reason", "POOLSHIM_EXPAND: the controller may start workers");
+        }
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+    unsigned n = mine ? nring : 0;
+    ps_jw_u64(w, "decisions_total", n);
+    ps_jw_u64(w, "decisions_dropped", n > RING ? n - RING : 0);
+    ps_jw_arr(w, "decisions");
+    for (unsigned k = nring > RING ? nring - RING : 0; mine && k < nring; k++) {
+        struct decision *d = &ring[k % RING];
+        ps_jw_obj(w, NULL);
+        ps_jw_dbl(w, "t_s", d->t_ns > ps_start_ns ? (d->t_ns - ps_start_ns) * NS : 0);
+        ps_jw_i64(w, "pool", d->pool);
+        ps_jw_i64(w, "from", d->from);
+        ps_jw_i64(w, "to", d->to);
+        ps_jw_str(w, "action", act_name[d->act]);
+        ps_jw_str(w, "reason", d->reason);
+        ps_jw_obj(w, "inputs");
+        ps_jw_i64(w, "threads", d->in.threads);
+        ps_jw_i64(w, "parked", d->in.parked);
+        ps_jw_dbl(w, "tasks_per_s", d->in.tput);
+        ps_jw_dbl(w, "good_tasks_per_s", d->in.ref_tput);
+        ps_jw_dbl(w, "w_c", d->in.w_c);
+        ps_jw_dbl(w, "goetz_threads", d->in.goetz);
+        if (d->in.bottleneck > 0)
+            ps_jw_dbl(w, "bottleneck_threads", d->in.bottleneck);
+        else
+            ps_jw_null(w, "bottleneck_threads");
+        ps_jw_dbl(w, "cpu_cores", d->in.cpu_cores);
+        ps_jw_dbl(w, "runqueue_cores", d->in.runq_cores);
+        ps_jw_u64(w, "queue", d->in.queue);
+        ps_jw_str(w, "classification", d->in.cls);
+        ps_jw_end(w);
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+    ps_jw_end(w);
+}

@@ -1,10 +1,15 @@
 /* controller.h: the control loop that turns pool signals into a concurrency
- * limit per pool and applies it (POOLSHIM_CONTROL=on) or only logs it (advise). */
+ * limit per pool and applies it (POOLSHIM_CONTROL=on) or only logs it (advise).
+ * Agent thread only, except ps_controller_on_thread_exit (the exiting thread). */
 #ifndef PS_CONTROLLER_H
 #define PS_CONTROLLER_H
 #include <stdint.h>
+#include "jsonw.h"
 #include "thread.h"
 
 void ps_controller_tick(uint64_t now_ns);
 void ps_controller_on_thread_exit(struct ps_thread *t);
+/* The report's top-level "controller" object (docs/format.md); writes the
+ * recommended-size profile poolshim.<pid>.profile first when there is one. */
+void ps_controller_report_json(struct ps_jw *w);
 #endif

@@ -3,9 +3,11 @@
  * real.h). A wait is `cond` contention or `idle` (the pool's idle condvar); the
  * mutex passed with the idle condvar becomes the pool's queue mutex. The mutex
  * is released for the wait and re-acquired inside libc, unseen: its hold time
- * is closed before the wait and reopened after. */
+ * is closed before the wait and reopened after. A broadcast on a pool's idle
+ * condvar (how pools stop) releases its parked workers. */
 #include "export.h"
 #include "real.h"
+#include "throttle.h"
 #include "waitobj.h"
 
 #define PS_COND_WAIT(call)                                                   \
@@ -48,5 +50,6 @@ PS_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 PS_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
     ps_obj_note_post((uintptr_t)c);
+    ps_throttle_on_broadcast((uintptr_t)c);    /* a pool told to stop must not stay parked */
     return PS_REAL(pthread_cond_broadcast)(c);
 }

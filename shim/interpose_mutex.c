@@ -4,10 +4,15 @@
  * the real lock. Locks
  * that were ever contended are "hot": for them we also note the owner and its
  * call site and the hold time, which is what names a convoy's culprit.
- * The pool's queue mutex marks task boundaries for condvar pools. */
+ * The pool's queue mutex marks task boundaries for condvar pools, and locking
+ * it while holding no other lock is the throttle's safe point (throttle.h):
+ * the marked path checks it before the trylock (after it, the worker would
+ * hold the queue mutex). `held` counts the locks a thread holds: one store to
+ * its own record per lock and unlock. */
 #include "export.h"
 #include "lockwait.h"
 #include "real.h"
+#include "throttle.h"
 
 enum how { PLAIN, TIMED, CLOCKED };
 
@@ -56,16 +61,42 @@ int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
     return r;
 }
 
+/* Before the trylock of a marked mutex: a worker about to take its pool's
+ * queue mutex between tasks parks here when the pool is over its limit. */
+static __attribute__((noinline)) void before_marked(pthread_mutex_t *m)
+{
+    struct ps_thread *t = ps_thread_self();
+    if (t && ps_pool_is_queue_mutex(t, m)) {
+        ps_task_end(t);                  /* a worker comes back for more work */
+        ps_throttle_point(t);
+    }
+}
+
+static inline void held_add(int d)
+{
+    struct ps_thread *t = ps_self;
+    if (t)
+        t->held += d > 0 || t->held > 0 ? d : 0;
+}
+
 /* The fast path: a trylock that succeeds on an unmarked mutex returns at once,
  * without touching the thread record. The filter is read after the trylock, so
  * a lock made hot meanwhile is seen exactly as the table probe saw it before. */
 static inline __attribute__((always_inline))
 int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
 {
+    if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
+        before_marked(m);
     int r = PS_REAL(pthread_mutex_trylock)(m);
-    if (__builtin_expect(r != EBUSY, 1) && __builtin_expect(!ps_obj_maybe((uintptr_t)m), 1))
+    if (__builtin_expect(r != EBUSY, 1) && __builtin_expect(!ps_obj_maybe((uintptr_t)m), 1)) {
+        if (r == 0)
+            held_add(1);
         return r;
-    return lock_rest(how, m, clk, abs, site, r);
+    }
+    r = lock_rest(how, m, clk, abs, site, r);
+    if (r == 0 || r == EOWNERDEAD)
+        held_add(1);
+    return r;
 }
 
 PS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -87,8 +118,10 @@ PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
     int r = PS_REAL(pthread_mutex_trylock)(m);
     struct ps_thread *t;
-    if ((r == 0 || r == EOWNERDEAD) && (t = ps_thread_self()))
+    if ((r == 0 || r == EOWNERDEAD) && (t = ps_thread_self())) {
+        t->held++;
         ps_lock_on_acquire(t, m, PS_CALLER());
+    }
     return r;
 }
 
@@ -110,6 +143,7 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
 
 PS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
+    held_add(-1);
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
         return unlock_marked(m);
     return PS_REAL(pthread_mutex_unlock)(m);

@@ -17,8 +17,10 @@
         r = call;                                                   \
         ps_lockwait_end(&w, t, site);                               \
     }                                                               \
-    if (r == 0)                                                     \
+    if (r == 0) {                                                   \
+        t->held++;                                                  \
         ps_lock_on_acquire(t, l, site);                             \
+    }                                                               \
     return r;
 
 #define RD_TRY PS_REAL(pthread_rwlock_tryrdlock)(l)
@@ -43,23 +45,29 @@ PS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 {
     int r = RD_TRY;
     struct ps_thread *t;
-    if (r == 0 && (t = ps_thread_self()))
+    if (r == 0 && (t = ps_thread_self())) {
+        t->held++;
         ps_lock_on_acquire(t, l, PS_CALLER());
+    }
     return r;
 }
 PS_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 {
     int r = WR_TRY;
     struct ps_thread *t;
-    if (r == 0 && (t = ps_thread_self()))
+    if (r == 0 && (t = ps_thread_self())) {
+        t->held++;
         ps_lock_on_acquire(t, l, PS_CALLER());
+    }
     return r;
 }
 
 PS_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
     struct ps_thread *t = ps_self;
-    if (t && !t->ignore)
+    if (t && !t->ignore) {
+        t->held -= t->held > 0;
         ps_lock_on_release(t, l);
+    }
     return PS_REAL(pthread_rwlock_unlock)(l);
 }

@@ -2,9 +2,12 @@
  * CPython's locks and queues are semaphores, so sem_wait is hot there: try
  * first (no clock, no thread record when the semaphore is available), time
  * only a real block, out of line so the fast path stays frameless.
- * A successful wait on the pool's idle semaphore starts a task. */
+ * A successful wait on the pool's idle semaphore starts a task; just before
+ * it (before the trywait too: a backlogged pool never blocks) is the
+ * throttle's safe point (throttle.h), reached only for marked semaphores. */
 #include "export.h"
 #include "real.h"
+#include "throttle.h"
 #include "waitobj.h"
 
 enum how { PLAIN, TIMED, CLOCKED };
@@ -29,6 +32,15 @@ static __attribute__((noinline)) void took_marked(sem_t *s)
     }
 }
 
+/* Before taking a marked semaphore: park here if it is the pool's idle
+ * semaphore and the pool is over its limit. */
+static __attribute__((noinline)) void before_marked(sem_t *s)
+{
+    struct ps_thread *t = ps_thread_self();
+    if (t && ps_pool_is_idle_obj(t, (uintptr_t)s))
+        ps_throttle_point(t);
+}
+
 static __attribute__((noinline))
 int wait_slow(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs, void *site)
 {
@@ -44,6 +56,8 @@ static inline __attribute__((always_inline))
 int wait_common(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs, void *site)
 {
     int *err = &errno, saved = *err;
+    if (__builtin_expect(ps_obj_maybe((uintptr_t)s), 0))
+        before_marked(s);
     if (PS_REAL(sem_trywait)(s) == 0) {
         if (__builtin_expect(ps_obj_maybe((uintptr_t)s), 0))
             took_marked(s);

@@ -63,8 +63,10 @@ PS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
         ps_lock_after_wait(o, t, site, owner_site, t->spin_wall_ns);
         errno = saved;
     }
-    if (r == 0)
+    if (r == 0) {
+        t->held++;
         ps_lock_on_acquire(t, (void *)l, site);
+    }
     return r;
 }
 
@@ -72,8 +74,10 @@ PS_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 {
     int r = PS_REAL(pthread_spin_trylock)(l);
     struct ps_thread *t;
-    if (r == 0 && (t = ps_thread_self()))
+    if (r == 0 && (t = ps_thread_self())) {
+        t->held++;
         ps_lock_on_acquire(t, (void *)l, PS_CALLER());
+    }
     return r;
 }
 
@@ -82,6 +86,7 @@ PS_EXPORT int pthread_spin_unlock(pthread_spinlock_t *l)
     struct ps_thread *t = ps_self;
     if (!t || t->ignore)
         return PS_REAL(pthread_spin_unlock)(l);
+    t->held -= t->held > 0;
     ps_lock_on_release(t, (void *)l);
     int r = PS_REAL(pthread_spin_unlock)(l);
     if (__builtin_expect(t->spin_lock == l, 0)) {

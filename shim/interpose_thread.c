@@ -8,6 +8,7 @@
 #include "account.h"
 #include "agent.h"
 #include "real.h"
+#include "throttle.h"
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -60,6 +61,7 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         PS_SPAN(s);                                                             \
         if (!PS_REAL(name))                                                           \
             return ENOSYS;                                                            \
+        ps_throttle_on_join(th);         /* a joined worker must not stay parked */   \
         if (!ps_span_begin(&s, PS_COND, PS_K_JOIN, (uintptr_t)th, PS_CALLER()))       \
             return ps_real_##name args;                                               \
         int r = ps_real_##name args;                                                  \

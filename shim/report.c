@@ -6,6 +6,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "config.h"
+#include "controller.h"
 #include "file.h"
 #include "log.h"
 #include "pool.h"
@@ -34,8 +35,9 @@ static double wall_of_pool(int pi, uint64_t now)
     return last > first ? (double)(last - first) * NS : 0;
 }
 
-/* The object the pool waited on most, other than its idle wait. */
-static struct ps_obj *top_contention(int pi, double *wait_s)
+/* The object the pool waited on most, other than its idle wait (also the
+ * controller's, per tick). */
+struct ps_obj *ps_report_top_contention(int pi, double *wait_s)
 {
     struct ps_obj *best = NULL;
     uintptr_t idle = ps_pools[pi].idle_obj;
@@ -98,7 +100,7 @@ static void pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps
     in.spin_s = tot->spin_ns * NS;
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
-    *top = top_contention(pi, &in.top_wait_s);
+    *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
         in.top_hold_s = (*top)->hold_ns * NS;
         in.top_is_handoff = (*top)->kind == PS_K_COND && (*top)->posts_same > (*top)->posts_other;
@@ -387,6 +389,7 @@ void ps_report_write(const char *why)
     ps_report_pools_json(&w, 1);
     ps_report_threads_json(&w);
     ps_report_locks_json(&w);
+    ps_controller_report_json(&w);
     ps_jw_end(&w);
     char name[64];
     ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());

@@ -10,4 +10,6 @@ void ps_report_write(const char *why);
 void ps_report_pools_json(struct ps_jw *w, int with_history);
 void ps_report_locks_json(struct ps_jw *w);
 void ps_report_threads_json(struct ps_jw *w);
+struct ps_obj;
+struct ps_obj *ps_report_top_contention(int pool, double *wait_s);
 #endif

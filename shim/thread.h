@@ -75,7 +75,9 @@ struct ps_thread {
     uint64_t base_cpu_ns, base_runq_ns; /* schedstat when measuring began: the main
                                         thread's time before exec (and, after a
                                         fork+exec, in the forking parent) is not ours */
-    int throttled;                   /* parked by the controller right now */
+    int throttled;                   /* parked by the controller right now (owner writes) */
+    int held;                        /* owner: mutexes/rwlocks/spinlocks held now (throttle's safe point) */
+    int no_park;                     /* someone joins this thread: the throttle must not park it */
     int sampler_fail;
 };
 

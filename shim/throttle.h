@@ -1,0 +1,51 @@
+/* throttle.h: parking pool workers at a safe point when a pool runs more
+ * workers than the controller's limit (pool.h `limit`), and releasing them.
+ * A safe point is a worker between tasks holding no application lock: about
+ * to lock its pool's queue mutex, or about to wait on its pool's idle
+ * semaphore / futex / polled fd. Workers park on the shim's own futex word
+ * (one per pool), never on an application object, so nothing of the host's
+ * can be left locked or signalled to nobody. */
+#ifndef PS_THROTTLE_H
+#define PS_THROTTLE_H
+#include <pthread.h>
+#include <stdint.h>
+#include "pool.h"
+
+/* Called by workers at a safe point; parks while the pool is over its limit.
+ * Fast path: one load of the pool's limit (0 = no limit: return at once). */
+void ps_throttle_park(struct ps_thread *t, struct ps_pool *p);
+static inline void ps_throttle_point(struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    if (__builtin_expect(p != 0, 1) && __builtin_expect(__atomic_load_n(&p->limit, __ATOMIC_RELAXED) > 0, 0) &&
+        !t->held)
+        ps_throttle_park(t, p);
+}
+/* Before a blocking wait on key: a safe point if key is the pool's idle wait. */
+static inline void ps_throttle_before_wait(uintptr_t key)
+{
+    struct ps_thread *t = ps_self;
+    if (t && !t->ignore && !t->depth && ps_pool_is_idle_obj(t, key))
+        ps_throttle_point(t);
+}
+
+/* Agent: sets pool pi's limit (0 = none); a raised limit wakes parked workers. */
+void ps_throttle_set_limit(int pi, int limit);
+/* Releases every worker parked in pool pi now (they leave without looking at
+ * the limit; they may park again at their next safe point). */
+void ps_throttle_release_all(int pi);
+/* Workers parked in pool pi right now (exact, unlike the sampled p->parked). */
+int ps_throttle_parked(int pi);
+/* The pool's live workers as the throttle counts them: the agent's last count
+ * minus exits since. */
+int ps_throttle_live(int pi);
+/* Shutdown paths. */
+void ps_throttle_on_broadcast(uintptr_t cond);          /* pthread_cond_broadcast */
+void ps_throttle_on_thread_exit(struct ps_thread *t);   /* a worker exits */
+void ps_throttle_on_join(pthread_t th);                 /* someone joins th */
+void ps_throttle_shutdown(void);                        /* process exit: never park again */
+/* Agent, in a forked child (only the forking thread survived: nobody is parked). */
+void ps_throttle_reset(void);
+/* Agent, after ps_pool_tick recounted live workers. */
+void ps_throttle_tick(void);
+#endif

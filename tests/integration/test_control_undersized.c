@@ -1,0 +1,64 @@
+/* An undersized I/O-bound pool (2 workers, 1 ms CPU + 20 ms sleep per task)
+ * declared safe to grow: the controller starts workers and the run reaches
+ * >= 0.9 of the best static size. */
+#include "control_common.h"
+
+Test(control, undersized_io_pool_is_expanded_to_the_best_static_size, .timeout = 120)
+{
+    /* Two attempts at most (shared, noisy machine); see the oversized test. */
+    const char *fx = "fixtures/io_undersized";
+    double frac = 0;
+    for (int attempt = 0; attempt < 2 && frac < 0.9; attempt++) {
+        int sizes[] = { 24, 42, 64 };
+        double best = 0;
+        int best_n = 0;
+        for (int i = 0; i < 3; i++) {
+            double t = cc_static(fx, sizes[i], 4, NULL);
+            fprintf(stderr, "undersized #%d: static %d: %.0f/s\n", attempt + 1, sizes[i], t);
+            if (t > best) {
+                best = t;
+                best_n = sizes[i];
+            }
+        }
+        struct ps_run r;
+        char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_EXPAND=io_worker", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
+        double on = cc_run(&r, fx, 2, 4, NULL, env);
+        frac = on / best;
+        fprintf(stderr, "undersized #%d: best static %d %.0f/s; control on from 2: %.0f/s = %.2f of best\n",
+                attempt + 1, best_n, best, on, frac);
+        cc_print_decisions(&r);
+        json_t *c = cc_ctl_pool(&r, "io_worker");
+        cr_assert_not_null(c, "no controller entry for io_worker");
+        cr_expect(ps_num(c, "threads_added") >= 10, "threads added: %g", ps_num(c, "threads_added"));
+        cr_expect(json_is_true(json_object_get(c, "expandable")));
+        ps_run_free(&r);
+    }
+    cr_expect(frac >= 0.9, "control on reached %.2f of the best static size", frac);
+}
+
+/* Without POOLSHIM_EXPAND the same pool is not grown: the controller says the
+ * size is fixed at start and writes the recommended size to the profile. */
+Test(control, fixed_size_pool_gets_a_profile, .timeout = 60)
+{
+    struct ps_run r;
+    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
+    cc_run(&r, "fixtures/io_undersized", 2, 1.5, NULL, env);
+    json_t *c = cc_ctl_pool(&r, "io_worker");
+    cr_assert_not_null(c);
+    cr_expect_eq(ps_num(c, "threads_added"), 0);
+    cr_expect(strstr(ps_str(c, "reason"), "fixed at start") != NULL, "reason: %s", ps_str(c, "reason"));
+    const char *prof = ps_str(json_object_get(r.report, "controller"), "profile");
+    cr_assert_not_null(prof, "no profile written");
+    FILE *f = fopen(prof, "r");
+    cr_assert_not_null(f, "profile %s missing", prof);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    int rec = (int)ps_num(c, "recommended_threads");
+    cr_expect(rec >= 20, "recommended %d threads for W/C 20 on 2 cores", rec);
+    char want[64];
+    snprintf(want, sizeof want, "recommended %d", rec);
+    cr_expect(strstr(buf, want) != NULL, "profile lacks '%s':\n%s", want, buf);
+    ps_run_free(&r);
+}
