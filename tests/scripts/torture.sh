@@ -38,6 +38,13 @@ SANE='.version == 1 and .kind == "report" and (.pid|type) == "number"
           and .wait_by_cause.runqueue <= .lifetime_s * 1.1 + 0.05)
   and all(.pools[]; .threads >= 0 and .cpu_s >= 0 and .wait_s >= 0)'
 sane() { jq -e "$SANE" "$1" >/dev/null 2>&1; }
+# what is wrong with a report, for the failure message
+insane() {
+  jq -c '[.threads[] | select((.cpu_s >= 0 and .wait_s >= 0 and .lifetime_s >= 0
+      and .cpu_s <= .lifetime_s * 1.1 + 0.05 and .wait_s - .wait_by_cause.runqueue <= .lifetime_s * 1.1 + 0.05
+      and .wait_by_cause.runqueue <= .lifetime_s * 1.1 + 0.05) | not)][0]
+      | if . then {start_routine, state, cpu_s, lifetime_s, wait_by_cause} else "threads ok" end' "$1" 2>&1 | head -c 400
+}
 # routine count: number of threads[] whose start_routine is $2
 nthreads() { jq "[.threads[] | select(.start_routine == \"$2\")] | length" "$1"; }
 poolthreads() { jq "[.pools[] | select(.start_routine == \"$2\") | .threads] | add // 0" "$1"; }
@@ -76,7 +83,7 @@ reports_sane() {
   for f in "$D"/rep/poolshim.*.json; do
     [ -e "$f" ] || continue
     n=$((n + 1))
-    sane "$f" || { bad "report $(basename "$f") is not sane"; return 1; }
+    sane "$f" || { bad "report $(basename "$f") ($(jq -r .exe "$f" 2>/dev/null)) is not sane: $(insane "$f")"; return 1; }
   done
   [ "$n" -ge "${1:-1}" ] || { bad "$n reports, expected at least ${1:-1}"; return 1; }
   return 0
@@ -122,7 +129,7 @@ case_exec() {
   begin exec-noshim || return
   run 1 30 -- "$T/forky" exec-noshim
   pid=$(awk '/^exec /{print $2}' "$D/out1"); r=$(main_report "$pid")
-  [ "$(st 1)" = 0 ] && [ -f "$r" ] && sane "$r" || { bad "status $(st 1), report $r missing or not sane"; return; }
+  [ "$(st 1)" = 0 ] && [ -f "$r" ] && sane "$r" || { bad "status $(st 1), report $r missing or not sane: $(insane "$r")"; return; }
   local np; np=$(nthreads "$r" pre_exec_worker)   # the third may not have started by the exec
   [ "$(jq -r .why "$r")" = exec ] && [ "$np" -ge 2 ] && [ "$np" -le 3 ] ||
     { bad "pre-exec report: why=$(jq -r .why "$r"), pre_exec_worker $np (want 2 or 3)"; return; }
