@@ -27,6 +27,7 @@ uint64_t ps_start_ns;
 int ps_ncores = 1;
 
 static int stop_word;          /* futex: 1 = stop requested */
+static int kick_word;          /* futex the agent sleeps on; bumped to wake it early */
 static int done_word;          /* futex: 1 = agent finished */
 static int running;
 static pthread_t agent_thread;
@@ -47,14 +48,15 @@ void ps_agent_on_thread_exit(struct ps_thread *t)
     ps_controller_on_thread_exit(t);
 }
 
-static void tick(uint64_t now, int final)
+/* Returns the time spent writing dumps: rare, and not part of sampling cost. */
+static uint64_t tick(uint64_t now, int final)
 {
     ps_sampler_tick(now, final);
     ps_pool_tick(now);
-    if (!final) {
-        ps_controller_tick(now);
-        ps_dump_tick(now);
-    }
+    if (final)
+        return 0;
+    ps_controller_tick(now);
+    return ps_dump_tick(now);
 }
 
 static void *agent_main(void *arg)
@@ -66,14 +68,21 @@ static void *agent_main(void *arg)
      * before most of a short program's tasks have run. */
     uint64_t base = (uint64_t)ps_cfg.interval_ms * 1000000ull;
     uint64_t interval = base < 10000000ull ? base : 10000000ull;
+    int clock_done = 0;
+    int kicks = __atomic_load_n(&kick_word, __ATOMIC_ACQUIRE);
     while (!__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE)) {
         struct timespec to = { (time_t)(interval / 1000000000ull), (long)(interval % 1000000000ull) };
-        futex(&stop_word, FUTEX_WAIT_PRIVATE, 0, &to);
+        /* A kick that came during the last tick skips the sleep. */
+        if (__atomic_load_n(&kick_word, __ATOMIC_ACQUIRE) == kicks && !__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
+            futex(&kick_word, FUTEX_WAIT_PRIVATE, kicks, &to);
+        kicks = __atomic_load_n(&kick_word, __ATOMIC_ACQUIRE);
         if (__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
             break;
+        if (!clock_done)
+            clock_done = ps_clock_calibrate();
         uint64_t t0 = ps_now_ns();
-        tick(t0, 0);
-        uint64_t cost = ps_now_ns() - t0;
+        uint64_t dump_ns = tick(t0, 0);
+        uint64_t cost = ps_ns_since(t0 + dump_ns, ps_now_ns());
         uint64_t next = interval * 2 < base ? interval * 2 : base;
         interval = cost * 50 > next ? cost * 50 : next;
     }
@@ -115,7 +124,7 @@ void ps_agent_stop(void)
 {
     if (__atomic_exchange_n(&running, 0, __ATOMIC_ACQ_REL)) {
         __atomic_store_n(&stop_word, 1, __ATOMIC_RELEASE);
-        futex(&stop_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+        ps_agent_kick();
         /* Bounded: a wedged agent must not keep the host from exiting. */
         uint64_t deadline = ps_now_ns() + 2000000000ull;
         while (!__atomic_load_n(&done_word, __ATOMIC_ACQUIRE) && ps_now_ns() < deadline) {
@@ -124,6 +133,12 @@ void ps_agent_stop(void)
         }
     }
     tick(ps_now_ns(), 1);
+}
+
+void ps_agent_kick(void)
+{
+    __atomic_fetch_add(&kick_word, 1, __ATOMIC_RELEASE);
+    futex(&kick_word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 void ps_agent_after_fork_child(void)

@@ -21,4 +21,6 @@ extern uint64_t ps_start_ns;
 extern int ps_ncores;
 
 void ps_agent_after_fork_child(void);
+/* Wakes the agent for an early tick (dump requests). Async-signal-safe. */
+void ps_agent_kick(void);
 #endif

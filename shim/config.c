@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 struct ps_config ps_cfg;
 
@@ -70,6 +71,10 @@ void ps_config_defaults(struct ps_config *c)
 static int parse_long(const char *s, long *out)
 {
     char *end;
+    /* strtol skips leading blanks and accepts "--1"-like noise; a value is a
+     * plain optional '-' then digits, the same on both ends. */
+    if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9')))
+        return -1;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end)
@@ -93,6 +98,20 @@ static int parse_choice(const char *choices, const char *s)
     }
 }
 
+/* The value as echoed in the log: control bytes as '?' (a newline in a value
+ * must not split our one line) and at most cap - 4 bytes, then "...". */
+static void show_value(const char *v, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; v[i] && i + 4 < cap; i++)
+        out[i] = ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ? '?' : v[i];
+    if (v[i]) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = 0;
+}
+
 int ps_config_set(struct ps_config *c, const char *name, const char *value)
 {
     int saved = errno;
@@ -103,6 +122,7 @@ int ps_config_set(struct ps_config *c, const char *name, const char *value)
         char *field = (char *)c + v->off;
         long n;
         int ok = 0;
+        struct stat st;
         switch (v->kind) {
         case K_INT:
             if (!parse_long(value, &n) && n >= v->min && n <= v->max) {
@@ -123,7 +143,8 @@ int ps_config_set(struct ps_config *c, const char *name, const char *value)
             }
             break;
         case K_PATH:
-            if (*value && strlen(value) < sizeof c->dir && access(value, W_OK | X_OK) == 0) {
+            if (*value && strlen(value) < sizeof c->dir && stat(value, &st) == 0 &&
+                S_ISDIR(st.st_mode) && access(value, W_OK | X_OK) == 0) {
                 if (value[0] == '/' || !getcwd(field, sizeof c->dir) ||
                     strlen(field) + 1 + strlen(value) >= sizeof c->dir)
                     strcpy(field, value);
@@ -138,7 +159,9 @@ int ps_config_set(struct ps_config *c, const char *name, const char *value)
         errno = saved;
         if (ok)
             return 0;
-        ps_log("%s=\"%s\" ignored: expected %s", name, value, v->help);
+        char shown[72];
+        show_value(value, shown, sizeof shown);
+        ps_log("%s=\"%s\" ignored: expected %s", name, shown, v->help);
         return -1;
     }
     errno = saved;

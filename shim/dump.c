@@ -1,4 +1,326 @@
-/* dump.c: placeholder hook; saturation dumps land with issue 3. */
+/* dump.c: when to dump (triggers and rate limits). Runs on the agent, once per
+ * tick, after the sampler and the pools were updated; the writer is
+ * dump_write.c. Triggers read only the thread and pool tables (no /proc, no
+ * signals), so a healthy program pays one pass over its thread records.
+ *
+ * Triggers, most specific first: deadlock (a cycle of lock or join waits seen
+ * on two consecutive ticks), convoy (>= 3 threads waiting >= 100 ms on one
+ * lock), blocked (every live worker of a pool blocked, not idle, not parked,
+ * for POOLSHIM_DUMP_BLOCKED_MS; condvar-like waits count only once the pool's
+ * idle wait is known), queue (estimated queue > 2 x workers and
+ * larger than ~3 ticks ago), cpu_plateau (the pool burned >= 85 % of
+ * min(cores, workers) over the last second with work queued all along).
+ * A request is the dump signal sent to the process (stacks.c counts them).
+ *
+ * Limits: saturation dumps stop after POOLSHIM_DUMP_MAX and are at least
+ * POOLSHIM_DUMP_INTERVAL_S apart; requests and deadlocks bypass both (a given
+ * deadlock is dumped once) but are at most one per second and 1000 per
+ * process. POOLSHIM_DUMP=off turns saturation dumps off, not requests. */
 #include "dump.h"
+#include "agent.h"
+#include "alloc.h"
+#include "clock.h"
+#include "config.h"
+#include "jsonw.h"
+#include "log.h"
+#include "pool.h"
+#include "stacks.h"
+#include "syncobj.h"
+#include "wfg.h"
+#include <string.h>
 
-void ps_dump_tick(uint64_t now_ns) { (void)now_ns; }
+#define CONVOY_MIN_WAITERS 3
+#define CONVOY_MIN_NS 100000000ull
+#define DEADLOCK_MIN_NS 100000000ull
+#define HARD_MAX 1000
+
+static struct {
+    int written;                  /* dumps written by this process */
+    int saturation;               /* of which saturation dumps */
+    uint64_t last_ns;             /* when the last one was written */
+    uint64_t requests_done;       /* requests answered (stacks.c counts arrivals) */
+    uint64_t cycle_seen;          /* deadlock signature on the previous tick */
+    uint64_t cycle_dumped;        /* signature already dumped */
+} st;
+
+int ps_dump_count(void)
+{
+    return st.written;
+}
+
+static void atfork_child(void)
+{
+    memset(&st, 0, sizeof st);
+    st.requests_done = ps_stacks_requests();
+}
+
+__attribute__((constructor(102))) static void dump_init(void)
+{
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+        return;
+    ps_alloc_init(ps_cfg.alloc_sample_lg);
+    ps_stacks_init(ps_cfg.dump_signal);
+    pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* --- triggers ----------------------------------------------------------- */
+
+struct lockcount { uintptr_t obj; int n; int owner; };
+
+#define LC_CAP 1024
+static struct lockcount lc[LC_CAP];
+
+static struct lockcount *lc_get(uintptr_t obj)
+{
+    uint32_t h = (uint32_t)((obj * 0x9E3779B97F4A7C15ull) >> 54) & (LC_CAP - 1);
+    for (int i = 0; i < LC_CAP; i++) {
+        struct lockcount *e = &lc[(h + (uint32_t)i) & (LC_CAP - 1)];
+        if (e->obj == obj)
+            return e;
+        if (!e->obj) {
+            e->obj = obj;
+            e->owner = -1;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static int join_target(uintptr_t th)
+{
+    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && (uintptr_t)t->self == th)
+            return t->tid;
+    }
+    return 0;
+}
+
+struct verdict {
+    int reason;                   /* enum ps_dump_reason */
+    int pool;
+    char detail[256];
+};
+
+/* The next live host thread (from *i on) that has been waiting at least
+ * min_ns; its wait's kind in *kind. NULL when none is left. */
+static struct ps_thread *next_long_wait(int *i, uint64_t now, uint64_t min_ns, int *kind)
+{
+    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    for (; *i < hwm; (*i)++) {
+        struct ps_thread *t = &ps_threads[*i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore)
+            continue;
+        uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+        *kind = t->cur_kind;
+        if (since && now >= since + min_ns) {
+            (*i)++;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static int check_deadlock(uint64_t now, struct verdict *v)
+{
+    static struct ps_wfg_edge edges[PS_MAX_THREADS];
+    static int cyc[256];
+    int ne = 0;
+    memset(lc, 0, sizeof lc);
+    struct ps_thread *t;
+    int kind, i = 0;
+    while ((t = next_long_wait(&i, now, DEADLOCK_MIN_NS, &kind))) {
+        int owner = 0;
+        if (kind == PS_K_MUTEX || kind == PS_K_RWLOCK) {
+            struct lockcount *e = lc_get(t->cur_obj);
+            if (e && e->owner < 0)
+                e->owner = ps_wfg_lock_owner(kind, t->cur_obj);
+            owner = e ? e->owner : ps_wfg_lock_owner(kind, t->cur_obj);
+        } else if (kind == PS_K_JOIN) {
+            owner = join_target(t->cur_obj);
+        }
+        if (owner > 0 && owner != t->tid)
+            edges[ne++] = (struct ps_wfg_edge){ t->tid, owner };
+    }
+    int n = ne ? ps_wfg_cycles(edges, ne, cyc, (int)(sizeof cyc / sizeof cyc[0])) : 0;
+    if (!n) {
+        st.cycle_seen = 0;
+        return 0;
+    }
+    int len = 0;
+    for (int k = 0; k < n; len++)
+        if (!cyc[len])
+            k++;
+    uint64_t sig = ps_wfg_signature(cyc, len);
+    int persistent = sig == st.cycle_seen;
+    st.cycle_seen = sig;
+    if (!persistent || sig == st.cycle_dumped)
+        return 0;
+    v->reason = PS_DUMP_DEADLOCK;
+    v->pool = -1;
+    size_t at = ps_fmt(v->detail, sizeof v->detail, "%d deadlock cycle%s:", n, n > 1 ? "s" : "");
+    for (int i = 0, first = 0; i < len && at < sizeof v->detail - 32; i++) {
+        if (cyc[i])
+            at += ps_fmt(v->detail + at, sizeof v->detail - at, " %d ->", cyc[i]);
+        else
+            at += ps_fmt(v->detail + at, sizeof v->detail - at, " %d%s", cyc[first], i + 1 < len ? ";" : "");
+        if (!cyc[i])
+            first = i + 1;
+    }
+    st.cycle_dumped = sig;
+    return 1;
+}
+
+static int check_convoy(uint64_t now, struct verdict *v)
+{
+    memset(lc, 0, sizeof lc);
+    struct lockcount *best = NULL;
+    int kind_of_best = 0;
+    struct ps_thread *t;
+    int kind, i = 0;
+    while ((t = next_long_wait(&i, now, CONVOY_MIN_NS, &kind))) {
+        if (kind != PS_K_MUTEX && kind != PS_K_RWLOCK && kind != PS_K_SPIN)
+            continue;
+        struct lockcount *e = lc_get(t->cur_obj);
+        if (e && ++e->n >= CONVOY_MIN_WAITERS && (!best || e->n > best->n)) {
+            best = e;
+            kind_of_best = kind;
+        }
+    }
+    if (!best)
+        return 0;
+    struct ps_obj *o = ps_obj_find(best->obj);
+    int owner = ps_wfg_lock_owner(kind_of_best, best->obj);
+    v->reason = PS_DUMP_CONVOY;
+    v->pool = o ? o->waiter_pool : -1;
+    ps_fmt(v->detail, sizeof v->detail, "%d threads wait >= 100 ms on %s %p%s%d", best->n,
+           ps_kind_name[kind_of_best], (void *)best->obj, owner ? " held by thread " : "", owner);
+    if (!owner)
+        v->detail[strlen(v->detail) - 1] = 0;
+    return 1;
+}
+
+/* The sample about `back` ticks ago (clamped to what exists), or NULL. */
+static const struct ps_pool_sample *sample_back(const struct ps_pool *p, uint32_t back)
+{
+    uint32_t n = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
+    if (!n)
+        return NULL;
+    if (back >= n)
+        back = n - 1;
+    if (back >= PS_HIST)
+        back = PS_HIST - 1;
+    return &p->hist[(n - 1 - back) % PS_HIST];
+}
+
+/* Until a pool's idle wait is learned (it needs a producer's posts), its
+ * workers waiting on a condvar, semaphore, futex or fd may just have no work:
+ * such waits do not count as blocked. */
+static int idle_capable(int kind)
+{
+    return kind == PS_K_COND || kind == PS_K_SEM || kind == PS_K_FUTEX || kind == PS_K_POLL;
+}
+
+static int check_pools(uint64_t now, struct verdict *v)
+{
+    int live[PS_MAX_POOLS] = { 0 }, blocked[PS_MAX_POOLS] = { 0 };
+    uint64_t blocked_ns = (uint64_t)ps_cfg.dump_blocked_ms * 1000000ull;
+    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore || t->pool < 0 ||
+            t->pool >= PS_MAX_POOLS)
+            continue;
+        live[t->pool]++;
+        uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+        if (since && !t->throttled && t->cur_cause != PS_IDLE && now >= since + blocked_ns &&
+            (!idle_capable(t->cur_kind) || ps_pools[t->pool].idle_obj))
+            blocked[t->pool]++;
+    }
+    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
+        struct ps_pool *p = &ps_pools[pi];
+        if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
+            break;
+        if (live[pi] && blocked[pi] == live[pi]) {
+            v->reason = PS_DUMP_BLOCKED;
+            v->pool = pi;
+            ps_fmt(v->detail, sizeof v->detail, "all %d workers of pool %d blocked for >= %d ms", live[pi], pi,
+                   ps_cfg.dump_blocked_ms);
+            return 1;
+        }
+        const struct ps_pool_sample *s0 = sample_back(p, 0), *s3 = sample_back(p, 3);
+        if (s0 && s3 && s0 != s3 && live[pi] && s0->queue > 2ull * (uint64_t)live[pi] && s0->queue > s3->queue) {
+            v->reason = PS_DUMP_QUEUE;
+            v->pool = pi;
+            ps_fmt(v->detail, sizeof v->detail, "pool %d: about %lu tasks queued for %d workers, growing", pi,
+                   (unsigned long)s0->queue, live[pi]);
+            return 1;
+        }
+        /* CPU plateau over the last second, with work queued at every sample. */
+        if (!s0 || !live[pi])
+            continue;
+        const struct ps_pool_sample *old = NULL;
+        int queued = s0->queue > 0;
+        for (uint32_t b = 1; queued && b < PS_HIST; b++) {
+            const struct ps_pool_sample *s = sample_back(p, b);
+            if (!s || s == old || s->t_ns >= s0->t_ns)
+                break;
+            queued = s->queue > 0;
+            old = s;
+            if (s0->t_ns - s->t_ns >= 1000000000ull)
+                break;
+        }
+        if (queued && old && s0->t_ns - old->t_ns >= 1000000000ull) {
+            double rate = (double)(s0->cpu_ns - old->cpu_ns) / (double)(s0->t_ns - old->t_ns);
+            int cap = live[pi] < ps_ncores ? live[pi] : ps_ncores;
+            if (rate >= 0.85 * cap) {
+                v->reason = PS_DUMP_CPU_PLATEAU;
+                v->pool = pi;
+                char r[32];
+                ps_fmt_double(r, sizeof r, rate, 2);
+                ps_fmt(v->detail, sizeof v->detail, "pool %d uses %s cores of %d with work queued", pi, r,
+                       ps_ncores);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+uint64_t ps_dump_tick(uint64_t now)
+{
+    struct verdict v = { PS_DUMP_NONE, -1, "" };
+    uint64_t req = ps_stacks_requests();
+    int since_ok = !st.written || now >= st.last_ns + 1000000000ull;
+    if (st.written >= HARD_MAX)
+        return 0;
+    /* Deadlock detection needs two consecutive ticks: run it every tick. */
+    int dead = ps_cfg.dump && check_deadlock(now, &v);
+    if (!dead && req != st.requests_done) {
+        v.reason = PS_DUMP_REQUEST;
+        v.pool = -1;
+        ps_fmt(v.detail, sizeof v.detail, "signal %d received", ps_cfg.dump_signal);
+    }
+    if (v.reason == PS_DUMP_NONE && ps_cfg.dump && st.saturation < ps_cfg.dump_max &&
+        (!st.written || now >= st.last_ns + (uint64_t)ps_cfg.dump_min_interval_s * 1000000000ull)) {
+        if (check_convoy(now, &v) || check_pools(now, &v))
+            st.saturation++;
+    }
+    if (v.reason == PS_DUMP_NONE)
+        return 0;
+    if (!since_ok) {
+        if (dead)
+            st.cycle_dumped = 0;          /* try again next tick */
+        if (v.reason != PS_DUMP_REQUEST && v.reason != PS_DUMP_DEADLOCK)
+            st.saturation--;
+        return 0;
+    }
+    if (v.reason == PS_DUMP_REQUEST)
+        st.requests_done = req;
+    uint64_t t0 = ps_now_ns();
+    int n = st.written++;
+    st.last_ns = t0;
+    ps_dump_write(n, v.reason, v.pool, v.detail);
+    return ps_now_ns() - t0;
+}

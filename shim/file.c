@@ -1,4 +1,4 @@
-/* file.c: atomic file writes (see file.h). Uses raw system calls through libc
+/* file.c: atomic file writes and small reads (see file.h). Uses raw system calls through libc
  * functions we do not wrap (open, close, rename) and ps_write_all, so writing a
  * report is never counted as the host's I/O. */
 #include "file.h"
@@ -13,8 +13,10 @@ int ps_file_write_atomic(const char *dir, const char *name, const void *buf, siz
 {
     char tmp[640], dst[640];
     int saved = errno;
-    ps_fmt(dst, sizeof dst, "%s/%s", dir, name);
-    ps_fmt(tmp, sizeof tmp, "%s/.%s.%d.tmp", dir, name, (int)getpid());
+    /* ps_fmt truncates: a path that filled a buffer may name another file */
+    if (ps_fmt(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst - 1 ||
+        ps_fmt(tmp, sizeof tmp, "%s/.%s.%d.tmp", dir, name, (int)getpid()) >= sizeof tmp - 1)
+        return -ENAMETOOLONG;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         int e = errno;
@@ -31,4 +33,17 @@ int ps_file_write_atomic(const char *dir, const char *name, const void *buf, siz
         unlink(tmp);
     errno = saved;
     return -e;
+}
+
+long ps_file_read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = syscall(SYS_read, fd, buf, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return n;
 }

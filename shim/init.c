@@ -45,6 +45,7 @@ __attribute__((constructor(101))) static void ps_init(void)
 {
     ps_log_init();
     ps_real_init();
+    ps_clock_init();
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);

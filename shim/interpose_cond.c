@@ -41,12 +41,12 @@ PS_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 
 PS_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-    ps_pool_on_post((uintptr_t)c, ps_thread_self());
+    ps_obj_note_post((uintptr_t)c);
     return PS_REAL(pthread_cond_signal)(c);
 }
 
 PS_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
-    ps_pool_on_post((uintptr_t)c, ps_thread_self());
+    ps_obj_note_post((uintptr_t)c);
     return PS_REAL(pthread_cond_broadcast)(c);
 }

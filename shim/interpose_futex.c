@@ -38,7 +38,7 @@ PS_EXPORT long syscall(long nr, ...)
     if (nr == SYS_futex) {
         int op = (int)a2;
         if (futex_is_wake(op)) {
-            ps_pool_on_post((uintptr_t)a1, ps_thread_self());
+            ps_obj_note_post((uintptr_t)a1);
         } else if (futex_is_wait(op)) {
             struct ps_objwait w;
             int lock = (op & FUTEX_CMD_MASK) == FUTEX_LOCK_PI;

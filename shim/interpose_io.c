@@ -1,7 +1,9 @@
 /* interpose_io.c: the blocking file and socket calls, their 64-bit and
  * fortified (_chk) names. Each is a span of `io` wait on its fd: two clock
  * reads around the real call, nothing else. An fd that is the pool's idle wait
- * (workers blocked reading a pipe for work) counts as idle. */
+ * (workers blocked reading a pipe for work) counts as idle. The first call
+ * after a worker's wake-up from its idle poll settles whether that wake-up was
+ * a task: EAGAIN means another worker took the work (ps_task_settle). */
 #include "export.h"
 #include "account.h"
 #include "syncobj.h"
@@ -15,6 +17,7 @@
             return PS_REAL(name) args;                                                 \
         ret r = ps_real_##name args;                                                   \
         ps_span_end(&s);                                                               \
+        ps_task_settle(s.t, r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));       \
         return r;                                                                      \
     }
 

@@ -1,6 +1,7 @@
 /* interpose_mutex.c: pthread_mutex_{lock,trylock,timedlock,clocklock,unlock}.
- * Fast path: one trylock, one probe of the object table; no clock, no store to
- * shared memory. Only when trylock says EBUSY do we time the real lock. Locks
+ * Fast path: one trylock, one filter test (syncobj.h); no clock, no thread
+ * record, no store to shared memory. Only when trylock says EBUSY do we time
+ * the real lock. Locks
  * that were ever contended are "hot": for them we also note the owner and its
  * call site and the hold time, which is what names a convoy's culprit.
  * The pool's queue mutex marks task boundaries for condvar pools. */
@@ -22,15 +23,18 @@ static inline int real_lock(enum how how, pthread_mutex_t *m, clockid_t clk, con
     }
 }
 
-static inline __attribute__((always_inline))
-int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
+/* Everything but the plain case, out of line so the fast path needs no stack
+ * frame: a blocking acquisition (r == EBUSY from the trylock), or a mutex the
+ * filter marks (hot, or a pool's queue mutex). */
+static __attribute__((noinline))
+int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
+              int r)
 {
     struct ps_thread *t = ps_thread_self();
     if (!t)
-        return real_lock(how, m, clk, abs);
+        return r == EBUSY ? real_lock(how, m, clk, abs) : r;
     if (ps_pool_is_queue_mutex(t, m))
         ps_task_end(t);                  /* a worker comes back for more work */
-    int r = ps_real_pthread_mutex_trylock(m);
     if (r == EBUSY) {
         struct ps_lockwait w;
         ps_lockwait_begin(&w, m, PS_K_MUTEX, site);
@@ -40,6 +44,18 @@ int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     if (r == 0 || r == EOWNERDEAD)
         ps_lock_on_acquire(t, m, site);
     return r;
+}
+
+/* The fast path: a trylock that succeeds on an unmarked mutex returns at once,
+ * without touching the thread record. The filter is read after the trylock, so
+ * a lock made hot meanwhile is seen exactly as the table probe saw it before. */
+static inline __attribute__((always_inline))
+int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
+{
+    int r = PS_REAL(pthread_mutex_trylock)(m);
+    if (__builtin_expect(r != EBUSY, 1) && __builtin_expect(!ps_obj_maybe((uintptr_t)m), 1))
+        return r;
+    return lock_rest(how, m, clk, abs, site, r);
 }
 
 PS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -66,13 +82,28 @@ PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
     return r;
 }
 
-PS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+/* A marked mutex: the hold time closes while we still hold it (the owner
+ * check needs that); the task begins after the real unlock, so the clock read
+ * and the pool's counter are not inside the host's critical section. */
+static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
 {
     struct ps_thread *t = ps_self;
-    if (t && !t->ignore) {
-        ps_lock_on_release(t, m);
-        if (ps_pool_is_queue_mutex(t, m))
-            ps_task_begin(t);            /* a worker leaves the queue with a task */
+    if (!t || t->ignore)
+        return PS_REAL(pthread_mutex_unlock)(m);
+    ps_lock_on_release(t, m);
+    int task = ps_pool_is_queue_mutex(t, m);
+    int r = PS_REAL(pthread_mutex_unlock)(m);
+    if (task && r == 0) {
+        int saved = errno;
+        ps_task_begin(t);                /* a worker leaves the queue with a task */
+        errno = saved;
     }
+    return r;
+}
+
+PS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
+        return unlock_marked(m);
     return PS_REAL(pthread_mutex_unlock)(m);
 }

@@ -1,40 +1,66 @@
 /* interpose_sem.c: sem_{wait,timedwait,clockwait,post}.
  * CPython's locks and queues are semaphores, so sem_wait is hot there: try
- * first (no clock when the semaphore is available), time only a real block.
+ * first (no clock, no thread record when the semaphore is available), time
+ * only a real block, out of line so the fast path stays frameless.
  * A successful wait on the pool's idle semaphore starts a task. */
 #include "export.h"
 #include "real.h"
 #include "waitobj.h"
 
-#define PS_SEM_WAIT(call)                                                    \
-    struct ps_thread *t = ps_thread_self();                                  \
-    if (!t)                                                                  \
-        return call;                                                         \
-    int idle = ps_pool_is_idle_obj(t, (uintptr_t)s);                         \
-    int saved = errno;                                                       \
-    if (PS_REAL(sem_trywait)(s) == 0) {                                      \
-        if (idle) {                                                          \
-            ps_task_end(t);                                                  \
-            ps_task_begin(t);                                                \
-        }                                                                    \
-        return 0;                                                            \
-    }                                                                        \
-    errno = saved;                                                           \
-    PS_OBJWAIT(w);                                                     \
-    if (!ps_objwait_begin(&w, PS_COND, PS_K_SEM, (uintptr_t)s, PS_CALLER())) \
-        return call;                                                         \
-    int r = call;                                                            \
-    ps_objwait_end(&w, r == 0);                                              \
+enum how { PLAIN, TIMED, CLOCKED };
+
+static inline int real_wait(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs)
+{
+    switch (how) {
+    case PLAIN: return PS_REAL(sem_wait)(s);
+    case TIMED: return PS_REAL(sem_timedwait)(s, abs);
+    default: return ps_real_sem_clockwait(s, clk, abs);
+    }
+}
+
+/* Taken without blocking: a task boundary if s is the pool's idle semaphore
+ * (an idle object is in the object table, so only marked ones get here). */
+static __attribute__((noinline)) void took_marked(sem_t *s)
+{
+    struct ps_thread *t = ps_thread_self();
+    if (t && ps_pool_is_idle_obj(t, (uintptr_t)s)) {
+        ps_task_end(t);
+        ps_task_begin(t);
+    }
+}
+
+static __attribute__((noinline))
+int wait_slow(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs, void *site)
+{
+    PS_OBJWAIT(w);
+    if (!ps_objwait_begin(&w, PS_COND, PS_K_SEM, (uintptr_t)s, site))
+        return real_wait(how, s, clk, abs);
+    int r = real_wait(how, s, clk, abs);
+    ps_objwait_end(&w, r == 0);
     return r;
+}
+
+static inline __attribute__((always_inline))
+int wait_common(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs, void *site)
+{
+    int *err = &errno, saved = *err;
+    if (PS_REAL(sem_trywait)(s) == 0) {
+        if (__builtin_expect(ps_obj_maybe((uintptr_t)s), 0))
+            took_marked(s);
+        return 0;
+    }
+    *err = saved;                        /* trywait's EAGAIN is ours, not the caller's */
+    return wait_slow(how, s, clk, abs, site);
+}
 
 PS_EXPORT int sem_wait(sem_t *s)
 {
-    PS_SEM_WAIT(PS_REAL(sem_wait)(s))
+    return wait_common(PLAIN, s, 0, NULL, PS_CALLER());
 }
 
 PS_EXPORT int sem_timedwait(sem_t *s, const struct timespec *abs)
 {
-    PS_SEM_WAIT(PS_REAL(sem_timedwait)(s, abs))
+    return wait_common(TIMED, s, 0, abs, PS_CALLER());
 }
 
 PS_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
@@ -43,11 +69,11 @@ PS_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
         errno = ENOSYS;
         return -1;
     }
-    PS_SEM_WAIT(ps_real_sem_clockwait(s, clk, abs))
+    return wait_common(CLOCKED, s, clk, abs, PS_CALLER());
 }
 
 PS_EXPORT int sem_post(sem_t *s)
 {
-    ps_pool_on_post((uintptr_t)s, ps_thread_self());
+    ps_obj_note_post((uintptr_t)s);
     return PS_REAL(sem_post)(s);
 }

@@ -24,7 +24,7 @@ static void *trampoline(void *p)
     struct ps_thread *t = p;
     void *(*fn)(void *) = (void *(*)(void *))t->routine;
     void *arg = t->start_arg;
-    t->tid = ps_gettid();
+    __atomic_store_n(&t->tid, ps_gettid(), __ATOMIC_RELEASE);   /* the agent waits for it (sampler.c) */
     t->self = pthread_self();
     ps_self = t;
     char name[PS_NAME_LEN] = "", prefix[PS_NAME_LEN];

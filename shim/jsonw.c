@@ -44,6 +44,26 @@ static void put(struct ps_jw *w, const char *s, size_t n)
 
 static void puts_(struct ps_jw *w, const char *s) { put(w, s, strlen(s)); }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 if it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+    int n;
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c >= 0xe0 && c <= 0xef) { n = 3; if (c == 0xe0) lo = 0xa0; if (c == 0xed) hi = 0x9f; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 4; if (c == 0xf0) lo = 0x90; if (c == 0xf4) hi = 0x8f; }
+    else return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Strings come from the host (thread names cut at 15 bytes, paths): bytes that
+ * are not UTF-8 become U+FFFD so the document stays valid JSON. */
 static void quoted(struct ps_jw *w, const char *s)
 {
     put(w, "\"", 1);
@@ -55,8 +75,16 @@ static void quoted(struct ps_jw *w, const char *s)
         } else if (*p < 0x20 || *p == 0x7f) {
             put(w, esc, ps_fmt(esc, sizeof esc, "\\u00%c%c", "0123456789abcdef"[*p >> 4],
                                "0123456789abcdef"[*p & 15]));
-        } else {
+        } else if (*p < 0x80) {
             put(w, (const char *)p, 1);
+        } else {
+            int n = utf8_len(p);
+            if (n) {
+                put(w, (const char *)p, (size_t)n);
+                p += n - 1;
+            } else {
+                put(w, "\xef\xbf\xbd", 3);
+            }
         }
     }
     put(w, "\"", 1);
@@ -128,20 +156,60 @@ void ps_jw_hex(struct ps_jw *w, const char *key, uint64_t v)
     put(w, b, ps_fmt(b, sizeof b, "\"0x%lx\"", (unsigned long)v));
 }
 
+/* Below 1e18: fixed point, the decimals reduced where v x 10^decimals would
+ * exceed 2^53 (past it a double's digits are noise, not the value).
+ * From 1e18: 17 significant digits (enough for any double), truncated so
+ * DBL_MAX does not round up out of range, and an exponent ("2.5e19"); scaled
+ * in long double so the digits printed are the double's own. */
+static size_t fmt_exp(char *b, size_t cap, double v)
+{
+    long double m = v;
+    int e = 16;
+    while (m >= 1e17L) {
+        m /= 10;
+        e++;
+    }
+    uint64_t d = (uint64_t)m;
+    char digits[17];
+    for (int i = 16; i >= 0; i--) {
+        digits[i] = (char)('0' + d % 10);
+        d /= 10;
+    }
+    int n = 17;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    size_t at = 0;
+    b[at++] = digits[0];
+    if (n > 1) {
+        b[at++] = '.';
+        memcpy(b + at, digits + 1, (size_t)n - 1);
+        at += (size_t)n - 1;
+    }
+    return at + ps_fmt(b + at, cap - at, "e%d", e);
+}
+
 size_t ps_fmt_double(char *b, size_t cap, double v, int decimals)
 {
     if (!isfinite(v) || cap < 32)
         return ps_fmt(b, cap, "null");
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)            /* keeps sign + 19 digits + point + decimals under 32 */
+        decimals = 9;
     size_t at = 0;
     if (v < 0) {
         b[at++] = '-';
         v = -v;
     }
     if (v >= 1e18)
-        return at + ps_fmt(b + at, cap - at, "%lu", (unsigned long)1000000000000000000ull);
+        return at + fmt_exp(b + at, cap - at, v);
     uint64_t scale = 1;
     for (int i = 0; i < decimals; i++)
         scale *= 10;
+    while (decimals > 0 && v * (double)scale >= 9e15) {   /* 2^53: digits beyond are noise */
+        decimals--;
+        scale /= 10;
+    }
     uint64_t fixed = (uint64_t)(v * (double)scale + 0.5);
     uint64_t ip = fixed / scale, fp = fixed % scale;
     at += ps_fmt(b + at, cap - at, "%lu", (unsigned long)ip);

@@ -29,6 +29,8 @@ void ps_jw_dbl(struct ps_jw *w, const char *key, double v);
 void ps_jw_bool(struct ps_jw *w, const char *key, int v);
 void ps_jw_null(struct ps_jw *w, const char *key);
 void ps_jw_hex(struct ps_jw *w, const char *key, uint64_t v);   /* "0x1f" */
-/* Formats v with up to `decimals` digits after the point into buf (no exponent). */
+/* Formats v with up to `decimals` (0..9) digits after the point into buf; from
+ * 1e18 on, 17 significant digits and an exponent. "null" if not finite or
+ * cap < 32. */
 size_t ps_fmt_double(char *buf, size_t cap, double v, int decimals);
 #endif

@@ -81,11 +81,13 @@ size_t ps_vfmt(char *b, size_t cap, const char *f, va_list ap)
         }
         case 'c': b[at++] = (char)va_arg(ap, int); break;
         case 'd': { long long v = lng ? va_arg(ap, long) : va_arg(ap, int);
-                    if (v < 0) { b[at++] = '-'; v = -v; }
-                    at = put_u(b, cap, at, (unsigned long long)v, 10); break; }
+                    unsigned long long u = (unsigned long long)v;
+                    if (v < 0) { b[at++] = '-'; u = 0 - u; }   /* LONG_MIN without overflow */
+                    at = put_u(b, cap, at, u, 10); break; }
         case 'u': at = put_u(b, cap, at, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10); break;
         case 'x': at = put_u(b, cap, at, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16); break;
-        case 'p': if (at + 3 < cap) { b[at++] = '0'; b[at++] = 'x'; }
+        case 'p': b[at++] = '0';      /* truncated output stays a prefix */
+                  if (at + 1 < cap) b[at++] = 'x';
                   at = put_u(b, cap, at, (uintptr_t)va_arg(ap, void *), 16); break;
         case '%': b[at++] = '%'; break;
         default: if (!*f) f--; break;

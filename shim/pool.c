@@ -48,7 +48,9 @@ void ps_pool_table_reset(void)
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
 {
     size_t n = strnlen(name, PS_NAME_LEN - 1);
-    while (n > 1 && ((name[n - 1] >= '0' && name[n - 1] <= '9') || strchr("-_.:# /", name[n - 1])))
+    /* down to "" for names that are only digits ("1".."15"): with n > 1 "1" and
+     * "10" would share a pool and "2" would not */
+    while (n > 0 && ((name[n - 1] >= '0' && name[n - 1] <= '9') || strchr("-_.:# /", name[n - 1])))
         n--;
     memcpy(out, name, n);
     out[n] = 0;
@@ -93,18 +95,36 @@ void ps_task_begin(struct ps_thread *t)
     struct ps_pool *p = ps_pool_of(t);
     uint64_t now = ps_now_ns();
     if (t->task_begin_ns)
-        t->task_ns += now - t->task_begin_ns;
+        t->task_ns += ps_ns_since(t->task_begin_ns, now);
     t->task_begin_ns = now;
+    t->task_tentative = 0;
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
     if (p)
         ps_atomic_add(&p->tasks, 1);
 }
 
+void ps_task_end_at(struct ps_thread *t, uint64_t ns)
+{
+    t->task_tentative = 0;
+    if (t->task_begin_ns) {
+        t->task_ns += ps_ns_since(t->task_begin_ns, ns);
+        t->task_begin_ns = 0;
+    }
+}
+
 void ps_task_end(struct ps_thread *t)
 {
-    if (t->task_begin_ns) {
-        t->task_ns += ps_now_ns() - t->task_begin_ns;
-        t->task_begin_ns = 0;
+    ps_task_end_at(t, ps_now_ns());
+}
+
+void ps_task_cancel(struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    t->task_begin_ns = 0;
+    if (t->tasks) {
+        __atomic_store_n(&t->tasks, t->tasks - 1, __ATOMIC_RELAXED);
+        if (p)
+            __atomic_fetch_sub(&p->tasks, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -175,6 +195,10 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
         o->nivcsw += t->nivcsw;
         for (int c = 0; c < PS_NCAUSE; c++)
             o->wait_ns[c] += t->wait_ns[c] + t->sampled_ns[c];
+        uint64_t cont = t->wait_ns[PS_LOCK] + t->sampled_ns[PS_LOCK] + t->wait_ns[PS_COND] +
+                        t->sampled_ns[PS_COND] + t->spin_ns;
+        if (cont > o->max_thread_contention_ns)
+            o->max_thread_contention_ns = cont;
     }
     /* The run-queue cause is the scheduler's figure, not a wrapper's. */
     o->wait_ns[PS_RUNQ] += o->runq_ns;
@@ -183,6 +207,32 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
 static int idle_capable(const struct ps_obj *o)
 {
     return o->kind == PS_K_COND || o->kind == PS_K_SEM || o->kind == PS_K_FUTEX || o->kind == PS_K_POLL;
+}
+
+void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+    if (!p || __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) || (wp >= 0 && wp != t->pool) ||
+        o->kind == PS_K_POLL || !idle_capable(o) ||
+        __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&o->posts_other, __ATOMIC_RELAXED))
+        return;
+    uintptr_t zero = 0;
+    p->idle_kind = o->kind;
+    __atomic_store_n(&p->queue_mutex, o->kind == PS_K_COND ? __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) : 0,
+                     __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n(&p->idle_obj, &zero, o->key, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/* Posted by the pool's own workers at least as often as by anyone else: an
+ * object the workers hand to each other. A tie is contention too: CPython's
+ * GIL is posted as often by the main thread (submitting, collecting results)
+ * as by the workers when they sleep. Never posted at all (a wake we cannot
+ * see) stays eligible; polled fds have no visible poster. */
+static int handed_over(const struct ps_obj *o)
+{
+    return o->kind != PS_K_POLL && o->posts_same > 0 && o->posts_same >= o->posts_other;
 }
 
 /* Picks each pool's idle object from the candidates (see the file comment). */
@@ -200,25 +250,34 @@ static void learn_idle(void)
         int wp = o->waiter_pool;
         if (wp < 0 || wp >= PS_MAX_POOLS)
             continue;
-        uint64_t same = o->posts_same, other = o->posts_other;
-        if (o->kind != PS_K_POLL && same > other)
+        if (handed_over(o))
             continue;                      /* handed between workers: contention */
         if (!best[wp] || o->wait_ns > best[wp]->wait_ns)
             best[wp] = o;
     }
     for (int p = 0; p < PS_MAX_POOLS; p++) {
-        if (!best[p])
-            continue;
         struct ps_pool *pool = &ps_pools[p];
         uintptr_t cur = pool->idle_obj;
         struct ps_obj *co = cur ? ps_obj_find(cur) : NULL;
+        if (!best[p]) {
+            /* Learned early, disqualified since (the GIL looked posted by the
+             * main thread until the workers' hand-offs outnumbered it). */
+            if (co && handed_over(co)) {
+                __atomic_store_n(&pool->idle_obj, 0, __ATOMIC_RELEASE);
+                __atomic_store_n(&pool->queue_mutex, 0, __ATOMIC_RELAXED);
+            }
+            continue;
+        }
         /* Sticky: switch only to a clearly better object, or off a disqualified one. */
         if (co && co != best[p] && idle_capable(co) &&
-            (co->kind == PS_K_POLL || co->posts_same <= co->posts_other) &&
+            !handed_over(co) &&
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;
-        __atomic_store_n(&pool->queue_mutex, best[p]->kind == PS_K_COND ? best[p]->mutex : 0, __ATOMIC_RELAXED);
+        uintptr_t qm = best[p]->kind == PS_K_COND ? best[p]->mutex : 0;
+        if (qm)
+            ps_obj_filter_add(qm);         /* the mutex wrappers look at it only then */
+        __atomic_store_n(&pool->queue_mutex, qm, __ATOMIC_RELEASE);
         __atomic_store_n(&pool->idle_obj, best[p]->key, __ATOMIC_RELEASE);
     }
 }

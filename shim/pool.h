@@ -27,8 +27,10 @@ struct ps_pool {
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
     uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
-    /* task events, from workers */
-    uint64_t tasks;              /* task starts */
+    /* task events, from workers. On a cache line of their own: workers and
+     * producers write them per task, while every wrapper reads the learned
+     * fields above (false sharing would make each of those reads a miss). */
+    uint64_t tasks __attribute__((aligned(64)));     /* task starts */
     uint64_t submissions;        /* posts to the idle object by non-members */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */
@@ -73,6 +75,28 @@ static inline int ps_pool_is_queue_mutex(const struct ps_thread *t, const void *
 /* Task boundaries: a worker took work (begin) or went back for more (end). */
 void ps_task_begin(struct ps_thread *t);
 void ps_task_end(struct ps_thread *t);
+/* The task ended at ns (a wait for work that began at ns). */
+void ps_task_end_at(struct ps_thread *t, uint64_t ns);
+/* A wake-up from an idle poll found nothing to do (another worker took the
+ * token, the thundering herd of level-triggered epoll or accept): no task. */
+void ps_task_cancel(struct ps_thread *t);
+/* The first I/O call after a poll wake-up: found_nothing when it failed with
+ * EAGAIN. Owner thread only; cheap when no task is tentative. */
+static inline void ps_task_settle(struct ps_thread *t, int found_nothing)
+{
+    if (__builtin_expect(t->task_tentative, 0)) {
+        t->task_tentative = 0;
+        if (found_nothing)
+            ps_task_cancel(t);
+    }
+}
+/* A worker's blocking wait on o just ended: if its pool has no idle object
+ * yet and o is a condvar/semaphore/futex posted so far only by non-members,
+ * take it now rather than at the agent's next tick (which on a loaded machine
+ * comes tens of ms late, and every task before it goes uncounted). The agent
+ * still corrects the choice (learn_idle). */
+struct ps_obj;
+void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o);
 /* A non-member posted to obj: if it is a pool's idle object, one submission. */
 void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster);
 
@@ -82,14 +106,15 @@ void ps_pool_retire(struct ps_thread *t);
 /* Agent: learn idle objects from the object table, recompute live counts,
  * queue estimates and append a history sample. */
 void ps_pool_tick(uint64_t now_ns);
-#endif
 
 /* Totals over the pool's threads (live, exited and retired). */
 struct ps_pool_totals {
     int threads, live;
     uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
     uint64_t tasks, task_ns, nvcsw, nivcsw;
+    uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };
 void ps_pool_totals(int p, struct ps_pool_totals *out);
 /* The candidates list the agent scans to learn idle objects. */
 void ps_pool_note_candidate(uintptr_t key);
+#endif

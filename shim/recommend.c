@@ -1,9 +1,16 @@
 /* recommend.c: see recommend.h for the model. Thresholds, and why:
  *  - serialized: contention (lock + cond + spin) is at least the useful work
  *    (cpu + io + sleep) and one object holds >= 60 % of it: adding threads only
- *    lengthens the queue on that object;
- *  - CPU-starved: run-queue delay >= half the CPU time: the cores are
- *    oversubscribed, fewer threads would finish the same work sooner;
+ *    lengthens the queue on that object; unless the pool keeps >= 90 % of the
+ *    cores (or of its threads) busy all the same (nothing limits it but the
+ *    CPU), or one thread of three or more does 2/3 of the waiting (one role
+ *    waiting on the others, pigz's writer waiting for compressed blocks: the
+ *    others do not queue, so nothing is serialized);
+ *  - CPU-starved: run-queue delay >= half the CPU time, more threads than
+ *    cores, and the pool itself keeps at least half the cores busy
+ *    (effective parallelism): then the pool oversubscribes the cores and fewer
+ *    threads would finish the same work sooner. A pool using less than that
+ *    queues behind other processes (a loaded machine): its size is not the cause;
  *  - I/O-bound: W/C > 1 (the article's routing rule), CPU-bound: W/C < 0.25. */
 #include "recommend.h"
 #include "log.h"
@@ -41,7 +48,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         ps_fmt(o->reason, sizeof o->reason, "no work measured: keep the current size");
         return;
     }
-    int serial = contention >= 0.5 * (C + W) && in->top_wait_s >= 0.6 * contention && contention > 0;
+    int usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
+    int saturating = o->effective_parallelism >= 0.9 * usable;
+    int one_waiter = in->threads >= 3 && in->max_thread_contention_s > (2.0 / 3.0) * contention;
+    int serial = contention >= 0.5 * (C + W) && in->top_wait_s >= 0.6 * contention && contention > 0 &&
+                 !saturating && !one_waiter;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
     if (serial && hold > 0) {
         o->bottleneck = (C + W) / hold;
@@ -51,6 +62,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     double target = o->goetz;
     if (o->bottleneck > 0 && o->bottleneck < target)
         target = o->bottleneck;
+    /* Serialized with no hold time to bound it: no size can be computed, but
+     * more threads only lengthen the queue, so never above the current size. */
+    if (serial && o->bottleneck <= 0 && in->threads > 0 && in->threads < target)
+        target = in->threads;
     o->recommended_threads = clamp_threads(target);
 
     if (serial) {
@@ -62,13 +77,18 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                    "serialized: threads hand one condvar to each other (a GIL-like lock); W/C %s, "
                    "at most %s threads can progress: more threads will not help, use %d processes",
                    wc, b, in->cores);
+        } else if (o->bottleneck <= 0) {
+            ps_fmt(o->reason, sizeof o->reason,
+                   "serialized on one lock: contention exceeds useful work (hold time unknown); "
+                   "more threads will not help, shorten the critical section");
         } else {
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized on one lock: contention exceeds useful work and the lock is held "
                    "1/%s of the time each thread works; more threads will not help, shorten the "
                    "critical section", b);
         }
-    } else if (in->runq_s >= 0.5 * C && C > 0 && in->threads > in->cores) {
+    } else if (in->runq_s >= 0.5 * C && C > 0 && in->threads > in->cores &&
+               o->effective_parallelism >= 0.5 * in->cores) {
         o->cls = PS_CLASS_STARVED;
         ps_fmt(o->reason, sizeof o->reason,
                "CPU-starved: threads wait for a core as long as they run; W/C %s gives %s threads",

@@ -24,6 +24,7 @@ struct ps_rec_in {
     double top_wait_s;       /* pool's wait on it */
     double top_hold_s;       /* time it was held (locks), 0 if unknown */
     int top_is_handoff;      /* condvar handed between workers (GIL-like): hold = cpu */
+    double max_thread_contention_s;  /* lock + cond + spin of the pool's most contended thread */
 };
 
 struct ps_rec_out {

@@ -6,6 +6,7 @@
 #include "sampler.h"
 #include "agent.h"
 #include "atomics.h"
+#include "file.h"
 #include "log.h"
 #include "pool.h"
 #include "thread.h"
@@ -17,34 +18,26 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = syscall(SYS_read, fd, buf, cap - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return n;
-}
-
 static ssize_t read_task_file(int tid, const char *leaf, char *buf, size_t cap)
 {
     char path[64];
     ps_fmt(path, sizeof path, "/proc/self/task/%d/%s", tid, leaf);
-    return read_file(path, buf, cap);
+    return ps_file_read_small(path, buf, cap);
 }
 
 int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
 {
     char *end;
+    /* strtoull would skip blanks and negate "-5": the kernel writes digits only */
+    if (*s < '0' || *s > '9')
+        return -1;
     errno = 0;
     unsigned long long a = strtoull(s, &end, 10);
     if (end == s || *end != ' ')
         return -1;
     const char *p = end + 1;
+    if (*p < '0' || *p > '9')
+        return -1;
     unsigned long long b = strtoull(p, &end, 10);
     if (end == p || errno)
         return -1;
@@ -61,7 +54,8 @@ int ps_sampler_cause_of_syscall(long nr)
     case SYS_recvmsg: case SYS_sendmsg: case SYS_accept: case SYS_accept4: case SYS_connect:
     case SYS_fsync: case SYS_fdatasync: case SYS_poll: case SYS_ppoll: case SYS_select:
     case SYS_pselect6: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_openat:
-    case SYS_sendfile: case SYS_splice: case SYS_io_uring_enter:
+    case SYS_sendfile: case SYS_splice: case SYS_io_uring_enter: case SYS_epoll_pwait2:
+    case SYS_recvmmsg: case SYS_sendmmsg: case SYS_preadv2: case SYS_pwritev2:
         return PS_IO;
     case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
         return PS_SLEEP;
@@ -154,9 +148,30 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
         read_switches(t);
 }
 
+/* A thread started through our pthread_create whose trampoline has not run
+ * yet: its record is live with tid 0, so an unknown tid in /proc may be it. */
+static int start_pending(void)
+{
+    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
+    if (hwm > PS_MAX_THREADS)
+        hwm = PS_MAX_THREADS;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (t->via_create && !__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+            return 1;
+    }
+    return 0;
+}
+
 /* Threads that did not come through our pthread_create: the main thread,
  * threads started before our constructor or by code that resolved
- * pthread_create for itself (jemalloc's background threads). */
+ * pthread_create for itself (jemalloc's background threads).
+ * A thread we started is in /proc before its trampoline records its tid (on a
+ * loaded machine for milliseconds): claiming it then gave it a second record,
+ * in a nameless pool, with its CPU counted twice. So an unknown tid waits for
+ * the next pass while any start is pending, and is looked up once more after
+ * that check (its trampoline may have run in between). */
 static void discover(void)
 {
     static int seen_fail;
@@ -173,6 +188,8 @@ static void discover(void)
             off += d->d_reclen;
             int tid = atoi(d->d_name);
             if (tid <= 0 || tid == ps_agent_rec.tid || tid == ps_agent_prev_tid || ps_thread_by_tid(tid))
+                continue;
+            if (start_pending() || ps_thread_by_tid(tid))
                 continue;
             struct ps_thread *t = ps_thread_claim(tid, NULL);
             if (t)

@@ -1,6 +1,7 @@
 /* syncobj.c: the object table's slow paths (insertion, contention and wait
  * accounting). Any thread may call these; they take no lock and never allocate.
- * Counts are exact; sites are a bounded top-4 (first come, then by count). */
+ * Counts are exact; sites are the first four distinct callers (a later fifth
+ * is counted only in the totals). */
 #include "syncobj.h"
 #include "clock.h"
 #include "log.h"
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 
 struct ps_obj *ps_objs;
+uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64] __attribute__((aligned(64)));  /* read-mostly: own lines */
 
 int ps_obj_table_init(void)
 {
@@ -26,6 +28,13 @@ void ps_obj_table_reset(void)
 {
     if (ps_objs)
         memset(ps_objs, 0, sizeof(struct ps_obj) * PS_MAX_OBJS);
+    memset(ps_obj_filter, 0, sizeof ps_obj_filter);
+}
+
+void ps_obj_filter_add(uintptr_t key)
+{
+    uint32_t b = ps_obj_filter_bit(key);
+    __atomic_fetch_or(&ps_obj_filter[b >> 6], 1ull << (b & 63), __ATOMIC_RELEASE);
 }
 
 struct ps_obj *ps_obj_get(uintptr_t key, int kind)
@@ -47,6 +56,7 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
             if (__atomic_compare_exchange_n(&o->key, &zero, (uintptr_t)-1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 o->kind = kind;
                 o->waiter_pool = -1;
+                ps_obj_filter_add(key);         /* before the key: no false "absent" */
                 __atomic_store_n(&o->key, key, __ATOMIC_RELEASE);
                 return o;
             }
@@ -82,6 +92,20 @@ void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site)
     __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
     __atomic_store_n(&o->acq_ns, ps_now_ns(), __ATOMIC_RELAXED);
     __atomic_store_n(&o->owner_tid, t ? t->tid : -1, __ATOMIC_RELEASE);
+}
+
+void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site)
+{
+    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
+    if (o)
+        ps_lock_on_acquire_hot(o, t, site);
+}
+
+void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock)
+{
+    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
+    if (o)
+        ps_lock_on_release_hot(o, t);
 }
 
 void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t)

@@ -4,10 +4,21 @@
  * A fixed open-addressed table keyed by address, in memory mapped at start.
  * Entries are inserted on slow paths only (the first contention or blocking
  * wait); fast paths only probe (ps_obj_find), so an uncontended lock never
- * writes shared memory. Fields are updated with relaxed atomics. */
+ * writes shared memory. Fields are updated with relaxed atomics.
+ *
+ * Why a filter in front of the table: every lock and unlock asks "is this lock
+ * hot?", and the answer is nearly always no. A probe of the 2 MB table costs
+ * ~20 instructions and touches a random cache line; one bit of a 64 Kbit
+ * (8 KB) filter, set for every key ever inserted and never cleared (except by
+ * ps_obj_table_reset), answers no in ~6 instructions. A set bit may be another
+ * key's (false positive, 1 in 64K per inserted key): the table probe decides.
+ * The filter also marks each pool's queue mutex (ps_obj_filter_add), so the
+ * mutex wrappers need nothing but the filter test to know a mutex is plain:
+ * any per-mutex behaviour must mark its mutex here first. */
 #ifndef PS_SYNCOBJ_H
 #define PS_SYNCOBJ_H
 #include <stdint.h>
+#include "pool.h"
 #include "thread.h"
 
 #define PS_OBJ_SITES 4
@@ -15,27 +26,33 @@
 
 struct ps_site_count { void *site; uint64_t n; uint64_t wait_ns; };
 
+/* Layout: every acquisition and release of a hot lock touches only the first
+ * cache line (key .. owner_site), which then travels between cores with the
+ * lock's own line; the wait statistics below are touched only on contention.
+ * Entries are 64-byte aligned (the table is page-aligned). */
 struct ps_obj {
     uintptr_t key;                /* object address (fds: PS_FD_KEY(fd)); 0 = empty */
     int kind;                     /* enum ps_kind */
     int waiter_pool;              /* first pool whose worker blocked here, -1 none */
     uint64_t acquisitions;        /* lock acquisitions since the first contention */
-    uint64_t contended;           /* blocking acquisitions / blocking waits */
-    uint64_t wait_ns, max_wait_ns;
     uint64_t hold_ns;             /* locks: time held, since the first contention */
     uint64_t acq_ns;              /* locks: when the current holder took it */
     int owner_tid;                /* locks: last acquirer (0 after release) */
     int waiting;                  /* threads blocked on it right now */
     void *owner_site;             /* locks: where the current holder took it */
+    uint64_t contended;           /* blocking acquisitions / blocking waits */
+    uint64_t wait_ns, max_wait_ns;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
     struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
-};
+} __attribute__((aligned(64)));
 
 #define PS_FD_KEY(fd) ((uintptr_t)(unsigned)(fd) | ((uintptr_t)1 << 63))
 
+#define PS_OBJ_FILTER_BITS 65536
 extern struct ps_obj *ps_objs;
+extern uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64];
 int ps_obj_table_init(void);
 void ps_obj_table_reset(void);
 
@@ -45,11 +62,24 @@ static inline uint32_t ps_obj_hash(uintptr_t key)
     return (uint32_t)(h >> 51);               /* 13 bits: PS_MAX_OBJS */
 }
 
+static inline uint32_t ps_obj_filter_bit(uintptr_t key)
+{
+    return (uint32_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 48);   /* 16 bits */
+}
+/* Marks key (inserted keys are marked by ps_obj_get). Never unmarked. */
+void ps_obj_filter_add(uintptr_t key);
+/* 0: key was never inserted or marked. 1: it may have been. */
+static inline int ps_obj_maybe(uintptr_t key)
+{
+    uint32_t b = ps_obj_filter_bit(key);
+    return (int)((__atomic_load_n(&ps_obj_filter[b >> 6], __ATOMIC_RELAXED) >> (b & 63)) & 1);
+}
+
 /* Probe only: the entry for key or NULL. Cheap enough for fast paths. */
 static inline struct ps_obj *ps_obj_find(uintptr_t key)
 {
     struct ps_obj *tab = ps_objs;
-    if (!tab)
+    if (__builtin_expect(!ps_obj_maybe(key), 1) || !tab)
         return NULL;
     uint32_t h = ps_obj_hash(key);
     for (int i = 0; i < 8; i++) {
@@ -65,28 +95,37 @@ static inline struct ps_obj *ps_obj_find(uintptr_t key)
 /* Find or insert; NULL when the neighbourhood is full (logged once). */
 struct ps_obj *ps_obj_get(uintptr_t key, int kind);
 
-/* Lock events. site is the caller's return address. */
+/* Lock events. site is the caller's return address. The inline parts are the
+ * fast path (a filter test); the rest is out of line to keep wrappers small. */
 static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site);
 void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site);
 void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t);
+void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site);
+void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock);
 /* Before blocking on a lock: makes it hot; returns the entry (may be NULL). */
 struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site);
 void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void *owner_site,
                         uint64_t wait_ns);
+
+/* A post (cond signal/broadcast, sem_post, futex wake) to obj. Only objects
+ * someone has waited on are in the table; for the rest this is a filter test. */
+static inline void ps_obj_note_post(uintptr_t obj)
+{
+    if (__builtin_expect(ps_obj_maybe(obj), 0))
+        ps_pool_on_post(obj, ps_thread_self());
+}
 
 /* Waits on condvars/semaphores/futexes/fds, and the posts that end them. */
 void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t wait_ns);
 
 static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site)
 {
-    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
-    if (__builtin_expect(o != NULL, 0))
-        ps_lock_on_acquire_hot(o, t, site);
+    if (__builtin_expect(ps_obj_maybe((uintptr_t)lock), 0))
+        ps_lock_on_acquire_maybe(t, lock, site);
 }
 static inline void ps_lock_on_release(struct ps_thread *t, const void *lock)
 {
-    struct ps_obj *o = ps_obj_find((uintptr_t)lock);
-    if (__builtin_expect(o != NULL, 0))
-        ps_lock_on_release_hot(o, t);
+    if (__builtin_expect(ps_obj_maybe((uintptr_t)lock), 0))
+        ps_lock_on_release_maybe(t, lock);
 }
 #endif

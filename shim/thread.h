@@ -40,9 +40,14 @@ struct ps_thread {
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
+    /* a contended spin acquisition whose CPU is settled at its unlock (interpose_spin.c) */
+    const volatile void *spin_lock;
+    uint64_t spin_cpu0_ns, spin_wall_ns, spin_acq_ns;
     uint64_t tasks;                  /* task boundaries seen (dequeues from the pool's idle object) */
     uint64_t task_begin_ns;          /* when the current task started, 0 if idle */
     uint64_t task_ns;                /* summed task latency of finished tasks */
+    int task_tentative;              /* the task began at a poll wake-up: undone if the first
+                                      * I/O call after it finds nothing (EAGAIN) */
     /* the current wait, for dumps and the sampler */
     uint64_t cur_since_ns;
     int cur_kind;                    /* enum ps_kind, PS_K_NONE when not waiting */

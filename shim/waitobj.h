@@ -11,6 +11,8 @@ struct ps_objwait {
     struct ps_span span;
     struct ps_obj *o;
     void *site;
+    uintptr_t key;
+    int kind;
 };
 
 /* 0: not measured, forward only. */
@@ -20,6 +22,8 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
         return 0;
     w->o = ps_obj_get(key, kind);
     w->site = site;
+    w->key = key;
+    w->kind = kind;
     if (w->span.cause == PS_IDLE)
         ps_task_end(w->span.t);
     return 1;
@@ -33,13 +37,27 @@ static inline void ps_objwait_unwind(struct ps_objwait *w)
 }
 #define PS_OBJWAIT(var) struct ps_objwait var __attribute__((cleanup(ps_objwait_unwind))) = { 0 }
 
-/* got_work: the call returned with work (a semaphore taken, fds ready). */
+/* got_work: the call returned with work (a semaphore taken, fds ready).
+ * The agent may have learned the pool's idle object while we waited: a long
+ * wait for work that began before it knew (EPOLLEXCLUSIVE wakes one worker and
+ * leaves the others asleep for long) is idle all the same, and is ended as such. */
 static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
 {
+    struct ps_thread *t = w->span.t;
+    if (w->o && w->span.cause != PS_IDLE && w->span.cause != PS_LOCK)
+        ps_pool_learn_early(t, w->o);
+    if ((w->span.cause == PS_COND || w->span.cause == PS_IO) && ps_pool_is_idle_obj(t, w->key)) {
+        w->span.cause = PS_IDLE;
+        ps_task_end_at(t, w->span.t0);
+    }
     int idle = w->span.cause == PS_IDLE;
     uint64_t dt = ps_span_end(&w->span);
-    ps_obj_on_wait(w->o, w->span.t, w->site, dt);
-    if (idle && got_work)
-        ps_task_begin(w->span.t);
+    ps_obj_on_wait(w->o, t, w->site, dt);
+    if (idle && got_work) {
+        ps_task_begin(t);
+        /* A poll wake-up may find the work gone (level-triggered herds):
+         * the first I/O call settles it (ps_task_settle). */
+        t->task_tentative = w->kind == PS_K_POLL;
+    }
 }
 #endif

@@ -27,7 +27,7 @@ const char *ps_build_path(const char *rel)
     return out;
 }
 
-static char *slurp(const char *path)
+char *ps_slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -42,12 +42,9 @@ static char *slurp(const char *path)
     return s;
 }
 
-int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int preload, int timeout_s)
+pid_t ps_spawn(char *const argv[], char *const env[], int preload, const char *outdir, const char *shimdir,
+               const char *cwd)
 {
-    memset(r, 0, sizeof *r);
-    snprintf(r->dir, sizeof r->dir, "/tmp/poolshim-test.XXXXXX");
-    if (!mkdtemp(r->dir))
-        return -1;
     /* environment: ours minus POOLSHIM_ and LD_PRELOAD, plus the run's */
     size_t n = 0;
     while (environ[n])
@@ -60,9 +57,9 @@ int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int prelo
     for (size_t i = 0; i < n; i++)
         if (strncmp(environ[i], "POOLSHIM_", 9) && strncmp(environ[i], "LD_PRELOAD=", 11))
             e[k++] = environ[i];
-    static char pre[600], dir[300];
+    char pre[600], dir[600];
     snprintf(pre, sizeof pre, "LD_PRELOAD=%s", ps_build_path("libpoolshim.so"));
-    snprintf(dir, sizeof dir, "POOLSHIM_DIR=%s", r->dir);
+    snprintf(dir, sizeof dir, "POOLSHIM_DIR=%s", shimdir ? shimdir : outdir);
     if (preload)
         e[k++] = pre;
     e[k++] = dir;
@@ -70,14 +67,16 @@ int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int prelo
         e[k++] = env[i];
     e[k] = NULL;
 
-    char outp[300], errp[300];
-    snprintf(outp, sizeof outp, "%s/stdout", r->dir);
-    snprintf(errp, sizeof errp, "%s/stderr", r->dir);
+    char outp[600], errp[600];
+    snprintf(outp, sizeof outp, "%s/stdout", outdir);
+    snprintf(errp, sizeof errp, "%s/stderr", outdir);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (cwd)
+        posix_spawn_file_actions_addchdir_np(&fa, cwd);
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, e);
     posix_spawn_file_actions_destroy(&fa);
@@ -86,6 +85,18 @@ int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int prelo
         errno = rc;
         return -1;
     }
+    return pid;
+}
+
+int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int preload, int timeout_s)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "/tmp/poolshim-test.XXXXXX");
+    if (!mkdtemp(r->dir))
+        return -1;
+    pid_t pid = ps_spawn(argv, env, preload, r->dir, NULL, NULL);
+    if (pid < 0)
+        return -1;
     r->pid = pid;
     int st = 0;
     struct timespec t0;
@@ -105,9 +116,12 @@ int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int prelo
         usleep(10000);
     }
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-collected:
-    r->out = slurp(outp);
-    r->err = slurp(errp);
+collected:;
+    char outp[300], errp[300];
+    snprintf(outp, sizeof outp, "%s/stdout", r->dir);
+    snprintf(errp, sizeof errp, "%s/stderr", r->dir);
+    r->out = ps_slurp(outp);
+    r->err = ps_slurp(errp);
     char rep[400];
     snprintf(rep, sizeof rep, "%s/poolshim.%d.json", r->dir, pid);
     r->report = json_load_file(rep, 0, NULL);

@@ -5,6 +5,7 @@
 #ifndef PS_HARNESS_H
 #define PS_HARNESS_H
 #include <jansson.h>
+#include <sys/types.h>
 
 struct ps_run {
     int status;            /* exit status (WEXITSTATUS), or 128+signal, or -1 on timeout */
@@ -20,6 +21,13 @@ const char *ps_build_path(const char *rel);
 /* env: extra "K=V" strings, NULL-terminated (may be NULL). preload=0 runs without the shim. */
 int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int preload, int timeout_s);
 int ps_run(struct ps_run *r, char *const argv[], char *const env[]);
+/* Starts argv (with LD_PRELOAD if preload, POOLSHIM_DIR=shimdir or outdir, env)
+ * without waiting, stdout/stderr into outdir/stdout and outdir/stderr, in
+ * directory cwd (NULL: ours). Returns the pid or -1. */
+pid_t ps_spawn(char *const argv[], char *const env[], int preload, const char *outdir, const char *shimdir,
+               const char *cwd);
+/* A whole file as a malloc'ed string ("" if unreadable). */
+char *ps_slurp(const char *path);
 void ps_run_free(struct ps_run *r);
 
 /* The pool whose start_routine equals routine, or NULL. */

@@ -1,0 +1,20 @@
+/* cmd.h: the subcommands of the poolshim command and the options they share.
+ * Each cmd_* returns the process exit status (0 ok, 1 command failed, 2 bad
+ * input or usage) and prints its own errors, one line each. */
+#ifndef AN_CMD_H
+#define AN_CMD_H
+
+struct an_opts {
+    int json;            /* --json: machine-readable answer on stdout */
+    int folded;          /* --folded: folded stacks (dumps) */
+    const char *html;    /* --html FILE: one self-contained page */
+};
+
+/* "poolshim: FILE: msg" on stderr (FILE made printable); returns 2. */
+int an_fail_file(const char *file, const char *msg);
+
+int cmd_report(int argc, char **argv, const struct an_opts *o);
+int cmd_show(int argc, char **argv, const struct an_opts *o);
+int cmd_run(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+#endif

@@ -1,0 +1,198 @@
+/* dumpreq.c: `poolshim dump [--signal N] PID`: asks a live shimmed process for
+ * a dump and prints the new file's path. Safety first: the signal is sent only
+ * if the process has libpoolshim mapped and catches that signal (SigCgt in
+ * /proc/PID/status), because an uncaught real-time signal would kill it. */
+#include "cmd.h"
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Reads a whole /proc file (small); returns length or -1 with errno. */
+static ssize_t slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) return -1;
+    size_t l = fread(buf, 1, n - 1, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err) { errno = EIO; return -1; }
+    buf[l] = 0;
+    return (ssize_t)l;
+}
+
+/* Value of NAME in the NUL-separated environ block, or NULL. */
+static const char *env_get(const char *env, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+        if (!strncmp(env + i, name, nl) && env[i + nl] == '=') return env + i + nl + 1;
+    return NULL;
+}
+
+static int maps_has_shim(int pid, int *err)
+{
+    char path[64], line[4096];
+    snprintf(path, sizeof path, "/proc/%d/maps", pid);
+    FILE *f = fopen(path, "re");
+    if (!f) { *err = errno; return 0; }
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) found = strstr(line, "libpoolshim") != NULL;
+    fclose(f);
+    *err = 0;
+    return found;
+}
+
+/* 1 if the process has a handler for sig, 0 if not, -1 if unknown. */
+static int catches(int pid, int sig)
+{
+    char path[64], buf[8192];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    if (slurp(path, buf, sizeof buf) < 0) return -1;
+    const char *p = strstr(buf, "SigCgt:");
+    if (!p) return -1;
+    unsigned long long mask = strtoull(p + 7, NULL, 16);
+    return (int)((mask >> (sig - 1)) & 1);
+}
+
+struct seen { char **names; long long *mtime_ns; int n; };
+
+static void scan(const char *dir, int pid, struct seen *s)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "poolshim.%d.dump.", pid);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    s->n = 0;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, prefix, strlen(prefix)) || l < 5 || strcmp(e->d_name + l - 5, ".json")) continue;
+        char path[PATH_MAX + 256];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st)) continue;
+        char **nn = realloc(s->names, sizeof *nn * (size_t)(s->n + 1));
+        long long *nm = realloc(s->mtime_ns, sizeof *nm * (size_t)(s->n + 1));
+        if (nn) s->names = nn;
+        if (nm) s->mtime_ns = nm;
+        if (!nn || !nm) break;
+        s->names[s->n] = strdup(e->d_name);
+        s->mtime_ns[s->n++] = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    }
+    if (d) closedir(d);
+}
+
+static void seen_free(struct seen *s)
+{
+    for (int i = 0; i < s->n; i++) free(s->names[i]);
+    free(s->names);
+    free(s->mtime_ns);
+    memset(s, 0, sizeof *s);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+    int sig = 0, pid = 0;
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        if (!strcmp(argv[i], "--signal") && i + 1 < argc) {
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 64) {
+                fprintf(stderr, "poolshim: dump: --signal %s: expected a signal number 1..64\n", argv[i]);
+                return 2;
+            }
+            sig = (int)v;
+        } else {
+            long v = strtol(argv[i], &end, 10);
+            if (*end || v <= 0 || v > INT_MAX || pid) {
+                fprintf(stderr, "poolshim: dump: %s: expected one PID (usage: poolshim dump [--signal N] PID)\n", argv[i]);
+                return 2;
+            }
+            pid = (int)v;
+        }
+    }
+    if (!pid) {
+        fprintf(stderr, "poolshim: dump: give the PID of a process running under the shim\n");
+        return 2;
+    }
+    char path[PATH_MAX], env[1 << 16], dir[2 * PATH_MAX + 2];
+    snprintf(path, sizeof path, "/proc/%d", pid);
+    if (access(path, F_OK)) {
+        fprintf(stderr, "poolshim: dump: %d: no such process\n", pid);
+        return 2;
+    }
+    int err;
+    if (!maps_has_shim(pid, &err)) {
+        if (err) fprintf(stderr, "poolshim: dump: %d: cannot read its memory map: %s\n", pid, strerror(err));
+        else fprintf(stderr, "poolshim: dump: %d: not running under the shim (no libpoolshim in /proc/%d/maps)\n", pid, pid);
+        return 2;
+    }
+    snprintf(path, sizeof path, "/proc/%d/environ", pid);
+    ssize_t el = slurp(path, env, sizeof env);
+    if (el < 0) el = 0;
+    if (!sig) {
+        const char *v = env_get(env, (size_t)el, "POOLSHIM_DUMP_SIGNAL");
+        char *end;
+        long s = v ? strtol(v, &end, 10) : 0;
+        sig = v && !*end && s >= 1 && s <= 64 ? (int)s : SIGRTMIN + 7;
+    }
+    const char *d = env_get(env, (size_t)el, "POOLSHIM_DIR");
+    char cwd[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/cwd", pid);
+    ssize_t cl = readlink(path, cwd, sizeof cwd - 1);
+    if (cl < 0) cl = 0;
+    cwd[cl] = 0;
+    if (d && d[0] == '/') snprintf(dir, sizeof dir, "%s", d);
+    else if (d && d[0]) snprintf(dir, sizeof dir, "%s/%s", cwd, d);
+    else if (cl) snprintf(dir, sizeof dir, "%s", cwd);
+    else {
+        fprintf(stderr, "poolshim: dump: %d: cannot find its POOLSHIM_DIR nor its working directory\n", pid);
+        return 2;
+    }
+    int c = catches(pid, sig);
+    if (c == 0) {
+        fprintf(stderr, "poolshim: dump: %d: does not catch signal %d, not sent (it would kill the process; "
+                        "does this libpoolshim support dumps? wrong --signal?)\n", pid, sig);
+        return 1;
+    }
+    struct seen before = { 0 }, after = { 0 };
+    scan(dir, pid, &before);
+    if (kill(pid, sig)) {
+        fprintf(stderr, "poolshim: dump: %d: cannot signal: %s\n", pid, strerror(errno));
+        seen_free(&before);
+        return 2;
+    }
+    for (int tick = 0; tick < 60; tick++) {   /* 3 s in 50 ms steps */
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+        scan(dir, pid, &after);
+        for (int i = 0; i < after.n; i++) {
+            int old = 0;
+            for (int j = 0; j < before.n; j++)
+                if (!strcmp(after.names[i], before.names[j]) && after.mtime_ns[i] == before.mtime_ns[j]) old = 1;
+            if (!old) {
+                printf("%s/%s\n", dir, after.names[i]);
+                seen_free(&before);
+                seen_free(&after);
+                return fflush(stdout) ? 1 : 0;
+            }
+        }
+        seen_free(&after);
+        if (kill(pid, 0) && errno == ESRCH) {
+            fprintf(stderr, "poolshim: dump: %d: the process exited before writing a dump\n", pid);
+            seen_free(&before);
+            return 1;
+        }
+    }
+    seen_free(&before);
+    fprintf(stderr, "poolshim: dump: %d: no new poolshim.%d.dump.*.json in %s within 3 s "
+                    "(dumps off, POOLSHIM_DUMP_MAX reached, or rate-limited by POOLSHIM_DUMP_INTERVAL_S)\n",
+            pid, pid, dir);
+    return 1;
+}

@@ -1,0 +1,180 @@
+/* report.c: builds the answer of `poolshim report` from a checked document
+ * (see report.h). Every number in the answer is either copied from the file
+ * or derived here from numbers in the file (rates, shares, series), so the
+ * renderers never compute anything the --json output does not show. */
+#include "report.h"
+#include "jget.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const an_causes[6] = { "io", "sleep", "lock", "cond", "idle", "runqueue" };
+
+static void set(json_t *o, const char *k, json_t *v) { json_object_set_new(o, k, v); }
+
+static json_t *wait_by_cause(const json_t *p)
+{
+    json_t *w = json_object(), *src = an_obj(p, "wait_by_cause");
+    for (int i = 0; i < 6; i++) set(w, an_causes[i], an_jnum(an_num(src, an_causes[i])));
+    return w;
+}
+
+/* Up to max entries of a sites[] array, most wait first as the file orders them. */
+static json_t *top_sites(const json_t *lock, const char *key, int max)
+{
+    json_t *out = json_array(), *a = an_arr(lock, key), *e;
+    size_t i;
+    json_array_foreach(a, i, e) {
+        if ((int)i >= max) break;
+        if (!json_is_object(e)) continue;
+        json_t *s = json_object();
+        an_copy_scalar(s, e, "site");
+        set(s, "count", an_jnum(an_num(e, "count")));
+        set(s, "wait_s", an_jnum(an_num(e, "wait_s")));
+        json_array_append_new(out, s);
+    }
+    return out;
+}
+
+static json_t *lock_answer(const json_t *l)
+{
+    json_t *o = json_object();
+    static const char *const scalars[] = { "addr", "kind", "site", "owner_site", "waiter_pool" };
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, l, scalars[i]);
+    static const char *const nums[] = { "wait_s", "contended", "acquisitions", "max_wait_ms", "hold_s" };
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) set(o, nums[i], an_jnum(an_num(l, nums[i])));
+    set(o, "sites", top_sites(l, "sites", 3));
+    set(o, "owner_sites", top_sites(l, "owner_sites", 3));
+    return o;
+}
+
+static int by_wait_desc(const void *a, const void *b)
+{
+    double x = an_num(*(json_t *const *)a, "wait_s"), y = an_num(*(json_t *const *)b, "wait_s");
+    if (isnan(x)) x = -1;
+    if (isnan(y)) y = -1;
+    return (x < y) - (x > y);
+}
+
+/* Locks sorted by wait (the file says "most wait first", but we do not rely on it);
+ * pool >= 0 keeps only locks whose waiters are in that pool. */
+static json_t *locks_answer(const json_t *root, long long pool, int max)
+{
+    json_t *a = an_arr(root, "locks"), *e, *out = json_array();
+    size_t n = a ? json_array_size(a) : 0, k = 0, i;
+    json_t **v = calloc(n ? n : 1, sizeof *v);
+    if (!v) return out;
+    json_array_foreach(a, i, e)
+        if (json_is_object(e) && (pool < 0 || an_int(e, "waiter_pool", -2) == pool)) v[k++] = e;
+    qsort(v, k, sizeof *v, by_wait_desc);
+    for (i = 0; i < k && (int)i < max; i++) json_array_append_new(out, lock_answer(v[i]));
+    free(v);
+    return out;
+}
+
+/* Rates between history ticks: tasks/s and W/C of each interval. */
+static json_t *series(const json_t *p)
+{
+    json_t *h = an_arr(p, "history"), *s = json_object();
+    json_t *t = json_array(), *thr = json_array(), *busy = json_array(), *lim = json_array(),
+           *tps = json_array(), *wc = json_array(), *queue = json_array();
+    const json_t *prev = NULL, *e;
+    size_t i;
+    json_array_foreach(h, i, e) {
+        if (!json_is_object(e)) continue;
+        json_array_append_new(t, an_jnum(an_num(e, "t_s")));
+        json_array_append_new(thr, an_jnum(an_num(e, "threads")));
+        json_array_append_new(busy, an_jnum(an_num(e, "busy")));
+        json_array_append_new(lim, an_jnum(an_num(e, "limit")));
+        json_array_append_new(queue, an_jnum(an_num(e, "queue")));
+        double r = NAN, w = NAN;
+        if (prev) {
+            double dt = an_num(e, "t_s") - an_num(prev, "t_s");
+            double dtask = an_num(e, "tasks") - an_num(prev, "tasks");
+            double dcpu = an_num(e, "cpu_s") - an_num(prev, "cpu_s");
+            double dw = an_num(e, "io_s") + an_num(e, "sleep_s") - an_num(prev, "io_s") - an_num(prev, "sleep_s");
+            if (dt > 0 && dtask >= 0) r = dtask / dt;
+            if (dcpu > 1e-4 && dw >= 0) w = dw / dcpu;
+        }
+        json_array_append_new(tps, an_jnum(r));
+        json_array_append_new(wc, an_jnum(w));
+        prev = e;
+    }
+    set(s, "t_s", t);
+    set(s, "threads", thr);
+    set(s, "busy", busy);
+    set(s, "limit", lim);
+    set(s, "queue", queue);
+    set(s, "tasks_per_s", tps);
+    set(s, "w_c", wc);
+    return s;
+}
+
+json_t *an_pool_answer(const json_t *p, const json_t *root)
+{
+    json_t *o = json_object();
+    static const char *const scalars[] = { "id", "start_routine", "name_prefix", "classification" };
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, p, scalars[i]);
+    static const char *const nums[] = { "threads", "threads_live", "cpu_s", "wait_s", "spin_s", "w_c",
+        "tasks", "task_latency_ms", "cpu_per_task_ms", "submissions", "queue_estimate", "wall_s",
+        "effective_parallelism", "limit", "nvcsw", "nivcsw" };
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) set(o, nums[i], an_jnum(an_num(p, nums[i])));
+    set(o, "wait_by_cause", wait_by_cause(p));
+    double tasks = an_num(p, "tasks"), wall = an_num(p, "wall_s");
+    set(o, "tasks_per_s", an_jnum(wall > 0 ? tasks / wall : NAN));
+    json_t *iw = an_obj(p, "idle_wait");
+    if (iw) {
+        json_t *w = json_object();
+        an_copy_scalar(w, iw, "kind");
+        an_copy_scalar(w, iw, "object");
+        an_copy_scalar(w, iw, "queue_mutex");
+        set(o, "idle_wait", w);
+    } else {
+        set(o, "idle_wait", json_null());
+    }
+    json_t *rec = json_object();
+    set(rec, "threads", an_jnum(an_num(p, "recommended_threads")));
+    set(rec, "processes", an_jnum(an_num(p, "recommended_processes")));
+    set(rec, "current_threads", an_jnum(an_num(p, "threads")));
+    an_copy_scalar(rec, p, "reason");
+    set(rec, "goetz_threads", an_jnum(an_num(p, "goetz_threads")));
+    set(rec, "bottleneck_threads", an_jnum(an_num(p, "bottleneck_threads")));
+    set(rec, "cores", an_jnum(an_num(root, "cores")));
+    json_t *tc = an_obj(p, "top_contention");
+    if (tc) {
+        json_t *c = json_object();
+        an_copy_scalar(c, tc, "addr");
+        an_copy_scalar(c, tc, "kind");
+        an_copy_scalar(c, tc, "site");
+        set(c, "wait_s", an_jnum(an_num(tc, "wait_s")));
+        set(c, "hold_s", an_jnum(an_num(tc, "hold_s")));
+        set(rec, "top_contention", c);
+    }
+    set(o, "recommendation", rec);
+    long long id = an_int(p, "id", -1);
+    set(o, "locks", locks_answer(root, id < 0 ? -3 : id, 3));
+    set(o, "series", series(p));
+    return o;
+}
+
+json_t *an_report_answer(const struct an_doc *doc)
+{
+    const json_t *r = doc->root;
+    json_t *o = json_object();
+    set(o, "file", json_string(doc->path ? doc->path : "-"));
+    set(o, "kind", json_string(doc->kind == AN_DUMP ? "dump" : "report"));
+    set(o, "version", json_integer(doc->version));
+    static const char *const scalars[] = { "pid", "exe", "why", "control" };
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, r, scalars[i]);
+    set(o, "cores", an_jnum(an_num(r, "cores")));
+    set(o, "duration_s", an_jnum(an_num(r, doc->kind == AN_DUMP ? "time_s" : "duration_s")));
+    json_t *pools = json_array(), *e;
+    size_t i;
+    json_array_foreach(an_arr(r, "pools"), i, e)
+        if (json_is_object(e)) json_array_append_new(pools, an_pool_answer(e, r));
+    set(o, "pools", pools);
+    set(o, "locks", locks_answer(r, -1, 10));
+    json_t *ctl = json_object_get(r, "controller");
+    if (ctl && !json_is_null(ctl)) set(o, "controller", json_deep_copy(ctl));
+    return o;
+}

@@ -1,0 +1,267 @@
+/* report_text.c: the human text of `poolshim report` (see report.h): a pool
+ * summary table with one column per file, then per file its contended locks
+ * and the controller's decisions. Reads only the answer built by report.c. */
+#include "report.h"
+#include "jget.h"
+#include "text.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N(v) an_fmt_num(nb, sizeof nb, (v))
+
+static const char *base(const char *path)
+{
+    const char *s = path ? strrchr(path, '/') : NULL;
+    return s ? s + 1 : path ? path : "-";
+}
+
+static const char *pool_key(const json_t *p, char *buf, size_t n)
+{
+    const char *r = an_str(p, "start_routine");
+    if (r) return r;
+    snprintf(buf, n, "pool %lld", an_int(p, "id", -1));
+    return buf;
+}
+
+static json_t *find_pool(const json_t *answer, const char *key)
+{
+    size_t i;
+    json_t *p;
+    char buf[64];
+    json_array_foreach(an_arr(answer, "pools"), i, p)
+        if (!strcmp(pool_key(p, buf, sizeof buf), key)) return p;
+    return NULL;
+}
+
+/* One summary cell for row r of pool p. */
+static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n)
+{
+    char nb[64], nb2[64], nb3[64];
+    const json_t *rec = an_obj(p, "recommendation"), *w = an_obj(p, "wait_by_cause");
+    out[0] = 0;
+    if (!p) { snprintf(out, n, "(no such pool)"); return; }
+    switch (r) {
+    case 0: snprintf(out, n, "%s", N(an_num(p, "threads"))); 
+            if (isfinite(an_num(p, "threads_live")))
+                snprintf(out + strlen(out), n - strlen(out), " (%s live)",
+                         an_fmt_num(nb2, sizeof nb2, an_num(p, "threads_live")));
+            break;
+    case 1: snprintf(out, n, "%s s", N(an_num(p, "cpu_s"))); break;
+    case 2: snprintf(out, n, "%s s", N(an_num(p, "wait_s"))); break;
+    case 3: snprintf(out, n, "io %s  sleep %s", N(an_num(w, "io")), an_fmt_num(nb2, sizeof nb2, an_num(w, "sleep"))); break;
+    case 4: snprintf(out, n, "lock %s  cond %s", N(an_num(w, "lock")), an_fmt_num(nb2, sizeof nb2, an_num(w, "cond"))); break;
+    case 5: snprintf(out, n, "idle %s  runq %s", N(an_num(w, "idle")), an_fmt_num(nb2, sizeof nb2, an_num(w, "runqueue"))); break;
+    case 6: snprintf(out, n, "%s", N(an_num(p, "w_c"))); break;
+    case 7: snprintf(out, n, "%s (%s/s)", N(an_num(p, "tasks")), an_fmt_num(nb2, sizeof nb2, an_num(p, "tasks_per_s"))); break;
+    case 8: snprintf(out, n, "%s ms / %s ms", N(an_num(p, "task_latency_ms")),
+                     an_fmt_num(nb2, sizeof nb2, an_num(p, "cpu_per_task_ms"))); break;
+    case 9: snprintf(out, n, "%s", N(an_num(p, "effective_parallelism"))); break;
+    case 10: {
+        const json_t *iw = an_obj(p, "idle_wait");
+        if (iw) snprintf(out, n, "%s %s", an_str(iw, "kind") ? an_str(iw, "kind") : "?",
+                         an_str(iw, "object") ? an_str(iw, "object") : "?");
+        else snprintf(out, n, "none found");
+        break;
+    }
+    case 11: snprintf(out, n, "%s", an_str(p, "classification") ? an_str(p, "classification") : "-"); break;
+    case 12: {
+        double rt = an_num(rec, "threads"), rp = an_num(rec, "processes");
+        snprintf(out, n, "%s threads", N(rt));
+        if (rp > 0) snprintf(out + strlen(out), n - strlen(out), ", or %s processes",
+                             an_fmt_num(nb2, sizeof nb2, rp));
+        break;
+    }
+    case 13: {
+        double g = an_num(rec, "goetz_threads"), b = an_num(rec, "bottleneck_threads");
+        double cores = an_num(file, "cores");
+        snprintf(out, n, "goetz %s = %s cores x (1 + %s)", N(g), an_fmt_num(nb2, sizeof nb2, cores),
+                 an_fmt_num(nb3, sizeof nb3, an_num(p, "w_c")));
+        snprintf(out + strlen(out), n - strlen(out), "; bottleneck %s",
+                 isfinite(b) ? an_fmt_num(nb2, sizeof nb2, b) : "none");
+        break;
+    }
+    case 14: snprintf(out, n, "%s", an_str(rec, "reason") ? an_str(rec, "reason") : "-"); break;
+    case 15: {
+        const json_t *l = json_array_get(an_arr(p, "locks"), 0);
+        if (!l) { snprintf(out, n, "none"); break; }
+        snprintf(out, n, "%s %s %s s at %s", an_str(l, "kind") ? an_str(l, "kind") : "lock",
+                 an_str(l, "addr") ? an_str(l, "addr") : "?", N(an_num(l, "wait_s")),
+                 an_str(l, "site") ? an_str(l, "site") : "?");
+        break;
+    }
+    case 16: snprintf(out, n, "%s", N(an_num(p, "limit"))); break;
+    }
+}
+
+static const char *const labels[] = { "threads", "cpu", "wait", "  io / sleep", "  lock / cond",
+    "  idle / runqueue", "W/C", "tasks", "latency / cpu per task", "parallelism", "idle wait",
+    "class", "recommended", "evidence", "reason", "top lock", "controller limit" };
+#define NROWS (int)(sizeof labels / sizeof *labels)
+
+static void print_locks(FILE *out, const json_t *a)
+{
+    char nb[64], s1[512], s2[512];
+    json_t *ls = an_arr(a, "locks"), *l;
+    size_t i;
+    if (!ls || !json_array_size(ls)) {
+        fprintf(out, "  no contended locks\n");
+        return;
+    }
+    json_array_foreach(ls, i, l) {
+        char n1[64], n2[64], n3[64], n4[64], n5[64];
+        fprintf(out, "  %s %s  wait %s s, %s contended of %s acquisitions, max %s ms, held %s s\n",
+                an_safe(s1, sizeof s1, an_str(l, "kind"), 8), an_safe(s2, sizeof s2, an_str(l, "addr"), 20),
+                an_fmt_num(n1, sizeof n1, an_num(l, "wait_s")), an_fmt_num(n2, sizeof n2, an_num(l, "contended")),
+                an_fmt_num(n3, sizeof n3, an_num(l, "acquisitions")), an_fmt_num(n4, sizeof n4, an_num(l, "max_wait_ms")),
+                an_fmt_num(n5, sizeof n5, an_num(l, "hold_s")));
+        size_t j;
+        json_t *s;
+        json_array_foreach(an_arr(l, "sites"), j, s)
+            fprintf(out, "    waiters at %s  (%s x, %s s)\n", an_safe(s1, sizeof s1, an_str(s, "site"), 60),
+                    N(an_num(s, "count")), an_fmt_num(s2, sizeof s2, an_num(s, "wait_s")));
+        if (!json_array_size(an_arr(l, "sites")) && an_str(l, "site"))
+            fprintf(out, "    waiters at %s\n", an_safe(s1, sizeof s1, an_str(l, "site"), 80));
+        json_array_foreach(an_arr(l, "owner_sites"), j, s)
+            fprintf(out, "    owner took it at %s  (%s x, %s s)\n", an_safe(s1, sizeof s1, an_str(s, "site"), 56),
+                    N(an_num(s, "count")), an_fmt_num(s2, sizeof s2, an_num(s, "wait_s")));
+        if (!json_array_size(an_arr(l, "owner_sites")))
+            fprintf(out, "    owner site %s\n", an_str(l, "owner_site") ? an_safe(s1, sizeof s1, an_str(l, "owner_site"), 80)
+                                                                      : "not seen");
+    }
+}
+
+/* One value of unknown shape, on one line. */
+static void scalar_line(FILE *out, const json_t *o, size_t room)
+{
+    char line[1024] = "", buf[256], nb[64];
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        size_t l = strlen(line);
+        if (l >= sizeof line - 1) break;
+        const char *val;
+        if (json_is_string(v)) val = json_string_value(v);
+        else if (json_is_number(v)) val = N(json_number_value(v));
+        else if (json_is_true(v)) val = "true";
+        else if (json_is_false(v)) val = "false";
+        else if (json_is_null(v)) val = "null";
+        else val = json_is_array(v) ? "[...]" : "{...}";
+        snprintf(line + l, sizeof line - l, "%s%s=%s", l ? "  " : "", k, val);
+    }
+    fprintf(out, "%s\n", an_safe(buf, sizeof buf, line, room));
+}
+
+/* The controller section's shape is not fixed yet: print its scalars, then each
+ * array of objects one line per element (decisions), without assuming keys. */
+static void print_controller(FILE *out, const json_t *c)
+{
+    char buf[256];
+    if (!json_is_object(c)) {
+        char *s = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
+        fprintf(out, "  %s\n", an_safe(buf, sizeof buf, s, 96));
+        free(s);
+        return;
+    }
+    fprintf(out, "  ");
+    scalar_line(out, c, 96);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)c, k, v) {
+        if (json_is_object(v)) {
+            fprintf(out, "  %s: ", an_safe(buf, sizeof buf, k, 30));
+            scalar_line(out, v, 90);
+        }
+        if (!json_is_array(v)) continue;
+        size_t n = json_array_size(v), i;
+        json_t *e;
+        fprintf(out, "  %s (%zu):\n", an_safe(buf, sizeof buf, k, 40), n);
+        json_array_foreach(v, i, e) {
+            if (i == 30 && n > 31) {
+                fprintf(out, "    ... %zu more\n", n - 30);
+                break;
+            }
+            fprintf(out, "    ");
+            if (json_is_object(e)) scalar_line(out, e, 94);
+            else {
+                char *s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+                fprintf(out, "%s\n", an_safe(buf, sizeof buf, s, 94));
+                free(s);
+            }
+        }
+    }
+}
+
+void an_report_text(FILE *out, const json_t *answers)
+{
+    size_t nf = json_array_size(answers), i, j;
+    json_t *a, *p;
+    char buf[512];
+    if (nf > 15) nf = 15;   /* table limit; --json has all */
+    for (i = 0; i < nf; i++) {
+        char b1[128], b2[64], b3[32], b4[32], b5[32], b6[32];
+        a = json_array_get(answers, i);
+        fprintf(out, "%s%s%s%s  pid %s  %s  %s cores  %s s  control %s%s\n", an_c_bold(),
+                an_safe(b1, sizeof b1, base(an_str(a, "file")), 40), an_c_off(),
+                !strcmp(an_str(a, "kind") ? an_str(a, "kind") : "", "dump") ? " (dump)" : "",
+                an_fmt_num(b3, sizeof b3, an_num(a, "pid")), an_safe(b2, sizeof b2, base(an_str(a, "exe")), 30),
+                an_fmt_num(b4, sizeof b4, an_num(a, "cores")), an_fmt_num(b5, sizeof b5, an_num(a, "duration_s")),
+                an_safe(b6, sizeof b6, an_str(a, "control"), 10),
+                an_str(a, "why") && !strcmp(an_str(a, "why"), "exec") ? "  (written before exec)" : "");
+    }
+    /* Pools in order of first appearance across files. */
+    json_t *keys = json_array();
+    for (i = 0; i < nf; i++)
+        json_array_foreach(an_arr(json_array_get(answers, i), "pools"), j, p) {
+            const char *k = pool_key(p, buf, sizeof buf);
+            size_t m;
+            json_t *e;
+            int seen = 0;
+            json_array_foreach(keys, m, e) if (!strcmp(json_string_value(e), k)) seen = 1;
+            if (!seen) json_array_append_new(keys, json_string(k));
+        }
+    if (!json_array_size(keys)) fprintf(out, "\nno pools found (threads that share a start routine form a pool)\n");
+    json_t *k;
+    json_array_foreach(keys, j, k) {
+        const char *key = json_string_value(k);
+        fprintf(out, "\n%spool %s%s\n", an_c_bold(), an_safe(buf, sizeof buf, key, 80), an_c_off());
+        struct an_table t;
+        an_table_init(&t, (int)nf + 1);
+        const char *cells[16];
+        char cbuf[16][512];
+        if (nf > 1) {
+            cells[0] = "";
+            for (i = 0; i < nf; i++) {
+                snprintf(cbuf[i + 1], sizeof cbuf[0], "%s", base(an_str(json_array_get(answers, i), "file")));
+                cells[i + 1] = cbuf[i + 1];
+            }
+            an_table_row(&t, cells);
+        }
+        for (int r = 0; r < NROWS; r++) {
+            int any = 0;
+            cells[0] = labels[r];
+            for (i = 0; i < nf; i++) {
+                json_t *fa = json_array_get(answers, i);
+                json_t *pp = find_pool(fa, key);
+                cell(pp, fa, r, cbuf[i + 1], sizeof cbuf[0]);
+                cells[i + 1] = cbuf[i + 1];
+                if (pp && !(r == 16 && !(an_num(pp, "limit") > 0))) any = 1;
+            }
+            if (any) an_table_row(&t, cells);
+        }
+        an_table_print(out, &t, 2, nf > 1);
+    }
+    json_decref(keys);
+    for (i = 0; i < nf; i++) {
+        a = json_array_get(answers, i);
+        fprintf(out, "\n%scontended locks%s%s%s\n", an_c_bold(), nf > 1 ? " in " : "",
+                nf > 1 ? an_safe(buf, sizeof buf, base(an_str(a, "file")), 60) : "", an_c_off());
+        print_locks(out, a);
+        json_t *c = json_object_get(a, "controller");
+        if (c) {
+            fprintf(out, "\n%scontroller%s%s%s\n", an_c_bold(), nf > 1 ? " in " : "",
+                    nf > 1 ? an_safe(buf, sizeof buf, base(an_str(a, "file")), 60) : "", an_c_off());
+            print_controller(out, c);
+        }
+    }
+}

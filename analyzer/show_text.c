@@ -1,0 +1,190 @@
+/* show_text.c: the human text of `poolshim show` (see show.h), read from the
+ * answer only. Order: trigger, deadlock cycles, who blocks whom, the holder's
+ * stack per lock, thread groups, pools, allocations: what to look at first. */
+#include "show.h"
+#include "jget.h"
+#include "text.h"
+#include <math.h>
+#include <string.h>
+
+#define N(v) an_fmt_num(nb, sizeof nb, (v))
+#define S(s, max) an_safe(sb, sizeof sb, (s), (max))
+
+static void tids_line(FILE *out, const json_t *tids, size_t max)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tids, i, t) {
+        if (i == max) {
+            fprintf(out, " ... (%zu more)", json_array_size(tids) - max);
+            break;
+        }
+        fprintf(out, " %lld", (long long)json_integer_value(t));
+    }
+}
+
+static void stack(FILE *out, const json_t *frames, int indent, size_t max)
+{
+    char sb[512];
+    size_t i, n = json_array_size(frames);
+    json_t *f;
+    if (!n) fprintf(out, "%*s(no stack captured)\n", indent, "");
+    json_array_foreach(frames, i, f) {
+        if (i == max) {
+            fprintf(out, "%*s... %zu more frames\n", indent, "", n - max);
+            break;
+        }
+        fprintf(out, "%*s#%-2zu %s\n", indent, "", i, S(json_string_value(f), (size_t)(AN_WIDTH - indent - 4)));
+    }
+}
+
+static void who(FILE *out, const json_t *t)
+{
+    char sb[128];
+    fprintf(out, "%lld", an_int(t, "tid", -1));
+    if (an_str(t, "name")) fprintf(out, " \"%s\"", S(an_str(t, "name"), 24));
+    if (an_str(t, "state")) fprintf(out, " [%s]", S(an_str(t, "state"), 16));
+}
+
+void an_show_text(FILE *out, const json_t *a)
+{
+    char sb[512], nb[64], nb2[64];
+    size_t i, j;
+    json_t *e, *x;
+    const json_t *tr = an_obj(a, "trigger");
+    fprintf(out, "%sdump %s%s  pid %s  %s threads  at %s s\n", an_c_bold(), S(an_str(a, "file"), 60), an_c_off(),
+            N(an_num(a, "pid")), an_fmt_num(nb2, sizeof nb2, an_num(a, "threads")),
+            an_fmt_num(nb2 + 32, 32, an_num(a, "time_s")));
+    fprintf(out, "trigger: %s", S(an_str(tr, "reason"), 20));
+    if (json_is_integer(json_object_get(tr, "pool"))) fprintf(out, " (pool %lld)", an_int(tr, "pool", -1));
+    if (an_str(tr, "detail")) fprintf(out, ": %s", S(an_str(tr, "detail"), 80));
+    fprintf(out, "\n");
+
+    json_t *cycles = an_arr(a, "cycles");
+    json_array_foreach(cycles, i, e) {
+        fprintf(out, "\n%sDEADLOCK: cycle of %zu threads:", an_c_red(), json_array_size(e));
+        json_array_foreach(e, j, x) fprintf(out, "%s%lld", j ? " -> " : " ", (long long)json_integer_value(x));
+        if (json_array_size(e)) fprintf(out, " -> %lld", (long long)json_integer_value(json_array_get(e, 0)));
+        fprintf(out, "%s\n", an_c_off());
+    }
+
+    json_t *bl = an_arr(a, "blockers");
+    fprintf(out, "\n%swho blocks whom%s", an_c_bold(), an_c_off());
+    if (!json_array_size(bl)) fprintf(out, ": no thread waits for another (no lock owner known)\n");
+    else fprintf(out, " (most threads held up first)\n");
+    json_array_foreach(bl, i, e) {
+        if (i == 12) {
+            fprintf(out, "  ... %zu more blockers (--json has all)\n", json_array_size(bl) - 12);
+            break;
+        }
+        fprintf(out, "  %s", an_int(e, "in_cycle", 0) ? an_c_red() : "");
+        who(out, e);
+        fprintf(out, " holds up %lld thread%s (%lld directly)%s", an_int(e, "blocks", 0),
+                an_int(e, "blocks", 0) == 1 ? "" : "s", an_int(e, "direct", 0),
+                an_int(e, "in_cycle", 0) ? " IN A CYCLE" : "");
+        fprintf(out, "%s\n    waiters:", an_int(e, "in_cycle", 0) ? an_c_off() : "");
+        tids_line(out, an_arr(e, "waiters"), 12);
+        fprintf(out, "\n");
+        json_t *objs = an_arr(e, "objects");
+        if (json_array_size(objs)) {
+            fprintf(out, "    on:");
+            json_array_foreach(objs, j, x) fprintf(out, " %s", S(json_string_value(x), 40));
+            fprintf(out, "\n");
+        }
+        json_t *ib = an_obj(e, "itself_blocked_on");
+        if (ib) {
+            fprintf(out, "    itself blocked on %s", S(an_str(ib, "kind"), 12));
+            fprintf(out, " %s", S(an_str(ib, "object"), 40));
+            if (json_is_integer(json_object_get(ib, "owner"))) fprintf(out, " held by %lld", an_int(ib, "owner", 0));
+            fprintf(out, "\n");
+        }
+    }
+
+    json_t *locks = an_arr(a, "locks");
+    if (json_array_size(locks)) fprintf(out, "\n%slocks waited for, and what their holder is doing%s\n", an_c_bold(), an_c_off());
+    json_array_foreach(locks, i, e) {
+        if (i == 8) {
+            fprintf(out, "  ... %zu more (--json has all)\n", json_array_size(locks) - 8);
+            break;
+        }
+        fprintf(out, "  %s %s: %lld waiter%s", an_str(e, "kind") ? S(an_str(e, "kind"), 12) : "object",
+                an_str(e, "object") ? an_safe(nb2, sizeof nb2, an_str(e, "object"), 40) : "?",
+                an_int(e, "waiters", 0), an_int(e, "waiters", 0) == 1 ? "" : "s");
+        if (isfinite(an_num(e, "longest_wait_s"))) fprintf(out, ", longest %s s", N(an_num(e, "longest_wait_s")));
+        fprintf(out, "; held by ");
+        who(out, an_obj(e, "holder"));
+        fprintf(out, "\n");
+        stack(out, an_arr(e, "holder_stack"), 6, 8);
+    }
+
+    json_t *groups = an_arr(a, "groups");
+    fprintf(out, "\n%sthreads by stack and state%s (%zu groups, largest first)\n", an_c_bold(), an_c_off(),
+            json_array_size(groups));
+    json_array_foreach(groups, i, e) {
+        if (i == 15) {
+            fprintf(out, "  ... %zu more groups (--json has all)\n", json_array_size(groups) - 15);
+            break;
+        }
+        fprintf(out, "  %s%lld x %s%s", an_c_bold(), an_int(e, "count", 0), S(an_str(e, "state"), 16), an_c_off());
+        if (an_str(e, "pool_routine")) fprintf(out, "  pool %s", S(an_str(e, "pool_routine"), 40));
+        else if (json_is_integer(json_object_get(e, "pool"))) fprintf(out, "  pool %lld", an_int(e, "pool", 0));
+        json_t *bo = an_arr(e, "blocked_on");
+        json_array_foreach(bo, j, x) {
+            fprintf(out, "%s%s %s", j ? ", " : "  on ", S(an_str(x, "kind"), 10), an_str(x, "object") ? an_safe(nb2, sizeof nb2, an_str(x, "object"), 30) : "");
+            if (j == 2 && json_array_size(bo) > 3) { fprintf(out, ", ..."); break; }
+        }
+        fprintf(out, "\n    tids:");
+        tids_line(out, an_arr(e, "tids"), 14);
+        json_t *names = an_arr(e, "names");
+        if (json_array_size(names)) {
+            fprintf(out, "  names:");
+            json_array_foreach(names, j, x) fprintf(out, " %s", S(json_string_value(x), 20));
+        }
+        fprintf(out, "\n");
+        stack(out, an_arr(e, "stack"), 6, 12);
+    }
+
+    json_t *pools = an_arr(a, "pools");
+    if (json_array_size(pools)) fprintf(out, "\n%spools%s\n", an_c_bold(), an_c_off());
+    json_array_foreach(pools, i, e) {
+        const json_t *w = an_obj(e, "wait_by_cause"), *rec = an_obj(e, "recommendation");
+        fprintf(out, "  %lld %s: %s threads, W/C %s", an_int(e, "id", -1), S(an_str(e, "start_routine"), 40),
+                N(an_num(e, "threads")), an_fmt_num(nb2, sizeof nb2, an_num(e, "w_c")));
+        fprintf(out, ", queue %s", N(an_num(e, "queue_estimate")));
+        fprintf(out, ", %s", S(an_str(e, "classification"), 20));
+        fprintf(out, " -> %s threads\n", N(an_num(rec, "threads")));
+        fprintf(out, "    cpu %s s", N(an_num(e, "cpu_s")));
+        for (int c = 0; c < 6; c++) {
+            static const char *const k[] = { "io", "sleep", "lock", "cond", "idle", "runqueue" };
+            fprintf(out, "  %s %s", k[c], N(an_num(w, k[c])));
+        }
+        fprintf(out, "\n");
+        if (an_str(rec, "reason")) fprintf(out, "    %s\n", S(an_str(rec, "reason"), 94));
+    }
+
+    const json_t *al = an_obj(a, "allocations");
+    fprintf(out, "\n%sallocations%s\n", an_c_bold(), an_c_off());
+    if (an_str(al, "error")) {
+        fprintf(out, "  %s\n", S(an_str(al, "error"), 96));
+        return;
+    }
+    const char *k;
+    json_t *v;
+    int col = 2;
+    fprintf(out, " ");
+    json_object_foreach(an_obj(al, "stats"), k, v) {
+        char item[128];
+        snprintf(item, sizeof item, " %s %s", an_safe(nb2, sizeof nb2, k, 24), an_fmt_bytes(nb, sizeof nb, json_number_value(v)));
+        if (col + (int)strlen(item) > AN_WIDTH) fprintf(out, "\n "), col = 2;
+        fprintf(out, "%s", item);
+        col += (int)strlen(item);
+    }
+    fprintf(out, "\n");
+    if (an_str(al, "prof_file")) fprintf(out, "  heap profile: %s\n", S(an_str(al, "prof_file"), 80));
+    json_array_foreach(an_arr(al, "top_sites"), i, e) {
+        if (i == 10) break;
+        fprintf(out, "  %10s in %s objects\n", an_fmt_bytes(nb, sizeof nb, an_num(e, "bytes")),
+                an_fmt_num(nb2, sizeof nb2, an_num(e, "objects")));
+        stack(out, an_arr(e, "stack"), 6, 6);
+    }
+}

@@ -1,0 +1,292 @@
+/* stacks.c: the dump signal's handler and the capture protocol (stacks.h).
+ * Threads: the handler runs on any host thread; ps_stacks_capture runs on the
+ * agent only (one capture at a time), which blocks every signal itself.
+ * Why this shape: the handler must be async-signal-safe, so it only unwinds
+ * with libgcc's _Unwind_Backtrace (no malloc, no locks on glibc >= 2.35 where
+ * libgcc finds FDEs with _dl_find_object; primed once at start) into a slot of
+ * a table mapped once and never freed. A slot's state word carries the capture
+ * generation, so a handler that runs late (signal blocked for a while, thread
+ * descheduled past the deadline) fails its compare-and-swap and writes nothing.
+ * libunwind is deliberately not used: libunwind.so exports backtrace and
+ * _Unwind_* and would capture other code's unwinding if linked into a preload. */
+#include "stacks.h"
+#include "agent.h"
+#include "clock.h"
+#include "log.h"
+#include "real.h"
+#include "thread.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <unwind.h>
+
+const char *const ps_capture_name[] = { "none", "ok", "timeout", "blocked_signal", "exited", "self",
+                                        "disabled", "error" };
+
+enum { SLOT_IDLE, SLOT_ARMED, SLOT_BUSY, SLOT_DONE };
+
+struct slot {
+    uint64_t word;                 /* gen << 2 | state */
+    int tid;
+    int n;
+    uint64_t handler_ns;
+    uintptr_t ip[PS_STACK_FRAMES];
+};
+
+static struct slot *slots;         /* PS_MAX_THREADS, mapped at init */
+static int the_sig;
+static int enabled;                /* handler installed and still ours */
+static uint64_t gen;               /* capture generation (agent writes) */
+static int done_word;              /* futex: answers in the current capture */
+static uint64_t requests;          /* dump requests from outside */
+
+/* Raw futex: the exported syscall() is our own wrapper. */
+static long futex(int *w, int op, int val, const struct timespec *to)
+{
+    return ps_real_syscall ? ps_real_syscall(SYS_futex, w, op, val, to, 0, 0)
+                           : syscall(SYS_futex, w, op, val, to, 0, 0);
+}
+
+struct unwind_state {
+    uintptr_t buf[PS_STACK_FRAMES + 8];
+    int n;
+};
+
+static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
+{
+    struct unwind_state *s = arg;
+    int before = 0;
+    uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
+    if (!ip || s->n >= (int)(sizeof s->buf / sizeof s->buf[0]))
+        return _URC_END_OF_STACK;
+    s->buf[s->n++] = ip;
+    return _URC_NO_REASON;
+}
+
+static void capture_into(struct slot *sl, uint64_t want, ucontext_t *uc, uint64_t t0)
+{
+    struct unwind_state st;
+    st.n = 0;
+    _Unwind_Backtrace(unwind_cb, &st);
+    /* The first frames are this handler and the kernel's signal trampoline:
+     * start at the interrupted PC when the unwinder went through it. */
+    uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
+    int from = 0;
+    for (int i = 0; pc && i < st.n; i++)
+        if (st.buf[i] == pc) {
+            from = i;
+            break;
+        }
+    int n = 0;
+    if (pc && (!st.n || st.buf[from] != pc))
+        sl->ip[n++] = pc;                  /* unwinding failed: at least the PC */
+    for (int i = from; i < st.n && n < PS_STACK_FRAMES; i++)
+        sl->ip[n++] = st.buf[i];
+    sl->n = n;
+    sl->handler_ns = ps_now_ns() - t0;
+    __atomic_store_n(&sl->word, want | SLOT_DONE, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&done_word, 1, __ATOMIC_RELEASE);
+    futex(&done_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+static void on_signal(int sig, siginfo_t *si, void *ucv)
+{
+    int saved = errno;
+    uint64_t t0 = ps_now_ns();
+    /* getpid, not a cached pid: right in a forked child from its first instant. */
+    if (si && si->si_code == SI_QUEUE && si->si_pid == (pid_t)syscall(SYS_getpid)) {
+        /* Ours: a capture. Anything stale or malformed does nothing. */
+        uint64_t cookie = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
+        uint32_t idx = (uint32_t)(cookie & 0xffff);
+        uint64_t g = cookie >> 16;
+        if (slots && idx < PS_MAX_THREADS) {
+            struct slot *sl = &slots[idx];
+            uint64_t armed = g << 2 | SLOT_ARMED;
+            if (__atomic_load_n(&sl->tid, __ATOMIC_RELAXED) == (int)syscall(SYS_gettid) &&
+                __atomic_compare_exchange_n(&sl->word, &armed, g << 2 | SLOT_BUSY, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED))
+                capture_into(sl, g << 2, ucv, t0);
+        }
+    } else {
+        __atomic_fetch_add(&requests, 1, __ATOMIC_RELEASE);
+        ps_agent_kick();
+    }
+    errno = saved;
+}
+
+void ps_stacks_prime(void)
+{
+    struct unwind_state st;
+    st.n = 0;
+    _Unwind_Backtrace(unwind_cb, &st);
+}
+
+int ps_stacks_init(int sig)
+{
+    static int logged;
+    if (!slots) {
+        void *p = mmap(NULL, sizeof(struct slot) * PS_MAX_THREADS, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return -errno;
+        slots = p;
+    }
+    ps_stacks_prime();
+    struct sigaction old, sa;
+    if (sigaction(sig, NULL, &old) != 0) {
+        ps_log_once(&logged, "POOLSHIM_DUMP_SIGNAL=%d cannot be used (errno %d): no stacks, no dump requests",
+                    sig, errno);
+        return -EINVAL;
+    }
+    if ((old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL
+                                    : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)) {
+        ps_log_once(&logged, "signal %d already has a handler: dumps carry no stacks and cannot be requested "
+                    "(set POOLSHIM_DUMP_SIGNAL to a free signal)", sig);
+        return -EBUSY;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) != 0) {
+        ps_log_once(&logged, "cannot install the handler of signal %d (errno %d): no stacks, no dump requests",
+                    sig, errno);
+        return -errno;
+    }
+    the_sig = sig;
+    __atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int ps_stacks_enabled(void)
+{
+    static int logged;
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return 0;
+    struct sigaction cur;
+    if (sigaction(the_sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
+        return 1;
+    ps_log_once(&logged, "the program replaced the handler of signal %d: dumps carry no stacks from now on",
+                the_sig);
+    __atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
+    return 0;
+}
+
+uint64_t ps_stacks_requests(void)
+{
+    return __atomic_load_n(&requests, __ATOMIC_ACQUIRE);
+}
+
+static int send_one(int tid, uint64_t cookie)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = the_sig;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_ptr = (void *)(uintptr_t)cookie;
+    long r = syscall(SYS_rt_tgsigqueueinfo, si.si_pid, tid, the_sig, &si);
+    return r == 0 ? 0 : -errno;
+}
+
+uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms)
+{
+    uint64_t t0 = ps_now_ns();
+    if (n > PS_MAX_THREADS)
+        n = PS_MAX_THREADS;
+    int on = slots && ps_stacks_enabled();
+    uint64_t g = ++gen & ((1ull << 46) - 1);
+    __atomic_store_n(&done_word, 0, __ATOMIC_RELEASE);
+    int me = ps_gettid();
+    /* Arm every slot first: a fast thread may answer before the next is sent. */
+    for (int i = 0; i < n; i++) {
+        struct ps_stack_req *r = &reqs[i];
+        r->n = 0;
+        r->handler_ns = 0;
+        r->status = !on ? PS_CAP_DISABLED : r->tid == me ? PS_CAP_SELF
+                  : r->blocked_signal ? PS_CAP_BLOCKED : PS_CAP_NONE;
+        struct slot *sl = &slots[i];
+        if (r->status != PS_CAP_NONE) {
+            if (slots)
+                __atomic_store_n(&sl->word, g << 2 | SLOT_IDLE, __ATOMIC_RELEASE);
+            continue;
+        }
+        sl->tid = r->tid;
+        sl->n = 0;
+        __atomic_store_n(&sl->word, g << 2 | SLOT_ARMED, __ATOMIC_RELEASE);
+    }
+    uint64_t deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
+    int sent = 0, next = 0, batch = 8 * ps_ncores;
+    while (next < n) {
+        struct ps_stack_req *r = &reqs[next];
+        if (r->status != PS_CAP_NONE) {
+            next++;
+            continue;
+        }
+        /* A few threads at a time: all of them woken at once would queue on
+         * the cores and each would stall for the others' unwinds. */
+        int seen = __atomic_load_n(&done_word, __ATOMIC_ACQUIRE);
+        if (sent - seen >= batch && ps_now_ns() < deadline) {
+            struct timespec to = { 0, 2000000 };
+            futex(&done_word, FUTEX_WAIT_PRIVATE, seen, &to);
+            continue;
+        }
+        int e = send_one(r->tid, g << 16 | (uint64_t)next);
+        if (e == -EAGAIN && ps_now_ns() < deadline) {
+            /* The queue of pending real-time signals is full: let some answer. */
+            struct timespec to = { 0, 1000000 };
+            futex(&done_word, FUTEX_WAIT_PRIVATE, seen, &to);
+            continue;
+        }
+        if (e) {
+            r->status = e == -ESRCH ? PS_CAP_EXITED : PS_CAP_ERROR;
+            __atomic_store_n(&slots[next].word, g << 2 | SLOT_IDLE, __ATOMIC_RELEASE);
+        } else {
+            sent++;
+        }
+        next++;
+    }
+    /* Wait for the answers, with one deadline for all. */
+    for (;;) {
+        int seen = __atomic_load_n(&done_word, __ATOMIC_ACQUIRE);
+        if (seen >= sent)
+            break;
+        uint64_t now = ps_now_ns();
+        if (now >= deadline)
+            break;
+        uint64_t left = deadline - now;
+        struct timespec to = { (time_t)(left / 1000000000ull), (long)(left % 1000000000ull) };
+        futex(&done_word, FUTEX_WAIT_PRIVATE, seen, &to);
+    }
+    for (int i = 0; i < n; i++) {
+        struct ps_stack_req *r = &reqs[i];
+        if (r->status != PS_CAP_NONE)
+            continue;
+        struct slot *sl = &slots[i];
+        uint64_t armed = g << 2 | SLOT_ARMED;
+        /* Withdraw unanswered slots; a handler already unwinding gets a moment. */
+        if (__atomic_compare_exchange_n(&sl->word, &armed, g << 2 | SLOT_IDLE, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            r->status = PS_CAP_TIMEOUT;
+            continue;
+        }
+        uint64_t until = ps_now_ns() + 50000000ull;
+        while ((__atomic_load_n(&sl->word, __ATOMIC_ACQUIRE) & 3) == SLOT_BUSY && ps_now_ns() < until)
+            sched_yield();
+        if ((__atomic_load_n(&sl->word, __ATOMIC_ACQUIRE) & 3) != SLOT_DONE) {
+            r->status = PS_CAP_TIMEOUT;
+            continue;
+        }
+        r->status = PS_CAP_OK;
+        r->n = sl->n;
+        r->handler_ns = sl->handler_ns;
+        memcpy(r->ip, sl->ip, sizeof(uintptr_t) * (size_t)r->n);
+    }
+    return ps_now_ns() - t0;
+}

@@ -1,0 +1,40 @@
+/* stacks.h: every thread's stack, captured in-process for a dump.
+ * The agent sends the dump signal to each thread with rt_tgsigqueueinfo and a
+ * cookie (generation | slot) in si_value; the handler unwinds the interrupted
+ * thread with libgcc's _Unwind_Backtrace into a preallocated slot and returns.
+ * The same signal sent to the process by anyone else (kill, sigqueue from
+ * another process: `poolshim dump PID`) is a dump request: the handler only
+ * counts it and wakes the agent. Symbolization happens later, in the agent. */
+#ifndef PS_STACKS_H
+#define PS_STACKS_H
+#include <stdint.h>
+
+#define PS_STACK_FRAMES 48
+
+enum ps_capture { PS_CAP_NONE, PS_CAP_OK, PS_CAP_TIMEOUT, PS_CAP_BLOCKED, PS_CAP_EXITED,
+                  PS_CAP_SELF, PS_CAP_DISABLED, PS_CAP_ERROR };
+extern const char *const ps_capture_name[];
+
+struct ps_stack_req {          /* one thread to capture, filled by the caller */
+    int tid;
+    int blocked_signal;        /* SigBlk has the dump signal: do not send */
+    /* results */
+    int status;                /* enum ps_capture */
+    int n;                     /* frames */
+    uint64_t handler_ns;       /* time spent in the handler (the thread's pause) */
+    uintptr_t ip[PS_STACK_FRAMES];   /* ip[0] is the interrupted PC, the rest return addresses */
+};
+
+/* Installs the handler (constructor). Returns 0, or -errno and stacks stay off. */
+int ps_stacks_init(int sig);
+/* Is stack capture usable right now (our handler still installed)? Logs once if not. */
+int ps_stacks_enabled(void);
+/* Captures the stacks of reqs[0..n) (agent thread only). Waits at most
+ * timeout_ms for all answers. Returns the wall time of the capture in ns. */
+uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms);
+/* Dump requests received so far (signals to the process, not ours). */
+uint64_t ps_stacks_requests(void);
+/* Unwinds once in normal context so the first capture in a signal handler
+ * does no lazy initialisation. */
+void ps_stacks_prime(void);
+#endif

@@ -1,0 +1,74 @@
+/* `poolshim run`: CMD runs under the shim with the options as POOLSHIM_*
+ * variables, its exit status (or 128 + signal) is kept, and the report's
+ * path is printed. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+
+static void run(struct ps_run *a, char **args)
+{
+    char *argv[24] = { (char *)ps_build_path("poolshim"), "run" };
+    int i = 0;
+    while (args[i] && i < 20) { argv[i + 2] = args[i]; i++; }
+    argv[i + 2] = NULL;
+    cr_assert_eq(ps_run_ex(a, argv, NULL, 0, 60), 0);
+}
+
+Test(analyzer_run, keeps_exit_status_and_signal_death, .timeout = 60)
+{
+    struct ps_run a;
+    run(&a, (char *[]){ "--", "sh", "-c", "exit 7", NULL });
+    cr_expect_eq(a.status, 7, "exit 7 gave %d: %s", a.status, a.err);
+    ps_run_free(&a);
+    run(&a, (char *[]){ "--", "sh", "-c", "exit 0", NULL });
+    cr_expect_eq(a.status, 0, "exit 0 gave %d: %s", a.status, a.err);
+    ps_run_free(&a);
+    run(&a, (char *[]){ "--", "sh", "-c", "kill -TERM $$", NULL });
+    cr_expect_eq(a.status, 128 + 15, "SIGTERM gave %d: %s", a.status, a.err);
+    cr_expect_not_null(strstr(a.err, "signal 15"), "%s", a.err);
+    ps_run_free(&a);
+    run(&a, (char *[]){ "--", "/nonexistent/cmd", NULL });
+    cr_expect_eq(a.status, 127, "missing command gave %d: %s", a.status, a.err);
+    ps_run_free(&a);
+}
+
+Test(analyzer_run, passes_options_as_environment, .timeout = 60)
+{
+    struct ps_run a;
+    run(&a, (char *[]){ "--control", "off", "--interval-ms=50", "--dump", "off", "--", "sh", "-c",
+                        "echo \"$POOLSHIM_CONTROL $POOLSHIM_INTERVAL_MS $POOLSHIM_DUMP $LD_PRELOAD\"", NULL });
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    char want[600];
+    snprintf(want, sizeof want, "off 50 off %s\n", ps_build_path("libpoolshim.so"));
+    cr_expect_str_eq(a.out, want);
+    ps_run_free(&a);
+}
+
+Test(analyzer_run, prints_where_the_report_went, .timeout = 60)
+{
+    struct ps_run a;
+    char dir[] = "/tmp/poolshim-run.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    run(&a, (char *[]){ "--dir", dir, "--", (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2",
+                        "--tasks", "40", "--cpu-ms", "1", "--io-ms", "2", NULL });
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    cr_expect_not_null(strstr(a.out, "\"tasks\":40"), "fixture output lost: %s", a.out);
+    char *line = strstr(a.err, "poolshim: report: ");
+    cr_assert_not_null(line, "no report line: %s", a.err);
+    char path[512];
+    cr_assert_eq(sscanf(line, "poolshim: report: %511s", path), 1);
+    cr_expect_eq(strncmp(path, dir, strlen(dir)), 0, "report %s not in %s", path, dir);
+    cr_expect_eq(access(path, R_OK), 0, "%s does not exist", path);
+    json_t *rep = json_load_file(path, 0, NULL);
+    cr_assert_not_null(rep);
+    json_t *p = ps_pool_by_routine(rep, "condvar_worker");
+    cr_expect_not_null(p, "the report has no condvar_worker pool: the shim was not loaded");
+    cr_expect_eq(ps_num(p, "threads"), 2);
+    json_decref(rep);
+    ps_run_free(&a);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}

@@ -1,0 +1,227 @@
+/* Dumps on request (the dump signal sent to the process) and the hard cases
+ * of stack capture: threads that block signals, threads exiting during a
+ * dump, a thousand threads, and a directory nobody can write. */
+#include <criterion/criterion.h>
+#include "dumpkit.h"
+
+#define DUMP_SIG (SIGRTMIN + 7)
+
+static char *mkdir_tmp(void)
+{
+    static char dir[4][64];
+    static int k;
+    char *d = dir[k++ & 3];
+    snprintf(d, 64, "/tmp/poolshim-dump.XXXXXX");
+    return mkdtemp(d);
+}
+
+static int live_threads(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(p);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static json_t *truth_of(const char *dir)
+{
+    char *out = dk_slurp(dir, "stdout");
+    json_t *t = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    free(out);
+    return t;
+}
+
+Test(dump_request, signal_dumps_within_a_second_and_process_exits_normally, .timeout = 30)
+{
+    char *dir = mkdir_tmp();
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "2", "--hold-ms", "0",
+                     "--alloc-mb", "1", "--run-ms", "2000", NULL };
+    pid_t pid = dk_spawn(argv, dir, NULL);
+    cr_assert(pid > 0);
+    usleep(300000);
+    cr_assert_eq(dk_count_dumps(dir), 0, "no dump before the request");
+    cr_assert_eq(kill(pid, DUMP_SIG), 0);
+    double took = dk_wait_dumps(dir, 1, 1.0);
+    cr_expect(took >= 0, "no dump within 1 s of the request");
+    int st = dk_wait(pid, 10);
+    char *err = dk_slurp(dir, "stderr");
+    cr_expect_eq(st, 0, "exit %d: %s", st, err);
+    json_t *truth = truth_of(dir);
+    cr_expect_not_null(truth, "no truth line: the program did not finish normally");
+    cr_expect(ps_num(truth, "counter") > 0);
+    json_t *d = dk_load_dump(dir, pid, 0);
+    cr_assert_not_null(d, "dump unreadable; stderr: %s", err);
+    cr_expect_str_eq(ps_str(d, "trigger.reason"), "request");
+    cr_expect_eq(ps_num(d, "capture.answered"), ps_num(d, "capture.signalled"));
+    json_t *main_t = dk_thread(d, pid);
+    cr_assert_not_null(main_t);
+    cr_expect(dk_stack_has(json_object_get(main_t, "stack"), "main"), "main thread's stack has main");
+    cr_expect_eq(dk_count_dumps(dir), 1, "one request, one dump");
+    json_decref(d);
+    json_decref(truth);
+    free(err);
+    dk_rmdir(dir);
+}
+
+Test(dump_request, threads_blocking_the_signal_are_marked_not_waited_for, .timeout = 30)
+{
+    char *dir = mkdir_tmp();
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "1", "--hold-ms", "0",
+                     "--alloc-mb", "1", "--idle-threads", "4", "--block-signals", "2", "--run-ms", "3000",
+                     "--until-dump", "1", NULL };
+    pid_t pid = dk_spawn(argv, dir, NULL);
+    cr_assert(pid > 0);
+    usleep(300000);
+    kill(pid, DUMP_SIG);
+    cr_expect(dk_wait_dumps(dir, 1, 1.0) >= 0, "no dump within 1 s");
+    int st = dk_wait(pid, 10);
+    cr_expect_eq(st, 0);
+    json_t *truth = truth_of(dir), *d = dk_load_dump(dir, pid, 0);
+    cr_assert_not_null(truth);
+    cr_assert_not_null(d);
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(truth, "blocking_tids"), i, v) {
+        json_t *t = dk_thread(d, (int)json_integer_value(v));
+        cr_assert_not_null(t);
+        cr_expect_str_eq(ps_str(t, "capture"), "blocked_signal");
+        cr_expect_str_eq(ps_str(t, "state"), "blocked", "its state still comes from the wrappers");
+    }
+    /* nobody timed out: blocked threads were not signalled */
+    cr_expect_eq(ps_num(d, "capture.answered"), ps_num(d, "capture.signalled"));
+    cr_expect(ps_num(d, "capture.wall_ms") < 150, "capture took %f ms", ps_num(d, "capture.wall_ms"));
+    json_decref(d);
+    json_decref(truth);
+    dk_rmdir(dir);
+}
+
+Test(dump_request, threads_exiting_during_the_dump_do_not_hurt, .timeout = 30)
+{
+    char *dir = mkdir_tmp();
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "1", "--hold-ms", "0",
+                     "--alloc-mb", "1", "--churn-ms", "2500", "--run-ms", "2600", NULL };
+    char *env[] = { "POOLSHIM_DUMP_INTERVAL_S=0", NULL };
+    pid_t pid = dk_spawn(argv, dir, env);
+    cr_assert(pid > 0);
+    usleep(300000);
+    for (int k = 0; k < 2; k++) {
+        kill(pid, DUMP_SIG);
+        cr_expect(dk_wait_dumps(dir, k + 1, 1.5) >= 0, "dump %d missing", k);
+    }
+    int st = dk_wait(pid, 10);
+    char *err = dk_slurp(dir, "stderr");
+    cr_expect_eq(st, 0, "exit %d: %s", st, err);
+    json_t *truth = truth_of(dir);
+    cr_assert_not_null(truth, "no truth: %s", err);
+    cr_expect(ps_num(truth, "churned") > 100, "churned %f", ps_num(truth, "churned"));
+    for (int k = 0; k < 2; k++) {
+        json_t *d = dk_load_dump(dir, pid, k);
+        cr_assert_not_null(d);
+        json_t *t;
+        size_t i;
+        json_array_foreach(json_object_get(d, "threads"), i, t) {
+            const char *c = ps_str(t, "capture");
+            /* a thread being created runs with every signal blocked for a moment */
+            cr_expect(!strcmp(c, "ok") || !strcmp(c, "exited") || !strcmp(c, "timeout") ||
+                      !strcmp(c, "blocked_signal"), "capture %s", c);
+        }
+        cr_expect_str_eq(ps_str(dk_thread(d, pid), "capture"), "ok");
+        json_decref(d);
+    }
+    json_decref(truth);
+    free(err);
+    dk_rmdir(dir);
+}
+
+Test(dump_request, a_thousand_threads, .timeout = 40)
+{
+    char *dir = mkdir_tmp();
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "1", "--hold-ms", "0",
+                     "--alloc-mb", "1", "--idle-threads", "1000", "--run-ms", "20000", "--until-dump", "1", NULL };
+    pid_t pid = dk_spawn(argv, dir, NULL);
+    cr_assert(pid > 0);
+    double t0 = dk_now();
+    while (live_threads(pid) < 1003 && dk_now() - t0 < 15)
+        usleep(20000);
+    cr_assert(live_threads(pid) >= 1003, "only %d threads", live_threads(pid));
+    kill(pid, DUMP_SIG);
+    double took = dk_wait_dumps(dir, 1, 5.0);
+    cr_expect(took >= 0, "no dump within 5 s");
+    int st = dk_wait(pid, 15);
+    cr_expect_eq(st, 0);
+    json_t *d = dk_load_dump(dir, pid, 0);
+    cr_assert_not_null(d);
+    cr_expect(json_array_size(json_object_get(d, "threads")) >= 1002, "threads %zu",
+              json_array_size(json_object_get(d, "threads")));
+    cr_expect(ps_num(d, "capture.answered") >= 1002, "answered %f of %f", ps_num(d, "capture.answered"),
+              ps_num(d, "capture.signalled"));
+    /* each thread pauses only for its own unwind */
+    cr_expect(ps_num(d, "capture.max_thread_pause_us") < 5000, "max pause %f us",
+              ps_num(d, "capture.max_thread_pause_us"));
+    int idle = 0;
+    json_t *t;
+    size_t i;
+    json_array_foreach(json_object_get(d, "threads"), i, t)
+        idle += dk_stack_has(json_object_get(t, "stack"), "idle_main") &&
+                !strcmp(ps_str(t, "blocked_on.kind"), "cond");
+    cr_expect(idle >= 1000, "%d idle threads seen waiting on the condvar", idle);
+    json_decref(d);
+    dk_rmdir(dir);
+}
+
+Test(dump_request, unwritable_dir_warns_once_and_runs_on, .timeout = 30)
+{
+    char *dir = mkdir_tmp();
+    /* /sys refuses new files even to root (a chmod'ed dir would not). */
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "1", "--hold-ms", "0",
+                     "--alloc-mb", "1", "--run-ms", "2000", NULL };
+    char *env[] = { "POOLSHIM_DUMP_INTERVAL_S=0", NULL };
+    pid_t pid = dk_spawn_in(argv, dir, "/sys", dir, env);
+    cr_assert(pid > 0);
+    usleep(300000);
+    kill(pid, DUMP_SIG);
+    usleep(1200000);
+    kill(pid, DUMP_SIG);
+    int st = dk_wait(pid, 10);
+    char *err = dk_slurp(dir, "stderr");
+    cr_expect_eq(st, 0, "exit %d: %s", st, err);
+    json_t *truth = truth_of(dir);
+    cr_expect_not_null(truth, "no truth line");
+    if (getuid() == 0)
+        cr_expect_eq(dk_count(err, "dumps are not saved"), 1, "stderr: %s", err);
+    else
+        cr_expect_eq(dk_count(err, "POOLSHIM_DIR"), 1, "stderr: %s", err);
+    cr_expect_eq(dk_count_dumps(dir), 0);
+    json_decref(truth);
+    free(err);
+    dk_rmdir(dir);
+}
+
+Test(dump_request, program_taking_the_signal_keeps_it_and_dumps_lose_only_stacks, .timeout = 30)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "3", "--hold-ms", "800",
+                     "--run-ms", "900", "--alloc-mb", "1", "--own-handler", "1", NULL };
+    cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 20), 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    json_t *d = dk_load_dump(r.dir, r.pid, 0);
+    cr_assert_not_null(d, "no dump: %s", r.err);
+    cr_expect_str_eq(ps_str(d, "trigger.reason"), "convoy");
+    json_t *t;
+    size_t i;
+    json_array_foreach(json_object_get(d, "threads"), i, t)
+        cr_expect_str_eq(ps_str(t, "capture"), "disabled");
+    int w0 = (int)json_integer_value(json_array_get(json_object_get(r.truth, "worker_tids"), 0));
+    cr_expect_eq(ps_num(dk_thread(d, w0), "blocked_on.owner"),
+                 ps_num(r.truth, "holder_tid"), "owners still come from the locks");
+    cr_expect_eq(dk_count(r.err, "replaced the handler"), 1, "%s", r.err);
+    cr_expect_eq(ps_num(r.truth, "own_signals"), 0, "the shim sent the program no signal");
+    json_decref(d);
+    ps_run_free(&r);
+}

@@ -1,0 +1,42 @@
+/* A pool whose workers wait for work on a POSIX semaphore: the shim learns the
+ * semaphore as the idle wait (posted by the producer only), counts one task per
+ * successful wait (blocking or not), and its CPU, sleep and W/C match the
+ * fixture's own truth. The producer submits slower than the pool can work, so
+ * workers really sit idle on the semaphore between tasks. */
+#include <criterion/criterion.h>
+#include "harness.h"
+
+Test(sem_pool, idle_semaphore_tasks_and_wc_match_truth, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/sem_pool"), "--threads", "4", "--tasks", "200",
+                     "--cpu-ms", "2", "--io-ms", "8", "--submit-us", "4000", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
+    json_t *p = ps_pool_by_routine(r.report, "sem_worker");
+    cr_assert_not_null(p, "no pool sem_worker");
+    double cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s"), tasks = ps_num(r.truth, "tasks");
+    cr_expect_eq(ps_num(p, "threads"), 4);
+    cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);
+    double w = ps_num(p, "wait_by_cause.io") + ps_num(p, "wait_by_cause.sleep");
+    cr_expect(ps_near(w, wait, 0.15), "io+sleep %f vs truth %f", w, wait);
+    cr_expect(ps_near(ps_num(p, "w_c"), wait / cpu, 0.15), "w_c %f vs truth %f", ps_num(p, "w_c"), wait / cpu);
+    /* +threads: each worker's wake-up for the shutdown post looks like a task */
+    cr_expect(ps_near(ps_num(p, "tasks"), tasks, 0.05), "tasks %f vs truth %f", ps_num(p, "tasks"), tasks);
+    cr_expect_str_eq(ps_str(p, "idle_wait.kind"), "sem");
+    /* How long workers sit idle depends on the machine's load (tasks stretch
+     * when the cores are busy); that the wait for work is not io is proven
+     * by the io/sleep figure matching the truth above. */
+    cr_expect(ps_num(p, "wait_by_cause.idle") > 0, "no idle time");
+    double threads_s = ps_num(p, "threads") * ps_num(p, "wall_s");
+    cr_expect(ps_num(p, "cpu_s") + w + ps_num(p, "wait_by_cause.idle") <= 1.1 * threads_s,
+              "cpu + io + idle %f exceed the threads' lifetime %f: counted twice",
+              ps_num(p, "cpu_s") + w + ps_num(p, "wait_by_cause.idle"), threads_s);
+    cr_expect(ps_num(p, "wait_by_cause.cond") < 0.1 * ps_num(p, "wait_by_cause.idle"),
+              "waits for work counted as contention: cond %f idle %f", ps_num(p, "wait_by_cause.cond"),
+              ps_num(p, "wait_by_cause.idle"));
+    cr_expect_str_eq(ps_str(p, "classification"), "io-bound");
+    ps_run_free(&r);
+}

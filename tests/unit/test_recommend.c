@@ -1,0 +1,159 @@
+/* Unit tests for shim/recommend.c: the sizing model on inputs whose answer is
+ * computed by hand in each test's comment (recommend.h gives the formulas). */
+#include <criterion/criterion.h>
+#include "recommend.h"
+
+static struct ps_rec_out rec(struct ps_rec_in in)
+{
+    struct ps_rec_out o;
+    ps_recommend(&in, &o);
+    return o;
+}
+
+/* W/C = 4/1 = 4; goetz = 2 x (1 + 4) = 10. */
+Test(recommend, io_bound_uses_goetz)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 3,
+                                                  .sleep_s = 1, .idle_s = 50, .wall_s = 10 });
+    cr_expect_float_eq(o.w_c, 4.0, 1e-12);
+    cr_expect_float_eq(o.goetz, 10.0, 1e-12);
+    cr_expect_eq(o.recommended_threads, 10);
+    cr_expect_eq(o.recommended_processes, 0);
+    cr_expect_eq(o.cls, PS_CLASS_IO);
+    cr_expect_float_eq(o.bottleneck, 0, 1e-12);
+    cr_expect_float_eq(o.effective_parallelism, 0.1, 1e-12);
+    cr_expect_str_eq(o.reason, "I/O-bound: W/C 4, cores x (1 + W/C) = 10 threads");
+    cr_expect_str_eq(ps_class_name[o.cls], "io-bound");
+}
+
+/* W/C = 0.5/10 = 0.05; goetz = 2 x 1.05 = 2.1 -> 2 threads. */
+Test(recommend, cpu_bound_stays_near_cores)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 10, .io_s = 0.5,
+                                                  .wall_s = 5 });
+    cr_expect_float_eq(o.w_c, 0.05, 1e-12);
+    cr_expect_eq(o.recommended_threads, 2);
+    cr_expect_eq(o.cls, PS_CLASS_CPU);
+    cr_expect_float_eq(o.effective_parallelism, 2.0, 1e-12);
+    cr_expect_str_eq(o.reason, "CPU-bound: W/C 0.05, cores x (1 + W/C) = 2.1 threads");
+}
+
+/* W/C = 2/4 = 0.5: between the CPU (0.25) and I/O (1) thresholds; 4 x 1.5 = 6. */
+Test(recommend, mixed_between_thresholds)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 4, .threads = 4, .cpu_s = 4, .io_s = 2 });
+    cr_expect_eq(o.cls, PS_CLASS_MIXED);
+    cr_expect_eq(o.recommended_threads, 6);
+    /* the thresholds themselves are "mixed": W/C exactly 1 and exactly 0.25 */
+    cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .cpu_s = 2, .io_s = 2 }).cls, PS_CLASS_MIXED);
+    cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .cpu_s = 4, .io_s = 1 }).cls, PS_CLASS_MIXED);
+}
+
+/* GIL-like: contention 6 >= 0.5 x (C + W) = 2.5, top object has all of it,
+ * handed between workers: hold = C = 1 -> bottleneck = (1 + 4)/1 = 5 = 1 + W/C;
+ * goetz would be 2 x 5 = 10; processes = cores. */
+Test(recommend, gil_like_handoff_is_one_plus_wc_and_processes)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 16, .cpu_s = 1, .io_s = 4,
+                                                  .cond_s = 6, .top_wait_s = 6, .top_is_handoff = 1 });
+    cr_expect_float_eq(o.w_c, 4.0, 1e-12);
+    cr_expect_float_eq(o.goetz, 10.0, 1e-12);
+    cr_expect_float_eq(o.bottleneck, 5.0, 1e-12);
+    cr_expect_eq(o.recommended_threads, 5);
+    cr_expect_eq(o.recommended_processes, 2);
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL);
+    cr_expect_not_null(strstr(o.reason, "at most 5 threads can progress"), "%s", o.reason);
+    cr_expect_not_null(strstr(o.reason, "use 2 processes"), "%s", o.reason);
+}
+
+/* Pure-CPU GIL: W = 0 -> bottleneck 1 + 0 = 1 thread. */
+Test(recommend, gil_like_cpu_only_is_one_thread)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 2, .cond_s = 14,
+                                                  .top_wait_s = 14, .top_is_handoff = 1 });
+    cr_expect_float_eq(o.bottleneck, 1.0, 1e-12);
+    cr_expect_eq(o.recommended_threads, 1);
+    cr_expect_eq(o.recommended_processes, 2);
+}
+
+/* Convoy on a mutex: C + W = 2 + 6 = 8, held 2 -> bottleneck 4 < goetz 2 x 4 = 8. */
+Test(recommend, mutex_convoy_is_work_over_hold)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 12, .cpu_s = 2, .io_s = 6,
+                                                  .lock_s = 20, .top_wait_s = 18, .top_hold_s = 2 });
+    cr_expect_float_eq(o.bottleneck, 4.0, 1e-12);
+    cr_expect_eq(o.recommended_threads, 4);
+    cr_expect_eq(o.recommended_processes, 0);
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL);
+    cr_expect_not_null(strstr(o.reason, "held 1/4 of the time"), "%s", o.reason);
+}
+
+/* A lock held longer than all the work (hold 16 > C + W = 8): at least 1. */
+Test(recommend, bottleneck_never_below_one)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 4, .io_s = 4,
+                                                  .lock_s = 20, .top_wait_s = 20, .top_hold_s = 16 });
+    cr_expect_float_eq(o.bottleneck, 1.0, 1e-12);
+    cr_expect_eq(o.recommended_threads, 1);
+}
+
+/* Serialized but the hold time is unknown (0): no bound can be computed; the
+ * verdict must not grow the pool nor print a made-up fraction. */
+Test(recommend, serialized_without_hold_time_keeps_the_size)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 3, .cpu_s = 1, .io_s = 4,
+                                                  .lock_s = 10, .top_wait_s = 10 });
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL);
+    cr_expect_float_eq(o.bottleneck, 0, 1e-12);
+    cr_expect_eq(o.recommended_threads, 3, "goetz is 10, but more threads will not help: %d",
+                 o.recommended_threads);
+    cr_expect_null(strstr(o.reason, "1/0"), "%s", o.reason);
+}
+
+/* Contention spread over many objects (top has 50 % < 60 %): not serialized. */
+Test(recommend, spread_contention_is_not_serialized)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 4,
+                                                  .lock_s = 10, .top_wait_s = 5, .top_hold_s = 1 });
+    cr_expect_neq(o.cls, PS_CLASS_SERIAL);
+    cr_expect_eq(o.cls, PS_CLASS_IO);
+    cr_expect_eq(o.recommended_threads, 10);
+}
+
+/* runq 3 >= 0.5 x C = 2, threads 8 > cores 2: starved; W/C 0.1 -> 2.2 -> 2. */
+Test(recommend, cpu_starved_cuts_to_goetz)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 4, .io_s = 0.4,
+                                                  .runq_s = 3 });
+    cr_expect_eq(o.cls, PS_CLASS_STARVED);
+    cr_expect_eq(o.recommended_threads, 2);
+    cr_expect_not_null(strstr(o.reason, "W/C 0.1 gives 2.2 threads"), "%s", o.reason);
+    /* the same delay with no more threads than cores is not starvation by the pool */
+    cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .threads = 2, .cpu_s = 4, .io_s = 0.4, .runq_s = 3 }).cls,
+                 PS_CLASS_CPU);
+}
+
+Test(recommend, idle_pool_keeps_its_size)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 5, .idle_s = 100, .wall_s = 20 });
+    cr_expect_eq(o.cls, PS_CLASS_IDLE);
+    cr_expect_eq(o.recommended_threads, 5);
+    cr_expect_float_eq(o.w_c, 0, 1e-12);
+    cr_expect_str_eq(o.reason, "no work measured: keep the current size");
+    cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .threads = 0 }).recommended_threads, 1);
+}
+
+/* W without C (everything waited, CPU below the sampler's resolution): no
+ * division by zero, W/C reported 0, at least one thread. */
+Test(recommend, no_cpu_is_not_a_division_by_zero)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .io_s = 3 });
+    cr_expect_float_eq(o.w_c, 0, 1e-12);
+    cr_expect_geq(o.recommended_threads, 1);
+}
+
+Test(recommend, huge_wc_is_capped)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 1e-6, .io_s = 1000 });
+    cr_expect_eq(o.recommended_threads, 100000);
+}

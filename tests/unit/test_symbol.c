@@ -1,0 +1,88 @@
+/* Unit tests for shim/symbol.c: a static function of this test binary (not
+ * exported, found only through the ELF .symtab: the binary is linked without
+ * -rdynamic and not stripped) and an exported libc function (dladdr). */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "symbol.h"
+
+__attribute__((noinline, used)) static int ps_unit_static_target(int x)
+{
+    volatile int y = x;
+    for (int i = 0; i < 3; i++)
+        y = y * 3 + i;
+    return y;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && !strcmp(s + n - m, tail);
+}
+
+Test(symbol, names_a_static_function_of_the_executable)
+{
+    cr_assert_eq(ps_unit_static_target(1), 1 * 27 + 0 + 3 + 2);
+    const char *addr = (const char *)ps_unit_static_target + 4;
+    Dl_info info;
+    cr_assert(dladdr(addr, &info));
+    cr_assert_null(info.dli_sname, "exported after all (%s): the .symtab path is not tested", info.dli_sname);
+    struct ps_sym s;
+    cr_assert_eq(ps_symbolize(addr, &s), 0);
+    cr_expect_str_eq(s.name, "ps_unit_static_target");
+    cr_expect_eq(s.offset, 4);
+    cr_expect(ends_with(s.module, "/unit_tests"), "module %s", s.module);
+    cr_expect_eq(s.module[0], '/', "module path not absolute: %s", s.module);
+    cr_expect_eq(s.module_offset, (uintptr_t)addr - (uintptr_t)info.dli_fbase);
+
+    char buf[256];
+    ps_symbol_string(addr, buf, sizeof buf);
+    cr_expect_str_eq(buf, "ps_unit_static_target+0x4 (unit_tests)");
+    ps_symbol_func(addr, buf, sizeof buf);
+    cr_expect_str_eq(buf, "ps_unit_static_target");
+}
+
+Test(symbol, names_a_libc_function)
+{
+    void *fn = dlsym(RTLD_DEFAULT, "qsort");
+    cr_assert_not_null(fn);
+    const char *addr = (const char *)fn + 2;
+    struct ps_sym s;
+    cr_assert_eq(ps_symbolize(addr, &s), 0);
+    cr_expect(ends_with(s.module, "libc.so.6"), "module %s", s.module);
+    cr_expect_eq(s.offset, 2);
+    cr_expect_eq(dlsym(RTLD_DEFAULT, s.name), fn, "name %s does not resolve to qsort", s.name);
+    char buf[256];
+    ps_symbol_string(addr, buf, sizeof buf);
+    char want[300];
+    snprintf(want, sizeof want, "%s+0x2 (libc.so.6)", s.name);
+    cr_expect_str_eq(buf, want);
+}
+
+Test(symbol, alternates_between_modules)
+{
+    /* the .symtab reader caches one module: switching back and forth must not mix them */
+    struct ps_sym s;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ps_symbolize((const char *)ps_unit_static_target + 1, &s), 0);
+        cr_expect_str_eq(s.name, "ps_unit_static_target");
+        cr_assert_eq(ps_symbolize((const char *)dlsym(RTLD_DEFAULT, "qsort") + 1, &s), 0);
+        cr_expect(ends_with(s.module, "libc.so.6"));
+    }
+}
+
+Test(symbol, unknown_addresses_fall_back_to_hex)
+{
+    struct ps_sym s;
+    int local;
+    char buf[64], want[64];
+    cr_expect_eq(ps_symbolize(NULL, &s), -1);
+    cr_expect_eq(ps_symbolize(&local, &s), -1, "a stack address is in no module");
+    cr_expect_str_empty(s.name);
+    ps_symbol_string(&local, buf, sizeof buf);
+    snprintf(want, sizeof want, "0x%lx", (unsigned long)(uintptr_t)&local);
+    cr_expect_str_eq(buf, want);
+    ps_symbol_func(NULL, buf, sizeof buf);
+    cr_expect_str_eq(buf, "0x0");
+}

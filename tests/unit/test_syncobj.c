@@ -1,0 +1,206 @@
+/* Unit tests for shim/syncobj.c: the object table (insert, find, a full probe
+ * window) and the contention accounting (counts, wait sums, max wait, the
+ * bounded per-object site lists, hold time). Thread records are local structs:
+ * the accounting only reads tid and pool from them. */
+#include <criterion/criterion.h>
+#include <time.h>
+#include "capture.h"
+#include "clock.h"
+#include "pool.h"
+#include "syncobj.h"
+
+static void init(void)
+{
+    cr_assert_eq(ps_obj_table_init(), 0);
+}
+
+Test(syncobj, get_without_a_table_or_key_is_null)
+{
+    cr_expect_null(ps_obj_get(0x1234, PS_K_MUTEX));
+    cr_expect_null(ps_obj_find(0x1234));
+    init();
+    cr_expect_null(ps_obj_get(0, PS_K_MUTEX));
+}
+
+Test(syncobj, insert_then_find)
+{
+    init();
+    int a, b;
+    cr_expect_null(ps_obj_find((uintptr_t)&a));
+    struct ps_obj *o = ps_obj_get((uintptr_t)&a, PS_K_MUTEX);
+    cr_assert_not_null(o);
+    cr_expect_eq(o->key, (uintptr_t)&a);
+    cr_expect_eq(o->kind, PS_K_MUTEX);
+    cr_expect_eq(o->waiter_pool, -1);
+    cr_expect_eq(o->contended, 0);
+    cr_expect_eq(ps_obj_find((uintptr_t)&a), o);
+    cr_expect_eq(ps_obj_get((uintptr_t)&a, PS_K_COND), o, "second get returns the same entry");
+    cr_expect_eq(o->kind, PS_K_MUTEX, "and keeps its kind");
+    cr_expect_null(ps_obj_find((uintptr_t)&b));
+    struct ps_obj *f = ps_obj_get(PS_FD_KEY(3), PS_K_POLL);
+    cr_assert_not_null(f);
+    cr_expect_neq(f, o);
+    cr_expect_eq(ps_obj_find(PS_FD_KEY(3)), f);
+    cr_expect_null(ps_obj_find(3), "fd keys do not collide with address 3");
+    ps_obj_table_reset();
+    cr_expect_null(ps_obj_find((uintptr_t)&a));
+}
+
+/* Keys sharing a hash: 8 fit the probe window, the 9th is refused (logged
+ * once) and the first 8 stay findable. */
+Test(syncobj, full_probe_window_refuses_and_logs_once)
+{
+    init();
+    uintptr_t keys[10];
+    int n = 0;
+    uint32_t h = ps_obj_hash(0x10000);
+    for (uintptr_t k = 0x10000; n < 10; k += 8)
+        if (ps_obj_hash(k) == h)
+            keys[n++] = k;
+    for (int i = 0; i < 8; i++)
+        cr_assert_not_null(ps_obj_get(keys[i], PS_K_MUTEX), "key %d", i);
+    struct ps_cap cap;
+    ps_cap_begin(&cap);
+    struct ps_obj *x = ps_obj_get(keys[8], PS_K_MUTEX);
+    struct ps_obj *y = ps_obj_get(keys[9], PS_K_MUTEX);
+    ps_cap_end(&cap);
+    cr_expect_null(x);
+    cr_expect_null(y);
+    cr_expect_eq(ps_count_lines(cap.text), 1, "%s", cap.text);
+    cr_expect_not_null(strstr(cap.text, "too many contended objects"), "%s", cap.text);
+    for (int i = 0; i < 8; i++)
+        cr_expect_not_null(ps_obj_find(keys[i]), "key %d lost", i);
+    cr_expect_null(ps_obj_find(keys[8]));
+    /* a key hashing elsewhere still gets in */
+    uintptr_t other = 0x10008;
+    while (ps_obj_hash(other) == h || ps_obj_hash(other) == ((h + 1) & (PS_MAX_OBJS - 1)))
+        other += 8;
+    cr_expect_not_null(ps_obj_get(other, PS_K_MUTEX));
+}
+
+Test(syncobj, lock_waits_are_counted_summed_and_maxed)
+{
+    init();
+    int lock;
+    struct ps_thread t = { .tid = 101, .pool = -1 };
+    void *owner_site;
+    uint64_t waits[] = { 5000, 50000, 7000 };
+    for (int i = 0; i < 3; i++) {
+        struct ps_obj *o = ps_lock_before_wait(&lock, PS_K_MUTEX, &owner_site);
+        cr_assert_not_null(o);
+        cr_expect_eq(o->waiting, 1);
+        ps_lock_after_wait(o, &t, (void *)0x401000, owner_site, waits[i]);
+        cr_expect_eq(o->waiting, 0);
+    }
+    struct ps_obj *o = ps_obj_find((uintptr_t)&lock);
+    cr_expect_eq(o->contended, 3);
+    cr_expect_eq(o->wait_ns, 62000);
+    cr_expect_eq(o->max_wait_ns, 50000);
+    cr_expect_eq(o->sites[0].site, (void *)0x401000);
+    cr_expect_eq(o->sites[0].n, 3);
+    cr_expect_eq(o->sites[0].wait_ns, 62000);
+    cr_expect_null(o->sites[1].site);
+    cr_expect_null(o->owner_sites[0].site, "no owner was ever seen");
+    ps_lock_after_wait(NULL, &t, (void *)1, NULL, 1);   /* untracked: no crash */
+}
+
+Test(syncobj, owner_site_is_charged_with_the_wait_it_caused)
+{
+    init();
+    int lock;
+    struct ps_thread holder = { .tid = 7, .pool = -1 }, waiter = { .tid = 8, .pool = -1 };
+    ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
+    ps_lock_on_acquire(&holder, &lock, (void *)0xAAA0);
+    struct ps_obj *o = ps_obj_find((uintptr_t)&lock);
+    cr_expect_eq(o->owner_tid, 7);
+    cr_expect_eq(o->acquisitions, 1);
+    void *owner_site;
+    ps_lock_before_wait(&lock, PS_K_MUTEX, &owner_site);
+    cr_expect_eq(owner_site, (void *)0xAAA0);
+    ps_lock_after_wait(o, &waiter, (void *)0xBBB0, owner_site, 9000);
+    cr_expect_eq(o->owner_sites[0].site, (void *)0xAAA0);
+    cr_expect_eq(o->owner_sites[0].n, 1);
+    cr_expect_eq(o->owner_sites[0].wait_ns, 9000);
+    cr_expect_eq(o->sites[0].site, (void *)0xBBB0);
+}
+
+/* Sites: a bounded list of PS_OBJ_SITES. Counts for listed sites are exact;
+ * a fifth distinct site finds the list full and is only in the totals. */
+Test(syncobj, sites_keep_the_first_four_distinct_callers)
+{
+    init();
+    int lock;
+    struct ps_thread t = { .tid = 1, .pool = -1 };
+    struct ps_obj *o = ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
+    for (int rep = 0; rep < 3; rep++)
+        for (uintptr_t s = 1; s <= 5; s++)
+            ps_lock_after_wait(o, &t, (void *)(s * 0x100), NULL, s);
+    ps_lock_after_wait(o, &t, NULL, NULL, 100);        /* unknown site: totals only */
+    cr_expect_eq(o->contended, 16);
+    cr_expect_eq(o->wait_ns, 3 * 15 + 100);
+    for (int i = 0; i < PS_OBJ_SITES; i++) {
+        cr_expect_eq(o->sites[i].site, (void *)((uintptr_t)(i + 1) * 0x100));
+        cr_expect_eq(o->sites[i].n, 3);
+        cr_expect_eq(o->sites[i].wait_ns, 3 * (uint64_t)(i + 1));
+    }
+}
+
+Test(syncobj, hold_time_is_measured_for_the_owner_only)
+{
+    init();
+    int lock;
+    struct ps_thread a = { .tid = 11, .pool = -1 }, b = { .tid = 12, .pool = -1 };
+    ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
+    struct ps_obj *o = ps_obj_find((uintptr_t)&lock);
+    uint64_t t0 = ps_now_ns();
+    ps_lock_on_acquire(&a, &lock, (void *)0x1);
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    ps_lock_on_release(&b, &lock);                   /* not the owner: ignored */
+    cr_expect_eq(o->hold_ns, 0);
+    cr_expect_eq(o->owner_tid, 11);
+    ps_lock_on_release(&a, &lock);
+    uint64_t t1 = ps_now_ns();
+    cr_expect_geq(o->hold_ns, 20 * 1000 * 1000u, "hold %lu", (unsigned long)o->hold_ns);
+    cr_expect_leq(o->hold_ns, t1 - t0);
+    cr_expect_eq(o->owner_tid, 0);
+    uint64_t h = o->hold_ns;
+    ps_lock_on_release(&a, &lock);                    /* a second release adds nothing */
+    cr_expect_eq(o->hold_ns, h);
+}
+
+Test(syncobj, cold_locks_are_not_tracked)
+{
+    init();
+    int lock;
+    struct ps_thread t = { .tid = 3, .pool = -1 };
+    ps_lock_on_acquire(&t, &lock, (void *)0x1);
+    ps_lock_on_release(&t, &lock);
+    cr_expect_null(ps_obj_find((uintptr_t)&lock), "an uncontended lock wrote the table");
+}
+
+Test(syncobj, waits_note_the_first_waiting_pool)
+{
+    init();
+    cr_assert_eq(ps_pool_table_init(), 0);
+    int cond;
+    struct ps_thread w = { .tid = 5, .pool = 3 }, other = { .tid = 6, .pool = 4 }, lone = { .tid = 9, .pool = -1 };
+    struct ps_obj *o = ps_obj_get((uintptr_t)&cond, PS_K_COND);
+    ps_obj_on_wait(o, &lone, (void *)0x10, 100);
+    cr_expect_eq(o->waiter_pool, -1);
+    ps_obj_on_wait(o, &w, (void *)0x10, 200);
+    cr_expect_eq(o->waiter_pool, 3);
+    ps_obj_on_wait(o, &other, (void *)0x20, 300);
+    cr_expect_eq(o->waiter_pool, 3, "the first pool stays");
+    cr_expect_eq(o->contended, 3);
+    cr_expect_eq(o->wait_ns, 600);
+    cr_expect_eq(o->max_wait_ns, 300);
+    cr_expect_eq(o->sites[0].n, 2);
+    cr_expect_eq(o->sites[1].n, 1);
+    /* posts: by a member of pool 3, and by anyone else */
+    ps_pool_on_post((uintptr_t)&cond, &w);
+    ps_pool_on_post((uintptr_t)&cond, &other);
+    ps_pool_on_post((uintptr_t)&cond, NULL);
+    cr_expect_eq(o->posts_same, 1);
+    cr_expect_eq(o->posts_other, 2);
+}
