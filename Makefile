@@ -73,6 +73,15 @@ $(B)/fixtures/%: tests/fixtures/%.c tests/fixtures/fixture.h | $(B)/fixtures
 # Without init.o (no constructor) and the interpose_*.o wrappers (they would
 # interpose libc inside the runner itself); jansson checks the JSON writer.
 UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/interpose_%.o,$(SHIM_OBJ))
+# Under SAN the unit tests get the shim's modules built with the full sanitizer
+# (the preloaded library gets UBSan only, see above).
+ifneq ($(SANFLAGS),)
+  UNIT_OBJ := $(patsubst $(B)/shim/%.o,$(B)/unit-shim/%.o,$(UNIT_OBJ))
+endif
+$(B)/unit-shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/unit-shim
+	$(CC) $(SHIM_CFLAGS) $(SANFLAGS) -c $< -o $@
+$(B)/unit-shim:
+	@mkdir -p $@
 $(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
 	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -Ishim -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests

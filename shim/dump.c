@@ -27,6 +27,7 @@
 #include "stacks.h"
 #include "syncobj.h"
 #include "wfg.h"
+#include <errno.h>
 #include <string.h>
 
 #define CONVOY_MIN_WAITERS 3
@@ -58,9 +59,11 @@ __attribute__((constructor(102))) static void dump_init(void)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
         return;
+    int saved = errno;       /* main() must find errno untouched */
     ps_alloc_init(ps_cfg.alloc_sample_lg);
     ps_stacks_init(ps_cfg.dump_signal);
     pthread_atfork(NULL, NULL, atfork_child);
+    errno = saved;
 }
 
 /* --- triggers ----------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "syncobj.h"
 #include "thread.h"
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -41,7 +42,7 @@ static void atfork_child(void)
     ps_agent_after_fork_child();
 }
 
-__attribute__((constructor(101))) static void ps_init(void)
+static void init(void)
 {
     ps_log_init();
     ps_real_init();
@@ -63,6 +64,15 @@ __attribute__((constructor(101))) static void ps_init(void)
     __atomic_store_n(&ps_ready, 1, __ATOMIC_RELEASE);
     pthread_atfork(NULL, NULL, atfork_child);
     ps_agent_start();
+}
+
+/* main() must find errno as the loader left it (0): parsing numbers, probing
+ * files and starting threads here all set it. */
+__attribute__((constructor(101))) static void ps_init(void)
+{
+    int saved = errno;
+    init();
+    errno = saved;
 }
 
 static int finished;

@@ -35,6 +35,29 @@ size_t sallocx(const void *ptr, int flags);
 
 PS_EXPORT const char *malloc_conf = "prof:true,prof_active:false,prof_accum:false";
 
+/* jemalloc initialises itself at its first allocation and, with prof:true,
+ * leaves errno at ERANGE behind (seen at main() of every program). A
+ * successful allocation must not change the host's errno, so the allocations
+ * made until jemalloc is up keep errno; after that, one predictable branch. */
+static int jemalloc_up;
+
+static __attribute__((noinline)) void *first_mallocx(size_t n, int flags)
+{
+    int saved = errno;
+    void *p = mallocx(n, flags);
+    errno = saved;
+    if (p)
+        __atomic_store_n(&jemalloc_up, 1, __ATOMIC_RELEASE);
+    return p;
+}
+
+static inline void *ps_mallocx(size_t n, int flags)
+{
+    if (__builtin_expect(!__atomic_load_n(&jemalloc_up, __ATOMIC_RELAXED), 0))
+        return first_mallocx(n, flags);
+    return mallocx(n, flags);
+}
+
 static inline void *nomem(void)
 {
     errno = ENOMEM;
@@ -43,7 +66,7 @@ static inline void *nomem(void)
 
 PS_EXPORT void *malloc(size_t n)
 {
-    void *p = mallocx(n ? n : 1, 0);
+    void *p = ps_mallocx(n ? n : 1, 0);
     return p ? p : nomem();
 }
 
@@ -61,7 +84,7 @@ PS_EXPORT void *calloc(size_t nmemb, size_t size)
     size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n))
         return nomem();
-    void *p = mallocx(n ? n : 1, PS_MALLOCX_ZERO);
+    void *p = ps_mallocx(n ? n : 1, PS_MALLOCX_ZERO);
     return p ? p : nomem();
 }
 
@@ -96,7 +119,7 @@ static int aligned(size_t align, size_t n, void **out)
         align = (size_t)1 << (64 - __builtin_clzl(align));
     }
     int saved = errno;
-    void *p = mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
+    void *p = ps_mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
     errno = saved;
     if (!p)
         return ENOMEM;
