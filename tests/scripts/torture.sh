@@ -313,7 +313,7 @@ case_killed() {
   # SIGKILL exactly at the report's fsync: data written to the temporary file, not renamed
   mkdir -p "$D/rep"
   (cd "$D" && POOLSHIM_DIR="$D/rep" timeout 30 strace -E LD_PRELOAD="$SHIM" -o /dev/null -e trace=fsync \
-      -e inject=fsync:signal=SIGKILL "$T/plain" >"$D/out1" 2>"$D/err1"); echo $? >"$D/st1"
+      -e inject=fsync:signal=SIGKILL "$T/plain" >"$D/out1" 2>"$D/err1") 2>/dev/null; echo $? >"$D/st1"
   [ "$(st 1)" = 137 ] || { bad "expected death by SIGKILL (137), got $(st 1)"; return; }
   ls "$D"/rep/poolshim.*.json >/dev/null 2>&1 && { bad "a final report exists after a kill mid-write: $(ls "$D/rep")"; return; }
   ls -A "$D/rep" | grep -q '\.tmp$' || { bad "the kill did not land in the write (no temporary file): $(ls -A "$D/rep")"; return; }
