@@ -15,6 +15,9 @@ CFLAGS_BASE := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOUR
 # shim preloaded into uninstrumented programs (python3, pigz, ...) cannot be;
 # UBSan has no such rule, so the shim is built with UBSan only (trapping on any
 # report) in both sanitizer builds.
+# Fixtures are built with the plain compiler in every build: they stand for the
+# user's uninstrumented programs (and clang folds some of their malloc checks).
+PLAIN_CC := $(CC)
 ifeq ($(SAN),asan)
   CC := clang
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -67,7 +70,7 @@ $(AN_BIN): $(AN_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS)
 
 $(B)/fixtures/%: tests/fixtures/%.c tests/fixtures/fixture.h | $(B)/fixtures
-	$(CC) $(FIX_CFLAGS) -o $@ $< -lm
+	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm
 
 # Unit tests link the shim's objects directly (never preload into the runner).
 # Without init.o (no constructor) and the interpose_*.o wrappers (they would
@@ -123,11 +126,11 @@ TORT_BIN  := $(patsubst tests/torture/%.c,$(B)/torture/%,$(TORT_SRC)) \
 TORT_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 torture-fixtures: $(TORT_BIN)
 $(B)/torture/%: tests/torture/%.c tests/torture/torture.h | $(B)/torture
-	$(CC) $(TORT_CFLAGS) -o $@ $< -ldl
+	$(PLAIN_CC) $(TORT_CFLAGS) -o $@ $< -ldl
 $(B)/torture/lib%.so: tests/torture/lib%.c | $(B)/torture
-	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -shared -fPIC -o $@ $<
+	$(PLAIN_CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -shared -fPIC -o $@ $<
 $(B)/torture/plain_static: tests/torture/plain.c tests/torture/torture.h | $(B)/torture
-	$(CC) $(TORT_CFLAGS) -static -o $@ $<
+	$(PLAIN_CC) $(TORT_CFLAGS) -static -o $@ $<
 $(B)/torture:
 	@mkdir -p $@
 torture: all
