@@ -9,22 +9,26 @@ CC      ?= cc
 SAN     ?=
 B       := build$(if $(SAN),-$(SAN))
 CFLAGS_BASE := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -fexceptions
-# Sanitizers (docs/support.md): SANFLAGS instrument the analyzer, the unit and
-# integration test runners and the torture fixtures; the preloaded shim gets
-# SHIM_SANFLAGS. An ASan or TSan runtime must come first in a process, which a
-# shim preloaded into uninstrumented programs (python3, pigz, ...) cannot be;
-# UBSan has no such rule, so the shim is built with UBSan only (trapping on any
-# report) in both sanitizer builds.
+# Sanitizers (docs/support.md): SANFLAGS instrument the analyzer; RUNNER_SANFLAGS
+# the unit tests (with the shim modules they link) and the integration runner;
+# the preloaded shim gets SHIM_SANFLAGS. An ASan or TSan runtime must come first
+# in a process, which a shim preloaded into uninstrumented programs (python3,
+# pigz, ...) cannot be; UBSan has no such rule, so the shim is built with UBSan
+# only (trapping on any report) in both sanitizer builds. Criterion cannot run
+# under TSan (its inheritable arena clashes with TSan's memory layout, Criterion
+# issue #274), so under SAN=tsan the runners stay uninstrumented.
 # Fixtures are built with the plain compiler in every build: they stand for the
 # user's uninstrumented programs (and clang folds some of their malloc checks).
 PLAIN_CC := $(CC)
 ifeq ($(SAN),asan)
   CC := clang
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  RUNNER_SANFLAGS := $(SANFLAGS)
   SHIM_SANFLAGS := -fsanitize=undefined -fsanitize-trap=undefined
 else ifeq ($(SAN),tsan)
   CC := clang
   SANFLAGS := -fsanitize=thread
+  RUNNER_SANFLAGS :=
   SHIM_SANFLAGS := -fsanitize=undefined -fsanitize-trap=undefined
 endif
 
@@ -78,17 +82,17 @@ $(B)/fixtures/%: tests/fixtures/%.c tests/fixtures/fixture.h | $(B)/fixtures
 UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/interpose_%.o,$(SHIM_OBJ))
 # Under SAN the unit tests get the shim's modules built with the full sanitizer
 # (the preloaded library gets UBSan only, see above).
-ifneq ($(SANFLAGS),)
+ifneq ($(RUNNER_SANFLAGS),)
   UNIT_OBJ := $(patsubst $(B)/shim/%.o,$(B)/unit-shim/%.o,$(UNIT_OBJ))
 endif
 $(B)/unit-shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/unit-shim
-	$(CC) $(SHIM_CFLAGS) $(SANFLAGS) -c $< -o $@
+	$(CC) $(SHIM_CFLAGS) $(RUNNER_SANFLAGS) -c $< -o $@
 $(B)/unit-shim:
 	@mkdir -p $@
 $(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
-	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -Ishim -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
+	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Ishim -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
-	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
+	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
 
 $(B)/bench/%: bench/%.c | $(B)/bench
 	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm

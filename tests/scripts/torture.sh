@@ -63,7 +63,16 @@ run() {
     (cd "$D" && timeout -k 5 "$to" env POOLSHIM_DIR="$D/rep" ${CTRL:+POOLSHIM_CONTROL=$CTRL} "${envs[@]}" \
        bash -c 'LD_PRELOAD="$0" exec "$@"' "$SHIM" "$@" >"$D/out1" 2>"$D/err1" </dev/null)
   else
+    # the run without the shim does not depend on the control mode: made once
+    local key; key=$(printf '%s\n' "$CASE_ID" "${envs[@]}" "$@" | md5sum | cut -c1-16)
+    if [ -d "$WORK/base/$key" ]; then
+      cp "$WORK/base/$key"/{out0,err0,st0} "$D/"
+      return
+    fi
     (cd "$D" && env "${envs[@]}" timeout -k 5 "$to" "$@" >"$D/out0" 2>"$D/err0" </dev/null)
+    echo $? >"$D/st0"
+    mkdir -p "$WORK/base/$key" && cp "$D"/{out0,err0,st0} "$WORK/base/$key/"
+    return
   fi
   echo $? >"$D/st$tag"
 }
@@ -97,7 +106,7 @@ main_report() { echo "$D/rep/poolshim.$1.json"; }
 reports() { ls "$D"/rep/poolshim.*.json 2>/dev/null | grep -E '/poolshim\.[0-9]+\.json$'; }
 first_report() { reports | head -1; }
 
-begin() { CASE="$1${CTRL:+ [control=$CTRL]}"; D=$WORK/$1.${CTRL:-default}; mkdir -p "$D"; [[ $1 =~ $ONLY ]]; }
+begin() { CASE_ID=$1; CASE="$1${CTRL:+ [control=$CTRL]}"; D=$WORK/$1.${CTRL:-default}; mkdir -p "$D"; [[ $1 =~ $ONLY ]]; }
 
 # ---------------------------------------------------------------- process life
 case_fork() {
