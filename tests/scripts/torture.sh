@@ -353,6 +353,13 @@ case_config() {
     [ "$lines" = 1 ] && grep "$v" "$D/err1" | grep -q '^poolshim\[' || { bad "$v=${badv[$v]:0:20}: $lines lines name it (want 1)"; failed=1; continue; }
     local nrep; nrep=$(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | grep -cE '/poolshim\.[0-9]+\.json$')
     [ "$nrep" = 1 ] || { bad "$v: $nrep reports with the default (want 1)"; failed=1; continue; }
+    # where the report shows the setting, it must show the default
+    local rf; rf=$(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | grep -E '/poolshim\.[0-9]+\.json$')
+    case $v in
+      POOLSHIM_DIR) [ "$(dirname "$rf")" = "$D" ] || { bad "$v: report in $(dirname "$rf"), not the start directory"; failed=1; } ;;
+      POOLSHIM_CONTROL) [ "$(jq -r .control "$rf")" = advise ] || { bad "$v: control $(jq -r .control "$rf"), not advise"; failed=1; } ;;
+      POOLSHIM_INTERVAL_MS) [ "$(jq -r .interval_ms "$rf")" = 100 ] || { bad "$v: interval $(jq -r .interval_ms "$rf"), not 100"; failed=1; } ;;
+    esac
   done
   [ $failed = 0 ] && ok "$n variables with a bad value: one line each, defaults used, program unchanged"
 }
