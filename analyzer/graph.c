@@ -112,7 +112,8 @@ static void count_blocked(struct an_graph *g)
     for (int i = 0; i < g->ne; i++) radj[fill[g->e[i].to]++] = g->e[i].from;
     free(fill);
     for (int v = 0; v < n; v++) {
-        g->direct[v] = rfirst[v + 1] - rfirst[v];
+        g->direct[v] = 0;
+        for (int k = rfirst[v]; k < rfirst[v + 1]; k++) g->direct[v] += radj[k] != v;   /* a self-wait holds up no one else */
         if (!g->direct[v]) continue;
         int head = 0, tail = 0, count = 0;
         queue[tail++] = v;
@@ -158,11 +159,16 @@ int an_graph_build(struct an_graph *g, const json_t *dump)
     g->direct = calloc(u + 1, sizeof(int));
     g->blocked = calloc(u + 1, sizeof(int));
     g->cycle = calloc(u + 1, sizeof(int));
+    g->thread = calloc(u + 1, sizeof *g->thread);
     int *first = calloc(u + 2, sizeof(int));
-    if (!g->e || !g->direct || !g->blocked || !g->cycle || !first) {
+    if (!g->e || !g->direct || !g->blocked || !g->cycle || !g->thread || !first) {
         free(first);
         an_graph_free(g);
         return -1;
+    }
+    json_array_foreach(threads, i, e) {
+        int v = valid_tid(e, "tid", &a) ? an_graph_node(g, a) : -1;
+        if (v >= 0 && !g->thread[v]) g->thread[v] = e;
     }
     json_array_foreach(edges, i, e)
         if (valid_tid(e, "from", &a) && valid_tid(e, "to", &b))
@@ -190,7 +196,7 @@ int an_graph_build(struct an_graph *g, const json_t *dump)
 
 void an_graph_free(struct an_graph *g)
 {
-    free(g->tid); free(g->e); free(g->direct); free(g->blocked); free(g->cycle);
+    free(g->tid); free(g->thread); free(g->e); free(g->direct); free(g->blocked); free(g->cycle);
     json_decref(g->cycles);
     memset(g, 0, sizeof *g);
 }

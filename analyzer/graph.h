@@ -11,6 +11,7 @@ struct an_edge { int from, to; const char *object, *kind; };
 struct an_graph {
     int n;                 /* nodes */
     long long *tid;        /* node -> tid, sorted */
+    json_t **thread;       /* node -> the dump's thread object (first with that tid), or NULL */
     int ne;
     struct an_edge *e;     /* deduplicated on (from, to) */
     int *direct;           /* per node: threads waiting on it directly */

@@ -18,7 +18,7 @@ static void head(FILE *f, const char *title)
     fprintf(f, "</title>\n<style>\n"
         "body{font:14px/1.4 system-ui,sans-serif;margin:20px;color:#222;background:#fff}\n"
         "h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ddd}\n"
-        "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;"
+        "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 6px;"
         "text-align:left;vertical-align:top}th{background:#f4f6f8}\n"
         "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
         ".chart{margin:6px 12px 6px 0;border:1px solid #eee}.title{font-weight:bold;font-size:13px}\n"
@@ -59,7 +59,7 @@ static void pools_section(FILE *f, const json_t *files)
     char lb[256];
     fprintf(f, "<h2>Pools</h2>\n<table><tr><th>pool</th><th>threads</th><th>cpu s</th><th>io+sleep s</th>"
                "<th>lock+cond s</th><th>W/C</th><th>tasks</th><th>tasks/s</th><th>class</th><th>recommended</th>"
-               "<th>goetz</th><th>bottleneck</th><th style=\"min-width:220px\">reason</th></tr>\n");
+               "<th>goetz</th><th>bottleneck</th><th style=\"min-width:160px\">reason</th></tr>\n");
     int np = 0;
     json_array_foreach(files, i, a) json_array_foreach(an_arr(a, "pools"), j, p) {
         const json_t *w = an_obj(p, "wait_by_cause"), *r = an_obj(p, "recommendation");
@@ -146,28 +146,52 @@ static void pools_section(FILE *f, const json_t *files)
     free(names);
 }
 
-static void locks_table(FILE *f, const json_t *locks)
+/* A table with one row per object of rows, one column per key. */
+struct col { const char *head, *key; int num; };
+
+static void json_table(FILE *f, const json_t *rows, const struct col *cols, int ncols)
 {
     size_t i;
-    json_t *l;
-    if (!json_array_size(locks)) {
-        fprintf(f, "<p class=\"note\">No contended locks.</p>\n");
-        return;
-    }
-    fprintf(f, "<table><tr><th>lock</th><th>kind</th><th>wait s</th><th>contended</th><th>max ms</th>"
-               "<th>waiters at</th><th>owner took it at</th></tr>\n");
-    json_array_foreach(locks, i, l) {
+    json_t *r;
+    fprintf(f, "<table><tr>");
+    for (int c = 0; c < ncols; c++) fprintf(f, "<th>%s</th>", cols[c].head);
+    fprintf(f, "</tr>\n");
+    json_array_foreach(rows, i, r) {
         fprintf(f, "<tr>");
-        td_str(f, an_str(l, "addr"));
-        td_str(f, an_str(l, "kind"));
-        td_num(f, an_num(l, "wait_s"));
-        td_num(f, an_num(l, "contended"));
-        td_num(f, an_num(l, "max_wait_ms"));
-        td_str(f, an_str(l, "site"));
-        td_str(f, an_str(l, "owner_site"));
+        for (int c = 0; c < ncols; c++) {
+            if (cols[c].num) td_num(f, an_num(r, cols[c].key));
+            else td_str(f, an_str(r, cols[c].key));
+        }
         fprintf(f, "</tr>\n");
     }
     fprintf(f, "</table>\n");
+}
+
+static void locks_table(FILE *f, const json_t *locks)
+{
+    static const struct col cols[] = { { "lock", "addr", 0 }, { "kind", "kind", 0 }, { "wait s", "wait_s", 1 },
+        { "contended", "contended", 1 }, { "max ms", "max_wait_ms", 1 }, { "waiters at", "site", 0 },
+        { "owner took it at", "owner_site", 0 } };
+    if (!json_array_size(locks)) fprintf(f, "<p class=\"note\">No contended locks.</p>\n");
+    else json_table(f, locks, cols, (int)(sizeof cols / sizeof *cols));
+}
+
+/* Decisions as a table, the rest of the controller's section as JSON text. */
+static void controller_section(FILE *f, const json_t *c)
+{
+    static const struct col cols[] = { { "t s", "t_s", 1 }, { "pool", "pool", 1 }, { "from", "from", 1 },
+        { "to", "to", 1 }, { "action", "action", 0 }, { "reason", "reason", 0 } };
+    json_t *d = an_arr(c, "decisions");
+    fprintf(f, "<h2>Controller</h2>\n");
+    if (json_array_size(d)) json_table(f, d, cols, (int)(sizeof cols / sizeof *cols));
+    json_t *rest = json_is_object(c) ? json_deep_copy(c) : json_incref((json_t *)c);
+    if (json_is_object(rest)) json_object_del(rest, "decisions");
+    char *s = json_dumps(rest, JSON_INDENT(1) | JSON_ENCODE_ANY);
+    fprintf(f, "<pre>");
+    an_html_esc(f, s);
+    fprintf(f, "</pre>\n");
+    free(s);
+    json_decref(rest);
 }
 
 void an_html_report(FILE *f, const json_t *answers)
@@ -195,13 +219,7 @@ void an_html_report(FILE *f, const json_t *answers)
         fprintf(f, "</h2>\n");
         locks_table(f, an_arr(a, "locks"));
         json_t *c = json_object_get(a, "controller");
-        if (c) {
-            char *s = json_dumps(c, JSON_INDENT(1) | JSON_ENCODE_ANY);
-            fprintf(f, "<h2>Controller</h2>\n<pre>");
-            an_html_esc(f, s);
-            fprintf(f, "</pre>\n");
-            free(s);
-        }
+        if (c) controller_section(f, c);
     }
     fprintf(f, "</body></html>\n");
 }
@@ -239,12 +257,13 @@ void an_html_show(FILE *f, const json_t *a)
     json_array_foreach(an_arr(a, "cycles"), i, e) {
         fprintf(f, "<p class=\"bad\">Deadlock: cycle");
         json_array_foreach(e, j, x) fprintf(f, "%s%lld", j ? " &rarr; " : " ", (long long)json_integer_value(x));
+        if (json_array_size(e)) fprintf(f, " &rarr; %lld", (long long)json_integer_value(json_array_get(e, 0)));
         fprintf(f, "</p>\n");
     }
     fprintf(f, "<h2>Wait-for graph</h2>\n<p class=\"note\">An arrow goes from a waiting thread to the thread it "
                "waits for; (n): threads it holds up; red: a cycle.</p>\n");
     an_svg_waitfor(f, an_obj(a, "graph"));
-    fprintf(f, "<h2>Locks waited for: the holder's stack</h2>\n");
+    fprintf(f, "<h2>Waited for (locks, joins): what the holder is doing</h2>\n");
     if (!json_array_size(an_arr(a, "locks"))) fprintf(f, "<p class=\"note\">none</p>\n");
     json_array_foreach(an_arr(a, "locks"), i, e) {
         const json_t *h = an_obj(e, "holder");
@@ -252,7 +271,8 @@ void an_html_show(FILE *f, const json_t *a)
         an_html_esc(f, an_str(e, "kind"));
         fprintf(f, " ");
         an_html_esc(f, an_str(e, "object"));
-        fprintf(f, ": %lld waiters; held by %lld ", an_int(e, "waiters", 0), an_int(h, "tid", -1));
+        fprintf(f, ": %lld waiter%s; held by %lld ", an_int(e, "waiters", 0), an_int(e, "waiters", 0) == 1 ? "" : "s",
+                an_int(h, "tid", -1));
         an_html_esc(f, an_str(h, "name"));
         fprintf(f, "</p>\n");
         stack_pre(f, an_arr(e, "holder_stack"), 16);

@@ -56,6 +56,29 @@ static int check_objects(const json_t *root, const char *key, int required, char
     return 0;
 }
 
+/* Dumps name a blocked thread's object by address (string) or, for fds and
+ * system calls, by number: make every object a string here so that the
+ * renderers and the wait-for graph handle one type. */
+static void object_to_string(json_t *o)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, "object") : NULL;
+    if (!json_is_integer(v)) return;
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    char buf[48];
+    snprintf(buf, sizeof buf, "%s %lld", kind && !strcmp(kind, "syscall") ? "nr" : "fd",
+             (long long)json_integer_value(v));
+    json_object_set_new(o, "object", json_string(buf));
+}
+
+static void normalize(json_t *root, int kind)
+{
+    if (kind != AN_DUMP) return;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(root, "threads"), i, e) object_to_string(json_object_get(e, "blocked_on"));
+    json_array_foreach(json_object_get(json_object_get(root, "wait_for"), "edges"), i, e) object_to_string(e);
+}
+
 static int check_structure(json_t *root, int kind, char *msg, size_t n)
 {
     if (kind == AN_REPORT) {
@@ -115,8 +138,10 @@ int an_load_buffer(const char *buf, size_t len, unsigned kinds, struct an_doc *d
         else if (!(doc->kind & kinds))
             fail(msg, n, doc->kind == AN_REPORT ? "is a report, not a dump: read it with `poolshim report`"
                                                 : "is a dump, not a report: read it with `poolshim show`");
-        else if (upgrade(root, doc->version, msg, n) == 0 && check_structure(root, doc->kind, msg, n) == 0)
+        else if (upgrade(root, doc->version, msg, n) == 0 && check_structure(root, doc->kind, msg, n) == 0) {
+            normalize(root, doc->kind);
             rc = 0;
+        }
     }
     if (rc) {
         json_decref(root);
@@ -130,7 +155,8 @@ int an_load(const char *path, unsigned kinds, struct an_doc *doc, char *msg, siz
 {
     doc->path = path;
     doc->root = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not hang waiting for a writer (we refuse it below). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) return fail(msg, n, "no such file");
         return fail(msg, n, "cannot open: %s", strerror(errno));

@@ -110,6 +110,25 @@ static json_t *series(const json_t *p)
     return s;
 }
 
+static int close_to(double got, double want)
+{
+    return isfinite(got) && isfinite(want) && fabs(got - want) <= 0.02 * fabs(want) + 0.01;
+}
+
+/* The inputs of each bound, only when they reproduce the file's number: the
+ * text then shows the formula, and never a formula that does not hold. */
+static void evidence(json_t *rec, const json_t *p, const json_t *root)
+{
+    double cores = an_num(root, "cores"), wc = an_num(p, "w_c");
+    if (close_to(cores * (1 + wc), an_num(p, "goetz_threads")))
+        set(rec, "goetz_inputs", json_pack("{s:o, s:o}", "cores", an_jnum(cores), "w_c", an_jnum(wc)));
+    const json_t *w = an_obj(p, "wait_by_cause"), *tc = an_obj(p, "top_contention");
+    double work = an_num(p, "cpu_s") + an_num(w, "io") + an_num(w, "sleep"), hold = an_num(tc, "hold_s");
+    if (hold > 0 && close_to(work / hold, an_num(p, "bottleneck_threads")))
+        set(rec, "bottleneck_inputs", json_pack("{s:o, s:o, s:s?}", "work_s", an_jnum(work), "hold_s", an_jnum(hold),
+                                                "object", an_str(tc, "addr")));
+}
+
 json_t *an_pool_answer(const json_t *p, const json_t *root)
 {
     json_t *o = json_object();
@@ -150,6 +169,7 @@ json_t *an_pool_answer(const json_t *p, const json_t *root)
         set(c, "hold_s", an_jnum(an_num(tc, "hold_s")));
         set(rec, "top_contention", c);
     }
+    evidence(rec, p, root);
     set(o, "recommendation", rec);
     long long id = an_int(p, "id", -1);
     set(o, "locks", locks_answer(root, id < 0 ? -3 : id, 3));

@@ -40,7 +40,7 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
     char nb[64], nb2[64], nb3[64];
     const json_t *rec = an_obj(p, "recommendation"), *w = an_obj(p, "wait_by_cause");
     out[0] = 0;
-    if (!p) { snprintf(out, n, "(no such pool)"); return; }
+    if (!p) { snprintf(out, n, "%s", r == 0 ? "(no such pool)" : ""); return; }
     switch (r) {
     case 0: snprintf(out, n, "%s", N(an_num(p, "threads"))); 
             if (isfinite(an_num(p, "threads_live")))
@@ -73,12 +73,16 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
         break;
     }
     case 13: {
-        double g = an_num(rec, "goetz_threads"), b = an_num(rec, "bottleneck_threads");
-        double cores = an_num(file, "cores");
-        snprintf(out, n, "goetz %s = %s cores x (1 + %s)", N(g), an_fmt_num(nb2, sizeof nb2, cores),
-                 an_fmt_num(nb3, sizeof nb3, an_num(p, "w_c")));
-        snprintf(out + strlen(out), n - strlen(out), "; bottleneck %s",
-                 isfinite(b) ? an_fmt_num(nb2, sizeof nb2, b) : "none");
+        const json_t *gi = an_obj(rec, "goetz_inputs"), *bi = an_obj(rec, "bottleneck_inputs");
+        double b = an_num(rec, "bottleneck_threads");
+        if (gi) snprintf(out, n, "goetz %s = %s cores x (1 + W/C %s)", N(an_num(rec, "goetz_threads")),
+                         an_fmt_num(nb2, sizeof nb2, an_num(gi, "cores")), an_fmt_num(nb3, sizeof nb3, an_num(gi, "w_c")));
+        else snprintf(out, n, "goetz %s", N(an_num(rec, "goetz_threads")));
+        size_t l = strlen(out);
+        if (bi) snprintf(out + l, n - l, "; bottleneck %s = (cpu + io + sleep) %s s / hold %s s",
+                         an_fmt_num(nb2, sizeof nb2, b), an_fmt_num(nb3, sizeof nb3, an_num(bi, "work_s")),
+                         N(an_num(bi, "hold_s")));
+        else snprintf(out + l, n - l, "; bottleneck %s", isfinite(b) ? an_fmt_num(nb2, sizeof nb2, b) : "none");
         break;
     }
     case 14: snprintf(out, n, "%s", an_str(rec, "reason") ? an_str(rec, "reason") : "-"); break;
@@ -131,63 +135,117 @@ static void print_locks(FILE *out, const json_t *a)
     }
 }
 
-/* One value of unknown shape, on one line. */
-static void scalar_line(FILE *out, const json_t *o, size_t room)
+/* Prints text from column col on, wrapping at word boundaries to AN_WIDTH with
+ * continuation lines indented by indent. */
+static void wrapped(FILE *out, const char *text, int col, int indent)
 {
-    char line[1024] = "", buf[256], nb[64];
+    char buf[4096];
+    const char *s = an_safe(buf, sizeof buf, text, 0);
+    for (;;) {
+        int room = AN_WIDTH - col;
+        if (room < 20) room = 20;
+        size_t len = strlen(s);
+        if ((int)len <= room) {
+            fprintf(out, "%s\n", s);
+            return;
+        }
+        int cut = room;
+        while (cut > 0 && s[cut] != ' ') cut--;
+        if (cut == 0) cut = room;
+        fprintf(out, "%.*s\n%*s", cut, s, indent, "");
+        s += cut;
+        while (*s == ' ') s++;
+        col = indent;
+    }
+}
+
+/* The scalars of an object as "k=v  k=v", nested values as {...}/[...]. */
+static void scalars_text(char *line, size_t n, const json_t *o, int omit_nested)
+{
+    char nb[64];
     const char *k;
     json_t *v;
+    line[0] = 0;
     json_object_foreach((json_t *)o, k, v) {
         size_t l = strlen(line);
-        if (l >= sizeof line - 1) break;
+        if (l + 2 >= n) break;
+        if (omit_nested && (json_is_array(v) || json_is_object(v))) continue;   /* listed below */
         const char *val;
         if (json_is_string(v)) val = json_string_value(v);
-        else if (json_is_number(v)) val = N(json_number_value(v));
+        else if (json_is_number(v)) val = an_fmt_num(nb, sizeof nb, json_number_value(v));
         else if (json_is_true(v)) val = "true";
         else if (json_is_false(v)) val = "false";
         else if (json_is_null(v)) val = "null";
         else val = json_is_array(v) ? "[...]" : "{...}";
-        snprintf(line + l, sizeof line - l, "%s%s=%s", l ? "  " : "", k, val);
+        snprintf(line + l, n - l, "%s%s=%s", l ? "  " : "", k, val);
     }
-    fprintf(out, "%s\n", an_safe(buf, sizeof buf, line, room));
 }
 
-/* The controller section's shape is not fixed yet: print its scalars, then each
- * array of objects one line per element (decisions), without assuming keys. */
+static int is_decision(const json_t *e)
+{
+    return json_is_object(e) && json_object_get(e, "from") && json_object_get(e, "to") &&
+           (json_object_get(e, "action") || json_object_get(e, "t_s"));
+}
+
+/* One decision: "  1.50 s  pool 0  2 -> 64  rollback  reason..." (inputs: --json). */
+static void decision_line(FILE *out, const json_t *e)
+{
+    char head[160], n1[32], n2[32], n3[32], n4[32], ab[32];
+    snprintf(head, sizeof head, "    %7s s  pool %s  %s -> %s  %-9s ", an_fmt_num(n1, sizeof n1, an_num(e, "t_s")),
+             an_fmt_num(n2, sizeof n2, an_num(e, "pool")), an_fmt_num(n3, sizeof n3, an_num(e, "from")),
+             an_fmt_num(n4, sizeof n4, an_num(e, "to")), an_safe(ab, sizeof ab, an_str(e, "action"), 20));
+    fputs(head, out);
+    int col = (int)strlen(head);
+    wrapped(out, an_str(e, "reason") ? an_str(e, "reason") : "", col, col <= 50 ? col : 8);
+}
+
+/* The controller section's shape is the controller's own: print its scalars,
+ * then each list one element per line (decisions in a fixed form), wrapped,
+ * without assuming more keys than that. */
 static void print_controller(FILE *out, const json_t *c)
 {
-    char buf[256];
+    char line[4096];
     if (!json_is_object(c)) {
         char *s = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
-        fprintf(out, "  %s\n", an_safe(buf, sizeof buf, s, 96));
+        fprintf(out, "  ");
+        wrapped(out, s ? s : "?", 2, 4);
         free(s);
         return;
     }
+    scalars_text(line, sizeof line, c, 1);
     fprintf(out, "  ");
-    scalar_line(out, c, 96);
+    wrapped(out, line, 2, 4);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)c, k, v) {
+        char kb[64];
         if (json_is_object(v)) {
-            fprintf(out, "  %s: ", an_safe(buf, sizeof buf, k, 30));
-            scalar_line(out, v, 90);
+            scalars_text(line, sizeof line, v, 0);
+            fprintf(out, "  %s: ", an_safe(kb, sizeof kb, k, 30));
+            wrapped(out, line, 4 + (int)strlen(kb), 6);
         }
-        if (!json_is_array(v)) continue;
+        if (!json_is_array(v) || !json_array_size(v)) continue;
         size_t n = json_array_size(v), i;
         json_t *e;
-        fprintf(out, "  %s (%zu):\n", an_safe(buf, sizeof buf, k, 40), n);
+        fprintf(out, "  %s (%zu):\n", an_safe(kb, sizeof kb, k, 40), n);
         json_array_foreach(v, i, e) {
-            if (i == 30 && n > 31) {
-                fprintf(out, "    ... %zu more\n", n - 30);
+            if (i == 40 && n > 41) {
+                fprintf(out, "    ... %zu more (--json has all)\n", n - 40);
                 break;
             }
-            fprintf(out, "    ");
-            if (json_is_object(e)) scalar_line(out, e, 94);
-            else {
+            if (is_decision(e)) {
+                decision_line(out, e);
+                continue;
+            }
+            if (json_is_object(e)) {
+                scalars_text(line, sizeof line, e, 0);
+            } else {
                 char *s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
-                fprintf(out, "%s\n", an_safe(buf, sizeof buf, s, 94));
+                snprintf(line, sizeof line, "%s", s ? s : "?");
                 free(s);
             }
+            fprintf(out, "    ");
+            wrapped(out, line, 4, 6);
         }
     }
 }

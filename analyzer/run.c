@@ -83,8 +83,8 @@ static void list_reports(const char *dir, pid_t child, const struct timespec *st
     }
     if (d) closedir(d);
     if (!found)
-        fprintf(stderr, "poolshim: no report in %s (static or setuid programs ignore LD_PRELOAD; "
-                        "POOLSHIM_REPORT=off writes none)\n", dir);
+        fprintf(stderr, "poolshim: no report in %s: static and setuid programs ignore LD_PRELOAD, "
+                        "a program that ends with _exit (e.g. dash) writes none, nor does POOLSHIM_REPORT=off\n", dir);
 }
 
 int cmd_run(int argc, char **argv)

@@ -113,6 +113,10 @@ static json_t *groups(const json_t *dump)
     size_t n = json_object_size(by_key), k = 0;
     json_t **v = calloc(n + 1, sizeof *v), *g;
     const char *key;
+    if (!v) {
+        json_decref(by_key);
+        return json_array();
+    }
     json_object_foreach(by_key, key, g) v[k++] = g;
     qsort(v, k, sizeof *v, by_count_desc);
     json_t *out = json_array();
@@ -122,19 +126,11 @@ static json_t *groups(const json_t *dump)
     return out;
 }
 
-static json_t *thread_by_tid(const json_t *dump, long long tid)
+/* {tid, name, state} of graph node n. */
+static json_t *node_label(const struct an_graph *g, int n)
 {
-    size_t i;
-    json_t *t;
-    json_array_foreach(an_arr(dump, "threads"), i, t)
-        if (an_int(t, "tid", -1) == tid && json_is_integer(json_object_get(t, "tid"))) return t;
-    return NULL;
-}
-
-static json_t *tid_label(const json_t *dump, long long tid)
-{
-    json_t *t = thread_by_tid(dump, tid), *o = json_object();
-    set(o, "tid", json_integer(tid));
+    json_t *t = g->thread[n], *o = json_object();
+    set(o, "tid", json_integer(g->tid[n]));
     an_copy_scalar(o, t, "name");
     an_copy_scalar(o, t, "state");
     return o;
@@ -175,7 +171,7 @@ static void graph_answer(json_t *o, const json_t *dump)
     int k = 0;
     for (int n = 0; n < g.n && v; n++) {
         if (!g.direct[n]) continue;
-        json_t *b = tid_label(dump, g.tid[n]);
+        json_t *b = node_label(&g, n);
         set(b, "blocks", json_integer(g.blocked[n]));
         set(b, "direct", json_integer(g.direct[n]));
         set(b, "in_cycle", json_integer(g.cycle[n]));
@@ -191,7 +187,7 @@ static void graph_answer(json_t *o, const json_t *dump)
             }
         set(b, "waiters", w);
         set(b, "objects", objs);
-        json_t *t = thread_by_tid(dump, g.tid[n]);
+        json_t *t = g.thread[n];
         json_t *bo = an_obj(t, "blocked_on");
         if (bo) {
             json_t *x = json_object();
@@ -222,16 +218,16 @@ static void graph_answer(json_t *o, const json_t *dump)
             if (!!g.e[f].object != !!g.e[e].object || (g.e[f].object && strcmp(g.e[f].object, g.e[e].object)))
                 continue;
             waiters++;
-            double s = an_num(an_obj(thread_by_tid(dump, g.tid[g.e[f].from]), "blocked_on"), "since_s");
+            double s = an_num(an_obj(g.thread[g.e[f].from], "blocked_on"), "since_s");
             if (isfinite(s) && !(s <= longest)) longest = s;
         }
         json_t *l = json_object();
         set(l, "object", g.e[e].object ? json_string(g.e[e].object) : json_null());
         set(l, "kind", g.e[e].kind ? json_string(g.e[e].kind) : json_null());
-        set(l, "holder", tid_label(dump, g.tid[g.e[e].to]));
+        set(l, "holder", node_label(&g, g.e[e].to));
         set(l, "waiters", json_integer(waiters));
         set(l, "longest_wait_s", an_jnum(longest));
-        json_t *ht = thread_by_tid(dump, g.tid[g.e[e].to]);
+        json_t *ht = g.thread[g.e[e].to];
         set(l, "holder_stack", stack_strings(ht));
         set(l, "in_cycle", json_integer(g.cycle[g.e[e].to]));
         json_array_append_new(locks, l);
@@ -240,7 +236,7 @@ static void graph_answer(json_t *o, const json_t *dump)
 
     json_t *nodes = json_array(), *edges = json_array();
     for (int n = 0; n < g.n; n++) {
-        json_t *x = tid_label(dump, g.tid[n]);
+        json_t *x = node_label(&g, n);
         set(x, "in_cycle", json_integer(g.cycle[n]));
         set(x, "blocks", json_integer(g.blocked[n]));
         json_array_append_new(nodes, x);
@@ -268,7 +264,9 @@ static json_t *allocations(const json_t *dump)
     const char *k;
     json_object_foreach(st, k, v) if (json_is_number(v)) json_object_set(stats, k, v);
     set(o, "stats", stats);
-    an_copy_scalar(o, a, "prof_file");
+    static const char *const extra[] = { "allocator", "profile", "lg_sample", "prof_file",
+                                         "sampled_live_bytes", "sampled_live_objects" };
+    for (size_t e = 0; e < sizeof extra / sizeof *extra; e++) an_copy_scalar(o, a, extra[e]);
     json_t *sites = json_array(), *s;
     size_t i;
     json_array_foreach(an_arr(a, "top_sites"), i, s) {
@@ -299,6 +297,14 @@ json_t *an_show_answer(const struct an_doc *doc)
     an_copy_scalar(trigger, tr, "pool");
     an_copy_scalar(trigger, tr, "detail");
     set(o, "trigger", trigger);
+    json_t *cap = an_obj(d, "capture");
+    if (cap) {
+        json_t *c = json_object();
+        static const char *const keys[] = { "signal", "threads", "signalled", "answered", "wall_ms",
+                                            "max_thread_pause_us" };
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) an_copy_scalar(c, cap, keys[k]);
+        set(o, "capture", c);
+    }
     set(o, "threads", json_integer((json_int_t)json_array_size(an_arr(d, "threads"))));
     graph_answer(o, d);
     set(o, "groups", groups(d));

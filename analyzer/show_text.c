@@ -59,9 +59,21 @@ void an_show_text(FILE *out, const json_t *a)
     if (json_is_integer(json_object_get(tr, "pool"))) fprintf(out, " (pool %lld)", an_int(tr, "pool", -1));
     if (an_str(tr, "detail")) fprintf(out, ": %s", S(an_str(tr, "detail"), 80));
     fprintf(out, "\n");
+    const json_t *cap = an_obj(a, "capture");
+    if (cap) {
+        fprintf(out, "stacks: %s of %s threads answered", N(an_num(cap, "answered")),
+                an_fmt_num(nb2, sizeof nb2, an_num(cap, "threads")));
+        fprintf(out, " in %s ms", N(an_num(cap, "wall_ms")));
+        fprintf(out, ", longest pause of one thread %s us\n", N(an_num(cap, "max_thread_pause_us")));
+    }
 
     json_t *cycles = an_arr(a, "cycles");
     json_array_foreach(cycles, i, e) {
+        if (json_array_size(e) == 1) {
+            fprintf(out, "\n%sDEADLOCK: thread %lld waits for itself (a lock it already holds)%s\n", an_c_red(),
+                    (long long)json_integer_value(json_array_get(e, 0)), an_c_off());
+            continue;
+        }
         fprintf(out, "\n%sDEADLOCK: cycle of %zu threads:", an_c_red(), json_array_size(e));
         json_array_foreach(e, j, x) fprintf(out, "%s%lld", j ? " -> " : " ", (long long)json_integer_value(x));
         if (json_array_size(e)) fprintf(out, " -> %lld", (long long)json_integer_value(json_array_get(e, 0)));
@@ -101,7 +113,7 @@ void an_show_text(FILE *out, const json_t *a)
     }
 
     json_t *locks = an_arr(a, "locks");
-    if (json_array_size(locks)) fprintf(out, "\n%slocks waited for, and what their holder is doing%s\n", an_c_bold(), an_c_off());
+    if (json_array_size(locks)) fprintf(out, "\n%swhat the holders are doing (locks, joins waited for)%s\n", an_c_bold(), an_c_off());
     json_array_foreach(locks, i, e) {
         if (i == 8) {
             fprintf(out, "  ... %zu more (--json has all)\n", json_array_size(locks) - 8);
@@ -140,6 +152,12 @@ void an_show_text(FILE *out, const json_t *a)
             fprintf(out, "  names:");
             json_array_foreach(names, j, x) fprintf(out, " %s", S(json_string_value(x), 20));
         }
+        json_t *cap = an_arr(e, "capture");
+        json_array_foreach(cap, j, x)
+            if (json_is_string(x) && strcmp(json_string_value(x), "ok")) {
+                fprintf(out, "  stack capture: %s", S(json_string_value(x), 20));
+                break;
+            }
         fprintf(out, "\n");
         stack(out, an_arr(e, "stack"), 6, 12);
     }
@@ -181,6 +199,11 @@ void an_show_text(FILE *out, const json_t *a)
     }
     fprintf(out, "\n");
     if (an_str(al, "prof_file")) fprintf(out, "  heap profile: %s\n", S(an_str(al, "prof_file"), 80));
+    if (isfinite(an_num(al, "sampled_live_bytes")))
+        fprintf(out, "  live (estimated from samples): %s in %s objects\n", an_fmt_bytes(nb, sizeof nb, an_num(al, "sampled_live_bytes")),
+                an_fmt_num(nb2, sizeof nb2, an_num(al, "sampled_live_objects")));
+    if (an_str(al, "profile") && !strcmp(an_str(al, "profile"), "off"))
+        fprintf(out, "  heap profiling off (POOLSHIM_ALLOC_SAMPLE=-1): no allocation sites\n");
     json_array_foreach(an_arr(al, "top_sites"), i, e) {
         if (i == 10) break;
         fprintf(out, "  %10s in %s objects\n", an_fmt_bytes(nb, sizeof nb, an_num(e, "bytes")),

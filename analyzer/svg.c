@@ -15,7 +15,7 @@ void an_html_esc(FILE *f, const char *s)
         else if (c == '>') fputs("&gt;", f);
         else if (c == '&') fputs("&amp;", f);
         else if (c == '"') fputs("&quot;", f);
-        else if (c < 0x20 || c == 0x7f) fputc('?', f);
+        else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) fputc('?', f);
         else fputc(c, f);
     }
 }
@@ -178,6 +178,20 @@ void an_svg_stacked(FILE *f, const char *title, const char *unit, const char *co
     fprintf(f, "</svg>\n");
 }
 
+/* Index of tid in tids (sorted ascending, as the graph answer lists nodes), or -1. */
+static int node_of(const long long *tids, size_t n, long long tid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tids[mid] < tid) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < n && tids[lo] == tid) return (int)lo;
+    for (size_t i = 0; i < n; i++) if (tids[i] == tid) return (int)i;   /* not sorted after all */
+    return -1;
+}
+
 /* Columns by distance to a thread that waits for nobody (holders left,
  * waiters to the right); threads in a cycle stay in column 0, in red. */
 void an_svg_waitfor(FILE *f, const json_t *graph)
@@ -195,11 +209,8 @@ void an_svg_waitfor(FILE *f, const json_t *graph)
     for (size_t i = 0; i < n; i++) tid[i] = an_int(json_array_get(nodes, i), "tid", -1);
     for (size_t e = 0; e < ne; e++) {
         json_t *x = json_array_get(edges, e);
-        from[e] = to[e] = -1;
-        for (size_t i = 0; i < n; i++) {
-            if (tid[i] == an_int(x, "from", -2)) from[e] = (int)i;
-            if (tid[i] == an_int(x, "to", -2)) to[e] = (int)i;
-        }
+        from[e] = node_of(tid, n, an_int(x, "from", -2));
+        to[e] = node_of(tid, n, an_int(x, "to", -2));
         if (from[e] >= 0 && to[e] >= 0) used[from[e]] = used[to[e]] = 1;
     }
     /* Longest chain to a free holder, capped: relaxation terminates within 8 rounds of change. */

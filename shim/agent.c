@@ -3,7 +3,7 @@
  * blocked, so the host's signals never land on it. It sleeps on a futex word
  * so ps_agent_stop can wake it at once. Its record is marked `ignore`: its own
  * reads of /proc go through our wrappers untouched. To bound its cost it
- * measures each pass and stretches the interval so sampling stays under ~2 %
+ * measures each pass (its own CPU time) and stretches the interval so sampling stays under ~2 %
  * of one core (thousands of threads make a pass expensive). */
 #include "agent.h"
 #include "clock.h"
@@ -59,6 +59,14 @@ static uint64_t tick(uint64_t now, int final)
     return ps_dump_tick(now);
 }
 
+static uint64_t agent_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *agent_main(void *arg)
 {
     ps_self = &ps_agent_rec;
@@ -80,9 +88,14 @@ static void *agent_main(void *arg)
             break;
         if (!clock_done)
             clock_done = ps_clock_calibrate();
-        uint64_t t0 = ps_now_ns();
-        uint64_t dump_ns = tick(t0, 0);
-        uint64_t cost = ps_ns_since(t0 + dump_ns, ps_now_ns());
+        /* The budget is the agent's CPU, not the wall time of a pass: on a
+         * loaded machine a pass is preempted for tens of ms, and a wall-time
+         * cost stretched the interval to seconds, leaving too few samples
+         * (unwrapped waits, CPU of short-lived threads) for the run. Time
+         * spent writing a dump is not sampling. */
+        uint64_t c0 = agent_cpu_ns();
+        uint64_t dump_ns = tick(ps_now_ns(), 0);
+        uint64_t cost = ps_ns_since(c0 + dump_ns, agent_cpu_ns());
         uint64_t next = interval * 2 < base ? interval * 2 : base;
         interval = cost * 50 > next ? cost * 50 : next;
     }

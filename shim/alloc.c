@@ -6,6 +6,7 @@
  * jemalloc 5.3 pre-transforms its output for. Allocator frames (jemalloc and
  * our malloc wrappers) are dropped from the top of each stack. */
 #include "alloc.h"
+#include "config.h"
 #include "file.h"
 #include "log.h"
 #include "symbol.h"
@@ -32,6 +33,12 @@ static const char *not_ours;   /* why jemalloc is not the allocator, or NULL */
 void ps_alloc_init(int lg_sample)
 {
     static int logged;
+    /* config.c parses POOLSHIM_MALLOC as interpose_malloc.c decided it
+     * (anything but "libc" is jemalloc there, and the default here). */
+    if (ps_cfg.malloc_libc) {
+        not_ours = "POOLSHIM_MALLOC=libc: the program allocates from glibc, no allocation snapshot";
+        return;
+    }
     /* Is the malloc the program calls ours (and so jemalloc)? An executable
      * that defines its own malloc comes first in the scope and wins. */
     void *m = dlsym(RTLD_DEFAULT, "malloc");

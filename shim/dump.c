@@ -15,7 +15,8 @@
  * Limits: saturation dumps stop after POOLSHIM_DUMP_MAX and are at least
  * POOLSHIM_DUMP_INTERVAL_S apart; requests and deadlocks bypass both (a given
  * deadlock is dumped once) but are at most one per second and 1000 per
- * process. POOLSHIM_DUMP=off turns saturation dumps off, not requests. */
+ * process. POOLSHIM_DUMP=off turns saturation and deadlock dumps off, not
+ * requests. */
 #include "dump.h"
 #include "agent.h"
 #include "alloc.h"
@@ -44,22 +45,19 @@ static struct {
     uint64_t cycle_dumped;        /* signature already dumped */
 } st;
 
-int ps_dump_count(void)
-{
-    return st.written;
-}
-
 static void atfork_child(void)
 {
     memset(&st, 0, sizeof st);
     st.requests_done = ps_stacks_requests();
 }
 
+/* After init.c's constructor (101): the configuration is parsed. The program
+ * must not see errno changed by anything we do here. */
 __attribute__((constructor(102))) static void dump_init(void)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
         return;
-    int saved = errno;       /* main() must find errno untouched */
+    int saved = errno;                 /* jemalloc's prof.reset leaves ERANGE behind */
     ps_alloc_init(ps_cfg.alloc_sample_lg);
     ps_stacks_init(ps_cfg.dump_signal);
     pthread_atfork(NULL, NULL, atfork_child);
@@ -274,7 +272,7 @@ static int check_pools(uint64_t now, struct verdict *v)
             if (s0->t_ns - s->t_ns >= 1000000000ull)
                 break;
         }
-        if (queued && old && s0->t_ns - old->t_ns >= 1000000000ull) {
+        if (queued && old && s0->t_ns - old->t_ns >= 1000000000ull && s0->cpu_ns >= old->cpu_ns) {
             double rate = (double)(s0->cpu_ns - old->cpu_ns) / (double)(s0->t_ns - old->t_ns);
             int cap = live[pi] < ps_ncores ? live[pi] : ps_ncores;
             if (rate >= 0.85 * cap) {

@@ -366,6 +366,10 @@ static int tcp_peer(unsigned long inode, char *out, size_t cap)
     return -1;
 }
 
+/* Peer lookups scan /proc/self/net/tcp: a bounded number per dump. */
+#define MAX_PEER_LOOKUPS 64
+static int peer_lookups;
+
 static void fd_target(int fd, char *out, size_t cap)
 {
     char path[48], link[256];
@@ -376,7 +380,7 @@ static void fd_target(int fd, char *out, size_t cap)
         return;
     }
     link[n] = 0;
-    if (!strncmp(link, "socket:[", 8)) {
+    if (!strncmp(link, "socket:[", 8) && peer_lookups++ < MAX_PEER_LOOKUPS) {
         char peer[160];
         if (tcp_peer(strtoul(link + 8, NULL, 10), peer, sizeof peer) == 0) {
             ps_fmt(out, cap, "%s (%s)", link, peer);
@@ -549,6 +553,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
         goto out;
     }
     wk.n = list_tids(tids, PS_MAX_THREADS);
+    peer_lookups = 0;
     uint64_t now = ps_now_ns();
     for (int i = 0; i < wk.n; i++) {
         struct dthread *d = &wk.th[i];

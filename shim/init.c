@@ -42,7 +42,7 @@ static void atfork_child(void)
     ps_agent_after_fork_child();
 }
 
-static void init(void)
+static void init_body(void)
 {
     ps_log_init();
     ps_real_init();
@@ -66,12 +66,11 @@ static void init(void)
     ps_agent_start();
 }
 
-/* main() must find errno as the loader left it (0): parsing numbers, probing
- * files and starting threads here all set it. */
+/* The host sees errno as it was: nothing we do at start may leave a trace. */
 __attribute__((constructor(101))) static void ps_init(void)
 {
     int saved = errno;
-    init();
+    init_body();
     errno = saved;
 }
 

@@ -68,27 +68,6 @@ int ps_sampler_cause_of_syscall(long nr)
     return -1;
 }
 
-/* Waits that no wrapper saw: the thread used no CPU for most of the interval
- * and is not inside a span; ask the kernel which call it is blocked in.
- * dwrapped (wait the wrappers already counted in the interval) is not charged
- * again: a thread alternating short wrapped waits was counted twice, its
- * wait exceeding its lifetime. */
-static void sample_unwrapped(struct ps_thread *t, uint64_t dt, uint64_t dcpu, uint64_t drunq, uint64_t dwrapped)
-{
-    uint64_t seen = dcpu + drunq + dwrapped;
-    if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) || seen >= dt / 2)
-        return;
-    char buf[128];
-    if (read_task_file(t->tid, "syscall", buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
-        return;
-    int cause = ps_sampler_cause_of_syscall(strtol(buf, NULL, 10));
-    if (cause < 0 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
-        return;
-    if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
-        cause = PS_IDLE;         /* between tasks: waiting for work in a way we cannot see */
-    ps_atomic_add(&t->sampled_ns[cause], dt - seen);
-}
-
 static void read_switches(struct ps_thread *t)
 {
     char buf[2048];
@@ -101,6 +80,90 @@ static void read_switches(struct ps_thread *t)
     if (nv)
         t->nivcsw = strtoull(nv + 27, NULL, 10);
 }
+
+/* Wrapped wait time of t up to now: the spans that ended plus the one in progress. */
+static uint64_t wrapped_ns(struct ps_thread *t, uint64_t now)
+{
+    uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+    uint64_t sum = 0;
+    for (int c = 0; c < PS_NCAUSE; c++)
+        sum += __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
+    return sum + (since ? ps_ns_since(since, now) : 0);
+}
+
+/* Waits that no wrapper saw (read inside fread, a raw syscall(SYS_read)).
+ * Each interval, the time the thread was neither on a CPU nor inside a wrapped
+ * wait is unexplained; it accumulates (signed, so schedstat's tick-granular lag
+ * cancels out) until the sampler catches the thread blocked in an unwrapped
+ * system call, whose cause then gets it all. Run-queue delay stays in: a
+ * wrapped wait's span holds its wake-up latency, and an unwrapped wait owns its
+ * own the same way (both read like the wall time a program measures around the
+ * call). Only the delay of preempted CPU bursts is taken out, estimated as the
+ * involuntary share of the context switches over the period.
+ * Before, the whole off-CPU time of an interval went to whatever call the
+ * thread was in at the sample, and only if it had been off-CPU for half the
+ * interval: wrapped waits earlier in the interval were counted twice, and on a
+ * loaded machine (run-queue delay) nothing was counted at all. */
+/* Adds one interval to t's unexplained time; returns the total pending. */
+static int64_t unexplained_add(struct ps_thread *t, uint64_t now, uint64_t dt, uint64_t dcpu, uint64_t drunq)
+{
+    uint64_t w = wrapped_ns(t, now);
+    int64_t off = (int64_t)dt - (int64_t)dcpu - (int64_t)(w - t->last_wrapped_ns);
+    t->last_wrapped_ns = w;
+    int64_t u = t->unexplained_ns + off;
+    if (u < -(int64_t)dt)
+        u = -(int64_t)dt;          /* a lagging reading must not swallow later waits */
+    t->unexplained_ns = u;
+    t->unexplained_runq_ns += drunq;
+    return u;
+}
+
+/* Gives t's pending unexplained time, less its preempted share, to cause. */
+static void unexplained_attribute(struct ps_thread *t, int cause, int64_t u)
+{
+    uint64_t vol = t->nvcsw - t->attr_nvcsw, invol = t->nivcsw - t->attr_nivcsw;
+    t->attr_nvcsw = t->nvcsw;
+    t->attr_nivcsw = t->nivcsw;
+    uint64_t preempted = vol + invol ? t->unexplained_runq_ns * invol / (vol + invol) : 0;
+    t->unexplained_runq_ns = 0;
+    t->unexplained_ns = 0;
+    t->last_unwrapped_cause = cause + 1;
+    if (u > 0 && (uint64_t)u > preempted)
+        ps_atomic_add(&t->sampled_ns[cause], (uint64_t)u - preempted);
+}
+
+static void sample_unwrapped(struct ps_thread *t, uint64_t now, uint64_t dt, uint64_t dcpu, uint64_t drunq)
+{
+    int64_t u = unexplained_add(t, now, dt, dcpu, drunq);
+    if (u < (int64_t)(dt / 20) + 1000000 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
+        return;
+    char buf[128];
+    if (read_task_file(t->tid, "syscall", buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
+        return;
+    int cause = ps_sampler_cause_of_syscall(strtol(buf, NULL, 10));
+    if (cause < 0 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
+        return;
+    if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
+        cause = PS_IDLE;         /* between tasks: waiting for work in a way we cannot see */
+    read_switches(t);
+    unexplained_attribute(t, cause, u);
+}
+
+/* An exited thread's last period, from what it recorded at exit (its CPU,
+ * run-queue delay, switches): its pending unexplained time goes to the cause
+ * of the unwrapped wait last caught, as it cannot be caught in the act any more. */
+static void close_unwrapped(struct ps_thread *t)
+{
+    t->unwrapped_closed = 1;
+    if (!t->last_sample_ns || !t->died_ns || t->died_ns <= t->last_sample_ns ||
+        t->cpu_ns < t->last_cpu_ns || t->runq_ns < t->last_runq_ns)
+        return;
+    int64_t u = unexplained_add(t, t->died_ns, t->died_ns - t->last_sample_ns, t->cpu_ns - t->last_cpu_ns,
+                                t->runq_ns - t->last_runq_ns);
+    if (t->last_unwrapped_cause && u > 1000000)
+        unexplained_attribute(t, t->last_unwrapped_cause - 1, u);
+}
+
 
 static void read_name(struct ps_thread *t)
 {
@@ -132,14 +195,10 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     runq = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
-    uint64_t wrapped = 0;
-    for (int c = 0; c < PS_NCAUSE; c++)
-        wrapped += __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
-    if (t->last_sample_ns && now > t->last_sample_ns && cpu >= t->last_cpu_ns && runq >= t->last_runq_ns &&
-        wrapped >= t->last_wrapped_ns)
-        sample_unwrapped(t, now - t->last_sample_ns, cpu - t->last_cpu_ns, runq - t->last_runq_ns,
-                         wrapped - t->last_wrapped_ns);
-    t->last_wrapped_ns = wrapped;
+    if (t->last_sample_ns && now > t->last_sample_ns && cpu >= t->last_cpu_ns && runq >= t->last_runq_ns)
+        sample_unwrapped(t, now, now - t->last_sample_ns, cpu - t->last_cpu_ns, runq - t->last_runq_ns);
+    else
+        t->last_wrapped_ns = wrapped_ns(t, now);
     t->last_cpu_ns = cpu;
     t->last_runq_ns = runq;
     t->last_sample_ns = now;
@@ -239,7 +298,10 @@ void ps_sampler_tick(uint64_t now, int final)
         hwm = PS_MAX_THREADS;
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->tid <= 0 || t->ignore)
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if (st == PS_T_EXITED && !t->unwrapped_closed && !t->ignore)
+            close_unwrapped(t);
+        if (st != PS_T_LIVE || t->tid <= 0 || t->ignore)
             continue;
         if (!t->via_create && t->last_sample_ns && names)
             reap(t);

@@ -191,6 +191,9 @@ void ps_thread_after_fork_child(void)
         void *routine = me->routine;
         int via = me->via_create;
         reset(me, ps_gettid(), routine);
+        /* A forked child inherits its parent thread's run-queue delay
+         * (schedstat's second field is not zeroed by fork): count from here. */
+        ps_thread_set_baseline(me);
         me->via_create = via;
         me->self = pthread_self();
         /* the child may have waited in the run queue since the fork: count from now, as born_ns */

@@ -61,7 +61,12 @@ struct ps_thread {
     uint64_t sampled_ns[PS_NCAUSE];  /* unwrapped waits seen by /proc sampling */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
-    uint64_t last_wrapped_ns;        /* sum of wait_ns at the last sample */
+    uint64_t last_wrapped_ns;        /* wrapped wait time (ended + in progress) at the last sample */
+    int64_t unexplained_ns;          /* neither on a CPU nor in a wrapped wait: not yet attributed */
+    uint64_t unexplained_runq_ns;    /* run-queue delay over the same period */
+    uint64_t attr_nvcsw, attr_nivcsw;   /* context switches at the last attribution */
+    int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
+    int unwrapped_closed;            /* exited: its last period was attributed */
     uint64_t base_cpu_ns, base_runq_ns; /* schedstat when measuring began: the main
                                         thread's time before exec (and, after a
                                         fork+exec, in the forking parent) is not ours */

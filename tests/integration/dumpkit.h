@@ -121,6 +121,19 @@ static inline char *dk_slurp(const char *dir, const char *name)
     return ps_slurp(p);
 }
 
+#ifdef cr_assert
+/* Runs argv under the shim with env, asserts a normal exit and a first dump;
+ * returns the dump (json_decref it, then ps_run_free). */
+static inline json_t *dk_run_for_dump(struct ps_run *r, char *const argv[], char *const env[])
+{
+    cr_assert_eq(ps_run_ex(r, argv, env, 1, 20), 0);
+    cr_assert_eq(r->status, 0, "exit %d: %s", r->status, r->err);
+    json_t *d = dk_load_dump(r->dir, r->pid, 0);
+    cr_assert_not_null(d, "no dump; stderr: %s", r->err);
+    return d;
+}
+#endif
+
 static inline void dk_rmdir(const char *dir)
 {
     char cmd[600];

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "harness.h"
+#include "analyzer_kit.h"
 
 static pid_t spawn(char *const argv[], const char *preload, const char *dir)
 {
@@ -30,8 +30,7 @@ static void dump(struct ps_run *a, pid_t pid)
 {
     char p[32];
     snprintf(p, sizeof p, "%d", (int)pid);
-    char *argv[] = { (char *)ps_build_path("poolshim"), "dump", p, NULL };
-    cr_assert_eq(ps_run_ex(a, argv, NULL, 0, 30), 0);
+    ak_poolshim(a, (char *[]){ "dump", p, NULL });
 }
 
 Test(analyzer_dump, refuses_a_process_without_the_shim, .timeout = 30)
@@ -78,8 +77,7 @@ Test(analyzer_dump, shimmed_process_gets_a_dump_or_is_left_alone, .timeout = 60)
         cr_assert_eq(sscanf(a.out, "%599s", path), 1, "no path printed: %s", a.out);
         cr_expect_eq(strncmp(path, dir, strlen(dir)), 0, "%s not in %s", path, dir);
         struct ps_run s;
-        char *sargv[] = { (char *)ps_build_path("poolshim"), "show", path, NULL };
-        cr_assert_eq(ps_run_ex(&s, sargv, NULL, 0, 30), 0);
+        ak_poolshim(&s, (char *[]){ "show", path, NULL });
         cr_expect_eq(s.status, 0, "show on the new dump: %s", s.err);
         ps_run_free(&s);
     } else {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "harness.h"
+#include "analyzer_kit.h"
 
 static char dir[] = "/tmp/poolshim-badinput.XXXXXX";
 
@@ -29,8 +29,7 @@ static const char *put(const char *name, const void *data, size_t len)
 static void expect_bad(const char *cmd, const char *path, const char *what)
 {
     struct ps_run a;
-    char *argv[] = { (char *)ps_build_path("poolshim"), (char *)cmd, (char *)path, NULL };
-    cr_assert_eq(ps_run_ex(&a, argv, NULL, 0, 30), 0);
+    ak_poolshim(&a, (char *[]){ (char *)cmd, (char *)path, NULL });
     cr_expect_eq(a.status, 2, "%s: exit %d, stderr: %s", path, a.status, a.err);
     size_t lines = 0;
     for (const char *c = a.err; *c; c++) lines += *c == '\n';
@@ -51,6 +50,9 @@ Test(analyzer_errors, each_bad_input_is_one_line_and_exit_2, .timeout = 60)
     srand(7);
     for (size_t i = 0; i < sizeof garbage; i++) garbage[i] = (char)(rand() & 0xff);
     garbage[0] = 0x7f;
+    char fifo[600];
+    snprintf(fifo, sizeof fifo, "%s/fifo.json", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);   /* opening it must not wait for a writer */
     char trunc[40];
     memcpy(trunc, good, sizeof trunc);
     struct { const char *cmd, *path, *what; } cases[] = {
@@ -75,12 +77,12 @@ Test(analyzer_errors, each_bad_input_is_one_line_and_exit_2, .timeout = 60)
         { "report", "/nonexistent/poolshim.1.json", "no such file" },
         { "report", dir, "is a directory" },
         { "show", "/dev/null", "not a regular file" },
+        { "report", fifo, "not a regular file" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) expect_bad(cases[i].cmd, cases[i].path, cases[i].what);
     /* The good file passes, so the failures above are about the content. */
     struct ps_run a;
-    char *argv[] = { (char *)ps_build_path("poolshim"), "report", (char *)PUTS("good.json", good), NULL };
-    cr_assert_eq(ps_run_ex(&a, argv, NULL, 0, 30), 0);
+    ak_poolshim(&a, (char *[]){ "report", (char *)PUTS("good.json", good), NULL });
     cr_expect_eq(a.status, 0, "good file: exit %d: %s", a.status, a.err);
     ps_run_free(&a);
     char cmd[600];
@@ -90,15 +92,13 @@ Test(analyzer_errors, each_bad_input_is_one_line_and_exit_2, .timeout = 60)
 
 Test(analyzer_errors, usage_errors_exit_2, .timeout = 30)
 {
-    static const char *const cases[][4] = {
+    static const char *const cases[][5] = {
         { "report", NULL }, { "show", NULL }, { "frobnicate", NULL }, { "report", "--bogus", "x.json", NULL },
         { "dump", NULL }, { "dump", "notapid", NULL }, { "run", NULL }, { "run", "--nosuch", "1", NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct ps_run a;
-        char *argv[6] = { (char *)ps_build_path("poolshim") };
-        for (int k = 0; k < 4 && cases[i][k]; k++) argv[k + 1] = (char *)cases[i][k];
-        cr_assert_eq(ps_run_ex(&a, argv, NULL, 0, 30), 0);
+        ak_poolshim(&a, (char *const *)cases[i]);
         cr_expect_eq(a.status, 2, "%s %s: exit %d", cases[i][0], cases[i][1] ? cases[i][1] : "", a.status);
         cr_expect(strncmp(a.err, "poolshim: ", 10) == 0, "%s: stderr: %s", cases[i][0], a.err);
         ps_run_free(&a);

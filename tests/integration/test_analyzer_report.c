@@ -4,7 +4,8 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
-#include "harness.h"
+#include <unistd.h>
+#include "analyzer_kit.h"
 
 static json_t *run_condvar(struct ps_run *r, char *path, size_t n)
 {
@@ -17,22 +18,12 @@ static json_t *run_condvar(struct ps_run *r, char *path, size_t n)
     return r->report;
 }
 
-/* Runs build/poolshim without the shim; returns its stdout parsed when json. */
-static void analyzer(struct ps_run *a, char **args)
-{
-    char *argv[16] = { (char *)ps_build_path("poolshim") };
-    int i = 0;
-    while (args[i] && i < 14) { argv[i + 1] = args[i]; i++; }
-    argv[i + 1] = NULL;
-    cr_assert_eq(ps_run_ex(a, argv, NULL, 0, 30), 0);
-}
-
 Test(analyzer_report, json_answer_matches_the_report_file, .timeout = 60)
 {
     struct ps_run r, a;
     char path[512];
     json_t *rep = run_condvar(&r, path, sizeof path);
-    analyzer(&a, (char *[]){ "report", "--json", path, NULL });
+    ak_poolshim(&a, (char *[]){ "report", "--json", path, NULL });
     cr_assert_eq(a.status, 0, "exit %d: %s", a.status, a.err);
     json_error_t je;
     json_t *ans = json_loads(a.out, 0, &je);
@@ -86,7 +77,7 @@ Test(analyzer_report, text_shows_recommendation_and_evidence, .timeout = 60)
     json_t *rep = run_condvar(&r, path, sizeof path);
     json_t *rp = ps_pool_by_routine(rep, "condvar_worker");
     cr_assert_not_null(rp);
-    analyzer(&a, (char *[]){ "report", path, path, NULL });   /* two columns */
+    ak_poolshim(&a, (char *[]){ "report", path, path, NULL });   /* two columns */
     cr_assert_eq(a.status, 0, "exit %d: %s", a.status, a.err);
     cr_expect_eq(a.err[0], 0, "stderr not empty: %s", a.err);
     cr_expect_null(strchr(a.out, '\033'), "colour when not a tty");
@@ -97,12 +88,7 @@ Test(analyzer_report, text_shows_recommendation_and_evidence, .timeout = 60)
     cr_expect_not_null(strstr(a.out, "goetz"));
     cr_expect_not_null(strstr(a.out, ps_str(rp, "classification")));
     /* 100 columns at most, and both columns present on the threads row. */
-    int width = 0, col = 0;
-    for (const char *c = a.out; *c; c++) {
-        col = *c == '\n' ? 0 : col + 1;
-        if (col > width) width = col;
-    }
-    cr_expect(width <= 100, "a line is %d columns wide", width);
+    cr_expect(ak_width(a.out) <= 100, "a line is %d columns wide", ak_width(a.out));
     const char *row = strstr(a.out, "\n  threads");
     cr_assert_not_null(row);
     snprintf(want, sizeof want, "%.0f (%.0f live)", ps_num(rp, "threads"), ps_num(rp, "threads_live"));
@@ -110,4 +96,42 @@ Test(analyzer_report, text_shows_recommendation_and_evidence, .timeout = 60)
     cr_expect(second && second < strchr(row + 1, '\n'), "threads row not side by side: %.200s", row);
     ps_run_free(&a);
     ps_run_free(&r);
+}
+
+/* A report with the controller's section (tests/data/real_controlled.report.json,
+ * written by the controller's shim on spin_oversub): every decision is printed
+ * with its time, sizes, action and reason; a report without one prints none. */
+Test(analyzer_report, prints_controller_decisions_when_present, .timeout = 30)
+{
+    struct ps_run a;
+    const char *path = ak_data("real_controlled.report.json");
+    json_t *rep = json_load_file(path, 0, NULL);
+    cr_assert_not_null(rep);
+    ak_poolshim(&a, (char *[]){ "report", (char *)path, NULL });
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    const char *sec = strstr(a.out, "\ncontroller\n");
+    cr_assert_not_null(sec, "no controller section:\n%s", a.out);
+    json_t *d, *ds = json_object_get(json_object_get(rep, "controller"), "decisions");
+    size_t i;
+    cr_assert(json_array_size(ds) > 0);
+    json_array_foreach(ds, i, d) {
+        char want[128];
+        snprintf(want, sizeof want, "pool %lld  %lld -> %lld  %s", (long long)ps_num(d, "pool"),
+                 (long long)ps_num(d, "from"), (long long)ps_num(d, "to"), ps_str(d, "action"));
+        cr_expect_not_null(strstr(sec, want), "decision %zu '%s' missing", i, want);
+    }
+    ps_run_free(&a);
+    /* Without the key: no section, no error. */
+    json_object_del(rep, "controller");
+    char tmp[] = "/tmp/poolshim-noctl.XXXXXX";
+    int fd = mkstemp(tmp);
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(json_dump_file(rep, tmp, 0), 0);
+    ak_poolshim(&a, (char *[]){ "report", tmp, NULL });
+    cr_expect_eq(a.status, 0, "%s", a.err);
+    cr_expect_null(strstr(a.out, "\ncontroller\n"));
+    ps_run_free(&a);
+    unlink(tmp);
+    json_decref(rep);
 }

@@ -5,15 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "harness.h"
+#include "analyzer_kit.h"
 
 static void run(struct ps_run *a, char **args)
 {
-    char *argv[24] = { (char *)ps_build_path("poolshim"), "run" };
+    char *argv[21] = { "run" };
     int i = 0;
-    while (args[i] && i < 20) { argv[i + 2] = args[i]; i++; }
-    argv[i + 2] = NULL;
-    cr_assert_eq(ps_run_ex(a, argv, NULL, 0, 60), 0);
+    while (args[i] && i < 19) { argv[i + 1] = args[i]; i++; }
+    argv[i + 1] = NULL;
+    ak_poolshim(a, argv);
 }
 
 Test(analyzer_run, keeps_exit_status_and_signal_death, .timeout = 60)

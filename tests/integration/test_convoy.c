@@ -3,10 +3,9 @@
  * The report names the mutex with waiter and owner sites in convoy_critical,
  * measures its hold time, classifies the pool `serialized`, and recommends no
  * more threads than the bottleneck law allows: (cpu + io + sleep) / hold. */
-#include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
-#include "harness.h"
+#include "pool_test.h"
 
 static json_t *lock_at(json_t *report, const char *addr)
 {
@@ -23,12 +22,7 @@ Test(convoy, names_the_lock_and_recommends_the_bottleneck, .timeout = 60)
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/convoy"), "--threads", "6", "--tasks", "400",
                      "--cpu-ms", "1", "--hold-ms", "2", "--io-ms", "1", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
-    json_t *p = ps_pool_by_routine(r.report, "convoy_worker");
-    cr_assert_not_null(p, "no pool convoy_worker");
+    json_t *p = pt_run_pool(&r, argv, "convoy_worker");
     double cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s"), hold = ps_num(r.truth, "hold_s");
     cr_expect_eq(ps_num(p, "threads"), 6);
     cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);

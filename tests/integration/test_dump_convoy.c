@@ -20,11 +20,8 @@ Test(dump_convoy, saturation_dump_names_holder_waiters_and_allocator, .timeout =
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "4", "--hold-ms", "1500",
                      "--run-ms", "1600", "--alloc-mb", "32", NULL };
-    cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 20), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    json_t *d = dk_run_for_dump(&r, argv, NULL);
     cr_assert_not_null(r.truth, "no truth: %s", r.out);
-    json_t *d = dk_load_dump(r.dir, r.pid, 0);
-    cr_assert_not_null(d, "no dump; stderr: %s", r.err);
     cr_expect_str_eq(ps_str(d, "kind"), "dump");
     cr_expect_eq(ps_num(d, "version"), 1);
     cr_expect_str_eq(ps_str(d, "trigger.reason"), "convoy", "trigger %s", ps_str(d, "trigger.detail"));

@@ -24,13 +24,28 @@ Test(dump_malloc, sample_minus_one_keeps_stats_without_profile, .timeout = 30)
     char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "3", "--hold-ms", "800",
                      "--run-ms", "900", "--alloc-mb", "8", NULL };
     char *env[] = { "POOLSHIM_ALLOC_SAMPLE=-1", NULL };
-    cr_assert_eq(ps_run_ex(&r, argv, env, 1, 20), 0);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    json_t *d = dk_load_dump(r.dir, r.pid, 0);
-    cr_assert_not_null(d, "no dump: %s", r.err);
+    json_t *d = dk_run_for_dump(&r, argv, env);
     cr_expect_str_eq(ps_str(d, "allocations.profile"), "off");
     cr_expect(ps_num(d, "allocations.stats.allocated") >= 8 << 20);
     cr_expect_eq(json_array_size(json_object_get(json_object_get(d, "allocations"), "top_sites")), 0);
+    json_decref(d);
+    ps_run_free(&r);
+}
+
+Test(dump_malloc, malloc_libc_forwards_to_glibc_and_dumps_say_so, .timeout = 60)
+{
+    struct ps_run r;
+    char *env[] = { "POOLSHIM_MALLOC=libc", NULL };
+    char *sem[] = { (char *)ps_build_path("fixtures/malloc_semantics"), NULL };
+    cr_assert_eq(ps_run_ex(&r, sem, env, 1, 30), 0);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    ps_run_free(&r);
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "3", "--hold-ms", "800",
+                     "--run-ms", "900", "--alloc-mb", "1", NULL };
+    json_t *d = dk_run_for_dump(&r, argv, env);
+    const char *e = ps_str(d, "allocations.error");
+    cr_expect(e && strstr(e, "POOLSHIM_MALLOC=libc"), "allocations.error %s", e ? e : "(null)");
+    cr_expect_str_eq(ps_str(d, "trigger.reason"), "convoy", "the rest of the dump is unchanged");
     json_decref(d);
     ps_run_free(&r);
 }

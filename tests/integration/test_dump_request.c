@@ -208,10 +208,7 @@ Test(dump_request, program_taking_the_signal_keeps_it_and_dumps_lose_only_stacks
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "3", "--hold-ms", "800",
                      "--run-ms", "900", "--alloc-mb", "1", "--own-handler", "1", NULL };
-    cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 20), 0);
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    json_t *d = dk_load_dump(r.dir, r.pid, 0);
-    cr_assert_not_null(d, "no dump: %s", r.err);
+    json_t *d = dk_run_for_dump(&r, argv, NULL);
     cr_expect_str_eq(ps_str(d, "trigger.reason"), "convoy");
     json_t *t;
     size_t i;

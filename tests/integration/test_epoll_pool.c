@@ -4,20 +4,14 @@
  * some workers asleep for long); wake-ups that find the pipe already emptied by
  * another worker (read fails with EAGAIN) are not tasks; the timerfd reads of
  * the tasks are `io`, and W/C matches the fixture's truth. */
-#include <criterion/criterion.h>
-#include "harness.h"
+#include "pool_test.h"
 
 Test(epoll_pool, idle_epoll_tasks_and_wc_match_truth, .timeout = 60)
 {
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/epoll_pool"), "--threads", "4", "--tasks", "200",
                      "--cpu-ms", "2", "--io-ms", "8", "--submit-us", "4000", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
-    json_t *p = ps_pool_by_routine(r.report, "epoll_worker");
-    cr_assert_not_null(p, "no pool epoll_worker");
+    json_t *p = pt_run_pool(&r, argv, "epoll_worker");
     double cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s"), tasks = ps_num(r.truth, "tasks");
     cr_expect_eq(ps_num(p, "threads"), 4);
     cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);

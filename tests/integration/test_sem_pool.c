@@ -3,20 +3,14 @@
  * successful wait (blocking or not), and its CPU, sleep and W/C match the
  * fixture's own truth. The producer submits slower than the pool can work, so
  * workers really sit idle on the semaphore between tasks. */
-#include <criterion/criterion.h>
-#include "harness.h"
+#include "pool_test.h"
 
 Test(sem_pool, idle_semaphore_tasks_and_wc_match_truth, .timeout = 60)
 {
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/sem_pool"), "--threads", "4", "--tasks", "200",
                      "--cpu-ms", "2", "--io-ms", "8", "--submit-us", "4000", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
-    json_t *p = ps_pool_by_routine(r.report, "sem_worker");
-    cr_assert_not_null(p, "no pool sem_worker");
+    json_t *p = pt_run_pool(&r, argv, "sem_worker");
     double cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s"), tasks = ps_num(r.truth, "tasks");
     cr_expect_eq(ps_num(p, "threads"), 4);
     cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);

@@ -2,21 +2,15 @@
  * thread count exact; the time spent spinning is CPU (spin_s, inside cpu_s,
  * measured as CPU even when spinners are preempted: four spinners on two
  * cores); the spinlock is listed in locks[] with its contention and sites. */
-#include <criterion/criterion.h>
 #include <string.h>
-#include "harness.h"
+#include "pool_test.h"
 
 Test(spin_pool, spin_is_cpu_and_the_spinlock_is_listed, .timeout = 60)
 {
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/spin_pool"), "--threads", "4", "--tasks", "400",
                      "--cpu-ms", "2", "--hold-ms", "0.5", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
-    json_t *p = ps_pool_by_routine(r.report, "spin_worker");
-    cr_assert_not_null(p, "no pool spin_worker");
+    json_t *p = pt_run_pool(&r, argv, "spin_worker");
     double cpu = ps_num(r.truth, "cpu_s"), spin = ps_num(r.truth, "spin_cpu_s");
     cr_expect_eq(ps_num(p, "threads"), 4);
     cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);

@@ -337,7 +337,7 @@ case_config() {
     [POOLSHIM_DUMP_MAX]=-1 [POOLSHIM_DUMP_INTERVAL_S]=abc [POOLSHIM_DUMP_BLOCKED_MS]=1
     [POOLSHIM_MIN]=0 [POOLSHIM_MAX]=1e3 [POOLSHIM_COOLDOWN_MS]=10ms
     [POOLSHIM_EXPAND]=$(printf 'x%.0s' {1..200}) [POOLSHIM_POOL]=$(printf 'y%.0s' {1..200})
-    [POOLSHIM_ALLOC_SAMPLE]=41 [POOLSHIM_TYPO]=1
+    [POOLSHIM_ALLOC_SAMPLE]=41 [POOLSHIM_MALLOC]=tcmalloc [POOLSHIM_TYPO]=1
   )
   local vars; vars=$(grep -o '{ "POOLSHIM_[A-Z_]*"' "$SRC/shim/config.c" | tr -d '{" ')
   begin config || return

@@ -70,7 +70,7 @@ Test(jsonw, passes_utf8_through)
 Test(jsonw, replaces_invalid_utf8)
 {
     struct ps_jw w;
-    const char *cases[] = { "worker-\xe7\xba", "a\xff" "b", "\xc3", "x\xed\xa0\x80y", "\xc0\xaf", "\xf4\x90\x80\x80" };
+    const char *cases[] = { "worker-\xe7\xba", ("a\xff" "b"), "\xc3", "x\xed\xa0\x80y", "\xc0\xaf", "\xf4\x90\x80\x80" };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *j = one_string(cases[i], &w);
         const char *got = json_string_value(json_object_get(j, "k"));

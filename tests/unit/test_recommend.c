@@ -120,17 +120,51 @@ Test(recommend, spread_contention_is_not_serialized)
     cr_expect_eq(o.recommended_threads, 10);
 }
 
-/* runq 3 >= 0.5 x C = 2, threads 8 > cores 2: starved; W/C 0.1 -> 2.2 -> 2. */
+/* runq 3 >= 0.5 x C = 2, threads 8 > cores 2, and the pool itself keeps
+ * C / wall = 4 / 2.5 = 1.6 >= 0.5 x 2 cores busy: starved; W/C 0.1 -> 2.2 -> 2. */
 Test(recommend, cpu_starved_cuts_to_goetz)
 {
     struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 4, .io_s = 0.4,
-                                                  .runq_s = 3 });
+                                                  .runq_s = 3, .wall_s = 2.5 });
     cr_expect_eq(o.cls, PS_CLASS_STARVED);
     cr_expect_eq(o.recommended_threads, 2);
     cr_expect_not_null(strstr(o.reason, "W/C 0.1 gives 2.2 threads"), "%s", o.reason);
     /* the same delay with no more threads than cores is not starvation by the pool */
-    cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .threads = 2, .cpu_s = 4, .io_s = 0.4, .runq_s = 3 }).cls,
-                 PS_CLASS_CPU);
+    cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .threads = 2, .cpu_s = 4, .io_s = 0.4, .runq_s = 3,
+                                         .wall_s = 2.5 }).cls, PS_CLASS_CPU);
+}
+
+/* A loaded machine: the pool uses 4 / 10 = 0.4 < 1 core yet waits for CPU:
+ * other processes cause the delay, not the pool's size. */
+Test(recommend, run_queue_delay_from_other_processes_is_not_starvation)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 4, .io_s = 0.4,
+                                                  .runq_s = 3, .wall_s = 10 });
+    cr_expect_eq(o.cls, PS_CLASS_CPU);
+    cr_expect_eq(o.recommended_threads, 2);
+}
+
+/* Lock-heavy but C / wall = 3.8 / 2 = 1.9 >= 0.9 x 2 cores: the CPU is the
+ * only limit, so not serialized; W/C 0 -> goetz 2. */
+Test(recommend, contention_in_a_pool_saturating_the_cores_is_not_serialized)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 3.8, .lock_s = 10,
+                                                  .top_wait_s = 10, .top_hold_s = 1, .wall_s = 2 });
+    cr_expect_neq(o.cls, PS_CLASS_SERIAL);
+    cr_expect_eq(o.recommended_threads, 2);
+}
+
+/* One thread of 4 does 8 of the 10 s of contention (> 2/3): one role waiting
+ * on the others, not a queue on one lock. */
+Test(recommend, one_thread_doing_most_of_the_waiting_is_not_serialized)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 4, .lock_s = 10,
+                            .top_wait_s = 10, .top_hold_s = 1, .max_thread_contention_s = 8 };
+    cr_expect_eq(rec(in).cls, PS_CLASS_IO);
+    in.max_thread_contention_s = 5;                 /* spread: serialized again, (1 + 4) / 1 = 5 */
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL);
+    cr_expect_eq(o.recommended_threads, 5);
 }
 
 Test(recommend, idle_pool_keeps_its_size)

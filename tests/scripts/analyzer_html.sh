@@ -2,7 +2,7 @@
 # The --html pages: self-contained (no external resource), and rendered by
 # headless Chromium into a screenshot that is not blank (many colours, a fair
 # share of non-white pixels). Pages come from a real report made now and from
-# the hand-written dump. Usage: tests/scripts/html.sh BUILD_DIR
+# the hand-written dump. Usage: tests/scripts/analyzer_html.sh BUILD_DIR
 set -uo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -32,7 +32,7 @@ for page in report dump; do
       --disable-component-update --disable-sync --no-first-run --user-data-dir="$prof" \
       --screenshot="$work/$page.png" --window-size=1200,900 "file://$f" >/dev/null 2>&1
   if [ ! -s "$work/$page.png" ]; then ko "$page: no screenshot"; continue; fi
-  read -r w h colours nonwhite < <(python3 tests/scripts/png_stats.py "$work/$page.png")
+  read -r w h colours nonwhite < <(python3 tests/scripts/analyzer_png_stats.py "$work/$page.png")
   echo "  $page.png: ${w}x${h}, $colours colours, non-white $nonwhite"
   if [ "$colours" -ge 12 ] && python3 -c "import sys; sys.exit(0 if float('$nonwhite') > 0.03 else 1)"; then
     ok "$page page renders (not blank)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""png_stats.py FILE: prints "WIDTH HEIGHT DISTINCT_COLOURS NONWHITE_FRACTION" of an 8-bit
-RGB/RGBA PNG, decoded with the standard library only (used by html.sh to tell a drawn
+"""analyzer_png_stats.py FILE: prints "WIDTH HEIGHT DISTINCT_COLOURS NONWHITE_FRACTION" of an 8-bit
+RGB/RGBA PNG, decoded with the standard library only (used by analyzer_html.sh to tell a drawn
 page from a blank one)."""
 import struct, sys, zlib
 
