@@ -9,19 +9,26 @@ CC      ?= cc
 SAN     ?=
 B       := build$(if $(SAN),-$(SAN))
 CFLAGS_BASE := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -fexceptions
-# Sanitizers (docs/support.md): SANFLAGS instrument the analyzer, the unit and
-# integration test runners and the torture fixtures; the preloaded shim gets
-# SHIM_SANFLAGS. An ASan or TSan runtime must come first in a process, which a
-# shim preloaded into uninstrumented programs (python3, pigz, ...) cannot be;
-# UBSan has no such rule, so the shim is built with UBSan only (trapping on any
-# report) in both sanitizer builds.
+# Sanitizers (docs/support.md): SANFLAGS instrument the analyzer; RUNNER_SANFLAGS
+# the unit tests (with the shim modules they link) and the integration runner;
+# the preloaded shim gets SHIM_SANFLAGS. An ASan or TSan runtime must come first
+# in a process, which a shim preloaded into uninstrumented programs (python3,
+# pigz, ...) cannot be; UBSan has no such rule, so the shim is built with UBSan
+# only (trapping on any report) in both sanitizer builds. Criterion cannot run
+# under TSan (its inheritable arena clashes with TSan's memory layout, Criterion
+# issue #274), so under SAN=tsan the runners stay uninstrumented.
+# Fixtures are built with the plain compiler in every build: they stand for the
+# user's uninstrumented programs (and clang folds some of their malloc checks).
+PLAIN_CC := $(CC)
 ifeq ($(SAN),asan)
   CC := clang
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  RUNNER_SANFLAGS := $(SANFLAGS)
   SHIM_SANFLAGS := -fsanitize=undefined -fsanitize-trap=undefined
 else ifeq ($(SAN),tsan)
   CC := clang
   SANFLAGS := -fsanitize=thread
+  RUNNER_SANFLAGS :=
   SHIM_SANFLAGS := -fsanitize=undefined -fsanitize-trap=undefined
 endif
 
@@ -67,16 +74,25 @@ $(AN_BIN): $(AN_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS)
 
 $(B)/fixtures/%: tests/fixtures/%.c tests/fixtures/fixture.h | $(B)/fixtures
-	$(CC) $(FIX_CFLAGS) -o $@ $< -lm
+	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm
 
 # Unit tests link the shim's objects directly (never preload into the runner).
 # Without init.o (no constructor) and the interpose_*.o wrappers (they would
 # interpose libc inside the runner itself); jansson checks the JSON writer.
 UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/interpose_%.o,$(SHIM_OBJ))
+# Under SAN the unit tests get the shim's modules built with the full sanitizer
+# (the preloaded library gets UBSan only, see above).
+ifneq ($(RUNNER_SANFLAGS),)
+  UNIT_OBJ := $(patsubst $(B)/shim/%.o,$(B)/unit-shim/%.o,$(UNIT_OBJ))
+endif
+$(B)/unit-shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/unit-shim
+	$(CC) $(SHIM_CFLAGS) $(RUNNER_SANFLAGS) -c $< -o $@
+$(B)/unit-shim:
+	@mkdir -p $@
 $(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
-	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -Ishim -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
+	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Ishim -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
-	$(CC) $(CFLAGS_BASE) $(SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
+	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
 
 $(B)/bench/%: bench/%.c | $(B)/bench
 	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
@@ -114,11 +130,11 @@ TORT_BIN  := $(patsubst tests/torture/%.c,$(B)/torture/%,$(TORT_SRC)) \
 TORT_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 torture-fixtures: $(TORT_BIN)
 $(B)/torture/%: tests/torture/%.c tests/torture/torture.h | $(B)/torture
-	$(CC) $(TORT_CFLAGS) -o $@ $< -ldl
+	$(PLAIN_CC) $(TORT_CFLAGS) -o $@ $< -ldl
 $(B)/torture/lib%.so: tests/torture/lib%.c | $(B)/torture
-	$(CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -shared -fPIC -o $@ $<
+	$(PLAIN_CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -shared -fPIC -o $@ $<
 $(B)/torture/plain_static: tests/torture/plain.c tests/torture/torture.h | $(B)/torture
-	$(CC) $(TORT_CFLAGS) -static -o $@ $<
+	$(PLAIN_CC) $(TORT_CFLAGS) -static -o $@ $<
 $(B)/torture:
 	@mkdir -p $@
 torture: all

@@ -224,6 +224,24 @@ static int start_pending(void)
     return 0;
 }
 
+/* A thread of ours that ran its exit handler (record EXITED) stays listed in
+ * /proc until it is gone: without this it was claimed again as an unknown
+ * thread, its whole CPU counted twice. A tid reused by a new foreign thread
+ * waits at most a second. */
+static int exiting(int tid, uint64_t now)
+{
+    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
+    if (hwm > PS_MAX_THREADS)
+        hwm = PS_MAX_THREADS;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (t->tid == tid && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_EXITED &&
+            t->died_ns + 1000000000ull > now)
+            return 1;
+    }
+    return 0;
+}
+
 /* Threads that did not come through our pthread_create: the main thread,
  * threads started before our constructor or by code that resolved
  * pthread_create for itself (jemalloc's background threads).
@@ -249,7 +267,7 @@ static void discover(void)
             int tid = atoi(d->d_name);
             if (tid <= 0 || tid == ps_agent_rec.tid || tid == ps_agent_prev_tid || ps_thread_by_tid(tid))
                 continue;
-            if (start_pending() || ps_thread_by_tid(tid))
+            if (start_pending() || ps_thread_by_tid(tid) || exiting(tid, ps_now_ns()))
                 continue;
             struct ps_thread *t = ps_thread_claim(tid, NULL);
             if (t)

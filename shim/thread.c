@@ -196,6 +196,8 @@ void ps_thread_after_fork_child(void)
         ps_thread_set_baseline(me);
         me->via_create = via;
         me->self = pthread_self();
+        /* the child may have waited in the run queue since the fork: count from now, as born_ns */
+        ps_thread_set_baseline(me);
         me->state = PS_T_LIVE;
     }
 }

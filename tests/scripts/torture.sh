@@ -38,6 +38,13 @@ SANE='.version == 1 and .kind == "report" and (.pid|type) == "number"
           and .wait_by_cause.runqueue <= .lifetime_s * 1.1 + 0.05)
   and all(.pools[]; .threads >= 0 and .cpu_s >= 0 and .wait_s >= 0)'
 sane() { jq -e "$SANE" "$1" >/dev/null 2>&1; }
+# what is wrong with a report, for the failure message
+insane() {
+  jq -c '[.threads[] | select((.cpu_s >= 0 and .wait_s >= 0 and .lifetime_s >= 0
+      and .cpu_s <= .lifetime_s * 1.1 + 0.05 and .wait_s - .wait_by_cause.runqueue <= .lifetime_s * 1.1 + 0.05
+      and .wait_by_cause.runqueue <= .lifetime_s * 1.1 + 0.05) | not)][0]
+      | if . then {start_routine, state, cpu_s, lifetime_s, wait_by_cause} else "threads ok" end' "$1" 2>&1 | head -c 400
+}
 # routine count: number of threads[] whose start_routine is $2
 nthreads() { jq "[.threads[] | select(.start_routine == \"$2\")] | length" "$1"; }
 poolthreads() { jq "[.pools[] | select(.start_routine == \"$2\") | .threads] | add // 0" "$1"; }
@@ -56,7 +63,16 @@ run() {
     (cd "$D" && timeout -k 5 "$to" env POOLSHIM_DIR="$D/rep" ${CTRL:+POOLSHIM_CONTROL=$CTRL} "${envs[@]}" \
        bash -c 'LD_PRELOAD="$0" exec "$@"' "$SHIM" "$@" >"$D/out1" 2>"$D/err1" </dev/null)
   else
+    # the run without the shim does not depend on the control mode: made once
+    local key; key=$(printf '%s\n' "$CASE_ID" "${envs[@]}" "$@" | md5sum | cut -c1-16)
+    if [ -d "$WORK/base/$key" ]; then
+      cp "$WORK/base/$key"/{out0,err0,st0} "$D/"
+      return
+    fi
     (cd "$D" && env "${envs[@]}" timeout -k 5 "$to" "$@" >"$D/out0" 2>"$D/err0" </dev/null)
+    echo $? >"$D/st0"
+    mkdir -p "$WORK/base/$key" && cp "$D"/{out0,err0,st0} "$WORK/base/$key/"
+    return
   fi
   echo $? >"$D/st$tag"
 }
@@ -73,18 +89,24 @@ same_run() {
 # every report in $D/rep is sane; at least $1 of them
 reports_sane() {
   local n=0 f
-  for f in "$D"/rep/poolshim.*.json; do
-    [ -e "$f" ] || continue
-    case $f in *.dump.*.json) continue ;; esac   # saturation dumps are not reports
+  for f in $(reports); do
     n=$((n + 1))
-    sane "$f" || { bad "report $(basename "$f") is not sane"; return 1; }
+    sane "$f" || { bad "report $(basename "$f") ($(jq -r .exe "$f" 2>/dev/null)) is not sane: $(insane "$f")"; return 1; }
+  done
+  # dumps the shim chose to take must be complete documents too
+  for f in "$D"/rep/poolshim.*.dump.*.json; do
+    [ -e "$f" ] || continue
+    jq -e '.version == 1 and .kind == "dump"' "$f" >/dev/null 2>&1 || { bad "dump $(basename "$f") is not a complete dump"; return 1; }
   done
   [ "$n" -ge "${1:-1}" ] || { bad "$n reports, expected at least ${1:-1}"; return 1; }
   return 0
 }
 main_report() { echo "$D/rep/poolshim.$1.json"; }
+# report files of the case (poolshim.<pid>.json; dumps are poolshim.<pid>.dump.<n>.json)
+reports() { ls "$D"/rep/poolshim.*.json 2>/dev/null | grep -E '/poolshim\.[0-9]+\.json$'; }
+first_report() { reports | head -1; }
 
-begin() { CASE="$1${CTRL:+ [control=$CTRL]}"; D=$WORK/$1.${CTRL:-default}; mkdir -p "$D"; [[ $1 =~ $ONLY ]]; }
+begin() { CASE_ID=$1; CASE="$1${CTRL:+ [control=$CTRL]}"; D=$WORK/$1.${CTRL:-default}; mkdir -p "$D"; [[ $1 =~ $ONLY ]]; }
 
 # ---------------------------------------------------------------- process life
 case_fork() {
@@ -92,7 +114,7 @@ case_fork() {
   run 0 30 -- "$T/forky" fork; run 1 30 -- "$T/forky" fork
   [ "$(st 1)" = 0 ] && [ "$(st 0)" = 0 ] || { bad "status $(st 1) (without shim $(st 0)): $(head -c 300 "$D/err1")"; return; }
   local child; child=$(awk '/^child /{print $2}' "$D/out1")
-  local c="$D/rep/poolshim.$child.json" p; p=$(ls "$D"/rep/poolshim.*.json | grep -v "\.$child\.json")
+  local c="$D/rep/poolshim.$child.json" p; p=$(reports | grep -v "\.$child\.json")
   [ -f "$c" ] || { bad "no report for the child $child"; return; }
   reports_sane 2 || return
   [ "$(nthreads "$c" child_worker)" = 3 ] && [ "$(nthreads "$c" parent_worker)" = 0 ] ||
@@ -123,7 +145,7 @@ case_exec() {
   begin exec-noshim || return
   run 1 30 -- "$T/forky" exec-noshim
   pid=$(awk '/^exec /{print $2}' "$D/out1"); r=$(main_report "$pid")
-  [ "$(st 1)" = 0 ] && [ -f "$r" ] && sane "$r" || { bad "status $(st 1), report $r missing or not sane"; return; }
+  [ "$(st 1)" = 0 ] && [ -f "$r" ] && sane "$r" || { bad "status $(st 1), report $r missing or not sane: $(insane "$r")"; return; }
   local np; np=$(nthreads "$r" pre_exec_worker)   # the third may not have started by the exec
   [ "$(jq -r .why "$r")" = exec ] && [ "$np" -ge 2 ] && [ "$np" -le 3 ] ||
     { bad "pre-exec report: why=$(jq -r .why "$r"), pre_exec_worker $np (want 2 or 3)"; return; }
@@ -132,7 +154,7 @@ case_exec() {
   begin exec-fail || return
   run 0 30 -- "$T/forky" exec-fail; run 1 30 -- "$T/forky" exec-fail
   same_run || return
-  r=$(ls "$D"/rep/poolshim.*.json 2>/dev/null | head -1)
+  r=$(first_report)
   [ -n "$r" ] && sane "$r" && [ "$(jq -r .why "$r")" = exit ] && [ "$(nthreads "$r" late_worker)" = 2 ] ||
     { bad "after a failed exec the report should be why=exit with 2 late_worker: $(jq -c '[.why, [.threads[].start_routine]]' "$r" 2>&1)"; return; }
   ok "failed exec: same errno and output, measuring resumed"
@@ -158,8 +180,8 @@ case_churn() {
   local n=10500
   run 0 120 -- "$T/churn" churn $n 8; run 1 120 -- "$T/churn" churn $n 8
   same_run || return
-  local r; r=$(ls "$D"/rep/poolshim.*.json | head -1)
-  sane "$r" || { bad "report not sane"; return; }
+  local r; r=$(first_report)
+  sane "$r" || { bad "report not sane: $(insane "$r")"; return; }
   local pt; pt=$(poolthreads "$r" churn_worker)
   [ "$pt" = $n ] || { bad "pool churn_worker counts $pt threads, $n ran"; return; }
   local nt; nt=$(jq '.threads | length' "$r")
@@ -172,8 +194,8 @@ case_live() {
   local n=2000
   run 0 120 -- "$T/churn" live $n; run 1 120 -- "$T/churn" live $n
   same_run || return
-  local r; r=$(ls "$D"/rep/poolshim.*.json | head -1)
-  sane "$r" || { bad "report not sane"; return; }
+  local r; r=$(first_report)
+  sane "$r" || { bad "report not sane: $(insane "$r")"; return; }
   local pt; pt=$(poolthreads "$r" live_worker); local nt; nt=$(nthreads "$r" live_worker)
   [ "$pt" = $n ] && [ "$nt" = $n ] || { bad "pool live_worker $pt threads, $nt records; $n ran"; return; }
   ok "$n live threads all measured"
@@ -183,8 +205,8 @@ case_cancel() {
   begin cancel || return
   run 0 120 -- "$T/cancel"; run 1 120 -- "$T/cancel"
   same_run || return
-  local r; r=$(ls "$D"/rep/poolshim.*.json | head -1)
-  sane "$r" || { bad "report not sane"; return; }
+  local r; r=$(first_report)
+  sane "$r" || { bad "report not sane: $(insane "$r")"; return; }
   # every cancelled thread: its 50 ms blocked wait and its cleanup's 30 ms sleep were counted
   local badt
   # (for the sleeps both are sleep: >= 75 ms of it)
@@ -214,7 +236,7 @@ case_dlopen() {
   run 0 60 -- "$T/dlopen" "$T/libdlthreads.so"; run 1 60 -- "$T/dlopen" "$T/libdlthreads.so"
   same_run || return
   reports_sane 1 || return
-  local r; r=$(ls "$D"/rep/poolshim.*.json | head -1)
+  local r; r=$(first_report)
   local n; n=$(jq '[.pools[] | .threads] | add // 0' "$r")
   [ "$n" -ge 60 ] || { bad "only $n threads in pools; the 15 plain dlopen runs started 60"; return; }
   ok "20 dlopen/dlclose cycles (5 RTLD_DEEPBIND): same output, $n threads measured"
@@ -300,7 +322,7 @@ case_killed() {
   # SIGKILL exactly at the report's fsync: data written to the temporary file, not renamed
   mkdir -p "$D/rep"
   (cd "$D" && POOLSHIM_DIR="$D/rep" timeout 30 strace -E LD_PRELOAD="$SHIM" -o /dev/null -e trace=fsync \
-      -e inject=fsync:signal=SIGKILL "$T/plain" >"$D/out1" 2>"$D/err1"); echo $? >"$D/st1"
+      -e inject=fsync:signal=SIGKILL "$T/plain" >"$D/out1" 2>"$D/err1") 2>/dev/null; echo $? >"$D/st1"
   [ "$(st 1)" = 137 ] || { bad "expected death by SIGKILL (137), got $(st 1)"; return; }
   ls "$D"/rep/poolshim.*.json >/dev/null 2>&1 && { bad "a final report exists after a kill mid-write: $(ls "$D/rep")"; return; }
   ls -A "$D/rep" | grep -q '\.tmp$' || { bad "the kill did not land in the write (no temporary file): $(ls -A "$D/rep")"; return; }
@@ -329,8 +351,15 @@ case_config() {
     same_run || { failed=1; continue; }
     local lines; lines=$(grep -c "$v" "$D/err1")
     [ "$lines" = 1 ] && grep "$v" "$D/err1" | grep -q '^poolshim\[' || { bad "$v=${badv[$v]:0:20}: $lines lines name it (want 1)"; failed=1; continue; }
-    [ "$(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | wc -l)" = 1 ] ||
-      { bad "$v: $(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | wc -l) reports with the default (want 1)"; failed=1; continue; }
+    local nrep; nrep=$(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | grep -cE '/poolshim\.[0-9]+\.json$')
+    [ "$nrep" = 1 ] || { bad "$v: $nrep reports with the default (want 1)"; failed=1; continue; }
+    # where the report shows the setting, it must show the default
+    local rf; rf=$(ls "$D"/rep/poolshim.*.json "$D"/poolshim.*.json 2>/dev/null | grep -E '/poolshim\.[0-9]+\.json$')
+    case $v in
+      POOLSHIM_DIR) [ "$(dirname "$rf")" = "$D" ] || { bad "$v: report in $(dirname "$rf"), not the start directory"; failed=1; } ;;
+      POOLSHIM_CONTROL) [ "$(jq -r .control "$rf")" = advise ] || { bad "$v: control $(jq -r .control "$rf"), not advise"; failed=1; } ;;
+      POOLSHIM_INTERVAL_MS) [ "$(jq -r .interval_ms "$rf")" = 100 ] || { bad "$v: interval $(jq -r .interval_ms "$rf"), not 100"; failed=1; } ;;
+    esac
   done
   [ $failed = 0 ] && ok "$n variables with a bad value: one line each, defaults used, program unchanged"
 }
@@ -342,7 +371,7 @@ case_python() {
   run 0 120 -- "$PY" "$SRC/tests/torture/pyload.py"; run 1 120 -- "$PY" "$SRC/tests/torture/pyload.py"
   same_run || return
   reports_sane 2 || return
-  ok "threads, subprocess, asyncio: identical output, $(ls "$D"/rep | wc -l) sane reports"
+  ok "threads, subprocess, asyncio: identical output, $(reports | wc -l) sane reports"
 }
 
 case_pigz() {
@@ -394,7 +423,7 @@ case_make() {
   run 0 60 -- make -s -j2 -C "$D/mk"; rm -rf "$D/mk/out"; run 1 60 -- make -s -j2 -C "$D/mk"
   same_run || return
   reports_sane 3 || return
-  ok "make -j2: same result, $(ls "$D"/rep | wc -l) processes reported"
+  ok "make -j2: same result, $(reports | wc -l) processes reported"
 }
 
 CASES=(case_fork case_fork_locked case_exec case_spawn case_churn case_live case_cancel case_eintr

@@ -24,15 +24,16 @@ static pthread_spinlock_t spin;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static sem_t sem;
 static int errno_at_start = -1;
+static int holding;          /* the holder has taken its lock: main's call is contended */
 
 void *holder(void *a)
 {
     int what = (int)(long)a;
-    if (what == 0) { pthread_mutex_lock(&mu); sleep_ms(40); pthread_mutex_unlock(&mu); }
-    if (what == 1) { pthread_rwlock_wrlock(&rw); sleep_ms(40); pthread_rwlock_unlock(&rw); }
-    if (what == 2) { sleep_ms(40); sem_post(&sem); }
-    if (what == 3) { sleep_ms(40); pthread_mutex_lock(&mu); pthread_cond_signal(&cv); pthread_mutex_unlock(&mu); }
-    if (what == 4) { pthread_spin_lock(&spin); spin_ms(20); pthread_spin_unlock(&spin); }
+    if (what == 0) { pthread_mutex_lock(&mu); __atomic_store_n(&holding, 1, __ATOMIC_RELEASE); sleep_ms(40); pthread_mutex_unlock(&mu); }
+    if (what == 1) { pthread_rwlock_wrlock(&rw); __atomic_store_n(&holding, 1, __ATOMIC_RELEASE); sleep_ms(40); pthread_rwlock_unlock(&rw); }
+    if (what == 2) { __atomic_store_n(&holding, 1, __ATOMIC_RELEASE); sleep_ms(40); sem_post(&sem); }
+    if (what == 3) { __atomic_store_n(&holding, 1, __ATOMIC_RELEASE); sleep_ms(40); pthread_mutex_lock(&mu); pthread_cond_signal(&cv); pthread_mutex_unlock(&mu); }
+    if (what == 4) { pthread_spin_lock(&spin); __atomic_store_n(&holding, 1, __ATOMIC_RELEASE); spin_ms(20); pthread_spin_unlock(&spin); }
     return NULL;
 }
 
@@ -42,11 +43,15 @@ void *first_call(void *a)
     return a;
 }
 
+/* Returns once the holder holds its lock (whatever the machine's load), so
+ * each contended call below really is contended, with or without the shim. */
 static pthread_t start_holder(int what)
 {
     pthread_t t;
+    __atomic_store_n(&holding, 0, __ATOMIC_RELEASE);
     pthread_create(&t, NULL, holder, (void *)(long)what);
-    sleep_ms(10);
+    while (!__atomic_load_n(&holding, __ATOMIC_ACQUIRE))
+        sleep_ms(1);
     return t;
 }
 
