@@ -33,6 +33,15 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
     return 1;
 }
 
+/* The object became known only after the call (poll: the kernel has just
+ * proven the pollfd array readable; reading it before could fault where the
+ * real call returns EFAULT). ps_objwait_end re-checks it against the idle wait. */
+static inline void ps_objwait_rekey(struct ps_objwait *w, uintptr_t key)
+{
+    w->key = key;
+    w->o = ps_obj_get(key, w->kind);
+}
+
 /* A cancellation unwinding through the wait closes the span (see PS_SPAN). */
 static inline void ps_objwait_unwind(struct ps_objwait *w)
 {

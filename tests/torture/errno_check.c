@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <stdint.h>
 #include <semaphore.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -112,6 +113,9 @@ int main(void)
     CHECK("poll timeout", poll(&pf, 1, 0));
     CHECK("poll 10ms", poll(&pf, 1, 10));
     CHECK("ppoll", ppoll(&pf, 1, &(struct timespec){ 0, 1000000 }, NULL));
+    /* a bad array: the kernel says EFAULT; the shim must not fault first */
+    CHECK("poll EFAULT", poll((struct pollfd *)(uintptr_t)8, 1, 0));
+    CHECK("ppoll EFAULT", ppoll((struct pollfd *)(uintptr_t)8, 1, &(struct timespec){ 0, 0 }, NULL));
     fd_set rs; FD_ZERO(&rs); FD_SET(p[0], &rs);
     CHECK("select", select(p[0] + 1, &rs, NULL, NULL, &(struct timeval){ 0, 1000 }));
     FD_ZERO(&rs); FD_SET(p[0], &rs);
