@@ -313,10 +313,17 @@ void ps_pool_tick(uint64_t now)
         p->threads_busy = live[i] - idle[i] - parked[i];
         uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
         uint64_t tasks = __atomic_load_n(&p->tasks, __ATOMIC_RELAXED);
-        if (live[i] && idle[i] + parked[i] == live[i] && !parked[i])
+        if (live[i] && idle[i] + parked[i] == live[i] && !parked[i]) {
             p->queue_offset = subs - tasks;  /* everyone waits for work: nothing queued */
+            p->queue_calibrated = p->idle_obj != 0;
+        }
         int64_t q = (int64_t)(subs - tasks - p->queue_offset);
         p->queue_est = q > 0 ? (uint64_t)q : 0;
+        if (p->queue_calibrated) {
+            uint64_t demand = (uint64_t)p->threads_busy + p->queue_est;
+            if (demand > p->demand_peak)
+                p->demand_peak = demand > UINT32_MAX ? UINT32_MAX : (uint32_t)demand;
+        }
 
         struct ps_pool_totals tot;
         ps_pool_totals(i, &tot);

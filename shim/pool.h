@@ -34,6 +34,10 @@ struct ps_pool {
     uint64_t submissions;        /* posts to the idle object by non-members */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */
+    uint32_t demand_peak;        /* agent: most tasks ever in flight (busy + queued), counted
+                                    once the queue estimate is trustworthy; 0 = unknown */
+    int queue_calibrated;        /* agent: seen all idle after the idle wait was known, so
+                                    submissions and starts are counted from a known zero */
     int threads_live, threads_busy, threads_idle;
     int limit;                   /* controller's concurrency limit, 0 = none */
     int parked;                  /* workers parked by the throttle right now */

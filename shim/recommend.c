@@ -66,6 +66,16 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * more threads only lengthen the queue, so never above the current size. */
     if (serial && o->bottleneck <= 0 && in->threads > 0 && in->threads < target)
         target = in->threads;
+    int capped = in->demand_peak > 0 && target > in->demand_peak;
+    if (capped)
+        target = in->demand_peak;
+    /* W/C over a few milliseconds of CPU is mostly noise (a thread parked in
+     * pause() reads as W/C in the tens of thousands): do not size from it. */
+    int little_cpu = C < 0.005 && in->threads > 0 && target > in->threads;
+    if (little_cpu) {
+        target = in->threads;
+        capped = 0;
+    }
     o->recommended_threads = clamp_threads(target);
 
     if (serial) {
@@ -102,5 +112,17 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     } else {
         o->cls = PS_CLASS_MIXED;
         ps_fmt(o->reason, sizeof o->reason, "mixed: W/C %s, cores x (1 + W/C) = %s threads", wc, g);
+    }
+    if (little_cpu) {
+        char ms[32];
+        ps_fmt_double(ms, sizeof ms, C * 1e3, 2);
+        size_t n = strlen(o->reason);
+        ps_fmt(o->reason + n, sizeof o->reason - n,
+               "; but only %s ms of CPU was measured: too little to size from, keep %d", ms, in->threads);
+    }
+    if (capped) {
+        size_t n = strlen(o->reason);
+        ps_fmt(o->reason + n, sizeof o->reason - n,
+               "; capped at %d: no more tasks than that were ever in flight", in->demand_peak);
     }
 }

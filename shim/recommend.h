@@ -7,7 +7,7 @@
  *                                            progress when every task holds one
  *                                            lock for `hold` (for a GIL-like
  *                                            condvar hold = cpu, giving 1 + W/C)
- *   recommended = min(goetz, bottleneck), at least 1. */
+ *   recommended = min(goetz, bottleneck, peak demand), at least 1. */
 #ifndef PS_RECOMMEND_H
 #define PS_RECOMMEND_H
 #include <stdint.h>
@@ -25,6 +25,8 @@ struct ps_rec_in {
     double top_hold_s;       /* time it was held (locks), 0 if unknown */
     int top_is_handoff;      /* condvar handed between workers (GIL-like): hold = cpu */
     double max_thread_contention_s;  /* lock + cond + spin of the pool's most contended thread */
+    int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:
+                                more threads than that would find nothing to do */
 };
 
 struct ps_rec_out {

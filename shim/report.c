@@ -100,6 +100,7 @@ static void pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps
     in.spin_s = tot->spin_ns * NS;
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
+    in.demand_peak = (int)ps_pools[pi].demand_peak;
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
         in.top_hold_s = (*top)->hold_ns * NS;

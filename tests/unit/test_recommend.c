@@ -2,6 +2,7 @@
  * computed by hand in each test's comment (recommend.h gives the formulas). */
 #include <criterion/criterion.h>
 #include "recommend.h"
+#include <string.h>
 
 static struct ps_rec_out rec(struct ps_rec_in in)
 {
@@ -186,8 +187,34 @@ Test(recommend, no_cpu_is_not_a_division_by_zero)
     cr_expect_geq(o.recommended_threads, 1);
 }
 
+/* enough CPU to size from (10 ms), W/C 1e8: the size is clamped at 100000 */
 Test(recommend, huge_wc_is_capped)
 {
-    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 1e-6, .io_s = 1000 });
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 0.01, .io_s = 1e6 });
     cr_expect_eq(o.recommended_threads, 100000);
+}
+
+/* W/C = 4 -> goetz 10, but at most 3 tasks were ever in flight: 3 threads. */
+Test(recommend, peak_demand_caps_the_size)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 4,
+                                                  .wall_s = 10, .demand_peak = 3 });
+    cr_expect_eq(o.recommended_threads, 3);
+    cr_expect_eq(o.cls, PS_CLASS_IO);
+    cr_expect_str_eq(o.reason, "I/O-bound: W/C 4, cores x (1 + W/C) = 10 threads; capped at 3: "
+                               "no more tasks than that were ever in flight");
+    /* a peak above the model does not raise it */
+    cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 4,
+                                         .demand_peak = 50 }).recommended_threads, 10);
+}
+
+/* 1 ms of CPU against 10 s of sleep: W/C 10000 says 20002 threads; too little
+ * CPU to trust, so the current size stays. */
+Test(recommend, too_little_cpu_keeps_the_size)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 1, .cpu_s = 0.001,
+                                                  .sleep_s = 10, .wall_s = 10 });
+    cr_expect_eq(o.recommended_threads, 1);
+    cr_expect_float_eq(o.goetz, 20002.0, 1e-6);
+    cr_expect(strstr(o.reason, "only 1 ms of CPU was measured") != NULL, "%s", o.reason);
 }
