@@ -170,13 +170,14 @@ static int observe(int pi, struct ctl *c)
     /* The object the pool contends on most: its wait and hold, per second. */
     double wait_s = 0, dw = 0, dh = 0;
     struct ps_obj *o = ps_report_top_contention(pi, &wait_s);
+    uint64_t wait_ns = (uint64_t)(wait_s * 1e9 + 0.5);   /* a GIL-like pair counts both */
     if (o && o->key == c->top_key) {
-        dw = (double)(o->wait_ns - c->top_wait_prev) * NS / dt;
+        dw = (double)(wait_ns - c->top_wait_prev) * NS / dt;
         dh = (double)(o->hold_ns - c->top_hold_prev) * NS / dt;
     }
     if (o) {
         c->top_key = o->key;
-        c->top_wait_prev = o->wait_ns;
+        c->top_wait_prev = wait_ns;
         c->top_hold_prev = o->hold_ns;
         c->top_handoff = o->kind == PS_K_COND && o->posts_same > o->posts_other;
     }
