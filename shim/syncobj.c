@@ -3,6 +3,7 @@
  * Counts are exact; sites are the first four distinct callers (a later fifth
  * is counted only in the totals). */
 #include "syncobj.h"
+#include <pthread.h>
 #include "clock.h"
 #include "log.h"
 #include "pool.h"
@@ -135,12 +136,42 @@ void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t)
     __atomic_store_n(&o->owner_tid, 0, __ATOMIC_RELEASE);
 }
 
+/* A holder we did not see take the lock (it did so before the lock was first
+ * contended) is still its holder: glibc records it in the mutex (we are about
+ * to lock it, so the memory is valid). Its hold counts from now, a lower bound,
+ * instead of being lost: a convoy's first, often longest, hold is this one. */
+static void adopt_unseen_holder(struct ps_obj *o, const void *lock, int kind)
+{
+#ifdef __GLIBC__
+    if (kind != PS_K_MUTEX || __atomic_load_n(&o->owner_tid, __ATOMIC_ACQUIRE) != 0)
+        return;
+    int owner = __atomic_load_n(&((const pthread_mutex_t *)lock)->__data.__owner, __ATOMIC_RELAXED);
+    int none = 0;
+    if (owner > 0)
+        __atomic_store_n(&o->acq_ns, ps_now_ns(), __ATOMIC_RELAXED);
+    if (owner <= 0 || !__atomic_compare_exchange_n(&o->owner_tid, &none, owner, 0, __ATOMIC_ACQ_REL,
+                                                   __ATOMIC_RELAXED))
+        return;                          /* no holder, or someone recorded one meanwhile */
+    /* Where it took the lock is unknown; if it is blocked in a wrapped call
+     * now, that call's site is inside the code that holds the lock. */
+    struct ps_thread *h = ps_thread_by_tid(owner);
+    void *site = h && __atomic_load_n(&h->cur_since_ns, __ATOMIC_ACQUIRE) ? h->cur_site : NULL;
+    void *unset = NULL;
+    if (site)
+        __atomic_compare_exchange_n(&o->owner_site, &unset, site, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+#else
+    (void)o; (void)lock; (void)kind;
+#endif
+}
+
 struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site)
 {
     struct ps_obj *o = ps_obj_get((uintptr_t)lock, kind);
     *owner_site = o ? __atomic_load_n(&o->owner_site, __ATOMIC_RELAXED) : NULL;
-    if (o)
+    if (o) {
+        adopt_unseen_holder(o, lock, kind);
         __atomic_fetch_add(&o->waiting, 1, __ATOMIC_RELAXED);
+    }
     return o;
 }
 
