@@ -21,7 +21,9 @@ else
   ko "ASan build of the unit tests"; tail -20 /tmp/poolshim-asan-build.log
 fi
 
-if ! command -v valgrind >/dev/null; then
+if [ "$(basename "$B")" != build ]; then
+  echo "valgrind part skipped: $B is a sanitizer build (valgrind runs on the plain build)"
+elif ! command -v valgrind >/dev/null; then
   ko "valgrind missing (scripts/deps.sh installs it)"
 else
   for args in "report tests/data/real_controlled.report.json" "report --json tests/data/real_controlled.report.json" \

@@ -3,6 +3,7 @@
  * bounded per-object site lists, hold time). Thread records are local structs:
  * the accounting only reads tid and pool from them. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <time.h>
 #include "capture.h"
 #include "clock.h"
@@ -81,7 +82,7 @@ Test(syncobj, full_probe_window_refuses_and_logs_once)
 Test(syncobj, lock_waits_are_counted_summed_and_maxed)
 {
     init();
-    int lock;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* a real mutex: the shim reads its owner */
     struct ps_thread t = { .tid = 101, .pool = -1 };
     void *owner_site;
     uint64_t waits[] = { 5000, 50000, 7000 };
@@ -203,4 +204,24 @@ Test(syncobj, waits_note_the_first_waiting_pool)
     ps_pool_on_post((uintptr_t)&cond, NULL);
     cr_expect_eq(o->posts_same, 1);
     cr_expect_eq(o->posts_other, 2);
+}
+
+/* A mutex held before its first contention: the holder (glibc's owner field)
+ * is adopted when a waiter arrives, so its release closes a hold. */
+Test(syncobj, unseen_holder_is_adopted_from_the_mutex)
+{
+    init();
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&m);                     /* not through the shim: unseen */
+    int me = m.__data.__owner;
+    cr_assert_gt(me, 0);
+    void *owner_site;
+    struct ps_obj *o = ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);
+    cr_assert_not_null(o);
+    cr_expect_eq(o->owner_tid, me);
+    struct ps_thread holder = { .tid = me, .pool = -1 };
+    ps_lock_on_release_hot(o, &holder);
+    cr_expect_gt(o->hold_ns, 0, "the adopted hold was closed");
+    cr_expect_eq(o->owner_tid, 0);
+    pthread_mutex_unlock(&m);
 }
