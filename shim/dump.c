@@ -89,7 +89,7 @@ static struct lockcount *lc_get(uintptr_t obj)
 
 static int join_target(uintptr_t th)
 {
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && (uintptr_t)t->self == th)
@@ -108,7 +108,7 @@ struct verdict {
  * min_ns; its wait's kind in *kind. NULL when none is left. */
 static struct ps_thread *next_long_wait(int *i, uint64_t now, uint64_t min_ns, int *kind)
 {
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    int hwm = ps_thread_hwm();
     for (; *i < hwm; (*i)++) {
         struct ps_thread *t = &ps_threads[*i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore)
@@ -227,7 +227,7 @@ static int check_pools(uint64_t now, struct verdict *v)
 {
     int live[PS_MAX_POOLS] = { 0 }, blocked[PS_MAX_POOLS] = { 0 };
     uint64_t blocked_ns = (uint64_t)ps_cfg.dump_blocked_ms * 1000000ull;
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore || t->pool < 0 ||

@@ -55,9 +55,7 @@ int ps_expand_added(int pi)
 
 static struct ps_thread *template_of(int pi)
 {
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && t->pool == pi && t->via_create &&

@@ -176,9 +176,7 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
     o->nivcsw = p->ret_nivcsw;
     for (int c = 0; c < PS_NCAUSE; c++)
         o->wait_ns[c] = p->ret_wait_ns[c];
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
@@ -290,9 +288,7 @@ void ps_pool_tick(uint64_t now)
         return;
     learn_idle();
     int live[PS_MAX_POOLS] = { 0 }, idle[PS_MAX_POOLS] = { 0 }, parked[PS_MAX_POOLS] = { 0 };
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->pool < 0 || t->ignore)

@@ -21,7 +21,7 @@
 static double wall_of_pool(int pi, uint64_t now)
 {
     uint64_t first = 0, last = 0;
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->pool != pi)
@@ -222,7 +222,7 @@ void ps_report_threads_json(struct ps_jw *w)
     uint64_t now = ps_now_ns();
     char name[160];
     ps_jw_arr(w, "threads");
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->ignore || t->tid <= 0)

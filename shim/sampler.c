@@ -212,9 +212,7 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
  * yet: its record is live with tid 0, so an unknown tid in /proc may be it. */
 static int start_pending(void)
 {
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (t->via_create && !__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE) &&
@@ -230,9 +228,7 @@ static int start_pending(void)
  * waits at most a second. */
 static int exiting(int tid, uint64_t now)
 {
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (t->tid == tid && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_EXITED &&
@@ -293,9 +289,7 @@ void ps_sampler_tick(uint64_t now, int final)
     static unsigned ticks;
     int names = final || (ticks++ % 10) == 0;
     discover();
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);

@@ -108,9 +108,7 @@ struct ps_thread *ps_thread_self_slow(void)
 
 struct ps_thread *ps_thread_by_tid(int tid)
 {
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (t->tid == tid && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
@@ -179,7 +177,7 @@ void ps_thread_on_exit(struct ps_thread *t)
 void ps_thread_after_fork_child(void)
 {
     struct ps_thread *me = ps_self;
-    int hwm = ps_threads_hwm > PS_MAX_THREADS ? PS_MAX_THREADS : ps_threads_hwm;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (t == me)

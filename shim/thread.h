@@ -86,6 +86,12 @@ extern int ps_threads_hwm;                /* records ever used: scan [0, hwm) */
 extern __thread struct ps_thread *ps_self __attribute__((tls_model("initial-exec")));
 extern int ps_ready;                      /* set once the shim is initialised */
 
+/* How many records to scan: every record ever claimed, [0, hwm). */
+static inline int ps_thread_hwm(void)
+{
+    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
+    return hwm > PS_MAX_THREADS ? PS_MAX_THREADS : hwm;
+}
 int ps_thread_table_init(void);
 /* The caller's record, registering it on first use; NULL if the shim is not
  * ready or the table is full (the wrappers then just forward). */

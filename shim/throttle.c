@@ -145,9 +145,7 @@ void ps_throttle_on_join(pthread_t th)
 {
     if (!ps_threads)
         return;
-    int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
-    if (hwm > PS_MAX_THREADS)
-        hwm = PS_MAX_THREADS;
+    int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || !pthread_equal(t->self, th))
