@@ -13,6 +13,7 @@
 #include "lockwait.h"
 #include "real.h"
 #include "throttle.h"
+#include "timeout.h"
 
 enum how { PLAIN, TIMED, CLOCKED };
 
@@ -85,11 +86,13 @@ static inline void held_add(int d)
 static inline __attribute__((always_inline))
 int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
 {
+    if (how != PLAIN && ps_timeout_is_bad(abs, how == CLOCKED, clk))
+        return real_lock(how, m, clk, abs);      /* glibc's own answer (EINVAL) */
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
         before_marked(m);
     int r = PS_REAL(pthread_mutex_trylock)(m);
     if (__builtin_expect(r != EBUSY, 1) && __builtin_expect(!ps_obj_maybe((uintptr_t)m), 1)) {
-        if (r == 0)
+        if (r == 0 || r == EOWNERDEAD)
             held_add(1);
         return r;
     }

@@ -4,6 +4,7 @@
 #include "export.h"
 #include "lockwait.h"
 #include "real.h"
+#include "timeout.h"
 
 #define PS_RW(trycall, call)                                        \
     struct ps_thread *t = ps_thread_self();                         \
@@ -31,14 +32,18 @@ PS_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 PS_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 { PS_RW(WR_TRY, PS_REAL(pthread_rwlock_wrlock)(l)) }
 PS_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *a)
-{ PS_RW(RD_TRY, PS_REAL(pthread_rwlock_timedrdlock)(l, a)) }
+{ if (ps_timeout_is_bad(a, 0, 0)) return PS_REAL(pthread_rwlock_timedrdlock)(l, a);
+  PS_RW(RD_TRY, PS_REAL(pthread_rwlock_timedrdlock)(l, a)) }
 PS_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *a)
-{ PS_RW(WR_TRY, PS_REAL(pthread_rwlock_timedwrlock)(l, a)) }
+{ if (ps_timeout_is_bad(a, 0, 0)) return PS_REAL(pthread_rwlock_timedwrlock)(l, a);
+  PS_RW(WR_TRY, PS_REAL(pthread_rwlock_timedwrlock)(l, a)) }
 PS_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *a)
 { if (!PS_REAL(pthread_rwlock_clockrdlock)) return ENOSYS;
+  if (ps_timeout_is_bad(a, 1, c)) return ps_real_pthread_rwlock_clockrdlock(l, c, a);
   PS_RW(RD_TRY, ps_real_pthread_rwlock_clockrdlock(l, c, a)) }
 PS_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *a)
 { if (!PS_REAL(pthread_rwlock_clockwrlock)) return ENOSYS;
+  if (ps_timeout_is_bad(a, 1, c)) return ps_real_pthread_rwlock_clockwrlock(l, c, a);
   PS_RW(WR_TRY, ps_real_pthread_rwlock_clockwrlock(l, c, a)) }
 
 PS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)

@@ -9,6 +9,7 @@
 #include "real.h"
 #include "throttle.h"
 #include "waitobj.h"
+#include "timeout.h"
 
 enum how { PLAIN, TIMED, CLOCKED };
 
@@ -55,6 +56,8 @@ int wait_slow(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs,
 static inline __attribute__((always_inline))
 int wait_common(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs, void *site)
 {
+    if (how != PLAIN && ps_timeout_is_bad(abs, how == CLOCKED, clk))
+        return real_wait(how, s, clk, abs);      /* glibc's own answer (EINVAL) */
     int *err = &errno, saved = *err;
     if (__builtin_expect(ps_obj_maybe((uintptr_t)s), 0))
         before_marked(s);

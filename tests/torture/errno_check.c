@@ -114,8 +114,9 @@ int main(void)
     CHECK("poll 10ms", poll(&pf, 1, 10));
     CHECK("ppoll", ppoll(&pf, 1, &(struct timespec){ 0, 1000000 }, NULL));
     /* a bad array: the kernel says EFAULT; the shim must not fault first */
-    CHECK("poll EFAULT", poll((struct pollfd *)(uintptr_t)8, 1, 0));
-    CHECK("ppoll EFAULT", ppoll((struct pollfd *)(uintptr_t)8, 1, &(struct timespec){ 0, 0 }, NULL));
+    struct pollfd *volatile badfds = (struct pollfd *)(uintptr_t)8;   /* volatile: no compile-time warning */
+    CHECK("poll EFAULT", poll(badfds, 1, 0));
+    CHECK("ppoll EFAULT", ppoll(badfds, 1, &(struct timespec){ 0, 0 }, NULL));
     fd_set rs; FD_ZERO(&rs); FD_SET(p[0], &rs);
     CHECK("select", select(p[0] + 1, &rs, NULL, NULL, &(struct timeval){ 0, 1000 }));
     FD_ZERO(&rs); FD_SET(p[0], &rs);
@@ -134,6 +135,21 @@ int main(void)
     CHECK("sleep 0", sleep(0));
 
     pthread_t t;
+    /* bad deadlines and clocks: glibc says EINVAL before trying; so must we */
+    {
+        struct timespec bad = { 0, 2000000000L }, zero = { 0, 0 };
+        pthread_rwlock_t rwb = PTHREAD_RWLOCK_INITIALIZER;
+        pthread_mutex_t mb = PTHREAD_MUTEX_INITIALIZER;
+        sem_t sb;
+        sem_init(&sb, 0, 1);
+        CHECK("rwlock timedrd EINVAL", pthread_rwlock_timedrdlock(&rwb, &bad));
+        CHECK("rwlock timedwr EINVAL", pthread_rwlock_timedwrlock(&rwb, &bad));
+        CHECK("rwlock clockwr EINVAL", pthread_rwlock_clockwrlock(&rwb, 12345, &zero));
+        CHECK("mutex clocklock EINVAL", pthread_mutex_clocklock(&mb, 12345, &zero));
+        CHECK("sem_timedwait EINVAL", sem_timedwait(&sb, &bad));
+        CHECK("sem_clockwait EINVAL", sem_clockwait(&sb, 12345, &zero));
+        CHECK("sem still 1", sem_trywait(&sb));
+    }
     CHECK("mutex uncontended", pthread_mutex_lock(&mu));
     CHECK("mutex trylock EBUSY", pthread_mutex_trylock(&mu));
     CHECK("mutex unlock", pthread_mutex_unlock(&mu));
