@@ -165,6 +165,7 @@ void ps_pool_retire(struct ps_thread *t)
 void ps_pool_totals(int pi, struct ps_pool_totals *o)
 {
     struct ps_pool *p = &ps_pools[pi];
+    uint64_t now = ps_now_ns();
     memset(o, 0, sizeof *o);
     o->threads = (int)p->ret_threads;
     o->cpu_ns = p->ret_cpu_ns;
@@ -191,10 +192,11 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
         o->task_ns += t->task_ns;
         o->nvcsw += t->nvcsw;
         o->nivcsw += t->nivcsw;
+        uint64_t ns[PS_NCAUSE];
+        ps_thread_waits(t, now, ns);
         for (int c = 0; c < PS_NCAUSE; c++)
-            o->wait_ns[c] += t->wait_ns[c] + t->sampled_ns[c];
-        uint64_t cont = t->wait_ns[PS_LOCK] + t->sampled_ns[PS_LOCK] + t->wait_ns[PS_COND] +
-                        t->sampled_ns[PS_COND] + t->spin_ns;
+            o->wait_ns[c] += ns[c];
+        uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;
         if (cont > o->max_thread_contention_ns)
             o->max_thread_contention_ns = cont;
     }

@@ -228,8 +228,7 @@ void ps_report_threads_json(struct ps_jw *w)
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->ignore || t->tid <= 0)
             continue;
         uint64_t ns[PS_NCAUSE];
-        for (int c = 0; c < PS_NCAUSE; c++)
-            ns[c] = t->wait_ns[c] + t->sampled_ns[c];
+        ps_thread_waits(t, now, ns);
         ns[PS_RUNQ] += t->runq_ns;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "tid", t->tid);

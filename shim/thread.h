@@ -92,6 +92,19 @@ static inline int ps_thread_hwm(void)
     int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
     return hwm > PS_MAX_THREADS ? PS_MAX_THREADS : hwm;
 }
+/* The thread's waits by cause so far: closed spans, sampled waits, and the
+ * span it is in right now (a worker blocked since it started would otherwise
+ * show no wait at all in a report taken while it waits). */
+static inline void ps_thread_waits(const struct ps_thread *t, uint64_t now, uint64_t out[PS_NCAUSE])
+{
+    for (int c = 0; c < PS_NCAUSE; c++)
+        out[c] = t->wait_ns[c] + t->sampled_ns[c];
+    uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+    int cause = t->cur_cause;
+    if (since && now > since && cause >= 0 && cause < PS_NCAUSE &&
+        __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+        out[cause] += now - since;
+}
 int ps_thread_table_init(void);
 /* The caller's record, registering it on first use; NULL if the shim is not
  * ready or the table is full (the wrappers then just forward). */
