@@ -218,13 +218,16 @@ void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
         __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) ||
         !__atomic_load_n(&o->posts_other, __ATOMIC_RELAXED))
         return;
+    /* Claim first: of two workers racing with different objects, only the
+     * winner sets the kind and queue mutex, so they belong to its object. */
     uintptr_t zero = 0;
+    if (!__atomic_compare_exchange_n(&p->idle_obj, &zero, o->key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
     p->idle_kind = o->kind;
     uintptr_t qm = o->kind == PS_K_COND ? __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) : 0;
     if (qm)
         ps_obj_filter_add(qm);             /* the mutex wrappers look at it only then */
     __atomic_store_n(&p->queue_mutex, qm, __ATOMIC_RELEASE);
-    __atomic_compare_exchange_n(&p->idle_obj, &zero, o->key, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 /* Posted by the pool's own workers at least as often as by anyone else: an
