@@ -50,6 +50,7 @@ static void init_body(void)
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
+    ps_track_held = ps_cfg.control == PS_CONTROL_ON;
     int r;
     if ((r = ps_thread_table_init()) || (r = ps_obj_table_init()) || (r = ps_pool_table_init())) {
         ps_log("cannot map the shim's tables (errno %d): measuring nothing, the program runs as usual", -r);

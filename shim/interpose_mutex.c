@@ -75,6 +75,8 @@ static __attribute__((noinline)) void before_marked(pthread_mutex_t *m)
 
 static inline void held_add(int d)
 {
+    if (__builtin_expect(!ps_track_held, 1))
+        return;
     struct ps_thread *t = ps_self;
     if (t)
         t->held += d > 0 || t->held > 0 ? d : 0;

@@ -83,6 +83,13 @@ int ps_pool_get(void *routine, const char *prefix)
     return -1;
 }
 
+const uintptr_t *ps_pool_candidates(int *n)
+{
+    int k = __atomic_load_n(&ncand, __ATOMIC_ACQUIRE);
+    *n = k;
+    return k > PS_MAX_CAND ? NULL : cand;
+}
+
 void ps_pool_note_candidate(uintptr_t key)
 {
     int i = __atomic_fetch_add(&ncand, 1, __ATOMIC_ACQ_REL);

@@ -121,4 +121,7 @@ struct ps_pool_totals {
 void ps_pool_totals(int p, struct ps_pool_totals *out);
 /* The candidates list the agent scans to learn idle objects. */
 void ps_pool_note_candidate(uintptr_t key);
+/* The objects any pool's worker ever waited on (every entry with a waiter_pool),
+ * or NULL when the list overflowed and callers must scan the whole table. */
+const uintptr_t *ps_pool_candidates(int *n);
 #endif

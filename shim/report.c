@@ -37,28 +37,37 @@ static double wall_of_pool(int pi, uint64_t now)
 
 /* The object the pool waited on most, other than its idle wait (also the
  * controller's, per tick). */
+/* Is o a contention object of pool pi, and how much did the pool wait on it? */
+static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
+{
+    if (!o || !o->key || o->key == (uintptr_t)-1 || o->key == ps_pools[pi].idle_obj || o->waiter_pool != pi)
+        return 0;
+    if (o->kind != PS_K_MUTEX && o->kind != PS_K_RWLOCK && o->kind != PS_K_SPIN && o->kind != PS_K_COND &&
+        o->kind != PS_K_SEM && o->kind != PS_K_FUTEX)
+        return 0;
+    *ns = o->wait_ns;
+    /* A condvar handed between workers and the mutex that guards it are one
+     * lock (CPython's GIL: threads wait on either): count them together,
+     * under the condvar, so the pair is seen as the handoff it is. */
+    if (o->kind == PS_K_COND && o->posts_same > o->posts_other && o->mutex) {
+        struct ps_obj *m = ps_obj_find(o->mutex);
+        if (m && m->waiter_pool == pi && m->kind == PS_K_MUTEX)
+            *ns += m->wait_ns;
+    }
+    return 1;
+}
+
+/* Every object a pool waited on is in the pool module's candidate list (the
+ * agent calls this each tick: no scan of the whole table unless it overflowed). */
 struct ps_obj *ps_report_top_contention(int pi, double *wait_s)
 {
     struct ps_obj *best = NULL;
-    uint64_t best_ns = 0;
-    uintptr_t idle = ps_pools[pi].idle_obj;
-    for (int i = 0; i < PS_MAX_OBJS; i++) {
-        struct ps_obj *o = &ps_objs[i];
-        if (!o->key || o->key == (uintptr_t)-1 || o->key == idle || o->waiter_pool != pi)
-            continue;
-        if (o->kind != PS_K_MUTEX && o->kind != PS_K_RWLOCK && o->kind != PS_K_SPIN && o->kind != PS_K_COND &&
-            o->kind != PS_K_SEM && o->kind != PS_K_FUTEX)
-            continue;
-        uint64_t ns = o->wait_ns;
-        /* A condvar handed between workers and the mutex that guards it are one
-         * lock (CPython's GIL: threads wait on either): count them together,
-         * under the condvar, so the pair is seen as the handoff it is. */
-        if (o->kind == PS_K_COND && o->posts_same > o->posts_other && o->mutex) {
-            struct ps_obj *m = ps_obj_find(o->mutex);
-            if (m && m->waiter_pool == pi && m->kind == PS_K_MUTEX)
-                ns += m->wait_ns;
-        }
-        if (!best || ns > best_ns) {
+    uint64_t best_ns = 0, ns;
+    int n;
+    const uintptr_t *keys = ps_pool_candidates(&n);
+    for (int i = 0; i < (keys ? n : PS_MAX_OBJS); i++) {
+        struct ps_obj *o = keys ? ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE)) : &ps_objs[i];
+        if (contention_of(pi, o, &ns) && (!best || ns > best_ns)) {
             best = o;
             best_ns = ns;
         }

@@ -26,6 +26,7 @@ struct ps_thread *ps_threads;
 int ps_threads_hwm;
 __thread struct ps_thread *ps_self __attribute__((tls_model("initial-exec")));
 int ps_ready;
+int ps_track_held;
 
 int ps_gettid(void)
 {

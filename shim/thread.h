@@ -85,6 +85,10 @@ extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
 extern int ps_threads_hwm;                /* records ever used: scan [0, hwm) */
 extern __thread struct ps_thread *ps_self __attribute__((tls_model("initial-exec")));
 extern int ps_ready;                      /* set once the shim is initialised */
+/* 1 when POOLSHIM_CONTROL=on: only then can a worker be parked, so only then
+ * must the lock wrappers keep `held` (the throttle's "holds no lock" test);
+ * in the default advise mode the mutex fast path skips that bookkeeping. */
+extern int ps_track_held;
 
 /* How many records to scan: every record ever claimed, [0, hwm). */
 static inline int ps_thread_hwm(void)
