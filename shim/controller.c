@@ -179,7 +179,7 @@ static int observe(int pi, struct ctl *c)
         c->top_key = o->key;
         c->top_wait_prev = wait_ns;
         c->top_hold_prev = o->hold_ns;
-        c->top_handoff = o->kind == PS_K_COND && o->posts_same > o->posts_other;
+        c->top_handoff = ps_report_is_handoff(pi, o);
     }
     c->top_wait = ema(c->top_wait, dw > 0 ? dw : 0, first);
     c->top_hold = ema(c->top_hold, dh > 0 ? dh : 0, first);

@@ -37,7 +37,41 @@ static double wall_of_pool(int pi, uint64_t now)
 
 /* The object the pool waited on most, other than its idle wait (also the
  * controller's, per tick). */
-/* Is o a contention object of pool pi, and how much did the pool wait on it? */
+/* The condvar pool pi's workers wait on with mutex m, other than the pool's
+ * idle wait: with it, m is part of a lock built from a mutex and a condvar. */
+static struct ps_obj *paired_cond(int pi, uintptr_t m)
+{
+    int n;
+    const uintptr_t *keys = ps_pool_candidates(&n);
+    for (int i = 0; keys && i < n; i++) {
+        struct ps_obj *o = ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE));
+        if (o && o->key && o->kind == PS_K_COND && o->mutex == m && o->waiter_pool == pi &&
+            o->key != ps_pools[pi].idle_obj)
+            return o;
+    }
+    return NULL;
+}
+
+/* The other half of a mutex + condvar lock (CPython's GIL: threads wait on
+ * either, and which one waits more varies from run to run), or NULL. */
+static struct ps_obj *pair_of(int pi, const struct ps_obj *o)
+{
+    if (o->kind == PS_K_COND && o->mutex) {
+        struct ps_obj *m = ps_obj_find(o->mutex);
+        return m && m->key && m->waiter_pool == pi && m->kind == PS_K_MUTEX ? m : NULL;
+    }
+    return o->kind == PS_K_MUTEX ? paired_cond(pi, o->key) : NULL;
+}
+
+int ps_report_is_handoff(int pi, const struct ps_obj *o)
+{
+    if (o->kind == PS_K_COND && o->posts_same > o->posts_other)
+        return 1;                        /* handed from worker to worker */
+    return pair_of(pi, o) != NULL;       /* a lock made of a mutex and a condvar */
+}
+
+/* Is o a contention object of pool pi, and how much did the pool wait on it?
+ * The two halves of a mutex + condvar lock count together. */
 static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
 {
     if (!o || !o->key || o->key == (uintptr_t)-1 || o->key == ps_pools[pi].idle_obj || o->waiter_pool != pi)
@@ -46,14 +80,9 @@ static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
         o->kind != PS_K_SEM && o->kind != PS_K_FUTEX)
         return 0;
     *ns = o->wait_ns;
-    /* A condvar handed between workers and the mutex that guards it are one
-     * lock (CPython's GIL: threads wait on either): count them together,
-     * under the condvar, so the pair is seen as the handoff it is. */
-    if (o->kind == PS_K_COND && o->posts_same > o->posts_other && o->mutex) {
-        struct ps_obj *m = ps_obj_find(o->mutex);
-        if (m && m->waiter_pool == pi && m->kind == PS_K_MUTEX)
-            *ns += m->wait_ns;
-    }
+    struct ps_obj *other = pair_of(pi, o);
+    if (other)
+        *ns += other->wait_ns;
     return 1;
 }
 
@@ -125,7 +154,7 @@ static void pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
         in.top_hold_s = (*top)->hold_ns * NS;
-        in.top_is_handoff = (*top)->kind == PS_K_COND && (*top)->posts_same > (*top)->posts_other;
+        in.top_is_handoff = ps_report_is_handoff(pi, *top);
         if ((*top)->kind == PS_K_SPIN)
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
     }

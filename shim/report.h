@@ -12,4 +12,7 @@ void ps_report_locks_json(struct ps_jw *w);
 void ps_report_threads_json(struct ps_jw *w);
 struct ps_obj;
 struct ps_obj *ps_report_top_contention(int pool, double *wait_s);
+/* A GIL-like object: a condvar handed between the pool's workers, or either
+ * half of a lock the pool builds from a mutex and a condvar. */
+int ps_report_is_handoff(int pool, const struct ps_obj *o);
 #endif
