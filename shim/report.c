@@ -96,6 +96,8 @@ struct ps_obj *ps_report_top_contention(int pi, double *wait_s)
     const uintptr_t *keys = ps_pool_candidates(&n);
     for (int i = 0; i < (keys ? n : PS_MAX_OBJS); i++) {
         struct ps_obj *o = keys ? ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE)) : &ps_objs[i];
+        if (o && o->kind == PS_K_MUTEX && paired_cond(pi, o->key))
+            continue;                    /* a mutex + condvar lock is named by its condvar */
         if (contention_of(pi, o, &ns) && (!best || ns > best_ns)) {
             best = o;
             best_ns = ns;
