@@ -103,6 +103,8 @@ static const char *const labels[] = { "threads", "cpu", "wait", "  io / sleep", 
     "class", "recommended", "evidence", "reason", "top lock", "controller limit" };
 #define NROWS (int)(sizeof labels / sizeof *labels)
 
+static void wrapped(FILE *out, const char *text, int col, int indent);
+
 static void print_locks(FILE *out, const json_t *a)
 {
     char nb[64], s1[512], s2[512];
@@ -114,11 +116,14 @@ static void print_locks(FILE *out, const json_t *a)
     }
     json_array_foreach(ls, i, l) {
         char n1[64], n2[64], n3[64], n4[64], n5[64];
-        fprintf(out, "  %s %s  wait %s s, %s contended of %s acquisitions, max %s ms, held %s s\n",
-                an_safe(s1, sizeof s1, an_str(l, "kind"), 8), an_safe(s2, sizeof s2, an_str(l, "addr"), 20),
-                an_fmt_num(n1, sizeof n1, an_num(l, "wait_s")), an_fmt_num(n2, sizeof n2, an_num(l, "contended")),
-                an_fmt_num(n3, sizeof n3, an_num(l, "acquisitions")), an_fmt_num(n4, sizeof n4, an_num(l, "max_wait_ms")),
-                an_fmt_num(n5, sizeof n5, an_num(l, "hold_s")));
+        char head[512];
+        snprintf(head, sizeof head, "%s %s  wait %s s, %s contended of %s acquisitions, max %s ms, held %s s",
+                 an_safe(s1, sizeof s1, an_str(l, "kind"), 8), an_safe(s2, sizeof s2, an_str(l, "addr"), 20),
+                 an_fmt_num(n1, sizeof n1, an_num(l, "wait_s")), an_fmt_num(n2, sizeof n2, an_num(l, "contended")),
+                 an_fmt_num(n3, sizeof n3, an_num(l, "acquisitions")), an_fmt_num(n4, sizeof n4, an_num(l, "max_wait_ms")),
+                 an_fmt_num(n5, sizeof n5, an_num(l, "hold_s")));
+        fprintf(out, "  ");
+        wrapped(out, head, 2, 6);        /* long numbers must not push it past AN_WIDTH */
         size_t j;
         json_t *s;
         json_array_foreach(an_arr(l, "sites"), j, s)
@@ -143,6 +148,13 @@ static void wrapped(FILE *out, const char *text, int col, int indent)
     const char *s = an_safe(buf, sizeof buf, text, 0);
     for (;;) {
         int room = AN_WIDTH - col;
+        if (room < 20 && col > indent) {
+            /* too little room left on this line: continue on the next one
+             * rather than run past AN_WIDTH */
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+            continue;
+        }
         if (room < 20) room = 20;
         size_t len = strlen(s);
         if ((int)len <= room) {

@@ -5,6 +5,7 @@
 #define AN_ANALYZER_KIT_H
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 #include "harness.h"
 
 /* Runs `poolshim ARGS...` (args NULL-terminated, at most 20), stdout/stderr captured. */
@@ -25,6 +26,25 @@ static inline const char *ak_data(const char *name)
     char *p = buf[k++ % 4];
     snprintf(p, sizeof buf[0], "%s/%s", ps_build_path("../tests/data"), name);
     return p;
+}
+
+/* The widest line itself (for failure messages): static buffer. */
+static inline const char *ak_widest(const char *text)
+{
+    static char line[512];
+    size_t best = 0;
+    line[0] = 0;
+    for (const char *c = text; *c;) {
+        const char *e = strchr(c, '\n');
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+        if (n > best && n < sizeof line) {
+            best = n;
+            memcpy(line, c, n);
+            line[n] = 0;
+        }
+        c += n + (e ? 1 : 0);
+    }
+    return line;
 }
 
 static inline int ak_width(const char *text)
