@@ -136,9 +136,13 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_end(w);
 }
 
-static void pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
-                     struct ps_obj **top)
+/* A pool's totals and recommendation; 0 for a pool that never had a thread. */
+static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
+                    struct ps_obj **top)
 {
+    ps_pool_totals(pi, tot);
+    if (!tot->threads)
+        return 0;
     struct ps_rec_in in = { 0 };
     in.cores = ps_ncores;
     in.threads = tot->live ? tot->live : tot->threads;
@@ -161,6 +165,7 @@ static void pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
     }
     ps_recommend(&in, ro);
+    return 1;
 }
 
 void ps_report_pools_json(struct ps_jw *w, int with_history)
@@ -173,12 +178,10 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         if (p->used != 2)
             break;
         struct ps_pool_totals tot;
-        ps_pool_totals(pi, &tot);
-        if (!tot.threads)
-            continue;
         struct ps_rec_out ro;
         struct ps_obj *top;
-        pool_rec(pi, &tot, now, &ro, &top);
+        if (!pool_rec(pi, &tot, now, &ro, &top))
+            continue;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "id", pi);
         if (p->routine)
@@ -395,12 +398,10 @@ static void summary(const char *path)
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
     for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
         struct ps_pool_totals tot;
-        ps_pool_totals(pi, &tot);
-        if (!tot.threads)
-            continue;
         struct ps_rec_out ro;
         struct ps_obj *top;
-        pool_rec(pi, &tot, now, &ro, &top);
+        if (!pool_rec(pi, &tot, now, &ro, &top))
+            continue;
         char name[160];
         if (ps_pools[pi].routine)
             ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
