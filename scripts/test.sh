@@ -5,9 +5,12 @@ set -uo pipefail
 B=${1:-build}
 export POOLSHIM_BUILD=$(cd "$B" && pwd)
 fail=0
+failed=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 run() {
   echo "== $*"
-  "$@" || fail=1
+  "$@" 2>&1 | tee "$log" || { fail=1; failed+=("$*: $(grep -E '^\[FAIL\]|^ *(FAIL|not ok)' "$log" | head -5 | tr '\n' ' ')"); }
 }
 [ -x "$B/tests/unit_tests" ] && run "$B/tests/unit_tests" --jobs 2
 # Integration tests run one at a time: they time real programs on 2 cores.
@@ -16,4 +19,6 @@ for s in tests/scripts/*.sh; do
   [ -e "$s" ] || continue
   run bash "$s" "$B"
 done
+# The failing suites again at the end, where a CI log's tail shows them.
+for f in ${failed[@]+"${failed[@]}"}; do echo "FAILED: $f"; done
 exit $fail

@@ -459,12 +459,15 @@ static void control(int pi, struct ctl *c, uint64_t now)
     if (window < 200000000ull)
         window = 200000000ull;
     watchdog(pi, c, now);
-    if (c->rec.cls == PS_CLASS_SERIAL && !c->serial_noted) {
+    /* Said once per verdict: again when the lock turns out to be GIL-like (the
+     * pair of a mutex and a condvar is only known once both halves waited). */
+    int verdict = c->rec.cls != PS_CLASS_SERIAL ? 0 : c->top_handoff ? 2 : 1;
+    if (verdict > c->serial_noted) {
         struct inputs in;
         fill_inputs(pi, c, c->tasks, &in);
         int n = c->size ? c->size : p->threads_live;
         log_decision(pi, now, n, n, A_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
-        c->serial_noted = 1;
+        c->serial_noted = verdict;
     }
     if (!c->size) {
         c->size = p->threads_live;

@@ -1,6 +1,7 @@
 /* recommend.c: see recommend.h for the model. Thresholds, and why:
  *  - serialized: contention (lock + cond + spin) is at least the useful work
- *    (cpu + io + sleep) and one object holds >= 60 % of it: adding threads only
+ *    (cpu + io + sleep) and one object holds >= 60 % of it (or is a GIL-like
+ *    condvar, behind which the pool's other locks queue): adding threads only
  *    lengthens the queue on that object; unless the pool keeps >= 90 % of the
  *    cores (or of its threads) busy all the same (nothing limits it but the
  *    CPU), or one thread of three or more does 2/3 of the waiting (one role
@@ -51,8 +52,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     int usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
     int saturating = o->effective_parallelism >= 0.9 * usable;
     int one_waiter = in->threads >= 3 && in->max_thread_contention_s > (2.0 / 3.0) * contention;
-    int serial = contention >= 0.5 * (C + W) && in->top_wait_s >= 0.6 * contention && contention > 0 &&
-                 !saturating && !one_waiter;
+    /* A GIL-like lock need not be where most of the wait is: the pool's other
+     * locks queue behind it (see ps_report_top_contention). */
+    int serial = contention >= 0.5 * (C + W) && (in->top_wait_s >= 0.6 * contention || in->top_is_handoff) &&
+                 contention > 0 && !saturating && !one_waiter;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
     if (serial && hold > 0) {
         o->bottleneck = (C + W) / hold;

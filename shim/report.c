@@ -90,18 +90,32 @@ static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
  * agent calls this each tick: no scan of the whole table unless it overflowed). */
 struct ps_obj *ps_report_top_contention(int pi, double *wait_s)
 {
-    struct ps_obj *best = NULL;
-    uint64_t best_ns = 0, ns;
+    struct ps_obj *best = NULL, *gil = NULL;
+    uint64_t best_ns = 0, gil_ns = 0, ns;
     int n;
     const uintptr_t *keys = ps_pool_candidates(&n);
     for (int i = 0; i < (keys ? n : PS_MAX_OBJS); i++) {
         struct ps_obj *o = keys ? ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE)) : &ps_objs[i];
         if (o && o->kind == PS_K_MUTEX && paired_cond(pi, o->key))
             continue;                    /* a mutex + condvar lock is named by its condvar */
-        if (contention_of(pi, o, &ns) && (!best || ns > best_ns)) {
+        if (!contention_of(pi, o, &ns))
+            continue;
+        if (!best || ns > best_ns) {
             best = o;
             best_ns = ns;
         }
+        if (o->kind == PS_K_COND && (!gil || ns > gil_ns) && ps_report_is_handoff(pi, o)) {
+            gil = o;
+            gil_ns = ns;
+        }
+    }
+    /* Under a GIL-like lock every other lock of the pool is held by a thread
+     * that must take the GIL again to release it: a Python-level lock then
+     * waits longer than the GIL itself (CPython's ThreadPoolExecutor, whose
+     * workers share a Semaphore) but only because of it. Name the GIL. */
+    if (gil && gil_ns * 8 >= best_ns) {
+        best = gil;
+        best_ns = gil_ns;
     }
     *wait_s = best_ns * NS;
     return best;
