@@ -35,7 +35,7 @@ void an_show_folded(FILE *out, const json_t *dump)
         json_t *pid = json_object_get(t, "pool"), *p;
         size_t k;
         json_array_foreach(an_arr(dump, "pools"), k, p)
-            if (json_is_integer(pid) && an_int(p, "id", -1) == json_integer_value(pid)) pool = an_str(p, "start_routine");
+            if (json_is_integer(pid) && an_int(p, "id", -1) == json_integer_value(pid)) pool = an_pool_fn(p);
         if (!pool && json_is_integer(pid)) snprintf(pb, sizeof pb, "pool-%lld", (long long)json_integer_value(pid)), pool = pb;
         append(&line, &len, &cap, pool ? pool : "no-pool");
         append(&line, &len, &cap, ";");

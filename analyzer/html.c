@@ -45,7 +45,7 @@ static void td_str(FILE *f, const char *s)
 static const char *pool_label(const json_t *file, const json_t *p, int nfiles, char *buf, size_t n)
 {
     const char *fn = an_str(file, "file"), *slash = fn ? strrchr(fn, '/') : NULL;
-    const char *r = an_str(p, "start_routine");
+    const char *r = an_pool_fn(p);
     if (nfiles > 1) snprintf(buf, n, "%s: %s", slash ? slash + 1 : fn ? fn : "-", r ? r : "?");
     else snprintf(buf, n, "%s", r ? r : "?");
     return buf;

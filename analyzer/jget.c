@@ -72,3 +72,9 @@ void an_copy_scalar(json_t *dst, const json_t *src, const char *key)
     if (json_is_array(v) || json_is_object(v)) return;
     json_object_set(dst, key, v);
 }
+
+const char *an_pool_fn(const json_t *pool)
+{
+    const char *e = an_str(pool, "entry");
+    return e ? e : an_str(pool, "start_routine");
+}

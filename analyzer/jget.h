@@ -14,6 +14,9 @@ double an_num_path(const json_t *o, const char *path);
 const char *an_str(const json_t *o, const char *key);
 /* Integer at key (reals truncated), or dflt when absent, not a number or out of range. */
 long long an_int(const json_t *o, const char *key, long long dflt);
+/* The function a pool's threads run: its entry (what a trampoline start
+ * routine calls, format 1.x reports may lack it), else its start routine. */
+const char *an_pool_fn(const json_t *pool);
 /* Array / object at key, or NULL. */
 json_t *an_arr(const json_t *o, const char *key);
 json_t *an_obj(const json_t *o, const char *key);

@@ -18,7 +18,7 @@ static const char *base(const char *path)
 
 static const char *pool_key(const json_t *p, char *buf, size_t n)
 {
-    const char *r = an_str(p, "start_routine");
+    const char *r = an_pool_fn(p);
     if (r) return r;
     snprintf(buf, n, "pool %lld", an_int(p, "id", -1));
     return buf;

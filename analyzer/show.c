@@ -48,7 +48,7 @@ static const char *pool_name(const json_t *dump, const json_t *pool_id)
     size_t i;
     json_t *p;
     json_array_foreach(an_arr(dump, "pools"), i, p)
-        if (an_int(p, "id", -1) == json_integer_value(pool_id)) return an_str(p, "start_routine");
+        if (an_int(p, "id", -1) == json_integer_value(pool_id)) return an_pool_fn(p);
     return NULL;
 }
 

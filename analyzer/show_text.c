@@ -166,7 +166,7 @@ void an_show_text(FILE *out, const json_t *a)
     if (json_array_size(pools)) fprintf(out, "\n%spools%s\n", an_c_bold(), an_c_off());
     json_array_foreach(pools, i, e) {
         const json_t *w = an_obj(e, "wait_by_cause"), *rec = an_obj(e, "recommendation");
-        fprintf(out, "  %lld %s: %s threads, W/C %s", an_int(e, "id", -1), S(an_str(e, "start_routine"), 40),
+        fprintf(out, "  %lld %s: %s threads, W/C %s", an_int(e, "id", -1), S(an_pool_fn(e), 40),
                 N(an_num(e, "threads")), an_fmt_num(nb2, sizeof nb2, an_num(e, "w_c")));
         fprintf(out, ", queue %s", N(an_num(e, "queue_estimate")));
         fprintf(out, ", %s", S(an_str(e, "classification"), 20));

@@ -16,21 +16,45 @@ struct ps_span {
     uint64_t t0;
     int cause;
     int open;                 /* begun and not yet ended */
+    uint32_t gen;             /* the thread's span_gen when begun */
 };
 
 #define PS_CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
 
+/* A span is open on this thread: are we inside it (libc calling an exported
+ * function, a handler run on the same stack), or did a signal handler
+ * siglongjmp out of its wrapped call, leaving it open for ever? Inside, the
+ * open span's frame is live above ours and still holds it. Otherwise its
+ * wait is dropped (when it ended is unknown) and the thread is measured again
+ * from this call on; a call made from deeper than the abandoned one, over
+ * intact memory, still forwards (until a later call tells). Inline in the
+ * wrapper: the frame address is the wrapper's. */
+static inline __attribute__((always_inline)) int ps_span_nested(struct ps_thread *t)
+{
+    const struct ps_span *old = (const struct ps_span *)t->span_at;
+    if ((uintptr_t)__builtin_frame_address(0) < t->span_at && old->t == t && old->open && old->gen == t->span_gen)
+        return 1;
+    __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
+    t->cur_kind = PS_K_NONE;
+    return 0;
+}
+
 /* Returns 0 (and the wrapper just forwards) if not measuring this call.
  * A wait on the pool's idle object (condvar, semaphore, futex, polled or read
  * fd) is counted as PS_IDLE whatever cause the wrapper proposed. */
-static inline int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *site)
+static inline __attribute__((always_inline))
+int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *site)
 {
     struct ps_thread *t = ps_thread_self();
     s->open = 0;
-    if (!t || t->depth)
+    if (!t)
+        return 0;
+    if (__builtin_expect(t->depth, 0) && ps_span_nested(t))
         return 0;
     t->depth = 1;
     s->open = 1;
+    s->gen = ++t->span_gen;
+    t->span_at = (uintptr_t)s;
     if (cause != PS_LOCK && cause != PS_SLEEP && ps_pool_is_idle_obj(t, obj))
         cause = PS_IDLE;
     s->t = t;

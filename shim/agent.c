@@ -38,9 +38,12 @@ static long futex(int *w, int op, int val, const struct timespec *to)
                            : syscall(SYS_futex, w, op, val, to, 0, 0);
 }
 
-int ps_agent_pool_for(void *fn, const char *prefix)
+int ps_agent_pool_for(const struct ps_thread *t, const char *prefix)
 {
-    return ps_pool_get(fn, prefix);
+    int pi = ps_pool_get(t->routine, t->entry, prefix);
+    if (pi >= 0)
+        __atomic_fetch_add(&ps_pools[pi].joined, 1, __ATOMIC_RELAXED);
+    return pi;
 }
 
 void ps_agent_on_thread_exit(struct ps_thread *t)

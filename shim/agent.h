@@ -12,7 +12,7 @@ int ps_agent_start(void);
 void ps_agent_stop(void);
 /* The pool of a thread starting with routine fn and name prefix (applies
  * POOLSHIM_POOL); -1 for no pool. */
-int ps_agent_pool_for(void *fn, const char *prefix);
+int ps_agent_pool_for(const struct ps_thread *t, const char *prefix);
 /* A thread of ours is about to exit (the throttle must not keep it parked). */
 void ps_agent_on_thread_exit(struct ps_thread *t);
 extern struct ps_thread ps_agent_rec;

@@ -151,13 +151,14 @@ static int observe(int pi, struct ctl *c)
 #define RATE(f) ((s1->f >= s0->f ? (double)(s1->f - s0->f) : 0) * NS / dt)
     int first = !c->seen;
     c->cpu = ema(c->cpu, RATE(cpu_ns), first);
-    /* A sleep or I/O wait is timed until the thread runs again, so it also
-     * holds the wait for a core after the wake-up, which schedstat counts as
-     * run-queue time: net of it, W/C stays the work's own and does not grow
-     * with the pool (W/C 20 read as 31 at 64 threads on 2 cores, and the
-     * model then asked for 60 threads). */
-    double ws = RATE(io_ns) + RATE(sleep_ns) - RATE(runq_ns);
-    c->ws = ema(c->ws, ws > 0 ? ws : 0, first);
+    /* W as the report counts it. A sleep is timed until the thread runs
+     * again, so on a busy machine W/C grows with the wait for a core (20 read
+     * as 31 at 64 threads on 2 cores). Taking the run-queue time out is no
+     * cure: it also holds preemptions during CPU bursts, and under other
+     * processes' load that made W/C 8 of a true 20 and the model cut an I/O
+     * pool from 42 to 17 threads. Too high errs towards more threads, which
+     * the hill climber and the CPU guard bound. */
+    c->ws = ema(c->ws, RATE(io_ns) + RATE(sleep_ns), first);
     c->lock = ema(c->lock, RATE(lock_ns), first);
     c->cond = ema(c->cond, RATE(cond_ns), first);
     c->idle = ema(c->idle, RATE(idle_ns), first);
@@ -474,6 +475,21 @@ static void advise(int pi, struct ctl *c, uint64_t now)
     c->change_ns = now;
 }
 
+/* Said once per verdict, whether or not the pool can be acted on: again when
+ * the lock turns out to be GIL-like (the pair of a mutex and a condvar is
+ * only known once both halves waited). */
+static void note_serial(int pi, struct ctl *c, uint64_t now)
+{
+    int verdict = c->rec.cls != PS_CLASS_SERIAL ? 0 : c->top_handoff ? 2 : 1;
+    if (verdict <= c->serial_noted)
+        return;
+    struct inputs in;
+    fill_inputs(pi, c, c->tasks, &in);
+    int n = c->size ? c->size : ps_pools[pi].threads_live;
+    log_decision(pi, now, n, n, A_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
+    c->serial_noted = verdict;
+}
+
 static void control(int pi, struct ctl *c, uint64_t now)
 {
     struct ps_pool *p = &ps_pools[pi];
@@ -481,16 +497,6 @@ static void control(int pi, struct ctl *c, uint64_t now)
     if (window < 200000000ull)
         window = 200000000ull;
     watchdog(pi, c, now);
-    /* Said once per verdict: again when the lock turns out to be GIL-like (the
-     * pair of a mutex and a condvar is only known once both halves waited). */
-    int verdict = c->rec.cls != PS_CLASS_SERIAL ? 0 : c->top_handoff ? 2 : 1;
-    if (verdict > c->serial_noted) {
-        struct inputs in;
-        fill_inputs(pi, c, c->tasks, &in);
-        int n = c->size ? c->size : p->threads_live;
-        log_decision(pi, now, n, n, A_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
-        c->serial_noted = verdict;
-    }
     if (!c->size) {
         c->size = p->threads_live;
         c->ref_size = c->size;
@@ -653,9 +659,12 @@ void ps_controller_tick(uint64_t now)
         if (!p->routine || p->threads_live <= 0 || !observe(pi, c))
             continue;
         model(pi, c);
-        if (ps_cfg.control == PS_CONTROL_ADVISE)
+        if (ps_cfg.control == PS_CONTROL_ADVISE) {
             advise(pi, c, now);
-        else if (p->idle_obj || ps_expand_allowed(pi))  /* something to act with */
+            continue;
+        }
+        note_serial(pi, c, now);
+        if (p->idle_obj || ps_expand_allowed(pi))       /* something to act with */
             control(pi, c, now);
     }
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 static signed char allowed[PS_MAX_POOLS];     /* 0 unknown, 1 yes, -1 no */
+static int trampoline_logged;
 static int added[PS_MAX_POOLS];
 
 void ps_expand_reset(void)
@@ -41,7 +42,13 @@ int ps_expand_allowed(int pi)
         allowed[pi] = -1;
         if (ps_cfg.expand[0] && ps_pools[pi].routine) {
             ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
-            if (!strcmp(name, ps_cfg.expand))
+            /* A trampoline (entry.h) usually frees its argument (CPython's
+             * pythread_wrapper does): started again with it, a new worker
+             * would read freed memory. */
+            if (!strcmp(name, ps_cfg.expand) && ps_pools[pi].entry)
+                ps_log_once(&trampoline_logged, "POOLSHIM_EXPAND=%s: that routine starts its threads' real "
+                            "function from an argument it owns; not starting more of them", name);
+            else if (!strcmp(name, ps_cfg.expand))
                 allowed[pi] = 1;
         }
     }

@@ -9,6 +9,7 @@
  * report replaces the one written before the exec. */
 #include "agent.h"
 #include "config.h"
+#include "entry.h"
 #include "log.h"
 #include "pool.h"
 #include "real.h"
@@ -35,7 +36,7 @@ static void atfork_child(void)
     if (me && !me->ignore && me->routine) {
         char prefix[PS_NAME_LEN];
         ps_pool_prefix(me->name, prefix);
-        me->pool = ps_agent_pool_for(me->routine, prefix);
+        me->pool = ps_agent_pool_for(me, prefix);
     } else if (me) {
         me->pool = -1;
     }
@@ -50,6 +51,7 @@ static void init_body(void)
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
+    ps_entry_init();
     ps_track_held = ps_cfg.control == PS_CONTROL_ON;
     int r;
     if ((r = ps_thread_table_init()) || (r = ps_obj_table_init()) || (r = ps_pool_table_init())) {

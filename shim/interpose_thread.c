@@ -7,6 +7,7 @@
 #include "export.h"
 #include "account.h"
 #include "agent.h"
+#include "entry.h"
 #include "real.h"
 #include "throttle.h"
 #include <string.h>
@@ -32,7 +33,8 @@ static void *trampoline(void *p)
     prctl(PR_GET_NAME, name, 0, 0, 0);
     memcpy(t->name, name, PS_NAME_LEN);
     ps_pool_prefix(name, prefix);
-    t->pool = ps_agent_pool_for(t->routine, prefix);
+    t->entry = ps_entry_of(t->routine, arg);
+    t->pool = ps_agent_pool_for(t, prefix);
     void *ret;
     pthread_cleanup_push(on_exit_cleanup, t);
     ret = fn(arg);

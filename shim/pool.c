@@ -56,7 +56,7 @@ void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
     out[n] = 0;
 }
 
-int ps_pool_get(void *routine, const char *prefix)
+int ps_pool_get(void *routine, void *entry, const char *prefix)
 {
     static int full_logged;
     if (!ps_pools)
@@ -68,6 +68,7 @@ int ps_pool_get(void *routine, const char *prefix)
             int zero = 0;
             if (__atomic_compare_exchange_n(&p->used, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 p->routine = routine;
+                p->entry = entry;
                 strncpy(p->prefix, prefix, PS_NAME_LEN - 1);
                 __atomic_store_n(&p->used, 2, __ATOMIC_RELEASE);
                 return i;
@@ -76,7 +77,7 @@ int ps_pool_get(void *routine, const char *prefix)
         }
         while (u == 1)
             u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
-        if (p->routine == routine && !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        if (p->routine == routine && p->entry == entry && !strncmp(p->prefix, prefix, PS_NAME_LEN))
             return i;
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);
@@ -245,6 +246,11 @@ void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
 static int handed_over(const struct ps_obj *o)
 {
     return o->kind != PS_K_POLL && o->posts_same > 0 && o->posts_same >= o->posts_other;
+}
+
+int ps_pool_lone(int pi)
+{
+    return pi >= 0 && pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].joined, __ATOMIC_RELAXED) <= 1;
 }
 
 /* Picks each pool's idle object from the candidates (see the file comment). */

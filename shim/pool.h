@@ -22,6 +22,7 @@ struct ps_pool_sample {          /* one agent tick, for dumps and the controller
 struct ps_pool {
     int used;                    /* 0 free, 1 claiming, 2 ready */
     void *routine;
+    void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     char prefix[PS_NAME_LEN];
     /* learned by the agent */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
@@ -39,6 +40,7 @@ struct ps_pool {
     int queue_calibrated;        /* agent: seen all idle after the idle wait was known, so
                                     submissions and starts are counted from a known zero */
     int threads_live, threads_busy, threads_idle;
+    int joined;                  /* threads that ever joined the pool (a renamed thread may count twice) */
     int limit;                   /* controller's concurrency limit, 0 = none */
     int parked;                  /* workers parked by the throttle right now */
     /* totals of exited threads whose records were recycled */
@@ -53,8 +55,14 @@ extern struct ps_pool *ps_pools;
 int ps_pool_table_init(void);
 void ps_pool_table_reset(void);
 
-/* Find or create the pool for (routine, prefix); -1 when the table is full. */
-int ps_pool_get(void *routine, const char *prefix);
+/* Pool pi has had one thread only: its own posts to what it waits on hand
+ * nothing to another member, so nothing it waits on is GIL-like. (Those posts
+ * still keep the object from being its idle wait: pigz's writer waits on a
+ * lock its compressors broadcast at every change, not once per block, and
+ * counted as submissions they would fake a queue.) */
+int ps_pool_lone(int pi);
+/* Find or create the pool for (routine, entry, prefix); -1 when the table is full. */
+int ps_pool_get(void *routine, void *entry, const char *prefix);
 /* The name prefix that groups threads: the name without trailing digits or
  * separators ("worker-12" -> "worker"). */
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);

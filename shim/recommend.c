@@ -54,8 +54,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     int one_waiter = in->threads >= 3 && in->max_thread_contention_s > (2.0 / 3.0) * contention;
     /* A GIL-like lock need not be where most of the wait is: the pool's other
      * locks queue behind it (see ps_report_top_contention). */
+    /* One thread queues behind no other member of its pool: what it waits
+     * for comes from outside (pigz's writer waits for its compressors). */
     int serial = contention >= 0.5 * (C + W) && (in->top_wait_s >= 0.6 * contention || in->top_is_handoff) &&
-                 contention > 0 && !saturating && !one_waiter;
+                 contention > 0 && !saturating && !one_waiter && in->threads != 1;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
     if (serial && hold > 0) {
         o->bottleneck = (C + W) / hold;

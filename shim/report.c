@@ -65,7 +65,7 @@ static struct ps_obj *pair_of(int pi, const struct ps_obj *o)
 
 int ps_report_is_handoff(int pi, const struct ps_obj *o)
 {
-    if (o->kind == PS_K_COND && o->posts_same > o->posts_other)
+    if (o->kind == PS_K_COND && o->posts_same > o->posts_other && !ps_pool_lone(pi))
         return 1;                        /* handed from worker to worker */
     return pair_of(pi, o) != NULL;       /* a lock made of a mutex and a condvar */
 }
@@ -203,6 +203,12 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         else
             ps_fmt(name, sizeof name, "(unknown)");
         ps_jw_str(w, "start_routine", name);
+        if (p->entry) {
+            ps_symbol_func(p->entry, name, sizeof name);
+            ps_jw_str(w, "entry", name);
+        } else {
+            ps_jw_null(w, "entry");
+        }
         ps_jw_str(w, "name_prefix", p->prefix);
         ps_jw_i64(w, "threads", tot.threads);
         ps_jw_i64(w, "threads_live", tot.live);
@@ -417,8 +423,9 @@ static void summary(const char *path)
         if (!pool_rec(pi, &tot, now, &ro, &top))
             continue;
         char name[160];
-        if (ps_pools[pi].routine)
-            ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
+        void *fn = ps_pools[pi].entry ? ps_pools[pi].entry : ps_pools[pi].routine;
+        if (fn)
+            ps_symbol_func(fn, name, sizeof name);     /* what its threads run */
         else
             ps_fmt(name, sizeof name, "%s*", ps_pools[pi].prefix);
         ps_fmt_double(num[0], 32, tot.cpu_ns * NS, 2);

@@ -179,7 +179,7 @@ static void read_name(struct ps_thread *t)
         if (t->tid != getpid()) {
             char prefix[PS_NAME_LEN];
             ps_pool_prefix(t->name, prefix);
-            t->pool = ps_agent_pool_for(t->routine, prefix);
+            t->pool = ps_agent_pool_for(t, prefix);
         }
     }
 }

@@ -187,9 +187,10 @@ void ps_thread_after_fork_child(void)
         t->tid = 0;
     }
     if (me && !me->ignore) {
-        void *routine = me->routine;
+        void *routine = me->routine, *entry = me->entry;
         int via = me->via_create;
         reset(me, ps_gettid(), routine);
+        me->entry = entry;
         /* A forked child inherits its parent thread's run-queue delay
          * (schedstat's second field is not zeroed by fork): count from here. */
         ps_thread_set_baseline(me);

@@ -31,7 +31,10 @@ struct ps_thread {
     int ignore;                      /* the shim's own threads: wrappers pass through */
     int via_create;                  /* started through our pthread_create */
     int depth;                       /* >0 while inside a wrapper span (no nesting) */
+    uintptr_t span_at;               /* the open span (account.h): its address on the stack */
+    uint32_t span_gen;               /* and its generation */
     void *routine;                   /* start routine, NULL if unknown */
+    void *entry;                     /* what a trampoline routine runs (entry.h), or NULL */
     void *start_arg;                 /* its argument, between pthread_create and the trampoline */
     pthread_t self;
     uint64_t born_ns, died_ns;

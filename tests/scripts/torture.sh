@@ -231,6 +231,19 @@ case_eintr() {
   done
 }
 
+case_longjmp() {
+  begin longjmp || return
+  run 0 30 -- "$T/longjmp"; run 1 30 -- "$T/longjmp"
+  same_run || return
+  reports_sane 1 || return
+  local r sl io cpu; r=$(first_report)
+  read -r sl io cpu < <(jq -r '.threads[] | select(.name == "jumper")
+    | "\(.wait_by_cause.sleep) \(.wait_by_cause.io) \(.cpu_s)"' "$r")
+  awk -v s="${sl:-0}" -v i="${io:-9}" -v c="${cpu:-0}" 'BEGIN { exit !(s >= 0.25 && s <= 0.6 && i < 0.1 && c >= 0.15) }' ||
+    { bad "jumper: sleep ${sl:-?} s, io ${io:-?} s, cpu ${cpu:-?} s (want sleep ~0.3, io < 0.1, cpu ~0.2)"; return; }
+  ok "siglongjmp out of read(): the later sleep measured ($sl s), the spin not read as I/O ($io s)"
+}
+
 case_dlopen() {
   begin dlopen || return
   run 0 60 -- "$T/dlopen" "$T/libdlthreads.so"; run 1 60 -- "$T/dlopen" "$T/libdlthreads.so"
@@ -426,7 +439,7 @@ case_make() {
   ok "make -j2: same result, $(reports | wc -l) processes reported"
 }
 
-CASES=(case_fork case_fork_locked case_exec case_spawn case_churn case_live case_cancel case_eintr
+CASES=(case_fork case_fork_locked case_exec case_spawn case_churn case_live case_cancel case_eintr case_longjmp
        case_dlopen case_errno case_setuid case_static case_fds case_dirs case_killed case_config
        case_python case_pigz case_sysbench case_sort case_make)
 [ -f "$SHIM" ] && [ -x "$T/plain" ] || { echo "torture: build first (make all)"; echo "0 passed, 1 failed"; exit 1; }

@@ -58,43 +58,43 @@ Test(pool, prefix_of_a_long_name_is_bounded)
 
 Test(pool, get_without_a_table_is_minus_one)
 {
-    cr_expect_eq(ps_pool_get((void *)0x1000, "w"), -1);
+    cr_expect_eq(ps_pool_get((void *)0x1000, NULL, "w"), -1);
 }
 
 Test(pool, get_finds_or_creates)
 {
     cr_assert_eq(ps_pool_table_init(), 0);
     void *r1 = (void *)0x1000, *r2 = (void *)0x2000;
-    cr_expect_eq(ps_pool_get(r1, "worker"), 0);
-    cr_expect_eq(ps_pool_get(r1, "worker"), 0);
-    cr_expect_eq(ps_pool_get(r2, "worker"), 1);
-    cr_expect_eq(ps_pool_get(r1, "io"), 2);
-    cr_expect_eq(ps_pool_get(r1, ""), 3);
-    cr_expect_eq(ps_pool_get(r2, "worker"), 1);
+    cr_expect_eq(ps_pool_get(r1, NULL, "worker"), 0);
+    cr_expect_eq(ps_pool_get(r1, NULL, "worker"), 0);
+    cr_expect_eq(ps_pool_get(r2, NULL, "worker"), 1);
+    cr_expect_eq(ps_pool_get(r1, NULL, "io"), 2);
+    cr_expect_eq(ps_pool_get(r1, NULL, ""), 3);
+    cr_expect_eq(ps_pool_get(r2, NULL, "worker"), 1);
     cr_expect_eq(ps_pools[1].routine, r2);
     cr_expect_str_eq(ps_pools[1].prefix, "worker");
     cr_expect_eq(ps_pools[1].used, 2);
     cr_expect_eq(ps_pools[4].used, 0);
     cr_expect_eq(ps_pools[0].tasks, 0);
     ps_pool_table_reset();
-    cr_expect_eq(ps_pool_get(r2, "worker"), 0, "reset forgets every pool");
+    cr_expect_eq(ps_pool_get(r2, NULL, "worker"), 0, "reset forgets every pool");
 }
 
 Test(pool, get_on_a_full_table_is_minus_one_logged_once)
 {
     cr_assert_eq(ps_pool_table_init(), 0);
     for (int i = 0; i < PS_MAX_POOLS; i++)
-        cr_assert_eq(ps_pool_get((void *)(uintptr_t)(0x1000 + i), "w"), i);
+        cr_assert_eq(ps_pool_get((void *)(uintptr_t)(0x1000 + i), NULL, "w"), i);
     struct ps_cap cap;
     ps_cap_begin(&cap);
-    int a = ps_pool_get((void *)0x99999, "w");
-    int b = ps_pool_get((void *)0x99998, "w");
+    int a = ps_pool_get((void *)0x99999, NULL, "w");
+    int b = ps_pool_get((void *)0x99998, NULL, "w");
     ps_cap_end(&cap);
     cr_expect_eq(a, -1);
     cr_expect_eq(b, -1);
     cr_expect_eq(ps_count_lines(cap.text), 1, "%s", cap.text);
     cr_expect_not_null(strstr(cap.text, "more than 256 pools"), "%s", cap.text);
-    cr_expect_eq(ps_pool_get((void *)0x1000 + 255, "w"), 255, "existing pools still found");
+    cr_expect_eq(ps_pool_get((void *)0x1000 + 255, NULL, "w"), 255, "existing pools still found");
 }
 
 #define RACERS 4
@@ -109,7 +109,7 @@ static void *racer(void *arg)
     for (int round = 0; round < 200; round++)
         for (int k = 0; k < KEYS; k++) {
             int key = (k + me * 5) % KEYS;     /* each racer in a different order */
-            int p = ps_pool_get((void *)(uintptr_t)(0x5000 + key), key & 1 ? "odd" : "even");
+            int p = ps_pool_get((void *)(uintptr_t)(0x5000 + key), NULL, key & 1 ? "odd" : "even");
             if (round == 0)
                 seen[me][key] = p;
             else if (seen[me][key] != p)

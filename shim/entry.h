@@ -1,0 +1,22 @@
+/* entry.h: the function a trampoline start routine runs for its thread.
+ * Libraries that start every thread through one routine of their own pass it
+ * a struct whose first word is the real function (pigz's yarn: ignition and a
+ * capsule {probe, payload}; GLib: g_thread_proxy and a GThread {func, data}).
+ * Grouped by the routine alone, unrelated threads share a pool (pigz's writer
+ * joined its compressors, so `pigz -p 2` read as a pool of 3). Pools are keyed
+ * by routine and entry: the first word of the start argument when it points
+ * into a loaded object's executable segment, else none. */
+#ifndef PS_ENTRY_H
+#define PS_ENTRY_H
+
+/* Notes the executable segments of the objects loaded now (the program and
+ * its libraries). Constructor only: dl_iterate_phdr takes a loader lock that a
+ * later caller could hold across a fork, and objects loaded by dlopen later
+ * are rarely where a program's own trampoline lives (theirs are not seen:
+ * their threads are grouped by routine alone). */
+void ps_entry_init(void);
+/* At a thread's start, on that thread: lock-free, one system call (a read of
+ * the argument that cannot fault). NULL when arg does not look like a
+ * trampoline's struct. Preserves errno. */
+void *ps_entry_of(void *routine, void *arg);
+#endif

@@ -1,0 +1,46 @@
+/* Unit tests for shim/entry.c: what a trampoline's argument says its thread
+ * runs. Only a first word that points into loaded code counts; any other
+ * argument (NULL, a number, unmapped memory, a struct of data) gives NULL
+ * without faulting, and errno is left as it was. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include "entry.h"
+
+static void *routine(void *arg) { return arg; }
+static void real_work(void *arg) { (void)arg; }
+static int some_data = 42;
+
+struct capsule {                 /* pigz's yarn and GLib pass this shape */
+    void (*fn)(void *);
+    void *payload;
+};
+
+TestSuite(entry, .init = ps_entry_init);
+
+Test(entry, first_word_pointing_into_code_is_the_entry)
+{
+    struct capsule c = { real_work, &some_data };
+    cr_expect_eq(ps_entry_of((void *)routine, &c), (void *)real_work);
+}
+
+Test(entry, arguments_that_are_not_a_trampoline_struct_give_null)
+{
+    struct { void *p; } data = { &some_data };
+    uintptr_t self_ref = (uintptr_t)routine;
+    cr_expect_null(ps_entry_of((void *)routine, NULL));
+    cr_expect_null(ps_entry_of((void *)routine, (void *)(uintptr_t)7), "a small number, unaligned");
+    cr_expect_null(ps_entry_of((void *)routine, (void *)(uintptr_t)0x1000), "unmapped page: no fault");
+    cr_expect_null(ps_entry_of((void *)routine, &data), "first word points to data");
+    cr_expect_null(ps_entry_of((void *)routine, &self_ref), "the routine itself is no entry");
+}
+
+Test(entry, errno_is_preserved)
+{
+    errno = 1234;
+    ps_entry_of((void *)routine, (void *)(uintptr_t)0x1000);   /* the read fails with EFAULT */
+    cr_expect_eq(errno, 1234);
+    struct capsule c = { real_work, NULL };
+    ps_entry_of((void *)routine, &c);
+    cr_expect_eq(errno, 1234);
+}
