@@ -1,0 +1,342 @@
+/* Unit tests for shim/controller.c: the control law in simulated time.
+ * A test owns a clock and one pool whose throughput (and CPU, waits, run-queue
+ * delay) is a known function of the number of workers running, the size the
+ * controller sets: live threads (grown by the real ps_expand_start, which
+ * starts threads that return at once) minus those parked (the limit it set;
+ * simulated workers park at their next safe point, i.e. by the next tick).
+ * Each tick appends one history sample (100 ms), calls ps_controller_tick and
+ * applies its decision. Decisions are read back from the controller's own
+ * report JSON (ps_controller_report_json), as the analyzer reads them.
+ * Criterion runs each test in its own process, so every test starts with a
+ * fresh controller (it resets on its first tick). No sleeping: the suite runs
+ * in a few tens of ms. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <string.h>
+#include "agent.h"
+#include "capture.h"
+#include "config.h"
+#include "controller.h"
+#include "expand.h"
+#include "jsonw.h"
+#include "pool.h"
+#include "real.h"
+#include "syncobj.h"
+#include "thread.h"
+#include "throttle.h"
+
+#define TICK_NS 100000000ull
+#define T0 (10 * 1000000000ull)
+#define MAX_TICKS 1200
+
+/* Per second, for n workers running: what the pool does. */
+struct rates {
+    double tasks, cpu, io, lock, runq;
+    double top_wait, top_hold;          /* the one contended mutex (serialized case) */
+};
+typedef void (*law_fn)(int n, struct rates *r);
+
+static struct sim {
+    int pi;
+    uint64_t now;
+    int live, running, added_seen, ticks;
+    law_fn law;
+    double noise;                       /* relative amplitude of seeded uniform noise */
+    uint64_t rng;
+    double tasks, cpu, io, lock, runq, top_wait, top_hold;
+    struct ps_obj *top;
+    int trace[MAX_TICKS];               /* workers running after each tick */
+    int max_live;
+    char dir[64];
+} S;
+
+static double rnd(void)
+{
+    S.rng ^= S.rng << 13;               /* xorshift64: same sequence every run */
+    S.rng ^= S.rng >> 7;
+    S.rng ^= S.rng << 17;
+    return (double)(S.rng >> 11) / (double)(1ull << 53);
+}
+
+static void sample(void)
+{
+    struct ps_pool *p = &ps_pools[S.pi];
+    struct ps_pool_sample *h = &p->hist[p->hist_n % PS_HIST];
+    memset(h, 0, sizeof *h);
+    h->t_ns = S.now;
+    h->threads = (uint32_t)S.live;
+    h->busy = (uint32_t)S.running;
+    h->limit = (uint32_t)p->limit;
+    h->tasks = (uint64_t)S.tasks;
+    h->cpu_ns = (uint64_t)(S.cpu * 1e9);
+    h->io_ns = (uint64_t)(S.io * 1e9);
+    h->lock_ns = (uint64_t)(S.lock * 1e9);
+    h->runq_ns = (uint64_t)(S.runq * 1e9);
+    p->tasks = h->tasks;
+    p->threads_live = S.live;
+    p->threads_busy = S.running;
+    p->threads_idle = 0;
+    if (S.top) {
+        S.top->wait_ns = (uint64_t)(S.top_wait * 1e9);
+        S.top->hold_ns = (uint64_t)(S.top_hold * 1e9);
+        S.top->contended = (uint64_t)S.tasks;
+    }
+    __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
+}
+
+void *ctl_test_worker(void *arg);
+void *ctl_test_worker(void *arg)
+{
+    return arg;                         /* a started worker leaves at once: the sim counts it */
+}
+
+/* A pool of `threads` workers of ctl_test_worker, idle wait known (so it can
+ * be parked), expandable if asked. */
+static void setup(law_fn law, int threads, int expandable, double noise)
+{
+    memset(&S, 0, sizeof S);
+    ps_config_defaults(&ps_cfg);
+    ps_cfg.control = PS_CONTROL_ON;
+    ps_mkscratch(S.dir);                /* the report may write a profile there */
+    strcpy(ps_cfg.dir, S.dir);
+    if (expandable)
+        strcpy(ps_cfg.expand, "ctl_test_worker");
+    ps_real_init();                     /* the throttle wakes parked workers through ps_real_syscall */
+    ps_ncores = 2;
+    ps_start_ns = T0;
+    cr_assert_eq(ps_pool_table_init(), 0);
+    cr_assert_eq(ps_thread_table_init(), 0);
+    cr_assert_eq(ps_obj_table_init(), 0);
+    S.pi = ps_pool_get((void *)ctl_test_worker, NULL, "worker");
+    cr_assert_eq(S.pi, 0);
+    ps_pools[S.pi].idle_obj = 0x5000;
+    ps_pools[S.pi].idle_kind = PS_K_COND;
+    /* The template ps_expand_start copies: a live worker of the pool (this
+     * thread's tid, for its signal mask). */
+    struct ps_thread *t = &ps_threads[0];
+    t->state = PS_T_LIVE;
+    t->tid = ps_gettid();
+    t->pool = S.pi;
+    t->via_create = 1;
+    t->routine = (void *)ctl_test_worker;
+    ps_threads_hwm = 1;
+    S.law = law;
+    S.noise = noise;
+    S.rng = 0x9E3779B97F4A7C15ull;
+    S.live = S.running = S.max_live = threads;
+    S.now = T0;
+    sample();                           /* the history's first sample: zeros at T0 */
+}
+
+static json_t *report(void);
+static json_t *decisions(json_t *rep);
+static const char *trace_str(void);
+static int dint(json_t *d, const char *k);
+static void teardown(void)
+{
+    if (getenv("CTL_TRACE")) {
+        fprintf(stderr, "TRACE %s\n", trace_str());
+        json_t *r = report();
+        size_t i; json_t *d;
+        json_array_foreach(decisions(r), i, d)
+            fprintf(stderr, "  %.1f %s %d->%d %s\n", json_real_value(json_object_get(d, "t_s")),
+                    json_string_value(json_object_get(d, "action")), dint(d, "from"), dint(d, "to"),
+                    json_string_value(json_object_get(d, "reason")));
+    }
+    ps_rmscratch(S.dir);
+}
+
+static void tick(void)
+{
+    struct ps_pool *p = &ps_pools[S.pi];
+    struct rates r = { 0 };
+    S.law(S.running, &r);
+    double f = S.noise ? 1 + S.noise * (2 * rnd() - 1) : 1, dt = TICK_NS * 1e-9;
+    S.now += TICK_NS;
+    S.tasks += r.tasks * dt * f;        /* noise changes how much got done, not the work per task */
+    S.cpu += r.cpu * dt * f;
+    S.io += r.io * dt * f;
+    S.lock += r.lock * dt * f;
+    S.runq += r.runq * dt * f;
+    S.top_wait += r.top_wait * dt * f;
+    S.top_hold += r.top_hold * dt * f;
+    sample();
+    ps_controller_tick(S.now);
+    /* The workers' side: started ones join, the excess parks. */
+    int added = ps_expand_added(S.pi);
+    S.live += added - S.added_seen;
+    S.added_seen = added;
+    int lim = p->limit, parked = lim > 0 && S.live > lim ? S.live - lim : 0;
+    ps_throttle_test_set_parked(S.pi, parked);
+    S.running = S.live - parked;
+    if (S.live > S.max_live)
+        S.max_live = S.live;
+    cr_assert_lt(S.ticks, MAX_TICKS);
+    S.trace[S.ticks++] = S.running;
+}
+
+static void run_s(double s)
+{
+    for (int n = (int)(s * 10 + 0.5); n > 0; n--)
+        tick();
+}
+
+/* Size changes (of the workers running) in ticks [from, to). */
+static int changes(int from, int to)
+{
+    int n = 0;
+    for (int k = from > 0 ? from : 1; k < to && k < S.ticks; k++)
+        n += S.trace[k] != S.trace[k - 1];
+    return n;
+}
+
+/* Ticks in [from, to) spent at a size other than `size`. */
+static int ticks_off(int from, int to, int size)
+{
+    int n = 0;
+    for (int k = from; k < to && k < S.ticks; k++)
+        n += S.trace[k] != size;
+    return n;
+}
+
+static char trace_text[4096];
+static const char *trace_str(void)
+{
+    size_t at = 0;
+    trace_text[0] = 0;
+    for (int k = 0; k < S.ticks && at + 16 < sizeof trace_text; k++)
+        if (!k || S.trace[k] != S.trace[k - 1])
+            at += (size_t)snprintf(trace_text + at, sizeof trace_text - at, "%.1fs:%d ", (k + 1) * 0.1,
+                                   S.trace[k]);
+    return trace_text;
+}
+
+/* The controller's "decisions" array, as the report writes it. */
+static json_t *report(void)
+{
+    struct ps_jw w;
+    json_error_t e;
+    ps_jw_init(&w);
+    ps_jw_obj(&w, NULL);
+    ps_controller_report_json(&w);
+    ps_jw_end(&w);
+    cr_assert_eq(w.err, 0);
+    json_t *j = json_loadb(w.buf, w.len, 0, &e);
+    cr_assert_not_null(j, "report not JSON (%s): %s", e.text, w.buf);
+    ps_jw_free(&w);
+    return j;
+}
+
+static json_t *decisions(json_t *rep)
+{
+    json_t *d = json_object_get(json_object_get(rep, "controller"), "decisions");
+    cr_assert(json_is_array(d));
+    return d;
+}
+
+/* The first decision with this action whose reason contains `what` (NULL: any). */
+static json_t *find(json_t *rep, const char *action, const char *what)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(decisions(rep), i, d) {
+        const char *a = json_string_value(json_object_get(d, "action"));
+        const char *why = json_string_value(json_object_get(d, "reason"));
+        if (a && !strcmp(a, action) && (!what || (why && strstr(why, what))))
+            return d;
+    }
+    return NULL;
+}
+
+static __attribute__((unused)) int count_actions(json_t *rep, const char *action)
+{
+    size_t i;
+    json_t *d;
+    int n = 0;
+    json_array_foreach(decisions(rep), i, d)
+        n += !strcmp(json_string_value(json_object_get(d, "action")), action);
+    return n;
+}
+
+static int dint(json_t *d, const char *k)
+{
+    return (int)json_integer_value(json_object_get(d, k));
+}
+
+/* ---- workloads ---- */
+
+/* CPU-bound, best at 2 workers on 2 cores; above that workers fight for the
+ * cores (cache, lock convoys): each extra worker costs 15 % (64 -> 9 %). */
+static void cpu_collapse(int n, struct rates *r)
+{
+    r->tasks = n <= 2 ? 1000.0 * n : 2000.0 / (1 + 0.15 * (n - 2));
+    r->cpu = n < 2 ? n : 2;
+    r->runq = n > 2 ? n - 2 : 0;
+}
+
+/* I/O-bound: 1 ms CPU and 20 ms I/O per task (W/C 20): 2 cores serve
+ * 2000 tasks/s, reached at 42 workers; beyond, workers queue for the cores. */
+static void io_wc20(int n, struct rates *r)
+{
+    double t = n / 0.021;
+    r->tasks = t < 2000 ? t : 2000;
+    r->cpu = r->tasks * 0.001;
+    r->io = r->tasks * 0.020;
+    r->runq = n - r->tasks * 0.021 > 0 ? n - r->tasks * 0.021 : 0;
+}
+
+Test(controller, oversized_cpu_pool_shrinks_to_its_best_and_stays, .fini = teardown)
+{
+    setup(cpu_collapse, 64, 0, 0);
+    run_s(1.0);
+    cr_expect_leq(S.running, 4, "not <= 4 workers after 1 s: %s", trace_str());
+    run_s(29.0);
+    cr_expect_eq(S.running, 2, "ends at %d, best is 2: %s", S.running, trace_str());
+    /* After the first second: probes (one step, then back) only, with a
+     * backoff: few changes and little time away from the best size. */
+    int chg = changes(10, S.ticks), off = ticks_off(10, S.ticks, 2);
+    cr_expect_leq(chg, 12, "%d changes in 29 s: %s", chg, trace_str());
+    cr_expect_leq(off, 29, "%d of 290 ticks away from 2 workers: %s", off, trace_str());
+    /* Steady: the last 10 s see at most one probe and its undo. */
+    cr_expect_leq(changes(S.ticks - 100, S.ticks), 2, "%s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "throttle", "model");
+    cr_assert_not_null(d, "no throttle by the model");
+    cr_expect_eq(dint(d, "from"), 64);
+    cr_expect_eq(dint(d, "to"), 2);
+    json_decref(rep);
+}
+
+Test(controller, undersized_io_pool_grows_to_goetz_size, .fini = teardown)
+{
+    setup(io_wc20, 2, 1, 0);
+    run_s(1.0);
+    /* cores x (1 + W/C) = 42 */
+    cr_expect_geq(S.running, 38, "not near 42 workers after 1 s: %s", trace_str());
+    cr_expect_leq(S.running, 63, "%s", trace_str());
+    run_s(19.0);
+    cr_expect_geq(S.running, 38, "%s", trace_str());
+    cr_expect_leq(S.running, 52, "%s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "expand", "model");
+    cr_assert_not_null(d, "no expansion by the model");
+    cr_expect_eq(dint(d, "from"), 2);
+    cr_expect_geq(dint(d, "to"), 38);
+    cr_expect_leq(dint(d, "to"), 46);
+    json_decref(rep);
+}
+
+Test(controller, expansion_never_exceeds_the_configured_max, .fini = teardown)
+{
+    setup(io_wc20, 2, 1, 0);
+    ps_cfg.max_threads = 24;
+    run_s(20.0);
+    cr_expect_leq(S.max_live, 24, "grew to %d, max 24: %s", S.max_live, trace_str());
+    cr_expect_eq(S.running, 24, "%s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "expand", "model");
+    cr_assert_not_null(d);
+    cr_expect_eq(dint(d, "to"), 24);
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(rep, "controller"), "max")), 24);
+    json_decref(rep);
+}
