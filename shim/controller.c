@@ -181,6 +181,20 @@ static int observe(int pi, struct ctl *c)
     if (o && o->key == c->top_key) {
         dw = (double)(wait_ns - c->top_wait_prev) * NS / dt;
         dh = (double)(o->hold_ns - c->top_hold_prev) * NS / dt;
+    } else if (o && !c->top_key) {
+        /* The first object we see: no previous total to take a rate from.
+         * Read as 0, a serialized pool looked unserialized at the first look,
+         * which acts at once, and was grown (10 -> 18 threads on a lock
+         * waited 5 s/s; tests/unit/test_controller.c). Its wait in this
+         * interval is at most its total so far and at most the pool's lock
+         * and condvar wait in the interval; its hold keeps its ratio to the
+         * wait since it was first contended. Later changes of the top object
+         * keep the EMAs' history instead. */
+        double pool_ns = (double)((s1->lock_ns >= s0->lock_ns ? s1->lock_ns - s0->lock_ns : 0) +
+                                  (s1->cond_ns >= s0->cond_ns ? s1->cond_ns - s0->cond_ns : 0));
+        double w = (double)wait_ns < pool_ns ? (double)wait_ns : pool_ns;
+        dw = w * NS / dt;
+        dh = wait_ns ? (double)o->hold_ns * (w / (double)wait_ns) * NS / dt : 0;
     }
     if (o) {
         c->top_key = o->key;

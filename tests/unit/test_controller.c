@@ -9,7 +9,8 @@
  * report JSON (ps_controller_report_json), as the analyzer reads them.
  * Criterion runs each test in its own process, so every test starts with a
  * fresh controller (it resets on its first tick). No sleeping: the suite runs
- * in a few tens of ms. */
+ * in a few tens of ms. CTL_TRACE=1 prints each test's sizes over time and its
+ * decisions (to see what the law did when a bound fails). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <string.h>
@@ -139,7 +140,7 @@ static void teardown(void)
         json_t *r = report();
         size_t i; json_t *d;
         json_array_foreach(decisions(r), i, d)
-            fprintf(stderr, "  %.1f %s %d->%d %s\n", json_real_value(json_object_get(d, "t_s")),
+            fprintf(stderr, "  %.1f %s %d->%d %s\n", json_number_value(json_object_get(d, "t_s")),
                     json_string_value(json_object_get(d, "action")), dint(d, "from"), dint(d, "to"),
                     json_string_value(json_object_get(d, "reason")));
     }
@@ -338,5 +339,138 @@ Test(controller, expansion_never_exceeds_the_configured_max, .fini = teardown)
     cr_assert_not_null(d);
     cr_expect_eq(dint(d, "to"), 24);
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(rep, "controller"), "max")), 24);
+    json_decref(rep);
+}
+
+/* Throughput grows with every worker up to 8, but the workers' waits are not
+ * seen (W/C reads 0): the model says 2 threads, and is wrong. */
+static void hidden_waits(int n, struct rates *r)
+{
+    r->tasks = 125.0 * (n < 8 ? n : 8);
+    r->cpu = r->tasks * 0.001;
+}
+
+Test(controller, a_change_that_loses_throughput_is_rolled_back, .fini = teardown)
+{
+    setup(hidden_waits, 8, 0, 0);
+    run_s(20.0);
+    json_t *rep = report();
+    json_t *m = find(rep, "throttle", "model");
+    cr_assert_not_null(m, "the model never moved the pool: nothing to roll back");
+    cr_expect_eq(dint(m, "from"), 8);
+    cr_expect_eq(dint(m, "to"), 2);
+    json_t *rb = find(rep, "rollback", NULL);
+    cr_assert_not_null(rb, "no rollback: %s", trace_str());
+    cr_expect_eq(dint(rb, "from"), 2);
+    cr_expect_eq(dint(rb, "to"), 8, "rolled back to %d, last good size 8", dint(rb, "to"));
+    cr_expect_gt(json_number_value(json_object_get(rb, "t_s")), json_number_value(json_object_get(m, "t_s")));
+    /* Back at 8 within a window and a half of the move (500 ms + settle). */
+    cr_expect_leq(json_number_value(json_object_get(rb, "t_s")) - json_number_value(json_object_get(m, "t_s")), 0.8);
+    /* The rejected model target is not tried again; probes (down only: up is
+     * beyond the model's range) may come and go, each undone. */
+    int model_moves = 0;
+    size_t i;
+    json_t *d;
+    json_array_foreach(decisions(rep), i, d)
+        model_moves += !strncmp(json_string_value(json_object_get(d, "reason")), "model", 5) &&
+                       dint(d, "from") != dint(d, "to");
+    cr_expect_eq(model_moves, 1, "the model's rejected size was tried %d times: %s", model_moves, trace_str());
+    cr_expect_eq(S.running, 8, "%s", trace_str());
+    cr_expect_leq(ticks_off(20, S.ticks, 8), 18, "%s", trace_str());
+    json_decref(rep);
+}
+
+/* Flat optimum: 4 to 16 workers all serve 2000 tasks/s (0.5 ms CPU and
+ * 1.5 ms I/O per task, W/C 3: the model says 8). */
+static void flat(int n, struct rates *r)
+{
+    r->tasks = n < 4 ? 500.0 * n : n <= 16 ? 2000 : 2000.0 * 16 / n;
+    r->cpu = r->tasks * 0.0005;
+    r->io = r->tasks * 0.0015;
+}
+
+Test(controller, noisy_flat_optimum_does_not_oscillate, .fini = teardown)
+{
+    setup(flat, 8, 1, 0.10);
+    run_s(60.0);
+    /* What the law allows: a few kept steps down (same throughput, fewer
+     * threads) to the floor of its probe range, then probes backing off to
+     * one every 16 s, each undone: 3 + 2 x 4 = 11. An oscillation (a change
+     * per window) would make 100. */
+    int chg = changes(0, S.ticks);
+    cr_expect_leq(chg, 12, "%d size changes in 60 s: %s", chg, trace_str());
+    /* Steady over the last 30 s: one size nearly all the time. */
+    int best = 0, best_n = 0;
+    for (int size = 1; size <= 20; size++) {
+        int n = 300 - ticks_off(S.ticks - 300, S.ticks, size);
+        if (n > best_n)
+            best = size, best_n = n;
+    }
+    cr_expect_geq(best_n, 270, "at %d workers only %d of the last 300 ticks: %s", best, best_n, trace_str());
+    cr_expect_geq(best, 4, "%s", trace_str());
+    cr_expect_leq(best, 16, "%s", trace_str());
+    /* Never outside the flat region for long: a probe's window at most. */
+    int off = 0;
+    for (int k = 0; k < S.ticks; k++)
+        off += S.trace[k] < 4 || S.trace[k] > 16;
+    cr_expect_leq(off, 20, "%d ticks outside 4..16: %s", off, trace_str());
+}
+
+/* The pool keeps 95 % of the 2 cores busy and waits for them, while its I/O
+ * reads W/C 3.2 (the model says 8 of its 4 threads). */
+static void saturated(int n, struct rates *r)
+{
+    r->tasks = 250.0 * n;
+    r->cpu = 1.9;
+    r->runq = 0.5;
+    r->io = 6.0;
+}
+
+Test(controller, cpu_guard_never_grows_a_saturated_pool, .fini = teardown)
+{
+    setup(saturated, 4, 1, 0);
+    run_s(20.0);
+    cr_expect_eq(S.max_live, 4, "grew to %d: %s", S.max_live, trace_str());
+    cr_expect_eq(ps_expand_added(S.pi), 0);
+    json_t *rep = report();
+    json_t *d = find(rep, "hold", "not growing");
+    cr_assert_not_null(d, "no decision says why the pool is not grown");
+    const char *why = json_string_value(json_object_get(d, "reason"));
+    cr_expect_not_null(strstr(why, "model wants 8 threads"), "%s", why);
+    cr_expect_not_null(strstr(why, "95% of the cores"), "%s", why);
+    cr_expect_eq(dint(d, "to"), 4);
+    cr_expect_null(find(rep, "expand", NULL));
+    json_decref(rep);
+}
+
+/* 10 workers: 0.5 core of CPU, 4 s/s of I/O (W/C 8: the model alone says
+ * 18), and 5 s/s waiting on one mutex, held 0.2 s/s: serialized. */
+static void serialized(int n, struct rates *r)
+{
+    double k = n / 10.0;
+    r->tasks = 500 * k;
+    r->cpu = 0.5 * k;
+    r->io = 4.0 * k;
+    r->lock = 5.0 * k;
+    r->top_wait = 5.0 * k;
+    r->top_hold = 0.2 * k;
+}
+
+Test(controller, serialized_pool_is_never_grown, .fini = teardown)
+{
+    setup(serialized, 10, 1, 0);
+    uintptr_t key = 0x7000;
+    S.top = ps_obj_get(key, PS_K_MUTEX);
+    cr_assert_not_null(S.top);
+    S.top->waiter_pool = S.pi;
+    ps_pool_note_candidate(key);
+    run_s(20.0);
+    cr_expect_eq(S.max_live, 10, "a serialized pool grew to %d: %s", S.max_live, trace_str());
+    cr_expect_eq(ps_expand_added(S.pi), 0);
+    json_t *rep = report();
+    json_t *d = find(rep, "hold", "never adding threads to this pool: serialized on one lock");
+    cr_assert_not_null(d, "no decision says the pool is serialized");
+    cr_expect_eq(dint(d, "to"), 10);
+    cr_expect_null(find(rep, "expand", NULL));
     json_decref(rep);
 }
