@@ -88,6 +88,7 @@ struct ctl {
     int no_throttle;           /* the watchdog found parking stalls this pool */
     int idle_ticks;
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
+    double change_demand;      /* work per task when the size last changed */
     int win_pending;           /* skip one tick after a change */
     /* watchdog */
     uint64_t progress_tasks, progress_ns, watchdog_ns;
@@ -315,6 +316,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
     c->size = to;
     c->last_kind = kind;
     c->change_ns = now;
+    c->change_demand = c->demand;
     c->win_pending = 1;
     return to;
 }
@@ -542,9 +544,16 @@ static void control(int pi, struct ctl *c, uint64_t now)
         return;
     /* A probe that costs 15 % of the throughput or more is clear well
      * before its window ends: undo it at half the window (a failed probe is
-     * most of what hill climbing costs a steady pool). */
+     * most of what hill climbing costs a steady pool). Unless the work per
+     * task grew by as much since the change: then the tasks got longer, and
+     * the whole window (which tells a load shift from a loss) decides. The
+     * demand's EMA lags a shift (a 4x one reads 1.9x after one tick, 3x
+     * after three), so half a window could not tell them apart: a probe
+     * costing nothing was undone as "6 threads gave 499 tasks/s, 8 threads
+     * gave 2000" when the tasks had become 4x longer (test_controller.c). */
     if (c->phase == P_EVAL && c->last_kind == K_PROBE && now - c->win_ns >= window / 2 &&
-        tasks - c->win_tasks >= 8 && tput < c->ref_tput * (1 - 3 * EPS)) {
+        tasks - c->win_tasks >= 8 && tput < c->ref_tput * (1 - 3 * EPS) &&
+        !(c->change_demand > 0 && c->demand > c->change_demand / (1 - 3 * EPS))) {
         start_window(c, pi, now);
         rollback(pi, c, now, tput, window);
         return;
@@ -640,6 +649,12 @@ static void control(int pi, struct ctl *c, uint64_t now)
             c->fails = 0;
         } else if (c->last_kind != K_ROLLBACK || c->size == c->ref_size) {
             c->ref_tput = c->ref_tput > 0 ? c->ref_tput + 0.5 * (tput - c->ref_tput) : tput;
+            /* The reference's work per task follows its throughput. The
+             * first look has none (a demand needs two intervals), so a pool
+             * that started at the model's size kept 0 until a change was
+             * accepted, and no load shift could be told from a loss: a free
+             * probe was rolled back when its tasks got 4x longer. */
+            c->ref_demand = c->ref_demand > 0 ? c->ref_demand + 0.5 * (c->demand - c->ref_demand) : c->demand;
         }
         c->last_kind = K_NONE;
         if (now >= c->next_probe_ns && !probe(pi, c, now, tput, 0))

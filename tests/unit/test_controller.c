@@ -43,6 +43,7 @@ static struct sim {
     int live, running, added_seen, ticks;
     law_fn law;
     double noise;                       /* relative amplitude of seeded uniform noise */
+    double work;                        /* work per task, x (a load shift), 1 by default */
     uint64_t rng;
     double tasks, cpu, io, lock, runq, top_wait, top_hold;
     struct ps_obj *top;
@@ -123,6 +124,7 @@ static void setup(law_fn law, int threads, int expandable, double noise)
     ps_threads_hwm = 1;
     S.law = law;
     S.noise = noise;
+    S.work = 1;
     S.rng = 0x9E3779B97F4A7C15ull;
     S.live = S.running = S.max_live = threads;
     S.now = T0;
@@ -152,6 +154,7 @@ static void tick(void)
     struct ps_pool *p = &ps_pools[S.pi];
     struct rates r = { 0 };
     S.law(S.running, &r);
+    r.tasks /= S.work;                  /* same busy time, longer tasks */
     double f = S.noise ? 1 + S.noise * (2 * rnd() - 1) : 1, dt = TICK_NS * 1e-9;
     S.now += TICK_NS;
     S.tasks += r.tasks * dt * f;        /* noise changes how much got done, not the work per task */
@@ -472,5 +475,112 @@ Test(controller, serialized_pool_is_never_grown, .fini = teardown)
     cr_assert_not_null(d, "no decision says the pool is serialized");
     cr_expect_eq(dint(d, "to"), 10);
     cr_expect_null(find(rep, "expand", NULL));
+    json_decref(rep);
+}
+
+/* The same oversized pool with +-10 % noise on every sample, three seeds
+ * (one process each: the controller resets on a new process's first tick). */
+static void oversized_noisy(uint64_t seed)
+{
+    setup(cpu_collapse, 64, 0, 0.10);
+    S.rng = seed;
+    run_s(1.0);
+    cr_expect_leq(S.running, 4, "%s", trace_str());
+    run_s(29.0);
+    int off = ticks_off(10, S.ticks, 2);
+    cr_expect_leq(off, 29, "%d of 290 ticks away from 2 workers: %s", off, trace_str());
+    cr_expect_leq(changes(10, S.ticks), 12, "%s", trace_str());
+}
+Test(controller, oversized_cpu_pool_under_noise_seed_1, .fini = teardown) { oversized_noisy(1); }
+Test(controller, oversized_cpu_pool_under_noise_seed_2, .fini = teardown) { oversized_noisy(0x5eed); }
+Test(controller, oversized_cpu_pool_under_noise_seed_3, .fini = teardown) { oversized_noisy(0xC0FFEE); }
+
+/* A probe that costs 15 % or more is undone at half its window; one that
+ * costs less (13 %) at the end of its window. */
+Test(controller, a_costly_probe_is_undone_at_half_its_window, .fini = teardown)
+{
+    setup(cpu_collapse, 64, 0, 0);
+    run_s(20.0);
+    json_t *rep = report();
+    size_t i;
+    json_t *d, *probe = NULL;
+    int fast = 0, slow = 0;
+    json_array_foreach(decisions(rep), i, d) {
+        const char *a = json_string_value(json_object_get(d, "action"));
+        if (!strncmp(json_string_value(json_object_get(d, "reason")), "probe", 5)) {
+            probe = d;
+        } else if (!strcmp(a, "rollback") && probe) {
+            double dt = json_number_value(json_object_get(d, "t_s")) - json_number_value(json_object_get(probe, "t_s"));
+            cr_expect_eq(dint(d, "to"), 2);
+            if (dint(probe, "to") == 1) {           /* 2 -> 1: half the throughput */
+                cr_expect_leq(dt, 0.45, "2 -> 1 undone after %.2f s", dt);
+                fast++;
+            } else {                                /* 2 -> 3: 13 % less */
+                cr_expect_geq(dt, 0.5, "2 -> 3 undone after %.2f s, before its window ended", dt);
+                slow++;
+            }
+            probe = NULL;
+        }
+    }
+    cr_expect_geq(fast, 1, "%s", trace_str());
+    cr_expect_geq(slow, 1, "%s", trace_str());
+    json_decref(rep);
+}
+
+/* Throughput grows up to 12 workers; the model (W/C 3) says 8. A probe up
+ * that pays is followed at once by another step up, not by a probe down. */
+static void more_is_better(int n, struct rates *r)
+{
+    r->tasks = 200.0 * (n < 12 ? n : 12);
+    r->cpu = r->tasks * 0.0005;
+    r->io = r->tasks * 0.0015;
+}
+
+Test(controller, a_probe_that_paid_is_followed_onward, .fini = teardown)
+{
+    setup(more_is_better, 8, 1, 0);
+    run_s(20.0);
+    json_t *rep = report();
+    size_t i;
+    json_t *d;
+    json_t *up = NULL, *next = NULL;
+    json_array_foreach(decisions(rep), i, d) {
+        if (dint(d, "from") == dint(d, "to"))
+            continue;
+        if (up) {
+            next = d;
+            break;
+        }
+        if (!strncmp(json_string_value(json_object_get(d, "reason")), "probe up: 8 -> 10", 17))
+            up = d;
+    }
+    cr_assert_not_null(up, "no probe up from 8: %s", trace_str());
+    cr_assert_not_null(next, "%s", trace_str());
+    cr_expect_eq(dint(next, "from"), 10, "%s", trace_str());
+    cr_expect_eq(dint(next, "to"), 12, "after a gain, onward: %s", trace_str());
+    /* at the end of the gain's window (500 ms, plus the tick the new size takes to settle) */
+    cr_expect_leq(json_number_value(json_object_get(next, "t_s")) - json_number_value(json_object_get(up, "t_s")), 0.65);
+    cr_expect_eq(S.running, 12, "%s", trace_str());
+    cr_expect_eq(S.max_live, 12, "probes stay within model x 1.5: %s", trace_str());
+    json_decref(rep);
+}
+
+/* The work per task grows 4x just as a probe starts (8 -> 6 workers of a
+ * flat pool, which costs nothing): throughput drops 4x, but not because of
+ * the probe. The law must see the shift (work per task), not roll the probe
+ * back as if it had lost throughput. */
+Test(controller, a_load_shift_during_a_probe_is_not_blamed_on_it, .fini = teardown)
+{
+    setup(flat, 8, 1, 0);
+    while (S.running == 8 && S.ticks < 100)
+        tick();
+    cr_assert_eq(S.running, 6, "no probe 8 -> 6: %s", trace_str());
+    S.work = 4;
+    run_s(3.0);
+    json_t *rep = report();
+    json_t *rb = find(rep, "rollback", NULL);
+    cr_expect_null(rb, "rolled back on a load shift: %s (%s)", rb ? json_string_value(json_object_get(rb, "reason")) : "",
+                   trace_str());
+    cr_expect_not_null(find(rep, "hold", "the work per task changed"), "%s", trace_str());
     json_decref(rep);
 }
