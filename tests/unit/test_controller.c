@@ -429,21 +429,30 @@ static void saturated(int n, struct rates *r)
     r->io = 6.0;
 }
 
+/* Runs 20 s and checks the pool never grew and a "hold" decision whose
+ * reason contains `why` says so; returns that reason (static). */
+static const char *expect_never_grown(int threads, const char *why)
+{
+    static char reason[320];
+    run_s(20.0);
+    cr_expect_eq(S.max_live, threads, "grew to %d: %s", S.max_live, trace_str());
+    cr_expect_eq(ps_expand_added(S.pi), 0);
+    json_t *rep = report();
+    json_t *d = find(rep, "hold", why);
+    cr_assert_not_null(d, "no decision says \"%s\": %s", why, trace_str());
+    cr_expect_eq(dint(d, "to"), threads);
+    cr_expect_null(find(rep, "expand", NULL));
+    snprintf(reason, sizeof reason, "%s", json_string_value(json_object_get(d, "reason")));
+    json_decref(rep);
+    return reason;
+}
+
 Test(controller, cpu_guard_never_grows_a_saturated_pool, .fini = teardown)
 {
     setup(saturated, 4, 1, 0);
-    run_s(20.0);
-    cr_expect_eq(S.max_live, 4, "grew to %d: %s", S.max_live, trace_str());
-    cr_expect_eq(ps_expand_added(S.pi), 0);
-    json_t *rep = report();
-    json_t *d = find(rep, "hold", "not growing");
-    cr_assert_not_null(d, "no decision says why the pool is not grown");
-    const char *why = json_string_value(json_object_get(d, "reason"));
+    const char *why = expect_never_grown(4, "not growing");
     cr_expect_not_null(strstr(why, "model wants 8 threads"), "%s", why);
     cr_expect_not_null(strstr(why, "95% of the cores"), "%s", why);
-    cr_expect_eq(dint(d, "to"), 4);
-    cr_expect_null(find(rep, "expand", NULL));
-    json_decref(rep);
 }
 
 /* 10 workers: 0.5 core of CPU, 4 s/s of I/O (W/C 8: the model alone says
@@ -467,15 +476,7 @@ Test(controller, serialized_pool_is_never_grown, .fini = teardown)
     cr_assert_not_null(S.top);
     S.top->waiter_pool = S.pi;
     ps_pool_note_candidate(key);
-    run_s(20.0);
-    cr_expect_eq(S.max_live, 10, "a serialized pool grew to %d: %s", S.max_live, trace_str());
-    cr_expect_eq(ps_expand_added(S.pi), 0);
-    json_t *rep = report();
-    json_t *d = find(rep, "hold", "never adding threads to this pool: serialized on one lock");
-    cr_assert_not_null(d, "no decision says the pool is serialized");
-    cr_expect_eq(dint(d, "to"), 10);
-    cr_expect_null(find(rep, "expand", NULL));
-    json_decref(rep);
+    expect_never_grown(10, "never adding threads to this pool: serialized on one lock");
 }
 
 /* The same oversized pool with +-10 % noise on every sample, three seeds
