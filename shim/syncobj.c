@@ -57,6 +57,7 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
             if (__atomic_compare_exchange_n(&o->key, &zero, (uintptr_t)-1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 o->kind = kind;
                 o->waiter_pool = -1;
+                o->poster_pool = -1;
                 ps_obj_filter_add(key);         /* before the key: no false "absent" */
                 __atomic_store_n(&o->key, key, __ATOMIC_RELEASE);
                 return o;

@@ -44,6 +44,8 @@ struct ps_obj {
     uint64_t wait_ns, max_wait_ns;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
+    int poster_pool;              /* condvars: first pool whose worker posted it while no member
+                                     of that pool waited on it (a "not full" condvar), -1 none */
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
     struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
 } __attribute__((aligned(64)));
