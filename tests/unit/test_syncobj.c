@@ -171,14 +171,22 @@ Test(syncobj, hold_time_is_measured_for_the_owner_only)
     cr_expect_eq(o->hold_ns, h);
 }
 
+/* A table with m in it, as after its first contention. */
+static struct ps_obj *hot_mutex(pthread_mutex_t *m)
+{
+    init();
+    struct ps_obj *o = ps_obj_get((uintptr_t)m, PS_K_MUTEX);
+    cr_assert_not_null(o);
+    return o;
+}
+
 /* Uncontended acquisitions of a hot lock: each is in the hold sample with
  * probability 1/PS_HOLD_SAMPLE, from a thread's first acquisition on (the
  * stationary start), and counts and owner are exact whether sampled or not. */
 Test(syncobj, hold_sample_is_one_in_eight_from_the_first_acquisition)
 {
-    init();
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    struct ps_obj *o = ps_obj_get((uintptr_t)&m, PS_K_MUTEX);
+    struct ps_obj *o = hot_mutex(&m);
     enum { THREADS = 4000, FIRST = 4, LONG = 80000 };
     int first[FIRST] = { 0 };
     for (int i = 0; i < THREADS; i++) {
@@ -211,9 +219,8 @@ Test(syncobj, hold_sample_is_one_in_eight_from_the_first_acquisition)
  * ones); an unsampled one, nothing. */
 Test(syncobj, sampled_hold_counts_at_its_weight)
 {
-    init();
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    struct ps_obj *o = ps_obj_get((uintptr_t)&m, PS_K_MUTEX);
+    struct ps_obj *o = hot_mutex(&m);
     struct ps_thread t = { .tid = 21, .pool = -1, .hold_skip = 3, .hold_rng = 12345 };
     struct timespec ts = { 0, 10 * 1000 * 1000 };
     for (int i = 0; i < 3; i++) {                     /* skipped: untimed */
@@ -238,9 +245,8 @@ Test(syncobj, sampled_hold_counts_at_its_weight)
  * measured. The sampled part before the wait keeps its weight. */
 Test(syncobj, a_waiter_times_the_rest_of_the_hold)
 {
-    init();
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    struct ps_obj *o = ps_obj_get((uintptr_t)&m, PS_K_MUTEX);
+    struct ps_obj *o = hot_mutex(&m);
     struct ps_thread h = { .tid = 31, .pool = -1, .hold_skip = 5, .hold_rng = 1 };
     struct timespec ts = { 0, 10 * 1000 * 1000 };
     void *owner_site;
