@@ -151,7 +151,13 @@ static int observe(int pi, struct ctl *c)
 #define RATE(f) ((s1->f >= s0->f ? (double)(s1->f - s0->f) : 0) * NS / dt)
     int first = !c->seen;
     c->cpu = ema(c->cpu, RATE(cpu_ns), first);
-    c->ws = ema(c->ws, RATE(io_ns) + RATE(sleep_ns), first);
+    /* A sleep or I/O wait is timed until the thread runs again, so it also
+     * holds the wait for a core after the wake-up, which schedstat counts as
+     * run-queue time: net of it, W/C stays the work's own and does not grow
+     * with the pool (W/C 20 read as 31 at 64 threads on 2 cores, and the
+     * model then asked for 60 threads). */
+    double ws = RATE(io_ns) + RATE(sleep_ns) - RATE(runq_ns);
+    c->ws = ema(c->ws, ws > 0 ? ws : 0, first);
     c->lock = ema(c->lock, RATE(lock_ns), first);
     c->cond = ema(c->cond, RATE(cond_ns), first);
     c->idle = ema(c->idle, RATE(idle_ns), first);
@@ -306,12 +312,14 @@ static void start_window(struct ctl *c, int pi, uint64_t now)
     c->win_pending = 0;
 }
 
-/* Tries a 25 % step in the probe direction; 0 if none is possible. */
-static int probe(int pi, struct ctl *c, uint64_t now, double tput)
+/* Tries a 25 % step in the probe direction, then (unless `onward`: a step
+ * that just paid is followed only the same way, the other way was just
+ * measured worse) in the other; 0 if none is possible. */
+static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
 {
     struct ps_pool *p = &ps_pools[pi];
     int step = c->size / 4 > 1 ? c->size / 4 : 1;
-    for (int tries = 0; tries < 2; tries++, c->probe_dir = -c->probe_dir) {
+    for (int tries = 0; tries < (onward ? 1 : 2); tries++, c->probe_dir = -c->probe_dir) {
         int to = clamp_size(c->size + c->probe_dir * step);
         /* Probe around the model, not away from it: single windows are noisy
          * and a lucky one must not walk the pool far from where it belongs. */
@@ -341,6 +349,20 @@ static void backoff(struct ctl *c, uint64_t now, uint64_t window)
     if (c->fails < MAX_FAILS)
         c->fails++;
     c->next_probe_ns = now + PROBE_EVERY * window * (1ull << c->fails);
+}
+
+/* The change under evaluation lost throughput: back to the last good size. */
+static void rollback(int pi, struct ctl *c, uint64_t now, double tput, uint64_t window)
+{
+    char why[200];
+    if (c->last_kind == K_MODEL)
+        c->model_rejected = c->target;
+    ps_fmt(why, sizeof why, "rollback: %d threads gave %d tasks/s, %d threads gave %d",
+           c->size, (int)tput, c->ref_size, (int)c->ref_tput);
+    change(pi, c, now, c->ref_size, K_ROLLBACK, tput, why);
+    c->probe_dir = -c->probe_dir;
+    c->phase = P_STEADY;
+    backoff(c, now, window);
 }
 
 /* a and b differ by at least a factor num/den */
@@ -474,8 +496,14 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->ref_size = c->size;
         c->phase = P_START;
         c->probe_dir = -1;
-        start_window(c, pi, now);
-        return;
+        /* The model's rates were measured since the previous sample of the
+         * pool's history: the first look counts from there, not from now. A
+         * starved agent (64 spinning workers on 2 cores) ticks late, and one
+         * tick less at the wrong size is a tenth of a second won. */
+        const struct ps_pool_sample *s0 = &p->hist[(p->hist_n - 2) % PS_HIST];
+        c->win_ns = s0->t_ns;
+        c->win_tasks = s0->tasks;
+        c->win_pending = 0;
     }
     if (c->win_pending) {
         /* Measure the new size only once it is in force: workers park at
@@ -492,15 +520,26 @@ static void control(int pi, struct ctl *c, uint64_t now)
      * of a window (and not sooner than the cooldown after the last change). */
     if (c->phase != P_START && now - c->change_ns >= window && now > c->win_ns && model_move(pi, c, now, tput, 1))
         return;
-    /* The first look needs only rates for the model: do not wait a full window. */
-    if (now - c->win_ns < (c->phase == P_START ? 150000000ull : window))
+    /* A probe that costs 15 % of the throughput or more is clear well
+     * before its window ends: undo it at half the window (a failed probe is
+     * most of what hill climbing costs a steady pool). */
+    if (c->phase == P_EVAL && c->last_kind == K_PROBE && now - c->win_ns >= window / 2 &&
+        tasks - c->win_tasks >= 8 && tput < c->ref_tput * (1 - 3 * EPS)) {
+        start_window(c, pi, now);
+        rollback(pi, c, now, tput, window);
+        return;
+    }
+    /* The first look needs only rates for the model (two samples of the
+     * pool's history): do not wait a full window. Every tick at the wrong size
+     * costs the whole run: an undersized pool runs at 2/43 of its speed. */
+    if (now - c->win_ns < (c->phase == P_START ? 100000000ull : window))
         return;
     if (c->phase == P_START && tasks - c->win_tasks < 8) {
         /* Too few task boundaries to measure throughput (the pool's tasks
          * are not seen, or there is no work yet): keep looking. A pool the
          * user declared safe to grow may still follow the model upwards
          * when it is busy (no worker idle): growing it is what was asked. */
-        if (now - c->win_ns >= 300000000ull && ps_expand_allowed(pi) && c->target > p->threads_live &&
+        if (ps_expand_allowed(pi) && c->target > p->threads_live &&
             p->threads_idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !guard(c) &&
             apart(c->target, p->threads_live, 4, 3) && (c->cpu > 0 || c->ws > 0)) {
             char why[300];
@@ -529,7 +568,6 @@ static void control(int pi, struct ctl *c, uint64_t now)
     if (p->threads_live < c->size && !ps_throttle_parked(pi))
         c->size = p->threads_live;      /* workers left */
     start_window(c, pi, now);
-    char why[200];
     switch (c->phase) {
     case P_START:
         c->ref_size = c->size;
@@ -569,16 +607,9 @@ static void control(int pi, struct ctl *c, uint64_t now)
             c->phase = P_STEADY;
             c->next_probe_ns = now + PROBE_EVERY * window;
             if (kind == K_PROBE && improved && !shifted)
-                probe(pi, c, now, tput);        /* it helped: keep going that way */
+                probe(pi, c, now, tput, 1);     /* it helped: keep going that way */
         } else {
-            if (c->last_kind == K_MODEL)
-                c->model_rejected = c->target;
-            ps_fmt(why, sizeof why, "rollback: %d threads gave %d tasks/s, %d threads gave %d",
-                   c->size, (int)tput, c->ref_size, (int)c->ref_tput);
-            change(pi, c, now, c->ref_size, K_ROLLBACK, tput, why);
-            c->probe_dir = -c->probe_dir;
-            c->phase = P_STEADY;
-            backoff(c, now, window);
+            rollback(pi, c, now, tput, window);
         }
         break;
     }
@@ -591,7 +622,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
             c->ref_tput = c->ref_tput > 0 ? c->ref_tput + 0.5 * (tput - c->ref_tput) : tput;
         }
         c->last_kind = K_NONE;
-        if (now >= c->next_probe_ns && !probe(pi, c, now, tput))
+        if (now >= c->next_probe_ns && !probe(pi, c, now, tput, 0))
             backoff(c, now, window);
         break;
     }
