@@ -122,7 +122,10 @@ void ps_task_end_at(struct ps_thread *t, uint64_t ns)
 
 void ps_task_end(struct ps_thread *t)
 {
-    ps_task_end_at(t, ps_now_ns());
+    if (t->task_begin_ns)
+        ps_task_end_at(t, ps_now_ns());
+    else
+        t->task_tentative = 0;           /* no task open: no clock to read */
 }
 
 void ps_task_cancel(struct ps_thread *t)
@@ -138,9 +141,18 @@ void ps_task_cancel(struct ps_thread *t)
 
 void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
 {
-    struct ps_obj *o = ps_obj_probe(obj);  /* callers tested the filter (ps_obj_note_post) */
-    if (!o)
-        return;                            /* nobody ever waited on it */
+    struct ps_obj *o;
+    if (poster && poster->post_key == obj) {
+        o = poster->post_obj;              /* entries keep their key (see ps_lock_find) */
+    } else {
+        o = ps_obj_probe(obj);             /* callers tested the filter (ps_obj_note_post) */
+        if (!o)
+            return;                        /* nobody ever waited on it */
+        if (poster) {
+            poster->post_obj = o;
+            poster->post_key = obj;
+        }
+    }
     int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
     int member = poster && wp >= 0 && poster->pool == wp;
     ps_atomic_add(member ? &o->posts_same : &o->posts_other, 1);
