@@ -75,7 +75,7 @@ $(B)/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(B)/analyzer
 $(AN_BIN): $(AN_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS)
 
-$(B)/fixtures/%: tests/fixtures/%.c tests/fixtures/fixture.h | $(B)/fixtures
+$(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtures
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm
 
 # Unit tests link the shim's objects directly (never preload into the runner).

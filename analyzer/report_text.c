@@ -59,7 +59,9 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
     case 9: snprintf(out, n, "%s", N(an_num(p, "effective_parallelism"))); break;
     case 10: {
         const json_t *iw = an_obj(p, "idle_wait");
-        if (iw) snprintf(out, n, "%s %s", an_str(iw, "kind") ? an_str(iw, "kind") : "?",
+        if (iw && !an_str(iw, "kind") && an_str(iw, "queue_mutex"))
+            snprintf(out, n, "never idle; queue mutex %s", an_str(iw, "queue_mutex"));
+        else if (iw) snprintf(out, n, "%s %s", an_str(iw, "kind") ? an_str(iw, "kind") : "?",
                          an_str(iw, "object") ? an_str(iw, "object") : "?");
         else snprintf(out, n, "none found");
         break;

@@ -292,8 +292,9 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
         }
     } else {
         const char *cannot = NULL;
-        if (!p->idle_obj)
-            cannot = "its workers were never seen waiting for work, so there is no safe point to park them";
+        if (!ps_pool_has_safe_point(p))
+            cannot = "its workers were never seen waiting for work nor taking it from a queue a producer "
+                     "waits on, so there is no safe point to park them";
         else if (c->no_throttle)
             cannot = "parking stalled this pool once (watchdog)";
         else if (c->top_handoff)
@@ -344,7 +345,7 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
         if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
-        if (to < c->size && (!p->idle_obj || c->no_throttle || c->top_handoff))
+        if (to < c->size && (!ps_pool_has_safe_point(p) || c->no_throttle || c->top_handoff))
             continue;                   /* cannot park (see change()) */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
                              (to > p->threads_live && !ps_expand_allowed(pi))))
@@ -567,12 +568,18 @@ static void control(int pi, struct ctl *c, uint64_t now)
         /* Too few task boundaries to measure throughput (the pool's tasks
          * are not seen, or there is no work yet): keep looking. A pool the
          * user declared safe to grow may still follow the model upwards
-         * when it is busy (no worker idle): growing it is what was asked. */
-        if (ps_expand_allowed(pi) && c->target > p->threads_live &&
-            p->threads_idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !guard(c) &&
-            apart(c->target, p->threads_live, 4, 3) && (c->cpu > 0 || c->ws > 0)) {
+         * when it is busy (no worker idle): growing it is what was asked.
+         * A CPU-starved pool may follow it downwards: its threads wait for
+         * a core as long as they run, and so few tasks end that it may be
+         * collapsed (64 spinning workers on 2 cores finish ~20 tasks/s). */
+        int grow = ps_expand_allowed(pi) && c->target > p->threads_live && c->rec.cls != PS_CLASS_SERIAL &&
+                   !guard(c) && (c->cpu > 0 || c->ws > 0);
+        int shrink = c->target < p->threads_live && c->rec.cls == PS_CLASS_STARVED && !c->top_handoff &&
+                     ps_pool_has_safe_point(p) && now - c->win_ns >= 200000000ull;
+        if ((grow || shrink) && p->threads_idle == 0 && apart(c->target, p->threads_live, 4, 3)) {
             char why[300];
-            ps_fmt(why, sizeof why, "model, throughput not measurable (no task boundaries seen): %s", c->rec.reason);
+            ps_fmt(why, sizeof why, "model, throughput not measurable yet (%d task boundaries seen): %s",
+                   (int)(tasks - c->win_tasks), c->rec.reason);
             c->model_acted = c->target;
             change(pi, c, now, c->target, K_MODEL, tput, why);
             c->win_pending = 0;
@@ -693,7 +700,7 @@ void ps_controller_tick(uint64_t now)
             continue;
         }
         note_serial(pi, c, now);
-        if (p->idle_obj || ps_expand_allowed(pi))       /* something to act with */
+        if (ps_pool_has_safe_point(p) || ps_expand_allowed(pi))  /* something to act with */
             control(pi, c, now);
     }
 }

@@ -3,7 +3,8 @@
  * record, no store to shared memory. Only when trylock says EBUSY do we time
  * the real lock. Locks
  * that were ever contended are "hot": for them we also note the owner and its
- * call site and the hold time, which is what names a convoy's culprit.
+ * call site and the hold time (timed whole when others wait, else sampled:
+ * syncobj.h), which is what names a convoy's culprit.
  * The pool's queue mutex marks task boundaries for condvar pools, and locking
  * it while holding no other lock is the throttle's safe point (throttle.h):
  * the marked path checks it before the trylock (after it, the worker would
@@ -41,38 +42,6 @@ int lock_wait(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
     return r;
 }
 
-/* Everything but the plain case, out of line so the fast path needs no stack
- * frame: a blocking acquisition (r == EBUSY from the trylock), or a mutex the
- * filter marks (hot, or a pool's queue mutex). After either, the filter bit
- * is set (a blocked-on lock was inserted), so the acquisition goes straight to
- * the table (ps_lock_on_acquire_maybe). */
-static __attribute__((noinline))
-int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
-              int r)
-{
-    struct ps_thread *t = ps_thread_self();
-    if (!t)
-        return r == EBUSY ? real_lock(how, m, clk, abs) : r;
-    if (ps_pool_is_queue_mutex(t, m))
-        ps_task_end(t);                  /* a worker comes back for more work */
-    if (r == EBUSY)
-        r = lock_wait(how, m, clk, abs, site, t);
-    if (r == 0 || r == EOWNERDEAD)
-        ps_lock_on_acquire_maybe(t, m, site);
-    return r;
-}
-
-/* Before the trylock of a marked mutex: a worker about to take its pool's
- * queue mutex between tasks parks here when the pool is over its limit. */
-static __attribute__((noinline)) void before_marked(pthread_mutex_t *m)
-{
-    struct ps_thread *t = ps_thread_self();
-    if (t && ps_pool_is_queue_mutex(t, m)) {
-        ps_task_end(t);                  /* a worker comes back for more work */
-        ps_throttle_point(t);
-    }
-}
-
 static inline void held_add(int d)
 {
     if (__builtin_expect(!ps_track_held, 1))
@@ -80,6 +49,64 @@ static inline void held_add(int d)
     struct ps_thread *t = ps_self;
     if (t)
         t->held += d > 0 || t->held > 0 ? d : 0;
+}
+
+/* A mutex the filter did not mark before the trylock: it is busy (r == EBUSY,
+ * the lock's first contention), or the filter marked it meanwhile. Out of
+ * line so the fast path needs no stack frame. */
+static __attribute__((noinline))
+int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
+              int r)
+{
+    struct ps_thread *t = ps_thread_self();
+    if (!t) {
+        if (r == EBUSY)
+            r = real_lock(how, m, clk, abs);
+        if (r == 0 || r == EOWNERDEAD)
+            held_add(1);
+        return r;
+    }
+    if (ps_pool_is_queue_mutex(t, m))
+        ps_task_end(t);                  /* a worker comes back for more work */
+    int waited = r == EBUSY;
+    if (waited)
+        r = lock_wait(how, m, clk, abs, site, t);
+    if (r == 0 || r == EOWNERDEAD) {
+        ps_lock_on_acquire_maybe(t, m, site, waited);
+        held_add(1);
+    }
+    return r;
+}
+
+/* A mutex the filter marks (hot, or a pool's queue mutex), all of it in one
+ * out-of-line call: a worker about to take its pool's queue mutex between
+ * tasks ends its task and parks here when the pool is over its limit (before
+ * the trylock: after it, the worker would hold the queue mutex); then the
+ * trylock, the timed wait if it is busy, and the hot lock's acquisition. */
+static __attribute__((noinline))
+int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
+{
+    struct ps_thread *t = ps_thread_self();
+    if (!t) {
+        int r = real_lock(how, m, clk, abs);
+        if (r == 0 || r == EOWNERDEAD)
+            held_add(1);
+        return r;
+    }
+    if (ps_pool_is_queue_mutex(t, m)) {
+        ps_task_end(t);                  /* a worker comes back for more work */
+        ps_throttle_point(t);
+    }
+    int r = PS_REAL(pthread_mutex_trylock)(m), waited = r == EBUSY;
+    if (waited)
+        r = lock_wait(how, m, clk, abs, site, t);
+    if (r == 0 || r == EOWNERDEAD) {
+        struct ps_obj *o = ps_lock_find(t, (uintptr_t)m);
+        if (o)
+            ps_lock_acquired(o, t, site, waited);
+        held_add(1);
+    }
+    return r;
 }
 
 /* The fast path: a trylock that succeeds on an unmarked mutex returns at once,
@@ -91,17 +118,14 @@ int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     if (how != PLAIN && ps_timeout_is_bad(abs, how == CLOCKED, clk))
         return real_lock(how, m, clk, abs);      /* glibc's own answer (EINVAL) */
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
-        before_marked(m);
+        return lock_marked(how, m, clk, abs, site);          /* keeps `held` itself */
     int r = PS_REAL(pthread_mutex_trylock)(m);
     if (__builtin_expect(r != EBUSY, 1) && __builtin_expect(!ps_obj_maybe((uintptr_t)m), 1)) {
         if (r == 0 || r == EOWNERDEAD)
             held_add(1);
         return r;
     }
-    r = lock_rest(how, m, clk, abs, site, r);
-    if (r == 0 || r == EOWNERDEAD)
-        held_add(1);
-    return r;
+    return lock_rest(how, m, clk, abs, site, r);             /* keeps `held` itself */
 }
 
 PS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -138,7 +162,9 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
     struct ps_thread *t = ps_self;
     if (!t || t->ignore)
         return PS_REAL(pthread_mutex_unlock)(m);
-    ps_lock_on_release_maybe(t, m);      /* the filter bit is set: we are here for it */
+    struct ps_obj *o = ps_lock_find(t, (uintptr_t)m);   /* the filter bit is set: we are here for it */
+    if (o)
+        ps_lock_released(o, t);
     int task = ps_pool_is_queue_mutex(t, m);
     int r = PS_REAL(pthread_mutex_unlock)(m);
     if (task && r == 0)

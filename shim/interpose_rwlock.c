@@ -11,8 +11,8 @@
     if (!t)                                                         \
         return call;                                                \
     void *site = PS_CALLER();                                       \
-    int r = trycall;                                                \
-    if (r == EBUSY) {                                               \
+    int r = trycall, waited = r == EBUSY;                           \
+    if (waited) {                                                   \
         struct ps_lockwait w;                                       \
         ps_lockwait_begin(&w, l, PS_K_RWLOCK, site);                \
         r = call;                                                   \
@@ -20,7 +20,10 @@
     }                                                               \
     if (r == 0) {                                                   \
         t->held++;                                                  \
-        ps_lock_on_acquire(t, l, site);                             \
+        if (waited)                                                 \
+            ps_lock_on_acquire_maybe(t, l, site, 1);                \
+        else                                                        \
+            ps_lock_on_acquire(t, l, site);                         \
     }                                                               \
     return r;
 

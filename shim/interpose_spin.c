@@ -45,8 +45,8 @@ PS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
     if (!t)
         return PS_REAL(pthread_spin_lock)(l);
     void *site = PS_CALLER();
-    int r = PS_REAL(pthread_spin_trylock)(l);
-    if (r == EBUSY) {
+    int r = PS_REAL(pthread_spin_trylock)(l), waited = r == EBUSY;
+    if (waited) {
         int saved = errno;
         void *owner_site;
         struct ps_obj *o = ps_lock_before_wait((void *)l, PS_K_SPIN, &owner_site);
@@ -65,7 +65,10 @@ PS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
     }
     if (r == 0) {
         t->held++;
-        ps_lock_on_acquire(t, (void *)l, site);
+        if (waited)
+            ps_lock_on_acquire_maybe(t, (void *)l, site, 1);
+        else
+            ps_lock_on_acquire(t, (void *)l, site);
     }
     return r;
 }

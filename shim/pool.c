@@ -122,7 +122,10 @@ void ps_task_end_at(struct ps_thread *t, uint64_t ns)
 
 void ps_task_end(struct ps_thread *t)
 {
-    ps_task_end_at(t, ps_now_ns());
+    if (t->task_begin_ns)
+        ps_task_end_at(t, ps_now_ns());
+    else
+        t->task_tentative = 0;           /* no task open: no clock to read */
 }
 
 void ps_task_cancel(struct ps_thread *t)
@@ -138,12 +141,26 @@ void ps_task_cancel(struct ps_thread *t)
 
 void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
 {
-    struct ps_obj *o = ps_obj_probe(obj);  /* callers tested the filter (ps_obj_note_post) */
-    if (!o)
-        return;                            /* nobody ever waited on it */
+    struct ps_obj *o;
+    if (poster && poster->post_key == obj) {
+        o = poster->post_obj;              /* entries keep their key (see ps_lock_find) */
+    } else {
+        o = ps_obj_probe(obj);             /* callers tested the filter (ps_obj_note_post) */
+        if (!o)
+            return;                        /* nobody ever waited on it */
+        if (poster) {
+            poster->post_obj = o;
+            poster->post_key = obj;
+        }
+    }
     int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
     int member = poster && wp >= 0 && poster->pool == wp;
     ps_atomic_add(member ? &o->posts_same : &o->posts_other, 1);
+    int none = -1;
+    if (!member && poster && poster->pool >= 0 && o->kind == PS_K_COND &&
+        __atomic_load_n(&o->poster_pool, __ATOMIC_RELAXED) < 0 &&
+        __atomic_compare_exchange_n(&o->poster_pool, &none, poster->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ps_pool_note_candidate(obj);       /* learn_idle looks at it (a producer's wait) */
     if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj)
         ps_atomic_add(&ps_pools[wp].submissions, 1);
 }
@@ -256,7 +273,7 @@ int ps_pool_lone(int pi)
 /* Picks each pool's idle object from the candidates (see the file comment). */
 static void learn_idle(void)
 {
-    struct ps_obj *best[PS_MAX_POOLS] = { 0 };
+    struct ps_obj *best[PS_MAX_POOLS] = { 0 }, *producer[PS_MAX_POOLS] = { 0 };
     int n = __atomic_load_n(&ncand, __ATOMIC_ACQUIRE);
     if (n > PS_MAX_CAND)
         n = PS_MAX_CAND;
@@ -265,6 +282,12 @@ static void learn_idle(void)
         struct ps_obj *o = key ? ps_obj_find(key) : NULL;
         if (!o || !idle_capable(o))
             continue;
+        /* A condvar a pool's workers post and others wait on, with a mutex:
+         * the producer's "not full", whose mutex is the pool's queue mutex. */
+        int pp = o->poster_pool;
+        if (pp >= 0 && pp < PS_MAX_POOLS && o->kind == PS_K_COND && o->mutex && o->waiter_pool != pp &&
+            o->posts_other >= 2 && (!producer[pp] || o->posts_other > producer[pp]->posts_other))
+            producer[pp] = o;
         int wp = o->waiter_pool;
         if (wp < 0 || wp >= PS_MAX_POOLS)
             continue;
@@ -283,6 +306,15 @@ static void learn_idle(void)
             if (co && handed_over(co)) {
                 __atomic_store_n(&pool->idle_obj, 0, __ATOMIC_RELEASE);
                 __atomic_store_n(&pool->queue_mutex, 0, __ATOMIC_RELAXED);
+                co = NULL;
+            }
+            /* Workers that never wait for work (the queue is never empty):
+             * their queue mutex is the one the producer waits with when the
+             * queue is full. Locking it between tasks is then the task
+             * boundary and the throttle's safe point; idle stays unknown. */
+            if (!co && producer[p] && pool->queue_mutex != producer[p]->mutex) {
+                ps_obj_filter_add(producer[p]->mutex);
+                __atomic_store_n(&pool->queue_mutex, producer[p]->mutex, __ATOMIC_RELEASE);
             }
             continue;
         }

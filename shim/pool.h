@@ -78,6 +78,12 @@ static inline int ps_pool_is_idle_obj(const struct ps_thread *t, uintptr_t obj)
     struct ps_pool *p = ps_pool_of(t);
     return p && obj && __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) == obj;
 }
+/* Workers of p can be parked between tasks: its idle wait or its queue
+ * mutex is known (throttle.h). */
+static inline int ps_pool_has_safe_point(const struct ps_pool *p)
+{
+    return __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) || __atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED);
+}
 static inline int ps_pool_is_queue_mutex(const struct ps_thread *t, const void *m)
 {
     struct ps_pool *p = ps_pool_of(t);

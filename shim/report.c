@@ -226,10 +226,15 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         ps_jw_u64(w, "nivcsw", tot.nivcsw);
         ps_jw_dbl(w, "wall_s", wall_of_pool(pi, now));
         ps_jw_dbl(w, "effective_parallelism", ro.effective_parallelism);
-        if (p->idle_obj) {
+        if (ps_pool_has_safe_point(p)) {
             ps_jw_obj(w, "idle_wait");
-            ps_jw_str(w, "kind", ps_kind_name[p->idle_kind]);
-            ps_jw_hex(w, "object", p->idle_obj);
+            if (p->idle_obj) {
+                ps_jw_str(w, "kind", ps_kind_name[p->idle_kind]);
+                ps_jw_hex(w, "object", p->idle_obj);
+            } else {                     /* never idle: only its queue mutex is known */
+                ps_jw_null(w, "kind");
+                ps_jw_null(w, "object");
+            }
             if (p->queue_mutex)
                 ps_jw_hex(w, "queue_mutex", p->queue_mutex);
             else

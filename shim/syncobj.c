@@ -1,7 +1,8 @@
 /* syncobj.c: the object table's slow paths (insertion, contention and wait
- * accounting). Any thread may call these; they take no lock and never allocate.
- * Counts are exact; sites are the first four distinct callers (a later fifth
- * is counted only in the totals). */
+ * accounting, the hold-time sample). Any thread may call these; they take no
+ * lock and never allocate. Counts are exact; hold time is an unbiased estimate
+ * (syncobj.h, "Hold time"); sites are the first four distinct callers (a later
+ * fifth is counted only in the totals). */
 #include "syncobj.h"
 #include <pthread.h>
 #include "clock.h"
@@ -57,6 +58,7 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
             if (__atomic_compare_exchange_n(&o->key, &zero, (uintptr_t)-1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 o->kind = kind;
                 o->waiter_pool = -1;
+                o->poster_pool = -1;
                 ps_obj_filter_add(key);         /* before the key: no false "absent" */
                 __atomic_store_n(&o->key, key, __ATOMIC_RELEASE);
                 return o;
@@ -87,53 +89,111 @@ static void site_add(struct ps_site_count *s, void *site, uint64_t wait_ns)
     }
 }
 
-void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site)
+/* The next gap of the hold sample: uniform on 1..2*PS_HOLD_SAMPLE-1 (mean
+ * PS_HOLD_SAMPLE). A thread's first gap is drawn from the renewal process's
+ * stationary start (P(first = k) = P(gap >= k) / mean), so that from its
+ * very first acquisition each one is sampled with probability exactly
+ * 1/PS_HOLD_SAMPLE: a lock taken a few times is not over-weighted. */
+#define GAP_MAX (2 * PS_HOLD_SAMPLE - 1)
+static uint32_t hold_rand(struct ps_thread *t)
 {
-    __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->acq_ns, ps_now_ns(), __ATOMIC_RELAXED);
-    __atomic_store_n(&o->owner_tid, t ? t->tid : -1, __ATOMIC_RELEASE);
+    uint32_t x = t->hold_rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    t->hold_rng = x;
+    return x;
 }
 
-/* The entry of a lock, through the thread's one-entry cache: a table entry
- * keeps its key until the table is reset after fork, which also resets the
- * surviving thread's record, so a cached pair is never stale. */
-static struct ps_obj *find_lock(struct ps_thread *t, uintptr_t key)
+static int hold_sample_next(struct ps_thread *t)
 {
-    if (t && t->hot_key == key)
-        return t->hot_obj;
-    struct ps_obj *o = ps_obj_probe(key);    /* callers tested the filter */
-    if (o && t) {
-        t->hot_obj = o;
-        t->hot_key = key;
+    if (!t->hold_rng) {
+        t->hold_rng = ((uint32_t)t->tid * 2654435761u) ^ (uint32_t)(uintptr_t)t ^ 0x5bd1e995u;
+        if (!t->hold_rng)
+            t->hold_rng = 1;
+        uint32_t u = hold_rand(t) % (GAP_MAX * (GAP_MAX + 1) / 2), k = 1;
+        while (u >= (uint32_t)(GAP_MAX + 1 - k)) {       /* weight of k: GAP_MAX + 1 - k */
+            u -= GAP_MAX + 1 - k;
+            k++;
+        }
+        if (k > 1) {                                     /* the first sampled one comes later */
+            t->hold_skip = (int)k - 2;
+            return 0;
+        }
     }
-    return o;
+    t->hold_skip = (int)(hold_rand(t) % GAP_MAX);        /* gap - 1 */
+    return 1;
 }
 
-void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site)
+uint64_t ps_hold_stamp(struct ps_thread *t, int waited)
 {
-    struct ps_obj *o = find_lock(t, (uintptr_t)lock);
+    if (waited)
+        return ps_now_ns() & ~(uint64_t)1;               /* weight 1 */
+    return hold_sample_next(t) ? ps_now_ns() | 1 : 0;    /* weight PS_HOLD_SAMPLE, or untimed */
+}
+
+void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site, int waited)
+{
+    if (t) {
+        ps_lock_acquired(o, t, site, waited);
+        return;
+    }
+    __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);     /* a thread without a record */
+    __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->acq_ns, ps_now_ns() & ~(uint64_t)1, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->owner_tid, -1, __ATOMIC_RELEASE);
+}
+
+void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site, int waited)
+{
+    struct ps_obj *o = t ? ps_lock_find(t, (uintptr_t)lock) : ps_obj_probe((uintptr_t)lock);
     if (o)
-        ps_lock_on_acquire_hot(o, t, site);
+        ps_lock_on_acquire_hot(o, t, site, waited);
 }
 
 void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock)
 {
-    struct ps_obj *o = find_lock(t, (uintptr_t)lock);
+    struct ps_obj *o = t ? ps_lock_find(t, (uintptr_t)lock) : NULL;
     if (o)
-        ps_lock_on_release_hot(o, t);
+        ps_lock_released(o, t);
+}
+
+/* Adds the timed part of a hold that began at stamp (acq_ns) and ended at now. */
+static void hold_add(struct ps_obj *o, uint64_t stamp, uint64_t now)
+{
+    uint64_t dt = ps_ns_since(stamp & ~(uint64_t)1, now);
+    if (stamp & 1)
+        dt *= PS_HOLD_SAMPLE;
+    __atomic_fetch_add(&o->hold_ns, dt, __ATOMIC_RELAXED);
+}
+
+/* The stamp is taken with an exchange: a waiter may be re-stamping it
+ * (wait_began_during_hold). */
+void ps_hold_close(struct ps_obj *o)
+{
+    uint64_t stamp = __atomic_exchange_n(&o->acq_ns, 0, __ATOMIC_RELAXED);
+    if (stamp)
+        hold_add(o, stamp, ps_now_ns());
 }
 
 void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t)
 {
-    /* Readers of an rwlock share it: only the tracked (last) acquirer counts hold time. */
-    if (!t || __atomic_load_n(&o->owner_tid, __ATOMIC_ACQUIRE) != t->tid)
-        return;
-    uint64_t since = __atomic_load_n(&o->acq_ns, __ATOMIC_RELAXED);
-    uint64_t now = ps_now_ns();
-    if (since && now > since)
-        __atomic_fetch_add(&o->hold_ns, now - since, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->owner_tid, 0, __ATOMIC_RELEASE);
+    if (t)
+        ps_lock_released(o, t);
+}
+
+/* A thread is about to wait for a held lock: from now on the hold is timed
+ * at weight 1 (the part before now, if sampled, is added at its weight). A
+ * stamp left by a race with the release (the holder cleared acq_ns just
+ * before) is overwritten by the next acquisition, which always stores it. */
+static void wait_began_during_hold(struct ps_obj *o)
+{
+    uint64_t cur = __atomic_load_n(&o->acq_ns, __ATOMIC_RELAXED);
+    if ((cur && !(cur & 1)) || !__atomic_load_n(&o->owner_tid, __ATOMIC_ACQUIRE))
+        return;                          /* already timed whole, or nobody to time */
+    uint64_t now = ps_now_ns() & ~(uint64_t)1;
+    if (__atomic_compare_exchange_n(&o->acq_ns, &cur, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) && cur)
+        hold_add(o, cur, now);           /* the sampled part before the wait */
 }
 
 /* A holder we did not see take the lock (it did so before the lock was first
@@ -148,7 +208,7 @@ static void adopt_unseen_holder(struct ps_obj *o, const void *lock, int kind)
     int owner = __atomic_load_n(&((const pthread_mutex_t *)lock)->__data.__owner, __ATOMIC_RELAXED);
     int none = 0;
     if (owner > 0)
-        __atomic_store_n(&o->acq_ns, ps_now_ns(), __ATOMIC_RELAXED);
+        __atomic_store_n(&o->acq_ns, ps_now_ns() & ~(uint64_t)1, __ATOMIC_RELAXED);   /* weight 1 */
     if (owner <= 0 || !__atomic_compare_exchange_n(&o->owner_tid, &none, owner, 0, __ATOMIC_ACQ_REL,
                                                    __ATOMIC_RELAXED))
         return;                          /* no holder, or someone recorded one meanwhile */
@@ -170,6 +230,7 @@ struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site
     *owner_site = o ? __atomic_load_n(&o->owner_site, __ATOMIC_RELAXED) : NULL;
     if (o) {
         adopt_unseen_holder(o, lock, kind);
+        wait_began_during_hold(o);
         __atomic_fetch_add(&o->waiting, 1, __ATOMIC_RELAXED);
     }
     return o;

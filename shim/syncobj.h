@@ -35,8 +35,10 @@ struct ps_obj {
     int kind;                     /* enum ps_kind */
     int waiter_pool;              /* first pool whose worker blocked here, -1 none */
     uint64_t acquisitions;        /* lock acquisitions since the first contention */
-    uint64_t hold_ns;             /* locks: time held, since the first contention */
-    uint64_t acq_ns;              /* locks: when the current holder took it */
+    uint64_t hold_ns;             /* locks: time held since the first contention (an estimate:
+                                     see "Hold time" below) */
+    uint64_t acq_ns;              /* locks: when timing of the current hold began, bit 0 set
+                                     when that part has weight PS_HOLD_SAMPLE; 0 = untimed */
     int owner_tid;                /* locks: last acquirer (0 after release) */
     int waiting;                  /* threads blocked on it right now */
     void *owner_site;             /* locks: where the current holder took it */
@@ -44,6 +46,8 @@ struct ps_obj {
     uint64_t wait_ns, max_wait_ns;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
+    int poster_pool;              /* condvars: first pool whose worker posted it while no member
+                                     of that pool waited on it (a "not full" condvar), -1 none */
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
     struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
 } __attribute__((aligned(64)));
@@ -102,13 +106,77 @@ static inline struct ps_obj *ps_obj_find(uintptr_t key)
 /* Find or insert; NULL when the neighbourhood is full (logged once). */
 struct ps_obj *ps_obj_get(uintptr_t key, int kind);
 
+/* Hold time. Every acquisition of a hot lock is counted and its owner and
+ * site recorded, but reading the clock twice per acquisition, inside the
+ * host's critical section, was most of what the shim cost a pool whose queue
+ * lock is always hot (tinypool). So a hold is timed:
+ *   - whole, at weight 1, when the acquisition blocked (it follows contention);
+ *   - from the moment a thread starts waiting for the lock, at weight 1
+ *     (ps_lock_before_wait stamps acq_ns): the holds that make others wait,
+ *     a convoy's, are measured, not estimated;
+ *   - otherwise (the uncontended part of holds) on a random sample of about
+ *     1 in PS_HOLD_SAMPLE acquisitions per thread, at weight PS_HOLD_SAMPLE.
+ * Every acquisition has the same probability 1/PS_HOLD_SAMPLE of being in the
+ * sample (ps_hold_sampled), so hold_ns is unbiased: its expected value is the
+ * total hold, and its relative error falls as 1/sqrt(sampled holds). The
+ * sample is chosen per thread (a countdown in its record, reloaded at random,
+ * so no periodic pattern of the program can alias with it): no shared state. */
+#define PS_HOLD_SAMPLE 8
+/* Out of line, about 1 in PS_HOLD_SAMPLE acquisitions: the next gap of t's
+ * sample, and acq_ns for this acquisition (0: untimed). */
+uint64_t ps_hold_stamp(struct ps_thread *t, int waited);
+/* Out of line, timed holds only: adds the hold that began at o->acq_ns. */
+void ps_hold_close(struct ps_obj *o);
+
 /* Lock events. site is the caller's return address. The inline parts are the
- * fast path (a filter test); the rest is out of line to keep wrappers small. */
+ * fast path (a filter test); the rest is out of line to keep wrappers small.
+ * waited: the acquisition blocked first (its hold is timed whole). */
 static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site);
-void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site);
+void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site, int waited);
 void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t);
-void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site);
+void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site, int waited);
 void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock);
+
+/* The bodies of ps_lock_on_acquire_hot / _release_hot for a known thread,
+ * inline for the mutex wrappers (a pool's queue mutex is hot: every task goes
+ * through here twice). No clock unless the hold is timed. */
+static inline void ps_lock_acquired(struct ps_obj *o, struct ps_thread *t, void *site, int waited)
+{
+    uint64_t stamp = 0;
+    if (__builtin_expect(waited || t->hold_skip <= 0, 0))
+        stamp = ps_hold_stamp(t, waited);
+    else
+        t->hold_skip--;
+    __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->acq_ns, stamp, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->owner_tid, t->tid, __ATOMIC_RELEASE);
+}
+static inline void ps_lock_released(struct ps_obj *o, struct ps_thread *t)
+{
+    /* Readers of an rwlock share it: only the tracked (last) acquirer counts hold time. */
+    if (__atomic_load_n(&o->owner_tid, __ATOMIC_ACQUIRE) != t->tid)
+        return;
+    if (__builtin_expect(__atomic_load_n(&o->acq_ns, __ATOMIC_RELAXED) != 0, 0))
+        ps_hold_close(o);
+    __atomic_store_n(&o->owner_tid, 0, __ATOMIC_RELEASE);
+}
+
+/* The entry of a hot lock, through the thread's one-entry cache (callers
+ * tested the filter): a table entry keeps its key until the table is reset
+ * after fork, which also resets the surviving thread's record, so a cached
+ * pair is never stale. */
+static inline struct ps_obj *ps_lock_find(struct ps_thread *t, uintptr_t key)
+{
+    if (__builtin_expect(t->hot_key == key, 1))
+        return t->hot_obj;
+    struct ps_obj *o = ps_obj_probe(key);
+    if (o) {
+        t->hot_obj = o;
+        t->hot_key = key;
+    }
+    return o;
+}
 /* Before blocking on a lock: makes it hot; returns the entry (may be NULL). */
 struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site);
 void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void *owner_site,
@@ -128,7 +196,7 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
 static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site)
 {
     if (__builtin_expect(ps_obj_maybe((uintptr_t)lock), 0))
-        ps_lock_on_acquire_maybe(t, lock, site);
+        ps_lock_on_acquire_maybe(t, lock, site, 0);
 }
 static inline void ps_lock_on_release(struct ps_thread *t, const void *lock)
 {

@@ -62,6 +62,14 @@ struct ps_thread {
      * the same queue lock again and again, and entries never move */
     uintptr_t hot_key;
     struct ps_obj *hot_obj;
+    /* the same for the last object it posted to (pool.c): a producer signals
+     * the same condvar for every task */
+    uintptr_t post_key;
+    struct ps_obj *post_obj;
+    /* hot locks' hold-time sample (syncobj.h): acquisitions to skip before the
+     * next timed one, and the generator that draws the gaps (0: not seeded) */
+    int hold_skip;
+    uint32_t hold_rng;
 
     /* written by the agent */
     uint64_t cpu_ns;                 /* schedstat: on-CPU time */

@@ -77,6 +77,33 @@ Test(recommend, gil_like_cpu_only_is_one_thread)
     cr_expect_eq(o.recommended_processes, 2);
 }
 
+/* A GIL-like lock need not hold most of the wait: CPython's ThreadPoolExecutor
+ * workers also queue on a Python-level lock (whose holder waits for the GIL),
+ * which can wait longer than the GIL itself. Still serialized. */
+Test(recommend, gil_like_lock_serializes_with_a_minority_of_the_wait)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 1.5, .cond_s = 9.5,
+                                                  .top_wait_s = 2.9, .top_is_handoff = 1 });
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL);
+    cr_expect_eq(o.recommended_processes, 2);
+    /* the same waits on a plain lock holding 30 % of them: spread, not serialized */
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 1.5, .lock_s = 9.5, .top_wait_s = 2.9,
+                                .top_hold_s = 0.5 });
+    cr_expect_neq(o.cls, PS_CLASS_SERIAL, "%s", o.reason);
+}
+
+/* One thread queues behind no other member of its pool (pigz's writer waits
+ * for the compressors, another pool): never serialized, whatever it waits on. */
+Test(recommend, a_lone_thread_is_never_serialized)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 1, .cpu_s = 0.3, .io_s = 0.2,
+                                                  .cond_s = 5, .top_wait_s = 5, .top_is_handoff = 0 });
+    cr_expect_neq(o.cls, PS_CLASS_SERIAL, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 2, .cpu_s = 0.3, .io_s = 0.2, .cond_s = 5,
+                                .top_wait_s = 5 });
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL, "two threads on one lock: %s", o.reason);
+}
+
 /* Convoy on a mutex: C + W = 2 + 6 = 8, held 2 -> bottleneck 4 < goetz 2 x 4 = 8. */
 Test(recommend, mutex_convoy_is_work_over_hold)
 {

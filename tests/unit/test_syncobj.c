@@ -1,6 +1,6 @@
 /* Unit tests for shim/syncobj.c: the object table (insert, find, a full probe
  * window) and the contention accounting (counts, wait sums, max wait, the
- * bounded per-object site lists, hold time). Thread records are local structs:
+ * bounded per-object site lists, hold time and its sample). Thread records are local structs:
  * the accounting only reads tid and pool from them. */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -146,6 +146,7 @@ Test(syncobj, sites_keep_the_first_four_distinct_callers)
     }
 }
 
+/* An acquisition that blocked first is timed whole, at weight 1. */
 Test(syncobj, hold_time_is_measured_for_the_owner_only)
 {
     init();
@@ -154,7 +155,7 @@ Test(syncobj, hold_time_is_measured_for_the_owner_only)
     ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
     struct ps_obj *o = ps_obj_find((uintptr_t)&lock);
     uint64_t t0 = ps_now_ns();
-    ps_lock_on_acquire(&a, &lock, (void *)0x1);
+    ps_lock_on_acquire_maybe(&a, &lock, (void *)0x1, 1);
     struct timespec ts = { 0, 20 * 1000 * 1000 };
     nanosleep(&ts, NULL);
     ps_lock_on_release(&b, &lock);                   /* not the owner: ignored */
@@ -168,6 +169,121 @@ Test(syncobj, hold_time_is_measured_for_the_owner_only)
     uint64_t h = o->hold_ns;
     ps_lock_on_release(&a, &lock);                    /* a second release adds nothing */
     cr_expect_eq(o->hold_ns, h);
+}
+
+/* A table with m in it, as after its first contention. */
+static struct ps_obj *hot_mutex(pthread_mutex_t *m)
+{
+    init();
+    struct ps_obj *o = ps_obj_get((uintptr_t)m, PS_K_MUTEX);
+    cr_assert_not_null(o);
+    return o;
+}
+
+/* Uncontended acquisitions of a hot lock: each is in the hold sample with
+ * probability 1/PS_HOLD_SAMPLE, from a thread's first acquisition on (the
+ * stationary start), and counts and owner are exact whether sampled or not. */
+Test(syncobj, hold_sample_is_one_in_eight_from_the_first_acquisition)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct ps_obj *o = hot_mutex(&m);
+    enum { THREADS = 4000, FIRST = 4, LONG = 80000 };
+    int first[FIRST] = { 0 };
+    for (int i = 0; i < THREADS; i++) {
+        struct ps_thread t = { .tid = 1000 + i, .pool = -1 };
+        for (int k = 0; k < FIRST; k++) {
+            ps_lock_on_acquire(&t, &m, (void *)0x10);
+            cr_assert_eq(o->owner_tid, t.tid);
+            first[k] += (int)(o->acq_ns & 1);
+            ps_lock_on_release(&t, &m);
+            cr_assert_eq(o->owner_tid, 0);
+        }
+    }
+    for (int k = 0; k < FIRST; k++)      /* binomial(4000, 1/8): sd 21 around 500 */
+        cr_expect(first[k] > 400 && first[k] < 600, "acquisition %d sampled %d times of %d", k + 1,
+                  first[k], THREADS);
+    struct ps_thread t = { .tid = 77, .pool = -1 };
+    int sampled = 0;
+    for (int i = 0; i < LONG; i++) {
+        ps_lock_on_acquire(&t, &m, (void *)0x20);
+        sampled += (int)(o->acq_ns & 1);
+        ps_lock_on_release(&t, &m);
+    }
+    cr_expect(sampled > LONG / PS_HOLD_SAMPLE * 0.95 && sampled < LONG / PS_HOLD_SAMPLE * 1.05,
+              "%d of %d acquisitions sampled", sampled, LONG);
+    cr_expect_eq(o->acquisitions, THREADS * FIRST + LONG, "counts are exact");
+    cr_expect_eq(o->owner_site, (void *)0x20);
+}
+
+/* A sampled hold counts PS_HOLD_SAMPLE times (it stands for the unsampled
+ * ones); an unsampled one, nothing. */
+Test(syncobj, sampled_hold_counts_at_its_weight)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct ps_obj *o = hot_mutex(&m);
+    struct ps_thread t = { .tid = 21, .pool = -1, .hold_skip = 3, .hold_rng = 12345 };
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    for (int i = 0; i < 3; i++) {                     /* skipped: untimed */
+        ps_lock_on_acquire(&t, &m, (void *)0x1);
+        cr_expect_eq(o->acq_ns, 0);
+        ps_lock_on_release(&t, &m);
+    }
+    cr_expect_eq(o->hold_ns, 0);
+    uint64_t t0 = ps_now_ns();
+    ps_lock_on_acquire(&t, &m, (void *)0x1);          /* the countdown ran out: sampled */
+    nanosleep(&ts, NULL);
+    ps_lock_on_release(&t, &m);
+    uint64_t t1 = ps_now_ns();
+    cr_expect_geq(o->hold_ns, PS_HOLD_SAMPLE * 10 * 1000 * 1000ull, "hold %lu", (unsigned long)o->hold_ns);
+    cr_expect_leq(o->hold_ns, PS_HOLD_SAMPLE * (t1 - t0));
+    cr_expect_eq(o->acq_ns, 0);
+    cr_expect_lt(t.hold_skip, 2 * PS_HOLD_SAMPLE - 1, "next gap %d", t.hold_skip);
+}
+
+/* A thread that starts waiting while the lock is held makes the rest of the
+ * hold timed at weight 1, sampled or not: the holds that make others wait are
+ * measured. The sampled part before the wait keeps its weight. */
+Test(syncobj, a_waiter_times_the_rest_of_the_hold)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct ps_obj *o = hot_mutex(&m);
+    struct ps_thread h = { .tid = 31, .pool = -1, .hold_skip = 5, .hold_rng = 1 };
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    void *owner_site;
+    ps_lock_on_acquire(&h, &m, (void *)0x1);           /* unsampled */
+    cr_expect_eq(o->acq_ns, 0);
+    nanosleep(&ts, NULL);
+    uint64_t tw = ps_now_ns();
+    ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);
+    uint64_t stamp = o->acq_ns;
+    cr_expect(stamp >= tw && !(stamp & 1), "stamp %lu", (unsigned long)stamp);
+    ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);  /* a second waiter keeps the stamp */
+    cr_expect_eq(o->acq_ns, stamp);
+    nanosleep(&ts, NULL);
+    ps_lock_on_release(&h, &m);
+    uint64_t t1 = ps_now_ns();
+    cr_expect_geq(o->hold_ns, 10 * 1000 * 1000u, "hold %lu", (unsigned long)o->hold_ns);
+    cr_expect_leq(o->hold_ns, t1 - tw, "only from the wait on");
+
+    uint64_t before = o->hold_ns;
+    h.hold_skip = 0;                                   /* the next one is sampled */
+    uint64_t t0 = ps_now_ns();
+    ps_lock_on_acquire(&h, &m, (void *)0x1);
+    cr_expect(o->acq_ns & 1, "sampled");
+    nanosleep(&ts, NULL);
+    tw = ps_now_ns();
+    ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);
+    uint64_t tw2 = ps_now_ns();
+    cr_expect_eq(o->acq_ns & 1, 0, "weight 1 from the wait on");
+    uint64_t mid = o->hold_ns - before;                 /* the sampled part, at its weight */
+    cr_expect_geq(mid, PS_HOLD_SAMPLE * 10 * 1000 * 1000ull, "sampled part %lu", (unsigned long)mid);
+    cr_expect_leq(mid, PS_HOLD_SAMPLE * (tw2 - t0));
+    nanosleep(&ts, NULL);
+    ps_lock_on_release(&h, &m);
+    t1 = ps_now_ns();
+    uint64_t rest = o->hold_ns - before - mid;
+    cr_expect_geq(rest, 10 * 1000 * 1000u, "rest %lu", (unsigned long)rest);
+    cr_expect_leq(rest, t1 - tw);
 }
 
 Test(syncobj, cold_locks_are_not_tracked)
