@@ -585,3 +585,26 @@ Test(controller, a_load_shift_during_a_probe_is_not_blamed_on_it, .fini = teardo
     cr_expect_not_null(find(rep, "hold", "the work per task changed"), "%s", trace_str());
     json_decref(rep);
 }
+
+/* Collapsed: 64 spinning workers finish ~21 tasks/s, too few task
+ * boundaries to measure a change in the first windows. The model (CPU-starved,
+ * 2 threads) is followed down all the same. */
+static void cpu_collapsed(int n, struct rates *r)
+{
+    r->tasks = n <= 2 ? 1000.0 * n : 2000.0 / (1 + 1.5 * (n - 2));
+    r->cpu = n < 2 ? n : 2;
+    r->runq = n > 2 ? n - 2 : 0;
+}
+
+Test(controller, collapsed_cpu_pool_shrinks_before_throughput_is_measurable, .fini = teardown)
+{
+    setup(cpu_collapsed, 64, 0, 0);
+    run_s(1.0);
+    cr_expect_leq(S.running, 4, "not <= 4 workers after 1 s: %s", trace_str());
+    run_s(9.0);
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "throttle", "throughput not measurable yet");
+    cr_expect_not_null(d, "not the blind path: %s", trace_str());
+    json_decref(rep);
+}
