@@ -608,3 +608,36 @@ Test(controller, collapsed_cpu_pool_shrinks_before_throughput_is_measurable, .fi
     cr_expect_not_null(d, "not the blind path: %s", trace_str());
     json_decref(rep);
 }
+
+/* 32 workers of a fixed pool: I/O-bound (W/C 20, 1523 tasks/s) for 4 s, then
+ * CPU-bound and collapsing (the load_shift fixture's spinlock phase). */
+static void shifting(int n, struct rates *r)
+{
+    if (S.now < T0 + 4000000000ull) {
+        io_wc20(n, r);
+        return;
+    }
+    r->tasks = n <= 2 ? 1000.0 * n : 2000.0 / (1 + 0.5 * (n - 2));
+    r->cpu = n < 2 ? n : 2;
+    r->runq = n > 2 ? n - 2 : 0;
+}
+
+/* The model follows the shift down; the size it moves to is judged against
+ * the throughput of the new load, not of the window before, which was mostly
+ * the old load (a rollback then compares different workloads). */
+Test(controller, a_move_after_a_load_shift_is_judged_on_the_new_load, .fini = teardown)
+{
+    setup(shifting, 32, 0, 0);
+    run_s(10.0);
+    json_t *rep = report();
+    size_t i;
+    json_t *d;
+    json_array_foreach(decisions(rep), i, d) {
+        double t = json_number_value(json_object_get(d, "t_s"));
+        cr_expect(!(t > 4.0 && !strcmp(json_string_value(json_object_get(d, "action")), "rollback") &&
+                    strncmp(json_string_value(json_object_get(d, "reason")), "rollback: 1 threads", 19)),
+                  "at %.2f s: %s (%s)", t, json_string_value(json_object_get(d, "reason")), trace_str());
+    }
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    json_decref(rep);
+}
