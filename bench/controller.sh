@@ -69,23 +69,29 @@ sweep() {  # sweep FIXTURE DUR EXTRA_ARGS -- SIZES...: prints "best_n best_tput"
   echo "$best_n $best"
 }
 
-controlled() {  # controlled FIXTURE START DUR ORACLE ORACLE_N ENV... -- EXTRA...
+controlled() {  # controlled FIXTURE START DUR ORACLE ORACLE_N ENV... -- EXTRA...  (row label: $LABEL or FIXTURE)
   local fx=$1 n=$2 dur=$3 oracle=$4 oracle_n=$5; shift 5
   local envs=()
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
   local line
-  line=$(run "on_$fx" POOLSHIM_CONTROL=on "${envs[@]}" -- "$FX/$fx" --threads "$n" --duration-s "$dur" "$@")
+  local tag=${LABEL:-$fx}
+  tag=${tag// /_}
+  line=$(run "on_$tag" POOLSHIM_CONTROL=on "${envs[@]}" -- "$FX/$fx" --threads "$n" --duration-s "$dur" "$@")
   local tp ok
   tp=$(field "$line" throughput)
   ok=$(field "$line" ok)
   local frac
   frac=$(python3 -c "print('%.2f' % (float('$tp') / float('$oracle')))")
-  echo "| $fx | $n | $oracle_n threads: $oracle/s | $tp/s | $frac | $(t10 "$line" "$oracle") | $(decisions "on_$fx") | $ok |"
+  echo "| ${LABEL:-$fx} | $n | $oracle_n threads: $oracle/s | $tp/s | $frac | $(t10 "$line" "$oracle") | $(decisions "on_$tag") | $ok |"
 }
 
 read -r bn bt < <(sweep spin_oversub 4 -- 1 2 3 4 8 16 64)
 controlled spin_oversub 64 10 "$bt" "$bn" --
+
+# the same pool never idle: its queue (256) filled before the workers start and kept full
+read -r bn bt < <(sweep spin_oversub 4 --queue-cap 256 --prefill 1 -- 1 2 64)
+LABEL="spin_oversub never idle" controlled spin_oversub 64 10 "$bt" "$bn" -- --queue-cap 256 --prefill 1
 
 read -r bn bt < <(sweep io_undersized 4 -- 8 16 24 32 42 56 64 96)
 controlled io_undersized 2 8 "$bt" "$bn" POOLSHIM_EXPAND=io_worker --

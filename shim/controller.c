@@ -543,17 +543,20 @@ static void control(int pi, struct ctl *c, uint64_t now)
      * of a window (and not sooner than the cooldown after the last change). */
     if (c->phase != P_START && now - c->change_ns >= window && now > c->win_ns && model_move(pi, c, now, tput, 1))
         return;
-    /* A probe that costs 15 % of the throughput or more is clear well
-     * before its window ends: undo it at half the window (a failed probe is
-     * most of what hill climbing costs a steady pool). Unless the work per
-     * task grew by as much since the change: then the tasks got longer, and
-     * the whole window (which tells a load shift from a loss) decides. The
-     * demand's EMA lags a shift (a 4x one reads 1.9x after one tick, 3x
-     * after three), so half a window could not tell them apart: a probe
-     * costing nothing was undone as "6 threads gave 499 tasks/s, 8 threads
-     * gave 2000" when the tasks had become 4x longer (test_controller.c). */
-    if (c->phase == P_EVAL && c->last_kind == K_PROBE && now - c->win_ns >= window / 2 &&
-        tasks - c->win_tasks >= 8 && tput < c->ref_tput * (1 - 3 * EPS) &&
+    /* A probe that costs much is clear well before its window ends (a failed
+     * probe is most of what hill climbing costs a steady pool): undo it once
+     * the loss stands out of the noise of the tasks seen so far: 30 % after a
+     * quarter of the window, 15 % after half of it. Unless the work per task
+     * grew by as much since the change: then the tasks got longer, and the
+     * whole window (which tells a load shift from a loss) decides. The
+     * demand's EMA lags a shift (a 4x one reads 1.9x after one tick, 3x after
+     * three), so part of a window cannot tell them apart: a probe costing
+     * nothing was undone as "6 threads gave 499 tasks/s, 8 threads gave 2000"
+     * when the tasks had become 4x longer (test_controller.c). */
+    uint64_t in_win = now - c->win_ns;
+    double lost = c->ref_tput > 0 ? 1 - tput / c->ref_tput : 0;
+    if (c->phase == P_EVAL && c->last_kind == K_PROBE && tasks - c->win_tasks >= 16 &&
+        ((in_win >= window / 4 && lost > 6 * EPS) || (in_win >= window / 2 && lost > 3 * EPS)) &&
         !(c->change_demand > 0 && c->demand > c->change_demand / (1 - 3 * EPS))) {
         start_window(c, pi, now);
         rollback(pi, c, now, tput, window);
