@@ -271,11 +271,16 @@ static int dint(json_t *d, const char *k)
 
 /* CPU-bound, best at 2 workers on 2 cores; above that workers fight for the
  * cores (cache, lock convoys): each extra worker costs 15 % (64 -> 9 %). */
-static void cpu_collapse(int n, struct rates *r)
+static void cpu_oversubscribed(int n, struct rates *r, double cost)
 {
-    r->tasks = n <= 2 ? 1000.0 * n : 2000.0 / (1 + 0.15 * (n - 2));
+    r->tasks = n <= 2 ? 1000.0 * n : 2000.0 / (1 + cost * (n - 2));
     r->cpu = n < 2 ? n : 2;
     r->runq = n > 2 ? n - 2 : 0;
+}
+
+static void cpu_collapse(int n, struct rates *r)
+{
+    cpu_oversubscribed(n, r, 0.15);
 }
 
 /* I/O-bound: 1 ms CPU and 20 ms I/O per task (W/C 20): 2 cores serve
@@ -592,9 +597,7 @@ Test(controller, a_load_shift_during_a_probe_is_not_blamed_on_it, .fini = teardo
  * 2 threads) is followed down all the same. */
 static void cpu_collapsed(int n, struct rates *r)
 {
-    r->tasks = n <= 2 ? 1000.0 * n : 2000.0 / (1 + 1.5 * (n - 2));
-    r->cpu = n < 2 ? n : 2;
-    r->runq = n > 2 ? n - 2 : 0;
+    cpu_oversubscribed(n, r, 1.5);
 }
 
 Test(controller, collapsed_cpu_pool_shrinks_before_throughput_is_measurable, .fini = teardown)
@@ -614,13 +617,10 @@ Test(controller, collapsed_cpu_pool_shrinks_before_throughput_is_measurable, .fi
  * CPU-bound and collapsing (the load_shift fixture's spinlock phase). */
 static void shifting(int n, struct rates *r)
 {
-    if (S.now < T0 + 4000000000ull) {
+    if (S.now < T0 + 4000000000ull)
         io_wc20(n, r);
-        return;
-    }
-    r->tasks = n <= 2 ? 1000.0 * n : 2000.0 / (1 + 0.5 * (n - 2));
-    r->cpu = n < 2 ? n : 2;
-    r->runq = n > 2 ? n - 2 : 0;
+    else
+        cpu_oversubscribed(n, r, 0.5);
 }
 
 /* The model follows the shift down; the size it moves to is judged against
