@@ -425,7 +425,11 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     ps_fmt(why, sizeof why, "model: %s", c->rec.reason);
     c->model_acted = t;
     c->ref_size = cur;
-    c->ref_tput = tput;
+    /* A load shift moved the model: the window's throughput is mostly the old
+     * load's. The recent rate (EMA over the last ticks) is the new load's; the
+     * lower of the two is the reference the move must beat (else a 32 -> 12
+     * move was undone as "12 threads gave 231 tasks/s, 32 gave 908"). */
+    c->ref_tput = steady && c->tasks < tput ? c->tasks : tput;
     c->ref_demand = c->demand;
     c->probe_dir = t > cur ? 1 : -1;
     int reached = change(pi, c, now, t, K_MODEL, tput, why);
