@@ -7,7 +7,8 @@
 #      of tiny tasks), again interleaved with and without the shim.
 # Then every bench/*.sh other engineers add, each as `bash FILE BUILD_DIR`.
 # Raw samples and the summary table go to BUILD_DIR/bench/results/.
-# Usage: scripts/bench.sh BUILD_DIR        (BENCH_PAIRS=N for more or fewer pairs)
+# Usage: scripts/bench.sh BUILD_DIR        (BENCH_PAIRS=N for more or fewer pairs;
+#        BENCH_CORE_ONLY=1: this table only, not the other bench/*.sh)
 set -uo pipefail
 B=${1:-build}
 B=$(cd "$B" && pwd)
@@ -198,6 +199,7 @@ echo "bench: $(grep -c . "$RAW") samples in $RAW; load now $(cut -d' ' -f1-3 /pr
 [ -s "$OUT/whole.err" ] && echo "bench: stderr of the whole runs in $OUT/whole.err"
 
 # ---- other engineers' benchmarks ---------------------------------------------
+[ -n "${BENCH_CORE_ONLY:-}" ] && exit $fail
 for s in bench/*.sh; do
   [ -e "$s" ] || continue
   echo "== $s"
