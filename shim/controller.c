@@ -180,8 +180,10 @@ static int observe(int pi, struct ctl *c)
     struct ps_obj *o = ps_report_top_contention(pi, &wait_s);
     uint64_t wait_ns = (uint64_t)(wait_s * 1e9 + 0.5);   /* a GIL-like pair counts both */
     if (o && o->key == c->top_key) {
-        dw = (double)(wait_ns - c->top_wait_prev) * NS / dt;
-        dh = (double)(o->hold_ns - c->top_hold_prev) * NS / dt;
+        /* totals only grow, but a GIL-like pair's sum can lose its other
+         * half (no longer paired): never a negative, wrapped, rate */
+        dw = wait_ns >= c->top_wait_prev ? (double)(wait_ns - c->top_wait_prev) * NS / dt : 0;
+        dh = o->hold_ns >= c->top_hold_prev ? (double)(o->hold_ns - c->top_hold_prev) * NS / dt : 0;
     } else if (o && !c->top_key) {
         /* The first object we see: no previous total to take a rate from.
          * Read as 0, a serialized pool looked unserialized at the first look,
