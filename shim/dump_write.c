@@ -111,6 +111,19 @@ static void read_status(struct dthread *d, struct ps_stack_req *r)
     }
 }
 
+/* The thread that took the request's signal may still be leaving our handler,
+ * whose mask blocks every signal (the main thread, for `poolshim dump PID`,
+ * read as "blocks the signal" one dump in eight): look again for up to 20 ms. */
+static void read_status_settled(struct dthread *d, struct ps_stack_req *r)
+{
+    read_status(d, r);
+    for (int i = 0; i < 20 && r->blocked_signal && d->tid == ps_stacks_requester(); i++) {
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+        read_status(d, r);
+    }
+}
+
 static void read_syscall(struct dthread *d)
 {
     char path[64], buf[256];
@@ -559,7 +572,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
         struct dthread *d = &wk.th[i];
         d->tid = wk.req[i].tid = tids[i];
         d->rec = rec_of(d->tid);
-        read_status(d, &wk.req[i]);
+        read_status_settled(d, &wk.req[i]);
         /* A thread inside a wrapper says what it waits on; ask the kernel
          * only about the others (a file read per thread saved). */
         if (!d->rec || !__atomic_load_n(&d->rec->cur_since_ns, __ATOMIC_ACQUIRE))

@@ -94,6 +94,8 @@ static void capture_into(struct slot *sl, uint64_t want, ucontext_t *uc, uint64_
     futex(&done_word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+static int requester;          /* the thread that last took a dump request's signal */
+
 static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
     int saved = errno;
@@ -113,6 +115,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
                 capture_into(sl, g << 2, ucv, t0);
         }
     } else {
+        __atomic_store_n(&requester, (int)syscall(SYS_gettid), __ATOMIC_RELAXED);
         __atomic_fetch_add(&requests, 1, __ATOMIC_RELEASE);
         ps_agent_kick();
     }
@@ -175,6 +178,11 @@ int ps_stacks_enabled(void)
                 the_sig);
     __atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
     return 0;
+}
+
+int ps_stacks_requester(void)
+{
+    return __atomic_load_n(&requester, __ATOMIC_RELAXED);
 }
 
 uint64_t ps_stacks_requests(void)

@@ -34,6 +34,9 @@ int ps_stacks_enabled(void);
 uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms);
 /* Dump requests received so far (signals to the process, not ours). */
 uint64_t ps_stacks_requests(void);
+/* The thread whose handler took the last request: while in it, all signals
+ * are blocked (the handler's mask), which is not the thread's own choice. */
+int ps_stacks_requester(void);
 /* Unwinds once in normal context so the first capture in a signal handler
  * does no lazy initialisation. */
 void ps_stacks_prime(void);
