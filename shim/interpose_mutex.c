@@ -112,35 +112,41 @@ int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
 /* The fast path: a trylock that succeeds on an unmarked mutex returns at once,
  * without touching the thread record. The filter is read after the trylock, so
  * a lock made hot meanwhile is seen exactly as the table probe saw it before. */
+/* Inlined into the exported functions, so PS_CALLER() here is their caller.
+ * It is read only on the slow paths, and the filter test after the trylock is
+ * recomputed from m (the empty asm hides that m is unchanged): holding the
+ * caller's address and the filter word's address across the real call cost
+ * three saved registers on every uncontended lock. */
 static inline __attribute__((always_inline))
-int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
+int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
     if (how != PLAIN && ps_timeout_is_bad(abs, how == CLOCKED, clk))
         return real_lock(how, m, clk, abs);      /* glibc's own answer (EINVAL) */
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
-        return lock_marked(how, m, clk, abs, site);          /* keeps `held` itself */
+        return lock_marked(how, m, clk, abs, PS_CALLER());   /* keeps `held` itself */
     int r = PS_REAL(pthread_mutex_trylock)(m);
+    __asm__("" : "+r"(m));
     if (__builtin_expect(r != EBUSY, 1) && __builtin_expect(!ps_obj_maybe((uintptr_t)m), 1)) {
         if (r == 0 || r == EOWNERDEAD)
             held_add(1);
         return r;
     }
-    return lock_rest(how, m, clk, abs, site, r);             /* keeps `held` itself */
+    return lock_rest(how, m, clk, abs, PS_CALLER(), r);      /* keeps `held` itself */
 }
 
 PS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    return lock_common(PLAIN, m, 0, NULL, PS_CALLER());
+    return lock_common(PLAIN, m, 0, NULL);
 }
 
 PS_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
 {
-    return lock_common(TIMED, m, 0, abs, PS_CALLER());
+    return lock_common(TIMED, m, 0, abs);
 }
 
 PS_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
-    return lock_common(CLOCKED, m, clk, abs, PS_CALLER());
+    return lock_common(CLOCKED, m, clk, abs);
 }
 
 PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
