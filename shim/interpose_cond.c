@@ -20,7 +20,7 @@
     ps_lock_on_release(w.span.t, m);                                         \
     int r = call;                                                            \
     ps_objwait_end(&w, 0);                                                   \
-    ps_lock_on_acquire(w.span.t, m, site);                                   \
+    ps_lock_on_acquire(w.span.t, m, site, 0);                                   \
     return r;
 
 PS_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)

@@ -51,6 +51,25 @@ static inline void held_add(int d)
         t->held += d > 0 || t->held > 0 ? d : 0;
 }
 
+/* After the trylock (r), with the thread's record: the timed wait if the
+ * mutex was busy, then the hot lock's acquisition (the filter bit is set: a
+ * lock waited for was inserted, or it was marked already). */
+static inline __attribute__((always_inline))
+int lock_finish(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
+                struct ps_thread *t, int r)
+{
+    int waited = r == EBUSY;
+    if (waited)
+        r = lock_wait(how, m, clk, abs, site, t);
+    if (r == 0 || r == EOWNERDEAD) {
+        struct ps_obj *o = ps_lock_find(t, (uintptr_t)m);
+        if (o)
+            ps_lock_acquired(o, t, site, waited);
+        held_add(1);
+    }
+    return r;
+}
+
 /* A mutex the filter did not mark before the trylock: it is busy (r == EBUSY,
  * the lock's first contention), or the filter marked it meanwhile. Out of
  * line so the fast path needs no stack frame. */
@@ -68,14 +87,7 @@ int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
     }
     if (ps_pool_is_queue_mutex(t, m))
         ps_task_end(t);                  /* a worker comes back for more work */
-    int waited = r == EBUSY;
-    if (waited)
-        r = lock_wait(how, m, clk, abs, site, t);
-    if (r == 0 || r == EOWNERDEAD) {
-        ps_lock_on_acquire_maybe(t, m, site, waited);
-        held_add(1);
-    }
-    return r;
+    return lock_finish(how, m, clk, abs, site, t, r);
 }
 
 /* A mutex the filter marks (hot, or a pool's queue mutex), all of it in one
@@ -97,26 +109,17 @@ int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
         ps_task_end(t);                  /* a worker comes back for more work */
         ps_throttle_point(t);
     }
-    int r = PS_REAL(pthread_mutex_trylock)(m), waited = r == EBUSY;
-    if (waited)
-        r = lock_wait(how, m, clk, abs, site, t);
-    if (r == 0 || r == EOWNERDEAD) {
-        struct ps_obj *o = ps_lock_find(t, (uintptr_t)m);
-        if (o)
-            ps_lock_acquired(o, t, site, waited);
-        held_add(1);
-    }
-    return r;
+    return lock_finish(how, m, clk, abs, site, t, PS_REAL(pthread_mutex_trylock)(m));
 }
 
 /* The fast path: a trylock that succeeds on an unmarked mutex returns at once,
  * without touching the thread record. The filter is read after the trylock, so
- * a lock made hot meanwhile is seen exactly as the table probe saw it before. */
-/* Inlined into the exported functions, so PS_CALLER() here is their caller.
- * It is read only on the slow paths, and the filter test after the trylock is
+ * a lock made hot meanwhile is seen exactly as the table probe saw it before.
+ * Inlined into the exported functions, so PS_CALLER() here is their caller;
+ * it is read only on the slow paths, and the filter test after the trylock is
  * recomputed from m (the empty asm hides that m is unchanged): holding the
  * caller's address and the filter word's address across the real call cost
- * three saved registers on every uncontended lock. */
+ * two more saved registers on every uncontended lock. */
 static inline __attribute__((always_inline))
 int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
@@ -155,7 +158,7 @@ PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
     struct ps_thread *t;
     if ((r == 0 || r == EOWNERDEAD) && (t = ps_thread_self())) {
         t->held++;
-        ps_lock_on_acquire(t, m, PS_CALLER());
+        ps_lock_on_acquire(t, m, PS_CALLER(), 0);
     }
     return r;
 }

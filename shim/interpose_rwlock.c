@@ -20,10 +20,7 @@
     }                                                               \
     if (r == 0) {                                                   \
         t->held++;                                                  \
-        if (waited)                                                 \
-            ps_lock_on_acquire_maybe(t, l, site, 1);                \
-        else                                                        \
-            ps_lock_on_acquire(t, l, site);                         \
+        ps_lock_on_acquire(t, l, site, waited);                     \
     }                                                               \
     return r;
 
@@ -55,7 +52,7 @@ PS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
     struct ps_thread *t;
     if (r == 0 && (t = ps_thread_self())) {
         t->held++;
-        ps_lock_on_acquire(t, l, PS_CALLER());
+        ps_lock_on_acquire(t, l, PS_CALLER(), 0);
     }
     return r;
 }
@@ -65,7 +62,7 @@ PS_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
     struct ps_thread *t;
     if (r == 0 && (t = ps_thread_self())) {
         t->held++;
-        ps_lock_on_acquire(t, l, PS_CALLER());
+        ps_lock_on_acquire(t, l, PS_CALLER(), 0);
     }
     return r;
 }

@@ -65,10 +65,7 @@ PS_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
     }
     if (r == 0) {
         t->held++;
-        if (waited)
-            ps_lock_on_acquire_maybe(t, (void *)l, site, 1);
-        else
-            ps_lock_on_acquire(t, (void *)l, site);
+        ps_lock_on_acquire(t, (void *)l, site, waited);
     }
     return r;
 }
@@ -79,7 +76,7 @@ PS_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
     struct ps_thread *t;
     if (r == 0 && (t = ps_thread_self())) {
         t->held++;
-        ps_lock_on_acquire(t, (void *)l, PS_CALLER());
+        ps_lock_on_acquire(t, (void *)l, PS_CALLER(), 0);
     }
     return r;
 }

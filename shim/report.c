@@ -35,8 +35,6 @@ static double wall_of_pool(int pi, uint64_t now)
     return last > first ? (double)(last - first) * NS : 0;
 }
 
-/* The object the pool waited on most, other than its idle wait (also the
- * controller's, per tick). */
 /* The condvar pool pi's workers wait on with mutex m, other than the pool's
  * idle wait: with it, m is part of a lock built from a mutex and a condvar. */
 static struct ps_obj *paired_cond(int pi, uintptr_t m)
@@ -86,8 +84,9 @@ static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
     return 1;
 }
 
-/* Every object a pool waited on is in the pool module's candidate list (the
- * agent calls this each tick: no scan of the whole table unless it overflowed). */
+/* The object the pool waited on most, other than its idle wait (also the
+ * controller's, per tick). Every object a pool waited on is in the pool
+ * module's candidate list: no scan of the whole table unless it overflowed. */
 struct ps_obj *ps_report_top_contention(int pi, double *wait_s)
 {
     struct ps_obj *best = NULL, *gil = NULL;

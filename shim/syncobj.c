@@ -132,7 +132,7 @@ uint64_t ps_hold_stamp(struct ps_thread *t, int waited)
     return hold_sample_next(t) ? ps_now_ns() | 1 : 0;    /* weight PS_HOLD_SAMPLE, or untimed */
 }
 
-void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site, int waited)
+static void acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site, int waited)
 {
     if (t) {
         ps_lock_acquired(o, t, site, waited);
@@ -148,7 +148,7 @@ void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site,
 {
     struct ps_obj *o = t ? ps_lock_find(t, (uintptr_t)lock) : ps_obj_probe((uintptr_t)lock);
     if (o)
-        ps_lock_on_acquire_hot(o, t, site, waited);
+        acquire_hot(o, t, site, waited);
 }
 
 void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock)
@@ -174,12 +174,6 @@ void ps_hold_close(struct ps_obj *o)
     uint64_t stamp = __atomic_exchange_n(&o->acq_ns, 0, __ATOMIC_RELAXED);
     if (stamp)
         hold_add(o, stamp, ps_now_ns());
-}
-
-void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t)
-{
-    if (t)
-        ps_lock_released(o, t);
 }
 
 /* A thread is about to wait for a held lock: from now on the hold is timed

@@ -131,13 +131,11 @@ void ps_hold_close(struct ps_obj *o);
 /* Lock events. site is the caller's return address. The inline parts are the
  * fast path (a filter test); the rest is out of line to keep wrappers small.
  * waited: the acquisition blocked first (its hold is timed whole). */
-static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site);
-void ps_lock_on_acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site, int waited);
-void ps_lock_on_release_hot(struct ps_obj *o, struct ps_thread *t);
+static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site, int waited);
 void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site, int waited);
 void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock);
 
-/* The bodies of ps_lock_on_acquire_hot / _release_hot for a known thread,
+/* The acquire and release of a hot lock for a known thread,
  * inline for the mutex wrappers (a pool's queue mutex is hot: every task goes
  * through here twice). No clock unless the hold is timed. */
 static inline void ps_lock_acquired(struct ps_obj *o, struct ps_thread *t, void *site, int waited)
@@ -193,10 +191,11 @@ static inline void ps_obj_note_post(uintptr_t obj)
 /* Waits on condvars/semaphores/futexes/fds, and the posts that end them. */
 void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t wait_ns);
 
-static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site)
+static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site, int waited)
 {
-    if (__builtin_expect(ps_obj_maybe((uintptr_t)lock), 0))
-        ps_lock_on_acquire_maybe(t, lock, site, 0);
+    /* a lock that was waited for is in the table: no filter test needed */
+    if (waited || __builtin_expect(ps_obj_maybe((uintptr_t)lock), 0))
+        ps_lock_on_acquire_maybe(t, lock, site, waited);
 }
 static inline void ps_lock_on_release(struct ps_thread *t, const void *lock)
 {

@@ -111,7 +111,7 @@ Test(syncobj, owner_site_is_charged_with_the_wait_it_caused)
     int lock;
     struct ps_thread holder = { .tid = 7, .pool = -1 }, waiter = { .tid = 8, .pool = -1 };
     ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
-    ps_lock_on_acquire(&holder, &lock, (void *)0xAAA0);
+    ps_lock_on_acquire(&holder, &lock, (void *)0xAAA0, 0);
     struct ps_obj *o = ps_obj_find((uintptr_t)&lock);
     cr_expect_eq(o->owner_tid, 7);
     cr_expect_eq(o->acquisitions, 1);
@@ -192,7 +192,7 @@ Test(syncobj, hold_sample_is_one_in_eight_from_the_first_acquisition)
     for (int i = 0; i < THREADS; i++) {
         struct ps_thread t = { .tid = 1000 + i, .pool = -1 };
         for (int k = 0; k < FIRST; k++) {
-            ps_lock_on_acquire(&t, &m, (void *)0x10);
+            ps_lock_on_acquire(&t, &m, (void *)0x10, 0);
             cr_assert_eq(o->owner_tid, t.tid);
             first[k] += (int)(o->acq_ns & 1);
             ps_lock_on_release(&t, &m);
@@ -205,7 +205,7 @@ Test(syncobj, hold_sample_is_one_in_eight_from_the_first_acquisition)
     struct ps_thread t = { .tid = 77, .pool = -1 };
     int sampled = 0;
     for (int i = 0; i < LONG; i++) {
-        ps_lock_on_acquire(&t, &m, (void *)0x20);
+        ps_lock_on_acquire(&t, &m, (void *)0x20, 0);
         sampled += (int)(o->acq_ns & 1);
         ps_lock_on_release(&t, &m);
     }
@@ -224,13 +224,13 @@ Test(syncobj, sampled_hold_counts_at_its_weight)
     struct ps_thread t = { .tid = 21, .pool = -1, .hold_skip = 3, .hold_rng = 12345 };
     struct timespec ts = { 0, 10 * 1000 * 1000 };
     for (int i = 0; i < 3; i++) {                     /* skipped: untimed */
-        ps_lock_on_acquire(&t, &m, (void *)0x1);
+        ps_lock_on_acquire(&t, &m, (void *)0x1, 0);
         cr_expect_eq(o->acq_ns, 0);
         ps_lock_on_release(&t, &m);
     }
     cr_expect_eq(o->hold_ns, 0);
     uint64_t t0 = ps_now_ns();
-    ps_lock_on_acquire(&t, &m, (void *)0x1);          /* the countdown ran out: sampled */
+    ps_lock_on_acquire(&t, &m, (void *)0x1, 0);          /* the countdown ran out: sampled */
     nanosleep(&ts, NULL);
     ps_lock_on_release(&t, &m);
     uint64_t t1 = ps_now_ns();
@@ -250,7 +250,7 @@ Test(syncobj, a_waiter_times_the_rest_of_the_hold)
     struct ps_thread h = { .tid = 31, .pool = -1, .hold_skip = 5, .hold_rng = 1 };
     struct timespec ts = { 0, 10 * 1000 * 1000 };
     void *owner_site;
-    ps_lock_on_acquire(&h, &m, (void *)0x1);           /* unsampled */
+    ps_lock_on_acquire(&h, &m, (void *)0x1, 0);           /* unsampled */
     cr_expect_eq(o->acq_ns, 0);
     nanosleep(&ts, NULL);
     uint64_t tw = ps_now_ns();
@@ -268,7 +268,7 @@ Test(syncobj, a_waiter_times_the_rest_of_the_hold)
     uint64_t before = o->hold_ns;
     h.hold_skip = 0;                                   /* the next one is sampled */
     uint64_t t0 = ps_now_ns();
-    ps_lock_on_acquire(&h, &m, (void *)0x1);
+    ps_lock_on_acquire(&h, &m, (void *)0x1, 0);
     cr_expect(o->acq_ns & 1, "sampled");
     nanosleep(&ts, NULL);
     tw = ps_now_ns();
@@ -291,7 +291,7 @@ Test(syncobj, cold_locks_are_not_tracked)
     init();
     int lock;
     struct ps_thread t = { .tid = 3, .pool = -1 };
-    ps_lock_on_acquire(&t, &lock, (void *)0x1);
+    ps_lock_on_acquire(&t, &lock, (void *)0x1, 0);
     ps_lock_on_release(&t, &lock);
     cr_expect_null(ps_obj_find((uintptr_t)&lock), "an uncontended lock wrote the table");
 }
@@ -336,7 +336,7 @@ Test(syncobj, unseen_holder_is_adopted_from_the_mutex)
     cr_assert_not_null(o);
     cr_expect_eq(o->owner_tid, me);
     struct ps_thread holder = { .tid = me, .pool = -1 };
-    ps_lock_on_release_hot(o, &holder);
+    ps_lock_released(o, &holder);
     cr_expect_gt(o->hold_ns, 0, "the adopted hold was closed");
     cr_expect_eq(o->owner_tid, 0);
     pthread_mutex_unlock(&m);
