@@ -157,7 +157,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     if (!tot->threads)
         return 0;
     struct ps_rec_in in = { 0 };
-    in.cores = ps_ncores;
+    in.cores = ps_cores;
     in.threads = tot->live ? tot->live : tot->threads;
     in.cpu_s = tot->cpu_ns * NS;
     in.io_s = tot->wait_ns[PS_IO] * NS;
@@ -214,6 +214,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         ps_jw_dbl(w, "cpu_s", tot.cpu_ns * NS);
         ps_jw_dbl(w, "wait_s", sum_causes(tot.wait_ns));
         causes_json(w, tot.wait_ns);
+        ps_jw_dbl(w, "unattributed_s", tot.unattributed_ns * NS);
         ps_jw_dbl(w, "spin_s", tot.spin_ns * NS);
         ps_jw_dbl(w, "w_c", ro.w_c);
         ps_jw_u64(w, "tasks", tot.tasks);
@@ -295,7 +296,7 @@ void ps_report_threads_json(struct ps_jw *w)
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->ignore || t->tid <= 0)
             continue;
         uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, now, ns);
+        ps_thread_waits(t, ns);
         ns[PS_RUNQ] += t->runq_ns;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "tid", t->tid);
@@ -322,6 +323,14 @@ void ps_report_threads_json(struct ps_jw *w)
         ps_jw_u64(w, "nivcsw", t->nivcsw);
         uint64_t end = t->state == PS_T_EXITED && t->died_ns ? t->died_ns : now;
         ps_jw_dbl(w, "lifetime_s", end > t->born_ns ? (end - t->born_ns) * NS : 0);
+        uint64_t wend = ps_thread_wall_end(t);
+        if (wend > t->born_ns) {     /* cpu_s + wait_by_cause + unattributed_s */
+            ps_jw_dbl(w, "wall_s", (wend - t->born_ns) * NS);
+            ps_jw_dbl(w, "unattributed_s", t->unattributed_ns * NS);
+        } else {                     /* never sampled: nothing is known */
+            ps_jw_null(w, "wall_s");
+            ps_jw_null(w, "unattributed_s");
+        }
         ps_jw_end(w);
     }
     ps_jw_end(w);
@@ -459,6 +468,7 @@ void ps_report_write(const char *why)
     exe[n > 0 ? n : 0] = 0;
     ps_jw_str(&w, "exe", exe);
     ps_jw_i64(&w, "cores", ps_ncores);
+    ps_jw_dbl(&w, "cores_usable", ps_cores);
     uint64_t now = ps_now_ns();
     ps_jw_dbl(&w, "duration_s", (now - ps_start_ns) * NS);
     ps_jw_i64(&w, "interval_ms", ps_cfg.interval_ms);

@@ -5,9 +5,16 @@
 #ifndef PS_SAMPLER_H
 #define PS_SAMPLER_H
 #include <stdint.h>
+#include "thread.h"
 
 /* One pass over every thread. final: also read context switches. */
 void ps_sampler_tick(uint64_t now_ns, int final);
+/* Labels t's blocked time up to end (wall since born_ns less cpu and runq,
+ * the kernel's figures) with the causes its raw wrapped waits (raw: wait_ns
+ * plus the open span; ended: waits[], spans ended) grew by since the last
+ * call; sampler.c says how. */
+void ps_sampler_partition(struct ps_thread *t, uint64_t end, uint64_t cpu, uint64_t runq,
+                          const uint64_t raw[PS_NCAUSE], const uint64_t ended[PS_NCAUSE]);
 /* Classifies a syscall number seen blocked in /proc: a cause or -1. */
 int ps_sampler_cause_of_syscall(long nr);
 /* Parses "/proc/.../schedstat" text: run ns, run-queue ns. 0 on success. */
