@@ -84,16 +84,21 @@ static void read_switches(struct ps_thread *t)
 /* Wrapped wait time of t by cause up to now: the spans that ended plus the
  * one in progress. Ended spans are read first: a span that ends in between
  * is then missed this time (and seen next time), never counted twice. */
-static void raw_waits(const struct ps_thread *t, uint64_t now, uint64_t raw[PS_NCAUSE], uint64_t ended[PS_NCAUSE])
+static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partition_in *in)
 {
     for (int c = 0; c < PS_NCAUSE; c++) {
-        ended[c] = __atomic_load_n(&t->waits[c], __ATOMIC_RELAXED);
-        raw[c] = __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
+        in->ended[c] = __atomic_load_n(&t->waits[c], __ATOMIC_RELAXED);
+        in->raw[c] = __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
     }
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
-    if (since && now > since && cause >= 0 && cause < PS_RUNQ)
-        raw[cause] += now - since;
+    in->open_since = 0;
+    in->open_cause = 0;
+    if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
+        in->raw[cause] += now - since;
+        in->open_since = since;
+        in->open_cause = cause;
+    }
 }
 
 /* The partition. A thread's wall time is exactly its CPU time, its run-queue
@@ -109,12 +114,17 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, uint64_t raw[PS_N
  *   core, so it is taken from the causes in proportion to how many of their
  *   waits ended (a thousand 1 ms sleeps wait for a core a thousand times, one
  *   long lock wait once), never below zero;
- * - then io, which may have been CPU: it gets what is left, at most its span.
+ * - then io, which may have been CPU: it gets what is left, at most its span,
+ *   less what a lagging CPU reading may still claim (below): CPU inside reads
+ *   would otherwise take every tick's lag as io.
  * What no span claims stays unattributed until a sample catches the thread
  * in an unwrapped call (sample_unwrapped). The budget is cumulative, so a
  * lagging schedstat reading (the CPU of a running thread is updated at
  * scheduler ticks) is made good at the next sample instead of piling up. */
 static const int sure_causes[] = { PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE };
+/* How far schedstat's CPU of a running thread can trail: one scheduler tick
+ * (10 ms at the slowest kernel HZ, 100). The exit-time reading is exact. */
+#define PS_SCHEDSTAT_LAG_NS 10000000ull
 #define NSURE ((int)(sizeof sure_causes / sizeof *sure_causes))
 
 /* Takes excess out of d[] (the sure causes' new raw time), by ended waits
@@ -158,22 +168,46 @@ static void take_excess(uint64_t d[PS_NCAUSE], const uint64_t n[PS_NCAUSE], uint
     }
 }
 
-void ps_sampler_partition(struct ps_thread *t, uint64_t end, uint64_t cpu, uint64_t runq,
-                          const uint64_t raw[PS_NCAUSE], const uint64_t ended[PS_NCAUSE])
+/* A span still open at a sample is labelled up to the sample, but its
+ * thread may already be awake and waiting for a core: schedstat counts that
+ * wait only once the thread runs. So what was labelled to an open span is
+ * remembered, and taken back as far as a later reading shows it was the
+ * run queue's. */
+static void settle_open_span(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
+{
+    if ((int64_t)*labelled <= blocked || !t->open_label_ns)
+        return;
+    uint64_t deficit = *labelled - (uint64_t)(blocked > 0 ? blocked : 0);
+    int c = t->open_cause;
+    uint64_t x = deficit < t->open_label_ns ? deficit : t->open_label_ns;
+    x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
+    t->blocked_ns[c] -= x;
+    t->open_label_ns -= x;
+    *labelled -= x;
+}
+
+void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 {
     uint64_t d[PS_NCAUSE] = { 0 }, n[PS_NCAUSE] = { 0 }, labelled = 0;
     for (int c = 0; c < PS_RUNQ; c++) {
-        if (raw[c] > t->raw_seen_ns[c]) {
-            d[c] = raw[c] - t->raw_seen_ns[c];
-            t->raw_seen_ns[c] = raw[c];
+        if (in->raw[c] > t->raw_seen_ns[c]) {
+            d[c] = in->raw[c] - t->raw_seen_ns[c];
+            t->raw_seen_ns[c] = in->raw[c];
         }
-        if (ended[c] > t->waits_seen[c]) {
-            n[c] = ended[c] - t->waits_seen[c];
-            t->waits_seen[c] = ended[c];
+        if (in->ended[c] > t->waits_seen[c]) {
+            n[c] = in->ended[c] - t->waits_seen[c];
+            t->waits_seen[c] = in->ended[c];
         }
         labelled += t->blocked_ns[c];
     }
-    int64_t blocked = end > t->born_ns ? (int64_t)(end - t->born_ns) - (int64_t)cpu - (int64_t)runq : 0;
+    int64_t blocked = in->end > t->born_ns ?
+        (int64_t)(in->end - t->born_ns) - (int64_t)in->cpu - (int64_t)in->runq : 0;
+    settle_open_span(t, &labelled, blocked);
+    if (in->open_since != t->open_since) {       /* another span (or none) is open now */
+        t->open_since = in->open_since;
+        t->open_cause = in->open_cause;
+        t->open_label_ns = 0;
+    }
     uint64_t budget = blocked > (int64_t)labelled ? (uint64_t)(blocked - (int64_t)labelled) : 0;
     uint64_t sure = 0;
     for (int k = 0; k < NSURE; k++)
@@ -187,9 +221,17 @@ void ps_sampler_partition(struct ps_thread *t, uint64_t end, uint64_t cpu, uint6
     for (int k = 0; k < NSURE; k++)
         t->blocked_ns[sure_causes[k]] += d[sure_causes[k]];
     budget = sure < budget ? budget - sure : 0;
-    uint64_t io = d[PS_IO] < budget ? d[PS_IO] : budget;
+    uint64_t spare = budget > in->lag ? budget - in->lag : 0;
+    uint64_t io = d[PS_IO] < spare ? d[PS_IO] : spare;
+    d[PS_IO] = io;
     t->blocked_ns[PS_IO] += io;
     t->unattributed_ns = budget - io;
+    if (in->open_since) {        /* the open span's share of this sample's labels */
+        uint64_t from = in->open_since > t->part_end_ns ? in->open_since : t->part_end_ns;
+        uint64_t part = in->end > from ? in->end - from : 0;
+        t->open_label_ns += d[in->open_cause] < part ? d[in->open_cause] : part;
+    }
+    t->part_end_ns = in->end;
 }
 
 /* Gives t's unattributed blocked time to cause: the sampler caught the
@@ -226,9 +268,9 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
 static void close_unwrapped(struct ps_thread *t)
 {
     if (t->died_ns && t->died_ns >= t->last_sample_ns) {
-        uint64_t raw[PS_NCAUSE], ended[PS_NCAUSE];
-        raw_waits(t, t->died_ns, raw, ended);
-        ps_sampler_partition(t, t->died_ns, t->cpu_ns, t->runq_ns, raw, ended);
+        struct ps_partition_in in = { .end = t->died_ns, .cpu = t->cpu_ns, .runq = t->runq_ns, .lag = 0 };
+        raw_waits(t, t->died_ns, &in);
+        ps_sampler_partition(t, &in);
         if (t->last_unwrapped_cause && t->unattributed_ns > 1000000)
             unattributed_to(t, t->last_unwrapped_cause - 1);
     }
@@ -271,9 +313,9 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     runq = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
-    uint64_t raw[PS_NCAUSE], ended[PS_NCAUSE];
-    raw_waits(t, now, raw, ended);
-    ps_sampler_partition(t, now, t->cpu_ns, t->runq_ns, raw, ended);
+    struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .lag = PS_SCHEDSTAT_LAG_NS };
+    raw_waits(t, now, &in);
+    ps_sampler_partition(t, &in);
     if (t->last_sample_ns && now > t->last_sample_ns)
         sample_unwrapped(t, now - t->last_sample_ns);
     t->last_cpu_ns = cpu;

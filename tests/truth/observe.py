@@ -85,10 +85,10 @@ def main():
             th["samples"] += 1
             if state in "SD" and th["samples"] > 1:
                 sc = read(base + "syscall")
-                c = "other"
-                if sc and sc[0].isdigit():
+                # "running": it woke between the two reads; the sample says nothing
+                if sc and (sc[0].isdigit() or sc.startswith("-1")):
                     c = cause_of(int(sc.split()[0]))
-                th["blocked"][c] = th["blocked"].get(c, 0.0) + dt
+                    th["blocked"][c] = th["blocked"].get(c, 0.0) + dt
         time.sleep(period)
     rc = p.wait()
     res = {"cmd": cmd, "period_s": period, "wall_s": time.monotonic() - t0, "threads": []}

@@ -104,11 +104,18 @@ static struct ps_thread part_thread(void)
     return t;
 }
 static uint64_t part_ended[PS_NCAUSE];   /* spans ended so far, by cause (0: by time) */
+static uint64_t part_lag;                /* how far the CPU reading may trail */
+static uint64_t part_open_ms;            /* a span open since then (ms after birth), 0: none */
+static int part_open_cause;
 static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint64_t runq_ms,
                       uint64_t io, uint64_t sleep, uint64_t lock, uint64_t cond, uint64_t idle)
 {
-    uint64_t raw[PS_NCAUSE] = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 };
-    ps_sampler_partition(t, t->born_ns + at_ms * MS, cpu_ms * MS, runq_ms * MS, raw, part_ended);
+    struct ps_partition_in in = { .end = t->born_ns + at_ms * MS, .cpu = cpu_ms * MS, .runq = runq_ms * MS,
+                                  .lag = part_lag, .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 },
+                                  .open_since = part_open_ms ? t->born_ns + part_open_ms * MS : 0,
+                                  .open_cause = part_open_cause };
+    memcpy(in.ended, part_ended, sizeof in.ended);
+    ps_sampler_partition(t, &in);
 }
 static uint64_t labelled_ms(const struct ps_thread *t)
 {
@@ -221,4 +228,38 @@ Test(partition, a_cause_never_gives_more_than_it_has)
     cr_expect_eq(t.blocked_ns[PS_SLEEP] + t.blocked_ns[PS_COND], 50 * MS);
     cr_expect_leq(t.blocked_ns[PS_COND], 10 * MS);
     cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, io_leaves_room_for_a_lagging_cpu_reading)
+{
+    /* CPU inside reads: the reading trails by 4 ms, so 4 ms look blocked; the
+     * io span (all CPU) must not take them, and the next exact reading
+     * shows they were CPU. */
+    struct ps_thread t = part_thread();
+    part_lag = 10 * MS;
+    partition(&t, 100, 66, 0, 70, 0, 0, 0, 30);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 30 * MS);
+    cr_expect_eq(t.blocked_ns[PS_IO], 0);
+    cr_expect_eq(t.unattributed_ns, 4 * MS);
+    part_lag = 0;
+    partition(&t, 100, 70, 0, 70, 0, 0, 0, 30);
+    cr_expect_eq(t.blocked_ns[PS_IO], 0);
+    cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, an_open_span_gives_back_its_wait_for_a_core)
+{
+    /* A 100 ms sleep began at 0; at 100 the thread is awake but waits for a
+     * core (schedstat does not show it yet): the sample labels all 100 as
+     * sleep. It runs at 130; the reading then shows 30 ms of run queue:
+     * they come back from the sleep. */
+    struct ps_thread t = part_thread();
+    part_open_ms = 1;                                /* open since 1 ms */
+    part_open_cause = PS_SLEEP;
+    partition(&t, 120, 0, 0, 0, 119, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 119 * MS);
+    part_open_ms = 0;
+    partition(&t, 140, 10, 30, 0, 129, 0, 0, 0);       /* ran at 130: woke at 100 */
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 100 * MS);
+    cr_expect_eq(10 + 30 + labelled_ms(&t), 140);
 }
