@@ -149,6 +149,13 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_end(w);
 }
 
+/* Whether the pool's task count means anything: its workers' wait for work
+ * (or its queue mutex) is known, or boundaries were seen anyway. */
+int ps_report_tasks_seen(const struct ps_pool *p, const struct ps_pool_totals *tot)
+{
+    return tot->tasks > 0 || p->idle_obj || p->queue_mutex;
+}
+
 /* A pool's totals and recommendation; 0 for a pool that never had a thread. */
 static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
                     struct ps_obj **top)
@@ -217,9 +224,20 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         ps_jw_dbl(w, "unattributed_s", tot.unattributed_ns * NS);
         ps_jw_dbl(w, "spin_s", tot.spin_ns * NS);
         ps_jw_dbl(w, "w_c", ro.w_c);
-        ps_jw_u64(w, "tasks", tot.tasks);
-        ps_jw_dbl(w, "task_latency_ms", tot.tasks ? tot.task_ns * 1e-6 / (double)tot.tasks : 0);
-        ps_jw_dbl(w, "cpu_per_task_ms", tot.tasks ? tot.cpu_ns * 1e-6 / (double)tot.tasks : 0);
+        if (ps_report_tasks_seen(p, &tot)) {
+            ps_jw_u64(w, "tasks", tot.tasks);
+            if (tot.tasks) {
+                ps_jw_dbl(w, "task_latency_ms", tot.task_ns * 1e-6 / (double)tot.tasks);
+                ps_jw_dbl(w, "cpu_per_task_ms", tot.cpu_ns * 1e-6 / (double)tot.tasks);
+            } else {
+                ps_jw_null(w, "task_latency_ms");
+                ps_jw_null(w, "cpu_per_task_ms");
+            }
+        } else {                     /* no task boundary known: unknown, not 0 */
+            ps_jw_null(w, "tasks");
+            ps_jw_null(w, "task_latency_ms");
+            ps_jw_null(w, "cpu_per_task_ms");
+        }
         ps_jw_u64(w, "submissions", p->submissions);
         ps_jw_u64(w, "queue_estimate", p->queue_est);
         ps_jw_u64(w, "nvcsw", tot.nvcsw);
@@ -426,7 +444,7 @@ void ps_report_locks_json(struct ps_jw *w)
 
 static void summary(const char *path)
 {
-    char line[512], num[4][32];
+    char line[512], num[5][32];
     uint64_t now = ps_now_ns();
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
     for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
@@ -445,8 +463,12 @@ static void summary(const char *path)
         ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);
         ps_fmt_double(num[3], 32, ro.w_c, 2);
-        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %lu tasks -> %d threads (%s)",
-               name, tot.threads, num[0], num[1], num[2], num[3], (unsigned long)tot.tasks,
+        if (ps_report_tasks_seen(&ps_pools[pi], &tot))
+            ps_fmt(num[4], 32, "%lu", (unsigned long)tot.tasks);
+        else
+            ps_fmt(num[4], 32, "-");
+        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %s tasks -> %d threads (%s)",
+               name, tot.threads, num[0], num[1], num[2], num[3], num[4],
                ro.recommended_threads, ps_class_name[ro.cls]);
         ps_log("%s", line);
     }

@@ -92,13 +92,8 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     }
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
-    in->open_since = 0;
-    in->open_cause = 0;
-    if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
+    if (since && now > since && cause >= 0 && cause < PS_RUNQ)
         in->raw[cause] += now - since;
-        in->open_since = since;
-        in->open_cause = cause;
-    }
 }
 
 /* The partition. A thread's wall time is exactly its CPU time, its run-queue
@@ -168,22 +163,30 @@ static void take_excess(uint64_t d[PS_NCAUSE], const uint64_t n[PS_NCAUSE], uint
     }
 }
 
-/* A span still open at a sample is labelled up to the sample, but its
- * thread may already be awake and waiting for a core: schedstat counts that
- * wait only once the thread runs. So what was labelled to an open span is
- * remembered, and taken back as far as a later reading shows it was the
- * run queue's. */
-static void settle_open_span(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
+/* A thread waiting for a core at a sample, after a wake-up or a preemption,
+ * has that wait in no schedstat figure yet (the kernel adds it when the
+ * thread runs): it looks blocked, and the spans that ended or are open may
+ * be labelled with it. A later reading shows it as run queue, the labels
+ * exceed the blocked time, and the excess is taken back from the most recent
+ * labels (those of the last few samples, halved at each), in proportion. */
+static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 {
-    if ((int64_t)*labelled <= blocked || !t->open_label_ns)
+    uint64_t have = blocked > 0 ? (uint64_t)blocked : 0;
+    if (*labelled <= have)
         return;
-    uint64_t deficit = *labelled - (uint64_t)(blocked > 0 ? blocked : 0);
-    int c = t->open_cause;
-    uint64_t x = deficit < t->open_label_ns ? deficit : t->open_label_ns;
-    x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
-    t->blocked_ns[c] -= x;
-    t->open_label_ns -= x;
-    *labelled -= x;
+    uint64_t deficit = *labelled - have, recent = 0;
+    for (int c = 0; c < PS_RUNQ; c++)
+        recent += t->recent_ns[c];
+    if (!recent)
+        return;
+    uint64_t want = deficit < recent ? deficit : recent;
+    for (int c = 0; c < PS_RUNQ; c++) {
+        uint64_t x = (uint64_t)((unsigned __int128)want * t->recent_ns[c] / recent);
+        x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
+        t->blocked_ns[c] -= x;
+        t->recent_ns[c] -= x;
+        *labelled -= x;
+    }
 }
 
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
@@ -202,12 +205,7 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
     }
     int64_t blocked = in->end > t->born_ns ?
         (int64_t)(in->end - t->born_ns) - (int64_t)in->cpu - (int64_t)in->runq : 0;
-    settle_open_span(t, &labelled, blocked);
-    if (in->open_since != t->open_since) {       /* another span (or none) is open now */
-        t->open_since = in->open_since;
-        t->open_cause = in->open_cause;
-        t->open_label_ns = 0;
-    }
+    settle(t, &labelled, blocked);
     uint64_t budget = blocked > (int64_t)labelled ? (uint64_t)(blocked - (int64_t)labelled) : 0;
     uint64_t sure = 0;
     for (int k = 0; k < NSURE; k++)
@@ -218,20 +216,14 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         for (int k = 0; k < NSURE; k++)
             sure += d[sure_causes[k]];
     }
-    for (int k = 0; k < NSURE; k++)
-        t->blocked_ns[sure_causes[k]] += d[sure_causes[k]];
     budget = sure < budget ? budget - sure : 0;
     uint64_t spare = budget > in->lag ? budget - in->lag : 0;
-    uint64_t io = d[PS_IO] < spare ? d[PS_IO] : spare;
-    d[PS_IO] = io;
-    t->blocked_ns[PS_IO] += io;
-    t->unattributed_ns = budget - io;
-    if (in->open_since) {        /* the open span's share of this sample's labels */
-        uint64_t from = in->open_since > t->part_end_ns ? in->open_since : t->part_end_ns;
-        uint64_t part = in->end > from ? in->end - from : 0;
-        t->open_label_ns += d[in->open_cause] < part ? d[in->open_cause] : part;
+    d[PS_IO] = d[PS_IO] < spare ? d[PS_IO] : spare;
+    t->unattributed_ns = budget - d[PS_IO];
+    for (int c = 0; c < PS_RUNQ; c++) {
+        t->blocked_ns[c] += d[c];
+        t->recent_ns[c] = t->recent_ns[c] / 2 + d[c];
     }
-    t->part_end_ns = in->end;
 }
 
 /* Gives t's unattributed blocked time to cause: the sampler caught the

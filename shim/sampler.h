@@ -15,8 +15,6 @@ struct ps_partition_in {
     uint64_t lag;                /* how far cpu may trail (0: exact) */
     uint64_t raw[PS_NCAUSE];     /* wait_ns plus the open span */
     uint64_t ended[PS_NCAUSE];   /* waits[]: spans ended */
-    uint64_t open_since;         /* the open span's start, 0 if none */
-    int open_cause;
 };
 /* Labels t's blocked time up to in->end (wall since born_ns less cpu and
  * runq, the kernel's figures) with the causes its raw wrapped waits grew by

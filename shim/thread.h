@@ -83,10 +83,7 @@ struct ps_thread {
     uint64_t unattributed_ns;        /* blocked time no span or sample has labelled (yet) */
     uint64_t raw_seen_ns[PS_NCAUSE]; /* wait_ns (+ the open span) already reconciled */
     uint64_t waits_seen[PS_NCAUSE];  /* waits[] (spans ended) at the same time */
-    uint64_t part_end_ns;            /* when the partition was last brought up to date */
-    uint64_t open_since;             /* the span open then (its start), 0 if none */
-    uint64_t open_label_ns;          /* what was labelled to it so far */
-    int open_cause;
+    uint64_t recent_ns[PS_NCAUSE];   /* labels of the last samples (halved at each) */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */

@@ -41,6 +41,7 @@ def main():
     if missing:
         fails.append(f"threads seen from outside but not in the report: {missing}")
     pools = {}
+    idle_kind = {p["id"]: (p.get("idle_wait") or {}).get("kind") for p in report.get("pools", [])}
     worst_part = 0.0
     for t in report["threads"]:
         o = T.get(t["tid"])
@@ -59,8 +60,11 @@ def main():
         key = t["pool"] if t["pool"] is not None else f"tid {t['tid']}"
         p = pools.setdefault(key, {"threads": 0, "shim": {}, "truth": {}})
         p["threads"] += 1
-        mine = {"cpu": t["cpu_s"], "runqueue": w["runqueue"], "sync": w["lock"] + w["cond"] + w["idle"],
-                "sleep": w["sleep"], "io": w["io"]}
+        # a pool's wait for work is a futex from outside, or a poll on its fd
+        polled = idle_kind.get(t["pool"]) == "poll"
+        mine = {"cpu": t["cpu_s"], "runqueue": w["runqueue"],
+                "sync": w["lock"] + w["cond"] + (0 if polled else w["idle"]),
+                "sleep": w["sleep"], "io": w["io"] + (w["idle"] if polled else 0)}
         theirs = {"cpu": o["cpu_s"], "runqueue": o["runq_s"], "sync": o["blocked_s"].get("sync", 0),
                   "sleep": o["blocked_s"].get("sleep", 0), "io": o["blocked_s"].get("io", 0)}
         for k in mine:

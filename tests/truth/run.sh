@@ -50,7 +50,7 @@ if [ "$MODE" != quick ]; then
     case_ sysbench_cpu_4 sysbench cpu --threads=4 --time=3 run
     case_ python_tpe_cpu python3 "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5
     head -c 60000000 /dev/urandom >"$WORK/data"
-    case_ pigz_p2 sh -c "pigz -p 2 -6 -c '$WORK/data' >/dev/null"
+    case_ pigz_p2 pigz -p 2 -6 -k -f "$WORK/data"
     case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     case_ epoll_pool "$B/fixtures/epoll_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     if command -v node >/dev/null; then
