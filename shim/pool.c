@@ -45,6 +45,15 @@ void ps_pool_table_reset(void)
     ncand = 0;
 }
 
+void ps_pool_renamed(int pi, const char *prefix)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    if (p->alias[0] || !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        return;
+    strncpy(p->alias + 1, prefix + 1, PS_NAME_LEN - 2);
+    __atomic_store_n(&p->alias[0], prefix[0], __ATOMIC_RELEASE);
+}
+
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
 {
     size_t n = strnlen(name, PS_NAME_LEN - 1);
@@ -77,7 +86,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix)
         }
         while (u == 1)
             u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
-        if (p->routine == routine && p->entry == entry && !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        if (p->routine == routine && p->entry == entry &&
+            (!strncmp(p->prefix, prefix, PS_NAME_LEN) ||
+             (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) && !strncmp(p->alias, prefix, PS_NAME_LEN))))
             return i;
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);

@@ -24,6 +24,7 @@ struct ps_pool {
     void *routine;
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     char prefix[PS_NAME_LEN];
+    char alias[PS_NAME_LEN];         /* the prefix its threads renamed themselves to (set once) */
     /* learned by the agent */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
@@ -66,6 +67,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix);
 /* The name prefix that groups threads: the name without trailing digits or
  * separators ("worker-12" -> "worker"). */
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);
+/* A thread of pool pi renamed itself: it stays in pi (a rename merges, never
+ * splits), and threads that start with the new prefix join pi too. Agent only. */
+void ps_pool_renamed(int pi, const char *prefix);
 
 static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
 {
