@@ -83,6 +83,8 @@ static inline uint64_t ps_span_end(struct ps_span *s)
     __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&t->wait_ns[s->cause], t->wait_ns[s->cause] + dt, __ATOMIC_RELAXED);
     __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
+    if (s->cause == PS_IDLE)
+        ps_pool_handoff(t, s->t0, s->t0 + dt);
     if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
         __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
         __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);

@@ -120,6 +120,11 @@ void ps_task_begin(struct ps_thread *t)
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
     if (p)
         ps_atomic_add(&p->tasks, 1);
+    if (t->handoff_ns) {
+        if (p)
+            ps_hist_add(&p->handoff, t->handoff_ns);
+        t->handoff_ns = 0;
+    }
 }
 
 void ps_task_end_at(struct ps_thread *t, uint64_t ns)
@@ -172,8 +177,10 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
         __atomic_load_n(&o->poster_pool, __ATOMIC_RELAXED) < 0 &&
         __atomic_compare_exchange_n(&o->poster_pool, &none, poster->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ps_pool_note_candidate(obj);       /* learn_idle looks at it (a producer's wait) */
-    if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj)
+    if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj) {
         ps_atomic_add(&ps_pools[wp].submissions, 1);
+        __atomic_store_n(&ps_pools[wp].last_post_ns, ps_now_ns(), __ATOMIC_RELAXED);
+    }
 }
 
 void ps_pool_on_thread_exit(struct ps_thread *t)
@@ -386,6 +393,18 @@ void ps_pool_tick(uint64_t now)
 
         struct ps_pool_totals tot;
         ps_pool_totals(i, &tot);
+        /* History is cumulative and readers take differences: it never goes
+         * down (the partition may take back a label it gave too early). */
+        if (p->hist_n) {
+            const struct ps_pool_sample *prev = &p->hist[(p->hist_n - 1) % PS_HIST];
+            uint64_t *now_of[] = { &tot.cpu_ns, &tot.wait_ns[PS_IO], &tot.wait_ns[PS_SLEEP], &tot.wait_ns[PS_LOCK],
+                                   &tot.wait_ns[PS_COND], &tot.wait_ns[PS_IDLE], &tot.wait_ns[PS_RUNQ] };
+            const uint64_t before[] = { prev->cpu_ns, prev->io_ns, prev->sleep_ns, prev->lock_ns,
+                                        prev->cond_ns, prev->idle_ns, prev->runq_ns };
+            for (size_t k = 0; k < sizeof before / sizeof *before; k++)
+                if (*now_of[k] < before[k])
+                    *now_of[k] = before[k];
+        }
         struct ps_pool_sample *s = &p->hist[p->hist_n % PS_HIST];
         s->t_ns = now;
         s->threads = (uint32_t)live[i];

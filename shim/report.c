@@ -155,7 +155,9 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
  * (or its queue mutex) is known, or boundaries were seen anyway. */
 int ps_report_tasks_seen(const struct ps_pool *p, const struct ps_pool_totals *tot)
 {
-    return tot->tasks > 0 || p->idle_obj || p->queue_mutex;
+    /* tasks counted while an idle object was believed, later dropped, are a
+     * part of the truth only */
+    return p->idle_obj || p->queue_mutex;
 }
 
 /* A pool's totals and recommendation; 0 for a pool that never had a thread. */
@@ -246,6 +248,17 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "cpu_per_task_ms");
         }
         ps_jw_u64(w, "submissions", p->submissions);
+        uint64_t handoffs;
+        double p50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
+        if (handoffs) {
+            ps_jw_obj(w, "handoff_ms");
+            ps_jw_dbl(w, "p50", p50 * 1e-6);
+            ps_jw_dbl(w, "p99", ps_hist_quantile(&p->handoff, 0.99, NULL) * 1e-6);
+            ps_jw_u64(w, "n", handoffs);
+            ps_jw_end(w);
+        } else {
+            ps_jw_null(w, "handoff_ms");
+        }
         ps_jw_u64(w, "queue_estimate", p->queue_est);
         ps_jw_u64(w, "nvcsw", tot.nvcsw);
         ps_jw_u64(w, "nivcsw", tot.nivcsw);

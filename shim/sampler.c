@@ -183,24 +183,29 @@ static void take_excess(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t exc
  * thread runs): it looks blocked, and the spans that ended or are open may
  * be labelled with it. A later reading shows it as run queue, the labels
  * exceed the blocked time, and the excess is taken back from the most recent
- * labels (those of the last few samples, halved at each), in proportion. */
+ * labels (those of the last few samples, halved at each), in proportion,
+ * sleeps last. */
 static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 {
     uint64_t have = blocked > 0 ? (uint64_t)blocked : 0;
-    if (*labelled <= have)
-        return;
-    uint64_t deficit = *labelled - have, recent = 0;
-    for (int c = 0; c < PS_RUNQ; c++)
-        recent += t->recent_ns[c];
-    if (!recent)
-        return;
-    uint64_t want = deficit < recent ? deficit : recent;
-    for (int c = 0; c < PS_RUNQ; c++) {
-        uint64_t x = (uint64_t)((unsigned __int128)want * t->recent_ns[c] / recent);
-        x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
-        t->blocked_ns[c] -= x;
-        t->recent_ns[c] -= x;
-        *labelled -= x;
+    /* sleeps that ran their course are exact: they give back last */
+    for (int pass = 0; pass < 2 && *labelled > have; pass++) {
+        uint64_t deficit = *labelled - have, recent = 0;
+        for (int c = 0; c < PS_RUNQ; c++)
+            if ((c == PS_SLEEP) == pass)
+                recent += t->recent_ns[c];
+        if (!recent)
+            continue;
+        uint64_t want = deficit < recent ? deficit : recent;
+        for (int c = 0; c < PS_RUNQ; c++) {
+            if ((c == PS_SLEEP) != pass)
+                continue;
+            uint64_t x = (uint64_t)((unsigned __int128)want * t->recent_ns[c] / recent);
+            x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
+            t->blocked_ns[c] -= x;
+            t->recent_ns[c] -= x;
+            *labelled -= x;
+        }
     }
 }
 

@@ -55,6 +55,8 @@ struct ps_thread {
     uint64_t tasks;                  /* task boundaries seen (dequeues from the pool's idle object) */
     uint64_t task_begin_ns;          /* when the current task started, 0 if idle */
     uint64_t task_ns;                /* summed task latency of finished tasks */
+    uint64_t handoff_ns;             /* the last wait for work ended this long after a post
+                                      * (pool.h: ps_pool_handoff), not yet counted; 0 none */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */
     /* the current wait, for dumps and the sampler */
