@@ -1,0 +1,148 @@
+/* symbolize_dump.c: a loaded dump enriched in place with what the
+ * symbolizer knows (an_sym_enrich_dump, see symbolize.h). Frames keep what
+ * the shim wrote (addr, module, symbol, offset) and gain `file`, `line` and
+ * `inlined`; a null `symbol` is filled in. Lock and wait objects gain `name`.
+ * Idempotent: a frame that has `inlined` was done already. */
+#include "symbolize.h"
+#include "jget.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t addr_of(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    char *end;
+    if (!s || strncmp(s, "0x", 2)) return 0;
+    unsigned long long a = strtoull(s + 2, &end, 16);
+    return *end ? 0 : a;
+}
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+static int enrich_frame(struct an_sym *s, json_t *f, int is_return)
+{
+    if (!json_is_object(f) || json_object_get(f, "inlined")) return 0;
+    uint64_t addr = addr_of(json_object_get(f, "addr"));
+    struct an_sym_frame r;
+    if (an_sym_frame(s, addr, is_return, &r)) {
+        json_object_set_new(f, "file", json_null());
+        json_object_set_new(f, "line", json_null());
+        json_object_set_new(f, "inlined", json_array());
+        return 0;
+    }
+    if (!json_is_string(json_object_get(f, "symbol")) && r.symbol) {
+        char off[32];
+        snprintf(off, sizeof off, "0x%llx", (unsigned long long)r.offset);
+        json_object_set_new(f, "symbol", json_string(r.symbol));
+        json_object_set_new(f, "offset", json_string(off));
+    }
+    if (!json_is_string(json_object_get(f, "module")))
+        json_object_set_new(f, "module", str_or_null(r.module));
+    json_object_set_new(f, "file", str_or_null(r.file));
+    json_object_set_new(f, "line", r.line > 0 ? json_integer(r.line) : json_null());
+    json_t *in = json_array();
+    for (int k = 0; k < r.ninlined; k++) {
+        const struct an_sym_loc *l = &r.inlined[k];
+        json_array_append_new(in, json_pack("{s:o, s:o, s:o}", "symbol", str_or_null(l->symbol), "file",
+                                            str_or_null(l->file), "line",
+                                            l->line > 0 ? json_integer(l->line) : json_null()));
+    }
+    json_object_set_new(f, "inlined", in);
+    return r.symbol || r.file;
+}
+
+/* first_exact: frame 0 is the interrupted instruction (threads' stacks); the
+ * others, and every frame of an allocation stack, are return addresses. */
+static int enrich_stack(struct an_sym *s, json_t *stack, int first_exact)
+{
+    size_t i;
+    json_t *f;
+    int named = 0;
+    json_array_foreach(stack, i, f) named += enrich_frame(s, f, !(first_exact && i == 0));
+    return named;
+}
+
+/* "file:line" of a code site, for naming heap locks; "" if unknown. */
+static void site_text(struct an_sym *s, const char *site, char *buf, size_t cap)
+{
+    uint64_t a = an_sym_site_addr(s, site);
+    struct an_sym_frame r;
+    buf[0] = 0;
+    if (!a || an_sym_frame(s, a, 1, &r) || !r.symbol) {
+        if (site) snprintf(buf, cap, "%s", site);
+        return;
+    }
+    const char *fn = r.ninlined ? r.inlined[0].symbol : r.symbol;
+    const char *file = r.ninlined ? r.inlined[0].file : r.file;
+    int line = r.ninlined ? r.inlined[0].line : r.line;
+    const char *base = file ? strrchr(file, '/') : NULL;
+    base = base ? base + 1 : file;
+    if (base && line > 0) snprintf(buf, cap, "%s (%s:%d)", fn ? fn : r.symbol, base, line);
+    else snprintf(buf, cap, "%s", fn ? fn : r.symbol);
+}
+
+/* The name of the object at hex address v: its data symbol, else for a lock
+ * the dump lists (heap), where its holder took it. NULL if unknown. */
+static json_t *object_name(struct an_sym *s, json_t *cache, const json_t *dump, const json_t *v)
+{
+    const char *key = json_string_value(v);
+    uint64_t a = addr_of(v);
+    if (!a) return NULL;
+    json_t *c = json_object_get(cache, key);
+    if (c) return json_is_string(c) ? c : NULL;
+    char buf[400] = "";
+    struct an_sym_data d;
+    if (an_sym_data(s, a, &d) == 0) {
+        if (d.offset) snprintf(buf, sizeof buf, "%s+0x%llx", d.symbol, (unsigned long long)d.offset);
+        else snprintf(buf, sizeof buf, "%s", d.symbol);
+    } else if (!d.module) {
+        size_t i;
+        json_t *l;
+        json_array_foreach(an_arr(dump, "locks"), i, l) {
+            const char *site = an_str(l, "owner_site");
+            if (addr_of(json_object_get(l, "addr")) != a || !site) continue;
+            char st[300];
+            site_text(s, site, st, sizeof st);
+            snprintf(buf, sizeof buf, "heap lock taken at %s", st);
+            break;
+        }
+    }
+    json_object_set_new(cache, key, buf[0] ? json_string(buf) : json_null());
+    return buf[0] ? json_object_get(cache, key) : NULL;
+}
+
+static void name_at(struct an_sym *s, json_t *cache, const json_t *dump, json_t *o, const char *key)
+{
+    if (!json_is_object(o) || json_object_get(o, "name")) return;
+    json_t *n = object_name(s, cache, dump, json_object_get(o, key));
+    json_object_set(o, "name", n ? n : json_null());
+}
+
+int an_sym_enrich_dump(json_t *dump)
+{
+    struct an_sym *s = an_sym_open_json(an_arr(dump, "modules"));
+    if (!s) return 0;
+    int named = 0;
+    size_t i;
+    json_t *t, *cache = json_object();
+    json_array_foreach(an_arr(dump, "threads"), i, t) {
+        named += enrich_stack(s, an_arr(t, "stack"), 1);
+        json_t *bo = an_obj(t, "blocked_on");
+        const char *kind = an_str(bo, "kind");
+        if (kind && strcmp(kind, "join") && strcmp(kind, "io") && strcmp(kind, "poll") && strcmp(kind, "sleep") &&
+            strcmp(kind, "syscall"))
+            name_at(s, cache, dump, bo, "object");
+    }
+    json_array_foreach(an_arr(an_obj(dump, "allocations"), "top_sites"), i, t) named += enrich_stack(s, an_arr(t, "stack"), 0);
+    json_array_foreach(an_arr(an_obj(dump, "wait_for"), "edges"), i, t) {
+        const char *kind = an_str(t, "kind");
+        if (!kind || strcmp(kind, "join")) name_at(s, cache, dump, t, "object");
+    }
+    json_array_foreach(an_arr(dump, "locks"), i, t) name_at(s, cache, dump, t, "addr");
+    json_array_foreach(an_arr(dump, "waits"), i, t)
+        if (json_is_string(json_object_get(t, "addr"))) name_at(s, cache, dump, t, "addr");
+    json_decref(cache);
+    an_sym_close(s);
+    return named;
+}
