@@ -82,8 +82,9 @@ static void site_text(struct an_sym *s, const char *site, char *buf, size_t cap)
     else snprintf(buf, cap, "%s", fn ? fn : r.symbol);
 }
 
-/* The name of the object at hex address v: its data symbol, else for a lock
- * the dump lists (heap), where its holder took it. NULL if unknown. */
+/* The name of the object at hex address v: its data symbol, else, for a lock
+ * the dump lists outside every named module (the heap, most likely), where its
+ * holder took it. NULL if unknown. */
 static json_t *object_name(struct an_sym *s, json_t *cache, const json_t *dump, const json_t *v)
 {
     const char *key = json_string_value(v);
@@ -104,7 +105,7 @@ static json_t *object_name(struct an_sym *s, json_t *cache, const json_t *dump, 
             if (addr_of(json_object_get(l, "addr")) != a || !site) continue;
             char st[300];
             site_text(s, site, st, sizeof st);
-            snprintf(buf, sizeof buf, "heap lock taken at %s", st);
+            snprintf(buf, sizeof buf, "lock taken at %s", st);
             break;
         }
     }
