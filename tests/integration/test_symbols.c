@@ -1,0 +1,255 @@
+/* `poolshim show` names a dump's frames like a debugger: on the inline_lock
+ * fixture (built -O2 -g: record_stats() inlined into stats_worker(), one
+ * worker sleeping under stats_lock while the others wait, a lock at
+ * journal+0x28), a requested dump shows the inlined helper with the file:line
+ * the fixture reports, the locks by their data symbols, no frame of
+ * libpoolshim.so unless --all-frames, every worker named down to its start
+ * routine, libc's frames with file:line when libc's debug file is installed;
+ * --folded repeats no name. A hand-made dump checks that stacks are grouped
+ * by function and line, not by offset. */
+#include <criterion/criterion.h>
+#include "analyzer_kit.h"
+#include "dumpkit.h"
+
+#define DUMP_SIG (SIGRTMIN + 7)
+
+static int task_count(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(p);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static const char *base(const char *p)
+{
+    const char *s = p ? strrchr(p, '/') : NULL;
+    return s ? s + 1 : p;
+}
+
+/* Is frames[i] function fn at line (line 0: any), inlined or not as asked? */
+static int frame_is(json_t *frames, size_t i, const char *fn, int line, int inlined)
+{
+    json_t *f = json_array_get(frames, i);
+    const char *name = ps_str(f, "function");
+    return f && name && !strcmp(name, fn) && (!line || ps_num(f, "line") == line) &&
+           json_is_true(json_object_get(f, "inlined")) == inlined;
+}
+
+/* Index of the frame naming fn at line (inlined as asked) followed by its caller, or -1. */
+static int find_pair(json_t *frames, const char *fn, int line, const char *caller, int caller_line)
+{
+    for (size_t i = 0; i + 1 < json_array_size(frames); i++)
+        if (frame_is(frames, i, fn, line, 1) && frame_is(frames, i + 1, caller, caller_line, 0))
+            return (int)i;
+    return -1;
+}
+
+static int has_shim_frame(json_t *frames)
+{
+    json_t *f;
+    size_t i;
+    json_array_foreach(frames, i, f) {
+        const char *m = base(ps_str(f, "module"));
+        if (m && strstr(m, "libpoolshim"))
+            return 1;
+    }
+    return 0;
+}
+
+/* Path of libc's separate debug file by build ID if installed, else NULL. */
+static const char *libc_debug_file(json_t *dump, char *buf, size_t n)
+{
+    json_t *m;
+    size_t i;
+    json_array_foreach(json_object_get(dump, "modules"), i, m) {
+        const char *p = ps_str(m, "path"), *id = ps_str(m, "build_id");
+        if (p && id && strlen(id) > 2 && !strncmp(base(p), "libc.so", 7)) {
+            snprintf(buf, n, "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2);
+            return access(buf, R_OK) == 0 ? buf : NULL;
+        }
+    }
+    return NULL;
+}
+
+Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeout = 60)
+{
+    char dir[] = "/tmp/poolshim-sym.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char *argv[] = { (char *)ps_build_path("fixtures/inline_lock"), "--workers", "4", "--hold-ms", "300",
+                     "--run-ms", "8000", "--until-dump", "1", NULL };
+    char *env[] = { "POOLSHIM_DUMP=off", NULL };    /* one dump, the requested one */
+    pid_t pid = dk_spawn(argv, dir, env);
+    cr_assert(pid > 0);
+    double t0 = dk_now();
+    while (task_count(pid) < 7 && dk_now() - t0 < 10)
+        usleep(20000);
+    usleep(400000);                                   /* a holder asleep, waiters queued */
+    cr_assert_eq(kill(pid, DUMP_SIG), 0);
+    cr_assert(dk_wait_dumps(dir, 1, 10.0) >= 0, "no dump after the request");
+    int st = dk_wait(pid, 20);
+    char *err = dk_slurp(dir, "stderr"), *out = dk_slurp(dir, "stdout");
+    cr_assert_eq(st, 0, "exit %d: %s", st, err);
+    json_t *truth = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert_not_null(truth, "no truth: %s", out);
+    int lock_line = (int)ps_num(truth, "stats_lock_line"), sleep_line = (int)ps_num(truth, "stats_sleep_line");
+    int call_line = (int)ps_num(truth, "stats_call_line");
+    char path[600];
+    snprintf(path, sizeof path, "%s/poolshim.%d.dump.0.json", dir, (int)pid);
+    json_t *raw = json_load_file(path, 0, NULL);
+    cr_assert_not_null(raw);
+
+    struct ps_run a;
+    ak_poolshim(&a, (char *[]){ "show", "--json", path, NULL });
+    cr_assert_eq(a.status, 0, "exit %d: %s", a.status, a.err);
+    json_t *j = json_loads(a.out, 0, NULL);
+    cr_assert_not_null(j);
+
+    /* The locks by their data symbols, at the addresses the program printed. */
+    int stats_named = 0, journal_named = 0;
+    json_t *e;
+    size_t i;
+    json_array_foreach(json_object_get(j, "locks"), i, e) {
+        const char *name = ps_str(e, "name"), *obj = ps_str(e, "object");
+        if (name && !strcmp(name, "stats_lock"))
+            stats_named += !strcmp(obj, ps_str(truth, "stats_lock"));
+        if (name && !strcmp(name, "journal+0x28"))
+            journal_named += !strcmp(obj, ps_str(truth, "journal_lock"));
+    }
+    cr_expect_eq(ps_num(truth, "journal_lock_offset"), 0x28);
+    cr_expect_eq(stats_named, 1, "stats_lock not named (locks: %s)", json_dumps(json_object_get(j, "locks"), 0));
+    cr_expect_eq(journal_named, 1, "journal+0x28 not named");
+
+    /* The inlined helper with its lines: the sleeping holder and the waiters. */
+    char dbg[300];
+    const char *libc_dbg = libc_debug_file(raw, dbg, sizeof dbg);
+    if (!libc_dbg)
+        fprintf(stderr, "symbols: libc's debug file is not installed (apt-get install libc6-dbg): "
+                        "libc frames are not checked for file:line\n");
+    int sleeping = 0, waiting = 0, workers_seen = 0;
+    json_array_foreach(json_object_get(j, "groups"), i, e) {
+        json_t *fr = json_object_get(e, "frames");
+        cr_expect(!has_shim_frame(fr), "a shim frame in group %zu", i);
+        int n = (int)ps_num(e, "count");
+        if (find_pair(fr, "record_stats", sleep_line, "stats_worker", call_line) >= 0)
+            sleeping += n;
+        if (find_pair(fr, "record_stats", lock_line, "stats_worker", call_line) >= 0)
+            waiting += n;
+        const char *routine = ps_str(e, "pool_routine");
+        if (!routine || (strcmp(routine, "stats_worker") && strcmp(routine, "journal_flusher")))
+            continue;
+        /* Named down to the start routine, and past it where libc is named. */
+        workers_seen += n;
+        json_t *f;
+        size_t k;
+        int reached = 0;
+        json_array_foreach(fr, k, f) {
+            const char *fn = ps_str(f, "function"), *mod = base(ps_str(f, "module"));
+            int in_libc = mod && !strncmp(mod, "libc.so", 7);
+            if (!reached || (in_libc && libc_dbg))
+                cr_expect_not_null(fn, "group %zu frame %zu unnamed: %s", i, k, ps_str(f, "text"));
+            if (in_libc && libc_dbg)
+                cr_expect(ps_str(f, "file") && ps_num(f, "line") > 0, "libc frame without file:line: %s",
+                          ps_str(f, "text"));
+            reached |= fn && !strcmp(fn, routine);
+        }
+        cr_expect(reached, "group %zu of %s never reaches its start routine", i, routine);
+    }
+    cr_expect_eq(workers_seen, 6, "4 stats workers and 2 flushers in the groups");
+    cr_expect_eq(sleeping, 1, "one worker sleeps under the lock in record_stats:%d", sleep_line);
+    cr_expect(waiting >= 2, "%d workers seen waiting in record_stats:%d", waiting, lock_line);
+    json_array_foreach(json_object_get(j, "locks"), i, e)
+        cr_expect(!strstr(json_dumps(json_object_get(e, "holder_stack"), 0), "libpoolshim"));
+
+    /* Text: the same names, no shim frame; --all-frames shows ours. */
+    struct ps_run t, all, fo;
+    ak_poolshim(&t, (char *[]){ "show", path, NULL });
+    char want[128];
+    snprintf(want, sizeof want, "record_stats at inline_lock.c:%d (inlined)", sleep_line);
+    cr_expect_not_null(strstr(t.out, want), "no '%s' in:\n%s", want, t.out);
+    snprintf(want, sizeof want, "mutex stats_lock (%s)", ps_str(truth, "stats_lock"));
+    cr_expect_not_null(strstr(t.out, want), "no '%s' in:\n%s", want, t.out);
+    cr_expect_null(strstr(t.out, "libpoolshim"), "a shim frame in:\n%s", t.out);
+    cr_expect(ak_width(t.out) <= 100, "a line is %d columns wide: %s", ak_width(t.out), ak_widest(t.out));
+    ak_poolshim(&all, (char *[]){ "show", "--all-frames", path, NULL });
+    cr_expect_not_null(strstr(all.out, "libpoolshim"), "--all-frames hides the shim's frames");
+
+    /* Folded: no name twice in a row, the inlined helper a frame of its own. */
+    ak_poolshim(&fo, (char *[]){ "show", "--folded", path, NULL });
+    cr_expect_not_null(strstr(fo.out, ";stats_worker;record_stats;"), "%s", fo.out);
+    for (char *l = fo.out; *l;) {
+        char *nl = strchr(l, '\n'), prev[256] = "";
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        for (char *tok = strtok(line, "; "); tok; tok = strtok(NULL, "; ")) {
+            cr_expect(strcmp(tok, prev), "'%s' twice in a row: %.*s", tok, (int)len, l);
+            snprintf(prev, sizeof prev, "%s", tok);
+        }
+        l += len + (nl ? 1 : 0);
+    }
+    ps_run_free(&t);
+    ps_run_free(&all);
+    ps_run_free(&fo);
+    ps_run_free(&a);
+    json_decref(j);
+    json_decref(raw);
+    json_decref(truth);
+    free(err);
+    free(out);
+    dk_rmdir(dir);
+}
+
+/* Two threads at the same line through different instructions (and through
+ * different shim paths) are one group; a different line is another. */
+Test(symbols, groups_by_function_and_line_not_offset, .timeout = 30)
+{
+    char path[] = "/tmp/poolshim-sym-group.XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    const char *frame_fmt =
+        "{\"addr\":\"%s\",\"module\":\"/app\",\"symbol\":\"work\",\"offset\":\"%s\",\"file\":\"/src/app.c\","
+        "\"line\":%d,\"inlined\":[{\"symbol\":\"helper\",\"file\":\"/src/app.c\",\"line\":7}]}";
+    const char *shim = "{\"addr\":\"0x7f0000001000\",\"module\":\"/lib/libpoolshim.so\",\"symbol\":\"%s\","
+                       "\"offset\":\"0x10\",\"file\":null,\"line\":null,\"inlined\":[]}";
+    char f1[400], f2[400], f3[400], s1[200], s2[200];
+    snprintf(f1, sizeof f1, frame_fmt, "0x401010", "0x10", 20);
+    snprintf(f2, sizeof f2, frame_fmt, "0x401014", "0x14", 20);
+    snprintf(f3, sizeof f3, frame_fmt, "0x401030", "0x30", 21);
+    snprintf(s1, sizeof s1, shim, "lock_rest");
+    snprintf(s2, sizeof s2, shim, "lock_marked");
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "{\"version\":1,\"kind\":\"dump\",\"pid\":1,\"threads\":["
+               "{\"tid\":11,\"state\":\"blocked\",\"stack\":[%s,%s]},"
+               "{\"tid\":12,\"state\":\"blocked\",\"stack\":[%s,%s]},"
+               "{\"tid\":13,\"state\":\"blocked\",\"stack\":[%s,%s]}],\"modules\":[]}\n",
+            s1, f1, s2, f2, s1, f3);
+    fclose(f);
+    struct ps_run a;
+    ak_poolshim(&a, (char *[]){ "show", "--json", path, NULL });
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    json_t *j = json_loads(a.out, 0, NULL);
+    cr_assert_not_null(j);
+    json_t *g = json_object_get(j, "groups");
+    cr_assert_eq(json_array_size(g), 2, "%s", a.out);
+    cr_expect_eq(ps_num(json_array_get(g, 0), "count"), 2);
+    json_t *st = json_object_get(json_array_get(g, 0), "stack");
+    cr_expect_str_eq(json_string_value(json_array_get(st, 0)), "helper at app.c:7 (inlined)");
+    cr_expect_str_eq(json_string_value(json_array_get(st, 1)), "work at app.c:20 (app)");
+    cr_expect_eq(json_array_size(st), 2, "the shim's frames are not shown");
+    json_decref(j);
+    ps_run_free(&a);
+    ak_poolshim(&a, (char *[]){ "show", "--json", "--all-frames", path, NULL });
+    j = json_loads(a.out, 0, NULL);
+    cr_assert_not_null(j);
+    cr_expect_eq(json_array_size(json_object_get(j, "groups")), 3, "with the shim's frames, three places");
+    json_decref(j);
+    ps_run_free(&a);
+    unlink(path);
+}
