@@ -1,7 +1,7 @@
 /* `poolshim show` names a dump's frames like a debugger: on the inline_lock
  * fixture (built -O2 -g: record_stats() inlined into stats_worker(), one
- * worker sleeping under stats_lock while the others wait, a lock at
- * journal+0x28), a requested dump shows the inlined helper with the file:line
+ * worker sleeping under stats_lock while the others wait, three threads on a
+ * lock at journal+0x28), a requested dump shows the inlined helper with the file:line
  * the fixture reports, the locks by their data symbols, no frame of
  * libpoolshim.so unless --all-frames, every worker named down to its start
  * routine, libc's frames with file:line when libc's debug file is installed;
@@ -88,7 +88,7 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
     pid_t pid = dk_spawn(argv, dir, env);
     cr_assert(pid > 0);
     double t0 = dk_now();
-    while (task_count(pid) < 7 && dk_now() - t0 < 10)
+    while (task_count(pid) < 8 && dk_now() - t0 < 10)
         usleep(20000);
     usleep(400000);                                   /* a holder asleep, waiters queued */
     cr_assert_eq(kill(pid, DUMP_SIG), 0);
@@ -161,9 +161,13 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
         }
         cr_expect(reached, "group %zu of %s never reaches its start routine", i, routine);
     }
-    cr_expect_eq(workers_seen, 6, "4 stats workers and 2 flushers in the groups");
-    cr_expect_eq(sleeping, 1, "one worker sleeps under the lock in record_stats:%d", sleep_line);
-    cr_expect(waiting >= 2, "%d workers seen waiting in record_stats:%d", waiting, lock_line);
+    cr_expect_eq(workers_seen, 7, "4 stats workers and 3 flushers in the groups");
+    /* The dump signal cuts the holder's usleep short (docs/dumps.md), so the
+     * lock may change hands while the threads are captured one by one: count
+     * both places, not who is where. */
+    cr_expect(sleeping >= 1 && waiting >= 1 && sleeping + waiting >= 3,
+              "%d workers seen sleeping in record_stats:%d, %d waiting at record_stats:%d", sleeping, sleep_line,
+              waiting, lock_line);
     json_array_foreach(json_object_get(j, "locks"), i, e)
         cr_expect(!strstr(json_dumps(json_object_get(e, "holder_stack"), 0), "libpoolshim"));
 
