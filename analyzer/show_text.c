@@ -38,12 +38,16 @@ static void stack(FILE *out, const json_t *frames, int indent, size_t max)
     }
 }
 
-/* A lock or wait object as "stats_lock (0x5555a0001000)", or its address alone. */
+/* A lock or wait object as "stats_lock (0x5555a0001000)", a long name alone, or its address alone. */
 static const char *object(char *buf, size_t n, const char *addr, const char *name)
 {
     char a[48], m[120];
     if (!name) return an_safe(buf, n, addr, 40);
-    snprintf(buf, n, "%s (%s)", an_safe(m, sizeof m, name, 44), an_safe(a, sizeof a, addr ? addr : "?", 20));
+    an_safe(m, sizeof m, name, 60);
+    an_safe(a, sizeof a, addr ? addr : "?", 20);
+    /* The address too while the line stays within the width (a long name is the more useful part). */
+    if (strlen(m) + strlen(a) + 3 <= 64) snprintf(buf, n, "%s (%s)", m, a);
+    else snprintf(buf, n, "%s", m);
     return buf;
 }
 

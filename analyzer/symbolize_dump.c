@@ -83,8 +83,9 @@ static void site_text(struct an_sym *s, const char *site, char *buf, size_t cap)
 }
 
 /* The name of the object at hex address v: its data symbol, else, for a lock
- * the dump lists outside every named module (the heap, most likely), where its
- * holder took it. NULL if unknown. */
+ * the dump lists outside every named module (the heap, most likely), where it
+ * is taken (its waiters' site: "lock taken at f (x.c:12)") or, without one,
+ * where its holder held it. NULL if unknown. */
 static json_t *object_name(struct an_sym *s, json_t *cache, const json_t *dump, const json_t *v)
 {
     const char *key = json_string_value(v);
@@ -101,11 +102,11 @@ static json_t *object_name(struct an_sym *s, json_t *cache, const json_t *dump, 
         size_t i;
         json_t *l;
         json_array_foreach(an_arr(dump, "locks"), i, l) {
-            const char *site = an_str(l, "owner_site");
-            if (addr_of(json_object_get(l, "addr")) != a || !site) continue;
+            const char *site = an_str(l, "site"), *held = an_str(l, "owner_site");
+            if (addr_of(json_object_get(l, "addr")) != a || (!site && !held)) continue;
             char st[300];
-            site_text(s, site, st, sizeof st);
-            snprintf(buf, sizeof buf, "lock taken at %s", st);
+            site_text(s, site ? site : held, st, sizeof st);
+            snprintf(buf, sizeof buf, "lock %s at %s", site ? "taken" : "held", st);
             break;
         }
     }

@@ -1,8 +1,9 @@
 /* `poolshim show` names a dump's frames like a debugger: on the inline_lock
  * fixture (built -O2 -g: record_stats() inlined into stats_worker(), one
  * worker sleeping under stats_lock while the others wait, three threads on a
- * lock at journal+0x28), a requested dump shows the inlined helper with the file:line
- * the fixture reports, the locks by their data symbols, no frame of
+ * lock at journal+0x28, three on a heap lock), a requested dump shows the
+ * inlined helper with the file:line the fixture reports, the locks by their
+ * data symbols (the heap lock by the line that takes it), no frame of
  * libpoolshim.so unless --all-frames, every worker named down to its start
  * routine, libc's frames with file:line when libc's debug file is installed;
  * --folded repeats no name. A hand-made dump checks that stacks are grouped
@@ -51,6 +52,29 @@ static int find_pair(json_t *frames, const char *fn, int line, const char *calle
     return -1;
 }
 
+/* Threads (summed over the answer's groups) at fn:line inlined in caller:caller_line. */
+static int count_at(json_t *answer, const char *fn, int line, const char *caller, int caller_line)
+{
+    json_t *e;
+    size_t i;
+    int n = 0;
+    json_array_foreach(json_object_get(answer, "groups"), i, e)
+        if (find_pair(json_object_get(e, "frames"), fn, line, caller, caller_line) >= 0)
+            n += (int)ps_num(e, "count");
+    return n;
+}
+
+/* The name the answer gives the lock at addr, or NULL. */
+static const char *lock_name(json_t *answer, const char *addr)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(json_object_get(answer, "locks"), i, e)
+        if (ps_str(e, "object") && !strcmp(ps_str(e, "object"), addr))
+            return ps_str(e, "name");
+    return NULL;
+}
+
 static int has_shim_frame(json_t *frames)
 {
     json_t *f;
@@ -88,9 +112,9 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
     pid_t pid = dk_spawn(argv, dir, env);
     cr_assert(pid > 0);
     double t0 = dk_now();
-    while (task_count(pid) < 8 && dk_now() - t0 < 10)
+    while (task_count(pid) < 11 && dk_now() - t0 < 10)
         usleep(20000);
-    usleep(400000);                                   /* a holder asleep, waiters queued */
+    usleep(1000000);          /* holders asleep, waiters queued, contention recorded (locks[]) */
     cr_assert_eq(kill(pid, DUMP_SIG), 0);
     cr_assert(dk_wait_dumps(dir, 1, 10.0) >= 0, "no dump after the request");
     int st = dk_wait(pid, 20);
@@ -111,20 +135,20 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
     json_t *j = json_loads(a.out, 0, NULL);
     cr_assert_not_null(j);
 
-    /* The locks by their data symbols, at the addresses the program printed. */
-    int stats_named = 0, journal_named = 0;
+    /* The locks by their data symbols, at the addresses the program printed;
+     * the heap lock by where it is taken. */
     json_t *e;
     size_t i;
-    json_array_foreach(json_object_get(j, "locks"), i, e) {
-        const char *name = ps_str(e, "name"), *obj = ps_str(e, "object");
-        if (name && !strcmp(name, "stats_lock"))
-            stats_named += !strcmp(obj, ps_str(truth, "stats_lock"));
-        if (name && !strcmp(name, "journal+0x28"))
-            journal_named += !strcmp(obj, ps_str(truth, "journal_lock"));
-    }
+    const char *ln = lock_name(j, ps_str(truth, "stats_lock"));
+    cr_expect(ln && !strcmp(ln, "stats_lock"), "stats_lock named %s (locks: %s)", ln,
+              json_dumps(json_object_get(j, "locks"), 0));
     cr_expect_eq(ps_num(truth, "journal_lock_offset"), 0x28);
-    cr_expect_eq(stats_named, 1, "stats_lock not named (locks: %s)", json_dumps(json_object_get(j, "locks"), 0));
-    cr_expect_eq(journal_named, 1, "journal+0x28 not named");
+    ln = lock_name(j, ps_str(truth, "journal_lock"));
+    cr_expect(ln && !strcmp(ln, "journal+0x28"), "journal.lock named %s", ln);
+    char want[128];
+    snprintf(want, sizeof want, "lock taken at cache_refiller (inline_lock.c:%d)", (int)ps_num(truth, "cache_lock_line"));
+    ln = lock_name(j, ps_str(truth, "cache_lock"));
+    cr_expect(ln && !strcmp(ln, want), "heap lock named %s, not %s", ln, want);
 
     /* The inlined helper with its lines: the sleeping holder and the waiters. */
     char dbg[300];
@@ -142,7 +166,8 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
         if (find_pair(fr, "record_stats", lock_line, "stats_worker", call_line) >= 0)
             waiting += n;
         const char *routine = ps_str(e, "pool_routine");
-        if (!routine || (strcmp(routine, "stats_worker") && strcmp(routine, "journal_flusher")))
+        if (!routine || (strcmp(routine, "stats_worker") && strcmp(routine, "journal_flusher") &&
+                         strcmp(routine, "cache_refiller")))
             continue;
         /* Named down to the start routine, and past it where libc is named. */
         workers_seen += n;
@@ -161,7 +186,7 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
         }
         cr_expect(reached, "group %zu of %s never reaches its start routine", i, routine);
     }
-    cr_expect_eq(workers_seen, 7, "4 stats workers and 3 flushers in the groups");
+    cr_expect_eq(workers_seen, 10, "4 stats workers, 3 flushers and 3 refillers in the groups");
     /* The dump signal cuts the holder's usleep short (docs/dumps.md), so the
      * lock may change hands while the threads are captured one by one: count
      * both places, not who is where. */
@@ -172,9 +197,8 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
         cr_expect(!strstr(json_dumps(json_object_get(e, "holder_stack"), 0), "libpoolshim"));
 
     /* Text: the same names, no shim frame; --all-frames shows ours. */
-    struct ps_run t, all, fo;
+    struct ps_run t, all, fo, nb;
     ak_poolshim(&t, (char *[]){ "show", path, NULL });
-    char want[128];
     snprintf(want, sizeof want, "record_stats at inline_lock.c:%d (inlined)", sleep_line);
     cr_expect_not_null(strstr(t.out, want), "no '%s' in:\n%s", want, t.out);
     snprintf(want, sizeof want, "mutex stats_lock (%s)", ps_str(truth, "stats_lock"));
@@ -198,6 +222,22 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
         }
         l += len + (nl ? 1 : 0);
     }
+    /* A module map without load biases (as /proc/PID/maps gives it): the
+     * same names, the biases derived from the mappings' file offsets. */
+    json_t *m;
+    json_array_foreach(json_object_get(raw, "modules"), i, m) json_object_del(m, "base");
+    char nobase[700];
+    snprintf(nobase, sizeof nobase, "%s/nobase.json", dir);
+    cr_assert_eq(json_dump_file(raw, nobase, 0), 0);
+    ak_poolshim(&nb, (char *[]){ "show", "--json", nobase, NULL });
+    json_t *jn = json_loads(nb.out, 0, NULL);
+    cr_assert_not_null(jn, "%s", nb.err);
+    cr_expect_eq(count_at(jn, "record_stats", sleep_line, "stats_worker", call_line), sleeping);
+    cr_expect_eq(count_at(jn, "record_stats", lock_line, "stats_worker", call_line), waiting);
+    ln = lock_name(jn, ps_str(truth, "stats_lock"));
+    cr_expect(ln && !strcmp(ln, "stats_lock"), "without biases, stats_lock named %s", ln);
+    json_decref(jn);
+    ps_run_free(&nb);
     ps_run_free(&t);
     ps_run_free(&all);
     ps_run_free(&fo);
