@@ -106,7 +106,7 @@ static json_t *groups(const json_t *dump, unsigned flags)
             set(g, "names", json_array());
             set(g, "blocked_on", json_array());
             set(g, "stack", json_incref(stack));
-            set(g, "frames", json_incref(frames));
+            set(g, "frames", an_show_dump_frames(an_arr(t, "stack"), flags));
             set(g, "capture", json_array());
             json_object_set_new(by_key, key, g);
         }

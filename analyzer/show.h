@@ -25,7 +25,10 @@ const char *an_frame(char *buf, size_t n, const json_t *frame);
  * module, inlined?, addr?, offset?}), the shim's frames dropped unless flags
  * has AN_SHOW_ALL_FRAMES. */
 json_t *an_show_frames(const json_t *stack, unsigned flags);
-/* The texts of those frames ("fn at file.c:12 (module)"). */
+/* The dump's own frames of a stack (enriched: addr, module, symbol, offset,
+ * file, line, inlined[]), the shim's dropped unless AN_SHOW_ALL_FRAMES. */
+json_t *an_show_dump_frames(const json_t *stack, unsigned flags);
+/* The texts of an_show_frames' frames ("fn at file.c:12 (module)"). */
 json_t *an_show_frame_texts(const json_t *frames);
 /* Is this raw frame the shim's own (libpoolshim.so)? */
 int an_frame_is_shim(const json_t *frame);

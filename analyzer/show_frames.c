@@ -65,6 +65,15 @@ json_t *an_show_frames(const json_t *stack, unsigned flags)
     return out;
 }
 
+json_t *an_show_dump_frames(const json_t *stack, unsigned flags)
+{
+    json_t *out = json_array(), *f;
+    size_t i;
+    json_array_foreach(stack, i, f)
+        if (json_is_object(f) && ((flags & AN_SHOW_ALL_FRAMES) || !an_frame_is_shim(f))) json_array_append(out, f);
+    return out;
+}
+
 json_t *an_show_frame_texts(const json_t *frames)
 {
     json_t *out = json_array(), *f;

@@ -34,21 +34,24 @@ static const char *base(const char *p)
     return s ? s + 1 : p;
 }
 
-/* Is frames[i] function fn at line (line 0: any), inlined or not as asked? */
-static int frame_is(json_t *frames, size_t i, const char *fn, int line, int inlined)
+/* Is f (a frame of the dump's format, or one of its inlined calls) function fn at line? */
+static int loc_is(json_t *f, const char *fn, int line)
 {
-    json_t *f = json_array_get(frames, i);
-    const char *name = ps_str(f, "function");
-    return f && name && !strcmp(name, fn) && (!line || ps_num(f, "line") == line) &&
-           json_is_true(json_object_get(f, "inlined")) == inlined;
+    const char *name = ps_str(f, "symbol");
+    return f && name && !strcmp(name, fn) && ps_num(f, "line") == line;
 }
 
-/* Index of the frame naming fn at line (inlined as asked) followed by its caller, or -1. */
+/* Index of the frame of caller at caller_line whose innermost inlined call
+ * is fn at line, or -1. */
 static int find_pair(json_t *frames, const char *fn, int line, const char *caller, int caller_line)
 {
-    for (size_t i = 0; i + 1 < json_array_size(frames); i++)
-        if (frame_is(frames, i, fn, line, 1) && frame_is(frames, i + 1, caller, caller_line, 0))
+    json_t *f;
+    size_t i;
+    json_array_foreach(frames, i, f) {
+        json_t *in = json_object_get(f, "inlined");
+        if (json_array_size(in) == 1 && loc_is(json_array_get(in, 0), fn, line) && loc_is(f, caller, caller_line))
             return (int)i;
+    }
     return -1;
 }
 
@@ -175,13 +178,12 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
         size_t k;
         int reached = 0;
         json_array_foreach(fr, k, f) {
-            const char *fn = ps_str(f, "function"), *mod = base(ps_str(f, "module"));
+            const char *fn = ps_str(f, "symbol"), *mod = base(ps_str(f, "module"));
             int in_libc = mod && !strncmp(mod, "libc.so", 7);
             if (!reached || (in_libc && libc_dbg))
-                cr_expect_not_null(fn, "group %zu frame %zu unnamed: %s", i, k, ps_str(f, "text"));
+                cr_expect_not_null(fn, "group %zu frame %zu unnamed: %s", i, k, ps_str(f, "addr"));
             if (in_libc && libc_dbg)
-                cr_expect(ps_str(f, "file") && ps_num(f, "line") > 0, "libc frame without file:line: %s",
-                          ps_str(f, "text"));
+                cr_expect(ps_str(f, "file") && ps_num(f, "line") > 0, "libc frame without file:line: %s", fn);
             reached |= fn && !strcmp(fn, routine);
         }
         cr_expect(reached, "group %zu of %s never reaches its start routine", i, routine);
