@@ -20,46 +20,68 @@ static uint64_t addr_of(const json_t *v)
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
-static int enrich_frame(struct an_sym *s, json_t *f, int is_return)
+/* What the symbolizer says about addr, as JSON, computed once per address:
+ * threads of a pool share most of their frames. */
+static json_t *lookup(struct an_sym *s, json_t *cache, uint64_t addr, int is_return)
 {
-    if (!json_is_object(f) || json_object_get(f, "inlined")) return 0;
-    uint64_t addr = addr_of(json_object_get(f, "addr"));
+    char key[40];
+    snprintf(key, sizeof key, "%llx%c", (unsigned long long)addr, is_return ? 'r' : 'x');
+    json_t *c = json_object_get(cache, key);
+    if (c) return c;
     struct an_sym_frame r;
-    if (an_sym_frame(s, addr, is_return, &r)) {
-        json_object_set_new(f, "file", json_null());
-        json_object_set_new(f, "line", json_null());
-        json_object_set_new(f, "inlined", json_array());
-        return 0;
-    }
-    if (!json_is_string(json_object_get(f, "symbol")) && r.symbol) {
+    c = json_object();
+    if (an_sym_frame(s, addr, is_return, &r) == 0) {
         char off[32];
         snprintf(off, sizeof off, "0x%llx", (unsigned long long)r.offset);
-        json_object_set_new(f, "symbol", json_string(r.symbol));
-        json_object_set_new(f, "offset", json_string(off));
+        if (r.symbol) json_object_set_new(c, "symbol", json_string(r.symbol));
+        if (r.symbol) json_object_set_new(c, "offset", json_string(off));
+        json_object_set_new(c, "module", str_or_null(r.module));
+        json_object_set_new(c, "file", str_or_null(r.file));
+        json_object_set_new(c, "line", r.line > 0 ? json_integer(r.line) : json_null());
+        json_t *in = json_array();
+        for (int k = 0; k < r.ninlined; k++) {
+            const struct an_sym_loc *l = &r.inlined[k];
+            json_array_append_new(in, json_pack("{s:o, s:o, s:o}", "symbol", str_or_null(l->symbol), "file",
+                                                str_or_null(l->file), "line",
+                                                l->line > 0 ? json_integer(l->line) : json_null()));
+        }
+        json_object_set_new(c, "inlined", in);
+        json_object_set_new(c, "named", json_boolean(r.symbol || r.file));
+    } else {
+        json_object_set_new(c, "file", json_null());
+        json_object_set_new(c, "line", json_null());
+        json_object_set_new(c, "inlined", json_array());
+        json_object_set_new(c, "named", json_false());
     }
-    if (!json_is_string(json_object_get(f, "module")))
-        json_object_set_new(f, "module", str_or_null(r.module));
-    json_object_set_new(f, "file", str_or_null(r.file));
-    json_object_set_new(f, "line", r.line > 0 ? json_integer(r.line) : json_null());
-    json_t *in = json_array();
-    for (int k = 0; k < r.ninlined; k++) {
-        const struct an_sym_loc *l = &r.inlined[k];
-        json_array_append_new(in, json_pack("{s:o, s:o, s:o}", "symbol", str_or_null(l->symbol), "file",
-                                            str_or_null(l->file), "line",
-                                            l->line > 0 ? json_integer(l->line) : json_null()));
+    json_object_set_new(cache, key, c);
+    return c;
+}
+
+static int enrich_frame(struct an_sym *s, json_t *cache, json_t *f, int is_return)
+{
+    if (!json_is_object(f) || json_object_get(f, "inlined")) return 0;
+    json_t *c = lookup(s, cache, addr_of(json_object_get(f, "addr")), is_return);
+    if (!json_is_string(json_object_get(f, "symbol")) && json_object_get(c, "symbol")) {
+        json_object_set(f, "symbol", json_object_get(c, "symbol"));
+        json_object_set(f, "offset", json_object_get(c, "offset"));
     }
-    json_object_set_new(f, "inlined", in);
-    return r.symbol || r.file;
+    if (!json_is_string(json_object_get(f, "module")) && json_object_get(c, "module"))
+        json_object_set(f, "module", json_object_get(c, "module"));
+    json_object_set(f, "file", json_object_get(c, "file"));
+    json_object_set(f, "line", json_object_get(c, "line"));
+    /* A copy: the array must not be shared with other frames a reader may edit. */
+    json_object_set_new(f, "inlined", json_deep_copy(json_object_get(c, "inlined")));
+    return json_is_true(json_object_get(c, "named"));
 }
 
 /* first_exact: frame 0 is the interrupted instruction (threads' stacks); the
  * others, and every frame of an allocation stack, are return addresses. */
-static int enrich_stack(struct an_sym *s, json_t *stack, int first_exact)
+static int enrich_stack(struct an_sym *s, json_t *cache, json_t *stack, int first_exact)
 {
     size_t i;
     json_t *f;
     int named = 0;
-    json_array_foreach(stack, i, f) named += enrich_frame(s, f, !(first_exact && i == 0));
+    json_array_foreach(stack, i, f) named += enrich_frame(s, cache, f, !(first_exact && i == 0));
     return named;
 }
 
@@ -127,16 +149,16 @@ int an_sym_enrich_dump(json_t *dump)
     if (!s) return 0;
     int named = 0;
     size_t i;
-    json_t *t, *cache = json_object();
+    json_t *t, *cache = json_object(), *frames = json_object();
     json_array_foreach(an_arr(dump, "threads"), i, t) {
-        named += enrich_stack(s, an_arr(t, "stack"), 1);
+        named += enrich_stack(s, frames, an_arr(t, "stack"), 1);
         json_t *bo = an_obj(t, "blocked_on");
         const char *kind = an_str(bo, "kind");
         if (kind && strcmp(kind, "join") && strcmp(kind, "io") && strcmp(kind, "poll") && strcmp(kind, "sleep") &&
             strcmp(kind, "syscall"))
             name_at(s, cache, dump, bo, "object");
     }
-    json_array_foreach(an_arr(an_obj(dump, "allocations"), "top_sites"), i, t) named += enrich_stack(s, an_arr(t, "stack"), 0);
+    json_array_foreach(an_arr(an_obj(dump, "allocations"), "top_sites"), i, t) named += enrich_stack(s, frames, an_arr(t, "stack"), 0);
     json_array_foreach(an_arr(an_obj(dump, "wait_for"), "edges"), i, t) {
         const char *kind = an_str(t, "kind");
         if (!kind || strcmp(kind, "join")) name_at(s, cache, dump, t, "object");
@@ -145,6 +167,7 @@ int an_sym_enrich_dump(json_t *dump)
     json_array_foreach(an_arr(dump, "waits"), i, t)
         if (json_is_string(json_object_get(t, "addr"))) name_at(s, cache, dump, t, "addr");
     json_decref(cache);
+    json_decref(frames);
     an_sym_close(s);
     return named;
 }
