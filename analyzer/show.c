@@ -337,6 +337,8 @@ json_t *an_show_answer_ex(const struct an_doc *doc, unsigned flags)
         set(o, "capture", c);
     }
     set(o, "threads", json_integer((json_int_t)json_array_size(an_arr(d, "threads"))));
+    json_t *sy = an_obj(d, "symbols");
+    if (sy) set(o, "symbols", json_deep_copy(sy));
     set(o, "all_frames", json_boolean(flags & AN_SHOW_ALL_FRAMES));
     graph_answer(o, d, flags);
     set(o, "groups", groups(d, flags));

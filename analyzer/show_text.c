@@ -79,6 +79,19 @@ void an_show_text(FILE *out, const json_t *a)
         fprintf(out, " in %s ms", N(an_num(cap, "wall_ms")));
         fprintf(out, ", longest pause of one thread %s us\n", N(an_num(cap, "max_thread_pause_us")));
     }
+    const json_t *sy = an_obj(a, "symbols");
+    if (sy) {
+        fprintf(out, "symbols: %s of %s frames with a function, %s with file:line\n", N(an_num(sy, "named")),
+                an_fmt_num(nb2, sizeof nb2, an_num(sy, "frames")), an_fmt_num(ob, sizeof ob, an_num(sy, "with_line")));
+        json_t *pr = an_arr(sy, "problems");
+        json_array_foreach(pr, i, e) {
+            if (i == 3) {
+                fprintf(out, "  ... %zu more objects not read (--json has all)\n", json_array_size(pr) - 3);
+                break;
+            }
+            fprintf(out, "  not read: %s\n", S(json_string_value(e), 86));
+        }
+    }
 
     json_t *cycles = an_arr(a, "cycles");
     json_array_foreach(cycles, i, e) {

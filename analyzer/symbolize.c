@@ -126,11 +126,11 @@ static void add_obj(struct an_sym *s, const struct an_sym_module *m)
         else {
             if (fd >= 0) close(fd);
             fd = -1;
-            problem(s, m->path, "build ID differs from the dump's (the file was rebuilt or replaced): not named");
+            problem(s, m->path, "build ID differs from the dump's (the file was rebuilt or replaced)");
             return;
         }
     } else if (fd < 0) {
-        problem(s, m->path, "cannot open it as ELF here: not named");
+        problem(s, m->path, "cannot be opened as ELF here");
         return;
     }
     struct obj *no = realloc(s->o, sizeof *no * (s->n + 1));

@@ -77,6 +77,8 @@ void an_sym_close(struct an_sym *s);
  * threads[].stack and allocations.top_sites[].stack gains `file`, `line`,
  * `inlined` (and `symbol` when it was null); blocked_on, wait_for.edges,
  * locks[] and waits[] gain `name` (data symbol, `symbol+0xoff`, or for a heap
- * lock the site that held it). Returns the number of frames it named. */
+ * lock the place it is taken); the dump gains `symbols` {frames, named,
+ * with_line, problems[]}. A dump that has `symbols` is left as it is.
+ * Returns the number of threads' frames with a symbol. */
 int an_sym_enrich_dump(json_t *dump);
 #endif

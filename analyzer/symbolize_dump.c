@@ -2,7 +2,8 @@
  * symbolizer knows (an_sym_enrich_dump, see symbolize.h). Frames keep what
  * the shim wrote (addr, module, symbol, offset) and gain `file`, `line` and
  * `inlined`; a null `symbol` is filled in. Lock and wait objects gain `name`.
- * Idempotent: a frame that has `inlined` was done already. */
+ * The dump gains `symbols` (how much got named, what was left out); a dump
+ * that has it was done already. */
 #include "symbolize.h"
 #include "jget.h"
 #include <stdio.h>
@@ -143,22 +144,50 @@ static void name_at(struct an_sym *s, json_t *cache, const json_t *dump, json_t 
     json_object_set(o, "name", n ? n : json_null());
 }
 
+/* The summary a reader needs to trust the names: how many of the threads'
+ * frames are named, how many have a line, and which objects were left out. */
+static json_t *summary(struct an_sym *s, const json_t *dump)
+{
+    long frames = 0, named = 0, lines = 0;
+    size_t i, k;
+    json_t *t, *f;
+    json_array_foreach(an_arr(dump, "threads"), i, t)
+        json_array_foreach(an_arr(t, "stack"), k, f) {
+            frames++;
+            named += an_str(f, "symbol") != NULL;
+            lines += an_int(f, "line", 0) > 0;
+        }
+    json_t *problems = json_array();
+    const char *p = an_sym_problems(s);
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        char line[600];
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        json_array_append_new(problems, json_string(line));
+        p += n + (p[n] == '\n');
+    }
+    return json_pack("{s:I, s:I, s:I, s:o}", "frames", (json_int_t)frames, "named", (json_int_t)named, "with_line",
+                     (json_int_t)lines, "problems", problems);
+}
+
 int an_sym_enrich_dump(json_t *dump)
 {
+    if (!json_is_object(dump)) return 0;
+    json_t *done = json_object_get(dump, "symbols");
+    if (done) return (int)an_int(done, "named", 0);
     struct an_sym *s = an_sym_open_json(an_arr(dump, "modules"));
     if (!s) return 0;
-    int named = 0;
     size_t i;
     json_t *t, *cache = json_object(), *frames = json_object();
     json_array_foreach(an_arr(dump, "threads"), i, t) {
-        named += enrich_stack(s, frames, an_arr(t, "stack"), 1);
+        enrich_stack(s, frames, an_arr(t, "stack"), 1);
         json_t *bo = an_obj(t, "blocked_on");
         const char *kind = an_str(bo, "kind");
         if (kind && strcmp(kind, "join") && strcmp(kind, "io") && strcmp(kind, "poll") && strcmp(kind, "sleep") &&
             strcmp(kind, "syscall"))
             name_at(s, cache, dump, bo, "object");
     }
-    json_array_foreach(an_arr(an_obj(dump, "allocations"), "top_sites"), i, t) named += enrich_stack(s, frames, an_arr(t, "stack"), 0);
+    json_array_foreach(an_arr(an_obj(dump, "allocations"), "top_sites"), i, t) enrich_stack(s, frames, an_arr(t, "stack"), 0);
     json_array_foreach(an_arr(an_obj(dump, "wait_for"), "edges"), i, t) {
         const char *kind = an_str(t, "kind");
         if (!kind || strcmp(kind, "join")) name_at(s, cache, dump, t, "object");
@@ -166,8 +195,10 @@ int an_sym_enrich_dump(json_t *dump)
     json_array_foreach(an_arr(dump, "locks"), i, t) name_at(s, cache, dump, t, "addr");
     json_array_foreach(an_arr(dump, "waits"), i, t)
         if (json_is_string(json_object_get(t, "addr"))) name_at(s, cache, dump, t, "addr");
+    json_t *sum = summary(s, dump);
+    json_object_set_new(dump, "symbols", sum);
     json_decref(cache);
     json_decref(frames);
     an_sym_close(s);
-    return named;
+    return (int)an_int(sum, "named", 0);
 }

@@ -240,6 +240,25 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
     cr_expect(ln && !strcmp(ln, "stats_lock"), "without biases, stats_lock named %s", ln);
     json_decref(jn);
     ps_run_free(&nb);
+
+    /* A program rebuilt since the dump (another build ID, no debug file by
+     * the recorded one): its frames get no lines rather than wrong ones, and
+     * the answer says why. */
+    json_array_foreach(json_object_get(raw, "modules"), i, m)
+        if (!strcmp(base(ps_str(m, "path")), "inline_lock"))
+            json_object_set_new(m, "build_id", json_string("00112233445566778899aabbccddeeff00112233"));
+    cr_assert_eq(json_dump_file(raw, nobase, 0), 0);
+    ak_poolshim(&nb, (char *[]){ "show", "--json", nobase, NULL });
+    jn = json_loads(nb.out, 0, NULL);
+    cr_assert_not_null(jn, "%s", nb.err);
+    cr_expect_eq(count_at(jn, "record_stats", sleep_line, "stats_worker", call_line), 0);
+    char *probs = json_dumps(json_object_get(json_object_get(jn, "symbols"), "problems"), 0);
+    cr_expect(probs && strstr(probs, "inline_lock: build ID differs"), "problems: %s", probs);
+    free(probs);
+    ln = lock_name(jn, ps_str(truth, "stats_lock"));
+    cr_expect(!ln || strncmp(ln, "stats_lock", 10), "a stale binary named the lock %s", ln);
+    json_decref(jn);
+    ps_run_free(&nb);
     ps_run_free(&t);
     ps_run_free(&all);
     ps_run_free(&fo);
