@@ -44,8 +44,8 @@ AN_OBJ    := $(patsubst analyzer/%.c,$(B)/analyzer/%.o,$(AN_SRC))
 AN_BIN    := $(B)/poolshim
 AN_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(shell pkg-config --cflags jansson 2>/dev/null)
 AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm
-# libdw (elfutils): the symbolizer's DWARF reader (analyzer/symbolize.c)
-AN_LIBS   += $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf)
+# libdw (elfutils): the symbolizer's DWARF reader; libstdc++: its C++ demangler (analyzer/symbolize.c)
+AN_LIBS   += $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) -lstdc++
 
 FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
 FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))

@@ -5,8 +5,9 @@
  * (symbols and DWARF live there; no code is needed to name addresses).
  * libdwfl then finds separate debug files by build ID on its own
  * (dwfl_standard_find_debuginfo: /usr/lib/debug/.build-id/). Inlined calls
- * come from the DWARF scopes at the address: each DW_TAG_inlined_subroutine
- * is one call, its DW_AT_call_file/line the place in its caller. */
+ * come from the DWARF scopes at the address, innermost out: each
+ * DW_TAG_inlined_subroutine is one call, its DW_AT_call_file/line the place
+ * in its caller, up to the DW_TAG_subprogram that holds them all. */
 #include "symbolize.h"
 #include <ctype.h>
 #include <dwarf.h>
@@ -31,6 +32,7 @@ struct obj {
 
 struct an_sym {
     Dwfl *dwfl;
+    json_t *names;            /* mangled -> demangled, owning the strings we return */
     struct obj *o;
     size_t n;
     char *problems;
@@ -44,6 +46,33 @@ static const Dwfl_Callbacks callbacks = {
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };
+
+/* libstdc++'s demangler (the analyzer links it): C++ names as gdb shows them. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+static const char *demangle(struct an_sym *s, const char *name)
+{
+    if (!name || strncmp(name, "_Z", 2)) return name;
+    json_t *d = json_object_get(s->names, name);
+    if (!d) {
+        int st = -1;
+        char *dm = __cxa_demangle(name, NULL, NULL, &st);
+        d = json_string(st == 0 && dm ? dm : name);
+        free(dm);
+        if (!d) return name;
+        json_object_set_new(s->names, name, d);
+    }
+    return json_string_value(d);
+}
+
+/* A DWARF function's name: its linkage name demangled (qualified, as gdb
+ * shows it) when it has one, else its plain name. */
+static const char *die_name(struct an_sym *s, Dwarf_Die *die)
+{
+    Dwarf_Attribute a;
+    const char *link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+    return link ? demangle(s, link) : dwarf_diename(die);
+}
 
 static void problem(struct an_sym *s, const char *path, const char *why)
 {
@@ -163,6 +192,7 @@ struct an_sym *an_sym_open(const struct an_sym_module *mods, size_t n)
 {
     struct an_sym *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    s->names = json_object();
     elf_version(EV_CURRENT);
     s->dwfl = dwfl_begin(&callbacks);
     if (!s->dwfl) {
@@ -251,7 +281,7 @@ int an_sym_frame(struct an_sym *s, uint64_t addr, int is_return, struct an_sym_f
     GElf_Sym sym;
     const char *name = dwfl_module_addrinfo(dm, a, &off, &sym, NULL, NULL, NULL);
     if (name && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
-        out->symbol = name;
+        out->symbol = demangle(s, name);
         out->offset = off + (addr - a);
     }
     Dwfl_Line *ln = dwfl_module_getsrc(dm, a);
@@ -261,18 +291,29 @@ int an_sym_frame(struct an_sym *s, uint64_t addr, int is_return, struct an_sym_f
     Dwarf_Die *cu = dwfl_module_addrdie(dm, a, &bias);
     Dwarf_Die *scopes = NULL;
     int ns = cu ? dwarf_getscopes(cu, a - bias, &scopes) : 0;
+    /* Past the first inlined call, dwarf_getscopes follows the abstract
+     * definition; the concrete chain of callers is the innermost scope's
+     * parents in the DIE tree (as eu-addr2line -i walks it). */
+    if (ns > 0) {
+        Dwarf_Die inner = scopes[0], *chain = NULL;
+        int nc = dwarf_getscopes_die(&inner, &chain);
+        free(scopes);
+        scopes = nc > 0 ? chain : NULL;
+        ns = nc > 0 ? nc : 0;
+        if (nc <= 0) free(chain);
+    }
     int line = out->line;
     for (int i = 0; i < ns; i++) {
         int tag = dwarf_tag(&scopes[i]);
         if (tag == DW_TAG_inlined_subroutine) {
             if (out->ninlined < AN_SYM_MAX_INLINE)
-                out->inlined[out->ninlined++] = (struct an_sym_loc){ dwarf_diename(&scopes[i]), file, line };
+                out->inlined[out->ninlined++] = (struct an_sym_loc){ die_name(s, &scopes[i]), file, line };
             Dwarf_Word cf = 0, cl = 0;
             file = attr_udata(&scopes[i], DW_AT_call_file, &cf) ? unit_file(&scopes[i], cf) : NULL;
             line = attr_udata(&scopes[i], DW_AT_call_line, &cl) ? (int)cl : 0;
         } else if (tag == DW_TAG_subprogram) {
             if (!out->symbol) {
-                out->symbol = dwarf_diename(&scopes[i]);
+                out->symbol = die_name(s, &scopes[i]);
                 Dwarf_Addr lo;
                 if (out->symbol && dwarf_lowpc(&scopes[i], &lo) == 0 && lo + bias <= a) out->offset = addr - (lo + bias);
             }
@@ -343,6 +384,7 @@ void an_sym_close(struct an_sym *s)
 {
     if (!s) return;
     dwfl_end(s->dwfl);
+    json_decref(s->names);
     for (size_t i = 0; i < s->n; i++) {
         free(s->o[i].path);
         free(s->o[i].build_id);

@@ -6,6 +6,7 @@
  * path and used only if its GNU build ID matches the one recorded (a binary
  * rebuilt since gives no names rather than wrong ones). Separate debug files
  * are found by build ID (/usr/lib/debug/.build-id/xx/yyyy.debug), as gdb does.
+ * C++ names are demangled.
  * One handle per process image; not thread-safe; every string it returns
  * stays valid until an_sym_close. */
 #ifndef AN_SYMBOLIZE_H

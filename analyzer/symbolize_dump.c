@@ -62,7 +62,11 @@ static int enrich_frame(struct an_sym *s, json_t *cache, json_t *f, int is_retur
 {
     if (!json_is_object(f) || json_object_get(f, "inlined")) return 0;
     json_t *c = lookup(s, cache, addr_of(json_object_get(f, "addr")), is_return);
-    if (!json_is_string(json_object_get(f, "symbol")) && json_object_get(c, "symbol")) {
+    /* Fill a missing symbol; replace a mangled C++ one the shim wrote by its
+     * demangled form when both name the same function (same offset). */
+    const char *had = an_str(f, "symbol"), *off = an_str(f, "offset");
+    int mangled = had && !strncmp(had, "_Z", 2) && off && an_str(c, "offset") && !strcmp(off, an_str(c, "offset"));
+    if ((!had || mangled) && json_object_get(c, "symbol")) {
         json_object_set(f, "symbol", json_object_get(c, "symbol"));
         json_object_set(f, "offset", json_object_get(c, "offset"));
     }

@@ -28,7 +28,7 @@ elif printf '%s\n' tests/fuzz/fuzz_readers.c "${srcs[@]}" |
        xargs -P 2 -I{} sh -c 'clang -c $0 -o "$1/$(basename {} .c).o" {}' \
          "-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ianalyzer" \
          "$work" 2>"$work/cc.log" &&
-     clang -fsanitize=fuzzer,address,undefined -o "$out/fuzz_readers" "$work"/*.o -ljansson -lm -ldw -lelf 2>>"$work/cc.log"; then
+     clang -fsanitize=fuzzer,address,undefined -o "$out/fuzz_readers" "$work"/*.o -ljansson -lm -ldw -lelf -lstdc++ 2>>"$work/cc.log"; then
   ok "fuzzer builds"
 else
   cat "$work/cc.log"; ko "fuzzer does not build"; echo "$pass passed, $fail failed"; exit 1
