@@ -15,20 +15,6 @@
 
 #define DUMP_SIG (SIGRTMIN + 7)
 
-static int task_count(pid_t pid)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(p);
-    int n = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        n += de->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static const char *base(const char *p)
 {
     const char *s = p ? strrchr(p, '/') : NULL;
@@ -145,7 +131,7 @@ Test(symbols, show_names_inlined_helper_lock_symbols_and_hides_the_shim, .timeou
     pid_t pid = dk_spawn(argv, dir, env);
     cr_assert(pid > 0);
     double t0 = dk_now();
-    while (task_count(pid) < 11 && dk_now() - t0 < 10)
+    while (dk_live_threads(pid) < 11 && dk_now() - t0 < 10)
         usleep(20000);
     usleep(1000000);          /* holders asleep, waiters queued, contention recorded (locks[]) */
     cr_assert_eq(kill(pid, DUMP_SIG), 0);
