@@ -41,19 +41,24 @@ static json_t *stack_strings(const json_t *thread, unsigned flags)
     return out;
 }
 
-/* The name the symbolizer gave object obj (a lock's address) in the dump, or NULL. */
-static const char *object_name(const json_t *dump, const char *obj)
+/* Object address -> the name the symbolizer gave it (blocked_on, wait_for edges). */
+static json_t *object_names(const json_t *dump)
 {
+    json_t *names = json_object(), *t;
     size_t i;
-    json_t *t;
-    if (!obj) return NULL;
     json_array_foreach(an_arr(dump, "threads"), i, t) {
         const json_t *bo = an_obj(t, "blocked_on");
-        if (an_str(bo, "object") && an_str(bo, "name") && !strcmp(an_str(bo, "object"), obj)) return an_str(bo, "name");
+        if (an_str(bo, "object") && an_str(bo, "name")) json_object_set(names, an_str(bo, "object"), json_object_get(bo, "name"));
     }
     json_array_foreach(an_arr(an_obj(dump, "wait_for"), "edges"), i, t)
-        if (an_str(t, "object") && an_str(t, "name") && !strcmp(an_str(t, "object"), obj)) return an_str(t, "name");
-    return NULL;
+        if (an_str(t, "object") && an_str(t, "name")) json_object_set(names, an_str(t, "object"), json_object_get(t, "name"));
+    return names;
+}
+
+static json_t *name_of(json_t *names, const char *obj)
+{
+    json_t *n = obj ? json_object_get(names, obj) : NULL;
+    return n ? json_incref(n) : json_null();
 }
 
 /* A pool's start routine by id, for labels. */
@@ -174,6 +179,7 @@ static void graph_answer(json_t *o, const json_t *dump, unsigned flags)
         set(o, "locks", json_array());
         return;
     }
+    json_t *known = object_names(dump);
     set(o, "cycles", json_incref(g.cycles));
     /* Cycles the file lists that our graph lacks (edges missing): keep them too. */
     json_t *c;
@@ -201,8 +207,7 @@ static void graph_answer(json_t *o, const json_t *dump, unsigned flags)
                     json_t *s = json_string(g.e[e].object);
                     size_t before = json_array_size(objs);
                     add_unique(objs, s, 8);
-                    const char *nm = object_name(dump, g.e[e].object);
-                    if (json_array_size(objs) > before) json_array_append_new(names, nm ? json_string(nm) : json_null());
+                    if (json_array_size(objs) > before) json_array_append_new(names, name_of(known, g.e[e].object));
                     json_decref(s);
                 }
             }
@@ -246,8 +251,7 @@ static void graph_answer(json_t *o, const json_t *dump, unsigned flags)
         }
         json_t *l = json_object();
         set(l, "object", g.e[e].object ? json_string(g.e[e].object) : json_null());
-        const char *nm = object_name(dump, g.e[e].object);
-        set(l, "name", nm ? json_string(nm) : json_null());
+        set(l, "name", name_of(known, g.e[e].object));
         set(l, "kind", g.e[e].kind ? json_string(g.e[e].kind) : json_null());
         set(l, "holder", node_label(&g, g.e[e].to));
         set(l, "waiters", json_integer(waiters));
@@ -271,6 +275,7 @@ static void graph_answer(json_t *o, const json_t *dump, unsigned flags)
                                                "to", (json_int_t)g.tid[g.e[e].to], "object", g.e[e].object,
                                                "kind", g.e[e].kind));
     set(o, "graph", json_pack("{s:o, s:o}", "nodes", nodes, "edges", edges));
+    json_decref(known);
     an_graph_free(&g);
 }
 
