@@ -8,7 +8,7 @@
  * routine (through two levels of inlined calls where it waits for the lock),
  * libc's frames with file:line when libc's debug file is installed;
  * --folded repeats no name. A hand-made dump checks that stacks are grouped
- * by function and line, not by offset. */
+ * by function and line, not by offset; a deadlock names both its locks. */
 #include <criterion/criterion.h>
 #include "analyzer_kit.h"
 #include "dumpkit.h"
@@ -333,4 +333,37 @@ Test(symbols, groups_by_function_and_line_not_offset, .timeout = 30)
     json_decref(j);
     ps_run_free(&a);
     unlink(path);
+}
+
+/* A deadlock reads with both locks' names (static globals of the fixture). */
+Test(symbols, deadlock_cycle_names_both_locks, .timeout = 30)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/deadlock"), "--run-ms", "1000", NULL };
+    cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 20), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/poolshim.%d.dump.0.json", r.dir, r.pid);
+    struct ps_run a;
+    ak_poolshim(&a, (char *[]){ "show", "--json", path, NULL });
+    cr_assert_eq(a.status, 0, "exit %d: %s", a.status, a.err);
+    json_t *j = json_loads(a.out, 0, NULL), *e;
+    cr_assert_not_null(j);
+    cr_expect_eq(json_array_size(json_object_get(j, "cycles")), 1);
+    int seen_a = 0, seen_b = 0;
+    size_t i;
+    json_array_foreach(json_object_get(j, "locks"), i, e) {
+        const char *n = ps_str(e, "name");
+        if (!ps_num(e, "in_cycle") || !n)
+            continue;
+        seen_a += !strcmp(n, "lock_a");
+        seen_b += !strcmp(n, "lock_b");
+    }
+    cr_expect(seen_a == 1 && seen_b == 1, "cycle's locks: %s", json_dumps(json_object_get(j, "locks"), 0));
+    json_decref(j);
+    ps_run_free(&a);
+    ak_poolshim(&a, (char *[]){ "show", path, NULL });
+    cr_expect(strstr(a.out, "mutex lock_a (") && strstr(a.out, "mutex lock_b ("), "%s", a.out);
+    ps_run_free(&a);
+    ps_run_free(&r);
 }
