@@ -47,20 +47,18 @@ static json_t *lookup(struct an_sym *s, json_t *cache, uint64_t addr, int is_ret
                                                 l->line > 0 ? json_integer(l->line) : json_null()));
         }
         json_object_set_new(c, "inlined", in);
-        json_object_set_new(c, "named", json_boolean(r.symbol || r.file));
     } else {
         json_object_set_new(c, "file", json_null());
         json_object_set_new(c, "line", json_null());
         json_object_set_new(c, "inlined", json_array());
-        json_object_set_new(c, "named", json_false());
     }
     json_object_set_new(cache, key, c);
     return c;
 }
 
-static int enrich_frame(struct an_sym *s, json_t *cache, json_t *f, int is_return)
+static void enrich_frame(struct an_sym *s, json_t *cache, json_t *f, int is_return)
 {
-    if (!json_is_object(f) || json_object_get(f, "inlined")) return 0;
+    if (!json_is_object(f) || json_object_get(f, "inlined")) return;
     json_t *c = lookup(s, cache, addr_of(json_object_get(f, "addr")), is_return);
     /* Fill a missing symbol; replace a mangled C++ one the shim wrote by its
      * demangled form when both name the same function (same offset). */
@@ -76,21 +74,20 @@ static int enrich_frame(struct an_sym *s, json_t *cache, json_t *f, int is_retur
     json_object_set(f, "line", json_object_get(c, "line"));
     /* A copy: the array must not be shared with other frames a reader may edit. */
     json_object_set_new(f, "inlined", json_deep_copy(json_object_get(c, "inlined")));
-    return json_is_true(json_object_get(c, "named"));
 }
 
 /* first_exact: frame 0 is the interrupted instruction (threads' stacks); the
  * others, and every frame of an allocation stack, are return addresses. */
-static int enrich_stack(struct an_sym *s, json_t *cache, json_t *stack, int first_exact)
+static void enrich_stack(struct an_sym *s, json_t *cache, json_t *stack, int first_exact)
 {
     size_t i;
     json_t *f;
-    int named = 0;
-    json_array_foreach(stack, i, f) named += enrich_frame(s, cache, f, !(first_exact && i == 0));
-    return named;
+    json_array_foreach(stack, i, f) enrich_frame(s, cache, f, !(first_exact && i == 0));
 }
 
-/* "file:line" of a code site, for naming heap locks; "" if unknown. */
+/* A code site the shim wrote as "f+0x1c (module)" as "g (x.c:12)": the
+ * function the code is (the innermost inlined call) and its line; the site
+ * as written when it cannot be resolved. For naming heap locks. */
 static void site_text(struct an_sym *s, const char *site, char *buf, size_t cap)
 {
     uint64_t a = an_sym_site_addr(s, site);
