@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PAGE_MASK_4K (~(uint64_t)0xfff)
@@ -105,8 +106,14 @@ static int same_id(const char *a, const char *b)
 static int open_elf(const char *path, char *id, size_t idcap, int want_bias, uint64_t start, uint64_t off,
                     uint64_t *bias)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* The path comes from the dump: a FIFO or a device there must not hang or feed us. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
     if (fd < 0) return -1;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
     Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     if (!e || elf_kind(e) != ELF_K_ELF) {
         if (e) elf_end(e);

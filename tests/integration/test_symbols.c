@@ -367,3 +367,32 @@ Test(symbols, deadlock_cycle_names_both_locks, .timeout = 30)
     ps_run_free(&a);
     ps_run_free(&r);
 }
+
+/* Module paths come from the file: a FIFO or a device there is reported, not opened for reading. */
+Test(symbols, module_paths_that_are_not_files_do_not_hang, .timeout = 30)
+{
+    char dir[] = "/tmp/poolshim-sym-fifo.XXXXXX", fifo[64], path[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(path, sizeof path, "%s/dump.json", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "{\"version\":1,\"kind\":\"dump\",\"pid\":1,\"threads\":[{\"tid\":1,\"state\":\"running\",\"stack\":"
+               "[{\"addr\":\"0x1010\",\"module\":null,\"symbol\":null,\"offset\":null}]}],\"modules\":["
+               "{\"path\":\"%s\",\"start\":\"0x1000\",\"end\":\"0x2000\",\"file_offset\":\"0x0\",\"base\":\"0x0\","
+               "\"build_id\":null},{\"path\":\"/dev/zero\",\"start\":\"0x3000\",\"end\":\"0x4000\",\"file_offset\":"
+               "\"0x0\",\"base\":null,\"build_id\":null}]}\n", fifo);
+    fclose(f);
+    struct ps_run a;
+    ak_poolshim(&a, (char *[]){ "show", "--json", path, NULL });
+    cr_expect_eq(a.status, 0, "exit %d: %s", a.status, a.err);
+    json_t *j = json_loads(a.out, 0, NULL);
+    cr_assert_not_null(j, "%s", a.out);
+    char *p = json_dumps(json_object_get(json_object_get(j, "symbols"), "problems"), 0);
+    cr_expect(p && strstr(p, "fifo: cannot be opened") && strstr(p, "/dev/zero: cannot be opened"), "%s", p);
+    free(p);
+    json_decref(j);
+    ps_run_free(&a);
+    dk_rmdir(dir);
+}
