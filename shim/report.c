@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
+#include "dump.h"
 #include "file.h"
 #include "log.h"
 #include "pool.h"
@@ -413,9 +414,38 @@ static int is_lock(int kind)
 }
 
 /* Locks sorted by wait (selection over the table: reports have few entries). */
+/* Waits that never ended (a deadlock, a lock held until exit) are the
+ * longest of all: each object gets the waits going on now, so that it is
+ * listed and ranked with them. */
+static void note_open_waits(uint64_t now)
+{
+    for (int i = 0; i < PS_MAX_OBJS; i++) {
+        ps_objs[i].open_wait_ns = 0;
+        ps_objs[i].open_waiters = 0;
+    }
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || !since || now <= since || !t->cur_obj)
+            continue;
+        struct ps_obj *o = ps_obj_find(t->cur_obj);
+        if (o && o->key == t->cur_obj) {
+            o->open_wait_ns += now - since;
+            o->open_waiters++;
+        }
+    }
+}
+
+static uint64_t obj_wait(const struct ps_obj *o)
+{
+    return o->wait_ns + o->open_wait_ns;
+}
+
 void ps_report_locks_json(struct ps_jw *w)
 {
     char sym[384];
+    note_open_waits(ps_now_ns());
     for (int pass = 0; pass < 2; pass++) {
         ps_jw_arr(w, pass ? "waits" : "locks");
         uint64_t prev = UINT64_MAX;
@@ -424,16 +454,17 @@ void ps_report_locks_json(struct ps_jw *w)
             struct ps_obj *best = NULL;
             for (int i = 0; i < PS_MAX_OBJS; i++) {
                 struct ps_obj *o = &ps_objs[i];
-                if (!o->key || o->key == (uintptr_t)-1 || !o->contended || is_lock(o->kind) == pass)
+                if (!o->key || o->key == (uintptr_t)-1 || !(o->contended || o->open_waiters) ||
+                    is_lock(o->kind) == pass)
                     continue;
-                if (o->wait_ns > prev || (o->wait_ns == prev && o->key <= prev_key))
+                if (obj_wait(o) > prev || (obj_wait(o) == prev && o->key <= prev_key))
                     continue;
-                if (!best || o->wait_ns > best->wait_ns || (o->wait_ns == best->wait_ns && o->key > best->key))
+                if (!best || obj_wait(o) > obj_wait(best) || (obj_wait(o) == obj_wait(best) && o->key > best->key))
                     best = o;
             }
             if (!best)
                 break;
-            prev = best->wait_ns;
+            prev = obj_wait(best);
             prev_key = best->key;
             ps_jw_obj(w, NULL);
             if (best->key >> 63)
@@ -444,8 +475,13 @@ void ps_report_locks_json(struct ps_jw *w)
             int ts = top_site(best->sites);
             ps_symbol_string(best->sites[ts].site, sym, sizeof sym);
             ps_jw_str(w, "site", best->sites[ts].site ? sym : NULL);
+            if (ps_symbol_data((void *)best->key, sym, sizeof sym) && !(best->key >> 63))
+                ps_jw_str(w, "name", sym);
+            else
+                ps_jw_null(w, "name");
             ps_jw_u64(w, "contended", best->contended);
-            ps_jw_dbl(w, "wait_s", best->wait_ns * NS);
+            ps_jw_dbl(w, "wait_s", obj_wait(best) * NS);
+            ps_jw_i64(w, "waiting_now", best->open_waiters);
             ps_jw_dbl(w, "max_wait_ms", best->max_wait_ns * 1e-6);
             if (best->waiter_pool >= 0)
                 ps_jw_i64(w, "waiter_pool", best->waiter_pool);
@@ -476,6 +512,8 @@ static void summary(const char *path)
     char line[512], num[5][32];
     uint64_t now = ps_now_ns();
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
+    if (ps_dump_summary(line, sizeof line))
+        ps_log("  %s", line);
     for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
         struct ps_pool_totals tot;
         struct ps_rec_out ro;
@@ -529,6 +567,7 @@ void ps_report_write(const char *why)
     ps_report_threads_json(&w);
     ps_report_locks_json(&w);
     ps_controller_report_json(&w);
+    ps_dump_report_json(&w);
     ps_jw_end(&w);
     char name[64];
     ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());
