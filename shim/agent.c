@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "real.h"
 #include "sampler.h"
+#include "symbol.h"
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -40,9 +41,34 @@ static long futex(int *w, int op, int val, const struct timespec *to)
                            : syscall(SYS_futex, w, op, val, to, 0, 0);
 }
 
+/* POOLSHIM_POOL: does pool pi's start routine (or the entry its trampoline
+ * runs) have that name? Decided once per pool, when its first thread starts:
+ * naming a routine reads symbols (dladdr, the module's .symtab). */
+static int selected(int pi)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int v = __atomic_load_n(&p->selected, __ATOMIC_ACQUIRE);
+    if (v)
+        return v > 0;
+    char name[160];
+    v = -1;
+    for (int k = 0; k < 2 && v < 0; k++) {
+        void *fn = k ? p->entry : p->routine;
+        if (!fn)
+            continue;
+        ps_symbol_func(fn, name, sizeof name);
+        if (!strcmp(name, ps_cfg.pool))
+            v = 1;
+    }
+    __atomic_store_n(&p->selected, v, __ATOMIC_RELEASE);
+    return v > 0;
+}
+
 int ps_agent_pool_for(const struct ps_thread *t, const char *prefix)
 {
     int pi = ps_pool_get(t->routine, t->entry, prefix);
+    if (pi >= 0 && ps_cfg.pool[0] && !selected(pi))
+        return -1;
     if (pi >= 0)
         __atomic_fetch_add(&ps_pools[pi].joined, 1, __ATOMIC_RELAXED);
     return pi;

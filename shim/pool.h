@@ -26,6 +26,7 @@ struct ps_pool {
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     char prefix[PS_NAME_LEN];
     char alias[PS_NAME_LEN];         /* the prefix its threads renamed themselves to (set once) */
+    int selected;                /* POOLSHIM_POOL names it: 1 yes, -1 no, 0 not decided (agent.c) */
     /* learned by the agent */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;

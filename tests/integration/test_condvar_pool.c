@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include "harness.h"
 #include <math.h>
+#include <string.h>
 
 Test(condvar_pool, threads_cpu_wait_and_wc_match_truth, .timeout = 60)
 {
@@ -48,5 +49,28 @@ Test(condvar_pool, handoff_latency_matches_the_fixtures_timestamps, .timeout = 6
               ps_num(p, "handoff_ms.p50"), p50);
     cr_expect(fabs(ps_num(p, "handoff_ms.p99") - p99) <= fmax(0.4 * p99, 0.05), "p99 %f ms vs truth %f",
               ps_num(p, "handoff_ms.p99"), p99);
+    ps_run_free(&r);
+}
+
+/* POOLSHIM_POOL names the one routine whose threads form a pool: named, the
+ * pool is there; a name no thread runs leaves no pool and says so at exit. */
+Test(condvar_pool, poolshim_pool_selects_the_named_routine, .timeout = 60)
+{
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "20",
+                     "--cpu-ms", "1", "--io-ms", "1", NULL };
+    struct ps_run r;
+    char *named[] = { "POOLSHIM_POOL=condvar_worker", NULL };
+    cr_assert_eq(ps_run(&r, argv, named), 0);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    json_t *p = ps_pool_by_routine(r.report, "condvar_worker");
+    cr_assert_not_null(p, "the named pool is missing");
+    cr_expect_eq(ps_num(p, "threads"), 2);
+    cr_expect_eq(json_array_size(json_object_get(r.report, "pools")), 1);
+    ps_run_free(&r);
+    char *other[] = { "POOLSHIM_POOL=no_such_routine", NULL };
+    cr_assert_eq(ps_run(&r, argv, other), 0);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_expect_eq(json_array_size(json_object_get(r.report, "pools")), 0);
+    cr_expect(strstr(r.err, "POOLSHIM_POOL=no_such_routine: no thread ran") != NULL, "stderr: %s", r.err);
     ps_run_free(&r);
 }
