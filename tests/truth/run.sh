@@ -81,6 +81,24 @@ JS
     fi
 fi
 
+# Recommended sizes against the best static size, by throughput alone.
+sizes=()
+sweep() {   # NAME "CMD {N}" START SIZES...
+    local row
+    row=$(python3 "$HERE/sweep.py" "$B/libpoolshim.so" "$@")
+    local rc=$?
+    echo "$row"
+    sizes+=("$row")
+    [ $rc -eq 0 ] || fails=$((fails + 1))
+}
+if [ "$MODE" != quick ]; then
+    [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep "$WORK/glib_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
+    [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_1sleep "$WORK/glib_pool {N} 600 1 1" 2 2 3 4 6 8 12 16
+    [ -x "$WORK/uv_pool" ] && sweep libuv_1cpu_4sleep "$WORK/uv_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
+    [ -x "$WORK/omp_pool" ] && sweep openmp_1cpu_4sleep "$WORK/omp_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
+    [ -x "$WORK/omp_pool" ] && sweep openmp_cpu "$WORK/omp_pool {N} 300 2 0" 8 1 2 3 4 8
+fi
+
 if [ "$MODE" != quick ]; then
     {
         echo "# Truth: the report against a separate observer"
@@ -94,6 +112,17 @@ if [ "$MODE" != quick ]; then
         echo "| case | pool | threads | cpu | runqueue | sync | sleep | io | verdict |"
         echo "|---|---|---|---|---|---|---|---|---|"
         for r in "${rows[@]}"; do echo "$r"; done
+        echo
+        echo "## Recommended size against the best static size"
+        echo
+        echo "tests/truth/sweep.py: the pool runs at a bad size under the shim (advise) for its"
+        echo "recommendation, then without the shim at each size, 5 runs each in alternating order;"
+        echo "medians of the program's own tasks/s. ok: the recommended size's median is at least"
+        echo "0.9 of the best size's."
+        echo
+        echo "| case | started at | recommended | best | sizes within 0.9 | recommended / best | median tasks/s by size | verdict |"
+        echo "|---|---|---|---|---|---|---|---|"
+        for r in "${sizes[@]}"; do echo "$r"; done
     } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
     echo "table: $OUT"
 fi
