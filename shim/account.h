@@ -60,7 +60,8 @@ int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *s
     s->open = 1;
     s->gen = ++t->span_gen;
     t->span_at = (uintptr_t)s;
-    if (cause != PS_LOCK && cause != PS_SLEEP && ps_pool_is_idle_obj(t, obj))
+    if (cause != PS_LOCK && cause != PS_SLEEP &&
+        (ps_pool_is_idle_obj(t, obj) || (kind == PS_K_POLL && ps_pool_is_idle_site(t, site))))
         cause = PS_IDLE;
     s->t = t;
     s->cause = cause;

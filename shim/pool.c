@@ -48,8 +48,10 @@ void ps_pool_table_reset(void)
 void ps_pool_renamed(int pi, const char *prefix)
 {
     struct ps_pool *p = &ps_pools[pi];
-    if (p->alias[0] || !strncmp(p->prefix, prefix, PS_NAME_LEN))
-        return;
+    int zero = 0;
+    if (!prefix[0] || __atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) || !strncmp(p->prefix, prefix, PS_NAME_LEN) ||
+        !__atomic_compare_exchange_n(&p->alias_claimed, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;                            /* set once, by whoever renames first */
     strncpy(p->alias + 1, prefix + 1, PS_NAME_LEN - 2);
     __atomic_store_n(&p->alias[0], prefix[0], __ATOMIC_RELEASE);
 }
@@ -290,6 +292,16 @@ int ps_pool_lone(int pi)
     return pi >= 0 && pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].joined, __ATOMIC_RELAXED) <= 1;
 }
 
+/* Where most waits on o were made from. */
+static void *top_waiter_site(const struct ps_obj *o)
+{
+    int best = 0;
+    for (int i = 1; i < PS_OBJ_SITES; i++)
+        if (o->sites[i].n > o->sites[best].n)
+            best = i;
+    return o->sites[best].site;
+}
+
 /* Picks each pool's idle object from the candidates (see the file comment). */
 static void learn_idle(void)
 {
@@ -344,6 +356,8 @@ static void learn_idle(void)
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;
+        if (best[p]->kind == PS_K_POLL && !ps_pool_lone(p))
+            __atomic_store_n(&pool->idle_site, top_waiter_site(best[p]), __ATOMIC_RELEASE);
         uintptr_t qm = best[p]->kind == PS_K_COND ? best[p]->mutex : 0;
         if (qm)
             ps_obj_filter_add(qm);         /* the mutex wrappers look at it only then */

@@ -26,11 +26,14 @@ struct ps_pool {
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     char prefix[PS_NAME_LEN];
     char alias[PS_NAME_LEN];         /* the prefix its threads renamed themselves to (set once) */
+    int alias_claimed;           /* the alias is being or was written */
     int selected;                /* POOLSHIM_POOL names it: 1 yes, -1 no, 0 not decided (agent.c) */
     /* learned by the agent */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
     uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
+    void *idle_site;             /* event-loop pools: where workers poll for work, each its
+                                    own fd (memcached, nginx): any poll there is idle */
     /* task events, from workers. On a cache line of their own: workers and
      * producers write them per task, while every wrapper reads the learned
      * fields above (false sharing would make each of those reads a miss). */
@@ -71,8 +74,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix);
 /* The name prefix that groups threads: the name without trailing digits or
  * separators ("worker-12" -> "worker"). */
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);
-/* A thread of pool pi renamed itself: it stays in pi (a rename merges, never
- * splits), and threads that start with the new prefix join pi too. Agent only. */
+/* A thread of pool pi was renamed: it stays in pi (a rename merges, never
+ * splits), and threads that start with the new prefix join pi too. The
+ * first rename wins; any thread. */
 void ps_pool_renamed(int pi, const char *prefix);
 
 static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
@@ -100,6 +104,13 @@ static inline int ps_pool_is_idle_obj(const struct ps_thread *t, uintptr_t obj)
 {
     struct ps_pool *p = ps_pool_of(t);
     return p && obj && __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) == obj;
+}
+/* A poll from the call site where the pool's workers wait for work, on
+ * whatever fd: per-worker epoll fds are one idle wait. */
+static inline int ps_pool_is_idle_site(const struct ps_thread *t, const void *site)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    return p && site && __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) == site;
 }
 /* Workers of p can be parked between tasks: its idle wait or its queue
  * mutex is known (throttle.h). */

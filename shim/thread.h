@@ -155,6 +155,8 @@ struct ps_thread *ps_thread_claim(int tid, void *routine);
 void ps_thread_on_exit(struct ps_thread *t);
 /* The record of a live tid, or NULL (linear scan: slow paths only). */
 struct ps_thread *ps_thread_by_tid(int tid);
+/* The same by pthread_t, for threads that ran our start (or a wrapper). */
+struct ps_thread *ps_thread_by_pthread(pthread_t th);
 /* Records the calling thread's schedstat as its zero (the main thread at start). */
 void ps_thread_set_baseline(struct ps_thread *t);
 /* Called in the child after fork: only the forking thread survives. */
