@@ -6,6 +6,7 @@
  * (ps_span_end_at_most): exact, where other waits are estimated. */
 #include "export.h"
 #include "account.h"
+#include "peek.h"
 #include "real.h"
 #include <sys/prctl.h>
 #include <time.h>
@@ -24,9 +25,25 @@ static uint64_t slack_ns(struct ps_thread *t)
     return t->timer_slack_ns - 1;
 }
 
+/* the length in a timespec the program passed, read safely (peek.h); 0 if unreadable */
+static uint64_t req_ns(const struct timespec *req)
+{
+    struct timespec ts;
+    if (ps_peek(&ts, req, sizeof ts))
+        return 0;
+    return ts.tv_sec < 0 || ts.tv_nsec < 0 ? 0 : (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t ts_ns(const struct timespec *ts)
 {
     return ts->tv_sec < 0 || ts->tv_nsec < 0 ? 0 : (uint64_t)ts->tv_sec * NS_PER_S + (uint64_t)ts->tv_nsec;
+}
+
+/* The most a sleep of len ns can block: the sampler counts an open sleep
+ * span no further (after it, the thread waits for a core). 0: unknown. */
+static void sleep_cap(struct ps_span *sp, uint64_t len)
+{
+    sp->t->cur_cap_ns = len ? len + slack_ns(sp->t) : 0;
 }
 
 /* ends the span of a sleep of `len` ns that returned `ok` */
@@ -43,8 +60,10 @@ PS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
     PS_SPAN(sp);
     if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(nanosleep)(req, rem);
+    uint64_t len = req_ns(req);
+    sleep_cap(&sp, len);
     int r = ps_real_nanosleep(req, rem);
-    sleep_end(&sp, r == 0, r == 0 ? ts_ns(req) : 0);
+    sleep_end(&sp, r == 0 && len, len);
     return r;
 }
 
@@ -58,13 +77,14 @@ PS_EXPORT int clock_nanosleep(clockid_t c, int f, const struct timespec *req, st
     int saved = errno;
     int abs_ok = (f & TIMER_ABSTIME) && clock_gettime(c, &now) == 0;
     errno = saved;                       /* clock_nanosleep itself never sets it */
+    uint64_t v = req_ns(req), len = 0;
+    if (!(f & TIMER_ABSTIME))
+        len = v;
+    else if (abs_ok && v > ts_ns(&now))
+        len = v - ts_ns(&now);
+    sleep_cap(&sp, len);
     int r = ps_real_clock_nanosleep(c, f, req, rem);
-    uint64_t len = 0;
-    if (r == 0 && !(f & TIMER_ABSTIME))
-        len = ts_ns(req);
-    else if (r == 0 && abs_ok)
-        len = ts_ns(req) > ts_ns(&now) ? ts_ns(req) - ts_ns(&now) : 0;
-    sleep_end(&sp, r == 0 && (abs_ok || !(f & TIMER_ABSTIME)), len);
+    sleep_end(&sp, r == 0 && len, len);
     return r;
 }
 
@@ -73,6 +93,7 @@ PS_EXPORT int usleep(useconds_t us)
     PS_SPAN(sp);
     if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(usleep)(us);
+    sleep_cap(&sp, (uint64_t)us * 1000);
     int r = ps_real_usleep(us);
     sleep_end(&sp, r == 0, (uint64_t)us * 1000);
     return r;
@@ -83,6 +104,7 @@ PS_EXPORT unsigned sleep(unsigned secs)
     PS_SPAN(sp);
     if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(sleep)(secs);
+    sleep_cap(&sp, (uint64_t)secs * NS_PER_S);
     unsigned r = ps_real_sleep(secs);
     sleep_end(&sp, r == 0, (uint64_t)secs * NS_PER_S);
     return r;

@@ -100,8 +100,12 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
-    if (since && now > since && cause >= 0 && cause < PS_RUNQ)
-        in->raw[cause] += now - since;
+    if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
+        uint64_t open = now - since, cap = t->cur_cap_ns;
+        if (cause == PS_SLEEP && cap && open > cap)
+            open = cap;                  /* over: awake, waiting for a core */
+        in->raw[cause] += open;
+    }
 }
 
 /* The partition. A thread's wall time is exactly its CPU time, its run-queue
@@ -182,9 +186,8 @@ static void take_excess(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t exc
  * has that wait in no schedstat figure yet (the kernel adds it when the
  * thread runs): it looks blocked, and the spans that ended or are open may
  * be labelled with it. A later reading shows it as run queue, the labels
- * exceed the blocked time, and the excess is taken back from the most recent
- * labels (those of the last few samples, halved at each), in proportion,
- * sleeps last. */
+ * exceed the blocked time, and the excess is taken back from the labels in
+ * proportion, estimated ones first, exact sleeps last. */
 static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 {
     uint64_t have = blocked > 0 ? (uint64_t)blocked : 0;
@@ -267,8 +270,12 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
             sure += d[sure_causes[k]];
     }
     budget = sure < budget ? budget - sure : 0;
+    /* short io is labelled up to the budget less the lag reserve; what only
+     * the reserve held back is offered again at the next sample */
     uint64_t spare = budget > in->lag ? budget - in->lag : 0;
-    d[PS_IO] = d[PS_IO] < spare ? d[PS_IO] : spare;
+    uint64_t io_want = d[PS_IO] + t->io_pending_ns;
+    d[PS_IO] = io_want < spare ? io_want : spare;
+    t->io_pending_ns = (io_want < budget ? io_want : budget) - d[PS_IO];
     budget -= d[PS_IO];
     /* A thread never caught in an unwrapped wait has all its blocked time
      * in its spans: what the estimate took off beyond the truth goes back. */
@@ -289,7 +296,7 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
     d[PS_IO] += d[IO_LONG];
     for (int c = 0; c < PS_RUNQ; c++) {
         t->blocked_ns[c] += d[c];
-        t->recent_ns[c] = t->recent_ns[c] / 2 + d[c];
+        t->recent_ns[c] += d[c];
     }
 }
 

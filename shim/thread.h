@@ -65,6 +65,7 @@ struct ps_thread {
     int cur_cause;
     uintptr_t cur_obj;               /* lock / cond / sem / futex address, or fd */
     void *cur_site;                  /* return address of the wrapper's caller */
+    uint64_t cur_cap_ns;             /* a sleep: the most it can block (interpose_sleep.c), 0 unknown */
     /* the last hot lock this thread looked up (syncobj.c): a pool's workers take
      * the same queue lock again and again, and entries never move */
     uintptr_t hot_key;
@@ -88,7 +89,8 @@ struct ps_thread {
     uint64_t unattributed_ns;        /* blocked time no span or sample has labelled (yet) */
     uint64_t raw_seen_ns[PS_NCAUSE]; /* wait_ns (+ the open span) already reconciled */
     uint64_t waits_seen[PS_NCAUSE];  /* waits[] (spans ended) at the same time */
-    uint64_t recent_ns[PS_NCAUSE];   /* labels of the last samples (halved at each) */
+    uint64_t recent_ns[PS_NCAUSE];   /* labels that a later reading may take back (sampler.c) */
+    uint64_t io_pending_ns;          /* short io held back by the lag reserve only */
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
