@@ -3,6 +3,7 @@
  * if the process has libpoolshim mapped and catches that signal (SigCgt in
  * /proc/PID/status), because an uncaught real-time signal would kill it. */
 #include "cmd.h"
+#include "ptrace.h"
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -96,43 +97,11 @@ static void seen_free(struct seen *s)
     memset(s, 0, sizeof *s);
 }
 
-int cmd_dump(int argc, char **argv)
+/* The shim's in-process dump: the dump signal sent to the process, and the
+ * new file's path printed once the shim has written it. */
+static int signal_dump(int pid, int sig)
 {
-    int sig = 0, pid = 0;
-    for (int i = 1; i < argc; i++) {
-        char *end;
-        if (!strcmp(argv[i], "--signal") && i + 1 < argc) {
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 64) {
-                fprintf(stderr, "poolshim: dump: --signal %s: expected a signal number 1..64\n", argv[i]);
-                return 2;
-            }
-            sig = (int)v;
-        } else {
-            long v = strtol(argv[i], &end, 10);
-            if (*end || v <= 0 || v > INT_MAX || pid) {
-                fprintf(stderr, "poolshim: dump: %s: expected one PID (usage: poolshim dump [--signal N] PID)\n", argv[i]);
-                return 2;
-            }
-            pid = (int)v;
-        }
-    }
-    if (!pid) {
-        fprintf(stderr, "poolshim: dump: give the PID of a process running under the shim\n");
-        return 2;
-    }
     char path[PATH_MAX], env[1 << 16], dir[2 * PATH_MAX + 2];
-    snprintf(path, sizeof path, "/proc/%d", pid);
-    if (access(path, F_OK)) {
-        fprintf(stderr, "poolshim: dump: %d: no such process\n", pid);
-        return 2;
-    }
-    int err;
-    if (!maps_has_shim(pid, &err)) {
-        if (err) fprintf(stderr, "poolshim: dump: %d: cannot read its memory map: %s\n", pid, strerror(err));
-        else fprintf(stderr, "poolshim: dump: %d: not running under the shim (no libpoolshim in /proc/%d/maps)\n", pid, pid);
-        return 2;
-    }
     snprintf(path, sizeof path, "/proc/%d/environ", pid);
     ssize_t el = slurp(path, env, sizeof env);
     if (el < 0) el = 0;
@@ -195,4 +164,64 @@ int cmd_dump(int argc, char **argv)
                     "(dumps off, POOLSHIM_DUMP_MAX reached, or rate-limited by POOLSHIM_DUMP_INTERVAL_S)\n",
             pid, pid, dir);
     return 1;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+    int sig = 0, pid = 0, json = 0;
+    const char *dir = ".", *how = "auto";
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        if (!strcmp(argv[i], "--signal") && i + 1 < argc) {
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 64) {
+                fprintf(stderr, "poolshim: dump: --signal %s: expected a signal number 1..64\n", argv[i]);
+                return 2;
+            }
+            sig = (int)v;
+        } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (!strcmp(argv[i], "--capture") && i + 1 < argc) {
+            how = argv[++i];
+            if (strcmp(how, "auto") && strcmp(how, "ptrace") && strcmp(how, "signal")) {
+                fprintf(stderr, "poolshim: dump: --capture %s: expected auto, ptrace or signal\n", how);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else {
+            long v = strtol(argv[i], &end, 10);
+            if (*end || v <= 0 || v > INT_MAX || pid) {
+                fprintf(stderr, "poolshim: dump: %s: expected one PID (usage: poolshim dump [--dir D] [--json] "
+                                "[--capture auto|ptrace|signal] [--signal N] PID)\n", argv[i]);
+                return 2;
+            }
+            pid = (int)v;
+        }
+    }
+    if (!pid) {
+        fprintf(stderr, "poolshim: dump: give the PID of the process to dump\n");
+        return 2;
+    }
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode) || access(dir, W_OK)) {
+        fprintf(stderr, "poolshim: dump: --dir %s: not a writable directory\n", dir);
+        return 2;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", pid);
+    if (access(path, F_OK)) {
+        fprintf(stderr, "poolshim: dump: %d: no such process\n", pid);
+        return 2;
+    }
+    int err, shim = maps_has_shim(pid, &err);
+    if (!shim && !strcmp(how, "signal")) {
+        if (err) fprintf(stderr, "poolshim: dump: %d: cannot read its memory map: %s\n", pid, strerror(err));
+        else fprintf(stderr, "poolshim: dump: %d: not running under the shim (no libpoolshim in /proc/%d/maps): "
+                             "only --capture ptrace can dump it\n", pid, pid);
+        return 2;
+    }
+    if (shim && !strcmp(how, "signal")) return signal_dump(pid, sig);
+    if (!shim) return pt_dump(pid, dir, NULL, NULL, json);
+    return signal_dump(pid, sig);
 }
