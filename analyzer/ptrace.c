@@ -17,6 +17,7 @@
  *   handed back to it by PTRACE_DETACH, so the program still gets it. */
 #include "ptrace.h"
 #include <dirent.h>
+#include <sched.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -436,7 +437,15 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n)
     c->seize_ms = t1 - t0;
 
     /* The instant: interrupt all, wait for all, and once they are stopped
-     * look for threads born meanwhile (only a running thread can make one). */
+     * look for threads born meanwhile (only a running thread can make one).
+     * A resumed thread that wants a CPU would preempt us before the next
+     * detach and stretch the others' pause: while the program is stopped we
+     * run SCHED_FIFO when allowed (root), which nothing of the program's
+     * ordinary threads can preempt; without the right we run as we are. */
+    struct sched_param rt = { .sched_priority = 1 }, old_param;
+    int old_policy = sched_getscheduler(0);
+    sched_getparam(0, &old_param);
+    c->realtime = old_policy == SCHED_OTHER && sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
     for (int round = 0; round < MAX_ROUNDS; round++) {
         int want = 0;
         for (int i = 0; i < c->n; i++) {
@@ -464,6 +473,7 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n)
     c->copy_ms = t3 - t2;
     detach_all(c);
     c->pause_ms = now_ms() - t1;
+    if (c->realtime) sched_setscheduler(0, old_policy, &old_param);
     /* Outside the pause: what the threads that did not stop are doing. */
     for (int i = 0; i < c->n; i++) {
         struct pt_thread *t = &c->th[i];

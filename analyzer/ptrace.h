@@ -60,6 +60,7 @@ struct pt_capture {
     double copy_ms;                  /* registers, stacks and lock words, all threads stopped */
     double pause_ms;                 /* first interrupt to the last thread resumed */
     size_t stack_bytes;              /* copied in all */
+    int realtime;                    /* the stop-to-resume window ran SCHED_FIFO */
 };
 
 /* Stops, copies and resumes PID. On failure returns -1 with one line (the

@@ -356,6 +356,7 @@ int pt_dump(int pid, const char *dir, const json_t *picture, const char *picture
     set(c, "copy_ms", an_jnum(cap.copy_ms));
     set(c, "pause_ms", an_jnum(cap.pause_ms));
     set(c, "stack_bytes", json_integer((json_int_t)cap.stack_bytes));
+    set(c, "realtime", json_boolean(cap.realtime));
     set(c, "unwind_ms", an_jnum(unwind_ms));
     set(d, "capture", c);
     if (picture) merge_threads(threads, picture);
