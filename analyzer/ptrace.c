@@ -335,7 +335,8 @@ static void copy_thread(struct pt_capture *c, struct pt_thread *t)
         t->stack_len = read_mem(t->tid, lo, t->stack, (size_t)(hi - lo));
         c->stack_bytes += t->stack_len;
     }
-    if (t->sysno == SYS_futex && t->arg[0] >= PT_OBJ_BEFORE) {
+    /* restart_syscall may be a timed futex wait resumed: its arguments are the futex's. */
+    if ((t->sysno == SYS_futex || t->sysno == SYS_restart_syscall) && t->arg[0] >= PT_OBJ_BEFORE) {
         t->obj_lo = t->arg[0] - PT_OBJ_BEFORE;
         t->obj_len = read_mem(t->tid, t->obj_lo, t->obj, sizeof t->obj);
     }

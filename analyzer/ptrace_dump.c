@@ -121,20 +121,36 @@ static void fd_target(int pid, int fd, char *out, size_t n)
     out[l > 0 ? l : 0] = 0;
 }
 
-static json_t *blocked_on(const struct pt_capture *c, const struct pt_thread *t, struct pt_unwind *u)
+/* A sleep, poll or timed futex wait that a stop (ours, a debugger's) already
+ * interrupted once is resumed by the kernel as restart_syscall: the call is
+ * then told by the libc function it sits in. Its argument registers still
+ * hold the first call's (the syscall instruction leaves them alone). */
+static long restarted_call(const json_t *stack)
+{
+    const char *f0 = an_str(json_array_get(stack, 0), "symbol");
+    if (!f0) return SYS_restart_syscall;
+    if (strstr(f0, "sleep")) return SYS_clock_nanosleep;
+    if (strstr(f0, "poll")) return SYS_poll;
+    if (strstr(f0, "futex") || strstr(f0, "lll_") || strstr(f0, "sem_") || strstr(f0, "cond")) return SYS_futex;
+    return SYS_restart_syscall;
+}
+
+static json_t *blocked_on(const struct pt_capture *c, const struct pt_thread *t, struct pt_unwind *u,
+                          const json_t *stack)
 {
     if (!pt_in_syscall(t)) return json_null();
     json_t *b = json_object();
     const char *kind = "syscall";
     uint64_t obj = 0;
     int owner = 0, fd = -1, has_owner = 0, bare = 1;   /* bare: a call with no kind */
-    if (t->sysno == SYS_futex) {
+    long sysno = t->sysno == SYS_restart_syscall ? restarted_call(stack) : t->sysno;
+    if (sysno == SYS_futex) {
         futex_wait(c, t, &kind, &obj, &owner);
         has_owner = strcmp(kind, "futex") != 0;
         bare = 0;
     } else {
         for (size_t k = 0; k < sizeof sys_kinds / sizeof *sys_kinds; k++)
-            if (sys_kinds[k].nr == t->sysno) {
+            if (sys_kinds[k].nr == sysno) {
                 kind = sys_kinds[k].kind;
                 bare = 0;
                 if (sys_kinds[k].fd_arg) fd = (int)t->arg[0];
@@ -142,7 +158,7 @@ static json_t *blocked_on(const struct pt_capture *c, const struct pt_thread *t,
     }
     set(b, "kind", json_string(kind));
     if (fd >= 0) set(b, "object", json_integer(fd));
-    else if (bare) set(b, "object", json_integer(t->sysno));
+    else if (bare) set(b, "object", json_integer(sysno));
     else if (obj) hex(b, "object", obj);
     else set(b, "object", json_null());
     set(b, "since_s", json_null());
@@ -184,9 +200,10 @@ static json_t *thread_json(const struct pt_capture *c, int i, struct pt_unwind *
     set(o, "kernel_state", t->kstate ? json_string(ks) : json_null());
     set(o, "cpu_s", json_null());
     set(o, "wait_by_cause", json_null());
-    set(o, "blocked_on", blocked_on(c, t, u));
+    json_t *stack = pt_unwind_stack(u, i);
+    set(o, "blocked_on", blocked_on(c, t, u, stack));
     set(o, "capture", json_string(pt_status_name[t->status == PT_STOPPED && !t->regs_ok ? PT_NONE : t->status]));
-    set(o, "stack", pt_unwind_stack(u, i));
+    set(o, "stack", stack);
     return o;
 }
 
