@@ -16,11 +16,17 @@
 
 #define MAX_FRAMES 64
 
+/* Threads of a pool stop at the same few addresses, and a symbol lookup
+ * walks the module's symbol table: each frame is named once per dump. */
+#define FRAME_CACHE 4096
+struct cached { Dwarf_Addr pc; int exact; json_t *frame; };
+
 struct pt_unwind {
     const struct pt_capture *cap;
     Dwfl *dwfl;
     const struct pt_thread *cur;       /* the thread being unwound */
     int next;                          /* next_thread's cursor */
+    struct cached cache[FRAME_CACHE];
 };
 
 static char *debuginfo_path;
@@ -126,6 +132,7 @@ struct pt_unwind *pt_unwind_open(const struct pt_capture *cap, char *msg, size_t
 void pt_unwind_close(struct pt_unwind *u)
 {
     if (!u) return;
+    for (int i = 0; i < FRAME_CACHE; i++) json_decref(u->cache[i].frame);
     if (u->dwfl) dwfl_end(u->dwfl);
     free(u);
 }
@@ -159,7 +166,24 @@ static json_t *frame_json(Dwfl *dwfl, Dwarf_Addr pc, int exact)
     return f;
 }
 
-struct frames { Dwfl *dwfl; json_t *arr; Dwarf_Addr last; int repeats; };
+/* The frame for pc, named once per dump (frames are shared, never changed). */
+static json_t *frame_cached(struct pt_unwind *u, Dwarf_Addr pc, int exact)
+{
+    uint32_t h = (uint32_t)(((pc ^ (Dwarf_Addr)exact) * 0x9E3779B97F4A7C15ull) >> 52) & (FRAME_CACHE - 1);
+    for (int i = 0; i < 32; i++) {
+        struct cached *c = &u->cache[(h + (uint32_t)i) & (FRAME_CACHE - 1)];
+        if (c->frame && c->pc == pc && c->exact == exact) return json_incref(c->frame);
+        if (!c->frame) {
+            c->pc = pc;
+            c->exact = exact;
+            c->frame = frame_json(u->dwfl, pc, exact);
+            return json_incref(c->frame);
+        }
+    }
+    return frame_json(u->dwfl, pc, exact);
+}
+
+struct frames { struct pt_unwind *u; json_t *arr; Dwarf_Addr last; int repeats; };
 
 static int on_frame(Dwfl_Frame *state, void *arg)
 {
@@ -171,19 +195,19 @@ static int on_frame(Dwfl_Frame *state, void *arg)
     if (pc == fr->last && ++fr->repeats > 2) return DWARF_CB_ABORT;
     if (pc != fr->last) fr->repeats = 0;
     fr->last = pc;
-    json_array_append_new(fr->arr, frame_json(fr->dwfl, pc, activation));
+    json_array_append_new(fr->arr, frame_cached(fr->u, pc, activation));
     return json_array_size(fr->arr) >= MAX_FRAMES ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
 json_t *pt_unwind_stack(struct pt_unwind *u, int i)
 {
     const struct pt_thread *t = &u->cap->th[i];
-    struct frames fr = { u->dwfl, json_array(), 0, 0 };
+    struct frames fr = { u, json_array(), 0, 0 };
     if (t->status != PT_STOPPED || !t->regs_ok) return fr.arr;
     u->cur = t;
     /* The end of a stack shows as an error on some frames: what was walked stands. */
     dwfl_getthread_frames(u->dwfl, t->tid, on_frame, &fr);
-    if (!json_array_size(fr.arr)) json_array_append_new(fr.arr, frame_json(u->dwfl, t->regs.rip, 1));
+    if (!json_array_size(fr.arr)) json_array_append_new(fr.arr, frame_cached(u, t->regs.rip, 1));
     u->cur = NULL;
     return fr.arr;
 }
