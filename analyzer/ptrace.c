@@ -28,7 +28,6 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -225,28 +224,29 @@ static int seize_new(struct pt_capture *c)
     return added;
 }
 
-static volatile sig_atomic_t deadline_passed;
-static void on_alarm(int sig) { (void)sig; deadline_passed = 1; }
+/* Between two looks at the stops: short next to a thread's stop (tens of us),
+ * long next to the cost of being woken once per stopping thread. */
+#define POLL_US 100
 
-/* Waits for a stop (or the end) of every interrupted thread until the
- * deadline. A repeating timer interrupts waitpid, so a timer that fires just
- * before the call still wakes it. */
+/* Collects the stop (or the end) of every interrupted thread until the
+ * deadline. It polls with WNOHANG rather than blocking in waitpid: a blocked
+ * tracer is woken by each thread that stops, and running SCHED_FIFO it would
+ * take the CPU from the next thread on its way to its stop, a thousand times
+ * over for a thousand threads. */
 static void wait_stops(struct pt_capture *c, int want, int deadline_ms)
 {
-    struct sigaction sa = { 0 }, old;
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, &old);
-    deadline_passed = 0;
-    struct itimerval it = { { 0, 10000 }, { deadline_ms / 1000, (deadline_ms % 1000) * 1000 } };
-    setitimer(ITIMER_REAL, &it, NULL);
+    double end = now_ms() + deadline_ms;
     int got = 0;
-    while (got < want && !deadline_passed) {
+    while (got < want) {
         int st;
-        pid_t t = waitpid(-1, &st, __WALL);
-        if (t < 0) {
-            if (errno == EINTR) continue;
-            break;                                   /* ECHILD: nothing left to wait for */
+        pid_t t = waitpid(-1, &st, __WALL | WNOHANG);
+        if (t < 0 && errno == EINTR) continue;
+        if (t < 0) break;                            /* ECHILD: nothing left to wait for */
+        if (t == 0) {
+            if (now_ms() >= end) break;
+            struct timespec ts = { 0, POLL_US * 1000 };
+            nanosleep(&ts, NULL);
+            continue;
         }
         struct pt_thread *p = find(c, t);
         if (!p || p->status != PT_NONE) continue;
@@ -260,9 +260,6 @@ static void wait_stops(struct pt_capture *c, int want, int deadline_ms)
         }
         got++;
     }
-    struct itimerval off = { { 0, 0 }, { 0, 0 } };
-    setitimer(ITIMER_REAL, &off, NULL);
-    sigaction(SIGALRM, &old, NULL);
 }
 
 int pt_in_syscall(const struct pt_thread *t)
