@@ -1,9 +1,15 @@
-/* dumpreq.c: `poolshim dump [--signal N] PID`: asks a live shimmed process for
- * a dump and prints the new file's path. Safety first: the signal is sent only
- * if the process has libpoolshim mapped and catches that signal (SigCgt in
- * /proc/PID/status), because an uncaught real-time signal would kill it. */
+/* dumpreq.c: `poolshim dump PID`: which way a live process is dumped.
+ * Not under the shim: by ptrace (ptrace_dump.c). Under the shim: by ptrace
+ * too, with the shim's own picture (pools, causes, allocations) asked from the
+ * shim's thread alone; --capture signal (or a refused ptrace, in auto) asks the
+ * shim for its in-process dump with the dump signal and prints the new file's
+ * path. Safety first: a signal is sent only if the process has libpoolshim
+ * mapped and catches it (SigCgt in /proc/PID/status), because an uncaught
+ * real-time signal would kill it. */
 #include "cmd.h"
+#include "load.h"
 #include "ptrace.h"
+#include "../shim/stacks.h"
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Reads a whole /proc file (small); returns length or -1 with errno. */
@@ -97,19 +104,19 @@ static void seen_free(struct seen *s)
     memset(s, 0, sizeof *s);
 }
 
-/* The shim's in-process dump: the dump signal sent to the process, and the
- * new file's path printed once the shim has written it. */
-static int signal_dump(int pid, int sig)
+/* Where a shimmed process writes its dumps (POOLSHIM_DIR, else its working
+ * directory) and its dump signal (*sig if given). 0, or 2 with a message. */
+static int shim_target(int pid, int *sig, char *dir, size_t dirlen)
 {
-    char path[PATH_MAX], env[1 << 16], dir[2 * PATH_MAX + 2];
+    char path[PATH_MAX], env[1 << 16];
     snprintf(path, sizeof path, "/proc/%d/environ", pid);
     ssize_t el = slurp(path, env, sizeof env);
     if (el < 0) el = 0;
-    if (!sig) {
+    if (!*sig) {
         const char *v = env_get(env, (size_t)el, "POOLSHIM_DUMP_SIGNAL");
         char *end;
         long s = v ? strtol(v, &end, 10) : 0;
-        sig = v && !*end && s >= 1 && s <= 64 ? (int)s : SIGRTMIN + 7;
+        *sig = v && !*end && s >= 1 && s <= 64 ? (int)s : SIGRTMIN + 7;
     }
     const char *d = env_get(env, (size_t)el, "POOLSHIM_DIR");
     char cwd[PATH_MAX];
@@ -117,53 +124,139 @@ static int signal_dump(int pid, int sig)
     ssize_t cl = readlink(path, cwd, sizeof cwd - 1);
     if (cl < 0) cl = 0;
     cwd[cl] = 0;
-    if (d && d[0] == '/') snprintf(dir, sizeof dir, "%s", d);
-    else if (d && d[0]) snprintf(dir, sizeof dir, "%s/%s", cwd, d);
-    else if (cl) snprintf(dir, sizeof dir, "%s", cwd);
+    if (d && d[0] == '/') snprintf(dir, dirlen, "%s", d);
+    else if (d && d[0]) snprintf(dir, dirlen, "%s/%s", cwd, d);
+    else if (cl) snprintf(dir, dirlen, "%s", cwd);
     else {
         fprintf(stderr, "poolshim: dump: %d: cannot find its POOLSHIM_DIR nor its working directory\n", pid);
         return 2;
     }
+    return 0;
+}
+
+/* Waits up to 3 s for a dump of pid in dir that is not in before; its path
+ * in out. 0, or 1 with why (the process exited, or no dump came). */
+static int wait_new_dump(int pid, const char *dir, struct seen *before, char *out, size_t outlen,
+                         char *why, size_t whylen)
+{
+    struct seen after = { 0 };
+    for (int tick = 0; tick < 300; tick++) {   /* 3 s in 10 ms steps */
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+        scan(dir, pid, &after);
+        for (int i = 0; i < after.n; i++) {
+            int old = 0;
+            for (int j = 0; j < before->n; j++)
+                if (!strcmp(after.names[i], before->names[j]) && after.mtime_ns[i] == before->mtime_ns[j]) old = 1;
+            if (!old) {
+                snprintf(out, outlen, "%s/%s", dir, after.names[i]);
+                seen_free(&after);
+                return 0;
+            }
+        }
+        seen_free(&after);
+        if (kill(pid, 0) && errno == ESRCH) {
+            snprintf(why, whylen, "the process exited before writing a dump");
+            return 1;
+        }
+    }
+    snprintf(why, whylen, "no new poolshim.%d.dump.*.json in %s within 3 s "
+             "(POOLSHIM_DUMP_MAX reached, or rate-limited by POOLSHIM_DUMP_INTERVAL_S)", pid, dir);
+    return 1;
+}
+
+/* The shim's in-process dump: the dump signal sent to the process, and the
+ * new file's path printed once the shim has written it. */
+static int signal_dump(int pid, int sig)
+{
+    char dir[2 * PATH_MAX + 2], out[4 * PATH_MAX], why[PATH_MAX + 200];
+    if (shim_target(pid, &sig, dir, sizeof dir)) return 2;
     int c = catches(pid, sig);
     if (c == 0) {
         fprintf(stderr, "poolshim: dump: %d: does not catch signal %d, not sent (it would kill the process; "
                         "does this libpoolshim support dumps? wrong --signal?)\n", pid, sig);
         return 1;
     }
-    struct seen before = { 0 }, after = { 0 };
+    struct seen before = { 0 };
     scan(dir, pid, &before);
     if (kill(pid, sig)) {
         fprintf(stderr, "poolshim: dump: %d: cannot signal: %s\n", pid, strerror(errno));
         seen_free(&before);
         return 2;
     }
-    for (int tick = 0; tick < 60; tick++) {   /* 3 s in 50 ms steps */
-        struct timespec ts = { 0, 50 * 1000000L };
-        nanosleep(&ts, NULL);
-        scan(dir, pid, &after);
-        for (int i = 0; i < after.n; i++) {
-            int old = 0;
-            for (int j = 0; j < before.n; j++)
-                if (!strcmp(after.names[i], before.names[j]) && after.mtime_ns[i] == before.mtime_ns[j]) old = 1;
-            if (!old) {
-                printf("%s/%s\n", dir, after.names[i]);
-                seen_free(&before);
-                seen_free(&after);
-                return fflush(stdout) ? 1 : 0;
-            }
-        }
-        seen_free(&after);
-        if (kill(pid, 0) && errno == ESRCH) {
-            fprintf(stderr, "poolshim: dump: %d: the process exited before writing a dump\n", pid);
-            seen_free(&before);
-            return 1;
-        }
-    }
+    int rc = wait_new_dump(pid, dir, &before, out, sizeof out, why, sizeof why);
     seen_free(&before);
-    fprintf(stderr, "poolshim: dump: %d: no new poolshim.%d.dump.*.json in %s within 3 s "
-                    "(dumps off, POOLSHIM_DUMP_MAX reached, or rate-limited by POOLSHIM_DUMP_INTERVAL_S)\n",
-            pid, pid, dir);
-    return 1;
+    if (rc) {
+        fprintf(stderr, "poolshim: dump: %d: %s\n", pid, why);
+        return 1;
+    }
+    printf("%s\n", out);
+    return fflush(stdout) ? 1 : 0;
+}
+
+/* The shim's thread ("poolshim" in comm), or 0. */
+static int agent_tid(int pid)
+{
+    char path[64], comm[32];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d))) {
+        int tid = atoi(e->d_name);
+        if (tid <= 0) continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/comm", pid, tid);
+        if (slurp(path, comm, sizeof comm) > 0 && !strcmp(comm, "poolshim\n")) found = tid;
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+struct picture_req { int sig; };
+
+/* Asks the shim's thread alone for its picture (no thread of the program is
+ * signalled) and loads the dump it writes. */
+static json_t *get_picture(int pid, void *arg, char *path, size_t pathlen, char *why, size_t whylen)
+{
+    struct picture_req *r = arg;
+    char dir[2 * PATH_MAX + 2];
+    int agent = agent_tid(pid);
+    if (!agent) {
+        snprintf(why, whylen, "the shim's thread (\"poolshim\") was not found");
+        return NULL;
+    }
+    if (shim_target(pid, &r->sig, dir, sizeof dir)) {
+        snprintf(why, whylen, "cannot find where the shim writes its dumps");
+        return NULL;
+    }
+    if (catches(pid, r->sig) != 1) {
+        snprintf(why, whylen, "the process does not catch signal %d: not sent", r->sig);
+        return NULL;
+    }
+    struct seen before = { 0 };
+    scan(dir, pid, &before);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = r->sig;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_ptr = (void *)(uintptr_t)PS_DUMP_PICTURE_COOKIE;
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, agent, r->sig, &si)) {
+        snprintf(why, whylen, "cannot signal the shim's thread: %s", strerror(errno));
+        seen_free(&before);
+        return NULL;
+    }
+    int rc = wait_new_dump(pid, dir, &before, path, pathlen, why, whylen);
+    seen_free(&before);
+    if (rc) return NULL;
+    struct an_doc doc;
+    char msg[256];
+    if (an_load(path, AN_DUMP, &doc, msg, sizeof msg)) {
+        snprintf(why, whylen, "%s: %s", path, msg);
+        return NULL;
+    }
+    return doc.root;
 }
 
 int cmd_dump(int argc, char **argv)
@@ -222,6 +315,14 @@ int cmd_dump(int argc, char **argv)
         return 2;
     }
     if (shim && !strcmp(how, "signal")) return signal_dump(pid, sig);
-    if (!shim) return pt_dump(pid, dir, NULL, NULL, json);
+    if (!shim) return pt_dump(pid, dir, NULL, json, NULL, 0);
+    /* Under the shim: ptrace for the instant, the shim's picture for the rest;
+     * where ptrace is refused, auto falls back to the shim's own capture. */
+    struct picture_req req = { sig };
+    struct pt_picture pic = { get_picture, &req };
+    char refusal[512];
+    int rc = pt_dump(pid, dir, &pic, json, strcmp(how, "auto") ? NULL : refusal, sizeof refusal);
+    if (rc >= 0) return rc;
+    fprintf(stderr, "poolshim: dump: %d: ptrace refused (%s): the shim's in-process capture instead\n", pid, refusal);
     return signal_dump(pid, sig);
 }

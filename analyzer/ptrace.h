@@ -85,9 +85,18 @@ const char *pt_unwind_data_name(struct pt_unwind *u, uint64_t addr);
 json_t *pt_unwind_modules(struct pt_unwind *u);
 void pt_unwind_close(struct pt_unwind *u);
 
+/* The shim's own picture of a process under it (pools, causes, locks,
+ * allocations, per-thread records), asked for once every thread is running
+ * again: a new reference and the file it came from, or NULL with why. */
+struct pt_picture {
+    json_t *(*get)(int pid, void *arg, char *path, size_t pathlen, char *why, size_t whylen);
+    void *arg;
+};
+
 /* Step 3, for cmd_dump: captures PID and writes poolshim.<pid>.dump.<n>.json
- * into dir; merge (optional) is the shim's own picture of the process, whose
- * pools, locks, allocations and per-thread records are kept. Returns the
- * process exit status and prints the path + the text answer. */
-int pt_dump(int pid, const char *dir, const json_t *picture, const char *picture_path, int json_out);
+ * into dir, with the shim's picture merged in when pic is given (its file is
+ * replaced). Prints the path and the text (or --json) answer; returns the
+ * exit status. If the capture is refused and refusal is not NULL, nothing is
+ * printed: the cause goes there and -1 is returned (the caller has another way). */
+int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out, char *refusal, size_t refusal_len);
 #endif

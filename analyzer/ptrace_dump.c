@@ -303,13 +303,17 @@ static void merge_threads(json_t *mine, const json_t *picture)
     }
 }
 
-int pt_dump(int pid, const char *dir, const json_t *picture, const char *picture_path, int json_out)
+int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out, char *refusal, size_t refusal_len)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct pt_capture cap;
     char msg[512];
     if (pt_capture(pid, &cap, msg, sizeof msg)) {
+        if (refusal) {
+            snprintf(refusal, refusal_len, "%s", msg);
+            return -1;
+        }
         fprintf(stderr, "poolshim: dump: %d: %s\n", pid, msg);
         return 1;
     }
@@ -322,6 +326,10 @@ int pt_dump(int pid, const char *dir, const json_t *picture, const char *picture
         fprintf(stderr, "poolshim: dump: %d: %s\n", pid, msg);
         return 1;
     }
+    /* Every thread runs again: the shim may write its picture now. */
+    char picture_path[PATH_MAX] = "", picture_why[300] = "";
+    json_t *picture = pic ? pic->get(pid, pic->arg, picture_path, sizeof picture_path, picture_why,
+                                     sizeof picture_why) : NULL;
     json_t *threads = json_array();
     int stopped = 0, exited = 0, timeout = 0;
     for (int i = 0; i < cap.n; i++) {
@@ -329,7 +337,7 @@ int pt_dump(int pid, const char *dir, const json_t *picture, const char *picture
         stopped += t->status == PT_STOPPED;
         exited += t->status == PT_EXITED;
         timeout += t->status == PT_TIMEOUT;
-        if (picture) {
+        if (pic) {
             /* The shim's own thread is not the program's: left out, as in the shim's dumps. */
             char name[64];
             read_comm(pid, t->tid, name, sizeof name);
@@ -357,12 +365,15 @@ int pt_dump(int pid, const char *dir, const json_t *picture, const char *picture
     }
     json_t *c = json_object();
     set(c, "method", json_string("ptrace"));
+    if (pic && !picture) set(c, "picture", json_string(picture_why));
     set(c, "why", json_string(picture ? "poolshim dump PID on a process under the shim: all threads stopped "
                                         "at one instant by ptrace for stacks and waits; pools, causes and "
                                         "allocations from the shim's own picture, which signals no program thread"
-                                      : "poolshim dump PID on a process not under the shim: all threads stopped "
-                                        "at one instant by ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT), copied, "
-                                        "resumed, then unwound offline"));
+                              : pic ? "poolshim dump PID on a process under the shim whose picture could not be "
+                                      "had (see picture): stacks and waits by ptrace only"
+                                    : "poolshim dump PID on a process not under the shim: all threads stopped "
+                                      "at one instant by ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT), copied, "
+                                      "resumed, then unwound offline"));
     set(c, "threads", json_integer(cap.n));
     set(c, "stopped", json_integer(stopped));
     set(c, "exited", json_integer(exited));
@@ -397,10 +408,12 @@ int pt_dump(int pid, const char *dir, const json_t *picture, const char *picture
     if (!text || write_dump(dir, pid, &n, picture != NULL, text, out, sizeof out)) {
         fprintf(stderr, "poolshim: dump: %d: cannot write the dump in %s: %s\n", pid, dir, strerror(errno));
         free(text);
+        json_decref(picture);
         return 1;
     }
     /* The shim's picture was written for this request only: ours replaces it. */
-    if (picture_path && strcmp(picture_path, out)) unlink(picture_path);
+    if (picture && picture_path[0] && strcmp(picture_path, out)) unlink(picture_path);
+    json_decref(picture);
     struct an_doc doc;
     int rc = an_load_buffer(text, strlen(text), AN_DUMP, &doc, msg, sizeof msg);
     free(text);

@@ -44,6 +44,7 @@ static int enabled;                /* handler installed and still ours */
 static uint64_t gen;               /* capture generation (agent writes) */
 static int done_word;              /* futex: answers in the current capture */
 static uint64_t requests;          /* dump requests from outside */
+static uint64_t pictures;          /* picture requests (poolshim dump by ptrace) */
 
 /* Raw futex: the exported syscall() is our own wrapper. */
 static long futex(int *w, int op, int val, const struct timespec *to)
@@ -114,6 +115,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
                                             __ATOMIC_RELAXED))
                 capture_into(sl, g << 2, ucv, t0);
         }
+    } else if (si && si->si_code == SI_QUEUE &&
+               (uintptr_t)si->si_value.sival_ptr == PS_DUMP_PICTURE_COOKIE) {
+        /* poolshim dump has the stacks already (ptrace): the picture only. */
+        __atomic_fetch_add(&pictures, 1, __ATOMIC_RELEASE);
+        ps_agent_kick();
     } else {
         __atomic_store_n(&requester, (int)syscall(SYS_gettid), __ATOMIC_RELAXED);
         __atomic_fetch_add(&requests, 1, __ATOMIC_RELEASE);
@@ -188,6 +194,21 @@ int ps_stacks_requester(void)
 uint64_t ps_stacks_requests(void)
 {
     return __atomic_load_n(&requests, __ATOMIC_ACQUIRE);
+}
+
+uint64_t ps_stacks_pictures(void)
+{
+    return __atomic_load_n(&pictures, __ATOMIC_ACQUIRE);
+}
+
+void ps_stacks_accept_requests(void)
+{
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, the_sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
 }
 
 static int send_one(int tid, uint64_t cookie)
