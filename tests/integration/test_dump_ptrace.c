@@ -100,6 +100,18 @@ static void proc_read(const char *path, char *buf, size_t n)
     buf[l] = 0;
 }
 
+static int threads_of(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(p);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) n += de->d_name[0] != '.';
+    if (d) closedir(d);
+    return n;
+}
+
 /* The pid of parent's child named comm, or -1. */
 static pid_t child_named(pid_t parent, const char *comm)
 {
@@ -120,12 +132,14 @@ Test(dump_ptrace, python_and_pigz_not_under_the_shim_have_named_stacks, .timeout
     char *dir = tmpdir();
     char *py[] = { "python3", "-c",
                    "import threading, time\n"
-                   "ts = [threading.Thread(target=time.sleep, args=(4,)) for _ in range(3)]\n"
+                   "ts = [threading.Thread(target=time.sleep, args=(20,)) for _ in range(3)]\n"
                    "[t.start() for t in ts]\n"
                    "[t.join() for t in ts]\n", NULL };
     pid_t pid = ps_spawn(py, NULL, 0, dir, NULL, dir);
     cr_assert(pid > 0);
-    usleep(600000);
+    for (int i = 0; i < 500 && threads_of(pid) < 4; i++)   /* python starts slowly on a loaded machine */
+        usleep(10000);
+    usleep(100000);
     struct ps_run a;
     json_t *d = dump_of(dir, pid, &a);
     expect_named_stacks(d, "python3");
@@ -221,4 +235,51 @@ Test(dump_ptrace, refused_attach_is_one_line_and_nonzero, .timeout = 30)
     cr_expect_not_null(strstr(a.err, "sudo"), "names the fix: %s", a.err);
     cr_expect_str_eq(a.out, "", "nothing on stdout");
     ps_run_free(&a);
+}
+
+Test(dump_ptrace, under_the_shim_the_picture_is_merged_and_no_thread_is_signalled, .timeout = 60)
+{
+    char *dir = tmpdir(), *shimdir = tmpdir();
+    char *argv[] = { (char *)ps_build_path("fixtures/sleep_holder"), "--workers", "4", "--run-ms", "2000", NULL };
+    /* Saturation dumps off: they are the shim's in-process (signal) capture. */
+    char *env[] = { "POOLSHIM_DUMP=off", NULL };
+    pid_t pid = ps_spawn(argv, env, 1, dir, shimdir, dir);
+    cr_assert(pid > 0);
+    usleep(400000);
+    json_t *d[3];
+    for (int i = 0; i < 3; i++) {
+        struct ps_run a;
+        d[i] = dump_of(dir, pid, &a);
+        ps_run_free(&a);
+        usleep(200000);
+    }
+    cr_assert_eq(dk_wait(pid, 20), 0, "the program exits normally");
+    char *out = dk_slurp(dir, "stdout");
+    json_t *truth = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert_not_null(truth, "truth line: %s", out);
+    cr_expect_eq(ps_num(truth, "short"), 0, "no sleep came back early");
+    cr_expect_eq(ps_num(truth, "eintr"), 0, "no sleep returned EINTR");
+    long long holder = (long long)ps_num(truth, "holder");
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(json_array_size(json_object_get(d[i], "pools")), 2, "the shim's pools (holder, worker)");
+        cr_expect_null(json_object_get(json_object_get(d[i], "capture"), "picture"), "the picture was had");
+        json_t *h = dk_thread(d[i], (int)holder);
+        cr_assert_not_null(h);
+        cr_expect(json_is_integer(json_object_get(h, "pool")), "the holder's pool comes from the shim");
+        cr_expect(json_is_number(json_object_get(h, "cpu_s")), "and its CPU time");
+        cr_expect_gt(json_array_size(json_object_get(h, "stack")), 2, "and its stack from ptrace");
+        json_t *t;
+        size_t k;
+        json_array_foreach(json_object_get(d[i], "threads"), k, t)
+            cr_expect_str_neq((char *)json_string_value(json_object_get(t, "name")), "poolshim",
+                              "the shim's own thread is left out");
+        json_decref(d[i]);
+    }
+    /* The shim's pictures were replaced by the merged dumps (in dir). */
+    cr_expect_eq(dk_count_dumps(shimdir), 0, "no picture left in the shim's directory");
+    cr_expect_eq(dk_count_dumps(dir), 3);
+    json_decref(truth);
+    free(out);
+    dk_rmdir(dir);
+    dk_rmdir(shimdir);
 }
