@@ -187,6 +187,16 @@ static struct pt_thread *find_in(struct pt_capture *c, int n, int tid)
 
 static struct pt_thread *find(struct pt_capture *c, int tid) { return find_in(c, c->n, tid); }
 
+static int zombie(int pid, int tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+    char *s = slurp(path, NULL), *r = s ? strrchr(s, ')') : NULL;
+    int z = r && r[1] == ' ' && r[2] == 'Z';
+    free(s);
+    return z;
+}
+
 /* Seizes every listed thread not seized yet; returns how many were new, or
  * -1 (errno) if the process itself cannot be seized. */
 static int seize_new(struct pt_capture *c)
@@ -201,8 +211,10 @@ static int seize_new(struct pt_capture *c)
         int tid = atoi(e->d_name);
         if (tid <= 0 || find_in(c, sorted, tid)) continue;
         if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
-            if (errno == ESRCH) continue;            /* exited since the listing */
-            if (first && tid == c->pid) { err = errno; break; }
+            int e = errno;
+            if (e == ESRCH) continue;                /* exited since the listing */
+            if (zombie(c->pid, tid)) continue;       /* a main thread that exited before the others */
+            if (first && tid == c->pid) { err = e; break; }
             continue;                                /* one thread we may not trace: left out */
         }
         if (c->n == c->cap) {

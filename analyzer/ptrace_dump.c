@@ -331,18 +331,19 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
     json_t *picture = pic ? pic->get(pid, pic->arg, picture_path, sizeof picture_path, picture_why,
                                      sizeof picture_why) : NULL;
     json_t *threads = json_array();
-    int stopped = 0, exited = 0, timeout = 0;
+    int listed = 0, stopped = 0, exited = 0, timeout = 0;
     for (int i = 0; i < cap.n; i++) {
         const struct pt_thread *t = &cap.th[i];
-        stopped += t->status == PT_STOPPED;
-        exited += t->status == PT_EXITED;
-        timeout += t->status == PT_TIMEOUT;
         if (pic) {
             /* The shim's own thread is not the program's: left out, as in the shim's dumps. */
             char name[64];
             read_comm(pid, t->tid, name, sizeof name);
             if (!strcmp(name, "poolshim")) continue;
         }
+        listed++;
+        stopped += t->status == PT_STOPPED;
+        exited += t->status == PT_EXITED;
+        timeout += t->status == PT_TIMEOUT;
         json_array_append_new(threads, thread_json(&cap, i, u));
     }
     double unwind_ms = ms_since(&t1);
@@ -374,7 +375,7 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
                                     : "poolshim dump PID on a process not under the shim: all threads stopped "
                                       "at one instant by ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT), copied, "
                                       "resumed, then unwound offline"));
-    set(c, "threads", json_integer(cap.n));
+    set(c, "threads", json_integer(listed));
     set(c, "stopped", json_integer(stopped));
     set(c, "exited", json_integer(exited));
     set(c, "timeout", json_integer(timeout));
@@ -417,7 +418,7 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
     struct an_doc doc;
     int rc = an_load_buffer(text, strlen(text), AN_DUMP, &doc, msg, sizeof msg);
     free(text);
-    printf("%s\n", out);
+    if (!json_out) printf("%s\n", out);       /* --json: the answer's "file" says it */
     if (rc) {
         fprintf(stderr, "poolshim: dump: %s: %s\n", out, msg);
         return 1;
