@@ -59,9 +59,11 @@ static void atfork_child(void)
     st.pictures_done = ps_stacks_pictures();
 }
 
-/* After init.c's constructor (101): the configuration is parsed. The program
+/* After init.c's constructor (101): the configuration is parsed; and after
+ * interpose_signal.c's (102), which must know the dump signal before our own
+ * sigaction on it goes through its wrapper. The program
  * must not see errno changed by anything we do here. */
-__attribute__((constructor(102))) static void dump_init(void)
+__attribute__((constructor(103))) static void dump_init(void)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
         return;

@@ -101,6 +101,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
     int saved = errno;
     uint64_t t0 = ps_now_ns();
+    /* The call this thread was blocked in may fail with EINTR because of us:
+     * the wrapper restarts it (restart.h). ps_self: a TLS pointer, safe here. */
+    struct ps_thread *self = ps_self;
+    if (self)
+        __atomic_fetch_add(&self->dump_sigs, 1, __ATOMIC_RELAXED);
     /* getpid, not a cached pid: right in a forked child from its first instant. */
     if (si && si->si_code == SI_QUEUE && si->si_pid == (pid_t)syscall(SYS_getpid)) {
         /* Ours: a capture. Anything stale or malformed does nothing. */
