@@ -1,87 +1,131 @@
 /* interpose_sleep.c: nanosleep, clock_nanosleep, usleep, sleep: `sleep` wait.
  * (usleep and sleep reach nanosleep inside libc, unseen, so they are wrapped
- * by name as well.) A sleep cut short by our dump signal alone sleeps on for
- * the time left (restart.h); errno is as the program left it. */
+ * by name as well.) A sleep that ran its course blocked for its length plus
+ * at most the thread's timer slack; the rest of its wall time was the wait
+ * for a core after the timer fired, so its span is cut there
+ * (ps_span_end_at_most): exact, where other waits are estimated.
+ * A sleep cut short by our dump signal alone sleeps on for the time left
+ * (restart.h); errno is as the program left it. */
 #include "export.h"
 #include "account.h"
 #include "real.h"
 #include "restart.h"
+#include <sys/prctl.h>
+#include <time.h>
+
+#define NS_PER_S 1000000000ull
+
+/* The caller's timer slack in ns, read once per thread (a prctl call). */
+static uint64_t slack_ns(struct ps_thread *t)
+{
+    if (!t->timer_slack_ns) {
+        int saved = errno;
+        long v = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+        errno = saved;
+        t->timer_slack_ns = (v > 0 ? (uint64_t)v : 50000) + 1;
+    }
+    return t->timer_slack_ns - 1;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+    return ts->tv_sec < 0 || ts->tv_nsec < 0 ? 0 : (uint64_t)ts->tv_sec * NS_PER_S + (uint64_t)ts->tv_nsec;
+}
+
+/* ends the span of a sleep of `len` ns that returned `ok` */
+static void sleep_end(struct ps_span *sp, int ok, uint64_t len)
+{
+    if (ok)
+        ps_span_end_at_most(sp, len + slack_ns(sp->t));
+    else
+        ps_span_end(sp);
+}
 
 PS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-    PS_SPAN(sp_);
-    if (!ps_span_begin(&sp_, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(nanosleep)(req, rem);
     struct ps_restart rs;
-    ps_restart_begin(&rs, sp_.t);
+    ps_restart_begin(&rs, sp.t);
     int *err = &errno, saved = *err;
-    struct timespec mine, left, *r = rem ? rem : &mine;
-    int rv = ps_real_nanosleep(req, r);
-    while (ps_restart_again(&rs, rv != 0, *err)) {
-        left = *r;                    /* the kernel wrote what was left */
+    struct timespec mine, left, *rp = rem ? rem : &mine;
+    int r = ps_real_nanosleep(req, rp);
+    while (ps_restart_again(&rs, r != 0, *err)) {
+        left = *rp;                   /* the kernel wrote what was left */
         *err = saved;
-        rv = ps_real_nanosleep(&left, r);
+        r = ps_real_nanosleep(&left, rp);
     }
-    ps_span_end(&sp_);
-    return rv;
+    sleep_end(&sp, r == 0, r == 0 ? ts_ns(req) : 0);
+    return r;
 }
 
-PS_EXPORT int clock_nanosleep(clockid_t c, int flags, const struct timespec *req, struct timespec *rem)
+PS_EXPORT int clock_nanosleep(clockid_t c, int f, const struct timespec *req, struct timespec *rem)
 {
-    PS_SPAN(sp_);
-    if (!ps_span_begin(&sp_, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
-        return PS_REAL(clock_nanosleep)(c, flags, req, rem);
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+        return PS_REAL(clock_nanosleep)(c, f, req, rem);
+    /* an absolute deadline: its length is from now on the sleep's own clock */
+    struct timespec now;
+    int saved = errno;
+    int abs_ok = (f & TIMER_ABSTIME) && clock_gettime(c, &now) == 0;
+    errno = saved;                       /* clock_nanosleep itself never sets it */
     struct ps_restart rs;
-    ps_restart_begin(&rs, sp_.t);
-    struct timespec mine, left, *r = rem ? rem : &mine;
-    int rv = ps_real_clock_nanosleep(c, flags, req, r);   /* returns the error, errno untouched */
-    while (ps_restart_again(&rs, rv != 0, rv)) {
-        left = *r;
+    ps_restart_begin(&rs, sp.t);
+    struct timespec mine, left, *rp = rem ? rem : &mine;
+    int r = ps_real_clock_nanosleep(c, f, req, rp);   /* returns the error, errno untouched */
+    while (ps_restart_again(&rs, r != 0, r)) {
+        left = *rp;
         /* An absolute deadline stays what it was. */
-        rv = ps_real_clock_nanosleep(c, flags, (flags & TIMER_ABSTIME) ? req : &left, r);
+        r = ps_real_clock_nanosleep(c, f, (f & TIMER_ABSTIME) ? req : &left, rp);
     }
-    ps_span_end(&sp_);
-    return rv;
+    uint64_t len = 0;
+    if (r == 0 && !(f & TIMER_ABSTIME))
+        len = ts_ns(req);
+    else if (r == 0 && abs_ok)
+        len = ts_ns(req) > ts_ns(&now) ? ts_ns(req) - ts_ns(&now) : 0;
+    sleep_end(&sp, r == 0 && (abs_ok || !(f & TIMER_ABSTIME)), len);
+    return r;
 }
 
 PS_EXPORT int usleep(useconds_t us)
 {
-    PS_SPAN(sp_);
-    if (!ps_span_begin(&sp_, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(usleep)(us);
     struct ps_restart rs;
-    ps_restart_begin(&rs, sp_.t);
+    ps_restart_begin(&rs, sp.t);
     int *err = &errno, saved = *err;
-    int rv = ps_real_usleep(us);
-    while (ps_restart_again(&rs, rv != 0, *err)) {
-        uint64_t spent = ps_ns_since(sp_.t0, ps_now_ns()), total = (uint64_t)us * 1000ull;
+    int r = ps_real_usleep(us);
+    while (ps_restart_again(&rs, r != 0, *err)) {
+        uint64_t spent = ps_ns_since(sp.t0, ps_now_ns()), total = (uint64_t)us * 1000ull;
         *err = saved;
-        rv = spent >= total ? 0 : ps_real_usleep((useconds_t)((total - spent + 999) / 1000));
+        r = spent >= total ? 0 : ps_real_usleep((useconds_t)((total - spent + 999) / 1000));
     }
-    ps_span_end(&sp_);
-    return rv;
+    sleep_end(&sp, r == 0, (uint64_t)us * 1000);
+    return r;
 }
 
 PS_EXPORT unsigned sleep(unsigned secs)
 {
-    PS_SPAN(sp_);
-    if (!ps_span_begin(&sp_, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(sleep)(secs);
     struct ps_restart rs;
-    ps_restart_begin(&rs, sp_.t);
+    ps_restart_begin(&rs, sp.t);
     int *err = &errno, saved = *err;
     /* sleep() answers in whole seconds: the time left is measured here. */
-    unsigned left = ps_real_sleep(secs);
-    while (ps_restart_again(&rs, left != 0, *err)) {
-        uint64_t spent = ps_ns_since(sp_.t0, ps_now_ns()), total = (uint64_t)secs * 1000000000ull;
+    unsigned r = ps_real_sleep(secs);
+    while (ps_restart_again(&rs, r != 0, *err)) {
+        uint64_t spent = ps_ns_since(sp.t0, ps_now_ns()), total = (uint64_t)secs * NS_PER_S;
         *err = saved;
         if (spent >= total) {
-            left = 0;
+            r = 0;
             break;
         }
-        struct timespec ts = { (time_t)((total - spent) / 1000000000ull), (long)((total - spent) % 1000000000ull) };
-        left = ps_real_nanosleep(&ts, &ts) == 0 ? 0 : (unsigned)ts.tv_sec + (ts.tv_nsec > 0);
+        struct timespec ts = { (time_t)((total - spent) / NS_PER_S), (long)((total - spent) % NS_PER_S) };
+        r = ps_real_nanosleep(&ts, &ts) == 0 ? 0 : (unsigned)ts.tv_sec + (ts.tv_nsec > 0);
     }
-    ps_span_end(&sp_);
-    return left;
+    sleep_end(&sp, r == 0, (uint64_t)secs * NS_PER_S);
+    return r;
 }

@@ -45,6 +45,15 @@ void ps_pool_table_reset(void)
     ncand = 0;
 }
 
+void ps_pool_renamed(int pi, const char *prefix)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    if (p->alias[0] || !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        return;
+    strncpy(p->alias + 1, prefix + 1, PS_NAME_LEN - 2);
+    __atomic_store_n(&p->alias[0], prefix[0], __ATOMIC_RELEASE);
+}
+
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
 {
     size_t n = strnlen(name, PS_NAME_LEN - 1);
@@ -77,7 +86,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix)
         }
         while (u == 1)
             u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
-        if (p->routine == routine && p->entry == entry && !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        if (p->routine == routine && p->entry == entry &&
+            (!strncmp(p->prefix, prefix, PS_NAME_LEN) ||
+             (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) && !strncmp(p->alias, prefix, PS_NAME_LEN))))
             return i;
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);
@@ -176,9 +187,10 @@ void ps_pool_retire(struct ps_thread *t)
     if (!p)
         return;
     for (int c = 0; c < PS_NCAUSE; c++)
-        ps_atomic_add(&p->ret_wait_ns[c], t->wait_ns[c] + t->sampled_ns[c]);
+        ps_atomic_add(&p->ret_wait_ns[c], t->blocked_ns[c]);
     ps_atomic_add(&p->ret_cpu_ns, t->cpu_ns);
     ps_atomic_add(&p->ret_runq_ns, t->runq_ns);
+    ps_atomic_add(&p->ret_unattributed_ns, t->unattributed_ns);
     ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
     ps_atomic_add(&p->ret_tasks, t->tasks);
     ps_atomic_add(&p->ret_task_ns, t->task_ns);
@@ -190,11 +202,11 @@ void ps_pool_retire(struct ps_thread *t)
 void ps_pool_totals(int pi, struct ps_pool_totals *o)
 {
     struct ps_pool *p = &ps_pools[pi];
-    uint64_t now = ps_now_ns();
     memset(o, 0, sizeof *o);
     o->threads = (int)p->ret_threads;
     o->cpu_ns = p->ret_cpu_ns;
     o->runq_ns = p->ret_runq_ns;
+    o->unattributed_ns = p->ret_unattributed_ns;
     o->spin_ns = p->ret_spin_ns;
     o->tasks = p->ret_tasks;
     o->task_ns = p->ret_task_ns;
@@ -212,13 +224,14 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
         o->live += st == PS_T_LIVE;
         o->cpu_ns += t->cpu_ns;
         o->runq_ns += t->runq_ns;
+        o->unattributed_ns += t->unattributed_ns;
         o->spin_ns += t->spin_ns;
         o->tasks += t->tasks;
         o->task_ns += t->task_ns;
         o->nvcsw += t->nvcsw;
         o->nivcsw += t->nivcsw;
         uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, now, ns);
+        ps_thread_waits(t, ns);
         for (int c = 0; c < PS_NCAUSE; c++)
             o->wait_ns[c] += ns[c];
         uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;

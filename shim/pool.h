@@ -24,6 +24,7 @@ struct ps_pool {
     void *routine;
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     char prefix[PS_NAME_LEN];
+    char alias[PS_NAME_LEN];         /* the prefix its threads renamed themselves to (set once) */
     /* learned by the agent */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
@@ -44,7 +45,7 @@ struct ps_pool {
     int limit;                   /* controller's concurrency limit, 0 = none */
     int parked;                  /* workers parked by the throttle right now */
     /* totals of exited threads whose records were recycled */
-    uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns;
+    uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns, ret_unattributed_ns;
     uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
     /* history ring, written by the agent only */
     struct ps_pool_sample hist[PS_HIST];
@@ -66,6 +67,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix);
 /* The name prefix that groups threads: the name without trailing digits or
  * separators ("worker-12" -> "worker"). */
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);
+/* A thread of pool pi renamed itself: it stays in pi (a rename merges, never
+ * splits), and threads that start with the new prefix join pi too. Agent only. */
+void ps_pool_renamed(int pi, const char *prefix);
 
 static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
 {
@@ -129,6 +133,7 @@ void ps_pool_tick(uint64_t now_ns);
 struct ps_pool_totals {
     int threads, live;
     uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
+    uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };
