@@ -45,7 +45,6 @@ AN_OBJ    := $(patsubst analyzer/%.c,$(B)/analyzer/%.o,$(AN_SRC))
 AN_BIN    := $(B)/poolshim
 AN_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(shell pkg-config --cflags jansson 2>/dev/null)
 AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm
-AN_BIN_LIBS := -ldw -lelf   # elfutils: `poolshim dump` unwinds ptrace captures offline
 
 FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
 FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
@@ -74,6 +73,7 @@ $(SHIM_LIB): $(SHIM_OBJ) shim/exports.map
 
 $(B)/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(B)/analyzer
 	$(CC) $(AN_CFLAGS) -c $< -o $@
+AN_BIN_LIBS := -ldw -lelf   # elfutils: `poolshim dump` unwinds ptrace captures offline
 $(AN_BIN): $(AN_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS) $(AN_BIN_LIBS)
 

@@ -22,6 +22,11 @@
 #include "output.h"
 #include "ptrace.h"
 #include "show.h"
+/* The symbolizer (file:line, inlined calls, data names), where it is built. */
+#if __has_include("symbolize.h")
+#include "symbolize.h"
+#define PT_HAVE_SYMBOLIZER 1
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -400,6 +405,9 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
     set(d, "modules", pt_unwind_modules(u));
     pt_unwind_close(u);
     pt_capture_free(&cap);
+#ifdef PT_HAVE_SYMBOLIZER
+    an_sym_enrich_dump(d);
+#endif
     set(d, "dump_ms", an_jnum(ms_since(&t0)));
 
     int n = picture ? (int)an_int(picture, "n", 0) : 0;

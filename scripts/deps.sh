@@ -2,9 +2,8 @@
 # Installs the Debian packages poolshim builds and tests with, only those missing.
 # Runs apt-get as root (or through sudo); does nothing when everything is present.
 set -euo pipefail
-pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev
-      python3 pigz sysbench clang valgrind libclang-rt-14-dev chromium jq strace
-      libdw-dev)
+pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev libdw-dev
+      python3 pigz sysbench clang valgrind libclang-rt-14-dev chromium jq strace)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
