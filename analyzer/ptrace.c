@@ -37,8 +37,10 @@ const char *const pt_status_name[] = { "error", "ok", "exited", "timeout" };
 
 /* How long stopped threads wait for the last ones to stop. A running thread
  * stops within microseconds of the interrupt once it has a CPU; this covers a
- * loaded machine's scheduling delay, not a thread in uninterruptible sleep. */
-#define STOP_DEADLINE_MS 250
+ * loaded machine's scheduling delay (each interrupted thread must be run once
+ * to stop: ~80 us apiece on two loaded cores), not a thread in uninterruptible
+ * sleep. */
+#define STOP_DEADLINE_MS(n) (250 + ((n) < 17500 ? (n) / 10 : 1750))
 /* A thread that missed the deadline is detached if it stops within this. */
 #define STRAGGLER_MS 1000
 /* Stack copied from SP up: the frames a dump shows live in the first few KiB;
@@ -465,7 +467,7 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n)
             if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0) want++;
             else t->status = PT_EXITED;
         }
-        if (want) wait_stops(c, want, STOP_DEADLINE_MS);
+        if (want) wait_stops(c, want, STOP_DEADLINE_MS(c->n));
         int missing = 0;
         for (int i = 0; i < c->n; i++) missing += c->th[i].status == PT_NONE;
         if (missing) break;                            /* the deadline passed: no waiting for more */
