@@ -411,6 +411,7 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n)
 {
     memset(c, 0, sizeof *c);
     c->pid = pid;
+    if (pid == getpid()) return fail(msg, n, "is poolshim itself: a process cannot trace its own threads");
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/maps", pid);
     c->maps_text = slurp(path, &c->maps_len);
