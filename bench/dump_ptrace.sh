@@ -40,14 +40,29 @@ for n in 10 100 1000 4000; do
     kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   done
 done
+# The same for 100 threads without SCHED_FIFO: an unprivileged user dumping its own process.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  d="$tmp/n100-nobody"; mkdir -p "$d"; chmod 711 "$tmp"; chmod 777 "$d"
+  AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+  $AS "$BIN" --threads 100 --probes 1 --dumps 0 --gap-s 300 >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    [ "$(ls /proc/$pid/task 2>/dev/null | wc -l)" -ge 102 ] && break
+    sleep 0.02
+  done
+  sleep 0.3
+  for k in $(seq 1 "$DUMPS"); do $AS "$PS" dump --dir "$d" --json "$pid" >/dev/null; sleep 0.5; done
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+fi
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$tmp" "$OUT" "$LOAD" "$RUNS" "$DUMPS" <<'PY'
 import glob, json, statistics, sys
 tmp, out, load, runs, dumps = sys.argv[1:6]
 def med(v): return statistics.median(v) if v else float('nan')
 rows = []
-for n in (10, 100, 1000, 4000):
-    c = [json.load(open(f)) for f in glob.glob(f"{tmp}/n{n}-r*/poolshim.*.dump.*.json")]
+for n, pat in ((10, "r*"), (100, "r*"), (1000, "r*"), (4000, "r*"), ("100, unprivileged", "nobody")):
+    c = [json.load(open(f)) for f in glob.glob(f"{tmp}/n{str(n).split(',')[0]}-{pat}/poolshim.*.dump.*.json")]
+    if not c: continue
     cap = [d["capture"] for d in c]
     g = lambda k: [x[k] for x in cap]
     stopped = sum(g("stopped")); listed = sum(g("threads"))
@@ -82,7 +97,8 @@ ended. {runs} runs x {dumps} dumps per thread count (4000 threads: 1 run); the t
   the pause grows by tens of microseconds per thread on two loaded cores (the deadline for the
   last stop is 250 ms + 0.1 ms per thread, at most 2 s; a thread still running then is
   `timeout`).
-- Root runs the stop-to-resume window `SCHED_FIFO` (priority 1): without it, a resumed thread
+- Root runs the stop-to-resume window `SCHED_FIFO` (priority 1; the "unprivileged" row is user
+  nobody dumping its own process, without it): without it, a resumed thread
   that wants a CPU preempts `poolshim dump` between two detaches and the last threads wait for
   it (pigz's 6 threads at load 11: 6.6 ms pause without, 0.15-0.25 ms with).
 """
