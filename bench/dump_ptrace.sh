@@ -76,7 +76,7 @@ if mark in text: text = text[:text.index(mark)]
 text = text.rstrip("\n") + "\n" + mark + f""" (bench/dump_ptrace.sh)
 
 Machine: 2 cores shared with other developers' builds and tests, load average {load} when the run
-ended. {runs} runs x {dumps} dumps per thread count (4000 threads: 1 run); the target is not under the shim.
+ended (it counts the benchmark's own threads too: 4000 threads woken by a dump are runnable at once). {runs} runs x {dumps} dumps per thread count (4000 threads: 1 run); the target is not under the shim.
 
 | threads (+ probe + main) | dumps | stopped / listed | pause, median / max (ms) | until all stopped, median / max (ms) | copy, median / max (ms) | stack copied, median (KiB) | unwind offline, median (ms) | whole dump, median (ms) | SCHED_FIFO |
 |---|---|---|---|---|---|---|---|---|---|

@@ -39,6 +39,8 @@
 #define CONVOY_MIN_NS 100000000ull
 #define DEADLOCK_MIN_NS 100000000ull
 #define HARD_MAX 1000
+/* A picture signals no thread and costs the program nothing it sees; the gap
+ * only keeps a looping `poolshim dump` from turning the agent into a writer. */
 #define PICTURE_MIN_GAP_NS 100000000ull
 
 static struct {
