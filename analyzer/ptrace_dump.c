@@ -190,6 +190,21 @@ static void read_comm(int pid, int tid, char *out, size_t n)
     out[strcspn(out, "\n")] = 0;
 }
 
+/* The function glibc's start_thread called: the thread's start routine. */
+static json_t *start_routine(const json_t *stack)
+{
+    size_t k;
+    json_t *f;
+    json_array_foreach(stack, k, f) {
+        const char *sym = an_str(f, "symbol");
+        if (k && sym && !strcmp(sym, "start_thread")) {
+            const char *r = an_str(json_array_get(stack, k - 1), "symbol");
+            return r ? json_string(r) : json_null();
+        }
+    }
+    return json_null();
+}
+
 static json_t *thread_json(const struct pt_capture *c, int i, struct pt_unwind *u)
 {
     const struct pt_thread *t = &c->th[i];
@@ -199,13 +214,13 @@ static json_t *thread_json(const struct pt_capture *c, int i, struct pt_unwind *
     set(o, "tid", json_integer(t->tid));
     set(o, "name", json_string(name));
     set(o, "pool", json_null());
-    set(o, "start_routine", json_null());
     set(o, "state", json_string(pt_in_syscall(t) ? "blocked" : t->status == PT_STOPPED ? "running" : "unknown"));
     char ks[2] = { t->kstate, 0 };
     set(o, "kernel_state", t->kstate ? json_string(ks) : json_null());
     set(o, "cpu_s", json_null());
     set(o, "wait_by_cause", json_null());
     json_t *stack = pt_unwind_stack(u, i);
+    set(o, "start_routine", start_routine(stack));
     set(o, "blocked_on", blocked_on(c, t, u, stack));
     set(o, "capture", json_string(pt_status_name[t->status == PT_STOPPED && !t->regs_ok ? PT_NONE : t->status]));
     set(o, "stack", stack);

@@ -71,6 +71,7 @@ Test(dump_ptrace, deadlock_not_under_the_shim_names_the_cycle_and_the_owners, .t
     cr_assert(ab && ba, "both lockers' stacks, down to their start routines");
     long long tab = json_integer_value(json_object_get(ab, "tid")), tba = json_integer_value(json_object_get(ba, "tid"));
     cr_expect(dk_stack_has(json_object_get(ab, "stack"), "start_thread"));
+    cr_expect_str_eq(ps_str(ab, "start_routine"), "lock_ab_thread", "the start routine, from the stack");
     cr_expect_str_eq(ps_str(ab, "blocked_on.kind"), "mutex");
     cr_expect_eq(ps_num(ab, "blocked_on.owner"), tba, "lock_b is held by the other thread");
     cr_expect_eq(ps_num(ba, "blocked_on.owner"), tab, "lock_a is held by the other thread");
