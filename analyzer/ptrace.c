@@ -189,14 +189,15 @@ static struct pt_thread *find_in(struct pt_capture *c, int n, int tid)
 
 static struct pt_thread *find(struct pt_capture *c, int tid) { return find_in(c, c->n, tid); }
 
-static int zombie(int pid, int tid)
+/* The state letter of /proc/PID/task/TID/stat (after the command's ')'), or '?'. */
+static char task_state(int pid, int tid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
     char *s = slurp(path, NULL), *r = s ? strrchr(s, ')') : NULL;
-    int z = r && r[1] == ' ' && r[2] == 'Z';
+    char st = r && r[1] == ' ' ? r[2] : '?';
     free(s);
-    return z;
+    return st;
 }
 
 /* Seizes every listed thread not seized yet; returns how many were new, or
@@ -213,10 +214,10 @@ static int seize_new(struct pt_capture *c)
         int tid = atoi(e->d_name);
         if (tid <= 0 || find_in(c, sorted, tid)) continue;
         if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
-            int e = errno;
-            if (e == ESRCH) continue;                /* exited since the listing */
-            if (zombie(c->pid, tid)) continue;       /* a main thread that exited before the others */
-            if (first && tid == c->pid) { err = e; break; }
+            int why = errno;
+            if (why == ESRCH) continue;              /* exited since the listing */
+            if (task_state(c->pid, tid) == 'Z') continue;   /* a main thread that exited before the others */
+            if (first && tid == c->pid) { err = why; break; }
             continue;                                /* one thread we may not trace: left out */
         }
         if (c->n == c->cap) {
@@ -488,14 +489,8 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n)
     c->pause_ms = now_ms() - t1;
     if (c->realtime) sched_setscheduler(0, old_policy, &old_param);
     /* Outside the pause: what the threads that did not stop are doing. */
-    for (int i = 0; i < c->n; i++) {
-        struct pt_thread *t = &c->th[i];
-        if (t->status != PT_TIMEOUT) continue;
-        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, t->tid);
-        char *s = slurp(path, NULL), *r = s ? strrchr(s, ')') : NULL;
-        t->kstate = r && r[1] == ' ' ? r[2] : '?';
-        free(s);
-    }
+    for (int i = 0; i < c->n; i++)
+        if (c->th[i].status == PT_TIMEOUT) c->th[i].kstate = task_state(pid, c->th[i].tid);
     return 0;
 }
 
