@@ -212,29 +212,34 @@ static int agent_tid(int pid)
     return found;
 }
 
-struct picture_req { int sig; };
+struct picture_req {
+    int pid;
+    int sig, agent;
+    char dir[2 * PATH_MAX + 2];
+    struct seen before;       /* the shim's dumps before the request */
+    char why[300];            /* set when no picture can come */
+};
+
+/* Everything the request needs, found before any thread is stopped. */
+static void picture_prepare(int pid, struct picture_req *r)
+{
+    r->agent = agent_tid(pid);
+    if (!r->agent)
+        snprintf(r->why, sizeof r->why, "the shim's thread (\"poolshim\") was not found");
+    else if (shim_target(pid, &r->sig, r->dir, sizeof r->dir))
+        snprintf(r->why, sizeof r->why, "cannot find where the shim writes its dumps");
+    else if (catches(pid, r->sig) != 1)
+        snprintf(r->why, sizeof r->why, "the process does not catch signal %d: not sent", r->sig);
+    else
+        scan(r->dir, pid, &r->before);
+}
 
 /* Asks the shim's thread alone for its picture (no thread of the program is
- * signalled) and loads the dump it writes. */
-static json_t *get_picture(int pid, void *arg, char *path, size_t pathlen, char *why, size_t whylen)
+ * signalled). Called with every thread stopped: one system call, no wait. */
+static void picture_request(void *arg)
 {
     struct picture_req *r = arg;
-    char dir[2 * PATH_MAX + 2];
-    int agent = agent_tid(pid);
-    if (!agent) {
-        snprintf(why, whylen, "the shim's thread (\"poolshim\") was not found");
-        return NULL;
-    }
-    if (shim_target(pid, &r->sig, dir, sizeof dir)) {
-        snprintf(why, whylen, "cannot find where the shim writes its dumps");
-        return NULL;
-    }
-    if (catches(pid, r->sig) != 1) {
-        snprintf(why, whylen, "the process does not catch signal %d: not sent", r->sig);
-        return NULL;
-    }
-    struct seen before = { 0 };
-    scan(dir, pid, &before);
+    if (r->why[0]) return;
     siginfo_t si;
     memset(&si, 0, sizeof si);
     si.si_signo = r->sig;
@@ -242,14 +247,19 @@ static json_t *get_picture(int pid, void *arg, char *path, size_t pathlen, char 
     si.si_pid = getpid();
     si.si_uid = getuid();
     si.si_value.sival_ptr = (void *)(uintptr_t)PS_DUMP_PICTURE_COOKIE;
-    if (syscall(SYS_rt_tgsigqueueinfo, pid, agent, r->sig, &si)) {
-        snprintf(why, whylen, "cannot signal the shim's thread: %s", strerror(errno));
-        seen_free(&before);
+    if (syscall(SYS_rt_tgsigqueueinfo, r->pid, r->agent, r->sig, &si))
+        snprintf(r->why, sizeof r->why, "cannot signal the shim's thread: %s", strerror(errno));
+}
+
+/* Waits for the dump the shim writes and loads it. */
+static json_t *picture_get(int pid, void *arg, char *path, size_t pathlen, char *why, size_t whylen)
+{
+    struct picture_req *r = arg;
+    if (r->why[0]) {
+        snprintf(why, whylen, "%s", r->why);
         return NULL;
     }
-    int rc = wait_new_dump(pid, dir, &before, path, pathlen, why, whylen);
-    seen_free(&before);
-    if (rc) return NULL;
+    if (wait_new_dump(pid, r->dir, &r->before, path, pathlen, why, whylen)) return NULL;
     struct an_doc doc;
     char msg[256];
     if (an_load(path, AN_DUMP, &doc, msg, sizeof msg)) {
@@ -318,10 +328,14 @@ int cmd_dump(int argc, char **argv)
     if (!shim) return pt_dump(pid, dir, NULL, json, NULL, 0);
     /* Under the shim: ptrace for the instant, the shim's picture for the rest;
      * where ptrace is refused, auto falls back to the shim's own capture. */
-    struct picture_req req = { sig };
-    struct pt_picture pic = { get_picture, &req };
+    static struct picture_req req;
+    req.pid = pid;
+    req.sig = sig;
+    picture_prepare(pid, &req);
+    struct pt_picture pic = { picture_request, picture_get, &req };
     char refusal[512];
     int rc = pt_dump(pid, dir, &pic, json, strcmp(how, "auto") ? NULL : refusal, sizeof refusal);
+    seen_free(&req.before);
     if (rc >= 0) return rc;
     fprintf(stderr, "poolshim: dump: %d: ptrace refused (%s): the shim's in-process capture instead\n", pid, refusal);
     return signal_dump(pid, sig);

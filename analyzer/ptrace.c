@@ -408,7 +408,7 @@ void pt_detach_stragglers(struct pt_capture *c)
     }
 }
 
-int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n)
+int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n, void (*before_resume)(void *), void *arg)
 {
     memset(c, 0, sizeof *c);
     c->pid = pid;
@@ -485,6 +485,7 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n)
         if (c->th[i].status == PT_STOPPED) copy_thread(c, &c->th[i]);
     double t3 = now_ms();
     c->copy_ms = t3 - t2;
+    if (before_resume) before_resume(arg);
     detach_all(c);
     c->pause_ms = now_ms() - t1;
     if (c->realtime) sched_setscheduler(0, old_policy, &old_param);

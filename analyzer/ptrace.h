@@ -63,9 +63,11 @@ struct pt_capture {
     int realtime;                    /* the stop-to-resume window ran SCHED_FIFO */
 };
 
-/* Stops, copies and resumes PID. On failure returns -1 with one line (the
- * cause and the fix, no "poolshim:" prefix) in msg; nothing stays attached. */
-int pt_capture(int pid, struct pt_capture *cap, char *msg, size_t msglen);
+/* Stops, copies and resumes PID; before_resume (if not NULL) is called with
+ * arg while every thread is stopped, and must not wait for the process. On
+ * failure returns -1 with one line (the cause and the fix, no "poolshim:"
+ * prefix) in msg; nothing stays attached. */
+int pt_capture(int pid, struct pt_capture *cap, char *msg, size_t msglen, void (*before_resume)(void *), void *arg);
 /* Detaches threads that had not stopped by the deadline if they have now. */
 void pt_detach_stragglers(struct pt_capture *cap);
 void pt_capture_free(struct pt_capture *cap);
@@ -86,9 +88,12 @@ json_t *pt_unwind_modules(struct pt_unwind *u);
 void pt_unwind_close(struct pt_unwind *u);
 
 /* The shim's own picture of a process under it (pools, causes, locks,
- * allocations, per-thread records), asked for once every thread is running
- * again: a new reference and the file it came from, or NULL with why. */
+ * allocations, per-thread records): requested while the threads are stopped
+ * (a signal to the shim's thread, which finds it pending as it resumes; the
+ * shim's wrappers then know an EINTR of that stop is ours), then waited for:
+ * a new reference and the file it came from, or NULL with why. */
 struct pt_picture {
+    void (*request)(void *arg);
     json_t *(*get)(int pid, void *arg, char *path, size_t pathlen, char *why, size_t whylen);
     void *arg;
 };

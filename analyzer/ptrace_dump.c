@@ -329,7 +329,7 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct pt_capture cap;
     char msg[512];
-    if (pt_capture(pid, &cap, msg, sizeof msg)) {
+    if (pt_capture(pid, &cap, msg, sizeof msg, pic ? pic->request : NULL, pic ? pic->arg : NULL)) {
         if (refusal) {
             snprintf(refusal, refusal_len, "%s", msg);
             return -1;

@@ -7,21 +7,27 @@
  * interpose_signal.c), it calls again with the time that is left. If any
  * program handler ran, the EINTR is the program's and goes through: a
  * `while (!stop) epoll_wait(...)` loop must see its stop. Owner thread only;
- * the counters are written by handlers on the same thread. */
+ * the counters are written by handlers on the same thread.
+ * No handler at all means a stop: epoll_wait and a few others fail after a
+ * ptrace stop too (signal(7)). It is ours when `poolshim dump` stopped the
+ * process (its picture request, stacks.h); a job-control stop's EINTR goes
+ * through. */
 #ifndef PS_RESTART_H
 #define PS_RESTART_H
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
+#include "stacks.h"
 #include "thread.h"
 
-struct ps_restart { struct ps_thread *t; uint32_t dump, prog; };
+struct ps_restart { struct ps_thread *t; uint32_t dump, prog; uint64_t pictures; };
 
 static inline void ps_restart_begin(struct ps_restart *r, struct ps_thread *t)
 {
     r->t = t;
     r->dump = t ? __atomic_load_n(&t->dump_sigs, __ATOMIC_RELAXED) : 0;
     r->prog = t ? __atomic_load_n(&t->prog_sigs, __ATOMIC_RELAXED) : 0;
+    r->pictures = ps_stacks_pictures();
 }
 
 /* The call just failed with err: is it ours to restart? */
@@ -29,10 +35,16 @@ static inline int ps_restart_again(struct ps_restart *r, int failed, int err)
 {
     if (!failed || err != EINTR || !r->t)
         return 0;
+    if (__atomic_load_n(&r->t->prog_sigs, __ATOMIC_RELAXED) != r->prog)
+        return 0;                              /* the program's handler ran: its EINTR */
     uint32_t d = __atomic_load_n(&r->t->dump_sigs, __ATOMIC_RELAXED);
-    if (d == r->dump || __atomic_load_n(&r->t->prog_sigs, __ATOMIC_RELAXED) != r->prog)
+    if (d != r->dump) {
+        r->dump = d;                           /* our dump signal alone */
+        return 1;
+    }
+    if (!ps_stacks_ptrace_stop_since(r->pictures))
         return 0;
-    r->dump = d;
+    r->pictures = ps_stacks_pictures();
     return 1;
 }
 

@@ -12,10 +12,13 @@
 #include "stacks.h"
 #include "agent.h"
 #include "clock.h"
+#include "file.h"
 #include "log.h"
 #include "real.h"
 #include "thread.h"
 #include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
@@ -204,6 +207,32 @@ uint64_t ps_stacks_requests(void)
 uint64_t ps_stacks_pictures(void)
 {
     return __atomic_load_n(&pictures, __ATOMIC_ACQUIRE);
+}
+
+static int agent_has_pending(void)
+{
+    char path[64], buf[2048];
+    int tid = ps_agent_rec.tid;
+    if (!tid || !the_sig)
+        return 0;
+    ps_fmt(path, sizeof path, "/proc/self/task/%d/status", tid);
+    if (ps_file_read_small(path, buf, sizeof buf) <= 0)
+        return 0;
+    char *p = strstr(buf, "\nSigPnd:");
+    return p && ((strtoull(p + 8, NULL, 16) >> (the_sig - 1)) & 1);
+}
+
+int ps_stacks_ptrace_stop_since(uint64_t pictures0)
+{
+    if (ps_stacks_pictures() != pictures0)
+        return 1;
+    int saved = errno;
+    int pending = agent_has_pending();
+    /* Taken off the queue but not yet counted by the handler: look once more. */
+    if (!pending && ps_stacks_pictures() == pictures0)
+        sched_yield();
+    errno = saved;
+    return pending || ps_stacks_pictures() != pictures0;
 }
 
 void ps_stacks_accept_requests(void)

@@ -42,6 +42,12 @@ uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms);
 uint64_t ps_stacks_requests(void);
 /* Picture requests (no stacks) received so far. */
 uint64_t ps_stacks_pictures(void);
+/* A call failed with EINTR on a thread where no handler ran: a stop. Was it
+ * `poolshim dump` stopping the process by ptrace (which sends its picture
+ * request while the threads are stopped, so the agent has it pending or has
+ * counted it by the time they resume), since pictures0 = ps_stacks_pictures()?
+ * Reads /proc: slow path only. Keeps errno. */
+int ps_stacks_ptrace_stop_since(uint64_t pictures0);
 /* Lets the dump signal reach the calling thread (the agent, which starts with
  * every signal blocked), so picture requests sent to it alone arrive. */
 void ps_stacks_accept_requests(void);

@@ -264,9 +264,14 @@ Test(dump_ptrace, under_the_shim_the_picture_is_merged_and_no_thread_is_signalle
     char *out = dk_slurp(dir, "stdout");
     json_t *truth = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
     cr_assert_not_null(truth, "truth line: %s", out);
-    cr_expect_eq(ps_num(truth, "cut.nanosleep"), 0, "no sleep cut short: %s", out);
-    cr_expect_eq(ps_num(truth, "cut.poll"), 0, "no poll cut short: %s", out);
-    cr_expect_eq(ps_num(truth, "cut.sem_timedwait"), 0, "no sem_timedwait cut short: %s", out);
+    /* Under the shim even epoll_wait's EINTR after the stop is taken back: the
+     * picture request, sent while the threads are stopped, says it was ours. */
+    static const char *const calls[] = { "nanosleep", "poll", "epoll_wait", "sem_timedwait" };
+    for (int i = 0; i < 4; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "cut.%s", calls[i]);
+        cr_expect_eq(ps_num(truth, key), 0, "%s cut short or EINTR: %s", calls[i], out);
+    }
     long long holder = (long long)ps_num(truth, "holder");
     for (int i = 0; i < 3; i++) {
         cr_expect_not_null(ps_pool_by_routine(d[i], "holder"), "the shim's pools are in the dump");
