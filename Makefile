@@ -75,8 +75,9 @@ $(SHIM_LIB): $(SHIM_OBJ) shim/exports.map
 
 $(B)/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) | $(B)/analyzer
 	$(CC) $(AN_CFLAGS) -c $< -o $@
+AN_BIN_LIBS := -ldw -lelf   # elfutils: `poolshim dump` unwinds ptrace captures offline
 $(AN_BIN): $(AN_OBJ)
-	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS)
+	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS) $(AN_BIN_LIBS)
 
 $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtures
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm

@@ -14,10 +14,10 @@ static void usage(FILE *f)
         "usage: poolshim run [--dir D] [--control off|advise|on] [--interval-ms N] [--OPTION V]... -- CMD...\n"
         "       poolshim report [--json | --html FILE] REPORT.json...\n"
         "       poolshim show [--json | --folded | --html FILE] [--all-frames] DUMP.json\n"
-        "       poolshim dump [--signal N] PID\n"
+        "       poolshim dump [--dir D] [--json] [--capture auto|ptrace|signal] [--signal N] PID\n"
         "run: CMD under the shim (options become POOLSHIM_* variables, see README); report: pools,\n"
         "W/C, waits, locks and recommended sizes; show: a dump's threads, who blocks whom, memory;\n"
-        "dump: ask a live shimmed process for a dump. Exit 2 on bad input.\n");
+        "dump: any live process's threads at one instant (ptrace), saved and shown. Exit 2 on bad input.\n");
 }
 
 int an_fail_file(const char *file, const char *msg)

@@ -336,8 +336,8 @@ json_t *an_show_answer_ex(const struct an_doc *doc, unsigned flags)
     json_t *cap = an_obj(d, "capture");
     if (cap) {
         json_t *c = json_object();
-        static const char *const keys[] = { "signal", "threads", "signalled", "answered", "wall_ms",
-                                            "max_thread_pause_us" };
+        static const char *const keys[] = { "method", "signal", "threads", "signalled", "answered", "wall_ms",
+                                            "max_thread_pause_us", "stopped", "pause_ms" };
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) an_copy_scalar(c, cap, keys[k]);
         set(o, "capture", c);
     }

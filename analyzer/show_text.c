@@ -73,7 +73,11 @@ void an_show_text(FILE *out, const json_t *a)
     if (an_str(tr, "detail")) fprintf(out, ": %s", S(an_str(tr, "detail"), 80));
     fprintf(out, "\n");
     const json_t *cap = an_obj(a, "capture");
-    if (cap) {
+    if (cap && an_str(cap, "method") && !strcmp(an_str(cap, "method"), "ptrace")) {
+        fprintf(out, "stacks: %s of %s threads stopped at one instant by ptrace; the program paused %s ms\n",
+                N(an_num(cap, "stopped")), an_fmt_num(nb2, sizeof nb2, an_num(cap, "threads")),
+                an_fmt_num(nb2 + 32, 32, an_num(cap, "pause_ms")));
+    } else if (cap) {
         fprintf(out, "stacks: %s of %s threads answered", N(an_num(cap, "answered")),
                 an_fmt_num(nb2, sizeof nb2, an_num(cap, "threads")));
         fprintf(out, " in %s ms", N(an_num(cap, "wall_ms")));

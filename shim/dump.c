@@ -11,12 +11,16 @@
  * larger than ~3 ticks ago), cpu_plateau (the pool burned >= 85 % of
  * min(cores, workers) over the last second with work queued all along).
  * A request is the dump signal sent to the process (stacks.c counts them).
+ * A picture request (the same signal sent to the agent alone by `poolshim
+ * dump`, which stops the threads itself by ptrace) writes a dump without
+ * stacks: no thread of the program is signalled.
  *
  * Limits: saturation dumps stop after POOLSHIM_DUMP_MAX and are at least
  * POOLSHIM_DUMP_INTERVAL_S apart; requests and deadlocks bypass both (a given
  * deadlock is dumped once) but are at most one per second and 1000 per
  * process. POOLSHIM_DUMP=off turns saturation and deadlock dumps off, not
- * requests. */
+ * requests. Picture requests signal no thread and cost the program nothing it
+ * can see: they are only kept 100 ms apart (and within the 1000). */
 #include "dump.h"
 #include "agent.h"
 #include "alloc.h"
@@ -39,12 +43,17 @@
 #define HARD_MAX 1000
 #define LOG_CAP 16
 #define DEADLOCK_CAP 16
+/* A picture signals no thread and costs the program nothing it sees; the gap
+ * only keeps a looping `poolshim dump` from turning the agent into a writer. */
+#define PICTURE_MIN_GAP_NS 100000000ull
 
 static struct {
     int written;                  /* dumps written by this process */
     int saturation;               /* of which saturation dumps */
     uint64_t last_ns;             /* when the last one was written */
     uint64_t requests_done;       /* requests answered (stacks.c counts arrivals) */
+    uint64_t pictures_done;       /* picture requests answered */
+    int accepting;                /* the agent lets picture requests reach it */
     uint64_t cycle_seen;          /* deadlock signature on the previous tick */
     uint64_t cycle_dumped;        /* signature already dumped */
     /* what the report says of the run's dumps: the first LOG_CAP written and
@@ -61,11 +70,14 @@ static void atfork_child(void)
 {
     memset(&st, 0, sizeof st);
     st.requests_done = ps_stacks_requests();
+    st.pictures_done = ps_stacks_pictures();
 }
 
-/* After init.c's constructor (101): the configuration is parsed. The program
+/* After init.c's constructor (101): the configuration is parsed; and after
+ * interpose_signal.c's (102), which must know the dump signal before our own
+ * sigaction on it goes through its wrapper. The program
  * must not see errno changed by anything we do here. */
-__attribute__((constructor(102))) static void dump_init(void)
+__attribute__((constructor(103))) static void dump_init(void)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
         return;
@@ -317,8 +329,42 @@ static int check_pools(uint64_t now, struct verdict *v)
     return 0;
 }
 
+/* Dump n, for the report's list of this run's dumps. */
+static void log_dump(int n, int reason, uint64_t t_ns, const char *detail)
+{
+    if (n >= LOG_CAP)
+        return;
+    st.log[n].n = n;
+    st.log[n].reason = reason;
+    st.log[n].t_ns = t_ns;
+    ps_fmt(st.log[n].detail, sizeof st.log[n].detail, "%s", detail);
+}
+
+/* A picture for `poolshim dump` (which took the stacks by ptrace). */
+static uint64_t picture_tick(uint64_t now)
+{
+    uint64_t pic = ps_stacks_pictures();
+    if (pic == st.pictures_done || st.written >= HARD_MAX || (st.written && now < st.last_ns + PICTURE_MIN_GAP_NS))
+        return 0;
+    st.pictures_done = pic;
+    uint64_t t0 = ps_now_ns();
+    int n = st.written++;
+    st.last_ns = t0;
+    static const char what[] = "poolshim dump PID: the shim's picture, stacks taken by ptrace";
+    log_dump(n, PS_DUMP_REQUEST, t0, what);
+    ps_dump_write(n, PS_DUMP_REQUEST, -1, what, 0);
+    return ps_now_ns() - t0;
+}
+
 uint64_t ps_dump_tick(uint64_t now)
 {
+    if (!st.accepting) {
+        st.accepting = 1;
+        ps_stacks_accept_requests();
+    }
+    uint64_t spent = picture_tick(now);
+    if (spent)
+        return spent;
     struct verdict v = { PS_DUMP_NONE, -1, "" };
     uint64_t req = ps_stacks_requests();
     int since_ok = !st.written || now >= st.last_ns + 1000000000ull;
@@ -350,13 +396,8 @@ uint64_t ps_dump_tick(uint64_t now)
     uint64_t t0 = ps_now_ns();
     int n = st.written++;
     st.last_ns = t0;
-    if (n < LOG_CAP) {
-        st.log[n].n = n;
-        st.log[n].reason = v.reason;
-        st.log[n].t_ns = t0;
-        ps_fmt(st.log[n].detail, sizeof st.log[n].detail, "%s", v.detail);
-    }
-    ps_dump_write(n, v.reason, v.pool, v.detail);
+    log_dump(n, v.reason, t0, v.detail);
+    ps_dump_write(n, v.reason, v.pool, v.detail, 1);
     return ps_now_ns() - t0;
 }
 

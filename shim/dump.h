@@ -15,8 +15,9 @@ extern const char *const ps_dump_reason_name[];
 /* Checks the triggers and writes a dump if one fires; returns the time spent
  * writing (0 if none), which the agent leaves out of its sampling budget. */
 uint64_t ps_dump_tick(uint64_t now_ns);
-/* Writes dump number n now. */
-void ps_dump_write(int n, int reason, int pool, const char *detail);
+/* Writes dump number n now; with stacks == 0 no thread is signalled (the
+ * picture `poolshim dump` merges with the stacks it took by ptrace). */
+void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks);
 struct ps_jw;
 /* The report's "dumps" (the files this run wrote, why) and "deadlock" (the
  * first cycle found: threads, the locks they wait on, its dump) sections. */

@@ -548,7 +548,7 @@ static struct ps_thread *rec_of(int tid)
     return t && !t->ignore ? t : NULL;
 }
 
-void ps_dump_write(int n, int reason, int pool, const char *detail)
+void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
 {
     static int write_logged, mem_logged;
     uint64_t t_start = ps_now_ns();
@@ -584,7 +584,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
     for (int i = 0; i < wk.n; i++)
         classify(&wk.th[i], &wk, now);
     uint64_t t_cap = ps_now_ns();
-    uint64_t capture_ns = ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n));
+    uint64_t capture_ns = stacks ? ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n)) : 0;
     for (int i = 0; i < wk.n; i++)
         find_owner(&wk.th[i], &wk);
 
@@ -619,6 +619,9 @@ void ps_dump_write(int n, int reason, int pool, const char *detail)
             max_pause = r->handler_ns;
     }
     ps_jw_obj(&w, "capture");
+    ps_jw_str(&w, "method", stacks ? "signal" : "none");
+    ps_jw_str(&w, "why", stacks ? "the dump signal, answered by the shim's handler in each thread"
+                                : "a picture for poolshim dump, which takes the stacks by ptrace");
     ps_jw_i64(&w, "signal", ps_cfg.dump_signal);
     ps_jw_i64(&w, "threads", wk.n);
     ps_jw_i64(&w, "signalled", sent);

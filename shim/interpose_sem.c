@@ -4,12 +4,15 @@
  * only a real block, out of line so the fast path stays frameless.
  * A successful wait on the pool's idle semaphore starts a task; just before
  * it (before the trywait too: a backlogged pool never blocks) is the
- * throttle's safe point (throttle.h), reached only for marked semaphores. */
+ * throttle's safe point (throttle.h), reached only for marked semaphores.
+ * A wait cut short by our dump signal alone is waited again (restart.h): the
+ * deadlines are absolute, so the same call is the time left. */
 #include "export.h"
 #include "real.h"
 #include "throttle.h"
 #include "waitobj.h"
 #include "timeout.h"
+#include "restart.h"
 
 enum how { PLAIN, TIMED, CLOCKED };
 
@@ -48,7 +51,14 @@ int wait_slow(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs,
     PS_OBJWAIT(w);
     if (!ps_objwait_begin(&w, PS_COND, PS_K_SEM, (uintptr_t)s, site))
         return real_wait(how, s, clk, abs);
+    struct ps_restart rs;
+    ps_restart_begin(&rs, w.span.t);
+    int *err = &errno, saved = *err;
     int r = real_wait(how, s, clk, abs);
+    while (ps_restart_again(&rs, r != 0, *err)) {
+        *err = saved;
+        r = real_wait(how, s, clk, abs);
+    }
     ps_objwait_end(&w, r == 0);
     return r;
 }

@@ -3,11 +3,14 @@
  * by name as well.) A sleep that ran its course blocked for its length plus
  * at most the thread's timer slack; the rest of its wall time was the wait
  * for a core after the timer fired, so its span is cut there
- * (ps_span_end_at_most): exact, where other waits are estimated. */
+ * (ps_span_end_at_most): exact, where other waits are estimated.
+ * A sleep cut short by our dump signal alone sleeps on for the time left
+ * (restart.h); errno is as the program left it. */
 #include "export.h"
 #include "account.h"
 #include "peek.h"
 #include "real.h"
+#include "restart.h"
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -62,7 +65,16 @@ PS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
         return PS_REAL(nanosleep)(req, rem);
     uint64_t len = req_ns(req);
     sleep_cap(&sp, len);
-    int r = ps_real_nanosleep(req, rem);
+    struct ps_restart rs;
+    ps_restart_begin(&rs, sp.t);
+    int *err = &errno, saved = *err;
+    struct timespec mine, left, *rp = rem ? rem : &mine;
+    int r = ps_real_nanosleep(req, rp);
+    while (ps_restart_again(&rs, r != 0, *err)) {
+        left = *rp;                   /* the kernel wrote what was left */
+        *err = saved;
+        r = ps_real_nanosleep(&left, rp);
+    }
     sleep_end(&sp, r == 0 && len, len);
     return r;
 }
@@ -83,7 +95,15 @@ PS_EXPORT int clock_nanosleep(clockid_t c, int f, const struct timespec *req, st
     else if (abs_ok && v > ts_ns(&now))
         len = v - ts_ns(&now);
     sleep_cap(&sp, len);
-    int r = ps_real_clock_nanosleep(c, f, req, rem);
+    struct ps_restart rs;
+    ps_restart_begin(&rs, sp.t);
+    struct timespec mine, left, *rp = rem ? rem : &mine;
+    int r = ps_real_clock_nanosleep(c, f, req, rp);   /* returns the error, errno untouched */
+    while (ps_restart_again(&rs, r != 0, r)) {
+        left = *rp;
+        /* An absolute deadline stays what it was. */
+        r = ps_real_clock_nanosleep(c, f, (f & TIMER_ABSTIME) ? req : &left, rp);
+    }
     sleep_end(&sp, r == 0 && len, len);
     return r;
 }
@@ -94,7 +114,15 @@ PS_EXPORT int usleep(useconds_t us)
     if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(usleep)(us);
     sleep_cap(&sp, (uint64_t)us * 1000);
+    struct ps_restart rs;
+    ps_restart_begin(&rs, sp.t);
+    int *err = &errno, saved = *err;
     int r = ps_real_usleep(us);
+    while (ps_restart_again(&rs, r != 0, *err)) {
+        uint64_t spent = ps_ns_since(sp.t0, ps_now_ns()), total = (uint64_t)us * 1000ull;
+        *err = saved;
+        r = spent >= total ? 0 : ps_real_usleep((useconds_t)((total - spent + 999) / 1000));
+    }
     sleep_end(&sp, r == 0, (uint64_t)us * 1000);
     return r;
 }
@@ -105,7 +133,21 @@ PS_EXPORT unsigned sleep(unsigned secs)
     if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
         return PS_REAL(sleep)(secs);
     sleep_cap(&sp, (uint64_t)secs * NS_PER_S);
+    struct ps_restart rs;
+    ps_restart_begin(&rs, sp.t);
+    int *err = &errno, saved = *err;
+    /* sleep() answers in whole seconds: the time left is measured here. */
     unsigned r = ps_real_sleep(secs);
+    while (ps_restart_again(&rs, r != 0, *err)) {
+        uint64_t spent = ps_ns_since(sp.t0, ps_now_ns()), total = (uint64_t)secs * NS_PER_S;
+        *err = saved;
+        if (spent >= total) {
+            r = 0;
+            break;
+        }
+        struct timespec ts = { (time_t)((total - spent) / NS_PER_S), (long)((total - spent) % NS_PER_S) };
+        r = ps_real_nanosleep(&ts, &ts) == 0 ? 0 : (unsigned)ts.tv_sec + (ts.tv_nsec > 0);
+    }
     sleep_end(&sp, r == 0, (uint64_t)secs * NS_PER_S);
     return r;
 }

@@ -12,10 +12,13 @@
 #include "stacks.h"
 #include "agent.h"
 #include "clock.h"
+#include "file.h"
 #include "log.h"
 #include "real.h"
 #include "thread.h"
 #include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
@@ -44,6 +47,7 @@ static int enabled;                /* handler installed and still ours */
 static uint64_t gen;               /* capture generation (agent writes) */
 static int done_word;              /* futex: answers in the current capture */
 static uint64_t requests;          /* dump requests from outside */
+static uint64_t pictures;          /* picture requests (poolshim dump by ptrace) */
 
 /* Raw futex: the exported syscall() is our own wrapper. */
 static long futex(int *w, int op, int val, const struct timespec *to)
@@ -100,6 +104,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
     int saved = errno;
     uint64_t t0 = ps_now_ns();
+    /* The call this thread was blocked in may fail with EINTR because of us:
+     * the wrapper restarts it (restart.h). ps_self: a TLS pointer, safe here. */
+    struct ps_thread *self = ps_self;
+    if (self)
+        __atomic_fetch_add(&self->dump_sigs, 1, __ATOMIC_RELAXED);
     /* getpid, not a cached pid: right in a forked child from its first instant. */
     if (si && si->si_code == SI_QUEUE && si->si_pid == (pid_t)syscall(SYS_getpid)) {
         /* Ours: a capture. Anything stale or malformed does nothing. */
@@ -114,6 +123,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
                                             __ATOMIC_RELAXED))
                 capture_into(sl, g << 2, ucv, t0);
         }
+    } else if (si && si->si_code == SI_QUEUE &&
+               (uintptr_t)si->si_value.sival_ptr == PS_DUMP_PICTURE_COOKIE) {
+        /* poolshim dump has the stacks already (ptrace): the picture only. */
+        __atomic_fetch_add(&pictures, 1, __ATOMIC_RELEASE);
+        ps_agent_kick();
     } else {
         __atomic_store_n(&requester, (int)syscall(SYS_gettid), __ATOMIC_RELAXED);
         __atomic_fetch_add(&requests, 1, __ATOMIC_RELEASE);
@@ -188,6 +202,47 @@ int ps_stacks_requester(void)
 uint64_t ps_stacks_requests(void)
 {
     return __atomic_load_n(&requests, __ATOMIC_ACQUIRE);
+}
+
+uint64_t ps_stacks_pictures(void)
+{
+    return __atomic_load_n(&pictures, __ATOMIC_ACQUIRE);
+}
+
+static int agent_has_pending(void)
+{
+    char path[64], buf[2048];
+    int tid = ps_agent_rec.tid;
+    if (!tid || !the_sig)
+        return 0;
+    ps_fmt(path, sizeof path, "/proc/self/task/%d/status", tid);
+    if (ps_file_read_small(path, buf, sizeof buf) <= 0)
+        return 0;
+    char *p = strstr(buf, "\nSigPnd:");
+    return p && ((strtoull(p + 8, NULL, 16) >> (the_sig - 1)) & 1);
+}
+
+int ps_stacks_ptrace_stop_since(uint64_t pictures0)
+{
+    if (ps_stacks_pictures() != pictures0)
+        return 1;
+    int saved = errno;
+    int pending = agent_has_pending();
+    /* Taken off the queue but not yet counted by the handler: look once more. */
+    if (!pending && ps_stacks_pictures() == pictures0)
+        sched_yield();
+    errno = saved;
+    return pending || ps_stacks_pictures() != pictures0;
+}
+
+void ps_stacks_accept_requests(void)
+{
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, the_sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
 }
 
 static int send_one(int tid, uint64_t cookie)

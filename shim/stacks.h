@@ -4,12 +4,18 @@
  * thread with libgcc's _Unwind_Backtrace into a preallocated slot and returns.
  * The same signal sent to the process by anyone else (kill, sigqueue from
  * another process: `poolshim dump PID`) is a dump request: the handler only
- * counts it and wakes the agent. Symbolization happens later, in the agent. */
+ * counts it and wakes the agent. Symbolization happens later, in the agent.
+ * `poolshim dump PID` on a process under the shim stops the threads itself by
+ * ptrace and asks only for the shim's picture: the same signal, sent with
+ * rt_tgsigqueueinfo to the agent thread alone, tagged PS_DUMP_PICTURE_COOKIE;
+ * the agent then writes a dump without signalling any thread. */
 #ifndef PS_STACKS_H
 #define PS_STACKS_H
 #include <stdint.h>
 
 #define PS_STACK_FRAMES 48
+/* si_value of a picture request (SI_QUEUE from another process): "pict". */
+#define PS_DUMP_PICTURE_COOKIE 0x70696374u
 
 enum ps_capture { PS_CAP_NONE, PS_CAP_OK, PS_CAP_TIMEOUT, PS_CAP_BLOCKED, PS_CAP_EXITED,
                   PS_CAP_SELF, PS_CAP_DISABLED, PS_CAP_ERROR };
@@ -34,6 +40,17 @@ int ps_stacks_enabled(void);
 uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms);
 /* Dump requests received so far (signals to the process, not ours). */
 uint64_t ps_stacks_requests(void);
+/* Picture requests (no stacks) received so far. */
+uint64_t ps_stacks_pictures(void);
+/* A call failed with EINTR on a thread where no handler ran: a stop. Was it
+ * `poolshim dump` stopping the process by ptrace (which sends its picture
+ * request while the threads are stopped, so the agent has it pending or has
+ * counted it by the time they resume), since pictures0 = ps_stacks_pictures()?
+ * Reads /proc: slow path only. Keeps errno. */
+int ps_stacks_ptrace_stop_since(uint64_t pictures0);
+/* Lets the dump signal reach the calling thread (the agent, which starts with
+ * every signal blocked), so picture requests sent to it alone arrive. */
+void ps_stacks_accept_requests(void);
 /* The thread whose handler took the last request: while in it, all signals
  * are blocked (the handler's mask), which is not the thread's own choice. */
 int ps_stacks_requester(void);

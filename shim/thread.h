@@ -78,6 +78,9 @@ struct ps_thread {
      * next timed one, and the generator that draws the gaps (0: not seeded) */
     int hold_skip;
     uint32_t hold_rng;
+    /* handlers run on this thread, counted by the handler itself (restart.h):
+     * the dump signal's, and the program's own (interpose_signal.c) */
+    uint32_t dump_sigs, prog_sigs;
 
     /* written by the agent */
     uint64_t cpu_ns;                 /* schedstat: on-CPU time */

@@ -1,4 +1,5 @@
-/* `poolshim dump PID`: refuses a process without the shim; on a shimmed one,
+/* `poolshim dump --capture signal PID`: refuses a process without the shim
+ * (only ptrace can dump it: test_dump_ptrace.c); on a shimmed one,
  * either gets a dump (shim with dump support) or, when the process does not
  * catch the dump signal, refuses to send it, and the process lives on. */
 #include <criterion/criterion.h>
@@ -30,10 +31,10 @@ static void dump(struct ps_run *a, pid_t pid)
 {
     char p[32];
     snprintf(p, sizeof p, "%d", (int)pid);
-    ak_poolshim(a, (char *[]){ "dump", p, NULL });
+    ak_poolshim(a, (char *[]){ "dump", "--capture", "signal", p, NULL });
 }
 
-Test(analyzer_dump, refuses_a_process_without_the_shim, .timeout = 30)
+Test(analyzer_dump, signal_capture_refuses_a_process_without_the_shim, .timeout = 30)
 {
     char *argv[] = { "/bin/sleep", "5", NULL };
     pid_t pid = spawn(argv, NULL, NULL);
