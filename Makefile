@@ -43,7 +43,7 @@ AN_SRC    := $(sort $(wildcard analyzer/*.c))
 AN_OBJ    := $(patsubst analyzer/%.c,$(B)/analyzer/%.o,$(AN_SRC))
 AN_BIN    := $(B)/poolshim
 AN_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(shell pkg-config --cflags jansson 2>/dev/null)
-AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm
+AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm -lz
 
 FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
 FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))

@@ -17,4 +17,5 @@ int cmd_report(int argc, char **argv, const struct an_opts *o);
 int cmd_show(int argc, char **argv, const struct an_opts *o);
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 #endif

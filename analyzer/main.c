@@ -69,6 +69,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     struct an_opts o = { 0 };
     if (!strcmp(cmd, "report") || !strcmp(cmd, "show")) {
         int n = argc - 1, rc = parse_reader_opts(&n, argv + 1, &o);
