@@ -67,6 +67,15 @@ struct prof {
     const json_t *root;
 };
 
+/* A table key from up to three strings (C++ names run to kilobytes: no
+ * fixed buffer, or two long names would share an entry). */
+static char *table_key(const char *tag, const char *a, const char *b, const char *c)
+{
+    char *k;
+    if (asprintf(&k, "%s\1%s\1%s\1%s", tag, a ? a : "", b ? b : "", c ? c : "") < 0) abort();
+    return k;
+}
+
 static uint64_t str_index(struct prof *p, const char *s)
 {
     if (!s) s = "";
@@ -79,12 +88,15 @@ static uint64_t str_index(struct prof *p, const char *s)
 
 static uint64_t func_id(struct prof *p, const char *name, const char *system, const char *file)
 {
-    char key[1024];
-    snprintf(key, sizeof key, "%s\1%s\1%s", name, system ? system : "", file ? file : "");
+    char *key = table_key("", name, system, file);
     json_t *v = json_object_get(p->funcs, key);
-    if (v) return (uint64_t)json_integer_value(v);
+    if (v) {
+        free(key);
+        return (uint64_t)json_integer_value(v);
+    }
     uint64_t id = ++p->nfuncs;
     json_object_set_new_nocheck(p->funcs, key, json_integer((json_int_t)id));
+    free(key);
     size_t m = an_pb_begin(&p->tables, P_FUNCTION);
     an_pb_uint(&p->tables, F_ID, id);
     an_pb_uint(&p->tables, F_NAME, str_index(p, name));
@@ -121,10 +133,11 @@ static uint64_t loc_id(struct prof *p, const char *key, uint64_t mapping, uint64
  * a thread's function. */
 static uint64_t named_loc(struct prof *p, const char *name, const char *system, const char *file)
 {
-    char key[1024];
-    snprintf(key, sizeof key, "n\1%s\1%s\1%s", name, system ? system : "", file ? file : "");
+    char *key = table_key("n", name, system, file);
     struct line ln = { func_id(p, name, system, file), 0 };
-    return loc_id(p, key, 0, 0, &ln, 1);
+    uint64_t id = loc_id(p, key, 0, 0, &ln, 1);
+    free(key);
+    return id;
 }
 
 /* A report's site "sym+0xoff (module)", "module+0xoff" or "0x…": the
@@ -205,7 +218,7 @@ static uint64_t frame_loc(struct prof *p, const json_t *f, int leaf)
 {
     uint64_t addr = hexval(f, "addr");
     const char *sym = an_str(f, "symbol"), *file = an_str(f, "file");
-    char name[512], key[1200];
+    char name[512], addr_s[24];
     if (!sym) {
         const char *mod = an_str(f, "module"), *slash = mod ? strrchr(mod, '/') : NULL;
         const char *off = an_str(f, "offset");
@@ -228,11 +241,11 @@ static uint64_t frame_loc(struct prof *p, const json_t *f, int leaf)
      * given addr - 1, which is also what the shim symbolized. */
     uint64_t pc = addr && !leaf ? addr - 1 : addr;
     uint64_t mapping = pc ? mapping_of(p, pc, file != NULL) : 0;
-    if (pc)
-        snprintf(key, sizeof key, "a\1%llx\1%s", (unsigned long long)pc, sym);
-    else
-        snprintf(key, sizeof key, "f\1%s\1%s", sym, file ? file : "");
-    return loc_id(p, key, mapping, pc, lines, n);
+    snprintf(addr_s, sizeof addr_s, "%llx", (unsigned long long)pc);
+    char *key = table_key(pc ? "a" : "f", pc ? addr_s : "", sym, file);
+    uint64_t id = loc_id(p, key, mapping, pc, lines, n);
+    free(key);
+    return id;
 }
 
 struct label { const char *key, *str; int64_t num; };
