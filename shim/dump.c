@@ -325,3 +325,8 @@ uint64_t ps_dump_tick(uint64_t now)
     ps_dump_write(n, v.reason, v.pool, v.detail);
     return ps_now_ns() - t0;
 }
+
+int ps_dump_count(void)
+{
+    return st.written;
+}

@@ -16,4 +16,6 @@ extern const char *const ps_dump_reason_name[];
 uint64_t ps_dump_tick(uint64_t now_ns);
 /* Writes dump number n now. */
 void ps_dump_write(int n, int reason, int pool, const char *detail);
+/* Dumps written by this process so far. */
+int ps_dump_count(void);
 #endif
