@@ -528,41 +528,18 @@ static int export_pprof(const struct an_doc *doc, unsigned kinds, const char *ou
 
 static const char *const kind_names[] = { "contention", "offcpu", "heap" };
 
-static void export_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: poolshim export pprof [-o OUT.pb.gz] [--kind all|contention|offcpu|heap] FILE.json\n"
-        "  FILE.json        a report (poolshim.<pid>.json) or a dump (poolshim.<pid>.dump.<n>.json)\n"
-        "  -o, --output OUT where to write the gzipped profile.proto (default: FILE with .pb.gz\n"
-        "                   for .json; - for standard output)\n"
-        "  --kind K         which samples: contention (contentions/count, delay/nanoseconds by\n"
-        "                   waiter call site), offcpu (offcpu/nanoseconds: reports per thread and\n"
-        "                   cause, dumps per blocked thread's stack), heap (dumps: inuse_space,\n"
-        "                   inuse_objects by allocation stack), or all (default)\n"
-        "  -h, --help       this text\n"
-        "Read it with `go tool pprof -top OUT` (-sample_index=delay|offcpu|inuse_space,\n"
-        "-tagfocus cause=io, pool=NAME). Exit 0 written, 1 cannot write, 2 bad input.\n");
-}
-
 int cmd_export(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        export_usage(stdout);
-        return 0;
-    }
     if (argc < 2 || strcmp(argv[1], "pprof")) {
-        fprintf(stderr, "poolshim: export: %s: unknown format (pprof)\n", argc < 2 ? "no format given" : argv[1]);
-        if (argc < 2) export_usage(stderr);
+        fprintf(stderr, "poolshim: export: %s: unknown format (pprof; see poolshim export --help)\n",
+                argc < 2 ? "no format given" : argv[1]);
         return 2;
     }
     const char *in = NULL, *out = NULL;
     unsigned kinds = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            export_usage(stdout);
-            return 0;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
+        if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
             out = argv[++i];
         } else if (!strncmp(a, "--output=", 9)) {
             out = a + 9;
