@@ -56,14 +56,21 @@ static void puts_(const char *s)
     put(s, strlen(s));
 }
 
-/* A label value: backslash, double quote and newline escaped (the format's rule). */
+/* A label value: backslash, double quote and newline escaped (the format's
+ * rule); other control bytes and bytes that are not UTF-8 (a path or a thread
+ * name cut mid-character) become U+FFFD, or the reader rejects the whole file. */
 static void put_label(const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '\\') puts_("\\\\");
-        else if (*s == '"') puts_("\\\"");
-        else if (*s == '\n') puts_("\\n");
-        else put(s, 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int n = *p >= 0x80 ? ps_utf8_len(p) : 1;
+        if (*p == '\\') puts_("\\\\");
+        else if (*p == '"') puts_("\\\"");
+        else if (*p == '\n') puts_("\\n");
+        else if (*p < 0x20 || *p == 0x7f || !n) puts_("\xef\xbf\xbd");
+        else {
+            put((const char *)p, (size_t)n);
+            p += n - 1;
+        }
     }
 }
 

@@ -159,3 +159,45 @@ Test(metrics, textfile_matches_the_report_and_node_exporter_serves_it, .timeout 
     free(text);
     dk_rmdir(dir);
 }
+
+/* An executable path with a quote, a backslash and a byte that is not UTF-8:
+ * the label is escaped and still UTF-8, so promtool (and node_exporter, which
+ * rejects a whole file for one bad line) accepts the file. */
+Test(metrics, odd_exe_path_is_escaped_into_a_valid_label, .timeout = 60)
+{
+    char dir[] = "/tmp/poolshim-metrics.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char odd[700], exe[800], cmd[2000], env_m[800];
+    snprintf(odd, sizeof odd, "%s/we\"ird\\dir\xff", dir);
+    cr_assert_eq(mkdir(odd, 0755), 0);
+    snprintf(exe, sizeof exe, "%s/pool", odd);
+    snprintf(cmd, sizeof cmd, "cp '%s' \"$0\"", ps_build_path("fixtures/condvar_pool"));
+    int st;
+    free(run_capture((char *[]){ "sh", "-c", cmd, exe, NULL }, &st));
+    cr_assert_eq(st, 0, "cannot copy the fixture to %s", exe);
+    snprintf(env_m, sizeof env_m, "POOLSHIM_METRICS=%s/m.prom", dir);
+    char *argv[] = { exe, "--linger-ms", "1500", "--threads", "2", "--tasks", "10", NULL };
+    char *env[] = { env_m, NULL };
+    pid_t pid = dk_spawn(argv, dir, env);
+    cr_assert_gt(pid, 0);
+    char file[800];
+    snprintf(file, sizeof file, "%s/m.prom", dir);
+    char *text = NULL;
+    double t0 = dk_now();
+    while (dk_now() - t0 < 30) {
+        free(text);
+        text = ps_slurp(file);
+        if (series(text, "poolshim_pool_tasks_total", "condvar_worker", NULL) == 10) break;
+        usleep(20000);
+    }
+    cr_expect(strstr(text, "exe=\"") != NULL && strstr(text, "we\\\"ird\\\\dir\xef\xbf\xbd/pool\"") != NULL,
+              "label not escaped:\n%s", text);
+    snprintf(cmd, sizeof cmd, "promtool check metrics < \"$0\"");
+    char *lint = run_capture((char *[]){ "sh", "-c", cmd, file, NULL }, &st);
+    cr_expect_eq(st, 0, "promtool exit %d: %s", st, lint);
+    cr_expect_eq(lint[0], 0, "promtool says: %s", lint);
+    free(lint);
+    free(text);
+    cr_expect_eq(dk_wait(pid, 60), 0);
+    dk_rmdir(dir);
+}
