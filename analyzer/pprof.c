@@ -1,7 +1,6 @@
-/* pprof.c: `poolshim export pprof FILE [-o OUT.pb.gz] [--kind K]`: a report or
- * a dump as a gzipped profile.proto, the format `go tool pprof`, Parca and
- * Pyroscope read (message and field numbers: github.com/google/pprof,
- * proto/profile.proto).
+/* pprof.c: a report or a dump as a profile.proto message (see pprof.h), the
+ * format `go tool pprof`, Parca and Pyroscope read (message and field
+ * numbers: github.com/google/pprof, proto/profile.proto).
  *
  * What becomes a sample, and why that way:
  * - contention (reports and dumps): per contended lock (`locks[]`), one
@@ -19,16 +18,13 @@
  * `-tagfocus`. Tables (strings, functions, locations, mappings) are
  * deduplicated through jansson objects used as hash maps, and written after
  * the samples (protobuf allows repeated fields in any order). */
-#include "cmd.h"
+#include "pprof.h"
 #include "jget.h"
-#include "load.h"
-#include "pb.h"
 #include "report.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 /* profile.proto field numbers */
 enum { P_SAMPLE_TYPE = 1, P_SAMPLE = 2, P_MAPPING = 3, P_LOCATION = 4, P_FUNCTION = 5, P_STRING = 6,
@@ -42,7 +38,6 @@ enum { LOC_ID = 1, LOC_MAPPING = 2, LOC_ADDRESS = 3, LOC_LINE = 4 };
 enum { LN_FUNCTION = 1, LN_LINE = 2 };
 enum { F_ID = 1, F_NAME = 2, F_SYSTEM_NAME = 3, F_FILENAME = 4 };
 
-enum { K_CONTENTION = 1, K_OFFCPU = 2, K_HEAP = 4 };
 #define MAX_TYPES 5
 #define MAX_LINES 16         /* a frame and the calls inlined into it */
 #define MAX_STACK 256
@@ -256,7 +251,8 @@ static void sample(struct prof *p, const uint64_t *locs, size_t nlocs, const dou
     uint64_t v[MAX_TYPES];
     int any = 0;
     for (int i = 0; i < p->ntypes; i++) {
-        v[i] = isfinite(vals[i]) && vals[i] > 0 ? (uint64_t)llround(vals[i]) : 0;
+        /* pprof values are int64: clamp what a file may hold beyond it */
+        v[i] = !(vals[i] > 0) ? 0 : vals[i] >= 9e18 ? (uint64_t)INT64_MAX : (uint64_t)llround(vals[i]);
         any |= v[i] != 0;
     }
     if (!any) return;
@@ -449,16 +445,7 @@ static int add_type(struct prof *p, struct an_pb *types, const char *type, const
     return p->ntypes++;
 }
 
-static int write_gz(const char *out, const void *buf, size_t len)
-{
-    gzFile f = !strcmp(out, "-") ? gzdopen(1, "wb") : gzopen(out, "wb");
-    if (!f) return -1;
-    int ok = len == 0 || gzwrite(f, buf, (unsigned)len) == (int)len;
-    return gzclose(f) == Z_OK && ok ? 0 : -1;
-}
-
-/* The profile of doc (kinds: a mask of K_*), gzipped into out. */
-static int export_pprof(const struct an_doc *doc, unsigned kinds, const char *out)
+int an_pprof_build(const struct an_doc *doc, unsigned kinds, struct an_pb *result)
 {
     struct prof p = { 0 };
     p.root = doc->root;
@@ -470,24 +457,24 @@ static int export_pprof(const struct an_doc *doc, unsigned kinds, const char *ou
     p.idx_count = p.idx_delay = p.idx_offcpu = p.idx_space = p.idx_objects = MAX_TYPES - 1;
     str_index(&p, "");                       /* string_table[0] must be "" */
     struct an_pb types = { 0 };
-    if (kinds & K_CONTENTION) {
+    if (kinds & AN_PPROF_CONTENTION) {
         p.idx_count = add_type(&p, &types, "contentions", "count");
         p.idx_delay = add_type(&p, &types, "delay", "nanoseconds");
     }
-    if (kinds & K_OFFCPU) p.idx_offcpu = add_type(&p, &types, "offcpu", "nanoseconds");
-    if (kinds & K_HEAP) {
+    if (kinds & AN_PPROF_OFFCPU) p.idx_offcpu = add_type(&p, &types, "offcpu", "nanoseconds");
+    if (kinds & AN_PPROF_HEAP) {
         p.idx_objects = add_type(&p, &types, "inuse_objects", "count");
         p.idx_space = add_type(&p, &types, "inuse_space", "bytes");
     }
     if (doc->kind == AN_DUMP) load_mappings(&p);
-    if (kinds & K_CONTENTION) contention(&p);
-    if (kinds & K_OFFCPU) (doc->kind == AN_DUMP ? offcpu_dump : offcpu_report)(&p);
-    if (kinds & K_HEAP) heap(&p);
+    if (kinds & AN_PPROF_CONTENTION) contention(&p);
+    if (kinds & AN_PPROF_OFFCPU) (doc->kind == AN_DUMP ? offcpu_dump : offcpu_report)(&p);
+    if (kinds & AN_PPROF_HEAP) heap(&p);
     write_mappings(&p);                      /* has_line_numbers is known once every frame is seen */
-    uint64_t ptype_i = str_index(&p, kinds & K_CONTENTION ? "contentions" : kinds & K_HEAP ? "space" : "offcpu");
-    uint64_t punit_i = str_index(&p, kinds & K_CONTENTION ? "count" : kinds & K_HEAP ? "bytes" : "nanoseconds");
-    uint64_t def_i = str_index(&p, doc->kind == AN_DUMP ? (kinds & K_OFFCPU ? "offcpu" : kinds & K_HEAP ? "inuse_space" : "delay")
-                                                        : (kinds & K_CONTENTION ? "delay" : "offcpu"));
+    uint64_t ptype_i = str_index(&p, kinds & AN_PPROF_CONTENTION ? "contentions" : kinds & AN_PPROF_HEAP ? "space" : "offcpu");
+    uint64_t punit_i = str_index(&p, kinds & AN_PPROF_CONTENTION ? "count" : kinds & AN_PPROF_HEAP ? "bytes" : "nanoseconds");
+    uint64_t def_i = str_index(&p, doc->kind == AN_DUMP ? (kinds & AN_PPROF_OFFCPU ? "offcpu" : kinds & AN_PPROF_HEAP ? "inuse_space" : "delay")
+                                                        : (kinds & AN_PPROF_CONTENTION ? "delay" : "offcpu"));
     char comment[300];
     snprintf(comment, sizeof comment, "poolshim %s %s (pid %lld)", doc->kind == AN_DUMP ? "dump" : "report",
              an_str(doc->root, "exe") ? an_str(doc->root, "exe") : "?", an_int(doc->root, "pid", 0));
@@ -505,7 +492,7 @@ static int export_pprof(const struct an_doc *doc, unsigned kinds, const char *ou
         all.len += parts[i]->len;
     }
     double dur = an_num(doc->root, doc->kind == AN_DUMP ? "time_s" : "duration_s");
-    if (isfinite(dur) && dur > 0) an_pb_int(&all, P_DURATION, (int64_t)(dur * 1e9));
+    if (dur > 0 && dur < 9e9) an_pb_int(&all, P_DURATION, (int64_t)(dur * 1e9));
     size_t m = an_pb_begin(&all, P_PERIOD_TYPE);
     an_pb_uint(&all, VT_TYPE, ptype_i);
     an_pb_uint(&all, VT_UNIT, punit_i);
@@ -513,8 +500,9 @@ static int export_pprof(const struct an_doc *doc, unsigned kinds, const char *ou
     an_pb_int(&all, P_PERIOD, 1);
     an_pb_int(&all, P_COMMENT, (int64_t)comment_i);
     an_pb_int(&all, P_DEFAULT_TYPE, (int64_t)def_i);
-    int rc = all.err || p.out.err || p.tables.err || p.strtab.err || types.err ? -2 : write_gz(out, all.buf, all.len);
-    an_pb_free(&all);
+    int rc = all.err || p.out.err || p.tables.err || p.strtab.err || types.err ? -1 : 0;
+    if (rc) an_pb_free(&all);
+    *result = all;
     an_pb_free(&types);
     an_pb_free(&p.out);
     an_pb_free(&p.tables);
@@ -526,72 +514,3 @@ static int export_pprof(const struct an_doc *doc, unsigned kinds, const char *ou
     return rc;
 }
 
-static const char *const kind_names[] = { "contention", "offcpu", "heap" };
-
-int cmd_export(int argc, char **argv)
-{
-    if (argc < 2 || strcmp(argv[1], "pprof")) {
-        fprintf(stderr, "poolshim: export: %s: unknown format (pprof; see poolshim export --help)\n",
-                argc < 2 ? "no format given" : argv[1]);
-        return 2;
-    }
-    const char *in = NULL, *out = NULL;
-    unsigned kinds = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strncmp(a, "--output=", 9)) {
-            out = a + 9;
-        } else if ((!strcmp(a, "--kind") && i + 1 < argc) || !strncmp(a, "--kind=", 7)) {
-            const char *k = a[6] == '=' ? a + 7 : argv[++i];
-            unsigned bit = 0;
-            for (unsigned j = 0; j < 3; j++)
-                if (!strcmp(k, kind_names[j])) bit = 1u << j;
-            if (!strcmp(k, "all")) bit = K_CONTENTION | K_OFFCPU | K_HEAP;
-            if (!bit) {
-                fprintf(stderr, "poolshim: export: --kind %s: expected all, contention, offcpu or heap\n", k);
-                return 2;
-            }
-            kinds |= bit;
-        } else if (a[0] == '-' && strcmp(a, "-")) {
-            fprintf(stderr, "poolshim: export: %s: unknown option (or missing value); see poolshim export --help\n", a);
-            return 2;
-        } else if (in) {
-            fprintf(stderr, "poolshim: export: one file at a time (%s and %s)\n", in, a);
-            return 2;
-        } else {
-            in = a;
-        }
-    }
-    if (!in) {
-        fprintf(stderr, "poolshim: export: give a report or dump file\n");
-        return 2;
-    }
-    struct an_doc d;
-    char msg[256];
-    if (an_load(in, AN_REPORT | AN_DUMP, &d, msg, sizeof msg)) return an_fail_file(in, msg);
-    if (!kinds) kinds = K_CONTENTION | K_OFFCPU | K_HEAP;
-    if (d.kind == AN_REPORT) {
-        if (kinds == K_HEAP) {
-            an_doc_free(&d);
-            return an_fail_file(in, "a report has no heap: export a dump's (poolshim.<pid>.dump.<n>.json)");
-        }
-        kinds &= ~(unsigned)K_HEAP;
-    }
-    char def[4096];
-    if (!out) {
-        size_t n = strlen(in);
-        if (n > 5 && !strcmp(in + n - 5, ".json")) n -= 5;
-        snprintf(def, sizeof def, "%.*s.pb.gz", (int)(n < 4000 ? n : 4000), in);
-        out = def;
-    }
-    int rc = export_pprof(&d, kinds, out);
-    an_doc_free(&d);
-    if (rc) {
-        fprintf(stderr, "poolshim: export: cannot write %s%s\n", out, rc == -2 ? ": out of memory" : "");
-        return 1;
-    }
-    if (strcmp(out, "-")) fprintf(stderr, "poolshim: wrote %s\n", out);
-    return 0;
-}
