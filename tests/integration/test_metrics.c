@@ -1,10 +1,11 @@
 /* POOLSHIM_METRICS=FILE with the real readers from Debian: a condvar pool
- * (4 workers, 40 tasks, then idle) writes its file while it lingers; the
+ * (4 workers, 40 tasks, then idle for 4 s) writes its file while it lingers; the
  * file passes `promtool check metrics`, prometheus-node-exporter's textfile
  * collector (started here on a free loopback port) serves the same series,
  * the figures agree with the report the process writes at exit (threads and
- * tasks exact, CPU within 10 %) and with the fixture's own truth, and the
- * file is gone once the process has exited. */
+ * tasks exact, CPU within 10 %) and with the fixture's own truth, a dump
+ * asked for with `poolshim dump` is counted, and the file is gone once the
+ * process has exited. */
 #include "analyzer_kit.h"
 #include "dumpkit.h"
 #include <arpa/inet.h>
@@ -44,6 +45,16 @@ static double series(const char *text, const char *metric, const char *pool, con
     return NAN;
 }
 
+/* The value of a process-wide series (label exe only), NAN if absent. */
+static double series_exe(const char *text, const char *metric)
+{
+    char head[128];
+    snprintf(head, sizeof head, "\n%s{exe=", metric);
+    const char *l = strstr(text, head);
+    const char *close = l ? strchr(l, '}') : NULL;
+    return close ? strtod(close + 1, NULL) : NAN;
+}
+
 static char *run_capture(char *const argv[], int *status)
 {
     struct ps_run r;
@@ -77,7 +88,7 @@ Test(metrics, textfile_matches_the_report_and_node_exporter_serves_it, .timeout 
     pid_t ne = ps_spawn(ne_argv, NULL, 0, nedir, nedir, NULL);
     cr_assert_gt(ne, 0, "cannot start prometheus-node-exporter");
 
-    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--linger-ms", "2500", "--threads", "4",
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--linger-ms", "4000", "--threads", "4",
                      "--tasks", "40", "--cpu-ms", "5", "--io-ms", "10", NULL };
     char *env[] = { env_m, NULL };
     pid_t pid = dk_spawn(argv, dir, env);
@@ -125,6 +136,23 @@ Test(metrics, textfile_matches_the_report_and_node_exporter_serves_it, .timeout 
     cr_expect_eq(series(scrape, "poolshim_pool_tasks_total", "condvar_worker", NULL), 40, "served tasks");
     free(scrape);
     kill(ne, SIGTERM);
+
+    /* A dump asked for now shows in poolshim_dumps_total (0 until then). */
+    cr_expect_eq(series_exe(text, "poolshim_dumps_total"), 0, "dumps before the request:\n%s", text);
+    char pid_s[16];
+    snprintf(pid_s, sizeof pid_s, "%d", (int)pid);
+    struct ps_run a;
+    ak_poolshim(&a, (char *[]){ "dump", pid_s, NULL });
+    cr_expect_eq(a.status, 0, "poolshim dump exit %d: %s", a.status, a.err);
+    ps_run_free(&a);
+    char *after = NULL;
+    for (double t1 = dk_now(); dk_now() - t1 < 10; usleep(20000)) {
+        free(after);
+        after = ps_slurp(file);
+        if (series_exe(after, "poolshim_dumps_total") == 1) break;
+    }
+    cr_expect_eq(series_exe(after, "poolshim_dumps_total"), 1, "dumps after one request:\n%s", after);
+    free(after);
     cr_expect_neq(dk_wait(ne, 10), -1, "node_exporter did not stop");
 
     int status = dk_wait(pid, 60);
