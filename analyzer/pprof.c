@@ -327,6 +327,19 @@ static void contention(struct prof *p)
     }
 }
 
+/* What a thread runs, for a location standing in for its stack: its pool's
+ * function, else its start routine, else the main thread (tid = pid) or a
+ * thread the shim did not see start, by name. */
+static const char *thread_fn(const struct prof *p, const json_t *t, const char *pool, char *buf, size_t n)
+{
+    const char *sr = an_str(t, "start_routine"), *name = an_str(t, "name");
+    if (pool) return pool;
+    if (sr) return sr;
+    if (an_int(t, "tid", 0) == an_int(p->root, "pid", -1)) return "(main thread)";
+    snprintf(buf, n, "(thread %s)", name ? name : "?");
+    return buf;
+}
+
 /* Reports: per thread and cause, [cause] on top of the thread's function. */
 static void offcpu_report(struct prof *p)
 {
@@ -335,9 +348,9 @@ static void offcpu_report(struct prof *p)
     json_array_foreach(an_arr(p->root, "threads"), i, t) {
         char pb[64], fn[300], tb[320], cause[64];
         const char *pool = pool_label(p->root, json_object_get(t, "pool"), pb, sizeof pb);
-        const char *sr = an_str(t, "start_routine"), *name = an_str(t, "name");
+        const char *name = an_str(t, "name");
         long long tid = an_int(t, "tid", 0);
-        snprintf(fn, sizeof fn, "%s", pool ? pool : sr ? sr : "(main or foreign thread)");
+        snprintf(fn, sizeof fn, "%s", thread_fn(p, t, pool, tb, sizeof tb));
         snprintf(tb, sizeof tb, "%s %lld", name ? name : "?", tid);
         json_t *w = an_obj(t, "wait_by_cause");
         for (int c = 0; c < 6; c++) {
@@ -406,9 +419,9 @@ static void offcpu_dump(struct prof *p)
         if (!n) {   /* no stack captured: the wait and the thread's function stand for it */
             char cause[64];
             snprintf(cause, sizeof cause, "[%s]", dump_cause(t, b));
-            const char *sr = an_str(t, "start_routine");
+            char fb[320];
             locs[n++] = named_loc(p, cause, NULL, NULL);
-            locs[n++] = named_loc(p, pool ? pool : sr ? sr : "(main or foreign thread)", NULL, NULL);
+            locs[n++] = named_loc(p, thread_fn(p, t, pool, fb, sizeof fb), NULL, NULL);
         }
         double v[MAX_TYPES];
         zero(v);
