@@ -152,3 +152,42 @@ Test(cli, unknown_commands_and_help_topics_exit_2_with_one_line, .timeout = 30)
     }
     free(h);
 }
+
+/* Each exit status the help and poolshim(1) document, made to happen. */
+Test(cli, documented_exit_statuses_happen, .timeout = 60)
+{
+    char dir[] = "/tmp/poolshim-cli.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char noexec[600], pid_s[16];
+    snprintf(noexec, sizeof noexec, "%s/not-executable", dir);
+    FILE *f = fopen(noexec, "w");
+    cr_assert_not_null(f);
+    fputs("#!/bin/sh\n", f);
+    fclose(f);
+    snprintf(pid_s, sizeof pid_s, "%d", (int)getpid());   /* this runner: not under the shim */
+    char *rep = (char *)ak_data("real_controlled.report.json"), *dump = (char *)ak_data("real_request.dump.json");
+    struct { char *args[8]; int status; } cases[] = {
+        { { "run", "--", "sh", "-c", "exit 3", NULL }, 3 },
+        { { "run", "--", "sh", "-c", "kill -TERM $$", NULL }, 128 + 15 },
+        { { "run", "--", "/nonexistent/program", NULL }, 127 },
+        { { "run", "--", noexec, NULL }, 126 },
+        { { "run", "--bogus", "1", "--", "true", NULL }, 2 },
+        { { "report", rep, NULL }, 0 },
+        { { "report", "--html", "/nonexistent/dir/page.html", rep, NULL }, 1 },
+        { { "report", "/nonexistent.json", NULL }, 2 },
+        { { "show", "--html", "/nonexistent/dir/page.html", dump, NULL }, 1 },
+        { { "show", rep, NULL }, 2 },
+        { { "dump", "notapid", NULL }, 2 },
+        { { "dump", pid_s, NULL }, 2 },
+        { { "export", "pprof", rep, "-o", "/nonexistent/dir/x.pb.gz", NULL }, 1 },
+        { { "help", "show", NULL }, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ps_run a;
+        ak_poolshim(&a, cases[i].args);
+        cr_expect_eq(a.status, cases[i].status, "poolshim %s %s %s: exit %d, documented %d: %s", cases[i].args[0],
+                     cases[i].args[1], cases[i].args[2] ? cases[i].args[2] : "", a.status, cases[i].status, a.err);
+        ps_run_free(&a);
+    }
+    dk_rmdir(dir);
+}
