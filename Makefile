@@ -3,6 +3,7 @@
 #   make demo       install deps if missing, build, run the bundled demo under the shim
 #   make test       install deps if missing, build, run unit + integration tests
 #   make bench      per-call costs and whole-run overheads (see bench/README.md)
+#   make truth      real programs under the shim against an outside observer (docs/truth.md)
 #   make SAN=asan   (or tsan) sanitizer build into build-asan/ / build-tsan/
 SHELL   := /bin/bash
 CC      ?= cc
@@ -57,7 +58,7 @@ INT_BIN   := $(B)/tests/integration_tests
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps demo test unit integration bench clean torture torture-fixtures
+.PHONY: all deps demo test unit integration bench clean torture torture-fixtures truth
 all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN) torture-fixtures
 
 deps:
@@ -113,6 +114,9 @@ integration: all $(INT_BIN)
 test: deps
 	@$(MAKE) --no-print-directory all $(if $(UNIT_SRC),$(UNIT_BIN)) $(if $(INT_SRC),$(INT_BIN))
 	@bash scripts/test.sh $(B)
+
+truth: deps all
+	@bash tests/truth/run.sh $(B)
 
 bench: deps all $(BENCH_BIN)
 	@bash scripts/bench.sh $(B)

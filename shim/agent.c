@@ -6,6 +6,7 @@
  * measures each pass (its own CPU time) and stretches the interval so sampling stays under ~2 %
  * of one core (thousands of threads make a pass expensive). */
 #include "agent.h"
+#include "cores.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
@@ -26,6 +27,7 @@
 struct ps_thread ps_agent_rec = { .ignore = 1, .pool = -1 };
 uint64_t ps_start_ns;
 int ps_ncores = 1;
+double ps_cores = 1;
 
 static int stop_word;          /* futex: 1 = stop requested */
 static int kick_word;          /* futex the agent sleeps on; bumped to wake it early */
@@ -116,8 +118,8 @@ int ps_agent_start(void)
     /* A restart (after a failed exec): the stopped agent may still be listed
      * in /proc/self/task for a moment; discover() must not take it for ours. */
     ps_agent_prev_tid = ps_agent_rec.tid;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    ps_ncores = n > 0 ? (int)n : 1;
+    ps_cores = ps_cores_usable();
+    ps_ncores = (int)ps_cores < ps_cores ? (int)ps_cores + 1 : (int)ps_cores;
     stop_word = 0;
     done_word = 0;
     sigset_t all, old;

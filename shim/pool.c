@@ -176,9 +176,10 @@ void ps_pool_retire(struct ps_thread *t)
     if (!p)
         return;
     for (int c = 0; c < PS_NCAUSE; c++)
-        ps_atomic_add(&p->ret_wait_ns[c], t->wait_ns[c] + t->sampled_ns[c]);
+        ps_atomic_add(&p->ret_wait_ns[c], t->blocked_ns[c]);
     ps_atomic_add(&p->ret_cpu_ns, t->cpu_ns);
     ps_atomic_add(&p->ret_runq_ns, t->runq_ns);
+    ps_atomic_add(&p->ret_unattributed_ns, t->unattributed_ns);
     ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
     ps_atomic_add(&p->ret_tasks, t->tasks);
     ps_atomic_add(&p->ret_task_ns, t->task_ns);
@@ -190,11 +191,11 @@ void ps_pool_retire(struct ps_thread *t)
 void ps_pool_totals(int pi, struct ps_pool_totals *o)
 {
     struct ps_pool *p = &ps_pools[pi];
-    uint64_t now = ps_now_ns();
     memset(o, 0, sizeof *o);
     o->threads = (int)p->ret_threads;
     o->cpu_ns = p->ret_cpu_ns;
     o->runq_ns = p->ret_runq_ns;
+    o->unattributed_ns = p->ret_unattributed_ns;
     o->spin_ns = p->ret_spin_ns;
     o->tasks = p->ret_tasks;
     o->task_ns = p->ret_task_ns;
@@ -212,13 +213,14 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
         o->live += st == PS_T_LIVE;
         o->cpu_ns += t->cpu_ns;
         o->runq_ns += t->runq_ns;
+        o->unattributed_ns += t->unattributed_ns;
         o->spin_ns += t->spin_ns;
         o->tasks += t->tasks;
         o->task_ns += t->task_ns;
         o->nvcsw += t->nvcsw;
         o->nivcsw += t->nivcsw;
         uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, now, ns);
+        ps_thread_waits(t, ns);
         for (int c = 0; c < PS_NCAUSE; c++)
             o->wait_ns[c] += ns[c];
         uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;

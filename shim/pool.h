@@ -44,7 +44,7 @@ struct ps_pool {
     int limit;                   /* controller's concurrency limit, 0 = none */
     int parked;                  /* workers parked by the throttle right now */
     /* totals of exited threads whose records were recycled */
-    uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns;
+    uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns, ret_unattributed_ns;
     uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
     /* history ring, written by the agent only */
     struct ps_pool_sample hist[PS_HIST];
@@ -139,6 +139,7 @@ int ps_pool_view(int pi, struct ps_pool_view *out);
 struct ps_pool_totals {
     int threads, live;
     uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
+    uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };

@@ -49,7 +49,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         ps_fmt(o->reason, sizeof o->reason, "no work measured: keep the current size");
         return;
     }
-    int usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
+    double usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
     int saturating = o->effective_parallelism >= 0.9 * usable;
     int one_waiter = in->threads >= 3 && in->max_thread_contention_s > (2.0 / 3.0) * contention;
     /* A GIL-like lock need not be where most of the wait is: the pool's other
@@ -87,11 +87,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         o->cls = PS_CLASS_SERIAL;
         ps_fmt_double(b, sizeof b, o->bottleneck, 2);
         if (in->top_is_handoff) {
-            o->recommended_processes = in->cores;
+            o->recommended_processes = in->cores >= 1 ? (int)in->cores : 1;
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized: threads hand one condvar to each other (a GIL-like lock); W/C %s, "
                    "at most %s threads can progress: more threads will not help, use %d processes",
-                   wc, b, in->cores);
+                   wc, b, o->recommended_processes);
         } else if (o->bottleneck <= 0) {
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized on one lock: contention exceeds useful work (hold time unknown); "

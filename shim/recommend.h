@@ -17,7 +17,8 @@ enum ps_class { PS_CLASS_IDLE, PS_CLASS_IO, PS_CLASS_CPU, PS_CLASS_MIXED, PS_CLA
 extern const char *const ps_class_name[];
 
 struct ps_rec_in {
-    int cores, threads;
+    double cores;            /* CPUs the process can use (cores.h) */
+    int threads;
     double cpu_s, io_s, sleep_s, lock_s, cond_s, idle_s, runq_s, spin_s;
     double wall_s;           /* how long the pool existed */
     /* the one object most of the pool's contention waited on, if any */

@@ -149,6 +149,13 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_end(w);
 }
 
+/* Whether the pool's task count means anything: its workers' wait for work
+ * (or its queue mutex) is known, or boundaries were seen anyway. */
+int ps_report_tasks_seen(const struct ps_pool *p, const struct ps_pool_totals *tot)
+{
+    return tot->tasks > 0 || p->idle_obj || p->queue_mutex;
+}
+
 /* A pool's totals and recommendation; 0 for a pool that never had a thread. */
 static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
                     struct ps_obj **top)
@@ -157,7 +164,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     if (!tot->threads)
         return 0;
     struct ps_rec_in in = { 0 };
-    in.cores = ps_ncores;
+    in.cores = ps_cores;
     in.threads = tot->live ? tot->live : tot->threads;
     in.cpu_s = tot->cpu_ns * NS;
     in.io_s = tot->wait_ns[PS_IO] * NS;
@@ -214,11 +221,23 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         ps_jw_dbl(w, "cpu_s", tot.cpu_ns * NS);
         ps_jw_dbl(w, "wait_s", sum_causes(tot.wait_ns));
         causes_json(w, tot.wait_ns);
+        ps_jw_dbl(w, "unattributed_s", tot.unattributed_ns * NS);
         ps_jw_dbl(w, "spin_s", tot.spin_ns * NS);
         ps_jw_dbl(w, "w_c", ro.w_c);
-        ps_jw_u64(w, "tasks", tot.tasks);
-        ps_jw_dbl(w, "task_latency_ms", tot.tasks ? tot.task_ns * 1e-6 / (double)tot.tasks : 0);
-        ps_jw_dbl(w, "cpu_per_task_ms", tot.tasks ? tot.cpu_ns * 1e-6 / (double)tot.tasks : 0);
+        if (ps_report_tasks_seen(p, &tot)) {
+            ps_jw_u64(w, "tasks", tot.tasks);
+            if (tot.tasks) {
+                ps_jw_dbl(w, "task_latency_ms", tot.task_ns * 1e-6 / (double)tot.tasks);
+                ps_jw_dbl(w, "cpu_per_task_ms", tot.cpu_ns * 1e-6 / (double)tot.tasks);
+            } else {
+                ps_jw_null(w, "task_latency_ms");
+                ps_jw_null(w, "cpu_per_task_ms");
+            }
+        } else {                     /* no task boundary known: unknown, not 0 */
+            ps_jw_null(w, "tasks");
+            ps_jw_null(w, "task_latency_ms");
+            ps_jw_null(w, "cpu_per_task_ms");
+        }
         ps_jw_u64(w, "submissions", p->submissions);
         ps_jw_u64(w, "queue_estimate", p->queue_est);
         ps_jw_u64(w, "nvcsw", tot.nvcsw);
@@ -295,7 +314,7 @@ void ps_report_threads_json(struct ps_jw *w)
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->ignore || t->tid <= 0)
             continue;
         uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, now, ns);
+        ps_thread_waits(t, ns);
         ns[PS_RUNQ] += t->runq_ns;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "tid", t->tid);
@@ -322,6 +341,14 @@ void ps_report_threads_json(struct ps_jw *w)
         ps_jw_u64(w, "nivcsw", t->nivcsw);
         uint64_t end = t->state == PS_T_EXITED && t->died_ns ? t->died_ns : now;
         ps_jw_dbl(w, "lifetime_s", end > t->born_ns ? (end - t->born_ns) * NS : 0);
+        uint64_t wend = ps_thread_wall_end(t);
+        if (wend > t->born_ns) {     /* cpu_s + wait_by_cause + unattributed_s */
+            ps_jw_dbl(w, "wall_s", (wend - t->born_ns) * NS);
+            ps_jw_dbl(w, "unattributed_s", t->unattributed_ns * NS);
+        } else {                     /* never sampled: nothing is known */
+            ps_jw_null(w, "wall_s");
+            ps_jw_null(w, "unattributed_s");
+        }
         ps_jw_end(w);
     }
     ps_jw_end(w);
@@ -417,7 +444,7 @@ void ps_report_locks_json(struct ps_jw *w)
 
 static void summary(const char *path)
 {
-    char line[512], num[4][32];
+    char line[512], num[5][32];
     uint64_t now = ps_now_ns();
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
     for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
@@ -436,8 +463,12 @@ static void summary(const char *path)
         ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);
         ps_fmt_double(num[3], 32, ro.w_c, 2);
-        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %lu tasks -> %d threads (%s)",
-               name, tot.threads, num[0], num[1], num[2], num[3], (unsigned long)tot.tasks,
+        if (ps_report_tasks_seen(&ps_pools[pi], &tot))
+            ps_fmt(num[4], 32, "%lu", (unsigned long)tot.tasks);
+        else
+            ps_fmt(num[4], 32, "-");
+        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %s tasks -> %d threads (%s)",
+               name, tot.threads, num[0], num[1], num[2], num[3], num[4],
                ro.recommended_threads, ps_class_name[ro.cls]);
         ps_log("%s", line);
     }
@@ -459,6 +490,7 @@ void ps_report_write(const char *why)
     exe[n > 0 ? n : 0] = 0;
     ps_jw_str(&w, "exe", exe);
     ps_jw_i64(&w, "cores", ps_ncores);
+    ps_jw_dbl(&w, "cores_usable", ps_cores);
     uint64_t now = ps_now_ns();
     ps_jw_dbl(&w, "duration_s", (now - ps_start_ns) * NS);
     ps_jw_i64(&w, "interval_ms", ps_cfg.interval_ms);

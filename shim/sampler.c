@@ -81,61 +81,167 @@ static void read_switches(struct ps_thread *t)
         t->nivcsw = strtoull(nv + 27, NULL, 10);
 }
 
-/* Wrapped wait time of t up to now: the spans that ended plus the one in progress. */
-static uint64_t wrapped_ns(struct ps_thread *t, uint64_t now)
+/* Wrapped wait time of t by cause up to now: the spans that ended plus the
+ * one in progress. Ended spans are read first: a span that ends in between
+ * is then missed this time (and seen next time), never counted twice. */
+static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partition_in *in)
 {
+    for (int c = 0; c < PS_NCAUSE; c++) {
+        in->ended[c] = __atomic_load_n(&t->waits[c], __ATOMIC_RELAXED);
+        in->raw[c] = __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
+    }
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-    uint64_t sum = 0;
-    for (int c = 0; c < PS_NCAUSE; c++)
-        sum += __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
-    return sum + (since ? ps_ns_since(since, now) : 0);
+    int cause = t->cur_cause;
+    if (since && now > since && cause >= 0 && cause < PS_RUNQ)
+        in->raw[cause] += now - since;
 }
 
-/* Waits that no wrapper saw (read inside fread, a raw syscall(SYS_read)).
- * Each interval, the time the thread was neither on a CPU nor inside a wrapped
- * wait is unexplained; it accumulates (signed, so schedstat's tick-granular lag
- * cancels out) until the sampler catches the thread blocked in an unwrapped
- * system call, whose cause then gets it all. Run-queue delay stays in: a
- * wrapped wait's span holds its wake-up latency, and an unwrapped wait owns its
- * own the same way (both read like the wall time a program measures around the
- * call). Only the delay of preempted CPU bursts is taken out, estimated as the
- * involuntary share of the context switches over the period.
- * Before, the whole off-CPU time of an interval went to whatever call the
- * thread was in at the sample, and only if it had been off-CPU for half the
- * interval: wrapped waits earlier in the interval were counted twice, and on a
- * loaded machine (run-queue delay) nothing was counted at all. */
-/* Adds one interval to t's unexplained time; returns the total pending. */
-static int64_t unexplained_add(struct ps_thread *t, uint64_t now, uint64_t dt, uint64_t dcpu, uint64_t drunq)
+/* The partition. A thread's wall time is exactly its CPU time, its run-queue
+ * time (both from schedstat, the kernel's own accounts) and the time it was
+ * blocked; the wrappers and the /proc samples only say what it was blocked
+ * on. A wrapped span is wall-clock time, so it also holds the wait for a core
+ * after the wake-up (already run-queue time) and any CPU spent inside the
+ * call (a read served from the page cache): taken as they are, they count
+ * time twice. So each sample hands out only the blocked time not yet
+ * labelled, to the causes whose spans grew since the last sample:
+ * - waits that always block (sleep, lock, cond, idle: a futex or a timer)
+ *   first. When they exceed it, the excess is each wake-up's wait for a
+ *   core, so it is taken from the causes in proportion to how many of their
+ *   waits ended (a thousand 1 ms sleeps wait for a core a thousand times, one
+ *   long lock wait once), never below zero;
+ * - then io, which may have been CPU: it gets what is left, at most its span,
+ *   less what a lagging CPU reading may still claim (below): CPU inside reads
+ *   would otherwise take every tick's lag as io.
+ * What no span claims stays unattributed until a sample catches the thread
+ * in an unwrapped call (sample_unwrapped). The budget is cumulative, so a
+ * lagging schedstat reading (the CPU of a running thread is updated at
+ * scheduler ticks) is made good at the next sample instead of piling up. */
+static const int sure_causes[] = { PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE };
+/* How far schedstat's CPU of a running thread can trail: one scheduler tick
+ * (10 ms at the slowest kernel HZ, 100). The exit-time reading is exact. */
+#define PS_SCHEDSTAT_LAG_NS 10000000ull
+#define NSURE ((int)(sizeof sure_causes / sizeof *sure_causes))
+
+/* Takes excess out of d[] (the sure causes' new raw time), by ended waits
+ * n[] where there are any, else by time; a cause gives at most what it has. */
+static void take_excess(uint64_t d[PS_NCAUSE], const uint64_t n[PS_NCAUSE], uint64_t excess)
 {
-    uint64_t w = wrapped_ns(t, now);
-    int64_t off = (int64_t)dt - (int64_t)dcpu - (int64_t)(w - t->last_wrapped_ns);
-    t->last_wrapped_ns = w;
-    int64_t u = t->unexplained_ns + off;
-    if (u < -(int64_t)dt)
-        u = -(int64_t)dt;          /* a lagging reading must not swallow later waits */
-    t->unexplained_ns = u;
-    t->unexplained_runq_ns += drunq;
-    return u;
+    for (int round = 0; round < NSURE && excess; round++) {
+        uint64_t weight = 0, count = 0;
+        for (int k = 0; k < NSURE; k++) {
+            int c = sure_causes[k];
+            if (d[c])
+                weight += n[c], count++;
+        }
+        if (!count)
+            return;
+        int by_time = weight == 0;
+        if (by_time)
+            for (int k = 0; k < NSURE; k++)
+                weight += d[sure_causes[k]];
+        uint64_t taken = 0;
+        for (int k = 0; k < NSURE; k++) {
+            int c = sure_causes[k];
+            if (!d[c])
+                continue;
+            uint64_t w = by_time ? d[c] : n[c];
+            uint64_t share = (uint64_t)((unsigned __int128)excess * w / weight);
+            if (share > d[c])
+                share = d[c];
+            d[c] -= share;
+            taken += share;
+        }
+        if (!taken) {             /* rounding: the last nanoseconds from the largest */
+            int big = sure_causes[0];
+            for (int k = 1; k < NSURE; k++)
+                if (d[sure_causes[k]] > d[big])
+                    big = sure_causes[k];
+            taken = excess < d[big] ? excess : d[big];
+            d[big] -= taken;
+        }
+        excess -= taken < excess ? taken : excess;
+    }
 }
 
-/* Gives t's pending unexplained time, less its preempted share, to cause. */
-static void unexplained_attribute(struct ps_thread *t, int cause, int64_t u)
+/* A thread waiting for a core at a sample, after a wake-up or a preemption,
+ * has that wait in no schedstat figure yet (the kernel adds it when the
+ * thread runs): it looks blocked, and the spans that ended or are open may
+ * be labelled with it. A later reading shows it as run queue, the labels
+ * exceed the blocked time, and the excess is taken back from the most recent
+ * labels (those of the last few samples, halved at each), in proportion. */
+static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 {
-    uint64_t vol = t->nvcsw - t->attr_nvcsw, invol = t->nivcsw - t->attr_nivcsw;
-    t->attr_nvcsw = t->nvcsw;
-    t->attr_nivcsw = t->nivcsw;
-    uint64_t preempted = vol + invol ? t->unexplained_runq_ns * invol / (vol + invol) : 0;
-    t->unexplained_runq_ns = 0;
-    t->unexplained_ns = 0;
+    uint64_t have = blocked > 0 ? (uint64_t)blocked : 0;
+    if (*labelled <= have)
+        return;
+    uint64_t deficit = *labelled - have, recent = 0;
+    for (int c = 0; c < PS_RUNQ; c++)
+        recent += t->recent_ns[c];
+    if (!recent)
+        return;
+    uint64_t want = deficit < recent ? deficit : recent;
+    for (int c = 0; c < PS_RUNQ; c++) {
+        uint64_t x = (uint64_t)((unsigned __int128)want * t->recent_ns[c] / recent);
+        x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
+        t->blocked_ns[c] -= x;
+        t->recent_ns[c] -= x;
+        *labelled -= x;
+    }
+}
+
+void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
+{
+    uint64_t d[PS_NCAUSE] = { 0 }, n[PS_NCAUSE] = { 0 }, labelled = 0;
+    for (int c = 0; c < PS_RUNQ; c++) {
+        if (in->raw[c] > t->raw_seen_ns[c]) {
+            d[c] = in->raw[c] - t->raw_seen_ns[c];
+            t->raw_seen_ns[c] = in->raw[c];
+        }
+        if (in->ended[c] > t->waits_seen[c]) {
+            n[c] = in->ended[c] - t->waits_seen[c];
+            t->waits_seen[c] = in->ended[c];
+        }
+        labelled += t->blocked_ns[c];
+    }
+    int64_t blocked = in->end > t->born_ns ?
+        (int64_t)(in->end - t->born_ns) - (int64_t)in->cpu - (int64_t)in->runq : 0;
+    settle(t, &labelled, blocked);
+    uint64_t budget = blocked > (int64_t)labelled ? (uint64_t)(blocked - (int64_t)labelled) : 0;
+    uint64_t sure = 0;
+    for (int k = 0; k < NSURE; k++)
+        sure += d[sure_causes[k]];
+    if (sure > budget) {
+        take_excess(d, n, sure - budget);
+        sure = 0;
+        for (int k = 0; k < NSURE; k++)
+            sure += d[sure_causes[k]];
+    }
+    budget = sure < budget ? budget - sure : 0;
+    uint64_t spare = budget > in->lag ? budget - in->lag : 0;
+    d[PS_IO] = d[PS_IO] < spare ? d[PS_IO] : spare;
+    t->unattributed_ns = budget - d[PS_IO];
+    for (int c = 0; c < PS_RUNQ; c++) {
+        t->blocked_ns[c] += d[c];
+        t->recent_ns[c] = t->recent_ns[c] / 2 + d[c];
+    }
+}
+
+/* Gives t's unattributed blocked time to cause: the sampler caught the
+ * thread blocked in an unwrapped call of that kind. */
+static void unattributed_to(struct ps_thread *t, int cause)
+{
     t->last_unwrapped_cause = cause + 1;
-    if (u > 0 && (uint64_t)u > preempted)
-        ps_atomic_add(&t->sampled_ns[cause], (uint64_t)u - preempted);
+    t->blocked_ns[cause] += t->unattributed_ns;
+    t->unattributed_ns = 0;
 }
 
-static void sample_unwrapped(struct ps_thread *t, uint64_t now, uint64_t dt, uint64_t dcpu, uint64_t drunq)
+/* Waits that no wrapper saw (read inside fread, a raw syscall(SYS_read)):
+ * blocked time that accumulates unattributed goes to the call the thread is
+ * caught blocked in. A little is always pending (schedstat lags by a tick),
+ * so only a real amount is looked for. */
+static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
 {
-    int64_t u = unexplained_add(t, now, dt, dcpu, drunq);
-    if (u < (int64_t)(dt / 20) + 1000000 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
+    if (t->unattributed_ns < dt / 20 + 1000000 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
         return;
     char buf[128];
     if (read_task_file(t->tid, "syscall", buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
@@ -145,25 +251,23 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t now, uint64_t dt, uin
         return;
     if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
         cause = PS_IDLE;         /* between tasks: waiting for work in a way we cannot see */
-    read_switches(t);
-    unexplained_attribute(t, cause, u);
+    unattributed_to(t, cause);
 }
 
 /* An exited thread's last period, from what it recorded at exit (its CPU,
- * run-queue delay, switches): its pending unexplained time goes to the cause
+ * run-queue delay, switches): what is still unattributed goes to the cause
  * of the unwrapped wait last caught, as it cannot be caught in the act any more. */
 static void close_unwrapped(struct ps_thread *t)
 {
-    t->unwrapped_closed = 1;
-    if (!t->last_sample_ns || !t->died_ns || t->died_ns <= t->last_sample_ns ||
-        t->cpu_ns < t->last_cpu_ns || t->runq_ns < t->last_runq_ns)
-        return;
-    int64_t u = unexplained_add(t, t->died_ns, t->died_ns - t->last_sample_ns, t->cpu_ns - t->last_cpu_ns,
-                                t->runq_ns - t->last_runq_ns);
-    if (t->last_unwrapped_cause && u > 1000000)
-        unexplained_attribute(t, t->last_unwrapped_cause - 1, u);
+    if (t->died_ns && t->died_ns >= t->last_sample_ns) {
+        struct ps_partition_in in = { .end = t->died_ns, .cpu = t->cpu_ns, .runq = t->runq_ns, .lag = 0 };
+        raw_waits(t, t->died_ns, &in);
+        ps_sampler_partition(t, &in);
+        if (t->last_unwrapped_cause && t->unattributed_ns > 1000000)
+            unattributed_to(t, t->last_unwrapped_cause - 1);
+    }
+    __atomic_store_n(&t->unwrapped_closed, 1, __ATOMIC_RELEASE);
 }
-
 
 static void read_name(struct ps_thread *t)
 {
@@ -191,14 +295,21 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     if (read_task_file(t->tid, "schedstat", buf, sizeof buf) <= 0 ||
         ps_sampler_parse_schedstat(buf, &cpu, &runq))
         return;
+    if (t->needs_base) {         /* found in /proc: its life is measured from here */
+        t->needs_base = 0;
+        t->base_cpu_ns = cpu;
+        t->base_runq_ns = runq;
+        t->born_ns = now;
+    }
     cpu = cpu > t->base_cpu_ns ? cpu - t->base_cpu_ns : 0;
     runq = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
-    if (t->last_sample_ns && now > t->last_sample_ns && cpu >= t->last_cpu_ns && runq >= t->last_runq_ns)
-        sample_unwrapped(t, now, now - t->last_sample_ns, cpu - t->last_cpu_ns, runq - t->last_runq_ns);
-    else
-        t->last_wrapped_ns = wrapped_ns(t, now);
+    struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .lag = PS_SCHEDSTAT_LAG_NS };
+    raw_waits(t, now, &in);
+    ps_sampler_partition(t, &in);
+    if (t->last_sample_ns && now > t->last_sample_ns)
+        sample_unwrapped(t, now - t->last_sample_ns);
     t->last_cpu_ns = cpu;
     t->last_runq_ns = runq;
     t->last_sample_ns = now;
@@ -266,8 +377,10 @@ static void discover(void)
             if (start_pending() || ps_thread_by_tid(tid) || exiting(tid, ps_now_ns()))
                 continue;
             struct ps_thread *t = ps_thread_claim(tid, NULL);
-            if (t)
+            if (t) {
                 t->pool = -1;
+                t->needs_base = 1;
+            }
         }
     }
     close(fd);

@@ -5,9 +5,21 @@
 #ifndef PS_SAMPLER_H
 #define PS_SAMPLER_H
 #include <stdint.h>
+#include "thread.h"
 
 /* One pass over every thread. final: also read context switches. */
 void ps_sampler_tick(uint64_t now_ns, int final);
+/* One sample of a thread for the partition (sampler.c says how). */
+struct ps_partition_in {
+    uint64_t end, cpu, runq;     /* when, and schedstat's figures then */
+    uint64_t lag;                /* how far cpu may trail (0: exact) */
+    uint64_t raw[PS_NCAUSE];     /* wait_ns plus the open span */
+    uint64_t ended[PS_NCAUSE];   /* waits[]: spans ended */
+};
+/* Labels t's blocked time up to in->end (wall since born_ns less cpu and
+ * runq, the kernel's figures) with the causes its raw wrapped waits grew by
+ * since the last call. */
+void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in);
 /* Classifies a syscall number seen blocked in /proc: a cause or -1. */
 int ps_sampler_cause_of_syscall(long nr);
 /* Parses "/proc/.../schedstat" text: run ns, run-queue ns. 0 on success. */

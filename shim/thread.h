@@ -40,7 +40,9 @@ struct ps_thread {
     uint64_t born_ns, died_ns;
     char name[PS_NAME_LEN];
 
-    /* written by the owner */
+    /* written by the owner: wall-clock time inside wrapped waits, by cause.
+     * Raw: it holds the wake-up's wait for a core and any CPU spent inside
+     * the call; reports read blocked_ns, which is reconciled with schedstat. */
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
@@ -74,15 +76,19 @@ struct ps_thread {
     /* written by the agent */
     uint64_t cpu_ns;                 /* schedstat: on-CPU time */
     uint64_t runq_ns;                /* schedstat: time runnable but not running */
-    uint64_t sampled_ns[PS_NCAUSE];  /* unwrapped waits seen by /proc sampling */
+    /* Blocked time by cause (io .. idle; never PS_RUNQ): the thread's wall
+     * time less its CPU and run-queue time, labelled with the causes its
+     * wrapped spans and the /proc samples saw (sampler.c, "the partition") */
+    uint64_t blocked_ns[PS_NCAUSE];
+    uint64_t unattributed_ns;        /* blocked time no span or sample has labelled (yet) */
+    uint64_t raw_seen_ns[PS_NCAUSE]; /* wait_ns (+ the open span) already reconciled */
+    uint64_t waits_seen[PS_NCAUSE];  /* waits[] (spans ended) at the same time */
+    uint64_t recent_ns[PS_NCAUSE];   /* labels of the last samples (halved at each) */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
-    uint64_t last_wrapped_ns;        /* wrapped wait time (ended + in progress) at the last sample */
-    int64_t unexplained_ns;          /* neither on a CPU nor in a wrapped wait: not yet attributed */
-    uint64_t unexplained_runq_ns;    /* run-queue delay over the same period */
-    uint64_t attr_nvcsw, attr_nivcsw;   /* context switches at the last attribution */
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
-    int unwrapped_closed;            /* exited: its last period was attributed */
+    int unwrapped_closed;            /* exited: its last period was reconciled */
+    int needs_base;                  /* found in /proc: measured from its first sample */
     uint64_t base_cpu_ns, base_runq_ns; /* schedstat when measuring began: the main
                                         thread's time before exec (and, after a
                                         fork+exec, in the forking parent) is not ours */
@@ -107,18 +113,21 @@ static inline int ps_thread_hwm(void)
     int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
     return hwm > PS_MAX_THREADS ? PS_MAX_THREADS : hwm;
 }
-/* The thread's waits by cause so far: closed spans, sampled waits, and the
- * span it is in right now (a worker blocked since it started would otherwise
- * show no wait at all in a report taken while it waits). */
-static inline void ps_thread_waits(const struct ps_thread *t, uint64_t now, uint64_t out[PS_NCAUSE])
+/* The thread's blocked time by cause as of the agent's last sample (PS_RUNQ
+ * is 0: callers add runq_ns). With cpu_ns, runq_ns and unattributed_ns it
+ * partitions the thread's wall time, born_ns to ps_thread_wall_end. */
+static inline void ps_thread_waits(const struct ps_thread *t, uint64_t out[PS_NCAUSE])
 {
     for (int c = 0; c < PS_NCAUSE; c++)
-        out[c] = t->wait_ns[c] + t->sampled_ns[c];
-    uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-    int cause = t->cur_cause;
-    if (since && now > since && cause >= 0 && cause < PS_NCAUSE &&
-        __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
-        out[cause] += now - since;
+        out[c] = t->blocked_ns[c];
+    out[PS_RUNQ] = 0;
+}
+/* The end of the thread's measured wall time: its exit, or the last sample. */
+static inline uint64_t ps_thread_wall_end(const struct ps_thread *t)
+{
+    if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_EXITED && t->died_ns)
+        return t->unwrapped_closed ? t->died_ns : t->last_sample_ns;
+    return t->last_sample_ns;
 }
 int ps_thread_table_init(void);
 /* The caller's record, registering it on first use; NULL if the shim is not
