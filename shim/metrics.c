@@ -17,6 +17,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "pool.h"
+#include "report.h"
 #include "symbol.h"
 #include <math.h>
 #include <string.h>
@@ -179,9 +180,9 @@ static const struct { const char *metric, *type, *help; } fams[] = {
     { "poolshim_pool_busy_threads", "gauge", "Threads of the pool running a task (neither waiting for work nor parked)." },
     { "poolshim_pool_parked_threads", "gauge", "Threads of the pool parked by the controller." },
     { "poolshim_pool_limit_threads", "gauge", "The controller's concurrency limit for the pool (0: none)." },
-    { "poolshim_pool_queue_depth", "gauge", "Estimated tasks queued (submissions less starts, 0 when all workers wait for work)." },
+    { "poolshim_pool_queue_depth", "gauge", "Estimated tasks queued (submissions less starts, 0 when all workers wait for work; no series while the pool's wait for work is unknown)." },
     { "poolshim_pool_w_c", "gauge", "W/C of the pool so far: (io + sleep) wait over CPU time (NaN before any CPU time)." },
-    { "poolshim_pool_tasks_total", "counter", "Tasks the pool's workers started." },
+    { "poolshim_pool_tasks_total", "counter", "Tasks the pool's workers started (no series while the pool's wait for work is unknown)." },
     { "poolshim_pool_cpu_seconds_total", "counter", "CPU time of the pool's threads." },
     { "poolshim_pool_wait_seconds_total", "counter", "Off-CPU time of the pool's threads by cause (io, sleep, lock, cond, idle, runqueue)." },
 };
@@ -191,9 +192,13 @@ static void pools_text(void)
 {
     static struct ps_pool_view views[PS_MAX_POOLS];
     static int named;                  /* pools labelled so far (the table only grows) */
-    int has[PS_MAX_POOLS];
+    int has[PS_MAX_POOLS], tasks_known[PS_MAX_POOLS];
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         has[pi] = ps_pool_view(pi, &views[pi]) == 0;
+        /* the report's rule: without a known wait for work (or a task seen)
+         * the task count and the queue are unknown, and unknown is no series */
+        struct ps_pool_totals tot = { .tasks = views[pi].last.tasks };
+        tasks_known[pi] = has[pi] && ps_report_tasks_seen(&ps_pools[pi], &tot);
         if (has[pi] && pi >= named) {
             name_pool(pi, &views[pi]);
             named = pi + 1;
@@ -213,11 +218,17 @@ static void pools_text(void)
             /* the sampler counts a live thread as busy, idle or parked */
             case F_PARKED: series(fams[f].metric, pi, NULL, s->threads - s->busy - s->idle); break;
             case F_LIMIT: series(fams[f].metric, pi, NULL, s->limit); break;
-            case F_QUEUE: series(fams[f].metric, pi, NULL, (double)s->queue); break;
+            case F_QUEUE:
+                if (tasks_known[pi])
+                    series(fams[f].metric, pi, NULL, (double)s->queue);
+                break;
             case F_WC:
                 series(fams[f].metric, pi, NULL, s->cpu_ns ? (double)(s->io_ns + s->sleep_ns) / (double)s->cpu_ns : NAN);
                 break;
-            case F_TASKS: series(fams[f].metric, pi, NULL, (double)s->tasks); break;
+            case F_TASKS:
+                if (tasks_known[pi])
+                    series(fams[f].metric, pi, NULL, (double)s->tasks);
+                break;
             case F_CPU: series(fams[f].metric, pi, NULL, s->cpu_ns * NS); break;
             case F_WAIT:
                 for (int c = 0; c < PS_NCAUSE; c++)

@@ -229,3 +229,37 @@ Test(metrics, odd_exe_path_is_escaped_into_a_valid_label, .timeout = 60)
     cr_expect_eq(dk_wait(pid, 60), 0);
     dk_rmdir(dir);
 }
+
+/* A pool whose wait for work is never seen (spin_pool's workers spin on a
+ * shared lock, no condvar): the report's `tasks` is null, so the metrics
+ * have no tasks or queue series for it, not a 0. */
+Test(metrics, unknown_task_count_has_no_series, .timeout = 60)
+{
+    char dir[] = "/tmp/poolshim-metrics.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char env_m[700], file[700];
+    snprintf(env_m, sizeof env_m, "POOLSHIM_METRICS=%s/m.prom", dir);
+    snprintf(file, sizeof file, "%s/m.prom", dir);
+    char *argv[] = { (char *)ps_build_path("fixtures/spin_pool"), NULL };
+    pid_t pid = dk_spawn(argv, dir, (char *[]){ env_m, NULL });
+    cr_assert_gt(pid, 0);
+    char *text = NULL;
+    for (double t0 = dk_now(); dk_now() - t0 < 20; usleep(20000)) {
+        free(text);
+        text = ps_slurp(file);
+        if (series(text, "poolshim_pool_cpu_seconds_total", "spin_worker", NULL) > 0) break;
+    }
+    cr_expect(series(text, "poolshim_pool_cpu_seconds_total", "spin_worker", NULL) > 0, "no spin_worker series:\n%s", text);
+    cr_expect(isnan(series(text, "poolshim_pool_tasks_total", "spin_worker", NULL)), "tasks series:\n%s", text);
+    cr_expect(isnan(series(text, "poolshim_pool_queue_depth", "spin_worker", NULL)), "queue series:\n%s", text);
+    cr_expect_eq(dk_wait(pid, 60), 0);
+    char rep_path[800];
+    snprintf(rep_path, sizeof rep_path, "%s/poolshim.%d.json", dir, (int)pid);
+    json_t *rep = json_load_file(rep_path, 0, NULL);
+    json_t *pool = ps_pool_by_routine(rep, "spin_worker");
+    cr_assert_not_null(pool, "no spin_worker pool in the report");
+    cr_expect(json_is_null(json_object_get(pool, "tasks")), "the report knows the tasks: the metrics should too");
+    json_decref(rep);
+    free(text);
+    dk_rmdir(dir);
+}
