@@ -105,6 +105,21 @@ Test(cli, every_shim_variable_is_a_run_option_and_in_libpoolshim_7, .timeout = 6
         if (sscanf(p + 3, "%63[A-Z_]", var) != 1) continue;
         n++;
         cr_expect(strstr(page, var) != NULL, "%s is not in libpoolshim(7)", var);
+        /* an integer's range in the table is the page's: "{ NAME, K_INT, OFF(f), min, max," */
+        long lo, hi;
+        const char *off = strstr(p, "OFF(");
+        const char *eol = strchr(p, '\n');
+        if (strstr(p, "K_INT") && strstr(p, "K_INT") < eol && off && off < eol &&
+            sscanf(strchr(off, ')') + 1, " , %ld , %ld", &lo, &hi) == 2) {
+            char range[64], head[80];
+            snprintf(range, sizeof range, "%ld..%ld", lo, hi);
+            snprintf(head, sizeof head, "\n       %s\n", var);
+            const char *sec = strstr(page, head), *next = sec ? strstr(sec + strlen(head), "\n       POOLSHIM_") : NULL;
+            size_t len = sec ? (next ? (size_t)(next - sec) : strlen(sec)) : 0;
+            char *body = strndup(sec ? sec : "", len);
+            cr_expect(strstr(body, range) != NULL, "libpoolshim(7) on %s does not say %s:\n%s", var, range, body);
+            free(body);
+        }
         /* POOLSHIM_DUMP_INTERVAL_S -> --dump-interval-s */
         size_t k = 0;
         opt[k++] = '-';
