@@ -175,6 +175,12 @@ static void load_mappings(struct prof *p)
         mp->build_id = an_str(m, "build_id");
         if (mp->end > mp->start) p->nmaps++;
     }
+    /* A report has no module list: one mapping that only names the program,
+     * which pprof shows as the profile's "File". */
+    if (!p->nmaps && an_str(p->root, "exe")) {
+        p->maps[0].path = an_str(p->root, "exe");
+        p->nmaps = 1;
+    }
 }
 
 static uint64_t mapping_of(struct prof *p, uint64_t addr, int has_line)
@@ -479,7 +485,7 @@ int an_pprof_build(const struct an_doc *doc, unsigned kinds, struct an_pb *resul
         p.idx_objects = add_type(&p, &types, "inuse_objects", "count");
         p.idx_space = add_type(&p, &types, "inuse_space", "bytes");
     }
-    if (doc->kind == AN_DUMP) load_mappings(&p);
+    load_mappings(&p);
     if (kinds & AN_PPROF_CONTENTION) contention(&p);
     if (kinds & AN_PPROF_OFFCPU) (doc->kind == AN_DUMP ? offcpu_dump : offcpu_report)(&p);
     if (kinds & AN_PPROF_HEAP) heap(&p);
