@@ -45,6 +45,8 @@ AN_OBJ    := $(patsubst analyzer/%.c,$(B)/analyzer/%.o,$(AN_SRC))
 AN_BIN    := $(B)/poolshim
 AN_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(shell pkg-config --cflags jansson 2>/dev/null)
 AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm -lz
+# libdw (elfutils): the symbolizer's DWARF reader; libstdc++: its C++ demangler (analyzer/symbolize.c)
+AN_LIBS   += $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) -lstdc++
 
 FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
 FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
@@ -78,6 +80,8 @@ $(AN_BIN): $(AN_OBJ)
 
 $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtures
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm
+# inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
+$(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 
 # Unit tests link the shim's objects directly (never preload into the runner).
 # Without init.o (no constructor) and the interpose_*.o wrappers (they would

@@ -31,12 +31,13 @@ static const struct an_help {
       "  -h, --help      this text\n",
       "0 done; 1 the output could not be written; 2 bad input (one line names the file and\n"
       "what is wrong) or bad options." },
-    { "show", "poolshim show [--json | --folded | --html FILE] DUMP.json",
+    { "show", "poolshim show [--json | --folded | --html FILE] [--all-frames] DUMP.json",
       "A dump's threads grouped by stack and state, deadlock cycles, who blocks whom, the\n"
       "holders' stacks, pools and allocation sites.",
       "  --json          the answer as JSON on standard output\n"
       "  --folded        folded stacks (pool;state;outer;...;inner count) for flame graphs\n"
       "  --html FILE     one self-contained page written to FILE\n"
+      "  --all-frames    keep the shim's own frames in stacks (left out by default)\n"
       "  -h, --help      this text\n",
       "0 done; 1 the output could not be written; 2 bad input or bad options." },
     { "dump", "poolshim dump [--signal N] PID",
@@ -127,6 +128,7 @@ static int parse_reader_opts(int *argc, char **argv, struct an_opts *o)
         if (!strcmp(a, "--")) files_only = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--folded")) o->folded = 1;
+        else if (!strcmp(a, "--all-frames")) o->all_frames = 1;
         else if (!strcmp(a, "--html") && i + 1 < *argc) o->html = argv[++i];
         else if (!strncmp(a, "--html=", 7)) o->html = a + 7;
         else {

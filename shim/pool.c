@@ -45,6 +45,15 @@ void ps_pool_table_reset(void)
     ncand = 0;
 }
 
+void ps_pool_renamed(int pi, const char *prefix)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    if (p->alias[0] || !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        return;
+    strncpy(p->alias + 1, prefix + 1, PS_NAME_LEN - 2);
+    __atomic_store_n(&p->alias[0], prefix[0], __ATOMIC_RELEASE);
+}
+
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
 {
     size_t n = strnlen(name, PS_NAME_LEN - 1);
@@ -77,7 +86,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix)
         }
         while (u == 1)
             u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
-        if (p->routine == routine && p->entry == entry && !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        if (p->routine == routine && p->entry == entry &&
+            (!strncmp(p->prefix, prefix, PS_NAME_LEN) ||
+             (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) && !strncmp(p->alias, prefix, PS_NAME_LEN))))
             return i;
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);
@@ -109,6 +120,11 @@ void ps_task_begin(struct ps_thread *t)
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
     if (p)
         ps_atomic_add(&p->tasks, 1);
+    if (t->handoff_ns) {
+        if (p)
+            ps_hist_add(&p->handoff, t->handoff_ns);
+        t->handoff_ns = 0;
+    }
 }
 
 void ps_task_end_at(struct ps_thread *t, uint64_t ns)
@@ -161,8 +177,10 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
         __atomic_load_n(&o->poster_pool, __ATOMIC_RELAXED) < 0 &&
         __atomic_compare_exchange_n(&o->poster_pool, &none, poster->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ps_pool_note_candidate(obj);       /* learn_idle looks at it (a producer's wait) */
-    if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj)
+    if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj) {
         ps_atomic_add(&ps_pools[wp].submissions, 1);
+        __atomic_store_n(&ps_pools[wp].last_post_ns, ps_now_ns(), __ATOMIC_RELAXED);
+    }
 }
 
 void ps_pool_on_thread_exit(struct ps_thread *t)
@@ -375,6 +393,18 @@ void ps_pool_tick(uint64_t now)
 
         struct ps_pool_totals tot;
         ps_pool_totals(i, &tot);
+        /* History is cumulative and readers take differences: it never goes
+         * down (the partition may take back a label it gave too early). */
+        if (p->hist_n) {
+            const struct ps_pool_sample *prev = &p->hist[(p->hist_n - 1) % PS_HIST];
+            uint64_t *now_of[] = { &tot.cpu_ns, &tot.wait_ns[PS_IO], &tot.wait_ns[PS_SLEEP], &tot.wait_ns[PS_LOCK],
+                                   &tot.wait_ns[PS_COND], &tot.wait_ns[PS_IDLE], &tot.wait_ns[PS_RUNQ] };
+            const uint64_t before[] = { prev->cpu_ns, prev->io_ns, prev->sleep_ns, prev->lock_ns,
+                                        prev->cond_ns, prev->idle_ns, prev->runq_ns };
+            for (size_t k = 0; k < sizeof before / sizeof *before; k++)
+                if (*now_of[k] < before[k])
+                    *now_of[k] = before[k];
+        }
         struct ps_pool_sample *s = &p->hist[p->hist_n % PS_HIST];
         s->t_ns = now;
         s->threads = (uint32_t)live[i];

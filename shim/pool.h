@@ -8,6 +8,7 @@
 #define PS_POOL_H
 #include <stdint.h>
 #include "thread.h"
+#include "hist.h"
 
 #define PS_MAX_POOLS 256
 #define PS_HIST 64               /* samples of recent history per pool */
@@ -24,6 +25,7 @@ struct ps_pool {
     void *routine;
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     char prefix[PS_NAME_LEN];
+    char alias[PS_NAME_LEN];         /* the prefix its threads renamed themselves to (set once) */
     /* learned by the agent */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
@@ -35,6 +37,8 @@ struct ps_pool {
     uint64_t submissions;        /* posts to the idle object by non-members */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */
+    uint64_t last_post_ns;       /* when a producer last posted the idle object */
+    struct ps_hist handoff;      /* post -> the woken worker running (ps_pool_handoff) */
     uint32_t demand_peak;        /* agent: most tasks ever in flight (busy + queued), counted
                                     once the queue estimate is trustworthy; 0 = unknown */
     int queue_calibrated;        /* agent: seen all idle after the idle wait was known, so
@@ -66,6 +70,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix);
 /* The name prefix that groups threads: the name without trailing digits or
  * separators ("worker-12" -> "worker"). */
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);
+/* A thread of pool pi renamed itself: it stays in pi (a rename merges, never
+ * splits), and threads that start with the new prefix join pi too. Agent only. */
+void ps_pool_renamed(int pi, const char *prefix);
 
 static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
 {
@@ -73,6 +80,21 @@ static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
     return p >= 0 ? &ps_pools[p] : 0;
 }
 /* Is obj the pool's idle wait (so the wait is idle time, not contention)? */
+/* A worker of t's pool ran again after waiting for work since t0: if a
+ * producer posted during that wait, the time from the post to now is a
+ * handoff (the article's cost of handing a task to a worker), counted once
+ * the worker starts a task (ps_task_begin): a wake-up that finds no work
+ * (another worker took it, the pool shuts down) hands nothing over. */
+static inline void ps_pool_handoff(struct ps_thread *t, uint64_t t0, uint64_t now)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    t->handoff_ns = 0;
+    if (!p)
+        return;
+    uint64_t post = __atomic_load_n(&p->last_post_ns, __ATOMIC_RELAXED);
+    if (post > t0 && post < now)
+        t->handoff_ns = now - post;
+}
 static inline int ps_pool_is_idle_obj(const struct ps_thread *t, uintptr_t obj)
 {
     struct ps_pool *p = ps_pool_of(t);

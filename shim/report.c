@@ -26,7 +26,9 @@ static double wall_of_pool(int pi, uint64_t now)
         struct ps_thread *t = &ps_threads[i];
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->pool != pi)
             continue;
-        uint64_t end = t->state == PS_T_LIVE || !t->died_ns ? now : t->died_ns;
+        uint64_t end = ps_thread_wall_end(t);
+        if (!end)
+            end = now;               /* not sampled yet */
         if (!first || t->born_ns < first)
             first = t->born_ns;
         if (end > last)
@@ -153,7 +155,9 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
  * (or its queue mutex) is known, or boundaries were seen anyway. */
 int ps_report_tasks_seen(const struct ps_pool *p, const struct ps_pool_totals *tot)
 {
-    return tot->tasks > 0 || p->idle_obj || p->queue_mutex;
+    /* tasks counted while an idle object was believed, later dropped, are a
+     * part of the truth only */
+    return p->idle_obj || p->queue_mutex;
 }
 
 /* A pool's totals and recommendation; 0 for a pool that never had a thread. */
@@ -177,6 +181,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
+    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi], tot);
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
         in.top_hold_s = (*top)->hold_ns * NS;
@@ -216,6 +221,10 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "entry");
         }
         ps_jw_str(w, "name_prefix", p->prefix);
+        if (p->alias[0])
+            ps_jw_str(w, "renamed_prefix", p->alias);
+        else
+            ps_jw_null(w, "renamed_prefix");
         ps_jw_i64(w, "threads", tot.threads);
         ps_jw_i64(w, "threads_live", tot.live);
         ps_jw_dbl(w, "cpu_s", tot.cpu_ns * NS);
@@ -239,6 +248,17 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "cpu_per_task_ms");
         }
         ps_jw_u64(w, "submissions", p->submissions);
+        uint64_t handoffs;
+        double p50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
+        if (handoffs) {
+            ps_jw_obj(w, "handoff_ms");
+            ps_jw_dbl(w, "p50", p50 * 1e-6);
+            ps_jw_dbl(w, "p99", ps_hist_quantile(&p->handoff, 0.99, NULL) * 1e-6);
+            ps_jw_u64(w, "n", handoffs);
+            ps_jw_end(w);
+        } else {
+            ps_jw_null(w, "handoff_ms");
+        }
         ps_jw_u64(w, "queue_estimate", p->queue_est);
         ps_jw_u64(w, "nvcsw", tot.nvcsw);
         ps_jw_u64(w, "nivcsw", tot.nivcsw);
@@ -267,6 +287,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "top_contention");
         ps_jw_str(w, "classification", ps_class_name[ro.cls]);
         ps_jw_dbl(w, "goetz_threads", ro.goetz);
+        ps_jw_i64(w, "queueing_threads", ro.queueing);
         if (ro.bottleneck > 0)
             ps_jw_dbl(w, "bottleneck_threads", ro.bottleneck);
         else
@@ -341,6 +362,14 @@ void ps_report_threads_json(struct ps_jw *w)
         ps_jw_u64(w, "nivcsw", t->nivcsw);
         uint64_t end = t->state == PS_T_EXITED && t->died_ns ? t->died_ns : now;
         ps_jw_dbl(w, "lifetime_s", end > t->born_ns ? (end - t->born_ns) * NS : 0);
+        ps_jw_obj(w, "wrapped");     /* the wrappers' raw spans: wall clock, before the partition */
+        for (int c = 0; c < PS_RUNQ; c++) {
+            ps_jw_obj(w, ps_cause_name[c]);
+            ps_jw_u64(w, "n", t->waits[c]);
+            ps_jw_dbl(w, "s", t->wait_ns[c] * NS);
+            ps_jw_end(w);
+        }
+        ps_jw_end(w);
         uint64_t wend = ps_thread_wall_end(t);
         if (wend > t->born_ns) {     /* cpu_s + wait_by_cause + unattributed_s */
             ps_jw_dbl(w, "wall_s", (wend - t->born_ns) * NS);

@@ -26,7 +26,7 @@ static ssize_t read_task_file(int tid, const char *leaf, char *buf, size_t cap)
     return ps_file_read_small(path, buf, cap);
 }
 
-int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
+int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq, uint64_t *runs)
 {
     char *end;
     /* strtoull would skip blanks and negate "-5": the kernel writes digits only */
@@ -44,6 +44,11 @@ int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
         return -1;
     *cpu = a;
     *runq = b;
+    if (runs) {                  /* times it got a CPU: optional (0 when absent) */
+        *runs = 0;
+        if (*end == ' ' && end[1] >= '0' && end[1] <= '9')
+            *runs = strtoull(end + 1, NULL, 10);
+    }
     return 0;
 }
 
@@ -90,6 +95,9 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
         in->ended[c] = __atomic_load_n(&t->waits[c], __ATOMIC_RELAXED);
         in->raw[c] = __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
     }
+    in->exact = __atomic_load_n(&t->exact_waits, __ATOMIC_RELAXED);
+    in->io_long_n = __atomic_load_n(&t->io_long_n, __ATOMIC_RELAXED);
+    in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
     if (since && now > since && cause >= 0 && cause < PS_RUNQ)
@@ -108,15 +116,22 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
  *   first. When they exceed it, the excess is each wake-up's wait for a
  *   core, so it is taken from the causes in proportion to how many of their
  *   waits ended (a thousand 1 ms sleeps wait for a core a thousand times, one
- *   long lock wait once), never below zero;
- * - then io, which may have been CPU: it gets what is left, at most its span,
+ *   long lock wait once), never below zero. A sleep that ran its course
+ *   holds none (its span ends at its length plus the timer slack), so it
+ *   gives only when nothing else can;
+ *   An io span long enough to have blocked counts with them;
+ * - then the short io spans, which may have been CPU: what is left, at most their time,
  *   less what a lagging CPU reading may still claim (below): CPU inside reads
  *   would otherwise take every tick's lag as io.
  * What no span claims stays unattributed until a sample catches the thread
  * in an unwrapped call (sample_unwrapped). The budget is cumulative, so a
  * lagging schedstat reading (the CPU of a running thread is updated at
  * scheduler ticks) is made good at the next sample instead of piling up. */
-static const int sure_causes[] = { PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE };
+/* IO_LONG: the io spans long enough to have blocked (account.h), counted
+ * with the waits that block; the short rest of io comes last. */
+#define IO_LONG PS_NCAUSE
+#define NSLOT (PS_NCAUSE + 1)
+static const int sure_causes[] = { PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE, IO_LONG };
 /* How far schedstat's CPU of a running thread can trail: one scheduler tick
  * (10 ms at the slowest kernel HZ, 100). The exit-time reading is exact. */
 #define PS_SCHEDSTAT_LAG_NS 10000000ull
@@ -124,7 +139,7 @@ static const int sure_causes[] = { PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE };
 
 /* Takes excess out of d[] (the sure causes' new raw time), by ended waits
  * n[] where there are any, else by time; a cause gives at most what it has. */
-static void take_excess(uint64_t d[PS_NCAUSE], const uint64_t n[PS_NCAUSE], uint64_t excess)
+static void take_excess(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t excess)
 {
     for (int round = 0; round < NSURE && excess; round++) {
         uint64_t weight = 0, count = 0;
@@ -168,30 +183,35 @@ static void take_excess(uint64_t d[PS_NCAUSE], const uint64_t n[PS_NCAUSE], uint
  * thread runs): it looks blocked, and the spans that ended or are open may
  * be labelled with it. A later reading shows it as run queue, the labels
  * exceed the blocked time, and the excess is taken back from the most recent
- * labels (those of the last few samples, halved at each), in proportion. */
+ * labels (those of the last few samples, halved at each), in proportion,
+ * sleeps last. */
 static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 {
     uint64_t have = blocked > 0 ? (uint64_t)blocked : 0;
-    if (*labelled <= have)
-        return;
-    uint64_t deficit = *labelled - have, recent = 0;
-    for (int c = 0; c < PS_RUNQ; c++)
-        recent += t->recent_ns[c];
-    if (!recent)
-        return;
-    uint64_t want = deficit < recent ? deficit : recent;
-    for (int c = 0; c < PS_RUNQ; c++) {
-        uint64_t x = (uint64_t)((unsigned __int128)want * t->recent_ns[c] / recent);
-        x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
-        t->blocked_ns[c] -= x;
-        t->recent_ns[c] -= x;
-        *labelled -= x;
+    /* sleeps that ran their course are exact: they give back last */
+    for (int pass = 0; pass < 2 && *labelled > have; pass++) {
+        uint64_t deficit = *labelled - have, recent = 0;
+        for (int c = 0; c < PS_RUNQ; c++)
+            if ((c == PS_SLEEP) == pass)
+                recent += t->recent_ns[c];
+        if (!recent)
+            continue;
+        uint64_t want = deficit < recent ? deficit : recent;
+        for (int c = 0; c < PS_RUNQ; c++) {
+            if ((c == PS_SLEEP) != pass)
+                continue;
+            uint64_t x = (uint64_t)((unsigned __int128)want * t->recent_ns[c] / recent);
+            x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
+            t->blocked_ns[c] -= x;
+            t->recent_ns[c] -= x;
+            *labelled -= x;
+        }
     }
 }
 
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 {
-    uint64_t d[PS_NCAUSE] = { 0 }, n[PS_NCAUSE] = { 0 }, labelled = 0;
+    uint64_t d[NSLOT] = { 0 }, n[NSLOT] = { 0 }, labelled = 0;
     for (int c = 0; c < PS_RUNQ; c++) {
         if (in->raw[c] > t->raw_seen_ns[c]) {
             d[c] = in->raw[c] - t->raw_seen_ns[c];
@@ -203,13 +223,43 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         }
         labelled += t->blocked_ns[c];
     }
+    if (in->io_long_ns > t->io_long_seen_ns) {       /* split io: long spans, short rest */
+        uint64_t dl = in->io_long_ns - t->io_long_seen_ns;
+        d[IO_LONG] = dl < d[PS_IO] ? dl : d[PS_IO];
+        d[PS_IO] -= d[IO_LONG];
+        t->io_long_seen_ns = in->io_long_ns;
+    }
+    if (in->io_long_n > t->io_long_seen_n) {
+        n[IO_LONG] = in->io_long_n - t->io_long_seen_n;
+        n[PS_IO] -= n[IO_LONG] < n[PS_IO] ? n[IO_LONG] : n[PS_IO];
+        t->io_long_seen_n = in->io_long_n;
+    }
+    /* sleeps that ran their course hold no wait for a core (account.h) */
+    uint64_t exact = in->exact > t->exact_seen ? in->exact - t->exact_seen : 0;
+    t->exact_seen = in->exact;
+    n[PS_SLEEP] -= exact < n[PS_SLEEP] ? exact : n[PS_SLEEP];
     int64_t blocked = in->end > t->born_ns ?
         (int64_t)(in->end - t->born_ns) - (int64_t)in->cpu - (int64_t)in->runq : 0;
     settle(t, &labelled, blocked);
     uint64_t budget = blocked > (int64_t)labelled ? (uint64_t)(blocked - (int64_t)labelled) : 0;
+    /* Each ended wait's span holds one wake-up's wait for a core: the
+     * interval's run-queue time per time the thread got a CPU, an estimate
+     * taken off first (it may leave blocked time for an unwrapped wait that
+     * the spans would otherwise have covered). */
+    uint64_t drunq = in->runq > t->part_runq_ns ? in->runq - t->part_runq_ns : 0;
+    uint64_t druns = in->runs > t->runs_seen ? in->runs - t->runs_seen : 0;
+    uint64_t per_wake = druns ? drunq / druns : 0, wake_cut[NSLOT] = { 0 };
+    t->part_runq_ns = in->runq;
+    if (in->runs)
+        t->runs_seen = in->runs;
     uint64_t sure = 0;
-    for (int k = 0; k < NSURE; k++)
-        sure += d[sure_causes[k]];
+    for (int k = 0; k < NSURE; k++) {
+        int c = sure_causes[k];
+        uint64_t cut = n[c] * per_wake;
+        wake_cut[c] = cut < d[c] ? cut : d[c];
+        d[c] -= wake_cut[c];
+        sure += d[c];
+    }
     if (sure > budget) {
         take_excess(d, n, sure - budget);
         sure = 0;
@@ -219,7 +269,24 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
     budget = sure < budget ? budget - sure : 0;
     uint64_t spare = budget > in->lag ? budget - in->lag : 0;
     d[PS_IO] = d[PS_IO] < spare ? d[PS_IO] : spare;
-    t->unattributed_ns = budget - d[PS_IO];
+    budget -= d[PS_IO];
+    /* A thread never caught in an unwrapped wait has all its blocked time
+     * in its spans: what the estimate took off beyond the truth goes back. */
+    uint64_t cut_total = 0;
+    for (int k = 0; k < NSURE; k++)
+        cut_total += wake_cut[sure_causes[k]];
+    if (!t->last_unwrapped_cause && cut_total && budget) {
+        uint64_t back = budget < cut_total ? budget : cut_total, given = 0;
+        for (int k = 0; k < NSURE; k++) {
+            int c = sure_causes[k];
+            uint64_t x = (uint64_t)((unsigned __int128)back * wake_cut[c] / cut_total);
+            d[c] += x;
+            given += x;
+        }
+        budget -= given;
+    }
+    t->unattributed_ns = budget;
+    d[PS_IO] += d[IO_LONG];
     for (int c = 0; c < PS_RUNQ; c++) {
         t->blocked_ns[c] += d[c];
         t->recent_ns[c] = t->recent_ns[c] / 2 + d[c];
@@ -260,7 +327,8 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
 static void close_unwrapped(struct ps_thread *t)
 {
     if (t->died_ns && t->died_ns >= t->last_sample_ns) {
-        struct ps_partition_in in = { .end = t->died_ns, .cpu = t->cpu_ns, .runq = t->runq_ns, .lag = 0 };
+        struct ps_partition_in in = { .end = t->died_ns, .cpu = t->cpu_ns, .runq = t->runq_ns,
+                                      .runs = t->runs_seen, .lag = 0 };
         raw_waits(t, t->died_ns, &in);
         ps_sampler_partition(t, &in);
         if (t->last_unwrapped_cause && t->unattributed_ns > 1000000)
@@ -283,7 +351,10 @@ static void read_name(struct ps_thread *t)
         if (t->tid != getpid()) {
             char prefix[PS_NAME_LEN];
             ps_pool_prefix(t->name, prefix);
-            t->pool = ps_agent_pool_for(t, prefix);
+            if (t->pool >= 0)
+                ps_pool_renamed(t->pool, prefix);
+            else
+                t->pool = ps_agent_pool_for(t, prefix);
         }
     }
 }
@@ -291,9 +362,9 @@ static void read_name(struct ps_thread *t)
 static void sample_thread(struct ps_thread *t, uint64_t now, int final, int names)
 {
     char buf[128];
-    uint64_t cpu, runq;
+    uint64_t cpu, runq, runs;
     if (read_task_file(t->tid, "schedstat", buf, sizeof buf) <= 0 ||
-        ps_sampler_parse_schedstat(buf, &cpu, &runq))
+        ps_sampler_parse_schedstat(buf, &cpu, &runq, &runs))
         return;
     if (t->needs_base) {         /* found in /proc: its life is measured from here */
         t->needs_base = 0;
@@ -305,7 +376,8 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     runq = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
-    struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .lag = PS_SCHEDSTAT_LAG_NS };
+    struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .runs = runs,
+                                  .lag = PS_SCHEDSTAT_LAG_NS };
     raw_waits(t, now, &in);
     ps_sampler_partition(t, &in);
     if (t->last_sample_ns && now > t->last_sample_ns)

@@ -45,6 +45,9 @@ struct ps_thread {
      * the call; reports read blocked_ns, which is reconciled with schedstat. */
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
+    uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
+    uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
+    uint64_t timer_slack_ns;         /* the thread's timer slack + 1, 0 until read */
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
     /* a contended spin acquisition whose CPU is settled at its unlock (interpose_spin.c) */
     const volatile void *spin_lock;
@@ -52,6 +55,8 @@ struct ps_thread {
     uint64_t tasks;                  /* task boundaries seen (dequeues from the pool's idle object) */
     uint64_t task_begin_ns;          /* when the current task started, 0 if idle */
     uint64_t task_ns;                /* summed task latency of finished tasks */
+    uint64_t handoff_ns;             /* the last wait for work ended this long after a post
+                                      * (pool.h: ps_pool_handoff), not yet counted; 0 none */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */
     /* the current wait, for dumps and the sampler */
@@ -84,6 +89,9 @@ struct ps_thread {
     uint64_t raw_seen_ns[PS_NCAUSE]; /* wait_ns (+ the open span) already reconciled */
     uint64_t waits_seen[PS_NCAUSE];  /* waits[] (spans ended) at the same time */
     uint64_t recent_ns[PS_NCAUSE];   /* labels of the last samples (halved at each) */
+    uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
+    uint64_t exact_seen;             /* exact_waits at the last sample */
+    uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         an_html_show(sink, a);
         json_dumpf(a, sink, JSON_INDENT(2));
         json_decref(a);
-        an_show_folded(sink, d.root);
+        an_show_folded(sink, d.root, 0);
     }
     struct an_pb pb;
     if (an_pprof_build(&d, AN_PPROF_CONTENTION | AN_PPROF_OFFCPU | AN_PPROF_HEAP, &pb) == 0) an_pb_free(&pb);

@@ -1,6 +1,7 @@
 /* The shim's picture of a condvar pool matches the fixture's own truth. */
 #include <criterion/criterion.h>
 #include "harness.h"
+#include <math.h>
 
 Test(condvar_pool, threads_cpu_wait_and_wc_match_truth, .timeout = 60)
 {
@@ -22,5 +23,30 @@ Test(condvar_pool, threads_cpu_wait_and_wc_match_truth, .timeout = 60)
     cr_expect(ps_near(ps_num(p, "tasks"), 200, 0.05), "tasks %f", ps_num(p, "tasks"));
     cr_expect_str_eq(ps_str(p, "idle_wait.kind"), "cond");
     cr_expect_str_eq(ps_str(p, "classification"), "io-bound");
+    ps_run_free(&r);
+}
+
+/* Handoff latency: the fixture timestamps each task's submission and, for a
+ * worker that was waiting for work, the moment it runs with the task. The
+ * report's histogram (4 buckets per octave) gives p50 and p99 within a
+ * bucket of that; the count is the tasks handed to a waiting worker. */
+Test(condvar_pool, handoff_latency_matches_the_fixtures_timestamps, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "4", "--tasks", "300",
+                     "--cpu-ms", "1", "--io-ms", "1", "--submit-us", "2000", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
+    json_t *p = ps_pool_by_routine(r.report, "condvar_worker");
+    cr_assert_not_null(p);
+    double n = ps_num(r.truth, "handoffs"), p50 = ps_num(r.truth, "handoff_p50_ms"),
+           p99 = ps_num(r.truth, "handoff_p99_ms");
+    cr_assert(n >= 100, "only %f handoffs in the fixture", n);
+    cr_expect(ps_near(ps_num(p, "handoff_ms.n"), n, 0.1), "handoffs %f vs truth %f", ps_num(p, "handoff_ms.n"), n);
+    cr_expect(fabs(ps_num(p, "handoff_ms.p50") - p50) <= fmax(0.3 * p50, 0.02), "p50 %f ms vs truth %f",
+              ps_num(p, "handoff_ms.p50"), p50);
+    cr_expect(fabs(ps_num(p, "handoff_ms.p99") - p99) <= fmax(0.4 * p99, 0.05), "p99 %f ms vs truth %f",
+              ps_num(p, "handoff_ms.p99"), p99);
     ps_run_free(&r);
 }

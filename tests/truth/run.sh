@@ -45,7 +45,22 @@ case_ condvar_1cpu_4sleep_2hogs "$B/fixtures/condvar_pool" --threads 4 --tasks 3
 wait
 case_ sysbench_threads_4 sysbench threads --threads=4 --thread-locks=2 --time=2 run
 case_ python_tpe_sleep python3 "$ROOT/tests/fixtures/py_tpe.py" --mode sleep --threads 8 --tasks 400 --ms 5
+# Pools of real libraries (tests/truth/pools/): built here, where the headers are.
+build_pool() {   # NAME CFLAGS-AND-LIBS...: 0 if built into $WORK/NAME
+    local name=$1; shift
+    cc -O2 -o "$WORK/$name" "$HERE/pools/$name.c" "$@" 2>"$WORK/$name.cc" || {
+        echo "$name: skipped (does not build here: $(head -1 "$WORK/$name.cc"))"; return 1; }
+}
 if [ "$MODE" != quick ]; then
+    if build_pool glib_pool $(pkg-config --cflags --libs glib-2.0 2>/dev/null); then
+        case_ glib_pool_1cpu_4sleep "$WORK/glib_pool" 4 300 1 4
+    fi
+    if build_pool uv_pool $(pkg-config --cflags --libs libuv 2>/dev/null); then
+        case_ libuv_pool_1cpu_4sleep "$WORK/uv_pool" 4 300 1 4
+    fi
+    if build_pool omp_pool -fopenmp; then
+        case_ openmp_1cpu_4sleep "$WORK/omp_pool" 4 300 1 4
+    fi
     case_ sysbench_mutex_4 sysbench mutex --threads=4 run
     case_ sysbench_cpu_4 sysbench cpu --threads=4 --time=3 run
     case_ python_tpe_cpu python3 "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5

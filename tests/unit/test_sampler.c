@@ -35,7 +35,7 @@ Test(sampler, parses_this_threads_real_schedstat)
     cr_assert_gt(n, 0);
     buf[n] = 0;
     uint64_t cpu = 0, runq = 0;
-    cr_assert_eq(ps_sampler_parse_schedstat(buf, &cpu, &runq), 0, "%s", buf);
+    cr_assert_eq(ps_sampler_parse_schedstat(buf, &cpu, &runq, NULL), 0, "%s", buf);
     cr_expect_geq(cpu, before, "schedstat %lu < clock before %lu", (unsigned long)cpu, (unsigned long)before);
     cr_expect_leq(cpu, after, "schedstat %lu > clock after %lu", (unsigned long)cpu, (unsigned long)after);
     unsigned long long a, b;
@@ -46,13 +46,13 @@ Test(sampler, parses_this_threads_real_schedstat)
 Test(sampler, parses_schedstat_text)
 {
     uint64_t cpu = 1, runq = 1;
-    cr_expect_eq(ps_sampler_parse_schedstat("123456789 987654 42\n", &cpu, &runq), 0);
+    cr_expect_eq(ps_sampler_parse_schedstat("123456789 987654 42\n", &cpu, &runq, NULL), 0);
     cr_expect_eq(cpu, 123456789u);
     cr_expect_eq(runq, 987654u);
-    cr_expect_eq(ps_sampler_parse_schedstat("0 0 0\n", &cpu, &runq), 0);
+    cr_expect_eq(ps_sampler_parse_schedstat("0 0 0\n", &cpu, &runq, NULL), 0);
     cr_expect_eq(cpu, 0);
     cr_expect_eq(runq, 0);
-    cr_expect_eq(ps_sampler_parse_schedstat("18446744073709551615 7", &cpu, &runq), 0);
+    cr_expect_eq(ps_sampler_parse_schedstat("18446744073709551615 7", &cpu, &runq, NULL), 0);
     cr_expect_eq(cpu, UINT64_MAX);
     cr_expect_eq(runq, 7);
 }
@@ -64,7 +64,7 @@ Test(sampler, rejects_malformed_schedstat)
                           " 1 2 3" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t cpu = 77, runq = 88;
-        cr_expect_eq(ps_sampler_parse_schedstat(bad[i], &cpu, &runq), -1, "accepted \"%s\"", bad[i]);
+        cr_expect_eq(ps_sampler_parse_schedstat(bad[i], &cpu, &runq, NULL), -1, "accepted \"%s\"", bad[i]);
         cr_expect(cpu == 77 && runq == 88, "\"%s\" wrote outputs", bad[i]);
     }
 }
@@ -105,10 +105,14 @@ static struct ps_thread part_thread(void)
 }
 static uint64_t part_ended[PS_NCAUSE];   /* spans ended so far, by cause (0: by time) */
 static uint64_t part_lag;                /* how far the CPU reading may trail */
+static uint64_t part_runs;               /* times on a CPU so far (0: unknown) */
+static uint64_t part_io_long_ms, part_io_long_n;   /* io spans long enough to have blocked */
 static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint64_t runq_ms,
                       uint64_t io, uint64_t sleep, uint64_t lock, uint64_t cond, uint64_t idle)
 {
     struct ps_partition_in in = { .end = t->born_ns + at_ms * MS, .cpu = cpu_ms * MS, .runq = runq_ms * MS,
+                                  .runs = part_runs, .io_long_ns = part_io_long_ms * MS,
+                                  .io_long_n = part_io_long_n,
                                   .lag = part_lag, .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
     ps_sampler_partition(t, &in);
@@ -273,4 +277,60 @@ Test(partition, a_preempted_threads_pending_wait_is_given_back)
     cr_expect_eq(t.blocked_ns[PS_SLEEP], 50 * MS);
     cr_expect_eq(t.unattributed_ns, 0);
     cr_expect_eq(110 + 40 + labelled_ms(&t), 200);
+}
+
+Test(partition, an_unwrapped_wait_is_not_taken_by_the_sleeps_wake_ups)
+{
+    /* 10 tasks in 200 ms: 2 ms CPU, a 5 ms sleep (then 5 ms for a core), a
+     * 10 ms read no wrapper sees (then nothing: the core was free). Raw
+     * sleep 100 = 50 blocked + 50 run queue; blocked in all 150. Without the
+     * per-wake-up estimate the sleeps would take the reads' 100 ms. The
+     * thread got a CPU 20 times (after each sleep, after each read): 50 ms
+     * of run queue over 20 runs is 2.5 per wake-up, so the sleeps give
+     * back 25 and keep 75; the rest (75) waits, unattributed, for the
+     * sampler to catch the read. */
+    struct ps_thread t = part_thread();
+    t.last_unwrapped_cause = PS_IO + 1;              /* reads were caught before */
+    part_ended[PS_SLEEP] = 10;
+    part_runs = 20;
+    partition(&t, 200, 0, 50, 0, 100, 0, 0, 0);
+    part_runs = 0;
+    memset(part_ended, 0, sizeof part_ended);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 75 * MS);
+    cr_expect_eq(t.unattributed_ns, 75 * MS);
+}
+
+Test(partition, a_thread_without_unwrapped_waits_keeps_its_spans)
+{
+    /* The same estimate on a thread that only sleeps: what it took off too
+     * much comes back. 10 sleeps, raw 100 = 90 blocked + 10 run queue, and
+     * 20 runs (10 preemptions) make the estimate 0.5 per wake-up. */
+    struct ps_thread t = part_thread();
+    part_ended[PS_SLEEP] = 10;
+    part_runs = 20;
+    partition(&t, 200, 100, 10, 0, 100, 0, 0, 0);
+    part_runs = 0;
+    memset(part_ended, 0, sizeof part_ended);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 90 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, io_that_blocked_shares_the_excess_with_the_other_waits)
+{
+    /* 200 ms: 20 CPU, 40 waiting for a core after 12 wake-ups, 140 blocked:
+     * 8 timer reads of 10 ms (raw 100, all long) and 4 waits for work of
+     * 15 ms (raw 80). The 40 ms excess is taken per wake-up (3.3 each):
+     * io keeps ~73, idle ~67. Were io last, idle would keep all 80. */
+    struct ps_thread t = part_thread();
+    part_ended[PS_IO] = 8;
+    part_ended[PS_IDLE] = 4;
+    part_io_long_ms = 100;
+    part_io_long_n = 8;
+    partition(&t, 200, 20, 40, 100, 0, 0, 0, 80);
+    memset(part_ended, 0, sizeof part_ended);
+    part_io_long_ms = part_io_long_n = 0;
+    cr_expect(t.blocked_ns[PS_IO] > 70 * MS && t.blocked_ns[PS_IO] < 76 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
+    cr_expect(t.blocked_ns[PS_IDLE] > 64 * MS && t.blocked_ns[PS_IDLE] < 70 * MS, "idle %lu",
+              (unsigned long)t.blocked_ns[PS_IDLE]);
+    cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
 }
