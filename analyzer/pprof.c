@@ -6,8 +6,10 @@
  * - contention (reports and dumps): per contended lock (`locks[]`), one
  *   sample per waiter call site with [contentions/count, delay/nanoseconds]
  *   as Go's mutex profile has them. The files keep sites, not stacks, so each
- *   sample has one location, the site; a lock's wait that its listed sites do
- *   not cover is one "(other call sites)" sample, so totals stay the file's.
+ *   sample has one location, the site (in a dump resolved to file:line
+ *   through the dump's modules, symbolize.h); a lock's wait that its listed
+ *   sites do not cover is one "(other call sites)" sample, so totals stay
+ *   the file's.
  * - offcpu/nanoseconds: reports give it per thread and cause (a location for
  *   the cause on top of one for the thread's function, since the report keeps
  *   no stacks); dumps per blocked thread, its stack weighted by `since_s`.
@@ -21,6 +23,7 @@
 #include "pprof.h"
 #include "jget.h"
 #include "report.h"
+#include "symbolize.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +63,7 @@ struct prof {
     struct map { uint64_t start, end, offset; const char *path, *build_id; int lines; } *maps;
     size_t nmaps;
     const json_t *root;
+    struct an_sym *sym;      /* a dump's image, to give its lock sites file:line; NULL for reports */
 };
 
 /* A table key from up to three strings (C++ names run to kilobytes: no
@@ -135,11 +139,33 @@ static uint64_t named_loc(struct prof *p, const char *name, const char *system, 
     return id;
 }
 
-/* A report's site "sym+0xoff (module)", "module+0xoff" or "0x…": the
- * function is sym (else the whole site), the file the module. */
+static uint64_t mapping_of(struct prof *p, uint64_t addr, int has_line);
+
+/* A site the shim wrote as "sym+0xoff (module)" (also "module+0xoff" or
+ * "0x…"). In a dump whose binaries are at hand it is resolved to its address
+ * and named as a frame is, with file:line and inlined calls; else the
+ * function is sym (or the whole site) and the file the module. */
 static uint64_t site_loc(struct prof *p, const char *site)
 {
     if (!site) return named_loc(p, "(unknown site)", NULL, NULL);
+    uint64_t addr = an_sym_site_addr(p->sym, site);
+    struct an_sym_frame r;
+    if (addr && an_sym_frame(p->sym, addr, 1, &r) == 0 && r.symbol) {
+        struct line lines[AN_SYM_MAX_INLINE + 1];
+        int n = 0;
+        for (int i = 0; i < r.ninlined && i < AN_SYM_MAX_INLINE; i++) {
+            lines[n].fn = func_id(p, r.inlined[i].symbol ? r.inlined[i].symbol : "(inlined)", NULL, r.inlined[i].file);
+            lines[n++].line = r.inlined[i].line;
+        }
+        lines[n].fn = func_id(p, r.symbol, NULL, r.file);
+        lines[n++].line = r.line;
+        char addr_s[24];
+        snprintf(addr_s, sizeof addr_s, "%llx", (unsigned long long)(addr - 1));
+        char *key = table_key("a", addr_s, r.symbol, r.file);
+        uint64_t id = loc_id(p, key, mapping_of(p, addr - 1, r.file != NULL), addr - 1, lines, n);
+        free(key);
+        return id;
+    }
     char name[512], mod[512] = "";
     snprintf(name, sizeof name, "%s", site);
     const char *paren = strstr(site, " (");
@@ -486,6 +512,7 @@ int an_pprof_build(const struct an_doc *doc, unsigned kinds, struct an_pb *resul
         p.idx_space = add_type(&p, &types, "inuse_space", "bytes");
     }
     load_mappings(&p);
+    if (doc->kind == AN_DUMP) p.sym = an_sym_open_json(an_arr(doc->root, "modules"));
     if (kinds & AN_PPROF_CONTENTION) contention(&p);
     if (kinds & AN_PPROF_OFFCPU) (doc->kind == AN_DUMP ? offcpu_dump : offcpu_report)(&p);
     if (kinds & AN_PPROF_HEAP) heap(&p);
@@ -530,6 +557,7 @@ int an_pprof_build(const struct an_doc *doc, unsigned kinds, struct an_pb *resul
     json_decref(p.funcs);
     json_decref(p.locs);
     free(p.maps);
+    an_sym_close(p.sym);
     return rc;
 }
 

@@ -1,9 +1,11 @@
 /* pprof_cmd.c: `poolshim export pprof FILE [-o OUT.pb.gz] [--kind K]`: loads
- * the file, builds the profile (pprof.c) and writes it gzipped, as pprof
- * files are on disk. */
+ * the file, symbolizes a dump as `show` does (file:line, inlined calls, lock
+ * names), builds the profile (pprof.c) and writes it gzipped, as pprof files
+ * are on disk. */
 #include "cmd.h"
 #include "load.h"
 #include "pprof.h"
+#include "symbolize.h"
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -76,6 +78,8 @@ int cmd_export(int argc, char **argv)
         snprintf(def, sizeof def, "%.*s.pb.gz", (int)(n < 4000 ? n : 4000), in);
         out = def;
     }
+    /* frames gain file:line and inlined calls, as `show` prints them */
+    if (d.kind == AN_DUMP) an_sym_enrich_dump(d.root);
     struct an_pb pb;
     int built = an_pprof_build(&d, kinds, &pb) == 0, rc = built ? write_gz(out, pb.buf, pb.len) : -1;
     an_pb_free(&pb);

@@ -1,7 +1,8 @@
 /* `poolshim export pprof`, read back by the real reader, `go tool pprof -top`
  * (Debian's golang-go), and checked against known truth:
  * - two_sites: lock wait split 70/30 between two call sites, measured by
- *   the fixture itself: delay shares within 5 % of it, contentions exact;
+ *   the fixture itself: delay shares within 5 % of it, contentions exact,
+ *   and from the dump it asks for at the end, both sites by file:line;
  * - convoy_io keeping 64 MiB live from allocate_cache(): that site holds the
  *   heap (>= 95 % of inuse_space, the total within sampling error of 64 MiB),
  *   and the off-CPU total is the dump's blocked time (sum of since_s);
@@ -57,6 +58,24 @@ static double top_value(const char *top, const char *name, int col)
     return NAN;
 }
 
+/* The flat value of the row whose name starts with fn and a space and ends
+ * with suffix (a file:line whose directory depends on the build). */
+static double top_value_at(const char *top, const char *fn, const char *suffix)
+{
+    const char *rows = strstr(top, "flat  flat%");
+    for (const char *l = rows ? strchr(rows, '\n') : NULL; l && *l; l = strchr(l, '\n')) {
+        l++;
+        char f[5][256];
+        int used = 0;
+        if (sscanf(l, "%255s %255s %255s %255s %255s %n", f[0], f[1], f[2], f[3], f[4], &used) < 5) continue;
+        const char *name = l + used, *e = strchr(name, '\n');
+        size_t n = e ? (size_t)(e - name) : strlen(name), fl = strlen(fn), sl = strlen(suffix);
+        if (n > fl + sl && !strncmp(name, fn, fl) && name[fl] == ' ' && !strncmp(name + n - sl, suffix, sl))
+            return unit_value(f[0]);
+    }
+    return NAN;
+}
+
 /* "Total samples = X" in base units. */
 static double top_total(const char *top)
 {
@@ -75,7 +94,7 @@ static void export_ok(const char *in, const char *out)
 Test(export_pprof, report_contention_shares_match_the_two_sites_truth, .timeout = 120)
 {
     struct ps_run r;
-    char *argv[] = { (char *)ps_build_path("fixtures/two_sites"), NULL };
+    char *argv[] = { (char *)ps_build_path("fixtures/two_sites"), "--request-dump", "1", NULL };
     cr_assert_eq(ps_run_ex(&r, argv, NULL, 1, 60), 0);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.truth, "no truth: %s", r.out);
@@ -103,6 +122,21 @@ Test(export_pprof, report_contention_shares_match_the_two_sites_truth, .timeout 
     top = pprof_top(out, "-sample_index=offcpu", "-tagfocus=cause=lock");
     double lock = top_value(top, "[lock]", 0);
     cr_expect(ps_near(lock, wa + wb, 0.05), "offcpu cause=lock %g s, truth %g s:\n%s", lock, wa + wb, top);
+    free(top);
+
+    /* The dump taken at the end: the same split, each site named with the
+     * file:line of its pthread_mutex_lock call (the fixture's __LINE__). */
+    char dump[600], sa[32], sb[32];
+    snprintf(dump, sizeof dump, "%s/poolshim.%d.dump.0.json", r.dir, r.pid);
+    snprintf(out, sizeof out, "%s/dump.pb.gz", r.dir);
+    export_ok(dump, out);
+    snprintf(sa, sizeof sa, "two_sites.c:%d", (int)ps_num(r.truth, "line_a"));
+    snprintf(sb, sizeof sb, "two_sites.c:%d", (int)ps_num(r.truth, "line_b"));
+    top = pprof_top(out, "-sample_index=delay", "-lines");
+    a = top_value_at(top, "lock_at_site_a", sa);
+    b = top_value_at(top, "lock_at_site_b", sb);
+    cr_expect(isfinite(a) && isfinite(b), "sites not named %s and %s:\n%s", sa, sb, top);
+    cr_expect(ps_near(a / (a + b), truth, 0.05), "dump: site a's share %.3f, truth %.3f:\n%s", a / (a + b), truth, top);
     free(top);
     ps_run_free(&r);
 }
