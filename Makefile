@@ -44,7 +44,7 @@ AN_SRC    := $(sort $(wildcard analyzer/*.c))
 AN_OBJ    := $(patsubst analyzer/%.c,$(B)/analyzer/%.o,$(AN_SRC))
 AN_BIN    := $(B)/poolshim
 AN_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(shell pkg-config --cflags jansson 2>/dev/null)
-AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm
+AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm -lz
 # libdw (elfutils): the symbolizer's DWARF reader; libstdc++: its C++ demangler (analyzer/symbolize.c)
 AN_LIBS   += $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) -lstdc++
 

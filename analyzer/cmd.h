@@ -3,6 +3,10 @@
  * input or usage) and prints its own errors, one line each. */
 #ifndef AN_CMD_H
 #define AN_CMD_H
+#include <stdio.h>
+
+/* The release `poolshim --version` names. */
+#define AN_RELEASE "0.1.0"
 
 struct an_opts {
     int json;            /* --json: machine-readable answer on stdout */
@@ -18,4 +22,9 @@ int cmd_report(int argc, char **argv, const struct an_opts *o);
 int cmd_show(int argc, char **argv, const struct an_opts *o);
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+/* CMD's synopsis, options and exit status on f (main.c); 2 for an unknown CMD. */
+int an_help(FILE *f, const char *cmd);
+/* run's options, one line each (run.c owns the table). */
+void an_run_options(FILE *f);
 #endif

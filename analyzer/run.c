@@ -25,8 +25,15 @@ static const struct { const char *opt, *var; } run_opts[] = {
     { "dump-interval-s", "POOLSHIM_DUMP_INTERVAL_S" }, { "dump-blocked-ms", "POOLSHIM_DUMP_BLOCKED_MS" },
     { "min", "POOLSHIM_MIN" }, { "max", "POOLSHIM_MAX" }, { "cooldown-ms", "POOLSHIM_COOLDOWN_MS" },
     { "expand", "POOLSHIM_EXPAND" }, { "pool", "POOLSHIM_POOL" }, { "alloc-sample", "POOLSHIM_ALLOC_SAMPLE" },
+    { "malloc", "POOLSHIM_MALLOC" }, { "metrics", "POOLSHIM_METRICS" },
 };
 #define NOPTS (sizeof run_opts / sizeof *run_opts)
+
+void an_run_options(FILE *f)
+{
+    for (size_t k = 0; k < NOPTS; k++)
+        fprintf(f, "  --%-16s V  sets %s\n", run_opts[k].opt, run_opts[k].var);
+}
 
 static int readable(const char *p) { return p && access(p, R_OK) == 0; }
 

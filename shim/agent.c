@@ -12,6 +12,7 @@
 #include "controller.h"
 #include "dump.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "real.h"
 #include "sampler.h"
@@ -84,6 +85,7 @@ static uint64_t tick(uint64_t now, int final)
 {
     ps_sampler_tick(now, final);
     ps_pool_tick(now);
+    ps_metrics_tick(final);
     if (final)
         return 0;
     ps_controller_tick(now);

@@ -45,6 +45,7 @@ static const struct var vars[] = {
     { "POOLSHIM_EXPAND", K_STR, OFF(expand), 0, 127, NULL, "a start routine name, at most 127 bytes" },
     { "POOLSHIM_POOL", K_STR, OFF(pool), 0, 127, NULL, "a start routine name, at most 127 bytes" },
     { "POOLSHIM_MALLOC", K_CHOICE, OFF(malloc_libc), 0, 0, "jemalloc|libc", "jemalloc or libc (default jemalloc)" },
+    { "POOLSHIM_METRICS", K_STR, OFF(metrics), 0, 511, NULL, "a file path (%p: the pid), at most 511 bytes" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
 #define NVARS (sizeof vars / sizeof vars[0])

@@ -852,3 +852,8 @@ void ps_controller_report_json(struct ps_jw *w)
     ps_jw_end(w);
     ps_jw_end(w);
 }
+
+unsigned ps_controller_decisions_total(void)
+{
+    return ctl_pid == getpid() ? nring : 0;   /* a forked child that never ticked has none */
+}

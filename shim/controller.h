@@ -12,4 +12,6 @@ void ps_controller_on_thread_exit(struct ps_thread *t);
 /* The report's top-level "controller" object (docs/format.md); writes the
  * recommended-size profile poolshim.<pid>.profile first when there is one. */
 void ps_controller_report_json(struct ps_jw *w);
+/* Decisions logged by this process so far (agent thread). */
+unsigned ps_controller_decisions_total(void);
 #endif

@@ -458,3 +458,8 @@ int ps_dump_summary(char *out, size_t cap)
         ps_fmt(out + at, cap - at, " (poolshim.%d.dump.%d.json)", (int)getpid(), st.deadlock_dump);
     return 1;
 }
+
+int ps_dump_count(void)
+{
+    return st.written;
+}

@@ -24,4 +24,6 @@ struct ps_jw;
 void ps_dump_report_json(struct ps_jw *w);
 /* One line on the deadlock found, for the summary; 0 if none. */
 int ps_dump_summary(char *out, size_t cap);
+/* Dumps written by this process so far. */
+int ps_dump_count(void);
 #endif

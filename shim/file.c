@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int ps_file_write_atomic(const char *dir, const char *name, const void *buf, size_t len)
+static int write_atomic(const char *dir, const char *name, const void *buf, size_t len, int sync)
 {
     char tmp[640], dst[640];
     int saved = errno;
@@ -24,7 +24,7 @@ int ps_file_write_atomic(const char *dir, const char *name, const void *buf, siz
         return -e;
     }
     int e = -ps_write_all(fd, buf, len);
-    if (!e && syscall(SYS_fsync, fd) != 0)
+    if (!e && sync && syscall(SYS_fsync, fd) != 0)
         e = errno;
     close(fd);
     if (!e && rename(tmp, dst) != 0)
@@ -46,4 +46,14 @@ long ps_file_read_small(const char *path, char *buf, size_t cap)
         return -1;
     buf[n] = 0;
     return n;
+}
+
+int ps_file_write_atomic(const char *dir, const char *name, const void *buf, size_t len)
+{
+    return write_atomic(dir, name, buf, len, 1);
+}
+
+int ps_file_replace(const char *dir, const char *name, const void *buf, size_t len)
+{
+    return write_atomic(dir, name, buf, len, 0);
 }

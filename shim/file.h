@@ -7,6 +7,9 @@
 
 /* Writes buf to dir/name atomically. 0 or -errno. */
 int ps_file_write_atomic(const char *dir, const char *name, const void *buf, size_t len);
+/* The same without the fsync, for a file rewritten every interval whose
+ * reader only needs never to see half of it (a crash may lose the last copy). */
+int ps_file_replace(const char *dir, const char *name, const void *buf, size_t len);
 /* Reads up to cap-1 bytes of a small file (/proc) into buf, NUL-terminated,
  * with raw system calls (never through our wrappers). Bytes read or -1. */
 long ps_file_read_small(const char *path, char *buf, size_t cap);

@@ -44,9 +44,7 @@ static void put(struct ps_jw *w, const char *s, size_t n)
 
 static void puts_(struct ps_jw *w, const char *s) { put(w, s, strlen(s)); }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), 0 if it is not one. */
-static int utf8_len(const unsigned char *p)
+int ps_utf8_len(const unsigned char *p)
 {
     unsigned char c = p[0], lo = 0x80, hi = 0xbf;
     int n;
@@ -78,7 +76,7 @@ static void quoted(struct ps_jw *w, const char *s)
         } else if (*p < 0x80) {
             put(w, (const char *)p, 1);
         } else {
-            int n = utf8_len(p);
+            int n = ps_utf8_len(p);
             if (n) {
                 put(w, (const char *)p, (size_t)n);
                 p += n - 1;

@@ -29,6 +29,9 @@ void ps_jw_dbl(struct ps_jw *w, const char *key, double v);
 void ps_jw_bool(struct ps_jw *w, const char *key, int v);
 void ps_jw_null(struct ps_jw *w, const char *key);
 void ps_jw_hex(struct ps_jw *w, const char *key, uint64_t v);   /* "0x1f" */
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 if it is not one. */
+int ps_utf8_len(const unsigned char *p);
 /* Formats v with up to `decimals` (0..9) digits after the point into buf; from
  * 1e18 on, 17 significant digits and an exponent. "null" if not finite or
  * cap < 32. */

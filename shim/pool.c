@@ -437,3 +437,18 @@ void ps_pool_tick(uint64_t now)
         __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
     }
 }
+
+int ps_pool_view(int pi, struct ps_pool_view *out)
+{
+    if (!ps_pools || pi < 0 || pi >= PS_MAX_POOLS)
+        return -1;
+    struct ps_pool *p = &ps_pools[pi];
+    uint32_t n = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2 || !n)
+        return -1;
+    out->routine = p->routine;
+    out->entry = p->entry;
+    memcpy(out->prefix, p->prefix, sizeof out->prefix);
+    out->last = p->hist[(n - 1) % PS_HIST];
+    return 0;
+}

@@ -159,6 +159,16 @@ void ps_pool_retire(struct ps_thread *t);
  * queue estimates and append a history sample. */
 void ps_pool_tick(uint64_t now_ns);
 
+/* What a pool is and its latest history sample (the agent's last tick), for
+ * readers outside the pool module. */
+struct ps_pool_view {
+    void *routine, *entry;
+    char prefix[PS_NAME_LEN];
+    struct ps_pool_sample last;
+};
+/* 0 and *out filled, or -1 when pi is not a pool or has no sample yet. Agent thread. */
+int ps_pool_view(int pi, struct ps_pool_view *out);
+
 /* Totals over the pool's threads (live, exited and retired). */
 struct ps_pool_totals {
     int threads, live;

@@ -1,11 +1,13 @@
 /* fuzz_readers.c: libFuzzer entry for the analyzer's readers and renderers.
  * Any bytes go through the same path as a file: the checked load, then every
- * answer and output format (text, JSON, HTML, folded) written to /dev/null.
+ * answer and output format (text, JSON, HTML, folded, the pprof profile)
+ * written to /dev/null or dropped.
  * Built and run by tests/scripts/fuzz.sh; not part of the poolshim binary. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "html.h"
 #include "load.h"
+#include "pprof.h"
 #include "report.h"
 #include "show.h"
 
@@ -32,6 +34,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         json_decref(a);
         an_show_folded(sink, d.root, 0);
     }
+    struct an_pb pb;
+    if (an_pprof_build(&d, AN_PPROF_CONTENTION | AN_PPROF_OFFCPU | AN_PPROF_HEAP, &pb) == 0) an_pb_free(&pb);
     an_doc_free(&d);
     return 0;
 }

@@ -222,6 +222,23 @@ Test(config, string_variables_take_up_to_127_bytes)
     expect_rejected("POOLSHIM_POOL", s);
 }
 
+Test(config, metrics_takes_a_path_up_to_511_bytes)
+{
+    struct ps_config c;
+    struct ps_cap cap;
+    char s[600];
+    ps_config_defaults(&c);
+    cr_expect_str_empty(c.metrics);                         /* default: no metrics file */
+    cr_expect_eq(set1(&c, "POOLSHIM_METRICS", "/var/lib/node-exporter/app-%p.prom", &cap), 0);
+    cr_expect_str_eq(c.metrics, "/var/lib/node-exporter/app-%p.prom");
+    memset(s, 'm', 511);
+    s[511] = 0;
+    cr_expect_eq(set1(&c, "POOLSHIM_METRICS", s, &cap), 0);
+    s[511] = 'm';
+    s[512] = 0;
+    expect_rejected("POOLSHIM_METRICS", s);
+}
+
 Test(config, dir_accepts_a_writable_directory)
 {
     char d[64];
