@@ -53,7 +53,7 @@ static json_t *run_mode(struct ps_run *r, const char *mode, const char *threads,
 Test(py_tpe, sleeping_tasks_read_as_io_bound, .timeout = 60)
 {
     struct ps_run r;
-    json_t *p = run_mode(&r, "sleep", "8", "200", "20");
+    json_t *p = run_mode(&r, "sleep", "8", "400", "20");   /* enough CPU (> 5 ms) to size from */
     double wait = ps_num(r.truth, "wait_s");
     double cores = ps_num(r.report, "cores");
     double w = ps_num(p, "wait_by_cause.io") + ps_num(p, "wait_by_cause.sleep");
