@@ -10,7 +10,8 @@
 #                        libc / jemalloc: the shim with POOLSHIM_MALLOC=libc / jemalloc)
 #   ALLOC_PROGRAMS=...   space-separated, from: node pigz sysbench python
 #   ALLOC_MALLOC_CONF=.. extra MALLOC_CONF for the jemalloc variant (tuning trials)
-# Wall time and peak RSS are /usr/bin/time's %e and %M (wait4's ru_maxrss).
+# Wall time, peak RSS and CPU time are /usr/bin/time's %e, %M (wait4's
+# ru_maxrss) and %U + %S.
 # The shim runs with its defaults (control advise, dumps on) except the summary
 # on stderr; dumps taken are counted. Prints a Markdown table: per program and
 # variant, the median over rounds of (variant's time / the same round's run
@@ -65,7 +66,7 @@ for prog in $PROGRAMS; do
       v=${vs[$(((i + k) % nv))]}
       d=$TMP/dir; rm -rf "$d"; mkdir -p "$d"
       # shellcheck disable=SC2046,SC2086
-      /usr/bin/time -f '%e %M' -o "$TMP/t" env POOLSHIM_DIR="$d" POOLSHIM_SUMMARY=off $(env_of "$v") $c \
+      /usr/bin/time -f '%e %M %U %S' -o "$TMP/t" env POOLSHIM_DIR="$d" POOLSHIM_SUMMARY=off $(env_of "$v") $c \
         > /dev/null 2> "$TMP/err" || { echo "alloc.sh: $prog/$v failed: $(tail -2 "$TMP/err")" >&2; continue; }
       dumps=$(find "$d" -name 'poolshim.*.dump.*.json' | wc -l)
       echo "$prog $v $i $(tail -1 "$TMP/t") $dumps $(cut -d' ' -f1 /proc/loadavg)" >> "$RAW"
@@ -80,12 +81,12 @@ import sys, statistics as st
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 progs, vars_ = [], []
 runs = {}
-for p, v, i, t, rss, dumps, load in rows:
+for p, v, i, t, rss, us, sy, dumps, load in rows:
     if p not in progs: progs.append(p)
     if v not in vars_: vars_.append(v)
-    runs[(p, v, int(i))] = (float(t), int(rss) / 1024, int(dumps), float(load))
-print("| program | variant | time / none: median (min-max) | wall s median | peak RSS MiB median (min-max) | RSS / none | dumps | load 1-min |")
-print("|---|---|---|---|---|---|---|---|")
+    runs[(p, v, int(i))] = (float(t), int(rss) / 1024, int(dumps), float(load), float(us) + float(sy))
+print("| program | variant | wall / none: median (min-max) | wall s median | CPU / none: median (min-max) | peak RSS MiB median (min-max) | RSS / none | dumps | load 1-min |")
+print("|---|---|---|---|---|---|---|---|---|")
 for p in progs:
     base = {i: r for (q, v, i), r in runs.items() if q == p and v == "none"}
     brss = st.median([r[1] for r in base.values()]) if base else None
@@ -95,8 +96,10 @@ for p in progs:
         ratios = [mine[i][0] / base[i][0] for i in mine if i in base and base[i][0] > 0]
         rs = [r[1] for r in mine.values()]
         rat = "%.3f (%.3f-%.3f)" % (st.median(ratios), min(ratios), max(ratios)) if ratios and v != "none" else "-"
+        cr = [mine[i][4] / base[i][4] for i in mine if i in base and base[i][4] > 0]
+        crat = "%.3f (%.3f-%.3f)" % (st.median(cr), min(cr), max(cr)) if cr and v != "none" else "-"
         rr = "%.2f" % (st.median(rs) / brss) if brss and v != "none" else "-"
-        print("| %s | %s | %s | %.2f | %.1f (%.1f-%.1f) | %s | %d | %.1f |" % (
-            p, v, rat, st.median([r[0] for r in mine.values()]), st.median(rs), min(rs), max(rs), rr,
+        print("| %s | %s | %s | %.2f | %s | %.1f (%.1f-%.1f) | %s | %d | %.1f |" % (
+            p, v, rat, st.median([r[0] for r in mine.values()]), crat, st.median(rs), min(rs), max(rs), rr,
             sum(r[2] for r in mine.values()), st.median([r[3] for r in mine.values()])))
 EOF

@@ -260,13 +260,11 @@ static void glibc_json(struct ps_jw *w)
 {
     ps_jw_str(w, "allocator", "glibc");
     struct mallinfo2 mi = mallinfo2();
+    /* glibc has no counterpart of jemalloc's active, metadata, resident and
+     * retained: the keys are absent, not null (no value exists to be known). */
     ps_jw_obj(w, "stats");
     ps_jw_u64(w, "allocated", mi.uordblks + mi.hblkhd);   /* in use: heap chunks and mmapped ones */
-    ps_jw_null(w, "active");
-    ps_jw_null(w, "metadata");
-    ps_jw_null(w, "resident");
     ps_jw_u64(w, "mapped", mi.arena + mi.hblkhd);          /* obtained from the system */
-    ps_jw_null(w, "retained");
     ps_jw_u64(w, "free", mi.fordblks);                     /* held by the heap, not by the program */
     ps_jw_end(w);
     if (!profiling) {
