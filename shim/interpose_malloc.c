@@ -32,7 +32,9 @@
  * jemalloc's profiling: it reads malloc_conf at its first allocation, so the
  * string is a constant: profiling compiled in and inactive (prof:true,
  * prof_active:false costs nothing per allocation); alloc.c switches it on from
- * the constructor in jemalloc mode. MALLOC_CONF set by the user wins.
+ * the constructor in jemalloc mode. MALLOC_CONF set by the user wins. jemalloc
+ * is linked, so it boots in libc mode too (see decide; nothing allocates from
+ * it then).
  *
  * Fork: jemalloc's constructor (it runs before ours: libjemalloc is our
  * dependency) registers its pthread_atfork handlers before ours, so in a child
@@ -100,26 +102,25 @@ __attribute__((constructor(101))) static void find_jemalloc_fast_paths(void)
 enum { UNDECIDED, JEMALLOC, LIBC };
 static int mode;
 
-/* In jemalloc mode the first allocation through us (libstdc++'s constructor,
- * usually, before any code of the program runs) also initialises jemalloc,
- * which with prof:true leaves errno at ERANGE: the program must find errno as
- * it was. */
+/* The first allocation through us (ld.so's, or libstdc++'s constructor,
+ * before any code of the program runs) also initialises jemalloc, in either
+ * mode: otherwise its own constructor would, and with prof:true its boot
+ * leaves errno at ERANGE (exp() underflows) where the program would find it.
+ * Here errno is kept. In libc mode jemalloc then stays empty. */
 static __attribute__((noinline)) int decide(void)
 {
     extern char **environ;
+    int saved = errno;
+    void *p = mallocx(1, 0);
+    if (p)
+        dallocx(p, 0);
+    errno = saved;
     int m = LIBC;
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, "POOLSHIM_MALLOC=", 16)) {
             m = strcmp(*e + 16, "jemalloc") ? LIBC : JEMALLOC;
             break;
         }
-    if (m == JEMALLOC) {
-        int saved = errno;
-        void *p = mallocx(1, 0);
-        if (p)
-            dallocx(p, 0);
-        errno = saved;
-    }
     __atomic_store_n(&mode, m, __ATOMIC_RELAXED);
     return m;
 }
