@@ -23,7 +23,7 @@ struct ps_heap_tls {
 extern __thread struct ps_heap_tls ps_heap_tls __attribute__((tls_model("initial-exec")));
 /* Counting filter over pointer hashes: a pointer whose byte is 0 was not
  * sampled. NULL while sampling is off. */
-extern uint8_t *ps_heap_filter;
+extern uint8_t *ps_heap_filter __attribute__((visibility("hidden")));
 
 #define PS_HEAP_FILTER_BITS 16
 

@@ -147,10 +147,10 @@ static inline void *sampled(void *p, size_t n)
     return p;
 }
 
-PS_EXPORT void *malloc(size_t n)
+/* jemalloc's paths are out of line: the libc path, the default, then needs
+ * no saved registers. */
+static __attribute__((noinline)) void *je_malloc_path(size_t n)
 {
-    if (use_libc())
-        return sampled(__libc_malloc(n), n);
     void *(*fast)(size_t) = __atomic_load_n(&je_malloc, __ATOMIC_ACQUIRE);
     if (__builtin_expect(fast != NULL, 1))
         return fast(n);               /* sets ENOMEM itself; malloc(0) allocates */
@@ -158,20 +158,34 @@ PS_EXPORT void *malloc(size_t n)
     return p ? p : nomem();
 }
 
+static __attribute__((noinline)) void je_free_path(void *p)
+{
+    if (!p)
+        return;
+    int saved = errno;
+    void (*fast)(void *) = __atomic_load_n(&je_free, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(fast != NULL, 1))
+        fast(p);
+    else
+        dallocx(p, 0);
+    errno = saved;
+}
+
+PS_EXPORT void *malloc(size_t n)
+{
+    if (__builtin_expect(!use_libc(), 0))
+        return je_malloc_path(n);
+    return sampled(__libc_malloc(n), n);
+}
+
 PS_EXPORT void free(void *p)
 {
-    if (use_libc()) {
-        ps_heap_note_free(p);
-        __libc_free(p);
-    } else if (p) {
-        int saved = errno;
-        void (*fast)(void *) = __atomic_load_n(&je_free, __ATOMIC_ACQUIRE);
-        if (__builtin_expect(fast != NULL, 1))
-            fast(p);
-        else
-            dallocx(p, 0);
-        errno = saved;
+    if (__builtin_expect(!use_libc(), 0)) {
+        je_free_path(p);
+        return;
     }
+    ps_heap_note_free(p);
+    __libc_free(p);
 }
 
 PS_EXPORT void *calloc(size_t nmemb, size_t size)
