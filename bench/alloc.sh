@@ -8,7 +8,9 @@
 #   ALLOC_VARIANTS=...   space-separated, from: none shim libc jemalloc
 #                        (default "none shim": without / with the shim's defaults;
 #                        libc / jemalloc: the shim with POOLSHIM_MALLOC=libc / jemalloc)
-#   ALLOC_PROGRAMS=...   space-separated, from: node pigz sysbench python
+#   ALLOC_PROGRAMS=...   space-separated, from: node pigz sysbench sysbench2 python
+#   ALLOC_SHIM_ENV=...   extra VAR=value words for every run under the shim
+#                        (e.g. POOLSHIM_DUMP=off to leave dumps out of it)
 #   ALLOC_MALLOC_CONF=.. extra MALLOC_CONF for the jemalloc variant (tuning trials)
 # Wall time, peak RSS and CPU time are /usr/bin/time's %e, %M (wait4's
 # ru_maxrss) and %U + %S.
@@ -23,7 +25,8 @@ SHIM=$B/libpoolshim.so
 HERE=$(cd "$(dirname "$0")" && pwd)
 PAIRS=${ALLOC_PAIRS:-7}
 VARIANTS=${ALLOC_VARIANTS:-none shim}
-PROGRAMS=${ALLOC_PROGRAMS:-node pigz sysbench python}
+PROGRAMS=${ALLOC_PROGRAMS:-node pigz sysbench sysbench2 python}
+SHIM_ENV=${ALLOC_SHIM_ENV:-}
 [ -r "$SHIM" ] || { echo "alloc.sh: $SHIM missing (run make)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "alloc.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/poolshim-alloc.XXXXXX)
@@ -43,6 +46,7 @@ cmd_of() {
     node) echo "env UV_THREADPOOL_SIZE=4 node $HERE/node_fs.js 150000 $TMP/f4k" ;;
     pigz) echo "pigz -p 2 -6 -c $TMP/data" ;;
     sysbench) echo "sysbench threads --threads=4 --time=0 --events=2000 run" ;;
+    sysbench2) echo "sysbench threads --threads=2 --time=0 --events=2000 run" ;;
     python) echo "$PY $HERE/../tests/fixtures/py_tpe.py --mode sleep --threads 16 --tasks 16000 --ms 1" ;;
   esac
 }
@@ -50,13 +54,13 @@ cmd_of() {
 env_of() {
   case $1 in
     none) echo "" ;;
-    shim) echo "LD_PRELOAD=$SHIM" ;;
-    libc) echo "LD_PRELOAD=$SHIM POOLSHIM_MALLOC=libc" ;;
-    jemalloc) echo "LD_PRELOAD=$SHIM POOLSHIM_MALLOC=jemalloc ${ALLOC_MALLOC_CONF:+MALLOC_CONF=$ALLOC_MALLOC_CONF}" ;;
+    shim) echo "LD_PRELOAD=$SHIM $SHIM_ENV" ;;
+    libc) echo "LD_PRELOAD=$SHIM POOLSHIM_MALLOC=libc $SHIM_ENV" ;;
+    jemalloc) echo "LD_PRELOAD=$SHIM POOLSHIM_MALLOC=jemalloc $SHIM_ENV ${ALLOC_MALLOC_CONF:+MALLOC_CONF=$ALLOC_MALLOC_CONF}" ;;
   esac
 }
 
-echo "alloc.sh: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg), $PAIRS rounds of: $VARIANTS" >&2
+echo "alloc.sh: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg), $PAIRS rounds of: $VARIANTS${SHIM_ENV:+ (shim env: $SHIM_ENV)}" >&2
 read -r -a vs <<< "$VARIANTS"
 nv=${#vs[@]}
 for prog in $PROGRAMS; do
