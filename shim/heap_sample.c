@@ -31,9 +31,13 @@
 #include <unistd.h>
 #include <unwind.h>
 
-#define SLOTS 8192u            /* live samples at most: 4 GiB of live heap at the default mean */
+#define SLOTS 8192u            /* 2^13 live samples at most: 4 GiB of live heap at the default mean */
 #define PROBE 16u              /* slots a pointer may live in: two cache lines of keys */
 #define BUSY ((uintptr_t)1)
+/* Slots and filter take different high bits of the multiplicative hash (its
+ * low bits only mix the pointer's low bits: page-aligned blocks would share a
+ * few dozen slots). */
+#define SLOT_SHIFT (64 - PS_HEAP_FILTER_BITS - 13)
 #define FILTER_SIZE (1u << PS_HEAP_FILTER_BITS)
 /* Before ps_heap_start a thread checks again every 64 KiB allocated: cheap if
  * it never comes (a shim that did not start), and the countdown being
@@ -120,8 +124,8 @@ static int64_t draw(struct ps_heap_tls *t)
 }
 
 struct unwind_buf {
-    uintptr_t *ip;
-    int n, max;
+    uintptr_t ip[PS_HEAP_FRAMES + 8];
+    int n;
 };
 
 static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
@@ -129,15 +133,33 @@ static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
     struct unwind_buf *b = arg;
     int before = 0;
     uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
-    if (!ip || b->n >= b->max)
+    if (!ip || b->n >= (int)(sizeof b->ip / sizeof b->ip[0]))
         return _URC_END_OF_STACK;
-    if (b->n == 0 && ip >= self_lo && ip < self_hi)
-        return _URC_NO_REASON;          /* still inside the shim (this file, the wrapper) */
     b->ip[b->n++] = ip;
     return _URC_NO_REASON;
 }
 
-static void record(void *p, size_t n)
+/* The stack from the program's call site (the return address of the malloc
+ * it called) outwards; if the unwinder did not pass through it, from the
+ * first frame outside the shim. */
+static uint32_t capture(uintptr_t *out, const void *caller)
+{
+    struct unwind_buf b;
+    b.n = 0;
+    _Unwind_Backtrace(unwind_cb, &b);
+    int from = 0;
+    while (from < b.n && b.ip[from] != (uintptr_t)caller)
+        from++;
+    if (from == b.n)
+        for (from = 0; from < b.n && b.ip[from] >= self_lo && b.ip[from] < self_hi; from++)
+            ;
+    uint32_t n = 0;
+    for (int i = from; i < b.n && n < PS_HEAP_FRAMES; i++)
+        out[n++] = b.ip[i];
+    return n;
+}
+
+static void record(void *p, size_t n, const void *caller)
 {
     uint64_t h = ps_heap_hash(p);
     uint8_t *fb = &ps_heap_filter[h >> (64 - PS_HEAP_FILTER_BITS)];
@@ -149,7 +171,7 @@ static void record(void *p, size_t n)
         }
     } while (!__atomic_compare_exchange_n(fb, &c, (uint8_t)(c + 1), 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     for (unsigned k = 0; k < PROBE; k++) {
-        unsigned i = (unsigned)(h + k) & (SLOTS - 1);
+        unsigned i = (unsigned)((h >> SLOT_SHIFT) + k) & (SLOTS - 1);
         uintptr_t z = 0;
         if (__atomic_load_n(&keys[i], __ATOMIC_RELAXED) != 0 ||
             !__atomic_compare_exchange_n(&keys[i], &z, BUSY, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
@@ -159,9 +181,7 @@ static void record(void *p, size_t n)
         __atomic_store_n(&r->seq, s + 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_RELEASE);
         r->size = n;
-        struct unwind_buf b = { r->ip, 0, PS_HEAP_FRAMES };
-        _Unwind_Backtrace(unwind_cb, &b);
-        r->nframes = (uint32_t)b.n;
+        r->nframes = capture(r->ip, caller);
         __atomic_store_n(&r->seq, s + 2, __ATOMIC_RELEASE);
         __atomic_store_n(&keys[i], (uintptr_t)p, __ATOMIC_RELEASE);
         return;
@@ -170,7 +190,7 @@ static void record(void *p, size_t n)
     __atomic_fetch_add(&dropped, 1, __ATOMIC_RELAXED);
 }
 
-void ps_heap_sample_slow(void *p, size_t n)
+void ps_heap_sample_slow(void *p, size_t n, const void *caller)
 {
     struct ps_heap_tls *t = &ps_heap_tls;
     int g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
@@ -203,7 +223,7 @@ void ps_heap_sample_slow(void *p, size_t n)
         }
     }
     t->left = draw(t);
-    record(p, n);
+    record(p, n, caller);
     t->busy = 0;
     errno = saved;
 }
@@ -212,7 +232,7 @@ void ps_heap_forget_slow(void *p)
 {
     uint64_t h = ps_heap_hash(p);
     for (unsigned k = 0; k < PROBE; k++) {
-        unsigned i = (unsigned)(h + k) & (SLOTS - 1);
+        unsigned i = (unsigned)((h >> SLOT_SHIFT) + k) & (SLOTS - 1);
         uintptr_t want = (uintptr_t)p;
         if (__atomic_load_n(&keys[i], __ATOMIC_RELAXED) == want &&
             __atomic_compare_exchange_n(&keys[i], &want, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {

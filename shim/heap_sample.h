@@ -32,16 +32,18 @@ static inline uint64_t ps_heap_hash(const void *p)
     return ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
 }
 
-void ps_heap_sample_slow(void *p, size_t n);
+void ps_heap_sample_slow(void *p, size_t n, const void *caller);
 void ps_heap_forget_slow(void *p);
 
-/* After a successful allocation of n bytes at p (p != NULL). */
-static inline void ps_heap_note_alloc(void *p, size_t n)
-{
-    struct ps_heap_tls *t = &ps_heap_tls;
-    if (__builtin_expect((t->left -= (int64_t)n) < 0, 0))
-        ps_heap_sample_slow(p, n);
-}
+/* After a successful allocation of n bytes at p (p != NULL), in the exported
+ * function the program called: a macro, so that the return address is the
+ * program's call site, where a sample's stack starts. */
+#define ps_heap_note_alloc(p, n)                                                          \
+    do {                                                                                  \
+        struct ps_heap_tls *t_ = &ps_heap_tls;                                            \
+        if (__builtin_expect((t_->left -= (int64_t)(n)) < 0, 0))                          \
+            ps_heap_sample_slow((p), (n), __builtin_return_address(0));                   \
+    } while (0)
 
 /* Before p is given back to the allocator (p may be NULL). */
 static inline void ps_heap_note_free(void *p)
@@ -63,7 +65,8 @@ double ps_heap_sample_weight(double size, double mean);
 struct ps_heap_site {
     double bytes, objects;     /* unbiased estimates of the live memory from this stack */
     int nframes;
-    uintptr_t ip[PS_HEAP_FRAMES];   /* ip[0] the allocation's caller, then return addresses */
+    uintptr_t ip[PS_HEAP_FRAMES];   /* return addresses, innermost first: ip[0] is in the
+                                       function that called malloc */
 };
 struct ps_heap_totals {
     double bytes, objects;     /* estimates over all live samples */

@@ -139,13 +139,16 @@ static inline void *nomem(void)
     return NULL;
 }
 
-/* The libc path: the allocation, then the sampler's countdown. */
-static inline void *sampled(void *p, size_t n)
-{
-    if (__builtin_expect(p != NULL, 1))
-        ps_heap_note_alloc(p, n);
-    return p;
-}
+/* The libc path: the allocation, then the sampler's countdown (a macro: the
+ * sample's stack starts at the return address of the exported function). */
+#define sampled(call, n)                                                                  \
+    ({                                                                                    \
+        void *p_ = (call);                                                                \
+        size_t n_ = (n);                                                                  \
+        if (__builtin_expect(p_ != NULL, 1))                                              \
+            ps_heap_note_alloc(p_, n_);                                                   \
+        p_;                                                                               \
+    })
 
 /* jemalloc's paths are out of line: the libc path, the default, then needs
  * no saved registers. */
