@@ -41,13 +41,44 @@ static int lg_rate;
 static int on_glibc;           /* the program allocates from glibc through us */
 static const char *not_ours;   /* why we cannot see the program's allocations, or NULL */
 
+/* The GOT slot a PLT stub jumps through ("endbr64; bnd jmp *slot(%rip)" or
+ * "jmp *slot(%rip)"), or NULL when code is not such a stub. */
+static void **plt_slot(const unsigned char *code)
+{
+    if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+        code += 4;
+    if (code[0] == 0xf2)
+        code++;
+    if (code[0] != 0xff || code[1] != 0x25)
+        return NULL;
+    int32_t disp;
+    memcpy(&disp, code + 2, sizeof disp);
+    return (void **)(uintptr_t)(code + 6 + disp);
+}
+
 /* Is the malloc the program calls ours? An executable that defines its own
- * malloc comes first in the scope and wins. */
+ * malloc comes first in the scope and wins. A non-PIE executable that takes
+ * malloc's address (node) makes its own PLT stub the canonical "malloc" that
+ * dlsym returns: then what counts is where the stub jumps, once bound (one
+ * allocation through it, freed through the program's free, binds it). */
 static int malloc_is_ours(void)
 {
     void *m = dlsym(RTLD_DEFAULT, "malloc");
     Dl_info a, b;
-    return m && dladdr(m, &a) && dladdr((void *)malloc_is_ours, &b) && a.dli_fbase == b.dli_fbase;
+    if (!m || !dladdr((void *)malloc_is_ours, &b))
+        return 0;
+    if (dladdr(m, &a) && a.dli_fbase == b.dli_fbase)
+        return 1;
+    void **slot = plt_slot(m);
+    if (!slot)
+        return 0;
+    void (*program_free)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "free");
+    if (!program_free)
+        return 0;
+    void *p = ((void *(*)(size_t))m)(16);
+    program_free(p);
+    void *target = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    return target && dladdr(target, &a) && a.dli_fbase == b.dli_fbase;
 }
 
 void ps_alloc_init(int lg_sample)
