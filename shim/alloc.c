@@ -88,11 +88,12 @@ void ps_alloc_init(int lg_sample)
      * (anything but "jemalloc" is glibc there, and the default here). */
     if (ps_cfg.malloc_libc) {
         on_glibc = 1;
-        if (ps_heap_start(malloc_is_ours() ? lg_sample : -1) != 0) {
+        int ours = malloc_is_ours();
+        if (ps_heap_start(ours ? lg_sample : -1) != 0) {
             ps_log_once(&logged, "cannot map the heap sample table: dumps carry allocation stats only");
             return;
         }
-        if (!malloc_is_ours())
+        if (!ours)
             not_ours = "the program brings its own malloc: no allocation snapshot";
         else if (lg_sample >= 0) {
             lg_rate = lg_sample;

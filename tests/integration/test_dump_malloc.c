@@ -126,3 +126,57 @@ Test(dump_malloc, malloc_jemalloc_profiles_with_a_heap_file, .timeout = 30)
     json_decref(d);
     ps_run_free(&r);
 }
+
+/* A real program: node, 64 MiB of native buffers (node's ArrayBuffer
+ * allocator mallocs each 1 MiB one), a dump requested with `poolshim dump`.
+ * node is non-PIE and takes malloc's address: its PLT stub is what dlsym
+ * finds, and the dump must still see glibc through the shim. */
+Test(dump_malloc, node_native_buffers_are_sampled_where_node_allocates_them, .timeout = 40)
+{
+    if (access("/usr/bin/node", X_OK) != 0)
+        cr_skip_test("node is not installed");
+    char dir[] = "/tmp/poolshim-node.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const char *js = access("tests/fixtures/node_buffers.js", R_OK) == 0 ? "tests/fixtures/node_buffers.js"
+                                                                         : ps_build_path("../tests/fixtures/node_buffers.js");
+    char jsabs[PATH_MAX];
+    cr_assert_not_null(realpath(js, jsabs), "%s", js);
+    char ready[600];
+    snprintf(ready, sizeof ready, "%s/ready", dir);
+    char *argv[] = { "/usr/bin/node", jsabs, "64", ready, NULL };
+    pid_t pid = ps_spawn(argv, NULL, 1, dir, dir, NULL);
+    cr_assert(pid > 0);
+    for (int i = 0; i < 1500 && access(ready, F_OK) != 0; i++)
+        usleep(10000);
+    cr_assert_eq(access(ready, F_OK), 0, "node never got ready");
+    /* node's threads block the dump signal: ask as a user would */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' dump %d >/dev/null 2>&1", ps_build_path("poolshim"), (int)pid);
+    cr_expect_eq(system(cmd), 0, "%s", cmd);
+    cr_expect(dk_wait_dumps(dir, 1, 10.0) >= 0, "no dump");
+    cr_expect_eq(dk_wait(pid, 20), 0, "node exited badly");
+    json_t *d = dk_load_dump(dir, pid, 0);
+    cr_assert_not_null(d, "no dump");
+    cr_expect_null(ps_str(d, "allocations.error"), "allocations.error %s", ps_str(d, "allocations.error"));
+    cr_expect_str_eq(ps_str(d, "allocations.allocator"), "glibc");
+    const double mib64 = 64.0 * (1 << 20);
+    cr_expect(ps_num(d, "allocations.stats.allocated") >= mib64, "allocated %.0f",
+              ps_num(d, "allocations.stats.allocated"));
+    /* 64 blocks of 1 MiB, each sampled with p = 0.86 at weight 1.16: the count
+     * of samples is binomial, its relative error 5 %. */
+    double b = 0;
+    json_t *s, *f;
+    size_t i, j;
+    json_array_foreach(json_object_get(json_object_get(d, "allocations"), "top_sites"), i, s) {
+        int in_node_allocator = 0;
+        json_array_foreach(json_object_get(s, "stack"), j, f) {
+            const char *sym = json_string_value(json_object_get(f, "symbol"));
+            in_node_allocator |= sym && strstr(sym, "NodeArrayBufferAllocator") != NULL;
+        }
+        if (in_node_allocator)
+            b += ps_num(s, "bytes");
+    }
+    cr_expect(b > mib64 * 0.65 && b < mib64 * 1.35, "node's ArrayBuffer allocator sites hold %.0f of 64 MiB", b);
+    json_decref(d);
+    dk_rmdir(dir);
+}
