@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,10 +42,37 @@ static int lg_rate;
 static int on_glibc;           /* the program allocates from glibc through us */
 static const char *not_ours;   /* why we cannot see the program's allocations, or NULL */
 
+struct span_check { uintptr_t code, slot; int code_in, slot_in; };
+
+/* Are both addresses inside the loaded segments of one object? */
+static int same_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct span_check *c = arg;
+    int code_in = 0, slot_in = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        code_in |= c->code >= lo && c->code + 16 <= hi;
+        slot_in |= c->slot >= lo && c->slot + sizeof(void *) <= hi;
+    }
+    if (!code_in)
+        return 0;
+    c->code_in = 1;
+    c->slot_in = slot_in;
+    return 1;
+}
+
 /* The GOT slot a PLT stub jumps through ("endbr64; bnd jmp *slot(%rip)" or
- * "jmp *slot(%rip)"), or NULL when code is not such a stub. */
+ * "jmp *slot(%rip)"), or NULL when code is not such a stub of a loaded object
+ * whose slot lies in the same object (so reading it cannot fault). */
 static void **plt_slot(const unsigned char *code)
 {
+    struct span_check c = { (uintptr_t)code, 0, 0, 0 };
+    if (!dl_iterate_phdr(same_object, &c) || !c.code_in)
+        return NULL;
     if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
         code += 4;
     if (code[0] == 0xf2)
@@ -53,7 +81,11 @@ static void **plt_slot(const unsigned char *code)
         return NULL;
     int32_t disp;
     memcpy(&disp, code + 2, sizeof disp);
-    return (void **)(uintptr_t)(code + 6 + disp);
+    c.slot = (uintptr_t)(code + 6 + disp);
+    c.code_in = 0;
+    if (!dl_iterate_phdr(same_object, &c) || !c.slot_in)
+        return NULL;
+    return (void **)c.slot;
 }
 
 /* Is the malloc the program calls ours? An executable that defines its own

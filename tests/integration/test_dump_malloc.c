@@ -180,3 +180,24 @@ Test(dump_malloc, node_native_buffers_are_sampled_where_node_allocates_them, .ti
     json_decref(d);
     dk_rmdir(dir);
 }
+
+/* An executable with its own malloc: the shim's wrappers never run, and the
+ * dump says why it has no allocation snapshot instead of showing an empty one. */
+Test(dump_malloc, a_program_with_its_own_malloc_is_named_in_the_dump, .timeout = 30)
+{
+    char dir[] = "/tmp/poolshim-own.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char *argv[] = { (char *)ps_build_path("fixtures/own_malloc"), "--run-ms", "1500", NULL };
+    pid_t pid = dk_spawn(argv, dir, NULL);
+    cr_assert(pid > 0);
+    usleep(400000);
+    cr_assert_eq(kill(pid, SIGRTMIN + 7), 0);
+    cr_expect(dk_wait_dumps(dir, 1, 5.0) >= 0, "no dump");
+    cr_expect_eq(dk_wait(pid, 20), 0, "the program exited badly");
+    json_t *d = dk_load_dump(dir, pid, 0);
+    cr_assert_not_null(d, "no dump");
+    const char *e = ps_str(d, "allocations.error");
+    cr_expect(e && strstr(e, "its own malloc"), "allocations.error %s", e ? e : "(null)");
+    json_decref(d);
+    dk_rmdir(dir);
+}
