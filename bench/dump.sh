@@ -100,7 +100,7 @@ with open(out, "w") as f:
 - **Capture wall** (`capture.wall_ms`) is the time from the first signal sent to the last
   answer; the shim signals 8 x cores threads at a time so that a thousand threads are not all
   made runnable at once. **Whole dump** (`dump_ms`) adds /proc reads, symbolization, pool and
-  lock sections, the module map, jemalloc's heap profile and the atomic write (with fsync): it
+  lock sections, the module map, the heap profile (the sample table, or jemalloc's prof.dump) and the atomic write (with fsync): it
   runs on the shim's own thread while the application keeps running.
 - **Probe max gap** is the largest time a spinning probe did not run inside a window: the
   baseline window has no dump, each dump window starts at the request. On a loaded 2-core
