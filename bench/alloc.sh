@@ -65,6 +65,8 @@ read -r -a vs <<< "$VARIANTS"
 nv=${#vs[@]}
 for prog in $PROGRAMS; do
   c=$(cmd_of "$prog")
+  exe=$prog; case $prog in sysbench2) exe=sysbench ;; python) exe=$PY ;; esac
+  command -v "$exe" > /dev/null || { echo "alloc.sh: $exe not installed, $prog skipped" >&2; continue; }
   for ((i = 0; i < PAIRS; i++)); do
     for ((k = 0; k < nv; k++)); do
       v=${vs[$(((i + k) % nv))]}
@@ -93,6 +95,7 @@ print("| program | variant | wall / none: median (min-max) | wall s median | CPU
 print("|---|---|---|---|---|---|---|---|---|")
 for p in progs:
     base = {i: r for (q, v, i), r in runs.items() if q == p and v == "none"}
+    if not base: continue
     brss = st.median([r[1] for r in base.values()]) if base else None
     for v in vars_:
         mine = {i: r for (q, w, i), r in runs.items() if q == p and w == v}
