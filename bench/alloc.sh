@@ -12,6 +12,9 @@
 #   ALLOC_SHIM_ENV=...   extra VAR=value words for every run under the shim
 #                        (e.g. POOLSHIM_DUMP=off to leave dumps out of it)
 #   ALLOC_MALLOC_CONF=.. extra MALLOC_CONF for the jemalloc variant (tuning trials)
+#   ALLOC_BUDGET_S=N     per program, no new round starts after N seconds once 3
+#                        rounds are done (default 25, so that make bench stays
+#                        within its budget; 0: no limit, as for RESULTS-alloc.md)
 # Wall time, peak RSS and CPU time are /usr/bin/time's %e, %M (wait4's
 # ru_maxrss) and %U + %S.
 # The shim runs with its defaults (control advise, dumps on) except the summary
@@ -27,6 +30,7 @@ PAIRS=${ALLOC_PAIRS:-7}
 VARIANTS=${ALLOC_VARIANTS:-none shim}
 PROGRAMS=${ALLOC_PROGRAMS:-node pigz sysbench sysbench2 python}
 SHIM_ENV=${ALLOC_SHIM_ENV:-}
+BUDGET=${ALLOC_BUDGET_S:-25}
 [ -r "$SHIM" ] || { echo "alloc.sh: $SHIM missing (run make)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "alloc.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/poolshim-alloc.XXXXXX)
@@ -67,7 +71,12 @@ for prog in $PROGRAMS; do
   c=$(cmd_of "$prog")
   exe=$prog; case $prog in sysbench2) exe=sysbench ;; python) exe=$PY ;; esac
   command -v "$exe" > /dev/null || { echo "alloc.sh: $exe not installed, $prog skipped" >&2; continue; }
+  t0=$EPOCHREALTIME
   for ((i = 0; i < PAIRS; i++)); do
+    if ((i >= 3 && BUDGET > 0)) && awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$BUDGET" 'BEGIN { exit !(b - a > l) }'; then
+      echo "alloc.sh: $prog: time budget reached after $i rounds" >&2
+      break
+    fi
     for ((k = 0; k < nv; k++)); do
       v=${vs[$(((i + k) % nv))]}
       d=$TMP/dir; rm -rf "$d"; mkdir -p "$d"
@@ -91,8 +100,8 @@ for p, v, i, t, rss, us, sy, dumps, load in rows:
     if p not in progs: progs.append(p)
     if v not in vars_: vars_.append(v)
     runs[(p, v, int(i))] = (float(t), int(rss) / 1024, int(dumps), float(load), float(us) + float(sy))
-print("| program | variant | wall / none: median (min-max) | wall s median | CPU / none: median (min-max) | peak RSS MiB median (min-max) | RSS / none | dumps | load 1-min |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| program | variant | rounds | wall / none: median (min-max) | wall s median | CPU / none: median (min-max) | peak RSS MiB median (min-max) | RSS / none | dumps | load 1-min |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for p in progs:
     base = {i: r for (q, v, i), r in runs.items() if q == p and v == "none"}
     if not base: continue
@@ -106,7 +115,7 @@ for p in progs:
         cr = [mine[i][4] / base[i][4] for i in mine if i in base and base[i][4] > 0]
         crat = "%.3f (%.3f-%.3f)" % (st.median(cr), min(cr), max(cr)) if cr and v != "none" else "-"
         rr = "%.2f" % (st.median(rs) / brss) if brss and v != "none" else "-"
-        print("| %s | %s | %s | %.2f | %s | %.1f (%.1f-%.1f) | %s | %d | %.1f |" % (
-            p, v, rat, st.median([r[0] for r in mine.values()]), crat, st.median(rs), min(rs), max(rs), rr,
+        print("| %s | %s | %d | %s | %.2f | %s | %.1f (%.1f-%.1f) | %s | %d | %.1f |" % (
+            p, v, len(mine), rat, st.median([r[0] for r in mine.values()]), crat, st.median(rs), min(rs), max(rs), rr,
             sum(r[2] for r in mine.values()), st.median([r[3] for r in mine.values()])))
 EOF
