@@ -3,6 +3,7 @@
 #   make demo       install deps if missing, build, run the bundled demo under the shim
 #   make test       install deps if missing, build, run unit + integration tests
 #   make bench      per-call costs and whole-run overheads (see bench/README.md)
+#   make truth      real programs under the shim against an outside observer (docs/truth.md)
 #   make SAN=asan   (or tsan) sanitizer build into build-asan/ / build-tsan/
 SHELL   := /bin/bash
 CC      ?= cc
@@ -44,6 +45,8 @@ AN_OBJ    := $(patsubst analyzer/%.c,$(B)/analyzer/%.o,$(AN_SRC))
 AN_BIN    := $(B)/poolshim
 AN_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(shell pkg-config --cflags jansson 2>/dev/null)
 AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm
+# libdw (elfutils): the symbolizer's DWARF reader; libstdc++: its C++ demangler (analyzer/symbolize.c)
+AN_LIBS   += $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) -lstdc++
 
 FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
 FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
@@ -57,7 +60,7 @@ INT_BIN   := $(B)/tests/integration_tests
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps demo test unit integration bench clean torture torture-fixtures
+.PHONY: all deps demo test unit integration bench clean torture torture-fixtures truth
 all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN) torture-fixtures
 
 deps:
@@ -77,6 +80,8 @@ $(AN_BIN): $(AN_OBJ)
 
 $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtures
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm
+# inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
+$(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 
 # Unit tests link the shim's objects directly (never preload into the runner).
 # Without init.o (no constructor) and the interpose_*.o wrappers (they would
@@ -113,6 +118,9 @@ integration: all $(INT_BIN)
 test: deps
 	@$(MAKE) --no-print-directory all $(if $(UNIT_SRC),$(UNIT_BIN)) $(if $(INT_SRC),$(INT_BIN))
 	@bash scripts/test.sh $(B)
+
+truth: deps all
+	@bash tests/truth/run.sh $(B)
 
 bench: deps all $(BENCH_BIN)
 	@bash scripts/bench.sh $(B)

@@ -8,6 +8,7 @@ struct an_opts {
     int json;            /* --json: machine-readable answer on stdout */
     int folded;          /* --folded: folded stacks (dumps) */
     const char *html;    /* --html FILE: one self-contained page */
+    int all_frames;      /* --all-frames: keep the shim's own frames (show) */
 };
 
 /* "poolshim: FILE: msg" on stderr (FILE made printable); returns 2. */

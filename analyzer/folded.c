@@ -1,7 +1,10 @@
 /* folded.c: `poolshim show --folded`: one line per distinct (pool, state,
  * stack) with its thread count, outermost frame first as flamegraph.pl and
- * speedscope expect. The dump lists frames innermost first. Semicolons inside
- * names would split frames, so they become ':'. */
+ * speedscope expect. The frames are the reader's (show_frames.c: inlined
+ * calls are frames, the shim's own are left out); the dump lists them
+ * innermost first. A name is not repeated in a row (a wrapper and the
+ * function it wraps, or two aliases, would read as one call twice).
+ * Semicolons inside names would split frames, so they become ':'. */
 #include "show.h"
 #include "jget.h"
 #include <stdlib.h>
@@ -24,12 +27,12 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s)
     (*buf)[*len] = 0;
 }
 
-void an_show_folded(FILE *out, const json_t *dump)
+void an_show_folded(FILE *out, const json_t *dump, unsigned flags)
 {
     json_t *counts = json_object(), *t;
     size_t i;
     json_array_foreach(an_arr(dump, "threads"), i, t) {
-        char *line = NULL, fb[512], pb[64];
+        char *line = NULL, pb[64];
         size_t len = 0, cap = 0;
         const char *pool = NULL;
         json_t *pid = json_object_get(t, "pool"), *p;
@@ -40,15 +43,18 @@ void an_show_folded(FILE *out, const json_t *dump)
         append(&line, &len, &cap, pool ? pool : "no-pool");
         append(&line, &len, &cap, ";");
         append(&line, &len, &cap, an_str(t, "state") ? an_str(t, "state") : "unknown");
-        json_t *st = an_arr(t, "stack");
-        for (size_t f = st ? json_array_size(st) : 0; f-- > 0;) {
+        json_t *st = an_show_frames(an_arr(t, "stack"), flags);
+        const char *prev = NULL;
+        for (size_t f = json_array_size(st); f-- > 0;) {
             json_t *fr = json_array_get(st, f);
-            if (!json_is_object(fr)) continue;
-            append(&line, &len, &cap, ";");
             /* Without the module: a flame graph merges by function. */
-            const char *sym = an_str(fr, "symbol");
-            append(&line, &len, &cap, sym ? sym : an_frame(fb, sizeof fb, fr));
+            const char *name = an_str(fr, "function") ? an_str(fr, "function") : an_str(fr, "text");
+            if (!name || (prev && !strcmp(prev, name))) continue;
+            append(&line, &len, &cap, ";");
+            append(&line, &len, &cap, name);
+            prev = name;
         }
+        json_decref(st);
         json_object_set_new(counts, line, json_integer(an_int(counts, line, 0) + 1));
         free(line);
     }

@@ -13,7 +13,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: poolshim run [--dir D] [--control off|advise|on] [--interval-ms N] [--OPTION V]... -- CMD...\n"
         "       poolshim report [--json | --html FILE] REPORT.json...\n"
-        "       poolshim show [--json | --folded | --html FILE] DUMP.json\n"
+        "       poolshim show [--json | --folded | --html FILE] [--all-frames] DUMP.json\n"
         "       poolshim dump [--signal N] PID\n"
         "run: CMD under the shim (options become POOLSHIM_* variables, see README); report: pools,\n"
         "W/C, waits, locks and recommended sizes; show: a dump's threads, who blocks whom, memory;\n"
@@ -37,6 +37,7 @@ static int parse_reader_opts(int *argc, char **argv, struct an_opts *o)
         if (!strcmp(a, "--")) files_only = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--folded")) o->folded = 1;
+        else if (!strcmp(a, "--all-frames")) o->all_frames = 1;
         else if (!strcmp(a, "--html") && i + 1 < *argc) o->html = argv[++i];
         else if (!strncmp(a, "--html=", 7)) o->html = a + 7;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }

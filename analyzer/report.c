@@ -39,9 +39,10 @@ static json_t *top_sites(const json_t *lock, const char *key, int max)
 static json_t *lock_answer(const json_t *l)
 {
     json_t *o = json_object();
-    static const char *const scalars[] = { "addr", "kind", "site", "owner_site", "waiter_pool" };
+    static const char *const scalars[] = { "addr", "name", "kind", "site", "owner_site", "waiter_pool" };
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, l, scalars[i]);
-    static const char *const nums[] = { "wait_s", "contended", "acquisitions", "max_wait_ms", "hold_s" };
+    static const char *const nums[] = { "wait_s", "contended", "acquisitions", "max_wait_ms", "hold_s",
+                                        "waiting_now" };
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) set(o, nums[i], an_jnum(an_num(l, nums[i])));
     set(o, "sites", top_sites(l, "sites", 3));
     set(o, "owner_sites", top_sites(l, "owner_sites", 3));
@@ -196,5 +197,8 @@ json_t *an_report_answer(const struct an_doc *doc)
     set(o, "locks", locks_answer(r, -1, 10));
     json_t *ctl = json_object_get(r, "controller");
     if (ctl && !json_is_null(ctl)) set(o, "controller", json_deep_copy(ctl));
+    json_t *dl = json_object_get(r, "deadlock"), *dumps = json_object_get(r, "dumps");
+    if (json_is_object(dl)) set(o, "deadlock", json_deep_copy(dl));
+    if (json_is_array(dumps) && json_array_size(dumps)) set(o, "dumps", json_deep_copy(dumps));
     return o;
 }

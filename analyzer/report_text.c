@@ -119,11 +119,15 @@ static void print_locks(FILE *out, const json_t *a)
     json_array_foreach(ls, i, l) {
         char n1[64], n2[64], n3[64], n4[64], n5[64];
         char head[512];
-        snprintf(head, sizeof head, "%s %s  wait %s s, %s contended of %s acquisitions, max %s ms, held %s s",
-                 an_safe(s1, sizeof s1, an_str(l, "kind"), 8), an_safe(s2, sizeof s2, an_str(l, "addr"), 20),
+        char now[64] = "";
+        if (an_num(l, "waiting_now") > 0)
+            snprintf(now, sizeof now, ", %s still waiting", N(an_num(l, "waiting_now")));
+        snprintf(head, sizeof head, "%s %s  wait %s s, %s contended of %s acquisitions%s, max %s ms, held %s s",
+                 an_safe(s1, sizeof s1, an_str(l, "kind"), 8),
+                 an_safe(s2, sizeof s2, an_str(l, "name") ? an_str(l, "name") : an_str(l, "addr"), 60),
                  an_fmt_num(n1, sizeof n1, an_num(l, "wait_s")), an_fmt_num(n2, sizeof n2, an_num(l, "contended")),
-                 an_fmt_num(n3, sizeof n3, an_num(l, "acquisitions")), an_fmt_num(n4, sizeof n4, an_num(l, "max_wait_ms")),
-                 an_fmt_num(n5, sizeof n5, an_num(l, "hold_s")));
+                 an_fmt_num(n3, sizeof n3, an_num(l, "acquisitions")), now,
+                 an_fmt_num(n4, sizeof n4, an_num(l, "max_wait_ms")), an_fmt_num(n5, sizeof n5, an_num(l, "hold_s")));
         fprintf(out, "  ");
         wrapped(out, head, 2, 6);        /* long numbers must not push it past AN_WIDTH */
         size_t j;
@@ -264,6 +268,34 @@ static void print_controller(FILE *out, const json_t *c)
     }
 }
 
+/* What the run's dumps found: a deadlock (who waits on which lock held by
+ * whom) and the dump files, so the report leads to them. */
+static void print_incident(FILE *out, const json_t *a)
+{
+    char b1[160], b2[160];
+    const json_t *dl = json_object_get(a, "deadlock"), *e;
+    size_t i;
+    if (json_is_object(dl)) {
+        fprintf(out, "\n%sdeadlock%s\n", an_c_bold(), an_c_off());
+        json_array_foreach(an_arr(dl, "cycle"), i, e) {
+            const char *nm = an_str(e, "name");
+            fprintf(out, "  thread %.0f waits on %s %s, held by thread %.0f\n", an_num(e, "tid"),
+                    an_safe(b1, sizeof b1, an_str(e, "kind"), 20),
+                    an_safe(b2, sizeof b2, nm ? nm : an_str(e, "object"), 100), an_num(e, "waits_for"));
+        }
+        if (an_str(dl, "dump"))
+            fprintf(out, "  shown in %s (poolshim show it)\n", an_safe(b1, sizeof b1, an_str(dl, "dump"), 120));
+    }
+    const json_t *dumps = json_object_get(a, "dumps");
+    if (json_array_size(dumps)) {
+        fprintf(out, "\n%sdumps%s\n", an_c_bold(), an_c_off());
+        json_array_foreach(dumps, i, e)
+            fprintf(out, "  %s  %s at %.2f s: %s\n", an_safe(b1, sizeof b1, an_str(e, "file"), 80),
+                    an_str(e, "trigger") ? an_str(e, "trigger") : "-", an_num(e, "t_s"),
+                    an_safe(b2, sizeof b2, an_str(e, "detail"), 120));
+    }
+}
+
 void an_report_text(FILE *out, const json_t *answers)
 {
     size_t nf = json_array_size(answers), i, j;
@@ -329,6 +361,7 @@ void an_report_text(FILE *out, const json_t *answers)
         fprintf(out, "\n%scontended locks%s%s%s\n", an_c_bold(), nf > 1 ? " in " : "",
                 nf > 1 ? an_safe(buf, sizeof buf, base(an_str(a, "file")), 60) : "", an_c_off());
         print_locks(out, a);
+        print_incident(out, a);
         json_t *c = json_object_get(a, "controller");
         if (c) {
             fprintf(out, "\n%scontroller%s%s%s\n", an_c_bold(), nf > 1 ? " in " : "",

@@ -1,10 +1,13 @@
 /* show.c: builds the answer of `poolshim show` from a checked dump (see
- * show.h). Groups are keyed by state + the frames' text, so threads parked in
- * the same place at the same code fold into one line, largest group first. */
+ * show.h), after the symbolizer has named its frames and objects. Groups are
+ * keyed by state + the frames' text (function and line, show_frames.c), so
+ * threads parked at the same line of the same code fold into one line,
+ * largest group first. */
 #include "show.h"
 #include "graph.h"
 #include "jget.h"
 #include "report.h"
+#include "symbolize.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +34,31 @@ const char *an_frame(char *buf, size_t n, const json_t *f)
     return buf;
 }
 
-static json_t *stack_strings(const json_t *thread)
+static json_t *stack_strings(const json_t *thread, unsigned flags)
 {
-    json_t *out = json_array(), *f;
-    size_t i;
-    char buf[512];
-    json_array_foreach(an_arr(thread, "stack"), i, f)
-        if (json_is_object(f)) json_array_append_new(out, json_string(an_frame(buf, sizeof buf, f)));
+    json_t *frames = an_show_frames(an_arr(thread, "stack"), flags), *out = an_show_frame_texts(frames);
+    json_decref(frames);
     return out;
+}
+
+/* Object address -> the name the symbolizer gave it (blocked_on, wait_for edges). */
+static json_t *object_names(const json_t *dump)
+{
+    json_t *names = json_object(), *t;
+    size_t i;
+    json_array_foreach(an_arr(dump, "threads"), i, t) {
+        const json_t *bo = an_obj(t, "blocked_on");
+        if (an_str(bo, "object") && an_str(bo, "name")) json_object_set(names, an_str(bo, "object"), json_object_get(bo, "name"));
+    }
+    json_array_foreach(an_arr(an_obj(dump, "wait_for"), "edges"), i, t)
+        if (an_str(t, "object") && an_str(t, "name")) json_object_set(names, an_str(t, "object"), json_object_get(t, "name"));
+    return names;
+}
+
+static json_t *name_of(json_t *names, const char *obj)
+{
+    json_t *n = obj ? json_object_get(names, obj) : NULL;
+    return n ? json_incref(n) : json_null();
 }
 
 /* A pool's start routine by id, for labels. */
@@ -67,18 +87,18 @@ static void add_unique(json_t *arr, json_t *v, size_t max)
     if (json_array_size(arr) < max) json_array_append(arr, v);
 }
 
-static json_t *groups(const json_t *dump)
+static json_t *groups(const json_t *dump, unsigned flags)
 {
     json_t *by_key = json_object(), *t;
     size_t i;
     json_array_foreach(an_arr(dump, "threads"), i, t) {
-        json_t *stack = stack_strings(t);
+        json_t *frames = an_show_frames(an_arr(t, "stack"), flags), *stack = an_show_frame_texts(frames);
         json_t *pool = json_object_get(t, "pool");
         const char *state = an_str(t, "state") ? an_str(t, "state") : "unknown";
         json_t *keyv = json_pack("[s, O?, O]", state, pool, stack);
         char *key = keyv ? json_dumps(keyv, JSON_COMPACT) : NULL;
         json_decref(keyv);
-        if (!key) { json_decref(stack); continue; }
+        if (!key) { json_decref(stack); json_decref(frames); continue; }
         json_t *g = json_object_get(by_key, key);
         if (!g) {
             g = json_object();
@@ -91,11 +111,13 @@ static json_t *groups(const json_t *dump)
             set(g, "names", json_array());
             set(g, "blocked_on", json_array());
             set(g, "stack", json_incref(stack));
+            set(g, "frames", an_show_dump_frames(an_arr(t, "stack"), flags));
             set(g, "capture", json_array());
             json_object_set_new(by_key, key, g);
         }
         free(key);
         json_decref(stack);
+        json_decref(frames);
         set(g, "count", json_integer(an_int(g, "count", 0) + 1));
         json_t *tid = json_object_get(t, "tid");
         if (json_is_integer(tid)) json_array_append(json_object_get(g, "tids"), tid);
@@ -106,6 +128,7 @@ static json_t *groups(const json_t *dump)
             json_t *b = json_object();
             an_copy_scalar(b, bo, "kind");
             an_copy_scalar(b, bo, "object");
+            an_copy_scalar(b, bo, "name");
             add_unique(json_object_get(g, "blocked_on"), b, 5);
             json_decref(b);
         }
@@ -147,7 +170,7 @@ static int by_blocked_desc(const void *a, const void *b)
 }
 
 /* Blockers (threads others wait for), locks with their holder's stack, and the graph. */
-static void graph_answer(json_t *o, const json_t *dump)
+static void graph_answer(json_t *o, const json_t *dump, unsigned flags)
 {
     struct an_graph g;
     if (an_graph_build(&g, dump)) {
@@ -156,6 +179,7 @@ static void graph_answer(json_t *o, const json_t *dump)
         set(o, "locks", json_array());
         return;
     }
+    json_t *known = object_names(dump);
     set(o, "cycles", json_incref(g.cycles));
     /* Cycles the file lists that our graph lacks (edges missing): keep them too. */
     json_t *c;
@@ -175,24 +199,28 @@ static void graph_answer(json_t *o, const json_t *dump)
         set(b, "blocks", json_integer(g.blocked[n]));
         set(b, "direct", json_integer(g.direct[n]));
         set(b, "in_cycle", json_integer(g.cycle[n]));
-        json_t *w = json_array(), *objs = json_array();
+        json_t *w = json_array(), *objs = json_array(), *names = json_array();
         for (int e = 0; e < g.ne; e++)
             if (g.e[e].to == n) {
                 json_array_append_new(w, json_integer(g.tid[g.e[e].from]));
                 if (g.e[e].object) {
                     json_t *s = json_string(g.e[e].object);
+                    size_t before = json_array_size(objs);
                     add_unique(objs, s, 8);
+                    if (json_array_size(objs) > before) json_array_append_new(names, name_of(known, g.e[e].object));
                     json_decref(s);
                 }
             }
         set(b, "waiters", w);
         set(b, "objects", objs);
+        set(b, "object_names", names);
         json_t *t = g.thread[n];
         json_t *bo = an_obj(t, "blocked_on");
         if (bo) {
             json_t *x = json_object();
             an_copy_scalar(x, bo, "kind");
             an_copy_scalar(x, bo, "object");
+            an_copy_scalar(x, bo, "name");
             an_copy_scalar(x, bo, "owner");
             set(b, "itself_blocked_on", x);
         }
@@ -223,12 +251,13 @@ static void graph_answer(json_t *o, const json_t *dump)
         }
         json_t *l = json_object();
         set(l, "object", g.e[e].object ? json_string(g.e[e].object) : json_null());
+        set(l, "name", name_of(known, g.e[e].object));
         set(l, "kind", g.e[e].kind ? json_string(g.e[e].kind) : json_null());
         set(l, "holder", node_label(&g, g.e[e].to));
         set(l, "waiters", json_integer(waiters));
         set(l, "longest_wait_s", an_jnum(longest));
         json_t *ht = g.thread[g.e[e].to];
-        set(l, "holder_stack", stack_strings(ht));
+        set(l, "holder_stack", stack_strings(ht, flags));
         set(l, "in_cycle", json_integer(g.cycle[g.e[e].to]));
         json_array_append_new(locks, l);
     }
@@ -246,10 +275,11 @@ static void graph_answer(json_t *o, const json_t *dump)
                                                "to", (json_int_t)g.tid[g.e[e].to], "object", g.e[e].object,
                                                "kind", g.e[e].kind));
     set(o, "graph", json_pack("{s:o, s:o}", "nodes", nodes, "edges", edges));
+    json_decref(known);
     an_graph_free(&g);
 }
 
-static json_t *allocations(const json_t *dump)
+static json_t *allocations(const json_t *dump, unsigned flags)
 {
     json_t *a = an_obj(dump, "allocations"), *o = json_object();
     if (!a) {
@@ -275,7 +305,7 @@ static json_t *allocations(const json_t *dump)
         json_t *x = json_object();
         set(x, "bytes", an_jnum(an_num(s, "bytes")));
         set(x, "objects", an_jnum(an_num(s, "objects")));
-        set(x, "stack", stack_strings(s));
+        set(x, "stack", stack_strings(s, flags));
         json_array_append_new(sites, x);
     }
     set(o, "top_sites", sites);
@@ -284,6 +314,12 @@ static json_t *allocations(const json_t *dump)
 
 json_t *an_show_answer(const struct an_doc *doc)
 {
+    return an_show_answer_ex(doc, 0);
+}
+
+json_t *an_show_answer_ex(const struct an_doc *doc, unsigned flags)
+{
+    an_sym_enrich_dump(doc->root);
     const json_t *d = doc->root;
     json_t *o = json_object();
     set(o, "file", json_string(doc->path ? doc->path : "-"));
@@ -306,13 +342,16 @@ json_t *an_show_answer(const struct an_doc *doc)
         set(o, "capture", c);
     }
     set(o, "threads", json_integer((json_int_t)json_array_size(an_arr(d, "threads"))));
-    graph_answer(o, d);
-    set(o, "groups", groups(d));
+    json_t *sy = an_obj(d, "symbols");
+    if (sy) set(o, "symbols", json_deep_copy(sy));
+    set(o, "all_frames", json_boolean(flags & AN_SHOW_ALL_FRAMES));
+    graph_answer(o, d, flags);
+    set(o, "groups", groups(d, flags));
     json_t *pools = json_array(), *p;
     size_t i;
     json_array_foreach(an_arr(d, "pools"), i, p)
         if (json_is_object(p)) json_array_append_new(pools, an_pool_answer(p, d));
     set(o, "pools", pools);
-    set(o, "allocations", allocations(d));
+    set(o, "allocations", allocations(d, flags));
     return o;
 }

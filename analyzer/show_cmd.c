@@ -5,6 +5,7 @@
 #include "load.h"
 #include "output.h"
 #include "show.h"
+#include "symbolize.h"
 #include <stdio.h>
 
 int cmd_show(int argc, char **argv, const struct an_opts *o)
@@ -17,10 +18,12 @@ int cmd_show(int argc, char **argv, const struct an_opts *o)
     char msg[256];
     if (an_load(argv[1], AN_DUMP, &d, msg, sizeof msg)) return an_fail_file(argv[1], msg);
     int rc = 0;
+    unsigned flags = o->all_frames ? AN_SHOW_ALL_FRAMES : 0;
     if (o->folded) {
-        an_show_folded(stdout, d.root);
+        an_sym_enrich_dump(d.root);
+        an_show_folded(stdout, d.root, flags);
     } else {
-        json_t *a = an_show_answer(&d);
+        json_t *a = an_show_answer_ex(&d, flags);
         if (o->json) rc = an_out_json(a);
         else if (o->html) rc = an_out_file(o->html, an_html_show, a);
         else an_show_text(stdout, a);

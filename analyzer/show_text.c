@@ -38,6 +38,19 @@ static void stack(FILE *out, const json_t *frames, int indent, size_t max)
     }
 }
 
+/* A lock or wait object as "stats_lock (0x5555a0001000)", a long name alone, or its address alone. */
+static const char *object(char *buf, size_t n, const char *addr, const char *name)
+{
+    char a[48], m[120];
+    if (!name) return an_safe(buf, n, addr, 40);
+    an_safe(m, sizeof m, name, 60);
+    an_safe(a, sizeof a, addr ? addr : "?", 20);
+    /* The address too while the line stays within the width (a long name is the more useful part). */
+    if (strlen(m) + strlen(a) + 3 <= 64) snprintf(buf, n, "%s (%s)", m, a);
+    else snprintf(buf, n, "%s", m);
+    return buf;
+}
+
 static void who(FILE *out, const json_t *t)
 {
     char sb[128];
@@ -48,7 +61,7 @@ static void who(FILE *out, const json_t *t)
 
 void an_show_text(FILE *out, const json_t *a)
 {
-    char sb[512], nb[64], nb2[64];
+    char sb[512], nb[64], nb2[64], ob[200];
     size_t i, j;
     json_t *e, *x;
     const json_t *tr = an_obj(a, "trigger");
@@ -65,6 +78,19 @@ void an_show_text(FILE *out, const json_t *a)
                 an_fmt_num(nb2, sizeof nb2, an_num(cap, "threads")));
         fprintf(out, " in %s ms", N(an_num(cap, "wall_ms")));
         fprintf(out, ", longest pause of one thread %s us\n", N(an_num(cap, "max_thread_pause_us")));
+    }
+    const json_t *sy = an_obj(a, "symbols");
+    if (sy) {
+        fprintf(out, "symbols: %s of %s frames with a function, %s with file:line\n", N(an_num(sy, "named")),
+                an_fmt_num(nb2, sizeof nb2, an_num(sy, "frames")), an_fmt_num(ob, sizeof ob, an_num(sy, "with_line")));
+        json_t *pr = an_arr(sy, "problems");
+        json_array_foreach(pr, i, e) {
+            if (i == 3) {
+                fprintf(out, "  ... %zu more objects not read (--json has all)\n", json_array_size(pr) - 3);
+                break;
+            }
+            fprintf(out, "  not read: %s\n", S(json_string_value(e), 86));
+        }
     }
 
     json_t *cycles = an_arr(a, "cycles");
@@ -100,13 +126,15 @@ void an_show_text(FILE *out, const json_t *a)
         json_t *objs = an_arr(e, "objects");
         if (json_array_size(objs)) {
             fprintf(out, "    on:");
-            json_array_foreach(objs, j, x) fprintf(out, " %s", S(json_string_value(x), 40));
+            json_array_foreach(objs, j, x)
+                fprintf(out, " %s", object(sb, sizeof sb, json_string_value(x),
+                                           json_string_value(json_array_get(an_arr(e, "object_names"), j))));
             fprintf(out, "\n");
         }
         json_t *ib = an_obj(e, "itself_blocked_on");
         if (ib) {
             fprintf(out, "    itself blocked on %s", S(an_str(ib, "kind"), 12));
-            fprintf(out, " %s", S(an_str(ib, "object"), 40));
+            fprintf(out, " %s", object(sb, sizeof sb, an_str(ib, "object"), an_str(ib, "name")));
             if (json_is_integer(json_object_get(ib, "owner"))) fprintf(out, " held by %lld", an_int(ib, "owner", 0));
             fprintf(out, "\n");
         }
@@ -120,10 +148,10 @@ void an_show_text(FILE *out, const json_t *a)
             break;
         }
         fprintf(out, "  %s %s: %lld waiter%s", an_str(e, "kind") ? S(an_str(e, "kind"), 12) : "object",
-                an_str(e, "object") ? an_safe(nb2, sizeof nb2, an_str(e, "object"), 40) : "?",
+                an_str(e, "object") ? object(ob, sizeof ob, an_str(e, "object"), an_str(e, "name")) : "?",
                 an_int(e, "waiters", 0), an_int(e, "waiters", 0) == 1 ? "" : "s");
         if (isfinite(an_num(e, "longest_wait_s"))) fprintf(out, ", longest %s s", N(an_num(e, "longest_wait_s")));
-        fprintf(out, "; held by ");
+        fprintf(out, "\n    held by ");
         who(out, an_obj(e, "holder"));
         fprintf(out, "\n");
         stack(out, an_arr(e, "holder_stack"), 6, 8);
@@ -141,9 +169,14 @@ void an_show_text(FILE *out, const json_t *a)
         if (an_str(e, "pool_routine")) fprintf(out, "  pool %s", S(an_str(e, "pool_routine"), 40));
         else if (json_is_integer(json_object_get(e, "pool"))) fprintf(out, "  pool %lld", an_int(e, "pool", 0));
         json_t *bo = an_arr(e, "blocked_on");
+        int col = 4;
         json_array_foreach(bo, j, x) {
-            fprintf(out, "%s%s %s", j ? ", " : "  on ", S(an_str(x, "kind"), 10), an_str(x, "object") ? an_safe(nb2, sizeof nb2, an_str(x, "object"), 30) : "");
-            if (j == 2 && json_array_size(bo) > 3) { fprintf(out, ", ..."); break; }
+            char item[300];
+            snprintf(item, sizeof item, "%s%s %s", j ? ", " : "\n    on ", S(an_str(x, "kind"), 10),
+                     an_str(x, "object") ? object(ob, sizeof ob, an_str(x, "object"), an_str(x, "name")) : "");
+            if (j && col + (int)strlen(item) > AN_WIDTH - 5) { fprintf(out, ", ..."); break; }
+            fprintf(out, "%s", item);
+            col += (int)strlen(item) - (j ? 0 : 1);
         }
         fprintf(out, "\n    tids:");
         tids_line(out, an_arr(e, "tids"), 14);

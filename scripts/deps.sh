@@ -2,7 +2,7 @@
 # Installs the Debian packages poolshim builds and tests with, only those missing.
 # Runs apt-get as root (or through sudo); does nothing when everything is present.
 set -euo pipefail
-pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev
+pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev libdw-dev
       python3 pigz sysbench clang valgrind libclang-rt-14-dev chromium jq strace time nodejs)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,11 @@
 #include "pool.h"
 #include "thread.h"
 
+/* An I/O call this long blocked: CPU inside one (a 64 KiB read from the page
+ * cache, a send) takes tens of microseconds. The partition treats such spans
+ * as waits that block, shorter ones as possibly CPU (sampler.c). */
+#define PS_IO_BLOCKED_NS 200000ull
+
 struct ps_span {
     struct ps_thread *t;
     uint64_t t0;
@@ -55,7 +60,8 @@ int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *s
     s->open = 1;
     s->gen = ++t->span_gen;
     t->span_at = (uintptr_t)s;
-    if (cause != PS_LOCK && cause != PS_SLEEP && ps_pool_is_idle_obj(t, obj))
+    if (cause != PS_LOCK && cause != PS_SLEEP &&
+        (ps_pool_is_idle_obj(t, obj) || (kind == PS_K_POLL && ps_pool_is_idle_site(t, site))))
         cause = PS_IDLE;
     s->t = t;
     s->cause = cause;
@@ -78,10 +84,35 @@ static inline uint64_t ps_span_end(struct ps_span *s)
     __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&t->wait_ns[s->cause], t->wait_ns[s->cause] + dt, __ATOMIC_RELAXED);
     __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
+    if (s->cause == PS_IDLE)
+        ps_pool_handoff(t, s->t0, s->t0 + dt);
+    if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
+        __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
+    }
     t->cur_kind = PS_K_NONE;
     t->depth = 0;
     s->open = 0;
     return dt;
+}
+
+/* Ends a span whose blocked part is known not to exceed max_ns (a sleep
+ * that ran its course: its length plus the timer slack). The rest of the
+ * wall time was the wake-up's wait for a core, which schedstat counts: so
+ * the span is exact, and the partition need not guess it (sampler.c). */
+static inline void ps_span_end_at_most(struct ps_span *s, uint64_t max_ns)
+{
+    struct ps_thread *t = s->t;
+    uint64_t dt = ps_ns_since(s->t0, ps_now_ns());
+    if (dt > max_ns)
+        dt = max_ns;
+    __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->wait_ns[s->cause], t->wait_ns[s->cause] + dt, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->exact_waits, t->exact_waits + 1, __ATOMIC_RELAXED);
+    t->cur_kind = PS_K_NONE;
+    t->depth = 0;
+    s->open = 0;
 }
 
 /* pthread_cancel acts inside the real call of a wrapper (read, cond_wait, ...)

@@ -6,6 +6,7 @@
  * measures each pass (its own CPU time) and stretches the interval so sampling stays under ~2 %
  * of one core (thousands of threads make a pass expensive). */
 #include "agent.h"
+#include "cores.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
@@ -14,6 +15,7 @@
 #include "pool.h"
 #include "real.h"
 #include "sampler.h"
+#include "symbol.h"
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 struct ps_thread ps_agent_rec = { .ignore = 1, .pool = -1 };
 uint64_t ps_start_ns;
 int ps_ncores = 1;
+double ps_cores = 1;
 
 static int stop_word;          /* futex: 1 = stop requested */
 static int kick_word;          /* futex the agent sleeps on; bumped to wake it early */
@@ -38,9 +41,34 @@ static long futex(int *w, int op, int val, const struct timespec *to)
                            : syscall(SYS_futex, w, op, val, to, 0, 0);
 }
 
+/* POOLSHIM_POOL: does pool pi's start routine (or the entry its trampoline
+ * runs) have that name? Decided once per pool, when its first thread starts:
+ * naming a routine reads symbols (dladdr, the module's .symtab). */
+static int selected(int pi)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int v = __atomic_load_n(&p->selected, __ATOMIC_ACQUIRE);
+    if (v)
+        return v > 0;
+    char name[160];
+    v = -1;
+    for (int k = 0; k < 2 && v < 0; k++) {
+        void *fn = k ? p->entry : p->routine;
+        if (!fn)
+            continue;
+        ps_symbol_func(fn, name, sizeof name);
+        if (!strcmp(name, ps_cfg.pool))
+            v = 1;
+    }
+    __atomic_store_n(&p->selected, v, __ATOMIC_RELEASE);
+    return v > 0;
+}
+
 int ps_agent_pool_for(const struct ps_thread *t, const char *prefix)
 {
     int pi = ps_pool_get(t->routine, t->entry, prefix);
+    if (pi >= 0 && ps_cfg.pool[0] && !selected(pi))
+        return -1;
     if (pi >= 0)
         __atomic_fetch_add(&ps_pools[pi].joined, 1, __ATOMIC_RELAXED);
     return pi;
@@ -114,8 +142,8 @@ int ps_agent_start(void)
     /* A restart (after a failed exec): the stopped agent may still be listed
      * in /proc/self/task for a moment; discover() must not take it for ours. */
     ps_agent_prev_tid = ps_agent_rec.tid;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    ps_ncores = n > 0 ? (int)n : 1;
+    ps_cores = ps_cores_usable();
+    ps_ncores = (int)ps_cores < ps_cores ? (int)ps_cores + 1 : (int)ps_cores;
     stop_word = 0;
     done_word = 0;
     sigset_t all, old;

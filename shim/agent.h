@@ -18,7 +18,8 @@ void ps_agent_on_thread_exit(struct ps_thread *t);
 extern struct ps_thread ps_agent_rec;
 extern int ps_agent_prev_tid;    /* the previous agent's tid, after a restart */
 extern uint64_t ps_start_ns;
-extern int ps_ncores;
+extern int ps_ncores;        /* ps_cores rounded up: batch sizes, caps */
+extern double ps_cores;       /* CPUs the process can use (cores.h): pool sizing */
 
 void ps_agent_after_fork_child(void);
 /* Wakes the agent for an early tick (dump requests). Async-signal-safe. */

@@ -26,15 +26,19 @@
 #include "log.h"
 #include "pool.h"
 #include "stacks.h"
+#include "symbol.h"
 #include "syncobj.h"
 #include "wfg.h"
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONVOY_MIN_WAITERS 3
 #define CONVOY_MIN_NS 100000000ull
 #define DEADLOCK_MIN_NS 100000000ull
 #define HARD_MAX 1000
+#define LOG_CAP 16
+#define DEADLOCK_CAP 16
 
 static struct {
     int written;                  /* dumps written by this process */
@@ -43,6 +47,14 @@ static struct {
     uint64_t requests_done;       /* requests answered (stacks.c counts arrivals) */
     uint64_t cycle_seen;          /* deadlock signature on the previous tick */
     uint64_t cycle_dumped;        /* signature already dumped */
+    /* what the report says of the run's dumps: the first LOG_CAP written and
+     * the first deadlock found (its threads and the locks they wait on) */
+    struct { int n, reason; uint64_t t_ns; char detail[128]; } log[LOG_CAP];
+    int deadlock_len;             /* threads in the cycle, 0: none found */
+    int deadlock_tid[DEADLOCK_CAP];
+    uintptr_t deadlock_obj[DEADLOCK_CAP];
+    int deadlock_kind[DEADLOCK_CAP];
+    int deadlock_dump;            /* the dump that holds it, -1 none */
 } st;
 
 static void atfork_child(void)
@@ -123,6 +135,20 @@ static struct ps_thread *next_long_wait(int *i, uint64_t now, uint64_t min_ns, i
     return NULL;
 }
 
+/* The first cycle of cyc (tids, 0-terminated) with what each waits on. */
+static void remember_deadlock(const int *cyc, int len, uint64_t now)
+{
+    int k = 0;
+    for (; k < len && cyc[k] && k < DEADLOCK_CAP; k++) {
+        struct ps_thread *t = ps_thread_by_tid(cyc[k]);
+        st.deadlock_tid[k] = cyc[k];
+        st.deadlock_obj[k] = t ? t->cur_obj : 0;
+        st.deadlock_kind[k] = t ? t->cur_kind : PS_K_NONE;
+    }
+    st.deadlock_len = k;
+    st.deadlock_dump = st.written;       /* the dump about to be written */
+}
+
 static int check_deadlock(uint64_t now, struct verdict *v)
 {
     static struct ps_wfg_edge edges[PS_MAX_THREADS];
@@ -170,6 +196,8 @@ static int check_deadlock(uint64_t now, struct verdict *v)
             first = i + 1;
     }
     st.cycle_dumped = sig;
+    if (!st.deadlock_len)
+        remember_deadlock(cyc, len, now);
     return 1;
 }
 
@@ -322,6 +350,70 @@ uint64_t ps_dump_tick(uint64_t now)
     uint64_t t0 = ps_now_ns();
     int n = st.written++;
     st.last_ns = t0;
+    if (n < LOG_CAP) {
+        st.log[n].n = n;
+        st.log[n].reason = v.reason;
+        st.log[n].t_ns = t0;
+        ps_fmt(st.log[n].detail, sizeof st.log[n].detail, "%s", v.detail);
+    }
     ps_dump_write(n, v.reason, v.pool, v.detail);
     return ps_now_ns() - t0;
+}
+
+void ps_dump_report_json(struct ps_jw *w)
+{
+    char name[64], sym[384];
+    ps_jw_arr(w, "dumps");
+    for (int i = 0; i < st.written && i < LOG_CAP; i++) {
+        ps_jw_obj(w, NULL);
+        ps_fmt(name, sizeof name, "poolshim.%d.dump.%d.json", (int)getpid(), st.log[i].n);
+        ps_jw_str(w, "file", name);
+        ps_jw_str(w, "trigger", ps_dump_reason_name[st.log[i].reason]);
+        ps_jw_str(w, "detail", st.log[i].detail);
+        ps_jw_dbl(w, "t_s", st.log[i].t_ns > ps_start_ns ? (st.log[i].t_ns - ps_start_ns) * 1e-9 : 0);
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+    if (st.written > LOG_CAP)
+        ps_jw_i64(w, "dumps_not_listed", st.written - LOG_CAP);
+    if (!st.deadlock_len) {
+        ps_jw_null(w, "deadlock");
+        return;
+    }
+    ps_jw_obj(w, "deadlock");
+    ps_jw_arr(w, "cycle");
+    for (int k = 0; k < st.deadlock_len; k++) {
+        ps_jw_obj(w, NULL);
+        ps_jw_i64(w, "tid", st.deadlock_tid[k]);
+        ps_jw_str(w, "kind", ps_kind_name[st.deadlock_kind[k]]);
+        ps_jw_hex(w, "object", st.deadlock_obj[k]);
+        if (ps_symbol_data((void *)st.deadlock_obj[k], sym, sizeof sym))
+            ps_jw_str(w, "name", sym);
+        else
+            ps_jw_null(w, "name");
+        ps_jw_i64(w, "waits_for", st.deadlock_tid[(k + 1) % st.deadlock_len]);
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+    ps_fmt(name, sizeof name, "poolshim.%d.dump.%d.json", (int)getpid(), st.deadlock_dump);
+    ps_jw_str(w, "dump", st.deadlock_dump < st.written ? name : NULL);
+    ps_jw_end(w);
+}
+
+int ps_dump_summary(char *out, size_t cap)
+{
+    if (!st.deadlock_len)
+        return 0;
+    size_t at = ps_fmt(out, cap, "deadlock:");
+    char sym[128];
+    for (int k = 0; k < st.deadlock_len && at < cap; k++) {
+        if (!ps_symbol_data((void *)st.deadlock_obj[k], sym, sizeof sym))
+            ps_fmt(sym, sizeof sym, "0x%lx", (unsigned long)st.deadlock_obj[k]);
+        at += ps_fmt(out + at, cap - at, " %d waits on %s %s held by %d%s", st.deadlock_tid[k],
+                     ps_kind_name[st.deadlock_kind[k]], sym, st.deadlock_tid[(k + 1) % st.deadlock_len],
+                     k + 1 < st.deadlock_len ? ";" : "");
+    }
+    if (st.deadlock_dump < st.written && at < cap)
+        ps_fmt(out + at, cap - at, " (poolshim.%d.dump.%d.json)", (int)getpid(), st.deadlock_dump);
+    return 1;
 }

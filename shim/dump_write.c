@@ -476,8 +476,7 @@ static void thread_json(struct ps_jw *w, struct dthread *d, struct ps_stack_req 
     ps_jw_str(w, "kernel_state", ks);
     if (t) {
         uint64_t ns[PS_NCAUSE];
-        for (int c = 0; c < PS_NCAUSE; c++)
-            ns[c] = t->wait_ns[c] + t->sampled_ns[c];
+        ps_thread_waits(t, ns);
         ns[PS_RUNQ] += t->runq_ns;
         ps_jw_dbl(w, "cpu_s", t->cpu_ns * NS);
         ps_jw_obj(w, "wait_by_cause");

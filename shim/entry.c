@@ -3,6 +3,7 @@
  * start) take no lock. The word read from the argument is compared with
  * numbers, never followed. */
 #include "entry.h"
+#include "peek.h"
 #include <errno.h>
 #include <link.h>
 #include <stdint.h>
@@ -51,14 +52,8 @@ void *ps_entry_of(void *routine, void *arg)
 {
     if (!arg || ((uintptr_t)arg & (sizeof(void *) - 1)))
         return NULL;                   /* a trampoline's struct is aligned */
-    int saved = errno;
     uintptr_t word = 0;
-    struct iovec local = { &word, sizeof word }, remote = { arg, sizeof word };
-    /* The argument may be any number cast to a pointer: read it through the
-     * kernel, which answers EFAULT where a load would fault. */
-    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-    errno = saved;
-    if (n != (ssize_t)sizeof word || word == (uintptr_t)routine || !in_code(word))
+    if (ps_peek(&word, arg, sizeof word) || word == (uintptr_t)routine || !in_code(word))
         return NULL;
     return (void *)word;
 }

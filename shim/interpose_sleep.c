@@ -1,23 +1,111 @@
 /* interpose_sleep.c: nanosleep, clock_nanosleep, usleep, sleep: `sleep` wait.
  * (usleep and sleep reach nanosleep inside libc, unseen, so they are wrapped
- * by name as well.) */
+ * by name as well.) A sleep that ran its course blocked for its length plus
+ * at most the thread's timer slack; the rest of its wall time was the wait
+ * for a core after the timer fired, so its span is cut there
+ * (ps_span_end_at_most): exact, where other waits are estimated. */
 #include "export.h"
 #include "account.h"
+#include "peek.h"
 #include "real.h"
+#include <sys/prctl.h>
+#include <time.h>
 
-#define PS_SLEEP_WRAP(ret, name, params, args)                                       \
-    PS_EXPORT ret name params                                                        \
-    {                                                                                \
-        PS_SPAN(sp_);                                                            \
-        if (!ps_span_begin(&sp_, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))                \
-            return PS_REAL(name) args;                                               \
-        ret r = ps_real_##name args;                                                 \
-        ps_span_end(&sp_);                                                           \
-        return r;                                                                    \
+#define NS_PER_S 1000000000ull
+
+/* The caller's timer slack in ns, read once per thread (a prctl call). */
+static uint64_t slack_ns(struct ps_thread *t)
+{
+    if (!t->timer_slack_ns) {
+        int saved = errno;
+        long v = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+        errno = saved;
+        t->timer_slack_ns = (v > 0 ? (uint64_t)v : 50000) + 1;
     }
+    return t->timer_slack_ns - 1;
+}
 
-PS_SLEEP_WRAP(int, nanosleep, (const struct timespec *req, struct timespec *rem), (req, rem))
-PS_SLEEP_WRAP(int, clock_nanosleep, (clockid_t c, int f, const struct timespec *req, struct timespec *rem),
-              (c, f, req, rem))
-PS_SLEEP_WRAP(int, usleep, (useconds_t us), (us))
-PS_SLEEP_WRAP(unsigned, sleep, (unsigned secs), (secs))
+/* the length in a timespec the program passed, read safely (peek.h); 0 if unreadable */
+static uint64_t req_ns(const struct timespec *req)
+{
+    struct timespec ts;
+    if (ps_peek(&ts, req, sizeof ts))
+        return 0;
+    return ts.tv_sec < 0 || ts.tv_nsec < 0 ? 0 : (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+    return ts->tv_sec < 0 || ts->tv_nsec < 0 ? 0 : (uint64_t)ts->tv_sec * NS_PER_S + (uint64_t)ts->tv_nsec;
+}
+
+/* The most a sleep of len ns can block: the sampler counts an open sleep
+ * span no further (after it, the thread waits for a core). 0: unknown. */
+static void sleep_cap(struct ps_span *sp, uint64_t len)
+{
+    sp->t->cur_cap_ns = len ? len + slack_ns(sp->t) : 0;
+}
+
+/* ends the span of a sleep of `len` ns that returned `ok` */
+static void sleep_end(struct ps_span *sp, int ok, uint64_t len)
+{
+    if (ok)
+        ps_span_end_at_most(sp, len + slack_ns(sp->t));
+    else
+        ps_span_end(sp);
+}
+
+PS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+        return PS_REAL(nanosleep)(req, rem);
+    uint64_t len = req_ns(req);
+    sleep_cap(&sp, len);
+    int r = ps_real_nanosleep(req, rem);
+    sleep_end(&sp, r == 0 && len, len);
+    return r;
+}
+
+PS_EXPORT int clock_nanosleep(clockid_t c, int f, const struct timespec *req, struct timespec *rem)
+{
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+        return PS_REAL(clock_nanosleep)(c, f, req, rem);
+    /* an absolute deadline: its length is from now on the sleep's own clock */
+    struct timespec now;
+    int saved = errno;
+    int abs_ok = (f & TIMER_ABSTIME) && clock_gettime(c, &now) == 0;
+    errno = saved;                       /* clock_nanosleep itself never sets it */
+    uint64_t v = req_ns(req), len = 0;
+    if (!(f & TIMER_ABSTIME))
+        len = v;
+    else if (abs_ok && v > ts_ns(&now))
+        len = v - ts_ns(&now);
+    sleep_cap(&sp, len);
+    int r = ps_real_clock_nanosleep(c, f, req, rem);
+    sleep_end(&sp, r == 0 && len, len);
+    return r;
+}
+
+PS_EXPORT int usleep(useconds_t us)
+{
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+        return PS_REAL(usleep)(us);
+    sleep_cap(&sp, (uint64_t)us * 1000);
+    int r = ps_real_usleep(us);
+    sleep_end(&sp, r == 0, (uint64_t)us * 1000);
+    return r;
+}
+
+PS_EXPORT unsigned sleep(unsigned secs)
+{
+    PS_SPAN(sp);
+    if (!ps_span_begin(&sp, PS_SLEEP, PS_K_SLEEP, 0, PS_CALLER()))
+        return PS_REAL(sleep)(secs);
+    sleep_cap(&sp, (uint64_t)secs * NS_PER_S);
+    unsigned r = ps_real_sleep(secs);
+    sleep_end(&sp, r == 0, (uint64_t)secs * NS_PER_S);
+    return r;
+}

@@ -29,12 +29,23 @@ static void *trampoline(void *p)
     __atomic_store_n(&t->tid, ps_gettid(), __ATOMIC_RELEASE);   /* the agent waits for it (sampler.c) */
     t->self = pthread_self();
     ps_self = t;
+    /* The pool is keyed by the name inherited from the creator (recorded by
+     * pthread_create): the creator may rename the new thread at any moment
+     * (pthread_setname_np), so the name seen here would split a pool in two
+     * by a race. A name already changed is the pool's new name. */
     char name[PS_NAME_LEN] = "", prefix[PS_NAME_LEN];
     prctl(PR_GET_NAME, name, 0, 0, 0);
-    memcpy(t->name, name, PS_NAME_LEN);
-    ps_pool_prefix(name, prefix);
+    if (!t->name[0])
+        memcpy(t->name, name, PS_NAME_LEN);
+    ps_pool_prefix(t->name, prefix);
     t->entry = ps_entry_of(t->routine, arg);
     t->pool = ps_agent_pool_for(t, prefix);
+    if (strncmp(name, t->name, PS_NAME_LEN)) {
+        memcpy(t->name, name, PS_NAME_LEN);
+        ps_pool_prefix(name, prefix);
+        if (t->pool >= 0)
+            ps_pool_renamed(t->pool, prefix);
+    }
     void *ret;
     pthread_cleanup_push(on_exit_cleanup, t);
     ret = fn(arg);
@@ -49,10 +60,32 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         return PS_REAL(pthread_create)(th, attr, fn, arg);
     t->via_create = 1;
     t->start_arg = arg;
+    int saved = errno;
+    prctl(PR_GET_NAME, t->name, 0, 0, 0);    /* the name it inherits */
+    t->name[PS_NAME_LEN - 1] = 0;
+    errno = saved;
     int r = PS_REAL(pthread_create)(th, attr, trampoline, t);
     if (r != 0) {
         t->tid = 0;
         __atomic_store_n(&t->state, PS_T_FREE, __ATOMIC_RELEASE);
+    }
+    return r;
+}
+
+/* A thread named after it started, by itself or by its creator (memcached
+ * names each worker from the main thread, racing with the worker's start):
+ * its pool learns the new name at once, so a worker that starts with it
+ * joins the same pool instead of splitting it (pool.h: ps_pool_renamed). */
+PS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+    int r = PS_REAL(pthread_setname_np)(th, name);
+    if (r == 0 && __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE)) {
+        struct ps_thread *t = ps_thread_by_pthread(th);
+        if (t && t->pool >= 0) {
+            char prefix[PS_NAME_LEN];
+            ps_pool_prefix(name, prefix);
+            ps_pool_renamed(t->pool, prefix);
+        }
     }
     return r;
 }

@@ -45,6 +45,17 @@ void ps_pool_table_reset(void)
     ncand = 0;
 }
 
+void ps_pool_renamed(int pi, const char *prefix)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int zero = 0;
+    if (!prefix[0] || __atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) || !strncmp(p->prefix, prefix, PS_NAME_LEN) ||
+        !__atomic_compare_exchange_n(&p->alias_claimed, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;                            /* set once, by whoever renames first */
+    strncpy(p->alias + 1, prefix + 1, PS_NAME_LEN - 2);
+    __atomic_store_n(&p->alias[0], prefix[0], __ATOMIC_RELEASE);
+}
+
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
 {
     size_t n = strnlen(name, PS_NAME_LEN - 1);
@@ -77,7 +88,9 @@ int ps_pool_get(void *routine, void *entry, const char *prefix)
         }
         while (u == 1)
             u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
-        if (p->routine == routine && p->entry == entry && !strncmp(p->prefix, prefix, PS_NAME_LEN))
+        if (p->routine == routine && p->entry == entry &&
+            (!strncmp(p->prefix, prefix, PS_NAME_LEN) ||
+             (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) && !strncmp(p->alias, prefix, PS_NAME_LEN))))
             return i;
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);
@@ -109,6 +122,11 @@ void ps_task_begin(struct ps_thread *t)
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
     if (p)
         ps_atomic_add(&p->tasks, 1);
+    if (t->handoff_ns) {
+        if (p)
+            ps_hist_add(&p->handoff, t->handoff_ns);
+        t->handoff_ns = 0;
+    }
 }
 
 void ps_task_end_at(struct ps_thread *t, uint64_t ns)
@@ -161,8 +179,10 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
         __atomic_load_n(&o->poster_pool, __ATOMIC_RELAXED) < 0 &&
         __atomic_compare_exchange_n(&o->poster_pool, &none, poster->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ps_pool_note_candidate(obj);       /* learn_idle looks at it (a producer's wait) */
-    if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj)
+    if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj) {
         ps_atomic_add(&ps_pools[wp].submissions, 1);
+        __atomic_store_n(&ps_pools[wp].last_post_ns, ps_now_ns(), __ATOMIC_RELAXED);
+    }
 }
 
 void ps_pool_on_thread_exit(struct ps_thread *t)
@@ -176,9 +196,10 @@ void ps_pool_retire(struct ps_thread *t)
     if (!p)
         return;
     for (int c = 0; c < PS_NCAUSE; c++)
-        ps_atomic_add(&p->ret_wait_ns[c], t->wait_ns[c] + t->sampled_ns[c]);
+        ps_atomic_add(&p->ret_wait_ns[c], t->blocked_ns[c]);
     ps_atomic_add(&p->ret_cpu_ns, t->cpu_ns);
     ps_atomic_add(&p->ret_runq_ns, t->runq_ns);
+    ps_atomic_add(&p->ret_unattributed_ns, t->unattributed_ns);
     ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
     ps_atomic_add(&p->ret_tasks, t->tasks);
     ps_atomic_add(&p->ret_task_ns, t->task_ns);
@@ -190,11 +211,11 @@ void ps_pool_retire(struct ps_thread *t)
 void ps_pool_totals(int pi, struct ps_pool_totals *o)
 {
     struct ps_pool *p = &ps_pools[pi];
-    uint64_t now = ps_now_ns();
     memset(o, 0, sizeof *o);
     o->threads = (int)p->ret_threads;
     o->cpu_ns = p->ret_cpu_ns;
     o->runq_ns = p->ret_runq_ns;
+    o->unattributed_ns = p->ret_unattributed_ns;
     o->spin_ns = p->ret_spin_ns;
     o->tasks = p->ret_tasks;
     o->task_ns = p->ret_task_ns;
@@ -212,13 +233,14 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
         o->live += st == PS_T_LIVE;
         o->cpu_ns += t->cpu_ns;
         o->runq_ns += t->runq_ns;
+        o->unattributed_ns += t->unattributed_ns;
         o->spin_ns += t->spin_ns;
         o->tasks += t->tasks;
         o->task_ns += t->task_ns;
         o->nvcsw += t->nvcsw;
         o->nivcsw += t->nivcsw;
         uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, now, ns);
+        ps_thread_waits(t, ns);
         for (int c = 0; c < PS_NCAUSE; c++)
             o->wait_ns[c] += ns[c];
         uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;
@@ -268,6 +290,16 @@ static int handed_over(const struct ps_obj *o)
 int ps_pool_lone(int pi)
 {
     return pi >= 0 && pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].joined, __ATOMIC_RELAXED) <= 1;
+}
+
+/* Where most waits on o were made from. */
+static void *top_waiter_site(const struct ps_obj *o)
+{
+    int best = 0;
+    for (int i = 1; i < PS_OBJ_SITES; i++)
+        if (o->sites[i].n > o->sites[best].n)
+            best = i;
+    return o->sites[best].site;
 }
 
 /* Picks each pool's idle object from the candidates (see the file comment). */
@@ -324,6 +356,8 @@ static void learn_idle(void)
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;
+        if (best[p]->kind == PS_K_POLL && !ps_pool_lone(p))
+            __atomic_store_n(&pool->idle_site, top_waiter_site(best[p]), __ATOMIC_RELEASE);
         uintptr_t qm = best[p]->kind == PS_K_COND ? best[p]->mutex : 0;
         if (qm)
             ps_obj_filter_add(qm);         /* the mutex wrappers look at it only then */
@@ -373,6 +407,18 @@ void ps_pool_tick(uint64_t now)
 
         struct ps_pool_totals tot;
         ps_pool_totals(i, &tot);
+        /* History is cumulative and readers take differences: it never goes
+         * down (the partition may take back a label it gave too early). */
+        if (p->hist_n) {
+            const struct ps_pool_sample *prev = &p->hist[(p->hist_n - 1) % PS_HIST];
+            uint64_t *now_of[] = { &tot.cpu_ns, &tot.wait_ns[PS_IO], &tot.wait_ns[PS_SLEEP], &tot.wait_ns[PS_LOCK],
+                                   &tot.wait_ns[PS_COND], &tot.wait_ns[PS_IDLE], &tot.wait_ns[PS_RUNQ] };
+            const uint64_t before[] = { prev->cpu_ns, prev->io_ns, prev->sleep_ns, prev->lock_ns,
+                                        prev->cond_ns, prev->idle_ns, prev->runq_ns };
+            for (size_t k = 0; k < sizeof before / sizeof *before; k++)
+                if (*now_of[k] < before[k])
+                    *now_of[k] = before[k];
+        }
         struct ps_pool_sample *s = &p->hist[p->hist_n % PS_HIST];
         s->t_ns = now;
         s->threads = (uint32_t)live[i];

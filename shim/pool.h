@@ -8,6 +8,7 @@
 #define PS_POOL_H
 #include <stdint.h>
 #include "thread.h"
+#include "hist.h"
 
 #define PS_MAX_POOLS 256
 #define PS_HIST 64               /* samples of recent history per pool */
@@ -24,10 +25,15 @@ struct ps_pool {
     void *routine;
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     char prefix[PS_NAME_LEN];
+    char alias[PS_NAME_LEN];         /* the prefix its threads renamed themselves to (set once) */
+    int alias_claimed;           /* the alias is being or was written */
+    int selected;                /* POOLSHIM_POOL names it: 1 yes, -1 no, 0 not decided (agent.c) */
     /* learned by the agent */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
     uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
+    void *idle_site;             /* event-loop pools: where workers poll for work, each its
+                                    own fd (memcached, nginx): any poll there is idle */
     /* task events, from workers. On a cache line of their own: workers and
      * producers write them per task, while every wrapper reads the learned
      * fields above (false sharing would make each of those reads a miss). */
@@ -35,6 +41,8 @@ struct ps_pool {
     uint64_t submissions;        /* posts to the idle object by non-members */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */
+    uint64_t last_post_ns;       /* when a producer last posted the idle object */
+    struct ps_hist handoff;      /* post -> the woken worker running (ps_pool_handoff) */
     uint32_t demand_peak;        /* agent: most tasks ever in flight (busy + queued), counted
                                     once the queue estimate is trustworthy; 0 = unknown */
     int queue_calibrated;        /* agent: seen all idle after the idle wait was known, so
@@ -44,7 +52,7 @@ struct ps_pool {
     int limit;                   /* controller's concurrency limit, 0 = none */
     int parked;                  /* workers parked by the throttle right now */
     /* totals of exited threads whose records were recycled */
-    uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns;
+    uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns, ret_unattributed_ns;
     uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
     /* history ring, written by the agent only */
     struct ps_pool_sample hist[PS_HIST];
@@ -66,6 +74,10 @@ int ps_pool_get(void *routine, void *entry, const char *prefix);
 /* The name prefix that groups threads: the name without trailing digits or
  * separators ("worker-12" -> "worker"). */
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);
+/* A thread of pool pi was renamed: it stays in pi (a rename merges, never
+ * splits), and threads that start with the new prefix join pi too. The
+ * first rename wins; any thread. */
+void ps_pool_renamed(int pi, const char *prefix);
 
 static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
 {
@@ -73,10 +85,32 @@ static inline struct ps_pool *ps_pool_of(const struct ps_thread *t)
     return p >= 0 ? &ps_pools[p] : 0;
 }
 /* Is obj the pool's idle wait (so the wait is idle time, not contention)? */
+/* A worker of t's pool ran again after waiting for work since t0: if a
+ * producer posted during that wait, the time from the post to now is a
+ * handoff (the article's cost of handing a task to a worker), counted once
+ * the worker starts a task (ps_task_begin): a wake-up that finds no work
+ * (another worker took it, the pool shuts down) hands nothing over. */
+static inline void ps_pool_handoff(struct ps_thread *t, uint64_t t0, uint64_t now)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    t->handoff_ns = 0;
+    if (!p)
+        return;
+    uint64_t post = __atomic_load_n(&p->last_post_ns, __ATOMIC_RELAXED);
+    if (post > t0 && post < now)
+        t->handoff_ns = now - post;
+}
 static inline int ps_pool_is_idle_obj(const struct ps_thread *t, uintptr_t obj)
 {
     struct ps_pool *p = ps_pool_of(t);
     return p && obj && __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) == obj;
+}
+/* A poll from the call site where the pool's workers wait for work, on
+ * whatever fd: per-worker epoll fds are one idle wait. */
+static inline int ps_pool_is_idle_site(const struct ps_thread *t, const void *site)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    return p && site && __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) == site;
 }
 /* Workers of p can be parked between tasks: its idle wait or its queue
  * mutex is known (throttle.h). */
@@ -129,6 +163,7 @@ void ps_pool_tick(uint64_t now_ns);
 struct ps_pool_totals {
     int threads, live;
     uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
+    uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };

@@ -30,7 +30,7 @@ int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *)
 /* X(name, version): version NULL means the default symbol. */
 #define PS_REAL_LIST(X) \
     X(pthread_create, NULL) X(pthread_exit, NULL) X(pthread_join, NULL) \
-    X(pthread_timedjoin_np, NULL) X(pthread_clockjoin_np, NULL) \
+    X(pthread_timedjoin_np, NULL) X(pthread_clockjoin_np, NULL) X(pthread_setname_np, NULL) \
     X(pthread_mutex_lock, NULL) X(pthread_mutex_trylock, NULL) X(pthread_mutex_timedlock, NULL) \
     X(pthread_mutex_clocklock, NULL) X(pthread_mutex_unlock, NULL) \
     X(pthread_rwlock_rdlock, NULL) X(pthread_rwlock_wrlock, NULL) X(pthread_rwlock_tryrdlock, NULL) \

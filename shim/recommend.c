@@ -14,13 +14,19 @@
  *    queues behind other processes (a loaded machine): its size is not the cause;
  *  - I/O-bound: W/C > 1 (the article's routing rule), CPU-bound: W/C < 0.25. */
 #include "recommend.h"
+#include "qmodel.h"
 #include "log.h"
 #include "jsonw.h"
 #include <math.h>
 #include <string.h>
 
 const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", "serialized",
-                                      "cpu-starved" };
+                                      "cpu-starved", "single" };
+
+/* The share of the cores' capacity a pool is sized to reach: the queueing
+ * model's throughput curve is flat above it, and each further thread costs
+ * memory and switches for under 5 % more. */
+#define PS_BUSY_TARGET 0.95
 
 static int clamp_threads(double v)
 {
@@ -38,18 +44,31 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     double contention = in->lock_s + in->cond_s + in->spin_s;
     o->w_c = C > 0 ? W / C : 0;
     o->goetz = in->cores * (1 + o->w_c);
+    o->queueing = ps_qmodel_threads(in->cores, o->w_c, PS_BUSY_TARGET);
     o->effective_parallelism = in->wall_s > 0 ? C / in->wall_s : 0;
     char wc[32], g[32], b[32];
     ps_fmt_double(wc, sizeof wc, o->w_c, 2);
     ps_fmt_double(g, sizeof g, o->goetz, 1);
+    char q[32];
+    ps_fmt(q, sizeof q, "%d", o->queueing);
 
+    /* One thread that takes no tasks from a queue (a writer, a timer loop, a
+     * runtime's housekeeping thread) is not a pool: its W/C says how it
+     * spends its time, not that more threads would do more. */
+    if (in->threads == 1 && !in->tasks_seen) {
+        o->cls = PS_CLASS_SINGLE;
+        o->recommended_threads = 1;
+        ps_fmt(o->reason, sizeof o->reason,
+               "a single thread that takes no tasks from a queue: not a pool to size (W/C %s)", wc);
+        return;
+    }
     if (C + W + contention <= 0) {
         o->cls = PS_CLASS_IDLE;
         o->recommended_threads = in->threads > 0 ? in->threads : 1;
         ps_fmt(o->reason, sizeof o->reason, "no work measured: keep the current size");
         return;
     }
-    int usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
+    double usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
     int saturating = o->effective_parallelism >= 0.9 * usable;
     int one_waiter = in->threads >= 3 && in->max_thread_contention_s > (2.0 / 3.0) * contention;
     /* A GIL-like lock need not be where most of the wait is: the pool's other
@@ -64,7 +83,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         if (o->bottleneck < 1)
             o->bottleneck = 1;
     }
-    double target = o->goetz;
+    double target = o->queueing;
     if (o->bottleneck > 0 && o->bottleneck < target)
         target = o->bottleneck;
     /* Serialized with no hold time to bound it: no size can be computed, but
@@ -87,11 +106,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         o->cls = PS_CLASS_SERIAL;
         ps_fmt_double(b, sizeof b, o->bottleneck, 2);
         if (in->top_is_handoff) {
-            o->recommended_processes = in->cores;
+            o->recommended_processes = in->cores >= 1 ? (int)in->cores : 1;
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized: threads hand one condvar to each other (a GIL-like lock); W/C %s, "
                    "at most %s threads can progress: more threads will not help, use %d processes",
-                   wc, b, in->cores);
+                   wc, b, o->recommended_processes);
         } else if (o->bottleneck <= 0) {
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized on one lock: contention exceeds useful work (hold time unknown); "
@@ -107,16 +126,19 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         o->cls = PS_CLASS_STARVED;
         ps_fmt(o->reason, sizeof o->reason,
                "CPU-starved: threads wait for a core as long as they run; W/C %s gives %s threads",
-               wc, g);
+               wc, q);
     } else if (o->w_c > 1) {
         o->cls = PS_CLASS_IO;
-        ps_fmt(o->reason, sizeof o->reason, "I/O-bound: W/C %s, cores x (1 + W/C) = %s threads", wc, g);
+        ps_fmt(o->reason, sizeof o->reason, "I/O-bound: W/C %s, cores x (1 + W/C) = %s, %s threads keep the cores "
+               "95 %% busy (queueing model)", wc, g, q);
     } else if (o->w_c < 0.25) {
         o->cls = PS_CLASS_CPU;
-        ps_fmt(o->reason, sizeof o->reason, "CPU-bound: W/C %s, cores x (1 + W/C) = %s threads", wc, g);
+        ps_fmt(o->reason, sizeof o->reason, "CPU-bound: W/C %s, cores x (1 + W/C) = %s, %s threads keep the cores "
+               "95 %% busy (queueing model)", wc, g, q);
     } else {
         o->cls = PS_CLASS_MIXED;
-        ps_fmt(o->reason, sizeof o->reason, "mixed: W/C %s, cores x (1 + W/C) = %s threads", wc, g);
+        ps_fmt(o->reason, sizeof o->reason, "mixed: W/C %s, cores x (1 + W/C) = %s, %s threads keep the cores "
+               "95 %% busy (queueing model)", wc, g, q);
     }
     if (little_cpu) {
         char ms[32];

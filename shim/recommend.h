@@ -7,17 +7,21 @@
  *                                            progress when every task holds one
  *                                            lock for `hold` (for a GIL-like
  *                                            condvar hold = cpu, giving 1 + W/C)
- *   recommended = min(goetz, bottleneck, peak demand), at least 1. */
+ *   queueing  = the smallest size that keeps 95 % of the cores busy in a
+ *               closed queueing model (qmodel.h): goetz plus headroom for
+ *               tasks whose bursts and waits vary
+ *   recommended = min(queueing, bottleneck, peak demand), at least 1. */
 #ifndef PS_RECOMMEND_H
 #define PS_RECOMMEND_H
 #include <stdint.h>
 
 enum ps_class { PS_CLASS_IDLE, PS_CLASS_IO, PS_CLASS_CPU, PS_CLASS_MIXED, PS_CLASS_SERIAL,
-                PS_CLASS_STARVED };
+                PS_CLASS_STARVED, PS_CLASS_SINGLE };
 extern const char *const ps_class_name[];
 
 struct ps_rec_in {
-    int cores, threads;
+    double cores;            /* CPUs the process can use (cores.h) */
+    int threads;
     double cpu_s, io_s, sleep_s, lock_s, cond_s, idle_s, runq_s, spin_s;
     double wall_s;           /* how long the pool existed */
     /* the one object most of the pool's contention waited on, if any */
@@ -25,6 +29,7 @@ struct ps_rec_in {
     double top_hold_s;       /* time it was held (locks), 0 if unknown */
     int top_is_handoff;      /* condvar handed between workers (GIL-like): hold = cpu */
     double max_thread_contention_s;  /* lock + cond + spin of the pool's most contended thread */
+    int tasks_seen;          /* task boundaries are known (the wait for work, or tasks counted) */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:
                                 more threads than that would find nothing to do */
 };
@@ -32,6 +37,7 @@ struct ps_rec_in {
 struct ps_rec_out {
     double w_c;
     double goetz;            /* cores x (1 + W/C) */
+    int queueing;            /* the smallest size that keeps the cores 95 % busy (qmodel.h) */
     double bottleneck;       /* 0 = no serialising object */
     double effective_parallelism;   /* cpu / wall: cores' worth actually used */
     int recommended_threads;

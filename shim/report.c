@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
+#include "dump.h"
 #include "file.h"
 #include "log.h"
 #include "pool.h"
@@ -26,7 +27,9 @@ static double wall_of_pool(int pi, uint64_t now)
         struct ps_thread *t = &ps_threads[i];
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->pool != pi)
             continue;
-        uint64_t end = t->state == PS_T_LIVE || !t->died_ns ? now : t->died_ns;
+        uint64_t end = ps_thread_wall_end(t);
+        if (!end)
+            end = now;               /* not sampled yet */
         if (!first || t->born_ns < first)
             first = t->born_ns;
         if (end > last)
@@ -149,6 +152,15 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_end(w);
 }
 
+/* Whether the pool's task count means anything: its workers' wait for work
+ * (or its queue mutex) is known, or boundaries were seen anyway. */
+int ps_report_tasks_seen(const struct ps_pool *p, const struct ps_pool_totals *tot)
+{
+    /* tasks counted while an idle object was believed, later dropped, are a
+     * part of the truth only */
+    return p->idle_obj || p->queue_mutex;
+}
+
 /* A pool's totals and recommendation; 0 for a pool that never had a thread. */
 static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
                     struct ps_obj **top)
@@ -157,7 +169,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     if (!tot->threads)
         return 0;
     struct ps_rec_in in = { 0 };
-    in.cores = ps_ncores;
+    in.cores = ps_cores;
     in.threads = tot->live ? tot->live : tot->threads;
     in.cpu_s = tot->cpu_ns * NS;
     in.io_s = tot->wait_ns[PS_IO] * NS;
@@ -170,6 +182,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
+    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi], tot);
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
         in.top_hold_s = (*top)->hold_ns * NS;
@@ -209,17 +222,44 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "entry");
         }
         ps_jw_str(w, "name_prefix", p->prefix);
+        if (p->alias[0])
+            ps_jw_str(w, "renamed_prefix", p->alias);
+        else
+            ps_jw_null(w, "renamed_prefix");
         ps_jw_i64(w, "threads", tot.threads);
         ps_jw_i64(w, "threads_live", tot.live);
         ps_jw_dbl(w, "cpu_s", tot.cpu_ns * NS);
         ps_jw_dbl(w, "wait_s", sum_causes(tot.wait_ns));
         causes_json(w, tot.wait_ns);
+        ps_jw_dbl(w, "unattributed_s", tot.unattributed_ns * NS);
         ps_jw_dbl(w, "spin_s", tot.spin_ns * NS);
         ps_jw_dbl(w, "w_c", ro.w_c);
-        ps_jw_u64(w, "tasks", tot.tasks);
-        ps_jw_dbl(w, "task_latency_ms", tot.tasks ? tot.task_ns * 1e-6 / (double)tot.tasks : 0);
-        ps_jw_dbl(w, "cpu_per_task_ms", tot.tasks ? tot.cpu_ns * 1e-6 / (double)tot.tasks : 0);
+        if (ps_report_tasks_seen(p, &tot)) {
+            ps_jw_u64(w, "tasks", tot.tasks);
+            if (tot.tasks) {
+                ps_jw_dbl(w, "task_latency_ms", tot.task_ns * 1e-6 / (double)tot.tasks);
+                ps_jw_dbl(w, "cpu_per_task_ms", tot.cpu_ns * 1e-6 / (double)tot.tasks);
+            } else {
+                ps_jw_null(w, "task_latency_ms");
+                ps_jw_null(w, "cpu_per_task_ms");
+            }
+        } else {                     /* no task boundary known: unknown, not 0 */
+            ps_jw_null(w, "tasks");
+            ps_jw_null(w, "task_latency_ms");
+            ps_jw_null(w, "cpu_per_task_ms");
+        }
         ps_jw_u64(w, "submissions", p->submissions);
+        uint64_t handoffs;
+        double p50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
+        if (handoffs) {
+            ps_jw_obj(w, "handoff_ms");
+            ps_jw_dbl(w, "p50", p50 * 1e-6);
+            ps_jw_dbl(w, "p99", ps_hist_quantile(&p->handoff, 0.99, NULL) * 1e-6);
+            ps_jw_u64(w, "n", handoffs);
+            ps_jw_end(w);
+        } else {
+            ps_jw_null(w, "handoff_ms");
+        }
         ps_jw_u64(w, "queue_estimate", p->queue_est);
         ps_jw_u64(w, "nvcsw", tot.nvcsw);
         ps_jw_u64(w, "nivcsw", tot.nivcsw);
@@ -248,6 +288,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "top_contention");
         ps_jw_str(w, "classification", ps_class_name[ro.cls]);
         ps_jw_dbl(w, "goetz_threads", ro.goetz);
+        ps_jw_i64(w, "queueing_threads", ro.queueing);
         if (ro.bottleneck > 0)
             ps_jw_dbl(w, "bottleneck_threads", ro.bottleneck);
         else
@@ -295,7 +336,7 @@ void ps_report_threads_json(struct ps_jw *w)
         if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->ignore || t->tid <= 0)
             continue;
         uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, now, ns);
+        ps_thread_waits(t, ns);
         ns[PS_RUNQ] += t->runq_ns;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "tid", t->tid);
@@ -322,6 +363,22 @@ void ps_report_threads_json(struct ps_jw *w)
         ps_jw_u64(w, "nivcsw", t->nivcsw);
         uint64_t end = t->state == PS_T_EXITED && t->died_ns ? t->died_ns : now;
         ps_jw_dbl(w, "lifetime_s", end > t->born_ns ? (end - t->born_ns) * NS : 0);
+        ps_jw_obj(w, "wrapped");     /* the wrappers' raw spans: wall clock, before the partition */
+        for (int c = 0; c < PS_RUNQ; c++) {
+            ps_jw_obj(w, ps_cause_name[c]);
+            ps_jw_u64(w, "n", t->waits[c]);
+            ps_jw_dbl(w, "s", t->wait_ns[c] * NS);
+            ps_jw_end(w);
+        }
+        ps_jw_end(w);
+        uint64_t wend = ps_thread_wall_end(t);
+        if (wend > t->born_ns) {     /* cpu_s + wait_by_cause + unattributed_s */
+            ps_jw_dbl(w, "wall_s", (wend - t->born_ns) * NS);
+            ps_jw_dbl(w, "unattributed_s", t->unattributed_ns * NS);
+        } else {                     /* never sampled: nothing is known */
+            ps_jw_null(w, "wall_s");
+            ps_jw_null(w, "unattributed_s");
+        }
         ps_jw_end(w);
     }
     ps_jw_end(w);
@@ -357,9 +414,38 @@ static int is_lock(int kind)
 }
 
 /* Locks sorted by wait (selection over the table: reports have few entries). */
+/* Waits that never ended (a deadlock, a lock held until exit) are the
+ * longest of all: each object gets the waits going on now, so that it is
+ * listed and ranked with them. */
+static void note_open_waits(uint64_t now)
+{
+    for (int i = 0; i < PS_MAX_OBJS; i++) {
+        ps_objs[i].open_wait_ns = 0;
+        ps_objs[i].open_waiters = 0;
+    }
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || !since || now <= since || !t->cur_obj)
+            continue;
+        struct ps_obj *o = ps_obj_find(t->cur_obj);
+        if (o && o->key == t->cur_obj) {
+            o->open_wait_ns += now - since;
+            o->open_waiters++;
+        }
+    }
+}
+
+static uint64_t obj_wait(const struct ps_obj *o)
+{
+    return o->wait_ns + o->open_wait_ns;
+}
+
 void ps_report_locks_json(struct ps_jw *w)
 {
     char sym[384];
+    note_open_waits(ps_now_ns());
     for (int pass = 0; pass < 2; pass++) {
         ps_jw_arr(w, pass ? "waits" : "locks");
         uint64_t prev = UINT64_MAX;
@@ -368,16 +454,17 @@ void ps_report_locks_json(struct ps_jw *w)
             struct ps_obj *best = NULL;
             for (int i = 0; i < PS_MAX_OBJS; i++) {
                 struct ps_obj *o = &ps_objs[i];
-                if (!o->key || o->key == (uintptr_t)-1 || !o->contended || is_lock(o->kind) == pass)
+                if (!o->key || o->key == (uintptr_t)-1 || !(o->contended || o->open_waiters) ||
+                    is_lock(o->kind) == pass)
                     continue;
-                if (o->wait_ns > prev || (o->wait_ns == prev && o->key <= prev_key))
+                if (obj_wait(o) > prev || (obj_wait(o) == prev && o->key <= prev_key))
                     continue;
-                if (!best || o->wait_ns > best->wait_ns || (o->wait_ns == best->wait_ns && o->key > best->key))
+                if (!best || obj_wait(o) > obj_wait(best) || (obj_wait(o) == obj_wait(best) && o->key > best->key))
                     best = o;
             }
             if (!best)
                 break;
-            prev = best->wait_ns;
+            prev = obj_wait(best);
             prev_key = best->key;
             ps_jw_obj(w, NULL);
             if (best->key >> 63)
@@ -388,8 +475,13 @@ void ps_report_locks_json(struct ps_jw *w)
             int ts = top_site(best->sites);
             ps_symbol_string(best->sites[ts].site, sym, sizeof sym);
             ps_jw_str(w, "site", best->sites[ts].site ? sym : NULL);
+            if (ps_symbol_data((void *)best->key, sym, sizeof sym) && !(best->key >> 63))
+                ps_jw_str(w, "name", sym);
+            else
+                ps_jw_null(w, "name");
             ps_jw_u64(w, "contended", best->contended);
-            ps_jw_dbl(w, "wait_s", best->wait_ns * NS);
+            ps_jw_dbl(w, "wait_s", obj_wait(best) * NS);
+            ps_jw_i64(w, "waiting_now", best->open_waiters);
             ps_jw_dbl(w, "max_wait_ms", best->max_wait_ns * 1e-6);
             if (best->waiter_pool >= 0)
                 ps_jw_i64(w, "waiter_pool", best->waiter_pool);
@@ -417,9 +509,16 @@ void ps_report_locks_json(struct ps_jw *w)
 
 static void summary(const char *path)
 {
-    char line[512], num[4][32];
+    char line[512], num[5][32];
     uint64_t now = ps_now_ns();
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
+    int named = !ps_cfg.pool[0];
+    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2 && !named; pi++)
+        named = ps_pools[pi].selected > 0;
+    if (!named)
+        ps_log("  POOLSHIM_POOL=%s: no thread ran a routine of that name, so no pool was measured", ps_cfg.pool);
+    if (ps_dump_summary(line, sizeof line))
+        ps_log("  %s", line);
     for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
         struct ps_pool_totals tot;
         struct ps_rec_out ro;
@@ -436,8 +535,12 @@ static void summary(const char *path)
         ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);
         ps_fmt_double(num[3], 32, ro.w_c, 2);
-        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %lu tasks -> %d threads (%s)",
-               name, tot.threads, num[0], num[1], num[2], num[3], (unsigned long)tot.tasks,
+        if (ps_report_tasks_seen(&ps_pools[pi], &tot))
+            ps_fmt(num[4], 32, "%lu", (unsigned long)tot.tasks);
+        else
+            ps_fmt(num[4], 32, "-");
+        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %s tasks -> %d threads (%s)",
+               name, tot.threads, num[0], num[1], num[2], num[3], num[4],
                ro.recommended_threads, ps_class_name[ro.cls]);
         ps_log("%s", line);
     }
@@ -459,6 +562,7 @@ void ps_report_write(const char *why)
     exe[n > 0 ? n : 0] = 0;
     ps_jw_str(&w, "exe", exe);
     ps_jw_i64(&w, "cores", ps_ncores);
+    ps_jw_dbl(&w, "cores_usable", ps_cores);
     uint64_t now = ps_now_ns();
     ps_jw_dbl(&w, "duration_s", (now - ps_start_ns) * NS);
     ps_jw_i64(&w, "interval_ms", ps_cfg.interval_ms);
@@ -468,6 +572,7 @@ void ps_report_write(const char *why)
     ps_report_threads_json(&w);
     ps_report_locks_json(&w);
     ps_controller_report_json(&w);
+    ps_dump_report_json(&w);
     ps_jw_end(&w);
     char name[64];
     ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());

@@ -26,7 +26,7 @@ static ssize_t read_task_file(int tid, const char *leaf, char *buf, size_t cap)
     return ps_file_read_small(path, buf, cap);
 }
 
-int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
+int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq, uint64_t *runs)
 {
     char *end;
     /* strtoull would skip blanks and negate "-5": the kernel writes digits only */
@@ -44,6 +44,11 @@ int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu, uint64_t *runq)
         return -1;
     *cpu = a;
     *runq = b;
+    if (runs) {                  /* times it got a CPU: optional (0 when absent) */
+        *runs = 0;
+        if (*end == ' ' && end[1] >= '0' && end[1] <= '9')
+            *runs = strtoull(end + 1, NULL, 10);
+    }
     return 0;
 }
 
@@ -81,61 +86,236 @@ static void read_switches(struct ps_thread *t)
         t->nivcsw = strtoull(nv + 27, NULL, 10);
 }
 
-/* Wrapped wait time of t up to now: the spans that ended plus the one in progress. */
-static uint64_t wrapped_ns(struct ps_thread *t, uint64_t now)
+/* Wrapped wait time of t by cause up to now: the spans that ended plus the
+ * one in progress. Ended spans are read first: a span that ends in between
+ * is then missed this time (and seen next time), never counted twice. */
+static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partition_in *in)
 {
+    for (int c = 0; c < PS_NCAUSE; c++) {
+        in->ended[c] = __atomic_load_n(&t->waits[c], __ATOMIC_RELAXED);
+        in->raw[c] = __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
+    }
+    in->exact = __atomic_load_n(&t->exact_waits, __ATOMIC_RELAXED);
+    in->io_long_n = __atomic_load_n(&t->io_long_n, __ATOMIC_RELAXED);
+    in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-    uint64_t sum = 0;
-    for (int c = 0; c < PS_NCAUSE; c++)
-        sum += __atomic_load_n(&t->wait_ns[c], __ATOMIC_RELAXED);
-    return sum + (since ? ps_ns_since(since, now) : 0);
+    int cause = t->cur_cause;
+    if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
+        uint64_t open = now - since, cap = t->cur_cap_ns;
+        if (cause == PS_SLEEP && cap && open > cap)
+            open = cap;                  /* over: awake, waiting for a core */
+        in->raw[cause] += open;
+    }
 }
 
-/* Waits that no wrapper saw (read inside fread, a raw syscall(SYS_read)).
- * Each interval, the time the thread was neither on a CPU nor inside a wrapped
- * wait is unexplained; it accumulates (signed, so schedstat's tick-granular lag
- * cancels out) until the sampler catches the thread blocked in an unwrapped
- * system call, whose cause then gets it all. Run-queue delay stays in: a
- * wrapped wait's span holds its wake-up latency, and an unwrapped wait owns its
- * own the same way (both read like the wall time a program measures around the
- * call). Only the delay of preempted CPU bursts is taken out, estimated as the
- * involuntary share of the context switches over the period.
- * Before, the whole off-CPU time of an interval went to whatever call the
- * thread was in at the sample, and only if it had been off-CPU for half the
- * interval: wrapped waits earlier in the interval were counted twice, and on a
- * loaded machine (run-queue delay) nothing was counted at all. */
-/* Adds one interval to t's unexplained time; returns the total pending. */
-static int64_t unexplained_add(struct ps_thread *t, uint64_t now, uint64_t dt, uint64_t dcpu, uint64_t drunq)
+/* The partition. A thread's wall time is exactly its CPU time, its run-queue
+ * time (both from schedstat, the kernel's own accounts) and the time it was
+ * blocked; the wrappers and the /proc samples only say what it was blocked
+ * on. A wrapped span is wall-clock time, so it also holds the wait for a core
+ * after the wake-up (already run-queue time) and any CPU spent inside the
+ * call (a read served from the page cache): taken as they are, they count
+ * time twice. So each sample hands out only the blocked time not yet
+ * labelled, to the causes whose spans grew since the last sample:
+ * - waits that always block (sleep, lock, cond, idle: a futex or a timer)
+ *   first. When they exceed it, the excess is each wake-up's wait for a
+ *   core, so it is taken from the causes in proportion to how many of their
+ *   waits ended (a thousand 1 ms sleeps wait for a core a thousand times, one
+ *   long lock wait once), never below zero. A sleep that ran its course
+ *   holds none (its span ends at its length plus the timer slack), so it
+ *   gives only when nothing else can;
+ *   An io span long enough to have blocked counts with them;
+ * - then the short io spans, which may have been CPU: what is left, at most their time,
+ *   less what a lagging CPU reading may still claim (below): CPU inside reads
+ *   would otherwise take every tick's lag as io.
+ * What no span claims stays unattributed until a sample catches the thread
+ * in an unwrapped call (sample_unwrapped). The budget is cumulative, so a
+ * lagging schedstat reading (the CPU of a running thread is updated at
+ * scheduler ticks) is made good at the next sample instead of piling up. */
+/* IO_LONG: the io spans long enough to have blocked (account.h), counted
+ * with the waits that block; the short rest of io comes last. */
+#define IO_LONG PS_NCAUSE
+#define NSLOT (PS_NCAUSE + 1)
+static const int sure_causes[] = { PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE, IO_LONG };
+/* How far schedstat's CPU of a running thread can trail: one scheduler tick
+ * (10 ms at the slowest kernel HZ, 100). The exit-time reading is exact. */
+#define PS_SCHEDSTAT_LAG_NS 10000000ull
+#define NSURE ((int)(sizeof sure_causes / sizeof *sure_causes))
+
+/* Takes excess out of d[] (the sure causes' new raw time), by ended waits
+ * n[] where there are any, else by time; a cause gives at most what it has. */
+static void take_excess(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t excess)
 {
-    uint64_t w = wrapped_ns(t, now);
-    int64_t off = (int64_t)dt - (int64_t)dcpu - (int64_t)(w - t->last_wrapped_ns);
-    t->last_wrapped_ns = w;
-    int64_t u = t->unexplained_ns + off;
-    if (u < -(int64_t)dt)
-        u = -(int64_t)dt;          /* a lagging reading must not swallow later waits */
-    t->unexplained_ns = u;
-    t->unexplained_runq_ns += drunq;
-    return u;
+    for (int round = 0; round < NSURE && excess; round++) {
+        uint64_t weight = 0, count = 0;
+        for (int k = 0; k < NSURE; k++) {
+            int c = sure_causes[k];
+            if (d[c])
+                weight += n[c], count++;
+        }
+        if (!count)
+            return;
+        int by_time = weight == 0;
+        if (by_time)
+            for (int k = 0; k < NSURE; k++)
+                weight += d[sure_causes[k]];
+        uint64_t taken = 0;
+        for (int k = 0; k < NSURE; k++) {
+            int c = sure_causes[k];
+            if (!d[c])
+                continue;
+            uint64_t w = by_time ? d[c] : n[c];
+            uint64_t share = (uint64_t)((unsigned __int128)excess * w / weight);
+            if (share > d[c])
+                share = d[c];
+            d[c] -= share;
+            taken += share;
+        }
+        if (!taken) {             /* rounding: the last nanoseconds from the largest */
+            int big = sure_causes[0];
+            for (int k = 1; k < NSURE; k++)
+                if (d[sure_causes[k]] > d[big])
+                    big = sure_causes[k];
+            taken = excess < d[big] ? excess : d[big];
+            d[big] -= taken;
+        }
+        excess -= taken < excess ? taken : excess;
+    }
 }
 
-/* Gives t's pending unexplained time, less its preempted share, to cause. */
-static void unexplained_attribute(struct ps_thread *t, int cause, int64_t u)
+/* A thread waiting for a core at a sample, after a wake-up or a preemption,
+ * has that wait in no schedstat figure yet (the kernel adds it when the
+ * thread runs): it looks blocked, and the spans that ended or are open may
+ * be labelled with it. A later reading shows it as run queue, the labels
+ * exceed the blocked time, and the excess is taken back from the labels in
+ * proportion, estimated ones first, exact sleeps last. */
+static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 {
-    uint64_t vol = t->nvcsw - t->attr_nvcsw, invol = t->nivcsw - t->attr_nivcsw;
-    t->attr_nvcsw = t->nvcsw;
-    t->attr_nivcsw = t->nivcsw;
-    uint64_t preempted = vol + invol ? t->unexplained_runq_ns * invol / (vol + invol) : 0;
-    t->unexplained_runq_ns = 0;
-    t->unexplained_ns = 0;
+    uint64_t have = blocked > 0 ? (uint64_t)blocked : 0;
+    /* sleeps that ran their course are exact: they give back last */
+    for (int pass = 0; pass < 2 && *labelled > have; pass++) {
+        uint64_t deficit = *labelled - have, recent = 0;
+        for (int c = 0; c < PS_RUNQ; c++)
+            if ((c == PS_SLEEP) == pass)
+                recent += t->recent_ns[c];
+        if (!recent)
+            continue;
+        uint64_t want = deficit < recent ? deficit : recent;
+        for (int c = 0; c < PS_RUNQ; c++) {
+            if ((c == PS_SLEEP) != pass)
+                continue;
+            uint64_t x = (uint64_t)((unsigned __int128)want * t->recent_ns[c] / recent);
+            x = x < t->blocked_ns[c] ? x : t->blocked_ns[c];
+            t->blocked_ns[c] -= x;
+            t->recent_ns[c] -= x;
+            *labelled -= x;
+        }
+    }
+}
+
+void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
+{
+    uint64_t d[NSLOT] = { 0 }, n[NSLOT] = { 0 }, labelled = 0;
+    for (int c = 0; c < PS_RUNQ; c++) {
+        if (in->raw[c] > t->raw_seen_ns[c]) {
+            d[c] = in->raw[c] - t->raw_seen_ns[c];
+            t->raw_seen_ns[c] = in->raw[c];
+        }
+        if (in->ended[c] > t->waits_seen[c]) {
+            n[c] = in->ended[c] - t->waits_seen[c];
+            t->waits_seen[c] = in->ended[c];
+        }
+        labelled += t->blocked_ns[c];
+    }
+    if (in->io_long_ns > t->io_long_seen_ns) {       /* split io: long spans, short rest */
+        uint64_t dl = in->io_long_ns - t->io_long_seen_ns;
+        d[IO_LONG] = dl < d[PS_IO] ? dl : d[PS_IO];
+        d[PS_IO] -= d[IO_LONG];
+        t->io_long_seen_ns = in->io_long_ns;
+    }
+    if (in->io_long_n > t->io_long_seen_n) {
+        n[IO_LONG] = in->io_long_n - t->io_long_seen_n;
+        n[PS_IO] -= n[IO_LONG] < n[PS_IO] ? n[IO_LONG] : n[PS_IO];
+        t->io_long_seen_n = in->io_long_n;
+    }
+    /* sleeps that ran their course hold no wait for a core (account.h) */
+    uint64_t exact = in->exact > t->exact_seen ? in->exact - t->exact_seen : 0;
+    t->exact_seen = in->exact;
+    n[PS_SLEEP] -= exact < n[PS_SLEEP] ? exact : n[PS_SLEEP];
+    int64_t blocked = in->end > t->born_ns ?
+        (int64_t)(in->end - t->born_ns) - (int64_t)in->cpu - (int64_t)in->runq : 0;
+    settle(t, &labelled, blocked);
+    uint64_t budget = blocked > (int64_t)labelled ? (uint64_t)(blocked - (int64_t)labelled) : 0;
+    /* Each ended wait's span holds one wake-up's wait for a core: the
+     * interval's run-queue time per time the thread got a CPU, an estimate
+     * taken off first (it may leave blocked time for an unwrapped wait that
+     * the spans would otherwise have covered). */
+    uint64_t drunq = in->runq > t->part_runq_ns ? in->runq - t->part_runq_ns : 0;
+    uint64_t druns = in->runs > t->runs_seen ? in->runs - t->runs_seen : 0;
+    uint64_t per_wake = druns ? drunq / druns : 0, wake_cut[NSLOT] = { 0 };
+    t->part_runq_ns = in->runq;
+    if (in->runs)
+        t->runs_seen = in->runs;
+    uint64_t sure = 0;
+    for (int k = 0; k < NSURE; k++) {
+        int c = sure_causes[k];
+        uint64_t cut = n[c] * per_wake;
+        wake_cut[c] = cut < d[c] ? cut : d[c];
+        d[c] -= wake_cut[c];
+        sure += d[c];
+    }
+    if (sure > budget) {
+        take_excess(d, n, sure - budget);
+        sure = 0;
+        for (int k = 0; k < NSURE; k++)
+            sure += d[sure_causes[k]];
+    }
+    budget = sure < budget ? budget - sure : 0;
+    /* short io is labelled up to the budget less the lag reserve; what only
+     * the reserve held back is offered again at the next sample */
+    uint64_t spare = budget > in->lag ? budget - in->lag : 0;
+    uint64_t io_want = d[PS_IO] + t->io_pending_ns;
+    d[PS_IO] = io_want < spare ? io_want : spare;
+    t->io_pending_ns = (io_want < budget ? io_want : budget) - d[PS_IO];
+    budget -= d[PS_IO];
+    /* A thread never caught in an unwrapped wait has all its blocked time
+     * in its spans: what the estimate took off beyond the truth goes back. */
+    uint64_t cut_total = 0;
+    for (int k = 0; k < NSURE; k++)
+        cut_total += wake_cut[sure_causes[k]];
+    if (!t->last_unwrapped_cause && cut_total && budget) {
+        uint64_t back = budget < cut_total ? budget : cut_total, given = 0;
+        for (int k = 0; k < NSURE; k++) {
+            int c = sure_causes[k];
+            uint64_t x = (uint64_t)((unsigned __int128)back * wake_cut[c] / cut_total);
+            d[c] += x;
+            given += x;
+        }
+        budget -= given;
+    }
+    t->unattributed_ns = budget;
+    d[PS_IO] += d[IO_LONG];
+    for (int c = 0; c < PS_RUNQ; c++) {
+        t->blocked_ns[c] += d[c];
+        t->recent_ns[c] += d[c];
+    }
+}
+
+/* Gives t's unattributed blocked time to cause: the sampler caught the
+ * thread blocked in an unwrapped call of that kind. */
+static void unattributed_to(struct ps_thread *t, int cause)
+{
     t->last_unwrapped_cause = cause + 1;
-    if (u > 0 && (uint64_t)u > preempted)
-        ps_atomic_add(&t->sampled_ns[cause], (uint64_t)u - preempted);
+    t->blocked_ns[cause] += t->unattributed_ns;
+    t->unattributed_ns = 0;
 }
 
-static void sample_unwrapped(struct ps_thread *t, uint64_t now, uint64_t dt, uint64_t dcpu, uint64_t drunq)
+/* Waits that no wrapper saw (read inside fread, a raw syscall(SYS_read)):
+ * blocked time that accumulates unattributed goes to the call the thread is
+ * caught blocked in. A little is always pending (schedstat lags by a tick),
+ * so only a real amount is looked for. */
+static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
 {
-    int64_t u = unexplained_add(t, now, dt, dcpu, drunq);
-    if (u < (int64_t)(dt / 20) + 1000000 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
+    if (t->unattributed_ns < dt / 20 + 1000000 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
         return;
     char buf[128];
     if (read_task_file(t->tid, "syscall", buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
@@ -145,25 +325,24 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t now, uint64_t dt, uin
         return;
     if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
         cause = PS_IDLE;         /* between tasks: waiting for work in a way we cannot see */
-    read_switches(t);
-    unexplained_attribute(t, cause, u);
+    unattributed_to(t, cause);
 }
 
 /* An exited thread's last period, from what it recorded at exit (its CPU,
- * run-queue delay, switches): its pending unexplained time goes to the cause
+ * run-queue delay, switches): what is still unattributed goes to the cause
  * of the unwrapped wait last caught, as it cannot be caught in the act any more. */
 static void close_unwrapped(struct ps_thread *t)
 {
-    t->unwrapped_closed = 1;
-    if (!t->last_sample_ns || !t->died_ns || t->died_ns <= t->last_sample_ns ||
-        t->cpu_ns < t->last_cpu_ns || t->runq_ns < t->last_runq_ns)
-        return;
-    int64_t u = unexplained_add(t, t->died_ns, t->died_ns - t->last_sample_ns, t->cpu_ns - t->last_cpu_ns,
-                                t->runq_ns - t->last_runq_ns);
-    if (t->last_unwrapped_cause && u > 1000000)
-        unexplained_attribute(t, t->last_unwrapped_cause - 1, u);
+    if (t->died_ns && t->died_ns >= t->last_sample_ns) {
+        struct ps_partition_in in = { .end = t->died_ns, .cpu = t->cpu_ns, .runq = t->runq_ns,
+                                      .runs = t->runs_seen, .lag = 0 };
+        raw_waits(t, t->died_ns, &in);
+        ps_sampler_partition(t, &in);
+        if (t->last_unwrapped_cause && t->unattributed_ns > 1000000)
+            unattributed_to(t, t->last_unwrapped_cause - 1);
+    }
+    __atomic_store_n(&t->unwrapped_closed, 1, __ATOMIC_RELEASE);
 }
-
 
 static void read_name(struct ps_thread *t)
 {
@@ -179,7 +358,10 @@ static void read_name(struct ps_thread *t)
         if (t->tid != getpid()) {
             char prefix[PS_NAME_LEN];
             ps_pool_prefix(t->name, prefix);
-            t->pool = ps_agent_pool_for(t, prefix);
+            if (t->pool >= 0)
+                ps_pool_renamed(t->pool, prefix);
+            else
+                t->pool = ps_agent_pool_for(t, prefix);
         }
     }
 }
@@ -187,18 +369,26 @@ static void read_name(struct ps_thread *t)
 static void sample_thread(struct ps_thread *t, uint64_t now, int final, int names)
 {
     char buf[128];
-    uint64_t cpu, runq;
+    uint64_t cpu, runq, runs;
     if (read_task_file(t->tid, "schedstat", buf, sizeof buf) <= 0 ||
-        ps_sampler_parse_schedstat(buf, &cpu, &runq))
+        ps_sampler_parse_schedstat(buf, &cpu, &runq, &runs))
         return;
+    if (t->needs_base) {         /* found in /proc: its life is measured from here */
+        t->needs_base = 0;
+        t->base_cpu_ns = cpu;
+        t->base_runq_ns = runq;
+        t->born_ns = now;
+    }
     cpu = cpu > t->base_cpu_ns ? cpu - t->base_cpu_ns : 0;
     runq = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
-    if (t->last_sample_ns && now > t->last_sample_ns && cpu >= t->last_cpu_ns && runq >= t->last_runq_ns)
-        sample_unwrapped(t, now, now - t->last_sample_ns, cpu - t->last_cpu_ns, runq - t->last_runq_ns);
-    else
-        t->last_wrapped_ns = wrapped_ns(t, now);
+    struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .runs = runs,
+                                  .lag = PS_SCHEDSTAT_LAG_NS };
+    raw_waits(t, now, &in);
+    ps_sampler_partition(t, &in);
+    if (t->last_sample_ns && now > t->last_sample_ns)
+        sample_unwrapped(t, now - t->last_sample_ns);
     t->last_cpu_ns = cpu;
     t->last_runq_ns = runq;
     t->last_sample_ns = now;
@@ -266,8 +456,10 @@ static void discover(void)
             if (start_pending() || ps_thread_by_tid(tid) || exiting(tid, ps_now_ns()))
                 continue;
             struct ps_thread *t = ps_thread_claim(tid, NULL);
-            if (t)
+            if (t) {
                 t->pool = -1;
+                t->needs_base = 1;
+            }
         }
     }
     close(fd);

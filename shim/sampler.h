@@ -5,11 +5,27 @@
 #ifndef PS_SAMPLER_H
 #define PS_SAMPLER_H
 #include <stdint.h>
+#include "thread.h"
 
 /* One pass over every thread. final: also read context switches. */
 void ps_sampler_tick(uint64_t now_ns, int final);
+/* One sample of a thread for the partition (sampler.c says how). */
+struct ps_partition_in {
+    uint64_t end, cpu, runq;     /* when, and schedstat's figures then */
+    uint64_t runs;               /* times the thread got a CPU (schedstat), 0 unknown */
+    uint64_t lag;                /* how far cpu may trail (0: exact) */
+    uint64_t raw[PS_NCAUSE];     /* wait_ns plus the open span */
+    uint64_t ended[PS_NCAUSE];   /* waits[]: spans ended */
+    uint64_t exact;              /* exact_waits: sleeps whose span holds no wait for a core */
+    uint64_t io_long_ns, io_long_n;   /* the io spans among raw[PS_IO] that blocked */
+};
+/* Labels t's blocked time up to in->end (wall since born_ns less cpu and
+ * runq, the kernel's figures) with the causes its raw wrapped waits grew by
+ * since the last call. */
+void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in);
 /* Classifies a syscall number seen blocked in /proc: a cause or -1. */
 int ps_sampler_cause_of_syscall(long nr);
-/* Parses "/proc/.../schedstat" text: run ns, run-queue ns. 0 on success. */
-int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu_ns, uint64_t *runq_ns);
+/* Parses "/proc/.../schedstat" text: run ns, run-queue ns and, if runs is
+ * not NULL, the times it got a CPU (0 if absent). 0 on success. */
+int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu_ns, uint64_t *runq_ns, uint64_t *runs);
 #endif

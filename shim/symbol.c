@@ -45,8 +45,8 @@ static const unsigned char *map_module(const char *path, size_t *size)
     return cache.map;
 }
 
-/* Nearest FUNC symbol covering vaddr in the file's .symtab. */
-static int symtab_lookup(const char *path, uintptr_t vaddr, char *name, size_t cap, uintptr_t *off)
+/* Nearest symbol of `type` (STT_FUNC, STT_OBJECT) covering vaddr in the file's .symtab. */
+static int symtab_lookup(const char *path, uintptr_t vaddr, int type, char *name, size_t cap, uintptr_t *off)
 {
     size_t size;
     const unsigned char *m = map_module(path, &size);
@@ -66,7 +66,7 @@ static int symtab_lookup(const char *path, uintptr_t vaddr, char *name, size_t c
         size_t n = sh[i].sh_size / sizeof(Elf64_Sym);
         const Elf64_Sym *best = NULL;
         for (size_t k = 0; k < n; k++) {
-            if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC || !sym[k].st_value)
+            if (ELF64_ST_TYPE(sym[k].st_info) != type || !sym[k].st_value)
                 continue;
             if (sym[k].st_value <= vaddr && vaddr < sym[k].st_value + (sym[k].st_size ? sym[k].st_size : 1) &&
                 (!best || sym[k].st_value > best->st_value))
@@ -107,8 +107,40 @@ int ps_symbolize(const void *addr, struct ps_sym *out)
     }
     /* l_addr is the load bias: file vaddr = runtime address - bias (PIE, .so and ET_EXEC alike). */
     uintptr_t bias = lm ? lm->l_addr : (uintptr_t)info.dli_fbase;
-    symtab_lookup(path, (uintptr_t)addr - bias, out->name, sizeof out->name, &out->offset);
+    symtab_lookup(path, (uintptr_t)addr - bias, STT_FUNC, out->name, sizeof out->name, &out->offset);
     return 0;
+}
+
+int ps_symbol_data(const void *addr, char *buf, size_t cap)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (!addr || !dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !info.dli_fname)
+        return 0;
+    uintptr_t off = 0;
+    char name[128] = "";
+    if (info.dli_sname && info.dli_saddr) {
+        ps_fmt(name, sizeof name, "%s", info.dli_sname);
+        off = (uintptr_t)addr - (uintptr_t)info.dli_saddr;
+    } else {
+        const char *path = info.dli_fname;
+        char exe[256];
+        if (!path[0] || (lm && lm->l_name && !lm->l_name[0])) {
+            ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+            if (n <= 0)
+                return 0;
+            exe[n] = 0;
+            path = exe;
+        }
+        uintptr_t bias = lm ? lm->l_addr : (uintptr_t)info.dli_fbase;
+        if (symtab_lookup(path, (uintptr_t)addr - bias, STT_OBJECT, name, sizeof name, &off))
+            return 0;
+    }
+    if (off)
+        ps_fmt(buf, cap, "%s+0x%lx", name, (unsigned long)off);
+    else
+        ps_fmt(buf, cap, "%s", name);
+    return 1;
 }
 
 static const char *base(const char *path)

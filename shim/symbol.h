@@ -19,4 +19,7 @@ int ps_symbolize(const void *addr, struct ps_sym *out);
 void ps_symbol_string(const void *addr, char *buf, size_t cap);
 /* Just the function name, or module+0xoff when the function is unknown. */
 void ps_symbol_func(const void *addr, char *buf, size_t cap);
+/* The data symbol at addr ("stats_lock", "journal+0x28"): 1, or 0 (a heap
+ * or stack address, or a stripped module). */
+int ps_symbol_data(const void *addr, char *buf, size_t cap);
 #endif

@@ -44,6 +44,8 @@ struct ps_obj {
     void *owner_site;             /* locks: where the current holder took it */
     uint64_t contended;           /* blocking acquisitions / blocking waits */
     uint64_t wait_ns, max_wait_ns;
+    uint64_t open_wait_ns;        /* report only: waits still going on when it was written */
+    int open_waiters;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
     int poster_pool;              /* condvars: first pool whose worker posted it while no member

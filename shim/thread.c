@@ -107,6 +107,17 @@ struct ps_thread *ps_thread_self_slow(void)
     return t;
 }
 
+struct ps_thread *ps_thread_by_pthread(pthread_t th)
+{
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (t->self == th && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+            return t;
+    }
+    return NULL;
+}
+
 struct ps_thread *ps_thread_by_tid(int tid)
 {
     int hwm = ps_thread_hwm();

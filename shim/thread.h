@@ -40,9 +40,14 @@ struct ps_thread {
     uint64_t born_ns, died_ns;
     char name[PS_NAME_LEN];
 
-    /* written by the owner */
+    /* written by the owner: wall-clock time inside wrapped waits, by cause.
+     * Raw: it holds the wake-up's wait for a core and any CPU spent inside
+     * the call; reports read blocked_ns, which is reconciled with schedstat. */
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
+    uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
+    uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
+    uint64_t timer_slack_ns;         /* the thread's timer slack + 1, 0 until read */
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
     /* a contended spin acquisition whose CPU is settled at its unlock (interpose_spin.c) */
     const volatile void *spin_lock;
@@ -50,6 +55,8 @@ struct ps_thread {
     uint64_t tasks;                  /* task boundaries seen (dequeues from the pool's idle object) */
     uint64_t task_begin_ns;          /* when the current task started, 0 if idle */
     uint64_t task_ns;                /* summed task latency of finished tasks */
+    uint64_t handoff_ns;             /* the last wait for work ended this long after a post
+                                      * (pool.h: ps_pool_handoff), not yet counted; 0 none */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */
     /* the current wait, for dumps and the sampler */
@@ -58,6 +65,7 @@ struct ps_thread {
     int cur_cause;
     uintptr_t cur_obj;               /* lock / cond / sem / futex address, or fd */
     void *cur_site;                  /* return address of the wrapper's caller */
+    uint64_t cur_cap_ns;             /* a sleep: the most it can block (interpose_sleep.c), 0 unknown */
     /* the last hot lock this thread looked up (syncobj.c): a pool's workers take
      * the same queue lock again and again, and entries never move */
     uintptr_t hot_key;
@@ -74,15 +82,23 @@ struct ps_thread {
     /* written by the agent */
     uint64_t cpu_ns;                 /* schedstat: on-CPU time */
     uint64_t runq_ns;                /* schedstat: time runnable but not running */
-    uint64_t sampled_ns[PS_NCAUSE];  /* unwrapped waits seen by /proc sampling */
+    /* Blocked time by cause (io .. idle; never PS_RUNQ): the thread's wall
+     * time less its CPU and run-queue time, labelled with the causes its
+     * wrapped spans and the /proc samples saw (sampler.c, "the partition") */
+    uint64_t blocked_ns[PS_NCAUSE];
+    uint64_t unattributed_ns;        /* blocked time no span or sample has labelled (yet) */
+    uint64_t raw_seen_ns[PS_NCAUSE]; /* wait_ns (+ the open span) already reconciled */
+    uint64_t waits_seen[PS_NCAUSE];  /* waits[] (spans ended) at the same time */
+    uint64_t recent_ns[PS_NCAUSE];   /* labels that a later reading may take back (sampler.c) */
+    uint64_t io_pending_ns;          /* short io held back by the lag reserve only */
+    uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
+    uint64_t exact_seen;             /* exact_waits at the last sample */
+    uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
-    uint64_t last_wrapped_ns;        /* wrapped wait time (ended + in progress) at the last sample */
-    int64_t unexplained_ns;          /* neither on a CPU nor in a wrapped wait: not yet attributed */
-    uint64_t unexplained_runq_ns;    /* run-queue delay over the same period */
-    uint64_t attr_nvcsw, attr_nivcsw;   /* context switches at the last attribution */
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
-    int unwrapped_closed;            /* exited: its last period was attributed */
+    int unwrapped_closed;            /* exited: its last period was reconciled */
+    int needs_base;                  /* found in /proc: measured from its first sample */
     uint64_t base_cpu_ns, base_runq_ns; /* schedstat when measuring began: the main
                                         thread's time before exec (and, after a
                                         fork+exec, in the forking parent) is not ours */
@@ -107,18 +123,21 @@ static inline int ps_thread_hwm(void)
     int hwm = __atomic_load_n(&ps_threads_hwm, __ATOMIC_ACQUIRE);
     return hwm > PS_MAX_THREADS ? PS_MAX_THREADS : hwm;
 }
-/* The thread's waits by cause so far: closed spans, sampled waits, and the
- * span it is in right now (a worker blocked since it started would otherwise
- * show no wait at all in a report taken while it waits). */
-static inline void ps_thread_waits(const struct ps_thread *t, uint64_t now, uint64_t out[PS_NCAUSE])
+/* The thread's blocked time by cause as of the agent's last sample (PS_RUNQ
+ * is 0: callers add runq_ns). With cpu_ns, runq_ns and unattributed_ns it
+ * partitions the thread's wall time, born_ns to ps_thread_wall_end. */
+static inline void ps_thread_waits(const struct ps_thread *t, uint64_t out[PS_NCAUSE])
 {
     for (int c = 0; c < PS_NCAUSE; c++)
-        out[c] = t->wait_ns[c] + t->sampled_ns[c];
-    uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-    int cause = t->cur_cause;
-    if (since && now > since && cause >= 0 && cause < PS_NCAUSE &&
-        __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
-        out[cause] += now - since;
+        out[c] = t->blocked_ns[c];
+    out[PS_RUNQ] = 0;
+}
+/* The end of the thread's measured wall time: its exit, or the last sample. */
+static inline uint64_t ps_thread_wall_end(const struct ps_thread *t)
+{
+    if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_EXITED && t->died_ns)
+        return t->unwrapped_closed ? t->died_ns : t->last_sample_ns;
+    return t->last_sample_ns;
 }
 int ps_thread_table_init(void);
 /* The caller's record, registering it on first use; NULL if the shim is not
@@ -138,6 +157,8 @@ struct ps_thread *ps_thread_claim(int tid, void *routine);
 void ps_thread_on_exit(struct ps_thread *t);
 /* The record of a live tid, or NULL (linear scan: slow paths only). */
 struct ps_thread *ps_thread_by_tid(int tid);
+/* The same by pthread_t, for threads that ran our start (or a wrapper). */
+struct ps_thread *ps_thread_by_pthread(pthread_t th);
 /* Records the calling thread's schedstat as its zero (the main thread at start). */
 void ps_thread_set_baseline(struct ps_thread *t);
 /* Called in the child after fork: only the forking thread survives. */

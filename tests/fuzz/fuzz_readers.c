@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         an_html_show(sink, a);
         json_dumpf(a, sink, JSON_INDENT(2));
         json_decref(a);
-        an_show_folded(sink, d.root);
+        an_show_folded(sink, d.root, 0);
     }
     an_doc_free(&d);
     return 0;

@@ -66,6 +66,21 @@ static inline int dk_stack_has(json_t *stack, const char *sym)
     return 0;
 }
 
+/* Number of threads of process pid (entries of /proc/PID/task). */
+static inline int dk_live_threads(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(p);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static inline double dk_now(void)
 {
     struct timespec ts;

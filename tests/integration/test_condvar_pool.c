@@ -1,6 +1,8 @@
 /* The shim's picture of a condvar pool matches the fixture's own truth. */
 #include <criterion/criterion.h>
 #include "harness.h"
+#include <math.h>
+#include <string.h>
 
 Test(condvar_pool, threads_cpu_wait_and_wc_match_truth, .timeout = 60)
 {
@@ -22,5 +24,53 @@ Test(condvar_pool, threads_cpu_wait_and_wc_match_truth, .timeout = 60)
     cr_expect(ps_near(ps_num(p, "tasks"), 200, 0.05), "tasks %f", ps_num(p, "tasks"));
     cr_expect_str_eq(ps_str(p, "idle_wait.kind"), "cond");
     cr_expect_str_eq(ps_str(p, "classification"), "io-bound");
+    ps_run_free(&r);
+}
+
+/* Handoff latency: the fixture timestamps each task's submission and, for a
+ * worker that was waiting for work, the moment it runs with the task. The
+ * report's histogram (4 buckets per octave) gives p50 and p99 within a
+ * bucket of that; the count is the tasks handed to a waiting worker. */
+Test(condvar_pool, handoff_latency_matches_the_fixtures_timestamps, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "4", "--tasks", "300",
+                     "--cpu-ms", "1", "--io-ms", "1", "--submit-us", "2000", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
+    json_t *p = ps_pool_by_routine(r.report, "condvar_worker");
+    cr_assert_not_null(p);
+    double n = ps_num(r.truth, "handoffs"), p50 = ps_num(r.truth, "handoff_p50_ms"),
+           p99 = ps_num(r.truth, "handoff_p99_ms");
+    cr_assert(n >= 100, "only %f handoffs in the fixture", n);
+    cr_expect(ps_near(ps_num(p, "handoff_ms.n"), n, 0.1), "handoffs %f vs truth %f", ps_num(p, "handoff_ms.n"), n);
+    cr_expect(fabs(ps_num(p, "handoff_ms.p50") - p50) <= fmax(0.3 * p50, 0.02), "p50 %f ms vs truth %f",
+              ps_num(p, "handoff_ms.p50"), p50);
+    cr_expect(fabs(ps_num(p, "handoff_ms.p99") - p99) <= fmax(0.4 * p99, 0.05), "p99 %f ms vs truth %f",
+              ps_num(p, "handoff_ms.p99"), p99);
+    ps_run_free(&r);
+}
+
+/* POOLSHIM_POOL names the one routine whose threads form a pool: named, the
+ * pool is there; a name no thread runs leaves no pool and says so at exit. */
+Test(condvar_pool, poolshim_pool_selects_the_named_routine, .timeout = 60)
+{
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "20",
+                     "--cpu-ms", "1", "--io-ms", "1", NULL };
+    struct ps_run r;
+    char *named[] = { "POOLSHIM_POOL=condvar_worker", NULL };
+    cr_assert_eq(ps_run(&r, argv, named), 0);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    json_t *p = ps_pool_by_routine(r.report, "condvar_worker");
+    cr_assert_not_null(p, "the named pool is missing");
+    cr_expect_eq(ps_num(p, "threads"), 2);
+    cr_expect_eq(json_array_size(json_object_get(r.report, "pools")), 1);
+    ps_run_free(&r);
+    char *other[] = { "POOLSHIM_POOL=no_such_routine", NULL };
+    cr_assert_eq(ps_run(&r, argv, other), 0);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_expect_eq(json_array_size(json_object_get(r.report, "pools")), 0);
+    cr_expect(strstr(r.err, "POOLSHIM_POOL=no_such_routine: no thread ran") != NULL, "stderr: %s", r.err);
     ps_run_free(&r);
 }

@@ -15,20 +15,6 @@ static char *mkdir_tmp(void)
     return mkdtemp(d);
 }
 
-static int live_threads(pid_t pid)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(p);
-    int n = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        n += de->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static json_t *truth_of(const char *dir)
 {
     char *out = dk_slurp(dir, "stdout");
@@ -147,9 +133,9 @@ Test(dump_request, a_thousand_threads, .timeout = 40)
     pid_t pid = dk_spawn(argv, dir, NULL);
     cr_assert(pid > 0);
     double t0 = dk_now();
-    while (live_threads(pid) < 1003 && dk_now() - t0 < 15)
+    while (dk_live_threads(pid) < 1003 && dk_now() - t0 < 15)
         usleep(20000);
-    cr_assert(live_threads(pid) >= 1003, "only %d threads", live_threads(pid));
+    cr_assert(dk_live_threads(pid) >= 1003, "only %d threads", dk_live_threads(pid));
     kill(pid, DUMP_SIG);
     double took = dk_wait_dumps(dir, 1, 5.0);
     cr_expect(took >= 0, "no dump within 5 s");

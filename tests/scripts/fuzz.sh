@@ -15,7 +15,8 @@ mkdir -p "$out"
 work=$(mktemp -d /tmp/poolshim-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 srcs=(analyzer/load.c analyzer/jget.c analyzer/report.c analyzer/report_text.c analyzer/show.c
-      analyzer/show_text.c analyzer/folded.c analyzer/graph.c analyzer/html.c analyzer/svg.c analyzer/text.c)
+      analyzer/show_text.c analyzer/show_frames.c analyzer/symbolize.c analyzer/symbolize_dump.c analyzer/folded.c
+      analyzer/graph.c analyzer/html.c analyzer/svg.c analyzer/text.c)
 stale=1
 if [ -x "$out/fuzz_readers" ]; then
   stale=0
@@ -27,7 +28,7 @@ elif printf '%s\n' tests/fuzz/fuzz_readers.c "${srcs[@]}" |
        xargs -P 2 -I{} sh -c 'clang -c $0 -o "$1/$(basename {} .c).o" {}' \
          "-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ianalyzer" \
          "$work" 2>"$work/cc.log" &&
-     clang -fsanitize=fuzzer,address,undefined -o "$out/fuzz_readers" "$work"/*.o -ljansson -lm 2>>"$work/cc.log"; then
+     clang -fsanitize=fuzzer,address,undefined -o "$out/fuzz_readers" "$work"/*.o -ljansson -lm -ldw -lelf -lstdc++ 2>>"$work/cc.log"; then
   ok "fuzzer builds"
 else
   cat "$work/cc.log"; ko "fuzzer does not build"; echo "$pass passed, $fail failed"; exit 1

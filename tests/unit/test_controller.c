@@ -389,12 +389,12 @@ Test(controller, a_change_that_loses_throughput_is_rolled_back, .fini = teardown
 }
 
 /* Flat optimum: 4 to 16 workers all serve 2000 tasks/s (0.5 ms CPU and
- * 1.5 ms I/O per task, W/C 3: the model says 8). */
+ * 1 ms I/O per task, W/C 2: the queueing model says 8). */
 static void flat(int n, struct rates *r)
 {
     r->tasks = n < 4 ? 500.0 * n : n <= 16 ? 2000 : 2000.0 * 16 / n;
     r->cpu = r->tasks * 0.0005;
-    r->io = r->tasks * 0.0015;
+    r->io = r->tasks * 0.001;
 }
 
 Test(controller, noisy_flat_optimum_does_not_oscillate, .fini = teardown)
@@ -425,13 +425,13 @@ Test(controller, noisy_flat_optimum_does_not_oscillate, .fini = teardown)
 }
 
 /* The pool keeps 95 % of the 2 cores busy and waits for them, while its I/O
- * reads W/C 3.2 (the model says 8 of its 4 threads). */
+ * reads W/C 2 (the queueing model says 8 of its 4 threads). */
 static void saturated(int n, struct rates *r)
 {
     r->tasks = 250.0 * n;
     r->cpu = 1.9;
     r->runq = 0.5;
-    r->io = 6.0;
+    r->io = 3.8;
 }
 
 /* Runs 20 s and checks the pool never grew and a "hold" decision whose
@@ -534,13 +534,13 @@ Test(controller, a_costly_probe_is_undone_early, .fini = teardown)
     json_decref(rep);
 }
 
-/* Throughput grows up to 12 workers; the model (W/C 3) says 8. A probe up
+/* Throughput grows up to 12 workers; the model (W/C 2) says 8. A probe up
  * that pays is followed at once by another step up, not by a probe down. */
 static void more_is_better(int n, struct rates *r)
 {
     r->tasks = 200.0 * (n < 12 ? n : 12);
     r->cpu = r->tasks * 0.0005;
-    r->io = r->tasks * 0.0015;
+    r->io = r->tasks * 0.001;
 }
 
 Test(controller, a_probe_that_paid_is_followed_onward, .fini = teardown)

@@ -2,6 +2,7 @@
  * blocked-syscall classifier. The schedstat test reads this thread's real
  * file and brackets it with CLOCK_THREAD_CPUTIME_ID (same kernel counter). */
 #include <criterion/criterion.h>
+#include <string.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -34,7 +35,7 @@ Test(sampler, parses_this_threads_real_schedstat)
     cr_assert_gt(n, 0);
     buf[n] = 0;
     uint64_t cpu = 0, runq = 0;
-    cr_assert_eq(ps_sampler_parse_schedstat(buf, &cpu, &runq), 0, "%s", buf);
+    cr_assert_eq(ps_sampler_parse_schedstat(buf, &cpu, &runq, NULL), 0, "%s", buf);
     cr_expect_geq(cpu, before, "schedstat %lu < clock before %lu", (unsigned long)cpu, (unsigned long)before);
     cr_expect_leq(cpu, after, "schedstat %lu > clock after %lu", (unsigned long)cpu, (unsigned long)after);
     unsigned long long a, b;
@@ -45,13 +46,13 @@ Test(sampler, parses_this_threads_real_schedstat)
 Test(sampler, parses_schedstat_text)
 {
     uint64_t cpu = 1, runq = 1;
-    cr_expect_eq(ps_sampler_parse_schedstat("123456789 987654 42\n", &cpu, &runq), 0);
+    cr_expect_eq(ps_sampler_parse_schedstat("123456789 987654 42\n", &cpu, &runq, NULL), 0);
     cr_expect_eq(cpu, 123456789u);
     cr_expect_eq(runq, 987654u);
-    cr_expect_eq(ps_sampler_parse_schedstat("0 0 0\n", &cpu, &runq), 0);
+    cr_expect_eq(ps_sampler_parse_schedstat("0 0 0\n", &cpu, &runq, NULL), 0);
     cr_expect_eq(cpu, 0);
     cr_expect_eq(runq, 0);
-    cr_expect_eq(ps_sampler_parse_schedstat("18446744073709551615 7", &cpu, &runq), 0);
+    cr_expect_eq(ps_sampler_parse_schedstat("18446744073709551615 7", &cpu, &runq, NULL), 0);
     cr_expect_eq(cpu, UINT64_MAX);
     cr_expect_eq(runq, 7);
 }
@@ -63,7 +64,7 @@ Test(sampler, rejects_malformed_schedstat)
                           " 1 2 3" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t cpu = 77, runq = 88;
-        cr_expect_eq(ps_sampler_parse_schedstat(bad[i], &cpu, &runq), -1, "accepted \"%s\"", bad[i]);
+        cr_expect_eq(ps_sampler_parse_schedstat(bad[i], &cpu, &runq, NULL), -1, "accepted \"%s\"", bad[i]);
         cr_expect(cpu == 77 && runq == 88, "\"%s\" wrote outputs", bad[i]);
     }
 }
@@ -91,4 +92,245 @@ Test(sampler, non_blocking_syscalls_have_no_cause)
     cr_expect_eq(SYS_read, 0);                    /* x86-64: read is 0, a valid number */
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
         cr_expect_eq(ps_sampler_cause_of_syscall(none[i]), -1, "syscall %ld", none[i]);
+}
+
+/* The partition (ps_sampler_partition): wall = cpu + runq + blocked, and the
+ * raw wrapped spans only label the blocked part. Times in ms for reading. */
+#define MS 1000000ull
+static struct ps_thread part_thread(void)
+{
+    struct ps_thread t = { 0 };
+    t.born_ns = 1000 * MS;
+    return t;
+}
+static uint64_t part_ended[PS_NCAUSE];   /* spans ended so far, by cause (0: by time) */
+static uint64_t part_lag;                /* how far the CPU reading may trail */
+static uint64_t part_runs;               /* times on a CPU so far (0: unknown) */
+static uint64_t part_io_long_ms, part_io_long_n;   /* io spans long enough to have blocked */
+static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint64_t runq_ms,
+                      uint64_t io, uint64_t sleep, uint64_t lock, uint64_t cond, uint64_t idle)
+{
+    struct ps_partition_in in = { .end = t->born_ns + at_ms * MS, .cpu = cpu_ms * MS, .runq = runq_ms * MS,
+                                  .runs = part_runs, .io_long_ns = part_io_long_ms * MS,
+                                  .io_long_n = part_io_long_n,
+                                  .lag = part_lag, .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
+    memcpy(in.ended, part_ended, sizeof in.ended);
+    ps_sampler_partition(t, &in);
+}
+static uint64_t labelled_ms(const struct ps_thread *t)
+{
+    uint64_t s = t->unattributed_ns;
+    for (int c = 0; c < PS_NCAUSE; c++)
+        s += t->blocked_ns[c];
+    return s / MS;
+}
+
+Test(partition, wake_up_wait_for_a_core_is_runqueue_not_lock)
+{
+    /* 100 ms: 20 on CPU, 30 waiting for a core after lock hand-offs, 50
+     * blocked; the lock spans (wall clock) saw 80 */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 20, 30, 0, 0, 80, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_LOCK], 50 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+    cr_expect_eq(20 + 30 + labelled_ms(&t), 100);
+}
+
+Test(partition, cpu_inside_a_read_is_not_io)
+{
+    /* reads from the page cache: 60 ms of CPU inside read(); 40 ms idle */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 60, 0, 60, 0, 0, 0, 40);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 40 * MS);
+    cr_expect_eq(t.blocked_ns[PS_IO], 0);
+}
+
+Test(partition, a_read_that_blocks_is_io)
+{
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 10, 0, 90, 0, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_IO], 90 * MS);
+    partition(&t, 200, 15, 5, 170, 0, 0, 0, 0);       /* next interval: io 80, blocked 90 */
+    cr_expect_eq(t.blocked_ns[PS_IO], 170 * MS);
+    cr_expect_eq(t.unattributed_ns, 10 * MS);
+    cr_expect_eq(15 + 5 + labelled_ms(&t), 200);
+}
+
+Test(partition, sure_waits_share_a_short_budget_in_proportion)
+{
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 40, 0, 0, 45, 0, 0, 15);      /* 60 raw for 60 blocked: as is */
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 45 * MS);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 15 * MS);
+    partition(&t, 200, 80, 30, 0, 90, 0, 0, 30);     /* +60 raw, 30 blocked: halves */
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 67500000);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 22500000);
+}
+
+Test(partition, unwrapped_blocked_time_stays_unattributed)
+{
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 10, 5, 0, 0, 0, 0, 0);
+    cr_expect_eq(t.unattributed_ns, 85 * MS);
+    cr_expect_eq(labelled_ms(&t), 85);
+}
+
+Test(partition, a_lagging_cpu_reading_is_made_good_next_time)
+{
+    /* The CPU of a running thread is updated at scheduler ticks: read 4 ms
+     * short, the sleep is labelled in full and the 4 ms wait unattributed;
+     * the next reading catches up and the total is exact. */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 46, 0, 0, 50, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 50 * MS);
+    cr_expect_eq(t.unattributed_ns, 4 * MS);
+    partition(&t, 200, 100, 0, 0, 100, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 100 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, a_cpu_reading_that_catches_up_corrects_the_labels)
+{
+    /* At 100 the CPU read 50 but was 52 (a tick behind): the sleep got 50;
+     * at 110 the CPU reads 62, so only 48 were ever blocked. */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 50, 0, 0, 50, 0, 0, 0);
+    partition(&t, 110, 62, 0, 0, 55, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 48 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, the_wait_for_a_core_is_taken_per_wake_up)
+{
+    /* 100 ms: 10 CPU, 40 waiting for cores after wake-ups, 50 blocked: 40
+     * sleeps of 1 ms (each waited 1 ms for a core: raw 80) and one lock wait
+     * of 10 ms (waited 0 after it: raw 10). By time the sleep would get
+     * 80/90 of 50; by wake-ups it loses 40 * 40/41 and the lock 40/41. */
+    struct ps_thread t = part_thread();
+    part_ended[PS_SLEEP] = 40;
+    part_ended[PS_LOCK] = 1;
+    partition(&t, 100, 10, 40, 0, 80, 10, 0, 0);
+    memset(part_ended, 0, sizeof part_ended);
+    cr_expect(t.blocked_ns[PS_SLEEP] > 40 * MS && t.blocked_ns[PS_SLEEP] < 41 * MS, "sleep %lu",
+              (unsigned long)t.blocked_ns[PS_SLEEP]);
+    cr_expect(t.blocked_ns[PS_LOCK] > 9 * MS && t.blocked_ns[PS_LOCK] < 10 * MS, "lock %lu",
+              (unsigned long)t.blocked_ns[PS_LOCK]);
+    cr_expect_eq(10 + 40 + labelled_ms(&t), 100);
+}
+
+Test(partition, a_cause_never_gives_more_than_it_has)
+{
+    /* 10 wake-ups of cond with 1 ms raw, 1 long sleep of 60 raw: excess 20
+     * by count would take 18 from cond (it has 10) */
+    struct ps_thread t = part_thread();
+    part_ended[PS_COND] = 10;
+    part_ended[PS_SLEEP] = 1;
+    partition(&t, 100, 30, 20, 0, 60, 0, 10, 0);
+    memset(part_ended, 0, sizeof part_ended);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP] + t.blocked_ns[PS_COND], 50 * MS);
+    cr_expect_leq(t.blocked_ns[PS_COND], 10 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, io_leaves_room_for_a_lagging_cpu_reading)
+{
+    /* CPU inside reads: the reading trails by 4 ms, so 4 ms look blocked; the
+     * io span (all CPU) must not take them, and the next exact reading
+     * shows they were CPU. */
+    struct ps_thread t = part_thread();
+    part_lag = 10 * MS;
+    partition(&t, 100, 66, 0, 70, 0, 0, 0, 30);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 30 * MS);
+    cr_expect_eq(t.blocked_ns[PS_IO], 0);
+    cr_expect_eq(t.unattributed_ns, 4 * MS);
+    part_lag = 0;
+    partition(&t, 100, 70, 0, 70, 0, 0, 0, 30);
+    cr_expect_eq(t.blocked_ns[PS_IO], 0);
+    cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, an_open_span_gives_back_its_wait_for_a_core)
+{
+    /* A 100 ms sleep began at 0; at 100 the thread is awake but waits for a
+     * core (schedstat does not show it yet): the sample labels all 100 as
+     * sleep. It runs at 130; the reading then shows 30 ms of run queue:
+     * they come back from the sleep. */
+    struct ps_thread t = part_thread();
+    partition(&t, 120, 0, 0, 0, 119, 0, 0, 0);       /* open since 1 ms */
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 119 * MS);
+    partition(&t, 140, 10, 30, 0, 129, 0, 0, 0);       /* ran at 130: woke at 100 */
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 100 * MS);
+    cr_expect_eq(10 + 30 + labelled_ms(&t), 140);
+}
+
+Test(partition, a_preempted_threads_pending_wait_is_given_back)
+{
+    /* Slept 0-50, waited for a core 50-60, ran 60-80, preempted at 80 and
+     * still waiting at the 100 ms sample (schedstat shows 10 ms of run queue,
+     * not yet the 20 pending): the sleep span (raw 60) is labelled in full.
+     * It runs at 110 until 200: the reading shows 40 ms of run queue, and the
+     * sleep gives back the 10 ms that were the wake-up's wait for a core. */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 20, 10, 0, 60, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 60 * MS);
+    partition(&t, 200, 110, 40, 0, 60, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 50 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+    cr_expect_eq(110 + 40 + labelled_ms(&t), 200);
+}
+
+Test(partition, an_unwrapped_wait_is_not_taken_by_the_sleeps_wake_ups)
+{
+    /* 10 tasks in 200 ms: 2 ms CPU, a 5 ms sleep (then 5 ms for a core), a
+     * 10 ms read no wrapper sees (then nothing: the core was free). Raw
+     * sleep 100 = 50 blocked + 50 run queue; blocked in all 150. Without the
+     * per-wake-up estimate the sleeps would take the reads' 100 ms. The
+     * thread got a CPU 20 times (after each sleep, after each read): 50 ms
+     * of run queue over 20 runs is 2.5 per wake-up, so the sleeps give
+     * back 25 and keep 75; the rest (75) waits, unattributed, for the
+     * sampler to catch the read. */
+    struct ps_thread t = part_thread();
+    t.last_unwrapped_cause = PS_IO + 1;              /* reads were caught before */
+    part_ended[PS_SLEEP] = 10;
+    part_runs = 20;
+    partition(&t, 200, 0, 50, 0, 100, 0, 0, 0);
+    part_runs = 0;
+    memset(part_ended, 0, sizeof part_ended);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 75 * MS);
+    cr_expect_eq(t.unattributed_ns, 75 * MS);
+}
+
+Test(partition, a_thread_without_unwrapped_waits_keeps_its_spans)
+{
+    /* The same estimate on a thread that only sleeps: what it took off too
+     * much comes back. 10 sleeps, raw 100 = 90 blocked + 10 run queue, and
+     * 20 runs (10 preemptions) make the estimate 0.5 per wake-up. */
+    struct ps_thread t = part_thread();
+    part_ended[PS_SLEEP] = 10;
+    part_runs = 20;
+    partition(&t, 200, 100, 10, 0, 100, 0, 0, 0);
+    part_runs = 0;
+    memset(part_ended, 0, sizeof part_ended);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 90 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+}
+
+Test(partition, io_that_blocked_shares_the_excess_with_the_other_waits)
+{
+    /* 200 ms: 20 CPU, 40 waiting for a core after 12 wake-ups, 140 blocked:
+     * 8 timer reads of 10 ms (raw 100, all long) and 4 waits for work of
+     * 15 ms (raw 80). The 40 ms excess is taken per wake-up (3.3 each):
+     * io keeps ~73, idle ~67. Were io last, idle would keep all 80. */
+    struct ps_thread t = part_thread();
+    part_ended[PS_IO] = 8;
+    part_ended[PS_IDLE] = 4;
+    part_io_long_ms = 100;
+    part_io_long_n = 8;
+    partition(&t, 200, 20, 40, 100, 0, 0, 0, 80);
+    memset(part_ended, 0, sizeof part_ended);
+    part_io_long_ms = part_io_long_n = 0;
+    cr_expect(t.blocked_ns[PS_IO] > 70 * MS && t.blocked_ns[PS_IO] < 76 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
+    cr_expect(t.blocked_ns[PS_IDLE] > 64 * MS && t.blocked_ns[PS_IDLE] < 70 * MS, "idle %lu",
+              (unsigned long)t.blocked_ns[PS_IDLE]);
+    cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
 }

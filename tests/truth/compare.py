@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""compare.py: checks a poolshim report against the truth observe.py took
+from outside the same run.
+
+  compare.py [--case NAME] [--markdown] TRUTH.json REPORT.json
+
+Per thread (matched by TID; threads seen for under 50 ms are skipped):
+  partition  cpu_s + wait_by_cause + unattributed_s = wall_s        ±2 %
+  cpu        schedstat CPU                                          ±5 % or 20 ms
+Per pool (its threads' sums), each cause against the outside samples:
+  sync = lock + cond + idle (a futex from outside), sleep, io, runqueue
+           ±15 %, or 20 ms, or 3 % of the pool's blocked time (the shares
+           of a 250 Hz outside sampler resolve no finer)
+The main thread is checked for the partition only: it runs on after the
+report is written at exit (destructors, the runtime's teardown), and the
+observer cannot tell where the report stopped.
+Thread count: every thread the observer saw (but the shim's own) is in the report.
+Prints one line per check that failed and a summary line; exits 1 if any failed."""
+import json, sys
+
+CPU_TOL, CAUSE_TOL, ABS_TOL, PART_TOL = 0.05, 0.15, 0.020, 0.02
+
+
+def near(x, t, rel, floor=ABS_TOL):
+    return abs(x - t) <= max(rel * abs(t), ABS_TOL, floor)
+
+
+def main():
+    args = sys.argv[1:]
+    case, md = "", False
+    while args and args[0].startswith("--"):
+        if args[0] == "--case": case = args[1]; args = args[2:]
+        elif args[0] == "--markdown": md = True; args = args[1:]
+        else: sys.exit("compare.py: unknown option " + args[0])
+    truth, report = (json.load(open(a)) for a in args)
+    T = {t["tid"]: t for t in truth["threads"]}
+    fails, rows = [], []
+    seen = [t for t in truth["threads"] if t["name"] != "poolshim"]
+    R = {t["tid"]: t for t in report["threads"]}
+    missing = [t["tid"] for t in seen if t["tid"] not in R and t["wall_s"] >= 0.05]
+    if missing:
+        fails.append(f"threads seen from outside but not in the report: {missing}")
+    pools = {}
+    idle_kind = {p["id"]: (p.get("idle_wait") or {}).get("kind") for p in report.get("pools", [])}
+    worst_part = 0.0
+    for t in report["threads"]:
+        o = T.get(t["tid"])
+        if not o or o["wall_s"] < 0.05 or t.get("wall_s") is None:
+            continue
+        w = t["wait_by_cause"]
+        total = t["cpu_s"] + sum(w.values()) + (t.get("unattributed_s") or 0)
+        part = abs(total - t["wall_s"]) / t["wall_s"]
+        worst_part = max(worst_part, part)
+        if part > PART_TOL:
+            fails.append(f"tid {t['tid']}: cpu + causes = {total:.3f} s, wall {t['wall_s']:.3f} s")
+        if t["tid"] == report.get("pid"):
+            continue
+        if not near(t["cpu_s"], o["cpu_s"], CPU_TOL):
+            fails.append(f"tid {t['tid']}: cpu {t['cpu_s']:.3f} s, truth {o['cpu_s']:.3f} s")
+        key = t["pool"] if t["pool"] is not None else f"tid {t['tid']}"
+        p = pools.setdefault(key, {"threads": 0, "shim": {}, "truth": {}})
+        p["threads"] += 1
+        # a pool's wait for work is a futex from outside, or a poll on its fd
+        polled = idle_kind.get(t["pool"]) == "poll"
+        mine = {"cpu": t["cpu_s"], "runqueue": w["runqueue"],
+                "sync": w["lock"] + w["cond"] + (0 if polled else w["idle"]),
+                "sleep": w["sleep"], "io": w["io"] + (w["idle"] if polled else 0)}
+        theirs = {"cpu": o["cpu_s"], "runqueue": o["runq_s"], "sync": o["blocked_s"].get("sync", 0),
+                  "sleep": o["blocked_s"].get("sleep", 0), "io": o["blocked_s"].get("io", 0)}
+        for k in mine:
+            p["shim"][k] = p["shim"].get(k, 0) + mine[k]
+            p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
+    names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
+    for key, p in pools.items():
+        label = names.get(key, key) if isinstance(key, int) else key
+        errs = []
+        blocked = p["truth"]["sync"] + p["truth"]["sleep"] + p["truth"]["io"]
+        for k in ("cpu", "runqueue", "sync", "sleep", "io"):
+            x, t = p["shim"][k], p["truth"][k]
+            ok = near(x, t, CPU_TOL) if k == "cpu" else near(x, t, CAUSE_TOL, 0.03 * blocked)
+            if not ok:
+                errs.append(k)
+                fails.append(f"pool {label}: {k} {x:.3f} s, truth {t:.3f} s")
+        rows.append((label, p["threads"], p["shim"], p["truth"], errs))
+    if md:
+        for label, n, s, t, errs in rows:
+            cells = " | ".join(f"{s[k]:.3f} / {t[k]:.3f}" for k in ("cpu", "runqueue", "sync", "sleep", "io"))
+            print(f"| {case} | {label} | {n} | {cells} | {'ok' if not errs else 'off: ' + ', '.join(errs)} |")
+    for f in fails:
+        print(f"{case}: {f}", file=sys.stderr)
+    print(f"{case}: {len(rows)} pools/threads checked, worst partition error {worst_part * 100:.2f} %, "
+          f"{len(fails)} off", file=sys.stderr)
+    sys.exit(1 if fails else 0)
+
+
+if __name__ == "__main__":
+    main()

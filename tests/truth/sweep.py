@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""sweep.py: is the recommended size among the best static sizes?
+
+  sweep.py SHIM.so NAME "CMD with {N}" START_N N1 N2 ... [--reps 5]
+
+Runs CMD at START_N threads under the shim (POOLSHIM_CONTROL=advise) and
+reads the pool's recommended_threads from its report; then runs CMD without
+the shim at every size N1 N2 ... (and the recommended size), --reps times in
+alternating order, and compares median throughputs (the tasks_per_s the
+program prints as its last JSON line). Prints one Markdown table row and
+exits 1 when the recommended size's median is below 0.9 of the best's.
+Throughput is the judge: no figure of the shim's enters the verdict."""
+import json, os, statistics, subprocess, sys, tempfile
+
+
+def tput(cmd, env=None):
+    out = subprocess.run(cmd, shell=True, capture_output=True, text=True, env=env).stdout
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    return json.loads(lines[-1])["tasks_per_s"] if lines else 0.0
+
+
+def main():
+    args = sys.argv[1:]
+    reps = 5
+    if "--reps" in args:
+        i = args.index("--reps")
+        reps = int(args[i + 1])
+        del args[i:i + 2]
+    shim, name, cmd, start = args[0], args[1], args[2], int(args[3])
+    sizes = [int(x) for x in args[4:]]
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, LD_PRELOAD=shim, POOLSHIM_DIR=d, POOLSHIM_CONTROL="advise", POOLSHIM_DUMP="off",
+                   POOLSHIM_SUMMARY="off")
+        subprocess.run(cmd.replace("{N}", str(start)), shell=True, capture_output=True, env=env)
+        reps_ = [f for f in os.listdir(d) if f.endswith(".json") and ".dump." not in f]
+        rep = json.load(open(os.path.join(d, reps_[0]))) if reps_ else {}
+    pools = [p for p in rep.get("pools", []) if p.get("threads", 0) >= 2]
+    pool = max(pools, key=lambda p: p.get("cpu_s", 0)) if pools else None
+    if not pool:
+        print(f"| {name} | no pool in the report | | | | off |")
+        return 1
+    rec = int(pool["recommended_threads"])
+    all_sizes = sorted(set(sizes + [rec]))
+    res = {n: [] for n in all_sizes}
+    for r in range(reps):
+        for n in (all_sizes if r % 2 == 0 else all_sizes[::-1]):
+            res[n].append(tput(cmd.replace("{N}", str(n))))
+    med = {n: statistics.median(v) for n, v in res.items()}
+    best = max(med, key=med.get)
+    good = [n for n in all_sizes if med[n] >= 0.9 * med[best]]
+    ratio = med[rec] / med[best] if med[best] else 0
+    verdict = "ok" if ratio >= 0.9 else "off"
+    curve = ", ".join(f"{n}: {med[n]:.0f}" for n in all_sizes)
+    print(f"| {name} | {start} | {rec} ({pool['classification']}, W/C {pool['w_c']:.2f}, goetz "
+          f"{pool['goetz_threads']:.1f}) | {best} | {min(good)}-{max(good)} | {ratio:.2f} | {curve} | {verdict} |")
+    return 0 if verdict == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
