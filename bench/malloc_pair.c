@@ -1,6 +1,6 @@
 /* malloc_pair: the cost of one malloc + free pair, in ns, for the allocator the
- * process ends up with (glibc alone, or under the shim: jemalloc with heap
- * sampling, or POOLSHIM_MALLOC=libc). 64 live blocks of 16..1039 bytes at a
+ * process ends up with (glibc alone, or under the shim: glibc with heap
+ * sampling by default, or POOLSHIM_MALLOC=jemalloc). 64 live blocks of 16..1039 bytes at a
  * time, 12.8 million pairs; prints one JSON line. */
 #include <stdio.h>
 #include <stdlib.h>

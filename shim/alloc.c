@@ -1,18 +1,29 @@
-/* alloc.c: the allocation snapshot (alloc.h). Runs on the agent while the host
- * keeps running: prof.dump takes jemalloc's profiling locks briefly, which is
- * safe because no thread is stopped. The heap_v2 file is parsed in place (mapped
- * read-only), keeping only the 10 largest sites; sampled counts are unbiased
- * with jeprof's own formula (scale = 1 / (1 - exp(-(bytes/objs) / 2^lg))), which
- * jemalloc 5.3 pre-transforms its output for. Allocator frames (jemalloc and
- * our malloc wrappers) are dropped from the top of each stack. */
+/* alloc.c: the allocation snapshot (alloc.h), for whichever allocator serves
+ * the program. Runs on the agent while the host keeps running.
+ *
+ * glibc (the default): statistics from mallinfo2 (every arena, under each
+ * arena's lock, briefly) and the top live sites from heap_sample.c's table of
+ * sampled allocations, each weighted 1 / (1 - exp(-size / mean)).
+ *
+ * jemalloc (POOLSHIM_MALLOC=jemalloc): its stats after an epoch refresh, and a
+ * prof.dump (jemalloc's profiling locks, briefly: safe, no thread is stopped)
+ * to a heap_v2 file beside the dump, parsed in place (mapped read-only) for the
+ * 10 largest sites with the same weights (jeprof's formula; jemalloc 5.3
+ * pre-transforms its output for it).
+ *
+ * Allocator frames (jemalloc and our malloc wrappers) are dropped from the top
+ * of each stack. */
 #include "alloc.h"
 #include "config.h"
+#include "heap_sample.h"
 #include "file.h"
 #include "log.h"
 #include "symbol.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,24 +37,103 @@ int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t ne
 #define TOP_SITES 10
 #define SITE_FRAMES 24
 
-static int profiling;          /* prof.active set by us */
+static int profiling;          /* prof.active set by us, or heap_sample.c started */
 static int lg_rate;
-static const char *not_ours;   /* why jemalloc is not the allocator, or NULL */
+static int on_glibc;           /* the program allocates from glibc through us */
+static const char *not_ours;   /* why we cannot see the program's allocations, or NULL */
+
+struct span_check { uintptr_t code, slot; int code_in, slot_in; };
+
+/* Are both addresses inside the loaded segments of one object? */
+static int same_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct span_check *c = arg;
+    int code_in = 0, slot_in = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        code_in |= c->code >= lo && c->code + 16 <= hi;
+        slot_in |= c->slot >= lo && c->slot + sizeof(void *) <= hi;
+    }
+    if (!code_in)
+        return 0;
+    c->code_in = 1;
+    c->slot_in = slot_in;
+    return 1;
+}
+
+/* The GOT slot a PLT stub jumps through ("endbr64; bnd jmp *slot(%rip)" or
+ * "jmp *slot(%rip)"), or NULL when code is not such a stub of a loaded object
+ * whose slot lies in the same object (so reading it cannot fault). */
+static void **plt_slot(const unsigned char *code)
+{
+    struct span_check c = { (uintptr_t)code, 0, 0, 0 };
+    if (!dl_iterate_phdr(same_object, &c) || !c.code_in)
+        return NULL;
+    if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+        code += 4;
+    if (code[0] == 0xf2)
+        code++;
+    if (code[0] != 0xff || code[1] != 0x25)
+        return NULL;
+    int32_t disp;
+    memcpy(&disp, code + 2, sizeof disp);
+    c.slot = (uintptr_t)(code + 6 + disp);
+    c.code_in = 0;
+    if (!dl_iterate_phdr(same_object, &c) || !c.slot_in)
+        return NULL;
+    return (void **)c.slot;
+}
+
+/* Is the malloc the program calls ours? An executable that defines its own
+ * malloc comes first in the scope and wins. A non-PIE executable that takes
+ * malloc's address (node) makes its own PLT stub the canonical "malloc" that
+ * dlsym returns: then what counts is where the stub jumps, once bound (one
+ * allocation through it, freed through the program's free, binds it). */
+static int malloc_is_ours(void)
+{
+    void *m = dlsym(RTLD_DEFAULT, "malloc");
+    Dl_info a, b;
+    if (!m || !dladdr((void *)malloc_is_ours, &b))
+        return 0;
+    if (dladdr(m, &a) && a.dli_fbase == b.dli_fbase)
+        return 1;
+    void **slot = plt_slot(m);
+    if (!slot)
+        return 0;
+    void (*program_free)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "free");
+    if (!program_free)
+        return 0;
+    void *p = ((void *(*)(size_t))m)(16);
+    program_free(p);
+    void *target = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    return target && dladdr(target, &a) && a.dli_fbase == b.dli_fbase;
+}
 
 void ps_alloc_init(int lg_sample)
 {
     static int logged;
     /* config.c parses POOLSHIM_MALLOC as interpose_malloc.c decided it
-     * (anything but "libc" is jemalloc there, and the default here). */
+     * (anything but "jemalloc" is glibc there, and the default here). */
     if (ps_cfg.malloc_libc) {
-        not_ours = "POOLSHIM_MALLOC=libc: the program allocates from glibc, no allocation snapshot";
+        on_glibc = 1;
+        int ours = malloc_is_ours();
+        if (ps_heap_start(ours ? lg_sample : -1) != 0) {
+            ps_log_once(&logged, "cannot map the heap sample table: dumps carry allocation stats only");
+            return;
+        }
+        if (!ours)
+            not_ours = "the program brings its own malloc: no allocation snapshot";
+        else if (lg_sample >= 0) {
+            lg_rate = lg_sample;
+            profiling = 1;
+        }
         return;
     }
-    /* Is the malloc the program calls ours (and so jemalloc)? An executable
-     * that defines its own malloc comes first in the scope and wins. */
-    void *m = dlsym(RTLD_DEFAULT, "malloc");
-    Dl_info a, b;
-    if (!m || !dladdr(m, &a) || !dladdr((void *)ps_alloc_init, &b) || a.dli_fbase != b.dli_fbase) {
+    if (!malloc_is_ours()) {
         not_ours = "the program's malloc is not jemalloc (it brings its own allocator)";
         return;
     }
@@ -63,26 +153,6 @@ void ps_alloc_init(int lg_sample)
     }
     lg_rate = lg_sample;
     profiling = 1;
-}
-
-/* exp(-x) for x >= 0 without libm: halve into [0, 0.5], Taylor, square back. */
-static double exp_neg(double x)
-{
-    if (x > 700)
-        return 0;
-    int k = 0;
-    while (x > 0.5) {
-        x /= 2;
-        k++;
-    }
-    double term = 1, sum = 1;
-    for (int i = 1; i < 14; i++) {
-        term *= -x / i;
-        sum += term;
-    }
-    while (k--)
-        sum *= sum;
-    return sum;
 }
 
 struct site { double bytes, objs; const char *at; };
@@ -117,24 +187,15 @@ static int is_allocator_frame(const struct ps_sym *s, const char *self_path)
     return !strncmp(base, "libjemalloc", 11) || !strcmp(s->module, self_path);
 }
 
-static void site_stack_json(struct ps_jw *w, const char *p, const char *e, const char *self_path)
+static void stack_json(struct ps_jw *w, const uintptr_t *ip, int nip, const char *self_path)
 {
     ps_jw_arr(w, "stack");
-    int n = 0, skipping = 1, idx = 0;
-    p++;                                      /* the '@' */
-    while (p < e && n < SITE_FRAMES) {
-        while (p < e && *p == ' ')
-            p++;
-        if (p >= e)
-            break;
-        char *end;
-        uintptr_t addr = (uintptr_t)strtoull(p, &end, 16);
-        if (end == p)
-            break;
-        p = end;
+    int n = 0, skipping = 1;
+    for (int idx = 0; idx < nip && n < SITE_FRAMES; idx++) {
+        uintptr_t addr = ip[idx];
         struct ps_sym s;
         /* Return addresses (all but the first) point after the call. */
-        uintptr_t look = idx++ ? addr - 1 : addr;
+        uintptr_t look = idx ? addr - 1 : addr;
         if (ps_symbolize((void *)look, &s) == 0 && skipping && is_allocator_frame(&s, self_path))
             continue;
         skipping = 0;
@@ -147,6 +208,33 @@ static void site_stack_json(struct ps_jw *w, const char *p, const char *e, const
         n++;
     }
     ps_jw_end(w);
+}
+
+/* "@ 0x... 0x... ..." of a heap_v2 site */
+static void site_stack_json(struct ps_jw *w, const char *p, const char *e, const char *self_path)
+{
+    uintptr_t ip[SITE_FRAMES + 8];
+    int n = 0;
+    p++;                                      /* the '@' */
+    while (p < e && n < (int)(sizeof ip / sizeof ip[0])) {
+        while (p < e && *p == ' ')
+            p++;
+        if (p >= e)
+            break;
+        char *end;
+        uintptr_t addr = (uintptr_t)strtoull(p, &end, 16);
+        if (end == p)
+            break;
+        p = end;
+        ip[n++] = addr;
+    }
+    stack_json(w, ip, n, self_path);
+}
+
+static const char *self_path(void)
+{
+    Dl_info self;
+    return dladdr((void *)self_path, &self) && self.dli_fname ? self.dli_fname : "";
 }
 
 /* Parses the heap_v2 file and writes top_sites[]; -errno on failure. */
@@ -181,7 +269,7 @@ static int top_sites_json(struct ps_jw *w, const char *path)
             double objs, bytes;
             if (!parse_counts(c, ce, &objs, &bytes) && objs > 0 && bytes > 0) {
                 if (rate > 0) {
-                    double scale = 1.0 / (1.0 - exp_neg(bytes / objs / rate));
+                    double scale = ps_heap_sample_weight(bytes / objs, rate);
                     objs *= scale;
                     bytes *= scale;
                 }
@@ -204,8 +292,7 @@ static int top_sites_json(struct ps_jw *w, const char *path)
         }
         p = e + 1;
     }
-    Dl_info self;
-    const char *self_path = dladdr((void *)top_sites_json, &self) && self.dli_fname ? self.dli_fname : "";
+    const char *me = self_path();
     ps_jw_u64(w, "sampled_live_bytes", (uint64_t)total_bytes);
     ps_jw_u64(w, "sampled_live_objects", (uint64_t)total_objs);
     ps_jw_arr(w, "top_sites");
@@ -213,7 +300,7 @@ static int top_sites_json(struct ps_jw *w, const char *path)
         ps_jw_obj(w, NULL);
         ps_jw_u64(w, "bytes", (uint64_t)top[i].bytes);
         ps_jw_u64(w, "objects", (uint64_t)(top[i].objs + 0.5));
-        site_stack_json(w, top[i].at, line_end(top[i].at, end), self_path);
+        site_stack_json(w, top[i].at, line_end(top[i].at, end), me);
         ps_jw_end(w);
     }
     ps_jw_end(w);
@@ -232,11 +319,59 @@ static void stat_json(struct ps_jw *w, const char *name)
         ps_jw_null(w, name);
 }
 
+/* glibc: mallinfo2's sums over all arenas, and the sampler's top sites. */
+static void glibc_json(struct ps_jw *w)
+{
+    ps_jw_str(w, "allocator", "glibc");
+    struct mallinfo2 mi = mallinfo2();
+    /* glibc has no counterpart of jemalloc's active, metadata, resident and
+     * retained: the keys are absent, not null (no value exists to be known). */
+    ps_jw_obj(w, "stats");
+    ps_jw_u64(w, "allocated", mi.uordblks + mi.hblkhd);   /* in use: heap chunks and mmapped ones */
+    ps_jw_u64(w, "mapped", mi.arena + mi.hblkhd);          /* obtained from the system */
+    ps_jw_u64(w, "free", mi.fordblks);                     /* held by the heap, not by the program */
+    ps_jw_end(w);
+    if (!profiling) {
+        ps_jw_str(w, "profile", "off");
+        ps_jw_null(w, "prof_file");
+        ps_jw_arr(w, "top_sites");
+        ps_jw_end(w);
+        return;
+    }
+    struct ps_heap_site top[TOP_SITES];
+    struct ps_heap_totals tot;
+    int n = ps_heap_top(top, TOP_SITES, &tot);
+    ps_jw_str(w, "profile", "sampled");
+    ps_jw_i64(w, "lg_sample", lg_rate);
+    ps_jw_null(w, "prof_file");
+    ps_jw_u64(w, "sampled_live_bytes", (uint64_t)tot.bytes);
+    ps_jw_u64(w, "sampled_live_objects", (uint64_t)(tot.objects + 0.5));
+    ps_jw_u64(w, "samples", tot.samples);
+    ps_jw_u64(w, "samples_dropped", tot.dropped);
+    if (n < 0)
+        ps_jw_str(w, "error", "no memory to read the samples");
+    const char *me = self_path();
+    ps_jw_arr(w, "top_sites");
+    for (int i = 0; i < n; i++) {
+        ps_jw_obj(w, NULL);
+        ps_jw_u64(w, "bytes", (uint64_t)top[i].bytes);
+        ps_jw_u64(w, "objects", (uint64_t)(top[i].objects + 0.5));
+        stack_json(w, top[i].ip, top[i].nframes, me);
+        ps_jw_end(w);
+    }
+    ps_jw_end(w);
+}
+
 void ps_alloc_json(struct ps_jw *w, const char *dir, const char *heap_name)
 {
     ps_jw_obj(w, "allocations");
     if (not_ours) {
         ps_jw_str(w, "error", not_ours);
+        ps_jw_end(w);
+        return;
+    }
+    if (on_glibc) {
+        glibc_json(w);
         ps_jw_end(w);
         return;
     }

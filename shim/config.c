@@ -44,7 +44,7 @@ static const struct var vars[] = {
     { "POOLSHIM_COOLDOWN_MS", K_INT, OFF(cooldown_ms), 0, 600000, NULL, "an integer 0..600000 (default 500)" },
     { "POOLSHIM_EXPAND", K_STR, OFF(expand), 0, 127, NULL, "a start routine name, at most 127 bytes" },
     { "POOLSHIM_POOL", K_STR, OFF(pool), 0, 127, NULL, "a start routine name, at most 127 bytes" },
-    { "POOLSHIM_MALLOC", K_CHOICE, OFF(malloc_libc), 0, 0, "jemalloc|libc", "jemalloc or libc (default jemalloc)" },
+    { "POOLSHIM_MALLOC", K_CHOICE, OFF(malloc_libc), 0, 0, "jemalloc|libc", "libc or jemalloc (default libc)" },
     { "POOLSHIM_METRICS", K_STR, OFF(metrics), 0, 511, NULL, "a file path (%p: the pid), at most 511 bytes" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
@@ -68,6 +68,7 @@ void ps_config_defaults(struct ps_config *c)
     c->max_threads = 0;
     c->cooldown_ms = 500;
     c->alloc_sample_lg = 19;
+    c->malloc_libc = 1;
 }
 
 static int parse_long(const char *s, long *out)

@@ -25,7 +25,7 @@ struct ps_config {
     char pool[128];         /* POOLSHIM_POOL: only this start routine is a pool (empty: all) */
     int alloc_sample_lg;    /* POOLSHIM_ALLOC_SAMPLE: lg2 bytes between heap samples, -1 off */
     char metrics[512];      /* POOLSHIM_METRICS: Prometheus text file rewritten each interval (%p: pid), empty: none */
-    int malloc_libc;        /* POOLSHIM_MALLOC: 0 jemalloc (default), 1 libc (read early by
+    int malloc_libc;        /* POOLSHIM_MALLOC: 1 libc (default), 0 jemalloc (read early by
                                interpose_malloc.c; validated here) */
 };
 

@@ -1,36 +1,49 @@
-/* interpose_malloc.c: makes jemalloc the process allocator under a plain
- * LD_PRELOAD=libpoolshim.so, so a dump can show where the memory went (heap
- * profile with allocation stacks). Linking libjemalloc.so.2 is not enough: libc
- * comes first in the global scope and its malloc would win. So the shim
- * exports the whole malloc family and forwards to jemalloc's non-standard API
- * (mallocx, rallocx, dallocx, sallocx), whose names are unique: no dlsym
- * bootstrap, no recursion. The family must be complete (reallocarray, pvalloc
- * and malloc_usable_size included): a pointer from glibc's heap freed into
- * jemalloc would crash. Semantics follow glibc's, which the host was built for:
+/* interpose_malloc.c: the malloc family, exported by the shim so that a dump
+ * can show where the program's memory went, with either allocator behind it.
+ *
+ * Default (POOLSHIM_MALLOC=libc): the program keeps glibc's allocator, the one
+ * it was built and tuned for. Each call forwards to __libc_malloc and friends
+ * (unique names: no dlsym bootstrap, no recursion) and tells heap_sample.c,
+ * which samples allocations by bytes and forgets them when freed: a countdown
+ * in TLS on allocation, one filter byte read on free. Swapping allocators by
+ * default cost node 20-50 % of its time and +9..+70 MiB of peak RSS, which no
+ * jemalloc tuning brought within 3 % and 10 % (bench/RESULTS-alloc.md).
+ *
+ * POOLSHIM_MALLOC=jemalloc makes jemalloc the process allocator instead
+ * (linking libjemalloc.so.2 is not enough: libc comes first in the global
+ * scope and its malloc would win). The family forwards to jemalloc's
+ * non-standard API (mallocx, rallocx, dallocx, sallocx), whose names are
+ * unique, and its heap profile serves the dumps. malloc_trim, mallopt,
+ * mallinfo, mallinfo2 and malloc_usable_size then act on jemalloc's heap (the
+ * one the program uses): trim purges every arena, mallinfo2 reports its
+ * statistics, mallopt accepts and ignores every parameter (returns 1: glibc's
+ * tunables have no jemalloc meaning, and a program must not fail for it).
+ *
+ * Either way the family must be complete (reallocarray, pvalloc and
+ * malloc_usable_size included): a pointer from one heap freed into the other
+ * would crash. Semantics follow glibc's, which the host was built for:
  * malloc(0) and realloc(NULL, n) allocate, realloc(p, 0) frees and returns NULL,
  * failures set ENOMEM, free keeps errno, memalign rounds an alignment up to a
- * power of two. Any thread, any time, including before our constructor.
+ * power of two. Any thread, any time, including before our constructor. The
+ * choice must be made at the first allocation, before config.c has parsed
+ * anything, so it is read here from the raw environment, once; config.c only
+ * validates the value.
  *
- * Profiling: jemalloc reads malloc_conf at its first allocation, which happens
- * before our constructor and before POOLSHIM_* is parsed, so the string is a
- * constant: profiling compiled in and inactive (prof:true, prof_active:false
- * costs nothing per allocation). alloc.c then switches it on from the
- * constructor with the configured sample rate (prof.reset + prof.active), or
- * leaves it off for POOLSHIM_ALLOC_SAMPLE=-1. MALLOC_CONF set by the user is
- * applied by jemalloc after this string and wins.
- *
- * The escape hatch: POOLSHIM_MALLOC=libc forwards the family to glibc's own
- * allocator (__libc_malloc and friends) instead, for programs where a second
- * allocator is unsafe (libraries loaded with RTLD_DEEPBIND allocate from libc
- * directly and may free through us). The choice must be made at the first
- * allocation, before config.c has parsed anything, so it is read here from
- * the raw environment, once; config.c only validates the value.
+ * jemalloc's profiling: it reads malloc_conf at its first allocation, so the
+ * string is a constant: profiling compiled in and inactive (prof:true,
+ * prof_active:false costs nothing per allocation); alloc.c switches it on from
+ * the constructor in jemalloc mode. MALLOC_CONF set by the user wins. jemalloc
+ * is linked, so it boots in libc mode too (see decide; nothing allocates from
+ * it then).
  *
  * Fork: jemalloc's constructor (it runs before ours: libjemalloc is our
- * dependency) initialises it and registers its pthread_atfork handlers before
- * ours, so in a child its locks are released before our child handler starts
- * the agent thread (which allocates). */
+ * dependency) registers its pthread_atfork handlers before ours, so in a child
+ * its locks are released before our child handler starts the agent thread
+ * (which allocates). The sample table takes no lock: a child inherits it as
+ * it inherits the heap it describes. */
 #include "export.h"
+#include "heap_sample.h"
+#include <malloc.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
@@ -43,11 +56,14 @@ void __libc_free(void *);
 void *__libc_calloc(size_t, size_t);
 void *__libc_realloc(void *, size_t);
 void *__libc_memalign(size_t, size_t);
+int __libc_mallopt(int, int);
+struct mallinfo __libc_mallinfo(void);
 
 void *mallocx(size_t size, int flags);
 void *rallocx(void *ptr, size_t size, int flags);
 void dallocx(void *ptr, int flags);
 size_t sallocx(const void *ptr, int flags);
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 
 #define PS_MALLOCX_ALIGN(a) ((int)__builtin_ctzl(a))
 #define PS_MALLOCX_ZERO 0x40
@@ -86,9 +102,11 @@ __attribute__((constructor(101))) static void find_jemalloc_fast_paths(void)
 enum { UNDECIDED, JEMALLOC, LIBC };
 static int mode;
 
-/* The first allocation through us (libstdc++'s constructor, usually, before
- * any code of the program runs) also initialises jemalloc, which with
- * prof:true leaves errno at ERANGE: the program must find errno as it was. */
+/* The first allocation through us (ld.so's, or libstdc++'s constructor,
+ * before any code of the program runs) also initialises jemalloc, in either
+ * mode: otherwise its own constructor would, and with prof:true its boot
+ * leaves errno at ERANGE (exp() underflows) where the program would find it.
+ * Here errno is kept. In libc mode jemalloc then stays empty. */
 static __attribute__((noinline)) int decide(void)
 {
     extern char **environ;
@@ -97,10 +115,10 @@ static __attribute__((noinline)) int decide(void)
     if (p)
         dallocx(p, 0);
     errno = saved;
-    int m = JEMALLOC;
+    int m = LIBC;
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, "POOLSHIM_MALLOC=", 16)) {
-            m = strcmp(*e + 16, "libc") ? JEMALLOC : LIBC;
+            m = strcmp(*e + 16, "jemalloc") ? LIBC : JEMALLOC;
             break;
         }
     __atomic_store_n(&mode, m, __ATOMIC_RELAXED);
@@ -110,8 +128,8 @@ static __attribute__((noinline)) int decide(void)
 static inline int use_libc(void)
 {
     int m = __atomic_load_n(&mode, __ATOMIC_RELAXED);
-    if (__builtin_expect(m == JEMALLOC, 1))
-        return 0;
+    if (__builtin_expect(m == LIBC, 1))
+        return 1;
     return (m ? m : decide()) == LIBC;
 }
 
@@ -121,10 +139,21 @@ static inline void *nomem(void)
     return NULL;
 }
 
-PS_EXPORT void *malloc(size_t n)
+/* The libc path: the allocation, then the sampler's countdown (a macro: the
+ * sample's stack starts at the return address of the exported function). */
+#define sampled(call, n)                                                                  \
+    ({                                                                                    \
+        void *p_ = (call);                                                                \
+        size_t n_ = (n);                                                                  \
+        if (__builtin_expect(p_ != NULL, 1))                                              \
+            ps_heap_note_alloc(p_, n_);                                                   \
+        p_;                                                                               \
+    })
+
+/* jemalloc's paths are out of line: the libc path, the default, then needs
+ * no saved registers. */
+static __attribute__((noinline)) void *je_malloc_path(size_t n)
 {
-    if (use_libc())
-        return __libc_malloc(n);
     void *(*fast)(size_t) = __atomic_load_n(&je_malloc, __ATOMIC_ACQUIRE);
     if (__builtin_expect(fast != NULL, 1))
         return fast(n);               /* sets ENOMEM itself; malloc(0) allocates */
@@ -132,26 +161,41 @@ PS_EXPORT void *malloc(size_t n)
     return p ? p : nomem();
 }
 
+static __attribute__((noinline)) void je_free_path(void *p)
+{
+    if (!p)
+        return;
+    int saved = errno;
+    void (*fast)(void *) = __atomic_load_n(&je_free, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(fast != NULL, 1))
+        fast(p);
+    else
+        dallocx(p, 0);
+    errno = saved;
+}
+
+PS_EXPORT void *malloc(size_t n)
+{
+    if (__builtin_expect(!use_libc(), 0))
+        return je_malloc_path(n);
+    return sampled(__libc_malloc(n), n);
+}
+
 PS_EXPORT void free(void *p)
 {
-    if (use_libc()) {
-        __libc_free(p);
-    } else if (p) {
-        int saved = errno;
-        void (*fast)(void *) = __atomic_load_n(&je_free, __ATOMIC_ACQUIRE);
-        if (__builtin_expect(fast != NULL, 1))
-            fast(p);
-        else
-            dallocx(p, 0);
-        errno = saved;
+    if (__builtin_expect(!use_libc(), 0)) {
+        je_free_path(p);
+        return;
     }
+    ps_heap_note_free(p);
+    __libc_free(p);
 }
 
 PS_EXPORT void *calloc(size_t nmemb, size_t size)
 {
-    if (use_libc())
-        return __libc_calloc(nmemb, size);
     size_t n;
+    if (use_libc())
+        return sampled(__libc_calloc(nmemb, size), __builtin_mul_overflow(nmemb, size, &n) ? 0 : n);
     if (__builtin_mul_overflow(nmemb, size, &n))
         return nomem();
     void *p = mallocx(n ? n : 1, PS_MALLOCX_ZERO);
@@ -160,8 +204,13 @@ PS_EXPORT void *calloc(size_t nmemb, size_t size)
 
 PS_EXPORT void *realloc(void *p, size_t n)
 {
-    if (use_libc())
-        return __libc_realloc(p, n);
+    if (use_libc()) {
+        /* Forgotten first (after the call, p may already be another
+         * allocation's); the result is a new allocation for the sampler. A
+         * failed realloc leaves p live and unsampled: rare, and only low. */
+        ps_heap_note_free(p);
+        return sampled(__libc_realloc(p, n), n);
+    }
     if (!p)
         return malloc(n);
     if (!n) {
@@ -191,7 +240,7 @@ static int aligned(size_t align, size_t n, void **out)
         align = (size_t)1 << (64 - __builtin_clzl(align));
     }
     int saved = errno;
-    void *p = use_libc() ? __libc_memalign(align, n) : mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
+    void *p = use_libc() ? sampled(__libc_memalign(align, n), n) : mallocx(n ? n : 1, PS_MALLOCX_ALIGN(align));
     errno = saved;
     if (!p)
         return ENOMEM;
@@ -235,13 +284,94 @@ PS_EXPORT void *pvalloc(size_t n)
     return memalign(page, r ? r : page);
 }
 
+/* glibc's versions of the functions that only inspect or tune the heap (libc
+ * mode); found once, lazily (dlsym does not allocate on glibc >= 2.34). */
+static void *libc_fn(void **slot, const char *name)
+{
+    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = dlsym(RTLD_NEXT, name);
+        __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
 PS_EXPORT size_t malloc_usable_size(void *p)
 {
     if (use_libc()) {
-        static size_t (*libc_usable)(void *);
-        if (!libc_usable)
-            libc_usable = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+        static void *f;
+        size_t (*libc_usable)(void *) = (size_t (*)(void *))libc_fn(&f, "malloc_usable_size");
         return p && libc_usable ? libc_usable(p) : 0;
     }
     return p ? sallocx(p, 0) : 0;
+}
+
+/* jemalloc's statistics, fresh (an epoch bump refreshes them). */
+static size_t je_stat(const char *name)
+{
+    uint64_t epoch = 1;
+    size_t v = 0, sz = sizeof epoch;
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    sz = sizeof v;
+    return mallctl(name, &v, &sz, NULL, 0) ? 0 : v;
+}
+
+/* uordblks: bytes the program holds (stats.allocated); arena: bytes mapped
+ * for the heap (stats.mapped); fordblks: the difference, memory the heap
+ * holds that the program does not. The other fields have no jemalloc
+ * counterpart and are 0. */
+PS_EXPORT struct mallinfo2 mallinfo2(void)
+{
+    if (use_libc()) {
+        static void *f;
+        struct mallinfo2 (*libc_mallinfo2)(void) = (struct mallinfo2 (*)(void))libc_fn(&f, "mallinfo2");
+        if (libc_mallinfo2)
+            return libc_mallinfo2();
+        struct mallinfo2 none = { 0 };
+        return none;
+    }
+    int saved = errno;
+    struct mallinfo2 mi = { 0 };
+    mi.uordblks = je_stat("stats.allocated");
+    mi.arena = je_stat("stats.mapped");
+    mi.fordblks = mi.arena > mi.uordblks ? mi.arena - mi.uordblks : 0;
+    errno = saved;
+    return mi;
+}
+
+/* glibc's mallinfo: mallinfo2 truncated to int, as glibc does it. */
+PS_EXPORT struct mallinfo mallinfo(void)
+{
+    if (use_libc())
+        return __libc_mallinfo();
+    struct mallinfo2 m2 = mallinfo2();
+    struct mallinfo mi = { 0 };
+    mi.arena = (int)m2.arena;
+    mi.uordblks = (int)m2.uordblks;
+    mi.fordblks = (int)m2.fordblks;
+    return mi;
+}
+
+/* jemalloc: purge every arena's unused dirty pages back to the system, and
+ * 1 when resident memory went down, as glibc answers "memory was released". */
+PS_EXPORT int malloc_trim(size_t pad)
+{
+    if (use_libc()) {
+        static void *f;
+        int (*libc_trim)(size_t) = (int (*)(size_t))libc_fn(&f, "malloc_trim");
+        return libc_trim ? libc_trim(pad) : 0;
+    }
+    int saved = errno;
+    size_t before = je_stat("stats.resident");
+    int r = mallctl("arena.4096.purge", NULL, NULL, NULL, 0);   /* 4096: MALLCTL_ARENAS_ALL */
+    size_t after = je_stat("stats.resident");
+    errno = saved;
+    return r == 0 && after < before;
+}
+
+PS_EXPORT int mallopt(int param, int value)
+{
+    if (use_libc())
+        return __libc_mallopt(param, value);
+    return 1;
 }
