@@ -3,7 +3,8 @@
 # Runs apt-get as root (or through sudo); does nothing when everything is present.
 set -euo pipefail
 pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev
-      python3 pigz sysbench clang valgrind libclang-rt-14-dev chromium jq strace)
+      python3 pigz sysbench clang valgrind libclang-rt-14-dev chromium jq strace
+      libuv1-dev libglib2.0-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -276,7 +276,12 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                 char what[64], line[160];
                 ps_expand_knob(pi, to, what, sizeof what, line, sizeof line);
                 c->fixed_noted = 1;
-                if (!ps_expand_allowed(pi))
+                if (ps_expand_refusal(pi))
+                    log_decision(pi, now, from, live, A_HOLD, &in,
+                                 "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s) and "
+                                 "POOLSHIM_EXPAND was refused: %s; the recommended size goes to the profile",
+                                 why, to, live, what, ps_expand_refusal(pi));
+                else if (!ps_expand_allowed(pi))
                     log_decision(pi, now, from, live, A_HOLD, &in,
                                  "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s%s): "
                                  "the recommended size goes to the profile", why, to, live, what,
@@ -703,6 +708,8 @@ void ps_controller_tick(uint64_t now)
         struct ctl *c = &ctls[pi];
         if (!p->routine || p->threads_live <= 0 || !observe(pi, c))
             continue;
+        if (ps_cfg.expand[0])
+            ps_expand_allowed(pi);      /* a refusal is said as soon as it is known */
         model(pi, c);
         if (ps_cfg.control == PS_CONTROL_ADVISE) {
             advise(pi, c, now);
@@ -784,6 +791,8 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_str(w, "expand", ps_cfg.expand);
     else
         ps_jw_null(w, "expand");
+    if (mine)
+        ps_expand_check_names();
     if (ps_cfg.control != PS_CONTROL_OFF && mine && write_profile(path, sizeof path))
         ps_jw_str(w, "profile", path);
     else
@@ -815,6 +824,8 @@ void ps_controller_report_json(struct ps_jw *w)
         } else {
             ps_jw_str(w, "reason", "POOLSHIM_EXPAND: the controller may start workers");
         }
+        if (ps_expand_refusal(pi))
+            ps_jw_str(w, "expand_refused", ps_expand_refusal(pi));
         ps_jw_end(w);
     }
     ps_jw_end(w);
