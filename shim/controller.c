@@ -46,6 +46,10 @@
 #define RING 256
 #define MAX_FAILS 3            /* failed probes back off to 4 << 3 = 32 windows at most */
 #define PROBE_EVERY 4         /* windows between probes when nothing failed */
+#define STARVE_TICKS 2        /* watchdog evidence holds this many ticks in a row: one tick may be a burst's edge */
+#define STALL_MIN_S 2.0       /* no progress for less than this is a slow task, not a stall */
+#define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
+#define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 
 enum act { A_HOLD, A_THROTTLE, A_UNPARK, A_EXPAND, A_ROLLBACK, A_RELEASE, A_ADVISE };
 static const char *const act_name[] = { "hold", "throttle", "unpark", "expand", "rollback", "release", "advise" };
@@ -86,18 +90,22 @@ struct ctl {
     int model_acted;           /* the model's target when we last followed (or kept) it */
     int shift_ticks;
     int no_throttle;           /* the watchdog found parking stalls this pool */
-    int idle_ticks;
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
     double change_demand;      /* work per task when the size last changed */
     int win_pending;           /* skip one tick after a change */
-    /* watchdog */
-    uint64_t progress_tasks, progress_ns, watchdog_ns;
+    /* watchdog: the last tick's totals, when the pool last progressed */
+    uint64_t wd_tasks, wd_calls, wd_subs, wd_ns, progress_ns, stall_ns;
+    double calls_rate;         /* EMA of completed wrapped calls per second */
+    int submit_ticks, idle_core_ticks;
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
 };
 
 static struct ctl ctls[PS_MAX_POOLS];
+static uint64_t calls_now[PS_MAX_POOLS];   /* count_calls(), this tick */
+static double idle_now;                    /* machine_idle_cores(), this tick */
+static double idle_cores_test = -1;        /* unit tests: the machine's idle cores (-1: read /proc/stat) */
 static struct decision ring[RING];
 static unsigned nring;
 static int ctl_pid;
@@ -369,6 +377,13 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
     return 0;
 }
 
+/* A change is measured over this: POOLSHIM_COOLDOWN_MS, at least 2 ticks. */
+static uint64_t window_ns(void)
+{
+    uint64_t window = (uint64_t)ps_cfg.cooldown_ms * 1000000ull;
+    return window < 200000000ull ? 200000000ull : window;
+}
+
 static void backoff(struct ctl *c, uint64_t now, uint64_t window)
 {
     if (c->fails < MAX_FAILS)
@@ -446,46 +461,148 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     return 1;
 }
 
+/* Idle CPU of the machine since the last call, in cores (/proc/stat: idle
+ * and iowait); 0 when unknown or when the last call is over a second old. */
+static double machine_idle_cores(uint64_t now)
+{
+    static uint64_t prev_jiffies, prev_ns;
+    static long hz;
+    if (idle_cores_test >= 0)
+        return idle_cores_test;
+    char buf[512];
+    unsigned long long v[5] = { 0 };
+    if (!hz)
+        hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0 || ps_file_read_small("/proc/stat", buf, sizeof buf) <= 0 || strncmp(buf, "cpu ", 4))
+        return 0;
+    char *q = buf + 4;
+    for (int k = 0; k < 5; k++)
+        v[k] = strtoull(q, &q, 10);     /* user nice system idle iowait */
+    uint64_t jiffies = v[3] + v[4];
+    double r = 0;
+    if (prev_ns && now > prev_ns && now - prev_ns < 1000000000ull && jiffies >= prev_jiffies)
+        r = (double)(jiffies - prev_jiffies) / (double)hz / ((double)(now - prev_ns) * NS);
+    prev_jiffies = jiffies;
+    prev_ns = now;
+    return r;
+}
+
+void ps_controller_test_set_idle_cores(double cores)
+{
+    idle_cores_test = cores;
+}
+
+/* Completed wrapped calls (every cause, idle waits included) of each pool's
+ * live workers, into calls_now[]: the progress of a pool whose tasks are not
+ * seen. A spinning worker completes none. */
+static void count_calls(void)
+{
+    memset(calls_now, 0, sizeof calls_now);
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int pi = t->pool;
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || pi < 0 || pi >= PS_MAX_POOLS || t->ignore)
+            continue;
+        for (int k = 0; k < PS_NCAUSE; k++)
+            calls_now[pi] += __atomic_load_n(&t->waits[k], __ATOMIC_RELAXED);
+    }
+}
+
+/* Parking starved the pool: release everyone and never park it again. */
+static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    struct inputs in;
+    c->no_throttle = 1;
+    ps_throttle_set_limit(pi, 0);
+    ps_throttle_release_all(pi);
+    fill_inputs(pi, c, c->tasks, &in);
+    log_decision(pi, now, c->size, p->threads_live, A_RELEASE, &in, "%s", why);
+    c->size = p->threads_live;
+    c->phase = P_STEADY;
+    c->win_pending = 1;
+    c->change_ns = now;
+}
+
+/* The throttle's safety net. Every running worker idle with nothing queued is
+ * what a throttle aims for, not starvation: it is left alone. Parked workers
+ * are released on evidence that parking starves work:
+ *  - work submitted (posts to the idle object) and none started for
+ *    STARVE_TICKS ticks: tasks wait for the parked (per-worker queues);
+ *  - work waiting (queued, or any parked worker of a never-idle pool), some
+ *    running worker not idle, and no task nor wrapped call completed for
+ *    max(2 s, 8 task or call times): the running workers wait on something a
+ *    parked one holds or would do. Calls, not CPU time: spinning on a parked
+ *    worker's lock burns CPU and completes nothing.
+ * Either stops throttling the pool for good. And a throttle that leaves cores
+ * idle while work waits (no running worker idle) is undone for STARVE_TICKS
+ * ticks of it at once: the size grows by the idle cores (not for a serialized
+ * pool, whose throttle is meant to leave them idle). */
 static void watchdog(int pi, struct ctl *c, uint64_t now)
 {
     struct ps_pool *p = &ps_pools[pi];
-    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
-    if (tasks != c->progress_tasks || !c->progress_ns) {
-        c->progress_tasks = tasks;
+    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks, calls = calls_now[pi];
+    uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
+    int started = tasks != c->wd_tasks, submitted = subs != c->wd_subs;
+    double dt = c->wd_ns && now > c->wd_ns ? (double)(now - c->wd_ns) * NS : 0;
+    if (dt > 0 && calls >= c->wd_calls)
+        c->calls_rate = ema(c->calls_rate, (double)(calls - c->wd_calls) / dt, c->calls_rate == 0);
+    if (started || calls != c->wd_calls || !c->progress_ns) {
+        /* The stall limit is set while the pool progresses: once it stops,
+         * its rates decay towards 0 and would stretch the limit forever. */
+        int running = c->size > 0 ? c->size : 1;
+        double per_task = c->tasks > 0 ? running / c->tasks : 0;
+        double per_call = c->calls_rate > 0 ? running / c->calls_rate : 0;
+        double stall_s = 8 * (per_task > per_call ? per_task : per_call);
+        stall_s = stall_s < STALL_MIN_S ? STALL_MIN_S : stall_s > STALL_MAX_S ? STALL_MAX_S : stall_s;
+        c->stall_ns = (uint64_t)(stall_s * 1e9);
         c->progress_ns = now;
     }
-    c->idle_ticks = p->threads_busy == 0 && p->queue_est == 0 ? c->idle_ticks + 1 : 0;
-    if (!ps_throttle_parked(pi))
+    c->wd_tasks = tasks;
+    c->wd_calls = calls;
+    c->wd_subs = subs;
+    c->wd_ns = now;
+    if (!ps_throttle_parked(pi) || c->no_throttle) {
+        c->submit_ticks = c->idle_core_ticks = 0;
         return;
-    double per_task = c->tasks > 0 ? 1.0 / c->tasks * (c->size > 0 ? c->size : 1) : 0;
-    uint64_t stall = (uint64_t)(8 * per_task * 1e9);
-    if (stall < 2000000000ull)
-        stall = 2000000000ull;
-    const char *why = NULL;
-    /* Idle for two ticks in a row: a producer that is only slow for a moment
-     * must not undo the throttle (released workers each run one more task). */
-    if (c->idle_ticks >= 2) {
-        why = "watchdog: workers parked while every running worker waits for work and the queue is empty";
-    } else if (now - c->progress_ns >= stall) {
-        /* Parking stalled the pool (a worker we parked held something the
-         * others need, or its tasks are invisible to us): stop throttling it. */
-        why = "watchdog: workers parked and no task started for too long: throttling stopped for this pool";
-        c->no_throttle = 1;
-        ps_throttle_set_limit(pi, 0);
-        c->size = p->threads_live;
-        c->phase = P_STEADY;
-        c->win_pending = 1;
-        c->watchdog_ns = 0;
     }
-    if (!why)
+    int never_idle = !p->idle_obj;      /* parked at the queue mutex: each parked worker has work */
+    int queued = never_idle || p->queue_est > 0;
+    c->submit_ticks = !never_idle && submitted && !started ? c->submit_ticks + 1 : 0;
+    char why[240], secs[32];
+    if (c->submit_ticks >= STARVE_TICKS) {
+        ps_fmt(why, sizeof why, "watchdog: work was submitted and none started for %d ticks while workers were "
+               "parked: throttling stopped for this pool", c->submit_ticks);
+        stop_throttling(pi, c, now, why);
         return;
-    ps_throttle_release_all(pi);
-    if (now - c->watchdog_ns >= 1000000000ull) {    /* log at most once a second */
-        struct inputs in;
-        fill_inputs(pi, c, c->tasks, &in);
-        log_decision(pi, now, c->size, c->size, A_RELEASE, &in, "%s", why);
-        c->watchdog_ns = now;
     }
+    if (queued && p->threads_busy > 0 && now - c->progress_ns >= c->stall_ns) {
+        ps_fmt_double(secs, sizeof secs, (double)(now - c->progress_ns) * NS, 1);
+        ps_fmt(why, sizeof why, "watchdog: work waits and no worker finished a task or a call for %s s while "
+               "workers were parked: throttling stopped for this pool", secs);
+        stop_throttling(pi, c, now, why);
+        return;
+    }
+    int waiting = queued && p->threads_idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !c->top_handoff;
+    double idle = waiting ? idle_now : 0;
+    c->idle_core_ticks = idle >= IDLE_CORES_MIN ? c->idle_core_ticks + 1 : 0;
+    if (c->idle_core_ticks < STARVE_TICKS)
+        return;
+    int live = ps_throttle_live(pi), to = c->size + (int)(idle + 0.999);
+    to = to < live ? to : live;
+    c->idle_core_ticks = 0;
+    if (to <= c->size)
+        return;
+    ps_fmt_double(secs, sizeof secs, idle, 1);
+    ps_fmt(why, sizeof why, "watchdog: %s cores idle while work waits and no running worker is idle: "
+           "the throttle is undone by as many workers", secs);
+    change(pi, c, now, to, K_NONE, c->tasks, why);
+    c->phase = P_STEADY;
+    c->ref_size = c->size;
+    c->ref_tput = c->tasks;
+    c->ref_demand = c->demand;
+    backoff(c, now, window_ns());
 }
 
 static void advise(int pi, struct ctl *c, uint64_t now)
@@ -521,9 +638,7 @@ static void note_serial(int pi, struct ctl *c, uint64_t now)
 static void control(int pi, struct ctl *c, uint64_t now)
 {
     struct ps_pool *p = &ps_pools[pi];
-    uint64_t window = (uint64_t)ps_cfg.cooldown_ms * 1000000ull;
-    if (window < 200000000ull)
-        window = 200000000ull;
+    uint64_t window = window_ns();
     watchdog(pi, c, now);
     if (!c->size) {
         c->size = p->threads_live;
@@ -701,6 +816,13 @@ void ps_controller_tick(uint64_t now)
     if (ctl_pid != getpid())
         reset_all();                    /* first tick, or a forked child */
     ps_throttle_tick();
+    int any_parked = 0;
+    for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2 && !any_parked; pi++)
+        any_parked = ps_throttle_parked(pi) > 0;
+    if (any_parked && ps_cfg.control == PS_CONTROL_ON) {
+        count_calls();                  /* the watchdog's inputs: only needed while someone is parked */
+        idle_now = machine_idle_cores(now);
+    }
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         struct ps_pool *p = &ps_pools[pi];
         if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)

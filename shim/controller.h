@@ -12,4 +12,7 @@ void ps_controller_on_thread_exit(struct ps_thread *t);
 /* The report's top-level "controller" object (docs/format.md); writes the
  * recommended-size profile poolshim.<pid>.profile first when there is one. */
 void ps_controller_report_json(struct ps_jw *w);
+/* Unit tests only (tests/unit/test_controller.c): the machine's idle CPU in
+ * cores that the watchdog sees (-1: read /proc/stat, the default). */
+void ps_controller_test_set_idle_cores(double cores);
 #endif
