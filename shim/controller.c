@@ -529,7 +529,8 @@ static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why
  * what a throttle aims for, not starvation: it is left alone. Parked workers
  * are released on evidence that parking starves work:
  *  - work submitted (posts to the idle object) and none started for
- *    STARVE_TICKS ticks: tasks wait for the parked (per-worker queues);
+ *    STARVE_TICKS ticks while a running worker waits for work: the work
+ *    waits for the parked (per-worker queues);
  *  - work waiting (queued, or any parked worker of a never-idle pool), some
  *    running worker not idle, and no task nor wrapped call completed for
  *    max(2 s, 8 task or call times): the running workers wait on something a
@@ -569,7 +570,7 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
     }
     int never_idle = !p->idle_obj;      /* parked at the queue mutex: each parked worker has work */
     int queued = never_idle || p->queue_est > 0;
-    c->submit_ticks = !never_idle && submitted && !started ? c->submit_ticks + 1 : 0;
+    c->submit_ticks = !never_idle && submitted && !started && p->threads_idle > 0 ? c->submit_ticks + 1 : 0;
     char why[240], secs[32];
     if (c->submit_ticks >= STARVE_TICKS) {
         ps_fmt(why, sizeof why, "watchdog: work was submitted and none started for %d ticks while workers were "

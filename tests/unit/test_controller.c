@@ -739,6 +739,22 @@ Test(controller, work_submitted_and_never_started_releases_the_parked, .fini = t
     json_decref(rep);
 }
 
+/* Work submitted and none started while every running worker is busy (long
+ * tasks): it queues for them, which is no starvation. */
+Test(controller, work_queued_behind_busy_workers_keeps_the_throttle, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.subs_rate = 100;
+    S.queue = 10;
+    S.calls_rate = 50;
+    int from = S.ticks;
+    run_s(5.0);
+    cr_expect_eq(ticks_off(from, S.ticks, 2), 0, "%s", trace_str());
+    json_t *rep = report();
+    cr_expect_null(find(rep, "release", NULL), "%s", trace_str());
+    json_decref(rep);
+}
+
 /* Work waiting and no running worker idle: on a busy machine the throttle
  * holds; with 1.5 cores idle it is undone by 2 workers within 3 ticks. */
 Test(controller, idle_cores_while_work_waits_undo_the_throttle, .fini = teardown)
