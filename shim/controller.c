@@ -50,6 +50,8 @@
 #define STALL_MIN_S 2.0       /* no progress for less than this is a slow task, not a stall */
 #define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
+#define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
+                                 once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
 
 enum act { A_HOLD, A_THROTTLE, A_UNPARK, A_EXPAND, A_ROLLBACK, A_RELEASE, A_ADVISE };
 static const char *const act_name[] = { "hold", "throttle", "unpark", "expand", "rollback", "release", "advise" };
@@ -97,6 +99,8 @@ struct ctl {
     uint64_t wd_tasks, wd_calls, wd_subs, wd_ns, progress_ns, stall_ns;
     double calls_rate;         /* EMA of completed wrapped calls per second */
     int submit_ticks, idle_core_ticks;
+    uint64_t release_log_ns;
+    int rest_ticks;            /* ticks in a row with every running worker idle, nothing queued */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
@@ -509,6 +513,27 @@ static void count_calls(void)
     }
 }
 
+/* A thread outside pool pi waits on a condvar with the pool's queue mutex,
+ * other than the pool's idle wait: it waits for something a worker does under
+ * that mutex (node's DrainTasks waits for the platform workers' count of
+ * finished tasks). */
+static int waits_on_queue_mutex(int pi, const struct ps_pool *p)
+{
+    uintptr_t qm = __atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED), idle = p->idle_obj;
+    int hwm = ps_thread_hwm();
+    for (int i = 0; qm && i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->pool == pi || t->ignore ||
+            __atomic_load_n(&t->cur_kind, __ATOMIC_ACQUIRE) != PS_K_COND)
+            continue;
+        uintptr_t cv = __atomic_load_n(&t->cur_obj, __ATOMIC_RELAXED);
+        struct ps_obj *o = cv && cv != idle ? ps_obj_find(cv) : NULL;
+        if (o && __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) == qm)
+            return 1;
+    }
+    return 0;
+}
+
 /* Parking starved the pool: release everyone and never park it again. */
 static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why)
 {
@@ -526,8 +551,13 @@ static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why
 }
 
 /* The throttle's safety net. Every running worker idle with nothing queued is
- * what a throttle aims for, not starvation: it is left alone. Parked workers
- * are released on evidence that parking starves work:
+ * what a throttle aims for, not starvation, and the parked stay parked, with
+ * one exception: a worker may come to the queue mutex with a finished task's
+ * bookkeeping (node's platform workers count a task down under it; parked
+ * there at rest, they hung the main thread waiting for the count). So when
+ * the pool rests, workers parked at the queue mutex are let go once if a
+ * thread waits on a condvar with that mutex, or after REST_RELEASE_TICKS
+ * anyway. Parked workers are released on evidence that parking starves work:
  *  - work submitted (posts to the idle object) and none started for
  *    STARVE_TICKS ticks while a running worker waits for work: the work
  *    waits for the parked (per-worker queues);
@@ -569,6 +599,22 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         return;
     }
     int never_idle = !p->idle_obj;      /* parked at the queue mutex: each parked worker has work */
+    int resting = !never_idle && p->threads_busy == 0 && !p->queue_est;
+    c->rest_ticks = resting ? c->rest_ticks + 1 : 0;
+    if (resting && ps_throttle_parked_at_mutex(pi) &&
+        (waits_on_queue_mutex(pi, p) || c->rest_ticks >= REST_RELEASE_TICKS)) {
+        ps_throttle_release_at_mutex(pi);
+        c->rest_ticks = 0;
+        if (now - c->release_log_ns >= 1000000000ull) {     /* said at most once a second */
+            struct inputs in;
+            fill_inputs(pi, c, c->tasks, &in);
+            log_decision(pi, now, c->size, c->size, A_RELEASE, &in, "watchdog: the pool rests with workers parked "
+                         "at its queue mutex, where a worker may hold a finished task's bookkeeping, and %s: "
+                         "released once", waits_on_queue_mutex(pi, p) ? "a thread waits on a condvar with that mutex"
+                         : "it has rested for 2 s");
+            c->release_log_ns = now;
+        }
+    }
     int queued = never_idle || p->queue_est > 0;
     c->submit_ticks = !never_idle && submitted && !started && p->threads_idle > 0 ? c->submit_ticks + 1 : 0;
     char why[240], secs[32];

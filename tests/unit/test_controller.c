@@ -50,7 +50,7 @@ static struct sim {
     /* what the watchdog reads (0 unless a test sets them): running workers
      * waiting for work, the queue estimate, submissions and completed
      * wrapped calls so far and their rates per second */
-    int idle_running;
+    int idle_running, at_mutex;         /* at_mutex: of the parked, how many at the queue mutex */
     double queue, subs, subs_rate, calls, calls_rate;
     int trace[MAX_TICKS];               /* workers running after each tick */
     int max_live;
@@ -182,7 +182,7 @@ static void tick(void)
     S.live += added - S.added_seen;
     S.added_seen = added;
     int lim = p->limit, parked = lim > 0 && S.live > lim ? S.live - lim : 0;
-    ps_throttle_test_set_parked(S.pi, parked);
+    ps_throttle_test_set_parked(S.pi, parked, parked < S.at_mutex ? parked : S.at_mutex);
     S.running = S.live - parked;
     if (S.live > S.max_live)
         S.max_live = S.live;
@@ -687,6 +687,50 @@ Test(controller, a_throttled_pool_at_rest_keeps_its_workers_parked, .fini = tear
     json_t *d = find(rep, "release", NULL);
     cr_expect_null(d, "released at rest: %s", d ? json_string_value(json_object_get(d, "reason")) : "");
     json_decref(rep);
+}
+
+/* The same pool at rest with some workers parked at its queue mutex, where
+ * they may hold a task's bookkeeping: nobody waits for them, so they are let
+ * go only after 2 s of rest; the limit stays. */
+Test(controller, workers_parked_at_the_queue_mutex_go_after_2_s_of_rest, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.idle_running = 2;
+    S.at_mutex = 3;
+    run_s(1.5);
+    json_t *rep = report();
+    cr_expect_null(find(rep, "release", NULL), "released before 2 s of rest: %s", trace_str());
+    json_decref(rep);
+    run_s(0.7);
+    rep = report();
+    cr_expect_not_null(find(rep, "release", "rested for 2 s"), "%s", trace_str());
+    json_decref(rep);
+    cr_expect_eq(ps_pools[S.pi].limit, 2);
+}
+
+/* Node's DrainTasks: the main thread waits on a condvar with the pool's queue
+ * mutex for the count of finished tasks, which a worker parked at that mutex
+ * would bring down: the workers parked there go at the next tick. */
+Test(controller, a_thread_waiting_with_the_queue_mutex_frees_the_workers_parked_at_it, .fini = teardown)
+{
+    throttled_then(stopped);
+    ps_pools[S.pi].queue_mutex = 0x6000;
+    struct ps_obj *drained = ps_obj_get(0x7000, PS_K_COND);
+    cr_assert_not_null(drained);
+    drained->mutex = 0x6000;
+    struct ps_thread *main_thread = &ps_threads[1];
+    main_thread->state = PS_T_LIVE;
+    main_thread->pool = -1;
+    main_thread->cur_kind = PS_K_COND;
+    main_thread->cur_obj = 0x7000;
+    ps_threads_hwm = 2;
+    S.idle_running = 2;
+    S.at_mutex = 3;
+    run_s(0.2);
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "release", "a thread waits on a condvar with that mutex"), "%s", trace_str());
+    json_decref(rep);
+    cr_expect_eq(ps_pools[S.pi].limit, 2);
 }
 
 /* Work queued, the running workers busy and nothing completing (they wait on
