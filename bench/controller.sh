@@ -52,14 +52,14 @@ decisions() { python3 -c 'import json,sys,glob; r=json.load(open(glob.glob(sys.a
 
 # node's fs pool (bench/node_fs.js: fs.readFile of a small cached file, 128 in
 # flight): UV_THREADPOOL_SIZE=64 with control off and on, against 3 (the best
-# static size measured in issue 12), each also without the shim; N_RUNS
-# alternating rounds (default 5), medians. For control on: the libuv pool's
-# final limit and the watchdog's releases, per run.
+# static size measured in issue 12; 64 and 3 also without the shim) and 2 and
+# 1; N_RUNS alternating rounds (default 5), medians. For control on: the libuv
+# pool's final limit, the watchdog's releases and the size changes, per run.
 node_fs() {
   command -v node >/dev/null || { echo "node fs pool: skipped, node is not installed"; return; }
   local rounds=${N_RUNS:-5} dur=${NODE_S:-4} i cfg
   local -A all
-  local cfgs=("64 noshim" "64 off" "64 on" "3 noshim" "3 off")
+  local cfgs=("64 noshim" "64 off" "64 on" "3 noshim" "3 off" "2 off" "1 off")
   echo "node fs pool, $rounds rounds of ${dur} s, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   for ((i = 1; i <= rounds; i++)); do
     for cfg in "${cfgs[@]}"; do
