@@ -46,6 +46,8 @@
 #define RING 256
 #define MAX_FAILS 3            /* failed probes back off to 4 << 3 = 32 windows at most */
 #define PROBE_EVERY 4         /* windows between probes when nothing failed */
+#define MIN_WINDOW_TASKS 8    /* fewer task boundaries in a window: its throughput is not measured */
+#define BLIND_WINDOWS 3       /* windows a change waits for tasks to be seen before it is kept */
 #define STARVE_TICKS 2        /* watchdog evidence holds this many ticks in a row: one tick may be a burst's edge */
 #define STALL_MIN_S 2.0       /* no progress for less than this is a slow task, not a stall */
 #define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
@@ -100,6 +102,7 @@ struct ctl {
     double calls_rate;         /* EMA of completed wrapped calls per second */
     int submit_ticks, idle_core_ticks;
     uint64_t release_log_ns;
+    int blind_windows;         /* windows in a row that saw too few tasks to judge a change */
     int rest_ticks;            /* ticks in a row with every running worker idle, nothing queued */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
@@ -682,6 +685,34 @@ static void note_serial(int pi, struct ctl *c, uint64_t now)
     c->serial_noted = verdict;
 }
 
+/* A change's window saw too few task boundaries to measure throughput (the
+ * pool's tasks are not seen at this size, or it did not get a core): a
+ * rollback would compare the reference against 0 tasks/s, which says nothing
+ * about the change. Measure again, twice; then keep the change, which the
+ * model or a measured probe chose, and stop probing until tasks are seen.
+ * Returns 1 while still measuring. */
+static int unseen_window(int pi, struct ctl *c, uint64_t now, uint64_t n, double tput)
+{
+    struct inputs in;
+    fill_inputs(pi, c, tput, &in);
+    if (++c->blind_windows < BLIND_WINDOWS) {
+        if (c->blind_windows == 1)
+            log_decision(pi, now, c->size, c->size, A_HOLD, &in, "keep %d threads: %d task boundaries in the "
+                         "window, too few to compare with %d tasks/s at %d threads; measuring again", c->size,
+                         (int)n, (int)c->ref_tput, c->ref_size);
+        return 1;
+    }
+    log_decision(pi, now, c->size, c->size, A_HOLD, &in, "keep %d threads: throughput not measurable at this size "
+                 "(%d task boundaries in the last window); not probing until tasks are seen", c->size, (int)n);
+    c->blind_windows = 0;
+    c->ref_size = c->size;
+    c->ref_tput = tput;
+    c->ref_demand = c->demand;
+    c->phase = P_STEADY;
+    backoff(c, now, window_ns());
+    return 1;
+}
+
 static void control(int pi, struct ctl *c, uint64_t now)
 {
     struct ps_pool *p = &ps_pools[pi];
@@ -779,7 +810,12 @@ static void control(int pi, struct ctl *c, uint64_t now)
     }
     if (p->threads_live < c->size && !ps_throttle_parked(pi))
         c->size = p->threads_live;      /* workers left */
+    uint64_t win_count = tasks - c->win_tasks;
+    int seen = win_count >= MIN_WINDOW_TASKS;
     start_window(c, pi, now);
+    if (c->phase == P_EVAL && !seen && unseen_window(pi, c, now, win_count, tput))
+        return;
+    c->blind_windows = 0;
     switch (c->phase) {
     case P_START:
         c->ref_size = c->size;
@@ -840,7 +876,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
             c->ref_demand = c->ref_demand > 0 ? c->ref_demand + 0.5 * (c->demand - c->ref_demand) : c->demand;
         }
         c->last_kind = K_NONE;
-        if (now >= c->next_probe_ns && !probe(pi, c, now, tput, 0))
+        if (now >= c->next_probe_ns && (!seen || !probe(pi, c, now, tput, 0)))
             backoff(c, now, window);
         break;
     }

@@ -820,3 +820,28 @@ Test(controller, idle_cores_while_work_waits_undo_the_throttle, .fini = teardown
     cr_expect_eq(dint(d, "to"), 4);
     json_decref(rep);
 }
+
+/* ---- tasks not seen ---- */
+
+/* 64 workers collapse on 2 cores (the spin case) and their tasks are seen;
+ * at 4 workers or fewer none is (sysbench cpu: its events make no call we
+ * wrap): the CPU is busy, the task count says 0. */
+static void tasks_unseen_when_small(int n, struct rates *r)
+{
+    cpu_oversubscribed(n, r, 0.15);
+    if (n <= 4)
+        r->tasks = 0;
+}
+
+/* Throttled by the model to 2, where no task is seen: no rollback against
+ * "2 threads gave 0 tasks/s"; the size is kept and not probed. */
+Test(controller, a_change_whose_tasks_are_not_seen_is_not_rolled_back, .fini = teardown)
+{
+    setup(tasks_unseen_when_small, 64, 0, 0);
+    run_s(10.0);
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    json_t *rep = report();
+    cr_expect_null(find(rep, "rollback", NULL), "%s", trace_str());
+    cr_expect_not_null(find(rep, "hold", "throughput not measurable at this size"), "%s", trace_str());
+    json_decref(rep);
+}
