@@ -673,6 +673,18 @@ static void throttled_then(law_fn law)
     S.law = law;
 }
 
+/* Runs s seconds and checks the pool stayed throttled at 2, nobody released. */
+static void expect_stays_throttled(double s)
+{
+    int from = S.ticks;
+    run_s(s);
+    cr_expect_eq(ticks_off(from, S.ticks, 2), 0, "%s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "release", NULL);
+    cr_expect_null(d, "released: %s (%s)", d ? json_string_value(json_object_get(d, "reason")) : "", trace_str());
+    json_decref(rep);
+}
+
 /* Every running worker idle, nothing queued, nothing submitted: the goal of a
  * throttle, even on an idle machine; the parked stay parked. */
 Test(controller, a_throttled_pool_at_rest_keeps_its_workers_parked, .fini = teardown)
@@ -680,13 +692,7 @@ Test(controller, a_throttled_pool_at_rest_keeps_its_workers_parked, .fini = tear
     throttled_then(stopped);
     S.idle_running = 2;
     ps_controller_test_set_idle_cores(2);
-    int from = S.ticks;
-    run_s(6.0);
-    cr_expect_eq(ticks_off(from, S.ticks, 2), 0, "%s", trace_str());
-    json_t *rep = report();
-    json_t *d = find(rep, "release", NULL);
-    cr_expect_null(d, "released at rest: %s", d ? json_string_value(json_object_get(d, "reason")) : "");
-    json_decref(rep);
+    expect_stays_throttled(6.0);
 }
 
 /* The same pool at rest with some workers parked at its queue mutex, where
@@ -697,12 +703,9 @@ Test(controller, workers_parked_at_the_queue_mutex_go_after_2_s_of_rest, .fini =
     throttled_then(stopped);
     S.idle_running = 2;
     S.at_mutex = 3;
-    run_s(1.5);
-    json_t *rep = report();
-    cr_expect_null(find(rep, "release", NULL), "released before 2 s of rest: %s", trace_str());
-    json_decref(rep);
+    expect_stays_throttled(1.5);
     run_s(0.7);
-    rep = report();
+    json_t *rep = report();
     cr_expect_not_null(find(rep, "release", "rested for 2 s"), "%s", trace_str());
     json_decref(rep);
     cr_expect_eq(ps_pools[S.pi].limit, 2);
@@ -761,12 +764,7 @@ Test(controller, progress_seen_in_calls_is_not_a_stall, .fini = teardown)
     throttled_then(stopped);
     S.queue = 10;
     S.calls_rate = 500;
-    int from = S.ticks;
-    run_s(10.0);
-    cr_expect_eq(ticks_off(from, S.ticks, 2), 0, "%s", trace_str());
-    json_t *rep = report();
-    cr_expect_null(find(rep, "release", NULL), "%s", trace_str());
-    json_decref(rep);
+    expect_stays_throttled(10.0);
 }
 
 /* Work submitted and never started while the running workers wait for work
@@ -791,12 +789,7 @@ Test(controller, work_queued_behind_busy_workers_keeps_the_throttle, .fini = tea
     S.subs_rate = 100;
     S.queue = 10;
     S.calls_rate = 50;
-    int from = S.ticks;
-    run_s(5.0);
-    cr_expect_eq(ticks_off(from, S.ticks, 2), 0, "%s", trace_str());
-    json_t *rep = report();
-    cr_expect_null(find(rep, "release", NULL), "%s", trace_str());
-    json_decref(rep);
+    expect_stays_throttled(5.0);
 }
 
 /* Work waiting and no running worker idle: on a busy machine the throttle
