@@ -131,14 +131,17 @@ static int template_ok(const struct ps_thread *t)
 }
 
 /* A live worker of pool pi started through our pthread_create; with `ok`,
- * one that may be started again. */
-static struct ps_thread *template_of(int pi, int ok)
+ * one that may be started again. With `judge`, an exited one will do: its
+ * record keeps how it was started (a short run may end before the controller
+ * judged the pool). */
+static struct ps_thread *template_of(int pi, int ok, int judge)
 {
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && t->pool == pi && t->via_create &&
-            !t->ignore && t->routine == ps_pools[pi].routine && t->tid > 0 && (!ok || template_ok(t)))
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st == PS_T_LIVE || (judge && st == PS_T_EXITED)) && t->pool == pi && t->via_create && !t->ignore &&
+            t->routine == ps_pools[pi].routine && t->tid > 0 && (!ok || template_ok(t)))
             return t;
     }
     return NULL;
@@ -186,18 +189,18 @@ int ps_expand_allowed(int pi)
         return 0;
     }
     struct ps_pool *p = &ps_pools[pi];
+    struct ps_thread *t = template_of(pi, 0, 1);
     const char *rt;
     char name[160];
     if (p->entry) {
         ps_symbol_func(p->entry, name, sizeof name);
         refuse(pi, "its start routine is a trampoline that runs %s from an argument it owns (and may free)", name);
+    } else if (!t) {
+        return 0;                       /* no worker of ours seen yet: judge it when there is (cheaply) */
     } else if ((rt = runtime_of(p->routine))) {
         refuse(pi, "its start routine is part of %s, whose pools have a fixed size and whose workers take "
                "start-up state from their creator", rt);
     } else {
-        struct ps_thread *t = template_of(pi, 0);
-        if (!t)
-            return 0;                   /* no worker of ours alive yet: judge it when there is */
         if (t->user_stack)
             refuse(pi, "its workers run on stacks the program allocated");
         else if (!arg_is_global(t->start_arg))
@@ -252,7 +255,7 @@ int ps_expand_start(int pi, int n)
     static int fail_logged;
     if (n <= 0 || !ps_expand_allowed(pi))
         return 0;
-    struct ps_thread *tp = template_of(pi, 1);
+    struct ps_thread *tp = template_of(pi, 1, 0);
     if (!tp)
         return 0;
     void *(*fn)(void *) = (void *(*)(void *))tp->routine;
