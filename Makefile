@@ -141,7 +141,12 @@ TORT_BIN  := $(patsubst tests/torture/%.c,$(B)/torture/%,$(TORT_SRC)) \
 TORT_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 torture-fixtures: $(TORT_BIN)
 $(B)/torture/%: tests/torture/%.c tests/torture/torture.h | $(B)/torture
-	$(PLAIN_CC) $(TORT_CFLAGS) -o $@ $< -ldl
+	$(PLAIN_CC) $(TORT_CFLAGS) $(TORT_XCFLAGS) -o $@ $< -ldl $(TORT_LIBS)
+# the expansion cases run real pool runtimes (libuv, GLib, libgomp)
+$(B)/torture/expand_uv: TORT_LIBS = -luv
+$(B)/torture/expand_glib: TORT_XCFLAGS = $(shell pkg-config --cflags glib-2.0)
+$(B)/torture/expand_glib: TORT_LIBS = $(shell pkg-config --libs glib-2.0)
+$(B)/torture/expand_omp: TORT_XCFLAGS = -fopenmp
 $(B)/torture/lib%.so: tests/torture/lib%.c | $(B)/torture
 	$(PLAIN_CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -shared -fPIC -o $@ $<
 $(B)/torture/plain_static: tests/torture/plain.c tests/torture/torture.h | $(B)/torture

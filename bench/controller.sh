@@ -50,6 +50,55 @@ EOF
 
 decisions() { python3 -c 'import json,sys,glob; r=json.load(open(glob.glob(sys.argv[1]+"/poolshim.*.json")[0])); print(len([d for d in r["controller"]["decisions"] if d["from"]!=d["to"]]))' "$TMP/$1" 2>/dev/null || echo "?"; }
 
+# node's fs pool (bench/node_fs_timed.js: fs.readFile of a small cached file, 128 in
+# flight): UV_THREADPOOL_SIZE=64 with control off and on, against 3 (the best
+# static size measured in issue 12; 64 and 3 also without the shim) and 2 and
+# 1; N_RUNS alternating rounds (default 5), medians. For control on: the libuv
+# pool's final limit, the watchdog's releases and the size changes, per run.
+node_fs() {
+  command -v node >/dev/null || { echo "node fs pool: skipped, node is not installed"; return; }
+  local rounds=${N_RUNS:-5} dur=${NODE_S:-4} i cfg
+  local -A all
+  local cfgs=("64 noshim" "64 off" "64 on" "3 noshim" "3 off" "2 off" "1 off")
+  echo "node fs pool, $rounds rounds of ${dur} s, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for ((i = 1; i <= rounds; i++)); do
+    for cfg in "${cfgs[@]}"; do
+      set -- $cfg
+      local d="$TMP/node_$1_$2_$i" out
+      mkdir -p "$d"
+      if [ "$2" = noshim ]; then
+        out=$(UV_THREADPOOL_SIZE=$1 node "$(dirname "$0")/node_fs_timed.js" "$dur")
+      else
+        out=$(UV_THREADPOOL_SIZE=$1 POOLSHIM_CONTROL=$2 POOLSHIM_DIR="$d" POOLSHIM_SUMMARY=off POOLSHIM_DUMP=off \
+              LD_PRELOAD="$LIB" node "$(dirname "$0")/node_fs_timed.js" "$dur")
+      fi
+      local v; v=$(field "$out" ops_per_s)
+      all[$cfg]="${all[$cfg]:-} $v"
+      if [ "$2" = on ]; then
+        python3 - "$d" "$v" <<'EOF2' >&2
+import json, glob, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/poolshim.*.json")[0]))
+ctl = r["controller"]
+pools = [p for p in ctl["pools"] if p["start_routine"] == "worker"]
+wp = pools[0]["pool"] if pools else None
+rel = [d for d in ctl["decisions"] if d["pool"] == wp and d["action"] == "release"]
+ch = [(round(d["t_s"], 2), d["from"], d["to"]) for d in ctl["decisions"] if d["pool"] == wp and d["from"] != d["to"]]
+print("  on run: %s ops/s, libuv pool limit at exit %s, %d watchdog releases, size changes %s"
+      % (sys.argv[2], pools[0]["limit"] if pools else "?", len(rel), ch))
+EOF2
+      fi
+    done
+  done
+  echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "| UV_THREADPOOL_SIZE | shim | runs (ops/s) | median |"
+  echo "|---|---|---|---|"
+  for cfg in "${cfgs[@]}"; do
+    set -- $cfg
+    python3 -c 'import sys, statistics; v=[float(x) for x in sys.argv[3].split()]; print("| %s | %s | %s | %d |" % (sys.argv[1], {"noshim": "none", "off": "control off", "on": "control on"}[sys.argv[2]], " ".join("%d" % x for x in v), statistics.median(v)))' "$1" "$2" "${all[$cfg]}"
+  done
+}
+if [ "${BENCH_CONTROLLER_ONLY:-}" = node ]; then node_fs; exit 0; fi
+
 echo "| fixture | start size | oracle (best static) | controlled | fraction | t10 (s) | size changes | all tasks ok |"
 echo "|---|---|---|---|---|---|---|---|"
 
@@ -136,3 +185,6 @@ for f in glob.glob(sys.argv[1]+"/poolshim.*.json"):
     for p in r["controller"]["pools"]:
         if p["start_routine"]=="pythread_wrapper": print(p["threads_added"])' "$TMP/py_on" | head -1)
 python3 -c "print('| python TPE, CPU-bound (time of a fixed job) | 8 | %.2f s | %.2f s | %.2f | - | threads added: %s | |' % ($best, $s, $best / $s, '$added'))"
+
+echo
+node_fs

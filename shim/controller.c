@@ -46,6 +46,14 @@
 #define RING 256
 #define MAX_FAILS 3            /* failed probes back off to 4 << 3 = 32 windows at most */
 #define PROBE_EVERY 4         /* windows between probes when nothing failed */
+#define MIN_WINDOW_TASKS 8    /* fewer task boundaries in a window: its throughput is not measured */
+#define BLIND_WINDOWS 3       /* windows a change waits for tasks to be seen before it is kept */
+#define STARVE_TICKS 2        /* watchdog evidence holds this many ticks in a row: one tick may be a burst's edge */
+#define STALL_MIN_S 2.0       /* no progress for less than this is a slow task, not a stall */
+#define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
+#define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
+#define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
+                                 once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
 
 enum act { A_HOLD, A_THROTTLE, A_UNPARK, A_EXPAND, A_ROLLBACK, A_RELEASE, A_ADVISE };
 static const char *const act_name[] = { "hold", "throttle", "unpark", "expand", "rollback", "release", "advise" };
@@ -86,18 +94,25 @@ struct ctl {
     int model_acted;           /* the model's target when we last followed (or kept) it */
     int shift_ticks;
     int no_throttle;           /* the watchdog found parking stalls this pool */
-    int idle_ticks;
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
     double change_demand;      /* work per task when the size last changed */
     int win_pending;           /* skip one tick after a change */
-    /* watchdog */
-    uint64_t progress_tasks, progress_ns, watchdog_ns;
+    /* watchdog: the last tick's totals, when the pool last progressed */
+    uint64_t wd_tasks, wd_calls, wd_subs, wd_ns, progress_ns, stall_ns;
+    double calls_rate;         /* EMA of completed wrapped calls per second */
+    int submit_ticks, idle_core_ticks;
+    uint64_t release_log_ns;
+    int blind_windows;         /* windows in a row that saw too few tasks to judge a change */
+    int rest_ticks;            /* ticks in a row with every running worker idle, nothing queued */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
 };
 
 static struct ctl ctls[PS_MAX_POOLS];
+static uint64_t calls_now[PS_MAX_POOLS];   /* count_calls(), this tick */
+static double idle_now;                    /* machine_idle_cores(), this tick */
+static double idle_cores_test = -1;        /* unit tests: the machine's idle cores (-1: read /proc/stat) */
 static struct decision ring[RING];
 static unsigned nring;
 static int ctl_pid;
@@ -276,7 +291,12 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                 char what[64], line[160];
                 ps_expand_knob(pi, to, what, sizeof what, line, sizeof line);
                 c->fixed_noted = 1;
-                if (!ps_expand_allowed(pi))
+                if (ps_expand_refusal(pi))
+                    log_decision(pi, now, from, live, A_HOLD, &in,
+                                 "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s) and "
+                                 "POOLSHIM_EXPAND was refused: %s; the recommended size goes to the profile",
+                                 why, to, live, what, ps_expand_refusal(pi));
+                else if (!ps_expand_allowed(pi))
                     log_decision(pi, now, from, live, A_HOLD, &in,
                                  "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s%s): "
                                  "the recommended size goes to the profile", why, to, live, what,
@@ -364,6 +384,13 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
     return 0;
 }
 
+/* A change is measured over this: POOLSHIM_COOLDOWN_MS, at least 2 ticks. */
+static uint64_t window_ns(void)
+{
+    uint64_t window = (uint64_t)ps_cfg.cooldown_ms * 1000000ull;
+    return window < 200000000ull ? 200000000ull : window;
+}
+
 static void backoff(struct ctl *c, uint64_t now, uint64_t window)
 {
     if (c->fails < MAX_FAILS)
@@ -441,46 +468,191 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     return 1;
 }
 
+/* Idle CPU of the machine since the last call, in cores (/proc/stat: idle
+ * and iowait); 0 when unknown or when the last call is over a second old. */
+static double machine_idle_cores(uint64_t now)
+{
+    static uint64_t prev_jiffies, prev_ns;
+    static long hz;
+    if (idle_cores_test >= 0)
+        return idle_cores_test;
+    char buf[512];
+    unsigned long long v[5] = { 0 };
+    if (!hz)
+        hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0 || ps_file_read_small("/proc/stat", buf, sizeof buf) <= 0 || strncmp(buf, "cpu ", 4))
+        return 0;
+    char *q = buf + 4;
+    for (int k = 0; k < 5; k++)
+        v[k] = strtoull(q, &q, 10);     /* user nice system idle iowait */
+    uint64_t jiffies = v[3] + v[4];
+    double r = 0;
+    if (prev_ns && now > prev_ns && now - prev_ns < 1000000000ull && jiffies >= prev_jiffies)
+        r = (double)(jiffies - prev_jiffies) / (double)hz / ((double)(now - prev_ns) * NS);
+    prev_jiffies = jiffies;
+    prev_ns = now;
+    return r;
+}
+
+void ps_controller_test_set_idle_cores(double cores)
+{
+    idle_cores_test = cores;
+}
+
+/* Completed wrapped calls (every cause, idle waits included) of each pool's
+ * live workers, into calls_now[]: the progress of a pool whose tasks are not
+ * seen. A spinning worker completes none. */
+static void count_calls(void)
+{
+    memset(calls_now, 0, sizeof calls_now);
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int pi = t->pool;
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || pi < 0 || pi >= PS_MAX_POOLS || t->ignore)
+            continue;
+        for (int k = 0; k < PS_NCAUSE; k++)
+            calls_now[pi] += __atomic_load_n(&t->waits[k], __ATOMIC_RELAXED);
+    }
+}
+
+/* A thread outside pool pi waits on a condvar with the pool's queue mutex,
+ * other than the pool's idle wait: it waits for something a worker does under
+ * that mutex (node's DrainTasks waits for the platform workers' count of
+ * finished tasks). */
+static int waits_on_queue_mutex(int pi, const struct ps_pool *p)
+{
+    uintptr_t qm = __atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED), idle = p->idle_obj;
+    int hwm = ps_thread_hwm();
+    for (int i = 0; qm && i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->pool == pi || t->ignore ||
+            __atomic_load_n(&t->cur_kind, __ATOMIC_ACQUIRE) != PS_K_COND)
+            continue;
+        uintptr_t cv = __atomic_load_n(&t->cur_obj, __ATOMIC_RELAXED);
+        struct ps_obj *o = cv && cv != idle ? ps_obj_find(cv) : NULL;
+        if (o && __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) == qm)
+            return 1;
+    }
+    return 0;
+}
+
+/* Parking starved the pool: release everyone and never park it again. */
+static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    struct inputs in;
+    c->no_throttle = 1;
+    ps_throttle_set_limit(pi, 0);
+    ps_throttle_release_all(pi);
+    fill_inputs(pi, c, c->tasks, &in);
+    log_decision(pi, now, c->size, p->threads_live, A_RELEASE, &in, "%s", why);
+    c->size = p->threads_live;
+    c->phase = P_STEADY;
+    c->win_pending = 1;
+    c->change_ns = now;
+}
+
+/* The throttle's safety net. Every running worker idle with nothing queued is
+ * what a throttle aims for, not starvation, and the parked stay parked, with
+ * one exception: a worker may come to the queue mutex with a finished task's
+ * bookkeeping (node's platform workers count a task down under it; parked
+ * there at rest, they hung the main thread waiting for the count). So when
+ * the pool rests, workers parked at the queue mutex are let go once if a
+ * thread waits on a condvar with that mutex, or after REST_RELEASE_TICKS
+ * anyway. Parked workers are released on evidence that parking starves work:
+ *  - work submitted (posts to the idle object) and none started for
+ *    STARVE_TICKS ticks while a running worker waits for work: the work
+ *    waits for the parked (per-worker queues);
+ *  - work waiting (queued, or any parked worker of a never-idle pool), some
+ *    running worker not idle, and no task nor wrapped call completed for
+ *    max(2 s, 8 task or call times): the running workers wait on something a
+ *    parked one holds or would do. Calls, not CPU time: spinning on a parked
+ *    worker's lock burns CPU and completes nothing.
+ * Either stops throttling the pool for good. And a throttle that leaves cores
+ * idle while work waits (no running worker idle) is undone for STARVE_TICKS
+ * ticks of it at once: the size grows by the idle cores (not for a serialized
+ * pool, whose throttle is meant to leave them idle). */
 static void watchdog(int pi, struct ctl *c, uint64_t now)
 {
     struct ps_pool *p = &ps_pools[pi];
-    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
-    if (tasks != c->progress_tasks || !c->progress_ns) {
-        c->progress_tasks = tasks;
+    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks, calls = calls_now[pi];
+    uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
+    int started = tasks != c->wd_tasks, submitted = subs != c->wd_subs;
+    double dt = c->wd_ns && now > c->wd_ns ? (double)(now - c->wd_ns) * NS : 0;
+    if (dt > 0 && calls >= c->wd_calls)
+        c->calls_rate = ema(c->calls_rate, (double)(calls - c->wd_calls) / dt, c->calls_rate == 0);
+    if (started || calls != c->wd_calls || !c->progress_ns) {
+        /* The stall limit is set while the pool progresses: once it stops,
+         * its rates decay towards 0 and would stretch the limit forever. */
+        int running = c->size > 0 ? c->size : 1;
+        double per_task = c->tasks > 0 ? running / c->tasks : 0;
+        double per_call = c->calls_rate > 0 ? running / c->calls_rate : 0;
+        double stall_s = 8 * (per_task > per_call ? per_task : per_call);
+        stall_s = stall_s < STALL_MIN_S ? STALL_MIN_S : stall_s > STALL_MAX_S ? STALL_MAX_S : stall_s;
+        c->stall_ns = (uint64_t)(stall_s * 1e9);
         c->progress_ns = now;
     }
-    c->idle_ticks = p->threads_busy == 0 && p->queue_est == 0 ? c->idle_ticks + 1 : 0;
-    if (!ps_throttle_parked(pi))
+    c->wd_tasks = tasks;
+    c->wd_calls = calls;
+    c->wd_subs = subs;
+    c->wd_ns = now;
+    if (!ps_throttle_parked(pi) || c->no_throttle) {
+        c->submit_ticks = c->idle_core_ticks = 0;
         return;
-    double per_task = c->tasks > 0 ? 1.0 / c->tasks * (c->size > 0 ? c->size : 1) : 0;
-    uint64_t stall = (uint64_t)(8 * per_task * 1e9);
-    if (stall < 2000000000ull)
-        stall = 2000000000ull;
-    const char *why = NULL;
-    /* Idle for two ticks in a row: a producer that is only slow for a moment
-     * must not undo the throttle (released workers each run one more task). */
-    if (c->idle_ticks >= 2) {
-        why = "watchdog: workers parked while every running worker waits for work and the queue is empty";
-    } else if (now - c->progress_ns >= stall) {
-        /* Parking stalled the pool (a worker we parked held something the
-         * others need, or its tasks are invisible to us): stop throttling it. */
-        why = "watchdog: workers parked and no task started for too long: throttling stopped for this pool";
-        c->no_throttle = 1;
-        ps_throttle_set_limit(pi, 0);
-        c->size = p->threads_live;
-        c->phase = P_STEADY;
-        c->win_pending = 1;
-        c->watchdog_ns = 0;
     }
-    if (!why)
+    int never_idle = !p->idle_obj;      /* parked at the queue mutex: each parked worker has work */
+    int resting = !never_idle && p->threads_busy == 0 && !p->queue_est;
+    c->rest_ticks = resting ? c->rest_ticks + 1 : 0;
+    if (resting && ps_throttle_parked_at_mutex(pi) &&
+        (waits_on_queue_mutex(pi, p) || c->rest_ticks >= REST_RELEASE_TICKS)) {
+        ps_throttle_release_at_mutex(pi);
+        c->rest_ticks = 0;
+        if (now - c->release_log_ns >= 1000000000ull) {     /* said at most once a second */
+            struct inputs in;
+            fill_inputs(pi, c, c->tasks, &in);
+            log_decision(pi, now, c->size, c->size, A_RELEASE, &in, "watchdog: the pool rests with workers parked "
+                         "at its queue mutex, where a worker may hold a finished task's bookkeeping, and %s: "
+                         "released once", waits_on_queue_mutex(pi, p) ? "a thread waits on a condvar with that mutex"
+                         : "it has rested for 2 s");
+            c->release_log_ns = now;
+        }
+    }
+    int queued = never_idle || p->queue_est > 0;
+    c->submit_ticks = !never_idle && submitted && !started && p->threads_idle > 0 ? c->submit_ticks + 1 : 0;
+    char why[240], secs[32];
+    if (c->submit_ticks >= STARVE_TICKS) {
+        ps_fmt(why, sizeof why, "watchdog: work was submitted and none started for %d ticks while workers were "
+               "parked: throttling stopped for this pool", c->submit_ticks);
+        stop_throttling(pi, c, now, why);
         return;
-    ps_throttle_release_all(pi);
-    if (now - c->watchdog_ns >= 1000000000ull) {    /* log at most once a second */
-        struct inputs in;
-        fill_inputs(pi, c, c->tasks, &in);
-        log_decision(pi, now, c->size, c->size, A_RELEASE, &in, "%s", why);
-        c->watchdog_ns = now;
     }
+    if (queued && p->threads_busy > 0 && now - c->progress_ns >= c->stall_ns) {
+        ps_fmt_double(secs, sizeof secs, (double)(now - c->progress_ns) * NS, 1);
+        ps_fmt(why, sizeof why, "watchdog: work waits and no worker finished a task or a call for %s s while "
+               "workers were parked: throttling stopped for this pool", secs);
+        stop_throttling(pi, c, now, why);
+        return;
+    }
+    int waiting = queued && p->threads_idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !c->top_handoff;
+    double idle = waiting ? idle_now : 0;
+    c->idle_core_ticks = idle >= IDLE_CORES_MIN ? c->idle_core_ticks + 1 : 0;
+    if (c->idle_core_ticks < STARVE_TICKS)
+        return;
+    int live = ps_throttle_live(pi), to = c->size + (int)(idle + 0.999);
+    to = to < live ? to : live;
+    c->idle_core_ticks = 0;
+    if (to <= c->size)
+        return;
+    ps_fmt_double(secs, sizeof secs, idle, 1);
+    ps_fmt(why, sizeof why, "watchdog: %s cores idle while work waits and no running worker is idle: "
+           "the throttle is undone by as many workers", secs);
+    change(pi, c, now, to, K_NONE, c->tasks, why);
+    c->phase = P_STEADY;
+    c->ref_size = c->size;
+    c->ref_tput = c->tasks;
+    c->ref_demand = c->demand;
+    backoff(c, now, window_ns());
 }
 
 static void advise(int pi, struct ctl *c, uint64_t now)
@@ -513,12 +685,38 @@ static void note_serial(int pi, struct ctl *c, uint64_t now)
     c->serial_noted = verdict;
 }
 
+/* A change's window saw too few task boundaries to measure throughput (the
+ * pool's tasks are not seen at this size, or it did not get a core): a
+ * rollback would compare the reference against 0 tasks/s, which says nothing
+ * about the change. Measure again, twice; then keep the change, which the
+ * model or a measured probe chose, and stop probing until tasks are seen.
+ * Returns 1 while still measuring. */
+static int unseen_window(int pi, struct ctl *c, uint64_t now, uint64_t n, double tput)
+{
+    struct inputs in;
+    fill_inputs(pi, c, tput, &in);
+    if (++c->blind_windows < BLIND_WINDOWS) {
+        if (c->blind_windows == 1)
+            log_decision(pi, now, c->size, c->size, A_HOLD, &in, "keep %d threads: %d task boundaries in the "
+                         "window, too few to compare with %d tasks/s at %d threads; measuring again", c->size,
+                         (int)n, (int)c->ref_tput, c->ref_size);
+        return 1;
+    }
+    log_decision(pi, now, c->size, c->size, A_HOLD, &in, "keep %d threads: throughput not measurable at this size "
+                 "(%d task boundaries in the last window); not probing until tasks are seen", c->size, (int)n);
+    c->blind_windows = 0;
+    c->ref_size = c->size;
+    c->ref_tput = tput;
+    c->ref_demand = c->demand;
+    c->phase = P_STEADY;
+    backoff(c, now, window_ns());
+    return 1;
+}
+
 static void control(int pi, struct ctl *c, uint64_t now)
 {
     struct ps_pool *p = &ps_pools[pi];
-    uint64_t window = (uint64_t)ps_cfg.cooldown_ms * 1000000ull;
-    if (window < 200000000ull)
-        window = 200000000ull;
+    uint64_t window = window_ns();
     watchdog(pi, c, now);
     if (!c->size) {
         c->size = p->threads_live;
@@ -612,7 +810,12 @@ static void control(int pi, struct ctl *c, uint64_t now)
     }
     if (p->threads_live < c->size && !ps_throttle_parked(pi))
         c->size = p->threads_live;      /* workers left */
+    uint64_t win_count = tasks - c->win_tasks;
+    int seen = win_count >= MIN_WINDOW_TASKS;
     start_window(c, pi, now);
+    if (c->phase == P_EVAL && !seen && unseen_window(pi, c, now, win_count, tput))
+        return;
+    c->blind_windows = 0;
     switch (c->phase) {
     case P_START:
         c->ref_size = c->size;
@@ -673,7 +876,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
             c->ref_demand = c->ref_demand > 0 ? c->ref_demand + 0.5 * (c->demand - c->ref_demand) : c->demand;
         }
         c->last_kind = K_NONE;
-        if (now >= c->next_probe_ns && !probe(pi, c, now, tput, 0))
+        if (now >= c->next_probe_ns && (!seen || !probe(pi, c, now, tput, 0)))
             backoff(c, now, window);
         break;
     }
@@ -696,6 +899,13 @@ void ps_controller_tick(uint64_t now)
     if (ctl_pid != getpid())
         reset_all();                    /* first tick, or a forked child */
     ps_throttle_tick();
+    int any_parked = 0;
+    for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2 && !any_parked; pi++)
+        any_parked = ps_throttle_parked(pi) > 0;
+    if (any_parked && ps_cfg.control == PS_CONTROL_ON) {
+        count_calls();                  /* the watchdog's inputs: only needed while someone is parked */
+        idle_now = machine_idle_cores(now);
+    }
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         struct ps_pool *p = &ps_pools[pi];
         if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
@@ -703,6 +913,8 @@ void ps_controller_tick(uint64_t now)
         struct ctl *c = &ctls[pi];
         if (!p->routine || p->threads_live <= 0 || !observe(pi, c))
             continue;
+        if (ps_cfg.expand[0])
+            ps_expand_allowed(pi);      /* a refusal is said as soon as it is known */
         model(pi, c);
         if (ps_cfg.control == PS_CONTROL_ADVISE) {
             advise(pi, c, now);
@@ -784,6 +996,8 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_str(w, "expand", ps_cfg.expand);
     else
         ps_jw_null(w, "expand");
+    if (mine)
+        ps_expand_check_names();
     if (ps_cfg.control != PS_CONTROL_OFF && mine && write_profile(path, sizeof path))
         ps_jw_str(w, "profile", path);
     else
@@ -815,6 +1029,8 @@ void ps_controller_report_json(struct ps_jw *w)
         } else {
             ps_jw_str(w, "reason", "POOLSHIM_EXPAND: the controller may start workers");
         }
+        if (ps_expand_refusal(pi))
+            ps_jw_str(w, "expand_refused", ps_expand_refusal(pi));
         ps_jw_end(w);
     }
     ps_jw_end(w);

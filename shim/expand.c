@@ -1,17 +1,32 @@
 /* expand.c: more workers for a pool the user declared safe to grow.
- * Runs on the agent only. A new worker is started the way the program started
- * an existing one: same start routine and argument (kept in the thread record
- * by our pthread_create), the same thread name (a thread inherits its
+ * Runs on the agent only (and at exit, for the report). A new worker is
+ * started the way the program started an existing one: same start routine
+ * and argument (kept in the thread record by our pthread_create), the same
+ * stack and guard sizes, the same thread name (a thread inherits its
  * creator's name, so the agent wears the worker's name for the duration of
  * pthread_create: the new thread lands in the same pool at its first
  * instruction) and the worker's signal mask (read from /proc: the agent
  * blocks every signal and must not hand that to the host's threads). New
  * workers are detached: the program does not know them and will never join
  * them; they leave the way its own workers do (its stop flag, its broadcast).
- * Why only on request: starting a routine a second time with the same
- * argument is only correct if the worker loop is written for any number of
- * workers sharing that argument, and if the program waits for its tasks rather
- * than for its workers; the shim cannot prove either. */
+ *
+ * Naming a routine in POOLSHIM_EXPAND is a request, not a licence: whatever
+ * is named, a pool is grown only when all of these hold (an allowlist: what
+ * is not shown safe is refused, with one line saying why):
+ *  - the routine is not a trampoline (entry.h): those own their argument and
+ *    usually free it (CPython's pythread_wrapper, GLib's g_thread_proxy);
+ *  - its object does not implement a runtime whose pools are sized once and
+ *    whose workers take start-up state from their creator: the object exports
+ *    that runtime's API (libuv's worker posts a semaphore on its creator's
+ *    stack; libgomp's start data is alloca'd by the team's master);
+ *  - the start argument is NULL or lies in a writable segment of a loaded
+ *    object (a global): never a thread's stack, never the heap, whose owner
+ *    may have reused or freed it since the first start;
+ *  - the worker's stack was not given by the program (a second thread on
+ *    it would corrupt both).
+ * Even then, starting a routine again is only correct if its loop is written
+ * for any number of workers and the program waits for its tasks rather than
+ * for its workers; the shim cannot prove that, hence only on request. */
 #include "expand.h"
 #include "agent.h"
 #include "config.h"
@@ -19,40 +34,28 @@
 #include "log.h"
 #include "pool.h"
 #include "symbol.h"
+#include <dlfcn.h>
+#include <link.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
-static signed char allowed[PS_MAX_POOLS];     /* 0 unknown, 1 yes, -1 no */
-static int trampoline_logged;
+#define REFUSAL_LEN 200
+
+static signed char named[PS_MAX_POOLS];       /* routine or entry is POOLSHIM_EXPAND: 0 unknown, 1, -1 */
+static signed char allowed[PS_MAX_POOLS];     /* 0 unknown, 1 yes, -1 refused */
+static char refusal[PS_MAX_POOLS][REFUSAL_LEN];
 static int added[PS_MAX_POOLS];
+static int none_logged;
 
 void ps_expand_reset(void)
 {
+    memset(named, 0, sizeof named);
     memset(allowed, 0, sizeof allowed);
+    memset(refusal, 0, sizeof refusal);
     memset(added, 0, sizeof added);
-}
-
-int ps_expand_allowed(int pi)
-{
-    if (!allowed[pi]) {
-        char name[160];
-        allowed[pi] = -1;
-        if (ps_cfg.expand[0] && ps_pools[pi].routine) {
-            ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
-            /* A trampoline (entry.h) usually frees its argument (CPython's
-             * pythread_wrapper does): started again with it, a new worker
-             * would read freed memory. */
-            if (!strcmp(name, ps_cfg.expand) && ps_pools[pi].entry)
-                ps_log_once(&trampoline_logged, "POOLSHIM_EXPAND=%s: that routine starts its threads' real "
-                            "function from an argument it owns; not starting more of them", name);
-            else if (!strcmp(name, ps_cfg.expand))
-                allowed[pi] = 1;
-        }
-    }
-    return allowed[pi] > 0;
 }
 
 int ps_expand_added(int pi)
@@ -60,16 +63,173 @@ int ps_expand_added(int pi)
     return added[pi];
 }
 
-static struct ps_thread *template_of(int pi)
+/* Runtimes whose worker routines must never be started by us, known by an
+ * API function their object exports (the routine's own object, so a program
+ * that merely links the runtime is not mistaken for it). */
+static const struct {
+    const char *symbol, *runtime;
+} fixed_pools[] = {
+    { "uv_queue_work", "libuv" },                 /* libuv.so, or bundled in node */
+    { "GOMP_parallel", "libgomp (OpenMP)" },
+    { "PyThread_start_new_thread", "CPython" },   /* libpython, or a static python3 */
+    { "g_thread_pool_new", "GLib" },
+};
+
+/* The runtime the object holding routine implements, or NULL. */
+static const char *runtime_of(void *routine)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    const char *rt = NULL;
+    if (!dladdr1(routine, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+        return NULL;
+    /* A handle from dlopen (a link map of a dependency is not one: dlsym on
+     * it crashed). NOLOAD: only an object already there; the program's own
+     * is the handle of dlopen(NULL), whose lookups start with it. */
+    void *h = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+    if (h != (void *)lm) {
+        if (h)
+            dlclose(h);
+        h = info.dli_fname && info.dli_fname[0] ? dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+    }
+    if (!h)
+        return NULL;
+    for (size_t k = 0; k < sizeof fixed_pools / sizeof fixed_pools[0] && !rt; k++) {
+        Dl_info at;
+        void *f = dlsym(h, fixed_pools[k].symbol);
+        if (f && dladdr(f, &at) && at.dli_fbase == info.dli_fbase)
+            rt = fixed_pools[k].runtime;
+    }
+    dlclose(h);
+    return rt;
+}
+
+static int in_writable_segment_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t a = *(uintptr_t *)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && a >= lo && a < lo + ph->p_memsz)
+            return 1;
+    }
+    return 0;
+}
+
+/* arg is a loaded object's global data (.data, .bss: memory that lives as
+ * long as the object), as opposed to a stack or the heap. */
+static int arg_is_global(void *arg)
+{
+    uintptr_t a = (uintptr_t)arg;
+    return !arg || dl_iterate_phdr(in_writable_segment_cb, &a) == 1;
+}
+
+static int template_ok(const struct ps_thread *t)
+{
+    return !t->user_stack && arg_is_global(t->start_arg);
+}
+
+/* A live worker of pool pi started through our pthread_create; with `ok`,
+ * one that may be started again. With `judge`, an exited one will do: its
+ * record keeps how it was started (a short run may end before the controller
+ * judged the pool). */
+static struct ps_thread *template_of(int pi, int ok, int judge)
 {
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && t->pool == pi && t->via_create &&
-            !t->ignore && t->routine == ps_pools[pi].routine && t->tid > 0)
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st == PS_T_LIVE || (judge && st == PS_T_EXITED)) && t->pool == pi && t->via_create && !t->ignore &&
+            t->routine == ps_pools[pi].routine && t->tid > 0 && (!ok || template_ok(t)))
             return t;
     }
     return NULL;
+}
+
+static int is_named(int pi)
+{
+    if (!named[pi]) {
+        char name[160];
+        named[pi] = -1;
+        if (ps_cfg.expand[0] && ps_pools[pi].routine) {
+            ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
+            if (!strcmp(name, ps_cfg.expand))
+                named[pi] = 1;
+            else if (ps_pools[pi].entry) {
+                ps_symbol_func(ps_pools[pi].entry, name, sizeof name);
+                if (!strcmp(name, ps_cfg.expand))
+                    named[pi] = 1;
+            }
+        }
+    }
+    return named[pi] > 0;
+}
+
+static void refuse(int pi, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(int pi, const char *fmt, ...)
+{
+    __builtin_va_list ap;
+    __builtin_va_start(ap, fmt);
+    ps_vfmt(refusal[pi], REFUSAL_LEN, fmt, ap);
+    __builtin_va_end(ap);
+    allowed[pi] = -1;
+    for (int k = 0; k < PS_MAX_POOLS; k++)
+        if (k != pi && allowed[k] < 0 && !strcmp(refusal[k], refusal[pi]))
+            return;                     /* said already (threads of one routine under two names) */
+    ps_log("POOLSHIM_EXPAND=%s: pool %d not grown: %s", ps_cfg.expand, pi, refusal[pi]);
+}
+
+int ps_expand_allowed(int pi)
+{
+    if (allowed[pi])
+        return allowed[pi] > 0;
+    if (!is_named(pi)) {
+        allowed[pi] = -1;
+        return 0;
+    }
+    struct ps_pool *p = &ps_pools[pi];
+    struct ps_thread *t = template_of(pi, 0, 1);
+    const char *rt;
+    char name[160];
+    if (p->entry) {
+        ps_symbol_func(p->entry, name, sizeof name);
+        refuse(pi, "its start routine is a trampoline that runs %s from an argument it owns (and may free)", name);
+    } else if (!t) {
+        return 0;                       /* no worker of ours seen yet: judge it when there is (cheaply) */
+    } else if ((rt = runtime_of(p->routine))) {
+        refuse(pi, "its start routine is part of %s, whose pools have a fixed size and whose workers take "
+               "start-up state from their creator", rt);
+    } else {
+        if (t->user_stack)
+            refuse(pi, "its workers run on stacks the program allocated");
+        else if (!arg_is_global(t->start_arg))
+            refuse(pi, "its start argument %p is not global data of a loaded object (it is on a stack or in "
+                   "the heap, which its creator may reuse or free)", t->start_arg);
+        else
+            allowed[pi] = 1;
+    }
+    return allowed[pi] > 0;
+}
+
+const char *ps_expand_refusal(int pi)
+{
+    return allowed[pi] < 0 && refusal[pi][0] ? refusal[pi] : NULL;
+}
+
+void ps_expand_check_names(void)
+{
+    if (!ps_cfg.expand[0] || !ps_pools)
+        return;
+    int any = 0;
+    for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2; pi++)
+        if (is_named(pi)) {
+            ps_expand_allowed(pi);      /* a short run may end before the controller judged it */
+            any = 1;
+        }
+    if (!any)
+        ps_log_once(&none_logged, "POOLSHIM_EXPAND=%s: no thread ran a start routine of that name; no pool was grown",
+                ps_cfg.expand);
 }
 
 /* The thread's blocked signals, from /proc/self/task/TID/status (SigBlk). */
@@ -93,11 +253,14 @@ static int sigmask_of(int tid, sigset_t *set)
 int ps_expand_start(int pi, int n)
 {
     static int fail_logged;
-    struct ps_thread *tp = template_of(pi);
-    if (!tp || n <= 0)
+    if (n <= 0 || !ps_expand_allowed(pi))
+        return 0;
+    struct ps_thread *tp = template_of(pi, 1, 0);
+    if (!tp)
         return 0;
     void *(*fn)(void *) = (void *(*)(void *))tp->routine;
     void *arg = tp->start_arg;
+    size_t stack = tp->stack_size, guard = tp->guard_size;
     char name[PS_NAME_LEN], mine[PS_NAME_LEN] = "poolshim";
     memcpy(name, tp->name, PS_NAME_LEN);
     name[PS_NAME_LEN - 1] = 0;
@@ -109,6 +272,12 @@ int ps_expand_start(int pi, int n)
         return 0;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setsigmask_np(&attr, &mask);
+    if ((stack && pthread_attr_setstacksize(&attr, stack)) || (guard && pthread_attr_setguardsize(&attr, guard))) {
+        ps_log_once(&fail_logged, "cannot give a new worker of pool %d its stack (%zu bytes, guard %zu): "
+                    "pool not grown", pi, stack, guard);
+        pthread_attr_destroy(&attr);
+        return 0;
+    }
     prctl(PR_GET_NAME, mine, 0, 0, 0);
     prctl(PR_SET_NAME, name, 0, 0, 0);
     int started = 0;

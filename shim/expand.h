@@ -4,10 +4,19 @@
 #define PS_EXPAND_H
 #include <stddef.h>
 
-/* Is pool pi declared safe to grow (its start routine is POOLSHIM_EXPAND)? */
+/* May pool pi be grown: its start routine (or a trampoline's entry) is
+ * POOLSHIM_EXPAND and it passes the checks of expand.c? A refusal is logged
+ * once, on one line. */
 int ps_expand_allowed(int pi);
+/* Why pool pi, named in POOLSHIM_EXPAND, is not grown; NULL if it was not
+ * refused. */
+const char *ps_expand_refusal(int pi);
+/* At exit: judges the named pools not judged yet (a refusal is said even
+ * when the run was too short for the controller), and warns once if
+ * POOLSHIM_EXPAND named no routine that ran. */
+void ps_expand_check_names(void);
 /* Starts up to n workers like an existing one (same routine and argument,
- * name, signal mask); returns how many started. */
+ * stack and guard size, name, signal mask); returns how many started. */
 int ps_expand_start(int pi, int n);
 /* Workers this shim started in pool pi. */
 int ps_expand_added(int pi);

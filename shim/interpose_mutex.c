@@ -107,7 +107,7 @@ int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     }
     if (ps_pool_is_queue_mutex(t, m)) {
         ps_task_end(t);                  /* a worker comes back for more work */
-        ps_throttle_point(t);
+        ps_throttle_at_queue_mutex(t);
     }
     return lock_finish(how, m, clk, abs, site, t, PS_REAL(pthread_mutex_trylock)(m));
 }

@@ -53,6 +53,23 @@ static void *trampoline(void *p)
     return ret;
 }
 
+/* The attributes a worker started again must get too (expand.c). */
+static void note_attr(struct ps_thread *t, const pthread_attr_t *attr)
+{
+    void *lo = NULL;
+    size_t size = 0;
+    t->stack_size = t->guard_size = 0;
+    t->user_stack = 0;
+    if (!attr)
+        return;
+    pthread_attr_getstacksize(attr, &t->stack_size);
+    pthread_attr_getguardsize(attr, &t->guard_size);
+    /* glibc keeps the stack's top, 0 when none was set; getstack returns
+     * top - size, so a stack was given iff lo + size is not 0. */
+    if (!pthread_attr_getstack(attr, &lo, &size))
+        t->user_stack = (uintptr_t)lo + size != 0;
+}
+
 PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
     struct ps_thread *t = __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) ? ps_thread_claim(0, (void *)fn) : NULL;
@@ -64,6 +81,7 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     prctl(PR_GET_NAME, t->name, 0, 0, 0);    /* the name it inherits */
     t->name[PS_NAME_LEN - 1] = 0;
     errno = saved;
+    note_attr(t, attr);
     int r = PS_REAL(pthread_create)(th, attr, trampoline, t);
     if (r != 0) {
         t->tid = 0;

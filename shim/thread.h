@@ -36,6 +36,8 @@ struct ps_thread {
     void *routine;                   /* start routine, NULL if unknown */
     void *entry;                     /* what a trampoline routine runs (entry.h), or NULL */
     void *start_arg;                 /* its argument, between pthread_create and the trampoline */
+    size_t stack_size, guard_size;   /* from its creator's attributes, 0 = the defaults (expand.c) */
+    int user_stack;                  /* its creator gave it a stack of its own */
     pthread_t self;
     uint64_t born_ns, died_ns;
     char name[PS_NAME_LEN];

@@ -25,6 +25,8 @@
 static int word[PS_MAX_POOLS];       /* bumped on every wake */
 static int nparked[PS_MAX_POOLS];
 static int epoch[PS_MAX_POOLS];      /* bumped by release-all */
+static int mutex_epoch[PS_MAX_POOLS];   /* bumped by release-at-mutex */
+static int nparked_mutex[PS_MAX_POOLS]; /* of nparked: at the queue mutex */
 static int exited[PS_MAX_POOLS];     /* worker exits since the agent's last count */
 static int disabled;
 static int parked_total;             /* over all pools: lets a broadcast skip the scan */
@@ -54,6 +56,11 @@ int ps_throttle_parked(int pi)
     return __atomic_load_n(&nparked[pi], __ATOMIC_ACQUIRE);
 }
 
+int ps_throttle_parked_at_mutex(int pi)
+{
+    return __atomic_load_n(&nparked_mutex[pi], __ATOMIC_ACQUIRE);
+}
+
 static int floor_of(const struct ps_pool *p)
 {
     int lim = __atomic_load_n(&p->limit, __ATOMIC_RELAXED);
@@ -63,13 +70,13 @@ static int floor_of(const struct ps_pool *p)
     return lim > min ? lim : min;
 }
 
-void ps_throttle_park(struct ps_thread *t, struct ps_pool *p)
+void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
 {
     int pi = (int)(p - ps_pools);
     if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || t->ignore || t->depth || !t->routine ||
         __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE))
         return;
-    int e = __atomic_load_n(&epoch[pi], __ATOMIC_ACQUIRE);
+    int e = __atomic_load_n(&epoch[pi], __ATOMIC_ACQUIRE), me = __atomic_load_n(&mutex_epoch[pi], __ATOMIC_ACQUIRE);
     for (;;) {
         int lim = floor_of(p), n = __atomic_load_n(&nparked[pi], __ATOMIC_ACQUIRE);
         if (!lim || ps_throttle_live(pi) - n - 1 < lim)
@@ -78,6 +85,8 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p)
             break;
     }
     __atomic_add_fetch(&parked_total, 1, __ATOMIC_ACQ_REL);
+    if (at_mutex)
+        __atomic_add_fetch(&nparked_mutex[pi], 1, __ATOMIC_ACQ_REL);
     int saved = errno;
     struct ps_span span;
     int timed = ps_span_begin(&span, PS_IDLE, PS_K_FUTEX, (uintptr_t)&word[pi], __builtin_return_address(0));
@@ -85,7 +94,8 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p)
     for (;;) {
         int seq = __atomic_load_n(&word[pi], __ATOMIC_ACQUIRE);
         if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE) ||
-            __atomic_load_n(&epoch[pi], __ATOMIC_ACQUIRE) != e) {
+            __atomic_load_n(&epoch[pi], __ATOMIC_ACQUIRE) != e ||
+            (at_mutex && __atomic_load_n(&mutex_epoch[pi], __ATOMIC_ACQUIRE) != me)) {
             __atomic_sub_fetch(&nparked[pi], 1, __ATOMIC_ACQ_REL);
             break;
         }
@@ -99,6 +109,8 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p)
         futex_wait(&word[pi], seq, 250000000L);
     }
     __atomic_store_n(&t->throttled, 0, __ATOMIC_RELEASE);
+    if (at_mutex)
+        __atomic_sub_fetch(&nparked_mutex[pi], 1, __ATOMIC_ACQ_REL);
     __atomic_sub_fetch(&parked_total, 1, __ATOMIC_ACQ_REL);
     if (timed)
         ps_span_end(&span);
@@ -116,6 +128,12 @@ void ps_throttle_set_limit(int pi, int limit)
 void ps_throttle_release_all(int pi)
 {
     __atomic_add_fetch(&epoch[pi], 1, __ATOMIC_ACQ_REL);
+    wake(pi);
+}
+
+void ps_throttle_release_at_mutex(int pi)
+{
+    __atomic_add_fetch(&mutex_epoch[pi], 1, __ATOMIC_ACQ_REL);
     wake(pi);
 }
 
@@ -169,6 +187,8 @@ void ps_throttle_reset(void)
     memset(word, 0, sizeof word);
     memset(nparked, 0, sizeof nparked);
     memset(epoch, 0, sizeof epoch);
+    memset(mutex_epoch, 0, sizeof mutex_epoch);
+    memset(nparked_mutex, 0, sizeof nparked_mutex);
     memset(exited, 0, sizeof exited);
     parked_total = 0;
 }
@@ -179,9 +199,10 @@ void ps_throttle_tick(void)
         __atomic_store_n(&exited[pi], 0, __ATOMIC_RELEASE);
 }
 
-void ps_throttle_test_set_parked(int pi, int n)
+void ps_throttle_test_set_parked(int pi, int n, int at_mutex)
 {
     __atomic_store_n(&nparked[pi], n, __ATOMIC_RELEASE);
+    __atomic_store_n(&nparked_mutex[pi], at_mutex, __ATOMIC_RELEASE);
 }
 
 /* Runs before ps_fini (priority 101): the host's own destructors may join workers. */

@@ -12,14 +12,30 @@
 #include "pool.h"
 
 /* Called by workers at a safe point; parks while the pool is over its limit.
- * Fast path: one load of the pool's limit (0 = no limit: return at once). */
-void ps_throttle_park(struct ps_thread *t, struct ps_pool *p);
-static inline void ps_throttle_point(struct ps_thread *t)
+ * at_mutex: the point is the queue mutex's lock (a condvar pool's only one:
+ * its idle wait is entered holding that mutex), where a worker may also come
+ * to do a task's bookkeeping (node's platform workers count a finished task
+ * down under the queue mutex, and the main thread waits for that count): the
+ * watchdog releases the workers parked there when someone waits for such
+ * bookkeeping (ps_throttle_release_at_mutex). Fast path: one load of the
+ * pool's limit (0 = no limit: return at once). */
+void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex);
+static inline void ps_throttle_point_at(struct ps_thread *t, int at_mutex)
 {
     struct ps_pool *p = ps_pool_of(t);
     if (__builtin_expect(p != 0, 1) && __builtin_expect(__atomic_load_n(&p->limit, __ATOMIC_RELAXED) > 0, 0) &&
         !t->held)
-        ps_throttle_park(t, p);
+        ps_throttle_park(t, p, at_mutex);
+}
+/* At the pool's idle wait (semaphore, futex, fd): between tasks. */
+static inline void ps_throttle_point(struct ps_thread *t)
+{
+    ps_throttle_point_at(t, 0);
+}
+/* About to lock the pool's queue mutex. */
+static inline void ps_throttle_at_queue_mutex(struct ps_thread *t)
+{
+    ps_throttle_point_at(t, 1);
 }
 /* Before a blocking wait on key: a safe point if key is the pool's idle wait. */
 static inline void ps_throttle_before_wait(uintptr_t key)
@@ -34,8 +50,13 @@ void ps_throttle_set_limit(int pi, int limit);
 /* Releases every worker parked in pool pi now (they leave without looking at
  * the limit; they may park again at their next safe point). */
 void ps_throttle_release_all(int pi);
-/* Workers parked in pool pi right now (exact, unlike the sampled p->parked). */
+/* Releases the workers parked at pool pi's queue mutex (they may hold a
+ * task's bookkeeping that someone waits for). */
+void ps_throttle_release_at_mutex(int pi);
+/* Workers parked in pool pi right now (exact, unlike the sampled p->parked),
+ * and those of them parked at the queue mutex. */
 int ps_throttle_parked(int pi);
+int ps_throttle_parked_at_mutex(int pi);
 /* The pool's live workers as the throttle counts them: the agent's last count
  * minus exits since. */
 int ps_throttle_live(int pi);
@@ -50,6 +71,7 @@ void ps_throttle_reset(void);
 void ps_throttle_tick(void);
 /* Unit tests only (tests/unit/test_controller.c): pools simulated without
  * threads have nobody to park, so the test sets the count of parked workers
- * its simulated workers would reach at their next safe point. */
-void ps_throttle_test_set_parked(int pi, int n);
+ * its simulated workers would reach at their next safe point (at_mutex of
+ * them at the queue mutex). */
+void ps_throttle_test_set_parked(int pi, int n, int at_mutex);
 #endif

@@ -404,6 +404,62 @@ case_metrics() {
     [ -z "$left" ] || { bad "left behind: $(echo $left | head -c 200)"; continue; }
     ok "same behaviour, $(reports | wc -l) reports, every metrics file removed"
   done
+
+# ---------------------------------------------------------------- expansion (issue 12)
+# POOLSHIM_EXPAND naming a pool's worker, with POOLSHIM_CONTROL=on: the program
+# must run exactly as without the shim whatever is named. A worker that cannot
+# be started again safely is refused on one stderr line and none is added; a
+# name that matches nothing gets one warning. The name is what the report calls
+# the routine: `learn` reads it from a first run (stripped libraries show
+# module+offset, and that is what a user would copy).
+learn_routine() {   # learn ENV... -- CMD: the start_routine of the largest pool
+  run 1 120 "$@"
+  local r; r=$(first_report)
+  [ -n "$r" ] && jq -r '[.pools[] | select(.threads > 0)] | max_by(.threads) | .start_routine' "$r" 2>/dev/null
+  rm -rf "$D/rep"
+}
+# expand_case NAME ROUTINE|learn WANT ENV... -- CMD: WANT is what the one
+# POOLSHIM_EXPAND line must say (a grep -E pattern), or "grown" (no such line,
+# threads added)
+expand_case() {
+  local name=$1 routine=$2 want=$3; shift 3
+  begin "$name" || return
+  [ "${CTRL:-}" = on ] || return       # control on is forced: run once
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  run 0 120 "${envs[@]}" -- "$@"
+  [ "$routine" = learn ] && routine=$(learn_routine "${envs[@]}" -- "$@")
+  [ -n "$routine" ] && [ "$routine" != null ] || { bad "no pool found to name"; return; }
+  run 1 120 POOLSHIM_CONTROL=on POOLSHIM_EXPAND="$routine" "${envs[@]}" -- "$@"
+  same_run || return
+  reports_sane 1 || return
+  local r lines added; r=$(first_report)
+  lines=$(grep -c "POOLSHIM_EXPAND=" "$D/err1")
+  added=$(jq "[.controller.pools[] | select(.start_routine == \"$routine\") | .threads_added] | add // 0" "$r")
+  if [ "$want" = grown ]; then
+    [ "$lines" = 0 ] && [ "$added" -gt 0 ] || { bad "want $routine grown: $added threads added, $lines POOLSHIM_EXPAND lines: $(grep POOLSHIM_EXPAND "$D/err1" | head -1)"; return; }
+    ok "$routine grown by $added threads, output unchanged"
+  else
+    [ "$lines" = 1 ] && grep "POOLSHIM_EXPAND=" "$D/err1" | grep -qE "$want" && [ "$added" = 0 ] ||
+      { bad "$lines POOLSHIM_EXPAND lines (want 1 saying '$want'), $added threads added: $(grep POOLSHIM_EXPAND "$D/err1" | head -2 | tr '\n' ' ')"; return; }
+    ok "POOLSHIM_EXPAND=$routine: output unchanged, none added; $(grep -o 'not grown: .*\|no thread ran.*' "$D/err1" | cut -c1-90)"
+  fi
+}
+
+case_expand() {
+  expand_case expand-stack-arg arg_worker "start argument" -- "$T/expand_arg" stack
+  expand_case expand-heap-arg arg_worker "start argument" -- "$T/expand_arg" heap
+  expand_case expand-global-arg arg_worker grown -- "$T/expand_arg" global
+  expand_case expand-libuv learn "part of libuv" UV_THREADPOOL_SIZE=2 -- "$T/expand_uv"
+  if command -v node >/dev/null; then
+    expand_case expand-node worker "part of libuv" UV_THREADPOOL_SIZE=1 -- node "$SRC/tests/torture/expand_node.js"
+  else
+    begin expand-node && [ "${CTRL:-}" = on ] && skipc "node is not installed"
+  fi
+  expand_case expand-glib learn "trampoline" -- "$T/expand_glib"
+  expand_case expand-openmp learn "part of libgomp|trampoline" OMP_NUM_THREADS=2 -- "$T/expand_omp"
+  expand_case expand-no-match no_such_routine "no thread ran a start routine of that name" -- "$T/plain"
 }
 
 # ---------------------------------------------------------------- real programs
@@ -470,7 +526,7 @@ case_make() {
 
 CASES=(case_fork case_fork_locked case_exec case_spawn case_churn case_live case_cancel case_eintr case_longjmp
        case_dlopen case_errno case_setuid case_static case_fds case_dirs case_killed case_config case_metrics
-       case_python case_pigz case_sysbench case_sort case_make)
+       case_expand case_python case_pigz case_sysbench case_sort case_make)
 [ -f "$SHIM" ] && [ -x "$T/plain" ] || { echo "torture: build first (make all)"; echo "0 passed, 1 failed"; exit 1; }
 start=$SECONDS
 for CTRL in "" on; do

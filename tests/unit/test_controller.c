@@ -47,6 +47,11 @@ static struct sim {
     uint64_t rng;
     double tasks, cpu, io, lock, runq, top_wait, top_hold;
     struct ps_obj *top;
+    /* what the watchdog reads (0 unless a test sets them): running workers
+     * waiting for work, the queue estimate, submissions and completed
+     * wrapped calls so far and their rates per second */
+    int idle_running, at_mutex;         /* at_mutex: of the parked, how many at the queue mutex */
+    double queue, subs, subs_rate, calls, calls_rate;
     int trace[MAX_TICKS];               /* workers running after each tick */
     int max_live;
     char dir[64];
@@ -76,8 +81,11 @@ static void sample(void)
     h->runq_ns = (uint64_t)(S.runq * 1e9);
     p->tasks = h->tasks;
     p->threads_live = S.live;
-    p->threads_busy = S.running;
-    p->threads_idle = 0;
+    p->threads_idle = S.idle_running < S.running ? S.idle_running : S.running;
+    p->threads_busy = S.running - p->threads_idle;
+    p->queue_est = (uint64_t)S.queue;
+    p->submissions = (uint64_t)S.subs;
+    ps_threads[0].waits[PS_IO] = (uint64_t)S.calls;     /* the template worker stands for all */
     if (S.top) {
         S.top->wait_ns = (uint64_t)(S.top_wait * 1e9);
         S.top->hold_ns = (uint64_t)(S.top_hold * 1e9);
@@ -104,6 +112,7 @@ static void setup(law_fn law, int threads, int expandable, double noise)
     if (expandable)
         strcpy(ps_cfg.expand, "ctl_test_worker");
     ps_real_init();                     /* the throttle wakes parked workers through ps_real_syscall */
+    ps_controller_test_set_idle_cores(0);   /* a busy machine unless a test says otherwise */
     ps_ncores = 2;
     ps_start_ns = T0;
     cr_assert_eq(ps_pool_table_init(), 0);
@@ -164,6 +173,8 @@ static void tick(void)
     S.runq += r.runq * dt * f;
     S.top_wait += r.top_wait * dt * f;
     S.top_hold += r.top_hold * dt * f;
+    S.subs += S.subs_rate * dt;
+    S.calls += S.calls_rate * dt;
     sample();
     ps_controller_tick(S.now);
     /* The workers' side: started ones join, the excess parks. */
@@ -171,7 +182,7 @@ static void tick(void)
     S.live += added - S.added_seen;
     S.added_seen = added;
     int lim = p->limit, parked = lim > 0 && S.live > lim ? S.live - lim : 0;
-    ps_throttle_test_set_parked(S.pi, parked);
+    ps_throttle_test_set_parked(S.pi, parked, parked < S.at_mutex ? parked : S.at_mutex);
     S.running = S.live - parked;
     if (S.live > S.max_live)
         S.max_live = S.live;
@@ -640,5 +651,190 @@ Test(controller, a_move_after_a_load_shift_is_judged_on_the_new_load, .fini = te
                   "at %.2f s: %s (%s)", t, json_string_value(json_object_get(d, "reason")), trace_str());
     }
     cr_expect_eq(S.running, 2, "%s", trace_str());
+    json_decref(rep);
+}
+
+/* ---- the watchdog ---- */
+
+/* No work at all: no task, no CPU, no wait. */
+static void stopped(int n, struct rates *r)
+{
+    (void)n;
+    memset(r, 0, sizeof *r);
+}
+
+/* A pool throttled 64 -> 2 by the model, then `law` from 2 s on. */
+static void throttled_then(law_fn law)
+{
+    setup(cpu_collapse, 64, 0, 0);
+    run_s(2.0);
+    cr_assert_eq(S.running, 2, "not throttled to 2: %s", trace_str());
+    cr_assert_gt(ps_throttle_parked(S.pi), 0);
+    S.law = law;
+}
+
+/* Runs s seconds and checks the pool stayed throttled at 2, nobody released. */
+static void expect_stays_throttled(double s)
+{
+    int from = S.ticks;
+    run_s(s);
+    cr_expect_eq(ticks_off(from, S.ticks, 2), 0, "%s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "release", NULL);
+    cr_expect_null(d, "released: %s (%s)", d ? json_string_value(json_object_get(d, "reason")) : "", trace_str());
+    json_decref(rep);
+}
+
+/* Every running worker idle, nothing queued, nothing submitted: the goal of a
+ * throttle, even on an idle machine; the parked stay parked. */
+Test(controller, a_throttled_pool_at_rest_keeps_its_workers_parked, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.idle_running = 2;
+    ps_controller_test_set_idle_cores(2);
+    expect_stays_throttled(6.0);
+}
+
+/* The same pool at rest with some workers parked at its queue mutex, where
+ * they may hold a task's bookkeeping: nobody waits for them, so they are let
+ * go only after 2 s of rest; the limit stays. */
+Test(controller, workers_parked_at_the_queue_mutex_go_after_2_s_of_rest, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.idle_running = 2;
+    S.at_mutex = 3;
+    expect_stays_throttled(1.5);
+    run_s(0.7);
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "release", "rested for 2 s"), "%s", trace_str());
+    json_decref(rep);
+    cr_expect_eq(ps_pools[S.pi].limit, 2);
+}
+
+/* Node's DrainTasks: the main thread waits on a condvar with the pool's queue
+ * mutex for the count of finished tasks, which a worker parked at that mutex
+ * would bring down: the workers parked there go at the next tick. */
+Test(controller, a_thread_waiting_with_the_queue_mutex_frees_the_workers_parked_at_it, .fini = teardown)
+{
+    throttled_then(stopped);
+    ps_pools[S.pi].queue_mutex = 0x6000;
+    struct ps_obj *drained = ps_obj_get(0x7000, PS_K_COND);
+    cr_assert_not_null(drained);
+    drained->mutex = 0x6000;
+    struct ps_thread *main_thread = &ps_threads[1];
+    main_thread->state = PS_T_LIVE;
+    main_thread->pool = -1;
+    main_thread->cur_kind = PS_K_COND;
+    main_thread->cur_obj = 0x7000;
+    ps_threads_hwm = 2;
+    S.idle_running = 2;
+    S.at_mutex = 3;
+    run_s(0.2);
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "release", "a thread waits on a condvar with that mutex"), "%s", trace_str());
+    json_decref(rep);
+    cr_expect_eq(ps_pools[S.pi].limit, 2);
+}
+
+/* Work queued, the running workers busy and nothing completing (they wait on
+ * something a parked worker holds): released within max(2 s, 8 task times)
+ * and never throttled again. */
+Test(controller, a_stalled_pool_is_released_and_no_longer_throttled, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.queue = 10;
+    int from = S.ticks;
+    run_s(1.5);
+    cr_expect_eq(S.running, 2, "released before 2 s without progress: %s", trace_str());
+    run_s(1.0);
+    cr_expect_eq(S.running, 64, "not released after 2.5 s without progress: %s", trace_str());
+    S.law = cpu_collapse;
+    run_s(5.0);
+    cr_expect_eq(ticks_off(from + 26, S.ticks, 64), 0, "throttled again: %s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "release", "no worker finished a task or a call");
+    cr_expect_not_null(d, "%s", trace_str());
+    json_decref(rep);
+}
+
+/* The same pool whose tasks are not seen but whose workers complete wrapped
+ * calls: progressing, so left throttled. */
+Test(controller, progress_seen_in_calls_is_not_a_stall, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.queue = 10;
+    S.calls_rate = 500;
+    expect_stays_throttled(10.0);
+}
+
+/* Work submitted and never started while the running workers wait for work
+ * (it went to the parked workers' own queues): released at once. */
+Test(controller, work_submitted_and_never_started_releases_the_parked, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.idle_running = 2;
+    S.subs_rate = 100;
+    run_s(0.4);
+    cr_expect_eq(S.running, 64, "not released after 4 ticks: %s", trace_str());
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "release", "none started"), "%s", trace_str());
+    json_decref(rep);
+}
+
+/* Work submitted and none started while every running worker is busy (long
+ * tasks): it queues for them, which is no starvation. */
+Test(controller, work_queued_behind_busy_workers_keeps_the_throttle, .fini = teardown)
+{
+    throttled_then(stopped);
+    S.subs_rate = 100;
+    S.queue = 10;
+    S.calls_rate = 50;
+    expect_stays_throttled(5.0);
+}
+
+/* Work waiting and no running worker idle: on a busy machine the throttle
+ * holds; with 1.5 cores idle it is undone by 2 workers within 3 ticks. */
+Test(controller, idle_cores_while_work_waits_undo_the_throttle, .fini = teardown)
+{
+    throttled_then(cpu_collapse);
+    S.queue = 10;
+    ps_controller_test_set_idle_cores(0.3);
+    run_s(3.0);
+    json_t *rep = report();
+    cr_expect_null(find(rep, "unpark", "cores idle"), "undone with 0.3 cores idle: %s", trace_str());
+    json_decref(rep);
+    ps_controller_test_set_idle_cores(1.5);
+    run_s(0.3);
+    cr_expect_eq(S.running, 4, "%s", trace_str());
+    rep = report();
+    json_t *d = find(rep, "unpark", "cores idle while work waits");
+    cr_assert_not_null(d, "%s", trace_str());
+    cr_expect_eq(dint(d, "from"), 2);
+    cr_expect_eq(dint(d, "to"), 4);
+    json_decref(rep);
+}
+
+/* ---- tasks not seen ---- */
+
+/* 64 workers collapse on 2 cores (the spin case) and their tasks are seen;
+ * at 4 workers or fewer none is (sysbench cpu: its events make no call we
+ * wrap): the CPU is busy, the task count says 0. */
+static void tasks_unseen_when_small(int n, struct rates *r)
+{
+    cpu_oversubscribed(n, r, 0.15);
+    if (n <= 4)
+        r->tasks = 0;
+}
+
+/* Throttled by the model to 2, where no task is seen: no rollback against
+ * "2 threads gave 0 tasks/s"; the size is kept and not probed. */
+Test(controller, a_change_whose_tasks_are_not_seen_is_not_rolled_back, .fini = teardown)
+{
+    setup(tasks_unseen_when_small, 64, 0, 0);
+    run_s(10.0);
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    json_t *rep = report();
+    cr_expect_null(find(rep, "rollback", NULL), "%s", trace_str());
+    cr_expect_not_null(find(rep, "hold", "throughput not measurable at this size"), "%s", trace_str());
     json_decref(rep);
 }
