@@ -404,6 +404,7 @@ case_metrics() {
     [ -z "$left" ] || { bad "left behind: $(echo $left | head -c 200)"; continue; }
     ok "same behaviour, $(reports | wc -l) reports, every metrics file removed"
   done
+}
 
 # ---------------------------------------------------------------- expansion (issue 12)
 # POOLSHIM_EXPAND naming a pool's worker, with POOLSHIM_CONTROL=on: the program
