@@ -55,7 +55,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     /* One thread that takes no tasks from a queue (a writer, a timer loop, a
      * runtime's housekeeping thread) is not a pool: its W/C says how it
      * spends its time, not that more threads would do more. */
-    if (in->threads == 1 && !in->tasks_seen) {
+    if (in->lone && !in->tasks_seen) {
         o->cls = PS_CLASS_SINGLE;
         o->recommended_threads = 1;
         ps_fmt(o->reason, sizeof o->reason,

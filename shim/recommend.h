@@ -30,6 +30,7 @@ struct ps_rec_in {
     int top_is_handoff;      /* condvar handed between workers (GIL-like): hold = cpu */
     double max_thread_contention_s;  /* lock + cond + spin of the pool's most contended thread */
     int tasks_seen;          /* task boundaries are known (the wait for work, or tasks counted) */
+    int lone;                /* the pool ever had one thread (not: one left at the end) */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:
                                 more threads than that would find nothing to do */
 };

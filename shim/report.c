@@ -183,6 +183,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
     in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi], tot);
+    in.lone = tot->threads == 1;
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
         in.top_hold_s = (*top)->hold_ns * NS;

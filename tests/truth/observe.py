@@ -5,7 +5,9 @@ Runs CMD (with whatever environment it is given: under the shim or not) and,
 from this separate process, samples /proc/PID/task/*/{stat,syscall} every
 PERIOD seconds and reads each thread's schedstat. It never trusts the shim's
 own view. Per thread it writes:
-  cpu_s, runq_s   schedstat (the kernel's exact accounts), last reading;
+  cpu_s, runq_s   schedstat (the kernel's exact accounts), last reading less
+                  the first; cpu_total_s, runq_total_s since the thread began
+                  (a thread is first seen up to PERIOD after it starts);
   wall_s          first to last sight;
   blocked_s       by cause: its blocked time (wall - cpu - runq, exact but
                   for the first and last sight) shared among the causes in
@@ -100,7 +102,7 @@ def main():
         seen = sum(th["blocked"].values())
         res["threads"].append({"tid": th["tid"], "name": th["name"],
                                "cpu_s": cpu, "cpu_total_s": th["cpu"] / 1e9,
-                               "runq_s": runq, "wall_s": wall,
+                               "runq_s": runq, "runq_total_s": th["runq"] / 1e9, "wall_s": wall,
                                "samples": th["samples"], "blocked_total_s": blocked,
                                "blocked_sampled_s": th["blocked"],
                                "blocked_s": {c: blocked * v / seen for c, v in th["blocked"].items()}

@@ -257,12 +257,15 @@ Test(recommend, too_little_cpu_keeps_the_size)
  * W/C of 10000 says nothing about a size. With tasks seen it is sized. */
 Test(recommend, a_single_thread_without_tasks_is_not_a_pool)
 {
-    struct ps_rec_in in = { .cores = 2, .threads = 1, .cpu_s = 0.01, .sleep_s = 100, .wall_s = 100 };
+    struct ps_rec_in in = { .cores = 2, .threads = 1, .lone = 1, .cpu_s = 0.01, .sleep_s = 100, .wall_s = 100 };
     struct ps_rec_out o = rec(in);
     cr_expect_eq(o.cls, PS_CLASS_SINGLE);
     cr_expect_eq(o.recommended_threads, 1);
     cr_expect_str_eq(ps_class_name[o.cls], "single");
     in.tasks_seen = 1;
+    cr_expect_gt(rec(in).recommended_threads, 1);
+    in.tasks_seen = 0;                 /* one thread left of a pool of several: still a pool */
+    in.lone = 0;
     cr_expect_gt(rec(in).recommended_threads, 1);
 }
 
