@@ -107,26 +107,27 @@ struct ps_thread *ps_thread_self_slow(void)
     return t;
 }
 
-struct ps_thread *ps_thread_by_pthread(pthread_t th)
+/* The live record whose tid (by_tid) or pthread_t (otherwise) is the key:
+ * one linear scan, for slow paths only. */
+static struct ps_thread *find_live(int by_tid, int tid, pthread_t th)
 {
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
-        if (t->self == th && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+        if ((by_tid ? t->tid == tid : t->self == th) && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
             return t;
     }
     return NULL;
 }
 
+struct ps_thread *ps_thread_by_pthread(pthread_t th)
+{
+    return find_live(0, 0, th);
+}
+
 struct ps_thread *ps_thread_by_tid(int tid)
 {
-    int hwm = ps_thread_hwm();
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        if (t->tid == tid && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
-            return t;
-    }
-    return NULL;
+    return find_live(1, tid, 0);
 }
 
 static uint64_t since_base(uint64_t v, uint64_t base)
