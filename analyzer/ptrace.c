@@ -16,13 +16,13 @@
  * - A signal that arrives while a thread is stopped (signal-delivery-stop) is
  *   handed back to it by PTRACE_DETACH, so the program still gets it. */
 #include "ptrace.h"
+#include "text.h"
 #include <dirent.h>
 #include <sched.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,15 +60,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int fail(char *msg, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, n, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 /* A whole (small, /proc) file, NUL-terminated; NULL with errno on failure. */
@@ -143,32 +134,32 @@ static int explain_eperm(int pid, char *msg, size_t n)
         snprintf(path, sizeof path, "/proc/%lld/comm", tracer);
         char *c = slurp(path, NULL);
         if (c) { snprintf(comm, sizeof comm, "%.*s", (int)strcspn(c, "\n"), c); free(c); }
-        return fail(msg, n, "already traced by process %lld (%s), and a process has one tracer at a time: "
+        return an_errmsg(msg, n, "already traced by process %lld (%s), and a process has one tracer at a time: "
                     "detach that debugger or tracer, then retry", tracer, comm);
     }
     if (yama == 3)
-        return fail(msg, n, "kernel.yama.ptrace_scope is 3: no process may be traced until a reboot; "
+        return an_errmsg(msg, n, "kernel.yama.ptrace_scope is 3: no process may be traced until a reboot; "
                     "start the program under `poolshim run` for in-process dumps");
     if (uid >= 0 && (uid_t)uid != my && !cap)
-        return fail(msg, n, "belongs to uid %lld and you are uid %u: run poolshim dump as that user, "
+        return an_errmsg(msg, n, "belongs to uid %lld and you are uid %u: run poolshim dump as that user, "
                     "or as root (sudo)", uid, (unsigned)my);
     if (yama == 2 && !cap)
-        return fail(msg, n, "kernel.yama.ptrace_scope is 2: only CAP_SYS_PTRACE may trace: run poolshim dump "
+        return an_errmsg(msg, n, "kernel.yama.ptrace_scope is 2: only CAP_SYS_PTRACE may trace: run poolshim dump "
                     "as root (sudo)");
     if (yama == 1 && !cap)
-        return fail(msg, n, "kernel.yama.ptrace_scope is 1: only an ancestor may trace it: run poolshim dump "
+        return an_errmsg(msg, n, "kernel.yama.ptrace_scope is 1: only an ancestor may trace it: run poolshim dump "
                     "with sudo, start the program under `poolshim run`, or set kernel.yama.ptrace_scope=0");
     if (myseccomp == 2)
-        return fail(msg, n, "ptrace is refused by a seccomp filter on poolshim (a container's default "
+        return an_errmsg(msg, n, "ptrace is refused by a seccomp filter on poolshim (a container's default "
                     "profile?): run the container with --cap-add=SYS_PTRACE or a profile that allows "
                     "ptrace and process_vm_readv");
     if (my == 0 && !cap)
-        return fail(msg, n, "root without CAP_SYS_PTRACE (a container?): add the capability "
+        return an_errmsg(msg, n, "root without CAP_SYS_PTRACE (a container?): add the capability "
                     "(docker run --cap-add=SYS_PTRACE, or securityContext.capabilities.add: SYS_PTRACE)");
     if (!cap)
-        return fail(msg, n, "not dumpable (a setuid/setgid program, or it called prctl(PR_SET_DUMPABLE, 0)): "
+        return an_errmsg(msg, n, "not dumpable (a setuid/setgid program, or it called prctl(PR_SET_DUMPABLE, 0)): "
                     "run poolshim dump as root (sudo)");
-    return fail(msg, n, "the kernel refused to trace it (EPERM) although poolshim has CAP_SYS_PTRACE: "
+    return an_errmsg(msg, n, "the kernel refused to trace it (EPERM) although poolshim has CAP_SYS_PTRACE: "
                 "a security module (SELinux, AppArmor) may forbid ptrace here");
 }
 
@@ -412,20 +403,20 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n, void (*before
 {
     memset(c, 0, sizeof *c);
     c->pid = pid;
-    if (pid == getpid()) return fail(msg, n, "is poolshim itself: a process cannot trace its own threads");
+    if (pid == getpid()) return an_errmsg(msg, n, "is poolshim itself: a process cannot trace its own threads");
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/maps", pid);
     c->maps_text = slurp(path, &c->maps_len);
     if (!c->maps_text) {
         int e = errno;
         snprintf(path, sizeof path, "/proc/%d", pid);
-        if (access(path, F_OK)) return fail(msg, n, "no such process");
+        if (access(path, F_OK)) return an_errmsg(msg, n, "no such process");
         if (e == EACCES || e == EPERM) return explain_eperm(pid, msg, n);
-        return fail(msg, n, "cannot read /proc/%d/maps: %s", pid, strerror(e));
+        return an_errmsg(msg, n, "cannot read /proc/%d/maps: %s", pid, strerror(e));
     }
     /* libdwfl gets the text whole; the table points into a copy cut in lines. */
     c->maps_lines = malloc(c->maps_len + 1);
-    if (!c->maps_lines) return fail(msg, n, "out of memory");
+    if (!c->maps_lines) return an_errmsg(msg, n, "out of memory");
     memcpy(c->maps_lines, c->maps_text, c->maps_len + 1);
     parse_maps(c);
 
@@ -438,14 +429,14 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n, void (*before
         if (added < 0) {
             int e = errno;
             pt_capture_free(c);
-            if (e == ESRCH) return fail(msg, n, "no such process");
+            if (e == ESRCH) return an_errmsg(msg, n, "no such process");
             if (e == EPERM) return explain_eperm(pid, msg, n);
-            return fail(msg, n, "cannot trace it: %s", strerror(e));
+            return an_errmsg(msg, n, "cannot trace it: %s", strerror(e));
         }
     } while (added > 0 && ++c->rounds < MAX_ROUNDS);
     if (!c->n) {
         pt_capture_free(c);
-        return fail(msg, n, "no such process (it exited)");
+        return an_errmsg(msg, n, "no such process (it exited)");
     }
     double t1 = now_ms();
     c->seize_ms = t1 - t0;

@@ -2,6 +2,8 @@
  * decided once in main from isatty(stdout) and NO_COLOR. */
 #include "text.h"
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,4 +136,13 @@ void an_table_print(FILE *out, struct an_table *t, int indent, int header)
     for (int i = 0; i < t->nrows * nc; i++) free(t->cells[i]);
     free(t->cells);
     t->cells = NULL;
+}
+
+int an_errmsg(char *msg, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, n, fmt, ap);
+    va_end(ap);
+    return -1;
 }

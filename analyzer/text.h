@@ -22,6 +22,8 @@ const char *an_safe(char *buf, size_t n, const char *s, size_t max);
 /* Numbers: "-" for NAN. fmt_num picks digits for the size of v. */
 const char *an_fmt_num(char *buf, size_t n, double v);
 const char *an_fmt_bytes(char *buf, size_t n, double v);
+/* Formats an error into msg (n bytes) and returns -1, for "return an_errmsg(...)". */
+int an_errmsg(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Table: rows of cells, column 0 is the label column. Cells wrap at word
  * boundaries to their column's width. */

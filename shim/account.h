@@ -77,10 +77,10 @@ int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *s
 /* errno is untouched without saving it (that would cost a libc call per
  * blocking call): nothing here can set it, the clock being rdtsc or
  * clock_gettime(CLOCK_MONOTONIC), which cannot fail. Keep it that way. */
-static inline uint64_t ps_span_end(struct ps_span *s)
+/* Records a span of dt ns and closes it. */
+static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
 {
     struct ps_thread *t = s->t;
-    uint64_t dt = ps_ns_since(s->t0, ps_now_ns());
     __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&t->wait_ns[s->cause], t->wait_ns[s->cause] + dt, __ATOMIC_RELAXED);
     __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
@@ -96,23 +96,20 @@ static inline uint64_t ps_span_end(struct ps_span *s)
     return dt;
 }
 
+static inline uint64_t ps_span_end(struct ps_span *s)
+{
+    return ps_span_close(s, ps_ns_since(s->t0, ps_now_ns()));
+}
+
 /* Ends a span whose blocked part is known not to exceed max_ns (a sleep
  * that ran its course: its length plus the timer slack). The rest of the
  * wall time was the wake-up's wait for a core, which schedstat counts: so
  * the span is exact, and the partition need not guess it (sampler.c). */
 static inline void ps_span_end_at_most(struct ps_span *s, uint64_t max_ns)
 {
-    struct ps_thread *t = s->t;
     uint64_t dt = ps_ns_since(s->t0, ps_now_ns());
-    if (dt > max_ns)
-        dt = max_ns;
-    __atomic_store_n(&t->cur_since_ns, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&t->wait_ns[s->cause], t->wait_ns[s->cause] + dt, __ATOMIC_RELAXED);
-    __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&t->exact_waits, t->exact_waits + 1, __ATOMIC_RELAXED);
-    t->cur_kind = PS_K_NONE;
-    t->depth = 0;
-    s->open = 0;
+    __atomic_store_n(&s->t->exact_waits, s->t->exact_waits + 1, __ATOMIC_RELAXED);
+    ps_span_close(s, dt < max_ns ? dt : max_ns);
 }
 
 /* pthread_cancel acts inside the real call of a wrapper (read, cond_wait, ...)

@@ -320,6 +320,15 @@ static void stat_json(struct ps_jw *w, const char *name)
 }
 
 /* glibc: mallinfo2's sums over all arenas, and the sampler's top sites. */
+/* The keys of a snapshot without a heap profile (POOLSHIM_ALLOC_SAMPLE=-1). */
+static void profile_off_json(struct ps_jw *w)
+{
+    ps_jw_str(w, "profile", "off");
+    ps_jw_null(w, "prof_file");
+    ps_jw_arr(w, "top_sites");
+    ps_jw_end(w);
+}
+
 static void glibc_json(struct ps_jw *w)
 {
     ps_jw_str(w, "allocator", "glibc");
@@ -332,10 +341,7 @@ static void glibc_json(struct ps_jw *w)
     ps_jw_u64(w, "free", mi.fordblks);                     /* held by the heap, not by the program */
     ps_jw_end(w);
     if (!profiling) {
-        ps_jw_str(w, "profile", "off");
-        ps_jw_null(w, "prof_file");
-        ps_jw_arr(w, "top_sites");
-        ps_jw_end(w);
+        profile_off_json(w);
         return;
     }
     struct ps_heap_site top[TOP_SITES];
@@ -385,10 +391,7 @@ void ps_alloc_json(struct ps_jw *w, const char *dir, const char *heap_name)
         stat_json(w, names[i]);
     ps_jw_end(w);
     if (!profiling) {
-        ps_jw_str(w, "profile", "off");
-        ps_jw_null(w, "prof_file");
-        ps_jw_arr(w, "top_sites");
-        ps_jw_end(w);
+        profile_off_json(w);
         ps_jw_end(w);
         return;
     }

@@ -195,10 +195,9 @@ static void pools_text(void)
     int has[PS_MAX_POOLS], tasks_known[PS_MAX_POOLS];
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         has[pi] = ps_pool_view(pi, &views[pi]) == 0;
-        /* the report's rule: without a known wait for work (or a task seen)
+        /* the report's rule: without a known wait for work (or queue mutex)
          * the task count and the queue are unknown, and unknown is no series */
-        struct ps_pool_totals tot = { .tasks = views[pi].last.tasks };
-        tasks_known[pi] = has[pi] && ps_report_tasks_seen(&ps_pools[pi], &tot);
+        tasks_known[pi] = has[pi] && ps_report_tasks_seen(&ps_pools[pi]);
         if (has[pi] && pi >= named) {
             name_pool(pi, &views[pi]);
             named = pi + 1;

@@ -154,7 +154,7 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
 
 /* Whether the pool's task count means anything: its workers' wait for work
  * (or its queue mutex) is known, or boundaries were seen anyway. */
-int ps_report_tasks_seen(const struct ps_pool *p, const struct ps_pool_totals *tot)
+int ps_report_tasks_seen(const struct ps_pool *p)
 {
     /* tasks counted while an idle object was believed, later dropped, are a
      * part of the truth only */
@@ -182,7 +182,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
-    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi], tot);
+    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi]);
     in.lone = tot->threads == 1;
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
@@ -235,7 +235,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         ps_jw_dbl(w, "unattributed_s", tot.unattributed_ns * NS);
         ps_jw_dbl(w, "spin_s", tot.spin_ns * NS);
         ps_jw_dbl(w, "w_c", ro.w_c);
-        if (ps_report_tasks_seen(p, &tot)) {
+        if (ps_report_tasks_seen(p)) {
             ps_jw_u64(w, "tasks", tot.tasks);
             if (tot.tasks) {
                 ps_jw_dbl(w, "task_latency_ms", tot.task_ns * 1e-6 / (double)tot.tasks);
@@ -536,7 +536,7 @@ static void summary(const char *path)
         ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);
         ps_fmt_double(num[3], 32, ro.w_c, 2);
-        if (ps_report_tasks_seen(&ps_pools[pi], &tot))
+        if (ps_report_tasks_seen(&ps_pools[pi]))
             ps_fmt(num[4], 32, "%lu", (unsigned long)tot.tasks);
         else
             ps_fmt(num[4], 32, "-");

@@ -16,8 +16,7 @@ struct ps_obj *ps_report_top_contention(int pool, double *wait_s);
  * half of a lock the pool builds from a mutex and a condvar. */
 int ps_report_is_handoff(int pool, const struct ps_obj *o);
 struct ps_pool;
-struct ps_pool_totals;
 /* The pool's task count is known (its wait for work or its queue mutex is):
  * else the report writes null, not 0. */
-int ps_report_tasks_seen(const struct ps_pool *p, const struct ps_pool_totals *tot);
+int ps_report_tasks_seen(const struct ps_pool *p);
 #endif

@@ -389,8 +389,6 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     ps_sampler_partition(t, &in);
     if (t->last_sample_ns && now > t->last_sample_ns)
         sample_unwrapped(t, now - t->last_sample_ns);
-    t->last_cpu_ns = cpu;
-    t->last_runq_ns = runq;
     t->last_sample_ns = now;
     if (names || !t->name[0])
         read_name(t);

@@ -100,7 +100,7 @@ struct ps_thread {
     uint64_t exact_seen;             /* exact_waits at the last sample */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
-    uint64_t last_cpu_ns, last_runq_ns, last_sample_ns;
+    uint64_t last_sample_ns;
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
     int unwrapped_closed;            /* exited: its last period was reconciled */
     int needs_base;                  /* found in /proc: measured from its first sample */
