@@ -152,13 +152,10 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_end(w);
 }
 
-/* Whether the pool's task count means anything: its workers' wait for work
- * (or its queue mutex) is known, or boundaries were seen anyway. */
+/* Whether the pool's task count means anything (pool.h: whole, not a part). */
 int ps_report_tasks_seen(const struct ps_pool *p)
 {
-    /* tasks counted while an idle object was believed, later dropped, are a
-     * part of the truth only */
-    return p->idle_obj || p->queue_mutex;
+    return ps_pool_tasks_whole((int)(p - ps_pools));
 }
 
 /* A pool's totals and recommendation; 0 for a pool that never had a thread.
