@@ -30,7 +30,7 @@ case_() {
     rep=$(ls "$dir"/poolshim.*.json 2>/dev/null | grep -v '\.dump\.' | head -1)
     if [ -z "$rep" ]; then echo "$name: no report"; fails=$((fails + 1)); return; fi
     local md
-    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} "$dir/truth.json" "$rep" 2>"$dir/cmp")
+    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp")
     local rc=$?
     cat "$dir/cmp"
     rows+=("$md")
