@@ -8,6 +8,7 @@
 #include "config.h"
 #include "controller.h"
 #include "dump.h"
+#include "expand.h"
 #include "file.h"
 #include "log.h"
 #include "pool.h"
@@ -54,6 +55,25 @@ static int peak_threads(int pi, const struct ps_pool_totals *tot)
 
 /* The condvar pool pi's workers wait on with mutex m, other than the pool's
  * idle wait: with it, m is part of a lock built from a mutex and a condvar. */
+static struct ps_obj *paired_cond(int pi, uintptr_t m);
+
+/* What to call pool pi: the function its threads run when the symbol table
+ * names it, else the runtime it belongs to, else its threads' name; a
+ * stripped library's address (libglib-2.0.so.0+0x7f530) says nothing. */
+static void pool_label(int pi, char *buf, size_t cap)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    void *fn = p->entry ? p->entry : p->routine;
+    if (fn) {
+        ps_symbol_func(fn, buf, cap);
+        if (!strstr(buf, "+0x"))
+            return;
+    }
+    if (ps_expand_runtime(pi, buf, cap))
+        return;
+    ps_fmt(buf, cap, "%s*", p->alias[0] ? p->alias : p->prefix);
+}
+
 static struct ps_obj *paired_cond(int pi, uintptr_t m)
 {
     int n;
@@ -272,6 +292,8 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             continue;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "id", pi);
+        pool_label(pi, name, sizeof name);
+        ps_jw_str(w, "name", name);
         if (p->routine)
             ps_symbol_func(p->routine, name, sizeof name);
         else
@@ -594,11 +616,7 @@ static void summary(const char *path)
         if (!ps_report_answer(pi, now, &tot, &ro, &top))
             continue;
         char name[160];
-        void *fn = ps_pools[pi].entry ? ps_pools[pi].entry : ps_pools[pi].routine;
-        if (fn)
-            ps_symbol_func(fn, name, sizeof name);     /* what its threads run */
-        else
-            ps_fmt(name, sizeof name, "%s*", ps_pools[pi].prefix);
+        pool_label(pi, name, sizeof name);
         ps_fmt_double(num[0], 32, tot.cpu_ns * NS, 2);
         ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);

@@ -43,8 +43,8 @@ def one_answer(report, err):
     fails = []
     by_name = {}
     for p in report.get("pools", []):
-        by_name.setdefault(p.get("entry") or p["start_routine"], p)
-    summary = re.findall(r"\]:   pool (\S+): (\d+) threads, .* -> (\d+) threads \(([a-z-]+)\)", err)
+        by_name.setdefault(p.get("name") or p.get("entry") or p["start_routine"], p)
+    summary = re.findall(r"\]:   pool (.+?): (\d+) threads, .* -> (\d+) threads \(([a-z-]+)\)", err)
     for name, n, rec, cls in set(summary):
         p = by_name.get(name)
         if p and (int(n), int(rec), cls) != (p["threads"], p["recommended_threads"], p["classification"]):
