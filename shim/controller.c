@@ -30,6 +30,7 @@
 #include "expand.h"
 #include "file.h"
 #include "log.h"
+#include "machine.h"
 #include "pool.h"
 #include "profile.h"
 #include "recommend.h"
@@ -115,8 +116,7 @@ struct ctl {
 
 static struct ctl ctls[PS_MAX_POOLS];
 static uint64_t calls_now[PS_MAX_POOLS];   /* count_calls(), this tick */
-static double idle_now;                    /* machine_idle_cores(), this tick */
-static double idle_cores_test = -1;        /* unit tests: the machine's idle cores (-1: read /proc/stat) */
+static double idle_now;                    /* ps_machine_idle_cores(), this tick */
 static struct decision ring[RING];
 static unsigned nring;
 static int ctl_pid;
@@ -473,37 +473,6 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
         return 0;
     c->phase = P_EVAL;
     return 1;
-}
-
-/* Idle CPU of the machine since the last call, in cores (/proc/stat: idle
- * and iowait); 0 when unknown or when the last call is over a second old. */
-static double machine_idle_cores(uint64_t now)
-{
-    static uint64_t prev_jiffies, prev_ns;
-    static long hz;
-    if (idle_cores_test >= 0)
-        return idle_cores_test;
-    char buf[512];
-    unsigned long long v[5] = { 0 };
-    if (!hz)
-        hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0 || ps_file_read_small("/proc/stat", buf, sizeof buf) <= 0 || strncmp(buf, "cpu ", 4))
-        return 0;
-    char *q = buf + 4;
-    for (int k = 0; k < 5; k++)
-        v[k] = strtoull(q, &q, 10);     /* user nice system idle iowait */
-    uint64_t jiffies = v[3] + v[4];
-    double r = 0;
-    if (prev_ns && now > prev_ns && now - prev_ns < 1000000000ull && jiffies >= prev_jiffies)
-        r = (double)(jiffies - prev_jiffies) / (double)hz / ((double)(now - prev_ns) * NS);
-    prev_jiffies = jiffies;
-    prev_ns = now;
-    return r;
-}
-
-void ps_controller_test_set_idle_cores(double cores)
-{
-    idle_cores_test = cores;
 }
 
 /* Completed wrapped calls (every cause, idle waits included) of each pool's
@@ -911,7 +880,7 @@ void ps_controller_tick(uint64_t now)
         any_parked = ps_throttle_parked(pi) > 0;
     if (any_parked && ps_cfg.control == PS_CONTROL_ON) {
         count_calls();                  /* the watchdog's inputs: only needed while someone is parked */
-        idle_now = machine_idle_cores(now);
+        idle_now = ps_machine_idle_cores(now);
     }
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         struct ps_pool *p = &ps_pools[pi];

@@ -17,7 +17,4 @@ void ps_controller_report_json(struct ps_jw *w);
 int ps_controller_measured(int pi, double *tput);
 /* Decisions logged by this process so far (agent thread). */
 unsigned ps_controller_decisions_total(void);
-/* Unit tests only (tests/unit/test_controller.c): the machine's idle CPU in
- * cores that the watchdog sees (-1: read /proc/stat, the default). */
-void ps_controller_test_set_idle_cores(double cores);
 #endif

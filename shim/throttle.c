@@ -199,12 +199,6 @@ void ps_throttle_tick(void)
         __atomic_store_n(&exited[pi], 0, __ATOMIC_RELEASE);
 }
 
-void ps_throttle_test_set_parked(int pi, int n, int at_mutex)
-{
-    __atomic_store_n(&nparked[pi], n, __ATOMIC_RELEASE);
-    __atomic_store_n(&nparked_mutex[pi], at_mutex, __ATOMIC_RELEASE);
-}
-
 /* Runs before ps_fini (priority 101): the host's own destructors may join workers. */
 __attribute__((destructor(102))) static void throttle_fini(void)
 {
