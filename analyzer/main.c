@@ -47,13 +47,14 @@ static const struct an_help {
     { "dump", "poolshim dump [--dir D] [--json] [--capture auto|ptrace|signal] [--signal N] PID",
       "Stops every thread of any live process the caller may trace for one instant (ptrace),\n"
       "copies their registers, stacks and lock words, lets them go, and writes and shows the\n"
-      "dump; for a process under the shim its own picture (pools, causes, allocations) is merged.",
+      "dump; for a process under the shim its own picture (pools, causes, allocations) is merged.\n"
+      "Given the PID of `poolshim run`, it dumps the program that run started.",
       "  --dir D         where the dump is written (default: the current directory)\n"
       "  --json          print the answer as JSON\n"
       "  --capture HOW   auto (default: ptrace, or the shim's signal if tracing is refused),\n"
       "                  ptrace, or signal (the shim's own capture, in-process)\n"
-      "  --signal N      with signal capture: the dump signal (default: the process's\n"
-      "                  POOLSHIM_DUMP_SIGNAL, else SIGRTMIN+7)\n"
+      "  --signal N      with signal capture: the dump signal, SIGRTMIN..SIGRTMAX (default:\n"
+      "                  the process's POOLSHIM_DUMP_SIGNAL, else SIGRTMIN+7)\n"
       "  -h, --help      this text\n",
       "0 the dump was written; 1 no dump (tracing refused, the process does not catch the\n"
       "signal, or none appeared in time); 2 bad PID, no such process, or bad options." },

@@ -95,6 +95,26 @@ printf "#!/bin/sh\necho hi\n" > "$D/noexec"; chmod 644 "$D/noexec"
 grep -q "statically linked" "$D/run.err" && ok "a static program: $(grep static "$D/run.err" | cut -c1-100)" ||
   ko "static: status $st: $(cat "$D/run.err")"
 
+# --- poolshim dump given the PID of poolshim run ------------------------------
+mkdir -p "$D/rundump"
+(cd "$D/rundump" && "$B/poolshim" run --summary off -- "$B/fixtures/deadlock" --run-ms 3000 >/dev/null 2>&1) & rp=$!
+for _ in $(seq 50); do
+  runpid=$(pgrep -f "poolshim run --summary off -- $B/fixtures/deadlock" | head -1)
+  [ -n "$runpid" ] && [ -n "$(cat /proc/$runpid/task/$runpid/children 2>/dev/null)" ] && break
+  sleep 0.1
+done
+child=$(cat /proc/$runpid/task/$runpid/children 2>/dev/null | tr -d ' ')
+sleep 0.5
+"$B/poolshim" dump --dir "$D/rundump" "$runpid" >"$D/rundump/out" 2>"$D/rundump/err"; st=$?
+wait $rp
+[ $st -eq 0 ] && grep -q "is \`poolshim run\`; dumping the program it runs, $child (deadlock)" "$D/rundump/err" &&
+  ls "$D/rundump"/poolshim.$child.dump.*.json >/dev/null 2>&1 &&
+  ok "poolshim dump of poolshim run's PID dumps its program: $(cut -c1-90 "$D/rundump/err")" ||
+  ko "dump of run $runpid (child $child): status $st: $(cat "$D/rundump/err")"
+"$B/poolshim" dump --capture signal --signal 15 $$ 2>"$D/sig15.err"; st=$?
+[ $st -eq 2 ] && grep -q "expected a real-time signal" "$D/sig15.err" && ok "poolshim dump --signal 15 refused" ||
+  ko "--signal 15: status $st: $(cat "$D/sig15.err")"
+
 # --- POOLSHIM_POOL and POOLSHIM_EXPAND naming no routine, summary off ---------
 POOLSHIM_DIR=$D POOLSHIM_SUMMARY=off POOLSHIM_POOL=no_such POOLSHIM_EXPAND=nor_this LD_PRELOAD=$SHIM \
   "$B/fixtures/condvar_pool" --tasks 20 >/dev/null 2>"$D/names.err"
