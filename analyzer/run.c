@@ -106,6 +106,19 @@ static const char *why_no_report(const char *cmd, char *path, size_t n)
     return NULL;
 }
 
+/* Did the report's process run a thread besides its main one? */
+static int ran_threads(const char *path)
+{
+    json_t *j = json_load_file(path, 0, NULL), *t;
+    json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+    size_t i;
+    int any = 0;
+    json_array_foreach(json_object_get(j, "threads"), i, t)
+        any |= json_integer_value(json_object_get(t, "tid")) != pid;
+    json_decref(j);
+    return any;
+}
+
 /* The exe a report names, its base name, or "?". */
 static void exe_of(const char *path, char *out, size_t n)
 {
@@ -124,8 +137,11 @@ static void list_reports(const char *dir, pid_t child, const struct timespec *st
     char path[PATH_MAX + 64], first[PATH_MAX + 64] = "";
     snprintf(path, sizeof path, "%s/poolshim.%d.json", dir, (int)child);
     int found = access(path, R_OK) == 0;
+    /* The shim's summary names it unless it is off, or only for processes
+     * with threads and this one ran none. */
     const char *sum = getenv("POOLSHIM_SUMMARY");
-    if (found && sum && !strcmp(sum, "off")) fprintf(stderr, "poolshim: report: %s\n", path);
+    if (found && sum && (!strcmp(sum, "off") || (!strcmp(sum, "threads") && !ran_threads(path))))
+        fprintf(stderr, "poolshim: report: %s\n", path);
     DIR *d = opendir(dir);
     struct dirent *e;
     json_t *by_exe = json_object();
@@ -208,6 +224,9 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "poolshim: run: give a command: poolshim run [OPTIONS] -- CMD [ARGS...]\n");
         return 2;
     }
+    /* The helpers a script runs (a version manager's readlink, basename)
+     * print no summary of their own; list_reports counts them in one line. */
+    setenv("POOLSHIM_SUMMARY", "threads", 0);
     if (!dir[0]) {
         const char *env = getenv("POOLSHIM_DIR");
         if (!(env && env[0] && realpath(env, dir)) && !getcwd(dir, sizeof dir)) snprintf(dir, sizeof dir, ".");

@@ -33,7 +33,8 @@ static const struct var vars[] = {
     { "POOLSHIM_CONTROL", K_CHOICE, OFF(control), 0, 0, "off|advise|on", "off, advise or on (default advise)" },
     { "POOLSHIM_DUMP", K_CHOICE, OFF(dump), 0, 0, "off|on", "on or off (default on)" },
     { "POOLSHIM_INTERVAL_MS", K_INT, OFF(interval_ms), 10, 10000, NULL, "an integer 10..10000 (default 100)" },
-    { "POOLSHIM_SUMMARY", K_CHOICE, OFF(summary), 0, 0, "off|on", "on or off (default on)" },
+    { "POOLSHIM_SUMMARY", K_CHOICE, OFF(summary), 0, 0, "off|on|threads",
+      "on, off or threads (only a process that ran a thread besides its main one; default on)" },
     { "POOLSHIM_REPORT", K_CHOICE, OFF(report), 0, 0, "off|on", "on or off (default on)" },
     { "POOLSHIM_DUMP_SIGNAL", K_RTSIG, OFF(dump_signal), 0, 0, NULL,
       "a real-time signal the C library leaves to programs, SIGRTMIN..SIGRTMAX (34..64 with glibc), "

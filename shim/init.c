@@ -81,18 +81,6 @@ __attribute__((constructor(101))) static void ps_init(void)
 
 static int finished;
 
-/* Did the program run any thread besides its main one? */
-static int ran_threads(void)
-{
-    int hwm = ps_thread_hwm();
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        if ((t->state == PS_T_LIVE || t->state == PS_T_EXITED) && !t->ignore && t->tid > 0 && t->tid != ps_pid)
-            return 1;
-    }
-    return 0;
-}
-
 static void finish(const char *why, int next_shimmed)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
@@ -106,7 +94,7 @@ static void finish(const char *why, int next_shimmed)
      * measures too (a version manager's script that execs the interpreter)
      * has nothing to report that the next image's poolshim.<pid>.json, the
      * same name, would not replace a moment later. */
-    if (ps_cfg.report && !(next_shimmed && !ran_threads()))
+    if (ps_cfg.report && !(next_shimmed && !ps_thread_any_besides_main()))
         ps_report_write(why);
 }
 

@@ -584,7 +584,7 @@ void ps_report_write(const char *why)
     int r = w.err ? -12 : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no report", ps_cfg.dir, name, -r);
-    else if (ps_cfg.summary) {
+    else if (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) {
         char path[640];
         ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, name);
         summary(path);

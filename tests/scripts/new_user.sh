@@ -34,6 +34,9 @@ if [ -n "$main" ]; then
 else
   ko "no report with a pool: $(cat "$D/vm/err")"
 fi
+paths=$(grep -cE 'poolshim\.[0-9]+\.json' "$D/vm/err")
+[ "$paths" -eq 1 ] && ok "one report path on stderr in all: the helpers' summaries stay quiet" ||
+  ko "$paths report paths on stderr: $(cat "$D/vm/err")"
 others=$(grep -c "report of child process" "$D/vm/err")
 sumline=$(grep -c "reports of child processes (" "$D/vm/err")
 [ "$others" -eq 0 ] && [ "$sumline" -eq 1 ] && ok "the children's reports in one line: $(grep 'reports of child' "$D/vm/err" | cut -c1-110)" ||

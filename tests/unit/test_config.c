@@ -155,6 +155,8 @@ Test(config, accepts_every_choice_with_its_index)
     }
     cr_expect_eq(PS_CONTROL_OFF, 0);
     cr_expect_eq(PS_CONTROL_ON, 2);
+    cr_expect_eq(set1(&c, "POOLSHIM_SUMMARY", "threads", &cap), 0);
+    cr_expect_eq(c.summary, 2, "POOLSHIM_SUMMARY=threads");
     const char *onoff[] = { "POOLSHIM_DUMP", "POOLSHIM_SUMMARY", "POOLSHIM_REPORT" };
     for (int i = 0; i < 3; i++) {
         cr_expect_eq(set1(&c, onoff[i], "off", &cap), 0);
@@ -173,6 +175,7 @@ Test(config, rejects_choices_it_does_not_list)
     expect_rejected("POOLSHIM_CONTROL", "off|on");
     expect_rejected("POOLSHIM_DUMP", "advise");
     expect_rejected("POOLSHIM_SUMMARY", "yes");
+    expect_rejected("POOLSHIM_REPORT", "threads");
     expect_rejected("POOLSHIM_REPORT", "0");
 }
 
