@@ -193,7 +193,8 @@ static void decision_line(FILE *out, const json_t *e)
              an_fmt_num(n4, sizeof n4, an_num(e, "to")), an_safe(ab, sizeof ab, an_str(e, "action"), 20));
     fputs(head, out);
     int col = (int)strlen(head);
-    an_wrap(out, an_str(e, "reason") ? an_str(e, "reason") : "", col, col <= 50 ? col : 8);
+    /* under the reason's start while that leaves half the width for it */
+    an_wrap(out, an_str(e, "reason") ? an_str(e, "reason") : "", col, col <= AN_WIDTH / 2 ? col : 8);
 }
 
 /* Appends "k=v" for the scalars of o not in known (NULL-terminated): a key
@@ -310,7 +311,7 @@ static void print_controller(FILE *out, const json_t *c)
         size_t n = json_array_size(v), i;
         json_t *e;
         if (!strcmp(k, "decisions"))
-            fprintf(out, "  decisions (%s logged, %s dropped from the log; oldest first):\n",
+            fprintf(out, "  decisions (%s logged, %s dropped; oldest first):\n",
                     N(an_num(c, "decisions_total")), an_fmt_num(b1, sizeof b1, an_num(c, "decisions_dropped")));
         else if (!strcmp(k, "pools"))
             fprintf(out, "  pools (%zu):\n", n);

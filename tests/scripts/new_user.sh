@@ -132,6 +132,10 @@ txt=$("$B/poolshim" report "$D"/ctl/poolshim.*.json)
 raw=$(echo "$txt" | grep -oE '\b(size|limit|expand|best_tasks_per_s|model_threads|threads_added|cooldown_ms|decisions_total)=[^ ]*' | head -3)
 [ -z "$raw" ] && echo "$txt" | grep -q "best measured throughput\|no throughput measured" &&
   ok "the controller section is in words" || ko "raw fields in the report text: $raw"
+over=$("$B/poolshim" report --width 60 "$D"/ctl/poolshim.*.json | tail -n +2 | awk 'length > 60' | head -2)
+long=$("$B/poolshim" report --width 0 "$D"/ctl/poolshim.*.json | awk 'length > 100' | wc -l)
+[ -z "$over" ] && [ "$long" -gt 0 ] && ok "report --width 60 wraps everything below its header; --width 0 keeps $long long lines whole" ||
+  ko "--width 60 lines over 60: $over; --width 0 long lines: $long"
 show=$("$B/poolshim" show tests/data/dump_deadlock.json)
 echo "$show" | grep -q "^    holds: " && ! echo "$show" | grep -q "^    on:" && ok "who blocks whom says what a thread holds" ||
   ko "$(echo "$show" | grep -A3 'who blocks')"
