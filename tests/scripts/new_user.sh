@@ -100,8 +100,8 @@ grep -q "statically linked" "$D/run.err" && ok "a static program: $(grep static 
 
 # --- poolshim dump given the PID of poolshim run ------------------------------
 mkdir -p "$D/rundump"
-(cd "$D/rundump" && "$B/poolshim" run --summary off -- "$B/fixtures/deadlock" --run-ms 3000 >/dev/null 2>&1) & rp=$!
-for _ in $(seq 50); do
+(cd "$D/rundump" && "$B/poolshim" run --summary off -- "$B/fixtures/deadlock" --run-ms 5000 >/dev/null 2>&1) & rp=$!
+for _ in $(seq 100); do   # a loaded machine may take a while to start it
   runpid=$(pgrep -f "poolshim run --summary off -- $B/fixtures/deadlock" | head -1)
   [ -n "$runpid" ] && [ -n "$(cat /proc/$runpid/task/$runpid/children 2>/dev/null)" ] && break
   sleep 0.1

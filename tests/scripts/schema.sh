@@ -23,9 +23,12 @@ shim "$B/fixtures/deadlock" --run-ms 600
 shim POOLSHIM_MALLOC=jemalloc POOLSHIM_DUMP_BLOCKED_MS=50 "$B/fixtures/deadlock" --run-ms 600
 shim python3 "$PWD/tests/fixtures/py_tpe.py" --mode sleep --threads 4 --tasks 40 --ms 5
 # `poolshim dump PID`: a process under the shim (its picture merged) and one without it.
-(cd "$D" && LD_PRELOAD="$B/libpoolshim.so" POOLSHIM_DIR="$D" POOLSHIM_SUMMARY=off "$B/fixtures/deadlock" --run-ms 2500 >/dev/null 2>&1) &
-sleep 1
-"$B/poolshim" dump --dir "$D" "$(pgrep -n -f "fixtures/deadlock --run-ms 2500")" >/dev/null 2>>"$D/err" ||
+(cd "$D" && LD_PRELOAD="$B/libpoolshim.so" POOLSHIM_DIR="$D" POOLSHIM_SUMMARY=off "$B/fixtures/deadlock" --run-ms 4000 >/dev/null 2>&1) &
+for _ in $(seq 100); do   # a loaded machine may take a while to start it
+  dl=$(pgrep -n -f "fixtures/deadlock --run-ms 4000") && [ -n "$(ls "$D"/poolshim.$dl.dump.* 2>/dev/null)" ] && break
+  sleep 0.1
+done
+"$B/poolshim" dump --dir "$D" "$dl" >/dev/null 2>>"$D/err" ||
   ko "poolshim dump of a process under the shim failed: $(tail -1 "$D/err")"
 sleep 3 & sl=$!
 "$B/poolshim" dump --dir "$D" $sl >/dev/null 2>>"$D/err" || ko "poolshim dump of sleep failed: $(tail -1 "$D/err")"
