@@ -274,9 +274,9 @@ static json_t *age_s(int pid)
  * (or exactly *n when fixed, replacing that file); the name goes to out. */
 static int write_dump(const char *dir, int pid, int *n, int fixed, const char *text, char *out, size_t outlen)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s/.poolshim.%d.dump.tmp.%d", dir, pid, (int)getpid());
-    FILE *f = fopen(tmp, "we");
+    char tmp[PATH_MAX], base[PATH_MAX];
+    snprintf(base, sizeof base, "%s/.poolshim.%d.dump", dir, pid);
+    FILE *f = an_out_tmp(base, tmp, sizeof tmp);
     if (!f) return -1;
     int bad = fputs(text, f) < 0;
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;

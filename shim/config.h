@@ -12,7 +12,8 @@ struct ps_config {
     int control;            /* POOLSHIM_CONTROL: enum ps_control */
     int dump;               /* POOLSHIM_DUMP: 1 on saturation, 0 off */
     int interval_ms;        /* POOLSHIM_INTERVAL_MS: sampler period */
-    int summary;            /* POOLSHIM_SUMMARY: stderr summary at exit */
+    int summary;            /* POOLSHIM_SUMMARY: stderr summary at exit: 0 off, 1 on, 2 only
+                               for a process that ran a thread besides main (poolshim run's default) */
     int report;             /* POOLSHIM_REPORT: write poolshim.<pid>.json */
     int dump_signal;        /* POOLSHIM_DUMP_SIGNAL: signal number for stacks/requests */
     int dump_max;           /* POOLSHIM_DUMP_MAX: dumps per process */

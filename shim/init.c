@@ -10,6 +10,7 @@
 #include "agent.h"
 #include "config.h"
 #include "entry.h"
+#include "expand.h"
 #include "log.h"
 #include "pool.h"
 #include "real.h"
@@ -19,6 +20,7 @@
 #include "thread.h"
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 int ps_pid;
@@ -79,15 +81,35 @@ __attribute__((constructor(101))) static void ps_init(void)
 
 static int finished;
 
-void ps_finish(const char *why)
+static void finish(const char *why, int next_shimmed)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
         return;              /* not initialised, or a vfork child sharing our memory */
     if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
         return;
     ps_agent_stop();
-    if (ps_cfg.report)
+    ps_agent_check_pool_name();
+    ps_expand_check_names();
+    /* An image that ran only its main thread and execs into one the shim
+     * measures too (a version manager's script that execs the interpreter)
+     * has nothing to report that the next image's poolshim.<pid>.json, the
+     * same name, would not replace a moment later. */
+    if (ps_cfg.report && !(next_shimmed && !ps_thread_any_besides_main()))
         ps_report_write(why);
+}
+
+void ps_finish(const char *why)
+{
+    finish(why, 0);
+}
+
+void ps_finish_exec(char *const envp[])
+{
+    extern char **environ;
+    int shimmed = 0;
+    for (char *const *e = envp ? envp : environ; e && *e && !shimmed; e++)
+        shimmed = !strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "libpoolshim");
+    finish("exec", shimmed);
 }
 
 void ps_resume_after_failed_exec(void)

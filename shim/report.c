@@ -602,11 +602,6 @@ static void summary(const char *path)
     char line[512], num[5][32];
     uint64_t now = ps_now_ns();
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
-    int named = !ps_cfg.pool[0];
-    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2 && !named; pi++)
-        named = ps_pools[pi].selected > 0;
-    if (!named)
-        ps_log("  POOLSHIM_POOL=%s: no thread ran a routine of that name, so no pool was measured", ps_cfg.pool);
     if (ps_dump_summary(line, sizeof line))
         ps_log("  %s", line);
     for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
@@ -666,7 +661,7 @@ void ps_report_write(const char *why)
     int r = w.err ? -12 : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no report", ps_cfg.dir, name, -r);
-    else if (ps_cfg.summary) {
+    else if (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) {
         char path[640];
         ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, name);
         summary(path);

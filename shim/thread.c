@@ -126,6 +126,18 @@ struct ps_thread *ps_thread_by_pthread(pthread_t th)
     return find_live(0, 0, th);
 }
 
+int ps_thread_any_besides_main(void)
+{
+    int hwm = ps_thread_hwm(), pid = getpid();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st == PS_T_LIVE || st == PS_T_EXITED) && !t->ignore && t->tid > 0 && t->tid != pid)
+            return 1;
+    }
+    return 0;
+}
+
 struct ps_thread *ps_thread_by_tid(int tid)
 {
     return find_live(1, tid, 0);

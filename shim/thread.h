@@ -134,6 +134,8 @@ extern int ps_ready;                      /* set once the shim is initialised */
  * in the default advise mode the mutex fast path skips that bookkeeping. */
 extern int ps_track_held;
 
+/* Did the program run a thread besides its main one (ever, ours excepted)? */
+int ps_thread_any_besides_main(void);
 /* How many records to scan: every record ever claimed, [0, hwm). */
 static inline int ps_thread_hwm(void)
 {
