@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "pool.h"
 #include "thread.h"
+#include "trace.h"
 
 /* An I/O call this long blocked: CPU inside one (a 64 KiB read from the page
  * cache, a send) takes tens of microseconds. The partition treats such spans
@@ -90,6 +91,8 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
         __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
         __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
     }
+    if (__builtin_expect(t->trace != NULL, 0))     /* POOLSHIM_TRACE=on (trace.h) */
+        ps_trace_span(t, s->t0, s->t0 + dt, s->cause);
     t->cur_kind = PS_K_NONE;
     t->depth = 0;
     s->open = 0;

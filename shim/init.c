@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "syncobj.h"
 #include "thread.h"
+#include "trace.h"
 #include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ static void init_body(void)
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
+    ps_trace_init();
     ps_entry_init();
     ps_track_held = ps_cfg.control == PS_CONTROL_ON;
     int r;
@@ -88,6 +90,7 @@ void ps_finish(const char *why)
     ps_agent_stop();
     if (ps_cfg.report)
         ps_report_write(why);
+    ps_trace_write();
 }
 
 void ps_resume_after_failed_exec(void)
