@@ -65,17 +65,19 @@ struct ps_trace_ring *ps_trace_ring_for(struct ps_trace_ring *old)
     return r;
 }
 
-void ps_trace_span(struct ps_thread *t, uint64_t t0_ns, uint64_t t1_ns, int cause)
+uint64_t ps_trace_span(struct ps_thread *t, uint64_t t0_ns, uint64_t dt_ns, int cause)
 {
     struct ps_trace_ring *r = t->trace;
     uint64_t n = r->ev_n;
     struct ps_trace_ev *e = &r->ev[n & (r->cap - 1)];
     e->t0_ns = t0_ns;
-    e->t1_ns = t1_ns;
+    e->t1_ns = t0_ns + dt_ns;
     e->obj = t->cur_obj;
     e->what = (uint32_t)cause | (uint32_t)t->cur_kind << 8 |
               (__atomic_load_n(&t->throttled, __ATOMIC_RELAXED) ? PS_TRACE_PARKED : 0);
     __atomic_store_n(&r->ev_n, n + 1, __ATOMIC_RELEASE);
+    t->cur_kind = PS_K_NONE;
+    return dt_ns;
 }
 
 void ps_trace_sample(struct ps_thread *t, uint64_t now_ns)

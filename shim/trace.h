@@ -54,8 +54,10 @@ int ps_trace_init(void);
 /* A record being claimed: its ring (mapped on first use, emptied on reuse),
  * or NULL when tracing is off or mapping failed (that thread is untraced). */
 struct ps_trace_ring *ps_trace_ring_for(struct ps_trace_ring *old);
-/* The owner, at a span's close (account.h): out of line, tracing only. */
-void ps_trace_span(struct ps_thread *t, uint64_t t0_ns, uint64_t t1_ns, int cause);
+/* The owner, at a span's close (account.h), tracing only: records the span
+ * [t0_ns, t0_ns + dt_ns] with the thread's current kind and object, then
+ * clears cur_kind (the span's last step). Returns dt_ns. */
+uint64_t ps_trace_span(struct ps_thread *t, uint64_t t0_ns, uint64_t dt_ns, int cause);
 /* The agent, after sampling a thread's schedstat. */
 void ps_trace_sample(struct ps_thread *t, uint64_t now_ns);
 /* The agent, after writing pool pi's history sample number n (0-based). */
