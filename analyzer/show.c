@@ -270,10 +270,12 @@ static void graph_answer(json_t *o, const json_t *dump, unsigned flags)
         set(x, "blocks", json_integer(g.blocked[n]));
         json_array_append_new(nodes, x);
     }
-    for (int e = 0; e < g.ne; e++)
-        json_array_append_new(edges, json_pack("{s:I, s:I, s:s?, s:s?}", "from", (json_int_t)g.tid[g.e[e].from],
-                                               "to", (json_int_t)g.tid[g.e[e].to], "object", g.e[e].object,
-                                               "kind", g.e[e].kind));
+    for (int e = 0; e < g.ne; e++) {
+        json_t *x = json_pack("{s:I, s:I, s:s?, s:s?}", "from", (json_int_t)g.tid[g.e[e].from],
+                              "to", (json_int_t)g.tid[g.e[e].to], "object", g.e[e].object, "kind", g.e[e].kind);
+        set(x, "name", name_of(known, g.e[e].object));      /* the page labels edges with it */
+        json_array_append_new(edges, x);
+    }
     set(o, "graph", json_pack("{s:o, s:o}", "nodes", nodes, "edges", edges));
     json_decref(known);
     an_graph_free(&g);
