@@ -323,14 +323,7 @@ static void controller_section(FILE *f, const json_t *c, const json_t *answer)
         const json_t *in = an_obj(d, "inputs");
         fprintf(f, "<tr>");
         td_num(f, an_num(d, "t_s"));
-        long long pid = an_int(d, "pool", -1);
-        const char *pl = NULL;
-        size_t j;
-        json_t *p;
-        json_array_foreach(an_arr(answer, "pools"), j, p)
-            if (an_int(p, "id", -2) == pid) pl = an_pool_fn(p);
-        snprintf(lb, sizeof lb, "%s", pl ? pl : "-");
-        td_str(f, lb);
+        td_str(f, an_pool_label(answer, an_int(d, "pool", -1), lb, sizeof lb));
         td_num(f, an_num(d, "from"));
         td_num(f, an_num(d, "to"));
         td_str(f, an_str(d, "action"));
@@ -350,19 +343,6 @@ static void controller_section(FILE *f, const json_t *c, const json_t *answer)
     fprintf(f, "</table>\n");
 }
 
-static const char *pool_name_by_id(const json_t *answer, long long id, char *buf, size_t n)
-{
-    size_t i;
-    json_t *p;
-    json_array_foreach(an_arr(answer, "pools"), i, p)
-        if (an_int(p, "id", -2) == id && an_pool_fn(p)) {
-            snprintf(buf, n, "%s", an_pool_fn(p));
-            return buf;
-        }
-    snprintf(buf, n, id >= 0 ? "pool %lld" : "not in a pool", id);
-    return buf;
-}
-
 /* Wait time by cause: cause, then pool, then thread. */
 static void flame_waits(FILE *f, const json_t *a, int n)
 {
@@ -372,7 +352,7 @@ static void flame_waits(FILE *f, const json_t *a, int n)
     char pb[256], tb[96], id[32];
     json_array_foreach(an_arr(a, "threads"), i, t) {
         snprintf(tb, sizeof tb, "%lld %s", an_int(t, "tid", 0), an_str(t, "name") ? an_str(t, "name") : "");
-        const char *path[3] = { NULL, pool_name_by_id(a, an_int(t, "pool", -1), pb, sizeof pb), tb };
+        const char *path[3] = { NULL, an_pool_label(a, an_int(t, "pool", -1), pb, sizeof pb), tb };
         for (int c = 0; c < 6; c++) {
             path[0] = an_causes[c];
             an_flame_add(root, path, 3, an_num(an_obj(t, "wait_by_cause"), an_causes[c]));

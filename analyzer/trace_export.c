@@ -36,19 +36,6 @@ static void us(FILE *f, const char *key, int64_t ns)
     fprintf(f, ",\"%s\":%lld.%03lld", key, (long long)(ns / 1000), (long long)llabs(ns % 1000));
 }
 
-static const char *pool_label(const json_t *report, int id, char *buf, size_t n)
-{
-    size_t i;
-    json_t *p;
-    json_array_foreach(an_arr(report, "pools"), i, p)
-        if (an_int(p, "id", -1) == id && an_pool_fn(p)) {
-            snprintf(buf, n, "%s", an_pool_fn(p));
-            return buf;
-        }
-    snprintf(buf, n, "pool %d", id);
-    return buf;
-}
-
 struct out { FILE *f; int first; };
 
 static void ev_begin(struct out *o)
@@ -106,7 +93,7 @@ static void counters(struct out *o, int pid, const json_t *trace, const json_t *
     json_t *p, *s;
     char lb[256];
     json_array_foreach(an_arr(trace, "pools"), i, p) {
-        const char *label = pool_label(report, (int)an_int(p, "id", -1), lb, sizeof lb);
+        const char *label = an_pool_label(report, (int)an_int(p, "id", -1), lb, sizeof lb);
         int64_t pt = 0, ptasks = 0;
         json_array_foreach(an_arr(p, "history"), k, s) {
             if (json_array_size(s) < 8) continue;
@@ -125,6 +112,23 @@ static void counters(struct out *o, int pid, const json_t *trace, const json_t *
     }
 }
 
+/* A process-wide instant at t_s seconds, with one or two string args. */
+static void instant(struct out *o, int pid, const char *cat, const char *name, double t_s, const char *k1,
+                    const char *v1, const char *k2, const char *v2)
+{
+    ev_begin(o);
+    fprintf(o->f, "{\"ph\":\"i\",\"s\":\"p\",\"pid\":%d,\"tid\":0,\"cat\":\"%s\",\"name\":", pid, cat);
+    jstr(o->f, name);
+    us(o->f, "ts", (int64_t)llround(t_s * 1e9));
+    fprintf(o->f, ",\"args\":{\"%s\":", k1);
+    jstr(o->f, v1);
+    if (k2) {
+        fprintf(o->f, ",\"%s\":", k2);
+        jstr(o->f, v2);
+    }
+    fputs("}}", o->f);
+}
+
 static void instants(struct out *o, int pid, const json_t *report)
 {
     size_t i;
@@ -134,28 +138,14 @@ static void instants(struct out *o, int pid, const json_t *report)
         double t = an_num(d, "t_s");
         if (!isfinite(t)) continue;
         snprintf(name, sizeof name, "controller: %s %s %lld -> %lld", an_str(d, "action") ? an_str(d, "action") : "?",
-                 pool_label(report, (int)an_int(d, "pool", -1), lb, sizeof lb), an_int(d, "from", 0), an_int(d, "to", 0));
-        ev_begin(o);
-        fprintf(o->f, "{\"ph\":\"i\",\"s\":\"p\",\"pid\":%d,\"tid\":0,\"cat\":\"controller\",\"name\":", pid);
-        jstr(o->f, name);
-        us(o->f, "ts", (int64_t)llround(t * 1e9));
-        fputs(",\"args\":{\"reason\":", o->f);
-        jstr(o->f, an_str(d, "reason"));
-        fputs("}}", o->f);
+                 an_pool_label(report, (int)an_int(d, "pool", -1), lb, sizeof lb), an_int(d, "from", 0), an_int(d, "to", 0));
+        instant(o, pid, "controller", name, t, "reason", an_str(d, "reason"), NULL, NULL);
     }
     json_array_foreach(an_arr(report, "dumps"), i, d) {
         double t = an_num(d, "t_s");
         if (!isfinite(t)) continue;
         snprintf(name, sizeof name, "dump: %s", an_str(d, "trigger") ? an_str(d, "trigger") : "?");
-        ev_begin(o);
-        fprintf(o->f, "{\"ph\":\"i\",\"s\":\"p\",\"pid\":%d,\"tid\":0,\"cat\":\"dump\",\"name\":", pid);
-        jstr(o->f, name);
-        us(o->f, "ts", (int64_t)llround(t * 1e9));
-        fputs(",\"args\":{\"file\":", o->f);
-        jstr(o->f, an_str(d, "file"));
-        fputs(",\"detail\":", o->f);
-        jstr(o->f, an_str(d, "detail"));
-        fputs("}}", o->f);
+        instant(o, pid, "dump", name, t, "file", an_str(d, "file"), "detail", an_str(d, "detail"));
     }
 }
 
@@ -173,7 +163,7 @@ static int write_trace(FILE *f, const struct an_timeline *tl, const json_t *trac
     fputs("}}", f);
     for (size_t i = 0; i < tl->nth; i++) {
         const struct an_tthread *t = &tl->th[i];
-        if (t->pool >= 0) snprintf(name, sizeof name, "%s %d [%s]", t->name, t->tid, pool_label(report, t->pool, lb, sizeof lb));
+        if (t->pool >= 0) snprintf(name, sizeof name, "%s %d [%s]", t->name, t->tid, an_pool_label(report, t->pool, lb, sizeof lb));
         else snprintf(name, sizeof name, "%s %d", t->name, t->tid);
         ev_begin(&o);
         fprintf(f, "{\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"name\":\"thread_name\",\"args\":{\"name\":", tl->pid, t->tid);
