@@ -6,6 +6,7 @@
 #include "timeline.h"
 #include "jget.h"
 #include "text.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +26,21 @@ static int push(struct an_tthread *t, struct an_slice s)
     return 0;
 }
 
+/* Times and amounts are kept within +-2^62 ns (146 years), so no difference
+ * of two of them overflows, whatever the file says. */
+#define LIM ((int64_t)1 << 62)
+
+static int64_t clamp(long long v)
+{
+    return v > LIM ? LIM : v < -LIM ? -LIM : (int64_t)v;
+}
+
 static int64_t ival(const json_t *a, size_t i)
 {
     const json_t *v = json_array_get(a, i);
-    if (json_is_integer(v)) return (int64_t)json_integer_value(v);
-    if (json_is_real(v)) return (int64_t)json_real_value(v);
+    if (json_is_integer(v)) return clamp(json_integer_value(v));
+    if (json_is_real(v) && isfinite(json_real_value(v)))
+        return fabs(json_real_value(v)) < (double)LIM ? (int64_t)json_real_value(v) : json_real_value(v) > 0 ? LIM : -LIM;
     return 0;
 }
 
@@ -64,7 +75,7 @@ static int waits_of(const json_t *jt, struct an_tthread *t, struct an_tthread *w
         if (s.t0 < t->born) s.t0 = t->born;
         if (push(w, s)) return -1;
     }
-    qsort(w->s, w->n, sizeof *w->s, by_t0);
+    if (w->n) qsort(w->s, w->n, sizeof *w->s, by_t0);
     size_t k = 0;
     for (size_t j = 0; j < w->n; j++) {
         struct an_slice s = w->s[j];
@@ -85,7 +96,7 @@ static struct pt *points_of(const json_t *jt, const struct an_tthread *t, size_t
     p[k++] = (struct pt){ t->born, 0, 0 };
     json_t *e;
     json_array_foreach(smp, i, e) {
-        struct pt q = { ival(e, 0), ival(e, 1), ival(e, 2) };
+        struct pt q = { ival(e, 0), ival(e, 1) < 0 ? 0 : ival(e, 1), ival(e, 2) < 0 ? 0 : ival(e, 2) };
         if (q.t <= p[k - 1].t || q.t >= t->end) continue;
         p[k++] = q;
     }
@@ -194,7 +205,7 @@ static int thread_build(const json_t *jt, struct an_tthread *t)
     }
     free(iv);
     iv = NULL;
-    qsort(t->s, t->n, sizeof *t->s, by_t0);
+    if (t->n) qsort(t->s, t->n, sizeof *t->s, by_t0);
     rc = 0;
 out_iv:
     free(iv);
@@ -228,10 +239,12 @@ int an_timeline_build(const json_t *trace, struct an_timeline *tl, char *msg, si
         t->pool = (int)an_int(e, "pool", -1);
         t->exited = json_is_true(json_object_get(e, "exited"));
         snprintf(t->name, sizeof t->name, "%s", an_str(e, "name") ? an_str(e, "name") : "");
-        t->born = an_int(e, "born_ns", 0);
-        t->end = an_int(e, "end_ns", 0);
-        t->cpu_ns = an_int(e, "cpu_ns", 0);
-        t->runq_ns = an_int(e, "runq_ns", 0);
+        t->born = clamp(an_int(e, "born_ns", 0));
+        t->end = clamp(an_int(e, "end_ns", 0));
+        t->cpu_ns = clamp(an_int(e, "cpu_ns", 0));
+        t->runq_ns = clamp(an_int(e, "runq_ns", 0));
+        if (t->cpu_ns < 0) t->cpu_ns = 0;
+        if (t->runq_ns < 0) t->runq_ns = 0;
         t->events_lost = (uint64_t)an_int(e, "events_lost", 0);
         if (t->tid <= 0 || t->end <= t->born) continue;   /* never sampled: no measured life */
         if (thread_build(e, t)) {
