@@ -26,6 +26,13 @@ static int push(struct an_tthread *t, struct an_slice s)
     return 0;
 }
 
+/* An object key as the shim wrote it (int64: an fd's key has bit 63 set). */
+static uint64_t uval(const json_t *a, size_t i)
+{
+    const json_t *v = json_array_get(a, i);
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
 /* Times and amounts are kept within +-2^62 ns (146 years), so no difference
  * of two of them overflows, whatever the file says. */
 #define LIM ((int64_t)1 << 62)
@@ -62,7 +69,7 @@ static int waits_of(const json_t *jt, struct an_tthread *t, struct an_tthread *w
         if (json_array_size(e) < 4) continue;
         uint32_t what = (uint32_t)ival(e, 2);
         struct an_slice s = { ival(e, 0), ival(e, 1), what & PARKED_BIT ? AN_ST_PARKED : AN_ST_WAIT,
-                              (int)(what & 0xff), (int)((what >> 8) & 0xff), 0, (uint64_t)ival(e, 3) };
+                              (int)(what & 0xff), (int)((what >> 8) & 0xff), 0, uval(e, 3) };
         if (s.t0 < t->born) s.t0 = t->born;
         if (s.t1 > t->end) s.t1 = t->end;
         if (push(w, s)) return -1;
@@ -71,7 +78,7 @@ static int waits_of(const json_t *jt, struct an_tthread *t, struct an_tthread *w
     if (json_array_size(o) >= 3) {
         uint32_t what = (uint32_t)ival(o, 1);
         struct an_slice s = { ival(o, 0), t->end, what & PARKED_BIT ? AN_ST_PARKED : AN_ST_WAIT,
-                              (int)(what & 0xff), (int)((what >> 8) & 0xff), 0, (uint64_t)ival(o, 2) };
+                              (int)(what & 0xff), (int)((what >> 8) & 0xff), 0, uval(o, 2) };
         if (s.t0 < t->born) s.t0 = t->born;
         if (push(w, s)) return -1;
     }

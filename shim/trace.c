@@ -145,7 +145,7 @@ static void events_json(struct ps_jw *w, struct ps_trace_ring *r)
         ps_jw_i64(w, NULL, rel(e.t0_ns));
         ps_jw_i64(w, NULL, rel(e.t1_ns));
         ps_jw_u64(w, NULL, e.what);
-        ps_jw_u64(w, NULL, e.obj);
+        ps_jw_i64(w, NULL, (int64_t)e.obj);     /* an fd's key has bit 63 set: JSON readers take int64 */
         ps_jw_end(w);
     }
     ps_jw_end(w);
@@ -190,7 +190,7 @@ static void thread_json(struct ps_jw *w, struct ps_thread *t)
         ps_jw_i64(w, NULL, rel(since));
         ps_jw_u64(w, NULL, (uint32_t)t->cur_cause | (uint32_t)kind << 8 |
                           (__atomic_load_n(&t->throttled, __ATOMIC_RELAXED) ? PS_TRACE_PARKED : 0));
-        ps_jw_u64(w, NULL, t->cur_obj);
+        ps_jw_i64(w, NULL, (int64_t)t->cur_obj);
         ps_jw_end(w);
     } else {
         ps_jw_null(w, "open");

@@ -406,6 +406,36 @@ case_metrics() {
   done
 }
 
+# POOLSHIM_TRACE=on through fork, thread churn past the record table (rings
+# reused) and cancellation: the program behaves as without the shim, every
+# process writes a complete trace file, and `poolshim export trace` reads it.
+case_trace() {
+  local m
+  for m in fork churn cancel; do
+    begin trace-$m || return
+    local args=("$T/forky" fork)
+    [ $m = churn ] && args=("$T/churn" churn 10500 8)
+    [ $m = cancel ] && args=("$T/cancel")
+    run 0 120 POOLSHIM_TRACE=on -- "${args[@]}"; run 1 120 POOLSHIM_TRACE=on -- "${args[@]}"
+    if [ $m = fork ]; then   # pids are printed: compare the shape
+      [ "$(st 1)" = 0 ] && grep -q '^child ' "$D/out1" || { bad "status $(st 1), out: $(head -c 200 "$D/out1")"; continue; }
+    else
+      same_run || continue
+    fi
+    reports_sane 1 || continue
+    local r n=0 badf=""
+    for r in $(reports); do
+      local tr="${r%.json}.trace.json"
+      n=$((n + 1))
+      jq -e '.version == 1 and .kind == "trace" and (.threads | type) == "array"' "$tr" >/dev/null 2>&1 &&
+        "$B/poolshim" export trace "$r" -o "$D/x.json" 2>/dev/null && jq -e '.traceEvents | length > 0' "$D/x.json" >/dev/null 2>&1 ||
+        badf="$badf $(basename "$tr")"
+    done
+    [ -z "$badf" ] || { bad "trace file missing, incomplete or not exported:$badf"; continue; }
+    ok "same behaviour, $n processes each with a complete trace that exports"
+  done
+}
+
 # ---------------------------------------------------------------- expansion (issue 12)
 # POOLSHIM_EXPAND naming a pool's worker, with POOLSHIM_CONTROL=on: the program
 # must run exactly as without the shim whatever is named. A worker that cannot
@@ -526,7 +556,7 @@ case_make() {
 }
 
 CASES=(case_fork case_fork_locked case_exec case_spawn case_churn case_live case_cancel case_eintr case_longjmp
-       case_dlopen case_errno case_setuid case_static case_fds case_dirs case_killed case_config case_metrics
+       case_dlopen case_errno case_setuid case_static case_fds case_dirs case_killed case_config case_metrics case_trace
        case_expand case_python case_pigz case_sysbench case_sort case_make)
 [ -f "$SHIM" ] && [ -x "$T/plain" ] || { echo "torture: build first (make all)"; echo "0 passed, 1 failed"; exit 1; }
 start=$SECONDS
