@@ -351,7 +351,7 @@ case_config() {
     [POOLSHIM_MIN]=0 [POOLSHIM_MAX]=1e3 [POOLSHIM_COOLDOWN_MS]=10ms
     [POOLSHIM_EXPAND]=$(printf 'x%.0s' {1..200}) [POOLSHIM_POOL]=$(printf 'y%.0s' {1..200})
     [POOLSHIM_ALLOC_SAMPLE]=41 [POOLSHIM_MALLOC]=tcmalloc [POOLSHIM_TYPO]=1
-    [POOLSHIM_METRICS]=$(printf 'm%.0s' {1..600})
+    [POOLSHIM_METRICS]=$(printf 'm%.0s' {1..600}) [POOLSHIM_TRACE]=yes [POOLSHIM_TRACE_EVENTS]=512
   )
   local vars; vars=$(grep -o '{ "POOLSHIM_[A-Z_]*"' "$SRC/shim/config.c" | tr -d '{" ')
   begin config || return
@@ -373,6 +373,7 @@ case_config() {
       POOLSHIM_DIR) [ "$(dirname "$rf")" = "$D" ] || { bad "$v: report in $(dirname "$rf"), not the start directory"; failed=1; } ;;
       POOLSHIM_CONTROL) [ "$(jq -r .control "$rf")" = advise ] || { bad "$v: control $(jq -r .control "$rf"), not advise"; failed=1; } ;;
       POOLSHIM_INTERVAL_MS) [ "$(jq -r .interval_ms "$rf")" = 100 ] || { bad "$v: interval $(jq -r .interval_ms "$rf"), not 100"; failed=1; } ;;
+      POOLSHIM_TRACE) [ "$(jq -r .trace "$rf")" = null ] || { bad "$v: trace $(jq -r .trace "$rf"), not off"; failed=1; } ;;
     esac
   done
   [ $failed = 0 ] && ok "$n variables with a bad value: one line each, defaults used, program unchanged"
