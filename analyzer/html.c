@@ -418,7 +418,11 @@ static void timeline_section(FILE *f, const json_t *a)
                "within each %d ms sampling interval (docs/format.md).", tf, tl.interval_ms);
     if ((int)tl.nth > max_rows)
         fprintf(f, " The first %d of %zu threads.", max_rows, tl.nth);
-    fprintf(f, " <code>poolshim export trace</code> gives every slice, for Perfetto.</p>\n");
+    fprintf(f, " <code>poolshim export trace</code> gives every slice, for Perfetto.");
+    if (isfinite(an_num(a, "time_s")))
+        fprintf(f, " The file is written again at each later dump and at exit, so it may reach past this "
+                   "dump's %.3f s.", an_num(a, "time_s"));
+    fprintf(f, "</p>\n");
     if (!an_svg_timeline(f, &tl, max_rows)) left_out(f, "Timeline", "no thread has a measured life in the trace");
     an_timeline_free(&tl);
     json_decref(tr);
@@ -578,6 +582,7 @@ void an_html_show(FILE *f, const json_t *a)
     json_array_append(one, (json_t *)a);
     pools_section(f, one);
     json_decref(one);
+    if (an_str(a, "trace_file")) timeline_section(f, a);
     const json_t *al = an_obj(a, "allocations");
     fprintf(f, "<h2>Allocations</h2>\n");
     if (an_str(al, "error")) {

@@ -4,6 +4,7 @@
  * renderers never compute anything the --json output does not show. */
 #include "report.h"
 #include "jget.h"
+#include "timeline.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,16 +217,9 @@ json_t *an_report_answer(const struct an_doc *doc)
     set(o, "locks", locks_answer(r, -1, 10));
     set(o, "threads", threads_answer(r));
     /* the trace file (POOLSHIM_TRACE=on) beside the report, for the page's timeline */
-    const char *tr = an_str(r, "trace");
-    if (tr && !strchr(tr, '/') && doc->path) {
-        const char *slash = strrchr(doc->path, '/');
-        char *path = malloc(strlen(doc->path) + strlen(tr) + 2);
-        if (path) {
-            sprintf(path, "%.*s%s", slash ? (int)(slash - doc->path + 1) : 0, doc->path, tr);
-            set(o, "trace_file", json_string(path));
-            free(path);
-        }
-    }
+    char *tp = an_trace_path(doc->path, r);
+    if (tp) set(o, "trace_file", json_string(tp));
+    free(tp);
     json_t *ctl = json_object_get(r, "controller");
     if (ctl && !json_is_null(ctl)) set(o, "controller", json_deep_copy(ctl));
     json_t *dl = json_object_get(r, "deadlock"), *dumps = json_object_get(r, "dumps");

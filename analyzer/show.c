@@ -6,6 +6,7 @@
 #include "show.h"
 #include "graph.h"
 #include "jget.h"
+#include "timeline.h"
 #include "report.h"
 #include "symbolize.h"
 #include <math.h>
@@ -355,5 +356,8 @@ json_t *an_show_answer_ex(const struct an_doc *doc, unsigned flags)
         if (json_is_object(p)) json_array_append_new(pools, an_pool_answer(p, d));
     set(o, "pools", pools);
     set(o, "allocations", allocations(d, flags));
+    char *tp = an_trace_path(doc->path, d);      /* the timeline up to this dump (POOLSHIM_TRACE=on) */
+    if (tp) set(o, "trace_file", json_string(tp));
+    free(tp);
     return o;
 }

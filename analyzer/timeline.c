@@ -304,23 +304,30 @@ json_t *an_trace_file_load(const char *path, char *msg, size_t msglen)
     return t;
 }
 
+char *an_trace_path(const char *doc_path, const json_t *doc)
+{
+    const char *name = an_str(doc, "trace");
+    if (!name || !*name || strchr(name, '/') || !doc_path) return NULL;   /* a file name beside it, nothing else */
+    const char *slash = strrchr(doc_path, '/');
+    size_t dl = slash ? (size_t)(slash - doc_path + 1) : 0;
+    char *path = malloc(dl + strlen(name) + 1);
+    if (!path) return NULL;
+    memcpy(path, doc_path, dl);
+    strcpy(path + dl, name);
+    return path;
+}
+
 json_t *an_trace_of_report(const char *report_path, const json_t *report, char *msg, size_t msglen)
 {
-    const char *name = an_str(report, "trace");
-    if (!name) {
+    if (!an_str(report, "trace")) {
         an_errmsg(msg, msglen, "no trace was recorded (run the program with POOLSHIM_TRACE=on)");
         return NULL;
     }
-    if (strchr(name, '/')) {
-        an_errmsg(msg, msglen, "the report's trace name \"%.80s\" is not a file name", name);
+    char *path = an_trace_path(report_path, report);
+    if (!path) {
+        an_errmsg(msg, msglen, "the report's trace name is not a file name");
         return NULL;
     }
-    const char *slash = strrchr(report_path, '/');
-    size_t dl = slash ? (size_t)(slash - report_path + 1) : 0;
-    char *path = malloc(dl + strlen(name) + 1);
-    if (!path) return NULL;
-    memcpy(path, report_path, dl);
-    strcpy(path + dl, name);
     char m[200];
     json_t *t = an_trace_file_load(path, m, sizeof m);
     if (!t) an_errmsg(msg, msglen, "its trace %s: %s", path, m);

@@ -61,6 +61,9 @@ const char *an_slice_state(const struct an_timeline *tl, const struct an_slice *
 /* The kind's name ("mutex", "cond", ...) or NULL. */
 const char *an_slice_kind(const struct an_timeline *tl, const struct an_slice *s);
 
+/* The path of the trace file a report or dump at doc_path names (its "trace"
+ * key, a file name beside it), malloc'ed; NULL when it names none. */
+char *an_trace_path(const char *doc_path, const json_t *doc);
 /* Loads a trace file (kind "trace"); NULL with msg on error. */
 json_t *an_trace_file_load(const char *path, char *msg, size_t msglen);
 /* The trace file a report names (its "trace" key, beside the report), loaded;
