@@ -23,6 +23,8 @@ int cmd_show(int argc, char **argv, const struct an_opts *o);
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* `export trace` (trace_export.c); argv[1] is "trace". */
+int cmd_export_trace(int argc, char **argv);
 /* CMD's synopsis, options and exit status on f (main.c); 2 for an unknown CMD. */
 int an_help(FILE *f, const char *cmd);
 /* run's options, one line each (run.c owns the table). */

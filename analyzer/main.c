@@ -58,14 +58,19 @@ static const struct an_help {
       "  -h, --help      this text\n",
       "0 the dump was written; 1 no dump (tracing refused, the process does not catch the\n"
       "signal, or none appeared in time); 2 bad PID, no such process, or bad options." },
-    { "export", "poolshim export pprof [-o OUT.pb.gz] [--kind all|contention|offcpu|heap] FILE.json",
-      "Writes a report or a dump as a gzipped pprof profile (profile.proto), which go tool\n"
+    { "export", "poolshim export pprof [-o OUT.pb.gz] [--kind all|contention|offcpu|heap] FILE.json\n"
+      "  poolshim export trace [-o OUT.json] REPORT.json|TRACE.json",
+      "pprof: writes a report or a dump as a gzipped pprof profile (profile.proto), which go tool\n"
       "pprof, Parca and Pyroscope read: lock contention (contentions/count, delay/nanoseconds)\n"
       "by waiter call site, off-CPU time (offcpu/nanoseconds) by cause and stack, and a dump's\n"
-      "live heap (inuse_space/bytes, inuse_objects/count) by allocation stack.",
-      "  -o, --output OUT   where to write (default: FILE with .json replaced by .pb.gz; -\n"
-      "                     for standard output)\n"
-      "  --kind K           all (default), contention, offcpu or heap (dumps only)\n"
+      "live heap (inuse_space/bytes, inuse_objects/count) by allocation stack.\n"
+      "trace: writes the timeline of a run recorded with POOLSHIM_TRACE=on as Chrome trace-event\n"
+      "JSON, which Perfetto (ui.perfetto.dev) and chrome://tracing open: a track per thread\n"
+      "(running, runqueue, waits by cause with the object, parked), counters per pool, the\n"
+      "controller's decisions and the dumps.",
+      "  -o, --output OUT   where to write (default: FILE with .json replaced by .pb.gz, or for\n"
+      "                     trace by .perfetto.json; - for standard output)\n"
+      "  --kind K           pprof: all (default), contention, offcpu or heap (dumps only)\n"
       "  -h, --help         this text\n",
       "0 written; 1 the output could not be written; 2 bad input or bad options." },
     { "help", "poolshim help [CMD]",

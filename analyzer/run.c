@@ -28,6 +28,7 @@ static const struct { const char *opt, *var; } run_opts[] = {
     { "min", "POOLSHIM_MIN" }, { "max", "POOLSHIM_MAX" }, { "cooldown-ms", "POOLSHIM_COOLDOWN_MS" },
     { "expand", "POOLSHIM_EXPAND" }, { "pool", "POOLSHIM_POOL" }, { "alloc-sample", "POOLSHIM_ALLOC_SAMPLE" },
     { "malloc", "POOLSHIM_MALLOC" }, { "metrics", "POOLSHIM_METRICS" },
+    { "trace", "POOLSHIM_TRACE" }, { "trace-events", "POOLSHIM_TRACE_EVENTS" },
 };
 #define NOPTS (sizeof run_opts / sizeof *run_opts)
 

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "pool.h"
 #include "thread.h"
+#include "trace.h"
 
 /* An I/O call this long blocked: CPU inside one (a 64 KiB read from the page
  * cache, a send) takes tens of microseconds. The partition treats such spans
@@ -96,9 +97,14 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
                 __atomic_store_n(&t->poll_site_ns, t->poll_site_ns + dt, __ATOMIC_RELEASE);
         }
     }
-    t->cur_kind = PS_K_NONE;
     t->depth = 0;
     s->open = 0;
+    /* POOLSHIM_TRACE=on (trace.h): a tail call that records the span and
+     * clears cur_kind itself, so with tracing off this costs one test and
+     * the path keeps its registers. */
+    if (__builtin_expect(t->trace != NULL, 0))
+        return ps_trace_span(t, s->t0, dt, s->cause);
+    t->cur_kind = PS_K_NONE;
     return dt;
 }
 

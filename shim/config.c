@@ -49,6 +49,8 @@ static const struct var vars[] = {
     { "POOLSHIM_POOL", K_STR, OFF(pool), 0, 127, NULL, "a start routine name, at most 127 bytes" },
     { "POOLSHIM_MALLOC", K_CHOICE, OFF(malloc_libc), 0, 0, "jemalloc|libc", "libc or jemalloc (default libc)" },
     { "POOLSHIM_METRICS", K_STR, OFF(metrics), 0, 511, NULL, "a file path (%p: the pid), at most 511 bytes" },
+    { "POOLSHIM_TRACE", K_CHOICE, OFF(trace), 0, 0, "off|on", "on or off (default off)" },
+    { "POOLSHIM_TRACE_EVENTS", K_INT, OFF(trace_events), 1024, 4194304, NULL, "an integer 1024..4194304: wait slices kept per thread (default 65536)" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
 #define NVARS (sizeof vars / sizeof vars[0])
@@ -72,6 +74,8 @@ void ps_config_defaults(struct ps_config *c)
     c->cooldown_ms = 500;
     c->alloc_sample_lg = 19;
     c->malloc_libc = 1;
+    c->trace = 0;
+    c->trace_events = 65536;
 }
 
 static int parse_long(const char *s, long *out)

@@ -26,6 +26,8 @@ struct ps_config {
     char pool[128];         /* POOLSHIM_POOL: only this start routine is a pool (empty: all) */
     int alloc_sample_lg;    /* POOLSHIM_ALLOC_SAMPLE: lg2 bytes between heap samples, -1 off */
     char metrics[512];      /* POOLSHIM_METRICS: Prometheus text file rewritten each interval (%p: pid), empty: none */
+    int trace;              /* POOLSHIM_TRACE: 1 records the per-thread state timeline (trace.h) */
+    int trace_events;       /* POOLSHIM_TRACE_EVENTS: wait slices kept per thread (ring) */
     int malloc_libc;        /* POOLSHIM_MALLOC: 1 libc (default), 0 jemalloc (read early by
                                interpose_malloc.c; validated here) */
 };

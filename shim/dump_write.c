@@ -8,6 +8,7 @@
  * per dump and unmapped after, so a dump never touches the host's malloc. */
 #include "alloc.h"
 #include "agent.h"
+#include "trace.h"
 #include "clock.h"
 #include "config.h"
 #include "dump.h"
@@ -657,6 +658,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
     ps_jw_dbl(&w, "allocations", (tm[4] - tm[3]) * 1e-6);
     ps_jw_end(&w);
     ps_jw_dbl(&w, "dump_ms", (ps_now_ns() - t_start) * 1e-6);
+    ps_trace_report_json(&w);
     ps_jw_end(&w);
 
     char name[96];
@@ -667,6 +669,7 @@ void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
     else
         ps_log("dump %s/%s (%s: %s)", ps_cfg.dir, name, ps_dump_reason_name[reason], detail);
     ps_jw_free(&w);
+    ps_trace_write();        /* the timeline up to this dump, should the process not exit cleanly */
 out:
     if (wk.th)
         munmap(wk.th, th_bytes);

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "syncobj.h"
 #include "thread.h"
+#include "trace.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -53,6 +54,7 @@ static void init_body(void)
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
+    ps_trace_init();
     ps_entry_init();
     ps_track_held = ps_cfg.control == PS_CONTROL_ON;
     int r;
@@ -96,6 +98,7 @@ static void finish(const char *why, int next_shimmed)
      * same name, would not replace a moment later. */
     if (ps_cfg.report && !(next_shimmed && !ps_thread_any_besides_main()))
         ps_report_write(why);
+    ps_trace_write();
 }
 
 void ps_finish(const char *why)

@@ -14,6 +14,7 @@
  * idle wait with work (semaphore/futex/poll pools) or releases the queue mutex
  * (condvar pools: it has just dequeued), and ends when it comes back for more. */
 #include "pool.h"
+#include "trace.h"
 #include "atomics.h"
 #include "clock.h"
 #include "log.h"
@@ -518,6 +519,7 @@ void ps_pool_tick(uint64_t now)
         s->busy = (uint32_t)p->threads_busy;
         s->idle = (uint32_t)idle[i];
         s->limit = (uint32_t)p->limit;
+        s->parked = (uint32_t)parked[i];
         s->tasks = tasks;
         s->queue = p->queue_est;
         s->cpu_ns = tot.cpu_ns;
@@ -527,6 +529,7 @@ void ps_pool_tick(uint64_t now)
         s->cond_ns = tot.wait_ns[PS_COND];
         s->idle_ns = tot.wait_ns[PS_IDLE];
         s->runq_ns = tot.wait_ns[PS_RUNQ];
+        ps_trace_pool_sample(i, p->hist_n, s);
         __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
     }
 }

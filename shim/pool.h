@@ -15,7 +15,7 @@
 
 struct ps_pool_sample {          /* one agent tick, for dumps and the controller */
     uint64_t t_ns;
-    uint32_t threads, busy, idle, limit;
+    uint32_t threads, busy, idle, limit, parked;
     uint64_t tasks, queue;
     uint64_t cpu_ns, io_ns, sleep_ns, lock_ns, cond_ns, idle_ns, runq_ns;
 };

@@ -15,6 +15,7 @@
 #include "recommend.h"
 #include "symbol.h"
 #include "syncobj.h"
+#include "trace.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -392,6 +393,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
                 ps_jw_u64(w, "busy", s->busy);
                 ps_jw_u64(w, "idle", s->idle);
                 ps_jw_u64(w, "limit", s->limit);
+                ps_jw_u64(w, "parked", s->parked);
                 ps_jw_u64(w, "tasks", s->tasks);
                 ps_jw_u64(w, "queue", s->queue);
                 ps_jw_dbl(w, "cpu_s", s->cpu_ns * NS);
@@ -655,6 +657,7 @@ void ps_report_write(const char *why)
     ps_report_locks_json(&w);
     ps_controller_report_json(&w);
     ps_dump_report_json(&w);
+    ps_trace_report_json(&w);
     ps_jw_end(&w);
     char name[64];
     ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pool.h"
 #include "thread.h"
+#include "trace.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -411,6 +412,7 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     if (t->last_sample_ns && now > t->last_sample_ns)
         sample_unwrapped(t, now - t->last_sample_ns);
     t->last_sample_ns = now;
+    ps_trace_sample(t, now);
     if (names || !t->name[0])
         read_name(t);
     if (final)

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "atomics.h"
 #include "pool.h"
+#include "trace.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -47,8 +48,10 @@ int ps_thread_table_init(void)
 static void reset(struct ps_thread *t, int tid, void *routine)
 {
     uint32_t gen = t->gen + 1;
+    struct ps_trace_ring *ring = t->trace;
     memset(t, 0, sizeof *t);
     t->gen = gen;
+    t->trace = ps_trace_ring_for(ring);
     t->tid = tid;
     t->pool = -1;
     t->routine = routine;

@@ -21,6 +21,7 @@ extern const char *const ps_kind_name[PS_K_NKINDS];
 
 enum ps_tstate { PS_T_FREE, PS_T_LIVE, PS_T_EXITED, PS_T_CLAIMING };
 struct ps_obj;
+struct ps_trace_ring;
 
 #define PS_MAX_THREADS 8192
 #define PS_NAME_LEN 16
@@ -35,6 +36,8 @@ struct ps_thread {
     int depth;                       /* >0 while inside a wrapper span (no nesting) */
     uintptr_t span_at;               /* the open span (account.h): its address on the stack */
     uint32_t span_gen;               /* and its generation */
+    struct ps_trace_ring *trace;     /* POOLSHIM_TRACE=on: this record's timeline (trace.h), else
+                                      * NULL; set at claim, kept when the record is reused */
     void *routine;                   /* start routine, NULL if unknown */
     void *entry;                     /* what a trampoline routine runs (entry.h), or NULL */
     void *start_arg;                 /* its argument, between pthread_create and the trampoline */

@@ -108,12 +108,13 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
             continue;                   /* lost a race with another leaver: look again */
         futex_wait(&word[pi], seq, 250000000L);
     }
-    __atomic_store_n(&t->throttled, 0, __ATOMIC_RELEASE);
     if (at_mutex)
         __atomic_sub_fetch(&nparked_mutex[pi], 1, __ATOMIC_ACQ_REL);
     __atomic_sub_fetch(&parked_total, 1, __ATOMIC_ACQ_REL);
     if (timed)
         ps_span_end(&span);
+    /* after the span's close, which records it as parked (trace.h) */
+    __atomic_store_n(&t->throttled, 0, __ATOMIC_RELEASE);
     errno = saved;
 }
 

@@ -139,6 +139,17 @@ if [ "$MODE" != quick ]; then
         sweep memcached "$T memcached {N}" 16 1 2 4 8 16
 fi
 
+# The trace of a 10 s condvar pool under the controller (issue 14): its
+# structural check against the report (tests/scripts/trace_export.sh).
+trace_line="not run"
+if [ "$MODE" != quick ]; then
+    out=$(bash "$ROOT/tests/scripts/trace_export.sh" "$B" 10 2>&1)
+    rc=$?
+    echo "$out"
+    trace_line=$(echo "$out" | grep -E '^(threads|trace file) ' | tr '\n' ' ')
+    [ $rc -eq 0 ] && trace_line="ok: $trace_line" || { trace_line="FAILED: $trace_line"; fails=$((fails + 1)); }
+fi
+
 if [ "$MODE" != quick ]; then
     {
         echo "# Truth: the report against a separate observer"
@@ -164,6 +175,14 @@ if [ "$MODE" != quick ]; then
         echo "| case | started at | recommended | best | sizes within 0.9 | recommended / best | median tasks/s by size | verdict |"
         echo "|---|---|---|---|---|---|---|---|"
         for r in "${sizes[@]}"; do echo "$r"; done
+        echo
+        echo "## The trace of a 10 s condvar pool under the controller"
+        echo
+        echo "tests/scripts/trace_export.sh 10: 16 workers, POOLSHIM_CONTROL=on, POOLSHIM_TRACE=on;"
+        echo "tests/scripts/trace_check.py against the report (slices nest, sum to wall time"
+        echo "+-2 %, running = cpu and run queue within 10 % or 20 ms, counters = history)."
+        echo
+        echo "$trace_line"
     } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
     echo "table: $OUT"
 fi
