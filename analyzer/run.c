@@ -154,6 +154,7 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGQUIT, &ign, &oquit);
     struct timespec start;
     clock_gettime(CLOCK_REALTIME, &start);
+    an_super_open();                      /* dumps by ptrace; without it the shim signals its threads */
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -169,11 +170,10 @@ int cmd_run(int argc, char **argv)
         _exit(e == ENOENT ? 127 : 126);
     }
     int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            fprintf(stderr, "poolshim: run: waitpid: %s\n", strerror(errno));
-            return 2;
-        }
+    if (an_super_wait(pid, &status)) {
+        fprintf(stderr, "poolshim: run: waitpid: %s\n", strerror(errno));
+        return 2;
+    }
     sigaction(SIGINT, &oint, NULL);
     sigaction(SIGQUIT, &oquit, NULL);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;

@@ -46,6 +46,8 @@ static const struct var vars[] = {
     { "POOLSHIM_POOL", K_STR, OFF(pool), 0, 127, NULL, "a start routine name, at most 127 bytes" },
     { "POOLSHIM_MALLOC", K_CHOICE, OFF(malloc_libc), 0, 0, "jemalloc|libc", "libc or jemalloc (default libc)" },
     { "POOLSHIM_METRICS", K_STR, OFF(metrics), 0, 511, NULL, "a file path (%p: the pid), at most 511 bytes" },
+    { "POOLSHIM_DUMP_CAPTURE", K_CHOICE, OFF(dump_capture), 0, 0, "auto|ptrace|signal", "auto, ptrace or signal (default auto)" },
+    { "POOLSHIM_SUPERVISOR", K_STR, OFF(supervisor), 0, 107, NULL, "the name poolshim run sets, at most 107 bytes (not for users)" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
 #define NVARS (sizeof vars / sizeof vars[0])

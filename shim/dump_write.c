@@ -548,8 +548,9 @@ static struct ps_thread *rec_of(int tid)
     return t && !t->ignore ? t : NULL;
 }
 
-void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
+int ps_dump_write(int n, int reason, int pool, const char *detail, const struct ps_dump_how *how)
 {
+    int stacks = how->signal_stacks, r = -ENOMEM;
     static int write_logged, mem_logged;
     uint64_t t_start = ps_now_ns();
     int pid = getpid();
@@ -619,9 +620,8 @@ void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
             max_pause = r->handler_ns;
     }
     ps_jw_obj(&w, "capture");
-    ps_jw_str(&w, "method", stacks ? "signal" : "none");
-    ps_jw_str(&w, "why", stacks ? "the dump signal, answered by the shim's handler in each thread"
-                                : "a picture for poolshim dump, which takes the stacks by ptrace");
+    ps_jw_str(&w, "method", how->method);
+    ps_jw_str(&w, "why", how->why);
     ps_jw_i64(&w, "signal", ps_cfg.dump_signal);
     ps_jw_i64(&w, "threads", wk.n);
     ps_jw_i64(&w, "signalled", sent);
@@ -661,10 +661,12 @@ void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
 
     char name[96];
     ps_fmt(name, sizeof name, "poolshim.%d.dump.%d.json", pid, n);
-    int r = w.err ? -ENOMEM : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
+    if (how->name)
+        ps_fmt(name, sizeof name, "%s", how->name);
+    r = w.err ? -ENOMEM : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&write_logged, "cannot write %s/%s (errno %d): dumps are not saved", ps_cfg.dir, name, -r);
-    else
+    else if (!how->name)
         ps_log("dump %s/%s (%s: %s)", ps_cfg.dir, name, ps_dump_reason_name[reason], detail);
     ps_jw_free(&w);
 out:
@@ -675,4 +677,5 @@ out:
     if (symc)
         munmap(symc, sizeof(struct symc) * SYMC_CAP);
     symc = NULL;
+    return r;
 }

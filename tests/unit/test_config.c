@@ -67,6 +67,8 @@ Test(config, defaults_match_the_readme_table)
     cr_expect_str_empty(c.expand);
     cr_expect_str_empty(c.pool);
     cr_expect_eq(c.alloc_sample_lg, 19);
+    cr_expect_eq(c.dump_capture, PS_CAPTURE_AUTO);
+    cr_expect_str_empty(c.supervisor);
 }
 
 /* Integer variables: both range ends accepted, one past each end rejected. */
@@ -164,6 +166,12 @@ Test(config, accepts_every_choice_with_its_index)
         cr_expect_eq(set1(&c, onoff[i], "on", &cap), 0);
         cr_expect_eq(*f, 1, "%s=on", onoff[i]);
     }
+    const char *cap_ways[] = { "auto", "ptrace", "signal" };
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(set1(&c, "POOLSHIM_DUMP_CAPTURE", cap_ways[i], &cap), 0);
+        cr_expect_eq(c.dump_capture, i, "%s", cap_ways[i]);
+    }
+    cr_expect_eq(PS_CAPTURE_SIGNAL, 2);
 }
 
 Test(config, rejects_choices_it_does_not_list)
@@ -175,6 +183,8 @@ Test(config, rejects_choices_it_does_not_list)
     expect_rejected("POOLSHIM_DUMP", "advise");
     expect_rejected("POOLSHIM_SUMMARY", "yes");
     expect_rejected("POOLSHIM_REPORT", "0");
+    expect_rejected("POOLSHIM_DUMP_CAPTURE", "gdb");
+    expect_rejected("POOLSHIM_DUMP_CAPTURE", "Ptrace");
 }
 
 Test(config, log_line_shows_control_bytes_and_long_values_safely)
