@@ -26,6 +26,7 @@ static const struct { const char *opt, *var; } run_opts[] = {
     { "min", "POOLSHIM_MIN" }, { "max", "POOLSHIM_MAX" }, { "cooldown-ms", "POOLSHIM_COOLDOWN_MS" },
     { "expand", "POOLSHIM_EXPAND" }, { "pool", "POOLSHIM_POOL" }, { "alloc-sample", "POOLSHIM_ALLOC_SAMPLE" },
     { "malloc", "POOLSHIM_MALLOC" }, { "metrics", "POOLSHIM_METRICS" },
+    { "dump-capture", "POOLSHIM_DUMP_CAPTURE" },
 };
 #define NOPTS (sizeof run_opts / sizeof *run_opts)
 

@@ -1,9 +1,9 @@
 /* dump_write.c: collects and writes one dump (dump.h). Agent thread only.
  * Order matters: first what each thread is doing, from our records and from
- * /proc/self/task/TID/{status,syscall} (read before any signal, which would
- * disturb them); then the stacks (stacks.c: each thread pauses only for its
- * own unwind); then lock owners (read from the locks), the wait-for graph, and
- * only then the slow parts with no thread paused: symbols, pools, locks,
+ * /proc/self/task/TID/{status,syscall}, and the owners of the locks they wait
+ * on (read before any signal, which would disturb them); then the stacks
+ * (stacks.c: each thread pauses only for its own unwind); then the wait-for
+ * graph, and only then the slow parts with no thread paused: symbols, pools, locks,
  * modules, the heap profile, and the atomic write. Working memory is mapped
  * per dump and unmapped after, so a dump never touches the host's malloc. */
 #include "alloc.h"
@@ -584,10 +584,13 @@ int ps_dump_write(int n, int reason, int pool, const char *detail, const struct 
     }
     for (int i = 0; i < wk.n; i++)
         classify(&wk.th[i], &wk, now);
-    uint64_t t_cap = ps_now_ns();
-    uint64_t capture_ns = stacks ? ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n)) : 0;
+    /* Owners right after the waits, before any signal: the capture wakes
+     * threads, and a holder that moves on meanwhile would leave its waiters
+     * with no owner or another one. */
     for (int i = 0; i < wk.n; i++)
         find_owner(&wk.th[i], &wk);
+    uint64_t t_cap = ps_now_ns();
+    uint64_t capture_ns = stacks ? ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n)) : 0;
 
     struct ps_jw w;
     ps_jw_init(&w);

@@ -99,6 +99,15 @@ if [ "$MODE" != quick ]; then
     [ -x "$WORK/omp_pool" ] && sweep openmp_cpu "$WORK/omp_pool {N} 300 2 0" 8 1 2 3 4 8
 fi
 
+# Dumps the program cannot see: 20 dumps by each capture path (tests/truth/dumps.py).
+dumprows=()
+if [ "$MODE" != quick ]; then
+    dumpout=$(python3 "$HERE/dumps.py" "$B" --dumps 20 --markdown)
+    [ $? -eq 0 ] || fails=$((fails + 1))
+    echo "$dumpout"
+    while IFS= read -r l; do dumprows+=("$l"); done <<<"$dumpout"
+fi
+
 if [ "$MODE" != quick ]; then
     {
         echo "# Truth: the report against a separate observer"
@@ -123,6 +132,22 @@ if [ "$MODE" != quick ]; then
         echo "| case | started at | recommended | best | sizes within 0.9 | recommended / best | median tasks/s by size | verdict |"
         echo "|---|---|---|---|---|---|---|---|"
         for r in "${sizes[@]}"; do echo "$r"; done
+        echo
+        echo "## Dumps the program cannot see"
+        echo
+        echo "tests/truth/dumps.py: sleep_holder (a lock held across 300 ms sleeps, four workers waiting on it,"
+        echo "threads checking their own poll, epoll_wait, sem_timedwait, pthread_cond_timedwait, sleep and"
+        echo "read on a pipe) dumped 20 times by each path: convoy dumps under \`poolshim run\` (auto and"
+        echo "ptrace: the run takes them by ptrace), under the shim with POOLSHIM_DUMP_CAPTURE=signal, and"
+        echo "\`poolshim dump PID\` on the program not under the shim. ok: no wait cut short nor EINTR"
+        echo "(external: epoll_wait may fail after a stop, signal(7)); in every dump the mutex's waiters name"
+        echo "stats_lock and the sleeping holder; \`poolshim show\` names the inlined hold_stats with its"
+        echo "line, no shim frame, every frame down to each thread's start. Pause: ptrace pause_ms, signal"
+        echo "capture wall_ms, median / max."
+        echo
+        echo "| path | dumps | capture | waits checked | cut short or EINTR | pause ms | verdict |"
+        echo "|---|---|---|---|---|---|---|"
+        for r in "${dumprows[@]}"; do echo "$r"; done
     } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
     echo "table: $OUT"
 fi
