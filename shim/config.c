@@ -47,7 +47,6 @@ static const struct var vars[] = {
     { "POOLSHIM_MALLOC", K_CHOICE, OFF(malloc_libc), 0, 0, "jemalloc|libc", "libc or jemalloc (default libc)" },
     { "POOLSHIM_METRICS", K_STR, OFF(metrics), 0, 511, NULL, "a file path (%p: the pid), at most 511 bytes" },
     { "POOLSHIM_DUMP_CAPTURE", K_CHOICE, OFF(dump_capture), 0, 0, "auto|ptrace|signal", "auto, ptrace or signal (default auto)" },
-    { "POOLSHIM_SUPERVISOR", K_STR, OFF(supervisor), 0, 107, NULL, "the name poolshim run sets, at most 107 bytes (not for users)" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
 #define NVARS (sizeof vars / sizeof vars[0])
@@ -200,6 +199,13 @@ int ps_config_load(struct ps_config *c, char *const *env)
         /* POOLSHIM_BUILD etc. are for our scripts, not the shim */
         if (!strcmp(name, "POOLSHIM_BUILD") || !strcmp(name, "POOLSHIM_LIB"))
             continue;
+        /* Not a user's setting: the socket `poolshim run` names for its child
+         * (supervise.h); too long a name is no supervisor. */
+        if (!strcmp(name, "POOLSHIM_SUPERVISOR")) {
+            if (strlen(eq + 1) < sizeof c->supervisor)
+                strcpy(c->supervisor, eq + 1);
+            continue;
+        }
         if (ps_config_set(c, name, eq + 1))
             bad++;
     }

@@ -356,6 +356,27 @@ Test(config, load_reads_only_poolshim_entries_and_counts_rejections)
     cr_expect_str_eq(c.pool, "work_loop");
 }
 
+Test(config, supervisor_name_is_taken_silently_and_too_long_a_one_is_none)
+{
+    struct ps_config c;
+    struct ps_cap cap;
+    char *env[] = { "POOLSHIM_SUPERVISOR=poolshim-run.12.ab", NULL };
+    ps_cap_begin(&cap);
+    cr_expect_eq(ps_config_load(&c, env), 0);
+    ps_cap_end(&cap);
+    cr_expect_str_eq(c.supervisor, "poolshim-run.12.ab");
+    cr_expect_str_empty(cap.text, "set by poolshim run, not a user's setting: no warning");
+    char long_one[200];
+    memset(long_one, 'x', sizeof long_one);
+    memcpy(long_one, "POOLSHIM_SUPERVISOR=", 20);
+    long_one[sizeof long_one - 1] = 0;                 /* 179 bytes: more than an abstract socket name holds */
+    char *env2[] = { long_one, NULL };
+    ps_cap_begin(&cap);
+    ps_config_load(&c, env2);
+    ps_cap_end(&cap);
+    cr_expect_str_empty(c.supervisor);
+}
+
 Test(config, load_rejects_overlong_names)
 {
     struct ps_config c;
