@@ -50,22 +50,31 @@ static json_t *report_of(const char *dir, pid_t pid)
     return json_load_file(p, 0, NULL);
 }
 
-Test(dump_capture, under_poolshim_run_a_requested_dump_is_taken_by_ptrace, .timeout = 60)
+/* Starts `poolshim run --dir dir --dump off -- sleep_holder --workers 2
+ * --run-ms run_ms` (not itself under the shim); the program's pid once its
+ * threads run, the run's in *run. */
+static pid_t start_under_run(const char *dir, const char *run_ms, pid_t *run)
 {
-    char *dir = tmpdir();
     char run_path[600];                  /* ps_build_path's buffer is static */
     snprintf(run_path, sizeof run_path, "%s", ps_build_path("poolshim"));
-    char *argv[] = { run_path, "run", "--dir", dir, "--dump", "off", "--",
-                     (char *)ps_build_path("fixtures/sleep_holder"), "--workers", "2", "--run-ms", "2500", NULL };
-    pid_t run = ps_spawn(argv, NULL, 0, dir, NULL, dir);
-    cr_assert(run > 0, "spawn: %s (dir %s)", strerror(errno), dir);
+    char *argv[] = { run_path, "run", "--dir", (char *)dir, "--dump", "off", "--",
+                     (char *)ps_build_path("fixtures/sleep_holder"), "--workers", "2", "--run-ms", (char *)run_ms, NULL };
+    *run = ps_spawn(argv, NULL, 0, dir, NULL, dir);
+    cr_assert(*run > 0, "spawn: %s (dir %s)", strerror(errno), dir);
     pid_t pid = -1;
     for (int i = 0; i < 300 && pid < 0; i++) {
         usleep(10000);
-        pid = first_child(run);
+        pid = first_child(*run);
     }
     cr_assert(pid > 0, "poolshim run started the program");
     wait_threads(pid, 4);
+    return pid;
+}
+
+Test(dump_capture, under_poolshim_run_a_requested_dump_is_taken_by_ptrace, .timeout = 60)
+{
+    char *dir = tmpdir();
+    pid_t run, pid = start_under_run(dir, "2500", &run);
     usleep(300000);
     cr_assert_eq(kill(pid, DUMP_SIG), 0);
     cr_expect_geq(dk_wait_dumps(dir, 1, 10), 0, "a dump within 10 s");
@@ -157,19 +166,7 @@ Test(dump_capture, a_debugger_attached_makes_the_supervisor_refuse_and_auto_sign
     if (access("/usr/bin/strace", X_OK))
         cr_skip_test("needs strace (scripts/deps.sh)");
     char *dir = tmpdir();
-    char run_path[600];
-    snprintf(run_path, sizeof run_path, "%s", ps_build_path("poolshim"));
-    char *argv[] = { run_path, "run", "--dir", dir, "--dump", "off", "--",
-                     (char *)ps_build_path("fixtures/sleep_holder"), "--workers", "2", "--run-ms", "3000", NULL };
-    pid_t run = ps_spawn(argv, NULL, 0, dir, NULL, dir);
-    cr_assert(run > 0, "spawn: %s (dir %s)", strerror(errno), dir);
-    pid_t pid = -1;
-    for (int i = 0; i < 300 && pid < 0; i++) {
-        usleep(10000);
-        pid = first_child(run);
-    }
-    cr_assert(pid > 0);
-    wait_threads(pid, 4);
+    pid_t run, pid = start_under_run(dir, "3000", &run);
     char p[32];
     snprintf(p, sizeof p, "%d", (int)pid);
     char *st[] = { "/usr/bin/strace", "-f", "-qq", "-e", "trace=none", "-p", p, NULL };

@@ -15,11 +15,15 @@ Paths, each taking N dumps while the program runs:
 Checks, per path: N dumps, taken the expected way; no wait cut short nor
 EINTR (external: only the calls signal(7) lists as failing after a stop,
 here epoll_wait, may fail); in every dump each waiter on the mutex names
-stats_lock and its owner, the holder, which sleeps; `poolshim show` names the
-inlined helper with its file:line, shows no frame of the shim, names every
-frame down to each thread's start (libc's too when its debug file is
-installed); under the shim the report's dumps[] lists them with the capture,
-and no picture file is left.
+stats_lock and its owner, the holder, whose stack is in hold_stats (inlined
+in holder, at the line that sleeps; counted: how often it was caught asleep
+rather than between its sleep and its unlock, which a loaded machine
+stretches); `poolshim show` names the inlined helper with its file:line,
+shows no frame of the shim, names every frame down to each thread's start
+(libc's too when its debug file is installed); under the shim the report's
+dumps[] lists them with the capture, and no picture file is left. Convoy
+dumps always have waiters; dumps from outside come at any moment, and at
+least half must catch one.
 Usage: dumps.py BUILD [--dumps N] [--paths a,b] [--markdown]
 Exit 0 when every path passes; --markdown prints one table row per path."""
 import argparse
@@ -109,7 +113,7 @@ def frames_named(groups, libc_dbg, problems, name):
             problems.append("%s: a stack (%s) does not reach its thread's start" % (name, frames[0].get("symbol")))
 
 
-def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses):
+def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses, counts):
     d = json.load(open(dump_file))
     name = os.path.basename(dump_file)
     cap = d.get("capture") or {}
@@ -122,8 +126,8 @@ def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses):
     waiters = 0
     for t in d.get("threads", []):
         b = t.get("blocked_on") or {}
-        if t.get("tid") == holder and b.get("kind") != "sleep":
-            problems.append("%s: the holder is %s, not asleep" % (name, b.get("kind")))
+        if t.get("tid") == holder and b.get("kind") == "sleep":
+            counts["asleep"] += 1         # else caught between its sleep and its unlock (a loaded machine)
         if b.get("kind") != "mutex":
             continue
         waiters += 1
@@ -132,6 +136,7 @@ def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses):
                             (name, t.get("tid"), b.get("owner"), holder))
     if path != "external" and not waiters:
         problems.append("%s: a convoy dump with no thread waiting on the mutex" % name)
+    counts["waiters"] += waiters > 0
     show = subprocess.run([os.path.join(build, "poolshim"), "show", "--json", dump_file], capture_output=True,
                           text=True, timeout=60)
     if show.returncode:
@@ -144,6 +149,8 @@ def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses):
         for b in g.get("blocked_on") or []:
             if b.get("kind") == "mutex" and b.get("name") != "stats_lock":
                 problems.append("%s: the mutex is named %s, not stats_lock" % (name, b.get("name")))
+    # The holder is in hold_stats whenever someone waits (it owns the lock):
+    # its frame names the inlined helper with the line that sleeps.
     inlined = False
     for g in groups:
         if holder not in (g.get("tids") or []):
@@ -153,13 +160,17 @@ def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses):
                 if i.get("symbol") == "hold_stats" and (i.get("file") or "").endswith("sleep_holder.c") and \
                         i.get("line") == truth["hold_line"] and f.get("symbol") == "holder":
                     inlined = True
-    if not inlined:
+    if waiters and not inlined:
         problems.append("%s: the holder's stack does not show hold_stats at sleep_holder.c:%d inlined in holder" %
                         (name, truth["hold_line"]))
+    counts["inlined"] += inlined
     text = subprocess.run([os.path.join(build, "poolshim"), "show", dump_file], capture_output=True, text=True,
                           timeout=60).stdout
-    if "hold_stats" not in text or "stats_lock" not in text:
-        problems.append("%s: the text answer does not name hold_stats and stats_lock" % name)
+    if inlined and "hold_stats at sleep_holder.c:%d (inlined)" % truth["hold_line"] not in text:
+        problems.append("%s: the text answer does not show hold_stats at sleep_holder.c:%d (inlined)" %
+                        (name, truth["hold_line"]))
+    if waiters and "stats_lock" not in text:
+        problems.append("%s: the text answer does not name stats_lock" % name)
 
 
 def one_path(build, path, n, libc_dbg):
@@ -182,8 +193,13 @@ def one_path(build, path, n, libc_dbg):
         short = len(files) < n
         if len(files) != n:
             problems.append("%d dumps, not %d" % (len(files), n))
+        counts = {"waiters": 0, "asleep": 0, "inlined": 0}
         for f in files:
-            check_dump(build, path, f, truth, libc_dbg, problems, pauses)
+            check_dump(build, path, f, truth, libc_dbg, problems, pauses, counts)
+        # Taken at any moment from outside, most dumps still catch a waiter
+        # (the lock is held 300 of every ~301 ms).
+        if path == "external" and counts["waiters"] < (n + 1) // 2:
+            problems.append("only %d of %d dumps caught a thread waiting on the mutex" % (counts["waiters"], n))
         cut = truth.get("cut", {})
         allowed = AFTER_STOP_EINTR if path == "external" else set()
         for c in CALLS:
@@ -202,6 +218,7 @@ def one_path(build, path, n, libc_dbg):
             if glob.glob(os.path.join(d, "*picture*")):
                 problems.append("a picture file was left behind")
         return {"path": path, "dumps": len(files), "truth": truth, "problems": problems, "short": short,
+                "counts": counts,
                 "pauses": [p for p in pauses if isinstance(p, (int, float))]}
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -232,8 +249,10 @@ def main():
         cut = t.get("cut", {})
         cuts = ", ".join("%s %d" % (c, cut[c]) for c in CALLS if cut.get(c)) or "none"
         p = r.get("pauses") or [0]
-        line = "| %s | %d | %s | %d | %s | %.2f / %.2f | %s |" % (
-            path, r.get("dumps", 0), EXPECT[path], t.get("sleeps", 0), cuts, statistics.median(p), max(p),
+        c = r.get("counts") or {}
+        line = "| %s | %d | %s | %d | %s | %d / %d / %d | %.2f / %.2f | %s |" % (
+            path, r.get("dumps", 0), EXPECT[path], t.get("sleeps", 0), cuts, c.get("waiters", 0),
+            c.get("asleep", 0), c.get("inlined", 0), statistics.median(p), max(p),
             "ok" if ok else "off: " + "; ".join(r["problems"][:4]))
         if args.markdown:
             print(line)

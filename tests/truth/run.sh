@@ -140,13 +140,14 @@ if [ "$MODE" != quick ]; then
         echo "read on a pipe) dumped 20 times by each path: convoy dumps under \`poolshim run\` (auto and"
         echo "ptrace: the run takes them by ptrace), under the shim with POOLSHIM_DUMP_CAPTURE=signal, and"
         echo "\`poolshim dump PID\` on the program not under the shim. ok: no wait cut short nor EINTR"
-        echo "(external: epoll_wait may fail after a stop, signal(7)); in every dump the mutex's waiters name"
-        echo "stats_lock and the sleeping holder; \`poolshim show\` names the inlined hold_stats with its"
+        echo "(external: epoll_wait may fail after a stop, signal(7)); in every dump with waiters they name"
+        echo "stats_lock and the holder, which is in hold_stats (asleep, or caught between its sleep and its"
+        echo "unlock); \`poolshim show\` names the inlined hold_stats with its"
         echo "line, no shim frame, every frame down to each thread's start. Pause: ptrace pause_ms, signal"
         echo "capture wall_ms, median / max."
         echo
-        echo "| path | dumps | capture | waits checked | cut short or EINTR | pause ms | verdict |"
-        echo "|---|---|---|---|---|---|---|"
+        echo "| path | dumps | capture | waits checked | cut short or EINTR | dumps with waiters / holder asleep / holder in hold_stats | pause ms | verdict |"
+        echo "|---|---|---|---|---|---|---|---|"
         for r in "${dumprows[@]}"; do echo "$r"; done
     } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
     echo "table: $OUT"
