@@ -152,18 +152,17 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_end(w);
 }
 
-/* Whether the pool's task count means anything: its workers' wait for work
- * (or its queue mutex) is known, or boundaries were seen anyway. */
+/* Whether the pool's task count means anything (pool.h: whole, not a part). */
 int ps_report_tasks_seen(const struct ps_pool *p)
 {
-    /* tasks counted while an idle object was believed, later dropped, are a
-     * part of the truth only */
-    return p->idle_obj || p->queue_mutex;
+    return ps_pool_tasks_whole((int)(p - ps_pools));
 }
 
-/* A pool's totals and recommendation; 0 for a pool that never had a thread. */
-static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
-                    struct ps_obj **top)
+/* A pool's totals and recommendation; 0 for a pool that never had a thread.
+ * The one computation behind every size the shim prints: the summary, the
+ * report's pools, a dump's pools, the controller section and the profile. */
+int ps_report_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct ps_rec_out *ro,
+                     struct ps_obj **top)
 {
     ps_pool_totals(pi, tot);
     if (!tot->threads)
@@ -182,7 +181,7 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
-    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi]);
+    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi]) && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.lone = tot->threads == 1;
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
@@ -192,6 +191,16 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
     }
     ps_recommend(&in, ro);
+    /* A size the controller ran and measured best outweighs the model's. */
+    double tput;
+    int measured = ps_controller_measured(pi, &tput);
+    if (measured > 0 && measured != ro->recommended_threads) {
+        size_t len = strlen(ro->reason);
+        ps_fmt(ro->reason + len, sizeof ro->reason - len,
+               "; the controller measured %d threads best (%lu tasks/s), where the model said %d",
+               measured, (unsigned long)(tput + 0.5), ro->recommended_threads);
+        ro->recommended_threads = measured;
+    }
     return 1;
 }
 
@@ -207,7 +216,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         struct ps_pool_totals tot;
         struct ps_rec_out ro;
         struct ps_obj *top;
-        if (!pool_rec(pi, &tot, now, &ro, &top))
+        if (!ps_report_answer(pi, now, &tot, &ro, &top))
             continue;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "id", pi);
@@ -524,7 +533,7 @@ static void summary(const char *path)
         struct ps_pool_totals tot;
         struct ps_rec_out ro;
         struct ps_obj *top;
-        if (!pool_rec(pi, &tot, now, &ro, &top))
+        if (!ps_report_answer(pi, now, &tot, &ro, &top))
             continue;
         char name[160];
         void *fn = ps_pools[pi].entry ? ps_pools[pi].entry : ps_pools[pi].routine;

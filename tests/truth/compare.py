@@ -2,7 +2,7 @@
 """compare.py: checks a poolshim report against the truth observe.py took
 from outside the same run.
 
-  compare.py [--case NAME] [--markdown] TRUTH.json REPORT.json
+  compare.py [--case NAME] [--markdown] [--tasks N] [--wc X] TRUTH.json REPORT.json
 
 Per thread (matched by TID; threads seen for under 50 ms are skipped):
   partition  cpu_s + wait_by_cause + unattributed_s = wall_s        ±2 %
@@ -15,6 +15,9 @@ The main thread is checked for the partition only: it runs on after the
 report is written at exit (destructors, the runtime's teardown), and the
 observer cannot tell where the report stopped.
 Thread count: every thread the observer saw (but the shim's own) is in the report.
+Tasks (--tasks N, the workload's own count): the pool doing most of the CPU
+  counts N ±2 %; its count written as unknown (null) fails too.
+W/C (--wc X, the workload's own wait per CPU): the busiest pool's w_c ±20 %.
 Prints one line per check that failed and a summary line; exits 1 if any failed."""
 import json, sys
 
@@ -25,12 +28,20 @@ def near(x, t, rel, floor=ABS_TOL):
     return abs(x - t) <= max(rel * abs(t), ABS_TOL, floor)
 
 
+def busy_label(report, label, names):
+    """Is label the name of the pool doing most of the CPU (the one --tasks checks)?"""
+    busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+    return busy is not None and names.get(busy["id"]) == label
+
+
 def main():
     args = sys.argv[1:]
-    case, md = "", False
+    case, md, want_tasks, want_wc = "", False, None, None
     while args and args[0].startswith("--"):
         if args[0] == "--case": case = args[1]; args = args[2:]
         elif args[0] == "--markdown": md = True; args = args[1:]
+        elif args[0] == "--tasks": want_tasks = int(args[1]); args = args[2:]
+        elif args[0] == "--wc": want_wc = float(args[1]); args = args[2:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
     T = {t["tid"]: t for t in truth["threads"]}
@@ -75,6 +86,17 @@ def main():
             p["shim"][k] = p["shim"].get(k, 0) + mine[k]
             p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
     names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
+    task_cell = ""
+    if want_wc is not None:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        if not busy or abs(busy["w_c"] - want_wc) > 0.2 * want_wc:
+            fails.append(f"W/C {busy['w_c'] if busy else None}, truth {want_wc}")
+    if want_tasks is not None:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        got = busy.get("tasks") if busy else None
+        task_cell = f"{got if got is not None else 'null'} / {want_tasks}"
+        if got is None or abs(got - want_tasks) > 0.02 * want_tasks:
+            fails.append(f"pool {names.get(busy['id']) if busy else '?'}: tasks {got}, truth {want_tasks}")
     for key, p in pools.items():
         label = names.get(key, key) if isinstance(key, int) else key
         errs = []
@@ -89,7 +111,8 @@ def main():
     if md:
         for label, n, s, t, errs in rows:
             cells = " | ".join(f"{s[k]:.3f} / {t[k]:.3f}" for k in ("cpu", "runqueue", "sync", "sleep", "io"))
-            print(f"| {case} | {label} | {n} | {cells} | {'ok' if not errs else 'off: ' + ', '.join(errs)} |")
+            tasks = task_cell if busy_label(report, label, names) else ""
+            print(f"| {case} | {label} | {n} | {cells} | {tasks} | {'ok' if not errs else 'off: ' + ', '.join(errs)} |")
     for f in fails:
         print(f"{case}: {f}", file=sys.stderr)
     print(f"{case}: {len(rows)} pools/threads checked, worst partition error {worst_part * 100:.2f} %, "

@@ -114,6 +114,7 @@ static void setup(law_fn law, int threads, int expandable, double noise)
     ps_real_init();                     /* the throttle wakes parked workers through ps_real_syscall */
     ps_controller_test_set_idle_cores(0);   /* a busy machine unless a test says otherwise */
     ps_ncores = 2;
+    ps_cores = 2;
     ps_start_ns = T0;
     cr_assert_eq(ps_pool_table_init(), 0);
     cr_assert_eq(ps_thread_table_init(), 0);
