@@ -353,8 +353,9 @@ static void log_dump(int n, int reason, uint64_t t_ns, const char *detail, const
 static const char signal_why[] = "the dump signal, answered by the shim's handler in each thread";
 
 /* The shim's picture at a side name, then the supervisor's merged dump at the
- * dump's own name. "ptrace", "none" (the picture is the dump), or NULL if
- * the supervisor did not capture (why says so; nothing was written). */
+ * dump's own name. "ptrace", "none" (the merge failed: the picture is the
+ * dump), or NULL if nothing was written (the supervisor did not capture, or
+ * the picture could not be written or moved; why says so). */
 static const char *write_supervised(int n, int reason, int pool, const char *detail, char *why, size_t whylen)
 {
     struct ps_super sup;
@@ -371,7 +372,7 @@ static const char *write_supervised(int n, int reason, int pool, const char *det
     if (e) {
         ps_super_end(&sup, "the shim could not write its picture");
         ps_fmt(why, whylen, "the shim could not write its picture (errno %d)", -e);
-        return "none";
+        return NULL;
     }
     ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, pic);
     if (!ps_super_finish(&sup, path, why, whylen)) {
@@ -382,8 +383,11 @@ static const char *write_supervised(int n, int reason, int pool, const char *det
     /* The picture is the best there is: in place, atomically (rename). */
     char dst[640];
     ps_fmt(dst, sizeof dst, "%s/%s", ps_cfg.dir, final);
-    if (rename(path, dst) == 0)
-        ps_log("dump %s (%s: %s; no stacks: %s)", dst, ps_dump_reason_name[reason], detail, why);
+    if (rename(path, dst) != 0) {
+        unlink(path);
+        return NULL;
+    }
+    ps_log("dump %s (%s: %s; no stacks: %s)", dst, ps_dump_reason_name[reason], detail, why);
     return "none";
 }
 
