@@ -328,6 +328,25 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
     unattributed_to(t, cause);
 }
 
+/* The pool's wait for work is learned from waits that already ended, as
+ * io: a worker's long polls at the call site learned as the idle one were
+ * idle from the first (memcached's workers wait there for their first client
+ * for as long as the program has been up). Moved in labelled time, which the
+ * agent alone writes; what is not labelled yet moves at a later sample. */
+static void relabel_idle_polls(struct ps_thread *t)
+{
+    void *site = __atomic_load_n(&t->poll_site, __ATOMIC_ACQUIRE);
+    if (!site || !ps_pool_is_idle_site(t, site))
+        return;
+    uint64_t seen = __atomic_load_n(&t->poll_site_ns, __ATOMIC_ACQUIRE);
+    uint64_t x = seen > t->poll_moved_ns ? seen - t->poll_moved_ns : 0;
+    if (x > t->blocked_ns[PS_IO])
+        x = t->blocked_ns[PS_IO];
+    t->blocked_ns[PS_IO] -= x;
+    t->blocked_ns[PS_IDLE] += x;
+    t->poll_moved_ns += x;
+}
+
 /* An exited thread's last period, from what it recorded at exit (its CPU,
  * run-queue delay, switches): what is still unattributed goes to the cause
  * of the unwrapped wait last caught, as it cannot be caught in the act any more. */
@@ -338,6 +357,7 @@ static void close_unwrapped(struct ps_thread *t)
                                       .runs = t->runs_seen, .lag = 0 };
         raw_waits(t, t->died_ns, &in);
         ps_sampler_partition(t, &in);
+        relabel_idle_polls(t);
         if (t->last_unwrapped_cause && t->unattributed_ns > 1000000)
             unattributed_to(t, t->last_unwrapped_cause - 1);
     }
@@ -387,6 +407,7 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
                                   .lag = PS_SCHEDSTAT_LAG_NS };
     raw_waits(t, now, &in);
     ps_sampler_partition(t, &in);
+    relabel_idle_polls(t);
     if (t->last_sample_ns && now > t->last_sample_ns)
         sample_unwrapped(t, now - t->last_sample_ns);
     t->last_sample_ns = now;

@@ -49,6 +49,11 @@ struct ps_thread {
     uint64_t waits[PS_NCAUSE];
     uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
     uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
+    /* Long polls from the first call site that polled: if that turns out to
+     * be where the pool waits for work (learned later, from these very
+     * waits), they were idle, and the sampler relabels them (sampler.c). */
+    void *poll_site;
+    uint64_t poll_site_ns;
     uint64_t timer_slack_ns;         /* the thread's timer slack + 1, 0 until read */
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
     /* a contended spin acquisition whose CPU is settled at its unlock (interpose_spin.c) */
@@ -98,6 +103,7 @@ struct ps_thread {
     uint64_t io_pending_ns;          /* short io held back by the lag reserve only */
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
+    uint64_t poll_moved_ns;          /* poll_site_ns relabelled io -> idle so far */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_sample_ns;

@@ -41,6 +41,8 @@ case_() {
 hogs() { for _ in 1 2; do timeout "$1" sh -c 'while :; do :; done' & done; }
 
 command -v sysbench >/dev/null || { echo "truth: sysbench missing (scripts/deps.sh)"; exit 1; }
+# The interpreter itself: a version manager's python3 is a script that execs it.
+PY=$(command -v /usr/bin/python3 || command -v python3)
 TASKS=300 WC=4 case_ condvar_1cpu_4sleep "$B/fixtures/condvar_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
 hogs 8
 TASKS=300 WC=4 case_ condvar_1cpu_4sleep_2hogs "$B/fixtures/condvar_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
@@ -57,7 +59,7 @@ build_pool() {   # NAME CFLAGS-AND-LIBS...: 0 if built into $WORK/NAME
 if build_pool glib_pool $(pkg-config --cflags --libs glib-2.0 2>/dev/null); then
     TASKS=400 case_ glib_pool_backlog "$WORK/glib_pool" 4 400 1 2
 fi
-case_ python_tpe_sleep python3 "$ROOT/tests/fixtures/py_tpe.py" --mode sleep --threads 8 --tasks 400 --ms 5
+case_ python_tpe_sleep "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode sleep --threads 8 --tasks 400 --ms 5
 if [ "$MODE" != quick ]; then
     if [ -x "$WORK/glib_pool" ]; then
         TASKS=300 case_ glib_pool_1cpu_4sleep "$WORK/glib_pool" 4 300 1 4
@@ -70,7 +72,7 @@ if [ "$MODE" != quick ]; then
     fi
     case_ sysbench_mutex_4 sysbench mutex --threads=4 run
     case_ sysbench_cpu_4 sysbench cpu --threads=4 --time=3 run
-    case_ python_tpe_cpu python3 "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5
+    case_ python_tpe_cpu "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5
     head -c 60000000 /dev/urandom >"$WORK/data"
     case_ pigz_p2 pigz -p 2 -6 -k -f "$WORK/data"
     TASKS=300 case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
@@ -105,6 +107,20 @@ if [ "$MODE" != quick ]; then
     [ -x "$WORK/uv_pool" ] && sweep libuv_1cpu_4sleep "$WORK/uv_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
     [ -x "$WORK/omp_pool" ] && sweep openmp_1cpu_4sleep "$WORK/omp_pool {N} 400 1 4" 4 2 4 6 8 10 13 16 24 32
     [ -x "$WORK/omp_pool" ] && sweep openmp_cpu "$WORK/omp_pool {N} 300 2 0" 8 1 2 3 4 8
+    # one core only: the method may not depend on there being two
+    [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep_taskset_c0 "taskset -c 0 $WORK/glib_pool {N} 300 1 4" 2 1 2 3 4 5 6 8 12 16
+    T="$HERE/tput.sh"
+    sweep sysbench_threads "$T sysbench-threads {N}" 16 1 2 3 4 8 16
+    sweep sysbench_mutex "$T sysbench-mutex {N}" 8 1 2 4 8
+    sweep sysbench_cpu "$T sysbench-cpu {N}" 16 1 2 4 8 16
+    [ -f "$WORK/data" ] && sweep pigz "$T pigz {N} $WORK/data" 8 1 2 3 4 8
+    PYF="$ROOT/tests/fixtures/py_tpe.py"
+    sweep python_tpe_mixed "$PY $PYF --mode mixed --threads {N} --tasks 300 --ms 2" 2 1 2 3 4 6 8 16
+    sweep python_tpe_cpu "$PY $PYF --mode cpu --threads {N} --tasks 200 --ms 2" 8 1 2 4 8
+    sweep python_tpe_sleep "$PY $PYF --mode sleep --threads {N} --tasks 400 --ms 5" 4 4 8 16 32 64 128
+    command -v node >/dev/null && sweep node_fs "$T node-fs {N}" 16 1 2 3 4 8 16
+    command -v memcached >/dev/null && command -v memcslap >/dev/null &&
+        sweep memcached "$T memcached {N}" 16 1 2 4 8 16
 fi
 
 # Dumps the program cannot see: 20 dumps by each capture path (tests/truth/dumps.py).
