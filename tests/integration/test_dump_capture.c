@@ -202,3 +202,43 @@ Test(dump_capture, a_debugger_attached_makes_the_supervisor_refuse_and_auto_sign
     dk_rmdir(dir);
     dk_rmdir(stdir);
 }
+
+Test(dump_capture, an_unprivileged_run_traces_its_own_program, .timeout = 60)
+{
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK))
+        cr_skip_test("needs root and setpriv to run as an unprivileged user");
+    char *dir = tmpdir();
+    cr_assert_eq(chmod(dir, 0777), 0);
+    char run_path[600];
+    snprintf(run_path, sizeof run_path, "%s", ps_build_path("poolshim"));
+    /* No capability left: only being the program's parent lets it trace. */
+    char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", run_path, "run",
+                     "--dir", dir, "--dump-max", "1", "--dump-interval-s", "0", "--",
+                     (char *)ps_build_path("fixtures/sleep_holder"), "--workers", "4", "--run-ms", "2000", NULL };
+    pid_t run = ps_spawn(argv, NULL, 0, dir, NULL, dir);
+    cr_assert(run > 0, "spawn: %s", strerror(errno));
+    cr_assert_eq(dk_wait(run, 30), 0, "poolshim run exits with the program's status");
+    char *err = dk_slurp(dir, "stderr");
+    cr_expect_not_null(strstr(err, "stacks by ptrace from poolshim run"), "%s", err);
+    free(err);
+    int found = 0;
+    DIR *dd = opendir(dir);
+    struct dirent *de;
+    while (dd && (de = readdir(dd))) {
+        int pid, n;
+        char tail[8];
+        if (sscanf(de->d_name, "poolshim.%d.dump.%d.%7s", &pid, &n, tail) != 3 || strcmp(tail, "json"))
+            continue;
+        json_t *d = dk_load_dump(dir, pid, n);
+        cr_assert_not_null(d);
+        cr_expect_str_eq(ps_str(d, "capture.method"), "ptrace");
+        cr_expect(json_is_false(json_object_get(json_object_get(d, "capture"), "realtime")),
+                  "ran without CAP_SYS_NICE, so without privileges");
+        found++;
+        json_decref(d);
+    }
+    if (dd)
+        closedir(dd);
+    cr_expect_eq(found, 1, "one convoy dump");
+    dk_rmdir(dir);
+}
