@@ -177,6 +177,11 @@ static void serve(int fd)
         reply(fd, "refused %s", "the requesting process is not one poolshim run started (or its descendant)");
         return;
     }
+    /* A shim that gave up waiting (we were busy with another request) has
+     * closed its end: a stop now would be one it no longer expects. */
+    struct pollfd alive = { fd, POLLRDHUP, 0 };
+    if (poll(&alive, 1, 0) != 0)
+        return;
     struct pt_capture cap;
     char why[512];
     if (pt_capture(r.pid, &cap, why, sizeof why, NULL, NULL)) {
