@@ -175,7 +175,7 @@ static int cmp_tid(const void *a, const void *b)
 static struct pt_thread *find_in(struct pt_capture *c, int n, int tid)
 {
     struct pt_thread key = { .tid = tid };
-    return bsearch(&key, c->th, (size_t)n, sizeof *c->th, cmp_tid);
+    return n ? bsearch(&key, c->th, (size_t)n, sizeof *c->th, cmp_tid) : NULL;   /* th is NULL at first */
 }
 
 static struct pt_thread *find(struct pt_capture *c, int tid) { return find_in(c, c->n, tid); }
