@@ -75,6 +75,8 @@ void an_copy_scalar(json_t *dst, const json_t *src, const char *key)
 
 const char *an_pool_fn(const json_t *pool)
 {
-    const char *e = an_str(pool, "entry");
+    const char *e = an_str(pool, "name");    /* the shim's label (reports since pools had one) */
+    if (e) return e;
+    e = an_str(pool, "entry");
     return e ? e : an_str(pool, "start_routine");
 }

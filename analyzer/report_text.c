@@ -92,7 +92,8 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
         const json_t *l = json_array_get(an_arr(p, "locks"), 0);
         if (!l) { snprintf(out, n, "none"); break; }
         snprintf(out, n, "%s %s %s s at %s", an_str(l, "kind") ? an_str(l, "kind") : "lock",
-                 an_str(l, "addr") ? an_str(l, "addr") : "?", N(an_num(l, "wait_s")),
+                 an_str(l, "name") ? an_str(l, "name") : an_str(l, "addr") ? an_str(l, "addr") : "?",
+                 N(an_num(l, "wait_s")),
                  an_str(l, "site") ? an_str(l, "site") : "?");
         break;
     }
@@ -123,7 +124,7 @@ static void print_locks(FILE *out, const json_t *a)
         if (an_num(l, "waiting_now") > 0)
             snprintf(now, sizeof now, ", %s still waiting", N(an_num(l, "waiting_now")));
         snprintf(head, sizeof head, "%s %s  wait %s s, %s contended of %s acquisitions%s, max %s ms, held %s s",
-                 an_safe(s1, sizeof s1, an_str(l, "kind"), 8),
+                 an_safe(s1, sizeof s1, an_str(l, "kind"), 10),
                  an_safe(s2, sizeof s2, an_str(l, "name") ? an_str(l, "name") : an_str(l, "addr"), 60),
                  an_fmt_num(n1, sizeof n1, an_num(l, "wait_s")), an_fmt_num(n2, sizeof n2, an_num(l, "contended")),
                  an_fmt_num(n3, sizeof n3, an_num(l, "acquisitions")), now,

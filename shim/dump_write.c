@@ -165,7 +165,7 @@ static void from_proc(struct dthread *d, struct work *wk)
         d->obj = d->arg[0];
         d->kind = PS_K_FUTEX;
         struct ps_obj *o = ps_obj_find(d->obj);
-        if (o && (o->kind == PS_K_MUTEX || o->kind == PS_K_RWLOCK)) {
+        if (o && (o->kind == PS_K_MUTEX || o->kind == PS_K_RWLOCK || o->kind == PS_K_FUTEX_LOCK)) {
             d->kind = o->kind;
             break;
         }

@@ -301,6 +301,15 @@ static const char *base(const char *path)
     return s ? s + 1 : path;
 }
 
+int ps_expand_runtime(int pi, char *buf, size_t cap)
+{
+    char line[320], exe[256] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    ps_expand_knob(pi, 1, buf, cap, line, sizeof line);
+    return strcmp(buf, base(exe)) != 0;   /* the fallback names only the program */
+}
+
 int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t lcap)
 {
     struct ps_sym s;

@@ -148,10 +148,17 @@ void ps_task_begin(struct ps_thread *t)
 void ps_task_api_begin(struct ps_thread *t)
 {
     struct ps_pool *p = ps_pool_of(t);
-    if (p && !__atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED)) {
+    if (p && !__atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED))
         __atomic_store_n(&p->api_tasks, 1, __ATOMIC_RELAXED);
-        t->task_begin_ns = 0;            /* an open guess of this thread's is no task */
+    /* Open here, a task was a guess from the wait for work (made before the
+     * pool's counting switched): this is the same task, counted once. The
+     * last counted task ended when its function returned. */
+    if (t->task_begin_ns && t->tasks) {
+        __atomic_store_n(&t->tasks, t->tasks - 1, __ATOMIC_RELAXED);
+        if (p)
+            __atomic_fetch_sub(&p->tasks, 1, __ATOMIC_RELAXED);
     }
+    t->task_begin_ns = 0;
     task_begin(t);
 }
 

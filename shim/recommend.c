@@ -84,8 +84,12 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
             o->bottleneck = 1;
     }
     double target = o->queueing;
-    if (o->bottleneck > 0 && o->bottleneck < target)
-        target = o->bottleneck;
+    /* At most B threads make progress, and N threads do min(N, B) threads'
+     * worth: the smallest N within 10 % of that bound (B = 1.5 gains half
+     * again from a second thread; flooring it would give that up). */
+    double reach = o->bottleneck > 0 ? ceil(0.9 * o->bottleneck - 1e-9) : 0;
+    if (reach > 0 && reach < target)
+        target = reach;
     /* Serialized with no hold time to bound it: no size can be computed, but
      * more threads only lengthen the queue, so never above the current size. */
     if (serial && o->bottleneck <= 0 && in->threads > 0 && in->threads < target)

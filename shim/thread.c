@@ -20,7 +20,8 @@
 
 const char *const ps_cause_name[PS_NCAUSE] = { "io", "sleep", "lock", "cond", "idle", "runqueue" };
 const char *const ps_kind_name[PS_K_NKINDS] = { "none", "mutex", "rwlock", "spin", "cond", "sem",
-                                                "futex", "io", "poll", "sleep", "join" };
+                                                "futex", "io", "poll", "sleep", "join",
+                                                "futex_lock" };
 
 struct ps_thread *ps_threads;
 int ps_threads_hwm;

@@ -14,7 +14,9 @@ extern const char *const ps_cause_name[PS_NCAUSE];
 
 /* What a thread is blocked on (dumps' blocked_on.kind). */
 enum ps_kind { PS_K_NONE, PS_K_MUTEX, PS_K_RWLOCK, PS_K_SPIN, PS_K_COND, PS_K_SEM, PS_K_FUTEX,
-               PS_K_IO, PS_K_POLL, PS_K_SLEEP, PS_K_JOIN, PS_K_NKINDS };
+               PS_K_IO, PS_K_POLL, PS_K_SLEEP, PS_K_JOIN,
+               PS_K_FUTEX_LOCK,     /* a lock built on a futex word (interpose_futex.c) */
+               PS_K_NKINDS };
 extern const char *const ps_kind_name[PS_K_NKINDS];
 
 enum ps_tstate { PS_T_FREE, PS_T_LIVE, PS_T_EXITED, PS_T_CLAIMING };
@@ -54,6 +56,10 @@ struct ps_thread {
      * waits), they were idle, and the sampler relabels them (sampler.c). */
     void *poll_site;
     uint64_t poll_site_ns;
+    /* a futex lock this thread took after waiting, and when: its release
+     * wakes the next waiter, and the time between is a hold (interpose_futex.c) */
+    uintptr_t flock_obj;
+    uint64_t flock_t0;
     uint64_t timer_slack_ns;         /* the thread's timer slack + 1, 0 until read */
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
     /* a contended spin acquisition whose CPU is settled at its unlock (interpose_spin.c) */

@@ -2,7 +2,7 @@
 """compare.py: checks a poolshim report against the truth observe.py took
 from outside the same run.
 
-  compare.py [--case NAME] [--markdown] [--tasks N] [--wc X] TRUTH.json REPORT.json
+  compare.py [--case NAME] [--markdown] [--tasks N] [--wc X] [--stderr FILE] TRUTH.json REPORT.json
 
 Per thread (matched by TID; threads seen for under 50 ms are skipped):
   partition  cpu_s + wait_by_cause + unattributed_s = wall_s        ±2 %
@@ -18,6 +18,9 @@ Thread count: every thread the observer saw (but the shim's own) is in the repor
 Tasks (--tasks N, the workload's own count): the pool doing most of the CPU
   counts N ±2 %; its count written as unknown (null) fails too.
 W/C (--wc X, the workload's own wait per CPU): the busiest pool's w_c ±20 %.
+One answer (--stderr FILE, the program's stderr with the shim's summary): each
+  pool's summary line and its line in the profile (if one was written) give
+  the report's thread count, class and recommended size.
 Prints one line per check that failed and a summary line; exits 1 if any failed."""
 import json, sys
 
@@ -34,14 +37,40 @@ def busy_label(report, label, names):
     return busy is not None and names.get(busy["id"]) == label
 
 
+def one_answer(report, err):
+    """The summary's and the profile's size, class and count against the report's."""
+    import os, re
+    fails = []
+    by_name = {}
+    for p in report.get("pools", []):
+        by_name.setdefault(p.get("name") or p.get("entry") or p["start_routine"], p)
+    summary = re.findall(r"\]:   pool (.+?): (\d+) threads, .* -> (\d+) threads \(([a-z-]+)\)", err)
+    for name, n, rec, cls in set(summary):
+        p = by_name.get(name)
+        if p and (int(n), int(rec), cls) != (p["threads"], p["recommended_threads"], p["classification"]):
+            fails.append(f"summary says pool {name}: {n} threads -> {rec} ({cls}); report "
+                         f"{p['threads']} -> {p['recommended_threads']} ({p['classification']})")
+    prof = (report.get("controller") or {}).get("profile")
+    ids = {p["id"]: p for p in report.get("pools", [])}
+    if prof and os.path.exists(prof):
+        for pid, n, cls, rec in re.findall(r"^# pool (\d+) .*: (\d+) threads, ([a-z-]+), recommended (\d+):",
+                                           open(prof).read(), re.M):
+            p = ids.get(int(pid))
+            if p and (int(n), cls, int(rec)) != (p["threads"], p["classification"], p["recommended_threads"]):
+                fails.append(f"profile says pool {pid}: {n} threads, {cls}, {rec}; report "
+                             f"{p['threads']}, {p['classification']}, {p['recommended_threads']}")
+    return fails
+
+
 def main():
     args = sys.argv[1:]
-    case, md, want_tasks, want_wc = "", False, None, None
+    case, md, want_tasks, want_wc, stderr_file = "", False, None, None, None
     while args and args[0].startswith("--"):
         if args[0] == "--case": case = args[1]; args = args[2:]
         elif args[0] == "--markdown": md = True; args = args[1:]
         elif args[0] == "--tasks": want_tasks = int(args[1]); args = args[2:]
         elif args[0] == "--wc": want_wc = float(args[1]); args = args[2:]
+        elif args[0] == "--stderr": stderr_file = args[1]; args = args[2:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
     T = {t["tid"]: t for t in truth["threads"]}
@@ -86,6 +115,8 @@ def main():
             p["shim"][k] = p["shim"].get(k, 0) + mine[k]
             p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
     names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
+    if stderr_file:
+        fails += one_answer(report, open(stderr_file, errors="replace").read())
     task_cell = ""
     if want_wc is not None:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)

@@ -30,7 +30,7 @@ case_() {
     rep=$(ls "$dir"/poolshim.*.json 2>/dev/null | grep -v '\.dump\.' | head -1)
     if [ -z "$rep" ]; then echo "$name: no report"; fails=$((fails + 1)); return; fi
     local md
-    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} "$dir/truth.json" "$rep" 2>"$dir/cmp")
+    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp")
     local rc=$?
     cat "$dir/cmp"
     rows+=("$md")
@@ -63,6 +63,21 @@ case_ python_tpe_sleep "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode sleep --thr
 if [ "$MODE" != quick ]; then
     if [ -x "$WORK/glib_pool" ]; then
         TASKS=300 case_ glib_pool_1cpu_4sleep "$WORK/glib_pool" 4 300 1 4
+    fi
+    # one GMutex (a futex lock) serializes the pool: named, serialized, and
+    # its tasks counted around the task function
+    if build_pool glib_lock_pool $(pkg-config --cflags --libs glib-2.0 2>/dev/null); then
+        TASKS=400 case_ glib_lock_1cpu_1sleep "$WORK/glib_lock_pool" 8 400 1 1
+        python3 - "$WORK/glib_lock_1cpu_1sleep" <<'PY' || fails=$((fails + 1))
+import glob, json, sys
+rep = [f for f in glob.glob(sys.argv[1] + "/poolshim.*.json") if ".dump." not in f][0]
+r = json.load(open(rep))
+p = max(r["pools"], key=lambda p: p["cpu_s"])
+top = (r["locks"] or [{}])[0]
+ok = p["classification"] == "serialized" and top.get("name") == "stats_lock"
+print(f"glib_lock_1cpu_1sleep: class {p['classification']}, top lock {top.get('name')}: {'ok' if ok else 'off'}")
+sys.exit(0 if ok else 1)
+PY
     fi
     if build_pool uv_pool $(pkg-config --cflags --libs libuv 2>/dev/null); then
         TASKS=300 case_ libuv_pool_1cpu_4sleep "$WORK/uv_pool" 4 300 1 4
@@ -103,6 +118,7 @@ sweep() {   # NAME "CMD {N}" START SIZES...
 }
 if [ "$MODE" != quick ]; then
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep "$WORK/glib_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
+    [ -x "$WORK/glib_lock_pool" ] && sweep glib_lock_1cpu_1sleep "$WORK/glib_lock_pool {N} 400 1 1" 8 1 2 3 4 8
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_1sleep "$WORK/glib_pool {N} 600 1 1" 2 2 3 4 6 8 12 16
     [ -x "$WORK/uv_pool" ] && sweep libuv_1cpu_4sleep "$WORK/uv_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
     [ -x "$WORK/omp_pool" ] && sweep openmp_1cpu_4sleep "$WORK/omp_pool {N} 400 1 4" 4 2 4 6 8 10 13 16 24 32
