@@ -388,7 +388,7 @@ int cmd_dump(int argc, char **argv)
     req.pid = pid;
     req.sig = sig;
     picture_prepare(pid, &req);
-    struct pt_picture pic = { picture_request, picture_get, &req };
+    struct pt_picture pic = { picture_request, picture_get, &req, NULL, 0 };
     char refusal[512];
     int rc = pt_dump(pid, dir, &pic, json, strcmp(how, "auto") ? NULL : refusal, sizeof refusal);
     seen_free(&req.before);

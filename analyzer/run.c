@@ -29,6 +29,7 @@ static const struct { const char *opt, *var; } run_opts[] = {
     { "expand", "POOLSHIM_EXPAND" }, { "pool", "POOLSHIM_POOL" }, { "alloc-sample", "POOLSHIM_ALLOC_SAMPLE" },
     { "malloc", "POOLSHIM_MALLOC" }, { "metrics", "POOLSHIM_METRICS" },
     { "trace", "POOLSHIM_TRACE" }, { "trace-events", "POOLSHIM_TRACE_EVENTS" },
+    { "dump-capture", "POOLSHIM_DUMP_CAPTURE" },
 };
 #define NOPTS (sizeof run_opts / sizeof *run_opts)
 
@@ -250,6 +251,7 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGQUIT, &ign, &oquit);
     struct timespec start;
     clock_gettime(CLOCK_REALTIME, &start);
+    an_super_open();                      /* dumps by ptrace; without it the shim signals its threads */
     fflush(NULL);
     /* The exec's errno comes back on a close-on-exec pipe: nothing read
      * means the program started. */
@@ -279,11 +281,10 @@ int cmd_run(int argc, char **argv)
     close(ep[0]);
     if (got != (ssize_t)sizeof exec_err) exec_err = 0;
     int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            fprintf(stderr, "poolshim: run: waitpid: %s\n", strerror(errno));
-            return 2;
-        }
+    if (an_super_wait(pid, &status)) {
+        fprintf(stderr, "poolshim: run: waitpid: %s\n", strerror(errno));
+        return 2;
+    }
     sigaction(SIGINT, &oint, NULL);
     sigaction(SIGQUIT, &oquit, NULL);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;

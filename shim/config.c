@@ -51,6 +51,7 @@ static const struct var vars[] = {
     { "POOLSHIM_METRICS", K_STR, OFF(metrics), 0, 511, NULL, "a file path (%p: the pid), at most 511 bytes" },
     { "POOLSHIM_TRACE", K_CHOICE, OFF(trace), 0, 0, "off|on", "on or off (default off)" },
     { "POOLSHIM_TRACE_EVENTS", K_INT, OFF(trace_events), 1024, 4194304, NULL, "an integer 1024..4194304: wait slices kept per thread (default 65536)" },
+    { "POOLSHIM_DUMP_CAPTURE", K_CHOICE, OFF(dump_capture), 0, 0, "auto|ptrace|signal", "auto, ptrace or signal (default auto)" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
 #define NVARS (sizeof vars / sizeof vars[0])
@@ -241,6 +242,13 @@ int ps_config_load(struct ps_config *c, char *const *env)
         /* POOLSHIM_BUILD etc. are for our scripts, not the shim */
         if (!strcmp(name, "POOLSHIM_BUILD") || !strcmp(name, "POOLSHIM_LIB"))
             continue;
+        /* Not a user's setting: the socket `poolshim run` names for its child
+         * (supervise.h); too long a name is no supervisor. */
+        if (!strcmp(name, "POOLSHIM_SUPERVISOR")) {
+            if (strlen(eq + 1) < sizeof c->supervisor)
+                strcpy(c->supervisor, eq + 1);
+            continue;
+        }
         if (ps_config_set(c, name, eq + 1))
             bad++;
     }

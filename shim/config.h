@@ -5,6 +5,7 @@
 #define PS_CONFIG_H
 #include <stddef.h>
 
+enum ps_dump_capture { PS_CAPTURE_AUTO, PS_CAPTURE_PTRACE, PS_CAPTURE_SIGNAL };
 enum ps_control { PS_CONTROL_OFF, PS_CONTROL_ADVISE, PS_CONTROL_ON };
 
 struct ps_config {
@@ -28,6 +29,9 @@ struct ps_config {
     char metrics[512];      /* POOLSHIM_METRICS: Prometheus text file rewritten each interval (%p: pid), empty: none */
     int trace;              /* POOLSHIM_TRACE: 1 records the per-thread state timeline (trace.h) */
     int trace_events;       /* POOLSHIM_TRACE_EVENTS: wait slices kept per thread (ring) */
+    int dump_capture;       /* POOLSHIM_DUMP_CAPTURE: enum ps_dump_capture */
+    char supervisor[108];   /* POOLSHIM_SUPERVISOR: abstract socket of the supervising poolshim run
+                               (set by it; empty: none), see supervise.c */
     int malloc_libc;        /* POOLSHIM_MALLOC: 1 libc (default), 0 jemalloc (read early by
                                interpose_malloc.c; validated here) */
 };

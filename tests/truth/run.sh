@@ -149,6 +149,14 @@ if [ "$MODE" != quick ]; then
     trace_line=$(echo "$out" | grep -E '^(threads|trace file) ' | tr '\n' ' ')
     [ $rc -eq 0 ] && trace_line="ok: $trace_line" || { trace_line="FAILED: $trace_line"; fails=$((fails + 1)); }
 fi
+# Dumps the program cannot see: 20 dumps by each capture path (tests/truth/dumps.py).
+dumprows=()
+if [ "$MODE" != quick ]; then
+    dumpout=$(python3 "$HERE/dumps.py" "$B" --dumps 20 --markdown)
+    [ $? -eq 0 ] || fails=$((fails + 1))
+    echo "$dumpout"
+    while IFS= read -r l; do dumprows+=("$l"); done <<<"$dumpout"
+fi
 
 if [ "$MODE" != quick ]; then
     {
@@ -183,6 +191,23 @@ if [ "$MODE" != quick ]; then
         echo "+-2 %, running = cpu and run queue within 10 % or 20 ms, counters = history)."
         echo
         echo "$trace_line"
+        echo
+        echo "## Dumps the program cannot see"
+        echo
+        echo "tests/truth/dumps.py: sleep_holder (a lock held across 300 ms sleeps, four workers waiting on it,"
+        echo "threads checking their own poll, epoll_wait, sem_timedwait, pthread_cond_timedwait, sleep and"
+        echo "read on a pipe) dumped 20 times by each path: convoy dumps under \`poolshim run\` (auto and"
+        echo "ptrace: the run takes them by ptrace), under the shim with POOLSHIM_DUMP_CAPTURE=signal, and"
+        echo "\`poolshim dump PID\` on the program not under the shim. ok: no wait cut short nor EINTR"
+        echo "(external: epoll_wait may fail after a stop, signal(7)); in every dump with waiters they name"
+        echo "stats_lock and the holder, which is in hold_stats (asleep, or caught between its sleep and its"
+        echo "unlock); \`poolshim show\` names the inlined hold_stats with its"
+        echo "line, no shim frame, every frame down to each thread's start. Pause: ptrace pause_ms, signal"
+        echo "capture wall_ms, median / max."
+        echo
+        echo "| path | dumps | capture | waits checked | cut short or EINTR | dumps with waiters / holder asleep / holder in hold_stats | pause ms | verdict |"
+        echo "|---|---|---|---|---|---|---|---|"
+        for r in "${dumprows[@]}"; do echo "$r"; done
     } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
     echo "table: $OUT"
 fi

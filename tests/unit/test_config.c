@@ -67,6 +67,8 @@ Test(config, defaults_match_the_readme_table)
     cr_expect_str_empty(c.expand);
     cr_expect_str_empty(c.pool);
     cr_expect_eq(c.alloc_sample_lg, 19);
+    cr_expect_eq(c.dump_capture, PS_CAPTURE_AUTO);
+    cr_expect_str_empty(c.supervisor);
 }
 
 /* Integer variables: both range ends accepted, one past each end rejected. */
@@ -165,6 +167,12 @@ Test(config, accepts_every_choice_with_its_index)
         cr_expect_eq(set1(&c, onoff[i], "on", &cap), 0);
         cr_expect_eq(*f, 1, "%s=on", onoff[i]);
     }
+    const char *cap_ways[] = { "auto", "ptrace", "signal" };
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(set1(&c, "POOLSHIM_DUMP_CAPTURE", cap_ways[i], &cap), 0);
+        cr_expect_eq(c.dump_capture, i, "%s", cap_ways[i]);
+    }
+    cr_expect_eq(PS_CAPTURE_SIGNAL, 2);
 }
 
 Test(config, rejects_choices_it_does_not_list)
@@ -177,6 +185,8 @@ Test(config, rejects_choices_it_does_not_list)
     expect_rejected("POOLSHIM_SUMMARY", "yes");
     expect_rejected("POOLSHIM_REPORT", "threads");
     expect_rejected("POOLSHIM_REPORT", "0");
+    expect_rejected("POOLSHIM_DUMP_CAPTURE", "gdb");
+    expect_rejected("POOLSHIM_DUMP_CAPTURE", "Ptrace");
 }
 
 Test(config, log_line_shows_control_bytes_and_long_values_safely)
@@ -346,6 +356,27 @@ Test(config, load_reads_only_poolshim_entries_and_counts_rejections)
     cr_expect_eq(c.control, PS_CONTROL_ON);
     cr_expect_eq(c.max_threads, 0);
     cr_expect_str_eq(c.pool, "work_loop");
+}
+
+Test(config, supervisor_name_is_taken_silently_and_too_long_a_one_is_none)
+{
+    struct ps_config c;
+    struct ps_cap cap;
+    char *env[] = { "POOLSHIM_SUPERVISOR=poolshim-run.12.ab", NULL };
+    ps_cap_begin(&cap);
+    cr_expect_eq(ps_config_load(&c, env), 0);
+    ps_cap_end(&cap);
+    cr_expect_str_eq(c.supervisor, "poolshim-run.12.ab");
+    cr_expect_str_empty(cap.text, "set by poolshim run, not a user's setting: no warning");
+    char long_one[200];
+    memset(long_one, 'x', sizeof long_one);
+    memcpy(long_one, "POOLSHIM_SUPERVISOR=", 20);
+    long_one[sizeof long_one - 1] = 0;                 /* 179 bytes: more than an abstract socket name holds */
+    char *env2[] = { long_one, NULL };
+    ps_cap_begin(&cap);
+    ps_config_load(&c, env2);
+    ps_cap_end(&cap);
+    cr_expect_str_empty(c.supervisor);
 }
 
 Test(config, load_rejects_overlong_names)
