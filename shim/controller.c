@@ -74,7 +74,7 @@ struct inputs {
 struct decision {
     uint64_t t_ns;
     int pool, from, to, act;
-    char reason[240];
+    char reason[400];           /* the longest (a fixed size with a refusal) runs to ~330 */
     struct inputs in;
 };
 

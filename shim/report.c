@@ -72,7 +72,11 @@ static void pool_label(int pi, char *buf, size_t cap)
     }
     if (ps_expand_runtime(pi, buf, cap))
         return;
-    ps_fmt(buf, cap, "%s*", p->alias[0] ? p->alias : p->prefix);
+    /* the threads' name, and where they start: two pools may share a name */
+    char at[128] = "";
+    if (fn)
+        ps_symbol_func(fn, at, sizeof at);
+    ps_fmt(buf, cap, at[0] ? "%s* (%s)" : "%s*", p->alias[0] ? p->alias : p->prefix, at);
 }
 
 static struct ps_obj *paired_cond(int pi, uintptr_t m)

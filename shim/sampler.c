@@ -101,6 +101,10 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
+    /* as the wait will be recorded when it ends (ps_objwait_end) */
+    if ((cause == PS_IO || cause == PS_COND) &&
+        (ps_pool_is_idle_obj(t, t->cur_obj) || (t->cur_kind == PS_K_POLL && ps_pool_is_idle_site(t, t->cur_site))))
+        cause = PS_IDLE;
     if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
         uint64_t open = now - since, cap = t->cur_cap_ns;
         if (cause == PS_SLEEP && cap && open > cap)
@@ -216,6 +220,18 @@ static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 {
     uint64_t d[NSLOT] = { 0 }, n[NSLOT] = { 0 }, labelled = 0;
+    /* A wait counted open as io or cond that ended as idle (the pool's wait
+     * for work was learned meanwhile, account.h): what was seen of it moves
+     * to idle, labels included, before the idle wait's growth is read. */
+    for (int c = 0; c < PS_RUNQ; c++) {
+        if (c == PS_IDLE || in->raw[c] >= t->raw_seen_ns[c])
+            continue;
+        uint64_t drop = t->raw_seen_ns[c] - in->raw[c], x = drop < t->blocked_ns[c] ? drop : t->blocked_ns[c];
+        t->raw_seen_ns[c] = in->raw[c];
+        t->raw_seen_ns[PS_IDLE] += drop;
+        t->blocked_ns[c] -= x;
+        t->blocked_ns[PS_IDLE] += x;
+    }
     for (int c = 0; c < PS_RUNQ; c++) {
         if (in->raw[c] > t->raw_seen_ns[c]) {
             d[c] = in->raw[c] - t->raw_seen_ns[c];
@@ -271,15 +287,11 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
             sure += d[sure_causes[k]];
     }
     budget = sure < budget ? budget - sure : 0;
-    /* short io is labelled up to the budget less the lag reserve; what only
-     * the reserve held back is offered again at the next sample */
-    uint64_t spare = budget > in->lag ? budget - in->lag : 0;
-    uint64_t io_want = d[PS_IO] + t->io_pending_ns;
-    d[PS_IO] = io_want < spare ? io_want : spare;
-    t->io_pending_ns = (io_want < budget ? io_want : budget) - d[PS_IO];
-    budget -= d[PS_IO];
     /* A thread never caught in an unwrapped wait has all its blocked time
-     * in its spans: what the estimate took off beyond the truth goes back. */
+     * in its spans: what the estimate took off beyond the truth goes back,
+     * to the waits that surely blocked, before short io (a non-blocking
+     * read or send is CPU in the kernel: memcached's workers, node's reads
+     * from the page cache) may claim what is left. */
     uint64_t cut_total = 0;
     for (int k = 0; k < NSURE; k++)
         cut_total += wake_cut[sure_causes[k]];
@@ -293,6 +305,13 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         }
         budget -= given;
     }
+    /* short io is labelled up to the budget less the lag reserve; what only
+     * the reserve held back is offered again at the next sample */
+    uint64_t spare = budget > in->lag ? budget - in->lag : 0;
+    uint64_t io_want = d[PS_IO] + t->io_pending_ns;
+    d[PS_IO] = io_want < spare ? io_want : spare;
+    t->io_pending_ns = (io_want < budget ? io_want : budget) - d[PS_IO];
+    budget -= d[PS_IO];
     t->unattributed_ns = budget;
     d[PS_IO] += d[IO_LONG];
     for (int c = 0; c < PS_RUNQ; c++) {

@@ -21,6 +21,10 @@ W/C (--wc X, the workload's own wait per CPU): the busiest pool's w_c ±20 %.
 One answer (--stderr FILE, the program's stderr with the shim's summary): each
   pool's summary line and its line in the profile (if one was written) give
   the report's thread count, class and recommended size.
+W/C from outside (--wc-outside, for event-loop pools whose polls all wait for
+  work): the busiest pool's w_c against (io + sleep) / cpu of its threads as
+  the observer saw them, polls left out: ±20 %, or 0.25 where tiny (the
+  line below which a pool is cpu-bound: no size changes within it).
 Prints one line per check that failed and a summary line; exits 1 if any failed."""
 import json, sys
 
@@ -64,13 +68,14 @@ def one_answer(report, err):
 
 def main():
     args = sys.argv[1:]
-    case, md, want_tasks, want_wc, stderr_file = "", False, None, None, None
+    case, md, want_tasks, want_wc, stderr_file, wc_outside = "", False, None, None, None, False
     while args and args[0].startswith("--"):
         if args[0] == "--case": case = args[1]; args = args[2:]
         elif args[0] == "--markdown": md = True; args = args[1:]
         elif args[0] == "--tasks": want_tasks = int(args[1]); args = args[2:]
         elif args[0] == "--wc": want_wc = float(args[1]); args = args[2:]
         elif args[0] == "--stderr": stderr_file = args[1]; args = args[2:]
+        elif args[0] == "--wc-outside": wc_outside = True; args = args[1:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
     T = {t["tid"]: t for t in truth["threads"]}
@@ -109,12 +114,23 @@ def main():
         mine = {"cpu": t["cpu_s"], "runqueue": w["runqueue"],
                 "sync": w["lock"] + w["cond"] + (0 if polled else w["idle"]),
                 "sleep": w["sleep"], "io": w["io"] + (w["idle"] if polled else 0)}
-        theirs = {"cpu": o["cpu_s"], "runqueue": o["runq_s"], "sync": o["blocked_s"].get("sync", 0),
-                  "sleep": o["blocked_s"].get("sleep", 0), "io": o["blocked_s"].get("io", 0)}
+        b = o["blocked_s"]
+        theirs = {"cpu": o["cpu_s"], "runqueue": o["runq_s"], "sync": b.get("sync", 0),
+                  "sleep": b.get("sleep", 0), "io": b.get("io", 0) + b.get("poll", 0)}
+        # W/C from outside, for pools whose every poll is their wait for work
+        p.setdefault("wc_truth", [0.0, 0.0])
+        p["wc_truth"][0] += b.get("io", 0) + b.get("sleep", 0)
+        p["wc_truth"][1] += o["cpu_s"]
         for k in mine:
             p["shim"][k] = p["shim"].get(k, 0) + mine[k]
             p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
     names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
+    if wc_outside:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        w, c = pools.get(busy["id"], {}).get("wc_truth", [0, 0]) if busy else (0, 0)
+        truth = w / c if c else 0
+        if not busy or abs(busy["w_c"] - truth) > max(0.2 * truth, 0.25):
+            fails.append(f"W/C {busy['w_c'] if busy else float('nan'):.2f}, outside {truth:.2f}")
     if stderr_file:
         fails += one_answer(report, open(stderr_file, errors="replace").read())
     task_cell = ""

@@ -30,7 +30,7 @@ case_() {
     rep=$(ls "$dir"/poolshim.*.json 2>/dev/null | grep -v '\.dump\.' | head -1)
     if [ -z "$rep" ]; then echo "$name: no report"; fails=$((fails + 1)); return; fi
     local md
-    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp")
+    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp")
     local rc=$?
     cat "$dir/cmp"
     rows+=("$md")
@@ -92,6 +92,17 @@ PY
     case_ pigz_p2 pigz -p 2 -6 -k -f "$WORK/data"
     TASKS=300 case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     TASKS=300 case_ epoll_pool "$B/fixtures/epoll_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
+    # memcached's workers each wait for work in epoll_wait on their own fd;
+    # memcslap loads it from a second process, then shuts it down (-A) so
+    # that its report is written
+    if command -v memcached >/dev/null && command -v memcslap >/dev/null; then
+        port=$((20000 + RANDOM % 20000))
+        ( for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+          memcslap -s 127.0.0.1:$port -c 4 -e 20000 -t get >/dev/null 2>&1
+          (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'shutdown\r\n' >&3; sleep 0.2) 2>/dev/null ) &
+        WC_OUTSIDE=1 case_ memcached_t4 memcached -A -u "$(id -un)" -t 4 -p $port -U 0 -l 127.0.0.1
+        wait
+    fi
     if command -v node >/dev/null; then
         head -c 65536 /dev/urandom >"$WORK/small"
         cat >"$WORK/fs.js" <<JS
