@@ -90,12 +90,8 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
     if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
         __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
         __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
-        if (t->cur_kind == PS_K_POLL) {
-            if (!t->poll_site)
-                __atomic_store_n(&t->poll_site, t->cur_site, __ATOMIC_RELEASE);
-            if (t->poll_site == t->cur_site)
-                __atomic_store_n(&t->poll_site_ns, t->poll_site_ns + dt, __ATOMIC_RELEASE);
-        }
+        if (t->cur_kind == PS_K_POLL && ps_thread_poll_site(t, t->cur_site))
+            __atomic_store_n(&t->poll_site_ns, t->poll_site_ns + dt, __ATOMIC_RELEASE);
     }
     t->depth = 0;
     s->open = 0;

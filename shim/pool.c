@@ -259,7 +259,7 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_runq_ns, t->runq_ns);
     ps_atomic_add(&p->ret_unattributed_ns, t->unattributed_ns);
     ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
-    ps_atomic_add(&p->ret_tasks, t->tasks);
+    ps_atomic_add(&p->ret_tasks, t->tasks + t->tasks_before);
     ps_atomic_add(&p->ret_task_ns, t->task_ns);
     ps_atomic_add(&p->ret_nvcsw, t->nvcsw);
     ps_atomic_add(&p->ret_nivcsw, t->nivcsw);
@@ -293,7 +293,7 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
         o->runq_ns += t->runq_ns;
         o->unattributed_ns += t->unattributed_ns;
         o->spin_ns += t->spin_ns;
-        o->tasks += t->tasks;
+        o->tasks += t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
         o->task_ns += t->task_ns;
         o->nvcsw += t->nvcsw;
         o->nivcsw += t->nivcsw;
@@ -344,6 +344,8 @@ int ps_pool_tasks_whole(int pi)
         return 1;
     if (!__atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) && !__atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED))
         return 0;
+    if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
+        return 1;           /* polls there before it was learned are credited (sampler.c) */
     return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= ps_pool_cpu_ns(pi) / 50;
 }
 

@@ -190,7 +190,8 @@ void ps_pool_totals(int p, struct ps_pool_totals *out);
 /* CPU of pool pi's threads as last sampled (live, exited and retired). */
 uint64_t ps_pool_cpu_ns(int pi);
 /* The pool's task count holds all its tasks: counted around its task
- * function, or from a wait for work learned before the pool had done more
+ * function, from a poll site (whose polls before it was learned are
+ * credited), or from a wait for work learned before the pool had done more
  * than 2 % of its work. Else the count is a part and is written as unknown. */
 int ps_pool_tasks_whole(int pi);
 /* The candidates list the agent scans to learn idle objects. */

@@ -365,6 +365,8 @@ static void relabel_idle_polls(struct ps_thread *t)
     t->blocked_ns[PS_IO] -= x;
     t->blocked_ns[PS_IDLE] += x;
     t->poll_moved_ns += x;
+    /* and each of them that returned work started a task */
+    __atomic_store_n(&t->tasks_before, __atomic_load_n(&t->poll_site_work, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
 }
 
 /* An exited thread's last period, from what it recorded at exit (its CPU,

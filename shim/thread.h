@@ -59,6 +59,7 @@ struct ps_thread {
      * waits), they were idle, and the sampler relabels them (sampler.c). */
     void *poll_site;
     uint64_t poll_site_ns;
+    uint64_t poll_site_work;         /* polls there that returned work: tasks, if it is idle */
     /* a futex lock this thread took after waiting, and when: its release
      * wakes the next waiter, and the time between is a hold (interpose_futex.c) */
     uintptr_t flock_obj;
@@ -113,6 +114,8 @@ struct ps_thread {
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
     uint64_t poll_moved_ns;          /* poll_site_ns relabelled io -> idle so far */
+    uint64_t tasks_before;           /* poll_site_work credited as tasks once that site was
+                                        learned as the pool's wait for work (sampler.c) */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_sample_ns;
@@ -186,4 +189,11 @@ void ps_thread_set_baseline(struct ps_thread *t);
 /* Called in the child after fork: only the forking thread survives. */
 void ps_thread_after_fork_child(void);
 int ps_gettid(void);
+/* Is site t's first poll site (taking it if t has none yet)? Owner thread. */
+static inline int ps_thread_poll_site(struct ps_thread *t, void *site)
+{
+    if (!t->poll_site)
+        __atomic_store_n(&t->poll_site, site, __ATOMIC_RELEASE);
+    return t->poll_site == site;
+}
 #endif
