@@ -2,6 +2,7 @@
  * functions we do not wrap (open, close, rename) and ps_write_all, so writing a
  * report is never counted as the host's I/O. */
 #include "file.h"
+#include <string.h>
 #include "log.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +66,34 @@ long ps_file_read_small(const char *path, char *buf, size_t cap)
         return -1;
     buf[n] = 0;
     return n;
+}
+
+int ps_file_contains(const char *path, const char *needle)
+{
+    size_t k = strlen(needle);
+    if (!k || k >= 64)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[4096 + 64];
+    size_t keep = 0;
+    int found = 0;
+    for (;;) {
+        ssize_t n = syscall(SYS_read, fd, buf + keep, sizeof buf - 1 - keep);
+        if (n <= 0)
+            break;
+        size_t len = keep + (size_t)n;
+        buf[len] = 0;
+        if (memmem(buf, len, needle, k)) {
+            found = 1;
+            break;
+        }
+        keep = k - 1 < len ? k - 1 : len;     /* a match across two reads */
+        memmove(buf, buf + len - keep, keep);
+    }
+    close(fd);
+    return found;
 }
 
 int ps_file_write_atomic(const char *dir, const char *name, const void *buf, size_t len)

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "entry.h"
 #include "expand.h"
+#include "file.h"
 #include "log.h"
 #include "pool.h"
 #include "real.h"
@@ -25,11 +26,13 @@
 #include <unistd.h>
 
 int ps_pid;
+static int forked_child;     /* this process is a fork of a measured one */
 
 static void atfork_child(void)
 {
     if (!ps_ready)
         return;
+    forked_child = 1;
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_thread_after_fork_child();
@@ -83,6 +86,15 @@ __attribute__((constructor(101))) static void ps_init(void)
 
 static int finished;
 
+/* The parent process has the shim loaded: this one is a helper of a
+ * measured run, not the program the user started. */
+static int parent_measured(void)
+{
+    char path[64];
+    ps_fmt(path, sizeof path, "/proc/%d/maps", (int)getppid());
+    return ps_file_contains(path, "libpoolshim");
+}
+
 static void finish(const char *why, int next_shimmed)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
@@ -95,8 +107,11 @@ static void finish(const char *why, int next_shimmed)
     /* An image that ran only its main thread and execs into one the shim
      * measures too (a version manager's script that execs the interpreter)
      * has nothing to report that the next image's poolshim.<pid>.json, the
-     * same name, would not replace a moment later. */
-    if (ps_cfg.report && !(next_shimmed && !ps_thread_any_besides_main()))
+     * same name, would not replace a moment later. Nor has a process that
+     * never started a thread whose parent the shim measures too (a shell's
+     * subshells and helpers: 40 files for one `python3` through pyenv): no
+     * pool, nothing the run's other reports do not say. */
+    if (ps_cfg.report && !((next_shimmed || forked_child || parent_measured()) && !ps_thread_any_besides_main()))
         ps_report_write(why);
     ps_trace_write();
 }
