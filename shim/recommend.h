@@ -10,7 +10,8 @@
  *   queueing  = the smallest size that keeps 95 % of the cores busy in a
  *               closed queueing model (qmodel.h): goetz plus headroom for
  *               tasks whose bursts and waits vary
- *   recommended = min(queueing, bottleneck rounded, peak demand), at least 1. */
+ *   recommended = min(queueing, bottleneck rounded, peak demand), at least 1;
+ *               1 when a task's work is shorter than handing it over. */
 #ifndef PS_RECOMMEND_H
 #define PS_RECOMMEND_H
 #include <stdint.h>
@@ -33,6 +34,8 @@ struct ps_rec_in {
     int lone;                /* the pool ever had one thread (not: one left at the end) */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:
                                 more threads than that would find nothing to do */
+    double task_work_s;      /* cpu + io + sleep per task, 0 = tasks unknown */
+    double handoff_s;        /* median time from a post to the woken worker running, 0 = unknown */
 };
 
 struct ps_rec_out {

@@ -227,6 +227,13 @@ static int pool_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct 
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
+    uint64_t handoffs;
+    double h50 = ps_hist_quantile(&ps_pools[pi].handoff, 0.5, &handoffs);
+    /* enough hand-offs for a median, and tasks whose count is whole */
+    if (handoffs >= 20 && tot->tasks >= 20 && ps_report_tasks_seen(&ps_pools[pi])) {
+        in.handoff_s = h50 * 1e-9;
+        in.task_work_s = (tot->cpu_ns + tot->wait_ns[PS_IO] + tot->wait_ns[PS_SLEEP]) * NS / tot->tasks;
+    }
     in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi]) && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.lone = tot->threads == 1;
     *top = ps_report_top_contention(pi, &in.top_wait_s);

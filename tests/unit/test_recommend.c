@@ -135,6 +135,21 @@ Test(recommend, bottleneck_rounds_to_the_nearest_size)
     cr_expect_eq(o.recommended_threads, 1, "B %.2f: %d", o.bottleneck, o.recommended_threads);
 }
 
+/* Tasks shorter than the hand-off to a waiting worker (4 us of work, 6.5 us
+ * hand-offs: node's fs pool) want one worker whatever the model says; 2 ms
+ * tasks with the same hand-offs keep the model's size. */
+Test(recommend, tasks_cheaper_than_their_handoff_want_one_thread)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 16, .cpu_s = 1.4, .io_s = 1.4, .wall_s = 1.5,
+                            .task_work_s = 4e-6, .handoff_s = 6.5e-6 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.recommended_threads, 1, "%s", o.reason);
+    cr_expect_not_null(strstr(o.reason, "shorter than handing it"), "%s", o.reason);
+    in.task_work_s = 2e-3;
+    o = rec(in);
+    cr_expect_gt(o.recommended_threads, 1, "%s", o.reason);
+}
+
 /* A lock held longer than all the work (hold 16 > C + W = 8): at least 1. */
 Test(recommend, bottleneck_never_below_one)
 {
