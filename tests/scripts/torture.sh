@@ -553,7 +553,9 @@ case_make() {
   } >"$D/mk/Makefile"
   run 0 60 -- make -s -j2 -C "$D/mk"; rm -rf "$D/mk/out"; run 1 60 -- make -s -j2 -C "$D/mk"
   same_run || return
-  reports_sane 3 || return
+  # make reports; its recipes (sh, seq, tr) never start a thread and their
+  # parent is measured, so they write none (init.c)
+  reports_sane 1 || return
   ok "make -j2: same result, $(reports | wc -l) processes reported"
 }
 
