@@ -10,6 +10,7 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
+#include "syncobj.h"
 #include "thread.h"
 #include <dirent.h>
 #include <errno.h>
@@ -483,6 +484,8 @@ void ps_sampler_tick(uint64_t now, int final)
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st == PS_T_LIVE || st == PS_T_EXITED) && !t->ignore)
+            ps_lock_ledger_fold(t, final);
         if (st == PS_T_EXITED && !t->unwrapped_closed && !t->ignore)
             close_unwrapped(t);
         if (st != PS_T_LIVE || t->tid <= 0 || t->ignore)

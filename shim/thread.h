@@ -23,6 +23,8 @@ struct ps_obj;
 #define PS_MAX_THREADS 8192
 #define PS_NAME_LEN 16
 
+struct ps_lock_ledger;           /* syncobj.h */
+
 struct ps_thread {
     int state;                       /* enum ps_tstate, atomic */
     int tid;
@@ -68,10 +70,6 @@ struct ps_thread {
     uintptr_t cur_obj;               /* lock / cond / sem / futex address, or fd */
     void *cur_site;                  /* return address of the wrapper's caller */
     uint64_t cur_cap_ns;             /* a sleep: the most it can block (interpose_sleep.c), 0 unknown */
-    /* the last hot lock this thread looked up (syncobj.c): a pool's workers take
-     * the same queue lock again and again, and entries never move */
-    uintptr_t hot_key;
-    struct ps_obj *hot_obj;
     /* the same for the last object it posted to (pool.c): a producer signals
      * the same condvar for every task */
     uintptr_t post_key;
@@ -111,6 +109,15 @@ struct ps_thread {
     int held;                        /* owner: mutexes/rwlocks/spinlocks held now (throttle's safe point) */
     int no_park;                     /* someone joins this thread: the throttle must not park it */
     int sampler_fail;
+
+    /* Hot locks (syncobj.h, "Per-thread ledger"): what used to be shared
+     * writes on every acquisition of a once-contended lock. Owner writes,
+     * the agent reads and folds into the lock's totals. */
+    uint64_t lock_events;            /* owner: ledger updates ever (the agent skips idle ledgers) */
+    uint64_t lock_events_folded;     /* agent: lock_events at its last fold */
+    struct ps_lock_slot *hot_slot;   /* owner: the slot last looked up (a lock's release
+                                      * follows its acquisition), NULL none */
+    struct ps_lock_ledger *ledger;   /* owner binds it at its first hot lock; NULL none */
 };
 
 extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
