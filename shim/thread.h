@@ -99,6 +99,10 @@ struct ps_thread {
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_sample_ns;
+    uint64_t read_since_ns;          /* the wrapped wait (cur_since_ns) it was in across its
+                                      * last schedstat reading, 0 none (sampler.c) */
+    uint64_t still_since_ns;         /* the same, when it was also in it across the reading
+                                      * before with no CPU or run-queue time between: blocked */
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
     int unwrapped_closed;            /* exited: its last period was reconciled */
     int needs_base;                  /* found in /proc: measured from its first sample */
@@ -167,8 +171,10 @@ static inline struct ps_thread *ps_thread_self(void)
 struct ps_thread *ps_thread_claim(int tid, void *routine);
 /* Marks the caller's record exited after a last CPU reading. */
 void ps_thread_on_exit(struct ps_thread *t);
-/* The record of a live tid, or NULL (linear scan: slow paths only). */
+/* The record of a live tid, or NULL (a hint, else a linear scan). */
 struct ps_thread *ps_thread_by_tid(int tid);
+/* t's tid is known: the hint ps_thread_by_tid looks at first. */
+void ps_thread_note_tid(const struct ps_thread *t);
 /* The same by pthread_t, for threads that ran our start (or a wrapper). */
 struct ps_thread *ps_thread_by_pthread(pthread_t th);
 /* Records the calling thread's schedstat as its zero (the main thread at start). */
