@@ -60,7 +60,7 @@ INT_BIN   := $(B)/tests/integration_tests
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps demo test unit integration bench clean torture torture-fixtures truth
+.PHONY: all deps demo test unit integration bench bench-overhead bench-peers clean torture torture-fixtures truth
 all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN) torture-fixtures
 
 deps:
@@ -125,6 +125,11 @@ truth: deps all
 
 bench: deps all $(BENCH_BIN)
 	@bash scripts/bench.sh $(B)
+# issue 13's tables, tens of minutes each: bench/README.md
+bench-overhead: deps all $(BENCH_BIN)
+	@bash bench/overhead.sh $(B)
+bench-peers: deps all $(BENCH_BIN)
+	@bash bench/peers.sh $(B)
 
 clean:
 	rm -rf build build-asan build-tsan

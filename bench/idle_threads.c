@@ -1,6 +1,7 @@
 /* idle_threads: what the shim's agent costs per live thread (issue 13).
  * Starts N threads that block in one wait each (a pool's idle workers on a
- * condvar, or sleepers in nanosleep), waits until all are blocked, then
+ * condvar, or sleepers in nanosleep), waits until all are blocked and the
+ * agent has read each once (1 s + 0.5 ms per thread), then
  * measures for S seconds: the agent thread's on-CPU time (its schedstat, the
  * thread named "poolshim"; absent without the shim) and the whole process's
  * CPU (getrusage), and prints one JSON line:
@@ -123,7 +124,9 @@ int main(int argc, char **argv)
             break;
         usleep(10000);
     }
-    usleep(500000);                              /* the agent has seen them all */
+    /* Let the agent see them all: its first reading of a thread is a full
+     * one, and an expensive tick stretches the next interval (agent.c). */
+    usleep((useconds_t)(1e6 + n * 500.0));
     double r0 = 0, r1 = 0;
     double a0 = agent_cpu_ns(&r0), p0 = process_cpu_ms();
     struct timespec t0, t1;
