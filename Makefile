@@ -102,8 +102,9 @@ $(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
 	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
 
+# DWARF 4: Debian's coz-profiler (bench/peers.sh) cannot read gcc 12's DWARF 5.
 $(B)/bench/%: bench/%.c | $(B)/bench
-	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
+	$(CC) -O2 -gdwarf-4 -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
 
 $(B)/shim $(B)/analyzer $(B)/fixtures $(B)/tests $(B)/bench:
 	@mkdir -p $@

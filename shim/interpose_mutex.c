@@ -148,9 +148,21 @@ int lock_plain(enum how how, pthread_mutex_t *m, clockid_t clk, const struct tim
     return lock_rest(how, m, clk, abs, site, r);      /* keeps `held` itself */
 }
 /* pthread_mutex_lock's: only m and site to keep. */
+static __attribute__((noinline, cold)) int lock_unresolved(pthread_mutex_t *m, void *site)
+{
+    return lock_plain(PLAIN, m, 0, NULL, site);              /* PS_REAL resolves them first */
+}
 static __attribute__((noinline)) int lock_plain_untimed(pthread_mutex_t *m, void *site)
 {
-    return lock_plain(PLAIN, m, 0, NULL, site);
+    __typeof__(pthread_mutex_trylock) *f = ps_real_pthread_mutex_trylock;
+    if (__builtin_expect(!f, 0))
+        return lock_unresolved(m, site);
+    int r = f(m);
+    if (__builtin_expect(r == 0, 1)) {
+        held_add(1);
+        return 0;
+    }
+    return lock_rest(PLAIN, m, 0, NULL, site, r);
 }
 
 /* Inlined into the exported functions, so PS_CALLER() here is their caller. */
@@ -211,10 +223,21 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
     return r;
 }
 
+/* Before the constructor resolved the real functions (PS_REAL's fallback,
+ * out of line so the fast paths need no saved register for it). */
+static __attribute__((noinline, cold)) int unlock_unresolved(pthread_mutex_t *m)
+{
+    ps_real_init();
+    return ps_real_pthread_mutex_unlock(m);
+}
+
 PS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     held_add(-1);
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
         return unlock_marked(m);
-    return PS_REAL(pthread_mutex_unlock)(m);
+    __typeof__(pthread_mutex_unlock) *f = ps_real_pthread_mutex_unlock;
+    if (__builtin_expect(!f, 0))
+        return unlock_unresolved(m);
+    return f(m);
 }
