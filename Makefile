@@ -87,7 +87,11 @@ $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 # Unit tests link the shim's objects directly (never preload into the runner).
 # Without init.o (no constructor) and the interpose_*.o wrappers (they would
 # interpose libc inside the runner itself); jansson checks the JSON writer.
-UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/interpose_%.o,$(SHIM_OBJ))
+# machine.o and throttle.o too: the controller's tests give it a machine and
+# a throttle of their own (tests/unit/test_controller.c), so that nothing
+# test-only is built into the library.
+UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/interpose_%.o $(B)/shim/machine.o \
+                          $(B)/shim/throttle.o,$(SHIM_OBJ))
 # Under SAN the unit tests get the shim's modules built with the full sanitizer
 # (the preloaded library gets UBSan only, see above).
 ifneq ($(RUNNER_SANFLAGS),)

@@ -12,6 +12,7 @@
 #include "../shim/stacks.h"
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -269,6 +270,56 @@ static json_t *picture_get(int pid, void *arg, char *path, size_t pathlen, char 
     return doc.root;
 }
 
+/* `poolshim run`'s own PID is not the program's: the program is its child.
+ * 0 (pid is not poolshim run), or the one child's PID; -1 with a message
+ * when it has none or several. */
+static int run_child(int pid)
+{
+    char path[64], buf[256], exe[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0) close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    const char *a0 = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+    size_t l0 = strlen(buf);
+    if (strcmp(a0, "poolshim") || (size_t)n <= l0 + 1 || strcmp(buf + l0 + 1, "run")) return 0;
+    snprintf(path, sizeof path, "/proc/%d/exe", pid);
+    ssize_t el = readlink(path, exe, sizeof exe - 1);
+    exe[el > 0 ? el : 0] = 0;
+    if (el > 0 && strcmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "poolshim")) return 0;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0) close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    int kids[8], k = 0;
+    for (char *p = buf, *end; k < 8; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        kids[k++] = (int)v;
+    }
+    if (k == 1) {
+        char comm[64] = "?";
+        snprintf(path, sizeof path, "/proc/%d/comm", kids[0]);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, comm, sizeof comm - 1) : -1;
+        if (fd >= 0) close(fd);
+        comm[n > 0 ? n : 1] = 0;
+        comm[strcspn(comm, "\n")] = 0;
+        fprintf(stderr, "poolshim: dump: %d is `poolshim run`; dumping the program it runs, %d (%s)\n", pid, kids[0],
+                comm);
+        return kids[0];
+    }
+    if (k == 0)
+        fprintf(stderr, "poolshim: dump: %d is `poolshim run`, and its program is not running\n", pid);
+    else
+        fprintf(stderr, "poolshim: dump: %d is `poolshim run` with %d child processes (%s): give one of them\n", pid,
+                k, buf[0] ? strtok(buf, "\n") : "");
+    return -1;
+}
+
 int cmd_dump(int argc, char **argv)
 {
     int sig = 0, pid = 0, json = 0;
@@ -277,8 +328,10 @@ int cmd_dump(int argc, char **argv)
         char *end;
         if (!strcmp(argv[i], "--signal") && i + 1 < argc) {
             long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 64) {
-                fprintf(stderr, "poolshim: dump: --signal %s: expected a signal number 1..64\n", argv[i]);
+            /* only a signal the shim may use (config.c): --signal 15 would stop the program */
+            if (*end || v < SIGRTMIN || v > SIGRTMAX) {
+                fprintf(stderr, "poolshim: dump: --signal %s: expected a real-time signal %d..%d (SIGRTMIN..SIGRTMAX)\n",
+                        argv[i], SIGRTMIN, SIGRTMAX);
                 return 2;
             }
             sig = (int)v;
@@ -317,6 +370,9 @@ int cmd_dump(int argc, char **argv)
         fprintf(stderr, "poolshim: dump: %d: no such process\n", pid);
         return 2;
     }
+    int child = run_child(pid);
+    if (child < 0) return 2;
+    if (child) pid = child;
     int err, shim = maps_has_shim(pid, &err);
     if (!shim && !strcmp(how, "signal")) {
         if (err) fprintf(stderr, "poolshim: dump: %d: cannot read its memory map: %s\n", pid, strerror(err));
@@ -332,7 +388,7 @@ int cmd_dump(int argc, char **argv)
     req.pid = pid;
     req.sig = sig;
     picture_prepare(pid, &req);
-    struct pt_picture pic = { picture_request, picture_get, &req };
+    struct pt_picture pic = { picture_request, picture_get, &req, NULL, 0 };
     char refusal[512];
     int rc = pt_dump(pid, dir, &pic, json, strcmp(how, "auto") ? NULL : refusal, sizeof refusal);
     seen_free(&req.before);

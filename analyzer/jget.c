@@ -1,6 +1,7 @@
 /* jget.c: forgiving typed accessors over untrusted JSON (see jget.h).
  * Pure functions, no state; used by every reader and renderer. */
 #include "jget.h"
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -75,6 +76,21 @@ void an_copy_scalar(json_t *dst, const json_t *src, const char *key)
 
 const char *an_pool_fn(const json_t *pool)
 {
-    const char *e = an_str(pool, "entry");
+    const char *e = an_str(pool, "name");    /* the shim's label (reports since pools had one) */
+    if (e) return e;
+    e = an_str(pool, "entry");
     return e ? e : an_str(pool, "start_routine");
+}
+
+const char *an_pool_label(const json_t *doc, long long id, char *buf, size_t n)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(an_arr(doc, "pools"), i, p)
+        if (an_int(p, "id", -2) == id && an_pool_fn(p)) {
+            snprintf(buf, n, "%s", an_pool_fn(p));
+            return buf;
+        }
+    snprintf(buf, n, id >= 0 ? "pool %lld" : "not in a pool", id);
+    return buf;
 }

@@ -17,6 +17,9 @@ long long an_int(const json_t *o, const char *key, long long dflt);
 /* The function a pool's threads run: its entry (what a trampoline start
  * routine calls, format 1.x reports may lack it), else its start routine. */
 const char *an_pool_fn(const json_t *pool);
+/* The function of pool id (an_pool_fn) among doc's "pools" (a file or an
+ * answer), into buf; "pool ID" when none is known, "not in a pool" for id < 0. */
+const char *an_pool_label(const json_t *doc, long long id, char *buf, size_t n);
 /* Array / object at key, or NULL. */
 json_t *an_arr(const json_t *o, const char *key);
 json_t *an_obj(const json_t *o, const char *key);

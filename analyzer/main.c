@@ -23,44 +23,54 @@ static const struct an_help {
       NULL,   /* from run.c's own table: an_run_options() */
       "CMD's exit status; 128+N when CMD died of signal N; 127 CMD not found, 126 not\n"
       "executable; 2 bad options or no libpoolshim.so." },
-    { "report", "poolshim report [--json | --html FILE] REPORT.json...",
+    { "report", "poolshim report [--json | --html FILE] [--width W] REPORT.json...",
       "Pools, W/C, waits by cause, locks, recommended sizes and the controller's decisions of\n"
       "one or more reports (poolshim.<pid>.json; a dump's pools too), side by side.",
       "  --json          the answer as JSON on standard output, for scripts\n"
       "  --html FILE     one self-contained page written to FILE\n"
+      "  --width W       wrap the text at W columns (default 100; 0: no limit, one line each)\n"
       "  -h, --help      this text\n",
       "0 done; 1 the output could not be written; 2 bad input (one line names the file and\n"
       "what is wrong) or bad options." },
-    { "show", "poolshim show [--json | --folded | --html FILE] [--all-frames] DUMP.json",
+    { "show", "poolshim show [--json | --folded | --html FILE] [--all-frames] [--frames N] [--width W] DUMP.json",
       "A dump's threads grouped by stack and state, deadlock cycles, who blocks whom, the\n"
       "holders' stacks, pools and allocation sites.",
       "  --json          the answer as JSON on standard output\n"
       "  --folded        folded stacks (pool;state;outer;...;inner count) for flame graphs\n"
       "  --html FILE     one self-contained page written to FILE\n"
       "  --all-frames    keep the shim's own frames in stacks (left out by default)\n"
+      "  --frames N      show N frames of each stack (default 12 per thread group, 8 per lock\n"
+      "                  holder, 6 per allocation site; 0: all); the text counts those left out\n"
+      "  --width W       wrap the text at W columns (default 100; 0: no limit, one line each)\n"
       "  -h, --help      this text\n",
       "0 done; 1 the output could not be written; 2 bad input or bad options." },
     { "dump", "poolshim dump [--dir D] [--json] [--capture auto|ptrace|signal] [--signal N] PID",
       "Stops every thread of any live process the caller may trace for one instant (ptrace),\n"
       "copies their registers, stacks and lock words, lets them go, and writes and shows the\n"
-      "dump; for a process under the shim its own picture (pools, causes, allocations) is merged.",
+      "dump; for a process under the shim its own picture (pools, causes, allocations) is merged.\n"
+      "Given the PID of `poolshim run`, it dumps the program that run started.",
       "  --dir D         where the dump is written (default: the current directory)\n"
       "  --json          print the answer as JSON\n"
       "  --capture HOW   auto (default: ptrace, or the shim's signal if tracing is refused),\n"
       "                  ptrace, or signal (the shim's own capture, in-process)\n"
-      "  --signal N      with signal capture: the dump signal (default: the process's\n"
-      "                  POOLSHIM_DUMP_SIGNAL, else SIGRTMIN+7)\n"
+      "  --signal N      with signal capture: the dump signal, SIGRTMIN..SIGRTMAX (default:\n"
+      "                  the process's POOLSHIM_DUMP_SIGNAL, else SIGRTMIN+7)\n"
       "  -h, --help      this text\n",
       "0 the dump was written; 1 no dump (tracing refused, the process does not catch the\n"
       "signal, or none appeared in time); 2 bad PID, no such process, or bad options." },
-    { "export", "poolshim export pprof [-o OUT.pb.gz] [--kind all|contention|offcpu|heap] FILE.json",
-      "Writes a report or a dump as a gzipped pprof profile (profile.proto), which go tool\n"
+    { "export", "poolshim export pprof [-o OUT.pb.gz] [--kind all|contention|offcpu|heap] FILE.json\n"
+      "  poolshim export trace [-o OUT.json] REPORT.json|TRACE.json",
+      "pprof: writes a report or a dump as a gzipped pprof profile (profile.proto), which go tool\n"
       "pprof, Parca and Pyroscope read: lock contention (contentions/count, delay/nanoseconds)\n"
       "by waiter call site, off-CPU time (offcpu/nanoseconds) by cause and stack, and a dump's\n"
-      "live heap (inuse_space/bytes, inuse_objects/count) by allocation stack.",
-      "  -o, --output OUT   where to write (default: FILE with .json replaced by .pb.gz; -\n"
-      "                     for standard output)\n"
-      "  --kind K           all (default), contention, offcpu or heap (dumps only)\n"
+      "live heap (inuse_space/bytes, inuse_objects/count) by allocation stack.\n"
+      "trace: writes the timeline of a run recorded with POOLSHIM_TRACE=on as Chrome trace-event\n"
+      "JSON, which Perfetto (ui.perfetto.dev) and chrome://tracing open: a track per thread\n"
+      "(running, runqueue, waits by cause with the object, parked), counters per pool, the\n"
+      "controller's decisions and the dumps.",
+      "  -o, --output OUT   where to write (default: FILE with .json replaced by .pb.gz, or for\n"
+      "                     trace by .perfetto.json; - for standard output)\n"
+      "  --kind K           pprof: all (default), contention, offcpu or heap (dumps only)\n"
       "  -h, --help         this text\n",
       "0 written; 1 the output could not be written; 2 bad input or bad options." },
     { "help", "poolshim help [CMD]",
@@ -124,6 +134,19 @@ int an_fail_file(const char *file, const char *msg)
     return 2;
 }
 
+/* --frames N / --width W: a plain non-negative integer in [lo, hi], or 0. */
+static int text_opt(const char *opt, const char *v, long lo, long hi, int *out)
+{
+    char *end;
+    long n = v && *v >= '0' && *v <= '9' ? strtol(v, &end, 10) : -1;
+    if (n < 0 || *end || (n && (n < lo || n > hi))) {
+        fprintf(stderr, "poolshim: %s %s: expected 0 or an integer %ld..%ld\n", opt, v ? v : "(missing)", lo, hi);
+        return 2;
+    }
+    *out = (int)n;
+    return 0;
+}
+
 /* Removes the reader options from argv, leaving the file names. */
 static int parse_reader_opts(int *argc, char **argv, struct an_opts *o)
 {
@@ -137,7 +160,14 @@ static int parse_reader_opts(int *argc, char **argv, struct an_opts *o)
         else if (!strcmp(a, "--all-frames")) o->all_frames = 1;
         else if (!strcmp(a, "--html") && i + 1 < *argc) o->html = argv[++i];
         else if (!strncmp(a, "--html=", 7)) o->html = a + 7;
-        else {
+        else if (!strcmp(a, "--frames") || !strncmp(a, "--frames=", 9) || !strcmp(a, "--width") ||
+                 !strncmp(a, "--width=", 8)) {
+            int w = a[2] == 'w', v;
+            const char *eq = strchr(a, '='), *val = eq ? eq + 1 : i + 1 < *argc ? argv[++i] : NULL;
+            if (text_opt(w ? "--width" : "--frames", val, w ? 40 : 1, w ? 100000 : 100000, &v)) return 2;
+            if (w) an_width = v ? v : AN_WIDTH_NONE;
+            else an_frames = v;
+        } else {
             fprintf(stderr, "poolshim: %s: unknown option (or missing value) for %s\n", a, argv[0]);
             return 2;
         }

@@ -1,6 +1,7 @@
 /* output.c: answer output plumbing shared by report and show (see output.h). */
 #include "output.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,13 +13,30 @@ int an_out_json(const json_t *answer)
     return 0;
 }
 
+FILE *an_out_tmp(const char *base, char *tmp, size_t n)
+{
+    for (unsigned k = 0; k < 16; k++) {
+        if ((size_t)snprintf(tmp, n, "%s.%d.%u.tmp", base, (int)getpid(), k) >= n) {
+            errno = ENAMETOOLONG;
+            return NULL;
+        }
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            FILE *f = fdopen(fd, "w");
+            if (!f) close(fd), unlink(tmp);
+            return f;
+        }
+        if (errno != EEXIST) return NULL;
+    }
+    return NULL;
+}
+
 int an_out_file(const char *path, void (*render)(FILE *, const json_t *), const json_t *answer)
 {
-    size_t n = strlen(path) + 32;
+    size_t n = strlen(path) + 48;
     char *tmp = malloc(n);
     if (!tmp) return 1;
-    snprintf(tmp, n, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
+    FILE *f = an_out_tmp(path, tmp, n);
     if (!f) {
         fprintf(stderr, "poolshim: %s: cannot write: %s\n", path, strerror(errno));
         free(tmp);

@@ -409,7 +409,7 @@ static const char *dump_cause(const json_t *t, const json_t *b)
     if (state && !strcmp(state, "parked")) return "parked";
     if (!kind) return "unknown";
     static const char *const map[][2] = { { "mutex", "lock" }, { "rwlock", "lock" }, { "spin", "lock" },
-        { "cond", "cond" }, { "sem", "cond" }, { "futex", "cond" }, { "join", "cond" },
+        { "futex_lock", "lock" }, { "cond", "cond" }, { "sem", "cond" }, { "futex", "cond" }, { "join", "cond" },
         { "io", "io" }, { "poll", "io" }, { "sleep", "sleep" } };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(kind, map[i][0])) return map[i][1];

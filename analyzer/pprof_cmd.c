@@ -22,8 +22,10 @@ static const char *const kind_names[] = { "contention", "offcpu", "heap" };
 
 int cmd_export(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "trace"))
+        return cmd_export_trace(argc, argv);
     if (argc < 2 || strcmp(argv[1], "pprof")) {
-        fprintf(stderr, "poolshim: export: %s: unknown format (pprof; see poolshim export --help)\n",
+        fprintf(stderr, "poolshim: export: %s: unknown format (pprof or trace; see poolshim export --help)\n",
                 argc < 2 ? "no format given" : argv[1]);
         return 2;
     }

@@ -175,7 +175,7 @@ static int cmp_tid(const void *a, const void *b)
 static struct pt_thread *find_in(struct pt_capture *c, int n, int tid)
 {
     struct pt_thread key = { .tid = tid };
-    return bsearch(&key, c->th, (size_t)n, sizeof *c->th, cmp_tid);
+    return n ? bsearch(&key, c->th, (size_t)n, sizeof *c->th, cmp_tid) : NULL;   /* th is NULL at first */
 }
 
 static struct pt_thread *find(struct pt_capture *c, int tid) { return find_in(c, c->n, tid); }
@@ -230,6 +230,60 @@ static int seize_new(struct pt_capture *c)
     return added;
 }
 
+/* --- what waitpid(-1) collects that is not this capture's ------------------ */
+
+#define REAPED_CAP 16
+static struct { int pid, status; } reaped[REAPED_CAP];
+static int nreaped;
+static int *lost;                  /* threads still seized after pt_detach_stragglers */
+static int nlost, lost_cap;
+
+static void note_reaped(int pid, int status)
+{
+    if (nreaped < REAPED_CAP) {
+        reaped[nreaped].pid = pid;
+        reaped[nreaped++].status = status;
+    }
+}
+
+int pt_take_reaped(int pid, int *status)
+{
+    for (int i = 0; i < nreaped; i++)
+        if (reaped[i].pid == pid) {
+            *status = reaped[i].status;
+            reaped[i] = reaped[--nreaped];
+            return 1;
+        }
+    return 0;
+}
+
+/* A stop of a thread no capture holds any more (one given up on): let it go,
+ * with the signal it stopped for, if any. */
+static void release_unknown(pid_t t, int st)
+{
+    if (!WIFSTOPPED(st)) {
+        note_reaped(t, st);
+        return;
+    }
+    ptrace(PTRACE_DETACH, t, 0, (void *)(uintptr_t)((st >> 16) == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(st)));
+    for (int i = 0; i < nlost; i++)
+        if (lost[i] == t) lost[i--] = lost[--nlost];
+}
+
+int pt_detach_lost(void)
+{
+    for (int i = 0; i < nlost; i++) {
+        int st;
+        pid_t r = waitpid(lost[i], &st, __WALL | WNOHANG);
+        if (r == 0) continue;                        /* still running (or in D state) */
+        if (r == lost[i]) release_unknown(r, st);
+        if (r < 0 || !WIFSTOPPED(st)) lost[i] = lost[--nlost];   /* gone */
+        i = -1;                                      /* the list changed: look again from the start */
+        if (!nlost) break;
+    }
+    return nlost;
+}
+
 /* Between two looks at the stops: short next to a thread's stop (tens of us),
  * long next to the cost of being woken once per stopping thread. */
 #define POLL_US 100
@@ -255,7 +309,9 @@ static void wait_stops(struct pt_capture *c, int want, int deadline_ms)
             continue;
         }
         struct pt_thread *p = find(c, t);
-        if (!p || p->status != PT_NONE) continue;
+        if (!p) { release_unknown(t, st); continue; }
+        if (!WIFSTOPPED(st)) note_reaped(t, st);     /* the program's end: its parent may be us */
+        if (p->status != PT_NONE) continue;
         if (WIFSTOPPED(st)) {
             p->status = PT_STOPPED;
             /* A stop that is not our interrupt (nor a group stop) is a signal
@@ -394,7 +450,15 @@ void pt_detach_stragglers(struct pt_capture *c)
     for (int i = 0; i < c->n; i++) {
         struct pt_thread *t = &c->th[i];
         if (t->status == PT_STOPPED) ptrace(PTRACE_DETACH, t->tid, 0, (void *)(uintptr_t)t->resume_sig);
-        /* Still running: the kernel detaches it when this process exits. */
+        /* Still running: the kernel detaches it when this process exits; a
+         * tracer that lives on lets it go with pt_detach_lost. */
+        else if (t->status == PT_NONE) {
+            if (nlost == lost_cap) {
+                int nc = lost_cap ? lost_cap * 2 : 16, *nl = realloc(lost, sizeof *nl * (size_t)nc);
+                if (nl) { lost = nl; lost_cap = nc; }
+            }
+            if (nlost < lost_cap) lost[nlost++] = t->tid;
+        }
         t->status = PT_TIMEOUT;
     }
 }
@@ -403,6 +467,7 @@ int pt_capture(int pid, struct pt_capture *c, char *msg, size_t n, void (*before
 {
     memset(c, 0, sizeof *c);
     c->pid = pid;
+    clock_gettime(CLOCK_MONOTONIC, &c->began);
     if (pid == getpid()) return an_errmsg(msg, n, "is poolshim itself: a process cannot trace its own threads");
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/maps", pid);

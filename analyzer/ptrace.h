@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/user.h>
+#include <time.h>
 #include <jansson.h>
 
 enum pt_status { PT_NONE, PT_STOPPED, PT_EXITED, PT_TIMEOUT };
@@ -61,6 +62,7 @@ struct pt_capture {
     double pause_ms;                 /* first interrupt to the last thread resumed */
     size_t stack_bytes;              /* copied in all */
     int realtime;                    /* the stop-to-resume window ran SCHED_FIFO */
+    struct timespec began;           /* CLOCK_MONOTONIC when the capture began */
 };
 
 /* Stops, copies and resumes PID; before_resume (if not NULL) is called with
@@ -71,6 +73,15 @@ int pt_capture(int pid, struct pt_capture *cap, char *msg, size_t msglen, void (
 /* Detaches threads that had not stopped by the deadline if they have now. */
 void pt_detach_stragglers(struct pt_capture *cap);
 void pt_capture_free(struct pt_capture *cap);
+/* A long-lived tracer (the supervising `poolshim run`) must not leave a
+ * thread seized: one that stops after pt_detach_stragglers gave up on it
+ * would stay stopped for good. Detaches those that have stopped since;
+ * returns how many are still out (call again later while > 0). */
+int pt_detach_lost(void);
+/* Collecting stops with waitpid(-1) may collect a child's end too: the
+ * tracer's own child (under `poolshim run`, the program). 1 and its wait
+ * status if pid's end was collected that way (once), else 0. */
+int pt_take_reaped(int pid, int *status);
 
 /* Whether this thread was blocked in a system call, and which. */
 int pt_in_syscall(const struct pt_thread *t);
@@ -96,6 +107,8 @@ struct pt_picture {
     void (*request)(void *arg);
     json_t *(*get)(int pid, void *arg, char *path, size_t pathlen, char *why, size_t whylen);
     void *arg;
+    const char *why;                 /* capture.why when the picture was had; NULL: poolshim dump PID's */
+    int required;                    /* no picture, no dump (pt_dump_file fails with its why) */
 };
 
 /* Step 3, for cmd_dump: captures PID and writes poolshim.<pid>.dump.<n>.json
@@ -104,4 +117,11 @@ struct pt_picture {
  * exit status. If the capture is refused and refusal is not NULL, nothing is
  * printed: the cause goes there and -1 is returned (the caller has another way). */
 int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out, char *refusal, size_t refusal_len);
+/* The writing half of pt_dump, for a capture already taken (the supervisor's):
+ * unwinds, merges pic's picture if given (pic->request is not called), writes
+ * dir/poolshim.<pid>.dump.<n>.json atomically (n: the picture's, else the
+ * first free) and frees cap. 0 with the path in out and the JSON text in
+ * *text (free it), or -1 with one line in msg. */
+int pt_dump_file(struct pt_capture *cap, const struct pt_picture *pic, const char *dir, char *out, size_t outlen,
+                 char **text, char *msg, size_t msglen);
 #endif

@@ -274,9 +274,9 @@ static json_t *age_s(int pid)
  * (or exactly *n when fixed, replacing that file); the name goes to out. */
 static int write_dump(const char *dir, int pid, int *n, int fixed, const char *text, char *out, size_t outlen)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s/.poolshim.%d.dump.tmp.%d", dir, pid, (int)getpid());
-    FILE *f = fopen(tmp, "we");
+    char tmp[PATH_MAX], base[PATH_MAX];
+    snprintf(base, sizeof base, "%s/.poolshim.%d.dump", dir, pid);
+    FILE *f = an_out_tmp(base, tmp, sizeof tmp);
     if (!f) return -1;
     int bad = fputs(text, f) < 0;
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
@@ -323,37 +323,34 @@ static void merge_threads(json_t *mine, const json_t *picture)
     }
 }
 
-int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out, char *refusal, size_t refusal_len)
+int pt_dump_file(struct pt_capture *cap, const struct pt_picture *pic, const char *dir, char *out, size_t outlen,
+                 char **text_out, char *msg, size_t msglen)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct pt_capture cap;
-    char msg[512];
-    if (pt_capture(pid, &cap, msg, sizeof msg, pic ? pic->request : NULL, pic ? pic->arg : NULL)) {
-        if (refusal) {
-            snprintf(refusal, refusal_len, "%s", msg);
-            return -1;
-        }
-        fprintf(stderr, "poolshim: dump: %d: %s\n", pid, msg);
-        return 1;
-    }
+    int pid = cap->pid;
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    struct pt_unwind *u = pt_unwind_open(&cap, msg, sizeof msg);
+    *text_out = NULL;
+    struct pt_unwind *u = pt_unwind_open(cap, msg, msglen);
     if (!u) {
-        pt_detach_stragglers(&cap);
-        pt_capture_free(&cap);
-        fprintf(stderr, "poolshim: dump: %d: %s\n", pid, msg);
-        return 1;
+        pt_detach_stragglers(cap);
+        pt_capture_free(cap);
+        return -1;
     }
     /* Every thread runs again: the shim may write its picture now. */
     char picture_path[PATH_MAX] = "", picture_why[300] = "";
     json_t *picture = pic ? pic->get(pid, pic->arg, picture_path, sizeof picture_path, picture_why,
                                      sizeof picture_why) : NULL;
+    if (pic && pic->required && !picture) {
+        snprintf(msg, msglen, "%s", picture_why);
+        pt_unwind_close(u);
+        pt_detach_stragglers(cap);
+        pt_capture_free(cap);
+        return -1;
+    }
     json_t *threads = json_array();
     int listed = 0, stopped = 0, exited = 0, timeout = 0;
-    for (int i = 0; i < cap.n; i++) {
-        const struct pt_thread *t = &cap.th[i];
+    for (int i = 0; i < cap->n; i++) {
+        const struct pt_thread *t = &cap->th[i];
         if (pic) {
             /* The shim's own thread is not the program's: left out, as in the shim's dumps. */
             char name[64];
@@ -364,10 +361,10 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
         stopped += t->status == PT_STOPPED;
         exited += t->status == PT_EXITED;
         timeout += t->status == PT_TIMEOUT;
-        json_array_append_new(threads, thread_json(&cap, i, u));
+        json_array_append_new(threads, thread_json(cap, i, u));
     }
     double unwind_ms = ms_since(&t1);
-    pt_detach_stragglers(&cap);
+    pt_detach_stragglers(cap);
 
     json_t *d = picture ? json_deep_copy(picture) : json_object();
     set(d, "version", json_integer(1));
@@ -387,11 +384,12 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
     json_t *c = json_object();
     set(c, "method", json_string("ptrace"));
     if (pic && !picture) set(c, "picture", json_string(picture_why));
-    set(c, "why", json_string(picture ? "poolshim dump PID on a process under the shim: all threads stopped "
-                                        "at one instant by ptrace for stacks and waits; pools, causes and "
-                                        "allocations from the shim's own picture, which signals no program thread"
-                              : pic ? "poolshim dump PID on a process under the shim whose picture could not be "
-                                      "had (see picture): stacks and waits by ptrace only"
+    set(c, "why", json_string(picture && pic->why ? pic->why
+                              : picture ? "poolshim dump PID on a process under the shim: all threads stopped "
+                                          "at one instant by ptrace for stacks and waits; pools, causes and "
+                                          "allocations from the shim's own picture, which signals no program thread"
+                              : pic ? "a process under the shim whose picture could not be had (see picture): "
+                                      "stacks and waits by ptrace only"
                                     : "poolshim dump PID on a process not under the shim: all threads stopped "
                                       "at one instant by ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT), copied, "
                                       "resumed, then unwound offline"));
@@ -399,13 +397,13 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
     set(c, "stopped", json_integer(stopped));
     set(c, "exited", json_integer(exited));
     set(c, "timeout", json_integer(timeout));
-    set(c, "rounds", json_integer(cap.rounds + 1));
-    set(c, "seize_ms", an_jnum(cap.seize_ms));
-    set(c, "stop_ms", an_jnum(cap.stop_ms));
-    set(c, "copy_ms", an_jnum(cap.copy_ms));
-    set(c, "pause_ms", an_jnum(cap.pause_ms));
-    set(c, "stack_bytes", json_integer((json_int_t)cap.stack_bytes));
-    set(c, "realtime", json_boolean(cap.realtime));
+    set(c, "rounds", json_integer(cap->rounds + 1));
+    set(c, "seize_ms", an_jnum(cap->seize_ms));
+    set(c, "stop_ms", an_jnum(cap->stop_ms));
+    set(c, "copy_ms", an_jnum(cap->copy_ms));
+    set(c, "pause_ms", an_jnum(cap->pause_ms));
+    set(c, "stack_bytes", json_integer((json_int_t)cap->stack_bytes));
+    set(c, "realtime", json_boolean(cap->realtime));
     set(c, "unwind_ms", an_jnum(unwind_ms));
     set(d, "capture", c);
     if (picture) merge_threads(threads, picture);
@@ -419,25 +417,45 @@ int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out
     }
     set(d, "modules", pt_unwind_modules(u));
     pt_unwind_close(u);
-    pt_capture_free(&cap);
+    set(d, "dump_ms", an_jnum(ms_since(&cap->began)));
+    pt_capture_free(cap);
 #ifdef PT_HAVE_SYMBOLIZER
     an_sym_enrich_dump(d);
 #endif
-    set(d, "dump_ms", an_jnum(ms_since(&t0)));
 
     int n = picture ? (int)an_int(picture, "n", 0) : 0;
     char *text = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(d);
-    char out[PATH_MAX + 64];
-    if (!text || write_dump(dir, pid, &n, picture != NULL, text, out, sizeof out)) {
-        fprintf(stderr, "poolshim: dump: %d: cannot write the dump in %s: %s\n", pid, dir, strerror(errno));
+    if (!text || write_dump(dir, pid, &n, picture != NULL, text, out, outlen)) {
+        snprintf(msg, msglen, "cannot write the dump in %s: %s", dir, strerror(errno));
         free(text);
         json_decref(picture);
-        return 1;
+        return -1;
     }
     /* The shim's picture was written for this request only: ours replaces it. */
     if (picture && picture_path[0] && strcmp(picture_path, out)) unlink(picture_path);
     json_decref(picture);
+    *text_out = text;
+    return 0;
+}
+
+int pt_dump(int pid, const char *dir, const struct pt_picture *pic, int json_out, char *refusal, size_t refusal_len)
+{
+    struct pt_capture cap;
+    char msg[512];
+    if (pt_capture(pid, &cap, msg, sizeof msg, pic ? pic->request : NULL, pic ? pic->arg : NULL)) {
+        if (refusal) {
+            snprintf(refusal, refusal_len, "%s", msg);
+            return -1;
+        }
+        fprintf(stderr, "poolshim: dump: %d: %s\n", pid, msg);
+        return 1;
+    }
+    char out[PATH_MAX + 64], *text;
+    if (pt_dump_file(&cap, pic, dir, out, sizeof out, &text, msg, sizeof msg)) {
+        fprintf(stderr, "poolshim: dump: %d: %s\n", pid, msg);
+        return 1;
+    }
     struct an_doc doc;
     int rc = an_load_buffer(text, strlen(text), AN_DUMP, &doc, msg, sizeof msg);
     free(text);

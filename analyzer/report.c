@@ -4,6 +4,7 @@
  * renderers never compute anything the --json output does not show. */
 #include "report.h"
 #include "jget.h"
+#include "timeline.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ static json_t *lock_answer(const json_t *l)
                                         "waiting_now" };
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) set(o, nums[i], an_jnum(an_num(l, nums[i])));
     set(o, "sites", top_sites(l, "sites", 3));
-    set(o, "owner_sites", top_sites(l, "owner_sites", 3));
+    set(o, "owner_sites", top_sites(l, "owner_sites", 16));    /* every one the file has */
     return o;
 }
 
@@ -133,7 +134,7 @@ static void evidence(json_t *rec, const json_t *p, const json_t *root)
 json_t *an_pool_answer(const json_t *p, const json_t *root)
 {
     json_t *o = json_object();
-    static const char *const scalars[] = { "id", "start_routine", "entry", "name_prefix", "classification" };
+    static const char *const scalars[] = { "id", "name", "start_routine", "entry", "name_prefix", "classification" };
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, p, scalars[i]);
     static const char *const nums[] = { "threads", "threads_live", "cpu_s", "wait_s", "spin_s", "w_c",
         "tasks", "task_latency_ms", "cpu_per_task_ms", "submissions", "queue_estimate", "wall_s",
@@ -178,6 +179,25 @@ json_t *an_pool_answer(const json_t *p, const json_t *root)
     return o;
 }
 
+/* Per thread: who it is and where its time went (the page's flame graph). */
+static json_t *threads_answer(const json_t *r)
+{
+    json_t *out = json_array(), *t;
+    size_t i;
+    json_array_foreach(an_arr(r, "threads"), i, t) {
+        if (!json_is_object(t)) continue;
+        json_t *o = json_object();
+        set(o, "tid", an_jnum(an_num(t, "tid")));
+        an_copy_scalar(o, t, "name");
+        an_copy_scalar(o, t, "pool");
+        set(o, "cpu_s", an_jnum(an_num(t, "cpu_s")));
+        set(o, "wall_s", an_jnum(an_num(t, "wall_s")));
+        set(o, "wait_by_cause", wait_by_cause(t));
+        json_array_append_new(out, o);
+    }
+    return out;
+}
+
 json_t *an_report_answer(const struct an_doc *doc)
 {
     const json_t *r = doc->root;
@@ -195,6 +215,11 @@ json_t *an_report_answer(const struct an_doc *doc)
         if (json_is_object(e)) json_array_append_new(pools, an_pool_answer(e, r));
     set(o, "pools", pools);
     set(o, "locks", locks_answer(r, -1, 10));
+    set(o, "threads", threads_answer(r));
+    /* the trace file (POOLSHIM_TRACE=on) beside the report, for the page's timeline */
+    char *tp = an_trace_path(doc->path, r);
+    if (tp) set(o, "trace_file", json_string(tp));
+    free(tp);
     json_t *ctl = json_object_get(r, "controller");
     if (ctl && !json_is_null(ctl)) set(o, "controller", json_deep_copy(ctl));
     json_t *dl = json_object_get(r, "deadlock"), *dumps = json_object_get(r, "dumps");

@@ -92,7 +92,8 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
         const json_t *l = json_array_get(an_arr(p, "locks"), 0);
         if (!l) { snprintf(out, n, "none"); break; }
         snprintf(out, n, "%s %s %s s at %s", an_str(l, "kind") ? an_str(l, "kind") : "lock",
-                 an_str(l, "addr") ? an_str(l, "addr") : "?", N(an_num(l, "wait_s")),
+                 an_str(l, "name") ? an_str(l, "name") : an_str(l, "addr") ? an_str(l, "addr") : "?",
+                 N(an_num(l, "wait_s")),
                  an_str(l, "site") ? an_str(l, "site") : "?");
         break;
     }
@@ -104,8 +105,6 @@ static const char *const labels[] = { "threads", "cpu", "wait", "  io / sleep", 
     "  idle / runqueue", "W/C", "tasks", "latency / cpu per task", "parallelism", "idle wait",
     "class", "recommended", "evidence", "reason", "top lock", "controller limit" };
 #define NROWS (int)(sizeof labels / sizeof *labels)
-
-static void wrapped(FILE *out, const char *text, int col, int indent);
 
 static void print_locks(FILE *out, const json_t *a)
 {
@@ -123,57 +122,38 @@ static void print_locks(FILE *out, const json_t *a)
         if (an_num(l, "waiting_now") > 0)
             snprintf(now, sizeof now, ", %s still waiting", N(an_num(l, "waiting_now")));
         snprintf(head, sizeof head, "%s %s  wait %s s, %s contended of %s acquisitions%s, max %s ms, held %s s",
-                 an_safe(s1, sizeof s1, an_str(l, "kind"), 8),
+                 an_safe(s1, sizeof s1, an_str(l, "kind"), 10),
                  an_safe(s2, sizeof s2, an_str(l, "name") ? an_str(l, "name") : an_str(l, "addr"), 60),
                  an_fmt_num(n1, sizeof n1, an_num(l, "wait_s")), an_fmt_num(n2, sizeof n2, an_num(l, "contended")),
                  an_fmt_num(n3, sizeof n3, an_num(l, "acquisitions")), now,
                  an_fmt_num(n4, sizeof n4, an_num(l, "max_wait_ms")), an_fmt_num(n5, sizeof n5, an_num(l, "hold_s")));
         fprintf(out, "  ");
-        wrapped(out, head, 2, 6);        /* long numbers must not push it past AN_WIDTH */
+        an_wrap(out, head, 2, 6);        /* long numbers must not push it past AN_WIDTH */
         size_t j;
         json_t *s;
-        json_array_foreach(an_arr(l, "sites"), j, s)
-            fprintf(out, "    waiters at %s  (%s x, %s s)\n", an_safe(s1, sizeof s1, an_str(s, "site"), 60),
-                    N(an_num(s, "count")), an_fmt_num(s2, sizeof s2, an_num(s, "wait_s")));
-        if (!json_array_size(an_arr(l, "sites")) && an_str(l, "site"))
-            fprintf(out, "    waiters at %s\n", an_safe(s1, sizeof s1, an_str(l, "site"), 80));
-        json_array_foreach(an_arr(l, "owner_sites"), j, s)
-            fprintf(out, "    owner took it at %s  (%s x, %s s)\n", an_safe(s1, sizeof s1, an_str(s, "site"), 56),
-                    N(an_num(s, "count")), an_fmt_num(s2, sizeof s2, an_num(s, "wait_s")));
-        if (!json_array_size(an_arr(l, "owner_sites")))
-            fprintf(out, "    owner site %s\n", an_str(l, "owner_site") ? an_safe(s1, sizeof s1, an_str(l, "owner_site"), 80)
-                                                                      : "not seen");
-    }
-}
-
-/* Prints text from column col on, wrapping at word boundaries to AN_WIDTH with
- * continuation lines indented by indent. */
-static void wrapped(FILE *out, const char *text, int col, int indent)
-{
-    char buf[4096];
-    const char *s = an_safe(buf, sizeof buf, text, 0);
-    for (;;) {
-        int room = AN_WIDTH - col;
-        if (room < 20 && col > indent) {
-            /* too little room left on this line: continue on the next one
-             * rather than run past AN_WIDTH */
-            fprintf(out, "\n%*s", indent, "");
-            col = indent;
-            continue;
+        char line[1024];
+        json_array_foreach(an_arr(l, "sites"), j, s) {
+            snprintf(line, sizeof line, "waiters at %s  (%s x, %s s)", an_str(s, "site") ? an_str(s, "site") : "-",
+                     N(an_num(s, "count")), an_fmt_num(s2, sizeof s2, an_num(s, "wait_s")));
+            fprintf(out, "    ");
+            an_wrap(out, line, 4, 8);
         }
-        if (room < 20) room = 20;
-        size_t len = strlen(s);
-        if ((int)len <= room) {
-            fprintf(out, "%s\n", s);
-            return;
+        if (!json_array_size(an_arr(l, "sites")) && an_str(l, "site")) {
+            snprintf(line, sizeof line, "waiters at %s", an_str(l, "site"));
+            fprintf(out, "    ");
+            an_wrap(out, line, 4, 8);
         }
-        int cut = room;
-        while (cut > 0 && s[cut] != ' ') cut--;
-        if (cut == 0) cut = room;
-        fprintf(out, "%.*s\n%*s", cut, s, indent, "");
-        s += cut;
-        while (*s == ' ') s++;
-        col = indent;
+        json_array_foreach(an_arr(l, "owner_sites"), j, s) {
+            snprintf(line, sizeof line, "owner took it at %s  (%s x, %s s)", an_str(s, "site") ? an_str(s, "site") : "-",
+                     N(an_num(s, "count")), an_fmt_num(s2, sizeof s2, an_num(s, "wait_s")));
+            fprintf(out, "    ");
+            an_wrap(out, line, 4, 8);
+        }
+        if (!json_array_size(an_arr(l, "owner_sites"))) {
+            snprintf(line, sizeof line, "owner site %s", an_str(l, "owner_site") ? an_str(l, "owner_site") : "not seen");
+            fprintf(out, "    ");
+            an_wrap(out, line, 4, 8);
+        }
     }
 }
 
@@ -214,25 +194,111 @@ static void decision_line(FILE *out, const json_t *e)
              an_fmt_num(n4, sizeof n4, an_num(e, "to")), an_safe(ab, sizeof ab, an_str(e, "action"), 20));
     fputs(head, out);
     int col = (int)strlen(head);
-    wrapped(out, an_str(e, "reason") ? an_str(e, "reason") : "", col, col <= 50 ? col : 8);
+    /* under the reason's start while that leaves half the width for it */
+    an_wrap(out, an_str(e, "reason") ? an_str(e, "reason") : "", col, col <= AN_WIDTH / 2 ? col : 8);
 }
 
-/* The controller section's shape is the controller's own: print its scalars,
- * then each list one element per line (decisions in a fixed form), wrapped,
- * without assuming more keys than that. */
+/* Appends "k=v" for the scalars of o not in known (NULL-terminated): a key
+ * the controller adds later is still shown, if not yet in words. */
+static void other_scalars(char *line, size_t n, const json_t *o, const char *const *known)
+{
+    char one[4096];
+    json_t *rest = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        int seen = 0;
+        for (const char *const *q = known; *q && !seen; q++) seen = !strcmp(*q, k);
+        if (!seen && !json_is_array(v) && !json_is_object(v)) json_object_set(rest, k, v);
+    }
+    scalars_text(one, sizeof one, rest, 1);
+    json_decref(rest);
+    size_t l = strlen(line);
+    if (one[0]) snprintf(line + l, n - l, "%s%s", l ? "; " : "", one);
+}
+
+/* "4 threads", "1 thread". */
+static const char *threads_n(char *buf, size_t n, double v)
+{
+    char nb[64];
+    snprintf(buf, n, "%s thread%s", an_fmt_num(nb, sizeof nb, v), v == 1 ? "" : "s");
+    return buf;
+}
+
+/* One controlled pool in words (the controller's `pools[]` entry). */
+static void controller_pool(FILE *out, const json_t *e)
+{
+    static const char *const known[] = { "pool", "start_routine", "threads_at_start", "size", "limit",
+        "model_threads", "recommended_threads", "threads_added", "expandable", "best_tasks_per_s", "reason",
+        "expand_refused", NULL };
+    char line[4096], b1[64], b2[64], b3[64], b4[64], nb[64];
+    double lim = an_num(e, "limit"), best = an_num(e, "best_tasks_per_s"), added = an_num(e, "threads_added");
+    char limit[96], tput[96];
+    if (lim > 0) snprintf(limit, sizeof limit, "parking limit %s", threads_n(b4, sizeof b4, lim));
+    else snprintf(limit, sizeof limit, "no parking limit");
+    if (best > 0) snprintf(tput, sizeof tput, "best measured throughput %s tasks/s", N(best));
+    else snprintf(tput, sizeof tput, "no throughput measured at a settled size");
+    snprintf(line, sizeof line, "pool %s %s: started with %s, runs at %s, %s; model %s, recommended %s; %s; %s",
+             an_fmt_num(b1, sizeof b1, an_num(e, "pool")), an_str(e, "start_routine") ? an_str(e, "start_routine") : "-",
+             threads_n(b2, sizeof b2, an_num(e, "threads_at_start")), threads_n(b3, sizeof b3, an_num(e, "size")),
+             limit, threads_n(b4, sizeof b4, an_num(e, "model_threads")),
+             an_fmt_num(nb, sizeof nb, an_num(e, "recommended_threads")),
+             json_is_true(json_object_get(e, "expandable")) ? "may be grown" : "cannot be grown", tput);
+    if (added > 0) {
+        size_t l = strlen(line);
+        snprintf(line + l, sizeof line - l, "; %s started by the shim", threads_n(b1, sizeof b1, added));
+    }
+    other_scalars(line, sizeof line, e, known);
+    fprintf(out, "    ");
+    an_wrap(out, line, 4, 6);
+    if (an_str(e, "reason")) {
+        fprintf(out, "      ");
+        an_wrap(out, an_str(e, "reason"), 6, 6);
+    }
+    if (an_str(e, "expand_refused")) {
+        snprintf(line, sizeof line, "POOLSHIM_EXPAND refused: %s", an_str(e, "expand_refused"));
+        fprintf(out, "      ");
+        an_wrap(out, line, 6, 6);
+    }
+}
+
+/* The controller section in words: its settings, each controlled pool, then
+ * the decisions in a fixed form. Keys it does not know are still printed as
+ * k=v, so a newer report shows everything. */
 static void print_controller(FILE *out, const json_t *c)
 {
-    char line[4096];
+    static const char *const known[] = { "mode", "cooldown_ms", "min", "max", "expand", "profile",
+        "decisions_total", "decisions_dropped", NULL };
+    static const char *const mode_words[][2] = { { "off", "off: nothing measured for control" },
+        { "advise", "advise: decisions computed and logged, nothing done" }, { "on", "on: the controller acts" } };
+    char line[4096], nb[64], b1[64], b2[64];
     if (!json_is_object(c)) {
         char *s = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
         fprintf(out, "  ");
-        wrapped(out, s ? s : "?", 2, 4);
+        an_wrap(out, s ? s : "?", 2, 4);
         free(s);
         return;
     }
-    scalars_text(line, sizeof line, c, 1);
+    const char *mode = an_str(c, "mode"), *mw = mode ? mode : "-";
+    for (size_t i = 0; mode && i < sizeof mode_words / sizeof *mode_words; i++)
+        if (!strcmp(mode, mode_words[i][0])) mw = mode_words[i][1];
+    double max = an_num(c, "max");
+    snprintf(line, sizeof line, "mode %s; at least %s per pool, at most %s; %s ms between changes; %s",
+             mw, threads_n(b1, sizeof b1, an_num(c, "min")),
+             max > 0 ? threads_n(b2, sizeof b2, max) : "64 per core", N(an_num(c, "cooldown_ms")),
+             an_str(c, "expand") ? "" : "POOLSHIM_EXPAND not set");
+    if (an_str(c, "expand")) {
+        size_t l = strlen(line);
+        snprintf(line + l, sizeof line - l, "POOLSHIM_EXPAND=%s", an_str(c, "expand"));
+    }
+    other_scalars(line, sizeof line, c, known);
     fprintf(out, "  ");
-    wrapped(out, line, 2, 4);
+    an_wrap(out, line, 2, 4);
+    if (an_str(c, "profile")) {
+        snprintf(line, sizeof line, "sizes for next time: %s", an_str(c, "profile"));
+        fprintf(out, "  ");
+        an_wrap(out, line, 2, 4);
+    }
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)c, k, v) {
@@ -240,12 +306,18 @@ static void print_controller(FILE *out, const json_t *c)
         if (json_is_object(v)) {
             scalars_text(line, sizeof line, v, 0);
             fprintf(out, "  %s: ", an_safe(kb, sizeof kb, k, 30));
-            wrapped(out, line, 4 + (int)strlen(kb), 6);
+            an_wrap(out, line, 4 + (int)strlen(kb), 6);
         }
         if (!json_is_array(v) || !json_array_size(v)) continue;
         size_t n = json_array_size(v), i;
         json_t *e;
-        fprintf(out, "  %s (%zu):\n", an_safe(kb, sizeof kb, k, 40), n);
+        if (!strcmp(k, "decisions"))
+            fprintf(out, "  decisions (%s logged, %s dropped; oldest first):\n",
+                    N(an_num(c, "decisions_total")), an_fmt_num(b1, sizeof b1, an_num(c, "decisions_dropped")));
+        else if (!strcmp(k, "pools"))
+            fprintf(out, "  pools (%zu):\n", n);
+        else
+            fprintf(out, "  %s (%zu):\n", an_safe(kb, sizeof kb, k, 40), n);
         json_array_foreach(v, i, e) {
             if (i == 40 && n > 41) {
                 fprintf(out, "    ... %zu more (--json has all)\n", n - 40);
@@ -253,6 +325,10 @@ static void print_controller(FILE *out, const json_t *c)
             }
             if (is_decision(e)) {
                 decision_line(out, e);
+                continue;
+            }
+            if (!strcmp(k, "pools") && json_is_object(e)) {
+                controller_pool(out, e);
                 continue;
             }
             if (json_is_object(e)) {
@@ -263,7 +339,7 @@ static void print_controller(FILE *out, const json_t *c)
                 free(s);
             }
             fprintf(out, "    ");
-            wrapped(out, line, 4, 6);
+            an_wrap(out, line, 4, 6);
         }
     }
 }

@@ -5,6 +5,8 @@
  * SIGINT/SIGQUIT while CMD runs: a ^C reaches CMD, which decides. */
 #include "cmd.h"
 #include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -26,6 +28,8 @@ static const struct { const char *opt, *var; } run_opts[] = {
     { "min", "POOLSHIM_MIN" }, { "max", "POOLSHIM_MAX" }, { "cooldown-ms", "POOLSHIM_COOLDOWN_MS" },
     { "expand", "POOLSHIM_EXPAND" }, { "pool", "POOLSHIM_POOL" }, { "alloc-sample", "POOLSHIM_ALLOC_SAMPLE" },
     { "malloc", "POOLSHIM_MALLOC" }, { "metrics", "POOLSHIM_METRICS" },
+    { "trace", "POOLSHIM_TRACE" }, { "trace-events", "POOLSHIM_TRACE_EVENTS" },
+    { "dump-capture", "POOLSHIM_DUMP_CAPTURE" },
 };
 #define NOPTS (sizeof run_opts / sizeof *run_opts)
 
@@ -66,15 +70,84 @@ static int find_lib(char *out, size_t n)
     return -1;
 }
 
-/* Reports this run produced: poolshim.<pid>.json files in dir written since start. */
-static void list_reports(const char *dir, pid_t child, const struct timespec *start)
+/* Why a program that ran wrote no report: LD_PRELOAD does not reach a
+ * static program (no PT_INTERP) nor, unless we are root, a setuid or
+ * setgid one (the loader ignores it in secure mode). path as execvp found it. */
+static const char *why_no_report(const char *cmd, char *path, size_t n)
 {
-    char path[PATH_MAX + 64];
+    const char *p = getenv("PATH");
+    if (strchr(cmd, '/')) snprintf(path, n, "%s", cmd);
+    else
+        for (path[0] = 0; p && *p; p += strcspn(p, ":") + (p[strcspn(p, ":")] == ':')) {
+            snprintf(path, n, "%.*s/%s", (int)strcspn(p, ":"), p, cmd);
+            if (access(path, X_OK) == 0) break;
+            path[0] = 0;
+        }
+    struct stat st;
+    if (!path[0] || stat(path, &st) != 0) return NULL;
+    if ((st.st_mode & (S_ISUID | S_ISGID)) && geteuid() != 0)
+        return "it is setuid or setgid: the loader ignores LD_PRELOAD for it";
+    FILE *f = fopen(path, "re");
+    unsigned char h[64];
+    int interp = -1;
+    if (f && fread(h, 1, sizeof h, f) == sizeof h && !memcmp(h, "\177ELF", 4) && h[4] == 2) {
+        unsigned long long phoff;
+        unsigned short phentsize, phnum;
+        memcpy(&phoff, h + 32, 8);
+        memcpy(&phentsize, h + 54, 2);
+        memcpy(&phnum, h + 56, 2);
+        interp = 0;
+        for (unsigned i = 0; i < phnum && phentsize >= 4; i++) {
+            unsigned int type;
+            if (fseek(f, (long)(phoff + (unsigned long long)i * phentsize), SEEK_SET) || fread(&type, 4, 1, f) != 1) break;
+            if (type == 3) interp = 1;   /* PT_INTERP: dynamically linked */
+        }
+    }
+    if (f) fclose(f);
+    if (interp == 0) return "it is statically linked: LD_PRELOAD cannot load the shim into it";
+    return NULL;
+}
+
+/* Did the report's process run a thread besides its main one? */
+static int ran_threads(const char *path)
+{
+    json_t *j = json_load_file(path, 0, NULL), *t;
+    json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+    size_t i;
+    int any = 0;
+    json_array_foreach(json_object_get(j, "threads"), i, t)
+        any |= json_integer_value(json_object_get(t, "tid")) != pid;
+    json_decref(j);
+    return any;
+}
+
+/* The exe a report names, its base name, or "?". */
+static void exe_of(const char *path, char *out, size_t n)
+{
+    json_t *j = json_load_file(path, 0, NULL);
+    const char *e = j ? json_string_value(json_object_get(j, "exe")) : NULL;
+    const char *b = e ? strrchr(e, '/') : NULL;
+    snprintf(out, n, "%s", b ? b + 1 : e ? e : "?");
+    json_decref(j);
+}
+
+/* Reports this run produced: poolshim.<pid>.json files in dir written since
+ * start. The program's own is named once (the shim's summary names it when
+ * it prints one); the children's are counted by program in one line. */
+static void list_reports(const char *dir, pid_t child, const struct timespec *start, const char *cmd)
+{
+    char path[PATH_MAX + 64], first[PATH_MAX + 64] = "";
     snprintf(path, sizeof path, "%s/poolshim.%d.json", dir, (int)child);
     int found = access(path, R_OK) == 0;
-    if (found) fprintf(stderr, "poolshim: report: %s\n", path);
+    /* The shim's summary names it unless it is off, or only for processes
+     * with threads and this one ran none. */
+    const char *sum = getenv("POOLSHIM_SUMMARY");
+    if (found && sum && (!strcmp(sum, "off") || (!strcmp(sum, "threads") && !ran_threads(path))))
+        fprintf(stderr, "poolshim: report: %s\n", path);
     DIR *d = opendir(dir);
     struct dirent *e;
+    json_t *by_exe = json_object();
+    int others = 0;
     while (d && (e = readdir(d))) {
         int pid;
         char tail[8];
@@ -84,14 +157,35 @@ static void list_reports(const char *dir, pid_t child, const struct timespec *st
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (stat(path, &st) == 0 && (st.st_mtim.tv_sec > start->tv_sec ||
             (st.st_mtim.tv_sec == start->tv_sec && st.st_mtim.tv_nsec >= start->tv_nsec))) {
-            fprintf(stderr, "poolshim: report of child process %d: %s\n", pid, path);
-            found = 1;
+            char exe[256];
+            exe_of(path, exe, sizeof exe);
+            json_object_set_new(by_exe, exe, json_integer(json_integer_value(json_object_get(by_exe, exe)) + 1));
+            if (!others++) snprintf(first, sizeof first, "%s", path);
         }
     }
     if (d) closedir(d);
-    if (!found)
-        fprintf(stderr, "poolshim: no report in %s: static and setuid programs ignore LD_PRELOAD, "
-                        "a program that ends with _exit (e.g. dash) writes none, nor does POOLSHIM_REPORT=off\n", dir);
+    if (others == 1) {
+        fprintf(stderr, "poolshim: and a report of a child process: %s\n", first);
+    } else if (others) {
+        char list[600] = "";
+        size_t l = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(by_exe, k, v)
+            if (l < sizeof list - 64)
+                l += (size_t)snprintf(list + l, sizeof list - l, "%s%s %lld", l ? ", " : "", k,
+                                      (long long)json_integer_value(v));
+        fprintf(stderr, "poolshim: and %d reports of child processes (%s) in %s\n", others, list, dir);
+    }
+    json_decref(by_exe);
+    if (!found && !others) {
+        char prog[PATH_MAX];
+        const char *why = why_no_report(cmd, prog, sizeof prog);
+        if (why) fprintf(stderr, "poolshim: no report: %s: %s\n", prog, why);
+        else
+            fprintf(stderr, "poolshim: no report in %s: the program ended without running exit handlers "
+                            "(_exit, e.g. dash), or POOLSHIM_REPORT=off\n", dir);
+    }
 }
 
 int cmd_run(int argc, char **argv)
@@ -132,6 +226,9 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "poolshim: run: give a command: poolshim run [OPTIONS] -- CMD [ARGS...]\n");
         return 2;
     }
+    /* The helpers a script runs (a version manager's readlink, basename)
+     * print no summary of their own; list_reports counts them in one line. */
+    setenv("POOLSHIM_SUMMARY", "threads", 0);
     if (!dir[0]) {
         const char *env = getenv("POOLSHIM_DIR");
         if (!(env && env[0] && realpath(env, dir)) && !getcwd(dir, sizeof dir)) snprintf(dir, sizeof dir, ".");
@@ -154,7 +251,15 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGQUIT, &ign, &oquit);
     struct timespec start;
     clock_gettime(CLOCK_REALTIME, &start);
+    an_super_open();                      /* dumps by ptrace; without it the shim signals its threads */
     fflush(NULL);
+    /* The exec's errno comes back on a close-on-exec pipe: nothing read
+     * means the program started. */
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) != 0) {
+        fprintf(stderr, "poolshim: run: pipe: %s\n", strerror(errno));
+        return 2;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "poolshim: run: fork: %s\n", strerror(errno));
@@ -163,21 +268,35 @@ int cmd_run(int argc, char **argv)
     if (pid == 0) {
         sigaction(SIGINT, &oint, NULL);
         sigaction(SIGQUIT, &oquit, NULL);
+        close(ep[0]);
         execvp(argv[i], argv + i);
         int e = errno;
-        fprintf(stderr, "poolshim: run: %s: %s\n", argv[i], strerror(e));
+        if (write(ep[1], &e, sizeof e)) {}
         _exit(e == ENOENT ? 127 : 126);
     }
+    close(ep[1]);
+    int exec_err = 0;
+    ssize_t got;
+    while ((got = read(ep[0], &exec_err, sizeof exec_err)) < 0 && errno == EINTR) {}
+    close(ep[0]);
+    if (got != (ssize_t)sizeof exec_err) exec_err = 0;
     int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            fprintf(stderr, "poolshim: run: waitpid: %s\n", strerror(errno));
-            return 2;
-        }
+    if (an_super_wait(pid, &status)) {
+        fprintf(stderr, "poolshim: run: waitpid: %s\n", strerror(errno));
+        return 2;
+    }
     sigaction(SIGINT, &oint, NULL);
     sigaction(SIGQUIT, &oquit, NULL);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;
-    list_reports(dir, pid, &start);
+    if (exec_err) {
+        const char *what = exec_err == ENOENT ? (strchr(argv[i], '/') ? "no such file" : "not found in PATH")
+                         : exec_err == EACCES ? "not executable (permission denied, or not a regular file)"
+                         : exec_err == ENOEXEC ? "not a program this system can run"
+                         : strerror(exec_err);
+        fprintf(stderr, "poolshim: run: %s: %s\n", argv[i], what);
+        return rc;
+    }
+    list_reports(dir, pid, &start, argv[i]);
     if (WIFSIGNALED(status))
         fprintf(stderr, "poolshim: %s died of signal %d (%s)\n", argv[i], WTERMSIG(status), strsignal(WTERMSIG(status)));
     return rc;

@@ -6,6 +6,7 @@
 #include "show.h"
 #include "graph.h"
 #include "jget.h"
+#include "timeline.h"
 #include "report.h"
 #include "symbolize.h"
 #include <math.h>
@@ -270,10 +271,12 @@ static void graph_answer(json_t *o, const json_t *dump, unsigned flags)
         set(x, "blocks", json_integer(g.blocked[n]));
         json_array_append_new(nodes, x);
     }
-    for (int e = 0; e < g.ne; e++)
-        json_array_append_new(edges, json_pack("{s:I, s:I, s:s?, s:s?}", "from", (json_int_t)g.tid[g.e[e].from],
-                                               "to", (json_int_t)g.tid[g.e[e].to], "object", g.e[e].object,
-                                               "kind", g.e[e].kind));
+    for (int e = 0; e < g.ne; e++) {
+        json_t *x = json_pack("{s:I, s:I, s:s?, s:s?}", "from", (json_int_t)g.tid[g.e[e].from],
+                              "to", (json_int_t)g.tid[g.e[e].to], "object", g.e[e].object, "kind", g.e[e].kind);
+        set(x, "name", name_of(known, g.e[e].object));      /* the page labels edges with it */
+        json_array_append_new(edges, x);
+    }
     set(o, "graph", json_pack("{s:o, s:o}", "nodes", nodes, "edges", edges));
     json_decref(known);
     an_graph_free(&g);
@@ -353,5 +356,8 @@ json_t *an_show_answer_ex(const struct an_doc *doc, unsigned flags)
         if (json_is_object(p)) json_array_append_new(pools, an_pool_answer(p, d));
     set(o, "pools", pools);
     set(o, "allocations", allocations(d, flags));
+    char *tp = an_trace_path(doc->path, d);      /* the timeline up to this dump (POOLSHIM_TRACE=on) */
+    if (tp) set(o, "trace_file", json_string(tp));
+    free(tp);
     return o;
 }

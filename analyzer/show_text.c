@@ -23,19 +23,33 @@ static void tids_line(FILE *out, const json_t *tids, size_t max)
     }
 }
 
-static void stack(FILE *out, const json_t *frames, int indent, size_t max)
+/* A stack, dflt frames of it unless --frames says otherwise; what is left
+ * out is counted and says how to see it. */
+static void stack(FILE *out, const json_t *frames, int indent, size_t dflt)
 {
-    char sb[512];
-    size_t i, n = json_array_size(frames);
+    char num[32];
+    size_t i, n = json_array_size(frames), max = an_frames_shown(n, dflt);
     json_t *f;
     if (!n) fprintf(out, "%*s(no stack captured)\n", indent, "");
     json_array_foreach(frames, i, f) {
         if (i == max) {
-            fprintf(out, "%*s... %zu more frames\n", indent, "", n - max);
+            fprintf(out, "%*s... %zu more frame%s (--frames 0 shows all)\n", indent, "", n - max,
+                    n - max == 1 ? "" : "s");
             break;
         }
-        fprintf(out, "%*s#%-2zu %s\n", indent, "", i, S(json_string_value(f), (size_t)(AN_WIDTH - indent - 4)));
+        snprintf(num, sizeof num, "#%-2zu ", i);
+        fprintf(out, "%*s%s", indent, "", num);
+        an_wrap(out, json_string_value(f), indent + (int)strlen(num), indent + (int)strlen(num) + 2);
     }
+}
+
+/* "label: text", text wrapped under the width from col on. */
+static void wrapped_line(FILE *out, int indent, const char *label, const char *text)
+{
+    char line[8192];
+    snprintf(line, sizeof line, "%s%s", label, text ? text : "-");
+    fprintf(out, "%*s", indent, "");
+    an_wrap(out, line, indent, indent + 2);
 }
 
 /* A lock or wait object as "stats_lock (0x5555a0001000)", a long name alone, or its address alone. */
@@ -43,7 +57,7 @@ static const char *object(char *buf, size_t n, const char *addr, const char *nam
 {
     char a[48], m[120];
     if (!name) return an_safe(buf, n, addr, 40);
-    an_safe(m, sizeof m, name, 60);
+    an_safe(m, sizeof m, name, 0);
     an_safe(a, sizeof a, addr ? addr : "?", 20);
     /* The address too while the line stays within the width (a long name is the more useful part). */
     if (strlen(m) + strlen(a) + 3 <= 64) snprintf(buf, n, "%s (%s)", m, a);
@@ -65,13 +79,15 @@ void an_show_text(FILE *out, const json_t *a)
     size_t i, j;
     json_t *e, *x;
     const json_t *tr = an_obj(a, "trigger");
-    fprintf(out, "%sdump %s%s  pid %s  %s threads  at %s s\n", an_c_bold(), S(an_str(a, "file"), 60), an_c_off(),
+    fprintf(out, "%sdump %s%s  pid %s  %s threads  at %s s\n", an_c_bold(), S(an_str(a, "file"), 0), an_c_off(),
             N(an_num(a, "pid")), an_fmt_num(nb2, sizeof nb2, an_num(a, "threads")),
             an_fmt_num(nb2 + 32, 32, an_num(a, "time_s")));
-    fprintf(out, "trigger: %s", S(an_str(tr, "reason"), 20));
-    if (json_is_integer(json_object_get(tr, "pool"))) fprintf(out, " (pool %lld)", an_int(tr, "pool", -1));
-    if (an_str(tr, "detail")) fprintf(out, ": %s", S(an_str(tr, "detail"), 80));
-    fprintf(out, "\n");
+    char trig[1200];
+    int tl = snprintf(trig, sizeof trig, "trigger: %s", S(an_str(tr, "reason"), 20));
+    if (json_is_integer(json_object_get(tr, "pool")))
+        tl += snprintf(trig + tl, sizeof trig - (size_t)tl, " (pool %lld)", an_int(tr, "pool", -1));
+    if (an_str(tr, "detail")) snprintf(trig + tl, sizeof trig - (size_t)tl, ": %s", an_str(tr, "detail"));
+    wrapped_line(out, 0, "", trig);
     const json_t *cap = an_obj(a, "capture");
     if (cap && an_str(cap, "method") && !strcmp(an_str(cap, "method"), "ptrace")) {
         fprintf(out, "stacks: %s of %s threads stopped at one instant by ptrace; the program paused %s ms\n",
@@ -93,7 +109,7 @@ void an_show_text(FILE *out, const json_t *a)
                 fprintf(out, "  ... %zu more objects not read (--json has all)\n", json_array_size(pr) - 3);
                 break;
             }
-            fprintf(out, "  not read: %s\n", S(json_string_value(e), 86));
+            wrapped_line(out, 2, "not read: ", json_string_value(e));
         }
     }
 
@@ -128,19 +144,23 @@ void an_show_text(FILE *out, const json_t *a)
         tids_line(out, an_arr(e, "waiters"), 12);
         fprintf(out, "\n");
         json_t *objs = an_arr(e, "objects");
+        char line[2048];
         if (json_array_size(objs)) {
-            fprintf(out, "    on:");
+            int l = snprintf(line, sizeof line, "holds:");
             json_array_foreach(objs, j, x)
-                fprintf(out, " %s", object(sb, sizeof sb, json_string_value(x),
-                                           json_string_value(json_array_get(an_arr(e, "object_names"), j))));
-            fprintf(out, "\n");
+                if (l < (int)sizeof line)
+                    l += snprintf(line + l, sizeof line - (size_t)l, " %s",
+                                  object(sb, sizeof sb, json_string_value(x),
+                                         json_string_value(json_array_get(an_arr(e, "object_names"), j))));
+            wrapped_line(out, 4, "", line);
         }
         json_t *ib = an_obj(e, "itself_blocked_on");
         if (ib) {
-            fprintf(out, "    itself blocked on %s", S(an_str(ib, "kind"), 12));
-            fprintf(out, " %s", object(sb, sizeof sb, an_str(ib, "object"), an_str(ib, "name")));
-            if (json_is_integer(json_object_get(ib, "owner"))) fprintf(out, " held by %lld", an_int(ib, "owner", 0));
-            fprintf(out, "\n");
+            int l = snprintf(line, sizeof line, "itself blocked on %s", S(an_str(ib, "kind"), 12));
+            l += snprintf(line + l, sizeof line - (size_t)l, " %s", object(sb, sizeof sb, an_str(ib, "object"), an_str(ib, "name")));
+            if (json_is_integer(json_object_get(ib, "owner")))
+                snprintf(line + l, sizeof line - (size_t)l, " held by %lld", an_int(ib, "owner", 0));
+            wrapped_line(out, 4, "", line);
         }
     }
 
@@ -151,11 +171,14 @@ void an_show_text(FILE *out, const json_t *a)
             fprintf(out, "  ... %zu more (--json has all)\n", json_array_size(locks) - 8);
             break;
         }
-        fprintf(out, "  %s %s: %lld waiter%s", an_str(e, "kind") ? S(an_str(e, "kind"), 12) : "object",
-                an_str(e, "object") ? object(ob, sizeof ob, an_str(e, "object"), an_str(e, "name")) : "?",
-                an_int(e, "waiters", 0), an_int(e, "waiters", 0) == 1 ? "" : "s");
-        if (isfinite(an_num(e, "longest_wait_s"))) fprintf(out, ", longest %s s", N(an_num(e, "longest_wait_s")));
-        fprintf(out, "\n    held by ");
+        char line[1024];
+        int l = snprintf(line, sizeof line, "%s %s: %lld waiter%s", an_str(e, "kind") ? S(an_str(e, "kind"), 12) : "object",
+                         an_str(e, "object") ? object(ob, sizeof ob, an_str(e, "object"), an_str(e, "name")) : "?",
+                         an_int(e, "waiters", 0), an_int(e, "waiters", 0) == 1 ? "" : "s");
+        if (isfinite(an_num(e, "longest_wait_s")))
+            snprintf(line + l, sizeof line - (size_t)l, ", longest %s s", N(an_num(e, "longest_wait_s")));
+        wrapped_line(out, 2, "", line);
+        fprintf(out, "    held by ");
         who(out, an_obj(e, "holder"));
         fprintf(out, "\n");
         stack(out, an_arr(e, "holder_stack"), 6, 8);
@@ -170,19 +193,19 @@ void an_show_text(FILE *out, const json_t *a)
             break;
         }
         fprintf(out, "  %s%lld x %s%s", an_c_bold(), an_int(e, "count", 0), S(an_str(e, "state"), 16), an_c_off());
-        if (an_str(e, "pool_routine")) fprintf(out, "  pool %s", S(an_str(e, "pool_routine"), 40));
+        if (an_str(e, "pool_routine")) fprintf(out, "  pool %s", S(an_str(e, "pool_routine"), 0));
         else if (json_is_integer(json_object_get(e, "pool"))) fprintf(out, "  pool %lld", an_int(e, "pool", 0));
         json_t *bo = an_arr(e, "blocked_on");
-        int col = 4;
-        json_array_foreach(bo, j, x) {
-            char item[300];
-            snprintf(item, sizeof item, "%s%s %s", j ? ", " : "\n    on ", S(an_str(x, "kind"), 10),
-                     an_str(x, "object") ? object(ob, sizeof ob, an_str(x, "object"), an_str(x, "name")) : "");
-            if (j && col + (int)strlen(item) > AN_WIDTH - 5) { fprintf(out, ", ..."); break; }
-            fprintf(out, "%s", item);
-            col += (int)strlen(item) - (j ? 0 : 1);
-        }
-        fprintf(out, "\n    tids:");
+        char line[4096];
+        int l = 0;
+        json_array_foreach(bo, j, x)
+            if (l < (int)sizeof line)
+                l += snprintf(line + l, sizeof line - (size_t)l, "%s%s %s", j ? ", " : "waiting on ",
+                              S(an_str(x, "kind"), 10),
+                              an_str(x, "object") ? object(ob, sizeof ob, an_str(x, "object"), an_str(x, "name")) : "");
+        fprintf(out, "\n");
+        if (l) wrapped_line(out, 4, "", line);
+        fprintf(out, "    tids:");
         tids_line(out, an_arr(e, "tids"), 14);
         json_t *names = an_arr(e, "names");
         if (json_array_size(names)) {
@@ -203,24 +226,26 @@ void an_show_text(FILE *out, const json_t *a)
     if (json_array_size(pools)) fprintf(out, "\n%spools%s\n", an_c_bold(), an_c_off());
     json_array_foreach(pools, i, e) {
         const json_t *w = an_obj(e, "wait_by_cause"), *rec = an_obj(e, "recommendation");
-        fprintf(out, "  %lld %s: %s threads, W/C %s", an_int(e, "id", -1), S(an_pool_fn(e), 40),
-                N(an_num(e, "threads")), an_fmt_num(nb2, sizeof nb2, an_num(e, "w_c")));
-        fprintf(out, ", queue %s", N(an_num(e, "queue_estimate")));
-        fprintf(out, ", %s", S(an_str(e, "classification"), 20));
-        fprintf(out, " -> %s threads\n", N(an_num(rec, "threads")));
+        char line[1024], n3[64], n4[64];
+        snprintf(line, sizeof line, "%lld %s: %s threads, W/C %s, queue %s, %s -> %s threads", an_int(e, "id", -1),
+                 S(an_pool_fn(e), 0), N(an_num(e, "threads")), an_fmt_num(nb2, sizeof nb2, an_num(e, "w_c")),
+                 an_fmt_num(n3, sizeof n3, an_num(e, "queue_estimate")),
+                 an_str(e, "classification") ? an_str(e, "classification") : "-",
+                 an_fmt_num(n4, sizeof n4, an_num(rec, "threads")));
+        wrapped_line(out, 2, "", line);
         fprintf(out, "    cpu %s s", N(an_num(e, "cpu_s")));
         for (int c = 0; c < 6; c++) {
             static const char *const k[] = { "io", "sleep", "lock", "cond", "idle", "runqueue" };
             fprintf(out, "  %s %s", k[c], N(an_num(w, k[c])));
         }
         fprintf(out, "\n");
-        if (an_str(rec, "reason")) fprintf(out, "    %s\n", S(an_str(rec, "reason"), 94));
+        if (an_str(rec, "reason")) wrapped_line(out, 4, "", an_str(rec, "reason"));
     }
 
     const json_t *al = an_obj(a, "allocations");
     fprintf(out, "\n%sallocations%s\n", an_c_bold(), an_c_off());
     if (an_str(al, "error")) {
-        fprintf(out, "  %s\n", S(an_str(al, "error"), 96));
+        wrapped_line(out, 2, "", an_str(al, "error"));
         return;
     }
     const char *k;
@@ -235,7 +260,7 @@ void an_show_text(FILE *out, const json_t *a)
         col += (int)strlen(item);
     }
     fprintf(out, "\n");
-    if (an_str(al, "prof_file")) fprintf(out, "  heap profile: %s\n", S(an_str(al, "prof_file"), 80));
+    if (an_str(al, "prof_file")) wrapped_line(out, 2, "heap profile: ", an_str(al, "prof_file"));
     if (isfinite(an_num(al, "sampled_live_bytes")))
         fprintf(out, "  live (estimated from samples): %s in %s objects\n", an_fmt_bytes(nb, sizeof nb, an_num(al, "sampled_live_bytes")),
                 an_fmt_num(nb2, sizeof nb2, an_num(al, "sampled_live_objects")));

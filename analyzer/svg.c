@@ -2,6 +2,8 @@
  * the answer's numbers; gaps (null, NaN) break lines instead of drawing zeros. */
 #include "svg.h"
 #include "jget.h"
+#include "flame.h"
+#include "timeline.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +62,8 @@ void an_svg_lines(FILE *f, const char *title, const char *ylabel, const struct a
             if (y > ymax) ymax = y;
             points++;
         }
-    fprintf(f, "<svg class=\"chart\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-               "xmlns=\"http://www.w3.org/2000/svg\">\n", W, H, W, H);
+    fprintf(f, "<svg class=\"chart\" data-points=\"%d\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+               "xmlns=\"http://www.w3.org/2000/svg\">\n", points, W, H, W, H);
     fprintf(f, "<text x=\"%.0f\" y=\"18\" class=\"title\">", L);
     an_html_esc(f, title);
     fprintf(f, "</text>\n");
@@ -144,8 +146,10 @@ void an_svg_stacked(FILE *f, const char *title, const char *unit, const char *co
         if (sum > max) max = sum;
     }
     if (!(max > 0)) max = 1;
-    fprintf(f, "<svg class=\"chart\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-               "xmlns=\"http://www.w3.org/2000/svg\">\n<text x=\"10\" y=\"18\" class=\"title\">", W, H, W, H);
+    int points = 0;
+    for (int k = 0; k < nbars * ncat; k++) points += v[k] > 0;
+    fprintf(f, "<svg class=\"chart\" data-points=\"%d\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+               "xmlns=\"http://www.w3.org/2000/svg\">\n<text x=\"10\" y=\"18\" class=\"title\">", points, W, H, W, H);
     an_html_esc(f, title);
     fprintf(f, "</text>\n");
     double lx = L;
@@ -239,15 +243,15 @@ void an_svg_waitfor(FILE *f, const json_t *graph)
             row[i] = rows[d]++;
             if (rows[d] > maxrows) maxrows = rows[d];
         }
-    const double CW = 200, RH = 40, BW = 150, BH = 26, L = 20, T = 20;
+    const double CW = 330, RH = 40, BW = 150, BH = 26, L = 20, T = 20;   /* 180 px between columns: room for the edge labels */
     int ncol = 0;
     for (int d = 0; d < 6; d++) if (rows[d]) ncol = d + 1;
     double W = L + ncol * CW + 40, H = T + maxrows * RH + 30;
     if (W < 400) W = 400;
-    fprintf(f, "<svg class=\"chart\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+    fprintf(f, "<svg class=\"chart\" data-points=\"%zu\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
                "xmlns=\"http://www.w3.org/2000/svg\">\n<defs><marker id=\"arr\" viewBox=\"0 0 10 10\" refX=\"10\" "
                "refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
-               "<path d=\"M0 0L10 5L0 10z\" fill=\"#555\"/></marker></defs>\n", W, H, W, H);
+               "<path d=\"M0 0L10 5L0 10z\" fill=\"#555\"/></marker></defs>\n", n + ne, W, H, W, H);
 #define NX(i) (L + depth[i] * CW)
 #define NY(i) (T + row[i] * RH)
     for (size_t e = 0; e < ne; e++) {
@@ -269,7 +273,24 @@ void an_svg_waitfor(FILE *f, const json_t *graph)
         an_html_esc(f, an_str(x, "kind"));
         fprintf(f, " ");
         an_html_esc(f, an_str(x, "object"));
+        if (an_str(x, "name")) {
+            fprintf(f, " ");
+            an_html_esc(f, an_str(x, "name"));
+        }
         fprintf(f, "</title>%s\n", depth[a] == depth[b] ? "</path>" : "</line>");
+        /* the label: what the waiter waits for, by name when the dump knows it */
+        /* the name (the kind is in the tooltip), cut to fit between columns */
+        char lab[64];
+        const char *nm = an_str(x, "name") ? an_str(x, "name") : an_str(x, "object") ? an_str(x, "object") : "";
+        snprintf(lab, sizeof lab, strlen(nm) > 30 ? "%.29s\u2026" : "%s", nm);
+        /* at the waiter's end of its arrow: waiters have rows of their own */
+        double bulge = row[a] < row[b] ? 25 : 45;
+        double lx = depth[a] == depth[b] ? NX(a) + BW + bulge + 4 : NX(a) - 6;
+        double ly = depth[a] == depth[b] ? NY(a) + BH / 2 + (row[a] < row[b] ? 12 : -6) : NY(a) + BH / 2 - 4;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"edge-label\" text-anchor=\"%s\">", lx, ly,
+                depth[a] == depth[b] ? "start" : "end");
+        an_html_esc(f, lab);
+        fprintf(f, "</text>\n");
     }
     for (size_t i = 0; i < n; i++) {
         if (!used[i]) continue;
@@ -291,4 +312,95 @@ void an_svg_waitfor(FILE *f, const json_t *graph)
     fprintf(f, "</svg>\n");
 out:
     free(tid); free(from); free(to); free(depth); free(used); free(row);
+}
+
+/* Timeline states in the legend's order; a slice maps to one by name. */
+static const char *const tl_states[] = { "running", "runqueue", "io", "sleep", "lock", "cond", "idle",
+                                         "parked", "blocked (unwrapped)", "not recorded (ring overwritten)" };
+#define TL_NSTATES (int)(sizeof tl_states / sizeof *tl_states)
+
+static int tl_state_index(const char *name)
+{
+    for (int i = 0; i < TL_NSTATES; i++)
+        if (!strcmp(tl_states[i], name)) return i;
+    return TL_NSTATES - 2;
+}
+
+int an_svg_timeline(FILE *f, const struct an_timeline *tl, int max_rows)
+{
+    enum { PX = 900 };
+    const double L = 190, T = 34, RH = 15, B = 40;
+    int rows = (int)tl->nth < max_rows ? (int)tl->nth : max_rows;
+    if (rows <= 0) return 0;
+    int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+    for (int r = 0; r < rows; r++) {
+        if (tl->th[r].born < t0) t0 = tl->th[r].born;
+        if (tl->th[r].end > t1) t1 = tl->th[r].end;
+    }
+    if (t1 <= t0) return 0;
+    double *acc = malloc(sizeof *acc * PX * TL_NSTATES);
+    if (!acc) return 0;
+    double W = L + PX + 20, H = T + rows * RH + B, span = (double)(t1 - t0);
+    long points = 0;
+    for (int r = 0; r < rows; r++) points += (long)tl->th[r].n;
+    fprintf(f, "<svg class=\"chart timeline\" data-points=\"%ld\" width=\"%.0f\" height=\"%.0f\" "
+               "viewBox=\"0 0 %.0f %.0f\" xmlns=\"http://www.w3.org/2000/svg\">\n", points, W, H, W, H);
+    fprintf(f, "<text x=\"%.0f\" y=\"16\" class=\"title\">Thread states over time (each pixel: the state that "
+               "held most of it)</text>\n", L);
+    double step = nice_step(span * 1e-9, 8);
+    for (double s = ceil(t0 * 1e-9 / step) * step; s <= t1 * 1e-9 + 1e-12; s += step) {
+        double x = L + (s * 1e9 - t0) / span * PX;
+        char b[32];
+        fmt_tick(b, sizeof b, s);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" class=\"grid\"/>"
+                   "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n",
+                x, T - 4, x, T + rows * RH, x, T + rows * RH + 14, b);
+    }
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"tick\">s since start</text>\n", L + PX - 70, T + rows * RH + 28);
+    for (int r = 0; r < rows; r++) {
+        const struct an_tthread *t = &tl->th[r];
+        double y = T + r * RH;
+        char label[96];
+        snprintf(label, sizeof label, "%d %.20s", t->tid, t->name);
+        fprintf(f, "<text x=\"4\" y=\"%.1f\" class=\"tick\">", y + RH - 4);
+        an_html_esc(f, label);
+        fprintf(f, "</text>\n");
+        memset(acc, 0, sizeof *acc * PX * TL_NSTATES);
+        for (size_t i = 0; i < t->n; i++) {
+            const struct an_slice *s = &t->s[i];
+            if (s->depth) continue;      /* a nested wake-up is inside its wait's time */
+            int st = tl_state_index(an_slice_state(tl, s));
+            double a = (double)(s->t0 - t0) / span * PX, b = (double)(s->t1 - t0) / span * PX;
+            for (int px = (int)a; px <= (int)b && px < PX; px++) {
+                double lo = a > px ? a : px, hi = b < px + 1 ? b : px + 1;
+                if (hi > lo && px >= 0) acc[px * TL_NSTATES + st] += hi - lo;
+            }
+        }
+        int run = -1, from = 0;
+        for (int px = 0; px <= PX; px++) {
+            int best = -1;
+            double bv = 0;
+            for (int k = 0; px < PX && k < TL_NSTATES; k++)
+                if (acc[px * TL_NSTATES + k] > bv) bv = acc[px * TL_NSTATES + k], best = k;
+            if (best == run && px < PX) continue;
+            if (run >= 0)
+                fprintf(f, "<rect class=\"tl-slice\" data-state=\"%s\" x=\"%.0f\" y=\"%.1f\" width=\"%d\" "
+                           "height=\"%.0f\" fill=\"%s\"><title>%d: %s, %.3f-%.3f s</title></rect>\n",
+                        tl_states[run], L + from, y + 1, px - from, RH - 2, an_state_colour(tl_states[run]),
+                        t->tid, tl_states[run], (t0 + (double)from / PX * span) * 1e-9,
+                        (t0 + (double)px / PX * span) * 1e-9);
+            run = best;
+            from = px;
+        }
+    }
+    double lx = L;
+    for (int k = 0; k < TL_NSTATES - 1; k++) {
+        fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\" stroke=\"#999\"/>"
+                   "<text x=\"%.0f\" y=\"%.0f\" class=\"legend\">%s</text>\n",
+                lx, H - 12, an_state_colour(tl_states[k]), lx + 13, H - 3, tl_states[k]);
+        lx += 13 + 7 * strlen(tl_states[k]) + 12;
+    }
+    fprintf(f, "</svg>\n");
+    free(acc);
+    return rows;
 }

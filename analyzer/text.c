@@ -8,6 +8,8 @@
 #include <string.h>
 
 int an_color;
+int an_width = AN_WIDTH_DEFAULT;
+int an_frames = -1;
 
 const char *an_c_bold(void) { return an_color ? "\033[1m" : ""; }
 const char *an_c_red(void) { return an_color ? "\033[1;31m" : ""; }
@@ -145,4 +147,39 @@ int an_errmsg(char *msg, size_t n, const char *fmt, ...)
     vsnprintf(msg, n, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+void an_wrap(FILE *out, const char *text, int col, int indent)
+{
+    char buf[8192];
+    const char *s = an_safe(buf, sizeof buf, text, 0);
+    for (;;) {
+        int room = AN_WIDTH - col;
+        if (room < 20 && col > indent) {
+            /* too little room left on this line: continue on the next one
+             * rather than run past AN_WIDTH */
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+            continue;
+        }
+        if (room < 20) room = 20;
+        size_t len = strlen(s);
+        if ((int)len <= room) {
+            fprintf(out, "%s\n", s);
+            return;
+        }
+        int cut = room;
+        while (cut > 0 && s[cut] != ' ') cut--;
+        if (cut == 0) cut = room;
+        fprintf(out, "%.*s\n%*s", cut, s, indent, "");
+        s += cut;
+        while (*s == ' ') s++;
+        col = indent;
+    }
+}
+
+size_t an_frames_shown(size_t n, size_t dflt)
+{
+    size_t max = an_frames < 0 ? dflt : an_frames == 0 ? n : (size_t)an_frames;
+    return n < max ? n : max;
 }

@@ -7,7 +7,14 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#define AN_WIDTH 100
+/* Text width (`--width W`, default AN_WIDTH_DEFAULT; 0 asks for no limit,
+ * held as AN_WIDTH_NONE) and the frames shown per stack (`--frames N`; -1:
+ * each section's own default, 0: all). Set once by main, like an_color. */
+#define AN_WIDTH_DEFAULT 100
+#define AN_WIDTH_NONE 1000000
+#define AN_WIDTH an_width
+extern int an_width;
+extern int an_frames;
 
 extern int an_color;   /* set once by main */
 const char *an_c_bold(void);
@@ -24,6 +31,13 @@ const char *an_fmt_num(char *buf, size_t n, double v);
 const char *an_fmt_bytes(char *buf, size_t n, double v);
 /* Formats an error into msg (n bytes) and returns -1, for "return an_errmsg(...)". */
 int an_errmsg(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Prints text from column col on, wrapping at word boundaries to AN_WIDTH
+ * with continuation lines indented by indent; nothing is cut. Ends the line. */
+void an_wrap(FILE *out, const char *text, int col, int indent);
+/* The frames to show of a stack with n frames whose section shows dflt by
+ * default: an_frames when set (0: all), else dflt. */
+size_t an_frames_shown(size_t n, size_t dflt);
 
 /* Table: rows of cells, column 0 is the label column. Cells wrap at word
  * boundaries to their column's width. */

@@ -7,7 +7,10 @@ export POOLSHIM_BUILD=$(cd "$B" && pwd)
 fail=0
 failed=()
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Every report and dump the integration tests leave is kept here for
+# tests/scripts/schema.sh, which validates them against docs/schema/.
+export PS_TEST_FILES=$(mktemp -d /tmp/poolshim-test-files.XXXXXX)
+trap 'rm -f "$log"; rm -rf "$PS_TEST_FILES"' EXIT
 run() {
   echo "== $*"
   "$@" 2>&1 | tee "$log" || { fail=1; failed+=("$*: $(grep -E '^\[FAIL\]|^ *(FAIL|not ok)' "$log" | head -5 | tr '\n' ' ')"); }

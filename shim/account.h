@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "pool.h"
 #include "thread.h"
+#include "trace.h"
 
 /* An I/O call this long blocked: CPU inside one (a 64 KiB read from the page
  * cache, a send) takes tens of microseconds. The partition treats such spans
@@ -89,10 +90,17 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
     if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
         __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
         __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
+        if (t->cur_kind == PS_K_POLL && ps_thread_poll_site(t, t->cur_site))
+            __atomic_store_n(&t->poll_site_ns, t->poll_site_ns + dt, __ATOMIC_RELEASE);
     }
-    t->cur_kind = PS_K_NONE;
     t->depth = 0;
     s->open = 0;
+    /* POOLSHIM_TRACE=on (trace.h): a tail call that records the span and
+     * clears cur_kind itself, so with tracing off this costs one test and
+     * the path keeps its registers. */
+    if (__builtin_expect(t->trace != NULL, 0))
+        return ps_trace_span(t, s->t0, dt, s->cause);
+    t->cur_kind = PS_K_NONE;
     return dt;
 }
 

@@ -65,6 +65,19 @@ static int selected(int pi)
     return v > 0;
 }
 
+void ps_agent_check_pool_name(void)
+{
+    static int logged;
+    if (!ps_cfg.pool[0] || !ps_pools)
+        return;
+    for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2; pi++)
+        if (__atomic_load_n(&ps_pools[pi].selected, __ATOMIC_ACQUIRE) > 0)
+            return;
+    /* worded as POOLSHIM_EXPAND's (expand.c), which warns at the same moment */
+    ps_log_once(&logged, "POOLSHIM_POOL=%s: no thread ran a start routine of that name; no pool was measured",
+                ps_cfg.pool);
+}
+
 int ps_agent_pool_for(const struct ps_thread *t, const char *prefix)
 {
     int pi = ps_pool_get(t->routine, t->entry, prefix);

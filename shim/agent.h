@@ -24,4 +24,7 @@ extern double ps_cores;       /* CPUs the process can use (cores.h): pool sizing
 void ps_agent_after_fork_child(void);
 /* Wakes the agent for an early tick (dump requests). Async-signal-safe. */
 void ps_agent_kick(void);
+/* At exit or exec: one warning when POOLSHIM_POOL names a routine no thread
+ * ran (POOLSHIM_EXPAND's twin is ps_expand_check_names). */
+void ps_agent_check_pool_name(void);
 #endif

@@ -399,14 +399,20 @@ void ps_alloc_json(struct ps_jw *w, const char *dir, const char *heap_name)
     ps_jw_i64(w, "lg_sample", lg_rate);
     /* jemalloc writes the file itself: to a temporary name, then renamed. */
     char tmp[640], dst[640];
-    ps_fmt(tmp, sizeof tmp, "%s/.%s.tmp", dir, heap_name);
     ps_fmt(dst, sizeof dst, "%s/%s", dir, heap_name);
+    /* jemalloc opens the name it is given without O_EXCL: give it one we
+     * created ourselves (a planted symlink is never followed; once ours, no
+     * other user can replace it in a sticky directory). */
+    int tfd = ps_file_create_tmp(dir, heap_name, tmp, sizeof tmp);
+    if (tfd >= 0)
+        close(tfd);
     const char *fn = tmp;
-    int r = mallctl("prof.dump", NULL, NULL, (void *)&fn, sizeof fn);
+    int r = tfd < 0 ? -tfd : mallctl("prof.dump", NULL, NULL, (void *)&fn, sizeof fn);
     if (r == 0 && rename(tmp, dst) != 0)
         r = errno;
     if (r) {
-        unlink(tmp);
+        if (tfd >= 0)
+            unlink(tmp);             /* ours; never a name someone else holds */
         char msg[96];
         ps_fmt(msg, sizeof msg, "prof.dump failed (error %d)", r);
         ps_jw_null(w, "prof_file");

@@ -16,7 +16,7 @@
 
 struct ps_config ps_cfg;
 
-enum kind { K_INT, K_CHOICE, K_STR, K_PATH };
+enum kind { K_INT, K_CHOICE, K_STR, K_PATH, K_RTSIG };
 
 struct var {
     const char *name;
@@ -33,9 +33,12 @@ static const struct var vars[] = {
     { "POOLSHIM_CONTROL", K_CHOICE, OFF(control), 0, 0, "off|advise|on", "off, advise or on (default advise)" },
     { "POOLSHIM_DUMP", K_CHOICE, OFF(dump), 0, 0, "off|on", "on or off (default on)" },
     { "POOLSHIM_INTERVAL_MS", K_INT, OFF(interval_ms), 10, 10000, NULL, "an integer 10..10000 (default 100)" },
-    { "POOLSHIM_SUMMARY", K_CHOICE, OFF(summary), 0, 0, "off|on", "on or off (default on)" },
+    { "POOLSHIM_SUMMARY", K_CHOICE, OFF(summary), 0, 0, "off|on|threads",
+      "on, off or threads (only a process that ran a thread besides its main one; default on)" },
     { "POOLSHIM_REPORT", K_CHOICE, OFF(report), 0, 0, "off|on", "on or off (default on)" },
-    { "POOLSHIM_DUMP_SIGNAL", K_INT, OFF(dump_signal), 1, 64, NULL, "a signal number 1..64 (default SIGRTMIN+7)" },
+    { "POOLSHIM_DUMP_SIGNAL", K_RTSIG, OFF(dump_signal), 0, 0, NULL,
+      "a real-time signal the C library leaves to programs, SIGRTMIN..SIGRTMAX (34..64 with glibc), "
+      "as a number or SIGRTMIN+N / SIGRTMAX-N (default SIGRTMIN+7)" },
     { "POOLSHIM_DUMP_MAX", K_INT, OFF(dump_max), 0, 1000, NULL, "an integer 0..1000 (default 8)" },
     { "POOLSHIM_DUMP_INTERVAL_S", K_INT, OFF(dump_min_interval_s), 0, 86400, NULL, "an integer 0..86400 (default 10)" },
     { "POOLSHIM_DUMP_BLOCKED_MS", K_INT, OFF(dump_blocked_ms), 10, 3600000, NULL, "an integer 10..3600000 (default 1000)" },
@@ -46,6 +49,9 @@ static const struct var vars[] = {
     { "POOLSHIM_POOL", K_STR, OFF(pool), 0, 127, NULL, "a start routine name, at most 127 bytes" },
     { "POOLSHIM_MALLOC", K_CHOICE, OFF(malloc_libc), 0, 0, "jemalloc|libc", "libc or jemalloc (default libc)" },
     { "POOLSHIM_METRICS", K_STR, OFF(metrics), 0, 511, NULL, "a file path (%p: the pid), at most 511 bytes" },
+    { "POOLSHIM_TRACE", K_CHOICE, OFF(trace), 0, 0, "off|on", "on or off (default off)" },
+    { "POOLSHIM_TRACE_EVENTS", K_INT, OFF(trace_events), 1024, 4194304, NULL, "an integer 1024..4194304: wait slices kept per thread (default 65536)" },
+    { "POOLSHIM_DUMP_CAPTURE", K_CHOICE, OFF(dump_capture), 0, 0, "auto|ptrace|signal", "auto, ptrace or signal (default auto)" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
 #define NVARS (sizeof vars / sizeof vars[0])
@@ -69,6 +75,8 @@ void ps_config_defaults(struct ps_config *c)
     c->cooldown_ms = 500;
     c->alloc_sample_lg = 19;
     c->malloc_libc = 1;
+    c->trace = 0;
+    c->trace_events = 65536;
 }
 
 static int parse_long(const char *s, long *out)
@@ -83,6 +91,36 @@ static int parse_long(const char *s, long *out)
     if (errno || end == s || *end)
         return -1;
     *out = v;
+    return 0;
+}
+
+/* A real-time signal: "40", "SIGRTMIN+6", "RTMAX-2". Only SIGRTMIN..SIGRTMAX:
+ * a standard signal has a meaning for the program (TERM must still stop it),
+ * and the C library keeps the real-time signals below SIGRTMIN (32, 33 in
+ * glibc: thread cancellation and setxid) for itself. */
+static int parse_rtsig(const char *s, long *out)
+{
+    long n, base = 0, sign = 1;
+    if (!strncmp(s, "SIG", 3))
+        s += 3;
+    if (!strncmp(s, "RTMIN", 5) || !strncmp(s, "RTMAX", 5)) {
+        base = s[3] == 'I' ? SIGRTMIN : SIGRTMAX;
+        s += 5;
+        if (!*s) {
+            *out = base;
+            return 0;
+        }
+        if (*s != (base == SIGRTMIN ? '+' : '-'))
+            return -1;
+        sign = base == SIGRTMIN ? 1 : -1;
+        s++;
+    }
+    if (*s < '0' || *s > '9' || parse_long(s, &n))
+        return -1;
+    n = base + sign * n;
+    if (n < SIGRTMIN || n > SIGRTMAX)
+        return -1;
+    *out = n;
     return 0;
 }
 
@@ -129,6 +167,12 @@ int ps_config_set(struct ps_config *c, const char *name, const char *value)
         switch (v->kind) {
         case K_INT:
             if (!parse_long(value, &n) && n >= v->min && n <= v->max) {
+                *(int *)field = (int)n;
+                ok = 1;
+            }
+            break;
+        case K_RTSIG:
+            if (!parse_rtsig(value, &n)) {
                 *(int *)field = (int)n;
                 ok = 1;
             }
@@ -198,6 +242,13 @@ int ps_config_load(struct ps_config *c, char *const *env)
         /* POOLSHIM_BUILD etc. are for our scripts, not the shim */
         if (!strcmp(name, "POOLSHIM_BUILD") || !strcmp(name, "POOLSHIM_LIB"))
             continue;
+        /* Not a user's setting: the socket `poolshim run` names for its child
+         * (supervise.h); too long a name is no supervisor. */
+        if (!strcmp(name, "POOLSHIM_SUPERVISOR")) {
+            if (strlen(eq + 1) < sizeof c->supervisor)
+                strcpy(c->supervisor, eq + 1);
+            continue;
+        }
         if (ps_config_set(c, name, eq + 1))
             bad++;
     }

@@ -5,6 +5,7 @@
 #define PS_CONFIG_H
 #include <stddef.h>
 
+enum ps_dump_capture { PS_CAPTURE_AUTO, PS_CAPTURE_PTRACE, PS_CAPTURE_SIGNAL };
 enum ps_control { PS_CONTROL_OFF, PS_CONTROL_ADVISE, PS_CONTROL_ON };
 
 struct ps_config {
@@ -12,7 +13,8 @@ struct ps_config {
     int control;            /* POOLSHIM_CONTROL: enum ps_control */
     int dump;               /* POOLSHIM_DUMP: 1 on saturation, 0 off */
     int interval_ms;        /* POOLSHIM_INTERVAL_MS: sampler period */
-    int summary;            /* POOLSHIM_SUMMARY: stderr summary at exit */
+    int summary;            /* POOLSHIM_SUMMARY: stderr summary at exit: 0 off, 1 on, 2 only
+                               for a process that ran a thread besides main (poolshim run's default) */
     int report;             /* POOLSHIM_REPORT: write poolshim.<pid>.json */
     int dump_signal;        /* POOLSHIM_DUMP_SIGNAL: signal number for stacks/requests */
     int dump_max;           /* POOLSHIM_DUMP_MAX: dumps per process */
@@ -25,6 +27,11 @@ struct ps_config {
     char pool[128];         /* POOLSHIM_POOL: only this start routine is a pool (empty: all) */
     int alloc_sample_lg;    /* POOLSHIM_ALLOC_SAMPLE: lg2 bytes between heap samples, -1 off */
     char metrics[512];      /* POOLSHIM_METRICS: Prometheus text file rewritten each interval (%p: pid), empty: none */
+    int trace;              /* POOLSHIM_TRACE: 1 records the per-thread state timeline (trace.h) */
+    int trace_events;       /* POOLSHIM_TRACE_EVENTS: wait slices kept per thread (ring) */
+    int dump_capture;       /* POOLSHIM_DUMP_CAPTURE: enum ps_dump_capture */
+    char supervisor[108];   /* POOLSHIM_SUPERVISOR: abstract socket of the supervising poolshim run
+                               (set by it; empty: none), see supervise.c */
     int malloc_libc;        /* POOLSHIM_MALLOC: 1 libc (default), 0 jemalloc (read early by
                                interpose_malloc.c; validated here) */
 };

@@ -25,11 +25,14 @@
  * Modes: off (nothing), advise (log what would be done), on (act). */
 #include "controller.h"
 #include "agent.h"
+#include "clock.h"
 #include "config.h"
 #include "expand.h"
 #include "file.h"
 #include "log.h"
+#include "machine.h"
 #include "pool.h"
+#include "profile.h"
 #include "recommend.h"
 #include "report.h"
 #include "symbol.h"
@@ -62,6 +65,7 @@ enum phase { P_START, P_EVAL, P_STEADY };
 
 struct inputs {
     int threads, parked;
+    int model;                 /* the model's size (clamped) this decision saw */
     double tput, ref_tput, w_c, goetz, bottleneck, cpu_cores, runq_cores;
     uint64_t queue;
     const char *cls;
@@ -70,7 +74,7 @@ struct inputs {
 struct decision {
     uint64_t t_ns;
     int pool, from, to, act;
-    char reason[240];
+    char reason[400];           /* the longest (a fixed size with a refusal) runs to ~330 */
     struct inputs in;
 };
 
@@ -107,12 +111,12 @@ struct ctl {
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
+    int moved;                 /* mode on: the pool ran at more than one size */
 };
 
 static struct ctl ctls[PS_MAX_POOLS];
 static uint64_t calls_now[PS_MAX_POOLS];   /* count_calls(), this tick */
-static double idle_now;                    /* machine_idle_cores(), this tick */
-static double idle_cores_test = -1;        /* unit tests: the machine's idle cores (-1: read /proc/stat) */
+static double idle_now;                    /* ps_machine_idle_cores(), this tick */
 static struct decision ring[RING];
 static unsigned nring;
 static int ctl_pid;
@@ -231,7 +235,7 @@ static int observe(int pi, struct ctl *c)
 static void model(int pi, struct ctl *c)
 {
     struct ps_rec_in in = { 0 };
-    in.cores = ps_ncores;
+    in.cores = ps_cores;               /* as the report's model: one answer */
     in.threads = ps_pools[pi].threads_live;
     in.cpu_s = c->cpu;
     in.io_s = c->ws;
@@ -264,6 +268,7 @@ static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs 
     in->ref_tput = c->ref_tput;
     in->w_c = c->rec.w_c;
     in->goetz = c->rec.goetz;
+    in->model = c->target;
     in->bottleneck = c->rec.bottleneck;
     in->cpu_cores = c->cpu;
     in->runq_cores = c->runq;
@@ -336,6 +341,8 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
     if (kind == K_ROLLBACK)
         act = A_ROLLBACK;
     log_decision(pi, now, from, to, act, &in, "%s", why);
+    if (ps_cfg.control == PS_CONTROL_ON && to != from)
+        c->moved = 1;
     c->size = to;
     c->last_kind = kind;
     c->change_ns = now;
@@ -466,37 +473,6 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
         return 0;
     c->phase = P_EVAL;
     return 1;
-}
-
-/* Idle CPU of the machine since the last call, in cores (/proc/stat: idle
- * and iowait); 0 when unknown or when the last call is over a second old. */
-static double machine_idle_cores(uint64_t now)
-{
-    static uint64_t prev_jiffies, prev_ns;
-    static long hz;
-    if (idle_cores_test >= 0)
-        return idle_cores_test;
-    char buf[512];
-    unsigned long long v[5] = { 0 };
-    if (!hz)
-        hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0 || ps_file_read_small("/proc/stat", buf, sizeof buf) <= 0 || strncmp(buf, "cpu ", 4))
-        return 0;
-    char *q = buf + 4;
-    for (int k = 0; k < 5; k++)
-        v[k] = strtoull(q, &q, 10);     /* user nice system idle iowait */
-    uint64_t jiffies = v[3] + v[4];
-    double r = 0;
-    if (prev_ns && now > prev_ns && now - prev_ns < 1000000000ull && jiffies >= prev_jiffies)
-        r = (double)(jiffies - prev_jiffies) / (double)hz / ((double)(now - prev_ns) * NS);
-    prev_jiffies = jiffies;
-    prev_ns = now;
-    return r;
-}
-
-void ps_controller_test_set_idle_cores(double cores)
-{
-    idle_cores_test = cores;
 }
 
 /* Completed wrapped calls (every cause, idle waits included) of each pool's
@@ -904,7 +880,7 @@ void ps_controller_tick(uint64_t now)
         any_parked = ps_throttle_parked(pi) > 0;
     if (any_parked && ps_cfg.control == PS_CONTROL_ON) {
         count_calls();                  /* the watchdog's inputs: only needed while someone is parked */
-        idle_now = machine_idle_cores(now);
+        idle_now = ps_machine_idle_cores(now);
     }
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         struct ps_pool *p = &ps_pools[pi];
@@ -931,55 +907,18 @@ void ps_controller_on_thread_exit(struct ps_thread *t)
     ps_throttle_on_thread_exit(t);
 }
 
-/* The size a user should start pool pi with next time, 0 if unknown. */
-static int recommended(int pi)
+int ps_controller_measured(int pi, double *tput)
 {
-    struct ctl *c = &ctls[pi];
-    if (!c->seen)
+    const struct ctl *c = &ctls[pi];
+    if (ctl_pid != getpid() || ps_cfg.control != PS_CONTROL_ON || !c->seen || c->phase != P_STEADY ||
+        c->ref_size <= 0 || c->ref_tput <= 0 || !c->moved)
         return 0;
-    if (c->target > c->threads_at_start && !ps_expand_allowed(pi))
-        return c->target;               /* could not grow it: only the model knows */
-    if (ps_cfg.control == PS_CONTROL_ON && c->ref_size > 0 && c->phase == P_STEADY && c->ref_tput > 0)
-        return c->ref_size;
-    return c->target;
-}
-
-static int write_profile(char *path, size_t cap)
-{
-    static int failed_logged;
-    char buf[8192], line[320], what[64], name[160], exe[256] = "";
-    size_t len = 0;
-    int pools = 0;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    len += ps_fmt(buf + len, sizeof buf - len,
-                  "# poolshim profile: recommended pool sizes for %s (pid %d)\n"
-                  "# Apply next time: `. ./poolshim.%d.profile` in the shell that starts the program;\n"
-                  "# commented lines name a program option to set by hand.\n", exe, (int)getpid(), (int)getpid());
-    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
-        struct ctl *c = &ctls[pi];
-        int rec = recommended(pi), start = c->threads_at_start;
-        if (!rec || !start || rec == start || ps_expand_allowed(pi))
-            continue;
-        ps_expand_knob(pi, rec, what, sizeof what, line, sizeof line);
-        ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
-        len += ps_fmt(buf + len, sizeof buf - len, "# pool %d %s (%s): ran %d threads, recommended %d: %s\n%s\n",
-                      pi, name, what, start, rec, c->rec.reason, line);
-        pools++;
-        if (len > sizeof buf - 800)
-            break;
-    }
-    if (!pools)
+    /* The best of the sizes it could reach says nothing against a model that
+     * wants more than the pool can be grown to. */
+    if (c->target > c->ref_size && c->ref_size >= ps_pools[pi].threads_live && !ps_expand_allowed(pi))
         return 0;
-    char fname[64];
-    ps_fmt(fname, sizeof fname, "poolshim.%d.profile", (int)getpid());
-    int r = ps_file_write_atomic(ps_cfg.dir, fname, buf, len);
-    if (r) {
-        ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no profile", ps_cfg.dir, fname, -r);
-        return 0;
-    }
-    ps_fmt(path, cap, "%s/%s", ps_cfg.dir, fname);
-    return 1;
+    *tput = c->ref_tput;
+    return c->ref_size;
 }
 
 void ps_controller_report_json(struct ps_jw *w)
@@ -998,14 +937,18 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_null(w, "expand");
     if (mine)
         ps_expand_check_names();
-    if (ps_cfg.control != PS_CONTROL_OFF && mine && write_profile(path, sizeof path))
+    if (ps_cfg.control != PS_CONTROL_OFF && mine && ps_profile_write(path, sizeof path))
         ps_jw_str(w, "profile", path);
     else
         ps_jw_null(w, "profile");
     ps_jw_arr(w, "pools");
+    uint64_t now = ps_now_ns();
     for (int pi = 0; mine && pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
         struct ctl *c = &ctls[pi];
-        if (!c->seen)
+        struct ps_pool_totals tot;
+        struct ps_rec_out ro;
+        struct ps_obj *top;
+        if (!c->seen || !ps_report_answer(pi, now, &tot, &ro, &top))
             continue;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "pool", pi);
@@ -1015,13 +958,13 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_i64(w, "size", c->size ? c->size : ps_pools[pi].threads_live);
         ps_jw_i64(w, "limit", ps_pools[pi].limit);
         ps_jw_i64(w, "model_threads", c->target);
-        ps_jw_i64(w, "recommended_threads", recommended(pi));
+        ps_jw_i64(w, "recommended_threads", ro.recommended_threads);
         ps_jw_i64(w, "threads_added", ps_expand_added(pi));
         int grow = ps_expand_allowed(pi);
         ps_jw_bool(w, "expandable", grow);
         ps_jw_dbl(w, "best_tasks_per_s", c->ref_tput);
         if (!grow) {
-            int fixed = ps_expand_knob(pi, recommended(pi), what, sizeof what, line, sizeof line);
+            int fixed = ps_expand_knob(pi, ro.recommended_threads, what, sizeof what, line, sizeof line);
             ps_fmt(path, sizeof path, "size fixed at start (%s): the controller can only park workers; "
                    "to start with a different size, %s", what,
                    fixed ? "apply the profile's line" : "set the program's option named in the profile");
@@ -1054,6 +997,7 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_dbl(w, "good_tasks_per_s", d->in.ref_tput);
         ps_jw_dbl(w, "w_c", d->in.w_c);
         ps_jw_dbl(w, "goetz_threads", d->in.goetz);
+        ps_jw_i64(w, "model_threads", d->in.model);
         if (d->in.bottleneck > 0)
             ps_jw_dbl(w, "bottleneck_threads", d->in.bottleneck);
         else

@@ -10,11 +10,11 @@
 void ps_controller_tick(uint64_t now_ns);
 void ps_controller_on_thread_exit(struct ps_thread *t);
 /* The report's top-level "controller" object (docs/format.md); writes the
- * recommended-size profile poolshim.<pid>.profile first when there is one. */
+ * recommended-size profile poolshim.<pid>.profile (profile.h) first. */
 void ps_controller_report_json(struct ps_jw *w);
+/* The size the controller ran pool pi at and measured best (mode on, settled),
+ * with its tasks/s; 0 when it has no such measurement. */
+int ps_controller_measured(int pi, double *tput);
 /* Decisions logged by this process so far (agent thread). */
 unsigned ps_controller_decisions_total(void);
-/* Unit tests only (tests/unit/test_controller.c): the machine's idle CPU in
- * cores that the watchdog sees (-1: read /proc/stat, the default). */
-void ps_controller_test_set_idle_cores(double cores);
 #endif

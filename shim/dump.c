@@ -30,10 +30,12 @@
 #include "log.h"
 #include "pool.h"
 #include "stacks.h"
+#include "supervise.h"
 #include "symbol.h"
 #include "syncobj.h"
 #include "wfg.h"
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,7 +60,7 @@ static struct {
     uint64_t cycle_dumped;        /* signature already dumped */
     /* what the report says of the run's dumps: the first LOG_CAP written and
      * the first deadlock found (its threads and the locks they wait on) */
-    struct { int n, reason; uint64_t t_ns; char detail[128]; } log[LOG_CAP];
+    struct { int n, reason; uint64_t t_ns; char detail[128]; const char *capture; } log[LOG_CAP];
     int deadlock_len;             /* threads in the cycle, 0: none found */
     int deadlock_tid[DEADLOCK_CAP];
     uintptr_t deadlock_obj[DEADLOCK_CAP];
@@ -329,15 +331,89 @@ static int check_pools(uint64_t now, struct verdict *v)
     return 0;
 }
 
-/* Dump n, for the report's list of this run's dumps. */
-static void log_dump(int n, int reason, uint64_t t_ns, const char *detail)
+/* Dump n, for the report's list of this run's dumps; capture: how its
+ * stacks were taken ("ptrace", "signal", "none"), NULL if it was not written. */
+static void log_dump(int n, int reason, uint64_t t_ns, const char *detail, const char *capture)
 {
     if (n >= LOG_CAP)
         return;
     st.log[n].n = n;
     st.log[n].reason = reason;
     st.log[n].t_ns = t_ns;
+    st.log[n].capture = capture;
     ps_fmt(st.log[n].detail, sizeof st.log[n].detail, "%s", detail);
+}
+
+/* --- capture: who takes the stacks (POOLSHIM_DUMP_CAPTURE) ----------------
+ * ptrace by the supervising `poolshim run` when there is one (the program
+ * sees nothing), else the dump signal in-process; `ptrace` never signals the
+ * program's threads (a dump without stacks if the supervisor cannot take
+ * them), `signal` never asks the supervisor. */
+
+static const char signal_why[] = "the dump signal, answered by the shim's handler in each thread";
+
+/* The shim's picture at a side name, then the supervisor's merged dump at the
+ * dump's own name. "ptrace", "none" (the merge failed: the picture is the
+ * dump), or NULL if nothing was written (the supervisor did not capture, or
+ * the picture could not be written or moved; why says so). */
+static const char *write_supervised(int n, int reason, int pool, const char *detail, char *why, size_t whylen)
+{
+    struct ps_super sup;
+    if (ps_super_capture(&sup, n, why, whylen))
+        return NULL;
+    char pic[96], final[96], path[640];
+    int pid = getpid();
+    ps_fmt(pic, sizeof pic, "poolshim.%d.picture.%d.json", pid, n);
+    ps_fmt(final, sizeof final, "poolshim.%d.dump.%d.json", pid, n);
+    struct ps_dump_how how = { 0, "none",
+        "the shim's picture; its stacks were taken by the supervising poolshim run with ptrace, which "
+        "writes the merged dump (if this file is the dump, the merge failed: no stacks)", pic };
+    int e = ps_dump_write(n, reason, pool, detail, &how);
+    if (e) {
+        ps_super_end(&sup, "the shim could not write its picture");
+        ps_fmt(why, whylen, "the shim could not write its picture (errno %d)", -e);
+        return NULL;
+    }
+    ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, pic);
+    if (!ps_super_finish(&sup, path, why, whylen)) {
+        ps_log("dump %s/%s (%s: %s; stacks by ptrace from poolshim run)", ps_cfg.dir, final,
+               ps_dump_reason_name[reason], detail);
+        return "ptrace";
+    }
+    /* The picture is the best there is: in place, atomically (rename). */
+    char dst[640];
+    ps_fmt(dst, sizeof dst, "%s/%s", ps_cfg.dir, final);
+    if (rename(path, dst) != 0) {
+        unlink(path);
+        return NULL;
+    }
+    ps_log("dump %s (%s: %s; no stacks: %s)", dst, ps_dump_reason_name[reason], detail, why);
+    return "none";
+}
+
+static const char *write_dump(int n, int reason, int pool, const char *detail)
+{
+    static int ptrace_logged;
+    char why[300], text[400];
+    int mode = ps_cfg.dump_capture;
+    if (mode != PS_CAPTURE_SIGNAL) {
+        const char *m = write_supervised(n, reason, pool, detail, why, sizeof why);
+        if (m)
+            return m;
+    }
+    if (mode == PS_CAPTURE_PTRACE) {
+        ps_log_once(&ptrace_logged, "POOLSHIM_DUMP_CAPTURE=ptrace, and %s: dumps carry no stacks", why);
+        ps_fmt(text, sizeof text, "POOLSHIM_DUMP_CAPTURE=ptrace signals no thread of the program, and %s: "
+               "no stacks", why);
+        struct ps_dump_how how = { 0, "none", text, NULL };
+        return ps_dump_write(n, reason, pool, detail, &how) ? NULL : "none";
+    }
+    if (mode == PS_CAPTURE_SIGNAL)
+        ps_fmt(text, sizeof text, "POOLSHIM_DUMP_CAPTURE=signal: %s", signal_why);
+    else
+        ps_fmt(text, sizeof text, "%s: %s", why, signal_why);
+    struct ps_dump_how how = { 1, "signal", text, NULL };
+    return ps_dump_write(n, reason, pool, detail, &how) ? NULL : "signal";
 }
 
 /* A picture for `poolshim dump` (which took the stacks by ptrace). */
@@ -351,8 +427,8 @@ static uint64_t picture_tick(uint64_t now)
     int n = st.written++;
     st.last_ns = t0;
     static const char what[] = "poolshim dump PID: the shim's picture, stacks taken by ptrace";
-    log_dump(n, PS_DUMP_REQUEST, t0, what);
-    ps_dump_write(n, PS_DUMP_REQUEST, -1, what, 0);
+    struct ps_dump_how how = { 0, "none", "a picture for poolshim dump, which takes the stacks by ptrace", NULL };
+    log_dump(n, PS_DUMP_REQUEST, t0, what, ps_dump_write(n, PS_DUMP_REQUEST, -1, what, &how) ? NULL : "ptrace");
     return ps_now_ns() - t0;
 }
 
@@ -396,8 +472,7 @@ uint64_t ps_dump_tick(uint64_t now)
     uint64_t t0 = ps_now_ns();
     int n = st.written++;
     st.last_ns = t0;
-    log_dump(n, v.reason, t0, v.detail);
-    ps_dump_write(n, v.reason, v.pool, v.detail, 1);
+    log_dump(n, v.reason, t0, v.detail, write_dump(n, v.reason, v.pool, v.detail));
     return ps_now_ns() - t0;
 }
 
@@ -411,6 +486,7 @@ void ps_dump_report_json(struct ps_jw *w)
         ps_jw_str(w, "file", name);
         ps_jw_str(w, "trigger", ps_dump_reason_name[st.log[i].reason]);
         ps_jw_str(w, "detail", st.log[i].detail);
+        ps_jw_str(w, "capture", st.log[i].capture);
         ps_jw_dbl(w, "t_s", st.log[i].t_ns > ps_start_ns ? (st.log[i].t_ns - ps_start_ns) * 1e-9 : 0);
         ps_jw_end(w);
     }

@@ -1,13 +1,14 @@
 /* dump_write.c: collects and writes one dump (dump.h). Agent thread only.
  * Order matters: first what each thread is doing, from our records and from
- * /proc/self/task/TID/{status,syscall} (read before any signal, which would
- * disturb them); then the stacks (stacks.c: each thread pauses only for its
- * own unwind); then lock owners (read from the locks), the wait-for graph, and
- * only then the slow parts with no thread paused: symbols, pools, locks,
+ * /proc/self/task/TID/{status,syscall}, and the owners of the locks they wait
+ * on (read before any signal, which would disturb them); then the stacks
+ * (stacks.c: each thread pauses only for its own unwind); then the wait-for
+ * graph, and only then the slow parts with no thread paused: symbols, pools, locks,
  * modules, the heap profile, and the atomic write. Working memory is mapped
  * per dump and unmapped after, so a dump never touches the host's malloc. */
 #include "alloc.h"
 #include "agent.h"
+#include "trace.h"
 #include "clock.h"
 #include "config.h"
 #include "dump.h"
@@ -165,7 +166,7 @@ static void from_proc(struct dthread *d, struct work *wk)
         d->obj = d->arg[0];
         d->kind = PS_K_FUTEX;
         struct ps_obj *o = ps_obj_find(d->obj);
-        if (o && (o->kind == PS_K_MUTEX || o->kind == PS_K_RWLOCK)) {
+        if (o && (o->kind == PS_K_MUTEX || o->kind == PS_K_RWLOCK || o->kind == PS_K_FUTEX_LOCK)) {
             d->kind = o->kind;
             break;
         }
@@ -548,8 +549,9 @@ static struct ps_thread *rec_of(int tid)
     return t && !t->ignore ? t : NULL;
 }
 
-void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
+int ps_dump_write(int n, int reason, int pool, const char *detail, const struct ps_dump_how *how)
 {
+    int stacks = how->signal_stacks, r = -ENOMEM;
     static int write_logged, mem_logged;
     uint64_t t_start = ps_now_ns();
     int pid = getpid();
@@ -583,10 +585,13 @@ void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
     }
     for (int i = 0; i < wk.n; i++)
         classify(&wk.th[i], &wk, now);
-    uint64_t t_cap = ps_now_ns();
-    uint64_t capture_ns = stacks ? ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n)) : 0;
+    /* Owners right after the waits, before any signal: the capture wakes
+     * threads, and a holder that moves on meanwhile would leave its waiters
+     * with no owner or another one. */
     for (int i = 0; i < wk.n; i++)
         find_owner(&wk.th[i], &wk);
+    uint64_t t_cap = ps_now_ns();
+    uint64_t capture_ns = stacks ? ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n)) : 0;
 
     struct ps_jw w;
     ps_jw_init(&w);
@@ -619,9 +624,8 @@ void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
             max_pause = r->handler_ns;
     }
     ps_jw_obj(&w, "capture");
-    ps_jw_str(&w, "method", stacks ? "signal" : "none");
-    ps_jw_str(&w, "why", stacks ? "the dump signal, answered by the shim's handler in each thread"
-                                : "a picture for poolshim dump, which takes the stacks by ptrace");
+    ps_jw_str(&w, "method", how->method);
+    ps_jw_str(&w, "why", how->why);
     ps_jw_i64(&w, "signal", ps_cfg.dump_signal);
     ps_jw_i64(&w, "threads", wk.n);
     ps_jw_i64(&w, "signalled", sent);
@@ -657,16 +661,20 @@ void ps_dump_write(int n, int reason, int pool, const char *detail, int stacks)
     ps_jw_dbl(&w, "allocations", (tm[4] - tm[3]) * 1e-6);
     ps_jw_end(&w);
     ps_jw_dbl(&w, "dump_ms", (ps_now_ns() - t_start) * 1e-6);
+    ps_trace_report_json(&w);
     ps_jw_end(&w);
 
     char name[96];
     ps_fmt(name, sizeof name, "poolshim.%d.dump.%d.json", pid, n);
-    int r = w.err ? -ENOMEM : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
+    if (how->name)
+        ps_fmt(name, sizeof name, "%s", how->name);
+    r = w.err ? -ENOMEM : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&write_logged, "cannot write %s/%s (errno %d): dumps are not saved", ps_cfg.dir, name, -r);
-    else
+    else if (!how->name)
         ps_log("dump %s/%s (%s: %s)", ps_cfg.dir, name, ps_dump_reason_name[reason], detail);
     ps_jw_free(&w);
+    ps_trace_write();        /* the timeline up to this dump, should the process not exit cleanly */
 out:
     if (wk.th)
         munmap(wk.th, th_bytes);
@@ -675,4 +683,5 @@ out:
     if (symc)
         munmap(symc, sizeof(struct symc) * SYMC_CAP);
     symc = NULL;
+    return r;
 }

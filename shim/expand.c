@@ -301,6 +301,15 @@ static const char *base(const char *path)
     return s ? s + 1 : path;
 }
 
+int ps_expand_runtime(int pi, char *buf, size_t cap)
+{
+    char line[320], exe[256] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    ps_expand_knob(pi, 1, buf, cap, line, sizeof line);
+    return strcmp(buf, base(exe)) != 0;   /* the fallback names only the program */
+}
+
 int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t lcap)
 {
     struct ps_sym s;
@@ -312,19 +321,38 @@ int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t
         mod = base(s.module);
         fn = s.name;
     }
-    if (strstr(mod, "libgomp")) {
-        ps_fmt(what, wcap, "libgomp (OpenMP)");
+    /* By the API the routine's object exports, as for expansion: node's
+     * bundled libuv is libuv too, whatever its file is called. */
+    const char *rt = ps_pools[pi].routine ? runtime_of(ps_pools[pi].routine) : NULL;
+    /* node holds libuv and V8's own pools in one object: of its routines only
+     * libuv's worker (threadpool.c's `worker`) is sized by UV_THREADPOOL_SIZE.
+     * A libuv.so starts no threads of its own but its pool's. */
+    if (rt && !strcmp(rt, "libuv") && !strstr(mod, "libuv") && strcmp(fn, "worker"))
+        rt = NULL;
+    if (rt && !strcmp(rt, "libgomp (OpenMP)")) {
+        ps_fmt(what, wcap, "%s", rt);
         ps_fmt(line, lcap, "export OMP_NUM_THREADS=%d", size);
         return 1;
     }
-    if (strstr(mod, "libuv")) {
-        ps_fmt(what, wcap, "libuv");
+    if (rt && !strcmp(rt, "libuv")) {
+        ps_fmt(what, wcap, "libuv%s", strstr(mod, "libuv") ? "" : ", bundled");
         ps_fmt(line, lcap, "export UV_THREADPOOL_SIZE=%d", size);
         return 1;
     }
-    if (!strcmp(fn, "pythread_wrapper") || strstr(mod, "libpython") || !strncmp(base(exe), "python", 6)) {
+    if ((rt && !strcmp(rt, "CPython")) || !strcmp(fn, "pythread_wrapper") || !strncmp(base(exe), "python", 6)) {
         ps_fmt(what, wcap, "CPython threads");
         ps_fmt(line, lcap, "# CPython: ThreadPoolExecutor(max_workers=%d) (no environment variable sets it)", size);
+        return 0;
+    }
+    if (rt && !strcmp(rt, "GLib")) {
+        ps_fmt(what, wcap, "GLib GThreadPool");
+        ps_fmt(line, lcap, "# GLib: g_thread_pool_new(..., max_threads=%d, ...) or g_thread_pool_set_max_threads "
+               "(no environment variable sets it)", size);
+        return 0;
+    }
+    if (!strcmp(base(exe), "node") && strstr(fn, "PlatformWorkerThread")) {
+        ps_fmt(what, wcap, "node's V8 platform workers");
+        ps_fmt(line, lcap, "# node: run it as node --v8-pool-size=%d", size);
         return 0;
     }
     if (!strcmp(base(exe), "pigz")) {

@@ -25,5 +25,8 @@ int ps_expand_added(int pi);
  * or a comment naming the program's option) and a short name of the runtime
  * into what ("libgomp"); returns 1 if an environment variable sets it. */
 int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t lcap);
+/* The runtime pool pi belongs to, known by the API its object exports or
+ * its program ("GLib GThreadPool", "libuv, bundled"), into buf; 0 if none. */
+int ps_expand_runtime(int pi, char *buf, size_t cap);
 void ps_expand_reset(void);
 #endif

@@ -10,6 +10,8 @@
 #include "agent.h"
 #include "config.h"
 #include "entry.h"
+#include "expand.h"
+#include "file.h"
 #include "log.h"
 #include "pool.h"
 #include "real.h"
@@ -17,16 +19,20 @@
 #include "clock.h"
 #include "syncobj.h"
 #include "thread.h"
+#include "trace.h"
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 int ps_pid;
+static int forked_child;     /* this process is a fork of a measured one */
 
 static void atfork_child(void)
 {
     if (!ps_ready)
         return;
+    forked_child = 1;
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_thread_after_fork_child();
@@ -51,6 +57,7 @@ static void init_body(void)
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
+    ps_trace_init();
     ps_entry_init();
     ps_track_held = ps_cfg.control == PS_CONTROL_ON;
     int r;
@@ -79,15 +86,48 @@ __attribute__((constructor(101))) static void ps_init(void)
 
 static int finished;
 
-void ps_finish(const char *why)
+/* The parent process has the shim loaded: this one is a helper of a
+ * measured run, not the program the user started. */
+static int parent_measured(void)
+{
+    char path[64];
+    ps_fmt(path, sizeof path, "/proc/%d/maps", (int)getppid());
+    return ps_file_contains(path, "libpoolshim");
+}
+
+static void finish(const char *why, int next_shimmed)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
         return;              /* not initialised, or a vfork child sharing our memory */
     if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
         return;
     ps_agent_stop();
-    if (ps_cfg.report)
+    ps_agent_check_pool_name();
+    ps_expand_check_names();
+    /* An image that ran only its main thread and execs into one the shim
+     * measures too (a version manager's script that execs the interpreter)
+     * has nothing to report that the next image's poolshim.<pid>.json, the
+     * same name, would not replace a moment later. Nor has a process that
+     * never started a thread whose parent the shim measures too (a shell's
+     * subshells and helpers: 40 files for one `python3` through pyenv): no
+     * pool, nothing the run's other reports do not say. */
+    if (ps_cfg.report && !((next_shimmed || forked_child || parent_measured()) && !ps_thread_any_besides_main()))
         ps_report_write(why);
+    ps_trace_write();
+}
+
+void ps_finish(const char *why)
+{
+    finish(why, 0);
+}
+
+void ps_finish_exec(char *const envp[])
+{
+    extern char **environ;
+    int shimmed = 0;
+    for (char *const *e = envp ? envp : environ; e && *e && !shimmed; e++)
+        shimmed = !strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "libpoolshim");
+    finish("exec", shimmed);
 }
 
 void ps_resume_after_failed_exec(void)

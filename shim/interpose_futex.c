@@ -28,6 +28,30 @@ static int futex_is_wake(int op)
     return 0;
 }
 
+/* Hold times of a futex lock, which no unlock wrapper sees: a waiter that
+ * got the lock after sleeping set the word to 2 ("waiters"), so its release
+ * enters the kernel to wake the next one. The time between is a hold of a
+ * contended acquisition, the kind a serialized pool's lock is made of;
+ * acquisitions counts these samples (report.c scales them by contended). */
+static void flock_waited(struct ps_thread *t, struct ps_obj *o, uintptr_t word)
+{
+    if (!t || !o)
+        return;
+    t->flock_obj = word;
+    t->flock_t0 = ps_now_ns();
+}
+
+static void flock_released(struct ps_thread *t)
+{
+    struct ps_obj *o = ps_obj_find(t->flock_obj);
+    uint64_t held = ps_ns_since(t->flock_t0, ps_now_ns());
+    t->flock_obj = 0;
+    if (o && o->kind == PS_K_FUTEX_LOCK) {
+        __atomic_fetch_add(&o->hold_ns, held, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);
+    }
+}
+
 PS_EXPORT long syscall(long nr, ...)
 {
     va_list ap;
@@ -38,15 +62,28 @@ PS_EXPORT long syscall(long nr, ...)
     if (nr == SYS_futex) {
         int op = (int)a2;
         if (futex_is_wake(op)) {
+            struct ps_thread *t = ps_self;
+            if (t && t->flock_obj == (uintptr_t)a1)
+                flock_released(t);
             ps_obj_note_post((uintptr_t)a1);
         } else if (futex_is_wait(op)) {
             struct ps_objwait w;
             int lock = (op & FUTEX_CMD_MASK) == FUTEX_LOCK_PI;
-            if (ps_objwait_begin(&w, lock ? PS_LOCK : PS_COND, lock ? PS_K_MUTEX : PS_K_FUTEX,
+            /* The mutex protocol nearly every futex lock follows (Drepper's
+             * "Futexes are tricky", mutex 2: GLib's GMutex, glibc's lowlevellock,
+             * most hand-rolled ones): 0 free, 1 locked, 2 locked with waiters,
+             * and a waiter sleeps only while the word is 2. A condvar or event
+             * sleeps on a sequence number instead, which is 2 only at its
+             * second signal: a lock wait, taken as one. */
+            int word_lock = !lock && (op & FUTEX_CMD_MASK) == FUTEX_WAIT && (int)a3 == 2;
+            if (ps_objwait_begin(&w, lock || word_lock ? PS_LOCK : PS_COND,
+                                 lock ? PS_K_MUTEX : word_lock ? PS_K_FUTEX_LOCK : PS_K_FUTEX,
                                  (uintptr_t)a1, PS_CALLER())) {
                 long r = PS_REAL(syscall)(nr, a1, a2, a3, a4, a5, a6);
                 /* 0: woken; EAGAIN: the word changed before we slept. Both mean go look. */
                 ps_objwait_end(&w, r == 0 || errno == EAGAIN);
+                if (word_lock)
+                    flock_waited(w.span.t, w.o, (uintptr_t)a1);
                 return r;
             }
         }

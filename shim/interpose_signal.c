@@ -6,7 +6,9 @@
  * program's own handler and flags, so the program cannot tell. Handlers that
  * exist before the shim's constructor (set by libraries' constructors) are
  * adopted at start the same way. Our dump signal is never wrapped: stacks.c
- * owns it and notices when the program takes it over.
+ * owns it; the program's own action on it is passed on as asked, and stacks.c
+ * is told, to warn once (and when the kernel is changed by other means, a
+ * dump notices).
  * Not seen: handlers installed with the raw rt_sigaction system call (Go's
  * runtime, some JITs): for those a restarted call is possible, which is why
  * restarting also requires our own handler to have run on the thread.
@@ -16,6 +18,7 @@
 #include "export.h"
 #include "real.h"
 #include "config.h"
+#include "stacks.h"
 #include "thread.h"
 #include <errno.h>
 #include <string.h>
@@ -78,6 +81,8 @@ PS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
         errno = ENOSYS;
         return -1;
     }
+    if (sig == dump_sig && dump_sig)
+        ps_stacks_note_sigaction(act);   /* the program takes our signal: warned once */
     if (!wrapped(sig))
         return ps_real_sigaction(sig, act, old);
     struct sigaction cur, mine;

@@ -136,9 +136,15 @@ PS_EXPORT unsigned sleep(unsigned secs)
     struct ps_restart rs;
     ps_restart_begin(&rs, sp.t);
     int *err = &errno, saved = *err;
-    /* sleep() answers in whole seconds: the time left is measured here. */
+    /* sleep() answers in whole seconds, rounded down: cut short with less
+     * than a second left it returns 0, so only errno tells (glibc keeps errno
+     * on success). The time left is measured here. */
+    *err = 0;
     unsigned r = ps_real_sleep(secs);
-    while (ps_restart_again(&rs, r != 0, *err)) {
+    int cut = *err == EINTR;
+    if (!*err)
+        *err = saved;
+    while (ps_restart_again(&rs, cut, EINTR)) {
         uint64_t spent = ps_ns_since(sp.t0, ps_now_ns()), total = (uint64_t)secs * NS_PER_S;
         *err = saved;
         if (spent >= total) {
@@ -146,8 +152,12 @@ PS_EXPORT unsigned sleep(unsigned secs)
             break;
         }
         struct timespec ts = { (time_t)((total - spent) / NS_PER_S), (long)((total - spent) % NS_PER_S) };
-        r = ps_real_nanosleep(&ts, &ts) == 0 ? 0 : (unsigned)ts.tv_sec + (ts.tv_nsec > 0);
+        int nr = ps_real_nanosleep(&ts, &ts);
+        cut = nr != 0 && *err == EINTR;
+        r = nr ? (unsigned)ts.tv_sec : 0;       /* as sleep() would say it */
+        if (!nr)
+            *err = saved;
     }
-    sleep_end(&sp, r == 0, (uint64_t)secs * NS_PER_S);
+    sleep_end(&sp, !cut, (uint64_t)secs * NS_PER_S);
     return r;
 }

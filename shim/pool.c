@@ -14,6 +14,7 @@
  * idle wait with work (semaphore/futex/poll pools) or releases the queue mutex
  * (condvar pools: it has just dequeued), and ends when it comes back for more. */
 #include "pool.h"
+#include "trace.h"
 #include "atomics.h"
 #include "clock.h"
 #include "log.h"
@@ -111,7 +112,7 @@ void ps_pool_note_candidate(uintptr_t key)
         __atomic_store_n(&cand[i], key, __ATOMIC_RELEASE);
 }
 
-void ps_task_begin(struct ps_thread *t)
+static void task_begin(struct ps_thread *t)
 {
     struct ps_pool *p = ps_pool_of(t);
     uint64_t now = ps_now_ns();
@@ -129,7 +130,45 @@ void ps_task_begin(struct ps_thread *t)
     }
 }
 
-void ps_task_end_at(struct ps_thread *t, uint64_t ns)
+static void task_end_at(struct ps_thread *t, uint64_t ns);
+
+/* The pool's tasks are counted around its task function: every other
+ * boundary is a guess that would count them again. */
+static int api_counted(const struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    return p && __atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED);
+}
+
+void ps_task_begin(struct ps_thread *t)
+{
+    if (!api_counted(t))
+        task_begin(t);
+}
+
+void ps_task_api_begin(struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    if (p && !__atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED))
+        __atomic_store_n(&p->api_tasks, 1, __ATOMIC_RELAXED);
+    /* Open here, a task was a guess from the wait for work (made before the
+     * pool's counting switched): this is the same task, counted once. The
+     * last counted task ended when its function returned. */
+    if (t->task_begin_ns && t->tasks) {
+        __atomic_store_n(&t->tasks, t->tasks - 1, __ATOMIC_RELAXED);
+        if (p)
+            __atomic_fetch_sub(&p->tasks, 1, __ATOMIC_RELAXED);
+    }
+    t->task_begin_ns = 0;
+    task_begin(t);
+}
+
+void ps_task_api_end(struct ps_thread *t)
+{
+    task_end_at(t, ps_now_ns());
+}
+
+static void task_end_at(struct ps_thread *t, uint64_t ns)
 {
     t->task_tentative = 0;
     if (t->task_begin_ns) {
@@ -138,8 +177,16 @@ void ps_task_end_at(struct ps_thread *t, uint64_t ns)
     }
 }
 
+void ps_task_end_at(struct ps_thread *t, uint64_t ns)
+{
+    if (!api_counted(t))
+        task_end_at(t, ns);
+}
+
 void ps_task_end(struct ps_thread *t)
 {
+    if (api_counted(t))
+        return;
     if (t->task_begin_ns)
         ps_task_end_at(t, ps_now_ns());
     else
@@ -149,6 +196,8 @@ void ps_task_end(struct ps_thread *t)
 void ps_task_cancel(struct ps_thread *t)
 {
     struct ps_pool *p = ps_pool_of(t);
+    if (api_counted(t))
+        return;
     t->task_begin_ns = 0;
     if (t->tasks) {
         __atomic_store_n(&t->tasks, t->tasks - 1, __ATOMIC_RELAXED);
@@ -161,7 +210,7 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
 {
     struct ps_obj *o;
     if (poster && poster->post_key == obj) {
-        o = poster->post_obj;              /* entries keep their key (see ps_lock_find) */
+        o = poster->post_obj;              /* entries keep their key (syncobj.h, ps_lock_slot) */
     } else {
         o = ps_obj_probe(obj);             /* callers tested the filter (ps_obj_note_post) */
         if (!o)
@@ -185,8 +234,17 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
     }
 }
 
+/* A worker woken to shut down looks like one woken with work: its wait for
+ * work ended, it left the queue mutex, then it exited at once. A task that
+ * ran for less than this before the thread ended was that, not a task. */
+#define PS_EXIT_WAKE_NS 100000
+
 void ps_pool_on_thread_exit(struct ps_thread *t)
 {
+    if (t->task_begin_ns && !api_counted(t) && ps_ns_since(t->task_begin_ns, ps_now_ns()) < PS_EXIT_WAKE_NS) {
+        ps_task_cancel(t);
+        return;
+    }
     ps_task_end(t);
 }
 
@@ -201,7 +259,7 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_runq_ns, t->runq_ns);
     ps_atomic_add(&p->ret_unattributed_ns, t->unattributed_ns);
     ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
-    ps_atomic_add(&p->ret_tasks, t->tasks);
+    ps_atomic_add(&p->ret_tasks, t->tasks + t->tasks_before);
     ps_atomic_add(&p->ret_task_ns, t->task_ns);
     ps_atomic_add(&p->ret_nvcsw, t->nvcsw);
     ps_atomic_add(&p->ret_nivcsw, t->nivcsw);
@@ -235,7 +293,7 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     o->runq_ns += t->runq_ns;
     o->unattributed_ns += t->unattributed_ns;
     o->spin_ns += t->spin_ns;
-    o->tasks += t->tasks;
+    o->tasks += t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
     o->task_ns += t->task_ns;
     o->nvcsw += t->nvcsw;
     o->nivcsw += t->nivcsw;
@@ -279,6 +337,41 @@ static int idle_capable(const struct ps_obj *o)
     return o->kind == PS_K_COND || o->kind == PS_K_SEM || o->kind == PS_K_FUTEX || o->kind == PS_K_POLL;
 }
 
+uint64_t ps_pool_cpu_ns(int pi)
+{
+    uint64_t sum = __atomic_load_n(&ps_pools[pi].ret_cpu_ns, __ATOMIC_RELAXED);
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st == PS_T_LIVE || st == PS_T_EXITED) && t->pool == pi)
+            sum += __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED);
+    }
+    return sum;
+}
+
+/* Task counting begins now: what the pool's threads ran before is uncounted.
+ * Once per pool (a later switch of idle object keeps the count going). */
+static void count_starts(int pi)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int zero = 0;
+    if (__atomic_compare_exchange_n(&p->count_started, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        __atomic_store_n(&p->cpu_before_count_ns, ps_pool_cpu_ns(pi), __ATOMIC_RELEASE);
+}
+
+int ps_pool_tasks_whole(int pi)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    if (__atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED))
+        return 1;
+    if (!__atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) && !__atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED))
+        return 0;
+    if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
+        return 1;           /* polls there before it was learned are credited (sampler.c) */
+    return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= ps_pool_cpu_ns(pi) / 50;
+}
+
 void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
 {
     struct ps_pool *p = ps_pool_of(t);
@@ -298,6 +391,7 @@ void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
     if (qm)
         ps_obj_filter_add(qm);             /* the mutex wrappers look at it only then */
     __atomic_store_n(&p->queue_mutex, qm, __ATOMIC_RELEASE);
+    count_starts(t->pool);
 }
 
 /* Posted by the pool's own workers at least as often as by anyone else: an
@@ -370,6 +464,7 @@ static void learn_idle(void)
             if (!co && producer[p] && pool->queue_mutex != producer[p]->mutex) {
                 ps_obj_filter_add(producer[p]->mutex);
                 __atomic_store_n(&pool->queue_mutex, producer[p]->mutex, __ATOMIC_RELEASE);
+                count_starts(p);
             }
             continue;
         }
@@ -386,6 +481,7 @@ static void learn_idle(void)
             ps_obj_filter_add(qm);         /* the mutex wrappers look at it only then */
         __atomic_store_n(&pool->queue_mutex, qm, __ATOMIC_RELEASE);
         __atomic_store_n(&pool->idle_obj, best[p]->key, __ATOMIC_RELEASE);
+        count_starts(p);
     }
 }
 
@@ -459,6 +555,7 @@ void ps_pool_tick(uint64_t now)
         s->busy = (uint32_t)p->threads_busy;
         s->idle = (uint32_t)idle[i];
         s->limit = (uint32_t)p->limit;
+        s->parked = (uint32_t)parked[i];
         s->tasks = tasks;
         s->queue = p->queue_est;
         s->cpu_ns = tot.cpu_ns;
@@ -468,6 +565,7 @@ void ps_pool_tick(uint64_t now)
         s->cond_ns = tot.wait_ns[PS_COND];
         s->idle_ns = tot.wait_ns[PS_IDLE];
         s->runq_ns = tot.wait_ns[PS_RUNQ];
+        ps_trace_pool_sample(i, p->hist_n, s);
         __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
     }
 }

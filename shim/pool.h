@@ -15,7 +15,7 @@
 
 struct ps_pool_sample {          /* one agent tick, for dumps and the controller */
     uint64_t t_ns;
-    uint32_t threads, busy, idle, limit;
+    uint32_t threads, busy, idle, limit, parked;
     uint64_t tasks, queue;
     uint64_t cpu_ns, io_ns, sleep_ns, lock_ns, cond_ns, idle_ns, runq_ns;
 };
@@ -34,6 +34,11 @@ struct ps_pool {
     uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
     void *idle_site;             /* event-loop pools: where workers poll for work, each its
                                     own fd (memcached, nginx): any poll there is idle */
+    uint64_t cpu_before_count_ns;    /* the pool's CPU when task counting began (idle wait or
+                                        queue mutex learned): work done before it went uncounted */
+    int count_started;
+    int api_tasks;               /* tasks are counted around the runtime's task function
+                                    (interpose_glib.c): the idle-wait guesses stand down */
     /* task events, from workers. On a cache line of their own: workers and
      * producers write them per task, while every wrapper reads the learned
      * fields above (false sharing would make each of those reads a miss). */
@@ -129,6 +134,10 @@ void ps_task_begin(struct ps_thread *t);
 void ps_task_end(struct ps_thread *t);
 /* The task ended at ns (a wait for work that began at ns). */
 void ps_task_end_at(struct ps_thread *t, uint64_t ns);
+/* Around a task function a pool runtime calls (its API named it): exact
+ * boundaries, which replace the wait-for-work ones for the whole pool. */
+void ps_task_api_begin(struct ps_thread *t);
+void ps_task_api_end(struct ps_thread *t);
 /* A wake-up from an idle poll found nothing to do (another worker took the
  * token, the thundering herd of level-triggered epoll or accept): no task. */
 void ps_task_cancel(struct ps_thread *t);
@@ -178,6 +187,13 @@ struct ps_pool_totals {
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };
 void ps_pool_totals(int p, struct ps_pool_totals *out);
+/* CPU of pool pi's threads as last sampled (live, exited and retired). */
+uint64_t ps_pool_cpu_ns(int pi);
+/* The pool's task count holds all its tasks: counted around its task
+ * function, from a poll site (whose polls before it was learned are
+ * credited), or from a wait for work learned before the pool had done more
+ * than 2 % of its work. Else the count is a part and is written as unknown. */
+int ps_pool_tasks_whole(int pi);
 /* The candidates list the agent scans to learn idle objects. */
 void ps_pool_note_candidate(uintptr_t key);
 /* The objects any pool's worker ever waited on (every entry with a waiter_pool),

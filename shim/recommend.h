@@ -10,7 +10,7 @@
  *   queueing  = the smallest size that keeps 95 % of the cores busy in a
  *               closed queueing model (qmodel.h): goetz plus headroom for
  *               tasks whose bursts and waits vary
- *   recommended = min(queueing, bottleneck, peak demand), at least 1. */
+ *   recommended = min(queueing, bottleneck rounded, peak demand), at least 1. */
 #ifndef PS_RECOMMEND_H
 #define PS_RECOMMEND_H
 #include <stdint.h>

@@ -8,12 +8,14 @@
 #include "config.h"
 #include "controller.h"
 #include "dump.h"
+#include "expand.h"
 #include "file.h"
 #include "log.h"
 #include "pool.h"
 #include "recommend.h"
 #include "symbol.h"
 #include "syncobj.h"
+#include "trace.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -38,8 +40,45 @@ static double wall_of_pool(int pi, uint64_t now)
     return last > first ? (double)(last - first) * NS : 0;
 }
 
+/* The size the pool ran at: the most threads live at once in its history.
+ * Not the live count at exit: a GLib pool of 8 has 1 left by then, and a
+ * lone survivor reads as a pool that cannot be serialized. */
+static int peak_threads(int pi, const struct ps_pool_totals *tot)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    uint32_t n = p->hist_n, from = n > PS_HIST ? n - PS_HIST : 0;
+    int peak = tot->live;
+    for (uint32_t k = from; k < n; k++)
+        if ((int)p->hist[k % PS_HIST].threads > peak)
+            peak = (int)p->hist[k % PS_HIST].threads;
+    return peak ? peak : tot->threads;
+}
+
 /* The condvar pool pi's workers wait on with mutex m, other than the pool's
  * idle wait: with it, m is part of a lock built from a mutex and a condvar. */
+static struct ps_obj *paired_cond(int pi, uintptr_t m);
+
+/* What to call pool pi: the function its threads run when the symbol table
+ * names it, else the runtime it belongs to, else its threads' name; a
+ * stripped library's address (libglib-2.0.so.0+0x7f530) says nothing. */
+static void pool_label(int pi, char *buf, size_t cap)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    void *fn = p->entry ? p->entry : p->routine;
+    if (fn) {
+        ps_symbol_func(fn, buf, cap);
+        if (!strstr(buf, "+0x"))
+            return;
+    }
+    if (ps_expand_runtime(pi, buf, cap))
+        return;
+    /* the threads' name, and where they start: two pools may share a name */
+    char at[128] = "";
+    if (fn)
+        ps_symbol_func(fn, at, sizeof at);
+    ps_fmt(buf, cap, at[0] ? "%s* (%s)" : "%s*", p->alias[0] ? p->alias : p->prefix, at);
+}
+
 static struct ps_obj *paired_cond(int pi, uintptr_t m)
 {
     int n;
@@ -78,7 +117,7 @@ static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
     if (!o || !o->key || o->key == (uintptr_t)-1 || o->key == ps_pools[pi].idle_obj || o->waiter_pool != pi)
         return 0;
     if (o->kind != PS_K_MUTEX && o->kind != PS_K_RWLOCK && o->kind != PS_K_SPIN && o->kind != PS_K_COND &&
-        o->kind != PS_K_SEM && o->kind != PS_K_FUTEX)
+        o->kind != PS_K_SEM && o->kind != PS_K_FUTEX && o->kind != PS_K_FUTEX_LOCK)
         return 0;
     *ns = o->wait_ns;
     struct ps_obj *other = pair_of(pi, o);
@@ -145,32 +184,38 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_obj(w, key);
     ps_jw_hex(w, "addr", o->key);
     ps_jw_str(w, "kind", ps_kind_name[o->kind]);
+    if (ps_symbol_data((void *)o->key, sym, sizeof sym) && !(o->key >> 63))
+        ps_jw_str(w, "name", sym);
+    else
+        ps_jw_null(w, "name");
     ps_jw_dbl(w, "wait_s", o->wait_ns * NS);
-    ps_jw_dbl(w, "hold_s", o->hold_ns * NS);
+    if (o->kind == PS_K_FUTEX_LOCK)
+        ps_jw_null(w, "hold_s");
+    else
+        ps_jw_dbl(w, "hold_s", o->hold_ns * NS);
     ps_symbol_string(o->sites[0].site, sym, sizeof sym);
     ps_jw_str(w, "site", o->sites[0].site ? sym : NULL);
     ps_jw_end(w);
 }
 
-/* Whether the pool's task count means anything: its workers' wait for work
- * (or its queue mutex) is known, or boundaries were seen anyway. */
+/* Whether the pool's task count means anything (pool.h: whole, not a part). */
 int ps_report_tasks_seen(const struct ps_pool *p)
 {
-    /* tasks counted while an idle object was believed, later dropped, are a
-     * part of the truth only */
-    return p->idle_obj || p->queue_mutex;
+    return ps_pool_tasks_whole((int)(p - ps_pools));
 }
 
-/* A pool's totals and recommendation; 0 for a pool that never had a thread. */
-static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_rec_out *ro,
-                    struct ps_obj **top)
+/* A pool's totals and recommendation; 0 for a pool that never had a thread.
+ * The one computation behind every size the shim prints: the summary, the
+ * report's pools, a dump's pools, the controller section and the profile. */
+static int pool_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct ps_rec_out *ro,
+                       struct ps_obj **top)
 {
     ps_pool_totals(pi, tot);
     if (!tot->threads)
         return 0;
     struct ps_rec_in in = { 0 };
     in.cores = ps_cores;
-    in.threads = tot->live ? tot->live : tot->threads;
+    in.threads = peak_threads(pi, tot);
     in.cpu_s = tot->cpu_ns * NS;
     in.io_s = tot->wait_ns[PS_IO] * NS;
     in.sleep_s = tot->wait_ns[PS_SLEEP] * NS;
@@ -182,17 +227,58 @@ static int pool_rec(int pi, struct ps_pool_totals *tot, uint64_t now, struct ps_
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
-    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi]);
+    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi]) && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.lone = tot->threads == 1;
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
         in.top_hold_s = (*top)->hold_ns * NS;
+        if ((*top)->kind == PS_K_FUTEX_LOCK)     /* sampled at contended acquisitions only */
+            in.top_hold_s = (*top)->acquisitions ? in.top_hold_s / (*top)->acquisitions * (*top)->contended : 0;
         in.top_is_handoff = ps_report_is_handoff(pi, *top);
         if ((*top)->kind == PS_K_SPIN)
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
     }
     ps_recommend(&in, ro);
+    /* A size the controller ran and measured best outweighs the model's. */
+    double tput;
+    int measured = ps_controller_measured(pi, &tput);
+    if (measured > 0 && measured != ro->recommended_threads) {
+        size_t len = strlen(ro->reason);
+        ps_fmt(ro->reason + len, sizeof ro->reason - len,
+               "; the controller measured %d threads best (%lu tasks/s), where the model said %d",
+               measured, (unsigned long)(tput + 0.5), ro->recommended_threads);
+        ro->recommended_threads = measured;
+    }
     return 1;
+}
+
+/* The report's answers, taken once when it is written: threads go on
+ * exiting meanwhile (a pool of 8 with 2 live, then none, reads differently),
+ * and the summary and the profile must say what the report says. */
+static struct {
+    int ok;
+    struct ps_pool_totals tot;
+    struct ps_rec_out ro;
+    struct ps_obj *top;
+} frozen[PS_MAX_POOLS];
+static int answers_frozen;
+
+static void freeze_answers(uint64_t now)
+{
+    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++)
+        frozen[pi].ok = pool_answer(pi, now, &frozen[pi].tot, &frozen[pi].ro, &frozen[pi].top);
+    answers_frozen = 1;
+}
+
+int ps_report_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct ps_rec_out *ro,
+                     struct ps_obj **top)
+{
+    if (!answers_frozen)
+        return pool_answer(pi, now, tot, ro, top);
+    *tot = frozen[pi].tot;
+    *ro = frozen[pi].ro;
+    *top = frozen[pi].top;
+    return frozen[pi].ok;
 }
 
 void ps_report_pools_json(struct ps_jw *w, int with_history)
@@ -207,10 +293,12 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         struct ps_pool_totals tot;
         struct ps_rec_out ro;
         struct ps_obj *top;
-        if (!pool_rec(pi, &tot, now, &ro, &top))
+        if (!ps_report_answer(pi, now, &tot, &ro, &top))
             continue;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "id", pi);
+        pool_label(pi, name, sizeof name);
+        ps_jw_str(w, "name", name);
         if (p->routine)
             ps_symbol_func(p->routine, name, sizeof name);
         else
@@ -309,6 +397,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
                 ps_jw_u64(w, "busy", s->busy);
                 ps_jw_u64(w, "idle", s->idle);
                 ps_jw_u64(w, "limit", s->limit);
+                ps_jw_u64(w, "parked", s->parked);
                 ps_jw_u64(w, "tasks", s->tasks);
                 ps_jw_u64(w, "queue", s->queue);
                 ps_jw_dbl(w, "cpu_s", s->cpu_ns * NS);
@@ -411,7 +500,7 @@ static int top_site(struct ps_site_count *s)
 
 static int is_lock(int kind)
 {
-    return kind == PS_K_MUTEX || kind == PS_K_RWLOCK || kind == PS_K_SPIN;
+    return kind == PS_K_MUTEX || kind == PS_K_RWLOCK || kind == PS_K_SPIN || kind == PS_K_FUTEX_LOCK;
 }
 
 /* Locks sorted by wait (selection over the table: reports have few entries). */
@@ -488,7 +577,13 @@ void ps_report_locks_json(struct ps_jw *w)
                 ps_jw_i64(w, "waiter_pool", best->waiter_pool);
             else
                 ps_jw_null(w, "waiter_pool");
-            if (!pass) {
+            if (!pass && best->kind == PS_K_FUTEX_LOCK) {
+                /* its uncontended takes and releases never enter the kernel */
+                ps_jw_null(w, "acquisitions");
+                ps_jw_null(w, "hold_s");
+                ps_jw_null(w, "owner_site");
+                sites_json(w, "owner_sites", best->owner_sites);
+            } else if (!pass) {
                 ps_jw_u64(w, "acquisitions", best->acquisitions);
                 ps_jw_dbl(w, "hold_s", best->hold_ns * NS);
                 int os = top_site(best->owner_sites);
@@ -513,25 +608,16 @@ static void summary(const char *path)
     char line[512], num[5][32];
     uint64_t now = ps_now_ns();
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
-    int named = !ps_cfg.pool[0];
-    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2 && !named; pi++)
-        named = ps_pools[pi].selected > 0;
-    if (!named)
-        ps_log("  POOLSHIM_POOL=%s: no thread ran a routine of that name, so no pool was measured", ps_cfg.pool);
     if (ps_dump_summary(line, sizeof line))
         ps_log("  %s", line);
     for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
         struct ps_pool_totals tot;
         struct ps_rec_out ro;
         struct ps_obj *top;
-        if (!pool_rec(pi, &tot, now, &ro, &top))
+        if (!ps_report_answer(pi, now, &tot, &ro, &top))
             continue;
         char name[160];
-        void *fn = ps_pools[pi].entry ? ps_pools[pi].entry : ps_pools[pi].routine;
-        if (fn)
-            ps_symbol_func(fn, name, sizeof name);     /* what its threads run */
-        else
-            ps_fmt(name, sizeof name, "%s*", ps_pools[pi].prefix);
+        pool_label(pi, name, sizeof name);
         ps_fmt_double(num[0], 32, tot.cpu_ns * NS, 2);
         ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);
@@ -569,21 +655,24 @@ void ps_report_write(const char *why)
     ps_jw_i64(&w, "interval_ms", ps_cfg.interval_ms);
     static const char *const control[] = { "off", "advise", "on" };
     ps_jw_str(&w, "control", control[ps_cfg.control]);
+    freeze_answers(now);
     ps_report_pools_json(&w, 1);
     ps_report_threads_json(&w);
     ps_report_locks_json(&w);
     ps_controller_report_json(&w);
     ps_dump_report_json(&w);
+    ps_trace_report_json(&w);
     ps_jw_end(&w);
     char name[64];
     ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());
     int r = w.err ? -12 : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no report", ps_cfg.dir, name, -r);
-    else if (ps_cfg.summary) {
+    else if (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) {
         char path[640];
         ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, name);
         summary(path);
     }
+    answers_frozen = 0;
     ps_jw_free(&w);
 }

@@ -3,6 +3,7 @@
 #ifndef PS_REPORT_H
 #define PS_REPORT_H
 #include "jsonw.h"
+#include <stdint.h>
 
 /* Takes the final sample must have been done by the caller (ps_agent_stop). */
 void ps_report_write(const char *why);
@@ -19,4 +20,10 @@ struct ps_pool;
 /* The pool's task count is known (its wait for work or its queue mutex is):
  * else the report writes null, not 0. */
 int ps_report_tasks_seen(const struct ps_pool *p);
+/* Pool pi's totals and its one recommendation (size, class, reason): what
+ * every printed size comes from. 0 for a pool that never had a thread. */
+struct ps_pool_totals;
+struct ps_rec_out;
+int ps_report_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct ps_rec_out *ro,
+                     struct ps_obj **top);
 #endif

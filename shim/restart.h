@@ -10,17 +10,19 @@
  * the counters are written by handlers on the same thread.
  * No handler at all means a stop: epoll_wait and a few others fail after a
  * ptrace stop too (signal(7)). It is ours when `poolshim dump` stopped the
- * process (its picture request, stacks.h); a job-control stop's EINTR goes
- * through. */
+ * process (its picture request, stacks.h) or when the supervising `poolshim
+ * run` did at the shim's request (supervise.h); a job-control stop's EINTR
+ * goes through. */
 #ifndef PS_RESTART_H
 #define PS_RESTART_H
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
 #include "stacks.h"
+#include "supervise.h"
 #include "thread.h"
 
-struct ps_restart { struct ps_thread *t; uint32_t dump, prog; uint64_t pictures; };
+struct ps_restart { struct ps_thread *t; uint32_t dump, prog; uint64_t pictures, stops; };
 
 static inline void ps_restart_begin(struct ps_restart *r, struct ps_thread *t)
 {
@@ -28,6 +30,7 @@ static inline void ps_restart_begin(struct ps_restart *r, struct ps_thread *t)
     r->dump = t ? __atomic_load_n(&t->dump_sigs, __ATOMIC_RELAXED) : 0;
     r->prog = t ? __atomic_load_n(&t->prog_sigs, __ATOMIC_RELAXED) : 0;
     r->pictures = ps_stacks_pictures();
+    r->stops = ps_super_stops();
 }
 
 /* The call just failed with err: is it ours to restart? */
@@ -40,6 +43,10 @@ static inline int ps_restart_again(struct ps_restart *r, int failed, int err)
     uint32_t d = __atomic_load_n(&r->t->dump_sigs, __ATOMIC_RELAXED);
     if (d != r->dump) {
         r->dump = d;                           /* our dump signal alone */
+        return 1;
+    }
+    if (ps_super_stop_since(r->stops)) {
+        r->stops = ps_super_stops();          /* the supervisor's stop */
         return 1;
     }
     if (!ps_stacks_ptrace_stop_since(r->pictures))

@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "syncobj.h"
 #include "thread.h"
+#include "trace.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +102,10 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
+    /* as the wait will be recorded when it ends (ps_objwait_end) */
+    if ((cause == PS_IO || cause == PS_COND) &&
+        (ps_pool_is_idle_obj(t, t->cur_obj) || (t->cur_kind == PS_K_POLL && ps_pool_is_idle_site(t, t->cur_site))))
+        cause = PS_IDLE;
     if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
         uint64_t open = now - since, cap = t->cur_cap_ns;
         if (cause == PS_SLEEP && cap && open > cap)
@@ -216,6 +221,18 @@ static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 {
     uint64_t d[NSLOT] = { 0 }, n[NSLOT] = { 0 }, labelled = 0;
+    /* A wait counted open as io or cond that ended as idle (the pool's wait
+     * for work was learned meanwhile, account.h): what was seen of it moves
+     * to idle, labels included, before the idle wait's growth is read. */
+    for (int c = 0; c < PS_RUNQ; c++) {
+        if (c == PS_IDLE || in->raw[c] >= t->raw_seen_ns[c])
+            continue;
+        uint64_t drop = t->raw_seen_ns[c] - in->raw[c], x = drop < t->blocked_ns[c] ? drop : t->blocked_ns[c];
+        t->raw_seen_ns[c] = in->raw[c];
+        t->raw_seen_ns[PS_IDLE] += drop;
+        t->blocked_ns[c] -= x;
+        t->blocked_ns[PS_IDLE] += x;
+    }
     for (int c = 0; c < PS_RUNQ; c++) {
         if (in->raw[c] > t->raw_seen_ns[c]) {
             d[c] = in->raw[c] - t->raw_seen_ns[c];
@@ -271,15 +288,11 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
             sure += d[sure_causes[k]];
     }
     budget = sure < budget ? budget - sure : 0;
-    /* short io is labelled up to the budget less the lag reserve; what only
-     * the reserve held back is offered again at the next sample */
-    uint64_t spare = budget > in->lag ? budget - in->lag : 0;
-    uint64_t io_want = d[PS_IO] + t->io_pending_ns;
-    d[PS_IO] = io_want < spare ? io_want : spare;
-    t->io_pending_ns = (io_want < budget ? io_want : budget) - d[PS_IO];
-    budget -= d[PS_IO];
     /* A thread never caught in an unwrapped wait has all its blocked time
-     * in its spans: what the estimate took off beyond the truth goes back. */
+     * in its spans: what the estimate took off beyond the truth goes back,
+     * to the waits that surely blocked, before short io (a non-blocking
+     * read or send is CPU in the kernel: memcached's workers, node's reads
+     * from the page cache) may claim what is left. */
     uint64_t cut_total = 0;
     for (int k = 0; k < NSURE; k++)
         cut_total += wake_cut[sure_causes[k]];
@@ -293,6 +306,13 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         }
         budget -= given;
     }
+    /* short io is labelled up to the budget less the lag reserve; what only
+     * the reserve held back is offered again at the next sample */
+    uint64_t spare = budget > in->lag ? budget - in->lag : 0;
+    uint64_t io_want = d[PS_IO] + t->io_pending_ns;
+    d[PS_IO] = io_want < spare ? io_want : spare;
+    t->io_pending_ns = (io_want < budget ? io_want : budget) - d[PS_IO];
+    budget -= d[PS_IO];
     t->unattributed_ns = budget;
     d[PS_IO] += d[IO_LONG];
     for (int c = 0; c < PS_RUNQ; c++) {
@@ -329,6 +349,27 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
     unattributed_to(t, cause);
 }
 
+/* The pool's wait for work is learned from waits that already ended, as
+ * io: a worker's long polls at the call site learned as the idle one were
+ * idle from the first (memcached's workers wait there for their first client
+ * for as long as the program has been up). Moved in labelled time, which the
+ * agent alone writes; what is not labelled yet moves at a later sample. */
+static void relabel_idle_polls(struct ps_thread *t)
+{
+    void *site = __atomic_load_n(&t->poll_site, __ATOMIC_ACQUIRE);
+    if (!site || !ps_pool_is_idle_site(t, site))
+        return;
+    uint64_t seen = __atomic_load_n(&t->poll_site_ns, __ATOMIC_ACQUIRE);
+    uint64_t x = seen > t->poll_moved_ns ? seen - t->poll_moved_ns : 0;
+    if (x > t->blocked_ns[PS_IO])
+        x = t->blocked_ns[PS_IO];
+    t->blocked_ns[PS_IO] -= x;
+    t->blocked_ns[PS_IDLE] += x;
+    t->poll_moved_ns += x;
+    /* and each of them that returned work started a task */
+    __atomic_store_n(&t->tasks_before, __atomic_load_n(&t->poll_site_work, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+}
+
 /* An exited thread's last period, from what it recorded at exit (its CPU,
  * run-queue delay, switches): what is still unattributed goes to the cause
  * of the unwrapped wait last caught, as it cannot be caught in the act any more. */
@@ -339,6 +380,7 @@ static void close_unwrapped(struct ps_thread *t)
                                       .runs = t->runs_seen, .lag = 0 };
         raw_waits(t, t->died_ns, &in);
         ps_sampler_partition(t, &in);
+        relabel_idle_polls(t);
         if (t->last_unwrapped_cause && t->unattributed_ns > 1000000)
             unattributed_to(t, t->last_unwrapped_cause - 1);
     }
@@ -415,9 +457,11 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
                                   .lag = PS_SCHEDSTAT_LAG_NS };
     raw_waits(t, now, &in);
     ps_sampler_partition(t, &in);
+    relabel_idle_polls(t);
     if (t->last_sample_ns && now > t->last_sample_ns)
         sample_unwrapped(t, now - t->last_sample_ns);
     t->last_sample_ns = now;
+    ps_trace_sample(t, now);
     if (names || !t->name[0])
         read_name(t);
     if (final)

@@ -180,17 +180,35 @@ int ps_stacks_init(int sig)
     return 0;
 }
 
+/* One warning when the program takes our signal over, whoever sees it first:
+ * the sigaction wrapper as it happens, or a dump that finds it done (a raw
+ * rt_sigaction the wrapper never saw). */
+static int takeover_logged;
+
+static void taken_over(void)
+{
+    ps_log_once(&takeover_logged, "the program installed its own handler for signal %d (POOLSHIM_DUMP_SIGNAL): "
+                "dumps carry no stacks and cannot be requested by signal from now on; "
+                "set POOLSHIM_DUMP_SIGNAL to another real-time signal", the_sig);
+    __atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
+}
+
+void ps_stacks_note_sigaction(const struct sigaction *act)
+{
+    if (!act || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return;
+    if (!((act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal))
+        taken_over();
+}
+
 int ps_stacks_enabled(void)
 {
-    static int logged;
     if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
         return 0;
     struct sigaction cur;
     if (sigaction(the_sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
         return 1;
-    ps_log_once(&logged, "the program replaced the handler of signal %d: dumps carry no stacks from now on",
-                the_sig);
-    __atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
+    taken_over();
     return 0;
 }
 

@@ -35,6 +35,11 @@ struct ps_stack_req {          /* one thread to capture, filled by the caller */
 int ps_stacks_init(int sig);
 /* Is stack capture usable right now (our handler still installed)? Logs once if not. */
 int ps_stacks_enabled(void);
+/* Called by the sigaction wrapper when the program sets the action of the
+ * dump signal: anything but our handler takes it over (one warning, and
+ * signal capture stops). */
+struct sigaction;
+void ps_stacks_note_sigaction(const struct sigaction *act);
 /* Captures the stacks of reqs[0..n) (agent thread only). Waits at most
  * timeout_ms for all answers. Returns the wall time of the capture in ns. */
 uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms);

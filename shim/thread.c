@@ -9,6 +9,7 @@
 #include "log.h"
 #include "atomics.h"
 #include "pool.h"
+#include "trace.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -20,7 +21,8 @@
 
 const char *const ps_cause_name[PS_NCAUSE] = { "io", "sleep", "lock", "cond", "idle", "runqueue" };
 const char *const ps_kind_name[PS_K_NKINDS] = { "none", "mutex", "rwlock", "spin", "cond", "sem",
-                                                "futex", "io", "poll", "sleep", "join" };
+                                                "futex", "io", "poll", "sleep", "join",
+                                                "futex_lock" };
 
 struct ps_thread *ps_threads;
 int ps_threads_hwm;
@@ -46,8 +48,10 @@ int ps_thread_table_init(void)
 static void reset(struct ps_thread *t, int tid, void *routine)
 {
     uint32_t gen = t->gen + 1;
+    struct ps_trace_ring *ring = t->trace;
     memset(t, 0, sizeof *t);
     t->gen = gen;
+    t->trace = ps_trace_ring_for(ring);
     t->tid = tid;
     t->pool = -1;
     t->routine = routine;
@@ -149,6 +153,18 @@ static struct ps_thread *find_live(int by_tid, int tid, pthread_t th)
 struct ps_thread *ps_thread_by_pthread(pthread_t th)
 {
     return find_live(0, 0, th);
+}
+
+int ps_thread_any_besides_main(void)
+{
+    int hwm = ps_thread_hwm(), pid = getpid();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st == PS_T_LIVE || st == PS_T_EXITED) && !t->ignore && t->tid > 0 && t->tid != pid)
+            return 1;
+    }
+    return 0;
 }
 
 struct ps_thread *ps_thread_by_tid(int tid)

@@ -14,11 +14,14 @@ extern const char *const ps_cause_name[PS_NCAUSE];
 
 /* What a thread is blocked on (dumps' blocked_on.kind). */
 enum ps_kind { PS_K_NONE, PS_K_MUTEX, PS_K_RWLOCK, PS_K_SPIN, PS_K_COND, PS_K_SEM, PS_K_FUTEX,
-               PS_K_IO, PS_K_POLL, PS_K_SLEEP, PS_K_JOIN, PS_K_NKINDS };
+               PS_K_IO, PS_K_POLL, PS_K_SLEEP, PS_K_JOIN,
+               PS_K_FUTEX_LOCK,     /* a lock built on a futex word (interpose_futex.c) */
+               PS_K_NKINDS };
 extern const char *const ps_kind_name[PS_K_NKINDS];
 
 enum ps_tstate { PS_T_FREE, PS_T_LIVE, PS_T_EXITED, PS_T_CLAIMING };
 struct ps_obj;
+struct ps_trace_ring;
 
 #define PS_MAX_THREADS 8192
 #define PS_NAME_LEN 16
@@ -35,6 +38,8 @@ struct ps_thread {
     int depth;                       /* >0 while inside a wrapper span (no nesting) */
     uintptr_t span_at;               /* the open span (account.h): its address on the stack */
     uint32_t span_gen;               /* and its generation */
+    struct ps_trace_ring *trace;     /* POOLSHIM_TRACE=on: this record's timeline (trace.h), else
+                                      * NULL; set at claim, kept when the record is reused */
     void *routine;                   /* start routine, NULL if unknown */
     void *entry;                     /* what a trampoline routine runs (entry.h), or NULL */
     void *start_arg;                 /* its argument, between pthread_create and the trampoline */
@@ -51,6 +56,16 @@ struct ps_thread {
     uint64_t waits[PS_NCAUSE];
     uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
     uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
+    /* Long polls from the first call site that polled: if that turns out to
+     * be where the pool waits for work (learned later, from these very
+     * waits), they were idle, and the sampler relabels them (sampler.c). */
+    void *poll_site;
+    uint64_t poll_site_ns;
+    uint64_t poll_site_work;         /* polls there that returned work: tasks, if it is idle */
+    /* a futex lock this thread took after waiting, and when: its release
+     * wakes the next waiter, and the time between is a hold (interpose_futex.c) */
+    uintptr_t flock_obj;
+    uint64_t flock_t0;
     uint64_t timer_slack_ns;         /* the thread's timer slack + 1, 0 until read */
     uint64_t spin_ns;                /* on-CPU time spinning on spinlocks (part of cpu) */
     /* a contended spin acquisition whose CPU is settled at its unlock (interpose_spin.c) */
@@ -96,6 +111,9 @@ struct ps_thread {
     uint64_t io_pending_ns;          /* short io held back by the lag reserve only */
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
+    uint64_t poll_moved_ns;          /* poll_site_ns relabelled io -> idle so far */
+    uint64_t tasks_before;           /* poll_site_work credited as tasks once that site was
+                                        learned as the pool's wait for work (sampler.c) */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_sample_ns;
@@ -133,6 +151,8 @@ extern int ps_ready;                      /* set once the shim is initialised */
  * in the default advise mode the mutex fast path skips that bookkeeping. */
 extern int ps_track_held;
 
+/* Did the program run a thread besides its main one (ever, ours excepted)? */
+int ps_thread_any_besides_main(void);
 /* How many records to scan: every record ever claimed, [0, hwm). */
 static inline int ps_thread_hwm(void)
 {
@@ -182,4 +202,11 @@ void ps_thread_set_baseline(struct ps_thread *t);
 /* Called in the child after fork: only the forking thread survives. */
 void ps_thread_after_fork_child(void);
 int ps_gettid(void);
+/* Is site t's first poll site (taking it if t has none yet)? Owner thread. */
+static inline int ps_thread_poll_site(struct ps_thread *t, void *site)
+{
+    if (!t->poll_site)
+        __atomic_store_n(&t->poll_site, site, __ATOMIC_RELEASE);
+    return t->poll_site == site;
+}
 #endif

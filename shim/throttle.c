@@ -108,12 +108,13 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
             continue;                   /* lost a race with another leaver: look again */
         futex_wait(&word[pi], seq, 250000000L);
     }
-    __atomic_store_n(&t->throttled, 0, __ATOMIC_RELEASE);
     if (at_mutex)
         __atomic_sub_fetch(&nparked_mutex[pi], 1, __ATOMIC_ACQ_REL);
     __atomic_sub_fetch(&parked_total, 1, __ATOMIC_ACQ_REL);
     if (timed)
         ps_span_end(&span);
+    /* after the span's close, which records it as parked (trace.h) */
+    __atomic_store_n(&t->throttled, 0, __ATOMIC_RELEASE);
     errno = saved;
 }
 
@@ -197,12 +198,6 @@ void ps_throttle_tick(void)
 {
     for (int pi = 0; pi < PS_MAX_POOLS; pi++)
         __atomic_store_n(&exited[pi], 0, __ATOMIC_RELEASE);
-}
-
-void ps_throttle_test_set_parked(int pi, int n, int at_mutex)
-{
-    __atomic_store_n(&nparked[pi], n, __ATOMIC_RELEASE);
-    __atomic_store_n(&nparked_mutex[pi], at_mutex, __ATOMIC_RELEASE);
 }
 
 /* Runs before ps_fini (priority 101): the host's own destructors may join workers. */

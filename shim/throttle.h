@@ -69,9 +69,4 @@ void ps_throttle_shutdown(void);                        /* process exit: never p
 void ps_throttle_reset(void);
 /* Agent, after ps_pool_tick recounted live workers. */
 void ps_throttle_tick(void);
-/* Unit tests only (tests/unit/test_controller.c): pools simulated without
- * threads have nobody to park, so the test sets the count of parked workers
- * its simulated workers would reach at their next safe point (at_mutex of
- * them at the queue mutex). */
-void ps_throttle_test_set_parked(int pi, int n, int at_mutex);
 #endif

@@ -1,7 +1,8 @@
 /* fuzz_readers.c: libFuzzer entry for the analyzer's readers and renderers.
  * Any bytes go through the same path as a file: the checked load, then every
  * answer and output format (text, JSON, HTML, folded, the pprof profile)
- * written to /dev/null or dropped.
+ * written to /dev/null or dropped; bytes that are no report or dump, as a
+ * trace file (timeline.c) and its SVG timeline.
  * Built and run by tests/scripts/fuzz.sh; not part of the poolshim binary. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include "pprof.h"
 #include "report.h"
 #include "show.h"
+#include "svg.h"
+#include "timeline.h"
 
 static FILE *sink;
 
@@ -18,7 +21,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!sink) sink = fopen("/dev/null", "w");
     struct an_doc d = { .path = "fuzz.json" };
     char msg[256];
-    if (an_load_buffer((const char *)data, size, AN_REPORT | AN_DUMP, &d, msg, sizeof msg)) return 0;
+    if (an_load_buffer((const char *)data, size, AN_REPORT | AN_DUMP, &d, msg, sizeof msg)) {
+        json_t *t = json_loadb((const char *)data, size, 0, NULL);
+        struct an_timeline tl;
+        if (t && !an_timeline_build(t, &tl, msg, sizeof msg)) {
+            an_svg_timeline(sink, &tl, 64);
+            an_timeline_free(&tl);
+        }
+        json_decref(t);
+        return 0;
+    }
     json_t *answers = json_array();
     json_array_append_new(answers, an_report_answer(&d));
     json_array_append(answers, json_array_get(answers, 0));   /* side by side with itself */

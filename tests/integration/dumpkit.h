@@ -151,9 +151,7 @@ static inline json_t *dk_run_for_dump(struct ps_run *r, char *const argv[], char
 
 static inline void dk_rmdir(const char *dir)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) {}
+    ps_rmdir(dir);
 }
 
 /* Counts occurrences of needle in hay. */

@@ -150,12 +150,28 @@ void ps_run_free(struct ps_run *r)
     free(r->err);
     json_decref(r->report);
     json_decref(r->truth);
-    if (r->dir[0]) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+    if (r->dir[0])
+        ps_rmdir(r->dir);
+    memset(r, 0, sizeof *r);
+}
+
+/* With PS_TEST_FILES set (scripts/test.sh), every report and dump a
+ * test leaves is kept there, one folder per test directory, so that
+ * tests/scripts/schema.sh validates all of them against docs/schema/. */
+void ps_rmdir(const char *dir)
+{
+    char cmd[1400];
+    const char *keep = getenv("PS_TEST_FILES");
+    if (keep && keep[0] && !strchr(dir, '\'') && !strchr(keep, '\'')) {
+        const char *leaf = strrchr(dir, '/');
+        snprintf(cmd, sizeof cmd,
+                 "set -- '%s'/poolshim.*.json; [ -e \"$1\" ] || exit 0; "
+                 "mkdir -p '%s/%s' && cp -p \"$@\" '%s/%s/'",
+                 dir, keep, leaf ? leaf + 1 : dir, keep, leaf ? leaf + 1 : dir);
         if (system(cmd)) {}
     }
-    memset(r, 0, sizeof *r);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) {}
 }
 
 json_t *ps_pool_by_routine(json_t *report, const char *routine)

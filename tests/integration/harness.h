@@ -29,6 +29,9 @@ pid_t ps_spawn(char *const argv[], char *const env[], int preload, const char *o
 /* A whole file as a malloc'ed string ("" if unreadable). */
 char *ps_slurp(const char *path);
 void ps_run_free(struct ps_run *r);
+/* Removes a test's directory; with PS_TEST_FILES set, first copies the
+ * reports and dumps in it there (tests/scripts/schema.sh checks them). */
+void ps_rmdir(const char *dir);
 
 /* The pool whose start_routine equals routine, or NULL. */
 json_t *ps_pool_by_routine(json_t *report, const char *routine);

@@ -89,7 +89,5 @@ Test(analyzer_dump, shimmed_process_gets_a_dump_or_is_left_alone, .timeout = 60)
     int st;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the process did not end normally (status 0x%x)", st);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
+    ps_rmdir(dir);
 }

@@ -173,3 +173,79 @@ Test(analyzer_show, cycles_and_chains_from_owners_alone, .timeout = 30)
     json_decref(j);
     ps_run_free(&a);
 }
+
+/* Line count of text that starts with prefix (after leading blanks). */
+static int lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l + strspn(l, " "), prefix, strlen(prefix))) n++;
+    return n;
+}
+
+Test(analyzer_show, frames_option_sets_frames_per_stack_and_counts_the_rest, .timeout = 30)
+{
+    char *sample = (char *)ak_data("dump_deadlock.json");
+    struct ps_run a, b, c;
+    ak_poolshim(&a, (char *[]){ "show", sample, NULL });
+    ak_poolshim(&b, (char *[]){ "show", "--frames", "1", sample, NULL });
+    ak_poolshim(&c, (char *[]){ "show", "--frames=0", sample, NULL });
+    cr_assert_eq(a.status + b.status + c.status, 0, "%s%s%s", a.err, b.err, c.err);
+    /* 201's holder stack has 6 frames: by default 8 are allowed, so all show. */
+    cr_expect_eq(lines_starting(b.out, "#1 "), 0, "--frames 1 printed a second frame:\n%s", b.out);
+    cr_expect_gt(lines_starting(b.out, "#0 "), 3);
+    cr_expect_geq(lines_starting(b.out, "... 5 more frames (--frames 0 shows all)"), 2, "%s", b.out);
+    cr_expect_eq(strstr(c.out, "more frames") == NULL, 1, "--frames 0 left frames out:\n%s", c.out);
+    cr_expect_gt(lines_starting(c.out, "#"), lines_starting(b.out, "#"));
+    cr_expect_eq(lines_starting(a.out, "#"), lines_starting(c.out, "#"), "default shows every frame of this dump");
+    ps_run_free(&a);
+    ps_run_free(&b);
+    ps_run_free(&c);
+    struct ps_run bad;
+    ak_poolshim(&bad, (char *[]){ "show", "--frames", "x", sample, NULL });
+    cr_expect_eq(bad.status, 2);
+    cr_expect_not_null(strstr(bad.err, "--frames x: expected"), "%s", bad.err);
+    ps_run_free(&bad);
+}
+
+Test(analyzer_show, width_option_wraps_and_never_cuts, .timeout = 30)
+{
+    /* The sample dump with a trigger detail longer than any width (cut at 80
+     * columns before --width). */
+    const char *detail = "threads 201 and 202 wait for each other on two mutexes, and this sentence goes on "
+                         "well past the hundred columns of a terminal, so that the end of it, "
+                         "the-last-words-of-the-detail, shows whether it was cut";
+    json_t *d = json_load_file(ak_data("dump_deadlock.json"), 0, NULL);
+    cr_assert_not_null(d);
+    json_object_set_new(json_object_get(d, "trigger"), "detail", json_string(detail));
+    char sample[] = "/tmp/poolshim-width.XXXXXX";
+    int fd = mkstemp(sample);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(json_dump_file(d, sample, 0), 0);
+    json_decref(d);
+    struct ps_run n, w, z;
+    ak_poolshim(&n, (char *[]){ "show", sample, NULL });
+    ak_poolshim(&w, (char *[]){ "show", "--width", "70", sample, NULL });
+    ak_poolshim(&z, (char *[]){ "show", "--width=0", sample, NULL });
+    cr_assert_eq(n.status + w.status + z.status, 0, "%s%s%s", n.err, w.err, z.err);
+    cr_expect_leq(ak_width(n.out), 100, "default width: %s", ak_widest(n.out));
+    cr_expect_leq(ak_width(w.out), 70, "--width 70: %s", ak_widest(w.out));
+    cr_expect_not_null(strstr(z.out, detail), "--width 0 did not keep the detail on one line:\n%s", z.out);
+    cr_expect_not_null(strstr(n.out, "the-last-words-of-the-detail,"), "the detail was cut:\n%s", n.out);
+    cr_expect_gt(ak_width(z.out), 100, "--width 0 still wrapped: %s", ak_widest(z.out));
+    /* Nothing cut: the words of the wide text are all in the narrow one. */
+    char *words = strdup(z.out), *save = NULL;
+    for (char *t = strtok_r(words, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+        cr_expect_not_null(strstr(w.out, t), "--width 70 lost \"%s\"", t);
+    free(words);
+    ps_run_free(&n);
+    ps_run_free(&w);
+    ps_run_free(&z);
+    struct ps_run bad;
+    ak_poolshim(&bad, (char *[]){ "show", "--width", "10", sample, NULL });
+    unlink(sample);
+    cr_expect_eq(bad.status, 2);
+    cr_expect_not_null(strstr(bad.err, "--width 10: expected 0 or an integer 40.."), "%s", bad.err);
+    ps_run_free(&bad);
+}

@@ -73,6 +73,6 @@ Test(condvar_pool, poolshim_pool_selects_the_named_routine, .timeout = 60)
     cr_assert_eq(ps_run(&r, argv, other), 0);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
     cr_expect_eq(json_array_size(json_object_get(r.report, "pools")), 0);
-    cr_expect(strstr(r.err, "POOLSHIM_POOL=no_such_routine: no thread ran") != NULL, "stderr: %s", r.err);
+    cr_expect(strstr(r.err, "POOLSHIM_POOL=no_such_routine: no thread ran a start routine of that name; no pool was measured") != NULL, "stderr: %s", r.err);
     ps_run_free(&r);
 }

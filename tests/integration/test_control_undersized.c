@@ -46,11 +46,13 @@ Test(control, undersized_io_pool_is_expanded_to_the_best_static_size, .timeout =
 }
 
 /* Without POOLSHIM_EXPAND the same pool is not grown: the controller says the
- * size is fixed at start and writes the recommended size to the profile. */
+ * size is fixed at start and writes the recommended size to the profile. The
+ * summary, the report's pool, the controller section and the profile give
+ * one size, class and thread count. */
 Test(control, fixed_size_pool_gets_a_profile, .timeout = 60)
 {
     struct ps_run r;
-    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_SUMMARY=off", "POOLSHIM_DUMP=off", NULL };
+    char *env[] = { "POOLSHIM_CONTROL=on", "POOLSHIM_DUMP=off", NULL };
     cc_run(&r, "fixtures/io_undersized", 2, 1.5, NULL, env);
     json_t *c = cc_ctl_pool(&r, "io_worker");
     cr_assert_not_null(c);
@@ -69,5 +71,20 @@ Test(control, fixed_size_pool_gets_a_profile, .timeout = 60)
     char want[64];
     snprintf(want, sizeof want, "recommended %d", rec);
     cr_expect(strstr(buf, want) != NULL, "profile lacks '%s':\n%s", want, buf);
+    json_t *p = ps_pool_by_routine(r.report, "io_worker");
+    cr_assert_not_null(p);
+    cr_expect_eq((int)ps_num(p, "recommended_threads"), rec, "report's pool says %g, controller %d",
+                 ps_num(p, "recommended_threads"), rec);
+    snprintf(want, sizeof want, "%d threads, %s, recommended %d", (int)ps_num(p, "threads"),
+             ps_str(p, "classification"), rec);
+    cr_expect(strstr(buf, want) != NULL, "profile lacks '%s':\n%s", want, buf);
+    snprintf(want, sizeof want, "pool io_worker: %d threads,", (int)ps_num(p, "threads"));
+    const char *line = strstr(r.err, want);
+    cr_assert_not_null(line, "summary lacks '%s':\n%s", want, r.err);
+    snprintf(want, sizeof want, "-> %d threads (%s)", rec, ps_str(p, "classification"));
+    cr_expect(strstr(line, want) != NULL && strstr(line, want) < strchr(line, '\n'),
+              "summary line lacks '%s':\n%s", want, line);
+    /* a plain program: no variable to export, so no line to source */
+    cr_expect(strstr(buf, "Apply next time") == NULL, "profile says to source comments:\n%s", buf);
     ps_run_free(&r);
 }

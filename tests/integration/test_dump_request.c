@@ -203,7 +203,7 @@ Test(dump_request, program_taking_the_signal_keeps_it_and_dumps_lose_only_stacks
     int w0 = (int)json_integer_value(json_array_get(json_object_get(r.truth, "worker_tids"), 0));
     cr_expect_eq(ps_num(dk_thread(d, w0), "blocked_on.owner"),
                  ps_num(r.truth, "holder_tid"), "owners still come from the locks");
-    cr_expect_eq(dk_count(r.err, "replaced the handler"), 1, "%s", r.err);
+    cr_expect_eq(dk_count(r.err, "installed its own handler for signal"), 1, "%s", r.err);
     cr_expect_eq(ps_num(r.truth, "own_signals"), 0, "the shim sent the program no signal");
     json_decref(d);
     ps_run_free(&r);

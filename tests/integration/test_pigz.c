@@ -41,7 +41,7 @@ static double children_cpu_s(void)
 
 Test(pigz, compress_threads_are_a_cpu_bound_pool_of_n, .timeout = 60)
 {
-    char dir[] = "/tmp/poolshim-pigz.XXXXXX", in[64], cmd[128];
+    char dir[] = "/tmp/poolshim-pigz.XXXXXX", in[64];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(in, sizeof in, "%s/data", dir);
     make_input(in, 8 << 20);
@@ -50,8 +50,7 @@ Test(pigz, compress_threads_are_a_cpu_bound_pool_of_n, .timeout = 60)
     double cpu0 = children_cpu_s();
     cr_assert_eq(ps_run(&r, argv, NULL), 0);
     double cpu = children_cpu_s() - cpu0;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd)) {}
+    ps_rmdir(dir);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
 

@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 srcs=(analyzer/load.c analyzer/jget.c analyzer/report.c analyzer/report_text.c analyzer/show.c
       analyzer/show_text.c analyzer/show_frames.c analyzer/symbolize.c analyzer/symbolize_dump.c analyzer/folded.c
       analyzer/graph.c analyzer/html.c analyzer/svg.c analyzer/text.c
-      analyzer/pprof.c analyzer/pb.c)
+      analyzer/pprof.c analyzer/pb.c analyzer/flame.c analyzer/timeline.c)
 stale=1
 if [ -x "$out/fuzz_readers" ]; then
   stale=0
@@ -38,7 +38,7 @@ mkdir -p "$work/corpus"
 cp tests/data/*.json "$work/corpus/"
 # A real report of this build's shim.
 if [ -x "$B/fixtures/condvar_pool" ] && [ -f "$B/libpoolshim.so" ]; then
-  POOLSHIM_DIR="$work" POOLSHIM_SUMMARY=off LD_PRELOAD="$B/libpoolshim.so" \
+  POOLSHIM_DIR="$work" POOLSHIM_SUMMARY=off POOLSHIM_TRACE=on LD_PRELOAD="$B/libpoolshim.so" \
     "$B/fixtures/condvar_pool" --threads 2 --tasks 30 --cpu-ms 1 --io-ms 1 >/dev/null
   cp "$work"/poolshim.*.json "$work/corpus/" 2>/dev/null
 fi

@@ -351,7 +351,8 @@ case_config() {
     [POOLSHIM_MIN]=0 [POOLSHIM_MAX]=1e3 [POOLSHIM_COOLDOWN_MS]=10ms
     [POOLSHIM_EXPAND]=$(printf 'x%.0s' {1..200}) [POOLSHIM_POOL]=$(printf 'y%.0s' {1..200})
     [POOLSHIM_ALLOC_SAMPLE]=41 [POOLSHIM_MALLOC]=tcmalloc [POOLSHIM_TYPO]=1
-    [POOLSHIM_METRICS]=$(printf 'm%.0s' {1..600})
+    [POOLSHIM_METRICS]=$(printf 'm%.0s' {1..600}) [POOLSHIM_TRACE]=yes [POOLSHIM_TRACE_EVENTS]=512
+    [POOLSHIM_DUMP_CAPTURE]=gdb
   )
   local vars; vars=$(grep -o '{ "POOLSHIM_[A-Z_]*"' "$SRC/shim/config.c" | tr -d '{" ')
   begin config || return
@@ -373,6 +374,7 @@ case_config() {
       POOLSHIM_DIR) [ "$(dirname "$rf")" = "$D" ] || { bad "$v: report in $(dirname "$rf"), not the start directory"; failed=1; } ;;
       POOLSHIM_CONTROL) [ "$(jq -r .control "$rf")" = advise ] || { bad "$v: control $(jq -r .control "$rf"), not advise"; failed=1; } ;;
       POOLSHIM_INTERVAL_MS) [ "$(jq -r .interval_ms "$rf")" = 100 ] || { bad "$v: interval $(jq -r .interval_ms "$rf"), not 100"; failed=1; } ;;
+      POOLSHIM_TRACE) [ "$(jq -r .trace "$rf")" = null ] || { bad "$v: trace $(jq -r .trace "$rf"), not off"; failed=1; } ;;
     esac
   done
   [ $failed = 0 ] && ok "$n variables with a bad value: one line each, defaults used, program unchanged"
@@ -403,6 +405,36 @@ case_metrics() {
     local left; left=$(ls -A "$D/prom")
     [ -z "$left" ] || { bad "left behind: $(echo $left | head -c 200)"; continue; }
     ok "same behaviour, $(reports | wc -l) reports, every metrics file removed"
+  done
+}
+
+# POOLSHIM_TRACE=on through fork, thread churn past the record table (rings
+# reused) and cancellation: the program behaves as without the shim, every
+# process writes a complete trace file, and `poolshim export trace` reads it.
+case_trace() {
+  local m
+  for m in fork churn cancel; do
+    begin trace-$m || return
+    local args=("$T/forky" fork)
+    [ $m = churn ] && args=("$T/churn" churn 10500 8)
+    [ $m = cancel ] && args=("$T/cancel")
+    run 0 120 POOLSHIM_TRACE=on -- "${args[@]}"; run 1 120 POOLSHIM_TRACE=on -- "${args[@]}"
+    if [ $m = fork ]; then   # pids are printed: compare the shape
+      [ "$(st 1)" = 0 ] && grep -q '^child ' "$D/out1" || { bad "status $(st 1), out: $(head -c 200 "$D/out1")"; continue; }
+    else
+      same_run || continue
+    fi
+    reports_sane 1 || continue
+    local r n=0 badf=""
+    for r in $(reports); do
+      local tr="${r%.json}.trace.json"
+      n=$((n + 1))
+      jq -e '.version == 1 and .kind == "trace" and (.threads | type) == "array"' "$tr" >/dev/null 2>&1 &&
+        "$B/poolshim" export trace "$r" -o "$D/x.json" 2>/dev/null && jq -e '.traceEvents | length > 0' "$D/x.json" >/dev/null 2>&1 ||
+        badf="$badf $(basename "$tr")"
+    done
+    [ -z "$badf" ] || { bad "trace file missing, incomplete or not exported:$badf"; continue; }
+    ok "same behaviour, $n processes each with a complete trace that exports"
   done
 }
 
@@ -526,7 +558,7 @@ case_make() {
 }
 
 CASES=(case_fork case_fork_locked case_exec case_spawn case_churn case_live case_cancel case_eintr case_longjmp
-       case_dlopen case_errno case_setuid case_static case_fds case_dirs case_killed case_config case_metrics
+       case_dlopen case_errno case_setuid case_static case_fds case_dirs case_killed case_config case_metrics case_trace
        case_expand case_python case_pigz case_sysbench case_sort case_make)
 [ -f "$SHIM" ] && [ -x "$T/plain" ] || { echo "torture: build first (make all)"; echo "0 passed, 1 failed"; exit 1; }
 start=$SECONDS

@@ -2,7 +2,7 @@
 """compare.py: checks a poolshim report against the truth observe.py took
 from outside the same run.
 
-  compare.py [--case NAME] [--markdown] TRUTH.json REPORT.json
+  compare.py [--case NAME] [--markdown] [--tasks N] [--wc X] [--stderr FILE] TRUTH.json REPORT.json
 
 Per thread (matched by TID; threads seen for under 50 ms are skipped):
   partition  cpu_s + wait_by_cause + unattributed_s = wall_s        ±2 %
@@ -15,6 +15,16 @@ The main thread is checked for the partition only: it runs on after the
 report is written at exit (destructors, the runtime's teardown), and the
 observer cannot tell where the report stopped.
 Thread count: every thread the observer saw (but the shim's own) is in the report.
+Tasks (--tasks N, the workload's own count): the pool doing most of the CPU
+  counts N ±2 %; its count written as unknown (null) fails too.
+W/C (--wc X, the workload's own wait per CPU): the busiest pool's w_c ±20 %.
+One answer (--stderr FILE, the program's stderr with the shim's summary): each
+  pool's summary line and its line in the profile (if one was written) give
+  the report's thread count, class and recommended size.
+W/C from outside (--wc-outside, for event-loop pools whose polls all wait for
+  work): the busiest pool's w_c against (io + sleep) / cpu of its threads as
+  the observer saw them, polls left out: ±20 %, or 0.25 where tiny (the
+  line below which a pool is cpu-bound: no size changes within it).
 Prints one line per check that failed and a summary line; exits 1 if any failed."""
 import json, sys
 
@@ -25,12 +35,47 @@ def near(x, t, rel, floor=ABS_TOL):
     return abs(x - t) <= max(rel * abs(t), ABS_TOL, floor)
 
 
+def busy_label(report, label, names):
+    """Is label the name of the pool doing most of the CPU (the one --tasks checks)?"""
+    busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+    return busy is not None and names.get(busy["id"]) == label
+
+
+def one_answer(report, err):
+    """The summary's and the profile's size, class and count against the report's."""
+    import os, re
+    fails = []
+    by_name = {}
+    for p in report.get("pools", []):
+        by_name.setdefault(p.get("name") or p.get("entry") or p["start_routine"], p)
+    summary = re.findall(r"\]:   pool (.+?): (\d+) threads, .* -> (\d+) threads \(([a-z-]+)\)", err)
+    for name, n, rec, cls in set(summary):
+        p = by_name.get(name)
+        if p and (int(n), int(rec), cls) != (p["threads"], p["recommended_threads"], p["classification"]):
+            fails.append(f"summary says pool {name}: {n} threads -> {rec} ({cls}); report "
+                         f"{p['threads']} -> {p['recommended_threads']} ({p['classification']})")
+    prof = (report.get("controller") or {}).get("profile")
+    ids = {p["id"]: p for p in report.get("pools", [])}
+    if prof and os.path.exists(prof):
+        for pid, n, cls, rec in re.findall(r"^# pool (\d+) .*: (\d+) threads, ([a-z-]+), recommended (\d+):",
+                                           open(prof).read(), re.M):
+            p = ids.get(int(pid))
+            if p and (int(n), cls, int(rec)) != (p["threads"], p["classification"], p["recommended_threads"]):
+                fails.append(f"profile says pool {pid}: {n} threads, {cls}, {rec}; report "
+                             f"{p['threads']}, {p['classification']}, {p['recommended_threads']}")
+    return fails
+
+
 def main():
     args = sys.argv[1:]
-    case, md = "", False
+    case, md, want_tasks, want_wc, stderr_file, wc_outside = "", False, None, None, None, False
     while args and args[0].startswith("--"):
         if args[0] == "--case": case = args[1]; args = args[2:]
         elif args[0] == "--markdown": md = True; args = args[1:]
+        elif args[0] == "--tasks": want_tasks = int(args[1]); args = args[2:]
+        elif args[0] == "--wc": want_wc = float(args[1]); args = args[2:]
+        elif args[0] == "--stderr": stderr_file = args[1]; args = args[2:]
+        elif args[0] == "--wc-outside": wc_outside = True; args = args[1:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
     T = {t["tid"]: t for t in truth["threads"]}
@@ -69,12 +114,36 @@ def main():
         mine = {"cpu": t["cpu_s"], "runqueue": w["runqueue"],
                 "sync": w["lock"] + w["cond"] + (0 if polled else w["idle"]),
                 "sleep": w["sleep"], "io": w["io"] + (w["idle"] if polled else 0)}
-        theirs = {"cpu": o["cpu_s"], "runqueue": o["runq_s"], "sync": o["blocked_s"].get("sync", 0),
-                  "sleep": o["blocked_s"].get("sleep", 0), "io": o["blocked_s"].get("io", 0)}
+        b = o["blocked_s"]
+        theirs = {"cpu": o["cpu_s"], "runqueue": o["runq_s"], "sync": b.get("sync", 0),
+                  "sleep": b.get("sleep", 0), "io": b.get("io", 0) + b.get("poll", 0)}
+        # W/C from outside, for pools whose every poll is their wait for work
+        p.setdefault("wc_truth", [0.0, 0.0])
+        p["wc_truth"][0] += b.get("io", 0) + b.get("sleep", 0)
+        p["wc_truth"][1] += o["cpu_s"]
         for k in mine:
             p["shim"][k] = p["shim"].get(k, 0) + mine[k]
             p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
     names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
+    if wc_outside:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        w, c = pools.get(busy["id"], {}).get("wc_truth", [0, 0]) if busy else (0, 0)
+        truth = w / c if c else 0
+        if not busy or abs(busy["w_c"] - truth) > max(0.2 * truth, 0.25):
+            fails.append(f"W/C {busy['w_c'] if busy else float('nan'):.2f}, outside {truth:.2f}")
+    if stderr_file:
+        fails += one_answer(report, open(stderr_file, errors="replace").read())
+    task_cell = ""
+    if want_wc is not None:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        if not busy or abs(busy["w_c"] - want_wc) > 0.2 * want_wc:
+            fails.append(f"W/C {busy['w_c'] if busy else None}, truth {want_wc}")
+    if want_tasks is not None:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        got = busy.get("tasks") if busy else None
+        task_cell = f"{got if got is not None else 'null'} / {want_tasks}"
+        if got is None or abs(got - want_tasks) > 0.02 * want_tasks:
+            fails.append(f"pool {names.get(busy['id']) if busy else '?'}: tasks {got}, truth {want_tasks}")
     for key, p in pools.items():
         label = names.get(key, key) if isinstance(key, int) else key
         errs = []
@@ -89,7 +158,8 @@ def main():
     if md:
         for label, n, s, t, errs in rows:
             cells = " | ".join(f"{s[k]:.3f} / {t[k]:.3f}" for k in ("cpu", "runqueue", "sync", "sleep", "io"))
-            print(f"| {case} | {label} | {n} | {cells} | {'ok' if not errs else 'off: ' + ', '.join(errs)} |")
+            tasks = task_cell if busy_label(report, label, names) else ""
+            print(f"| {case} | {label} | {n} | {cells} | {tasks} | {'ok' if not errs else 'off: ' + ', '.join(errs)} |")
     for f in fails:
         print(f"{case}: {f}", file=sys.stderr)
     print(f"{case}: {len(rows)} pools/threads checked, worst partition error {worst_part * 100:.2f} %, "

@@ -13,7 +13,9 @@ own view. Per thread it writes:
                   for the first and last sight) shared among the causes in
                   the proportions the samples saw: a thread in state S or D
                   counts for the cause of the system call it is in (futex ->
-                  sync, nanosleep -> sleep, read/poll/... -> io). Sampling
+                  sync, nanosleep -> sleep, read/recv/... -> io, poll,
+                  select and epoll_wait -> poll: an event loop's wait for
+                  work, or a wait for I/O, which outside cannot tell). Sampling
                   alone is biased on a loaded machine (this process runs
                   late, after the wake-ups), so only the shares come from it.
                   futex waits are lock, condvar, semaphore or wait for work:
@@ -22,8 +24,9 @@ Usage: observe.py [--period S] [--out FILE] -- CMD...
 Prints the JSON (or writes FILE); exits with CMD's status."""
 import json, os, subprocess, sys, time
 
-IO = {0, 1, 7, 17, 18, 19, 20, 23, 43, 44, 45, 46, 47, 42, 232, 233, 270, 271, 281, 288, 295, 296,
-      299, 307, 327, 328, 441, 74, 75, 40, 275, 426}
+IO = {0, 1, 17, 18, 19, 20, 43, 44, 45, 46, 47, 42, 233, 288, 295, 296,
+      299, 307, 327, 328, 74, 75, 40, 275, 426}
+POLL = {7, 23, 232, 270, 271, 281, 441}   # poll, select, epoll_wait, pselect6, ppoll, epoll_pwait(2)
 SLEEP = {35, 230, 34}
 SYNC = {202}           # futex
 WAIT = {61, 247}       # wait4, waitid
@@ -33,6 +36,7 @@ def cause_of(nr):
     if nr in SYNC: return "sync"
     if nr in SLEEP: return "sleep"
     if nr in IO: return "io"
+    if nr in POLL: return "poll"
     if nr in WAIT: return "sync"
     return "other"
 

@@ -16,6 +16,8 @@ fails=0
 rows=()
 
 # case NAME CMD...: runs CMD under the shim and the observer, compares.
+# TASKS=N before it: the workload runs N tasks, which the busiest pool must count;
+# WC=X: its tasks wait X times their CPU.
 case_() {
     local name=$1; shift
     local dir="$WORK/$name"
@@ -28,7 +30,7 @@ case_() {
     rep=$(ls "$dir"/poolshim.*.json 2>/dev/null | grep -v '\.dump\.' | head -1)
     if [ -z "$rep" ]; then echo "$name: no report"; fails=$((fails + 1)); return; fi
     local md
-    md=$(python3 "$HERE/compare.py" --case "$name" --markdown "$dir/truth.json" "$rep" 2>"$dir/cmp")
+    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp")
     local rc=$?
     cat "$dir/cmp"
     rows+=("$md")
@@ -39,35 +41,68 @@ case_() {
 hogs() { for _ in 1 2; do timeout "$1" sh -c 'while :; do :; done' & done; }
 
 command -v sysbench >/dev/null || { echo "truth: sysbench missing (scripts/deps.sh)"; exit 1; }
-case_ condvar_1cpu_4sleep "$B/fixtures/condvar_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
+# The interpreter itself: a version manager's python3 is a script that execs it.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+TASKS=300 WC=4 case_ condvar_1cpu_4sleep "$B/fixtures/condvar_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
 hogs 8
-case_ condvar_1cpu_4sleep_2hogs "$B/fixtures/condvar_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
+TASKS=300 WC=4 case_ condvar_1cpu_4sleep_2hogs "$B/fixtures/condvar_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
 wait
 case_ sysbench_threads_4 sysbench threads --threads=4 --thread-locks=2 --time=2 run
-case_ python_tpe_sleep python3 "$ROOT/tests/fixtures/py_tpe.py" --mode sleep --threads 8 --tasks 400 --ms 5
 # Pools of real libraries (tests/truth/pools/): built here, where the headers are.
 build_pool() {   # NAME CFLAGS-AND-LIBS...: 0 if built into $WORK/NAME
     local name=$1; shift
     cc -O2 -o "$WORK/$name" "$HERE/pools/$name.c" "$@" 2>"$WORK/$name.cc" || {
         echo "$name: skipped (does not build here: $(head -1 "$WORK/$name.cc"))"; return 1; }
 }
+# GLib's workers take queued tasks under a GMutex no wrapper sees: counted
+# around the task function (shim/interpose_glib.c), all 400 queued at once.
+if build_pool glib_pool $(pkg-config --cflags --libs glib-2.0 2>/dev/null); then
+    TASKS=400 case_ glib_pool_backlog "$WORK/glib_pool" 4 400 1 2
+fi
+case_ python_tpe_sleep "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode sleep --threads 8 --tasks 400 --ms 5
 if [ "$MODE" != quick ]; then
-    if build_pool glib_pool $(pkg-config --cflags --libs glib-2.0 2>/dev/null); then
-        case_ glib_pool_1cpu_4sleep "$WORK/glib_pool" 4 300 1 4
+    if [ -x "$WORK/glib_pool" ]; then
+        TASKS=300 case_ glib_pool_1cpu_4sleep "$WORK/glib_pool" 4 300 1 4
+    fi
+    # one GMutex (a futex lock) serializes the pool: named, serialized, and
+    # its tasks counted around the task function
+    if build_pool glib_lock_pool $(pkg-config --cflags --libs glib-2.0 2>/dev/null); then
+        TASKS=400 case_ glib_lock_1cpu_1sleep "$WORK/glib_lock_pool" 8 400 1 1
+        python3 - "$WORK/glib_lock_1cpu_1sleep" <<'PY' || fails=$((fails + 1))
+import glob, json, sys
+rep = [f for f in glob.glob(sys.argv[1] + "/poolshim.*.json") if ".dump." not in f][0]
+r = json.load(open(rep))
+p = max(r["pools"], key=lambda p: p["cpu_s"])
+top = (r["locks"] or [{}])[0]
+ok = p["classification"] == "serialized" and top.get("name") == "stats_lock"
+print(f"glib_lock_1cpu_1sleep: class {p['classification']}, top lock {top.get('name')}: {'ok' if ok else 'off'}")
+sys.exit(0 if ok else 1)
+PY
     fi
     if build_pool uv_pool $(pkg-config --cflags --libs libuv 2>/dev/null); then
-        case_ libuv_pool_1cpu_4sleep "$WORK/uv_pool" 4 300 1 4
+        TASKS=300 case_ libuv_pool_1cpu_4sleep "$WORK/uv_pool" 4 300 1 4
     fi
     if build_pool omp_pool -fopenmp; then
         case_ openmp_1cpu_4sleep "$WORK/omp_pool" 4 300 1 4
     fi
     case_ sysbench_mutex_4 sysbench mutex --threads=4 run
     case_ sysbench_cpu_4 sysbench cpu --threads=4 --time=3 run
-    case_ python_tpe_cpu python3 "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5
+    case_ python_tpe_cpu "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5
     head -c 60000000 /dev/urandom >"$WORK/data"
     case_ pigz_p2 pigz -p 2 -6 -k -f "$WORK/data"
-    case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
-    case_ epoll_pool "$B/fixtures/epoll_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
+    TASKS=300 case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
+    TASKS=300 case_ epoll_pool "$B/fixtures/epoll_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
+    # memcached's workers each wait for work in epoll_wait on their own fd;
+    # memcslap loads it from a second process, then shuts it down (-A) so
+    # that its report is written
+    if command -v memcached >/dev/null && command -v memcslap >/dev/null; then
+        port=$((20000 + RANDOM % 20000))
+        ( for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+          memcslap -s 127.0.0.1:$port -c 4 -e 20000 -t get >/dev/null 2>&1
+          (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'shutdown\r\n' >&3; sleep 0.2) 2>/dev/null ) &
+        WC_OUTSIDE=1 case_ memcached_t4 memcached -A -u "$(id -un)" -t 4 -p $port -U 0 -l 127.0.0.1
+        wait
+    fi
     if command -v node >/dev/null; then
         head -c 65536 /dev/urandom >"$WORK/small"
         cat >"$WORK/fs.js" <<JS
@@ -75,7 +110,8 @@ const fs = require('fs'); const N = 40000; let done = 0, started = 0;
 function one() { if (started >= N) return; started++; fs.readFile('$WORK/small', () => { if (++done < N) one(); }); }
 for (let i = 0; i < 64; i++) one();
 JS
-        case_ node_fs_uv4 env UV_THREADPOOL_SIZE=4 node "$WORK/fs.js"
+        # each readFile is 4 libuv requests (open, fstat, read, close)
+        TASKS=160000 case_ node_fs_uv4 env UV_THREADPOOL_SIZE=4 node "$WORK/fs.js"
     else
         echo "node_fs_uv4: skipped (no node)"
     fi
@@ -93,10 +129,44 @@ sweep() {   # NAME "CMD {N}" START SIZES...
 }
 if [ "$MODE" != quick ]; then
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep "$WORK/glib_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
+    [ -x "$WORK/glib_lock_pool" ] && sweep glib_lock_1cpu_1sleep "$WORK/glib_lock_pool {N} 400 1 1" 8 1 2 3 4 8
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_1sleep "$WORK/glib_pool {N} 600 1 1" 2 2 3 4 6 8 12 16
     [ -x "$WORK/uv_pool" ] && sweep libuv_1cpu_4sleep "$WORK/uv_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
     [ -x "$WORK/omp_pool" ] && sweep openmp_1cpu_4sleep "$WORK/omp_pool {N} 400 1 4" 4 2 4 6 8 10 13 16 24 32
     [ -x "$WORK/omp_pool" ] && sweep openmp_cpu "$WORK/omp_pool {N} 300 2 0" 8 1 2 3 4 8
+    # one core only: the method may not depend on there being two
+    [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep_taskset_c0 "taskset -c 0 $WORK/glib_pool {N} 300 1 4" 2 1 2 3 4 5 6 8 12 16
+    T="$HERE/tput.sh"
+    sweep sysbench_threads "$T sysbench-threads {N}" 16 1 2 3 4 8 16
+    sweep sysbench_mutex "$T sysbench-mutex {N}" 8 1 2 4 8
+    sweep sysbench_cpu "$T sysbench-cpu {N}" 16 1 2 4 8 16
+    [ -f "$WORK/data" ] && sweep pigz "$T pigz {N} $WORK/data" 8 1 2 3 4 8
+    PYF="$ROOT/tests/fixtures/py_tpe.py"
+    sweep python_tpe_mixed "$PY $PYF --mode mixed --threads {N} --tasks 300 --ms 2" 2 1 2 3 4 6 8 16
+    sweep python_tpe_cpu "$PY $PYF --mode cpu --threads {N} --tasks 200 --ms 2" 8 1 2 4 8
+    sweep python_tpe_sleep "$PY $PYF --mode sleep --threads {N} --tasks 400 --ms 5" 4 4 8 16 32 64 128
+    command -v node >/dev/null && sweep node_fs "$T node-fs {N}" 16 1 2 3 4 8 16
+    command -v memcached >/dev/null && command -v memcslap >/dev/null &&
+        sweep memcached "$T memcached {N}" 16 1 2 4 8 16
+fi
+
+# The trace of a 10 s condvar pool under the controller (issue 14): its
+# structural check against the report (tests/scripts/trace_export.sh).
+trace_line="not run"
+if [ "$MODE" != quick ]; then
+    out=$(bash "$ROOT/tests/scripts/trace_export.sh" "$B" 10 2>&1)
+    rc=$?
+    echo "$out"
+    trace_line=$(echo "$out" | grep -E '^(threads|trace file) ' | tr '\n' ' ')
+    [ $rc -eq 0 ] && trace_line="ok: $trace_line" || { trace_line="FAILED: $trace_line"; fails=$((fails + 1)); }
+fi
+# Dumps the program cannot see: 20 dumps by each capture path (tests/truth/dumps.py).
+dumprows=()
+if [ "$MODE" != quick ]; then
+    dumpout=$(python3 "$HERE/dumps.py" "$B" --dumps 20 --markdown)
+    [ $? -eq 0 ] || fails=$((fails + 1))
+    echo "$dumpout"
+    while IFS= read -r l; do dumprows+=("$l"); done <<<"$dumpout"
 fi
 
 if [ "$MODE" != quick ]; then
@@ -108,9 +178,10 @@ if [ "$MODE" != quick ]; then
         echo "/proc/PID/task/* from outside every 4 ms; tests/truth/compare.py checks the report"
         echo "(see its header for the tolerances). Cells: shim / truth, seconds, summed over the"
         echo "pool's threads; sync = lock + cond + idle (a futex wait, seen from outside)."
+        echo "tasks: the busiest pool's count / the workload's own, where the case checks it."
         echo
-        echo "| case | pool | threads | cpu | runqueue | sync | sleep | io | verdict |"
-        echo "|---|---|---|---|---|---|---|---|---|"
+        echo "| case | pool | threads | cpu | runqueue | sync | sleep | io | tasks | verdict |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
         for r in "${rows[@]}"; do echo "$r"; done
         echo
         echo "## Recommended size against the best static size"
@@ -123,6 +194,31 @@ if [ "$MODE" != quick ]; then
         echo "| case | started at | recommended | best | sizes within 0.9 | recommended / best | median tasks/s by size | verdict |"
         echo "|---|---|---|---|---|---|---|---|"
         for r in "${sizes[@]}"; do echo "$r"; done
+        echo
+        echo "## The trace of a 10 s condvar pool under the controller"
+        echo
+        echo "tests/scripts/trace_export.sh 10: 16 workers, POOLSHIM_CONTROL=on, POOLSHIM_TRACE=on;"
+        echo "tests/scripts/trace_check.py against the report (slices nest, sum to wall time"
+        echo "+-2 %, running = cpu and run queue within 10 % or 20 ms, counters = history)."
+        echo
+        echo "$trace_line"
+        echo
+        echo "## Dumps the program cannot see"
+        echo
+        echo "tests/truth/dumps.py: sleep_holder (a lock held across 300 ms sleeps, four workers waiting on it,"
+        echo "threads checking their own poll, epoll_wait, sem_timedwait, pthread_cond_timedwait, sleep and"
+        echo "read on a pipe) dumped 20 times by each path: convoy dumps under \`poolshim run\` (auto and"
+        echo "ptrace: the run takes them by ptrace), under the shim with POOLSHIM_DUMP_CAPTURE=signal, and"
+        echo "\`poolshim dump PID\` on the program not under the shim. ok: no wait cut short nor EINTR"
+        echo "(external: epoll_wait may fail after a stop, signal(7)); in every dump with waiters they name"
+        echo "stats_lock and the holder, which is in hold_stats (asleep, or caught between its sleep and its"
+        echo "unlock); \`poolshim show\` names the inlined hold_stats with its"
+        echo "line, no shim frame, every frame down to each thread's start. Pause: ptrace pause_ms, signal"
+        echo "capture wall_ms, median / max."
+        echo
+        echo "| path | dumps | capture | waits checked | cut short or EINTR | dumps with waiters / holder asleep / holder in hold_stats | pause ms | verdict |"
+        echo "|---|---|---|---|---|---|---|---|"
+        for r in "${dumprows[@]}"; do echo "$r"; done
     } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
     echo "table: $OUT"
 fi

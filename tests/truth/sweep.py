@@ -32,9 +32,12 @@ def main():
         env = dict(os.environ, LD_PRELOAD=shim, POOLSHIM_DIR=d, POOLSHIM_CONTROL="advise", POOLSHIM_DUMP="off",
                    POOLSHIM_SUMMARY="off")
         subprocess.run(cmd.replace("{N}", str(start)), shell=True, capture_output=True, env=env)
-        reps_ = [f for f in os.listdir(d) if f.endswith(".json") and ".dump." not in f]
-        rep = json.load(open(os.path.join(d, reps_[0]))) if reps_ else {}
-    pools = [p for p in rep.get("pools", []) if p.get("threads", 0) >= 2]
+        # the program's report: the one whose pool (2 threads or more) did
+        # the most CPU (a wrapper script or a load client may report too)
+        pools = []
+        for f in os.listdir(d):
+            if f.endswith(".json") and ".dump." not in f:
+                pools += [p for p in json.load(open(os.path.join(d, f))).get("pools", []) if p.get("threads", 0) >= 2]
     pool = max(pools, key=lambda p: p.get("cpu_s", 0)) if pools else None
     if not pool:
         print(f"| {name} | no pool in the report | | | | off |")

@@ -67,13 +67,14 @@ Test(config, defaults_match_the_readme_table)
     cr_expect_str_empty(c.expand);
     cr_expect_str_empty(c.pool);
     cr_expect_eq(c.alloc_sample_lg, 19);
+    cr_expect_eq(c.dump_capture, PS_CAPTURE_AUTO);
+    cr_expect_str_empty(c.supervisor);
 }
 
 /* Integer variables: both range ends accepted, one past each end rejected. */
 struct int_var { const char *name; const int *field; int min, max; };
 static const struct int_var int_vars[] = {
     { "POOLSHIM_INTERVAL_MS", &ps_cfg.interval_ms, 10, 10000 },
-    { "POOLSHIM_DUMP_SIGNAL", &ps_cfg.dump_signal, 1, 64 },
     { "POOLSHIM_DUMP_MAX", &ps_cfg.dump_max, 0, 1000 },
     { "POOLSHIM_DUMP_INTERVAL_S", &ps_cfg.dump_min_interval_s, 0, 86400 },
     { "POOLSHIM_DUMP_BLOCKED_MS", &ps_cfg.dump_blocked_ms, 10, 3600000 },
@@ -156,6 +157,8 @@ Test(config, accepts_every_choice_with_its_index)
     }
     cr_expect_eq(PS_CONTROL_OFF, 0);
     cr_expect_eq(PS_CONTROL_ON, 2);
+    cr_expect_eq(set1(&c, "POOLSHIM_SUMMARY", "threads", &cap), 0);
+    cr_expect_eq(c.summary, 2, "POOLSHIM_SUMMARY=threads");
     const char *onoff[] = { "POOLSHIM_DUMP", "POOLSHIM_SUMMARY", "POOLSHIM_REPORT" };
     for (int i = 0; i < 3; i++) {
         cr_expect_eq(set1(&c, onoff[i], "off", &cap), 0);
@@ -164,6 +167,12 @@ Test(config, accepts_every_choice_with_its_index)
         cr_expect_eq(set1(&c, onoff[i], "on", &cap), 0);
         cr_expect_eq(*f, 1, "%s=on", onoff[i]);
     }
+    const char *cap_ways[] = { "auto", "ptrace", "signal" };
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(set1(&c, "POOLSHIM_DUMP_CAPTURE", cap_ways[i], &cap), 0);
+        cr_expect_eq(c.dump_capture, i, "%s", cap_ways[i]);
+    }
+    cr_expect_eq(PS_CAPTURE_SIGNAL, 2);
 }
 
 Test(config, rejects_choices_it_does_not_list)
@@ -174,7 +183,10 @@ Test(config, rejects_choices_it_does_not_list)
     expect_rejected("POOLSHIM_CONTROL", "off|on");
     expect_rejected("POOLSHIM_DUMP", "advise");
     expect_rejected("POOLSHIM_SUMMARY", "yes");
+    expect_rejected("POOLSHIM_REPORT", "threads");
     expect_rejected("POOLSHIM_REPORT", "0");
+    expect_rejected("POOLSHIM_DUMP_CAPTURE", "gdb");
+    expect_rejected("POOLSHIM_DUMP_CAPTURE", "Ptrace");
 }
 
 Test(config, log_line_shows_control_bytes_and_long_values_safely)
@@ -346,6 +358,27 @@ Test(config, load_reads_only_poolshim_entries_and_counts_rejections)
     cr_expect_str_eq(c.pool, "work_loop");
 }
 
+Test(config, supervisor_name_is_taken_silently_and_too_long_a_one_is_none)
+{
+    struct ps_config c;
+    struct ps_cap cap;
+    char *env[] = { "POOLSHIM_SUPERVISOR=poolshim-run.12.ab", NULL };
+    ps_cap_begin(&cap);
+    cr_expect_eq(ps_config_load(&c, env), 0);
+    ps_cap_end(&cap);
+    cr_expect_str_eq(c.supervisor, "poolshim-run.12.ab");
+    cr_expect_str_empty(cap.text, "set by poolshim run, not a user's setting: no warning");
+    char long_one[200];
+    memset(long_one, 'x', sizeof long_one);
+    memcpy(long_one, "POOLSHIM_SUPERVISOR=", 20);
+    long_one[sizeof long_one - 1] = 0;                 /* 179 bytes: more than an abstract socket name holds */
+    char *env2[] = { long_one, NULL };
+    ps_cap_begin(&cap);
+    ps_config_load(&c, env2);
+    ps_cap_end(&cap);
+    cr_expect_str_empty(c.supervisor);
+}
+
 Test(config, load_rejects_overlong_names)
 {
     struct ps_config c;
@@ -372,4 +405,25 @@ Test(config, load_of_the_process_environment)
     ps_config_load(&c, NULL);
     ps_cap_end(&cap);
     cr_expect_eq(c.cooldown_ms, 1234);
+}
+
+/* Only the real-time signals the C library leaves to programs: a standard
+ * signal would take its meaning from the program (kill -TERM must still stop
+ * it), and glibc keeps 32 and 33 for itself. */
+Test(config, dump_signal_accepts_only_free_realtime_signals)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%d", SIGRTMIN);
+    expect_int("POOLSHIM_DUMP_SIGNAL", s, &ps_cfg.dump_signal, SIGRTMIN);
+    snprintf(s, sizeof s, "%d", SIGRTMAX);
+    expect_int("POOLSHIM_DUMP_SIGNAL", s, &ps_cfg.dump_signal, SIGRTMAX);
+    expect_int("POOLSHIM_DUMP_SIGNAL", "SIGRTMIN+3", &ps_cfg.dump_signal, SIGRTMIN + 3);
+    expect_int("POOLSHIM_DUMP_SIGNAL", "RTMAX-1", &ps_cfg.dump_signal, SIGRTMAX - 1);
+    expect_int("POOLSHIM_DUMP_SIGNAL", "SIGRTMIN", &ps_cfg.dump_signal, SIGRTMIN);
+    static const char *const bad[] = { "15", "9", "19", "32", "33", "0", "-1", "65", "SIGTERM", "SIGRTMIN-1",
+                                       "SIGRTMAX+1", "RTMIN+", "SIGRTMIN+99", "RTMAX+0", "SIGRTMIN+ 1", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_rejected("POOLSHIM_DUMP_SIGNAL", bad[i]);
+    snprintf(s, sizeof s, "%d", SIGRTMIN - 1);
+    expect_rejected("POOLSHIM_DUMP_SIGNAL", s);
 }

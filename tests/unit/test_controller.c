@@ -25,6 +25,44 @@
 #include "syncobj.h"
 #include "thread.h"
 #include "throttle.h"
+#include "machine.h"
+
+/* The machine the watchdog sees: these tests link this in place of
+ * shim/machine.o (Makefile, UNIT_OBJ), so the library holds no test seam. */
+static double idle_cores;
+double ps_machine_idle_cores(uint64_t now_ns)
+{
+    (void)now_ns;
+    return idle_cores;
+}
+static void set_idle_cores(double cores)
+{
+    idle_cores = cores;
+}
+
+/* The throttle: pools simulated without threads have nobody to park, so the
+ * simulation sets how many of its workers would be parked at their next safe
+ * point (at_mutex of them at the queue mutex), and a limit is the pool's
+ * field the real throttle sets. */
+static int fake_parked[PS_MAX_POOLS], fake_parked_mutex[PS_MAX_POOLS];
+static void set_parked(int pi, int n, int at_mutex)
+{
+    fake_parked[pi] = n;
+    fake_parked_mutex[pi] = at_mutex;
+}
+void ps_throttle_set_limit(int pi, int limit) { ps_pools[pi].limit = limit; }
+int ps_throttle_parked(int pi) { return fake_parked[pi]; }
+int ps_throttle_parked_at_mutex(int pi) { return fake_parked_mutex[pi]; }
+int ps_throttle_live(int pi) { return ps_pools[pi].threads_live; }
+void ps_throttle_release_all(int pi) { (void)pi; }
+void ps_throttle_release_at_mutex(int pi) { (void)pi; }
+void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex) { (void)t, (void)p, (void)at_mutex; }
+void ps_throttle_on_broadcast(uintptr_t cond) { (void)cond; }
+void ps_throttle_on_thread_exit(struct ps_thread *t) { (void)t; }
+void ps_throttle_on_join(pthread_t th) { (void)th; }
+void ps_throttle_shutdown(void) {}
+void ps_throttle_reset(void) { memset(fake_parked, 0, sizeof fake_parked); memset(fake_parked_mutex, 0, sizeof fake_parked_mutex); }
+void ps_throttle_tick(void) {}
 
 #define TICK_NS 100000000ull
 #define T0 (10 * 1000000000ull)
@@ -112,8 +150,9 @@ static void setup(law_fn law, int threads, int expandable, double noise)
     if (expandable)
         strcpy(ps_cfg.expand, "ctl_test_worker");
     ps_real_init();                     /* the throttle wakes parked workers through ps_real_syscall */
-    ps_controller_test_set_idle_cores(0);   /* a busy machine unless a test says otherwise */
+    set_idle_cores(0);   /* a busy machine unless a test says otherwise */
     ps_ncores = 2;
+    ps_cores = 2;
     ps_start_ns = T0;
     cr_assert_eq(ps_pool_table_init(), 0);
     cr_assert_eq(ps_thread_table_init(), 0);
@@ -182,7 +221,7 @@ static void tick(void)
     S.live += added - S.added_seen;
     S.added_seen = added;
     int lim = p->limit, parked = lim > 0 && S.live > lim ? S.live - lim : 0;
-    ps_throttle_test_set_parked(S.pi, parked, parked < S.at_mutex ? parked : S.at_mutex);
+    set_parked(S.pi, parked, parked < S.at_mutex ? parked : S.at_mutex);
     S.running = S.live - parked;
     if (S.live > S.max_live)
         S.max_live = S.live;
@@ -691,7 +730,7 @@ Test(controller, a_throttled_pool_at_rest_keeps_its_workers_parked, .fini = tear
 {
     throttled_then(stopped);
     S.idle_running = 2;
-    ps_controller_test_set_idle_cores(2);
+    set_idle_cores(2);
     expect_stays_throttled(6.0);
 }
 
@@ -798,12 +837,12 @@ Test(controller, idle_cores_while_work_waits_undo_the_throttle, .fini = teardown
 {
     throttled_then(cpu_collapse);
     S.queue = 10;
-    ps_controller_test_set_idle_cores(0.3);
+    set_idle_cores(0.3);
     run_s(3.0);
     json_t *rep = report();
     cr_expect_null(find(rep, "unpark", "cores idle"), "undone with 0.3 cores idle: %s", trace_str());
     json_decref(rep);
-    ps_controller_test_set_idle_cores(1.5);
+    set_idle_cores(1.5);
     run_s(0.3);
     cr_expect_eq(S.running, 4, "%s", trace_str());
     rep = report();

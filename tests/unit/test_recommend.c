@@ -122,6 +122,19 @@ Test(recommend, mutex_convoy_is_work_over_hold)
     cr_expect_not_null(strstr(o.reason, "held 1/4 of the time"), "%s", o.reason);
 }
 
+/* The bottleneck rounded to the nearest size: C + W = 2 + 2 = 4 held 2.05
+ * (B = 1.95) wants the second thread; held 3.33 (B = 1.2) does not. */
+Test(recommend, bottleneck_rounds_to_the_nearest_size)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 2, .sleep_s = 2,
+                                                  .lock_s = 20, .top_wait_s = 18, .top_hold_s = 2.05 });
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL, "%s", o.reason);
+    cr_expect_eq(o.recommended_threads, 2, "B %.2f: %d", o.bottleneck, o.recommended_threads);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 2, .sleep_s = 2, .lock_s = 20,
+                                .top_wait_s = 18, .top_hold_s = 3.33 });
+    cr_expect_eq(o.recommended_threads, 1, "B %.2f: %d", o.bottleneck, o.recommended_threads);
+}
+
 /* A lock held longer than all the work (hold 16 > C + W = 8): at least 1. */
 Test(recommend, bottleneck_never_below_one)
 {

@@ -1,0 +1,64 @@
+/* profile.c: the recommended-size profile (profile.h). Its sizes are the
+ * report's (ps_report_answer), so the profile, the summary and the report
+ * never disagree; only pools the controller cannot grow live are listed
+ * (a pool named in POOLSHIM_EXPAND is sized in the run itself). */
+#include "profile.h"
+#include "agent.h"
+#include "clock.h"
+#include "config.h"
+#include "expand.h"
+#include "file.h"
+#include "log.h"
+#include "pool.h"
+#include "recommend.h"
+#include "report.h"
+#include "symbol.h"
+#include <unistd.h>
+
+int ps_profile_write(char *path, size_t cap)
+{
+    static int failed_logged;
+    char body[8192], line[320], what[64], name[160], exe[256] = "";
+    size_t len = 0;
+    int pools = 0, exports = 0;
+    uint64_t now = ps_now_ns();
+    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2 && len < sizeof body - 800; pi++) {
+        struct ps_pool_totals tot;
+        struct ps_rec_out ro;
+        struct ps_obj *top;
+        if (!ps_report_answer(pi, now, &tot, &ro, &top) || ps_expand_allowed(pi))
+            continue;
+        int rec = ro.recommended_threads;
+        if (rec <= 0 || rec == tot.threads || ro.cls == PS_CLASS_SINGLE)
+            continue;
+        exports += ps_expand_knob(pi, rec, what, sizeof what, line, sizeof line);
+        ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
+        len += ps_fmt(body + len, sizeof body - len, "# pool %d %s (%s): %d threads, %s, recommended %d: %s\n%s\n",
+                      pi, name, what, tot.threads, ps_class_name[ro.cls], rec, ro.reason, line);
+        pools++;
+    }
+    if (!pools)
+        return 0;
+    char buf[8192 + 768];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    size_t at = ps_fmt(buf, sizeof buf, "# poolshim profile: recommended pool sizes for %s (pid %d)\n", exe,
+                       (int)getpid());
+    if (exports)
+        at += ps_fmt(buf + at, sizeof buf - at,
+                     "# Apply next time: `. ./poolshim.%d.profile` in the shell that starts the program%s\n",
+                     (int)getpid(), exports < pools ? "; commented lines name a program option to set by hand." : ".");
+    else
+        at += ps_fmt(buf + at, sizeof buf - at,
+                     "# No environment variable sets these pools' sizes: each line names the program option to set by hand.\n");
+    at += ps_fmt(buf + at, sizeof buf - at, "%s", body);
+    char fname[64];
+    ps_fmt(fname, sizeof fname, "poolshim.%d.profile", (int)getpid());
+    int r = ps_file_write_atomic(ps_cfg.dir, fname, buf, at);
+    if (r) {
+        ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no profile", ps_cfg.dir, fname, -r);
+        return 0;
+    }
+    ps_fmt(path, cap, "%s/%s", ps_cfg.dir, fname);
+    return 1;
+}
