@@ -60,7 +60,7 @@ INT_BIN   := $(B)/tests/integration_tests
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps demo test unit integration bench clean torture torture-fixtures truth
+.PHONY: all deps demo test unit integration bench bench-overhead bench-peers clean torture torture-fixtures truth
 all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN) torture-fixtures
 
 deps:
@@ -106,8 +106,9 @@ $(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
 	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
 
+# DWARF 4: Debian's coz-profiler (bench/peers.sh) cannot read gcc 12's DWARF 5.
 $(B)/bench/%: bench/%.c | $(B)/bench
-	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
+	$(CC) -O2 -gdwarf-4 -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
 
 $(B)/shim $(B)/analyzer $(B)/fixtures $(B)/tests $(B)/bench:
 	@mkdir -p $@
@@ -129,6 +130,11 @@ truth: deps all
 
 bench: deps all $(BENCH_BIN)
 	@bash scripts/bench.sh $(B)
+# issue 13's tables, tens of minutes each: bench/README.md
+bench-overhead: deps all $(BENCH_BIN)
+	@bash bench/overhead.sh $(B)
+bench-peers: deps all $(BENCH_BIN)
+	@bash bench/peers.sh $(B)
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -9,6 +9,11 @@
 #                        (default "none shim": without / with the shim's defaults;
 #                        libc / jemalloc: the shim with POOLSHIM_MALLOC=libc / jemalloc)
 #   ALLOC_PROGRAMS=...   space-separated, from: node pigz sysbench sysbench2 python
+#                        memcached (memcached -t 4 serving bench/memc_load: 8
+#                        connections x 10,000 set+get; only memcached runs
+#                        under the shim; wall is the whole start-load-stop)
+#   ALLOC_RAW=FILE       where the raw samples go (default
+#                        BUILD_DIR/bench/results/alloc-samples.txt)
 #   ALLOC_SHIM_ENV=...   extra VAR=value words for every run under the shim
 #                        (e.g. POOLSHIM_DUMP=off to leave dumps out of it)
 #   ALLOC_MALLOC_CONF=.. extra MALLOC_CONF for the jemalloc variant (tuning trials)
@@ -35,7 +40,7 @@ BUDGET=${ALLOC_BUDGET_S:-25}
 [ -x /usr/bin/time ] || { echo "alloc.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/poolshim-alloc.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-RAW=$B/bench/results/alloc-samples.txt
+RAW=${ALLOC_RAW:-$B/bench/results/alloc-samples.txt}
 mkdir -p "$(dirname "$RAW")"
 : > "$RAW"
 
@@ -52,6 +57,7 @@ cmd_of() {
     sysbench) echo "sysbench threads --threads=4 --time=0 --events=2000 run" ;;
     sysbench2) echo "sysbench threads --threads=2 --time=0 --events=2000 run" ;;
     python) echo "$PY $HERE/../tests/fixtures/py_tpe.py --mode sleep --threads 16 --tasks 16000 --ms 1" ;;
+    memcached) echo "bash $HERE/memc_run.bash $B/bench/memc_load 8 10000" ;;
   esac
 }
 
@@ -71,6 +77,9 @@ for prog in $PROGRAMS; do
   c=$(cmd_of "$prog")
   exe=$prog; case $prog in sysbench2) exe=sysbench ;; python) exe=$PY ;; esac
   command -v "$exe" > /dev/null || { echo "alloc.sh: $exe not installed, $prog skipped" >&2; continue; }
+  if [ "$prog" = memcached ] && [ ! -x "$B/bench/memc_load" ]; then
+    echo "alloc.sh: $B/bench/memc_load missing (make bench), memcached skipped" >&2; continue
+  fi
   t0=$EPOCHREALTIME
   for ((i = 0; i < PAIRS; i++)); do
     if ((i >= 3 && BUDGET > 0)) && awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$BUDGET" 'BEGIN { exit !(b - a > l) }'; then
@@ -80,8 +89,11 @@ for prog in $PROGRAMS; do
     for ((k = 0; k < nv; k++)); do
       v=${vs[$(((i + k) % nv))]}
       d=$TMP/dir; rm -rf "$d"; mkdir -p "$d"
+      pre=$(env_of "$v")
+      # memcached alone runs under the shim, not the script and client around it
+      [ "$prog" = memcached ] && pre=${pre//LD_PRELOAD=/MEMC_PRELOAD=}
       # shellcheck disable=SC2046,SC2086
-      /usr/bin/time -f '%e %M %U %S' -o "$TMP/t" env POOLSHIM_DIR="$d" POOLSHIM_SUMMARY=off $(env_of "$v") $c \
+      /usr/bin/time -f '%e %M %U %S' -o "$TMP/t" env POOLSHIM_DIR="$d" POOLSHIM_SUMMARY=off $pre $c \
         > /dev/null 2> "$TMP/err" || { echo "alloc.sh: $prog/$v failed: $(tail -2 "$TMP/err")" >&2; continue; }
       dumps=$(find "$d" -name 'poolshim.*.dump.*.json' | wc -l)
       echo "$prog $v $i $(tail -1 "$TMP/t") $dumps $(cut -d' ' -f1 /proc/loadavg)" >> "$RAW"

@@ -2,12 +2,19 @@
  * upwards from 0, thread 1 downwards from 32), locking and unlocking each in
  * turn around a tiny critical section, so that they meet now and then: mild
  * contention spread over many locks, the case where a lock once contended
- * stays marked (issue 13). Prints {"ns_per_pair": per lock+unlock pair per
- * thread, "pairs": per thread}. Usage: mutex_walk [PAIRS_PER_THREAD]. */
+ * stays marked (issue 13). Before the timed walk every lock is contended
+ * once (a helper holds them all and lets them go one by one while the main
+ * thread waits on each), so the walk measures locks that were once contended
+ * whatever the machine's load (on a loaded machine the walkers seldom run at
+ * the same time and would mark few locks themselves); --no-mark skips that.
+ * Prints {"ns_per_pair": per lock+unlock pair per thread, "pairs": per
+ * thread}. Usage: mutex_walk [--no-mark] [PAIRS_PER_THREAD]. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NLOCKS 64
 static struct { pthread_mutex_t m; long v; char pad[64 - sizeof(pthread_mutex_t) % 64]; } locks[NLOCKS];
@@ -33,12 +40,48 @@ static void *walk(void *arg)
     return NULL;
 }
 
+static volatile int all_held;
+
+static void *hold_all(void *arg)
+{
+    for (int i = 0; i < NLOCKS; i++)
+        pthread_mutex_lock(&locks[i].m);
+    all_held = 1;
+    usleep(5000);
+    for (int i = 0; i < NLOCKS; i++) {
+        pthread_mutex_unlock(&locks[i].m);
+        usleep(200);                 /* the main thread is waiting on the next one */
+    }
+    return NULL;
+}
+
+/* Each lock's first contention: the main thread waits on every lock the helper holds. */
+static void mark_all(void)
+{
+    pthread_t h;
+    pthread_create(&h, NULL, hold_all, NULL);
+    while (!all_held)
+        usleep(100);
+    for (int i = 0; i < NLOCKS; i++) {
+        pthread_mutex_lock(&locks[i].m);
+        pthread_mutex_unlock(&locks[i].m);
+    }
+    pthread_join(h, NULL);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        pairs = atol(argv[1]);
+    int mark = 1;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--no-mark"))
+            mark = 0;
+        else
+            pairs = atol(argv[a]);
+    }
     for (int i = 0; i < NLOCKS; i++)
         pthread_mutex_init(&locks[i].m, NULL);
+    if (mark)
+        mark_all();
     pthread_t t[2];
     double t0 = now();
     pthread_create(&t[0], NULL, walk, NULL);

@@ -11,6 +11,7 @@
  *
  * Measures (ns per operation):
  *   mutex        uncontended pthread_mutex_lock + unlock pair
+ *   hotmutex     the same on a mutex that was contended once before
  *   sem          uncontended sem_post + sem_wait pair
  *   read         read(fd, buf, 1) from /dev/zero (a blocking-call wrapper)
  *   condvar      ping-pong between two threads, per round trip
@@ -50,6 +51,46 @@ __attribute__((noinline)) void loop_mutex(long n)
         pthread_mutex_lock(&m);
         __asm__ volatile("" ::: "memory");
         pthread_mutex_unlock(&m);
+    }
+}
+
+/* A mutex that was contended once (hot_setup), then locked by one thread
+ * only: the shim keeps counting its acquisitions, owner site and sampled
+ * hold time for the rest of the run (issue 13: a lock once contended must
+ * stay cheap). Without the shim it is just another uncontended mutex. */
+static pthread_mutex_t hm = PTHREAD_MUTEX_INITIALIZER;
+static volatile int hm_held;
+
+static void *hot_holder(void *arg)
+{
+    pthread_mutex_lock(&hm);
+    hm_held = 1;
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    pthread_mutex_unlock(&hm);
+    return NULL;
+}
+
+static void hot_setup(void)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, hot_holder, NULL) != 0)
+        abort();
+    while (!hm_held) {
+        struct timespec ts = { 0, 100 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&hm);                 /* blocks: its first contention */
+    pthread_mutex_unlock(&hm);
+    pthread_join(th, NULL);
+}
+
+__attribute__((noinline)) void loop_hotmutex(long n)
+{
+    for (long i = 0; i < n; i++) {
+        pthread_mutex_lock(&hm);
+        __asm__ volatile("" ::: "memory");
+        pthread_mutex_unlock(&hm);
     }
 }
 
@@ -143,6 +184,7 @@ static struct measure measures[] = {
     /* ~2-5 ms a round: short enough that many rounds run without being
      * preempted on a loaded machine, long enough for a clock read to vanish */
     { "mutex", loop_mutex, 300000 },
+    { "hotmutex", loop_hotmutex, 300000 },
     { "sem", loop_sem, 300000 },
     { "read", loop_read, 10000 },
     { "condvar", loop_condvar, 300 },
@@ -227,6 +269,8 @@ int main(int argc, char **argv)
         long n = (long)(ms->n * scale);
         if (n < 1)
             n = 1;
+        if (ms->fn == loop_hotmutex)
+            hot_setup();
         if (ms->fn == loop_condvar && !pong_started) {
             pp_limit = 2 * n * (rounds + 1);
             pthread_create(&pong_th, NULL, pong, NULL);

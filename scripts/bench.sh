@@ -18,7 +18,7 @@ OUT=$BIN/results
 PAIRS=${BENCH_PAIRS:-6}
 fail=0
 [ -r "$SHIM" ] || { echo "bench: $SHIM missing (run make)" >&2; exit 1; }
-for p in percall tinypool gendata; do
+for p in percall tinypool gendata mutex_walk; do
   [ -x "$BIN/$p" ] || { echo "bench: $BIN/$p missing (run make bench)" >&2; exit 1; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT/reports"
@@ -52,7 +52,7 @@ CG=$OUT/callgrind.txt        # lines: variant measure instructions_per_call
 : > "$CG"
 if command -v valgrind >/dev/null; then
   echo "bench: callgrind instruction counts"
-  for m in mutex sem read condvar; do
+  for m in mutex hotmutex sem read condvar; do
     for v in without with; do
       log=$OUT/cg.$m.$v.log
       "$v" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file=/dev/null --toggle-collect="loop_$m" \
@@ -127,6 +127,7 @@ for ((i = 0; i < PAIRS; i++)); do
   whole_pair "$i" tinypool_100k_7us "$BIN/tinypool" --threads 4 --tasks 100000 --work 5000
   whole_pair "$i" condvar_pool_20k_50us "$B/fixtures/condvar_pool" --threads 4 --tasks 20000 --cpu-ms 0.05 --io-ms 0
   whole_pair "$i" tinypool_100k_0.3us "$BIN/tinypool" --threads 4 --tasks 100000 --work 300
+  whole_pair "$i" mutex_walk_4M "$BIN/mutex_walk" 4000000
 done
 rm -f "$DATA" "$OUT/percall.tmp" "$OUT/cg.tmp" "$OUT/time.tmp"
 
@@ -143,6 +144,7 @@ awk -v cgfile="$CG" '
   BEGIN {
     while ((getline line < cgfile) > 0) { split(line, f, " "); cg[f[1], f[2]] = f[3] }
     target["mutex"] = 5;  unit["mutex"] = "ns"; label["mutex"] = "mutex lock+unlock, uncontended (ns/pair)"
+    target["hotmutex"] = ""; unit["hotmutex"] = "ns"; label["hotmutex"] = "mutex lock+unlock, a mutex once contended, one thread (ns/pair)"
     target["sem"] = "";   unit["sem"] = "ns";   label["sem"] = "sem_post+sem_wait, uncontended (ns/pair)"
     target["read"] = 60;  unit["read"] = "ns";  label["read"] = "read 1 byte from /dev/zero (ns/call)"
     target["condvar"] = ""; unit["condvar"] = "ns"; label["condvar"] = "condvar ping-pong, 2 threads (ns/round trip)"
@@ -151,13 +153,14 @@ awk -v cgfile="$CG" '
     target["tinypool_100k_7us"] = 3; unit["tinypool_100k_7us"] = "s"; label["tinypool_100k_7us"] = "tinypool: 4 workers, 100k tasks of ~7 us (s)"
     target["condvar_pool_20k_50us"] = 3; unit["condvar_pool_20k_50us"] = "s"; label["condvar_pool_20k_50us"] = "condvar_pool: 4 workers, 20k tasks of 0.05 ms CPU (s)"
     target["tinypool_100k_0.3us"] = ""; unit["tinypool_100k_0.3us"] = "s"; label["tinypool_100k_0.3us"] = "tinypool: 4 workers, 100k tasks of ~0.3 us (s)"
-    nw = split("pigz_64MB tinypool_100k_7us condvar_pool_20k_50us tinypool_100k_0.3us", whole, " ")
+    target["mutex_walk_4M"] = 30; unit["mutex_walk_4M"] = "s"; label["mutex_walk_4M"] = "mutex_walk: 2 threads, 64 mutexes once contended, 4M pairs each (s)"
+    nw = split("pigz_64MB tinypool_100k_7us condvar_pool_20k_50us tinypool_100k_0.3us mutex_walk_4M", whole, " ")
     for (i = 1; i <= nw; i++) {
       w = whole[i]; c = w "_cpu"
       target[c] = target[w]; unit[c] = "s"; label[c] = label[w]; sub(/ \(s\)$/, " (CPU s, user+sys)", label[c])
       sub(/ \(s\)$/, " (wall s)", label[w])
     }
-    norder = split("mutex sem read condvar contended pigz_64MB pigz_64MB_cpu tinypool_100k_7us tinypool_100k_7us_cpu condvar_pool_20k_50us condvar_pool_20k_50us_cpu tinypool_100k_0.3us tinypool_100k_0.3us_cpu", order, " ")
+    norder = split("mutex hotmutex sem read condvar contended pigz_64MB pigz_64MB_cpu tinypool_100k_7us tinypool_100k_7us_cpu condvar_pool_20k_50us condvar_pool_20k_50us_cpu tinypool_100k_0.3us tinypool_100k_0.3us_cpu mutex_walk_4M mutex_walk_4M_cpu", order, " ")
   }
   { k = $1 SUBSEP $2; n[k]++; v[k, n[k]] = $3 }
   END {
@@ -200,9 +203,11 @@ echo "bench: $(grep -c . "$RAW") samples in $RAW; load now $(cut -d' ' -f1-3 /pr
 
 # ---- other engineers' benchmarks ---------------------------------------------
 [ -n "${BENCH_CORE_ONLY:-}" ] && exit $fail
+# The long ones (bench/overhead.sh, bench/peers.sh: tens of minutes) see
+# BENCH_FROM_MAKE and only say how to run them (make bench-overhead, bench-peers).
 for s in bench/*.sh; do
   [ -e "$s" ] || continue
   echo "== $s"
-  bash "$s" "$B" || { echo "bench: $s failed" >&2; fail=1; }
+  BENCH_FROM_MAKE=1 bash "$s" "$B" || { echo "bench: $s failed" >&2; fail=1; }
 done
 exit $fail

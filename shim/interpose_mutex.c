@@ -62,17 +62,19 @@ int lock_finish(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     if (waited)
         r = lock_wait(how, m, clk, abs, site, t);
     if (r == 0 || r == EOWNERDEAD) {
-        struct ps_obj *o = ps_lock_find(t, (uintptr_t)m);
+        struct ps_obj *o;
+        struct ps_lock_slot *s = ps_lock_slot(t, (uintptr_t)m, &o);
         if (o)
-            ps_lock_acquired(o, t, site, waited);
+            ps_lock_acquired(o, s, t, site, waited);
         held_add(1);
     }
     return r;
 }
 
-/* A mutex the filter did not mark before the trylock: it is busy (r == EBUSY,
- * the lock's first contention), or the filter marked it meanwhile. Out of
- * line so the fast path needs no stack frame. */
+/* A mutex the filter did not mark whose trylock did not simply succeed: it
+ * is busy (r == EBUSY, the lock's first contention, or a hot one marked
+ * since the filter test), or the trylock failed otherwise (EOWNERDEAD,
+ * EINVAL...). Out of line so the fast path needs no stack frame. */
 static __attribute__((noinline))
 int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
               int r)
@@ -85,7 +87,7 @@ int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
             held_add(1);
         return r;
     }
-    if (ps_pool_is_queue_mutex(t, m))
+    if (r == EBUSY && ps_pool_is_queue_mutex(t, m))
         ps_task_end(t);                  /* a worker comes back for more work */
     return lock_finish(how, m, clk, abs, site, t, r);
 }
@@ -95,7 +97,7 @@ int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
  * tasks ends its task and parks here when the pool is over its limit (before
  * the trylock: after it, the worker would hold the queue mutex); then the
  * trylock, the timed wait if it is busy, and the hot lock's acquisition. */
-static __attribute__((noinline))
+static inline __attribute__((always_inline))
 int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
 {
     struct ps_thread *t = ps_thread_self();
@@ -112,29 +114,68 @@ int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     return lock_finish(how, m, clk, abs, site, t, PS_REAL(pthread_mutex_trylock)(m));
 }
 
+/* Out of line, one per kind of call, so pthread_mutex_lock's keeps only m
+ * and site (a generic one saved six registers on every marked lock). */
+static __attribute__((noinline)) int lock_marked_untimed(pthread_mutex_t *m, void *site)
+{
+    return lock_marked(PLAIN, m, 0, NULL, site);
+}
+static __attribute__((noinline))
+int lock_marked_timed(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
+{
+    return lock_marked(how, m, clk, abs, site);
+}
+
 /* The fast path: a trylock that succeeds on an unmarked mutex returns at once,
- * without touching the thread record. The filter is read after the trylock, so
- * a lock made hot meanwhile is seen exactly as the table probe saw it before.
- * Inlined into the exported functions, so PS_CALLER() here is their caller;
- * it is read only on the slow paths, and the filter test after the trylock is
- * recomputed from m (the empty asm hides that m is unchanged): holding the
- * caller's address and the filter word's address across the real call cost
- * two more saved registers on every uncontended lock. */
+ * without touching the thread record: the real trylock and a test of its
+ * result (m and site are all it keeps across the call). Out of line, and the
+ * marked path too, so the exported functions are a filter test and a tail
+ * call: a marked lock no longer pays the plain path's saved registers. A lock
+ * that another thread marks between the filter test and the trylock (its
+ * first contention, or its learning as a pool's queue mutex) is taken unseen
+ * this once: not counted among its acquisitions, and its release is that of a
+ * holder we did not see take it (syncobj.h, "Hold time"). Testing the filter
+ * again after the trylock cost every uncontended lock of the program two more
+ * saved registers. */
+static inline __attribute__((always_inline))
+int lock_plain(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
+{
+    int r = PS_REAL(pthread_mutex_trylock)(m);
+    if (__builtin_expect(r == 0, 1)) {
+        held_add(1);
+        return 0;
+    }
+    return lock_rest(how, m, clk, abs, site, r);      /* keeps `held` itself */
+}
+/* pthread_mutex_lock's: only m and site to keep. */
+static __attribute__((noinline, cold)) int lock_unresolved(pthread_mutex_t *m, void *site)
+{
+    return lock_plain(PLAIN, m, 0, NULL, site);              /* PS_REAL resolves them first */
+}
+static __attribute__((noinline)) int lock_plain_untimed(pthread_mutex_t *m, void *site)
+{
+    __typeof__(pthread_mutex_trylock) *f = ps_real_pthread_mutex_trylock;
+    if (__builtin_expect(!f, 0))
+        return lock_unresolved(m, site);
+    int r = f(m);
+    if (__builtin_expect(r == 0, 1)) {
+        held_add(1);
+        return 0;
+    }
+    return lock_rest(PLAIN, m, 0, NULL, site, r);
+}
+
+/* Inlined into the exported functions, so PS_CALLER() here is their caller. */
 static inline __attribute__((always_inline))
 int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
     if (how != PLAIN && ps_timeout_is_bad(abs, how == CLOCKED, clk))
         return real_lock(how, m, clk, abs);      /* glibc's own answer (EINVAL) */
-    if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
-        return lock_marked(how, m, clk, abs, PS_CALLER());   /* keeps `held` itself */
-    int r = PS_REAL(pthread_mutex_trylock)(m);
-    __asm__("" : "+r"(m));
-    if (__builtin_expect(r != EBUSY, 1) && __builtin_expect(!ps_obj_maybe((uintptr_t)m), 1)) {
-        if (r == 0 || r == EOWNERDEAD)
-            held_add(1);
-        return r;
-    }
-    return lock_rest(how, m, clk, abs, PS_CALLER(), r);      /* keeps `held` itself */
+    if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))      /* these keep `held` themselves */
+        return how == PLAIN ? lock_marked_untimed(m, PS_CALLER()) : lock_marked_timed(how, m, clk, abs, PS_CALLER());
+    if (how == PLAIN)
+        return lock_plain_untimed(m, PS_CALLER());
+    return lock_plain(how, m, clk, abs, PS_CALLER());
 }
 
 PS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -171,9 +212,10 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
     struct ps_thread *t = ps_self;
     if (!t || t->ignore)
         return PS_REAL(pthread_mutex_unlock)(m);
-    struct ps_obj *o = ps_lock_find(t, (uintptr_t)m);   /* the filter bit is set: we are here for it */
+    struct ps_obj *o;                    /* the filter bit is set: we are here for it */
+    struct ps_lock_slot *s = ps_lock_slot(t, (uintptr_t)m, &o);
     if (o)
-        ps_lock_released(o, t);
+        ps_lock_released(o, s, t);
     int task = ps_pool_is_queue_mutex(t, m);
     int r = PS_REAL(pthread_mutex_unlock)(m);
     if (task && r == 0)
@@ -181,10 +223,21 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
     return r;
 }
 
+/* Before the constructor resolved the real functions (PS_REAL's fallback,
+ * out of line so the fast paths need no saved register for it). */
+static __attribute__((noinline, cold)) int unlock_unresolved(pthread_mutex_t *m)
+{
+    ps_real_init();
+    return ps_real_pthread_mutex_unlock(m);
+}
+
 PS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     held_add(-1);
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
         return unlock_marked(m);
-    return PS_REAL(pthread_mutex_unlock)(m);
+    __typeof__(pthread_mutex_unlock) *f = ps_real_pthread_mutex_unlock;
+    if (__builtin_expect(!f, 0))
+        return unlock_unresolved(m);
+    return f(m);
 }

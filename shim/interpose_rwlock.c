@@ -1,12 +1,13 @@
 /* interpose_rwlock.c: pthread_rwlock_* (plain, try, timed and clock variants).
  * Same discipline as mutexes: try first, time only a blocking acquisition.
- * glibc does not track readers, so hold time and owner are the last acquirer's. */
+ * Readers share the lock, so their holds are timed only while a writer
+ * waits (syncobj.h, "Hold time"); the owner site is the last acquirer's. */
 #include "export.h"
 #include "lockwait.h"
 #include "real.h"
 #include "timeout.h"
 
-#define PS_RW(trycall, call)                                        \
+#define PS_RW(trycall, call, shared)                                \
     struct ps_thread *t = ps_thread_self();                         \
     if (!t)                                                         \
         return call;                                                \
@@ -20,7 +21,7 @@
     }                                                               \
     if (r == 0) {                                                   \
         t->held++;                                                  \
-        ps_lock_on_acquire(t, l, site, waited);                     \
+        ps_lock_on_acquire(t, l, site, waited | (shared));          \
     }                                                               \
     return r;
 
@@ -28,23 +29,23 @@
 #define WR_TRY PS_REAL(pthread_rwlock_trywrlock)(l)
 
 PS_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
-{ PS_RW(RD_TRY, PS_REAL(pthread_rwlock_rdlock)(l)) }
+{ PS_RW(RD_TRY, PS_REAL(pthread_rwlock_rdlock)(l), PS_ACQ_SHARED) }
 PS_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
-{ PS_RW(WR_TRY, PS_REAL(pthread_rwlock_wrlock)(l)) }
+{ PS_RW(WR_TRY, PS_REAL(pthread_rwlock_wrlock)(l), 0) }
 PS_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *a)
 { if (ps_timeout_is_bad(a, 0, 0)) return PS_REAL(pthread_rwlock_timedrdlock)(l, a);
-  PS_RW(RD_TRY, PS_REAL(pthread_rwlock_timedrdlock)(l, a)) }
+  PS_RW(RD_TRY, PS_REAL(pthread_rwlock_timedrdlock)(l, a), PS_ACQ_SHARED) }
 PS_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *a)
 { if (ps_timeout_is_bad(a, 0, 0)) return PS_REAL(pthread_rwlock_timedwrlock)(l, a);
-  PS_RW(WR_TRY, PS_REAL(pthread_rwlock_timedwrlock)(l, a)) }
+  PS_RW(WR_TRY, PS_REAL(pthread_rwlock_timedwrlock)(l, a), 0) }
 PS_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *a)
 { if (!PS_REAL(pthread_rwlock_clockrdlock)) return ENOSYS;
   if (ps_timeout_is_bad(a, 1, c)) return ps_real_pthread_rwlock_clockrdlock(l, c, a);
-  PS_RW(RD_TRY, ps_real_pthread_rwlock_clockrdlock(l, c, a)) }
+  PS_RW(RD_TRY, ps_real_pthread_rwlock_clockrdlock(l, c, a), PS_ACQ_SHARED) }
 PS_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *a)
 { if (!PS_REAL(pthread_rwlock_clockwrlock)) return ENOSYS;
   if (ps_timeout_is_bad(a, 1, c)) return ps_real_pthread_rwlock_clockwrlock(l, c, a);
-  PS_RW(WR_TRY, ps_real_pthread_rwlock_clockwrlock(l, c, a)) }
+  PS_RW(WR_TRY, ps_real_pthread_rwlock_clockwrlock(l, c, a), 0) }
 
 PS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 {
@@ -52,7 +53,7 @@ PS_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
     struct ps_thread *t;
     if (r == 0 && (t = ps_thread_self())) {
         t->held++;
-        ps_lock_on_acquire(t, l, PS_CALLER(), 0);
+        ps_lock_on_acquire(t, l, PS_CALLER(), PS_ACQ_SHARED);
     }
     return r;
 }

@@ -27,6 +27,7 @@ static void *trampoline(void *p)
     void *(*fn)(void *) = (void *(*)(void *))t->routine;
     void *arg = t->start_arg;
     __atomic_store_n(&t->tid, ps_gettid(), __ATOMIC_RELEASE);   /* the agent waits for it (sampler.c) */
+    ps_thread_note_tid(t);
     t->self = pthread_self();
     ps_self = t;
     /* The pool is keyed by the name inherited from the creator (recorded by

@@ -210,7 +210,7 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
 {
     struct ps_obj *o;
     if (poster && poster->post_key == obj) {
-        o = poster->post_obj;              /* entries keep their key (see ps_lock_find) */
+        o = poster->post_obj;              /* entries keep their key (syncobj.h, ps_lock_slot) */
     } else {
         o = ps_obj_probe(obj);             /* callers tested the filter (ps_obj_note_post) */
         if (!o)
@@ -266,7 +266,8 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_threads, 1);
 }
 
-void ps_pool_totals(int pi, struct ps_pool_totals *o)
+/* A pool's totals: its retired threads' ... */
+static void totals_begin(int pi, struct ps_pool_totals *o)
 {
     struct ps_pool *p = &ps_pools[pi];
     memset(o, 0, sizeof *o);
@@ -281,32 +282,54 @@ void ps_pool_totals(int pi, struct ps_pool_totals *o)
     o->nivcsw = p->ret_nivcsw;
     for (int c = 0; c < PS_NCAUSE; c++)
         o->wait_ns[c] = p->ret_wait_ns[c];
+}
+
+/* ... add each of its live and exited threads (st: t's state) ... */
+static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int st)
+{
+    o->threads++;
+    o->live += st == PS_T_LIVE;
+    o->cpu_ns += t->cpu_ns;
+    o->runq_ns += t->runq_ns;
+    o->unattributed_ns += t->unattributed_ns;
+    o->spin_ns += t->spin_ns;
+    o->tasks += t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
+    o->task_ns += t->task_ns;
+    o->nvcsw += t->nvcsw;
+    o->nivcsw += t->nivcsw;
+    uint64_t ns[PS_NCAUSE];
+    ps_thread_waits(t, ns);
+    for (int c = 0; c < PS_NCAUSE; c++)
+        o->wait_ns[c] += ns[c];
+    uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;
+    if (cont > o->max_thread_contention_ns)
+        o->max_thread_contention_ns = cont;
+}
+
+/* ... and end with the scheduler's run-queue figure as the runqueue cause. */
+static void totals_end(struct ps_pool_totals *o)
+{
+    o->wait_ns[PS_RUNQ] += o->runq_ns;
+}
+
+/* t's state if it counts in its pool's totals (live or exited), else -1. */
+static int counted_state(const struct ps_thread *t)
+{
+    int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+    return (st == PS_T_LIVE || st == PS_T_EXITED) && t->pool >= 0 && t->pool < PS_MAX_POOLS && !t->ignore ? st : -1;
+}
+
+void ps_pool_totals(int pi, struct ps_pool_totals *o)
+{
+    totals_begin(pi, o);
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
-        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
-        if ((st != PS_T_LIVE && st != PS_T_EXITED) || t->pool != pi || t->ignore)
-            continue;
-        o->threads++;
-        o->live += st == PS_T_LIVE;
-        o->cpu_ns += t->cpu_ns;
-        o->runq_ns += t->runq_ns;
-        o->unattributed_ns += t->unattributed_ns;
-        o->spin_ns += t->spin_ns;
-        o->tasks += t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
-        o->task_ns += t->task_ns;
-        o->nvcsw += t->nvcsw;
-        o->nivcsw += t->nivcsw;
-        uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, ns);
-        for (int c = 0; c < PS_NCAUSE; c++)
-            o->wait_ns[c] += ns[c];
-        uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;
-        if (cont > o->max_thread_contention_ns)
-            o->max_thread_contention_ns = cont;
+        int st = counted_state(t);
+        if (st >= 0 && t->pool == pi)
+            totals_add(o, t, st);
     }
-    /* The run-queue cause is the scheduler's figure, not a wrapper's. */
-    o->wait_ns[PS_RUNQ] += o->runq_ns;
+    totals_end(o);
 }
 
 static int idle_capable(const struct ps_obj *o)
@@ -468,10 +491,20 @@ void ps_pool_tick(uint64_t now)
         return;
     learn_idle();
     int live[PS_MAX_POOLS] = { 0 }, idle[PS_MAX_POOLS] = { 0 }, parked[PS_MAX_POOLS] = { 0 };
+    /* One pass over the threads for every pool (a pass per pool made the
+     * tick cost pools x threads). Agent thread only: static, off its stack. */
+    static struct ps_pool_totals all[PS_MAX_POOLS];
+    int npools = 0;
+    for (; npools < PS_MAX_POOLS && __atomic_load_n(&ps_pools[npools].used, __ATOMIC_ACQUIRE) == 2; npools++)
+        totals_begin(npools, &all[npools]);
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->pool < 0 || t->ignore)
+        int st = counted_state(t);
+        if (st < 0 || t->pool >= npools)
+            continue;
+        totals_add(&all[t->pool], t, st);
+        if (st != PS_T_LIVE)
             continue;
         live[t->pool]++;
         if (t->throttled)
@@ -479,7 +512,9 @@ void ps_pool_tick(uint64_t now)
         else if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) && t->cur_cause == PS_IDLE)
             idle[t->pool]++;
     }
-    for (int i = 0; i < PS_MAX_POOLS; i++) {
+    for (int i = 0; i < npools; i++)
+        totals_end(&all[i]);
+    for (int i = 0; i < npools; i++) {
         struct ps_pool *p = &ps_pools[i];
         if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
             break;
@@ -501,8 +536,7 @@ void ps_pool_tick(uint64_t now)
                 p->demand_peak = demand > UINT32_MAX ? UINT32_MAX : (uint32_t)demand;
         }
 
-        struct ps_pool_totals tot;
-        ps_pool_totals(i, &tot);
+        struct ps_pool_totals tot = all[i];
         /* History is cumulative and readers take differences: it never goes
          * down (the partition may take back a label it gave too early). */
         if (p->hist_n) {

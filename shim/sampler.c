@@ -10,6 +10,7 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
+#include "syncobj.h"
 #include "thread.h"
 #include "trace.h"
 #include <dirent.h>
@@ -408,13 +409,40 @@ static void read_name(struct ps_thread *t)
     }
 }
 
+/* A thread still inside the wrapped wait it was blocked in across its last
+ * reading is not read again this tick (most ticks): idle workers are most of
+ * the threads of a big program, and reading each one's schedstat (three
+ * system calls) every tick was most of the agent's cost (7 us per thread per
+ * tick). Nothing is labelled for it meanwhile: its next reading covers the
+ * whole time since, as a longer interval would, so the partition is the same
+ * (a thread woken but still waiting for a core inside our wrapper is not
+ * blocked, and only schedstat can say so). Every PS_STILL_EVERY-th tick it is
+ * read anyway (staggered by record), so its figures lag by at most that many
+ * intervals, as do the pool history's. */
+#define PS_STILL_EVERY 10
+static int still_blocked(const struct ps_thread *t, int final, unsigned turn)
+{
+    uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
+    return !final && since && since == t->still_since_ns && t->name[0] && turn % PS_STILL_EVERY;
+}
+
 static void sample_thread(struct ps_thread *t, uint64_t now, int final, int names)
 {
     char buf[128];
     uint64_t cpu, runq, runs;
+    uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     if (read_task_file(t->tid, "schedstat", buf, sizeof buf) <= 0 ||
         ps_sampler_parse_schedstat(buf, &cpu, &runq, &runs))
         return;
+    /* In one wrapped wait across this reading and the one before, with no
+     * CPU and no run-queue time in between: blocked, not a span left open by
+     * a longjmp out of the wrapper while the thread runs on. */
+    int across = since && __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) == since;
+    uint64_t cpu_b = cpu > t->base_cpu_ns ? cpu - t->base_cpu_ns : 0;
+    uint64_t runq_b = runq > t->base_runq_ns ? runq - t->base_runq_ns : 0;
+    t->still_since_ns = across && since == t->read_since_ns && !t->needs_base && cpu_b <= t->cpu_ns &&
+                        runq_b <= t->runq_ns ? since : 0;
+    t->read_since_ns = across ? since : 0;
     if (t->needs_base) {         /* found in /proc: its life is measured from here */
         t->needs_base = 0;
         t->base_cpu_ns = cpu;
@@ -478,9 +506,39 @@ static int exiting(int tid, uint64_t now)
  * in a nameless pool, with its CPU counted twice. So an unknown tid waits for
  * the next pass while any start is pending, and is looked up once more after
  * that check (its trampoline may have run in between). */
+/* The process's thread count (/proc/self/stat, field 20), -1 unknown. */
+static long threads_in_proc(void)
+{
+    char buf[1024];
+    if (ps_file_read_small("/proc/self/stat", buf, sizeof buf) <= 0)
+        return -1;
+    char *p = strrchr(buf, ')');         /* the name may hold spaces and parentheses */
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtol(p + 1, NULL, 10) : -1;
+}
+
+/* Every thread in /proc has a record already: as many live records (and the
+ * agent) as the kernel counts threads. Listing /proc/self/task is the
+ * kernel's most expensive answer to the agent (a directory entry per
+ * thread, every tick), and unknown threads are rare. */
+static int all_known(void)
+{
+    long n = threads_in_proc();
+    if (n < 0)
+        return 0;
+    long live = 1;                       /* the agent */
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++)
+        live += __atomic_load_n(&ps_threads[i].state, __ATOMIC_ACQUIRE) == PS_T_LIVE;
+    return live == n;
+}
+
 static void discover(void)
 {
     static int seen_fail;
+    if (all_known())
+        return;
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         ps_log_once(&seen_fail, "cannot read /proc/self/task (%d): only threads we start are measured", errno);
@@ -527,10 +585,14 @@ void ps_sampler_tick(uint64_t now, int final)
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
         int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st == PS_T_LIVE || st == PS_T_EXITED) && !t->ignore)
+            ps_lock_ledger_fold(t, final);
         if (st == PS_T_EXITED && !t->unwrapped_closed && !t->ignore)
             close_unwrapped(t);
         if (st != PS_T_LIVE || t->tid <= 0 || t->ignore)
             continue;
+        if (still_blocked(t, final, ticks + (unsigned)i))
+            continue;                    /* alive: inside our wrapper */
         if (!t->via_create && t->last_sample_ns && names)
             reap(t);
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)

@@ -1,20 +1,30 @@
 /* syncobj.c: the object table's slow paths (insertion, contention and wait
- * accounting, the hold-time sample). Any thread may call these; they take no
- * lock and never allocate. Counts are exact; hold time is an unbiased estimate
- * (syncobj.h, "Hold time"); sites are the first four distinct callers (a later
- * fifth is counted only in the totals). */
+ * accounting, the hold-time sample) and the per-thread ledgers of hot locks
+ * (their binding, and the agent's fold into the locks' totals). Any thread
+ * may call these; they take no lock and never allocate. Counts are exact once
+ * folded (the agent folds every tick, and every ledger at its last tick);
+ * hold time is an unbiased estimate (syncobj.h, "Hold time"); sites are the
+ * first four distinct callers (a later fifth is counted only in the totals). */
 #include "syncobj.h"
 #include <pthread.h>
 #include "clock.h"
 #include "log.h"
 #include "pool.h"
 #include "atomics.h"
+#include "thread.h"
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
 struct ps_obj *ps_objs;
 uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64] __attribute__((aligned(64)));  /* read-mostly: own lines */
+
+/* One ledger per thread record, by record index; pages are touched only by
+ * threads that take hot locks. */
+static struct ps_lock_ledger *ledgers;
+/* Bumped by every reset of the table (a forked child): a ledger of an older
+ * epoch points at entries that now hold other keys, and is cleared before use. */
+static uint32_t table_epoch = 1;
 
 int ps_obj_table_init(void)
 {
@@ -23,11 +33,17 @@ int ps_obj_table_init(void)
     if (p == MAP_FAILED)
         return -errno;
     ps_objs = p;
+    if (!ledgers) {
+        p = mmap(NULL, sizeof(struct ps_lock_ledger) * PS_MAX_THREADS, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        ledgers = p == MAP_FAILED ? NULL : p;    /* none: hot locks counted in the totals */
+    }
     return 0;
 }
 
 void ps_obj_table_reset(void)
 {
+    table_epoch++;
     if (ps_objs)
         memset(ps_objs, 0, sizeof(struct ps_obj) * PS_MAX_OBJS);
     memset(ps_obj_filter, 0, sizeof ps_obj_filter);
@@ -132,82 +148,161 @@ uint64_t ps_hold_stamp(struct ps_thread *t, int waited)
     return hold_sample_next(t) ? ps_now_ns() | 1 : 0;    /* weight PS_HOLD_SAMPLE, or untimed */
 }
 
-static void acquire_hot(struct ps_obj *o, struct ps_thread *t, void *site, int waited)
+/* The record's ledger, at its first hot lock in this life: a recycled
+ * record's slots keep their keys and counts (see syncobj.h), but not the
+ * previous thread's holds. */
+static struct ps_lock_ledger *ledger_bind(struct ps_thread *t)
 {
-    if (t) {
-        ps_lock_acquired(o, t, site, waited);
-        return;
+    if (!ledgers || !ps_threads || t < ps_threads || t >= ps_threads + PS_MAX_THREADS)
+        return NULL;                     /* the shim's own records, or none mapped */
+    struct ps_lock_ledger *l = &ledgers[t - ps_threads];
+    if (l->epoch != table_epoch) {       /* first use, or slots of a table reset since */
+        memset(l->slot, 0, sizeof l->slot);
+        l->epoch = table_epoch;
     }
-    __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);     /* a thread without a record */
-    __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->acq_ns, ps_now_ns() & ~(uint64_t)1, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->owner_tid, -1, __ATOMIC_RELEASE);
+    for (int i = 0; i < PS_LEDGER_SLOTS; i++)
+        l->slot[i].depth = 0;
+    __atomic_store_n(&t->ledger, l, __ATOMIC_RELEASE);
+    return l;
+}
+
+struct ps_lock_slot *ps_lock_slot_bind(struct ps_thread *t, uintptr_t key, struct ps_obj **op)
+{
+    struct ps_obj *o = ps_obj_probe(key);
+    *op = o;
+    struct ps_lock_ledger *l = t->ledger ? t->ledger : ledger_bind(t);
+    if (!o || !l)
+        return NULL;
+    uint32_t i = ps_obj_filter_bit(key);
+    for (int k = 0; k < PS_LEDGER_PROBE; k++) {
+        struct ps_lock_slot *s = &l->slot[(i + (uint32_t)k) & (PS_LEDGER_SLOTS - 1)];
+        if (s->key == key)
+            return s;
+        if (!s->key) {
+            s->o = o;
+            __atomic_store_n(&s->key, key, __ATOMIC_RELEASE);   /* the fold reads key, then o */
+            t->hot_slot = s;
+            return s;
+        }
+    }
+    return NULL;
 }
 
 void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site, int waited)
 {
-    struct ps_obj *o = t ? ps_lock_find(t, (uintptr_t)lock) : ps_obj_probe((uintptr_t)lock);
+    struct ps_obj *o;
+    if (!t) {                            /* a thread without a record: the totals */
+        if ((o = ps_obj_probe((uintptr_t)lock))) {
+            __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);
+            if (__atomic_load_n(&o->owner_site, __ATOMIC_RELAXED) != site)
+                __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
+        }
+        return;
+    }
+    struct ps_lock_slot *s = ps_lock_slot(t, (uintptr_t)lock, &o);
     if (o)
-        acquire_hot(o, t, site, waited);
+        ps_lock_acquired(o, s, t, site, waited);
 }
 
 void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock)
 {
-    struct ps_obj *o = t ? ps_lock_find(t, (uintptr_t)lock) : NULL;
-    if (o)
-        ps_lock_released(o, t);
+    struct ps_obj *o;
+    struct ps_lock_slot *s = t ? ps_lock_slot(t, (uintptr_t)lock, &o) : NULL;
+    if (t && o)
+        ps_lock_released(o, s, t);
 }
 
-/* Adds the timed part of a hold that began at stamp (acq_ns) and ended at now. */
-static void hold_add(struct ps_obj *o, uint64_t stamp, uint64_t now)
+/* The timed part of a hold that ended at now: stamp as ps_hold_stamp made it
+ * (0: untimed), fw when a waiter arrived during it (0: none). */
+static uint64_t hold_timed_ns(uint64_t stamp, uint64_t fw, uint64_t now)
 {
-    uint64_t dt = ps_ns_since(stamp & ~(uint64_t)1, now);
-    if (stamp & 1)
-        dt *= PS_HOLD_SAMPLE;
-    __atomic_fetch_add(&o->hold_ns, dt, __ATOMIC_RELAXED);
+    uint64_t at = stamp & ~(uint64_t)1;
+    if (stamp && !(stamp & 1))
+        return ps_ns_since(at, now);                 /* timed whole at weight 1 */
+    if (!fw)
+        return stamp ? ps_ns_since(at, now) * PS_HOLD_SAMPLE : 0;
+    if (!stamp)
+        return ps_ns_since(fw, now);                 /* from the waiter's arrival */
+    if (fw < at)                                     /* a waiter's stamp raced the acquisition */
+        fw = at;
+    return ps_ns_since(fw, now) + ps_ns_since(at, fw) * PS_HOLD_SAMPLE;
 }
 
-/* The stamp is taken with an exchange: a waiter may be re-stamping it
- * (wait_began_during_hold). */
-void ps_hold_close(struct ps_obj *o)
+void ps_hold_close(struct ps_obj *o, struct ps_lock_slot *s, struct ps_thread *t, uint64_t stamp,
+                   uint64_t fw)
 {
-    uint64_t stamp = __atomic_exchange_n(&o->acq_ns, 0, __ATOMIC_RELAXED);
-    if (stamp)
-        hold_add(o, stamp, ps_now_ns());
+    uint64_t dt = hold_timed_ns(stamp, fw, ps_now_ns());
+    if (!dt)
+        return;
+    if (s && t) {
+        __atomic_store_n(&s->hold_ns, s->hold_ns + dt, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->lock_events, t->lock_events + 1, __ATOMIC_RELEASE);
+    } else {
+        __atomic_fetch_add(&o->hold_ns, dt, __ATOMIC_RELAXED);
+    }
 }
 
-/* A thread is about to wait for a held lock: from now on the hold is timed
- * at weight 1 (the part before now, if sampled, is added at its weight). A
- * stamp left by a race with the release (the holder cleared acq_ns just
- * before) is overwritten by the next acquisition, which always stores it. */
+/* Moves what a counter gained since the last fold into total; the seen mark
+ * advances by compare-and-swap, so two folders never both add the same part. */
+static void fold_counter(uint64_t *cur, uint64_t *seen, uint64_t *total)
+{
+    uint64_t was = __atomic_load_n(seen, __ATOMIC_ACQUIRE);
+    uint64_t now = __atomic_load_n(cur, __ATOMIC_RELAXED);
+    while (now > was) {
+        if (__atomic_compare_exchange_n(seen, &was, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            __atomic_fetch_add(total, now - was, __ATOMIC_RELAXED);
+            return;
+        }
+    }
+}
+
+void ps_lock_ledger_fold(struct ps_thread *t, int all)
+{
+    uint64_t ev = __atomic_load_n(&t->lock_events, __ATOMIC_ACQUIRE);
+    struct ps_lock_ledger *l = __atomic_load_n(&t->ledger, __ATOMIC_ACQUIRE);
+    if (!all && ev == __atomic_load_n(&t->lock_events_folded, __ATOMIC_RELAXED))
+        return;
+    if (!l && all && ledgers && ps_threads && t >= ps_threads && t < ps_threads + PS_MAX_THREADS)
+        l = &ledgers[t - ps_threads];   /* a recycled record not bound again yet */
+    if (!l || (l->epoch != table_epoch && l >= ledgers && l < ledgers + PS_MAX_THREADS))
+        return;                          /* none, or its slots name entries of a reset table */
+    for (int i = 0; i < PS_LEDGER_SLOTS; i++) {
+        struct ps_lock_slot *s = &l->slot[i];
+        if (!__atomic_load_n(&s->key, __ATOMIC_ACQUIRE))
+            continue;
+        struct ps_obj *o = s->o;
+        fold_counter(&s->acqs, &s->seen_acqs, &o->acquisitions);
+        fold_counter(&s->hold_ns, &s->seen_hold_ns, &o->hold_ns);
+    }
+    __atomic_store_n(&t->lock_events_folded, ev, __ATOMIC_RELAXED);
+}
+
+/* A thread is about to wait for the lock: the hold in progress is timed at
+ * weight 1 from now on, by its holder's release (ps_lock_released takes
+ * first_wait_ns). Only the first waiter of a hold stamps it. */
 static void wait_began_during_hold(struct ps_obj *o)
 {
-    uint64_t cur = __atomic_load_n(&o->acq_ns, __ATOMIC_RELAXED);
-    if ((cur && !(cur & 1)) || !__atomic_load_n(&o->owner_tid, __ATOMIC_ACQUIRE))
-        return;                          /* already timed whole, or nobody to time */
-    uint64_t now = ps_now_ns() & ~(uint64_t)1;
-    if (__atomic_compare_exchange_n(&o->acq_ns, &cur, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) && cur)
-        hold_add(o, cur, now);           /* the sampled part before the wait */
+    if (__atomic_load_n(&o->first_wait_ns, __ATOMIC_RELAXED))
+        return;
+    uint64_t zero = 0, now = ps_now_ns() | 1;       /* never 0 */
+    __atomic_compare_exchange_n(&o->first_wait_ns, &zero, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /* A holder we did not see take the lock (it did so before the lock was first
- * contended) is still its holder: glibc records it in the mutex (we are about
- * to lock it, so the memory is valid). Its hold counts from now, a lower bound,
- * instead of being lost: a convoy's first, often longest, hold is this one. */
+ * contended) is still its holder; its hold counts from the first waiter's
+ * arrival (wait_began_during_hold), a lower bound, instead of being lost: a
+ * convoy's first, often longest, hold is this one. Where it took the lock is
+ * unknown; if it is blocked in a wrapped call now, that call's site is inside
+ * the code that holds the lock (glibc records the holder in the mutex: we are
+ * about to lock it, so the memory is valid). */
 static void adopt_unseen_holder(struct ps_obj *o, const void *lock, int kind)
 {
 #ifdef __GLIBC__
-    if (kind != PS_K_MUTEX || __atomic_load_n(&o->owner_tid, __ATOMIC_ACQUIRE) != 0)
+    if (kind != PS_K_MUTEX || __atomic_load_n(&o->owner_site, __ATOMIC_RELAXED))
         return;
     int owner = __atomic_load_n(&((const pthread_mutex_t *)lock)->__data.__owner, __ATOMIC_RELAXED);
-    int none = 0;
-    if (owner > 0)
-        __atomic_store_n(&o->acq_ns, ps_now_ns() & ~(uint64_t)1, __ATOMIC_RELAXED);   /* weight 1 */
-    if (owner <= 0 || !__atomic_compare_exchange_n(&o->owner_tid, &none, owner, 0, __ATOMIC_ACQ_REL,
-                                                   __ATOMIC_RELAXED))
-        return;                          /* no holder, or someone recorded one meanwhile */
-    /* Where it took the lock is unknown; if it is blocked in a wrapped call
-     * now, that call's site is inside the code that holds the lock. */
+    if (owner <= 0)
+        return;
     struct ps_thread *h = ps_thread_by_tid(owner);
     void *site = h && __atomic_load_n(&h->cur_since_ns, __ATOMIC_ACQUIRE) ? h->cur_site : NULL;
     void *unset = NULL;
@@ -221,12 +316,12 @@ static void adopt_unseen_holder(struct ps_obj *o, const void *lock, int kind)
 struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site)
 {
     struct ps_obj *o = ps_obj_get((uintptr_t)lock, kind);
-    *owner_site = o ? __atomic_load_n(&o->owner_site, __ATOMIC_RELAXED) : NULL;
     if (o) {
         adopt_unseen_holder(o, lock, kind);
         wait_began_during_hold(o);
         __atomic_fetch_add(&o->waiting, 1, __ATOMIC_RELAXED);
     }
+    *owner_site = o ? __atomic_load_n(&o->owner_site, __ATOMIC_RELAXED) : NULL;
     return o;
 }
 

@@ -4,7 +4,9 @@
  * A fixed open-addressed table keyed by address, in memory mapped at start.
  * Entries are inserted on slow paths only (the first contention or blocking
  * wait); fast paths only probe (ps_obj_find), so an uncontended lock never
- * writes shared memory. Fields are updated with relaxed atomics.
+ * writes shared memory, and a hot lock's acquisitions are counted in the
+ * acquiring thread's ledger ("Per-thread ledger" below). Fields are updated
+ * with relaxed atomics.
  *
  * Why a filter in front of the table: every lock and unlock asks "is this lock
  * hot?", and the answer is nearly always no. A probe of the 2 MB table costs
@@ -26,24 +28,29 @@
 
 struct ps_site_count { void *site; uint64_t n; uint64_t wait_ns; };
 
-/* Layout: every acquisition and release of a hot lock touches only the first
- * cache line (key .. owner_site), which then travels between cores with the
- * lock's own line; the wait statistics below are touched only on contention.
- * Entries are 64-byte aligned (the table is page-aligned). */
+/* Layout: the first cache line (key .. max_wait_ns) is read on every
+ * acquisition and release of a hot lock and written only on contention (and
+ * owner_site when the acquiring site changes), so it stays shared between
+ * cores; the counts that grow with every acquisition live in the threads'
+ * ledgers (see "Per-thread ledger" below), and the wait statistics below are
+ * touched only on contention. Entries are 64-byte aligned (the table is
+ * page-aligned). */
 struct ps_obj {
     uintptr_t key;                /* object address (fds: PS_FD_KEY(fd)); 0 = empty */
     int kind;                     /* enum ps_kind */
     int waiter_pool;              /* first pool whose worker blocked here, -1 none */
-    uint64_t acquisitions;        /* lock acquisitions since the first contention */
-    uint64_t hold_ns;             /* locks: time held since the first contention (an estimate:
-                                     see "Hold time" below) */
-    uint64_t acq_ns;              /* locks: when timing of the current hold began, bit 0 set
-                                     when that part has weight PS_HOLD_SAMPLE; 0 = untimed */
-    int owner_tid;                /* locks: last acquirer (0 after release) */
+    uint64_t first_wait_ns;       /* locks: when the first thread began waiting during the
+                                     current hold (weight-1 timing from then), 0 none */
     int waiting;                  /* threads blocked on it right now */
-    void *owner_site;             /* locks: where the current holder took it */
+    int pad_;
+    void *owner_site;             /* locks: where the last acquirer took it (the holder's, while held) */
     uint64_t contended;           /* blocking acquisitions / blocking waits */
     uint64_t wait_ns, max_wait_ns;
+    /* second line: written by the agent's fold, once per tick */
+    uint64_t acquisitions;        /* lock acquisitions since the first contention: folded from
+                                     the ledgers by the agent, plus threads without a slot */
+    uint64_t hold_ns;             /* locks: time held since the first contention (an estimate:
+                                     see "Hold time" below), folded the same way */
     uint64_t open_wait_ns;        /* report only: waits still going on when it was written */
     int open_waiters;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
@@ -53,6 +60,28 @@ struct ps_obj {
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
     struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
 } __attribute__((aligned(64)));
+
+/* One hot lock as one thread uses it ("Per-thread ledger" below): its
+ * counts, folded into the lock's totals by the agent, and the thread's hold
+ * of it. All but the seen_ fields are written by the owner only; seen_ by
+ * whoever folds (compare-and-swap, so no growth is counted twice). */
+#define PS_LEDGER_SLOTS 128
+#define PS_LEDGER_PROBE 8            /* slots tried from the lock's own (by its address's hash) */
+struct ps_lock_slot {
+    uintptr_t key;                   /* the lock, bound on first use, never unbound */
+    struct ps_obj *o;                /* its table entry (entries never move) */
+    uint64_t acqs, hold_ns;          /* acquisitions, timed hold (weighted): never go down */
+    uint64_t seen_acqs, seen_hold_ns;
+    uint64_t stamp;                  /* the current hold's timing ("Hold time"):
+                                      * 0 untimed, bit 0 set: sampled */
+    int depth;                       /* holds of it by this thread now (recursive locks nest) */
+} __attribute__((aligned(64)));
+/* A thread record's slots, in an array beside the records (records stay
+ * small for the agent's scans), bound to the record's index. */
+struct ps_lock_ledger {
+    struct ps_lock_slot slot[PS_LEDGER_SLOTS];
+    uint32_t epoch;                  /* the table's epoch its slots belong to (ps_obj_table_reset) */
+};
 
 #define PS_FD_KEY(fd) ((uintptr_t)(unsigned)(fd) | ((uintptr_t)1 << 63))
 
@@ -108,75 +137,135 @@ static inline struct ps_obj *ps_obj_find(uintptr_t key)
 /* Find or insert; NULL when the neighbourhood is full (logged once). */
 struct ps_obj *ps_obj_get(uintptr_t key, int kind);
 
-/* Hold time. Every acquisition of a hot lock is counted and its owner and
- * site recorded, but reading the clock twice per acquisition, inside the
- * host's critical section, was most of what the shim cost a pool whose queue
- * lock is always hot (tinypool). So a hold is timed:
- *   - whole, at weight 1, when the acquisition blocked (it follows contention);
+/* Hold time. Every acquisition of a hot lock is counted and its site
+ * recorded, but reading the clock twice per acquisition, inside the host's
+ * critical section, was most of what the shim cost a pool whose queue lock is
+ * always hot (tinypool). So a hold is timed:
+ *   - whole, at weight 1, when the acquisition blocked (it follows contention)
+ *     or when threads were waiting for the lock as it was taken;
  *   - from the moment a thread starts waiting for the lock, at weight 1
- *     (ps_lock_before_wait stamps acq_ns): the holds that make others wait,
- *     a convoy's, are measured, not estimated;
+ *     (ps_lock_before_wait sets first_wait_ns; the holder's release takes
+ *     it): the holds that make others wait, a convoy's, are measured, not
+ *     estimated. A holder we did not see take the lock (it did so before the
+ *     lock was first contended) has its hold counted from then too;
  *   - otherwise (the uncontended part of holds) on a random sample of about
  *     1 in PS_HOLD_SAMPLE acquisitions per thread, at weight PS_HOLD_SAMPLE.
  * Every acquisition has the same probability 1/PS_HOLD_SAMPLE of being in the
  * sample (ps_hold_sampled), so hold_ns is unbiased: its expected value is the
  * total hold, and its relative error falls as 1/sqrt(sampled holds). The
  * sample is chosen per thread (a countdown in its record, reloaded at random,
- * so no periodic pattern of the program can alias with it): no shared state. */
+ * so no periodic pattern of the program can alias with it): no shared state.
+ * Read locks (shared) are timed only from a waiter's arrival: readers'
+ * holds overlap, and summing them would exceed the time the lock was held.
+ *
+ * Per-thread ledger. A lock once contended stays hot for the rest of the
+ * run, and a shared counter or owner field written on each of its
+ * acquisitions moved a cache line between cores every time (two threads
+ * walking 64 mildly contended mutexes ran 3.8-4.6x slower). So acquisitions
+ * and hold time are counted in the acquiring thread's record (a slot per lock,
+ * thread.h, which also keeps the thread's current hold of the lock), and
+ * the agent adds the slots' growth to the lock's totals once per tick
+ * (ps_lock_ledger_fold): the totals lag by at most one interval and are exact
+ * after the final tick. A thread whose slots are all bound (more than
+ * PS_LEDGER_SLOTS hot locks, or a full probe window) counts the rest in the
+ * totals directly, as does a thread without a record. */
 #define PS_HOLD_SAMPLE 8
 /* Out of line, about 1 in PS_HOLD_SAMPLE acquisitions: the next gap of t's
- * sample, and acq_ns for this acquisition (0: untimed). */
+ * sample, and the stamp for this acquisition (0: untimed). */
 uint64_t ps_hold_stamp(struct ps_thread *t, int waited);
-/* Out of line, timed holds only: adds the hold that began at o->acq_ns. */
-void ps_hold_close(struct ps_obj *o);
+/* Out of line, timed holds only: a hold of o timed from stamp (0: untimed,
+ * or a holder we did not see take the lock) ended now; fw is first_wait_ns,
+ * taken by the release. Added to t's slot s, or to the totals without one. */
+void ps_hold_close(struct ps_obj *o, struct ps_lock_slot *s, struct ps_thread *t, uint64_t stamp,
+                   uint64_t fw);
+/* Adds the growth of t's ledger to the locks' totals: the agent, every tick,
+ * skipping ledgers that did not change unless all (the last tick). Safe
+ * against a concurrent fold. */
+void ps_lock_ledger_fold(struct ps_thread *t, int all);
 
 /* Lock events. site is the caller's return address. The inline parts are the
  * fast path (a filter test); the rest is out of line to keep wrappers small.
- * waited: the acquisition blocked first (its hold is timed whole). */
+ * waited: the acquisition blocked first (its hold is timed whole); with
+ * PS_ACQ_SHARED or-ed in, a read lock. */
+#define PS_ACQ_SHARED 2
 static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site, int waited);
+static inline void ps_lock_on_release(struct ps_thread *t, const void *lock);
 void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site, int waited);
 void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock);
 
-/* The acquire and release of a hot lock for a known thread,
- * inline for the mutex wrappers (a pool's queue mutex is hot: every task goes
- * through here twice). No clock unless the hold is timed. */
-static inline void ps_lock_acquired(struct ps_obj *o, struct ps_thread *t, void *site, int waited)
+/* t's ledger slot for the hot lock at key, which holds the lock's table
+ * entry too: the one lookup of the acquire and release paths. Bound on first
+ * use (out of line); NULL when t's probe window is full of other locks (*op
+ * is then the entry, counted in its totals) or key is not in the table (*op
+ * NULL: a filter false positive). Owner thread only. */
+struct ps_lock_slot *ps_lock_slot_bind(struct ps_thread *t, uintptr_t key, struct ps_obj **op);
+static inline struct ps_lock_slot *ps_lock_slot(struct ps_thread *t, uintptr_t key, struct ps_obj **op)
 {
-    uint64_t stamp = 0;
-    if (__builtin_expect(waited || t->hold_skip <= 0, 0))
-        stamp = ps_hold_stamp(t, waited);
-    else
-        t->hold_skip--;
-    __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->acq_ns, stamp, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->owner_tid, t->tid, __ATOMIC_RELEASE);
-}
-static inline void ps_lock_released(struct ps_obj *o, struct ps_thread *t)
-{
-    /* Readers of an rwlock share it: only the tracked (last) acquirer counts hold time. */
-    if (__atomic_load_n(&o->owner_tid, __ATOMIC_ACQUIRE) != t->tid)
-        return;
-    if (__builtin_expect(__atomic_load_n(&o->acq_ns, __ATOMIC_RELAXED) != 0, 0))
-        ps_hold_close(o);
-    __atomic_store_n(&o->owner_tid, 0, __ATOMIC_RELEASE);
+    struct ps_lock_slot *last = t->hot_slot;     /* the release of what was just taken */
+    if (__builtin_expect(last && last->key == key, 1)) {
+        *op = last->o;
+        return last;
+    }
+    struct ps_lock_ledger *l = t->ledger;
+    if (__builtin_expect(!l, 0))
+        return ps_lock_slot_bind(t, key, op);
+    uint32_t i = ps_obj_filter_bit(key);
+    for (int k = 0; k < PS_LEDGER_PROBE; k++) {
+        struct ps_lock_slot *s = &l->slot[(i + (uint32_t)k) & (PS_LEDGER_SLOTS - 1)];
+        if (__builtin_expect(s->key == key, 1)) {
+            *op = s->o;
+            t->hot_slot = s;
+            return s;
+        }
+        if (!s->key)
+            break;
+    }
+    return ps_lock_slot_bind(t, key, op);
 }
 
-/* The entry of a hot lock, through the thread's one-entry cache (callers
- * tested the filter): a table entry keeps its key until the table is reset
- * after fork, which also resets the surviving thread's record, so a cached
- * pair is never stale. */
-static inline struct ps_obj *ps_lock_find(struct ps_thread *t, uintptr_t key)
+/* The acquire and release of a hot lock (o, t's slot s or NULL) for a known
+ * thread, inline for the mutex wrappers (a pool's queue mutex is hot: every
+ * task goes through here twice). No clock unless the hold is timed, and no
+ * store to memory another core uses unless someone waits for the lock or its
+ * site changed. A thread without a slot for the lock has its acquisitions
+ * counted in the totals and its holds timed only from a waiter's arrival. */
+static inline void ps_lock_acquired(struct ps_obj *o, struct ps_lock_slot *s, struct ps_thread *t,
+                                    void *site, int waited)
 {
-    if (__builtin_expect(t->hot_key == key, 1))
-        return t->hot_obj;
-    struct ps_obj *o = ps_obj_probe(key);
-    if (o) {
-        t->hot_obj = o;
-        t->hot_key = key;
+    if (__builtin_expect(s != NULL, 1)) {
+        __atomic_store_n(&s->acqs, s->acqs + 1, __ATOMIC_RELAXED);
+        if (__builtin_expect(s->depth++ == 0, 1)) {          /* the outermost hold is timed */
+            uint64_t stamp = 0;
+            int w = (waited & 1) | (__atomic_load_n(&o->first_wait_ns, __ATOMIC_RELAXED) != 0) |
+                    (__atomic_load_n(&o->waiting, __ATOMIC_RELAXED) > 0);
+            if (__builtin_expect(w || t->hold_skip <= 0, 0))
+                stamp = ps_hold_stamp(t, w);
+            else
+                t->hold_skip--;
+            s->stamp = waited & PS_ACQ_SHARED ? 0 : stamp;   /* read holds: from a waiter on */
+        }
+    } else {
+        __atomic_fetch_add(&o->acquisitions, 1, __ATOMIC_RELAXED);
     }
-    return o;
+    __atomic_store_n(&t->lock_events, t->lock_events + 1, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&o->owner_site, __ATOMIC_RELAXED) != site)
+        __atomic_store_n(&o->owner_site, site, __ATOMIC_RELAXED);
 }
+static inline void ps_lock_released(struct ps_obj *o, struct ps_lock_slot *s, struct ps_thread *t)
+{
+    uint64_t stamp = 0;
+    if (__builtin_expect(s && s->depth > 0, 1)) {
+        if (--s->depth)
+            return;                      /* an inner hold of a recursive lock */
+        stamp = s->stamp;
+    }
+    uint64_t fw = __atomic_load_n(&o->first_wait_ns, __ATOMIC_RELAXED);
+    if (__builtin_expect(fw != 0, 0))
+        fw = __atomic_exchange_n(&o->first_wait_ns, 0, __ATOMIC_RELAXED);
+    if (__builtin_expect(fw || stamp, 0))
+        ps_hold_close(o, s, t, stamp, fw);
+}
+
 /* Before blocking on a lock: makes it hot; returns the entry (may be NULL). */
 struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site);
 void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void *owner_site,
@@ -196,7 +285,7 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
 static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site, int waited)
 {
     /* a lock that was waited for is in the table: no filter test needed */
-    if (waited || __builtin_expect(ps_obj_maybe((uintptr_t)lock), 0))
+    if ((waited & 1) || __builtin_expect(ps_obj_maybe((uintptr_t)lock), 0))
         ps_lock_on_acquire_maybe(t, lock, site, waited);
 }
 static inline void ps_lock_on_release(struct ps_thread *t, const void *lock)

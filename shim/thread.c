@@ -93,6 +93,7 @@ struct ps_thread *ps_thread_claim(int tid, void *routine)
     }
     reset(t, tid, routine);
     __atomic_store_n(&t->state, PS_T_LIVE, __ATOMIC_RELEASE);
+    ps_thread_note_tid(t);
     return t;
 }
 
@@ -111,15 +112,40 @@ struct ps_thread *ps_thread_self_slow(void)
     return t;
 }
 
+/* Where to look first for a tid's record: the agent looks up every entry of
+ * /proc/self/task each tick, and a scan per entry made that quadratic in the
+ * number of threads. A hint only (a slot written by claims, starts and
+ * successful scans, never trusted without checking the record), so it needs
+ * no removal and no lock; a collision costs one scan. */
+#define TID_HINTS 16384
+static int tid_hint[TID_HINTS];        /* record index + 1, 0 none */
+
+void ps_thread_note_tid(const struct ps_thread *t)
+{
+    if (ps_threads && t >= ps_threads && t < ps_threads + PS_MAX_THREADS && t->tid > 0)
+        __atomic_store_n(&tid_hint[t->tid & (TID_HINTS - 1)], (int)(t - ps_threads) + 1, __ATOMIC_RELAXED);
+}
+
 /* The live record whose tid (by_tid) or pthread_t (otherwise) is the key:
- * one linear scan, for slow paths only. */
+ * the tid's hint, else one linear scan (slow paths only). */
 static struct ps_thread *find_live(int by_tid, int tid, pthread_t th)
 {
+    if (by_tid && tid > 0) {
+        int h = __atomic_load_n(&tid_hint[tid & (TID_HINTS - 1)], __ATOMIC_RELAXED) - 1;
+        if (h >= 0 && h < ps_thread_hwm()) {
+            struct ps_thread *t = &ps_threads[h];
+            if (t->tid == tid && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+                return t;
+        }
+    }
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
-        if ((by_tid ? t->tid == tid : t->self == th) && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE)
+        if ((by_tid ? t->tid == tid : t->self == th) && __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE) {
+            if (by_tid)
+                ps_thread_note_tid(t);
             return t;
+        }
     }
     return NULL;
 }

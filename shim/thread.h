@@ -26,6 +26,8 @@ struct ps_trace_ring;
 #define PS_MAX_THREADS 8192
 #define PS_NAME_LEN 16
 
+struct ps_lock_ledger;           /* syncobj.h */
+
 struct ps_thread {
     int state;                       /* enum ps_tstate, atomic */
     int tid;
@@ -83,10 +85,6 @@ struct ps_thread {
     uintptr_t cur_obj;               /* lock / cond / sem / futex address, or fd */
     void *cur_site;                  /* return address of the wrapper's caller */
     uint64_t cur_cap_ns;             /* a sleep: the most it can block (interpose_sleep.c), 0 unknown */
-    /* the last hot lock this thread looked up (syncobj.c): a pool's workers take
-     * the same queue lock again and again, and entries never move */
-    uintptr_t hot_key;
-    struct ps_obj *hot_obj;
     /* the same for the last object it posted to (pool.c): a producer signals
      * the same condvar for every task */
     uintptr_t post_key;
@@ -119,6 +117,10 @@ struct ps_thread {
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t last_sample_ns;
+    uint64_t read_since_ns;          /* the wrapped wait (cur_since_ns) it was in across its
+                                      * last schedstat reading, 0 none (sampler.c) */
+    uint64_t still_since_ns;         /* the same, when it was also in it across the reading
+                                      * before with no CPU or run-queue time between: blocked */
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
     int unwrapped_closed;            /* exited: its last period was reconciled */
     int needs_base;                  /* found in /proc: measured from its first sample */
@@ -129,6 +131,15 @@ struct ps_thread {
     int held;                        /* owner: mutexes/rwlocks/spinlocks held now (throttle's safe point) */
     int no_park;                     /* someone joins this thread: the throttle must not park it */
     int sampler_fail;
+
+    /* Hot locks (syncobj.h, "Per-thread ledger"): what used to be shared
+     * writes on every acquisition of a once-contended lock. Owner writes,
+     * the agent reads and folds into the lock's totals. */
+    uint64_t lock_events;            /* owner: ledger updates ever (the agent skips idle ledgers) */
+    uint64_t lock_events_folded;     /* agent: lock_events at its last fold */
+    struct ps_lock_slot *hot_slot;   /* owner: the slot last looked up (a lock's release
+                                      * follows its acquisition), NULL none */
+    struct ps_lock_ledger *ledger;   /* owner binds it at its first hot lock; NULL none */
 };
 
 extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
@@ -180,8 +191,10 @@ static inline struct ps_thread *ps_thread_self(void)
 struct ps_thread *ps_thread_claim(int tid, void *routine);
 /* Marks the caller's record exited after a last CPU reading. */
 void ps_thread_on_exit(struct ps_thread *t);
-/* The record of a live tid, or NULL (linear scan: slow paths only). */
+/* The record of a live tid, or NULL (a hint, else a linear scan). */
 struct ps_thread *ps_thread_by_tid(int tid);
+/* t's tid is known: the hint ps_thread_by_tid looks at first. */
+void ps_thread_note_tid(const struct ps_thread *t);
 /* The same by pthread_t, for threads that ran our start (or a wrapper). */
 struct ps_thread *ps_thread_by_pthread(pthread_t th);
 /* Records the calling thread's schedstat as its zero (the main thread at start). */

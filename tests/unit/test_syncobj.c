@@ -4,6 +4,7 @@
  * the accounting only reads tid and pool from them. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <string.h>
 #include <time.h>
 #include "capture.h"
 #include "clock.h"
@@ -13,6 +14,15 @@
 static void init(void)
 {
     cr_assert_eq(ps_obj_table_init(), 0);
+}
+
+/* A thread record outside the table gets no ledger of its own (the shim's
+ * own threads): tests give theirs one, as the table's records have. */
+static struct ps_lock_ledger ledgers_[4];
+static void give_ledger(struct ps_thread *t, int k)
+{
+    memset(&ledgers_[k], 0, sizeof ledgers_[k]);
+    t->ledger = &ledgers_[k];
 }
 
 Test(syncobj, get_without_a_table_or_key_is_null)
@@ -110,10 +120,12 @@ Test(syncobj, owner_site_is_charged_with_the_wait_it_caused)
     init();
     int lock;
     struct ps_thread holder = { .tid = 7, .pool = -1 }, waiter = { .tid = 8, .pool = -1 };
+    give_ledger(&holder, 0);
     ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
     ps_lock_on_acquire(&holder, &lock, (void *)0xAAA0, 0);
     struct ps_obj *o = ps_obj_find((uintptr_t)&lock);
-    cr_expect_eq(o->owner_tid, 7);
+    cr_expect_eq(o->acquisitions, 0, "counted in the holder's ledger until the agent folds it");
+    ps_lock_ledger_fold(&holder, 0);
     cr_expect_eq(o->acquisitions, 1);
     void *owner_site;
     ps_lock_before_wait(&lock, PS_K_MUTEX, &owner_site);
@@ -123,6 +135,63 @@ Test(syncobj, owner_site_is_charged_with_the_wait_it_caused)
     cr_expect_eq(o->owner_sites[0].n, 1);
     cr_expect_eq(o->owner_sites[0].wait_ns, 9000);
     cr_expect_eq(o->sites[0].site, (void *)0xBBB0);
+}
+
+/* The per-thread ledger: every acquisition is counted once, however often
+ * and by how many folders it is folded; a lock no slot is left for (the
+ * thread's probe window is full) is counted in the totals at once. */
+Test(syncobj, ledger_folds_count_every_acquisition_once)
+{
+    init();
+    enum { LOCKS = 300, ROUNDS = 5 };
+    static int locks[LOCKS];
+    static struct ps_thread t = { .tid = 40, .pool = -1 };
+    give_ledger(&t, 0);
+    for (int i = 0; i < LOCKS; i++)
+        cr_assert_not_null(ps_obj_get((uintptr_t)&locks[i], PS_K_MUTEX));
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < LOCKS; i++) {
+            ps_lock_on_acquire(&t, &locks[i], (void *)0x1, 0);
+            ps_lock_on_release(&t, &locks[i]);
+        }
+        ps_lock_ledger_fold(&t, 0);
+        ps_lock_ledger_fold(&t, 0);                     /* nothing new: adds nothing */
+    }
+    uint64_t sum = 0;
+    int in_totals_at_once = 0;
+    for (int i = 0; i < LOCKS; i++) {
+        struct ps_obj *o = ps_obj_find((uintptr_t)&locks[i]);
+        cr_expect_eq(o->acquisitions, ROUNDS, "lock %d: %lu", i, (unsigned long)o->acquisitions);
+        sum += o->acquisitions;
+        struct ps_obj *so;
+        in_totals_at_once += ps_lock_slot(&t, (uintptr_t)&locks[i], &so) == NULL;
+    }
+    cr_expect_eq(sum, (uint64_t)LOCKS * ROUNDS);
+    cr_expect_gt(in_totals_at_once, 0, "%d locks cannot all have a slot of %d", LOCKS, PS_LEDGER_SLOTS);
+}
+
+/* A recursive lock's inner holds neither start nor end the timed hold. */
+Test(syncobj, recursive_holds_are_timed_from_the_outermost)
+{
+    init();
+    int lock;
+    struct ps_thread t = { .tid = 41, .pool = -1 };
+    give_ledger(&t, 0);
+    struct ps_obj *o = ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
+    uint64_t t0 = ps_now_ns();
+    ps_lock_on_acquire_maybe(&t, &lock, (void *)0x1, 1);       /* waited: timed whole */
+    ps_lock_on_acquire(&t, &lock, (void *)0x1, 0);
+    ps_lock_on_release(&t, &lock);                            /* inner: still held */
+    ps_lock_ledger_fold(&t, 0);
+    cr_expect_eq(o->hold_ns, 0);
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    ps_lock_on_release(&t, &lock);
+    uint64_t t1 = ps_now_ns();
+    ps_lock_ledger_fold(&t, 0);
+    cr_expect_geq(o->hold_ns, 10 * 1000 * 1000u, "hold %lu", (unsigned long)o->hold_ns);
+    cr_expect_leq(o->hold_ns, t1 - t0);
+    cr_expect_eq(o->acquisitions, 2);
 }
 
 /* Sites: a bounded list of PS_OBJ_SITES. Counts for listed sites are exact;
@@ -152,6 +221,8 @@ Test(syncobj, hold_time_is_measured_for_the_owner_only)
     init();
     int lock;
     struct ps_thread a = { .tid = 11, .pool = -1 }, b = { .tid = 12, .pool = -1 };
+    give_ledger(&a, 0);
+    give_ledger(&b, 1);
     ps_obj_get((uintptr_t)&lock, PS_K_MUTEX);
     struct ps_obj *o = ps_obj_find((uintptr_t)&lock);
     uint64_t t0 = ps_now_ns();
@@ -159,16 +230,26 @@ Test(syncobj, hold_time_is_measured_for_the_owner_only)
     struct timespec ts = { 0, 20 * 1000 * 1000 };
     nanosleep(&ts, NULL);
     ps_lock_on_release(&b, &lock);                   /* not the owner: ignored */
+    ps_lock_ledger_fold(&b, 0);
     cr_expect_eq(o->hold_ns, 0);
-    cr_expect_eq(o->owner_tid, 11);
     ps_lock_on_release(&a, &lock);
     uint64_t t1 = ps_now_ns();
+    ps_lock_ledger_fold(&a, 0);
     cr_expect_geq(o->hold_ns, 20 * 1000 * 1000u, "hold %lu", (unsigned long)o->hold_ns);
     cr_expect_leq(o->hold_ns, t1 - t0);
-    cr_expect_eq(o->owner_tid, 0);
     uint64_t h = o->hold_ns;
     ps_lock_on_release(&a, &lock);                    /* a second release adds nothing */
+    ps_lock_ledger_fold(&a, 0);
     cr_expect_eq(o->hold_ns, h);
+}
+
+/* t's current hold of m: its timing stamp. */
+static uint64_t stamp_of(struct ps_thread *t, pthread_mutex_t *m)
+{
+    struct ps_obj *o;
+    struct ps_lock_slot *s = ps_lock_slot(t, (uintptr_t)m, &o);
+    cr_assert_not_null(s);
+    return s->stamp;
 }
 
 /* A table with m in it, as after its first contention. */
@@ -189,26 +270,33 @@ Test(syncobj, hold_sample_is_one_in_eight_from_the_first_acquisition)
     struct ps_obj *o = hot_mutex(&m);
     enum { THREADS = 4000, FIRST = 4, LONG = 80000 };
     int first[FIRST] = { 0 };
+    static struct ps_thread t;
     for (int i = 0; i < THREADS; i++) {
-        struct ps_thread t = { .tid = 1000 + i, .pool = -1 };
+        memset(&t, 0, sizeof t);
+        t.tid = 1000 + i;
+        t.pool = -1;
+        give_ledger(&t, 0);
         for (int k = 0; k < FIRST; k++) {
             ps_lock_on_acquire(&t, &m, (void *)0x10, 0);
-            cr_assert_eq(o->owner_tid, t.tid);
-            first[k] += (int)(o->acq_ns & 1);
+            first[k] += (int)(stamp_of(&t, &m) & 1);
             ps_lock_on_release(&t, &m);
-            cr_assert_eq(o->owner_tid, 0);
         }
+        ps_lock_ledger_fold(&t, 0);
     }
     for (int k = 0; k < FIRST; k++)      /* binomial(4000, 1/8): sd 21 around 500 */
         cr_expect(first[k] > 400 && first[k] < 600, "acquisition %d sampled %d times of %d", k + 1,
                   first[k], THREADS);
-    struct ps_thread t = { .tid = 77, .pool = -1 };
+    memset(&t, 0, sizeof t);
+    t.tid = 77;
+    t.pool = -1;
+    give_ledger(&t, 0);
     int sampled = 0;
     for (int i = 0; i < LONG; i++) {
         ps_lock_on_acquire(&t, &m, (void *)0x20, 0);
-        sampled += (int)(o->acq_ns & 1);
+        sampled += (int)(stamp_of(&t, &m) & 1);
         ps_lock_on_release(&t, &m);
     }
+    ps_lock_ledger_fold(&t, 0);
     cr_expect(sampled > LONG / PS_HOLD_SAMPLE * 0.95 && sampled < LONG / PS_HOLD_SAMPLE * 1.05,
               "%d of %d acquisitions sampled", sampled, LONG);
     cr_expect_eq(o->acquisitions, THREADS * FIRST + LONG, "counts are exact");
@@ -221,22 +309,26 @@ Test(syncobj, sampled_hold_counts_at_its_weight)
 {
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     struct ps_obj *o = hot_mutex(&m);
-    struct ps_thread t = { .tid = 21, .pool = -1, .hold_skip = 3, .hold_rng = 12345 };
+    static struct ps_thread t;
+    t = (struct ps_thread){ .tid = 21, .pool = -1, .hold_skip = 3, .hold_rng = 12345 };
+    give_ledger(&t, 0);
     struct timespec ts = { 0, 10 * 1000 * 1000 };
     for (int i = 0; i < 3; i++) {                     /* skipped: untimed */
         ps_lock_on_acquire(&t, &m, (void *)0x1, 0);
-        cr_expect_eq(o->acq_ns, 0);
+        cr_expect_eq(stamp_of(&t, &m), 0);
         ps_lock_on_release(&t, &m);
     }
+    ps_lock_ledger_fold(&t, 0);
     cr_expect_eq(o->hold_ns, 0);
     uint64_t t0 = ps_now_ns();
     ps_lock_on_acquire(&t, &m, (void *)0x1, 0);          /* the countdown ran out: sampled */
+    cr_expect(stamp_of(&t, &m) & 1, "sampled");
     nanosleep(&ts, NULL);
     ps_lock_on_release(&t, &m);
     uint64_t t1 = ps_now_ns();
+    ps_lock_ledger_fold(&t, 0);
     cr_expect_geq(o->hold_ns, PS_HOLD_SAMPLE * 10 * 1000 * 1000ull, "hold %lu", (unsigned long)o->hold_ns);
     cr_expect_leq(o->hold_ns, PS_HOLD_SAMPLE * (t1 - t0));
-    cr_expect_eq(o->acq_ns, 0);
     cr_expect_lt(t.hold_skip, 2 * PS_HOLD_SAMPLE - 1, "next gap %d", t.hold_skip);
 }
 
@@ -247,43 +339,69 @@ Test(syncobj, a_waiter_times_the_rest_of_the_hold)
 {
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     struct ps_obj *o = hot_mutex(&m);
-    struct ps_thread h = { .tid = 31, .pool = -1, .hold_skip = 5, .hold_rng = 1 };
+    static struct ps_thread h;
+    h = (struct ps_thread){ .tid = 31, .pool = -1, .hold_skip = 5, .hold_rng = 1 };
+    give_ledger(&h, 0);
     struct timespec ts = { 0, 10 * 1000 * 1000 };
     void *owner_site;
     ps_lock_on_acquire(&h, &m, (void *)0x1, 0);           /* unsampled */
-    cr_expect_eq(o->acq_ns, 0);
+    cr_expect_eq(stamp_of(&h, &m), 0);
     nanosleep(&ts, NULL);
     uint64_t tw = ps_now_ns();
     ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);
-    uint64_t stamp = o->acq_ns;
-    cr_expect(stamp >= tw && !(stamp & 1), "stamp %lu", (unsigned long)stamp);
-    ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);  /* a second waiter keeps the stamp */
-    cr_expect_eq(o->acq_ns, stamp);
+    uint64_t fw = o->first_wait_ns;
+    cr_expect(fw >= tw, "first wait %lu", (unsigned long)fw);
+    ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);  /* a second waiter keeps the first's time */
+    cr_expect_eq(o->first_wait_ns, fw);
     nanosleep(&ts, NULL);
     ps_lock_on_release(&h, &m);
     uint64_t t1 = ps_now_ns();
+    cr_expect_eq(o->first_wait_ns, 0, "the release took it");
+    ps_lock_ledger_fold(&h, 0);
     cr_expect_geq(o->hold_ns, 10 * 1000 * 1000u, "hold %lu", (unsigned long)o->hold_ns);
     cr_expect_leq(o->hold_ns, t1 - tw, "only from the wait on");
+    ps_lock_after_wait(o, &h, (void *)0x2, owner_site, 1);
+    ps_lock_after_wait(o, &h, (void *)0x2, owner_site, 1);  /* nobody waits any more */
 
     uint64_t before = o->hold_ns;
     h.hold_skip = 0;                                   /* the next one is sampled */
     uint64_t t0 = ps_now_ns();
     ps_lock_on_acquire(&h, &m, (void *)0x1, 0);
-    cr_expect(o->acq_ns & 1, "sampled");
+    cr_expect(stamp_of(&h, &m) & 1, "sampled");
     nanosleep(&ts, NULL);
     tw = ps_now_ns();
     ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);
     uint64_t tw2 = ps_now_ns();
-    cr_expect_eq(o->acq_ns & 1, 0, "weight 1 from the wait on");
-    uint64_t mid = o->hold_ns - before;                 /* the sampled part, at its weight */
-    cr_expect_geq(mid, PS_HOLD_SAMPLE * 10 * 1000 * 1000ull, "sampled part %lu", (unsigned long)mid);
-    cr_expect_leq(mid, PS_HOLD_SAMPLE * (tw2 - t0));
     nanosleep(&ts, NULL);
     ps_lock_on_release(&h, &m);
     t1 = ps_now_ns();
-    uint64_t rest = o->hold_ns - before - mid;
-    cr_expect_geq(rest, 10 * 1000 * 1000u, "rest %lu", (unsigned long)rest);
-    cr_expect_leq(rest, t1 - tw);
+    ps_lock_ledger_fold(&h, 0);
+    uint64_t all = o->hold_ns - before;
+    /* the sampled part at its weight, then from the wait on at weight 1 */
+    cr_expect_geq(all, PS_HOLD_SAMPLE * 10 * 1000 * 1000ull + 10 * 1000 * 1000ull, "hold %lu", (unsigned long)all);
+    cr_expect_leq(all, PS_HOLD_SAMPLE * (tw2 - t0) + (t1 - tw), "hold %lu", (unsigned long)all);
+}
+
+/* Waiters present as the lock is taken: that hold is timed whole. */
+Test(syncobj, a_hold_taken_while_others_wait_is_timed_whole)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct ps_obj *o = hot_mutex(&m);
+    static struct ps_thread h;
+    h = (struct ps_thread){ .tid = 32, .pool = -1, .hold_skip = 5, .hold_rng = 1 };
+    give_ledger(&h, 0);
+    __atomic_store_n(&o->waiting, 1, __ATOMIC_RELAXED);  /* someone blocked on it */
+    uint64_t t0 = ps_now_ns();
+    ps_lock_on_acquire(&h, &m, (void *)0x1, 0);
+    uint64_t st = stamp_of(&h, &m);
+    cr_expect(st && !(st & 1), "timed at weight 1: %lu", (unsigned long)st);
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    ps_lock_on_release(&h, &m);
+    uint64_t t1 = ps_now_ns();
+    ps_lock_ledger_fold(&h, 0);
+    cr_expect_geq(o->hold_ns, 10 * 1000 * 1000u);
+    cr_expect_leq(o->hold_ns, t1 - t0);
 }
 
 Test(syncobj, cold_locks_are_not_tracked)
@@ -322,9 +440,10 @@ Test(syncobj, waits_note_the_first_waiting_pool)
     cr_expect_eq(o->posts_other, 2);
 }
 
-/* A mutex held before its first contention: the holder (glibc's owner field)
- * is adopted when a waiter arrives, so its release closes a hold. */
-Test(syncobj, unseen_holder_is_adopted_from_the_mutex)
+/* A mutex held before its first contention: its holder (glibc's owner
+ * field) has no hold we saw begin, so its hold counts from the first
+ * waiter's arrival, closed by its release. */
+Test(syncobj, unseen_holder_is_timed_from_the_first_wait)
 {
     init();
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -334,10 +453,12 @@ Test(syncobj, unseen_holder_is_adopted_from_the_mutex)
     void *owner_site;
     struct ps_obj *o = ps_lock_before_wait(&m, PS_K_MUTEX, &owner_site);
     cr_assert_not_null(o);
-    cr_expect_eq(o->owner_tid, me);
-    struct ps_thread holder = { .tid = me, .pool = -1 };
-    ps_lock_released(o, &holder);
-    cr_expect_gt(o->hold_ns, 0, "the adopted hold was closed");
-    cr_expect_eq(o->owner_tid, 0);
+    cr_expect_gt(o->first_wait_ns, 0);
+    static struct ps_thread holder;
+    holder = (struct ps_thread){ .tid = me, .pool = -1 };
+    ps_lock_on_release(&holder, &m);
+    ps_lock_ledger_fold(&holder, 0);
+    cr_expect_gt(o->hold_ns, 0, "the unseen hold was closed");
+    cr_expect_eq(o->first_wait_ns, 0);
     pthread_mutex_unlock(&m);
 }
