@@ -218,18 +218,28 @@ static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
     }
 }
 
+/* Samples for which a catch in an unwrapped wait keeps the estimate's
+ * give-back off (about a second at the default interval). */
+#define PS_UNWRAPPED_RECENT 10
+
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 {
     uint64_t d[NSLOT] = { 0 }, n[NSLOT] = { 0 }, labelled = 0;
     /* A wait counted open as io or cond that ended as idle (the pool's wait
-     * for work was learned meanwhile, account.h): what was seen of it moves
-     * to idle, labels included, before the idle wait's growth is read. */
-    for (int c = 0; c < PS_RUNQ; c++) {
+     * for work was learned meanwhile, ps_objwait_end): what was seen of it
+     * moves to idle, labels included, before the idle wait's growth is read.
+     * Only as much as idle grew: a wait that ended between raw_waits' two
+     * reads also looks lower for one sample, under its own cause, and is
+     * seen whole at the next one. */
+    uint64_t grew = in->raw[PS_IDLE] > t->raw_seen_ns[PS_IDLE] ? in->raw[PS_IDLE] - t->raw_seen_ns[PS_IDLE] : 0;
+    for (int c = 0; c < PS_RUNQ && grew; c++) {
         if (c == PS_IDLE || in->raw[c] >= t->raw_seen_ns[c])
             continue;
-        uint64_t drop = t->raw_seen_ns[c] - in->raw[c], x = drop < t->blocked_ns[c] ? drop : t->blocked_ns[c];
-        t->raw_seen_ns[c] = in->raw[c];
-        t->raw_seen_ns[PS_IDLE] += drop;
+        uint64_t drop = t->raw_seen_ns[c] - in->raw[c], mv = drop < grew ? drop : grew;
+        uint64_t x = mv < t->blocked_ns[c] ? mv : t->blocked_ns[c];
+        grew -= mv;
+        t->raw_seen_ns[c] -= mv;
+        t->raw_seen_ns[PS_IDLE] += mv;
         t->blocked_ns[c] -= x;
         t->blocked_ns[PS_IDLE] += x;
     }
@@ -288,15 +298,15 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
             sure += d[sure_causes[k]];
     }
     budget = sure < budget ? budget - sure : 0;
-    /* A thread never caught in an unwrapped wait has all its blocked time
-     * in its spans: what the estimate took off beyond the truth goes back,
+    /* A thread not caught in an unwrapped wait lately (one open or stat
+     * once must not stop it for good) has all its blocked time in its spans: what the estimate took off beyond the truth goes back,
      * to the waits that surely blocked, before short io (a non-blocking
      * read or send is CPU in the kernel: memcached's workers, node's reads
      * from the page cache) may claim what is left. */
     uint64_t cut_total = 0;
     for (int k = 0; k < NSURE; k++)
         cut_total += wake_cut[sure_causes[k]];
-    if (!t->last_unwrapped_cause && cut_total && budget) {
+    if (!t->unwrapped_ticks && cut_total && budget) {
         uint64_t back = budget < cut_total ? budget : cut_total, given = 0;
         for (int k = 0; k < NSURE; k++) {
             int c = sure_causes[k];
@@ -326,6 +336,7 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 static void unattributed_to(struct ps_thread *t, int cause)
 {
     t->last_unwrapped_cause = cause + 1;
+    t->unwrapped_ticks = PS_UNWRAPPED_RECENT;
     t->blocked_ns[cause] += t->unattributed_ns;
     t->unattributed_ns = 0;
 }
@@ -428,6 +439,8 @@ static int still_blocked(const struct ps_thread *t, int final, unsigned turn)
 
 static void sample_thread(struct ps_thread *t, uint64_t now, int final, int names)
 {
+    if (t->unwrapped_ticks)
+        t->unwrapped_ticks--;
     char buf[128];
     uint64_t cpu, runq, runs;
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);

@@ -122,6 +122,7 @@ struct ps_thread {
     uint64_t still_since_ns;         /* the same, when it was also in it across the reading
                                       * before with no CPU or run-queue time between: blocked */
     int last_unwrapped_cause;        /* cause + 1 of the last unwrapped wait caught, 0 none */
+    int unwrapped_ticks;             /* samples left during which that catch is recent */
     int unwrapped_closed;            /* exited: its last period was reconciled */
     int needs_base;                  /* found in /proc: measured from its first sample */
     uint64_t base_cpu_ns, base_runq_ns; /* schedstat when measuring began: the main

@@ -189,6 +189,34 @@ Test(partition, a_lagging_cpu_reading_is_made_good_next_time)
     cr_expect_eq(t.unattributed_ns, 0);
 }
 
+Test(partition, a_wait_seen_open_as_cond_that_ends_idle_moves_to_idle)
+{
+    /* At 100 a 60 ms wait is open as cond (the idle wait not learned yet);
+     * at 200 it ended, as idle, 150 ms long: its labels go with it. */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 40, 0, 0, 0, 0, 60, 0);
+    cr_expect_eq(t.blocked_ns[PS_COND], 60 * MS);
+    partition(&t, 200, 50, 0, 0, 0, 0, 0, 150);
+    cr_expect_eq(t.blocked_ns[PS_COND], 0);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 150 * MS);
+    cr_expect_eq(50 + labelled_ms(&t), 200);
+}
+
+Test(partition, a_wait_that_ends_between_the_reads_keeps_its_cause)
+{
+    /* At 100 a lock wait is open (60 ms); at 150 it has ended, but the read
+     * of the ended waits came first: it is in neither (lock reads 0). Its
+     * labels stay lock, and at 200 it is counted once, whole. */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 40, 0, 0, 0, 60, 0, 0);
+    partition(&t, 150, 45, 0, 0, 0, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_LOCK], 60 * MS);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 0);
+    partition(&t, 200, 50, 0, 0, 0, 150, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_LOCK], 150 * MS);
+    cr_expect_eq(50 + labelled_ms(&t), 200);
+}
+
 Test(partition, a_cpu_reading_that_catches_up_corrects_the_labels)
 {
     /* At 100 the CPU read 50 but was 52 (a tick behind): the sleep got 50;
@@ -290,7 +318,8 @@ Test(partition, an_unwrapped_wait_is_not_taken_by_the_sleeps_wake_ups)
      * back 25 and keep 75; the rest (75) waits, unattributed, for the
      * sampler to catch the read. */
     struct ps_thread t = part_thread();
-    t.last_unwrapped_cause = PS_IO + 1;              /* reads were caught before */
+    t.last_unwrapped_cause = PS_IO + 1;              /* reads were caught lately */
+    t.unwrapped_ticks = 5;
     part_ended[PS_SLEEP] = 10;
     part_runs = 20;
     partition(&t, 200, 0, 50, 0, 100, 0, 0, 0);
