@@ -21,6 +21,10 @@ W/C (--wc X, the workload's own wait per CPU): the busiest pool's w_c ±20 %.
 One answer (--stderr FILE, the program's stderr with the shim's summary): each
   pool's summary line and its line in the profile (if one was written) give
   the report's thread count, class and recommended size.
+Sleep known (--sleep-known S, the workload's own sleeps: count x (length +
+  timer slack)): the busiest pool's sleep truth is S instead of the sampled
+  share, where short sleeps hide among long waits of another kind (1 ms
+  sleeps in 3 s of lock wait are below a 4 ms sampler's resolution).
 W/C from outside (--wc-outside, for event-loop pools whose polls all wait for
   work): the busiest pool's w_c against (io + sleep) / cpu of its threads as
   the observer saw them, polls left out: ±20 %, or 0.25 where tiny (the
@@ -69,6 +73,7 @@ def one_answer(report, err):
 def main():
     args = sys.argv[1:]
     case, md, want_tasks, want_wc, stderr_file, wc_outside = "", False, None, None, None, False
+    sleep_known = None
     while args and args[0].startswith("--"):
         if args[0] == "--case": case = args[1]; args = args[2:]
         elif args[0] == "--markdown": md = True; args = args[1:]
@@ -76,6 +81,7 @@ def main():
         elif args[0] == "--wc": want_wc = float(args[1]); args = args[2:]
         elif args[0] == "--stderr": stderr_file = args[1]; args = args[2:]
         elif args[0] == "--wc-outside": wc_outside = True; args = args[1:]
+        elif args[0] == "--sleep-known": sleep_known = float(args[1]); args = args[2:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
     T = {t["tid"]: t for t in truth["threads"]}
@@ -125,6 +131,10 @@ def main():
             p["shim"][k] = p["shim"].get(k, 0) + mine[k]
             p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
     names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
+    if sleep_known is not None:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        if busy and busy["id"] in pools:
+            pools[busy["id"]]["truth"]["sleep"] = sleep_known
     if wc_outside:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         w, c = pools.get(busy["id"], {}).get("wc_truth", [0, 0]) if busy else (0, 0)
