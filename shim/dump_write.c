@@ -601,8 +601,7 @@ int ps_dump_write(int n, int reason, int pool, const char *detail, const struct 
     ps_jw_i64(&w, "pid", pid);
     ps_jw_i64(&w, "n", n);
     char exe[256];
-    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[el > 0 ? el : 0] = 0;
+    ps_file_self_exe(exe, sizeof exe);
     ps_jw_str(&w, "exe", exe);
     ps_jw_i64(&w, "cores", ps_ncores);
     ps_jw_dbl(&w, "time_s", (t_start - ps_start_ns) * NS);

@@ -304,8 +304,7 @@ static const char *base(const char *path)
 int ps_expand_runtime(int pi, char *buf, size_t cap)
 {
     char line[320], exe[256] = "";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
+    ps_file_self_exe(exe, sizeof exe);
     ps_expand_knob(pi, 1, buf, cap, line, sizeof line);
     return strcmp(buf, base(exe)) != 0;   /* the fallback names only the program */
 }
@@ -314,8 +313,7 @@ int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t
 {
     struct ps_sym s;
     char exe[256] = "";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
+    ps_file_self_exe(exe, sizeof exe);
     const char *mod = "", *fn = "";
     if (ps_pools[pi].routine && !ps_symbolize(ps_pools[pi].routine, &s)) {
         mod = base(s.module);

@@ -68,6 +68,13 @@ long ps_file_read_small(const char *path, char *buf, size_t cap)
     return n;
 }
 
+void ps_file_self_exe(char *buf, size_t cap)
+{
+    ssize_t n = cap ? readlink("/proc/self/exe", buf, cap - 1) : 0;
+    if (cap)
+        buf[n > 0 ? n : 0] = 0;
+}
+
 int ps_file_contains(const char *path, const char *needle)
 {
     size_t k = strlen(needle);

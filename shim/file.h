@@ -19,6 +19,8 @@ int ps_file_create_tmp(const char *dir, const char *name, char *tmp, size_t cap)
 /* Reads up to cap-1 bytes of a small file (/proc) into buf, NUL-terminated,
  * with raw system calls (never through our wrappers). Bytes read or -1. */
 long ps_file_read_small(const char *path, char *buf, size_t cap);
+/* The program's executable path (/proc/self/exe), "" when unreadable. */
+void ps_file_self_exe(char *buf, size_t cap);
 /* Does the file (of any length: /proc/PID/maps) hold needle (under 64
  * bytes)? Raw system calls; 0 when it cannot be read. */
 int ps_file_contains(const char *path, const char *needle);

@@ -259,8 +259,7 @@ void ps_metrics_tick(int final)
                         ps_cfg.metrics);
             dir[0] = 0;
         }
-        ssize_t n = readlink("/proc/self/exe", exe_label, sizeof exe_label - 1);
-        exe_label[n > 0 ? n : 0] = 0;
+        ps_file_self_exe(exe_label, sizeof exe_label);
     }
     if (!dir[0])
         return;

@@ -188,7 +188,7 @@ void ps_task_end(struct ps_thread *t)
     if (api_counted(t))
         return;
     if (t->task_begin_ns)
-        ps_task_end_at(t, ps_now_ns());
+        task_end_at(t, ps_now_ns());
     else
         t->task_tentative = 0;           /* no task open: no clock to read */
 }

@@ -40,8 +40,7 @@ int ps_profile_write(char *path, size_t cap)
     if (!pools)
         return 0;
     char buf[8192 + 768];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
+    ps_file_self_exe(exe, sizeof exe);
     size_t at = ps_fmt(buf, sizeof buf, "# poolshim profile: recommended pool sizes for %s (pid %d)\n", exe,
                        (int)getpid());
     if (exports)

@@ -227,14 +227,15 @@ static int pool_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct 
     in.wall_s = wall_of_pool(pi, now);
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     in.demand_peak = (int)ps_pools[pi].demand_peak;
+    int whole = ps_report_tasks_seen(&ps_pools[pi]);   /* a scan of the threads: once */
     uint64_t handoffs;
     double h50 = ps_hist_quantile(&ps_pools[pi].handoff, 0.5, &handoffs);
     /* enough hand-offs for a median, and tasks whose count is whole */
-    if (handoffs >= 20 && tot->tasks >= 20 && ps_report_tasks_seen(&ps_pools[pi])) {
+    if (handoffs >= 20 && tot->tasks >= 20 && whole) {
         in.handoff_s = h50 * 1e-9;
         in.task_work_s = (tot->cpu_ns + tot->wait_ns[PS_IO] + tot->wait_ns[PS_SLEEP]) * NS / tot->tasks;
     }
-    in.tasks_seen = ps_report_tasks_seen(&ps_pools[pi]) && tot->tasks > 0;   /* a lone thread that took none is no pool */
+    in.tasks_seen = whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.lone = tot->threads == 1;
     *top = ps_report_top_contention(pi, &in.top_wait_s);
     if (*top) {
@@ -652,8 +653,7 @@ void ps_report_write(const char *why)
     ps_jw_i64(&w, "pid", getpid());
     ps_jw_i64(&w, "ppid", getppid());
     char exe[256];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
+    ps_file_self_exe(exe, sizeof exe);
     ps_jw_str(&w, "exe", exe);
     ps_jw_i64(&w, "cores", ps_ncores);
     ps_jw_dbl(&w, "cores_usable", ps_cores);
