@@ -11,12 +11,14 @@
 #include "config.h"
 #include "controller.h"
 #include "dump.h"
+#include "kick.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "real.h"
 #include "sampler.h"
 #include "symbol.h"
+#include "view.h"
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -25,13 +27,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+
 struct ps_thread ps_agent_rec = { .ignore = 1, .pool = -1 };
-uint64_t ps_start_ns;
-int ps_ncores = 1;
-double ps_cores = 1;
 
 static int stop_word;          /* futex: 1 = stop requested */
-static int kick_word;          /* futex the agent sleeps on; bumped to wake it early */
 static int done_word;          /* futex: 1 = agent finished */
 static int running;
 static pthread_t agent_thread;
@@ -42,62 +41,11 @@ static long futex(int *w, int op, int val, const struct timespec *to)
                            : syscall(SYS_futex, w, op, val, to, 0, 0);
 }
 
-/* POOLSHIM_POOL: does pool pi's start routine (or the entry its trampoline
- * runs) have that name? Decided once per pool, when its first thread starts:
- * naming a routine reads symbols (dladdr, the module's .symtab). */
-static int selected(int pi)
-{
-    struct ps_pool *p = &ps_pools[pi];
-    int v = __atomic_load_n(&p->selected, __ATOMIC_ACQUIRE);
-    if (v)
-        return v > 0;
-    char name[160];
-    v = -1;
-    for (int k = 0; k < 2 && v < 0; k++) {
-        void *fn = k ? p->entry : p->routine;
-        if (!fn)
-            continue;
-        ps_symbol_func(fn, name, sizeof name);
-        if (!strcmp(name, ps_cfg.pool))
-            v = 1;
-    }
-    __atomic_store_n(&p->selected, v, __ATOMIC_RELEASE);
-    return v > 0;
-}
-
-void ps_agent_check_pool_name(void)
-{
-    static int logged;
-    if (!ps_cfg.pool[0] || !ps_pools)
-        return;
-    for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2; pi++)
-        if (__atomic_load_n(&ps_pools[pi].selected, __ATOMIC_ACQUIRE) > 0)
-            return;
-    /* worded as POOLSHIM_EXPAND's (expand.c), which warns at the same moment */
-    ps_log_once(&logged, "POOLSHIM_POOL=%s: no thread ran a start routine of that name; no pool was measured",
-                ps_cfg.pool);
-}
-
-int ps_agent_pool_for(const struct ps_thread *t, const char *prefix)
-{
-    int pi = ps_pool_get(t->routine, t->entry, prefix);
-    if (pi >= 0 && ps_cfg.pool[0] && !selected(pi))
-        return -1;
-    if (pi >= 0)
-        __atomic_fetch_add(&ps_pools[pi].joined, 1, __ATOMIC_RELAXED);
-    return pi;
-}
-
-void ps_agent_on_thread_exit(struct ps_thread *t)
-{
-    ps_controller_on_thread_exit(t);
-}
-
 /* Returns the time spent writing dumps: rare, and not part of sampling cost. */
 static uint64_t tick(uint64_t now, int final)
 {
     ps_sampler_tick(now, final);
-    ps_pool_tick(now);
+    ps_view_tick(now);
     ps_metrics_tick(final);
     if (final)
         return 0;
@@ -123,13 +71,13 @@ static void *agent_main(void *arg)
     uint64_t base = (uint64_t)ps_cfg.interval_ms * 1000000ull;
     uint64_t interval = base < 10000000ull ? base : 10000000ull;
     int clock_done = 0;
-    int kicks = __atomic_load_n(&kick_word, __ATOMIC_ACQUIRE);
+    int kicks = __atomic_load_n(&ps_kick_word, __ATOMIC_ACQUIRE);
     while (!__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE)) {
         struct timespec to = { (time_t)(interval / 1000000000ull), (long)(interval % 1000000000ull) };
         /* A kick that came during the last tick skips the sleep. */
-        if (__atomic_load_n(&kick_word, __ATOMIC_ACQUIRE) == kicks && !__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
-            futex(&kick_word, FUTEX_WAIT_PRIVATE, kicks, &to);
-        kicks = __atomic_load_n(&kick_word, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&ps_kick_word, __ATOMIC_ACQUIRE) == kicks && !__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
+            futex(&ps_kick_word, FUTEX_WAIT_PRIVATE, kicks, &to);
+        kicks = __atomic_load_n(&ps_kick_word, __ATOMIC_ACQUIRE);
         if (__atomic_load_n(&stop_word, __ATOMIC_ACQUIRE))
             break;
         if (!clock_done)
@@ -183,7 +131,7 @@ void ps_agent_stop(void)
 {
     if (__atomic_exchange_n(&running, 0, __ATOMIC_ACQ_REL)) {
         __atomic_store_n(&stop_word, 1, __ATOMIC_RELEASE);
-        ps_agent_kick();
+        ps_kick();
         /* Bounded: a wedged agent must not keep the host from exiting. */
         uint64_t deadline = ps_now_ns() + 2000000000ull;
         while (!__atomic_load_n(&done_word, __ATOMIC_ACQUIRE) && ps_now_ns() < deadline) {
@@ -192,12 +140,6 @@ void ps_agent_stop(void)
         }
     }
     tick(ps_now_ns(), 1);
-}
-
-void ps_agent_kick(void)
-{
-    __atomic_fetch_add(&kick_word, 1, __ATOMIC_RELEASE);
-    futex(&kick_word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 void ps_agent_after_fork_child(void)

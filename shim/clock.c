@@ -5,6 +5,8 @@
 #include "clock.h"
 #if defined(__x86_64__)
 #include <cpuid.h>
+
+uint64_t ps_start_ns;
 #endif
 
 struct ps_tsc_map ps_tsc_map;

@@ -24,6 +24,7 @@ struct ps_tsc_map {
 };
 extern struct ps_tsc_map ps_tsc_map;
 extern int ps_tsc_ready;           /* 1 once ps_tsc_map is published */
+extern uint64_t ps_start_ns;       /* when the shim started (the constructor, or the last fork) */
 
 static inline uint64_t ps_mono_ns(void)
 {

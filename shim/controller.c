@@ -24,7 +24,7 @@
  *  - Serialized pools (one lock or a GIL-like condvar) are never grown.
  * Modes: off (nothing), advise (log what would be done), on (act). */
 #include "controller.h"
-#include "agent.h"
+#include "cores.h"
 #include "clock.h"
 #include "config.h"
 #include "expand.h"
@@ -32,11 +32,10 @@
 #include "log.h"
 #include "machine.h"
 #include "pool.h"
-#include "profile.h"
 #include "recommend.h"
-#include "report.h"
 #include "symbol.h"
 #include "syncobj.h"
+#include "view.h"
 #include "throttle.h"
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +195,7 @@ static int observe(int pi, struct ctl *c)
     }
     /* The object the pool contends on most: its wait and hold, per second. */
     double wait_s = 0, dw = 0, dh = 0;
-    struct ps_obj *o = ps_report_top_contention(pi, &wait_s);
+    struct ps_obj *o = ps_view_top_contention(pi, &wait_s);
     uint64_t wait_ns = (uint64_t)(wait_s * 1e9 + 0.5);   /* a GIL-like pair counts both */
     if (o && o->key == c->top_key) {
         /* totals only grow, but a GIL-like pair's sum can lose its other
@@ -222,7 +221,7 @@ static int observe(int pi, struct ctl *c)
         c->top_key = o->key;
         c->top_wait_prev = wait_ns;
         c->top_hold_prev = o->hold_ns;
-        c->top_handoff = ps_report_is_handoff(pi, o);
+        c->top_handoff = ps_view_is_handoff(pi, o);
     }
     c->top_wait = ema(c->top_wait, dw > 0 ? dw : 0, first);
     c->top_hold = ema(c->top_hold, dh > 0 ? dh : 0, first);
@@ -921,7 +920,12 @@ int ps_controller_measured(int pi, double *tput)
     return c->ref_size;
 }
 
-void ps_controller_report_json(struct ps_jw *w)
+int ps_controller_active(void)
+{
+    return ctl_pid == getpid();
+}
+
+void ps_controller_report_json(struct ps_jw *w, const char *profile)
 {
     int mine = ctl_pid == getpid();     /* not a forked child that never ticked */
     static const char *const mode[] = { "off", "advise", "on" };
@@ -937,19 +941,17 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_null(w, "expand");
     if (mine)
         ps_expand_check_names();
-    if (ps_cfg.control != PS_CONTROL_OFF && mine && ps_profile_write(path, sizeof path))
-        ps_jw_str(w, "profile", path);
+    if (profile)
+        ps_jw_str(w, "profile", profile);
     else
         ps_jw_null(w, "profile");
     ps_jw_arr(w, "pools");
-    uint64_t now = ps_now_ns();
     for (int pi = 0; mine && pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
         struct ctl *c = &ctls[pi];
-        struct ps_pool_totals tot;
-        struct ps_rec_out ro;
-        struct ps_obj *top;
-        if (!c->seen || !ps_report_answer(pi, now, &tot, &ro, &top))
+        const struct ps_view_pool *v = ps_view_answer(pi);
+        if (!c->seen || !v)
             continue;
+        const struct ps_rec_out *ro = &v->rec;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "pool", pi);
         ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
@@ -958,13 +960,13 @@ void ps_controller_report_json(struct ps_jw *w)
         ps_jw_i64(w, "size", c->size ? c->size : ps_pools[pi].threads_live);
         ps_jw_i64(w, "limit", ps_pools[pi].limit);
         ps_jw_i64(w, "model_threads", c->target);
-        ps_jw_i64(w, "recommended_threads", ro.recommended_threads);
+        ps_jw_i64(w, "recommended_threads", ro->recommended_threads);
         ps_jw_i64(w, "threads_added", ps_expand_added(pi));
         int grow = ps_expand_allowed(pi);
         ps_jw_bool(w, "expandable", grow);
         ps_jw_dbl(w, "best_tasks_per_s", c->ref_tput);
         if (!grow) {
-            int fixed = ps_expand_knob(pi, ro.recommended_threads, what, sizeof what, line, sizeof line);
+            int fixed = ps_expand_knob(pi, ro->recommended_threads, what, sizeof what, line, sizeof line);
             ps_fmt(path, sizeof path, "size fixed at start (%s): the controller can only park workers; "
                    "to start with a different size, %s", what,
                    fixed ? "apply the profile's line" : "set the program's option named in the profile");

@@ -11,7 +11,10 @@ void ps_controller_tick(uint64_t now_ns);
 void ps_controller_on_thread_exit(struct ps_thread *t);
 /* The report's top-level "controller" object (docs/format.md); writes the
  * recommended-size profile poolshim.<pid>.profile (profile.h) first. */
-void ps_controller_report_json(struct ps_jw *w);
+/* The controller section; profile: the profile file written for this run, or NULL. */
+void ps_controller_report_json(struct ps_jw *w, const char *profile);
+/* The controller ran in this process (not a forked child that never ticked). */
+int ps_controller_active(void);
 /* The size the controller ran pool pi at and measured best (mode on, settled),
  * with its tasks/s; 0 when it has no such measurement. */
 int ps_controller_measured(int pi, double *tput);

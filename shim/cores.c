@@ -13,6 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+double ps_cores = 1;
+int ps_ncores = 1;
+
 double ps_cores_parse_quota(const char *quota, const char *period)
 {
     if (!quota || !period || *quota < '0' || *quota > '9' || *period < '0' || *period > '9')

@@ -22,7 +22,7 @@
  * requests. Picture requests signal no thread and cost the program nothing it
  * can see: they are only kept 100 ms apart (and within the 1000). */
 #include "dump.h"
-#include "agent.h"
+#include "cores.h"
 #include "alloc.h"
 #include "clock.h"
 #include "config.h"

@@ -7,7 +7,7 @@
  * modules, the heap profile, and the atomic write. Working memory is mapped
  * per dump and unmapped after, so a dump never touches the host's malloc. */
 #include "alloc.h"
-#include "agent.h"
+#include "cores.h"
 #include "trace.h"
 #include "clock.h"
 #include "config.h"

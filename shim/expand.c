@@ -28,7 +28,6 @@
  * for any number of workers and the program waits for its tasks rather than
  * for its workers; the shim cannot prove that, hence only on request. */
 #include "expand.h"
-#include "agent.h"
 #include "config.h"
 #include "file.h"
 #include "log.h"

@@ -42,7 +42,7 @@ static void atfork_child(void)
     if (me && !me->ignore && me->routine) {
         char prefix[PS_NAME_LEN];
         ps_pool_prefix(me->name, prefix);
-        me->pool = ps_agent_pool_for(me, prefix);
+        me->pool = ps_pool_join(me, prefix);
     } else if (me) {
         me->pool = -1;
     }
@@ -102,7 +102,7 @@ static void finish(const char *why, int next_shimmed)
     if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
         return;
     ps_agent_stop();
-    ps_agent_check_pool_name();
+    ps_pool_check_name();
     ps_expand_check_names();
     /* An image that ran only its main thread and execs into one the shim
      * measures too (a version manager's script that execs the interpreter)

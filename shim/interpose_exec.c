@@ -6,7 +6,6 @@
  * resumes measuring. A vfork child shares our memory: there we only forward. */
 #include "export.h"
 #include "init.h"
-#include "agent.h"
 #include "real.h"
 #include <errno.h>
 #include <unistd.h>

@@ -6,7 +6,7 @@
  * through a cleanup handler. If no record is free, the thread runs unwrapped. */
 #include "export.h"
 #include "account.h"
-#include "agent.h"
+#include "controller.h"
 #include "entry.h"
 #include "real.h"
 #include "throttle.h"
@@ -17,7 +17,7 @@
 static void on_exit_cleanup(void *p)
 {
     struct ps_thread *t = p;
-    ps_agent_on_thread_exit(t);
+    ps_controller_on_thread_exit(t);
     ps_thread_on_exit(t);
 }
 
@@ -40,7 +40,7 @@ static void *trampoline(void *p)
         memcpy(t->name, name, PS_NAME_LEN);
     ps_pool_prefix(t->name, prefix);
     t->entry = ps_entry_of(t->routine, arg);
-    t->pool = ps_agent_pool_for(t, prefix);
+    t->pool = ps_pool_join(t, prefix);
     if (strncmp(name, t->name, PS_NAME_LEN)) {
         memcpy(t->name, name, PS_NAME_LEN);
         ps_pool_prefix(name, prefix);

@@ -17,7 +17,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "pool.h"
-#include "report.h"
+#include "view.h"
 #include "symbol.h"
 #include <math.h>
 #include <string.h>
@@ -160,9 +160,10 @@ static int label_taken(int pi)
     return 0;
 }
 
-static void name_pool(int pi, const struct ps_pool_view *v)
+static void name_pool(int pi)
 {
     char fn[160];
+    const struct ps_pool *v = &ps_pools[pi];
     void *f = v->entry ? v->entry : v->routine;
     if (f)
         ps_symbol_func(f, fn, sizeof fn);
@@ -190,16 +191,16 @@ enum { F_THREADS, F_BUSY, F_PARKED, F_LIMIT, F_QUEUE, F_WC, F_TASKS, F_CPU, F_WA
 
 static void pools_text(void)
 {
-    static struct ps_pool_view views[PS_MAX_POOLS];
+    const struct ps_view *view = ps_view_last();
     static int named;                  /* pools labelled so far (the table only grows) */
     int has[PS_MAX_POOLS], tasks_known[PS_MAX_POOLS];
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
-        has[pi] = ps_pool_view(pi, &views[pi]) == 0;
+        has[pi] = pi < view->npools;
         /* the report's rule: without a known wait for work (or queue mutex)
          * the task count and the queue are unknown, and unknown is no series */
-        tasks_known[pi] = has[pi] && ps_report_tasks_seen(&ps_pools[pi]);
+        tasks_known[pi] = has[pi] && view->pool[pi].tasks_whole;
         if (has[pi] && pi >= named) {
-            name_pool(pi, &views[pi]);
+            name_pool(pi);
             named = pi + 1;
         }
     }
@@ -208,7 +209,7 @@ static void pools_text(void)
         for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
             if (!has[pi])
                 continue;
-            const struct ps_pool_sample *s = &views[pi].last;
+            const struct ps_pool_sample *s = &view->pool[pi].last;
             const uint64_t wait_ns[PS_NCAUSE] = { [PS_IO] = s->io_ns, [PS_SLEEP] = s->sleep_ns,
                 [PS_LOCK] = s->lock_ns, [PS_COND] = s->cond_ns, [PS_IDLE] = s->idle_ns, [PS_RUNQ] = s->runq_ns };
             switch (f) {

@@ -17,7 +17,9 @@
 #include "trace.h"
 #include "atomics.h"
 #include "clock.h"
+#include "config.h"
 #include "log.h"
+#include "symbol.h"
 #include "syncobj.h"
 #include <errno.h>
 #include <string.h>
@@ -96,6 +98,52 @@ int ps_pool_get(void *routine, void *entry, const char *prefix)
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);
     return -1;
+}
+
+/* POOLSHIM_POOL: does pool pi's start routine (or the entry its trampoline
+ * runs) have that name? Decided once per pool, when its first thread starts:
+ * naming a routine reads symbols (dladdr, the module's .symtab). */
+static int selected(int pi)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int v = __atomic_load_n(&p->selected, __ATOMIC_ACQUIRE);
+    if (v)
+        return v > 0;
+    char name[160];
+    v = -1;
+    for (int k = 0; k < 2 && v < 0; k++) {
+        void *fn = k ? p->entry : p->routine;
+        if (!fn)
+            continue;
+        ps_symbol_func(fn, name, sizeof name);
+        if (!strcmp(name, ps_cfg.pool))
+            v = 1;
+    }
+    __atomic_store_n(&p->selected, v, __ATOMIC_RELEASE);
+    return v > 0;
+}
+
+void ps_pool_check_name(void)
+{
+    static int logged;
+    if (!ps_cfg.pool[0] || !ps_pools)
+        return;
+    for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2; pi++)
+        if (__atomic_load_n(&ps_pools[pi].selected, __ATOMIC_ACQUIRE) > 0)
+            return;
+    /* worded as POOLSHIM_EXPAND's (expand.c), which warns at the same moment */
+    ps_log_once(&logged, "POOLSHIM_POOL=%s: no thread ran a start routine of that name; no pool was measured",
+                ps_cfg.pool);
+}
+
+int ps_pool_join(const struct ps_thread *t, const char *prefix)
+{
+    int pi = ps_pool_get(t->routine, t->entry, prefix);
+    if (pi >= 0 && ps_cfg.pool[0] && !selected(pi))
+        return -1;
+    if (pi >= 0)
+        __atomic_fetch_add(&ps_pools[pi].joined, 1, __ATOMIC_RELAXED);
+    return pi;
 }
 
 const uintptr_t *ps_pool_candidates(int *n)
@@ -227,7 +275,7 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
     if (!member && poster && poster->pool >= 0 && o->kind == PS_K_COND &&
         __atomic_load_n(&o->poster_pool, __ATOMIC_RELAXED) < 0 &&
         __atomic_compare_exchange_n(&o->poster_pool, &none, poster->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ps_pool_note_candidate(obj);       /* learn_idle looks at it (a producer's wait) */
+        ps_pool_note_candidate(obj);       /* ps_pool_learn looks at it (a producer's wait) */
     if (!member && wp >= 0 && __atomic_load_n(&ps_pools[wp].idle_obj, __ATOMIC_RELAXED) == obj) {
         ps_atomic_add(&ps_pools[wp].submissions, 1);
         __atomic_store_n(&ps_pools[wp].last_post_ns, ps_now_ns(), __ATOMIC_RELAXED);
@@ -266,72 +314,6 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_threads, 1);
 }
 
-/* A pool's totals: its retired threads' ... */
-static void totals_begin(int pi, struct ps_pool_totals *o)
-{
-    struct ps_pool *p = &ps_pools[pi];
-    memset(o, 0, sizeof *o);
-    o->threads = (int)p->ret_threads;
-    o->cpu_ns = p->ret_cpu_ns;
-    o->runq_ns = p->ret_runq_ns;
-    o->unattributed_ns = p->ret_unattributed_ns;
-    o->spin_ns = p->ret_spin_ns;
-    o->tasks = p->ret_tasks;
-    o->task_ns = p->ret_task_ns;
-    o->nvcsw = p->ret_nvcsw;
-    o->nivcsw = p->ret_nivcsw;
-    for (int c = 0; c < PS_NCAUSE; c++)
-        o->wait_ns[c] = p->ret_wait_ns[c];
-}
-
-/* ... add each of its live and exited threads (st: t's state) ... */
-static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int st)
-{
-    o->threads++;
-    o->live += st == PS_T_LIVE;
-    o->cpu_ns += t->cpu_ns;
-    o->runq_ns += t->runq_ns;
-    o->unattributed_ns += t->unattributed_ns;
-    o->spin_ns += t->spin_ns;
-    o->tasks += t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
-    o->task_ns += t->task_ns;
-    o->nvcsw += t->nvcsw;
-    o->nivcsw += t->nivcsw;
-    uint64_t ns[PS_NCAUSE];
-    ps_thread_waits(t, ns);
-    for (int c = 0; c < PS_NCAUSE; c++)
-        o->wait_ns[c] += ns[c];
-    uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;
-    if (cont > o->max_thread_contention_ns)
-        o->max_thread_contention_ns = cont;
-}
-
-/* ... and end with the scheduler's run-queue figure as the runqueue cause. */
-static void totals_end(struct ps_pool_totals *o)
-{
-    o->wait_ns[PS_RUNQ] += o->runq_ns;
-}
-
-/* t's state if it counts in its pool's totals (live or exited), else -1. */
-static int counted_state(const struct ps_thread *t)
-{
-    int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
-    return (st == PS_T_LIVE || st == PS_T_EXITED) && t->pool >= 0 && t->pool < PS_MAX_POOLS && !t->ignore ? st : -1;
-}
-
-void ps_pool_totals(int pi, struct ps_pool_totals *o)
-{
-    totals_begin(pi, o);
-    int hwm = ps_thread_hwm();
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        int st = counted_state(t);
-        if (st >= 0 && t->pool == pi)
-            totals_add(o, t, st);
-    }
-    totals_end(o);
-}
-
 static int idle_capable(const struct ps_obj *o)
 {
     return o->kind == PS_K_COND || o->kind == PS_K_SEM || o->kind == PS_K_FUTEX || o->kind == PS_K_POLL;
@@ -360,7 +342,7 @@ static void count_starts(int pi)
         __atomic_store_n(&p->cpu_before_count_ns, ps_pool_cpu_ns(pi), __ATOMIC_RELEASE);
 }
 
-int ps_pool_tasks_whole(int pi)
+int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
 {
     struct ps_pool *p = &ps_pools[pi];
     if (__atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED))
@@ -369,7 +351,7 @@ int ps_pool_tasks_whole(int pi)
         return 0;
     if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
         return 1;           /* polls there before it was learned are credited (sampler.c) */
-    return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= ps_pool_cpu_ns(pi) / 50;
+    return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= cpu_ns / 50;
 }
 
 void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
@@ -419,9 +401,10 @@ static void *top_waiter_site(const struct ps_obj *o)
     return o->sites[best].site;
 }
 
-/* Picks each pool's idle object from the candidates (see the file comment). */
-static void learn_idle(void)
+void ps_pool_learn(void)
 {
+    if (!ps_pools)
+        return;
     struct ps_obj *best[PS_MAX_POOLS] = { 0 }, *producer[PS_MAX_POOLS] = { 0 };
     int n = __atomic_load_n(&ncand, __ATOMIC_ACQUIRE);
     if (n > PS_MAX_CAND)
@@ -485,46 +468,18 @@ static void learn_idle(void)
     }
 }
 
-void ps_pool_tick(uint64_t now)
+void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
 {
-    if (!ps_pools)
-        return;
-    learn_idle();
-    int live[PS_MAX_POOLS] = { 0 }, idle[PS_MAX_POOLS] = { 0 }, parked[PS_MAX_POOLS] = { 0 };
-    /* One pass over the threads for every pool (a pass per pool made the
-     * tick cost pools x threads). Agent thread only: static, off its stack. */
-    static struct ps_pool_totals all[PS_MAX_POOLS];
-    int npools = 0;
-    for (; npools < PS_MAX_POOLS && __atomic_load_n(&ps_pools[npools].used, __ATOMIC_ACQUIRE) == 2; npools++)
-        totals_begin(npools, &all[npools]);
-    int hwm = ps_thread_hwm();
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        int st = counted_state(t);
-        if (st < 0 || t->pool >= npools)
-            continue;
-        totals_add(&all[t->pool], t, st);
-        if (st != PS_T_LIVE)
-            continue;
-        live[t->pool]++;
-        if (t->throttled)
-            parked[t->pool]++;
-        else if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) && t->cur_cause == PS_IDLE)
-            idle[t->pool]++;
-    }
-    for (int i = 0; i < npools; i++)
-        totals_end(&all[i]);
     for (int i = 0; i < npools; i++) {
         struct ps_pool *p = &ps_pools[i];
-        if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
-            break;
-        p->threads_live = live[i];
-        p->threads_idle = idle[i];
-        p->parked = parked[i];
-        p->threads_busy = live[i] - idle[i] - parked[i];
+        int live = census[i].live, idle = census[i].idle, parked = census[i].parked;
+        p->threads_live = live;
+        p->threads_idle = idle;
+        p->parked = parked;
+        p->threads_busy = live - idle - parked;
         uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
         uint64_t tasks = __atomic_load_n(&p->tasks, __ATOMIC_RELAXED);
-        if (live[i] && idle[i] + parked[i] == live[i] && !parked[i]) {
+        if (live && idle + parked == live && !parked) {
             p->queue_offset = subs - tasks;  /* everyone waits for work: nothing queued */
             p->queue_calibrated = p->idle_obj != 0;
         }
@@ -536,7 +491,7 @@ void ps_pool_tick(uint64_t now)
                 p->demand_peak = demand > UINT32_MAX ? UINT32_MAX : (uint32_t)demand;
         }
 
-        struct ps_pool_totals tot = all[i];
+        struct ps_pool_totals tot = *census[i].tot;
         /* History is cumulative and readers take differences: it never goes
          * down (the partition may take back a label it gave too early). */
         if (p->hist_n) {
@@ -551,11 +506,11 @@ void ps_pool_tick(uint64_t now)
         }
         struct ps_pool_sample *s = &p->hist[p->hist_n % PS_HIST];
         s->t_ns = now;
-        s->threads = (uint32_t)live[i];
+        s->threads = (uint32_t)live;
         s->busy = (uint32_t)p->threads_busy;
-        s->idle = (uint32_t)idle[i];
+        s->idle = (uint32_t)idle;
         s->limit = (uint32_t)p->limit;
-        s->parked = (uint32_t)parked[i];
+        s->parked = (uint32_t)parked;
         s->tasks = tasks;
         s->queue = p->queue_est;
         s->cpu_ns = tot.cpu_ns;
@@ -568,19 +523,4 @@ void ps_pool_tick(uint64_t now)
         ps_trace_pool_sample(i, p->hist_n, s);
         __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
     }
-}
-
-int ps_pool_view(int pi, struct ps_pool_view *out)
-{
-    if (!ps_pools || pi < 0 || pi >= PS_MAX_POOLS)
-        return -1;
-    struct ps_pool *p = &ps_pools[pi];
-    uint32_t n = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
-    if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2 || !n)
-        return -1;
-    out->routine = p->routine;
-    out->entry = p->entry;
-    memcpy(out->prefix, p->prefix, sizeof out->prefix);
-    out->last = p->hist[(n - 1) % PS_HIST];
-    return 0;
 }

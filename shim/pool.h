@@ -76,6 +76,12 @@ void ps_pool_table_reset(void);
 int ps_pool_lone(int pi);
 /* Find or create the pool for (routine, entry, prefix); -1 when the table is full. */
 int ps_pool_get(void *routine, void *entry, const char *prefix);
+/* The pool thread t joins as it starts (its routine, entry and name prefix),
+ * applying POOLSHIM_POOL; -1 for no pool. */
+int ps_pool_join(const struct ps_thread *t, const char *prefix);
+/* At exit or exec: one warning when POOLSHIM_POOL names a routine no thread
+ * ran (POOLSHIM_EXPAND's twin is ps_expand_check_names). */
+void ps_pool_check_name(void);
 /* The name prefix that groups threads: the name without trailing digits or
  * separators ("worker-12" -> "worker"). */
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN]);
@@ -164,21 +170,8 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster);
 void ps_pool_on_thread_exit(struct ps_thread *t);
 /* Folds an exited thread's totals into its pool before its record is reused. */
 void ps_pool_retire(struct ps_thread *t);
-/* Agent: learn idle objects from the object table, recompute live counts,
- * queue estimates and append a history sample. */
-void ps_pool_tick(uint64_t now_ns);
-
-/* What a pool is and its latest history sample (the agent's last tick), for
- * readers outside the pool module. */
-struct ps_pool_view {
-    void *routine, *entry;
-    char prefix[PS_NAME_LEN];
-    struct ps_pool_sample last;
-};
-/* 0 and *out filled, or -1 when pi is not a pool or has no sample yet. Agent thread. */
-int ps_pool_view(int pi, struct ps_pool_view *out);
-
-/* Totals over the pool's threads (live, exited and retired). */
+/* Totals over a pool's threads (live, exited and retired), summed by the
+ * agent's one pass over the threads (view.c). */
 struct ps_pool_totals {
     int threads, live;
     uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
@@ -186,14 +179,25 @@ struct ps_pool_totals {
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };
-void ps_pool_totals(int p, struct ps_pool_totals *out);
+/* What that pass found for one pool this tick. */
+struct ps_pool_census {
+    int live, idle, parked;
+    const struct ps_pool_totals *tot;
+};
+/* Agent, at the start of its tick: learn each pool's idle object from the
+ * objects its workers waited on. */
+void ps_pool_learn(void);
+/* Agent, after its pass over the threads: live counts, queue estimates and
+ * a history sample for each of the first npools pools. */
+void ps_pool_tick(uint64_t now_ns, int npools, const struct ps_pool_census *census);
 /* CPU of pool pi's threads as last sampled (live, exited and retired). */
 uint64_t ps_pool_cpu_ns(int pi);
-/* The pool's task count holds all its tasks: counted around its task
- * function, from a poll site (whose polls before it was learned are
- * credited), or from a wait for work learned before the pool had done more
- * than 2 % of its work. Else the count is a part and is written as unknown. */
-int ps_pool_tasks_whole(int pi);
+/* The pool's task count holds all its tasks (cpu_ns: the pool's CPU now):
+ * counted around its task function, from a poll site (whose polls before it
+ * was learned are credited), or from a wait for work learned before the pool
+ * had done more than 2 % of its work. Else the count is a part and is
+ * written as unknown. */
+int ps_pool_tasks_whole(int pi, uint64_t cpu_ns);
 /* The candidates list the agent scans to learn idle objects. */
 void ps_pool_note_candidate(uintptr_t key);
 /* The objects any pool's worker ever waited on (every entry with a waiter_pool),

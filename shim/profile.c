@@ -1,17 +1,14 @@
 /* profile.c: the recommended-size profile (profile.h). Its sizes are the
- * report's (ps_report_answer), so the profile, the summary and the report
+ * report's (the view's answer, view.h), so the profile, the summary and the report
  * never disagree; only pools the controller cannot grow live are listed
  * (a pool named in POOLSHIM_EXPAND is sized in the run itself). */
 #include "profile.h"
-#include "agent.h"
-#include "clock.h"
 #include "config.h"
 #include "expand.h"
 #include "file.h"
 #include "log.h"
 #include "pool.h"
-#include "recommend.h"
-#include "report.h"
+#include "view.h"
 #include "symbol.h"
 #include <unistd.h>
 
@@ -21,20 +18,18 @@ int ps_profile_write(char *path, size_t cap)
     char body[8192], line[320], what[64], name[160], exe[256] = "";
     size_t len = 0;
     int pools = 0, exports = 0;
-    uint64_t now = ps_now_ns();
-    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2 && len < sizeof body - 800; pi++) {
-        struct ps_pool_totals tot;
-        struct ps_rec_out ro;
-        struct ps_obj *top;
-        if (!ps_report_answer(pi, now, &tot, &ro, &top) || ps_expand_allowed(pi))
+    for (int pi = 0; pi < ps_view_last()->npools && len < sizeof body - 800; pi++) {
+        const struct ps_view_pool *v = ps_view_answer(pi);
+        if (!v || ps_expand_allowed(pi))
             continue;
-        int rec = ro.recommended_threads;
-        if (rec <= 0 || rec == tot.threads || ro.cls == PS_CLASS_SINGLE)
+        const struct ps_rec_out *ro = &v->rec;
+        int rec = ro->recommended_threads;
+        if (rec <= 0 || rec == v->tot.threads || ro->cls == PS_CLASS_SINGLE)
             continue;
         exports += ps_expand_knob(pi, rec, what, sizeof what, line, sizeof line);
         ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
         len += ps_fmt(body + len, sizeof body - len, "# pool %d %s (%s): %d threads, %s, recommended %d: %s\n%s\n",
-                      pi, name, what, tot.threads, ps_class_name[ro.cls], rec, ro.reason, line);
+                      pi, name, what, v->tot.threads, ps_class_name[ro->cls], rec, ro->reason, line);
         pools++;
     }
     if (!pools)

@@ -3,7 +3,7 @@
  * the agent is stopped or is the caller, so the tables are quiescent enough:
  * live threads keep counting, and what they add after the snapshot is lost. */
 #include "report.h"
-#include "agent.h"
+#include "cores.h"
 #include "clock.h"
 #include "config.h"
 #include "controller.h"
@@ -12,51 +12,15 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
-#include "recommend.h"
+#include "profile.h"
 #include "symbol.h"
 #include "syncobj.h"
 #include "trace.h"
+#include "view.h"
 #include <string.h>
 #include <unistd.h>
 
 #define NS 1e-9
-
-static double wall_of_pool(int pi, uint64_t now)
-{
-    uint64_t first = 0, last = 0;
-    int hwm = ps_thread_hwm();
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        if ((t->state != PS_T_LIVE && t->state != PS_T_EXITED) || t->pool != pi)
-            continue;
-        uint64_t end = ps_thread_wall_end(t);
-        if (!end)
-            end = now;               /* not sampled yet */
-        if (!first || t->born_ns < first)
-            first = t->born_ns;
-        if (end > last)
-            last = end;
-    }
-    return last > first ? (double)(last - first) * NS : 0;
-}
-
-/* The size the pool ran at: the most threads live at once in its history.
- * Not the live count at exit: a GLib pool of 8 has 1 left by then, and a
- * lone survivor reads as a pool that cannot be serialized. */
-static int peak_threads(int pi, const struct ps_pool_totals *tot)
-{
-    const struct ps_pool *p = &ps_pools[pi];
-    uint32_t n = p->hist_n, from = n > PS_HIST ? n - PS_HIST : 0;
-    int peak = tot->live;
-    for (uint32_t k = from; k < n; k++)
-        if ((int)p->hist[k % PS_HIST].threads > peak)
-            peak = (int)p->hist[k % PS_HIST].threads;
-    return peak ? peak : tot->threads;
-}
-
-/* The condvar pool pi's workers wait on with mutex m, other than the pool's
- * idle wait: with it, m is part of a lock built from a mutex and a condvar. */
-static struct ps_obj *paired_cond(int pi, uintptr_t m);
 
 /* What to call pool pi: the function its threads run when the symbol table
  * names it, else the runtime it belongs to, else its threads' name; a
@@ -77,89 +41,6 @@ static void pool_label(int pi, char *buf, size_t cap)
     if (fn)
         ps_symbol_func(fn, at, sizeof at);
     ps_fmt(buf, cap, at[0] ? "%s* (%s)" : "%s*", p->alias[0] ? p->alias : p->prefix, at);
-}
-
-static struct ps_obj *paired_cond(int pi, uintptr_t m)
-{
-    int n;
-    const uintptr_t *keys = ps_pool_candidates(&n);
-    for (int i = 0; keys && i < n; i++) {
-        struct ps_obj *o = ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE));
-        if (o && o->key && o->kind == PS_K_COND && o->mutex == m && o->waiter_pool == pi &&
-            o->key != ps_pools[pi].idle_obj)
-            return o;
-    }
-    return NULL;
-}
-
-/* The other half of a mutex + condvar lock (CPython's GIL: threads wait on
- * either, and which one waits more varies from run to run), or NULL. */
-static struct ps_obj *pair_of(int pi, const struct ps_obj *o)
-{
-    if (o->kind == PS_K_COND && o->mutex) {
-        struct ps_obj *m = ps_obj_find(o->mutex);
-        return m && m->key && m->waiter_pool == pi && m->kind == PS_K_MUTEX ? m : NULL;
-    }
-    return o->kind == PS_K_MUTEX ? paired_cond(pi, o->key) : NULL;
-}
-
-int ps_report_is_handoff(int pi, const struct ps_obj *o)
-{
-    if (o->kind == PS_K_COND && o->posts_same > o->posts_other && !ps_pool_lone(pi))
-        return 1;                        /* handed from worker to worker */
-    return pair_of(pi, o) != NULL;       /* a lock made of a mutex and a condvar */
-}
-
-/* Is o a contention object of pool pi, and how much did the pool wait on it?
- * The two halves of a mutex + condvar lock count together. */
-static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
-{
-    if (!o || !o->key || o->key == (uintptr_t)-1 || o->key == ps_pools[pi].idle_obj || o->waiter_pool != pi)
-        return 0;
-    if (o->kind != PS_K_MUTEX && o->kind != PS_K_RWLOCK && o->kind != PS_K_SPIN && o->kind != PS_K_COND &&
-        o->kind != PS_K_SEM && o->kind != PS_K_FUTEX && o->kind != PS_K_FUTEX_LOCK)
-        return 0;
-    *ns = o->wait_ns;
-    struct ps_obj *other = pair_of(pi, o);
-    if (other)
-        *ns += other->wait_ns;
-    return 1;
-}
-
-/* The object the pool waited on most, other than its idle wait (also the
- * controller's, per tick). Every object a pool waited on is in the pool
- * module's candidate list: no scan of the whole table unless it overflowed. */
-struct ps_obj *ps_report_top_contention(int pi, double *wait_s)
-{
-    struct ps_obj *best = NULL, *gil = NULL;
-    uint64_t best_ns = 0, gil_ns = 0, ns;
-    int n;
-    const uintptr_t *keys = ps_pool_candidates(&n);
-    for (int i = 0; i < (keys ? n : PS_MAX_OBJS); i++) {
-        struct ps_obj *o = keys ? ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE)) : &ps_objs[i];
-        if (o && o->kind == PS_K_MUTEX && paired_cond(pi, o->key))
-            continue;                    /* a mutex + condvar lock is named by its condvar */
-        if (!contention_of(pi, o, &ns))
-            continue;
-        if (!best || ns > best_ns) {
-            best = o;
-            best_ns = ns;
-        }
-        if (o->kind == PS_K_COND && (!gil || ns > gil_ns) && ps_report_is_handoff(pi, o)) {
-            gil = o;
-            gil_ns = ns;
-        }
-    }
-    /* Under a GIL-like lock every other lock of the pool is held by a thread
-     * that must take the GIL again to release it: a Python-level lock then
-     * waits longer than the GIL itself (CPython's ThreadPoolExecutor, whose
-     * workers share a Semaphore) but only because of it. Name the GIL. */
-    if (gil && gil_ns * 8 >= best_ns) {
-        best = gil;
-        best_ns = gil_ns;
-    }
-    *wait_s = best_ns * NS;
-    return best;
 }
 
 static void causes_json(struct ps_jw *w, const uint64_t *ns)
@@ -198,111 +79,17 @@ static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
     ps_jw_end(w);
 }
 
-/* Whether the pool's task count means anything (pool.h: whole, not a part). */
-int ps_report_tasks_seen(const struct ps_pool *p)
-{
-    return ps_pool_tasks_whole((int)(p - ps_pools));
-}
-
-/* A pool's totals and recommendation; 0 for a pool that never had a thread.
- * The one computation behind every size the shim prints: the summary, the
- * report's pools, a dump's pools, the controller section and the profile. */
-static int pool_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct ps_rec_out *ro,
-                       struct ps_obj **top)
-{
-    ps_pool_totals(pi, tot);
-    if (!tot->threads)
-        return 0;
-    struct ps_rec_in in = { 0 };
-    in.cores = ps_cores;
-    in.threads = peak_threads(pi, tot);
-    in.cpu_s = tot->cpu_ns * NS;
-    in.io_s = tot->wait_ns[PS_IO] * NS;
-    in.sleep_s = tot->wait_ns[PS_SLEEP] * NS;
-    in.lock_s = tot->wait_ns[PS_LOCK] * NS;
-    in.cond_s = tot->wait_ns[PS_COND] * NS;
-    in.idle_s = tot->wait_ns[PS_IDLE] * NS;
-    in.runq_s = tot->wait_ns[PS_RUNQ] * NS;
-    in.spin_s = tot->spin_ns * NS;
-    in.wall_s = wall_of_pool(pi, now);
-    in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
-    in.demand_peak = (int)ps_pools[pi].demand_peak;
-    int whole = ps_report_tasks_seen(&ps_pools[pi]);   /* a scan of the threads: once */
-    uint64_t handoffs;
-    double h50 = ps_hist_quantile(&ps_pools[pi].handoff, 0.5, &handoffs);
-    /* enough hand-offs for a median, and tasks whose count is whole */
-    if (handoffs >= 20 && tot->tasks >= 20 && whole) {
-        in.handoff_s = h50 * 1e-9;
-        in.task_work_s = (tot->cpu_ns + tot->wait_ns[PS_IO] + tot->wait_ns[PS_SLEEP]) * NS / tot->tasks;
-    }
-    in.tasks_seen = whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
-    in.lone = tot->threads == 1;
-    *top = ps_report_top_contention(pi, &in.top_wait_s);
-    if (*top) {
-        in.top_hold_s = (*top)->hold_ns * NS;
-        if ((*top)->kind == PS_K_FUTEX_LOCK)     /* sampled at contended acquisitions only */
-            in.top_hold_s = (*top)->acquisitions ? in.top_hold_s / (*top)->acquisitions * (*top)->contended : 0;
-        in.top_is_handoff = ps_report_is_handoff(pi, *top);
-        if ((*top)->kind == PS_K_SPIN)
-            in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
-    }
-    ps_recommend(&in, ro);
-    /* A size the controller ran and measured best outweighs the model's. */
-    double tput;
-    int measured = ps_controller_measured(pi, &tput);
-    if (measured > 0 && measured != ro->recommended_threads) {
-        size_t len = strlen(ro->reason);
-        ps_fmt(ro->reason + len, sizeof ro->reason - len,
-               "; the controller measured %d threads best (%lu tasks/s), where the model said %d",
-               measured, (unsigned long)(tput + 0.5), ro->recommended_threads);
-        ro->recommended_threads = measured;
-    }
-    return 1;
-}
-
-/* The report's answers, taken once when it is written: threads go on
- * exiting meanwhile (a pool of 8 with 2 live, then none, reads differently),
- * and the summary and the profile must say what the report says. */
-static struct {
-    int ok;
-    struct ps_pool_totals tot;
-    struct ps_rec_out ro;
-    struct ps_obj *top;
-} frozen[PS_MAX_POOLS];
-static int answers_frozen;
-
-static void freeze_answers(uint64_t now)
-{
-    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++)
-        frozen[pi].ok = pool_answer(pi, now, &frozen[pi].tot, &frozen[pi].ro, &frozen[pi].top);
-    answers_frozen = 1;
-}
-
-int ps_report_answer(int pi, uint64_t now, struct ps_pool_totals *tot, struct ps_rec_out *ro,
-                     struct ps_obj **top)
-{
-    if (!answers_frozen)
-        return pool_answer(pi, now, tot, ro, top);
-    *tot = frozen[pi].tot;
-    *ro = frozen[pi].ro;
-    *top = frozen[pi].top;
-    return frozen[pi].ok;
-}
-
 void ps_report_pools_json(struct ps_jw *w, int with_history)
 {
-    uint64_t now = ps_now_ns();
     char name[160];
     ps_jw_arr(w, "pools");
-    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
+    for (int pi = 0; pi < ps_view_last()->npools; pi++) {
         struct ps_pool *p = &ps_pools[pi];
-        if (p->used != 2)
-            break;
-        struct ps_pool_totals tot;
-        struct ps_rec_out ro;
-        struct ps_obj *top;
-        if (!ps_report_answer(pi, now, &tot, &ro, &top))
+        const struct ps_view_pool *v = ps_view_answer(pi);
+        if (!v)
             continue;
+        const struct ps_pool_totals *t = &v->tot;
+        const struct ps_rec_out *ro = &v->rec;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "id", pi);
         pool_label(pi, name, sizeof name);
@@ -323,19 +110,19 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_str(w, "renamed_prefix", p->alias);
         else
             ps_jw_null(w, "renamed_prefix");
-        ps_jw_i64(w, "threads", tot.threads);
-        ps_jw_i64(w, "threads_live", tot.live);
-        ps_jw_dbl(w, "cpu_s", tot.cpu_ns * NS);
-        ps_jw_dbl(w, "wait_s", sum_causes(tot.wait_ns));
-        causes_json(w, tot.wait_ns);
-        ps_jw_dbl(w, "unattributed_s", tot.unattributed_ns * NS);
-        ps_jw_dbl(w, "spin_s", tot.spin_ns * NS);
-        ps_jw_dbl(w, "w_c", ro.w_c);
-        if (ps_report_tasks_seen(p)) {
-            ps_jw_u64(w, "tasks", tot.tasks);
-            if (tot.tasks) {
-                ps_jw_dbl(w, "task_latency_ms", tot.task_ns * 1e-6 / (double)tot.tasks);
-                ps_jw_dbl(w, "cpu_per_task_ms", tot.cpu_ns * 1e-6 / (double)tot.tasks);
+        ps_jw_i64(w, "threads", t->threads);
+        ps_jw_i64(w, "threads_live", t->live);
+        ps_jw_dbl(w, "cpu_s", t->cpu_ns * NS);
+        ps_jw_dbl(w, "wait_s", sum_causes(t->wait_ns));
+        causes_json(w, t->wait_ns);
+        ps_jw_dbl(w, "unattributed_s", t->unattributed_ns * NS);
+        ps_jw_dbl(w, "spin_s", t->spin_ns * NS);
+        ps_jw_dbl(w, "w_c", ro->w_c);
+        if (v->tasks_whole) {
+            ps_jw_u64(w, "tasks", t->tasks);
+            if (t->tasks) {
+                ps_jw_dbl(w, "task_latency_ms", t->task_ns * 1e-6 / (double)t->tasks);
+                ps_jw_dbl(w, "cpu_per_task_ms", t->cpu_ns * 1e-6 / (double)t->tasks);
             } else {
                 ps_jw_null(w, "task_latency_ms");
                 ps_jw_null(w, "cpu_per_task_ms");
@@ -358,10 +145,10 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "handoff_ms");
         }
         ps_jw_u64(w, "queue_estimate", p->queue_est);
-        ps_jw_u64(w, "nvcsw", tot.nvcsw);
-        ps_jw_u64(w, "nivcsw", tot.nivcsw);
-        ps_jw_dbl(w, "wall_s", wall_of_pool(pi, now));
-        ps_jw_dbl(w, "effective_parallelism", ro.effective_parallelism);
+        ps_jw_u64(w, "nvcsw", t->nvcsw);
+        ps_jw_u64(w, "nivcsw", t->nivcsw);
+        ps_jw_dbl(w, "wall_s", v->wall_s);
+        ps_jw_dbl(w, "effective_parallelism", ro->effective_parallelism);
         if (ps_pool_has_safe_point(p)) {
             ps_jw_obj(w, "idle_wait");
             if (p->idle_obj) {
@@ -379,20 +166,20 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         } else {
             ps_jw_null(w, "idle_wait");
         }
-        if (top)
-            obj_ref_json(w, "top_contention", top);
+        if (v->top)
+            obj_ref_json(w, "top_contention", v->top);
         else
             ps_jw_null(w, "top_contention");
-        ps_jw_str(w, "classification", ps_class_name[ro.cls]);
-        ps_jw_dbl(w, "goetz_threads", ro.goetz);
-        ps_jw_i64(w, "queueing_threads", ro.queueing);
-        if (ro.bottleneck > 0)
-            ps_jw_dbl(w, "bottleneck_threads", ro.bottleneck);
+        ps_jw_str(w, "classification", ps_class_name[ro->cls]);
+        ps_jw_dbl(w, "goetz_threads", ro->goetz);
+        ps_jw_i64(w, "queueing_threads", ro->queueing);
+        if (ro->bottleneck > 0)
+            ps_jw_dbl(w, "bottleneck_threads", ro->bottleneck);
         else
             ps_jw_null(w, "bottleneck_threads");
-        ps_jw_i64(w, "recommended_threads", ro.recommended_threads);
-        ps_jw_i64(w, "recommended_processes", ro.recommended_processes);
-        ps_jw_str(w, "reason", ro.reason);
+        ps_jw_i64(w, "recommended_threads", ro->recommended_threads);
+        ps_jw_i64(w, "recommended_processes", ro->recommended_processes);
+        ps_jw_str(w, "reason", ro->reason);
         ps_jw_i64(w, "limit", p->limit);
         if (with_history) {
             ps_jw_arr(w, "history");
@@ -614,29 +401,28 @@ void ps_report_locks_json(struct ps_jw *w)
 static void summary(const char *path)
 {
     char line[512], num[5][32];
-    uint64_t now = ps_now_ns();
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
     if (ps_dump_summary(line, sizeof line))
         ps_log("  %s", line);
-    for (int pi = 0; pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
-        struct ps_pool_totals tot;
-        struct ps_rec_out ro;
-        struct ps_obj *top;
-        if (!ps_report_answer(pi, now, &tot, &ro, &top))
+    for (int pi = 0; pi < ps_view_last()->npools; pi++) {
+        const struct ps_view_pool *v = ps_view_answer(pi);
+        if (!v)
             continue;
+        const struct ps_pool_totals *t = &v->tot;
+        const struct ps_rec_out *ro = &v->rec;
         char name[160];
         pool_label(pi, name, sizeof name);
-        ps_fmt_double(num[0], 32, tot.cpu_ns * NS, 2);
-        ps_fmt_double(num[1], 32, (tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP]) * NS, 2);
-        ps_fmt_double(num[2], 32, (tot.wait_ns[PS_LOCK] + tot.wait_ns[PS_COND]) * NS, 2);
-        ps_fmt_double(num[3], 32, ro.w_c, 2);
-        if (ps_report_tasks_seen(&ps_pools[pi]))
-            ps_fmt(num[4], 32, "%lu", (unsigned long)tot.tasks);
+        ps_fmt_double(num[0], 32, t->cpu_ns * NS, 2);
+        ps_fmt_double(num[1], 32, (t->wait_ns[PS_IO] + t->wait_ns[PS_SLEEP]) * NS, 2);
+        ps_fmt_double(num[2], 32, (t->wait_ns[PS_LOCK] + t->wait_ns[PS_COND]) * NS, 2);
+        ps_fmt_double(num[3], 32, ro->w_c, 2);
+        if (v->tasks_whole)
+            ps_fmt(num[4], 32, "%lu", (unsigned long)t->tasks);
         else
             ps_fmt(num[4], 32, "-");
         ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %s tasks -> %d threads (%s)",
-               name, tot.threads, num[0], num[1], num[2], num[3], num[4],
-               ro.recommended_threads, ps_class_name[ro.cls]);
+               name, t->threads, num[0], num[1], num[2], num[3], num[4],
+               ro->recommended_threads, ps_class_name[ro->cls]);
         ps_log("%s", line);
     }
 }
@@ -662,11 +448,12 @@ void ps_report_write(const char *why)
     ps_jw_i64(&w, "interval_ms", ps_cfg.interval_ms);
     static const char *const control[] = { "off", "advise", "on" };
     ps_jw_str(&w, "control", control[ps_cfg.control]);
-    freeze_answers(now);
     ps_report_pools_json(&w, 1);
     ps_report_threads_json(&w);
     ps_report_locks_json(&w);
-    ps_controller_report_json(&w);
+    char profile[640];
+    int profiled = ps_cfg.control != PS_CONTROL_OFF && ps_controller_active() && ps_profile_write(profile, sizeof profile);
+    ps_controller_report_json(&w, profiled ? profile : NULL);
     ps_dump_report_json(&w);
     ps_trace_report_json(&w);
     ps_jw_end(&w);
@@ -680,6 +467,5 @@ void ps_report_write(const char *why)
         ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, name);
         summary(path);
     }
-    answers_frozen = 0;
     ps_jw_free(&w);
 }

@@ -4,7 +4,6 @@
  * are read with getdents64. Cost is ~3 syscalls per file; the agent stretches
  * its interval to keep this under 2 % of one core (agent.c). */
 #include "sampler.h"
-#include "agent.h"
 #include "atomics.h"
 #include "clock.h"
 #include "file.h"
@@ -415,7 +414,7 @@ static void read_name(struct ps_thread *t)
             if (t->pool >= 0)
                 ps_pool_renamed(t->pool, prefix);
             else
-                t->pool = ps_agent_pool_for(t, prefix);
+                t->pool = ps_pool_join(t, prefix);
         }
     }
 }

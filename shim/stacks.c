@@ -10,7 +10,8 @@
  * libunwind is deliberately not used: libunwind.so exports backtrace and
  * _Unwind_* and would capture other code's unwinding if linked into a preload. */
 #include "stacks.h"
-#include "agent.h"
+#include "cores.h"
+#include "kick.h"
 #include "clock.h"
 #include "file.h"
 #include "log.h"
@@ -127,11 +128,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
                (uintptr_t)si->si_value.sival_ptr == PS_DUMP_PICTURE_COOKIE) {
         /* poolshim dump has the stacks already (ptrace): the picture only. */
         __atomic_fetch_add(&pictures, 1, __ATOMIC_RELEASE);
-        ps_agent_kick();
+        ps_kick();
     } else {
         __atomic_store_n(&requester, (int)syscall(SYS_gettid), __ATOMIC_RELAXED);
         __atomic_fetch_add(&requests, 1, __ATOMIC_RELEASE);
-        ps_agent_kick();
+        ps_kick();
     }
     errno = saved;
 }

@@ -9,7 +9,6 @@
  * entry is written; the reader takes the count before and after copying and
  * keeps only entries the writer cannot have reached meanwhile. */
 #include "trace.h"
-#include "agent.h"
 #include "clock.h"
 #include "config.h"
 #include "file.h"

@@ -14,9 +14,10 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <string.h>
-#include "agent.h"
 #include "capture.h"
+#include "clock.h"
 #include "config.h"
+#include "cores.h"
 #include "controller.h"
 #include "expand.h"
 #include "jsonw.h"
@@ -272,7 +273,7 @@ static json_t *report(void)
     json_error_t e;
     ps_jw_init(&w);
     ps_jw_obj(&w, NULL);
-    ps_controller_report_json(&w);
+    ps_controller_report_json(&w, NULL);
     ps_jw_end(&w);
     cr_assert_eq(w.err, 0);
     json_t *j = json_loadb(w.buf, w.len, 0, &e);

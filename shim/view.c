@@ -1,0 +1,298 @@
+/* view.c: the per-tick picture of every pool (view.h). It owns the one pass
+ * over the thread table that sums each pool's threads (a pass per pool made
+ * the tick cost pools x threads), and the one computation of each pool's
+ * answer, its top contention and recommended size, that the controller, the
+ * dumps, the metrics, the report, the summary and the profile all print.
+ * Agent thread only (or after the agent stopped): the view is static, off
+ * its stack, and read by the same thread that writes it. */
+#include "view.h"
+#include "clock.h"
+#include "controller.h"
+#include "cores.h"
+#include "log.h"
+#include "syncobj.h"
+#include <string.h>
+
+#define NS 1e-9
+
+static struct ps_view view;
+
+/* t's state if it counts in its pool's totals (live or exited), else -1. */
+static int counted_state(const struct ps_thread *t)
+{
+    int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+    return (st == PS_T_LIVE || st == PS_T_EXITED) && t->pool >= 0 && t->pool < PS_MAX_POOLS && !t->ignore ? st : -1;
+}
+
+/* A pool's totals start from its retired threads' ... */
+static void totals_begin(int pi, struct ps_pool_totals *o)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    memset(o, 0, sizeof *o);
+    o->threads = (int)p->ret_threads;
+    o->cpu_ns = p->ret_cpu_ns;
+    o->runq_ns = p->ret_runq_ns;
+    o->unattributed_ns = p->ret_unattributed_ns;
+    o->spin_ns = p->ret_spin_ns;
+    o->tasks = p->ret_tasks;
+    o->task_ns = p->ret_task_ns;
+    o->nvcsw = p->ret_nvcsw;
+    o->nivcsw = p->ret_nivcsw;
+    for (int c = 0; c < PS_NCAUSE; c++)
+        o->wait_ns[c] = p->ret_wait_ns[c];
+}
+
+/* ... add each of its live and exited threads (st: t's state) ... */
+static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int st)
+{
+    o->threads++;
+    o->live += st == PS_T_LIVE;
+    o->cpu_ns += t->cpu_ns;
+    o->runq_ns += t->runq_ns;
+    o->unattributed_ns += t->unattributed_ns;
+    o->spin_ns += t->spin_ns;
+    o->tasks += t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
+    o->task_ns += t->task_ns;
+    o->nvcsw += t->nvcsw;
+    o->nivcsw += t->nivcsw;
+    uint64_t ns[PS_NCAUSE];
+    ps_thread_waits(t, ns);
+    for (int c = 0; c < PS_NCAUSE; c++)
+        o->wait_ns[c] += ns[c];
+    uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;
+    if (cont > o->max_thread_contention_ns)
+        o->max_thread_contention_ns = cont;
+}
+
+/* ... and end with the scheduler's run-queue figure as the runqueue cause. */
+static void totals_end(struct ps_pool_totals *o)
+{
+    o->wait_ns[PS_RUNQ] += o->runq_ns;
+}
+
+/* The size the pool ran at: the most threads live at once in its history.
+ * Not the live count at the end: a GLib pool of 8 has 1 left by then, and a
+ * lone survivor reads as a pool that cannot be serialized. */
+static int peak_threads(int pi, const struct ps_pool_totals *tot)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    uint32_t n = p->hist_n, from = n > PS_HIST ? n - PS_HIST : 0;
+    int peak = tot->live;
+    for (uint32_t k = from; k < n; k++)
+        if ((int)p->hist[k % PS_HIST].threads > peak)
+            peak = (int)p->hist[k % PS_HIST].threads;
+    return peak ? peak : tot->threads;
+}
+
+const struct ps_view *ps_view_tick(uint64_t now)
+{
+    if (!ps_pools)
+        return &view;
+    ps_pool_learn();
+    static struct ps_pool_census census[PS_MAX_POOLS];
+    static uint64_t first[PS_MAX_POOLS], last[PS_MAX_POOLS];
+    int npools = 0;
+    for (; npools < PS_MAX_POOLS && __atomic_load_n(&ps_pools[npools].used, __ATOMIC_ACQUIRE) == 2; npools++) {
+        totals_begin(npools, &view.pool[npools].tot);
+        memset(&census[npools], 0, sizeof census[npools]);
+        first[npools] = last[npools] = 0;
+    }
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int st = counted_state(t);
+        if (st < 0 || t->pool >= npools)
+            continue;
+        int pi = t->pool;
+        totals_add(&view.pool[pi].tot, t, st);
+        uint64_t end = ps_thread_wall_end(t);
+        if (!end)
+            end = now;                   /* not sampled yet */
+        if (!first[pi] || t->born_ns < first[pi])
+            first[pi] = t->born_ns;
+        if (end > last[pi])
+            last[pi] = end;
+        if (st != PS_T_LIVE)
+            continue;
+        census[pi].live++;
+        if (t->throttled)
+            census[pi].parked++;
+        else if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) && t->cur_cause == PS_IDLE)
+            census[pi].idle++;
+    }
+    for (int pi = 0; pi < npools; pi++)
+        totals_end(&view.pool[pi].tot);
+    for (int pi = 0; pi < npools; pi++)
+        census[pi].tot = &view.pool[pi].tot;
+    ps_pool_tick(now, npools, census);
+    for (int pi = 0; pi < npools; pi++) {
+        struct ps_view_pool *v = &view.pool[pi];
+        v->ok = v->tot.threads > 0;
+        v->live = census[pi].live;
+        v->idle = census[pi].idle;
+        v->parked = census[pi].parked;
+        v->busy = v->live - v->idle - v->parked;
+        v->peak = peak_threads(pi, &v->tot);
+        v->wall_s = last[pi] > first[pi] ? (double)(last[pi] - first[pi]) * NS : 0;
+        v->tasks_whole = ps_pool_tasks_whole(pi, v->tot.cpu_ns);
+        v->last = ps_pools[pi].hist[(ps_pools[pi].hist_n - 1) % PS_HIST];
+        v->answered = 0;
+    }
+    view.npools = npools;
+    view.t_ns = now;
+    return &view;
+}
+
+const struct ps_view *ps_view_last(void)
+{
+    return &view;
+}
+
+/* The condvar pool pi's workers wait on with mutex m, other than the pool's
+ * idle wait: with it, m is part of a lock built from a mutex and a condvar. */
+static struct ps_obj *paired_cond(int pi, uintptr_t m)
+{
+    int n;
+    const uintptr_t *keys = ps_pool_candidates(&n);
+    for (int i = 0; keys && i < n; i++) {
+        struct ps_obj *o = ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE));
+        if (o && o->key && o->kind == PS_K_COND && o->mutex == m && o->waiter_pool == pi &&
+            o->key != ps_pools[pi].idle_obj)
+            return o;
+    }
+    return NULL;
+}
+
+/* The other half of a mutex + condvar lock (CPython's GIL: threads wait on
+ * either, and which one waits more varies from run to run), or NULL. */
+static struct ps_obj *pair_of(int pi, const struct ps_obj *o)
+{
+    if (o->kind == PS_K_COND && o->mutex) {
+        struct ps_obj *m = ps_obj_find(o->mutex);
+        return m && m->key && m->waiter_pool == pi && m->kind == PS_K_MUTEX ? m : NULL;
+    }
+    return o->kind == PS_K_MUTEX ? paired_cond(pi, o->key) : NULL;
+}
+
+int ps_view_is_handoff(int pi, const struct ps_obj *o)
+{
+    if (o->kind == PS_K_COND && o->posts_same > o->posts_other && !ps_pool_lone(pi))
+        return 1;                        /* handed from worker to worker */
+    return pair_of(pi, o) != NULL;       /* a lock made of a mutex and a condvar */
+}
+
+/* Is o a contention object of pool pi, and how much did the pool wait on it?
+ * The two halves of a mutex + condvar lock count together. */
+static int contention_of(int pi, const struct ps_obj *o, uint64_t *ns)
+{
+    if (!o || !o->key || o->key == (uintptr_t)-1 || o->key == ps_pools[pi].idle_obj || o->waiter_pool != pi)
+        return 0;
+    if (o->kind != PS_K_MUTEX && o->kind != PS_K_RWLOCK && o->kind != PS_K_SPIN && o->kind != PS_K_COND &&
+        o->kind != PS_K_SEM && o->kind != PS_K_FUTEX && o->kind != PS_K_FUTEX_LOCK)
+        return 0;
+    *ns = o->wait_ns;
+    struct ps_obj *other = pair_of(pi, o);
+    if (other)
+        *ns += other->wait_ns;
+    return 1;
+}
+
+/* Every object a pool waited on is in the pool module's candidate list: no
+ * scan of the whole table unless it overflowed. */
+struct ps_obj *ps_view_top_contention(int pi, double *wait_s)
+{
+    struct ps_obj *best = NULL, *gil = NULL;
+    uint64_t best_ns = 0, gil_ns = 0, ns;
+    int n;
+    const uintptr_t *keys = ps_pool_candidates(&n);
+    for (int i = 0; i < (keys ? n : PS_MAX_OBJS); i++) {
+        struct ps_obj *o = keys ? ps_obj_find(__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE)) : &ps_objs[i];
+        if (o && o->kind == PS_K_MUTEX && paired_cond(pi, o->key))
+            continue;                    /* a mutex + condvar lock is named by its condvar */
+        if (!contention_of(pi, o, &ns))
+            continue;
+        if (!best || ns > best_ns) {
+            best = o;
+            best_ns = ns;
+        }
+        if (o->kind == PS_K_COND && (!gil || ns > gil_ns) && ps_view_is_handoff(pi, o)) {
+            gil = o;
+            gil_ns = ns;
+        }
+    }
+    /* Under a GIL-like lock every other lock of the pool is held by a thread
+     * that must take the GIL again to release it: a Python-level lock then
+     * waits longer than the GIL itself (CPython's ThreadPoolExecutor, whose
+     * workers share a Semaphore) but only because of it. Name the GIL. */
+    if (gil && gil_ns * 8 >= best_ns) {
+        best = gil;
+        best_ns = gil_ns;
+    }
+    *wait_s = best_ns * NS;
+    return best;
+}
+
+/* The model's answer for v (pool pi), corrected by what the controller
+ * measured at the sizes it ran. */
+static void answer(int pi, struct ps_view_pool *v)
+{
+    const struct ps_pool_totals *tot = &v->tot;
+    const struct ps_pool *p = &ps_pools[pi];
+    struct ps_rec_in in = { 0 };
+    in.cores = ps_cores;
+    in.threads = v->peak;
+    in.cpu_s = tot->cpu_ns * NS;
+    in.io_s = tot->wait_ns[PS_IO] * NS;
+    in.sleep_s = tot->wait_ns[PS_SLEEP] * NS;
+    in.lock_s = tot->wait_ns[PS_LOCK] * NS;
+    in.cond_s = tot->wait_ns[PS_COND] * NS;
+    in.idle_s = tot->wait_ns[PS_IDLE] * NS;
+    in.runq_s = tot->wait_ns[PS_RUNQ] * NS;
+    in.spin_s = tot->spin_ns * NS;
+    in.wall_s = v->wall_s;
+    in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
+    in.demand_peak = (int)p->demand_peak;
+    uint64_t handoffs;
+    double h50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
+    /* enough hand-offs for a median, and tasks whose count is whole */
+    if (handoffs >= 20 && tot->tasks >= 20 && v->tasks_whole) {
+        in.handoff_s = h50 * NS;
+        in.task_work_s = (tot->cpu_ns + tot->wait_ns[PS_IO] + tot->wait_ns[PS_SLEEP]) * NS / tot->tasks;
+    }
+    in.tasks_seen = v->tasks_whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
+    in.lone = tot->threads == 1;
+    v->top = ps_view_top_contention(pi, &v->top_wait_s);
+    v->top_handoff = 0;
+    in.top_wait_s = v->top_wait_s;
+    if (v->top) {
+        in.top_hold_s = v->top->hold_ns * NS;
+        if (v->top->kind == PS_K_FUTEX_LOCK)     /* sampled at contended acquisitions only */
+            in.top_hold_s = v->top->acquisitions ? in.top_hold_s / v->top->acquisitions * v->top->contended : 0;
+        v->top_handoff = in.top_is_handoff = ps_view_is_handoff(pi, v->top);
+        if (v->top->kind == PS_K_SPIN)
+            in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
+    }
+    ps_recommend(&in, &v->rec);
+    /* A size the controller ran and measured best outweighs the model's. */
+    double tput;
+    int measured = ps_controller_measured(pi, &tput);
+    if (measured > 0 && measured != v->rec.recommended_threads) {
+        size_t len = strlen(v->rec.reason);
+        ps_fmt(v->rec.reason + len, sizeof v->rec.reason - len,
+               "; the controller measured %d threads best (%lu tasks/s), where the model said %d",
+               measured, (unsigned long)(tput + 0.5), v->rec.recommended_threads);
+        v->rec.recommended_threads = measured;
+    }
+}
+
+const struct ps_view_pool *ps_view_answer(int pi)
+{
+    if (pi < 0 || pi >= view.npools || !view.pool[pi].ok)
+        return NULL;
+    struct ps_view_pool *v = &view.pool[pi];
+    if (!v->answered) {
+        answer(pi, v);
+        v->answered = 1;
+    }
+    return v;
+}

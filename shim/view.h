@@ -1,0 +1,51 @@
+/* view.h: the read-only picture of every pool that the agent takes once per
+ * tick, in one pass over the thread table (view.c). Everything downstream of
+ * the capture reads it instead of the tables: the controller, the metrics,
+ * the dump triggers, and the report, summary and profile at exit, which all
+ * print the same answer because there is only one. Agent thread (or, at exit,
+ * after the agent stopped); not for the host's threads. */
+#ifndef PS_VIEW_H
+#define PS_VIEW_H
+#include "pool.h"
+#include "recommend.h"
+#include <stdint.h>
+
+struct ps_obj;
+
+struct ps_view_pool {
+    int ok;                       /* the pool has had a thread */
+    struct ps_pool_totals tot;    /* its live, exited and retired threads */
+    int live, idle, busy, parked; /* its live threads now */
+    int peak;                     /* most threads live at once in its history */
+    double wall_s;                /* its first thread's start to its last one's end */
+    int tasks_whole;              /* tot.tasks holds every task (ps_pool_tasks_whole) */
+    struct ps_pool_sample last;   /* this tick's history sample (pool.h) */
+    /* The answer, computed when first asked for this view (ps_view_answer):
+     * most ticks nobody asks (control off, no dump, no metrics). */
+    int answered;
+    struct ps_obj *top;           /* the object the pool waited on most besides its idle wait */
+    double top_wait_s;            /* the pool's wait on it (both halves of a mutex + condvar lock) */
+    int top_handoff;              /* top is handed from worker to worker (a GIL-like lock) */
+    struct ps_rec_out rec;        /* the size, class and reason everything prints */
+};
+
+struct ps_view {
+    uint64_t t_ns;                /* when it was taken; 0 = never */
+    int npools;
+    struct ps_view_pool pool[PS_MAX_POOLS];
+};
+
+/* The agent's tick: learn idle waits, one pass over the threads, the pools'
+ * history; returns the new view. */
+const struct ps_view *ps_view_tick(uint64_t now_ns);
+/* The last view taken (t_ns 0 before the first tick). */
+const struct ps_view *ps_view_last(void);
+/* Pool pi of the last view with its answer, or NULL when pi had no thread. */
+const struct ps_view_pool *ps_view_answer(int pi);
+/* The object pool pi waited on most, other than its idle wait, and the
+ * pool's wait on it now (the answer's top, taken afresh). */
+struct ps_obj *ps_view_top_contention(int pi, double *wait_s);
+/* Is o handed from worker to worker in pool pi (a GIL-like lock, or half of
+ * a mutex + condvar lock), rather than a lock held while working? */
+int ps_view_is_handoff(int pi, const struct ps_obj *o);
+#endif
