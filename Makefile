@@ -33,10 +33,15 @@ else ifeq ($(SAN),tsan)
   SHIM_SANFLAGS := -fsanitize=undefined -fsanitize-trap=undefined
 endif
 
-SHIM_SRC  := $(sort $(wildcard shim/*.c))
+# The shim's folders are layers (README's Layout; tests/scripts/layers.sh keeps
+# includes pointing one way); a file names a header by its name alone.
+SHIM_DIRS := base record capture control output wrap
+SHIM_INC  := -Ishim $(addprefix -Ishim/,$(SHIM_DIRS))
+SHIM_HDR  := $(wildcard shim/*.h shim/*/*.h)
+SHIM_SRC  := $(sort $(wildcard shim/*.c shim/*/*.c))
 SHIM_OBJ  := $(patsubst shim/%.c,$(B)/shim/%.o,$(SHIM_SRC))
 SHIM_LIB  := $(B)/libpoolshim.so
-SHIM_CFLAGS := $(CFLAGS_BASE) -fPIC -fvisibility=hidden -ftls-model=initial-exec -pthread
+SHIM_CFLAGS := $(CFLAGS_BASE) $(SHIM_INC) -fPIC -fvisibility=hidden -ftls-model=initial-exec -pthread
 SHIM_LDFLAGS := -shared -Wl,--version-script=shim/exports.map -Wl,-z,now -Wl,-z,nodelete \
                 -pthread -ldl -ljemalloc
 
@@ -68,8 +73,9 @@ deps:
 
 # stacks.c runs in the dump signal's handler: no sanitizer instrumentation
 # there (a UBSan check that fires in a handler has nowhere safe to go).
-$(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/shim
-	$(CC) $(SHIM_CFLAGS) $(if $(filter stacks,$*),,$(SHIM_SANFLAGS)) -c $< -o $@
+$(B)/shim/%.o: shim/%.c $(SHIM_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(SHIM_CFLAGS) $(if $(filter capture/stacks,$*),,$(SHIM_SANFLAGS)) -c $< -o $@
 $(SHIM_LIB): $(SHIM_OBJ) shim/exports.map
 	$(CC) $(SHIM_SANFLAGS) -o $@ $(SHIM_OBJ) $(SHIM_LDFLAGS)
 
@@ -85,24 +91,23 @@ $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtur
 $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 
 # Unit tests link the shim's objects directly (never preload into the runner).
-# Without init.o (no constructor) and the interpose_*.o wrappers (they would
+# Without init.o (no constructor) and the wrappers of wrap/ (they would
 # interpose libc inside the runner itself); jansson checks the JSON writer.
 # machine.o and throttle.o too: the controller's tests give it a machine and
 # a throttle of their own (tests/unit/test_controller.c), so that nothing
 # test-only is built into the library.
-UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/interpose_%.o $(B)/shim/machine.o \
-                          $(B)/shim/throttle.o,$(SHIM_OBJ))
+UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/wrap/%.o $(B)/shim/control/machine.o \
+                          $(B)/shim/control/throttle.o,$(SHIM_OBJ))
 # Under SAN the unit tests get the shim's modules built with the full sanitizer
 # (the preloaded library gets UBSan only, see above).
 ifneq ($(RUNNER_SANFLAGS),)
   UNIT_OBJ := $(patsubst $(B)/shim/%.o,$(B)/unit-shim/%.o,$(UNIT_OBJ))
 endif
-$(B)/unit-shim/%.o: shim/%.c $(wildcard shim/*.h) | $(B)/unit-shim
+$(B)/unit-shim/%.o: shim/%.c $(SHIM_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(SHIM_CFLAGS) $(RUNNER_SANFLAGS) -c $< -o $@
-$(B)/unit-shim:
-	@mkdir -p $@
 $(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
-	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Ishim -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
+	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) $(SHIM_INC) -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
 	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
 
@@ -110,7 +115,7 @@ $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
 $(B)/bench/%: bench/%.c | $(B)/bench
 	$(CC) -O2 -gdwarf-4 -std=gnu11 -D_GNU_SOURCE -pthread -o $@ $< -lm
 
-$(B)/shim $(B)/analyzer $(B)/fixtures $(B)/tests $(B)/bench:
+$(B)/analyzer $(B)/fixtures $(B)/tests $(B)/bench:
 	@mkdir -p $@
 
 demo: deps all

@@ -9,7 +9,7 @@
 #include "cmd.h"
 #include "load.h"
 #include "ptrace.h"
-#include "../shim/stacks.h"
+#include "../shim/capture/stacks.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

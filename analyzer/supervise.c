@@ -1,5 +1,5 @@
 /* supervise.c: `poolshim run` as the supervisor that takes the shim's dumps
- * by ptrace (shim/supervise.h has the protocol). The shim cannot trace its
+ * by ptrace (shim/capture/supervise.h has the protocol). The shim cannot trace its
  * own process, and forking a tracer out of the program is unsafe; the
  * `poolshim run` that started the program is its ancestor, which even Yama's
  * ptrace_scope 1 lets trace it. So run listens on an abstract unix socket

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PARKED_BIT (1u << 16)          /* shim/trace.h: PS_TRACE_PARKED */
+#define PARKED_BIT (1u << 16)          /* shim/record/trace.h: PS_TRACE_PARKED */
 
 static int push(struct an_tthread *t, struct an_slice s)
 {

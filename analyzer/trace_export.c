@@ -65,7 +65,7 @@ static void slices(struct out *o, const struct an_timeline *tl, const struct an_
         if (kind || s->obj) {
             fputs(",\"args\":{", o->f);
             if (kind) { fputs("\"kind\":", o->f); jstr(o->f, kind); }
-            if (s->obj >> 63) {           /* shim/syncobj.h PS_FD_KEY: a file descriptor */
+            if (s->obj >> 63) {           /* shim/record/syncobj.h PS_FD_KEY: a file descriptor */
                 fprintf(o->f, "%s\"fd\":%u", kind ? "," : "", (unsigned)(s->obj & 0xffffffffu));
             } else if (s->obj) {
                 fprintf(o->f, "%s\"object\":\"0x%llx\"", kind ? "," : "", (unsigned long long)s->obj);

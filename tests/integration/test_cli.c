@@ -1,7 +1,7 @@
 /* The command line's manners: `--version` names the release the man pages
  * carry; `help CMD` and `CMD --help` print the same text, with the synopsis,
  * every option and the exit status; every option they list is in poolshim(1)
- * and every POOLSHIM_* variable of the shim's table (shim/config.c) is a
+ * and every POOLSHIM_* variable of the shim's table (shim/base/config.c) is a
  * `run` option and in libpoolshim(7); both pages render without a groff
  * warning; unknown commands exit 2 with one line. */
 #include "analyzer_kit.h"
@@ -97,7 +97,7 @@ Test(cli, every_shim_variable_is_a_run_option_and_in_libpoolshim_7, .timeout = 6
     cr_expect_eq(warn[0], 0, "groff warnings on libpoolshim.7: %s", warn);
     char *run = poolshim_out((char *[]){ "help", "run", NULL }, 0);
     char path[600];
-    snprintf(path, sizeof path, "%s", ps_build_path("../shim/config.c"));
+    snprintf(path, sizeof path, "%s", ps_build_path("../shim/base/config.c"));
     char *src = ps_slurp(path);
     int n = 0;
     for (const char *p = src; (p = strstr(p, "{ \"POOLSHIM_")); p++) {
@@ -136,7 +136,7 @@ Test(cli, every_shim_variable_is_a_run_option_and_in_libpoolshim_7, .timeout = 6
             cr_expect(strncmp(bol + strspn(bol, " "), opt, strlen(opt)) == 0, "%s is not set by %s", var, opt);
         }
     }
-    cr_expect_geq(n, 18, "only %d variables found in shim/config.c", n);
+    cr_expect_geq(n, 18, "only %d variables found in shim/base/config.c", n);
     free(src);
     free(run);
     free(page);

@@ -4,7 +4,7 @@
  * thread goes through yarn's launch(), i.e. pthread_create with the same
  * static trampoline (ignition, shown as pigz+0x…) and a capsule whose first
  * word is the function to run. The shim keys pools by that entry too
- * (shim/entry.h), so the N compress threads are one pool and the write
+ * (shim/record/entry.h), so the N compress threads are one pool and the write
  * thread another, of 1, which waits for the compressors: not serialized
  * (a lone thread queues behind no member of its pool). The truth for CPU is
  * the kernel's: the child's rusage. */

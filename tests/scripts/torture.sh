@@ -343,7 +343,7 @@ case_killed() {
 }
 
 case_config() {
-  # one bad value per variable of shim/config.c's table; a missing entry here fails
+  # one bad value per variable of shim/base/config.c's table; a missing entry here fails
   declare -A badv=(
     [POOLSHIM_DIR]=/nonexistent/dir [POOLSHIM_CONTROL]=maybe [POOLSHIM_DUMP]=sometimes
     [POOLSHIM_INTERVAL_MS]=5 [POOLSHIM_SUMMARY]=yes [POOLSHIM_REPORT]=2 [POOLSHIM_DUMP_SIGNAL]=99
@@ -354,7 +354,7 @@ case_config() {
     [POOLSHIM_METRICS]=$(printf 'm%.0s' {1..600}) [POOLSHIM_TRACE]=yes [POOLSHIM_TRACE_EVENTS]=512
     [POOLSHIM_DUMP_CAPTURE]=gdb
   )
-  local vars; vars=$(grep -o '{ "POOLSHIM_[A-Z_]*"' "$SRC/shim/config.c" | tr -d '{" ')
+  local vars; vars=$(grep -o '{ "POOLSHIM_[A-Z_]*"' "$SRC/shim/base/config.c" | tr -d '{" ')
   begin config || return
   run 0 30 -- "$T/plain"
   local v failed=0 n=0

@@ -55,7 +55,7 @@ build_pool() {   # NAME CFLAGS-AND-LIBS...: 0 if built into $WORK/NAME
         echo "$name: skipped (does not build here: $(head -1 "$WORK/$name.cc"))"; return 1; }
 }
 # GLib's workers take queued tasks under a GMutex no wrapper sees: counted
-# around the task function (shim/interpose_glib.c), all 400 queued at once.
+# around the task function (shim/wrap/interpose_glib.c), all 400 queued at once.
 if build_pool glib_pool $(pkg-config --cflags --libs glib-2.0 2>/dev/null); then
     TASKS=400 case_ glib_pool_backlog "$WORK/glib_pool" 4 400 1 2
 fi

@@ -1,4 +1,4 @@
-/* Unit tests for shim/config.c: every POOLSHIM_* variable's accepted and
+/* Unit tests for shim/base/config.c: every POOLSHIM_* variable's accepted and
  * rejected values, defaults kept on rejection, one stderr line naming the
  * variable. Each Criterion test runs in its own process, so ps_log's writes to
  * fd 2 are captured with a pipe (capture.h) without disturbing other tests. */

@@ -1,4 +1,4 @@
-/* Unit tests for shim/controller.c: the control law in simulated time.
+/* Unit tests for shim/control/controller.c: the control law in simulated time.
  * A test owns a clock and one pool whose throughput (and CPU, waits, run-queue
  * delay) is a known function of the number of workers running, the size the
  * controller sets: live threads (grown by the real ps_expand_start, which

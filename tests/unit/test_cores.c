@@ -1,4 +1,4 @@
-/* Unit tests for shim/cores.c: the CPUs a process can use. Criterion runs
+/* Unit tests for shim/base/cores.c: the CPUs a process can use. Criterion runs
  * each test in its own process, so narrowing the affinity here is safe. */
 #include <criterion/criterion.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-/* Unit tests for shim/entry.c: what a trampoline's argument says its thread
+/* Unit tests for shim/record/entry.c: what a trampoline's argument says its thread
  * runs. Only a first word that points into loaded code counts; any other
  * argument (NULL, a number, unmapped memory, a struct of data) gives NULL
  * without faulting, and errno is left as it was. */

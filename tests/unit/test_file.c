@@ -1,4 +1,4 @@
-/* Unit tests for shim/file.c: atomic writes leave exactly the target file with
+/* Unit tests for shim/base/file.c: atomic writes leave exactly the target file with
  * exactly the bytes given, and on failure leave nothing and return -errno. */
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Unit tests for shim/jsonw.c: documents are parsed back with jansson (the
+/* Unit tests for shim/base/jsonw.c: documents are parsed back with jansson (the
  * analyzer's parser) and values compared; escaping, nesting, number formats. */
 #include <criterion/criterion.h>
 #include <jansson.h>

@@ -1,4 +1,4 @@
-/* Unit tests for shim/log.c: ps_fmt's conversions against snprintf's output,
+/* Unit tests for shim/base/log.c: ps_fmt's conversions against snprintf's output,
  * truncation (the result is the longest prefix that fits, always
  * NUL-terminated, and the return value is the bytes written), ps_write_all. */
 #include <criterion/criterion.h>

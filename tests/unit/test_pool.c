@@ -1,4 +1,4 @@
-/* Unit tests for shim/pool.c: the name prefix that groups threads, and the
+/* Unit tests for shim/record/pool.c: the name prefix that groups threads, and the
  * pool table's find-or-create (single thread, racing threads, full table). */
 #include <criterion/criterion.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-/* Unit tests for shim/recommend.c: the sizing model on inputs whose answer is
+/* Unit tests for shim/control/recommend.c: the sizing model on inputs whose answer is
  * computed by hand in each test's comment (recommend.h gives the formulas). */
 #include <criterion/criterion.h>
 #include "recommend.h"

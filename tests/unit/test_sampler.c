@@ -1,4 +1,4 @@
-/* Unit tests for the pure parts of shim/sampler.c: schedstat text and the
+/* Unit tests for the pure parts of shim/control/sampler.c: schedstat text and the
  * blocked-syscall classifier. The schedstat test reads this thread's real
  * file and brackets it with CLOCK_THREAD_CPUTIME_ID (same kernel counter). */
 #include <criterion/criterion.h>

@@ -1,4 +1,4 @@
-/* Unit tests for shim/symbol.c: a static function of this test binary (not
+/* Unit tests for shim/base/symbol.c: a static function of this test binary (not
  * exported, found only through the ELF .symtab: the binary is linked without
  * -rdynamic and not stripped) and an exported libc function (dladdr). */
 #include <criterion/criterion.h>

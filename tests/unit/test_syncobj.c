@@ -1,4 +1,4 @@
-/* Unit tests for shim/syncobj.c: the object table (insert, find, a full probe
+/* Unit tests for shim/record/syncobj.c: the object table (insert, find, a full probe
  * window) and the contention accounting (counts, wait sums, max wait, the
  * bounded per-object site lists, hold time and its sample). Thread records are local structs:
  * the accounting only reads tid and pool from them. */
