@@ -2,19 +2,19 @@
 # bench/agent.sh: what the shim's own thread (the agent) costs per live thread
 # (issue 13: <= 2 % of a core at 1,000 threads at the default interval, and
 # flat per thread from 100 to 8,000). Runs bench/idle_threads under the shim
-# for N = 100, 1000, 4000, 8000 threads blocked on a condvar (a pool's idle
+# for N = 100, 1000, 4000, 8000, 10000 threads blocked on a condvar (a pool's idle
 # workers) and in nanosleep, and prints, per N: the agent's CPU as a share of
 # one core, its ticks per second (the default interval is 100 ms: 10/s; fewer
 # means it stretched its interval, agent.c), its CPU per thread per tick, and
 # the whole process's CPU with the shim and without it over the same window.
 # ~1-2 minutes. Usage: bash bench/agent.sh [BUILD_DIR]
-#   AGENT_SIZES="100 1000 4000 8000"   AGENT_SECONDS=4   AGENT_WAITS="cond sleep"
+#   AGENT_SIZES="100 1000 4000 8000 10000"   AGENT_SECONDS=4   AGENT_WAITS="cond sleep"
 set -uo pipefail
 B=${1:-build}
 B=$(cd "$B" && pwd)
 BIN=$B/bench/idle_threads
 [ -x "$BIN" ] || { echo "agent.sh: $BIN missing (make bench)" >&2; exit 1; }
-SIZES=${AGENT_SIZES:-100 1000 4000 8000}
+SIZES=${AGENT_SIZES:-100 1000 4000 8000 10000}
 SECONDS_=${AGENT_SECONDS:-4}
 WAITS=${AGENT_WAITS:-cond sleep}
 TMP=$(mktemp -d /tmp/poolshim-agent.XXXXXX)
