@@ -158,7 +158,9 @@ static void pools_section(FILE *f, const json_t *files)
     fprintf(f, "</div>\n");
     free(s);
 
-    const char *cats[7] = { "cpu", "io", "sleep", "lock", "cond", "idle", "runqueue" };
+    const char *cats[7] = { "cpu" };
+    for (int c = 0; c < 6; c++)
+        cats[1 + c] = an_causes[c];
     double *v = calloc((size_t)np * 7, sizeof *v);
     const char **labels = calloc((size_t)np, sizeof *labels);
     if (v && labels) {

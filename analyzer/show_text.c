@@ -3,6 +3,7 @@
  * stack per lock, thread groups, pools, allocations: what to look at first. */
 #include "show.h"
 #include "jget.h"
+#include "report.h"
 #include "text.h"
 #include <math.h>
 #include <string.h>
@@ -234,10 +235,8 @@ void an_show_text(FILE *out, const json_t *a)
                  an_fmt_num(n4, sizeof n4, an_num(rec, "threads")));
         wrapped_line(out, 2, "", line);
         fprintf(out, "    cpu %s s", N(an_num(e, "cpu_s")));
-        for (int c = 0; c < 6; c++) {
-            static const char *const k[] = { "io", "sleep", "lock", "cond", "idle", "runqueue" };
-            fprintf(out, "  %s %s", k[c], N(an_num(w, k[c])));
-        }
+        for (int c = 0; c < 6; c++)
+            fprintf(out, "  %s %s", an_causes[c], N(an_num(w, an_causes[c])));
         fprintf(out, "\n");
         if (an_str(rec, "reason")) wrapped_line(out, 4, "", an_str(rec, "reason"));
     }
