@@ -7,6 +7,7 @@
  * its stack, and read by the same thread that writes it. */
 #include "view.h"
 #include "clock.h"
+#include "config.h"
 #include "controller.h"
 #include "cores.h"
 #include "log.h"
@@ -84,6 +85,34 @@ static int peak_threads(int pi, const struct ps_pool_totals *tot)
     return peak ? peak : tot->threads;
 }
 
+/* Threads outside a pool that wait on a condvar with the pool's queue mutex
+ * (not its idle wait) wait for something its workers do under that mutex
+ * (node's DrainTasks waits for the platform workers' count of finished
+ * tasks): the controller must not leave such workers parked. A second pass
+ * over the live threads, taken only with control on (an object lookup per
+ * thread in a condvar wait). */
+static void note_queue_mutex_waiters(int npools)
+{
+    int any = 0;
+    for (int pi = 0; pi < npools; pi++)
+        any |= view.pool[pi].queue_mutex != 0;
+    int hwm = any ? ps_thread_hwm() : 0;
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->ignore ||
+            __atomic_load_n(&t->cur_kind, __ATOMIC_ACQUIRE) != PS_K_COND)
+            continue;
+        uintptr_t cv = __atomic_load_n(&t->cur_obj, __ATOMIC_RELAXED);
+        struct ps_obj *o = cv ? ps_obj_find(cv) : NULL;
+        uintptr_t m = o ? __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) : 0;
+        for (int pi = 0; m && pi < npools; pi++) {
+            struct ps_view_pool *v = &view.pool[pi];
+            if (v->queue_mutex == m && cv != v->idle_obj && t->pool != pi)
+                v->queue_mutex_waited = 1;
+        }
+    }
+}
+
 const struct ps_view *ps_view_tick(uint64_t now)
 {
     if (!ps_pools)
@@ -94,6 +123,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
     int npools = 0;
     for (; npools < PS_MAX_POOLS && __atomic_load_n(&ps_pools[npools].used, __ATOMIC_ACQUIRE) == 2; npools++) {
         totals_begin(npools, &view.pool[npools].tot);
+        view.pool[npools].calls = view.pool[npools].lock_events = 0;
         memset(&census[npools], 0, sizeof census[npools]);
         first[npools] = last[npools] = 0;
     }
@@ -115,6 +145,10 @@ const struct ps_view *ps_view_tick(uint64_t now)
         if (st != PS_T_LIVE)
             continue;
         census[pi].live++;
+        struct ps_view_pool *v = &view.pool[pi];
+        for (int k = 0; k < PS_NCAUSE; k++)
+            v->calls += __atomic_load_n(&t->waits[k], __ATOMIC_RELAXED);
+        v->lock_events += __atomic_load_n(&t->lock_events, __ATOMIC_RELAXED);
         if (t->throttled)
             census[pi].parked++;
         else if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) && t->cur_cause == PS_IDLE)
@@ -135,10 +169,22 @@ const struct ps_view *ps_view_tick(uint64_t now)
         v->peak = peak_threads(pi, &v->tot);
         v->wall_s = last[pi] > first[pi] ? (double)(last[pi] - first[pi]) * NS : 0;
         v->tasks_whole = ps_pool_tasks_whole(pi, v->tot.cpu_ns);
-        v->last = ps_pools[pi].hist[(ps_pools[pi].hist_n - 1) % PS_HIST];
+        const struct ps_pool *p = &ps_pools[pi];
+        v->hist_n = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
+        v->last = p->hist[(v->hist_n - 1) % PS_HIST];
+        v->prev = v->hist_n > 1 ? p->hist[(v->hist_n - 2) % PS_HIST] : v->last;
+        v->has_routine = p->routine != NULL;
+        v->idle_obj = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
+        v->queue_mutex = __atomic_load_n(&p->queue_mutex, __ATOMIC_ACQUIRE);
+        v->queue = p->queue_est;
+        v->submissions = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
+        v->limit = __atomic_load_n(&p->limit, __ATOMIC_RELAXED);
+        v->queue_mutex_waited = 0;
         v->answered = 0;
     }
     view.npools = npools;
+    if (ps_cfg.control != PS_CONTROL_OFF)
+        note_queue_mutex_waiters(npools);
     view.t_ns = now;
     return &view;
 }

@@ -19,7 +19,19 @@ struct ps_view_pool {
     int peak;                     /* most threads live at once in its history */
     double wall_s;                /* its first thread's start to its last one's end */
     int tasks_whole;              /* tot.tasks holds every task (ps_pool_tasks_whole) */
-    struct ps_pool_sample last;   /* this tick's history sample (pool.h) */
+    /* The pool's state this tick, as the controller reads it. */
+    struct ps_pool_sample last, prev;  /* this tick's history sample and the one before */
+    uint32_t hist_n;              /* samples taken so far (prev is valid from 2) */
+    int has_routine;              /* started by a known routine (not a thread we only found) */
+    uintptr_t idle_obj;           /* where its workers wait for work, 0 unknown */
+    uintptr_t queue_mutex;        /* the mutex its work queue is taken under, 0 unknown */
+    uint64_t queue;               /* tasks queued (pool.h's estimate) */
+    uint64_t submissions;         /* posts to its idle wait from outside */
+    int limit;                    /* the throttle's limit now, 0 none */
+    uint64_t calls;               /* wrapped blocking calls its live threads completed, ever */
+    uint64_t lock_events;         /* its live threads' hot-lock acquisitions, ever */
+    int queue_mutex_waited;       /* with control on: a thread outside the pool waits on a
+                                     condvar with its queue mutex (waits for its workers) */
     /* The answer, computed when first asked for this view (ps_view_answer):
      * most ticks nobody asks (control off, no dump, no metrics). */
     int answered;
