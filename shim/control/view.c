@@ -183,9 +183,12 @@ const struct ps_view *ps_view_tick(uint64_t now)
         v->answered = 0;
     }
     view.npools = npools;
-    if (ps_cfg.control != PS_CONTROL_OFF)
-        note_queue_mutex_waiters(npools);
     view.t_ns = now;
+    if (ps_cfg.control != PS_CONTROL_OFF) {
+        note_queue_mutex_waiters(npools);
+        for (int pi = 0; pi < npools; pi++)
+            ps_view_answer(pi);
+    }
     return &view;
 }
 
@@ -309,6 +312,9 @@ static void answer(int pi, struct ps_view_pool *v)
     in.lone = tot->threads == 1;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);
     v->top_handoff = 0;
+    v->top_key = v->top ? v->top->key : 0;
+    v->top_wait_ns = (uint64_t)(v->top_wait_s * 1e9 + 0.5);     /* a GIL-like pair counts both */
+    v->top_hold_ns = v->top ? v->top->hold_ns : 0;
     in.top_wait_s = v->top_wait_s;
     if (v->top) {
         in.top_hold_s = v->top->hold_ns * NS;

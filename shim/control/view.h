@@ -38,6 +38,8 @@ struct ps_view_pool {
     struct ps_obj *top;           /* the object the pool waited on most besides its idle wait */
     double top_wait_s;            /* the pool's wait on it (both halves of a mutex + condvar lock) */
     int top_handoff;              /* top is handed from worker to worker (a GIL-like lock) */
+    uintptr_t top_key;            /* top's address (0: none), its wait as top_wait_s says and */
+    uint64_t top_wait_ns, top_hold_ns;   /* its hold, for the controller's rates */
     struct ps_rec_out rec;        /* the size, class and reason everything prints */
 };
 
@@ -48,7 +50,8 @@ struct ps_view {
 };
 
 /* The agent's tick: learn idle waits, one pass over the threads, the pools'
- * history; returns the new view. */
+ * history; returns the new view. With control on, every pool's answer is
+ * taken in the tick (the controller reads its top contention each tick). */
 const struct ps_view *ps_view_tick(uint64_t now_ns);
 /* The last view taken (t_ns 0 before the first tick). */
 const struct ps_view *ps_view_last(void);
