@@ -144,6 +144,7 @@ struct ps_thread {
 } __attribute__((aligned(64)));      /* records share no cache line: a thread's stores on each
                                       * hot lock (lock_events, hot_slot) sat on the line holding
                                       * its neighbour's ignore and pool, read on each of its locks */
+_Static_assert(sizeof(struct ps_thread) % 64 == 0, "thread records must not share cache lines");
 
 extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
 extern int ps_threads_hwm;                /* records ever used: scan [0, hwm) */
