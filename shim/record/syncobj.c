@@ -166,26 +166,25 @@ static struct ps_lock_ledger *ledger_bind(struct ps_thread *t)
     return l;
 }
 
-struct ps_lock_slot *ps_lock_slot_bind(struct ps_thread *t, uintptr_t key, struct ps_obj **op)
+struct ps_lock_ref ps_lock_slot_bind(struct ps_thread *t, uintptr_t key)
 {
     struct ps_obj *o = ps_obj_probe(key);
-    *op = o;
     struct ps_lock_ledger *l = t->ledger ? t->ledger : ledger_bind(t);
     if (!o || !l)
-        return NULL;
+        return (struct ps_lock_ref){ NULL, o };
     uint32_t i = ps_obj_filter_bit(key);
     for (int k = 0; k < PS_LEDGER_PROBE; k++) {
         struct ps_lock_slot *s = &l->slot[(i + (uint32_t)k) & (PS_LEDGER_SLOTS - 1)];
         if (s->key == key)
-            return s;
+            return (struct ps_lock_ref){ s, o };
         if (!s->key) {
             s->o = o;
             __atomic_store_n(&s->key, key, __ATOMIC_RELEASE);   /* the fold reads key, then o */
             t->hot_slot = s;
-            return s;
+            return (struct ps_lock_ref){ s, o };
         }
     }
-    return NULL;
+    return (struct ps_lock_ref){ NULL, o };
 }
 
 void ps_lock_on_acquire_maybe(struct ps_thread *t, const void *lock, void *site, int waited)

@@ -197,30 +197,36 @@ void ps_lock_on_release_maybe(struct ps_thread *t, const void *lock);
  * entry too: the one lookup of the acquire and release paths. Bound on first
  * use (out of line); NULL when t's probe window is full of other locks (*op
  * is then the entry, counted in its totals) or key is not in the table (*op
- * NULL: a filter false positive). Owner thread only. */
-struct ps_lock_slot *ps_lock_slot_bind(struct ps_thread *t, uintptr_t key, struct ps_obj **op);
+ * NULL: a filter false positive, or a pool's queue mutex never contended).
+ * Owner thread only. The out-of-line part returns slot and entry in
+ * registers: given &o, it kept o in memory and every hot lock's path paid
+ * for the stack frame. */
+struct ps_lock_ref { struct ps_lock_slot *s; struct ps_obj *o; };
+struct ps_lock_ref ps_lock_slot_bind(struct ps_thread *t, uintptr_t key);
 static inline struct ps_lock_slot *ps_lock_slot(struct ps_thread *t, uintptr_t key, struct ps_obj **op)
 {
-    struct ps_lock_slot *last = t->hot_slot;     /* the release of what was just taken */
-    if (__builtin_expect(last && last->key == key, 1)) {
-        *op = last->o;
-        return last;
-    }
+    struct ps_lock_slot *s = t->hot_slot;        /* the release of what was just taken */
+    if (__builtin_expect(s && s->key == key, 1))
+        goto found;
     struct ps_lock_ledger *l = t->ledger;
-    if (__builtin_expect(!l, 0))
-        return ps_lock_slot_bind(t, key, op);
-    uint32_t i = ps_obj_filter_bit(key);
-    for (int k = 0; k < PS_LEDGER_PROBE; k++) {
-        struct ps_lock_slot *s = &l->slot[(i + (uint32_t)k) & (PS_LEDGER_SLOTS - 1)];
-        if (__builtin_expect(s->key == key, 1)) {
-            *op = s->o;
-            t->hot_slot = s;
-            return s;
+    if (__builtin_expect(l != NULL, 1)) {
+        uint32_t i = ps_obj_filter_bit(key);
+        for (int k = 0; k < PS_LEDGER_PROBE; k++) {
+            s = &l->slot[(i + (uint32_t)k) & (PS_LEDGER_SLOTS - 1)];
+            if (__builtin_expect(s->key == key, 1)) {
+                t->hot_slot = s;
+                goto found;
+            }
+            if (!s->key)
+                break;
         }
-        if (!s->key)
-            break;
     }
-    return ps_lock_slot_bind(t, key, op);
+    struct ps_lock_ref r = ps_lock_slot_bind(t, key);
+    *op = r.o;
+    return r.s;
+found:
+    *op = s->o;
+    return s;
 }
 
 /* The acquire and release of a hot lock (o, t's slot s or NULL) for a known

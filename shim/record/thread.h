@@ -141,7 +141,10 @@ struct ps_thread {
     struct ps_lock_slot *hot_slot;   /* owner: the slot last looked up (a lock's release
                                       * follows its acquisition), NULL none */
     struct ps_lock_ledger *ledger;   /* owner binds it at its first hot lock; NULL none */
-};
+} __attribute__((aligned(64)));      /* records share no cache line: a thread's stores on each
+                                      * hot lock (lock_events, hot_slot) sat on the line holding
+                                      * its neighbour's ignore and pool, read on each of its locks */
+_Static_assert(sizeof(struct ps_thread) % 64 == 0, "thread records must not share cache lines");
 
 extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
 extern int ps_threads_hwm;                /* records ever used: scan [0, hwm) */

@@ -207,6 +207,15 @@ PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 /* A marked mutex: the hold time closes while we still hold it (the owner
  * check needs that); the task begins after the real unlock, so the clock read
  * and the pool's counter are not inside the host's critical section. */
+static __attribute__((noinline)) int unlock_task(struct ps_thread *t, pthread_mutex_t *m)
+{
+    int r = PS_REAL(pthread_mutex_unlock)(m);
+    if (r == 0)
+        ps_task_begin(t);                /* a worker leaves the queue with a task; sets no errno */
+    return r;
+}
+/* The real unlock is a tail call unless the mutex is the thread's pool's
+ * queue mutex (then unlock_task): no stack frame on a hot lock's release. */
 static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
 {
     struct ps_thread *t = ps_self;
@@ -216,11 +225,9 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
     struct ps_lock_slot *s = ps_lock_slot(t, (uintptr_t)m, &o);
     if (o)
         ps_lock_released(o, s, t);
-    int task = ps_pool_is_queue_mutex(t, m);
-    int r = PS_REAL(pthread_mutex_unlock)(m);
-    if (task && r == 0)
-        ps_task_begin(t);                /* a worker leaves the queue with a task; sets no errno */
-    return r;
+    if (__builtin_expect(ps_pool_is_queue_mutex(t, m), 0))
+        return unlock_task(t, m);
+    return PS_REAL(pthread_mutex_unlock)(m);
 }
 
 /* Before the constructor resolved the real functions (PS_REAL's fallback,
