@@ -140,5 +140,7 @@ void ps_resume_after_failed_exec(void)
 
 __attribute__((destructor(101))) static void ps_fini(void)
 {
+    int saved = errno;          /* later destructors and atexit handlers see the program's */
     ps_finish("exit");
+    errno = saved;
 }
