@@ -54,6 +54,8 @@
 #define STARVE_TICKS 2        /* watchdog evidence holds this many ticks in a row: one tick may be a burst's edge */
 #define STALL_MIN_S 2.0       /* no progress for less than this is a slow task, not a stall */
 #define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
+#define CONTEND_LOCK_CORES 0.05 /* mutex wait (cores) that makes a hot mutex a pool's safe point */
+#define CONTEND_COND_CORES 0.02 /* condvar wait (cores) above which it is not one */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
@@ -83,6 +85,7 @@ struct ctl {
     uint32_t hist_seen;
     /* EMAs of rates: seconds per second (cores) and tasks per second */
     double cpu, ws, lock, cond, idle, runq, tasks, top_wait, top_hold;
+    double cond_last, idle_last, lock_last;   /* the last interval's rates, not smoothed */
     double demand;             /* EMA of work per task: CPU + io + sleep, seconds */
     uintptr_t top_key;
     uint64_t top_wait_prev, top_hold_prev;
@@ -108,6 +111,7 @@ struct ctl {
     uint64_t release_log_ns;
     int blind_windows;         /* windows in a row that saw too few tasks to judge a change */
     int rest_ticks;            /* ticks in a row with every running worker idle, nothing queued */
+    int contend_ticks;         /* ticks in a row that saw only mutex waits (contended_point) */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
@@ -182,6 +186,9 @@ static int observe(int pi, struct ctl *c)
     c->lock = ema(c->lock, RATE(lock_ns), first);
     c->cond = ema(c->cond, RATE(cond_ns), first);
     c->idle = ema(c->idle, RATE(idle_ns), first);
+    c->cond_last = RATE(cond_ns);
+    c->idle_last = RATE(idle_ns);
+    c->lock_last = RATE(lock_ns);
     c->runq = ema(c->runq, RATE(runq_ns), first);
     c->tasks = ema(c->tasks, (s1->tasks >= s0->tasks ? (double)(s1->tasks - s0->tasks) : 0) / dt, first);
 #undef RATE
@@ -259,6 +266,35 @@ static int guard(const struct ctl *c)
     return c->cpu >= 0.9 * ps_ncores && c->runq >= 0.1 * c->cpu;
 }
 
+/* A pool whose workers wait on mutexes and on nothing else (no condvar, no
+ * wait for work) never comes back to an idle wait or a queue mutex: its one
+ * safe point is a hot (once contended) mutex (throttle.h), allowed only while its workers
+ * wait on no condvar (a GIL is a flag behind a condvar: its holder holds no
+ * lock we see, and parking it stops every thread) and hand no lock round.
+ * Decided before any parking (parked time reads as idle), kept while no
+ * condvar wait shows up. Returns whether the pool can be parked at all. */
+static int contended_point(int pi, struct ctl *c)
+{
+    int on = ps_throttle_contended_allowed(pi), want;
+    if (on) {
+        want = c->cond < CONTEND_COND_CORES && !c->top_handoff && !c->no_throttle;
+    } else {
+        /* the last interval's rates: the EMAs keep a start-up barrier's wait for a second */
+        int only_mutex = c->lock_last >= CONTEND_LOCK_CORES && c->cond_last < CONTEND_COND_CORES &&
+                         c->cond_last < 0.02 * c->lock_last && c->idle_last < 0.02 * c->lock_last;
+        c->contend_ticks = only_mutex ? c->contend_ticks + 1 : 0;
+        want = c->contend_ticks >= STARVE_TICKS && !c->top_handoff && !c->no_throttle && !ps_throttle_parked(pi);
+    }
+    if (want != on)
+        ps_throttle_allow_contended(pi, want);
+    return want;
+}
+
+static int can_park(int pi, const struct ps_pool *p)
+{
+    return ps_pool_has_safe_point(p) || ps_throttle_contended_allowed(pi);
+}
+
 static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs *in)
 {
     struct ps_pool *p = &ps_pools[pi];
@@ -319,7 +355,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
         }
     } else {
         const char *cannot = NULL;
-        if (!ps_pool_has_safe_point(p))
+        if (!can_park(pi, p))
             cannot = "its workers were never seen waiting for work nor taking it from a queue a producer "
                      "waits on, so there is no safe point to park them";
         else if (c->no_throttle)
@@ -374,7 +410,7 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
         if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
-        if (to < c->size && (!ps_pool_has_safe_point(p) || c->no_throttle || c->top_handoff))
+        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff))
             continue;                   /* cannot park (see change()) */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
                              (to > p->threads_live && !ps_expand_allowed(pi))))
@@ -758,8 +794,10 @@ static void control(int pi, struct ctl *c, uint64_t now)
         int grow = ps_expand_allowed(pi) && c->target > p->threads_live && c->rec.cls != PS_CLASS_SERIAL &&
                    !guard(c) && (c->cpu > 0 || c->ws > 0);
         int shrink = c->target < p->threads_live && c->rec.cls == PS_CLASS_STARVED && !c->top_handoff &&
-                     ps_pool_has_safe_point(p) && now - c->win_ns >= 200000000ull;
-        if ((grow || shrink) && p->threads_idle == 0 && apart(c->target, p->threads_live, 4, 3)) {
+                     can_park(pi, p) && now - c->win_ns >= 200000000ull;
+        /* against the size we run at, not the live workers: a throttled pool
+         * keeps them, and the same limit was set again every tick */
+        if ((grow || shrink) && p->threads_idle == 0 && apart(c->target, c->size, 4, 3)) {
             char why[300];
             ps_fmt(why, sizeof why, "model, throughput not measurable yet (%d task boundaries seen): %s",
                    (int)(tasks - c->win_tasks), c->rec.reason);
@@ -897,7 +935,8 @@ void ps_controller_tick(uint64_t now)
             continue;
         }
         note_serial(pi, c, now);
-        if (ps_pool_has_safe_point(p) || ps_expand_allowed(pi))  /* something to act with */
+        int parkable = contended_point(pi, c) || ps_pool_has_safe_point(p);
+        if (parkable || ps_expand_allowed(pi))  /* something to act with */
             control(pi, c, now);
     }
 }
