@@ -112,6 +112,7 @@ struct ctl {
     int blind_windows;         /* windows in a row that saw too few tasks to judge a change */
     int rest_ticks;            /* ticks in a row with every running worker idle, nothing queued */
     int contend_ticks;         /* ticks in a row that saw only mutex waits (contended_point) */
+    int by_acqs;               /* throughput counted in hot-lock acquisitions, not tasks (work_done) */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
@@ -120,6 +121,10 @@ struct ctl {
 
 static struct ctl ctls[PS_MAX_POOLS];
 static uint64_t calls_now[PS_MAX_POOLS];   /* count_calls(), this tick */
+/* Hot-lock acquisitions by each pool's workers: the last sum over its live
+ * workers, and a total that only grows (an exit takes its worker's count out
+ * of the sum: the total then counts from the new sum). */
+static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
 static struct decision ring[RING];
 static unsigned nring;
@@ -387,11 +392,28 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
     return to;
 }
 
-static void start_window(struct ctl *c, int pi, uint64_t now)
+/* The pool's work done so far, the count its throughput is measured in:
+ * tasks, or for a pool parked at its hot mutexes (it never waits for work,
+ * so its tasks are not seen: sysbench threads), its workers' hot-lock
+ * acquisitions: each one is a
+ * critical section done, and spinning or waiting completes none (CPU time
+ * would reward both). A window's count is only compared with one of the same
+ * unit (work_unit). */
+static uint64_t work_done(int pi, const struct ctl *c)
 {
     struct ps_pool *p = &ps_pools[pi];
+    return c->by_acqs ? acqs_total[pi] : p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+}
+
+static const char *work_unit(const struct ctl *c)
+{
+    return c->by_acqs ? "lock acquisitions" : "tasks";
+}
+
+static void start_window(struct ctl *c, int pi, uint64_t now)
+{
     c->win_ns = now;
-    c->win_tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    c->win_tasks = work_done(pi, c);
     c->win_pending = 0;
 }
 
@@ -416,8 +438,8 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
                              (to > p->threads_live && !ps_expand_allowed(pi))))
             continue;
         char why[160];
-        ps_fmt(why, sizeof why, "probe %s: %d -> %d threads (last good %d at %d tasks/s)",
-               to > c->size ? "up" : "down", c->size, to, c->ref_size, (int)c->ref_tput);
+        ps_fmt(why, sizeof why, "probe %s: %d -> %d threads (last good %d at %d %s/s)",
+               to > c->size ? "up" : "down", c->size, to, c->ref_size, (int)c->ref_tput, work_unit(c));
         int from = c->size;
         if (change(pi, c, now, to, K_PROBE, tput, why) == from)
             return 0;                   /* nothing could be done (logged) */
@@ -447,8 +469,8 @@ static void rollback(int pi, struct ctl *c, uint64_t now, double tput, uint64_t 
     char why[200];
     if (c->last_kind == K_MODEL)
         c->model_rejected = c->target;
-    ps_fmt(why, sizeof why, "rollback: %d threads gave %d tasks/s, %d threads gave %d",
-           c->size, (int)tput, c->ref_size, (int)c->ref_tput);
+    ps_fmt(why, sizeof why, "rollback: %d threads gave %d %s/s, %d threads gave %d",
+           c->size, (int)tput, work_unit(c), c->ref_size, (int)c->ref_tput);
     change(pi, c, now, c->ref_size, K_ROLLBACK, tput, why);
     c->probe_dir = -c->probe_dir;
     c->phase = P_STEADY;
@@ -517,6 +539,7 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
 static void count_calls(void)
 {
     memset(calls_now, 0, sizeof calls_now);
+    uint64_t sum[PS_MAX_POOLS] = { 0 };
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
@@ -525,6 +548,11 @@ static void count_calls(void)
             continue;
         for (int k = 0; k < PS_NCAUSE; k++)
             calls_now[pi] += __atomic_load_n(&t->waits[k], __ATOMIC_RELAXED);
+        sum[pi] += __atomic_load_n(&t->lock_events, __ATOMIC_RELAXED);
+    }
+    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
+        acqs_total[pi] += sum[pi] >= acqs_sum[pi] ? sum[pi] - acqs_sum[pi] : 0;
+        acqs_sum[pi] = sum[pi];
     }
 }
 
@@ -744,6 +772,17 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->win_tasks = s0->tasks;
         c->win_pending = 0;
     }
+    /* parked at its hot mutexes: it waits for no work, so no task boundary is seen */
+    int by_acqs = ps_throttle_contended_allowed(pi);
+    if (by_acqs != c->by_acqs) {
+        /* the unit changed: a window's count compares only with its own unit */
+        c->by_acqs = by_acqs;
+        c->ref_tput = 0;
+        start_window(c, pi, now);
+        if (c->phase == P_EVAL)
+            c->phase = P_STEADY;
+        return;
+    }
     if (c->win_pending) {
         /* Measure the new size only once it is in force: workers park at
          * their next safe point and new workers take a moment to start. */
@@ -753,7 +792,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
             start_window(c, pi, now);
         return;
     }
-    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    uint64_t tasks = work_done(pi, c);
     double tput = now > c->win_ns ? (double)(tasks - c->win_tasks) / ((double)(now - c->win_ns) * NS) : 0;
     /* A load shift moves the model far: follow it at once, not at the end
      * of a window (and not sooner than the cooldown after the last change). */
@@ -916,10 +955,10 @@ void ps_controller_tick(uint64_t now)
     int any_parked = 0;
     for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2 && !any_parked; pi++)
         any_parked = ps_throttle_parked(pi) > 0;
-    if (any_parked && ps_cfg.control == PS_CONTROL_ON) {
-        count_calls();                  /* the watchdog's inputs: only needed while someone is parked */
-        idle_now = ps_machine_idle_cores(now);
-    }
+    if (ps_cfg.control == PS_CONTROL_ON)
+        count_calls();                  /* every tick: a pool's acquisitions count from its first tick */
+    if (any_parked && ps_cfg.control == PS_CONTROL_ON)
+        idle_now = ps_machine_idle_cores(now);   /* the watchdog's: only needed while someone is parked */
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         struct ps_pool *p = &ps_pools[pi];
         if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
