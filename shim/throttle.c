@@ -34,6 +34,19 @@ static int exited[PS_MAX_POOLS];     /* worker exits since the agent's last coun
 static int contended_ok[PS_MAX_POOLS];  /* the controller allows parking at a hot mutex */
 static int disabled;
 static int parked_total;             /* over all pools: lets a broadcast skip the scan */
+static uint64_t agent_tick_ns;       /* CLOCK_MONOTONIC of the agent's last tick (ps_throttle_tick) */
+
+/* The agent has not ticked for this long: nobody runs the watchdog nor moves
+ * the limit, so nobody may stay parked (a parked pigz worker was once seen
+ * parked for 4 minutes; whatever stopped the agent, a throttle it no longer
+ * watches must not hold workers). */
+static int agent_silent(uint64_t now)
+{
+    uint64_t last = __atomic_load_n(&agent_tick_ns, __ATOMIC_ACQUIRE);
+    uint64_t quiet = 8ull * (uint64_t)(ps_cfg.interval_ms > 0 ? ps_cfg.interval_ms : 100) * 1000000ull;
+    quiet = quiet < 2000000000ull ? 2000000000ull : quiet;
+    return last && now > last && now - last > quiet;
+}
 
 static void futex_wait(int *w, int val, long ns)
 {
@@ -82,6 +95,8 @@ static void park(struct ps_thread *t, struct ps_pool *p, int at_mutex, uint64_t 
     if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || t->ignore || t->depth || !t->routine ||
         __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE))
         return;
+    if (agent_silent(ps_mono_ns()))
+        return;
     int e = __atomic_load_n(&epoch[pi], __ATOMIC_ACQUIRE), me = __atomic_load_n(&mutex_epoch[pi], __ATOMIC_ACQUIRE);
     for (;;) {
         int lim = floor_of(p), n = __atomic_load_n(&nparked[pi], __ATOMIC_ACQUIRE);
@@ -114,8 +129,12 @@ static void park(struct ps_thread *t, struct ps_pool *p, int at_mutex, uint64_t 
         if (lim && ps_throttle_live(pi) - n < lim)
             continue;                   /* lost a race with another leaver: look again */
         long ns = 250000000L;
+        uint64_t now = ps_mono_ns();
+        if (agent_silent(now)) {
+            __atomic_sub_fetch(&nparked[pi], 1, __ATOMIC_ACQ_REL);
+            break;
+        }
         if (until) {
-            uint64_t now = ps_mono_ns();
             if (now >= until) {
                 __atomic_sub_fetch(&nparked[pi], 1, __ATOMIC_ACQ_REL);
                 break;                  /* bounded: a hidden dependency costs this much, never a hang */
@@ -231,10 +250,12 @@ void ps_throttle_reset(void)
     memset(exited, 0, sizeof exited);
     memset(contended_ok, 0, sizeof contended_ok);
     parked_total = 0;
+    agent_tick_ns = 0;
 }
 
 void ps_throttle_tick(void)
 {
+    __atomic_store_n(&agent_tick_ns, ps_mono_ns(), __ATOMIC_RELEASE);
     for (int pi = 0; pi < PS_MAX_POOLS; pi++)
         __atomic_store_n(&exited[pi], 0, __ATOMIC_RELEASE);
 }
