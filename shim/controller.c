@@ -56,6 +56,7 @@
 #define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
 #define CONTEND_LOCK_CORES 0.05 /* mutex wait (cores) that makes a hot mutex a pool's safe point */
 #define CONTEND_COND_CORES 0.02 /* condvar wait (cores) above which it is not one */
+#define CONTEND_START_TICKS 2   /* intervals of start-up (a barrier's condvar wait) before it is judged */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
@@ -112,6 +113,8 @@ struct ctl {
     int blind_windows;         /* windows in a row that saw too few tasks to judge a change */
     int rest_ticks;            /* ticks in a row with every running worker idle, nothing queued */
     int contend_ticks;         /* ticks in a row that saw only mutex waits (contended_point) */
+    int contend_never;         /* a GIL-like handoff or a condvar wait was seen: never a hot-mutex safe point */
+    int obs_ticks;             /* intervals observed */
     int by_acqs;               /* throughput counted in hot-lock acquisitions, not tasks (work_done) */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
@@ -191,6 +194,7 @@ static int observe(int pi, struct ctl *c)
     c->lock = ema(c->lock, RATE(lock_ns), first);
     c->cond = ema(c->cond, RATE(cond_ns), first);
     c->idle = ema(c->idle, RATE(idle_ns), first);
+    c->obs_ticks++;
     c->cond_last = RATE(cond_ns);
     c->idle_last = RATE(idle_ns);
     c->lock_last = RATE(lock_ns);
@@ -281,6 +285,18 @@ static int guard(const struct ctl *c)
 static int contended_point(int pi, struct ctl *c)
 {
     int on = ps_throttle_contended_allowed(pi), want;
+    /* Never, once its threads were seen handing a GIL-like lock round or
+     * waiting on a condvar after their start (a start-up barrier is one):
+     * CPython's pool was allowed when its top object turned from the GIL to
+     * a Python lock for a while, and parked at the GIL's own mutex. */
+    if (c->top_handoff || (c->obs_ticks > CONTEND_START_TICKS && c->cond_last >= CONTEND_COND_CORES))
+        c->contend_never = 1;
+    if (c->obs_ticks <= CONTEND_START_TICKS || c->contend_never) {
+        c->contend_ticks = 0;
+        if (on)
+            ps_throttle_allow_contended(pi, 0);
+        return 0;
+    }
     if (on) {
         want = c->cond < CONTEND_COND_CORES && !c->top_handoff && !c->no_throttle;
     } else {
