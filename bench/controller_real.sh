@@ -15,6 +15,10 @@
 # (default all): node sbthreads sbcpu pigz memcached python undersized.
 # The machine is shared: the load average is printed with each case.
 set -uo pipefail
+if [ -n "${BENCH_FROM_MAKE:-}" ]; then
+  echo "bench/controller_real.sh: about 16 minutes; run it with make bench-controller"
+  exit 0
+fi
 B=${1:-build}
 LIB=$(cd "$B" && pwd)/libpoolshim.so
 FX=$(cd "$B" && pwd)/fixtures
