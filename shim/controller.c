@@ -291,7 +291,7 @@ static int contended_point(int pi, struct ctl *c)
      * a Python lock for a while, and parked at the GIL's own mutex. */
     if (c->top_handoff || (c->obs_ticks > CONTEND_START_TICKS && c->cond_last >= CONTEND_COND_CORES))
         c->contend_never = 1;
-    if (c->obs_ticks <= CONTEND_START_TICKS || c->contend_never) {
+    if (c->contend_never) {
         c->contend_ticks = 0;
         if (on)
             ps_throttle_allow_contended(pi, 0);
