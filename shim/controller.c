@@ -904,7 +904,10 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->phase = P_STEADY;
         c->next_probe_ns = now + PROBE_EVERY * window;
         c->model_acted = c->target;
-        model_move(pi, c, now, tput, 0);
+        if (model_move(pi, c, now, tput, 0) && c->by_acqs && c->rec.cls == PS_CLASS_STARVED)
+            c->ref_tput = 0;    /* as the blind path's cut of a CPU-starved pool: the start size's
+                                 * acquisitions, every worker waiting for a core and a lock, are
+                                 * no reference (one such window rolled lock_yield back to 16) */
         break;
     case P_EVAL: {
         /* Throughputs compare only for the same work: if the work per task
