@@ -65,7 +65,7 @@ INT_BIN   := $(B)/tests/integration_tests
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps demo test unit integration bench bench-overhead bench-peers clean torture torture-fixtures truth
+.PHONY: all deps demo test unit integration bench bench-overhead bench-peers bench-controller clean torture torture-fixtures truth
 all: $(SHIM_LIB) $(if $(AN_SRC),$(AN_BIN)) $(FIX_BIN) torture-fixtures
 
 deps:
@@ -140,6 +140,9 @@ bench-overhead: deps all $(BENCH_BIN)
 	@bash bench/overhead.sh $(B)
 bench-peers: deps all $(BENCH_BIN)
 	@bash bench/peers.sh $(B)
+# issue 12's real-program controller table, about 15 minutes: bench/RESULTS-controller.md
+bench-controller: deps all
+	@bash bench/controller_real.sh $(B)
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -53,6 +53,9 @@
 #define STARVE_TICKS 2        /* watchdog evidence holds this many ticks in a row: one tick may be a burst's edge */
 #define STALL_MIN_S 2.0       /* no progress for less than this is a slow task, not a stall */
 #define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
+#define CONTEND_LOCK_CORES 0.05 /* mutex wait (cores) that makes a hot mutex a pool's safe point */
+#define CONTEND_COND_CORES 0.02 /* condvar wait (cores) above which it is not one */
+#define CONTEND_START_TICKS 2   /* intervals of start-up (a barrier's condvar wait) before it is judged */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
@@ -82,6 +85,7 @@ struct ctl {
     uint32_t hist_seen;
     /* EMAs of rates: seconds per second (cores) and tasks per second */
     double cpu, ws, lock, cond, idle, runq, tasks, top_wait, top_hold;
+    double cond_last, idle_last, lock_last;   /* the last interval's rates, not smoothed */
     double demand;             /* EMA of work per task: CPU + io + sleep, seconds */
     uintptr_t top_key;
     uint64_t top_wait_prev, top_hold_prev;
@@ -107,6 +111,10 @@ struct ctl {
     uint64_t release_log_ns;
     int blind_windows;         /* windows in a row that saw too few tasks to judge a change */
     int rest_ticks;            /* ticks in a row with every running worker idle, nothing queued */
+    int contend_ticks;         /* ticks in a row that saw only mutex waits (contended_point) */
+    int contend_never;         /* a GIL-like handoff or a condvar wait was seen: never a hot-mutex safe point */
+    int obs_ticks;             /* intervals observed */
+    int by_acqs;               /* throughput counted in hot-lock acquisitions, not tasks (work_done) */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
     int threads_at_start;
@@ -115,6 +123,10 @@ struct ctl {
 
 static struct ctl ctls[PS_MAX_POOLS];
 static uint64_t calls_now[PS_MAX_POOLS];   /* count_calls(), this tick */
+/* Hot-lock acquisitions by each pool's workers: the last sum over its live
+ * workers, and a total that only grows (an exit takes its worker's count out
+ * of the sum: the total then counts from the new sum). */
+static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
 static struct decision ring[RING];
 static unsigned nring;
@@ -181,6 +193,10 @@ static int observe(int pi, struct ctl *c)
     c->lock = ema(c->lock, RATE(lock_ns), first);
     c->cond = ema(c->cond, RATE(cond_ns), first);
     c->idle = ema(c->idle, RATE(idle_ns), first);
+    c->obs_ticks++;
+    c->cond_last = RATE(cond_ns);
+    c->idle_last = RATE(idle_ns);
+    c->lock_last = RATE(lock_ns);
     c->runq = ema(c->runq, RATE(runq_ns), first);
     c->tasks = ema(c->tasks, (s1->tasks >= s0->tasks ? (double)(s1->tasks - s0->tasks) : 0) / dt, first);
 #undef RATE
@@ -258,6 +274,55 @@ static int guard(const struct ctl *c)
     return c->cpu >= 0.9 * ps_ncores && c->runq >= 0.1 * c->cpu;
 }
 
+/* A pool whose workers wait on mutexes and on nothing else (no condvar, no
+ * wait for work) never comes back to an idle wait or a queue mutex: its one
+ * safe point is a hot (once contended) mutex (throttle.h), allowed only while its workers
+ * wait on no condvar (a GIL is a flag behind a condvar: its holder holds no
+ * lock we see, and parking it stops every thread) and hand no lock round.
+ * Decided before any parking (parked time reads as idle), kept while no
+ * condvar wait shows up. Returns whether the pool can be parked at all. */
+static int contended_point(int pi, struct ctl *c)
+{
+    int on = ps_throttle_contended_allowed(pi), want;
+    /* Never, once its threads were seen handing a GIL-like lock round or
+     * waiting on a condvar after their start (a start-up barrier is one):
+     * CPython's pool was allowed when its top object turned from the GIL to
+     * a Python lock for a while, and parked at the GIL's own mutex. */
+    if (c->top_handoff || (c->obs_ticks > CONTEND_START_TICKS && c->cond_last >= CONTEND_COND_CORES))
+        c->contend_never = 1;
+    if (c->contend_never) {
+        c->contend_ticks = 0;
+        if (on)
+            ps_throttle_allow_contended(pi, 0);
+        return 0;
+    }
+    if (on) {
+        want = c->cond < CONTEND_COND_CORES && !c->top_handoff && !c->no_throttle;
+    } else {
+        /* the last interval's rates: the EMAs keep a start-up barrier's wait for a second */
+        int only_mutex = c->lock_last >= CONTEND_LOCK_CORES && c->cond_last < CONTEND_COND_CORES &&
+                         c->cond_last < 0.02 * c->lock_last && c->idle_last < 0.02 * c->lock_last;
+        c->contend_ticks = only_mutex ? c->contend_ticks + 1 : 0;
+        want = c->contend_ticks >= STARVE_TICKS && !c->top_handoff && !c->no_throttle && !ps_throttle_parked(pi);
+    }
+    if (want != on)
+        ps_throttle_allow_contended(pi, want);
+    return want;
+}
+
+/* A worker that polls fds of its own (an event loop per worker: memcached,
+ * nginx) owns its connections: parked, they wait for it (memcached -t 16
+ * throttled to 2 served 0.11 of its keys/s). */
+static int owns_its_work(const struct ps_pool *p)
+{
+    return __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) != NULL;
+}
+
+static int can_park(int pi, const struct ps_pool *p)
+{
+    return (ps_pool_has_safe_point(p) || ps_throttle_contended_allowed(pi)) && !owns_its_work(p);
+}
+
 static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs *in)
 {
     struct ps_pool *p = &ps_pools[pi];
@@ -318,7 +383,10 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
         }
     } else {
         const char *cannot = NULL;
-        if (!ps_pool_has_safe_point(p))
+        if (owns_its_work(p))
+            cannot = "each worker polls fds of its own (an event loop per worker): parked, its connections "
+                     "would wait for it";
+        else if (!can_park(pi, p))
             cannot = "its workers were never seen waiting for work nor taking it from a queue a producer "
                      "waits on, so there is no safe point to park them";
         else if (c->no_throttle)
@@ -350,11 +418,28 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
     return to;
 }
 
-static void start_window(struct ctl *c, int pi, uint64_t now)
+/* The pool's work done so far, the count its throughput is measured in:
+ * tasks, or for a pool parked at its hot mutexes (it never waits for work,
+ * so its tasks are not seen: sysbench threads), its workers' hot-lock
+ * acquisitions: each one is a
+ * critical section done, and spinning or waiting completes none (CPU time
+ * would reward both). A window's count is only compared with one of the same
+ * unit (work_unit). */
+static uint64_t work_done(int pi, const struct ctl *c)
 {
     struct ps_pool *p = &ps_pools[pi];
+    return c->by_acqs ? acqs_total[pi] : p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+}
+
+static const char *work_unit(const struct ctl *c)
+{
+    return c->by_acqs ? "lock acquisitions" : "tasks";
+}
+
+static void start_window(struct ctl *c, int pi, uint64_t now)
+{
     c->win_ns = now;
-    c->win_tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    c->win_tasks = work_done(pi, c);
     c->win_pending = 0;
 }
 
@@ -373,14 +458,14 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
         if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
-        if (to < c->size && (!ps_pool_has_safe_point(p) || c->no_throttle || c->top_handoff))
+        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff))
             continue;                   /* cannot park (see change()) */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
                              (to > p->threads_live && !ps_expand_allowed(pi))))
             continue;
         char why[160];
-        ps_fmt(why, sizeof why, "probe %s: %d -> %d threads (last good %d at %d tasks/s)",
-               to > c->size ? "up" : "down", c->size, to, c->ref_size, (int)c->ref_tput);
+        ps_fmt(why, sizeof why, "probe %s: %d -> %d threads (last good %d at %d %s/s)",
+               to > c->size ? "up" : "down", c->size, to, c->ref_size, (int)c->ref_tput, work_unit(c));
         int from = c->size;
         if (change(pi, c, now, to, K_PROBE, tput, why) == from)
             return 0;                   /* nothing could be done (logged) */
@@ -410,8 +495,8 @@ static void rollback(int pi, struct ctl *c, uint64_t now, double tput, uint64_t 
     char why[200];
     if (c->last_kind == K_MODEL)
         c->model_rejected = c->target;
-    ps_fmt(why, sizeof why, "rollback: %d threads gave %d tasks/s, %d threads gave %d",
-           c->size, (int)tput, c->ref_size, (int)c->ref_tput);
+    ps_fmt(why, sizeof why, "rollback: %d threads gave %d %s/s, %d threads gave %d",
+           c->size, (int)tput, work_unit(c), c->ref_size, (int)c->ref_tput);
     change(pi, c, now, c->ref_size, K_ROLLBACK, tput, why);
     c->probe_dir = -c->probe_dir;
     c->phase = P_STEADY;
@@ -480,6 +565,7 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
 static void count_calls(void)
 {
     memset(calls_now, 0, sizeof calls_now);
+    uint64_t sum[PS_MAX_POOLS] = { 0 };
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];
@@ -488,6 +574,11 @@ static void count_calls(void)
             continue;
         for (int k = 0; k < PS_NCAUSE; k++)
             calls_now[pi] += __atomic_load_n(&t->waits[k], __ATOMIC_RELAXED);
+        sum[pi] += __atomic_load_n(&t->lock_events, __ATOMIC_RELAXED);
+    }
+    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
+        acqs_total[pi] += sum[pi] >= acqs_sum[pi] ? sum[pi] - acqs_sum[pi] : 0;
+        acqs_sum[pi] = sum[pi];
     }
 }
 
@@ -707,6 +798,17 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->win_tasks = s0->tasks;
         c->win_pending = 0;
     }
+    /* parked at its hot mutexes: it waits for no work, so no task boundary is seen */
+    int by_acqs = ps_throttle_contended_allowed(pi);
+    if (by_acqs != c->by_acqs) {
+        /* the unit changed: a window's count compares only with its own unit */
+        c->by_acqs = by_acqs;
+        c->ref_tput = 0;
+        start_window(c, pi, now);
+        if (c->phase == P_EVAL)
+            c->phase = P_STEADY;
+        return;
+    }
     if (c->win_pending) {
         /* Measure the new size only once it is in force: workers park at
          * their next safe point and new workers take a moment to start. */
@@ -716,7 +818,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
             start_window(c, pi, now);
         return;
     }
-    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    uint64_t tasks = work_done(pi, c);
     double tput = now > c->win_ns ? (double)(tasks - c->win_tasks) / ((double)(now - c->win_ns) * NS) : 0;
     /* A load shift moves the model far: follow it at once, not at the end
      * of a window (and not sooner than the cooldown after the last change). */
@@ -757,8 +859,10 @@ static void control(int pi, struct ctl *c, uint64_t now)
         int grow = ps_expand_allowed(pi) && c->target > p->threads_live && c->rec.cls != PS_CLASS_SERIAL &&
                    !guard(c) && (c->cpu > 0 || c->ws > 0);
         int shrink = c->target < p->threads_live && c->rec.cls == PS_CLASS_STARVED && !c->top_handoff &&
-                     ps_pool_has_safe_point(p) && now - c->win_ns >= 200000000ull;
-        if ((grow || shrink) && p->threads_idle == 0 && apart(c->target, p->threads_live, 4, 3)) {
+                     can_park(pi, p) && now - c->win_ns >= 200000000ull;
+        /* against the size we run at, not the live workers: a throttled pool
+         * keeps them, and the same limit was set again every tick */
+        if ((grow || shrink) && p->threads_idle == 0 && apart(c->target, c->size, 4, 3)) {
             char why[300];
             ps_fmt(why, sizeof why, "model, throughput not measurable yet (%d task boundaries seen): %s",
                    (int)(tasks - c->win_tasks), c->rec.reason);
@@ -799,7 +903,10 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->phase = P_STEADY;
         c->next_probe_ns = now + PROBE_EVERY * window;
         c->model_acted = c->target;
-        model_move(pi, c, now, tput, 0);
+        if (model_move(pi, c, now, tput, 0) && c->by_acqs && c->rec.cls == PS_CLASS_STARVED)
+            c->ref_tput = 0;    /* as the blind path's cut of a CPU-starved pool: the start size's
+                                 * acquisitions, every worker waiting for a core and a lock, are
+                                 * no reference (one such window rolled lock_yield back to 16) */
         break;
     case P_EVAL: {
         /* Throughputs compare only for the same work: if the work per task
@@ -877,10 +984,10 @@ void ps_controller_tick(uint64_t now)
     int any_parked = 0;
     for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2 && !any_parked; pi++)
         any_parked = ps_throttle_parked(pi) > 0;
-    if (any_parked && ps_cfg.control == PS_CONTROL_ON) {
-        count_calls();                  /* the watchdog's inputs: only needed while someone is parked */
-        idle_now = ps_machine_idle_cores(now);
-    }
+    if (ps_cfg.control == PS_CONTROL_ON)
+        count_calls();                  /* every tick: a pool's acquisitions count from its first tick */
+    if (any_parked && ps_cfg.control == PS_CONTROL_ON)
+        idle_now = ps_machine_idle_cores(now);   /* the watchdog's: only needed while someone is parked */
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
         struct ps_pool *p = &ps_pools[pi];
         if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
@@ -896,7 +1003,8 @@ void ps_controller_tick(uint64_t now)
             continue;
         }
         note_serial(pi, c, now);
-        if (ps_pool_has_safe_point(p) || ps_expand_allowed(pi))  /* something to act with */
+        int parkable = contended_point(pi, c) || ps_pool_has_safe_point(p);
+        if (parkable || ps_expand_allowed(pi))  /* something to act with */
             control(pi, c, now);
     }
 }

@@ -11,9 +11,12 @@
  * to look again, so a lost wake-up costs latency, never a hang. The count of
  * parked workers is claimed by compare-and-swap before parking and released
  * the same way, so concurrent workers never leave fewer than max(limit,
- * POOLSHIM_MIN, 1) workers running. */
+ * POOLSHIM_MIN, 1) workers running. A pool that never waits for work is
+ * parked where a worker locks a hot mutex holding nothing (throttle.h),
+ * only when the controller allows it and for a bounded time. */
 #include "throttle.h"
 #include "account.h"
+#include "clock.h"
 #include "config.h"
 #include "real.h"
 #include <limits.h>
@@ -28,8 +31,22 @@ static int epoch[PS_MAX_POOLS];      /* bumped by release-all */
 static int mutex_epoch[PS_MAX_POOLS];   /* bumped by release-at-mutex */
 static int nparked_mutex[PS_MAX_POOLS]; /* of nparked: at the queue mutex */
 static int exited[PS_MAX_POOLS];     /* worker exits since the agent's last count */
+static int contended_ok[PS_MAX_POOLS];  /* the controller allows parking at a hot mutex */
 static int disabled;
 static int parked_total;             /* over all pools: lets a broadcast skip the scan */
+static uint64_t agent_tick_ns;       /* CLOCK_MONOTONIC of the agent's last tick (ps_throttle_tick) */
+
+/* The agent has not ticked for this long: nobody runs the watchdog nor moves
+ * the limit, so nobody may stay parked (a parked pigz worker was once seen
+ * parked for 4 minutes; whatever stopped the agent, a throttle it no longer
+ * watches must not hold workers). */
+static int agent_silent(uint64_t now)
+{
+    uint64_t last = __atomic_load_n(&agent_tick_ns, __ATOMIC_ACQUIRE);
+    uint64_t quiet = 8ull * (uint64_t)(ps_cfg.interval_ms > 0 ? ps_cfg.interval_ms : 100) * 1000000ull;
+    quiet = quiet < 2000000000ull ? 2000000000ull : quiet;
+    return last && now > last && now - last > quiet;
+}
 
 static void futex_wait(int *w, int val, long ns)
 {
@@ -70,11 +87,15 @@ static int floor_of(const struct ps_pool *p)
     return lim > min ? lim : min;
 }
 
-void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
+/* at_mutex: parked at the queue mutex (release_at_mutex lets it go);
+ * max_ns: leave after this long whatever the limit (0: no bound). */
+static void park(struct ps_thread *t, struct ps_pool *p, int at_mutex, uint64_t max_ns)
 {
     int pi = (int)(p - ps_pools);
     if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || t->ignore || t->depth || !t->routine ||
         __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE))
+        return;
+    if (agent_silent(ps_mono_ns()))
         return;
     int e = __atomic_load_n(&epoch[pi], __ATOMIC_ACQUIRE), me = __atomic_load_n(&mutex_epoch[pi], __ATOMIC_ACQUIRE);
     for (;;) {
@@ -91,6 +112,7 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
     struct ps_span span;
     int timed = ps_span_begin(&span, PS_IDLE, PS_K_FUTEX, (uintptr_t)&word[pi], __builtin_return_address(0));
     __atomic_store_n(&t->throttled, 1, __ATOMIC_RELEASE);
+    uint64_t until = max_ns ? ps_mono_ns() + max_ns : 0;
     for (;;) {
         int seq = __atomic_load_n(&word[pi], __ATOMIC_ACQUIRE);
         if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE) ||
@@ -106,7 +128,20 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
             break;
         if (lim && ps_throttle_live(pi) - n < lim)
             continue;                   /* lost a race with another leaver: look again */
-        futex_wait(&word[pi], seq, 250000000L);
+        long ns = 250000000L;
+        uint64_t now = ps_mono_ns();
+        if (agent_silent(now)) {
+            __atomic_sub_fetch(&nparked[pi], 1, __ATOMIC_ACQ_REL);
+            break;
+        }
+        if (until) {
+            if (now >= until) {
+                __atomic_sub_fetch(&nparked[pi], 1, __ATOMIC_ACQ_REL);
+                break;                  /* bounded: a hidden dependency costs this much, never a hang */
+            }
+            ns = until - now < (uint64_t)ns ? (long)(until - now) : ns;
+        }
+        futex_wait(&word[pi], seq, ns);
     }
     if (at_mutex)
         __atomic_sub_fetch(&nparked_mutex[pi], 1, __ATOMIC_ACQ_REL);
@@ -116,6 +151,28 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
     /* after the span's close, which records it as parked (trace.h) */
     __atomic_store_n(&t->throttled, 0, __ATOMIC_RELEASE);
     errno = saved;
+}
+
+void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
+{
+    park(t, p, at_mutex, 0);
+}
+
+void ps_throttle_park_contended(struct ps_thread *t, struct ps_pool *p)
+{
+    if (__atomic_load_n(&contended_ok[p - ps_pools], __ATOMIC_ACQUIRE))
+        park(t, p, 0, PS_CONTENDED_PARK_MS * 1000000ull);
+}
+
+void ps_throttle_allow_contended(int pi, int on)
+{
+    if (__atomic_exchange_n(&contended_ok[pi], on, __ATOMIC_ACQ_REL) && !on)
+        ps_throttle_release_all(pi);
+}
+
+int ps_throttle_contended_allowed(int pi)
+{
+    return __atomic_load_n(&contended_ok[pi], __ATOMIC_ACQUIRE);
 }
 
 void ps_throttle_set_limit(int pi, int limit)
@@ -191,11 +248,14 @@ void ps_throttle_reset(void)
     memset(mutex_epoch, 0, sizeof mutex_epoch);
     memset(nparked_mutex, 0, sizeof nparked_mutex);
     memset(exited, 0, sizeof exited);
+    memset(contended_ok, 0, sizeof contended_ok);
     parked_total = 0;
+    agent_tick_ns = 0;
 }
 
 void ps_throttle_tick(void)
 {
+    __atomic_store_n(&agent_tick_ns, ps_mono_ns(), __ATOMIC_RELEASE);
     for (int pi = 0; pi < PS_MAX_POOLS; pi++)
         __atomic_store_n(&exited[pi], 0, __ATOMIC_RELEASE);
 }

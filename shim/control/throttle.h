@@ -37,6 +37,29 @@ static inline void ps_throttle_at_queue_mutex(struct ps_thread *t)
 {
     ps_throttle_point_at(t, 1);
 }
+/* About to lock a hot mutex (one ever contended; pthread_mutex_lock only: a
+ * timed lock has a deadline we must not stretch), before its trylock, holding
+ * no wrapped lock and no futex lock:
+ * the safe point of a pool that never waits for work (sysbench threads, a
+ * lock-free queue), once the controller allowed it for the pool
+ * (ps_throttle_allow_contended). It is less safe than the idle wait: the
+ * thread may hold something we cannot see (a GIL-like flag behind a
+ * condvar, a semaphore, a lock of its own), so the controller allows it only
+ * for pools whose workers wait on nothing but mutexes, and a park here lasts
+ * at most PS_CONTENDED_PARK_MS: a hidden dependency costs that, never a hang.
+ * Fast path: the same load of the limit as the other points. */
+#define PS_CONTENDED_PARK_MS 250
+void ps_throttle_park_contended(struct ps_thread *t, struct ps_pool *p);
+static inline void ps_throttle_at_hot_mutex(struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    if (__builtin_expect(p != 0, 1) && __builtin_expect(__atomic_load_n(&p->limit, __ATOMIC_RELAXED) > 0, 0) &&
+        !t->held && !t->flock_obj)
+        ps_throttle_park_contended(t, p);
+}
+/* Agent: allows (1) or forbids (0) parking pool pi's workers at a hot mutex. */
+void ps_throttle_allow_contended(int pi, int on);
+int ps_throttle_contended_allowed(int pi);
 /* Before a blocking wait on key: a safe point if key is the pool's idle wait. */
 static inline void ps_throttle_before_wait(uintptr_t key)
 {

@@ -8,7 +8,8 @@
  * The pool's queue mutex marks task boundaries for condvar pools, and locking
  * it while holding no other lock is the throttle's safe point (throttle.h):
  * the marked path checks it before the trylock (after it, the worker would
- * hold the queue mutex). `held` counts the locks a thread holds: one store to
+ * hold the queue mutex); so is any hot mutex for a pool that never waits for
+ * work, when the controller allows it. `held` counts the locks a thread holds: one store to
  * its own record per lock and unlock. */
 #include "export.h"
 #include "lockwait.h"
@@ -110,6 +111,8 @@ int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     if (ps_pool_is_queue_mutex(t, m)) {
         ps_task_end(t);                  /* a worker comes back for more work */
         ps_throttle_at_queue_mutex(t);
+    } else if (how == PLAIN) {
+        ps_throttle_at_hot_mutex(t);     /* a never-idle pool's safe point (throttle.h) */
     }
     return lock_finish(how, m, clk, abs, site, t, PS_REAL(pthread_mutex_trylock)(m));
 }

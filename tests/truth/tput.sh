@@ -3,6 +3,8 @@
 # throughput as {"tasks_per_s": X}, the line sweep.py reads. Only the program
 # itself runs under the shim (when LD_PRELOAD names it): this script, its
 # tools and load clients run without it.
+# TPUT_S sets the seconds of the timed kinds (sysbench threads/cpu, node-fs;
+# default 1, node-fs 1.5): the controller's bench runs them longer.
 #   sysbench-threads N   sysbench threads (default locks/yields), events/s over 1 s
 #   sysbench-mutex N     sysbench mutex: each thread does a fixed amount, so N / time
 #   sysbench-cpu N       sysbench cpu, events/s over 1 s
@@ -18,13 +20,13 @@ run() { LD_PRELOAD=$P "$@"; }
 json() { python3 -c "import sys; print('{\"tasks_per_s\": %.2f}' % float(sys.argv[1]))" "$1"; }
 case $kind in
 sysbench-threads)
-    out=$(run sysbench threads --threads="$n" --time=1 run)
+    out=$(run sysbench threads --threads="$n" --time="${TPUT_S:-1}" run)
     json "$(awk '/total number of events:/ {e=$NF} /total time:/ {t=$NF+0} END {print e/t}' <<<"$out")" ;;
 sysbench-mutex)
     out=$(run sysbench mutex --threads="$n" run)
     json "$(awk -v n="$n" '/total time:/ {t=$NF+0} END {print n/t}' <<<"$out")" ;;
 sysbench-cpu)
-    out=$(run sysbench cpu --threads="$n" --time=1 run)
+    out=$(run sysbench cpu --threads="$n" --time="${TPUT_S:-1}" run)
     json "$(awk '/events per second:/ {print $NF}' <<<"$out")" ;;
 pigz)
     f=$3
@@ -33,7 +35,7 @@ pigz)
     t1=$(date +%s.%N)
     json "$(python3 -c "import os,sys; print(os.path.getsize(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2])))" "$f" "$t0" "$t1")" ;;
 node-fs)
-    out=$(UV_THREADPOOL_SIZE=$n run node "$here/../../bench/node_fs_timed.js" 1.5)
+    out=$(UV_THREADPOOL_SIZE=$n run node "$here/../../bench/node_fs_timed.js" "${TPUT_S:-1.5}")
     json "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['ops_per_s'])" "$out")" ;;
 memcached)
     port=$((20000 + RANDOM % 20000))

@@ -64,6 +64,10 @@ void ps_throttle_on_join(pthread_t th) { (void)th; }
 void ps_throttle_shutdown(void) {}
 void ps_throttle_reset(void) { memset(fake_parked, 0, sizeof fake_parked); memset(fake_parked_mutex, 0, sizeof fake_parked_mutex); }
 void ps_throttle_tick(void) {}
+static int fake_contended[PS_MAX_POOLS];
+void ps_throttle_allow_contended(int pi, int on) { fake_contended[pi] = on; }
+int ps_throttle_contended_allowed(int pi) { return fake_contended[pi]; }
+void ps_throttle_park_contended(struct ps_thread *t, struct ps_pool *p) { (void)t, (void)p; }
 
 #define TICK_NS 100000000ull
 #define T0 (10 * 1000000000ull)
@@ -71,7 +75,7 @@ void ps_throttle_tick(void) {}
 
 /* Per second, for n workers running: what the pool does. */
 struct rates {
-    double tasks, cpu, io, lock, runq;
+    double tasks, cpu, io, lock, runq, cond;
     double top_wait, top_hold;          /* the one contended mutex (serialized case) */
 };
 typedef void (*law_fn)(int n, struct rates *r);
@@ -84,7 +88,7 @@ static struct sim {
     double noise;                       /* relative amplitude of seeded uniform noise */
     double work;                        /* work per task, x (a load shift), 1 by default */
     uint64_t rng;
-    double tasks, cpu, io, lock, runq, top_wait, top_hold;
+    double tasks, cpu, io, lock, runq, cond, top_wait, top_hold;
     struct ps_obj *top;
     /* what the watchdog reads (0 unless a test sets them): running workers
      * waiting for work, the queue estimate, submissions and completed
@@ -118,6 +122,7 @@ static void sample(void)
     h->io_ns = (uint64_t)(S.io * 1e9);
     h->lock_ns = (uint64_t)(S.lock * 1e9);
     h->runq_ns = (uint64_t)(S.runq * 1e9);
+    h->cond_ns = (uint64_t)(S.cond * 1e9);
     p->tasks = h->tasks;
     p->threads_live = S.live;
     p->threads_idle = S.idle_running < S.running ? S.idle_running : S.running;
@@ -211,6 +216,7 @@ static void tick(void)
     S.io += r.io * dt * f;
     S.lock += r.lock * dt * f;
     S.runq += r.runq * dt * f;
+    S.cond += r.cond * dt * f;
     S.top_wait += r.top_wait * dt * f;
     S.top_hold += r.top_hold * dt * f;
     S.subs += S.subs_rate * dt;
@@ -877,4 +883,75 @@ Test(controller, a_change_whose_tasks_are_not_seen_is_not_rolled_back, .fini = t
     cr_expect_null(find(rep, "rollback", NULL), "%s", trace_str());
     cr_expect_not_null(find(rep, "hold", "throughput not measurable at this size"), "%s", trace_str());
     json_decref(rep);
+}
+
+/* sysbench threads: workers that never wait for work (no idle wait, no queue
+ * mutex), lock-and-yield on a few mutexes, tasks unseen; each worker over 2
+ * waits for a core and for a lock. */
+static void never_idle(int n, struct rates *r)
+{
+    r->cpu = n < 2 ? n : 2;
+    r->runq = n > 2 ? n - 2 : 0;
+    r->lock = n > 2 ? 0.5 * (n - 2) : 0;
+}
+
+/* The same with the workers also waiting on a condvar, as CPython's do for
+ * the GIL (a flag whose holder holds no lock we see). */
+static void never_idle_with_cond(int n, struct rates *r)
+{
+    never_idle(n, r);
+    r->cond = 0.3 * n;
+}
+
+/* Its one safe point is a hot mutex: the controller allows it and throttles
+ * the pool to the model's size once, without setting that limit again every
+ * tick (which filled the decision ring). */
+Test(controller, a_never_idle_pool_is_parked_at_its_hot_mutexes, .fini = teardown)
+{
+    setup(never_idle, 16, 0, 0);
+    ps_pools[S.pi].idle_obj = 0;
+    ps_pools[S.pi].idle_kind = 0;
+    S.calls_rate = 50;      /* the running workers' lock waits, and the parked ones' bounded parks */
+    run_s(1.0);
+    cr_expect(ps_throttle_contended_allowed(S.pi), "hot mutexes not allowed as a safe point");
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    run_s(9.0);
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    json_t *rep = report();
+    cr_expect_eq(count_actions(rep, "throttle"), 1, "%s", trace_str());
+    cr_expect_eq(count_actions(rep, "unpark"), 0, "the limit was set again and again");
+    json_decref(rep);
+}
+
+/* Workers that wait on a condvar may hold what we cannot see: not parked at
+ * their mutexes, and the controller says why. */
+Test(controller, a_pool_waiting_on_condvars_is_not_parked_at_its_mutexes, .fini = teardown)
+{
+    setup(never_idle_with_cond, 16, 0, 0);
+    ps_pools[S.pi].idle_obj = 0;
+    ps_pools[S.pi].idle_kind = 0;
+    run_s(5.0);
+    cr_expect(!ps_throttle_contended_allowed(S.pi));
+    cr_expect_eq(S.running, 16, "%s", trace_str());
+}
+
+/* Allowed, then a condvar wait shows up: forbidden again (the throttle
+ * releases the workers parked there). */
+static int cond_after_3s;
+static void never_idle_then_cond(int n, struct rates *r)
+{
+    never_idle(n, r);
+    if (S.now >= T0 + 3000000000ull)
+        r->cond = cond_after_3s ? 0.3 : 0;
+}
+Test(controller, a_condvar_wait_withdraws_the_hot_mutex_safe_point, .fini = teardown)
+{
+    setup(never_idle_then_cond, 16, 0, 0);
+    cond_after_3s = 1;
+    ps_pools[S.pi].idle_obj = 0;
+    ps_pools[S.pi].idle_kind = 0;
+    run_s(2.0);
+    cr_expect(ps_throttle_contended_allowed(S.pi));
+    run_s(2.0);
+    cr_expect(!ps_throttle_contended_allowed(S.pi), "still allowed with condvar waits");
 }

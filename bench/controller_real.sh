@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# bench/controller_real.sh: the controller on real programs (issue 12's cases).
+# Usage: bash bench/controller_real.sh [BUILD_DIR]   (make bench-controller)
+# Per case, N_RUNS (default 5) alternating rounds of: the bad size under the shim
+# with POOLSHIM_CONTROL=off, the same with on, and each static size of the case
+# with off; medians. "best" is the best static size's median. For the runs with
+# control on, from the report's decisions: the limit at exit, the time of the
+# last size change (when the size settled; no throughput timeline exists for
+# these programs, so this is not "time to 5 % of best"), and size changes per
+# minute of the run. Throughput comes from tests/truth/tput.sh (sysbench, pigz,
+# node, memcached) and bench/py_tpe_cpu.py, and the io_undersized fixture's own
+# line. DUR (default 4) is the seconds of the timed cases. STEADY_S (default 60,
+# 0 skips it): one more run with control on of each timed case that long, for
+# its size changes per minute over a steady run, probes included. CASES picks cases
+# (default all): node sbthreads sbcpu pigz memcached python undersized.
+# The machine is shared: the load average is printed with each case.
+set -uo pipefail
+if [ -n "${BENCH_FROM_MAKE:-}" ]; then
+  echo "bench/controller_real.sh: about 16 minutes; run it with make bench-controller"
+  exit 0
+fi
+B=${1:-build}
+LIB=$(cd "$B" && pwd)/libpoolshim.so
+FX=$(cd "$B" && pwd)/fixtures
+HERE=$(cd "$(dirname "$0")" && pwd)
+TPUT=$HERE/../tests/truth/tput.sh
+RUNS=${N_RUNS:-5} DUR=${DUR:-4}
+CASES=${CASES:-node sbthreads sbcpu pigz memcached python undersized}
+TMP=$(mktemp -d /tmp/poolshim-bench-ctl.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+[ -e "$LIB" ] || { echo "no $LIB: run make first" >&2; exit 2; }
+PIGZ_IN=$TMP/pigz.in
+head -c 12000000 /dev/urandom | base64 > "$PIGZ_IN"   # 16 MB of text: ~2 s at the best size
+
+# one CASE SIZE MODE DIR: prints the throughput of one run (MODE off or on)
+one() {
+  local c=$1 n=$2 mode=$3 d=$4 out
+  mkdir -p "$d"
+  local envs=(POOLSHIM_DIR="$d" POOLSHIM_SUMMARY=off POOLSHIM_DUMP=off POOLSHIM_CONTROL="$mode" LD_PRELOAD="$LIB")
+  case $c in
+  node) out=$(env "${envs[@]}" TPUT_S="$DUR" bash "$TPUT" node-fs "$n") ;;
+  sbthreads) out=$(env "${envs[@]}" TPUT_S="$DUR" bash "$TPUT" sysbench-threads "$n") ;;
+  sbcpu) out=$(env "${envs[@]}" TPUT_S="$DUR" bash "$TPUT" sysbench-cpu "$n") ;;
+  pigz) out=$(env "${envs[@]}" bash "$TPUT" pigz "$n" "$PIGZ_IN") ;;
+  memcached) out=$(env "${envs[@]}" bash "$TPUT" memcached "$n") ;;
+  python) out=$(env "${envs[@]}" python3 "$HERE/py_tpe_cpu.py" "$n" "$DUR") ;;
+  undersized) out=$(env "${envs[@]}" POOLSHIM_EXPAND=io_worker "$FX/io_undersized" --threads "$n" --duration-s "$DUR" |
+                    python3 -c 'import json,sys; t=json.loads(sys.stdin.readline()); assert t["ok"]; print("{\"tasks_per_s\": %.2f}" % t["throughput"])') ;;
+  esac
+  python3 -c 'import json,sys; print(json.loads(sys.argv[1])["tasks_per_s"])' "$out" 2>/dev/null || echo 0
+}
+
+# ctl DIR SECONDS: "limit last_change_s changes_per_min" of the run's main pool (most decisions)
+ctl() {
+  python3 - "$1" "$2" <<'PY'
+import glob, json, sys
+fs = sorted(glob.glob(sys.argv[1] + "/poolshim.*.json"))
+best = None
+for f in fs:
+    try:
+        r = json.load(open(f))
+    except Exception:
+        continue
+    ds = r.get("controller", {}).get("decisions", [])
+    by = {}
+    for d in ds:
+        by.setdefault(d["pool"], []).append(d)
+    for pool, l in by.items():
+        ch = [d for d in l if d["from"] != d["to"]]
+        lim = next((p.get("limit") for p in r.get("pools", []) if p.get("id") == pool), None)
+        cand = (len(l), lim, ch[-1]["t_s"] if ch else 0.0, len(ch))
+        if best is None or cand[0] > best[0]:
+            best = cand
+if best is None:
+    print("- - -")
+else:
+    print("%s %.2f %.1f" % (best[1], best[2], best[3] * 60.0 / float(sys.argv[2])))
+PY
+}
+
+median() { python3 -c 'import statistics,sys; print("%.0f" % statistics.median([float(x) for x in sys.argv[1:]]))' "$@"; }
+
+bench_case() {  # bench_case NAME BAD STATICS...
+  local c=$1 bad=$2; shift 2
+  local statics=("$@") i s v
+  local -A runs
+  local lims=() lasts=() cpms=()
+  local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
+  for ((i = 1; i <= RUNS; i++)); do
+    v=$(one "$c" "$bad" off "$TMP/$c.off.$i"); runs[off]="${runs[off]:-} $v"
+    v=$(one "$c" "$bad" on "$TMP/$c.on.$i"); runs[on]="${runs[on]:-} $v"
+    local secs=$DUR
+    [ "$c" = pigz ] || [ "$c" = memcached ] && secs=3
+    read -r l t cpm <<<"$(ctl "$TMP/$c.on.$i" "$secs")"
+    lims+=("$l"); lasts+=("$t"); cpms+=("$cpm")
+    for s in "${statics[@]}"; do
+      v=$(one "$c" "$s" off "$TMP/$c.s$s.$i"); runs[s$s]="${runs[s$s]:-} $v"
+    done
+  done
+  local steady="-"
+  if [ "${STEADY_S:-60}" != 0 ] && [ "$c" != pigz ] && [ "$c" != memcached ]; then
+    DUR=${STEADY_S:-60} one "$c" "$bad" on "$TMP/$c.steady" >/dev/null
+    read -r l t cpm <<<"$(ctl "$TMP/$c.steady" "${STEADY_S:-60}")"
+    steady="$cpm (limit $l)"
+  fi
+  local load1; load1=$(cut -d' ' -f1-3 /proc/loadavg)
+  local off on best=0 bestn=0 m
+  off=$(median ${runs[off]}); on=$(median ${runs[on]})
+  local st=""
+  for s in "${statics[@]}"; do
+    m=$(median ${runs[s$s]})
+    st="$st $s: $m ($(echo ${runs[s$s]}));"
+    if python3 -c "import sys; sys.exit(0 if $m > $best else 1)"; then best=$m; bestn=$s; fi
+  done
+  python3 - "$c" "$bad" "$off" "$on" "$best" "$bestn" "${runs[off]}" "${runs[on]}" "${lims[*]}" "${lasts[*]}" \
+      "${cpms[*]}" "$load0" "$load1" "$st" "$steady" <<'PY'
+import sys
+c, bad, off, on, best, bestn, roff, ron, lims, lasts, cpms, l0, l1, st, steady = sys.argv[1:]
+off, on, best = float(off), float(on), float(best)
+f = lambda a, b: "%.2f" % (a / b) if b else "-"
+print("| %s | %s | %.0f (%s) | %.0f (%s) | %.0f at %s | %s | %s | %s | %s | %s | %s | %s / %s |"
+      % (c, bad, off, roff.strip(), on, ron.strip(), best, bestn, f(on, best), f(on, off), lims, lasts, cpms,
+         steady, l0.split()[0], l1.split()[0]))
+print("  statics:%s" % st, file=sys.stderr)
+PY
+}
+
+echo "controller on real programs: $RUNS alternating rounds, DUR=$DUR s, $(date -u '+%F %H:%M') UTC, commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null)"
+echo "| case | bad size | off: median (runs) | on: median (runs) | best static median | on/best | on/off | limit at exit (per on run) | last size change s | size changes/min | steady run: changes/min | load start / end |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+for c in $CASES; do
+  case $c in
+  node) command -v node >/dev/null && bench_case node 64 1 2 3 ;;
+  sbthreads) command -v sysbench >/dev/null && bench_case sbthreads 16 1 2 4 ;;
+  sbcpu) command -v sysbench >/dev/null && bench_case sbcpu 64 2 4 ;;
+  pigz) command -v pigz >/dev/null && bench_case pigz 64 2 4 ;;
+  memcached) command -v memcached >/dev/null && command -v memcslap >/dev/null && bench_case memcached 16 2 4 ;;
+  python) bench_case python 64 1 2 ;;
+  undersized) bench_case undersized 2 16 32 42 ;;
+  *) echo "unknown case $c" >&2 ;;
+  esac
+done
