@@ -45,11 +45,11 @@ static long futex(int *w, int op, int val, const struct timespec *to)
 static uint64_t tick(uint64_t now, int final)
 {
     ps_sampler_tick(now, final);
-    ps_view_tick(now);
+    const struct ps_view *view = ps_view_tick(now);
     ps_metrics_tick(final);
     if (final)
         return 0;
-    ps_controller_tick(now);
+    ps_controller_tick(view, now);
     return ps_dump_tick(now);
 }
 

@@ -122,7 +122,9 @@ struct ctl {
 };
 
 static struct ctl ctls[PS_MAX_POOLS];
-static uint64_t calls_now[PS_MAX_POOLS];   /* count_calls(), this tick */
+/* The view this step decides on (ps_controller_tick's argument): everything
+ * the control law reads of the pools comes from it, nothing from the tables. */
+static const struct ps_view *V;
 /* Hot-lock acquisitions by each pool's workers: the last sum over its live
  * workers, and a total that only grows (an exit takes its worker's count out
  * of the sum: the total then counts from the new sum). */
@@ -170,12 +172,12 @@ static double ema(double old, double v, int first)
 /* Folds the latest history interval of pool pi into its EMAs; 0 if nothing new. */
 static int observe(int pi, struct ctl *c)
 {
-    struct ps_pool *p = &ps_pools[pi];
-    uint32_t hn = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
+    const struct ps_view_pool *p = &V->pool[pi];
+    uint32_t hn = p->hist_n;
     if (hn < 2 || hn == c->hist_seen)
         return 0;
     c->hist_seen = hn;
-    const struct ps_pool_sample *s1 = &p->hist[(hn - 1) % PS_HIST], *s0 = &p->hist[(hn - 2) % PS_HIST];
+    const struct ps_pool_sample *s1 = &p->last, *s0 = &p->prev;
     if (s1->t_ns <= s0->t_ns)
         return 0;
     double dt = (double)(s1->t_ns - s0->t_ns) * NS;
@@ -210,15 +212,15 @@ static int observe(int pi, struct ctl *c)
         c->demand = c->demand > 0 ? ema(c->demand, d, 0) : d;
     }
     /* The object the pool contends on most: its wait and hold, per second. */
-    double wait_s = 0, dw = 0, dh = 0;
-    struct ps_obj *o = ps_view_top_contention(pi, &wait_s);
-    uint64_t wait_ns = (uint64_t)(wait_s * 1e9 + 0.5);   /* a GIL-like pair counts both */
-    if (o && o->key == c->top_key) {
+    double dw = 0, dh = 0;
+    uintptr_t key = p->top_key;
+    uint64_t wait_ns = p->top_wait_ns, hold_ns = p->top_hold_ns;   /* a GIL-like pair's wait counts both */
+    if (key && key == c->top_key) {
         /* totals only grow, but a GIL-like pair's sum can lose its other
          * half (no longer paired): never a negative, wrapped, rate */
         dw = wait_ns >= c->top_wait_prev ? (double)(wait_ns - c->top_wait_prev) * NS / dt : 0;
-        dh = o->hold_ns >= c->top_hold_prev ? (double)(o->hold_ns - c->top_hold_prev) * NS / dt : 0;
-    } else if (o && !c->top_key) {
+        dh = hold_ns >= c->top_hold_prev ? (double)(hold_ns - c->top_hold_prev) * NS / dt : 0;
+    } else if (key && !c->top_key) {
         /* The first object we see: no previous total to take a rate from.
          * Read as 0, a serialized pool looked unserialized at the first look,
          * which acts at once, and was grown (10 -> 18 threads on a lock
@@ -231,18 +233,18 @@ static int observe(int pi, struct ctl *c)
                                   (s1->cond_ns >= s0->cond_ns ? s1->cond_ns - s0->cond_ns : 0));
         double w = (double)wait_ns < pool_ns ? (double)wait_ns : pool_ns;
         dw = w * NS / dt;
-        dh = wait_ns ? (double)o->hold_ns * (w / (double)wait_ns) * NS / dt : 0;
+        dh = wait_ns ? (double)hold_ns * (w / (double)wait_ns) * NS / dt : 0;
     }
-    if (o) {
-        c->top_key = o->key;
+    if (key) {
+        c->top_key = key;
         c->top_wait_prev = wait_ns;
-        c->top_hold_prev = o->hold_ns;
-        c->top_handoff = ps_view_is_handoff(pi, o);
+        c->top_hold_prev = hold_ns;
+        c->top_handoff = p->top_handoff;
     }
     c->top_wait = ema(c->top_wait, dw > 0 ? dw : 0, first);
     c->top_hold = ema(c->top_hold, dh > 0 ? dh : 0, first);
     if (first)
-        c->threads_at_start = p->threads_live;
+        c->threads_at_start = p->live;
     c->seen = 1;
     return 1;
 }
@@ -251,7 +253,7 @@ static void model(int pi, struct ctl *c)
 {
     struct ps_rec_in in = { 0 };
     in.cores = ps_cores;               /* as the report's model: one answer */
-    in.threads = ps_pools[pi].threads_live;
+    in.threads = V->pool[pi].live;
     in.cpu_s = c->cpu;
     in.io_s = c->ws;
     in.lock_s = c->lock;
@@ -313,20 +315,20 @@ static int contended_point(int pi, struct ctl *c)
 /* A worker that polls fds of its own (an event loop per worker: memcached,
  * nginx) owns its connections: parked, they wait for it (memcached -t 16
  * throttled to 2 served 0.11 of its keys/s). */
-static int owns_its_work(const struct ps_pool *p)
+static int owns_its_work(const struct ps_view_pool *p)
 {
-    return __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) != NULL;
+    return p->idle_site != NULL;
 }
 
-static int can_park(int pi, const struct ps_pool *p)
+static int can_park(int pi, const struct ps_view_pool *p)
 {
-    return (ps_pool_has_safe_point(p) || ps_throttle_contended_allowed(pi)) && !owns_its_work(p);
+    return (ps_view_has_safe_point(p) || ps_throttle_contended_allowed(pi)) && !owns_its_work(p);
 }
 
 static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs *in)
 {
-    struct ps_pool *p = &ps_pools[pi];
-    in->threads = p->threads_live;
+    const struct ps_view_pool *p = &V->pool[pi];
+    in->threads = p->live;
     in->parked = ps_throttle_parked(pi);
     in->tput = tput;
     in->ref_tput = c->ref_tput;
@@ -336,15 +338,15 @@ static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs 
     in->bottleneck = c->rec.bottleneck;
     in->cpu_cores = c->cpu;
     in->runq_cores = c->runq;
-    in->queue = p->queue_est;
+    in->queue = p->queue;
     in->cls = ps_class_name[c->rec.cls];
 }
 
 /* Moves pool pi to size `to` (mode on) and logs it. Returns the size reached. */
 static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double tput, const char *why)
 {
-    struct ps_pool *p = &ps_pools[pi];
-    int live = p->threads_live, from = c->size, act;
+    const struct ps_view_pool *p = &V->pool[pi];
+    int live = p->live, from = c->size, act;
     struct inputs in;
     fill_inputs(pi, c, tput, &in);
     to = clamp_size(to);
@@ -427,8 +429,8 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
  * unit (work_unit). */
 static uint64_t work_done(int pi, const struct ctl *c)
 {
-    struct ps_pool *p = &ps_pools[pi];
-    return c->by_acqs ? acqs_total[pi] : p->hist[(p->hist_n - 1) % PS_HIST].tasks;
+    const struct ps_view_pool *p = &V->pool[pi];
+    return c->by_acqs ? acqs_total[pi] : p->last.tasks;
 }
 
 static const char *work_unit(const struct ctl *c)
@@ -448,7 +450,7 @@ static void start_window(struct ctl *c, int pi, uint64_t now)
  * measured worse) in the other; 0 if none is possible. */
 static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
 {
-    struct ps_pool *p = &ps_pools[pi];
+    const struct ps_view_pool *p = &V->pool[pi];
     int step = c->size / 4 > 1 ? c->size / 4 : 1;
     for (int tries = 0; tries < (onward ? 1 : 2); tries++, c->probe_dir = -c->probe_dir) {
         int to = clamp_size(c->size + c->probe_dir * step);
@@ -461,7 +463,7 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff))
             continue;                   /* cannot park (see change()) */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
-                             (to > p->threads_live && !ps_expand_allowed(pi))))
+                             (to > p->live && !ps_expand_allowed(pi))))
             continue;
         char why[160];
         ps_fmt(why, sizeof why, "probe %s: %d -> %d threads (last good %d at %d %s/s)",
@@ -559,61 +561,27 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     return 1;
 }
 
-/* Completed wrapped calls (every cause, idle waits included) of each pool's
- * live workers, into calls_now[]: the progress of a pool whose tasks are not
- * seen. A spinning worker completes none. */
-static void count_calls(void)
+/* The pool's hot-lock acquisitions as a total that only grows: the view
+ * sums its live workers', and an exit takes its worker's count out of that
+ * sum (the total then counts on from the new sum). */
+static void count_acquisitions(int pi)
 {
-    memset(calls_now, 0, sizeof calls_now);
-    uint64_t sum[PS_MAX_POOLS] = { 0 };
-    int hwm = ps_thread_hwm();
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        int pi = t->pool;
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || pi < 0 || pi >= PS_MAX_POOLS || t->ignore)
-            continue;
-        for (int k = 0; k < PS_NCAUSE; k++)
-            calls_now[pi] += __atomic_load_n(&t->waits[k], __ATOMIC_RELAXED);
-        sum[pi] += __atomic_load_n(&t->lock_events, __ATOMIC_RELAXED);
-    }
-    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
-        acqs_total[pi] += sum[pi] >= acqs_sum[pi] ? sum[pi] - acqs_sum[pi] : 0;
-        acqs_sum[pi] = sum[pi];
-    }
-}
-
-/* A thread outside pool pi waits on a condvar with the pool's queue mutex,
- * other than the pool's idle wait: it waits for something a worker does under
- * that mutex (node's DrainTasks waits for the platform workers' count of
- * finished tasks). */
-static int waits_on_queue_mutex(int pi, const struct ps_pool *p)
-{
-    uintptr_t qm = __atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED), idle = p->idle_obj;
-    int hwm = ps_thread_hwm();
-    for (int i = 0; qm && i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE || t->pool == pi || t->ignore ||
-            __atomic_load_n(&t->cur_kind, __ATOMIC_ACQUIRE) != PS_K_COND)
-            continue;
-        uintptr_t cv = __atomic_load_n(&t->cur_obj, __ATOMIC_RELAXED);
-        struct ps_obj *o = cv && cv != idle ? ps_obj_find(cv) : NULL;
-        if (o && __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) == qm)
-            return 1;
-    }
-    return 0;
+    uint64_t sum = V->pool[pi].lock_events;
+    acqs_total[pi] += sum >= acqs_sum[pi] ? sum - acqs_sum[pi] : 0;
+    acqs_sum[pi] = sum;
 }
 
 /* Parking starved the pool: release everyone and never park it again. */
 static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why)
 {
-    struct ps_pool *p = &ps_pools[pi];
+    const struct ps_view_pool *p = &V->pool[pi];
     struct inputs in;
     c->no_throttle = 1;
     ps_throttle_set_limit(pi, 0);
     ps_throttle_release_all(pi);
     fill_inputs(pi, c, c->tasks, &in);
-    log_decision(pi, now, c->size, p->threads_live, A_RELEASE, &in, "%s", why);
-    c->size = p->threads_live;
+    log_decision(pi, now, c->size, p->live, A_RELEASE, &in, "%s", why);
+    c->size = p->live;
     c->phase = P_STEADY;
     c->win_pending = 1;
     c->change_ns = now;
@@ -641,9 +609,9 @@ static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why
  * pool, whose throttle is meant to leave them idle). */
 static void watchdog(int pi, struct ctl *c, uint64_t now)
 {
-    struct ps_pool *p = &ps_pools[pi];
-    uint64_t tasks = p->hist[(p->hist_n - 1) % PS_HIST].tasks, calls = calls_now[pi];
-    uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
+    const struct ps_view_pool *p = &V->pool[pi];
+    uint64_t tasks = p->last.tasks, calls = p->calls;
+    uint64_t subs = p->submissions;
     int started = tasks != c->wd_tasks, submitted = subs != c->wd_subs;
     double dt = c->wd_ns && now > c->wd_ns ? (double)(now - c->wd_ns) * NS : 0;
     if (dt > 0 && calls >= c->wd_calls)
@@ -668,10 +636,10 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         return;
     }
     int never_idle = !p->idle_obj;      /* parked at the queue mutex: each parked worker has work */
-    int resting = !never_idle && p->threads_busy == 0 && !p->queue_est;
+    int resting = !never_idle && p->busy == 0 && !p->queue;
     c->rest_ticks = resting ? c->rest_ticks + 1 : 0;
     if (resting && ps_throttle_parked_at_mutex(pi) &&
-        (waits_on_queue_mutex(pi, p) || c->rest_ticks >= REST_RELEASE_TICKS)) {
+        (p->queue_mutex_waited || c->rest_ticks >= REST_RELEASE_TICKS)) {
         ps_throttle_release_at_mutex(pi);
         c->rest_ticks = 0;
         if (now - c->release_log_ns >= 1000000000ull) {     /* said at most once a second */
@@ -679,13 +647,13 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
             fill_inputs(pi, c, c->tasks, &in);
             log_decision(pi, now, c->size, c->size, A_RELEASE, &in, "watchdog: the pool rests with workers parked "
                          "at its queue mutex, where a worker may hold a finished task's bookkeeping, and %s: "
-                         "released once", waits_on_queue_mutex(pi, p) ? "a thread waits on a condvar with that mutex"
+                         "released once", p->queue_mutex_waited ? "a thread waits on a condvar with that mutex"
                          : "it has rested for 2 s");
             c->release_log_ns = now;
         }
     }
-    int queued = never_idle || p->queue_est > 0;
-    c->submit_ticks = !never_idle && submitted && !started && p->threads_idle > 0 ? c->submit_ticks + 1 : 0;
+    int queued = never_idle || p->queue > 0;
+    c->submit_ticks = !never_idle && submitted && !started && p->idle > 0 ? c->submit_ticks + 1 : 0;
     char why[240], secs[32];
     if (c->submit_ticks >= STARVE_TICKS) {
         ps_fmt(why, sizeof why, "watchdog: work was submitted and none started for %d ticks while workers were "
@@ -693,14 +661,14 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         stop_throttling(pi, c, now, why);
         return;
     }
-    if (queued && p->threads_busy > 0 && now - c->progress_ns >= c->stall_ns) {
+    if (queued && p->busy > 0 && now - c->progress_ns >= c->stall_ns) {
         ps_fmt_double(secs, sizeof secs, (double)(now - c->progress_ns) * NS, 1);
         ps_fmt(why, sizeof why, "watchdog: work waits and no worker finished a task or a call for %s s while "
                "workers were parked: throttling stopped for this pool", secs);
         stop_throttling(pi, c, now, why);
         return;
     }
-    int waiting = queued && p->threads_idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !c->top_handoff;
+    int waiting = queued && p->idle == 0 && c->rec.cls != PS_CLASS_SERIAL && !c->top_handoff;
     double idle = waiting ? idle_now : 0;
     c->idle_core_ticks = idle >= IDLE_CORES_MIN ? c->idle_core_ticks + 1 : 0;
     if (c->idle_core_ticks < STARVE_TICKS)
@@ -723,7 +691,7 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
 
 static void advise(int pi, struct ctl *c, uint64_t now)
 {
-    int cur = ps_pools[pi].threads_live, t = c->target;
+    int cur = V->pool[pi].live, t = c->target;
     if (t == cur || t == c->advised || now - c->change_ns < (uint64_t)ps_cfg.cooldown_ms * 1000000ull)
         return;
     if (c->advised && t * 4 > c->advised * 3 && t * 3 < c->advised * 4)
@@ -746,7 +714,7 @@ static void note_serial(int pi, struct ctl *c, uint64_t now)
         return;
     struct inputs in;
     fill_inputs(pi, c, c->tasks, &in);
-    int n = c->size ? c->size : ps_pools[pi].threads_live;
+    int n = c->size ? c->size : V->pool[pi].live;
     log_decision(pi, now, n, n, A_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
     c->serial_noted = verdict;
 }
@@ -781,11 +749,11 @@ static int unseen_window(int pi, struct ctl *c, uint64_t now, uint64_t n, double
 
 static void control(int pi, struct ctl *c, uint64_t now)
 {
-    struct ps_pool *p = &ps_pools[pi];
+    const struct ps_view_pool *p = &V->pool[pi];
     uint64_t window = window_ns();
     watchdog(pi, c, now);
     if (!c->size) {
-        c->size = p->threads_live;
+        c->size = p->live;
         c->ref_size = c->size;
         c->phase = P_START;
         c->probe_dir = -1;
@@ -793,7 +761,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
          * pool's history: the first look counts from there, not from now. A
          * starved agent (64 spinning workers on 2 cores) ticks late, and one
          * tick less at the wrong size is a tenth of a second won. */
-        const struct ps_pool_sample *s0 = &p->hist[(p->hist_n - 2) % PS_HIST];
+        const struct ps_pool_sample *s0 = &p->prev;
         c->win_ns = s0->t_ns;
         c->win_tasks = s0->tasks;
         c->win_pending = 0;
@@ -812,7 +780,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
     if (c->win_pending) {
         /* Measure the new size only once it is in force: workers park at
          * their next safe point and new workers take a moment to start. */
-        int live = p->threads_live, parked = ps_throttle_parked(pi);
+        int live = p->live, parked = ps_throttle_parked(pi);
         int settled = c->size < live ? parked >= live - c->size : live >= c->size || !parked;
         if (settled || now - c->change_ns >= 2000000000ull)
             start_window(c, pi, now);
@@ -856,13 +824,13 @@ static void control(int pi, struct ctl *c, uint64_t now)
          * A CPU-starved pool may follow it downwards: its threads wait for
          * a core as long as they run, and so few tasks end that it may be
          * collapsed (64 spinning workers on 2 cores finish ~20 tasks/s). */
-        int grow = ps_expand_allowed(pi) && c->target > p->threads_live && c->rec.cls != PS_CLASS_SERIAL &&
+        int grow = ps_expand_allowed(pi) && c->target > p->live && c->rec.cls != PS_CLASS_SERIAL &&
                    !guard(c) && (c->cpu > 0 || c->ws > 0);
-        int shrink = c->target < p->threads_live && c->rec.cls == PS_CLASS_STARVED && !c->top_handoff &&
+        int shrink = c->target < p->live && c->rec.cls == PS_CLASS_STARVED && !c->top_handoff &&
                      can_park(pi, p) && now - c->win_ns >= 200000000ull;
         /* against the size we run at, not the live workers: a throttled pool
          * keeps them, and the same limit was set again every tick */
-        if ((grow || shrink) && p->threads_idle == 0 && apart(c->target, c->size, 4, 3)) {
+        if ((grow || shrink) && p->idle == 0 && apart(c->target, c->size, 4, 3)) {
             char why[300];
             ps_fmt(why, sizeof why, "model, throughput not measurable yet (%d task boundaries seen): %s",
                    (int)(tasks - c->win_tasks), c->rec.reason);
@@ -887,8 +855,8 @@ static void control(int pi, struct ctl *c, uint64_t now)
         start_window(c, pi, now);       /* no work: nothing to learn */
         return;
     }
-    if (p->threads_live < c->size && !ps_throttle_parked(pi))
-        c->size = p->threads_live;      /* workers left */
+    if (p->live < c->size && !ps_throttle_parked(pi))
+        c->size = p->live;      /* workers left */
     uint64_t win_count = tasks - c->win_tasks;
     int seen = win_count >= MIN_WINDOW_TASKS;
     start_window(c, pi, now);
@@ -974,26 +942,25 @@ static void reset_all(void)
     ctl_pid = getpid();
 }
 
-void ps_controller_tick(uint64_t now)
+void ps_controller_tick(const struct ps_view *view, uint64_t now)
 {
-    if (ps_cfg.control == PS_CONTROL_OFF || !ps_pools)
+    if (ps_cfg.control == PS_CONTROL_OFF || !view)
         return;
+    V = view;
     if (ctl_pid != getpid())
         reset_all();                    /* first tick, or a forked child */
     ps_throttle_tick();
     int any_parked = 0;
-    for (int pi = 0; pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2 && !any_parked; pi++)
+    for (int pi = 0; pi < V->npools && !any_parked; pi++)
         any_parked = ps_throttle_parked(pi) > 0;
-    if (ps_cfg.control == PS_CONTROL_ON)
-        count_calls();                  /* every tick: a pool's acquisitions count from its first tick */
+    for (int pi = 0; pi < V->npools && ps_cfg.control == PS_CONTROL_ON; pi++)
+        count_acquisitions(pi);         /* every tick: a pool's acquisitions count from its first tick */
     if (any_parked && ps_cfg.control == PS_CONTROL_ON)
         idle_now = ps_machine_idle_cores(now);   /* the watchdog's: only needed while someone is parked */
-    for (int pi = 0; pi < PS_MAX_POOLS; pi++) {
-        struct ps_pool *p = &ps_pools[pi];
-        if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
-            break;
+    for (int pi = 0; pi < V->npools; pi++) {
+        const struct ps_view_pool *p = &V->pool[pi];
         struct ctl *c = &ctls[pi];
-        if (!p->routine || p->threads_live <= 0 || !observe(pi, c))
+        if (!p->has_routine || p->live <= 0 || !observe(pi, c))
             continue;
         if (ps_cfg.expand[0])
             ps_expand_allowed(pi);      /* a refusal is said as soon as it is known */
@@ -1003,7 +970,7 @@ void ps_controller_tick(uint64_t now)
             continue;
         }
         note_serial(pi, c, now);
-        int parkable = contended_point(pi, c) || ps_pool_has_safe_point(p);
+        int parkable = contended_point(pi, c) || ps_view_has_safe_point(p);
         if (parkable || ps_expand_allowed(pi))  /* something to act with */
             control(pi, c, now);
     }
@@ -1022,7 +989,7 @@ int ps_controller_measured(int pi, double *tput)
         return 0;
     /* The best of the sizes it could reach says nothing against a model that
      * wants more than the pool can be grown to. */
-    if (c->target > c->ref_size && c->ref_size >= ps_pools[pi].threads_live && !ps_expand_allowed(pi))
+    if (c->target > c->ref_size && c->ref_size >= V->pool[pi].live && !ps_expand_allowed(pi))
         return 0;
     *tput = c->ref_tput;
     return c->ref_size;
@@ -1065,8 +1032,8 @@ void ps_controller_report_json(struct ps_jw *w, const char *profile)
         ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
         ps_jw_str(w, "start_routine", name);
         ps_jw_i64(w, "threads_at_start", c->threads_at_start);
-        ps_jw_i64(w, "size", c->size ? c->size : ps_pools[pi].threads_live);
-        ps_jw_i64(w, "limit", ps_pools[pi].limit);
+        ps_jw_i64(w, "size", c->size ? c->size : V->pool[pi].live);
+        ps_jw_i64(w, "limit", V->pool[pi].limit);
         ps_jw_i64(w, "model_threads", c->target);
         ps_jw_i64(w, "recommended_threads", ro->recommended_threads);
         ps_jw_i64(w, "threads_added", ps_expand_added(pi));

@@ -7,11 +7,14 @@
 #include "jsonw.h"
 #include "thread.h"
 
-void ps_controller_tick(uint64_t now_ns);
+struct ps_view;
+/* One step of the control law: the agent's view of the pools this tick in,
+ * decisions out, acted on through the throttle and expansion. Reads nothing
+ * of the pools but the view (its unit tests pass views of their own). */
+void ps_controller_tick(const struct ps_view *view, uint64_t now_ns);
 void ps_controller_on_thread_exit(struct ps_thread *t);
-/* The report's top-level "controller" object (docs/format.md); writes the
- * recommended-size profile poolshim.<pid>.profile (profile.h) first. */
-/* The controller section; profile: the profile file written for this run, or NULL. */
+/* The report's top-level "controller" object (docs/format.md); profile: the
+ * profile file written for this run (profile.h), or NULL. */
 void ps_controller_report_json(struct ps_jw *w, const char *profile);
 /* The controller ran in this process (not a forked child that never ticked). */
 int ps_controller_active(void);

@@ -90,7 +90,7 @@ static int peak_threads(int pi, const struct ps_pool_totals *tot)
  * (node's DrainTasks waits for the platform workers' count of finished
  * tasks): the controller must not leave such workers parked. A second pass
  * over the live threads, taken only with control on (an object lookup per
- * thread in a condvar wait). */
+ * thread in a condvar wait), where workers may be parked. */
 static void note_queue_mutex_waiters(int npools)
 {
     int any = 0;
@@ -176,6 +176,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
         v->has_routine = p->routine != NULL;
         v->idle_obj = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
         v->queue_mutex = __atomic_load_n(&p->queue_mutex, __ATOMIC_ACQUIRE);
+        v->idle_site = __atomic_load_n(&p->idle_site, __ATOMIC_ACQUIRE);
         v->queue = p->queue_est;
         v->submissions = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
         v->limit = __atomic_load_n(&p->limit, __ATOMIC_RELAXED);
@@ -184,11 +185,10 @@ const struct ps_view *ps_view_tick(uint64_t now)
     }
     view.npools = npools;
     view.t_ns = now;
-    if (ps_cfg.control != PS_CONTROL_OFF) {
-        note_queue_mutex_waiters(npools);
-        for (int pi = 0; pi < npools; pi++)
-            ps_view_answer(pi);
-    }
+    if (ps_cfg.control == PS_CONTROL_ON)
+        note_queue_mutex_waiters(npools);   /* the watchdog's: only parked workers can keep it waiting */
+    for (int pi = 0; pi < npools && ps_cfg.control != PS_CONTROL_OFF; pi++)
+        ps_view_answer(pi);
     return &view;
 }
 

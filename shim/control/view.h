@@ -25,12 +25,13 @@ struct ps_view_pool {
     int has_routine;              /* started by a known routine (not a thread we only found) */
     uintptr_t idle_obj;           /* where its workers wait for work, 0 unknown */
     uintptr_t queue_mutex;        /* the mutex its work queue is taken under, 0 unknown */
+    void *idle_site;              /* event loops: where each worker polls fds of its own, NULL none */
     uint64_t queue;               /* tasks queued (pool.h's estimate) */
     uint64_t submissions;         /* posts to its idle wait from outside */
     int limit;                    /* the throttle's limit now, 0 none */
     uint64_t calls;               /* wrapped blocking calls its live threads completed, ever */
     uint64_t lock_events;         /* its live threads' hot-lock acquisitions, ever */
-    int queue_mutex_waited;       /* with control on: a thread outside the pool waits on a
+    int queue_mutex_waited;       /* with control on (not advise): a thread outside the pool waits on a
                                      condvar with its queue mutex (waits for its workers) */
     /* The answer, computed when first asked for this view (ps_view_answer):
      * most ticks nobody asks (control off, no dump, no metrics). */
@@ -48,6 +49,12 @@ struct ps_view {
     int npools;
     struct ps_view_pool pool[PS_MAX_POOLS];
 };
+
+/* The pool has a place where its workers can be parked safely. */
+static inline int ps_view_has_safe_point(const struct ps_view_pool *p)
+{
+    return p->idle_obj || p->queue_mutex;
+}
 
 /* The agent's tick: learn idle waits, one pass over the threads, the pools'
  * history; returns the new view. With control on, every pool's answer is

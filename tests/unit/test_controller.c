@@ -26,7 +26,12 @@
 #include "syncobj.h"
 #include "thread.h"
 #include "throttle.h"
+#include "view.h"
 #include "machine.h"
+
+/* What the controller is given each tick: the simulated pool as the agent's
+ * view would show it (sample()). The controller reads nothing else of it. */
+static struct ps_view View;
 
 /* The machine the watchdog sees: these tests link this in place of
  * shim/machine.o (Makefile, UNIT_OBJ), so the library holds no test seam. */
@@ -51,10 +56,11 @@ static void set_parked(int pi, int n, int at_mutex)
     fake_parked[pi] = n;
     fake_parked_mutex[pi] = at_mutex;
 }
-void ps_throttle_set_limit(int pi, int limit) { ps_pools[pi].limit = limit; }
+static int fake_limit[PS_MAX_POOLS];
+void ps_throttle_set_limit(int pi, int limit) { fake_limit[pi] = limit; }
 int ps_throttle_parked(int pi) { return fake_parked[pi]; }
 int ps_throttle_parked_at_mutex(int pi) { return fake_parked_mutex[pi]; }
-int ps_throttle_live(int pi) { return ps_pools[pi].threads_live; }
+int ps_throttle_live(int pi) { return View.pool[pi].live; }
 void ps_throttle_release_all(int pi) { (void)pi; }
 void ps_throttle_release_at_mutex(int pi) { (void)pi; }
 void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex) { (void)t, (void)p, (void)at_mutex; }
@@ -89,7 +95,7 @@ static struct sim {
     double work;                        /* work per task, x (a load shift), 1 by default */
     uint64_t rng;
     double tasks, cpu, io, lock, runq, cond, top_wait, top_hold;
-    struct ps_obj *top;
+    uintptr_t top_key;                  /* the one contended mutex, 0 none */
     /* what the watchdog reads (0 unless a test sets them): running workers
      * waiting for work, the queue estimate, submissions and completed
      * wrapped calls so far and their rates per second */
@@ -108,34 +114,37 @@ static double rnd(void)
     return (double)(S.rng >> 11) / (double)(1ull << 53);
 }
 
+/* This tick's view of the simulated pool, as the agent's would be. */
 static void sample(void)
 {
-    struct ps_pool *p = &ps_pools[S.pi];
-    struct ps_pool_sample *h = &p->hist[p->hist_n % PS_HIST];
+    struct ps_view_pool *p = &View.pool[S.pi];
+    View.npools = S.pi + 1;
+    View.t_ns = S.now;
+    p->ok = p->has_routine = 1;
+    p->prev = p->last;
+    struct ps_pool_sample *h = &p->last;
     memset(h, 0, sizeof *h);
     h->t_ns = S.now;
     h->threads = (uint32_t)S.live;
     h->busy = (uint32_t)S.running;
-    h->limit = (uint32_t)p->limit;
+    h->limit = (uint32_t)fake_limit[S.pi];
     h->tasks = (uint64_t)S.tasks;
     h->cpu_ns = (uint64_t)(S.cpu * 1e9);
     h->io_ns = (uint64_t)(S.io * 1e9);
     h->lock_ns = (uint64_t)(S.lock * 1e9);
     h->runq_ns = (uint64_t)(S.runq * 1e9);
     h->cond_ns = (uint64_t)(S.cond * 1e9);
-    p->tasks = h->tasks;
-    p->threads_live = S.live;
-    p->threads_idle = S.idle_running < S.running ? S.idle_running : S.running;
-    p->threads_busy = S.running - p->threads_idle;
-    p->queue_est = (uint64_t)S.queue;
+    p->live = S.live;
+    p->idle = S.idle_running < S.running ? S.idle_running : S.running;
+    p->busy = S.running - p->idle;
+    p->limit = fake_limit[S.pi];
+    p->queue = (uint64_t)S.queue;
     p->submissions = (uint64_t)S.subs;
-    ps_threads[0].waits[PS_IO] = (uint64_t)S.calls;     /* the template worker stands for all */
-    if (S.top) {
-        S.top->wait_ns = (uint64_t)(S.top_wait * 1e9);
-        S.top->hold_ns = (uint64_t)(S.top_hold * 1e9);
-        S.top->contended = (uint64_t)S.tasks;
-    }
-    __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
+    p->calls = (uint64_t)S.calls;
+    p->top_key = S.top_key;
+    p->top_wait_ns = S.top_key ? (uint64_t)(S.top_wait * 1e9) : 0;
+    p->top_hold_ns = S.top_key ? (uint64_t)(S.top_hold * 1e9) : 0;
+    p->hist_n++;
 }
 
 void *ctl_test_worker(void *arg);
@@ -165,8 +174,8 @@ static void setup(law_fn law, int threads, int expandable, double noise)
     cr_assert_eq(ps_obj_table_init(), 0);
     S.pi = ps_pool_get((void *)ctl_test_worker, NULL, "worker");
     cr_assert_eq(S.pi, 0);
-    ps_pools[S.pi].idle_obj = 0x5000;
-    ps_pools[S.pi].idle_kind = PS_K_COND;
+    memset(&View, 0, sizeof View);
+    View.pool[S.pi].idle_obj = 0x5000;  /* its wait for work is known */
     /* The template ps_expand_start copies: a live worker of the pool (this
      * thread's tid, for its signal mask). */
     struct ps_thread *t = &ps_threads[0];
@@ -205,7 +214,6 @@ static void teardown(void)
 
 static void tick(void)
 {
-    struct ps_pool *p = &ps_pools[S.pi];
     struct rates r = { 0 };
     S.law(S.running, &r);
     r.tasks /= S.work;                  /* same busy time, longer tasks */
@@ -222,12 +230,12 @@ static void tick(void)
     S.subs += S.subs_rate * dt;
     S.calls += S.calls_rate * dt;
     sample();
-    ps_controller_tick(S.now);
+    ps_controller_tick(&View, S.now);
     /* The workers' side: started ones join, the excess parks. */
     int added = ps_expand_added(S.pi);
     S.live += added - S.added_seen;
     S.added_seen = added;
-    int lim = p->limit, parked = lim > 0 && S.live > lim ? S.live - lim : 0;
+    int lim = fake_limit[S.pi], parked = lim > 0 && S.live > lim ? S.live - lim : 0;
     set_parked(S.pi, parked, parked < S.at_mutex ? parked : S.at_mutex);
     S.running = S.live - parked;
     if (S.live > S.max_live)
@@ -533,11 +541,7 @@ static void serialized(int n, struct rates *r)
 Test(controller, serialized_pool_is_never_grown, .fini = teardown)
 {
     setup(serialized, 10, 1, 0);
-    uintptr_t key = 0x7000;
-    S.top = ps_obj_get(key, PS_K_MUTEX);
-    cr_assert_not_null(S.top);
-    S.top->waiter_pool = S.pi;
-    ps_pool_note_candidate(key);
+    S.top_key = 0x7000;
     expect_never_grown(10, "never adding threads to this pool: serialized on one lock");
 }
 
@@ -754,7 +758,7 @@ Test(controller, workers_parked_at_the_queue_mutex_go_after_2_s_of_rest, .fini =
     json_t *rep = report();
     cr_expect_not_null(find(rep, "release", "rested for 2 s"), "%s", trace_str());
     json_decref(rep);
-    cr_expect_eq(ps_pools[S.pi].limit, 2);
+    cr_expect_eq(fake_limit[S.pi], 2);
 }
 
 /* Node's DrainTasks: the main thread waits on a condvar with the pool's queue
@@ -763,23 +767,15 @@ Test(controller, workers_parked_at_the_queue_mutex_go_after_2_s_of_rest, .fini =
 Test(controller, a_thread_waiting_with_the_queue_mutex_frees_the_workers_parked_at_it, .fini = teardown)
 {
     throttled_then(stopped);
-    ps_pools[S.pi].queue_mutex = 0x6000;
-    struct ps_obj *drained = ps_obj_get(0x7000, PS_K_COND);
-    cr_assert_not_null(drained);
-    drained->mutex = 0x6000;
-    struct ps_thread *main_thread = &ps_threads[1];
-    main_thread->state = PS_T_LIVE;
-    main_thread->pool = -1;
-    main_thread->cur_kind = PS_K_COND;
-    main_thread->cur_obj = 0x7000;
-    ps_threads_hwm = 2;
+    View.pool[S.pi].queue_mutex = 0x6000;
+    View.pool[S.pi].queue_mutex_waited = 1;   /* what the view says of such a thread (test_view.c) */
     S.idle_running = 2;
     S.at_mutex = 3;
     run_s(0.2);
     json_t *rep = report();
     cr_expect_not_null(find(rep, "release", "a thread waits on a condvar with that mutex"), "%s", trace_str());
     json_decref(rep);
-    cr_expect_eq(ps_pools[S.pi].limit, 2);
+    cr_expect_eq(fake_limit[S.pi], 2);
 }
 
 /* Work queued, the running workers busy and nothing completing (they wait on
@@ -909,8 +905,7 @@ static void never_idle_with_cond(int n, struct rates *r)
 Test(controller, a_never_idle_pool_is_parked_at_its_hot_mutexes, .fini = teardown)
 {
     setup(never_idle, 16, 0, 0);
-    ps_pools[S.pi].idle_obj = 0;
-    ps_pools[S.pi].idle_kind = 0;
+    View.pool[S.pi].idle_obj = 0;
     S.calls_rate = 50;      /* the running workers' lock waits, and the parked ones' bounded parks */
     run_s(1.0);
     cr_expect(ps_throttle_contended_allowed(S.pi), "hot mutexes not allowed as a safe point");
@@ -928,8 +923,7 @@ Test(controller, a_never_idle_pool_is_parked_at_its_hot_mutexes, .fini = teardow
 Test(controller, a_pool_waiting_on_condvars_is_not_parked_at_its_mutexes, .fini = teardown)
 {
     setup(never_idle_with_cond, 16, 0, 0);
-    ps_pools[S.pi].idle_obj = 0;
-    ps_pools[S.pi].idle_kind = 0;
+    View.pool[S.pi].idle_obj = 0;
     run_s(5.0);
     cr_expect(!ps_throttle_contended_allowed(S.pi));
     cr_expect_eq(S.running, 16, "%s", trace_str());
@@ -948,8 +942,7 @@ Test(controller, a_condvar_wait_withdraws_the_hot_mutex_safe_point, .fini = tear
 {
     setup(never_idle_then_cond, 16, 0, 0);
     cond_after_3s = 1;
-    ps_pools[S.pi].idle_obj = 0;
-    ps_pools[S.pi].idle_kind = 0;
+    View.pool[S.pi].idle_obj = 0;
     run_s(2.0);
     cr_expect(ps_throttle_contended_allowed(S.pi));
     run_s(2.0);

@@ -1,0 +1,105 @@
+/* Unit tests for shim/control/view.c: the agent's one pass over the thread
+ * table, built from records written here by hand as the wrappers and the
+ * sampler would: each pool's totals, live census and completed calls, and
+ * the one fact about other threads the controller needs (a thread waiting
+ * with a pool's queue mutex). Criterion runs each test in its own process,
+ * so the tables start empty. */
+#include <criterion/criterion.h>
+#include "config.h"
+#include "pool.h"
+#include "syncobj.h"
+#include "thread.h"
+#include "view.h"
+
+#define NOW 50000000000ull
+
+static int pi;
+
+static void setup(void)
+{
+    ps_config_defaults(&ps_cfg);
+    cr_assert_eq(ps_pool_table_init(), 0);
+    cr_assert_eq(ps_thread_table_init(), 0);
+    cr_assert_eq(ps_obj_table_init(), 0);
+    pi = ps_pool_get((void *)setup, NULL, "worker");
+    cr_assert_eq(pi, 0);
+}
+
+/* A live record of pool `pool` (-1: none) with tid, CPU and completed io calls. */
+static struct ps_thread *thread(int i, int pool, uint64_t cpu_ns, uint64_t io_calls)
+{
+    struct ps_thread *t = &ps_threads[i];
+    t->state = PS_T_LIVE;
+    t->tid = 1000 + i;
+    t->pool = pool;
+    t->born_ns = NOW - 1000000000ull;
+    t->cpu_ns = cpu_ns;
+    t->waits[PS_IO] = io_calls;
+    if (ps_threads_hwm < i + 1)
+        ps_threads_hwm = i + 1;
+    return t;
+}
+
+Test(view, one_pass_sums_each_pools_threads, .init = setup)
+{
+    int other = ps_pool_get((void *)thread, NULL, "other");
+    thread(0, pi, 300000000, 10);
+    struct ps_thread *idle = thread(1, pi, 200000000, 5);
+    idle->cur_since_ns = NOW - 1000;
+    idle->cur_cause = PS_IDLE;
+    thread(2, other, 70000000, 1);
+    thread(3, -1, 900000000, 100);              /* no pool: in no total */
+    const struct ps_view *v = ps_view_tick(NOW);
+    cr_assert_eq(v->npools, 2);
+    const struct ps_view_pool *p = &v->pool[pi];
+    cr_expect_eq(p->tot.threads, 2);
+    cr_expect_eq(p->tot.cpu_ns, 500000000);
+    cr_expect_eq(p->live, 2);
+    cr_expect_eq(p->idle, 1);
+    cr_expect_eq(p->busy, 1);
+    cr_expect_eq(p->calls, 15);
+    cr_expect_eq(p->hist_n, 1);
+    cr_expect_eq(p->last.threads, 2);
+    cr_expect_eq(v->pool[other].tot.cpu_ns, 70000000);
+    cr_expect_eq(v->pool[other].calls, 1);
+    /* the next tick starts its sums afresh */
+    v = ps_view_tick(NOW + 100000000);
+    cr_expect_eq(v->pool[pi].calls, 15);
+    cr_expect_eq(v->pool[pi].hist_n, 2);
+}
+
+/* Node's DrainTasks: a thread outside the pool waits on a condvar with the
+ * pool's queue mutex, for something a worker does under it. */
+static void queue_mutex_waiter(int pool, uintptr_t cv)
+{
+    ps_pools[pi].queue_mutex = 0x6000;
+    ps_pools[pi].idle_obj = 0x5000;
+    struct ps_obj *drained = ps_obj_get(0x7000, PS_K_COND);
+    cr_assert_not_null(drained);
+    drained->mutex = 0x6000;
+    thread(0, pi, 0, 0);
+    struct ps_thread *main_thread = thread(1, pool, 0, 0);
+    main_thread->cur_kind = PS_K_COND;
+    main_thread->cur_obj = cv;
+}
+
+Test(view, a_thread_waiting_with_a_pools_queue_mutex_is_seen, .init = setup)
+{
+    ps_cfg.control = PS_CONTROL_ON;
+    queue_mutex_waiter(-1, 0x7000);
+    cr_expect_eq(ps_view_tick(NOW)->pool[pi].queue_mutex_waited, 1);
+}
+
+Test(view, a_worker_waiting_with_its_own_queue_mutex_is_not, .init = setup)
+{
+    ps_cfg.control = PS_CONTROL_ON;
+    queue_mutex_waiter(pi, 0x7000);
+    cr_expect_eq(ps_view_tick(NOW)->pool[pi].queue_mutex_waited, 0);
+}
+
+Test(view, queue_mutex_waiters_are_looked_for_only_with_control_on, .init = setup)
+{
+    ps_cfg.control = PS_CONTROL_ADVISE;          /* nobody is parked */
+    queue_mutex_waiter(-1, 0x7000);
+    cr_expect_eq(ps_view_tick(NOW)->pool[pi].queue_mutex_waited, 0);
+}
