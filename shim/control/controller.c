@@ -9,7 +9,7 @@
  *    load shift shows within about a second) go through ps_recommend:
  *    cores x (1 + W/C) with W = io + sleep only, capped by the bottleneck law
  *    when one object serialises the pool (a GIL gives 1 + W/C). The model is
- *    what moves the size far and fast (2 -> 42 in one step).
+ *    what moves the size far and fast, in one step.
  *  - Feedback: hill climbing on tasks/s measured over a window of
  *    POOLSHIM_COOLDOWN_MS after each change (the first interval after a change
  *    is skipped: parked workers park at their next safe point). A change that
@@ -222,9 +222,9 @@ static int observe(int pi, struct ctl *c)
         dh = hold_ns >= c->top_hold_prev ? (double)(hold_ns - c->top_hold_prev) * NS / dt : 0;
     } else if (key && !c->top_key) {
         /* The first object we see: no previous total to take a rate from.
-         * Read as 0, a serialized pool looked unserialized at the first look,
-         * which acts at once, and was grown (10 -> 18 threads on a lock
-         * waited 5 s/s; tests/unit/test_controller.c). Its wait in this
+         * Read as 0, a serialized pool would look unserialized at the first
+         * look, which acts at once, and be grown (test_controller.c's
+         * serialized pool). Its wait in this
          * interval is at most its total so far and at most the pool's lock
          * and condvar wait in the interval; its hold keeps its ratio to the
          * wait since it was first contended. Later changes of the top object
@@ -288,8 +288,9 @@ static int contended_point(int pi, struct ctl *c)
     int on = ps_throttle_contended_allowed(pi), want;
     /* Never, once its threads were seen handing a GIL-like lock round or
      * waiting on a condvar after their start (a start-up barrier is one):
-     * CPython's pool was allowed when its top object turned from the GIL to
-     * a Python lock for a while, and parked at the GIL's own mutex. */
+     * a GIL's holder holds no lock we see, and a pool whose top object turns
+     * from the GIL to a Python lock for a while could be parked at the GIL's
+     * own mutex, which stops every thread. */
     if (c->top_handoff || (c->obs_ticks > CONTEND_START_TICKS && c->cond_last >= CONTEND_COND_CORES))
         c->contend_never = 1;
     if (c->contend_never) {
@@ -313,8 +314,8 @@ static int contended_point(int pi, struct ctl *c)
 }
 
 /* A worker that polls fds of its own (an event loop per worker: memcached,
- * nginx) owns its connections: parked, they wait for it (memcached -t 16
- * throttled to 2 served 0.11 of its keys/s). */
+ * nginx) owns its connections: parked, its clients wait for it however few
+ * workers the others are, so such a pool is never throttled. */
 static int owns_its_work(const struct ps_view_pool *p)
 {
     return p->idle_site != NULL;
@@ -549,8 +550,8 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     c->ref_size = cur;
     /* A load shift moved the model: the window's throughput is mostly the old
      * load's. The recent rate (EMA over the last ticks) is the new load's; the
-     * lower of the two is the reference the move must beat (else a 32 -> 12
-     * move was undone as "12 threads gave 231 tasks/s, 32 gave 908"). */
+     * lower of the two is the reference the move must beat: against the old
+     * load's rate a move that follows the shift looks like a loss. */
     c->ref_tput = steady && c->tasks < tput ? c->tasks : tput;
     c->ref_demand = c->demand;
     c->probe_dir = t > cur ? 1 : -1;
@@ -799,9 +800,9 @@ static void control(int pi, struct ctl *c, uint64_t now)
      * grew by as much since the change: then the tasks got longer, and the
      * whole window (which tells a load shift from a loss) decides. The
      * demand's EMA lags a shift (a 4x one reads 1.9x after one tick, 3x after
-     * three), so part of a window cannot tell them apart: a probe costing
-     * nothing was undone as "6 threads gave 499 tasks/s, 8 threads gave 2000"
-     * when the tasks had become 4x longer (test_controller.c). */
+     * three), so part of a window cannot tell them apart: a probe that cost
+     * nothing would be undone when the tasks had become longer meanwhile
+     * (test_controller.c's load shift). */
     uint64_t in_win = now - c->win_ns;
     double lost = c->ref_tput > 0 ? 1 - tput / c->ref_tput : 0;
     if (c->phase == P_EVAL && c->last_kind == K_PROBE && tasks - c->win_tasks >= 16 &&
