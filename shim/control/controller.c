@@ -1,8 +1,10 @@
 /* controller.c: per pool, a target concurrency from a model and from measured
  * throughput, applied through the throttle (park / unpark) and expansion.
- * Runs on the agent thread after ps_pool_tick, once per interval; nothing
- * here runs on the host's threads except the exit hook. The decision ring is
- * written by the agent only and read by the report at exit (agent stopped).
+ * One step per agent tick, on that tick's view of the pools (view.h): the
+ * view in, decisions out; it reads nothing of the pools' tables. Nothing
+ * here runs on the host's threads except the exit hook. The decision log
+ * (decision.h) is written by the agent only and read by the report at exit
+ * (output/control_report.c, agent stopped).
  *
  * Control law, and why:
  *  - Model: the pool's recent rates (deltas of its history, EMA-smoothed, so a
@@ -24,16 +26,16 @@
  *  - Serialized pools (one lock or a GIL-like condvar) are never grown.
  * Modes: off (nothing), advise (log what would be done), on (act). */
 #include "controller.h"
+#include "decision.h"
 #include "cores.h"
 #include "clock.h"
 #include "config.h"
 #include "expand.h"
-#include "file.h"
+#include "jsonw.h"
 #include "log.h"
 #include "machine.h"
 #include "pool.h"
 #include "recommend.h"
-#include "symbol.h"
 #include "syncobj.h"
 #include "view.h"
 #include "throttle.h"
@@ -60,25 +62,9 @@
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
 
-enum act { A_HOLD, A_THROTTLE, A_UNPARK, A_EXPAND, A_ROLLBACK, A_RELEASE, A_ADVISE };
-static const char *const act_name[] = { "hold", "throttle", "unpark", "expand", "rollback", "release", "advise" };
+const char *const ps_act_name[] = { "hold", "throttle", "unpark", "expand", "rollback", "release", "advise" };
 enum kind { K_NONE, K_MODEL, K_PROBE, K_ROLLBACK };
 enum phase { P_START, P_EVAL, P_STEADY };
-
-struct inputs {
-    int threads, parked;
-    int model;                 /* the model's size (clamped) this decision saw */
-    double tput, ref_tput, w_c, goetz, bottleneck, cpu_cores, runq_cores;
-    uint64_t queue;
-    const char *cls;
-};
-
-struct decision {
-    uint64_t t_ns;
-    int pool, from, to, act;
-    char reason[400];           /* the longest (a fixed size with a refusal) runs to ~330 */
-    struct inputs in;
-};
 
 struct ctl {
     int seen;
@@ -130,7 +116,7 @@ static const struct ps_view *V;
  * of the sum: the total then counts from the new sum). */
 static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
-static struct decision ring[RING];
+static struct ps_decision ring[RING];
 static unsigned nring;
 static int ctl_pid;
 
@@ -145,12 +131,12 @@ static int clamp_size(int v)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void log_decision(int pi, uint64_t now, int from, int to, int act, const struct inputs *in,
+static void log_decision(int pi, uint64_t now, int from, int to, int act, const struct ps_decision_in *in,
                          const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static void log_decision(int pi, uint64_t now, int from, int to, int act, const struct inputs *in,
+static void log_decision(int pi, uint64_t now, int from, int to, int act, const struct ps_decision_in *in,
                          const char *fmt, ...)
 {
-    struct decision *d = &ring[nring % RING];
+    struct ps_decision *d = &ring[nring % RING];
     d->t_ns = now;
     d->pool = pi;
     d->from = from;
@@ -326,7 +312,7 @@ static int can_park(int pi, const struct ps_view_pool *p)
     return (ps_view_has_safe_point(p) || ps_throttle_contended_allowed(pi)) && !owns_its_work(p);
 }
 
-static void fill_inputs(int pi, const struct ctl *c, double tput, struct inputs *in)
+static void fill_inputs(int pi, const struct ctl *c, double tput, struct ps_decision_in *in)
 {
     const struct ps_view_pool *p = &V->pool[pi];
     in->threads = p->live;
@@ -348,7 +334,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
 {
     const struct ps_view_pool *p = &V->pool[pi];
     int live = p->live, from = c->size, act;
-    struct inputs in;
+    struct ps_decision_in in;
     fill_inputs(pi, c, tput, &in);
     to = clamp_size(to);
     if (to > live) {
@@ -356,7 +342,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
         int started = can ? ps_expand_start(pi, to - live > 64 ? 64 : to - live) : 0;
         if (started) {
             ps_throttle_set_limit(pi, 0);
-            act = A_EXPAND;
+            act = PS_ACT_EXPAND;
             to = live + started;
         } else {
             if (!can && !c->fixed_noted) {
@@ -364,17 +350,17 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                 ps_expand_knob(pi, to, what, sizeof what, line, sizeof line);
                 c->fixed_noted = 1;
                 if (ps_expand_refusal(pi))
-                    log_decision(pi, now, from, live, A_HOLD, &in,
+                    log_decision(pi, now, from, live, PS_ACT_HOLD, &in,
                                  "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s) and "
                                  "POOLSHIM_EXPAND was refused: %s; the recommended size goes to the profile",
                                  why, to, live, what, ps_expand_refusal(pi));
                 else if (!ps_expand_allowed(pi))
-                    log_decision(pi, now, from, live, A_HOLD, &in,
+                    log_decision(pi, now, from, live, PS_ACT_HOLD, &in,
                                  "%s; that needs %d threads but the pool's size (%d) is fixed at start (%s%s): "
                                  "the recommended size goes to the profile", why, to, live, what,
                                  ps_cfg.expand[0] ? ", not POOLSHIM_EXPAND" : "; POOLSHIM_EXPAND not set");
                 else
-                    log_decision(pi, now, from, live, A_HOLD, &in, "not adding threads: %s",
+                    log_decision(pi, now, from, live, PS_ACT_HOLD, &in, "not adding threads: %s",
                                  c->rec.cls == PS_CLASS_SERIAL ? c->rec.reason
                                  : "the cores are saturated and threads already wait for them");
             }
@@ -382,7 +368,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
             if (to == from && !ps_throttle_parked(pi))
                 return from;
             ps_throttle_set_limit(pi, 0);
-            act = A_UNPARK;
+            act = PS_ACT_UNPARK;
         }
     } else {
         const char *cannot = NULL;
@@ -399,17 +385,17 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                      "waits we would park it at";
         if (to < live && cannot) {
             if (!c->nopark_noted) {
-                log_decision(pi, now, from, from, A_HOLD, &in, "%s wants %d threads, but %s: not throttling",
+                log_decision(pi, now, from, from, PS_ACT_HOLD, &in, "%s wants %d threads, but %s: not throttling",
                              why, to, cannot);
                 c->nopark_noted = 1;
             }
             return from;
         }
-        act = to < from ? A_THROTTLE : A_UNPARK;
+        act = to < from ? PS_ACT_THROTTLE : PS_ACT_UNPARK;
         ps_throttle_set_limit(pi, to < live ? to : 0);
     }
     if (kind == K_ROLLBACK)
-        act = A_ROLLBACK;
+        act = PS_ACT_ROLLBACK;
     log_decision(pi, now, from, to, act, &in, "%s", why);
     if (ps_cfg.control == PS_CONTROL_ON && to != from)
         c->moved = 1;
@@ -533,11 +519,11 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
         return 0;                       /* tried it: it lost throughput */
     if (t > cur && guard(c)) {
         if (!c->no_grow_noted) {
-            struct inputs in;
+            struct ps_decision_in in;
             fill_inputs(pi, c, tput, &in);
             char pct[32];
             ps_fmt_double(pct, sizeof pct, 100 * c->cpu / ps_ncores, 0);
-            log_decision(pi, now, cur, cur, A_HOLD, &in,
+            log_decision(pi, now, cur, cur, PS_ACT_HOLD, &in,
                          "model wants %d threads, not growing: the pool uses %s%% of the cores and waits for them",
                          t, pct);
             c->no_grow_noted = 1;
@@ -576,12 +562,12 @@ static void count_acquisitions(int pi)
 static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why)
 {
     const struct ps_view_pool *p = &V->pool[pi];
-    struct inputs in;
+    struct ps_decision_in in;
     c->no_throttle = 1;
     ps_throttle_set_limit(pi, 0);
     ps_throttle_release_all(pi);
     fill_inputs(pi, c, c->tasks, &in);
-    log_decision(pi, now, c->size, p->live, A_RELEASE, &in, "%s", why);
+    log_decision(pi, now, c->size, p->live, PS_ACT_RELEASE, &in, "%s", why);
     c->size = p->live;
     c->phase = P_STEADY;
     c->win_pending = 1;
@@ -644,9 +630,9 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         ps_throttle_release_at_mutex(pi);
         c->rest_ticks = 0;
         if (now - c->release_log_ns >= 1000000000ull) {     /* said at most once a second */
-            struct inputs in;
+            struct ps_decision_in in;
             fill_inputs(pi, c, c->tasks, &in);
-            log_decision(pi, now, c->size, c->size, A_RELEASE, &in, "watchdog: the pool rests with workers parked "
+            log_decision(pi, now, c->size, c->size, PS_ACT_RELEASE, &in, "watchdog: the pool rests with workers parked "
                          "at its queue mutex, where a worker may hold a finished task's bookkeeping, and %s: "
                          "released once", p->queue_mutex_waited ? "a thread waits on a condvar with that mutex"
                          : "it has rested for 2 s");
@@ -697,10 +683,10 @@ static void advise(int pi, struct ctl *c, uint64_t now)
         return;
     if (c->advised && t * 4 > c->advised * 3 && t * 3 < c->advised * 4)
         return;                         /* within 25 % of what we already said */
-    struct inputs in;
+    struct ps_decision_in in;
     fill_inputs(pi, c, c->tasks, &in);
     const char *fixed = t > cur && !ps_expand_allowed(pi) ? " (size fixed at start: see the profile)" : "";
-    log_decision(pi, now, cur, t, A_ADVISE, &in, "advise: %s%s", c->rec.reason, fixed);
+    log_decision(pi, now, cur, t, PS_ACT_ADVISE, &in, "advise: %s%s", c->rec.reason, fixed);
     c->advised = t;
     c->change_ns = now;
 }
@@ -713,10 +699,10 @@ static void note_serial(int pi, struct ctl *c, uint64_t now)
     int verdict = c->rec.cls != PS_CLASS_SERIAL ? 0 : c->top_handoff ? 2 : 1;
     if (verdict <= c->serial_noted)
         return;
-    struct inputs in;
+    struct ps_decision_in in;
     fill_inputs(pi, c, c->tasks, &in);
     int n = c->size ? c->size : V->pool[pi].live;
-    log_decision(pi, now, n, n, A_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
+    log_decision(pi, now, n, n, PS_ACT_HOLD, &in, "never adding threads to this pool: %s", c->rec.reason);
     c->serial_noted = verdict;
 }
 
@@ -728,16 +714,16 @@ static void note_serial(int pi, struct ctl *c, uint64_t now)
  * Returns 1 while still measuring. */
 static int unseen_window(int pi, struct ctl *c, uint64_t now, uint64_t n, double tput)
 {
-    struct inputs in;
+    struct ps_decision_in in;
     fill_inputs(pi, c, tput, &in);
     if (++c->blind_windows < BLIND_WINDOWS) {
         if (c->blind_windows == 1)
-            log_decision(pi, now, c->size, c->size, A_HOLD, &in, "keep %d threads: %d task boundaries in the "
+            log_decision(pi, now, c->size, c->size, PS_ACT_HOLD, &in, "keep %d threads: %d task boundaries in the "
                          "window, too few to compare with %d tasks/s at %d threads; measuring again", c->size,
                          (int)n, (int)c->ref_tput, c->ref_size);
         return 1;
     }
-    log_decision(pi, now, c->size, c->size, A_HOLD, &in, "keep %d threads: throughput not measurable at this size "
+    log_decision(pi, now, c->size, c->size, PS_ACT_HOLD, &in, "keep %d threads: throughput not measurable at this size "
                  "(%d task boundaries in the last window); not probing until tasks are seen", c->size, (int)n);
     c->blind_windows = 0;
     c->ref_size = c->size;
@@ -842,9 +828,9 @@ static void control(int pi, struct ctl *c, uint64_t now)
             return;
         }
         if (!c->blind_noted && now - c->win_ns >= 1000000000ull) {
-            struct inputs in;
+            struct ps_decision_in in;
             fill_inputs(pi, c, tput, &in);
-            log_decision(pi, now, c->size, c->size, A_HOLD, &in,
+            log_decision(pi, now, c->size, c->size, PS_ACT_HOLD, &in,
                          "not acting: %d task boundaries seen in the last second, too few to check the "
                          "throughput of a change; the model says %d threads (%s)",
                          (int)(tasks - c->win_tasks), c->target, c->rec.reason);
@@ -883,12 +869,12 @@ static void control(int pi, struct ctl *c, uint64_t now)
         int shifted = c->ref_demand > 0 && c->demand > 0 &&
                       (c->demand > 3 * c->ref_demand || c->ref_demand > 3 * c->demand);
         if (shifted) {
-            struct inputs in;
+            struct ps_decision_in in;
             fill_inputs(pi, c, tput, &in);
             char a[32], b[32];
             ps_fmt_double(a, sizeof a, c->ref_demand * 1e3, 2);
             ps_fmt_double(b, sizeof b, c->demand * 1e3, 2);
-            log_decision(pi, now, c->size, c->size, A_HOLD, &in,
+            log_decision(pi, now, c->size, c->size, PS_ACT_HOLD, &in,
                          "keep %d threads: the work per task changed from %s to %s ms, so throughput before "
                          "and after the change do not compare; measuring again", c->size, a, b);
         }
@@ -1001,94 +987,27 @@ int ps_controller_active(void)
     return ctl_pid == getpid();
 }
 
-void ps_controller_report_json(struct ps_jw *w, const char *profile)
+int ps_controller_pool(int pi, struct ps_ctl_pool *out)
 {
-    int mine = ctl_pid == getpid();     /* not a forked child that never ticked */
-    static const char *const mode[] = { "off", "advise", "on" };
-    char path[640], name[160], what[64], line[320];
-    ps_jw_obj(w, "controller");
-    ps_jw_str(w, "mode", mode[ps_cfg.control]);
-    ps_jw_i64(w, "cooldown_ms", ps_cfg.cooldown_ms);
-    ps_jw_i64(w, "min", ps_cfg.min_threads);
-    ps_jw_i64(w, "max", max_size());
-    if (ps_cfg.expand[0])
-        ps_jw_str(w, "expand", ps_cfg.expand);
-    else
-        ps_jw_null(w, "expand");
-    if (mine)
-        ps_expand_check_names();
-    if (profile)
-        ps_jw_str(w, "profile", profile);
-    else
-        ps_jw_null(w, "profile");
-    ps_jw_arr(w, "pools");
-    for (int pi = 0; mine && pi < PS_MAX_POOLS && ps_pools[pi].used == 2; pi++) {
-        struct ctl *c = &ctls[pi];
-        const struct ps_view_pool *v = ps_view_answer(pi);
-        if (!c->seen || !v)
-            continue;
-        const struct ps_rec_out *ro = &v->rec;
-        ps_jw_obj(w, NULL);
-        ps_jw_i64(w, "pool", pi);
-        ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
-        ps_jw_str(w, "start_routine", name);
-        ps_jw_i64(w, "threads_at_start", c->threads_at_start);
-        ps_jw_i64(w, "size", c->size ? c->size : V->pool[pi].live);
-        ps_jw_i64(w, "limit", V->pool[pi].limit);
-        ps_jw_i64(w, "model_threads", c->target);
-        ps_jw_i64(w, "recommended_threads", ro->recommended_threads);
-        ps_jw_i64(w, "threads_added", ps_expand_added(pi));
-        int grow = ps_expand_allowed(pi);
-        ps_jw_bool(w, "expandable", grow);
-        ps_jw_dbl(w, "best_tasks_per_s", c->ref_tput);
-        if (!grow) {
-            int fixed = ps_expand_knob(pi, ro->recommended_threads, what, sizeof what, line, sizeof line);
-            ps_fmt(path, sizeof path, "size fixed at start (%s): the controller can only park workers; "
-                   "to start with a different size, %s", what,
-                   fixed ? "apply the profile's line" : "set the program's option named in the profile");
-            ps_jw_str(w, "reason", path);
-        } else {
-            ps_jw_str(w, "reason", "POOLSHIM_EXPAND: the controller may start workers");
-        }
-        if (ps_expand_refusal(pi))
-            ps_jw_str(w, "expand_refused", ps_expand_refusal(pi));
-        ps_jw_end(w);
-    }
-    ps_jw_end(w);
-    unsigned n = mine ? nring : 0;
-    ps_jw_u64(w, "decisions_total", n);
-    ps_jw_u64(w, "decisions_dropped", n > RING ? n - RING : 0);
-    ps_jw_arr(w, "decisions");
-    for (unsigned k = nring > RING ? nring - RING : 0; mine && k < nring; k++) {
-        struct decision *d = &ring[k % RING];
-        ps_jw_obj(w, NULL);
-        ps_jw_dbl(w, "t_s", d->t_ns > ps_start_ns ? (d->t_ns - ps_start_ns) * NS : 0);
-        ps_jw_i64(w, "pool", d->pool);
-        ps_jw_i64(w, "from", d->from);
-        ps_jw_i64(w, "to", d->to);
-        ps_jw_str(w, "action", act_name[d->act]);
-        ps_jw_str(w, "reason", d->reason);
-        ps_jw_obj(w, "inputs");
-        ps_jw_i64(w, "threads", d->in.threads);
-        ps_jw_i64(w, "parked", d->in.parked);
-        ps_jw_dbl(w, "tasks_per_s", d->in.tput);
-        ps_jw_dbl(w, "good_tasks_per_s", d->in.ref_tput);
-        ps_jw_dbl(w, "w_c", d->in.w_c);
-        ps_jw_dbl(w, "goetz_threads", d->in.goetz);
-        ps_jw_i64(w, "model_threads", d->in.model);
-        if (d->in.bottleneck > 0)
-            ps_jw_dbl(w, "bottleneck_threads", d->in.bottleneck);
-        else
-            ps_jw_null(w, "bottleneck_threads");
-        ps_jw_dbl(w, "cpu_cores", d->in.cpu_cores);
-        ps_jw_dbl(w, "runqueue_cores", d->in.runq_cores);
-        ps_jw_u64(w, "queue", d->in.queue);
-        ps_jw_str(w, "classification", d->in.cls);
-        ps_jw_end(w);
-        ps_jw_end(w);
-    }
-    ps_jw_end(w);
-    ps_jw_end(w);
+    const struct ctl *c = &ctls[pi];
+    if (ctl_pid != getpid() || pi < 0 || pi >= PS_MAX_POOLS || !c->seen)
+        return 0;
+    out->threads_at_start = c->threads_at_start;
+    out->size = c->size ? c->size : V->pool[pi].live;
+    out->model = c->target;
+    out->best_tput = c->ref_tput;
+    return 1;
+}
+
+const struct ps_decision *ps_controller_decision(unsigned k, unsigned *kept)
+{
+    *kept = ctl_pid != getpid() ? 0 : nring < RING ? nring : RING;
+    return ctl_pid == getpid() && k < nring && k + RING >= nring ? &ring[k % RING] : NULL;
+}
+
+int ps_controller_max_size(void)
+{
+    return max_size();
 }
 
 unsigned ps_controller_decisions_total(void)

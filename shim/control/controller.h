@@ -4,7 +4,6 @@
 #ifndef PS_CONTROLLER_H
 #define PS_CONTROLLER_H
 #include <stdint.h>
-#include "jsonw.h"
 #include "thread.h"
 
 struct ps_view;
@@ -13,9 +12,6 @@ struct ps_view;
  * of the pools but the view (its unit tests pass views of their own). */
 void ps_controller_tick(const struct ps_view *view, uint64_t now_ns);
 void ps_controller_on_thread_exit(struct ps_thread *t);
-/* The report's top-level "controller" object (docs/format.md); profile: the
- * profile file written for this run (profile.h), or NULL. */
-void ps_controller_report_json(struct ps_jw *w, const char *profile);
 /* The controller ran in this process (not a forked child that never ticked). */
 int ps_controller_active(void);
 /* The size the controller ran pool pi at and measured best (mode on, settled),

@@ -453,7 +453,7 @@ void ps_report_write(const char *why)
     ps_report_locks_json(&w);
     char profile[640];
     int profiled = ps_cfg.control != PS_CONTROL_OFF && ps_controller_active() && ps_profile_write(profile, sizeof profile);
-    ps_controller_report_json(&w, profiled ? profile : NULL);
+    ps_report_controller_json(&w, profiled ? profile : NULL);
     ps_dump_report_json(&w);
     ps_trace_report_json(&w);
     ps_jw_end(&w);

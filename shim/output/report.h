@@ -12,4 +12,7 @@ void ps_report_write(const char *why);
 void ps_report_pools_json(struct ps_jw *w, int with_history);
 void ps_report_locks_json(struct ps_jw *w);
 void ps_report_threads_json(struct ps_jw *w);
+/* The report's "controller" section (control_report.c); profile: the profile
+ * file written for this run (profile.h), or NULL. */
+void ps_report_controller_json(struct ps_jw *w, const char *profile);
 #endif

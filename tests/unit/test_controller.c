@@ -6,7 +6,7 @@
  * simulated workers park at their next safe point, i.e. by the next tick).
  * Each tick appends one history sample (100 ms), calls ps_controller_tick and
  * applies its decision. Decisions are read back from the controller's own
- * report JSON (ps_controller_report_json), as the analyzer reads them.
+ * report JSON (ps_report_controller_json), as the analyzer reads them.
  * Criterion runs each test in its own process, so every test starts with a
  * fresh controller (it resets on its first tick). No sleeping: the suite runs
  * in a few tens of ms. CTL_TRACE=1 prints each test's sizes over time and its
@@ -23,6 +23,7 @@
 #include "jsonw.h"
 #include "pool.h"
 #include "real.h"
+#include "report.h"
 #include "syncobj.h"
 #include "thread.h"
 #include "throttle.h"
@@ -287,7 +288,7 @@ static json_t *report(void)
     json_error_t e;
     ps_jw_init(&w);
     ps_jw_obj(&w, NULL);
-    ps_controller_report_json(&w, NULL);
+    ps_report_controller_json(&w, NULL);
     ps_jw_end(&w);
     cr_assert_eq(w.err, 0);
     json_t *j = json_loadb(w.buf, w.len, 0, &e);
