@@ -154,10 +154,10 @@ const struct ps_view *ps_view_tick(uint64_t now)
         else if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) && t->cur_cause == PS_IDLE)
             census[pi].idle++;
     }
-    for (int pi = 0; pi < npools; pi++)
+    for (int pi = 0; pi < npools; pi++) {
         totals_end(&view.pool[pi].tot);
-    for (int pi = 0; pi < npools; pi++)
         census[pi].tot = &view.pool[pi].tot;
+    }
     ps_pool_tick(now, npools, census);
     for (int pi = 0; pi < npools; pi++) {
         struct ps_view_pool *v = &view.pool[pi];
