@@ -72,7 +72,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     int saturating = o->effective_parallelism >= 0.9 * usable;
     int one_waiter = in->threads >= 3 && in->max_thread_contention_s > (2.0 / 3.0) * contention;
     /* A GIL-like lock need not be where most of the wait is: the pool's other
-     * locks queue behind it (see ps_report_top_contention). */
+     * locks queue behind it (see ps_view_top_contention, view.c). */
     /* One thread queues behind no other member of its pool: what it waits
      * for comes from outside (pigz's writer waits for its compressors). */
     int serial = contention >= 0.5 * (C + W) && (in->top_wait_s >= 0.6 * contention || in->top_is_handoff) &&
