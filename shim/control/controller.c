@@ -47,7 +47,6 @@
 #define EMA_ALPHA 0.3
 #define SHIFT_TICKS 3         /* a model target must stay far this many ticks to count as a load shift */
 #define EPS 0.05              /* throughput change below this is noise */
-#define RING 256
 #define MAX_FAILS 3            /* failed probes back off to 4 << 3 = 32 windows at most */
 #define PROBE_EVERY 4         /* windows between probes when nothing failed */
 #define MIN_WINDOW_TASKS 8    /* fewer task boundaries in a window: its throughput is not measured */
@@ -116,7 +115,7 @@ static const struct ps_view *V;
  * of the sum: the total then counts from the new sum). */
 static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
-static struct ps_decision ring[RING];
+static struct ps_decision ring[PS_DECISIONS_KEPT];
 static unsigned nring;
 static int ctl_pid;
 
@@ -136,7 +135,7 @@ static void log_decision(int pi, uint64_t now, int from, int to, int act, const 
 static void log_decision(int pi, uint64_t now, int from, int to, int act, const struct ps_decision_in *in,
                          const char *fmt, ...)
 {
-    struct ps_decision *d = &ring[nring % RING];
+    struct ps_decision *d = &ring[nring % PS_DECISIONS_KEPT];
     d->t_ns = now;
     d->pool = pi;
     d->from = from;
@@ -999,10 +998,9 @@ int ps_controller_pool(int pi, struct ps_ctl_pool *out)
     return 1;
 }
 
-const struct ps_decision *ps_controller_decision(unsigned k, unsigned *kept)
+const struct ps_decision *ps_controller_decision(unsigned k)
 {
-    *kept = ctl_pid != getpid() ? 0 : nring < RING ? nring : RING;
-    return ctl_pid == getpid() && k < nring && k + RING >= nring ? &ring[k % RING] : NULL;
+    return ctl_pid == getpid() && k < nring && k + PS_DECISIONS_KEPT >= nring ? &ring[k % PS_DECISIONS_KEPT] : NULL;
 }
 
 int ps_controller_max_size(void)

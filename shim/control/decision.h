@@ -34,10 +34,12 @@ struct ps_ctl_pool {
 };
 /* 1 and *out filled when this process's controller looked at pool pi, else 0. */
 int ps_controller_pool(int pi, struct ps_ctl_pool *out);
+/* The log keeps the last PS_DECISIONS_KEPT decisions; older ones are dropped. */
+#define PS_DECISIONS_KEPT 256
 /* Decisions this process logged, ever (0 in a forked child that never ticked). */
 unsigned ps_controller_decisions_total(void);
-/* The k-th decision, for k in [total - kept, total); older ones were dropped. */
-const struct ps_decision *ps_controller_decision(unsigned k, unsigned *kept);
+/* The k-th decision logged, or NULL when it was dropped or never made. */
+const struct ps_decision *ps_controller_decision(unsigned k);
 /* The largest size the controller may set (POOLSHIM_MAX, else 64 per core). */
 int ps_controller_max_size(void);
 #endif

@@ -104,13 +104,13 @@ void ps_report_controller_json(struct ps_jw *w, const char *profile)
     else
         ps_jw_null(w, "profile");
     pools_json(w, mine);
-    unsigned n = ps_controller_decisions_total(), kept = 0;
-    ps_controller_decision(0, &kept);
+    unsigned n = ps_controller_decisions_total();
+    unsigned kept = n < PS_DECISIONS_KEPT ? n : PS_DECISIONS_KEPT;
     ps_jw_u64(w, "decisions_total", n);
     ps_jw_u64(w, "decisions_dropped", n - kept);
     ps_jw_arr(w, "decisions");
     for (unsigned k = n - kept; k < n; k++) {
-        const struct ps_decision *d = ps_controller_decision(k, &kept);
+        const struct ps_decision *d = ps_controller_decision(k);
         if (d)
             decision_json(w, d);
     }

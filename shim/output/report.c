@@ -1,5 +1,5 @@
-/* report.c: turns the thread, pool and object tables into the JSON report and
- * the stderr summary. Runs at exit (destructor), before exec, or from a dump;
+/* report.c: writes the agent's last view of the pools (view.h), the thread
+ * records and the object table out as the JSON report and the stderr summary. Runs at exit (destructor), before exec, or from a dump;
  * the agent is stopped or is the caller, so the tables are quiescent enough:
  * live threads keep counting, and what they add after the snapshot is lost. */
 #include "report.h"
