@@ -74,17 +74,38 @@ int ps_sampler_cause_of_syscall(long nr)
     return -1;
 }
 
-static void read_switches(struct ps_thread *t)
+/* 0 when both counts were read */
+static int read_switches(struct ps_thread *t)
 {
     char buf[2048];
     if (read_task_file(t->tid, "status", buf, sizeof buf) <= 0)
-        return;
+        return -1;
     char *v = strstr(buf, "voluntary_ctxt_switches:");
     char *nv = strstr(buf, "nonvoluntary_ctxt_switches:");
     if (v && v != nv + 3)
         t->nvcsw = strtoull(v + 24, NULL, 10);
     if (nv)
         t->nivcsw = strtoull(nv + 27, NULL, 10);
+    return v && nv && v != nv + 3 ? 0 : -1;
+}
+
+/* The preemptions since the last sample, which tell a long io span that
+ * blocked from one that was preempted (the partition): read from status (a
+ * larger file than schedstat) only for a thread whose long io spans grew,
+ * and known only when the sample before read them too. */
+static void read_preempts(struct ps_thread *t, uint64_t now, struct ps_partition_in *in)
+{
+    uint64_t before = t->nivcsw;
+    int consecutive = t->switches_read_ns && t->switches_read_ns == t->last_sample_ns;
+    if (read_switches(t)) {
+        t->switches_read_ns = 0;
+        return;
+    }
+    t->switches_read_ns = now;
+    if (consecutive && t->nivcsw >= before) {
+        in->preempts = t->nivcsw - before;
+        in->preempts_known = 1;
+    }
 }
 
 /* Wrapped wait time of t by cause up to now: the spans that ended plus the
@@ -128,7 +149,8 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
  *   long lock wait once), never below zero. A sleep that ran its course
  *   holds none (its span ends at its length plus the timer slack), so it
  *   gives only when nothing else can;
- *   An io span long enough to have blocked counts with them;
+ *   an io span long enough to have blocked counts with them, but gives
+ *   first when the thread was preempted in the interval (take_preempted_io);
  * - then the short io spans, which may have been CPU: what is left, at most their time,
  *   less what a lagging CPU reading may still claim (below): CPU inside reads
  *   would otherwise take every tick's lag as io.
@@ -185,6 +207,25 @@ static void take_excess(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t exc
         }
         excess -= taken < excess ? taken : excess;
     }
+}
+
+/* A long io span is long either because the call blocked or because the
+ * thread was preempted inside it (a read served from the page cache, on a
+ * busy machine): then its length is run-queue time, not io. The other sure
+ * waits block from their start and hold only a wake-up's wait for a core,
+ * so when the thread was preempted in the interval the excess comes from
+ * the long io spans first: as much as all of their time when there were at
+ * least as many preemptions as long spans, else that share of it. Returns
+ * what was taken. */
+static uint64_t take_preempted_io(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t excess,
+                                  uint64_t preempts)
+{
+    uint64_t can = d[IO_LONG];
+    if (n[IO_LONG] > preempts)
+        can = (uint64_t)((unsigned __int128)can * preempts / n[IO_LONG]);
+    uint64_t x = excess < can ? excess : can;
+    d[IO_LONG] -= x;
+    return x;
 }
 
 /* A thread waiting for a core at a sample, after a wake-up or a preemption,
@@ -290,6 +331,8 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         d[c] -= wake_cut[c];
         sure += d[c];
     }
+    if (sure > budget && in->preempts_known && in->preempts && d[IO_LONG])
+        sure -= take_preempted_io(d, n, sure - budget, in->preempts);
     if (sure > budget) {
         take_excess(d, n, sure - budget);
         sure = 0;
@@ -468,6 +511,8 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .runs = runs,
                                   .lag = PS_SCHEDSTAT_LAG_NS };
     raw_waits(t, now, &in);
+    if (in.io_long_n > t->io_long_seen_n)
+        read_preempts(t, now, &in);
     ps_sampler_partition(t, &in);
     relabel_idle_polls(t);
     if (t->last_sample_ns && now > t->last_sample_ns)

@@ -116,6 +116,7 @@ struct ps_thread {
                                         learned as the pool's wait for work (sampler.c) */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
+    uint64_t switches_read_ns;       /* the sample that last read them (sampler.c), 0 none */
     uint64_t last_sample_ns;
     uint64_t read_since_ns;          /* the wrapped wait (cur_since_ns) it was in across its
                                       * last schedstat reading, 0 none (sampler.c) */

@@ -107,12 +107,15 @@ static uint64_t part_ended[PS_NCAUSE];   /* spans ended so far, by cause (0: by 
 static uint64_t part_lag;                /* how far the CPU reading may trail */
 static uint64_t part_runs;               /* times on a CPU so far (0: unknown) */
 static uint64_t part_io_long_ms, part_io_long_n;   /* io spans long enough to have blocked */
+static int64_t part_preempts = -1;       /* involuntary switches in the interval (-1: unknown) */
 static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint64_t runq_ms,
                       uint64_t io, uint64_t sleep, uint64_t lock, uint64_t cond, uint64_t idle)
 {
     struct ps_partition_in in = { .end = t->born_ns + at_ms * MS, .cpu = cpu_ms * MS, .runq = runq_ms * MS,
                                   .runs = part_runs, .io_long_ns = part_io_long_ms * MS,
                                   .io_long_n = part_io_long_n,
+                                  .preempts = part_preempts > 0 ? (uint64_t)part_preempts : 0,
+                                  .preempts_known = part_preempts >= 0,
                                   .lag = part_lag, .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
     ps_sampler_partition(t, &in);
@@ -362,4 +365,55 @@ Test(partition, io_that_blocked_shares_the_excess_with_the_other_waits)
     cr_expect(t.blocked_ns[PS_IDLE] > 64 * MS && t.blocked_ns[PS_IDLE] < 70 * MS, "idle %lu",
               (unsigned long)t.blocked_ns[PS_IDLE]);
     cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
+}
+
+/* The same interval as above, io's spans now made long by preemption
+ * (reads served from the page cache, the thread preempted inside them):
+ * 200 ms, 20 CPU, 40 run queue, 140 blocked; 8 long reads (raw 100) and 4
+ * waits for work (raw 80). */
+static void preempted_reads(struct ps_thread *t, int64_t preempts)
+{
+    part_ended[PS_IO] = 8;
+    part_ended[PS_IDLE] = 4;
+    part_io_long_ms = 100;
+    part_io_long_n = 8;
+    part_preempts = preempts;
+    partition(t, 200, 20, 40, 100, 0, 0, 0, 80);
+    memset(part_ended, 0, sizeof part_ended);
+    part_io_long_ms = part_io_long_n = 0;
+    part_preempts = -1;
+}
+
+Test(partition, a_read_preempted_inside_gives_its_length_back_first)
+{
+    /* 8 preemptions for 8 long reads: the excess (40) is their run queue,
+     * taken from io alone; the waits for work keep all their 80. */
+    struct ps_thread t = part_thread();
+    preempted_reads(&t, 8);
+    cr_expect_eq(t.blocked_ns[PS_IO], 60 * MS);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 80 * MS);
+    cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
+}
+
+Test(partition, fewer_preemptions_than_long_reads_give_back_their_share)
+{
+    /* 2 preemptions for 8 long reads: at most 2/8 of io's 100 comes off
+     * first (25, below the 40 excess), the other 15 by wake-ups as before */
+    struct ps_thread t = part_thread();
+    preempted_reads(&t, 2);
+    cr_expect(t.blocked_ns[PS_IO] > 60 * MS && t.blocked_ns[PS_IO] < 66 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
+    cr_expect(t.blocked_ns[PS_IDLE] > 74 * MS && t.blocked_ns[PS_IDLE] < 80 * MS, "idle %lu",
+              (unsigned long)t.blocked_ns[PS_IDLE]);
+    cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
+}
+
+Test(partition, no_preemption_leaves_the_split_by_wake_ups)
+{
+    /* known and zero, or unknown: the split of the test above (io ~73) */
+    for (int64_t p = -1; p <= 0; p++) {
+        struct ps_thread t = part_thread();
+        preempted_reads(&t, p);
+        cr_expect(t.blocked_ns[PS_IO] > 70 * MS && t.blocked_ns[PS_IO] < 76 * MS, "io %lu with %ld",
+                  (unsigned long)t.blocked_ns[PS_IO], (long)p);
+    }
 }
