@@ -62,6 +62,20 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                "a single thread that takes no tasks from a queue: not a pool to size (W/C %s)", wc);
         return;
     }
+    /* One thread with tasks that spends most of its time waiting on a lock or
+     * condvar waits for others (pigz's writer for its compressors' blocks, in
+     * order): a second thread would wait beside it, so its W/C of 0 must not
+     * read as CPU-bound work. */
+    if (in->lone && in->threads == 1 && contention > 0 && contention >= 2 * (C + W)) {
+        char pct[32];
+        ps_fmt_double(pct, sizeof pct, 100 * contention / (contention + C + W), 0);
+        o->cls = PS_CLASS_SINGLE;
+        o->recommended_threads = 1;
+        ps_fmt(o->reason, sizeof o->reason,
+               "a single thread that waits on other threads (lock and condvar %s %% of its time): "
+               "more threads would wait beside it; keep 1", pct);
+        return;
+    }
     if (C + W + contention <= 0) {
         o->cls = PS_CLASS_IDLE;
         o->recommended_threads = in->threads > 0 ? in->threads : 1;

@@ -110,6 +110,24 @@ Test(recommend, a_lone_thread_is_never_serialized)
     cr_expect_eq(o.cls, PS_CLASS_SERIAL, "two threads on one lock: %s", o.reason);
 }
 
+/* pigz's writer: one thread with tasks (its wait for work is learned) that
+ * waits for the compressors' blocks most of its time: not CPU-bound work,
+ * and one thread stays right. A lone worker that mostly computes is sized. */
+Test(recommend, a_lone_thread_waiting_on_others_keeps_one)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 1, .lone = 1, .tasks_seen = 1, .cpu_s = 0.02,
+                            .cond_s = 0.43, .idle_s = 0.01, .wall_s = 0.48 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_SINGLE, "%s", o.reason);
+    cr_expect_eq(o.recommended_threads, 1);
+    cr_expect(strstr(o.reason, "waits on other threads (lock and condvar 96 %"), "%s", o.reason);
+    in.cond_s = 0.01;                  /* mostly CPU: a one-thread pool like any other */
+    in.io_s = 0.2;
+    o = rec(in);
+    cr_expect_neq(o.cls, PS_CLASS_SINGLE, "%s", o.reason);
+    cr_expect_gt(o.recommended_threads, 1);
+}
+
 /* Convoy on a mutex: C + W = 2 + 6 = 8, held 2 -> bottleneck 4 < goetz 2 x 4 = 8. */
 Test(recommend, mutex_convoy_is_work_over_hold)
 {
