@@ -128,9 +128,25 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         target = in->threads;
         capped = 0;
     }
+    /* A pool whose threads wait for work nearly all the time (V8's platform
+     * workers: 3 % busy) is not CPU-bound, whatever its W/C: its size costs
+     * only memory, and it never needs more threads than it has. */
+    double busy = in->threads > 0 && in->wall_s > 0 ? (C + W + contention) / (in->threads * in->wall_s) : 1;
+    int mostly_idle = in->tasks_seen && busy < 0.05 && !serial;
+    if (mostly_idle && in->threads > 0 && target > in->threads) {
+        target = in->threads;
+        capped = 0;
+    }
     o->recommended_threads = clamp_threads(target);
 
-    if (serial) {
+    if (mostly_idle) {
+        char pct[32];
+        ps_fmt_double(pct, sizeof pct, 100 * busy, 1);
+        o->cls = PS_CLASS_IDLE;
+        ps_fmt(o->reason, sizeof o->reason,
+               "mostly idle: its threads worked %s %% of the time, waiting for work the rest; "
+               "W/C %s, %d threads would do", pct, wc, o->recommended_threads);
+    } else if (serial) {
         o->cls = PS_CLASS_SERIAL;
         ps_fmt_double(b, sizeof b, o->bottleneck, 2);
         if (in->top_is_handoff) {

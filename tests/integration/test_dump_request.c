@@ -147,9 +147,13 @@ Test(dump_request, a_thousand_threads, .timeout = 40)
               json_array_size(json_object_get(d, "threads")));
     cr_expect(ps_num(d, "capture.answered") >= 1002, "answered %f of %f", ps_num(d, "capture.answered"),
               ps_num(d, "capture.signalled"));
-    /* each thread pauses only for its own unwind */
-    cr_expect(ps_num(d, "capture.max_thread_pause_us") < 5000, "max pause %f us",
-              ps_num(d, "capture.max_thread_pause_us"));
+    /* each thread pauses only for its own unwind, not for the whole dump:
+     * a bound in proportion to the dump, as load stretches both (a fixed
+     * 5 ms failed at load 6, where one unwind was preempted for 20 ms of a
+     * 550 ms dump; a thread held for the whole dump would pause ~all of it) */
+    cr_expect(ps_num(d, "capture.max_thread_pause_us") < 250.0 * ps_num(d, "capture.wall_ms"),
+              "max pause %f us of a %f ms dump", ps_num(d, "capture.max_thread_pause_us"),
+              ps_num(d, "capture.wall_ms"));
     int idle = 0;
     json_t *t;
     size_t i;

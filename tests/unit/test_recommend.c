@@ -128,6 +128,27 @@ Test(recommend, a_lone_thread_waiting_on_others_keeps_one)
     cr_expect_gt(o.recommended_threads, 1);
 }
 
+/* V8's platform workers: 4 threads, 208 tasks of 0.16 ms in 1.3 s, the rest
+ * waiting for work: idle, not CPU-bound, and never grown. A busy pool of the
+ * same W/C is CPU-bound. */
+Test(recommend, a_pool_waiting_for_work_nearly_always_is_idle)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 4, .tasks_seen = 1, .cpu_s = 0.03, .idle_s = 5.2,
+                            .runq_s = 0.03, .wall_s = 1.32 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s", o.reason);
+    cr_expect_leq(o.recommended_threads, 4);
+    cr_expect(strstr(o.reason, "mostly idle: its threads worked 0.6 %"), "%s", o.reason);
+    in.threads = 1;                    /* a lone one too: never grown past what it has */
+    o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s", o.reason);
+    cr_expect_eq(o.recommended_threads, 1);
+    in.threads = 4;
+    in.cpu_s = 4.5;                    /* busy: sized by the model */
+    in.idle_s = 0.5;
+    cr_expect_eq(rec(in).cls, PS_CLASS_CPU);
+}
+
 /* Convoy on a mutex: C + W = 2 + 6 = 8, held 2 -> bottleneck 4 < goetz 2 x 4 = 8. */
 Test(recommend, mutex_convoy_is_work_over_hold)
 {
