@@ -89,8 +89,12 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * locks queue behind it (see ps_view_top_contention, view.c). */
     /* One thread queues behind no other member of its pool: what it waits
      * for comes from outside (pigz's writer waits for its compressors). */
+    /* The share of the pool's thread time spent working or contending; the
+     * rest it waited for work. A pool that did next to nothing (5 %) is
+     * serialized by nothing, however its few waits split. */
+    double busy = in->threads > 0 && in->wall_s > 0 ? (C + W + contention) / (in->threads * in->wall_s) : 1;
     int serial = contention >= 0.5 * (C + W) && (in->top_wait_s >= 0.6 * contention || in->top_is_handoff) &&
-                 contention > 0 && !saturating && !one_waiter && in->threads != 1;
+                 contention > 0 && !saturating && !one_waiter && in->threads != 1 && busy >= 0.05;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
     if (serial && hold > 0) {
         o->bottleneck = (C + W) / hold;
@@ -131,8 +135,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     /* A pool whose threads wait for work nearly all the time (V8's platform
      * workers: 3 % busy) is not CPU-bound, whatever its W/C: its size costs
      * only memory, and it never needs more threads than it has. */
-    double busy = in->threads > 0 && in->wall_s > 0 ? (C + W + contention) / (in->threads * in->wall_s) : 1;
-    int mostly_idle = in->tasks_seen && busy < 0.05 && !serial;
+    int mostly_idle = in->tasks_seen && busy < 0.05;
     if (mostly_idle && in->threads > 0 && target > in->threads) {
         target = in->threads;
         capped = 0;

@@ -143,7 +143,12 @@ Test(recommend, a_pool_waiting_for_work_nearly_always_is_idle)
     o = rec(in);
     cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s", o.reason);
     cr_expect_eq(o.recommended_threads, 1);
-    in.threads = 4;
+    in.threads = 4;                    /* its few waits on one lock serialize nothing */
+    in.lock_s = 0.02;
+    in.top_wait_s = 0.02;
+    in.top_hold_s = 0.01;
+    cr_expect_eq(rec(in).cls, PS_CLASS_IDLE, "%s", rec(in).reason);
+    in.lock_s = in.top_wait_s = in.top_hold_s = 0;
     in.cpu_s = 4.5;                    /* busy: sized by the model */
     in.idle_s = 0.5;
     cr_expect_eq(rec(in).cls, PS_CLASS_CPU);
