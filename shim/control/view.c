@@ -39,6 +39,7 @@ static void totals_begin(int pi, struct ps_pool_totals *o)
     o->task_ns = p->ret_task_ns;
     o->nvcsw = p->ret_nvcsw;
     o->nivcsw = p->ret_nivcsw;
+    o->working = (int)p->ret_working;
     for (int c = 0; c < PS_NCAUSE; c++)
         o->wait_ns[c] = p->ret_wait_ns[c];
 }
@@ -52,7 +53,9 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     o->runq_ns += t->runq_ns;
     o->unattributed_ns += t->unattributed_ns;
     o->spin_ns += t->spin_ns;
-    o->tasks += t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
+    uint64_t tasks = t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
+    o->tasks += tasks;
+    o->working += tasks > 0;
     o->task_ns += t->task_ns;
     o->nvcsw += t->nvcsw;
     o->nivcsw += t->nivcsw;
@@ -310,6 +313,7 @@ static void answer(int pi, struct ps_view_pool *v)
     }
     in.tasks_seen = v->tasks_whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.lone = tot->threads == 1;
+    in.owners = v->idle_site && v->tasks_whole ? tot->working : 0;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);
     v->top_handoff = 0;
     v->top_key = v->top ? v->top->key : 0;

@@ -312,6 +312,8 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_nvcsw, t->nvcsw);
     ps_atomic_add(&p->ret_nivcsw, t->nivcsw);
     ps_atomic_add(&p->ret_threads, 1);
+    if (t->tasks + t->tasks_before)
+        ps_atomic_add(&p->ret_working, 1);
 }
 
 static int idle_capable(const struct ps_obj *o)

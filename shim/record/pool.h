@@ -59,6 +59,7 @@ struct ps_pool {
     /* totals of exited threads whose records were recycled */
     uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns, ret_unattributed_ns;
     uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
+    uint64_t ret_working;            /* retired threads that ran a task */
     /* history ring, written by the agent only */
     struct ps_pool_sample hist[PS_HIST];
     uint32_t hist_n;             /* samples written ever; latest at (hist_n-1) % PS_HIST */
@@ -177,6 +178,7 @@ struct ps_pool_totals {
     uint64_t cpu_ns, runq_ns, spin_ns, wait_ns[PS_NCAUSE];
     uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
+    int working;                     /* threads that ran at least one task */
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };
 /* What that pass found for one pool this tick. */

@@ -154,6 +154,22 @@ Test(recommend, a_pool_waiting_for_work_nearly_always_is_idle)
     cr_expect_eq(rec(in).cls, PS_CLASS_CPU);
 }
 
+/* memcached -t 16 under 4 clients: CPU-bound work (W/C 0, the model says
+ * 2), but each worker owns the connections it accepted: never fewer than
+ * the 4 that served clients. Without owners, the model's 2. */
+Test(recommend, event_loop_workers_owning_connections_are_a_floor)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 16, .tasks_seen = 1, .cpu_s = 1.2, .io_s = 0.01,
+                            .idle_s = 46, .wall_s = 3, .owners = 4, .task_work_s = 5e-6, .handoff_s = 2e-5 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.recommended_threads, 4, "%s", o.reason);
+    cr_expect(strstr(o.reason, "at least 4: each worker polls the connections it accepted"), "%s", o.reason);
+    in.owners = 0;
+    cr_expect_lt(rec(in).recommended_threads, 4);
+    in.owners = 40;                    /* never above the pool's size */
+    cr_expect_leq(rec(in).recommended_threads, 16);
+}
+
 /* Convoy on a mutex: C + W = 2 + 6 = 8, held 2 -> bottleneck 4 < goetz 2 x 4 = 8. */
 Test(recommend, mutex_convoy_is_work_over_hold)
 {
