@@ -89,12 +89,13 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * locks queue behind it (see ps_view_top_contention, view.c). */
     /* One thread queues behind no other member of its pool: what it waits
      * for comes from outside (pigz's writer waits for its compressors). */
-    /* The share of the pool's thread time spent working or contending; the
-     * rest it waited for work. A pool that did next to nothing (5 %) is
-     * serialized by nothing, however its few waits split. */
-    double busy = in->threads > 0 && in->wall_s > 0 ? (C + W + contention) / (in->threads * in->wall_s) : 1;
+    /* The share of the pool's thread time spent waiting for work (not for a
+     * core: sysbench's 16 CPU-bound threads on 2 cores wait for one 7/8 of
+     * the time). A pool that waited for work 95 % of it is serialized by
+     * nothing, however its few other waits split. */
+    double idle_share = in->threads > 0 && in->wall_s > 0 ? in->idle_s / (in->threads * in->wall_s) : 0;
     int serial = contention >= 0.5 * (C + W) && (in->top_wait_s >= 0.6 * contention || in->top_is_handoff) &&
-                 contention > 0 && !saturating && !one_waiter && in->threads != 1 && busy >= 0.05;
+                 contention > 0 && !saturating && !one_waiter && in->threads != 1 && idle_share < 0.95;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
     if (serial && hold > 0) {
         o->bottleneck = (C + W) / hold;
@@ -134,7 +135,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         capped = 0;
     }
     /* A pool whose threads wait for work nearly all the time (V8's platform
-     * workers: 3 % busy) is not CPU-bound, whatever its W/C: its size costs
+     * workers: 99 %) is not CPU-bound, whatever its W/C: its size costs
      * only memory, and it never needs more threads than it has. */
     /* An event loop per worker (memcached, nginx): each worker owns the
      * connections it accepted and no other can serve them, so fewer workers
@@ -146,7 +147,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         target = in->owners;
         capped = 0;
     }
-    int mostly_idle = in->tasks_seen && busy < 0.05;
+    int mostly_idle = in->tasks_seen && idle_share >= 0.95;
     if (mostly_idle && in->threads > 0 && target > in->threads) {
         target = in->threads;
         capped = 0;
@@ -155,11 +156,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
 
     if (mostly_idle) {
         char pct[32];
-        ps_fmt_double(pct, sizeof pct, 100 * busy, 1);
+        ps_fmt_double(pct, sizeof pct, 100 * idle_share, 1);
         o->cls = PS_CLASS_IDLE;
         ps_fmt(o->reason, sizeof o->reason,
-               "mostly idle: its threads worked %s %% of the time, waiting for work the rest; "
-               "W/C %s, %d threads would do", pct, wc, o->recommended_threads);
+               "mostly idle: its threads waited for work %s %% of the time; W/C %s, %d threads would do",
+               pct, wc, o->recommended_threads);
     } else if (serial) {
         o->cls = PS_CLASS_SERIAL;
         ps_fmt_double(b, sizeof b, o->bottleneck, 2);

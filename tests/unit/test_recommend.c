@@ -138,7 +138,7 @@ Test(recommend, a_pool_waiting_for_work_nearly_always_is_idle)
     struct ps_rec_out o = rec(in);
     cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s", o.reason);
     cr_expect_leq(o.recommended_threads, 4);
-    cr_expect(strstr(o.reason, "mostly idle: its threads worked 0.6 %"), "%s", o.reason);
+    cr_expect(strstr(o.reason, "mostly idle: its threads waited for work 98.5 %"), "%s", o.reason);
     in.threads = 1;                    /* a lone one too: never grown past what it has */
     o = rec(in);
     cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s", o.reason);
@@ -152,6 +152,11 @@ Test(recommend, a_pool_waiting_for_work_nearly_always_is_idle)
     in.cpu_s = 4.5;                    /* busy: sized by the model */
     in.idle_s = 0.5;
     cr_expect_eq(rec(in).cls, PS_CLASS_CPU);
+    /* 16 CPU-bound threads on 2 cores, waiting for a core 7/8 of the time:
+     * busy, not idle (sysbench cpu --threads=16) */
+    in = (struct ps_rec_in){ .cores = 2, .threads = 16, .tasks_seen = 1, .cpu_s = 6, .runq_s = 42,
+                             .wall_s = 3 };
+    cr_expect_neq(rec(in).cls, PS_CLASS_IDLE, "%s", rec(in).reason);
 }
 
 /* memcached -t 16 under 4 clients: CPU-bound work (W/C 0, the model says
