@@ -18,23 +18,43 @@ rows=()
 # case NAME CMD...: runs CMD under the shim and the observer, compares.
 # TASKS=N before it: the workload runs N tasks, which the busiest pool must count;
 # WC=X: its tasks wait X times their CPU.
+# In quick mode (make test, on machines loaded by anything) a case that is
+# off is run once more, whole: the observer is a Python process sampling
+# every 4 ms, and at load 15 and more it runs late and its shares of a few
+# tens of milliseconds move by as much (condvar_1cpu_4sleep_2hogs: sync
+# 0.088 s against 0.046, in tolerance alone and in the full run before). A
+# shim that is wrong is off both times; both attempts are printed.
 case_() {
+    local md rc
+    md=$(case_once "$@")
+    rc=$?
+    if [ $rc -ne 0 ] && [ "$MODE" = quick ]; then
+        echo "$1: off, run once more (quick mode)"
+        md=$(case_once "$@")
+        rc=$?
+    fi
+    [ -n "$md" ] && rows+=("$md")
+    [ $rc -eq 0 ] || fails=$((fails + 1))
+}
+
+# One attempt: prints the checks that failed on stderr and the table row
+# on stdout; non-zero if the program failed or any check did.
+case_once() {
     local name=$1; shift
     local dir="$WORK/$name"
+    rm -rf "$dir"
     mkdir -p "$dir"
     if ! python3 "$HERE/observe.py" --out "$dir/truth.json" -- \
             env POOLSHIM_DIR="$dir" LD_PRELOAD="$B/libpoolshim.so" "$@" >"$dir/out" 2>"$dir/err"; then
-        echo "$name: the program failed: $(tail -2 "$dir/err")"; fails=$((fails + 1)); return
+        echo "$name: the program failed: $(tail -2 "$dir/err")" >&2; return 1
     fi
     local rep
     rep=$(ls "$dir"/poolshim.*.json 2>/dev/null | grep -v '\.dump\.' | head -1)
-    if [ -z "$rep" ]; then echo "$name: no report"; fails=$((fails + 1)); return; fi
-    local md
-    md=$(python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} ${SLEEP_KNOWN:+--sleep-known "$SLEEP_KNOWN"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp")
+    if [ -z "$rep" ]; then echo "$name: no report" >&2; return 1; fi
+    python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} ${SLEEP_KNOWN:+--sleep-known "$SLEEP_KNOWN"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp"
     local rc=$?
-    cat "$dir/cmp"
-    rows+=("$md")
-    [ $rc -eq 0 ] || fails=$((fails + 1))
+    cat "$dir/cmp" >&2
+    return $rc
 }
 
 # Two CPU hogs beside a case: the machine is loaded from outside.
