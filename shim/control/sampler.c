@@ -91,8 +91,12 @@ static int read_switches(struct ps_thread *t)
 
 /* The preemptions since the last sample, which tell a long io span that
  * blocked from one that was preempted (the partition): read from status (a
- * larger file than schedstat) only for a thread whose long io spans grew,
- * and known only when the sample before read them too. */
+ * larger file than schedstat) only for a thread whose long io spans grew
+ * while it waited for a core for a millisecond or more (a preemption inside
+ * a span has to show there: a thread-per-connection server's blocking reads
+ * on a quiet machine cost the agent nothing more), and known only when the
+ * sample before read them too. */
+#define PS_PREEMPT_RUNQ_NS 1000000ull
 static void read_preempts(struct ps_thread *t, uint64_t now, struct ps_partition_in *in)
 {
     uint64_t before = t->nivcsw;
@@ -511,7 +515,7 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .runs = runs,
                                   .lag = PS_SCHEDSTAT_LAG_NS };
     raw_waits(t, now, &in);
-    if (in.io_long_n > t->io_long_seen_n)
+    if (in.io_long_n > t->io_long_seen_n && in.runq > t->part_runq_ns + PS_PREEMPT_RUNQ_NS)
         read_preempts(t, now, &in);
     ps_sampler_partition(t, &in);
     relabel_idle_polls(t);
