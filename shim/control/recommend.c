@@ -55,7 +55,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     /* One thread that takes no tasks from a queue (a writer, a timer loop, a
      * runtime's housekeeping thread) is not a pool: its W/C says how it
      * spends its time, not that more threads would do more. */
-    if (in->lone && !in->tasks_seen) {
+    if (in->lone && !in->tasks_seen && !in->waits_for_work) {
         o->cls = PS_CLASS_SINGLE;
         o->recommended_threads = 1;
         ps_fmt(o->reason, sizeof o->reason,
@@ -147,7 +147,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         target = in->owners;
         capped = 0;
     }
-    int mostly_idle = in->tasks_seen && idle_share >= 0.95;
+    int mostly_idle = (in->tasks_seen || in->waits_for_work) && idle_share >= 0.95;
     if (mostly_idle && in->threads > 0 && target > in->threads) {
         target = in->threads;
         capped = 0;
@@ -216,6 +216,13 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         ps_fmt(o->reason + n, sizeof o->reason - n,
                "; at least %d: each worker polls the connections it accepted, and %d served clients",
                in->owners, in->owners);
+    }
+    if (!in->tasks_seen && in->waits_for_work && !mostly_idle && in->threads > 0 &&
+        o->recommended_threads > in->threads) {
+        size_t n = strlen(o->reason);
+        ps_fmt(o->reason + n, sizeof o->reason - n,
+               "; its tasks were not all seen (taken from the queue without a wait), so the load "
+               "offered is unknown: that size is for a queue that never empties");
     }
     if (cheap) {
         char tw[32], ho[32];

@@ -32,6 +32,7 @@ struct ps_rec_in {
     double max_thread_contention_s;  /* lock + cond + spin of the pool's most contended thread */
     int tasks_seen;          /* task boundaries are known (the wait for work, or tasks counted) */
     int lone;                /* the pool ever had one thread (not: one left at the end) */
+    int waits_for_work;      /* its wait for work is known (its tasks may still be uncounted) */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:
                                 more threads than that would find nothing to do */
     double task_work_s;      /* cpu + io + sleep per task, 0 = tasks unknown */

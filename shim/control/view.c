@@ -303,7 +303,10 @@ static void answer(int pi, struct ps_view_pool *v)
     in.spin_s = tot->spin_ns * NS;
     in.wall_s = v->wall_s;
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
-    in.demand_peak = (int)p->demand_peak;
+    /* queued = posts less tasks: a count of tasks that is a part (CPython's
+     * SimpleQueue, taken without its lock while items are queued) would read
+     * as a queue that never drains, or none */
+    in.demand_peak = v->tasks_whole ? (int)p->demand_peak : 0;
     uint64_t handoffs;
     double h50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
     /* enough hand-offs for a median, and tasks whose count is whole */
@@ -313,6 +316,7 @@ static void answer(int pi, struct ps_view_pool *v)
     }
     in.tasks_seen = v->tasks_whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.lone = tot->threads == 1;
+    in.waits_for_work = v->idle_obj || v->idle_site || v->queue_mutex;
     in.owners = v->idle_site && v->tasks_whole ? tot->working : 0;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);
     v->top_handoff = 0;

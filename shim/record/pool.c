@@ -353,6 +353,15 @@ int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
         return 0;
     if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
         return 1;           /* polls there before it was learned are credited (sampler.c) */
+    if (p->idle_kind == PS_K_SEM) {
+        /* A semaphore the workers post too is a lock around the queue, not
+         * one post per task (CPython's SimpleQueue.get takes it only when
+         * the queue is empty and releases it after its pop): workers take
+         * queued work without touching it, so its waits are a part. */
+        struct ps_obj *o = ps_obj_find(__atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED));
+        if (!o || __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED))
+            return 0;
+    }
     return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= cpu_ns / 50;
 }
 
@@ -385,6 +394,12 @@ void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
  * see) stays eligible; polled fds have no visible poster. */
 static int handed_over(const struct ps_obj *o)
 {
+    /* A semaphore is a lock too (CPython's threading.Lock): handed over when
+     * the workers post it clearly more often than others. CPython's
+     * SimpleQueue lock is posted by the submitter's put and by each get
+     * after its pop, about as often: its waits are the wait for work. */
+    if (o->kind == PS_K_SEM)
+        return o->posts_same > 2 * o->posts_other;
     return o->kind != PS_K_POLL && o->posts_same > 0 && o->posts_same >= o->posts_other;
 }
 

@@ -18,13 +18,17 @@ Thread count: every thread the observer saw (but the shim's own) is in the repor
 Tasks (--tasks N, the workload's own count): the pool doing most of the CPU
   counts N ±2 %; its count written as unknown (null) fails too.
 W/C (--wc X, the workload's own wait per CPU): the busiest pool's w_c ±20 %.
+Class (--class C, what the workload is by construction): the busiest pool's
+  classification.
 One answer (--stderr FILE, the program's stderr with the shim's summary): each
   pool's summary line and its line in the profile (if one was written) give
   the report's thread count, class and recommended size.
 Sleep known (--sleep-known S, the workload's own sleeps: count x (length +
   timer slack)): the busiest pool's sleep truth is S instead of the sampled
   share, where short sleeps hide among long waits of another kind (1 ms
-  sleeps in 3 s of lock wait are below a 4 ms sampler's resolution).
+  sleeps in 3 s of lock wait are below a 4 ms sampler's resolution); the
+  other causes share the rest of its blocked time in their sampled
+  proportions (the samples the sleeps lost went to them).
 W/C from outside (--wc-outside, for event-loop pools whose polls all wait for
   work): the busiest pool's w_c against (io + sleep) / cpu of its threads as
   the observer saw them, polls left out: ±20 %, or 0.25 where tiny (the
@@ -73,7 +77,7 @@ def one_answer(report, err):
 def main():
     args = sys.argv[1:]
     case, md, want_tasks, want_wc, stderr_file, wc_outside = "", False, None, None, None, False
-    sleep_known = None
+    sleep_known, want_class = None, None
     while args and args[0].startswith("--"):
         if args[0] == "--case": case = args[1]; args = args[2:]
         elif args[0] == "--markdown": md = True; args = args[1:]
@@ -82,6 +86,7 @@ def main():
         elif args[0] == "--stderr": stderr_file = args[1]; args = args[2:]
         elif args[0] == "--wc-outside": wc_outside = True; args = args[1:]
         elif args[0] == "--sleep-known": sleep_known = float(args[1]); args = args[2:]
+        elif args[0] == "--class": want_class = args[1]; args = args[2:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
     T = {t["tid"]: t for t in truth["threads"]}
@@ -134,7 +139,15 @@ def main():
     if sleep_known is not None:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         if busy and busy["id"] in pools:
-            pools[busy["id"]]["truth"]["sleep"] = sleep_known
+            # the sleeps the sampler missed were counted under the other
+            # causes: those share what is left of the blocked time
+            tr = pools[busy["id"]]["truth"]
+            blocked = sum(v for k, v in tr.items() if k not in ("cpu", "runqueue"))
+            others = [k for k in tr if k not in ("cpu", "runqueue", "sleep")]
+            seen = sum(tr[k] for k in others)
+            for k in others:
+                tr[k] = max(0.0, blocked - sleep_known) * tr[k] / seen if seen else 0.0
+            tr["sleep"] = sleep_known
     if wc_outside:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         w, c = pools.get(busy["id"], {}).get("wc_truth", [0, 0]) if busy else (0, 0)
@@ -148,6 +161,10 @@ def main():
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         if not busy or abs(busy["w_c"] - want_wc) > 0.2 * want_wc:
             fails.append(f"W/C {busy['w_c'] if busy else None}, truth {want_wc}")
+    if want_class is not None:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        if not busy or busy["classification"] != want_class:
+            fails.append(f"class {busy['classification'] if busy else None}, truth {want_class}")
     if want_tasks is not None:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         got = busy.get("tasks") if busy else None
