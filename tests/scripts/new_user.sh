@@ -130,12 +130,14 @@ grep -q "POOLSHIM_EXPAND=nor_this: no thread ran a start routine of that name; n
 # --- words, not field names ---------------------------------------------------
 mkdir -p "$D/ctl"
 (cd "$D/ctl" && POOLSHIM_CONTROL=on POOLSHIM_SUMMARY=off LD_PRELOAD=$SHIM "$B/fixtures/condvar_pool" --tasks 100 >/dev/null 2>&1)
-txt=$("$B/poolshim" report "$D"/ctl/poolshim.*.json)
+# the report alone: a loaded machine may also have left a saturation dump (poolshim.PID.dump.N.json)
+ctlrep=$(ls "$D"/ctl/poolshim.*.json | grep -v '\.dump\.' | head -1)
+txt=$("$B/poolshim" report "$ctlrep")
 raw=$(echo "$txt" | grep -oE '\b(size|limit|expand|best_tasks_per_s|model_threads|threads_added|cooldown_ms|decisions_total)=[^ ]*' | head -3)
 [ -z "$raw" ] && echo "$txt" | grep -q "best measured throughput\|no throughput measured" &&
   ok "the controller section is in words" || ko "raw fields in the report text: $raw"
-over=$("$B/poolshim" report --width 60 "$D"/ctl/poolshim.*.json | tail -n +2 | awk 'length > 60' | head -2)
-long=$("$B/poolshim" report --width 0 "$D"/ctl/poolshim.*.json | awk 'length > 100' | wc -l)
+over=$("$B/poolshim" report --width 60 "$ctlrep" | tail -n +2 | awk 'length > 60' | head -2)
+long=$("$B/poolshim" report --width 0 "$ctlrep" | awk 'length > 100' | wc -l)
 [ -z "$over" ] && [ "$long" -gt 0 ] && ok "report --width 60 wraps everything below its header; --width 0 keeps $long long lines whole" ||
   ko "--width 60 lines over 60: $over; --width 0 long lines: $long"
 show=$("$B/poolshim" show tests/data/dump_deadlock.json)
