@@ -134,9 +134,6 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         target = in->threads;
         capped = 0;
     }
-    /* A pool whose threads wait for work nearly all the time (V8's platform
-     * workers: 99 %) is not CPU-bound, whatever its W/C: its size costs
-     * only memory, and it never needs more threads than it has. */
     /* An event loop per worker (memcached, nginx): each worker owns the
      * connections it accepted and no other can serve them, so fewer workers
      * than served clients queue connections behind each other on one thread
@@ -147,6 +144,9 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         target = in->owners;
         capped = 0;
     }
+    /* A pool whose threads wait for work nearly all the time (V8's platform
+     * workers: 99 %) is not CPU-bound, whatever its W/C: its size costs
+     * only memory, and it never needs more threads than it has. */
     int mostly_idle = (in->tasks_seen || in->waits_for_work) && idle_share >= 0.95;
     if (mostly_idle && in->threads > 0 && target > in->threads) {
         target = in->threads;
