@@ -1,4 +1,0 @@
-# poolshim profile: recommended pool sizes for /root/.pyenv/versions/3.11.7/bin/python3.11 (pid 12529)
-# No environment variable sets these pools' sizes: each line names the program option to set by hand.
-# pool 0 pythread_wrapper (CPython threads): 16 threads, io-bound, recommended 114: I/O-bound: W/C 54.32, cores x (1 + W/C) = 110.6, 114 threads keep the cores 95 % busy (queueing model)
-# CPython: ThreadPoolExecutor(max_workers=114) (no environment variable sets it)
