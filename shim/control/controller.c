@@ -658,15 +658,18 @@ static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why
  *  - work submitted (posts to the idle object) and none started for
  *    STARVE_TICKS ticks while a running worker waits for work: the work
  *    waits for the parked (per-worker queues);
- *  - work waiting (queued, or any parked worker of a never-idle pool) or a
- *    running worker not waiting for work, and no task nor wrapped call
- *    completed for max(2 s, 8 task or call times): the running workers wait
- *    on something a parked one holds or would do. The queue is not needed
- *    when the pool uses no CPU (its busy workers are blocked): a worker may come to the learned queue mutex in the middle of a task
- *    (pigz's workers share one start routine and lock buffer pools mid-task;
- *    parked there, one held a job the writer waited for, with nothing queued,
- *    for minutes). Calls, not CPU time: spinning on a parked worker's lock
- *    burns CPU and completes nothing.
+ *  - the pool not at rest (work queued, any parked worker of a never-idle
+ *    pool, or a running worker not waiting for work), and no task nor
+ *    wrapped call completed for max(2 s, 8 task or call times): the running
+ *    workers wait on something a parked one holds or would do, whether they
+ *    count as waiting for work or not. With nothing queued, only if the pool
+ *    uses no CPU (its workers are blocked): a worker may come to the learned
+ *    queue mutex in the middle of a task or with its result
+ *    (pigz's compress workers and its writer share one start routine, and
+ *    the learned idle wait and queue mutex moved between their locks; parked
+ *    there, workers held jobs the writer waited for, for minutes). Calls,
+ *    not CPU time: spinning on a parked worker's lock burns CPU and
+ *    completes nothing.
  * Either stops throttling the pool for good. And a throttle that leaves cores
  * idle while work waits (no running worker idle) is undone for STARVE_TICKS
  * ticks of it at once: the size grows by the idle cores (not for a serialized
@@ -725,10 +728,11 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         stop_throttling(pi, c, now, why);
         return;
     }
-    /* Nothing queued: only if the busy workers are blocked, not computing (a
-     * long CPU task completes no call either: sysbench cpu's events). */
+    /* Nothing queued: only if the pool's workers are blocked, not computing
+     * (a long CPU task completes no call either: sysbench cpu's events). A
+     * pool at rest is the throttle's goal, not a stall. */
     int blocked = queued || c->cpu < STALL_CPU_CORES;
-    if (p->busy > 0 && blocked && now - c->progress_ns >= c->stall_ns) {
+    if (!resting && blocked && now - c->progress_ns >= c->stall_ns) {
         ps_fmt_double(secs, sizeof secs, (double)(now - c->progress_ns) * NS, 1);
         ps_fmt(why, sizeof why, "watchdog: %s and no worker finished a task or a call for %s s while "
                "workers were parked: throttling stopped for this pool",

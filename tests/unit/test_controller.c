@@ -914,6 +914,22 @@ Test(controller, a_stall_with_nothing_queued_is_released, .fini = teardown)
     json_decref(rep);
 }
 
+/* The same with its wait for work forgotten (parked at the queue mutex only)
+ * and every running worker counted as waiting: pigz's case, where the writer
+ * is a worker of the pool and waited for a job a parked worker held. */
+Test(controller, a_stall_with_every_running_worker_waiting_is_released, .fini = teardown)
+{
+    throttled_then(stopped);
+    View.pool[S.pi].idle_obj = 0;
+    View.pool[S.pi].queue_mutex = 0x6000;
+    S.idle_running = 2;
+    run_s(2.5);
+    cr_expect_eq(S.running, 64, "not released after 2.5 s without progress: %s", trace_str());
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "release", "no worker finished a task or a call"), "%s", trace_str());
+    json_decref(rep);
+}
+
 Test(controller, work_queued_behind_busy_workers_keeps_the_throttle, .fini = teardown)
 {
     throttled_then(stopped);
