@@ -970,9 +970,13 @@ static void control(int pi, struct ctl *c, uint64_t now)
             c->ref_size = c->size;
             c->ref_tput = tput;
             c->ref_demand = c->demand;
-            if (improved || shifted)
-                c->fails = 0;           /* a real gain: look around again soon */
-            else
+            /* A real gain: look around again soon. A change of the work per
+             * task alone does not count: the estimate swings 5-10x between
+             * windows of an I/O pool on a loaded machine (io_undersized: 1.8
+             * to 10 ms, truly 21), and a load shift moves the model too. */
+            if (improved && !shifted)
+                c->fails = 0;
+            else if (!shifted)
                 backoff(c, now, window);
             c->phase = P_STEADY;
             if (improved || shifted)
@@ -995,7 +999,6 @@ static void control(int pi, struct ctl *c, uint64_t now)
         if (c->ref_demand > 0 && c->demand > 0 && (c->demand > 3 * c->ref_demand || c->ref_demand > 3 * c->demand)) {
             c->ref_tput = tput;         /* a new workload: forget the old reference */
             c->ref_demand = c->demand;
-            c->fails = 0;
         } else if (c->last_kind != K_ROLLBACK || c->size == c->ref_size) {
             c->ref_tput = c->ref_tput > 0 ? c->ref_tput + 0.5 * (tput - c->ref_tput) : tput;
             /* The reference's work per task follows its throughput. The
