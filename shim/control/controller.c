@@ -18,8 +18,12 @@
  *    loses more than EPS of throughput is rolled back to the last good size;
  *    one within noise is kept only if it uses fewer threads (threads cost
  *    memory and scheduling). Probes are 25 % steps within [model / 2,
- *    model x 1.5], every 4 windows; each failed probe doubles the time to the
- *    next one (up to 32 windows), so a steady pool sees few changes.
+ *    model x 1.5]: the first 2 windows after a new size (toward the model's
+ *    new reading after a model move), then 4; once two probes in a row found
+ *    nothing better the size is confirmed, and probed once a minute, then
+ *    every 2 and 4 minutes, so a steady pool sees few changes.
+ *  - Cores: the model counts the cores the rest of the process leaves the
+ *    pool (node's main thread feeds its fs pool with one of two).
  *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
  *    already wait for a core (run-queue delay >= 10 % of CPU time): never
  *    grow.

@@ -805,6 +805,20 @@ static void expect_stays_throttled(double s)
     json_decref(rep);
 }
 
+/* Runs 2.5 s of a throttled pool that makes no progress: still throttled
+ * at 1.5 s, released by 2.5 s (the stall limit is 2 s) by a decision whose
+ * reason contains `why`. */
+static void expect_released_after_stall(const char *why)
+{
+    run_s(1.5);
+    cr_expect_eq(S.running, 2, "released before 2 s without progress: %s", trace_str());
+    run_s(1.0);
+    cr_expect_eq(S.running, 64, "not released after 2.5 s without progress: %s", trace_str());
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "release", why), "no release saying \"%s\": %s", why, trace_str());
+    json_decref(rep);
+}
+
 /* Every running worker idle, nothing queued, nothing submitted: the goal of a
  * throttle, even on an idle machine; the parked stay parked. */
 Test(controller, a_throttled_pool_at_rest_keeps_its_workers_parked, .fini = teardown)
@@ -856,17 +870,10 @@ Test(controller, a_stalled_pool_is_released_and_no_longer_throttled, .fini = tea
     throttled_then(stopped);
     S.queue = 10;
     int from = S.ticks;
-    run_s(1.5);
-    cr_expect_eq(S.running, 2, "released before 2 s without progress: %s", trace_str());
-    run_s(1.0);
-    cr_expect_eq(S.running, 64, "not released after 2.5 s without progress: %s", trace_str());
+    expect_released_after_stall("work waits and no worker finished a task or a call");
     S.law = cpu_collapse;
     run_s(5.0);
     cr_expect_eq(ticks_off(from + 26, S.ticks, 64), 0, "throttled again: %s", trace_str());
-    json_t *rep = report();
-    json_t *d = find(rep, "release", "no worker finished a task or a call");
-    cr_expect_not_null(d, "%s", trace_str());
-    json_decref(rep);
 }
 
 /* The same pool whose tasks are not seen but whose workers complete wrapped
@@ -893,8 +900,6 @@ Test(controller, work_submitted_and_never_started_releases_the_parked, .fini = t
     json_decref(rep);
 }
 
-/* Work submitted and none started while every running worker is busy (long
- * tasks): it queues for them, which is no starvation. */
 /* Nothing queued, but a running worker waits on something other than work
  * and nothing completes: a worker parked at the queue mutex in the middle of
  * a task holds what it waits for (pigz's writer waited minutes for the job
@@ -904,14 +909,7 @@ Test(controller, a_stall_with_nothing_queued_is_released, .fini = teardown)
 {
     throttled_then(stopped);
     S.idle_running = 1;                 /* one of the two running waits for work, one is stuck */
-    run_s(1.5);
-    cr_expect_eq(S.running, 2, "released before 2 s without progress: %s", trace_str());
-    run_s(1.0);
-    cr_expect_eq(S.running, 64, "not released after 2.5 s without progress: %s", trace_str());
-    json_t *rep = report();
-    json_t *d = find(rep, "release", "a running worker is not waiting for work and no worker finished");
-    cr_expect_not_null(d, "%s", trace_str());
-    json_decref(rep);
+    expect_released_after_stall("a running worker is not waiting for work and no worker finished");
 }
 
 /* The same with its wait for work forgotten (parked at the queue mutex only)
@@ -923,13 +921,11 @@ Test(controller, a_stall_with_every_running_worker_waiting_is_released, .fini = 
     View.pool[S.pi].idle_obj = 0;
     View.pool[S.pi].queue_mutex = 0x6000;
     S.idle_running = 2;
-    run_s(2.5);
-    cr_expect_eq(S.running, 64, "not released after 2.5 s without progress: %s", trace_str());
-    json_t *rep = report();
-    cr_expect_not_null(find(rep, "release", "no worker finished a task or a call"), "%s", trace_str());
-    json_decref(rep);
+    expect_released_after_stall("work waits and no worker finished a task or a call");
 }
 
+/* Work submitted and none started while every running worker is busy (long
+ * tasks): it queues for them, which is no starvation. */
 Test(controller, work_queued_behind_busy_workers_keeps_the_throttle, .fini = teardown)
 {
     throttled_then(stopped);
