@@ -828,6 +828,15 @@ static void control(int pi, struct ctl *c, uint64_t now)
     const struct ps_view_pool *p = &V->pool[pi];
     uint64_t window = window_ns();
     watchdog(pi, c, now);
+    if (c->top_handoff && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {
+        /* Throttled before its threads were seen handing a GIL-like lock
+         * round (pigz: at 0.1 s, the hand-off seen at 0.3 s): by change()'s
+         * rule such a pool is not parked, a thread may hold that lock across
+         * the waits we park at. */
+        stop_throttling(pi, c, now, "its threads hand a GIL-like lock to each other, which a thread may hold "
+                        "across the waits we park at: parked workers released, throttling stopped for this pool");
+        return;
+    }
     if (!c->size) {
         c->size = p->live;
         c->ref_size = c->size;

@@ -924,6 +924,23 @@ Test(controller, a_stall_with_every_running_worker_waiting_is_released, .fini = 
     expect_released_after_stall("work waits and no worker finished a task or a call");
 }
 
+/* Throttled, then seen handing a GIL-like lock round: released at once and
+ * never throttled again (a thread may hold such a lock where we park). */
+Test(controller, a_pool_found_gil_like_after_its_throttle_is_released, .fini = teardown)
+{
+    throttled_then(cpu_collapse);
+    S.top_key = 0x7000;
+    View.pool[S.pi].top_handoff = 1;
+    int from = S.ticks;
+    run_s(0.3);
+    cr_expect_eq(S.running, 64, "not released: %s", trace_str());
+    run_s(10.0);
+    cr_expect_eq(ticks_off(from + 3, S.ticks, 64), 0, "throttled again: %s", trace_str());
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "release", "GIL-like lock"), "%s", trace_str());
+    json_decref(rep);
+}
+
 /* Work submitted and none started while every running worker is busy (long
  * tasks): it queues for them, which is no starvation. */
 Test(controller, work_queued_behind_busy_workers_keeps_the_throttle, .fini = teardown)
