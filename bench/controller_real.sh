@@ -150,7 +150,7 @@ tgs = " ".join("never" if t is None else "%.2f" % t for t in tg)
 reached = [t for t in tg if t is not None]
 tgm = "%.2f" % statistics.median(reached) if len(reached) * 2 > len(tg) else "never"
 rng = "%d" % lo if lo == hi else "%d+" % lo if hi == 10 ** 9 else "%d-%d" % (lo, hi)
-print("| %s | %s | %.0f (%s) | %.0f (%s) | %.0f at %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s / %s |"
+print("| %s | %s | %.0f (%s) | %.0f (%s) | %.0f at %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s / %s |"
       % (c, bad, off, roff.strip(), on, ron.strip(), best, bestn, f(on, best), f(on, off), lims, tgm, tgs, rng,
          lasts, cpms, steady, l0.split()[0], l1.split()[0]))
 print("  statics:%s" % st, file=sys.stderr)
