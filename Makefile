@@ -98,16 +98,24 @@ $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 # test-only is built into the library.
 UNIT_OBJ  := $(filter-out $(B)/shim/init.o $(B)/shim/wrap/%.o $(B)/shim/control/machine.o \
                           $(B)/shim/control/throttle.o,$(SHIM_OBJ))
+# The throttle's own tests park real threads on the real throttle: their own
+# binary, with machine.o and throttle.o (tests/unit/throttle/).
+THR_SRC   := $(sort $(wildcard tests/unit/throttle/*.c))
+THR_BIN   := $(B)/tests/throttle_tests
+THR_OBJ   := $(filter-out $(B)/shim/init.o $(B)/shim/wrap/%.o,$(SHIM_OBJ))
 # Under SAN the unit tests get the shim's modules built with the full sanitizer
 # (the preloaded library gets UBSan only, see above).
 ifneq ($(RUNNER_SANFLAGS),)
   UNIT_OBJ := $(patsubst $(B)/shim/%.o,$(B)/unit-shim/%.o,$(UNIT_OBJ))
+  THR_OBJ := $(patsubst $(B)/shim/%.o,$(B)/unit-shim/%.o,$(THR_OBJ))
 endif
 $(B)/unit-shim/%.o: shim/%.c $(SHIM_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(SHIM_CFLAGS) $(RUNNER_SANFLAGS) -c $< -o $@
 $(UNIT_BIN): $(UNIT_SRC) $(wildcard tests/unit/*.h) $(UNIT_OBJ) | $(B)/tests
 	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) $(SHIM_INC) -pthread -o $@ $(UNIT_SRC) $(UNIT_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
+$(THR_BIN): $(THR_SRC) $(THR_OBJ) | $(B)/tests
+	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) $(SHIM_INC) -pthread -o $@ $(THR_SRC) $(THR_OBJ) -lcriterion -ldl -ljemalloc $(AN_LIBS)
 $(INT_BIN): $(INT_SRC) $(wildcard tests/integration/*.h) | $(B)/tests
 	$(CC) $(CFLAGS_BASE) $(RUNNER_SANFLAGS) -Itests/integration -pthread -o $@ $(INT_SRC) -lcriterion $(AN_LIBS)
 
@@ -121,13 +129,14 @@ $(B)/analyzer $(B)/fixtures $(B)/tests $(B)/bench:
 demo: deps all
 	@bash scripts/demo.sh $(B)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(THR_BIN)
 	$(UNIT_BIN) --jobs 2
+	$(THR_BIN)
 integration: all $(INT_BIN)
 	POOLSHIM_BUILD=$(abspath $(B)) $(INT_BIN) --jobs 1
 
 test: deps
-	@$(MAKE) --no-print-directory all $(if $(UNIT_SRC),$(UNIT_BIN)) $(if $(INT_SRC),$(INT_BIN))
+	@$(MAKE) --no-print-directory all $(if $(UNIT_SRC),$(UNIT_BIN)) $(if $(THR_SRC),$(THR_BIN)) $(if $(INT_SRC),$(INT_BIN))
 	@bash scripts/test.sh $(B)
 
 truth: deps all

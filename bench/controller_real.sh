@@ -4,14 +4,17 @@
 # Per case, N_RUNS (default 5) alternating rounds of: the bad size under the shim
 # with POOLSHIM_CONTROL=off, the same with on, and each static size of the case
 # with off; medians. "best" is the best static size's median. For the runs with
-# control on, from the report's decisions: the limit at exit, the time of the
-# last size change (when the size settled; no throughput timeline exists for
-# these programs, so this is not "time to 5 % of best"), and size changes per
-# minute of the run. Throughput comes from tests/truth/tput.sh (sysbench, pigz,
+# control on, from the report's decisions: the limit at exit, the time to a
+# good size (the first time the pool ran at a size whose static median is
+# within 0.9 of best, or between two such sizes, or above the largest static
+# size when that one is good; 0 when it started at one), the time of the last
+# size change, and size changes per minute of the run. No throughput timeline
+# exists for these programs, so these are sizes, not "time to 5 % of best". Throughput comes from tests/truth/tput.sh (sysbench, pigz,
 # node, memcached) and bench/py_tpe_cpu.py, and the io_undersized fixture's own
 # line. DUR (default 4) is the seconds of the timed cases. STEADY_S (default 60,
 # 0 skips it): one more run with control on of each timed case that long, for
-# its size changes per minute over a steady run, probes included. CASES picks cases
+# its size changes per minute over a steady run, probes included, over the
+# whole run and after its first SETTLE_S (default 10) seconds. CASES picks cases
 # (default all): node sbthreads sbcpu pigz memcached python undersized.
 # The machine is shared: the load average is printed with each case.
 set -uo pipefail
@@ -50,11 +53,15 @@ one() {
   python3 -c 'import json,sys; print(json.loads(sys.argv[1])["tasks_per_s"])' "$out" 2>/dev/null || echo 0
 }
 
-# ctl DIR SECONDS: "limit last_change_s changes_per_min" of the run's main pool (most decisions)
+# ctl DIR SECONDS: "limit last_change_s changes_per_min settled_changes_per_min path" of the
+# run's main pool (most decisions): settled = changes after the first SETTLE_S
+# (10) s, per minute of the rest; path = start size and each change as
+# t_s:size, comma-separated (bench_case finds the time to a good size in it).
 ctl() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$1" "$2" "${SETTLE_S:-10}" <<'PY'
 import glob, json, sys
 fs = sorted(glob.glob(sys.argv[1] + "/poolshim.*.json"))
+secs, settle = float(sys.argv[2]), float(sys.argv[3])
 best = None
 for f in fs:
     try:
@@ -68,13 +75,17 @@ for f in fs:
     for pool, l in by.items():
         ch = [d for d in l if d["from"] != d["to"]]
         lim = next((p.get("limit") for p in r.get("pools", []) if p.get("id") == pool), None)
-        cand = (len(l), lim, ch[-1]["t_s"] if ch else 0.0, len(ch))
+        path = ",".join(["0:%d" % l[0]["from"]] + ["%.2f:%d" % (d["t_s"], d["to"]) for d in ch])
+        late = len([d for d in ch if d["t_s"] >= settle])
+        cand = (len(l), lim, ch[-1]["t_s"] if ch else 0.0, len(ch), late, path)
         if best is None or cand[0] > best[0]:
             best = cand
 if best is None:
-    print("- - -")
+    print("- - - - -")
 else:
-    print("%s %.2f %.1f" % (best[1], best[2], best[3] * 60.0 / float(sys.argv[2])))
+    rest = secs - settle
+    print("%s %.2f %.1f %s %s" % (best[1], best[2], best[3] * 60.0 / secs,
+                                  "%.1f" % (best[4] * 60.0 / rest) if rest > 0 else "-", best[5]))
 PY
 }
 
@@ -84,15 +95,15 @@ bench_case() {  # bench_case NAME BAD STATICS...
   local c=$1 bad=$2; shift 2
   local statics=("$@") i s v
   local -A runs
-  local lims=() lasts=() cpms=()
+  local lims=() lasts=() cpms=() paths=()
   local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
   for ((i = 1; i <= RUNS; i++)); do
     v=$(one "$c" "$bad" off "$TMP/$c.off.$i"); runs[off]="${runs[off]:-} $v"
     v=$(one "$c" "$bad" on "$TMP/$c.on.$i"); runs[on]="${runs[on]:-} $v"
     local secs=$DUR
     [ "$c" = pigz ] || [ "$c" = memcached ] && secs=3
-    read -r l t cpm <<<"$(ctl "$TMP/$c.on.$i" "$secs")"
-    lims+=("$l"); lasts+=("$t"); cpms+=("$cpm")
+    read -r l t cpm _ path <<<"$(ctl "$TMP/$c.on.$i" "$secs")"
+    lims+=("$l"); lasts+=("$t"); cpms+=("$cpm"); paths+=("${path:--}")
     for s in "${statics[@]}"; do
       v=$(one "$c" "$s" off "$TMP/$c.s$s.$i"); runs[s$s]="${runs[s$s]:-} $v"
     done
@@ -100,34 +111,55 @@ bench_case() {  # bench_case NAME BAD STATICS...
   local steady="-"
   if [ "${STEADY_S:-60}" != 0 ] && [ "$c" != pigz ] && [ "$c" != memcached ]; then
     DUR=${STEADY_S:-60} one "$c" "$bad" on "$TMP/$c.steady" >/dev/null
-    read -r l t cpm <<<"$(ctl "$TMP/$c.steady" "${STEADY_S:-60}")"
-    steady="$cpm (limit $l)"
+    read -r l t cpm scpm _ <<<"$(ctl "$TMP/$c.steady" "${STEADY_S:-60}")"
+    steady="$cpm, after ${SETTLE_S:-10} s $scpm (limit $l)"
   fi
   local load1; load1=$(cut -d' ' -f1-3 /proc/loadavg)
   local off on best=0 bestn=0 m
   off=$(median ${runs[off]}); on=$(median ${runs[on]})
-  local st=""
+  local st="" meds=""
   for s in "${statics[@]}"; do
     m=$(median ${runs[s$s]})
     st="$st $s: $m ($(echo ${runs[s$s]}));"
+    meds="$meds $s:$m"
     if python3 -c "import sys; sys.exit(0 if $m > $best else 1)"; then best=$m; bestn=$s; fi
   done
   python3 - "$c" "$bad" "$off" "$on" "$best" "$bestn" "${runs[off]}" "${runs[on]}" "${lims[*]}" "${lasts[*]}" \
-      "${cpms[*]}" "$load0" "$load1" "$st" "$steady" <<'PY'
-import sys
-c, bad, off, on, best, bestn, roff, ron, lims, lasts, cpms, l0, l1, st, steady = sys.argv[1:]
+      "${cpms[*]}" "$load0" "$load1" "$st" "$steady" "$meds" "${paths[*]}" <<'PY'
+import statistics, sys
+c, bad, off, on, best, bestn, roff, ron, lims, lasts, cpms, l0, l1, st, steady, meds, paths = sys.argv[1:]
 off, on, best = float(off), float(on), float(best)
 f = lambda a, b: "%.2f" % (a / b) if b else "-"
-print("| %s | %s | %.0f (%s) | %.0f (%s) | %.0f at %s | %s | %s | %s | %s | %s | %s | %s / %s |"
-      % (c, bad, off, roff.strip(), on, ron.strip(), best, bestn, f(on, best), f(on, off), lims, lasts, cpms,
-         steady, l0.split()[0], l1.split()[0]))
+# Good sizes: the static sizes within 0.9 of the best, and those between
+# them; above the largest static size too if that one is good (unmeasured).
+med = {int(k): float(v) for k, v in (x.split(":") for x in meds.split())}
+good = [n for n, m in med.items() if best and m >= 0.9 * best]
+lo, hi = min(good), max(good)
+if hi == max(med):
+    hi = 10 ** 9
+def t_good(path):
+    if path == "-":
+        return None
+    for step in path.split(","):
+        t, n = step.split(":")
+        if lo <= int(n) <= hi:
+            return float(t)
+    return None
+tg = [t_good(p) for p in paths.split()]
+tgs = " ".join("never" if t is None else "%.2f" % t for t in tg)
+reached = [t for t in tg if t is not None]
+tgm = "%.2f" % statistics.median(reached) if len(reached) * 2 > len(tg) else "never"
+rng = "%d" % lo if lo == hi else "%d+" % lo if hi == 10 ** 9 else "%d-%d" % (lo, hi)
+print("| %s | %s | %.0f (%s) | %.0f (%s) | %.0f at %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s / %s |"
+      % (c, bad, off, roff.strip(), on, ron.strip(), best, bestn, f(on, best), f(on, off), lims, tgm, tgs, rng,
+         lasts, cpms, steady, l0.split()[0], l1.split()[0]))
 print("  statics:%s" % st, file=sys.stderr)
 PY
 }
 
 echo "controller on real programs: $RUNS alternating rounds, DUR=$DUR s, $(date -u '+%F %H:%M') UTC, commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null)"
-echo "| case | bad size | off: median (runs) | on: median (runs) | best static median | on/best | on/off | limit at exit (per on run) | last size change s | size changes/min | steady run: changes/min | load start / end |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| case | bad size | off: median (runs) | on: median (runs) | best static median | on/best | on/off | limit at exit (per on run) | time to a good size s: median (per on run) | good sizes | last size change s | size changes/min | steady run: changes/min | load start / end |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for c in $CASES; do
   case $c in
   node) command -v node >/dev/null && bench_case node 64 1 2 3 ;;

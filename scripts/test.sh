@@ -16,6 +16,7 @@ run() {
   "$@" 2>&1 | tee "$log" || { fail=1; failed+=("$*: $(grep -E '^\[FAIL\]|^ *(FAIL|not ok)' "$log" | head -5 | tr '\n' ' ')"); }
 }
 [ -x "$B/tests/unit_tests" ] && run "$B/tests/unit_tests" --jobs 2
+[ -x "$B/tests/throttle_tests" ] && run "$B/tests/throttle_tests"
 # Integration tests run one at a time: they time real programs on 2 cores.
 [ -x "$B/tests/integration_tests" ] && run "$B/tests/integration_tests" --jobs 1
 for s in tests/scripts/*.sh; do

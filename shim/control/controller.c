@@ -18,8 +18,12 @@
  *    loses more than EPS of throughput is rolled back to the last good size;
  *    one within noise is kept only if it uses fewer threads (threads cost
  *    memory and scheduling). Probes are 25 % steps within [model / 2,
- *    model x 1.5], every 4 windows; each failed probe doubles the time to the
- *    next one (up to 32 windows), so a steady pool sees few changes.
+ *    model x 1.5]: the first 2 windows after a new size (toward the model's
+ *    new reading after a model move), then 4; once two probes in a row found
+ *    nothing better the size is confirmed, and probed once a minute, then
+ *    every 2 and 4 minutes, so a steady pool sees few changes.
+ *  - Cores: the model counts the cores the rest of the process leaves the
+ *    pool (node's main thread feeds its fs pool with one of two).
  *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
  *    already wait for a core (run-queue delay >= 10 % of CPU time): never
  *    grow.
@@ -47,16 +51,20 @@
 #define EMA_ALPHA 0.3
 #define SHIFT_TICKS 3         /* a model target must stay far this many ticks to count as a load shift */
 #define EPS 0.05              /* throughput change below this is noise */
-#define MAX_FAILS 3            /* failed probes back off to 4 << 3 = 32 windows at most */
-#define PROBE_EVERY 4         /* windows between probes when nothing failed */
+#define PROBE_FIRST 2         /* windows to the first probe of a new size: a model move may land a step off */
+#define SETTLED_FAILS 2       /* probes in a row that found nothing better: the size is confirmed */
+#define SETTLED_PROBE_S 60    /* a confirmed size is looked around once a minute, */
+#define MAX_FAILS 4           /* then every 2, then every 4 minutes */
 #define MIN_WINDOW_TASKS 8    /* fewer task boundaries in a window: its throughput is not measured */
 #define BLIND_WINDOWS 3       /* windows a change waits for tasks to be seen before it is kept */
 #define STARVE_TICKS 2        /* watchdog evidence holds this many ticks in a row: one tick may be a burst's edge */
 #define STALL_MIN_S 2.0       /* no progress for less than this is a slow task, not a stall */
+#define STALL_CPU_CORES 0.05  /* a pool using less CPU than this is blocked, not computing */
 #define STALL_MAX_S 60.0      /* a stall is called after 8 task times, but never later than this */
 #define CONTEND_LOCK_CORES 0.05 /* mutex wait (cores) that makes a hot mutex a pool's safe point */
 #define CONTEND_COND_CORES 0.02 /* condvar wait (cores) above which it is not one */
 #define CONTEND_START_TICKS 2   /* intervals of start-up (a barrier's condvar wait) before it is judged */
+#define OTHER_CORES_MIN 0.1   /* other threads' CPU below this leaves the model the usable cores */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
@@ -115,6 +123,12 @@ static const struct ps_view *V;
  * of the sum: the total then counts from the new sum). */
 static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
+/* CPU of the process's threads outside every pool (node's main thread, a
+ * writer thread), cores, EMA: the cores a pool's model may count on are
+ * those the rest of its process leaves (other_cores_tick). */
+static double other_cores;
+static uint64_t other_prev_proc_ns, other_prev_pools_ns, other_prev_t_ns;
+static int other_seen;
 static struct ps_decision ring[PS_DECISIONS_KEPT];
 static unsigned nring;
 static int ctl_pid;
@@ -234,10 +248,45 @@ static int observe(int pi, struct ctl *c)
     return 1;
 }
 
+/* The cores a pool's model counts on: the usable cores (as the report's
+ * model) less what the process's other threads keep busy, at least one.
+ * Node's main thread hands out its fs pool's work and uses a core of two:
+ * a pool sized for both cores has twice the workers that core can feed
+ * (its best static size is 1, the report's model says 2). Other processes'
+ * load does not count: an I/O-bound pool's threads still get more done. */
+static double pool_cores(void)
+{
+    if (other_cores < OTHER_CORES_MIN)
+        return ps_cores;
+    /* In whole cores: a core the rest of the process holds most of is
+     * theirs (a worker there mostly waits for it: node's fs pool at 2 ran
+     * 0.8 cores of CPU and 0.7 of run-queue wait with 1.3 "left"). */
+    double left = (double)(long)(ps_cores - other_cores + 0.5);
+    return left < 1 ? 1 : left > ps_cores ? ps_cores : left;
+}
+
+/* Once per tick: the process's CPU less every pool's, over the last tick. */
+static void other_cores_tick(uint64_t now)
+{
+    uint64_t proc = ps_machine_process_cpu_ns(), pools = 0;
+    for (int pi = 0; pi < V->npools; pi++)
+        if (V->pool[pi].ok)
+            pools += V->pool[pi].last.cpu_ns;
+    if (proc && other_prev_t_ns && now > other_prev_t_ns && proc >= other_prev_proc_ns) {
+        double d = (double)(proc - other_prev_proc_ns) - (double)(pools - other_prev_pools_ns);
+        double r = d > 0 && pools >= other_prev_pools_ns ? d / (double)(now - other_prev_t_ns) : 0;
+        other_cores = ema(other_cores, r, !other_seen);
+        other_seen = 1;
+    }
+    other_prev_proc_ns = proc;
+    other_prev_pools_ns = pools;
+    other_prev_t_ns = now;
+}
+
 static void model(int pi, struct ctl *c)
 {
     struct ps_rec_in in = { 0 };
-    in.cores = ps_cores;               /* as the report's model: one answer */
+    in.cores = pool_cores();
     in.threads = V->pool[pi].live;
     in.cpu_s = c->cpu;
     in.io_s = c->ws;
@@ -470,11 +519,25 @@ static uint64_t window_ns(void)
     return window < 200000000ull ? 200000000ull : window;
 }
 
+/* When to probe a size next. Soon while it is new (a model move or a gain
+ * may have landed a step off the best): PROBE_FIRST windows, then twice that.
+ * Once SETTLED_FAILS probes in a row found nothing better on its sides, the
+ * size is confirmed and each probe is a cost (a change, a window at a worse
+ * size, its undo): once a minute, then every 2 and 4 minutes. A change in
+ * the workload's shape (work per task, a model move, a real gain) sets fails
+ * back to 0. */
+static uint64_t probe_delay_ns(const struct ctl *c, uint64_t window)
+{
+    if (c->fails < SETTLED_FAILS)
+        return PROBE_FIRST * window << c->fails;
+    return (uint64_t)SETTLED_PROBE_S * 1000000000ull << (c->fails - SETTLED_FAILS);
+}
+
 static void backoff(struct ctl *c, uint64_t now, uint64_t window)
 {
     if (c->fails < MAX_FAILS)
         c->fails++;
-    c->next_probe_ns = now + PROBE_EVERY * window * (1ull << c->fails);
+    c->next_probe_ns = now + probe_delay_ns(c, window);
 }
 
 /* The change under evaluation lost throughput: back to the last good size. */
@@ -495,6 +558,20 @@ static void rollback(int pi, struct ctl *c, uint64_t now, double tput, uint64_t 
 static int apart(int a, int b, int num, int den)
 {
     return a * num <= b * den || b * num <= a * den;
+}
+
+/* "model: " and its reason, and the cores it counted when the rest of the
+ * process used some (pool_cores). */
+static void model_why(char *why, size_t n, const struct ctl *c)
+{
+    if (other_cores < OTHER_CORES_MIN) {
+        ps_fmt(why, n, "model: %s", c->rec.reason);
+        return;
+    }
+    char o[32], l[32];
+    ps_fmt_double(o, sizeof o, other_cores, 1);
+    ps_fmt_double(l, sizeof l, pool_cores(), 1);
+    ps_fmt(why, n, "model: %s (cores: the process's other threads use %s, %s left to the pool)", c->rec.reason, o, l);
 }
 
 /* Follows the model when it is far from the current size and, once the pool
@@ -530,7 +607,7 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
         return 0;
     }
     char why[300];
-    ps_fmt(why, sizeof why, "model: %s", c->rec.reason);
+    model_why(why, sizeof why, c);
     c->model_acted = t;
     c->ref_size = cur;
     /* A load shift moved the model: the window's throughput is mostly the old
@@ -540,6 +617,7 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     c->ref_tput = steady && c->tasks < tput ? c->tasks : tput;
     c->ref_demand = c->demand;
     c->probe_dir = t > cur ? 1 : -1;
+    c->fails = 0;                       /* a new size: look around it soon */
     int reached = change(pi, c, now, t, K_MODEL, tput, why);
     if (reached == cur)
         return 0;
@@ -584,11 +662,18 @@ static void stop_throttling(int pi, struct ctl *c, uint64_t now, const char *why
  *  - work submitted (posts to the idle object) and none started for
  *    STARVE_TICKS ticks while a running worker waits for work: the work
  *    waits for the parked (per-worker queues);
- *  - work waiting (queued, or any parked worker of a never-idle pool), some
- *    running worker not idle, and no task nor wrapped call completed for
- *    max(2 s, 8 task or call times): the running workers wait on something a
- *    parked one holds or would do. Calls, not CPU time: spinning on a parked
- *    worker's lock burns CPU and completes nothing.
+ *  - the pool not at rest (work queued, any parked worker of a never-idle
+ *    pool, or a running worker not waiting for work), and no task nor
+ *    wrapped call completed for max(2 s, 8 task or call times): the running
+ *    workers wait on something a parked one holds or would do, whether they
+ *    count as waiting for work or not. With nothing queued, only if the pool
+ *    uses no CPU (its workers are blocked): a worker may come to the learned
+ *    queue mutex in the middle of a task or with its result
+ *    (pigz's compress workers and its writer share one start routine, and
+ *    the learned idle wait and queue mutex moved between their locks; parked
+ *    there, workers held jobs the writer waited for, for minutes). Calls,
+ *    not CPU time: spinning on a parked worker's lock burns CPU and
+ *    completes nothing.
  * Either stops throttling the pool for good. And a throttle that leaves cores
  * idle while work waits (no running worker idle) is undone for STARVE_TICKS
  * ticks of it at once: the size grows by the idle cores (not for a serialized
@@ -647,10 +732,15 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         stop_throttling(pi, c, now, why);
         return;
     }
-    if (queued && p->busy > 0 && now - c->progress_ns >= c->stall_ns) {
+    /* Nothing queued: only if the pool's workers are blocked, not computing
+     * (a long CPU task completes no call either: sysbench cpu's events). A
+     * pool at rest is the throttle's goal, not a stall. */
+    int blocked = queued || c->cpu < STALL_CPU_CORES;
+    if (!resting && blocked && now - c->progress_ns >= c->stall_ns) {
         ps_fmt_double(secs, sizeof secs, (double)(now - c->progress_ns) * NS, 1);
-        ps_fmt(why, sizeof why, "watchdog: work waits and no worker finished a task or a call for %s s while "
-               "workers were parked: throttling stopped for this pool", secs);
+        ps_fmt(why, sizeof why, "watchdog: %s and no worker finished a task or a call for %s s while "
+               "workers were parked: throttling stopped for this pool",
+               queued ? "work waits" : "a running worker is not waiting for work", secs);
         stop_throttling(pi, c, now, why);
         return;
     }
@@ -738,6 +828,15 @@ static void control(int pi, struct ctl *c, uint64_t now)
     const struct ps_view_pool *p = &V->pool[pi];
     uint64_t window = window_ns();
     watchdog(pi, c, now);
+    if (c->top_handoff && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {
+        /* Throttled before its threads were seen handing a GIL-like lock
+         * round (pigz: at 0.1 s, the hand-off seen at 0.3 s): by change()'s
+         * rule such a pool is not parked, a thread may hold that lock across
+         * the waits we park at. */
+        stop_throttling(pi, c, now, "its threads hand a GIL-like lock to each other, which a thread may hold "
+                        "across the waits we park at: parked workers released, throttling stopped for this pool");
+        return;
+    }
     if (!c->size) {
         c->size = p->live;
         c->ref_size = c->size;
@@ -855,7 +954,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->ref_tput = tput;
         c->ref_demand = c->demand;
         c->phase = P_STEADY;
-        c->next_probe_ns = now + PROBE_EVERY * window;
+        c->next_probe_ns = now + probe_delay_ns(c, window);
         c->model_acted = c->target;
         if (model_move(pi, c, now, tput, 0) && c->by_acqs && c->rec.cls == PS_CLASS_STARVED)
             c->ref_tput = 0;    /* as the blind path's cut of a CPU-starved pool: the start size's
@@ -884,14 +983,26 @@ static void control(int pi, struct ctl *c, uint64_t now)
             c->ref_size = c->size;
             c->ref_tput = tput;
             c->ref_demand = c->demand;
-            if (improved || shifted)
-                c->fails = 0;           /* a real gain: look around again soon */
-            else
+            /* A real gain: look around again soon. A change of the work per
+             * task alone does not count: the estimate swings 5-10x between
+             * windows of an I/O pool on a loaded machine (io_undersized: 1.8
+             * to 10 ms, truly 21), and a load shift moves the model too. */
+            if (improved && !shifted)
+                c->fails = 0;
+            else if (!shifted)
                 backoff(c, now, window);
             c->phase = P_STEADY;
-            c->next_probe_ns = now + PROBE_EVERY * window;
-            if (kind == K_PROBE && improved && !shifted)
+            if (improved || shifted)
+                c->next_probe_ns = now + probe_delay_ns(c, window);
+            if (kind == K_PROBE && improved && !shifted) {
                 probe(pi, c, now, tput, 1);     /* it helped: keep going that way */
+            } else if (kind == K_MODEL && c->target != c->size) {
+                /* The model, read again at its new size (the rest of the
+                 * process may use more of the cores once the pool is
+                 * smaller), points a step further: go there now, as a probe. */
+                c->probe_dir = c->target > c->size ? 1 : -1;
+                probe(pi, c, now, tput, 1);
+            }
         } else {
             rollback(pi, c, now, tput, window);
         }
@@ -901,7 +1012,6 @@ static void control(int pi, struct ctl *c, uint64_t now)
         if (c->ref_demand > 0 && c->demand > 0 && (c->demand > 3 * c->ref_demand || c->ref_demand > 3 * c->demand)) {
             c->ref_tput = tput;         /* a new workload: forget the old reference */
             c->ref_demand = c->demand;
-            c->fails = 0;
         } else if (c->last_kind != K_ROLLBACK || c->size == c->ref_size) {
             c->ref_tput = c->ref_tput > 0 ? c->ref_tput + 0.5 * (tput - c->ref_tput) : tput;
             /* The reference's work per task follows its throughput. The
@@ -922,6 +1032,9 @@ static void reset_all(void)
 {
     memset(ctls, 0, sizeof ctls);
     nring = 0;
+    other_cores = 0;
+    other_seen = 0;
+    other_prev_proc_ns = other_prev_pools_ns = other_prev_t_ns = 0;
     ps_expand_reset();
     if (ctl_pid)
         ps_throttle_reset();            /* a forked child */
@@ -941,6 +1054,7 @@ void ps_controller_tick(const struct ps_view *view, uint64_t now)
         any_parked = ps_throttle_parked(pi) > 0;
     for (int pi = 0; pi < V->npools && ps_cfg.control == PS_CONTROL_ON; pi++)
         count_acquisitions(pi);         /* every tick: a pool's acquisitions count from its first tick */
+    other_cores_tick(now);
     if (any_parked && ps_cfg.control == PS_CONTROL_ON)
         idle_now = ps_machine_idle_cores(now);   /* the watchdog's: only needed while someone is parked */
     for (int pi = 0; pi < V->npools; pi++) {

@@ -1,9 +1,11 @@
-/* machine.c: the machine's idle CPU from /proc/stat (machine.h). */
+/* machine.c: the machine's idle CPU from /proc/stat, the process's CPU
+ * (machine.h). */
 #include "machine.h"
 #include "clock.h"
 #include "file.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 double ps_machine_idle_cores(uint64_t now)
@@ -26,4 +28,12 @@ double ps_machine_idle_cores(uint64_t now)
     prev_jiffies = jiffies;
     prev_ns = now;
     return r;
+}
+
+uint64_t ps_machine_process_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
