@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pool.h"
 #include "atomics.h"
+#include "table.h"
 #include "thread.h"
 #include <errno.h>
 #include <string.h>
@@ -28,24 +29,19 @@ static uint32_t table_epoch = 1;
 
 int ps_obj_table_init(void)
 {
-    void *p = mmap(NULL, sizeof(struct ps_obj) * PS_MAX_OBJS, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    void *p = ps_table_map(sizeof(struct ps_obj) * PS_MAX_OBJS);
+    if (!p)
         return -errno;
     ps_objs = p;
-    if (!ledgers) {
-        p = mmap(NULL, sizeof(struct ps_lock_ledger) * PS_MAX_THREADS, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        ledgers = p == MAP_FAILED ? NULL : p;    /* none: hot locks counted in the totals */
-    }
+    if (!ledgers)
+        ledgers = ps_table_map(sizeof(struct ps_lock_ledger) * PS_MAX_THREADS);  /* none: hot locks counted in the totals */
     return 0;
 }
 
 void ps_obj_table_reset(void)
 {
     table_epoch++;
-    if (ps_objs)
-        memset(ps_objs, 0, sizeof(struct ps_obj) * PS_MAX_OBJS);
+    ps_table_zero(ps_objs, sizeof(struct ps_obj) * PS_MAX_OBJS);
     memset(ps_obj_filter, 0, sizeof ps_obj_filter);
 }
 
