@@ -19,6 +19,7 @@
 
 struct ps_obj *ps_objs;
 uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64] __attribute__((aligned(64)));  /* read-mostly: own lines */
+uint64_t ps_obj_used[PS_MAX_OBJS / 64];
 
 /* One ledger per thread record, by record index; pages are touched only by
  * threads that take hot locks. */
@@ -43,6 +44,7 @@ void ps_obj_table_reset(void)
     table_epoch++;
     ps_table_zero(ps_objs, sizeof(struct ps_obj) * PS_MAX_OBJS);
     memset(ps_obj_filter, 0, sizeof ps_obj_filter);
+    memset(ps_obj_used, 0, sizeof ps_obj_used);
 }
 
 void ps_obj_filter_add(uintptr_t key)
@@ -58,7 +60,8 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
         return NULL;
     uint32_t h = ps_obj_hash(key);
     for (int i = 0; i < 8; i++) {
-        struct ps_obj *o = &ps_objs[(h + i) & (PS_MAX_OBJS - 1)];
+        uint32_t at = (h + i) & (PS_MAX_OBJS - 1);
+        struct ps_obj *o = &ps_objs[at];
         uintptr_t k;
         while ((k = __atomic_load_n(&o->key, __ATOMIC_ACQUIRE)) == (uintptr_t)-1)
             ;                                   /* another thread is filling it in */
@@ -71,6 +74,7 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
                 o->kind = kind;
                 o->waiter_pool = -1;
                 o->poster_pool = -1;
+                __atomic_fetch_or(&ps_obj_used[at >> 6], 1ull << (at & 63), __ATOMIC_RELEASE);
                 ps_obj_filter_add(key);         /* before the key: no false "absent" */
                 __atomic_store_n(&o->key, key, __ATOMIC_RELEASE);
                 return o;
