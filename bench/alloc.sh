@@ -9,7 +9,7 @@
 #                        (default "none shim": without / with the shim's defaults;
 #                        libc / jemalloc: the shim with POOLSHIM_MALLOC=libc / jemalloc)
 #   ALLOC_PROGRAMS=...   space-separated, from: node pigz sysbench sysbench2 python
-#                        memcached (memcached -t 4 serving bench/memc_load: 8
+#                        pylauncher memcached (memcached -t 4 serving bench/memc_load: 8
 #                        connections x 10,000 set+get; only memcached runs
 #                        under the shim; wall is the whole start-load-stop)
 #   ALLOC_RAW=FILE       where the raw samples go (default
@@ -48,7 +48,12 @@ mkdir -p "$(dirname "$RAW")"
 head -c 4096 /dev/zero | tr '\0' 'x' > "$TMP/f4k"
 if [ -x "$B/bench/gendata" ]; then "$B/bench/gendata" 64 > "$TMP/data"
 else head -c $((64 << 20)) /dev/urandom | base64 > "$TMP/data"; fi
-PY=$(command -v python3.11 || command -v python3)
+# python: the interpreter itself. pylauncher: the same command through what
+# PATH finds first, when that is not the interpreter (a version manager's
+# script, e.g. pyenv's, runs ~40 shell processes before it execs it; each one
+# loads the shim too, so this row shows the shim's cost per process).
+PY_CMD=$(command -v python3.11 || command -v python3)
+PY=$("$PY_CMD" -c 'import sys; print(sys.executable)' 2>/dev/null) || PY=$PY_CMD
 
 cmd_of() {
   case $1 in
@@ -57,6 +62,7 @@ cmd_of() {
     sysbench) echo "sysbench threads --threads=4 --time=0 --events=2000 run" ;;
     sysbench2) echo "sysbench threads --threads=2 --time=0 --events=2000 run" ;;
     python) echo "$PY $HERE/../tests/fixtures/py_tpe.py --mode sleep --threads 16 --tasks 16000 --ms 1" ;;
+    pylauncher) echo "$PY_CMD $HERE/../tests/fixtures/py_tpe.py --mode sleep --threads 16 --tasks 16000 --ms 1" ;;
     memcached) echo "bash $HERE/memc_run.bash $B/bench/memc_load 8 10000" ;;
   esac
 }
@@ -75,7 +81,10 @@ read -r -a vs <<< "$VARIANTS"
 nv=${#vs[@]}
 for prog in $PROGRAMS; do
   c=$(cmd_of "$prog")
-  exe=$prog; case $prog in sysbench2) exe=sysbench ;; python) exe=$PY ;; esac
+  exe=$prog; case $prog in sysbench2) exe=sysbench ;; python) exe=$PY ;; pylauncher) exe=$PY_CMD ;; esac
+  if [ "$prog" = pylauncher ] && [ "$(readlink -f "$PY_CMD")" = "$(readlink -f "$PY")" ]; then
+    echo "alloc.sh: $PY_CMD is the interpreter itself (no launcher on PATH), pylauncher skipped" >&2; continue
+  fi
   command -v "$exe" > /dev/null || { echo "alloc.sh: $exe not installed, $prog skipped" >&2; continue; }
   if [ "$prog" = memcached ] && [ ! -x "$B/bench/memc_load" ]; then
     echo "alloc.sh: $B/bench/memc_load missing (make bench), memcached skipped" >&2; continue

@@ -8,7 +8,7 @@
 #   OVH_PAIRS=N      rounds per program (default 7)
 #   OVH_PAIRS_SB2=N  rounds for sysbench threads --threads=2 (default 15: the
 #                    noisiest case, given a bootstrap interval)
-#   OVH_PROGRAMS=... default "pigz sysbench sysbench2 node python memcached"
+#   OVH_PROGRAMS=... default "pigz sysbench sysbench2 node python pylauncher memcached"
 # Programs and their commands: bench/alloc.sh. Writes the raw samples to
 # BUILD_DIR/bench/results/overhead-samples.txt and prints the table:
 # per program the median of the per-round ratios (with shim / without) of wall
@@ -24,7 +24,7 @@ B=$(cd "$B" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 PAIRS=${OVH_PAIRS:-7}
 PAIRS_SB2=${OVH_PAIRS_SB2:-15}
-PROGRAMS=${OVH_PROGRAMS:-pigz sysbench sysbench2 node python memcached}
+PROGRAMS=${OVH_PROGRAMS:-pigz sysbench sysbench2 node python pylauncher memcached}
 RAW=$B/bench/results/overhead-samples.txt
 mkdir -p "$(dirname "$RAW")"
 : > "$RAW"

@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,7 +80,72 @@ out:
     return r;
 }
 
-int ps_symbolize(const void *addr, struct ps_sym *out)
+/* Answers remembered: a report or dump names the same few addresses many
+ * times (each thread's start routine, each lock's sites, in several
+ * sections), and dladdr scans every exported symbol of the module for each
+ * (node exports ~75,000: ~2 M instructions a call, ~210 M for node's report at
+ * exit before this). Forgotten whenever a module was loaded or unloaded
+ * since (an address may then name another function). */
+#define MEMO 64
+enum { MEMO_FUNC, MEMO_DATA };
+struct memo {
+    const void *addr;
+    int kind;                /* MEMO_*; the entry is empty while addr is NULL */
+    int r;                   /* the call's result */
+    struct ps_sym s;         /* MEMO_DATA: s.module holds the formatted name */
+};
+static struct memo memo[MEMO];
+static unsigned memo_next;
+static unsigned long long memo_adds, memo_subs;
+/* Taken with a try: a caller that finds it taken (a host thread naming its
+ * pool while the agent writes a dump) goes without the memo. */
+static int memo_busy;
+
+static int memo_take(void)
+{
+    return !__atomic_exchange_n(&memo_busy, 1, __ATOMIC_ACQUIRE);
+}
+
+static void memo_give(void)
+{
+    __atomic_store_n(&memo_busy, 0, __ATOMIC_RELEASE);
+}
+
+static int module_counts(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    unsigned long long *c = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        c[0] = info->dlpi_adds;
+        c[1] = info->dlpi_subs;
+    }
+    return 1;                /* the counters are the same in every entry: one is enough */
+}
+
+static struct memo *memo_find(const void *addr, int kind)
+{
+    unsigned long long c[2] = { 0, 0 };
+    dl_iterate_phdr(module_counts, c);
+    if (c[0] != memo_adds || c[1] != memo_subs || (!c[0] && !c[1])) {
+        memset(memo, 0, sizeof memo);
+        memo_adds = c[0];
+        memo_subs = c[1];
+    }
+    for (int i = 0; i < MEMO; i++)
+        if (memo[i].addr == addr && memo[i].kind == kind)
+            return &memo[i];
+    return NULL;
+}
+
+static void memo_keep(const void *addr, int kind, int r, const struct ps_sym *s)
+{
+    struct memo *m = &memo[memo_next++ % MEMO];
+    m->addr = addr;
+    m->kind = kind;
+    m->r = r;
+    m->s = *s;
+}
+
+static int symbolize(const void *addr, struct ps_sym *out)
 {
     memset(out, 0, sizeof *out);
     Dl_info info;
@@ -108,7 +174,24 @@ int ps_symbolize(const void *addr, struct ps_sym *out)
     return 0;
 }
 
-int ps_symbol_data(const void *addr, char *buf, size_t cap)
+int ps_symbolize(const void *addr, struct ps_sym *out)
+{
+    if (!addr || !memo_take())
+        return symbolize(addr, out);
+    const struct memo *m = memo_find(addr, MEMO_FUNC);
+    int r;
+    if (m) {
+        *out = m->s;
+        r = m->r;
+    } else {
+        r = symbolize(addr, out);
+        memo_keep(addr, MEMO_FUNC, r, out);
+    }
+    memo_give();
+    return r;
+}
+
+static int symbol_data(const void *addr, char *buf, size_t cap)
 {
     Dl_info info;
     struct link_map *lm = NULL;
@@ -138,6 +221,27 @@ int ps_symbol_data(const void *addr, char *buf, size_t cap)
     else
         ps_fmt(buf, cap, "%s", name);
     return 1;
+}
+
+int ps_symbol_data(const void *addr, char *buf, size_t cap)
+{
+    if (!addr || !memo_take())
+        return symbol_data(addr, buf, cap);
+    const struct memo *m = memo_find(addr, MEMO_DATA);
+    struct ps_sym s;
+    int r;
+    if (m) {
+        r = m->r;
+        s = m->s;
+    } else {
+        memset(&s, 0, sizeof s);
+        r = symbol_data(addr, s.module, sizeof s.module);
+        memo_keep(addr, MEMO_DATA, r, &s);
+    }
+    memo_give();
+    if (r)
+        ps_fmt(buf, cap, "%s", s.module);
+    return r;
 }
 
 static const char *base(const char *path)

@@ -304,7 +304,7 @@ static int is_lock(int kind)
  * listed and ranked with them. */
 static void note_open_waits(uint64_t now)
 {
-    for (int i = 0; i < PS_MAX_OBJS; i++) {
+    for (int i = ps_obj_next(0); i < PS_MAX_OBJS; i = ps_obj_next(i + 1)) {
         ps_objs[i].open_wait_ns = 0;
         ps_objs[i].open_waiters = 0;
     }
@@ -337,7 +337,7 @@ void ps_report_locks_json(struct ps_jw *w)
         uintptr_t prev_key = 0;
         for (int emitted = 0; emitted < 200; emitted++) {
             struct ps_obj *best = NULL;
-            for (int i = 0; i < PS_MAX_OBJS; i++) {
+            for (int i = ps_obj_next(0); i < PS_MAX_OBJS; i = ps_obj_next(i + 1)) {
                 struct ps_obj *o = &ps_objs[i];
                 if (!o->key || o->key == (uintptr_t)-1 || !(o->contended || o->open_waiters) ||
                     is_lock(o->kind) == pass)

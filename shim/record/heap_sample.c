@@ -3,9 +3,13 @@
  * malloc/free; ps_heap_top on the agent. No locks anywhere.
  *
  * The table: SLOTS keys (the sampled pointer, 0 free, BUSY while a sampler
- * fills the record) and a record per key. A pointer lives within PROBE slots of
- * its hash; a sample with no free slot there is dropped and counted (the
- * estimates then read low, and the dump says how many were dropped). Because
+ * fills the record) and for each the index of its record. A pointer lives
+ * within PROBE slots of its hash; a sample with no free slot there is dropped
+ * and counted (the estimates then read low, and the dump says how many were
+ * dropped). Records are taken lowest free first (a bitmap), so the pages
+ * they touch follow the most samples ever live at once, not the slots' hash:
+ * placed by slot, node's thousands of short-lived samples left the whole
+ * 2 MiB of records resident. Because
  * a lookup scans the whole window instead of stopping at a free slot, a slot is
  * simply zeroed when its pointer is freed: no tombstones, probes stay short
  * for the life of the process.
@@ -55,7 +59,9 @@ __thread struct ps_heap_tls ps_heap_tls __attribute__((tls_model("initial-exec")
 uint8_t *ps_heap_filter;
 
 static uintptr_t *keys;        /* SLOTS, mapped at start */
+static uint16_t *rix;          /* SLOTS: the record of each slot's pointer, set before its key */
 static struct rec *recs;       /* SLOTS */
+static uint64_t rec_used[SLOTS / 64];   /* records in use: taken by a sample, freed with its pointer */
 static int gen;                /* 0 before ps_heap_start; then its generation */
 static int sampling;           /* 1 once the table exists and lg_sample >= 0 */
 static double mean_bytes;
@@ -159,6 +165,26 @@ static uint32_t capture(uintptr_t *out, const void *caller)
     return n;
 }
 
+/* The lowest free record, taken; -1 if none (no more than SLOTS pointers
+ * are ever held, one record each, so only a race can see none). */
+static int rec_take(void)
+{
+    for (unsigned w = 0; w < SLOTS / 64; w++) {
+        uint64_t v = __atomic_load_n(&rec_used[w], __ATOMIC_RELAXED);
+        while (~v) {
+            int b = __builtin_ctzll(~v);
+            if (__atomic_compare_exchange_n(&rec_used[w], &v, v | (1ull << b), 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                return (int)(w * 64 + (unsigned)b);
+        }
+    }
+    return -1;
+}
+
+static void rec_free(unsigned r)
+{
+    __atomic_fetch_and(&rec_used[r / 64], ~(1ull << (r % 64)), __ATOMIC_RELEASE);
+}
+
 static void record(void *p, size_t n, const void *caller)
 {
     uint64_t h = ps_heap_hash(p);
@@ -176,7 +202,13 @@ static void record(void *p, size_t n, const void *caller)
         if (__atomic_load_n(&keys[i], __ATOMIC_RELAXED) != 0 ||
             !__atomic_compare_exchange_n(&keys[i], &z, BUSY, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             continue;
-        struct rec *r = &recs[i];
+        int ri = rec_take();
+        if (ri < 0) {
+            __atomic_store_n(&keys[i], 0, __ATOMIC_RELEASE);
+            break;
+        }
+        __atomic_store_n(&rix[i], (uint16_t)ri, __ATOMIC_RELAXED);
+        struct rec *r = &recs[ri];
         uint32_t s = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
         __atomic_store_n(&r->seq, s + 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_RELEASE);
@@ -234,8 +266,11 @@ void ps_heap_forget_slow(void *p)
     for (unsigned k = 0; k < PROBE; k++) {
         unsigned i = (unsigned)((h >> SLOT_SHIFT) + k) & (SLOTS - 1);
         uintptr_t want = (uintptr_t)p;
-        if (__atomic_load_n(&keys[i], __ATOMIC_RELAXED) == want &&
-            __atomic_compare_exchange_n(&keys[i], &want, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+        if (__atomic_load_n(&keys[i], __ATOMIC_ACQUIRE) != want)
+            continue;
+        uint16_t ri = __atomic_load_n(&rix[i], __ATOMIC_RELAXED);   /* p's: set before its key */
+        if (__atomic_compare_exchange_n(&keys[i], &want, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+            rec_free(ri);
             __atomic_fetch_sub(&ps_heap_filter[h >> (64 - PS_HEAP_FILTER_BITS)], 1, __ATOMIC_RELEASE);
             return;
         }
@@ -265,7 +300,7 @@ int ps_heap_start(int lg_sample)
     if (__atomic_load_n(&gen, __ATOMIC_RELAXED))
         return 0;
     if (lg_sample >= 0) {
-        size_t len = FILTER_SIZE + SLOTS * sizeof *keys + SLOTS * sizeof *recs;
+        size_t len = FILTER_SIZE + SLOTS * sizeof *keys + SLOTS * sizeof *rix + SLOTS * sizeof *recs;
         char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED) {
             int e = errno;
@@ -273,7 +308,8 @@ int ps_heap_start(int lg_sample)
             return -e;
         }
         keys = (uintptr_t *)(m + FILTER_SIZE);
-        recs = (struct rec *)(m + FILTER_SIZE + SLOTS * sizeof *keys);
+        rix = (uint16_t *)(m + FILTER_SIZE + SLOTS * sizeof *keys);
+        recs = (struct rec *)(m + FILTER_SIZE + SLOTS * sizeof *keys + SLOTS * sizeof *rix);
         mean_bytes = (double)((uint64_t)1 << (lg_sample > 62 ? 62 : lg_sample));
         dl_iterate_phdr(find_self, (void *)(uintptr_t)ps_heap_start);
         __atomic_store_n(&ps_heap_filter, (uint8_t *)m, __ATOMIC_RELEASE);
@@ -320,7 +356,9 @@ int ps_heap_top(struct ps_heap_site *out, int max, struct ps_heap_totals *tot)
         uintptr_t k1 = __atomic_load_n(&keys[i], __ATOMIC_ACQUIRE);
         if (k1 <= BUSY)
             continue;
-        struct rec *r = &recs[i];
+        /* A record freed and taken by another slot meanwhile changes its
+         * seq (the writer's), and a slot reused changes its key: both tested. */
+        struct rec *r = &recs[__atomic_load_n(&rix[i], __ATOMIC_RELAXED)];
         uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
         if (s1 & 1)
             continue;

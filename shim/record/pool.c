@@ -21,6 +21,7 @@
 #include "log.h"
 #include "symbol.h"
 #include "syncobj.h"
+#include "table.h"
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,9 +34,8 @@ static int ncand;
 
 int ps_pool_table_init(void)
 {
-    void *p = mmap(NULL, sizeof(struct ps_pool) * PS_MAX_POOLS, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    void *p = ps_table_map(sizeof(struct ps_pool) * PS_MAX_POOLS);
+    if (!p)
         return -errno;
     ps_pools = p;
     return 0;
@@ -43,8 +43,7 @@ int ps_pool_table_init(void)
 
 void ps_pool_table_reset(void)
 {
-    if (ps_pools)
-        memset(ps_pools, 0, sizeof(struct ps_pool) * PS_MAX_POOLS);
+    ps_table_zero(ps_pools, sizeof(struct ps_pool) * PS_MAX_POOLS);
     ncand = 0;
 }
 
@@ -445,7 +444,9 @@ void ps_pool_learn(void)
         if (!best[wp] || o->wait_ns > best[wp]->wait_ns)
             best[wp] = o;
     }
-    for (int p = 0; p < PS_MAX_POOLS; p++) {
+    /* Pools are claimed in order (ps_pool_get): past the first free one
+     * there are none, and their pages stay untouched. */
+    for (int p = 0; p < PS_MAX_POOLS && __atomic_load_n(&ps_pools[p].used, __ATOMIC_ACQUIRE); p++) {
         struct ps_pool *pool = &ps_pools[p];
         uintptr_t cur = pool->idle_obj;
         struct ps_obj *co = cur ? ps_obj_find(cur) : NULL;

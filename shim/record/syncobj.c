@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pool.h"
 #include "atomics.h"
+#include "table.h"
 #include "thread.h"
 #include <errno.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 struct ps_obj *ps_objs;
 uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64] __attribute__((aligned(64)));  /* read-mostly: own lines */
+uint64_t ps_obj_used[PS_MAX_OBJS / 64];
 
 /* One ledger per thread record, by record index; pages are touched only by
  * threads that take hot locks. */
@@ -28,25 +30,21 @@ static uint32_t table_epoch = 1;
 
 int ps_obj_table_init(void)
 {
-    void *p = mmap(NULL, sizeof(struct ps_obj) * PS_MAX_OBJS, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    void *p = ps_table_map(sizeof(struct ps_obj) * PS_MAX_OBJS);
+    if (!p)
         return -errno;
     ps_objs = p;
-    if (!ledgers) {
-        p = mmap(NULL, sizeof(struct ps_lock_ledger) * PS_MAX_THREADS, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        ledgers = p == MAP_FAILED ? NULL : p;    /* none: hot locks counted in the totals */
-    }
+    if (!ledgers)
+        ledgers = ps_table_map(sizeof(struct ps_lock_ledger) * PS_MAX_THREADS);  /* none: hot locks counted in the totals */
     return 0;
 }
 
 void ps_obj_table_reset(void)
 {
     table_epoch++;
-    if (ps_objs)
-        memset(ps_objs, 0, sizeof(struct ps_obj) * PS_MAX_OBJS);
+    ps_table_zero(ps_objs, sizeof(struct ps_obj) * PS_MAX_OBJS);
     memset(ps_obj_filter, 0, sizeof ps_obj_filter);
+    memset(ps_obj_used, 0, sizeof ps_obj_used);
 }
 
 void ps_obj_filter_add(uintptr_t key)
@@ -62,7 +60,8 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
         return NULL;
     uint32_t h = ps_obj_hash(key);
     for (int i = 0; i < 8; i++) {
-        struct ps_obj *o = &ps_objs[(h + i) & (PS_MAX_OBJS - 1)];
+        uint32_t at = (h + i) & (PS_MAX_OBJS - 1);
+        struct ps_obj *o = &ps_objs[at];
         uintptr_t k;
         while ((k = __atomic_load_n(&o->key, __ATOMIC_ACQUIRE)) == (uintptr_t)-1)
             ;                                   /* another thread is filling it in */
@@ -75,6 +74,7 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
                 o->kind = kind;
                 o->waiter_pool = -1;
                 o->poster_pool = -1;
+                __atomic_fetch_or(&ps_obj_used[at >> 6], 1ull << (at & 63), __ATOMIC_RELEASE);
                 ps_obj_filter_add(key);         /* before the key: no false "absent" */
                 __atomic_store_n(&o->key, key, __ATOMIC_RELEASE);
                 return o;

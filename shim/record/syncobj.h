@@ -91,6 +91,25 @@ extern uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64];
 int ps_obj_table_init(void);
 void ps_obj_table_reset(void);
 
+/* Which entries were ever claimed: scans of the table (the report's locks,
+ * a dump's) visit only those, so its untouched pages stay unmapped. Reading
+ * or clearing all 8,192 entries faulted in the whole table, ~1,800 pages, at
+ * every report; clearing them made it 7 MiB resident. */
+extern uint64_t ps_obj_used[PS_MAX_OBJS / 64];
+/* The first entry claimed at index i or after it, PS_MAX_OBJS if none:
+ * for (i = ps_obj_next(0); i < PS_MAX_OBJS; i = ps_obj_next(i + 1)). A claimed
+ * entry may still be filling in (key -1): callers test the key as before. */
+static inline int ps_obj_next(int i)
+{
+    while (i < PS_MAX_OBJS) {
+        uint64_t w = __atomic_load_n(&ps_obj_used[i >> 6], __ATOMIC_ACQUIRE) >> (i & 63);
+        if (w)
+            return i + __builtin_ctzll(w);
+        i = (i | 63) + 1;
+    }
+    return PS_MAX_OBJS;
+}
+
 static inline uint32_t ps_obj_hash(uintptr_t key)
 {
     uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "atomics.h"
 #include "pool.h"
+#include "table.h"
 #include "trace.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -37,9 +38,8 @@ int ps_gettid(void)
 
 int ps_thread_table_init(void)
 {
-    void *p = mmap(NULL, sizeof(struct ps_thread) * PS_MAX_THREADS, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    void *p = ps_table_map(sizeof(struct ps_thread) * PS_MAX_THREADS);
+    if (!p)
         return -errno;
     ps_threads = p;
     return 0;

@@ -69,7 +69,9 @@ int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t ne
 #define PS_MALLOCX_ZERO 0x40
 #define PS_MIN_ALIGN 16
 
-PS_EXPORT const char *malloc_conf = "prof:true,prof_active:false,prof_accum:false";
+/* jemalloc mode's: what jemalloc starts with unless decide() runs first. */
+#define PS_JE_CONF_PROF "prof:true,prof_active:false,prof_accum:false"
+PS_EXPORT const char *malloc_conf = PS_JE_CONF_PROF;
 
 /* jemalloc's own malloc and free have a thread-cache fast path that mallocx
  * and dallocx lack (~20 ns per pair here). Their names are ours too, so they
@@ -102,25 +104,29 @@ __attribute__((constructor(101))) static void find_jemalloc_fast_paths(void)
 enum { UNDECIDED, JEMALLOC, LIBC };
 static int mode;
 
-/* The first allocation through us (ld.so's, or libstdc++'s constructor,
- * before any code of the program runs) also initialises jemalloc, in either
- * mode: otherwise its own constructor would, and with prof:true its boot
- * leaves errno at ERANGE (exp() underflows) where the program would find it.
- * Here errno is kept. In libc mode jemalloc then stays empty. */
+/* The first allocation through us (ld.so's, before any constructor runs)
+ * also initialises jemalloc, in either mode: otherwise its own constructor
+ * would, and with prof:true its boot leaves errno at ERANGE (exp()
+ * underflows) where the program would find it. Here errno is kept.
+ * In libc mode jemalloc then stays empty, and starts without profiling:
+ * with prof:true it keeps ~1,300 profiling mutexes that its fork handlers
+ * lock in the parent and initialise again in the child at every fork
+ * (a third of the page faults of a shell's forks under the shim). */
 static __attribute__((noinline)) int decide(void)
 {
     extern char **environ;
-    int saved = errno;
-    void *p = mallocx(1, 0);
-    if (p)
-        dallocx(p, 0);
-    errno = saved;
     int m = LIBC;
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, "POOLSHIM_MALLOC=", 16)) {
             m = strcmp(*e + 16, "jemalloc") ? LIBC : JEMALLOC;
             break;
         }
+    malloc_conf = m == JEMALLOC ? PS_JE_CONF_PROF : "";
+    int saved = errno;
+    void *p = mallocx(1, 0);
+    if (p)
+        dallocx(p, 0);
+    errno = saved;
     __atomic_store_n(&mode, m, __ATOMIC_RELAXED);
     return m;
 }

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include "heap_sample.h"
 
 static void *fake(uintptr_t i)
@@ -88,4 +89,31 @@ Test(heap_sample, off_never_samples)
     struct ps_heap_totals tot;
     cr_expect_eq(ps_heap_top(top, 4, &tot), 0);
     cr_expect(ps_heap_tls.left > (int64_t)1 << 60, "the thread is settled on never");
+}
+
+/* Records are taken lowest free first: 20,000 samples with at most 4 live at
+ * a time leave only a few record pages resident, where records placed by the
+ * pointer's slot touched nearly all 512. The table is one mapping starting at
+ * the filter; its layout (filter, keys, record indices, records) is heap_sample.c's. */
+Test(heap_sample, churned_samples_keep_few_record_pages_resident)
+{
+    cr_assert_eq(ps_heap_start(0), 0);       /* mean 1 byte: every allocation sampled */
+    for (uintptr_t i = 0; i < 20000; i++) {
+        alloc_here_a(fake(i), 64);
+        if (i >= 4)
+            ps_heap_note_free(fake(i - 4));
+    }
+    size_t pg = 4096, head = 65536 + 8192 * 8 + 8192 * 2, recs = 8192 * 256;
+    const uint8_t *m = ps_heap_filter;
+    cr_assert_not_null(m);
+    unsigned char v[8192 * 256 / 4096];
+    cr_assert_eq(mincore((void *)(m + head), recs, v), 0);
+    int resident = 0;
+    for (size_t i = 0; i < recs / pg; i++)
+        resident += v[i] & 1;
+    cr_expect_leq(resident, 2, "%d of %zu record pages resident for 4 live samples", resident, recs / pg);
+    struct ps_heap_site top[4];
+    struct ps_heap_totals tot;
+    ps_heap_top(top, 4, &tot);
+    cr_expect_eq(tot.samples, 4, "the 4 live samples are found through their records");
 }

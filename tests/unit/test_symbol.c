@@ -94,3 +94,30 @@ Test(symbol, unknown_addresses_fall_back_to_hex)
     ps_symbol_func(NULL, buf, sizeof buf);
     cr_expect_str_eq(buf, "0x0");
 }
+
+/* Answers are remembered (symbol.c's memo): a second lookup of an address, by
+ * any of the calls, says what the first said, a function's name never
+ * answering for a data symbol at another address or the other way round. */
+int ps_unit_data_target[8];
+Test(symbol, remembered_answers_are_the_first_ones)
+{
+    char first[256], again[256];
+    const char *fn = (const char *)ps_unit_static_target + 4;
+    for (int i = 0; i < 2; i++) {
+        ps_symbol_string(fn, i ? again : first, sizeof first);
+        if (i)
+            cr_expect_str_eq(again, first);
+    }
+    cr_expect_str_eq(first, "ps_unit_static_target+0x4 (unit_tests)");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(ps_symbol_data(&ps_unit_data_target[3], i ? again : first, sizeof first), 1);
+        if (i)
+            cr_expect_str_eq(again, first);
+    }
+    cr_expect_str_eq(first, "ps_unit_data_target+0xc");
+    ps_symbol_func(fn, again, sizeof again);
+    cr_expect_str_eq(again, "ps_unit_static_target", "the data lookup in between did not answer for the function");
+    int local;
+    cr_expect_eq(ps_symbol_data(&local, again, sizeof again), 0, "a stack address is no data symbol, twice");
+    cr_expect_eq(ps_symbol_data(&local, again, sizeof again), 0);
+}

@@ -462,3 +462,27 @@ Test(syncobj, unseen_holder_is_timed_from_the_first_wait)
     cr_expect_eq(o->first_wait_ns, 0);
     pthread_mutex_unlock(&m);
 }
+
+/* The report's and the dumps' scans visit exactly the claimed entries, and a
+ * forked child's reset leaves none. */
+Test(syncobj, scan_visits_exactly_the_claimed_entries)
+{
+    init();
+    ps_obj_table_reset();
+    cr_expect_eq(ps_obj_next(0), PS_MAX_OBJS, "an empty table has no entry to visit");
+    static char keys[300];
+    for (int i = 0; i < 300; i += 3)
+        cr_assert_not_null(ps_obj_get((uintptr_t)&keys[i], PS_K_MUTEX));
+    int visited = 0, claimed = 0;
+    for (int i = ps_obj_next(0); i < PS_MAX_OBJS; i = ps_obj_next(i + 1)) {
+        cr_expect(ps_objs[i].key >= (uintptr_t)keys && ps_objs[i].key < (uintptr_t)keys + sizeof keys,
+                  "entry %d visited but not ours", i);
+        visited++;
+    }
+    for (int i = 0; i < PS_MAX_OBJS; i++)
+        claimed += ps_objs[i].key != 0;
+    cr_expect_eq(visited, 100);
+    cr_expect_eq(claimed, 100);
+    ps_obj_table_reset();
+    cr_expect_eq(ps_obj_next(0), PS_MAX_OBJS, "a reset table has no entry to visit");
+}
