@@ -1,4 +1,5 @@
-/* table.h: the shim's big tables (threads, objects, pools, ledgers) are
+/* table.h: the shim's big tables (threads, objects, pools, ledgers, dump slots,
+ * trace rings, heap samples, work buffers) are
  * anonymous mappings reserved whole and touched page by page, so a process
  * pays only for the entries it uses. ps_table_zero empties one without
  * touching it: a forked child resets its tables, and a memset would fault in

@@ -9,6 +9,7 @@
  * descheduled past the deadline) fails its compare-and-swap and writes nothing.
  * libunwind is deliberately not used: libunwind.so exports backtrace and
  * _Unwind_* and would capture other code's unwinding if linked into a preload. */
+#include "table.h"
 #include "stacks.h"
 #include "cores.h"
 #include "kick.h"
@@ -23,11 +24,10 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
-#include <unwind.h>
+#include "stackwalk.h"
 
 const char *const ps_capture_name[] = { "none", "ok", "timeout", "blocked_signal", "exited", "self",
                                         "disabled", "error" };
@@ -62,22 +62,10 @@ struct unwind_state {
     int n;
 };
 
-static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
-{
-    struct unwind_state *s = arg;
-    int before = 0;
-    uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
-    if (!ip || s->n >= (int)(sizeof s->buf / sizeof s->buf[0]))
-        return _URC_END_OF_STACK;
-    s->buf[s->n++] = ip;
-    return _URC_NO_REASON;
-}
-
 static void capture_into(struct slot *sl, uint64_t want, ucontext_t *uc, uint64_t t0)
 {
     struct unwind_state st;
-    st.n = 0;
-    _Unwind_Backtrace(unwind_cb, &st);
+    st.n = ps_unwind(st.buf, (int)(sizeof st.buf / sizeof st.buf[0]));
     /* The first frames are this handler and the kernel's signal trampoline:
      * start at the interrupted PC when the unwinder went through it. */
     uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
@@ -140,17 +128,15 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 void ps_stacks_prime(void)
 {
     struct unwind_state st;
-    st.n = 0;
-    _Unwind_Backtrace(unwind_cb, &st);
+    st.n = ps_unwind(st.buf, (int)(sizeof st.buf / sizeof st.buf[0]));
 }
 
 int ps_stacks_init(int sig)
 {
     static int logged;
     if (!slots) {
-        void *p = mmap(NULL, sizeof(struct slot) * PS_MAX_THREADS, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED)
+        void *p = ps_table_map(sizeof(struct slot) * PS_MAX_THREADS);
+        if (!p)
             return -errno;
         slots = p;
     }

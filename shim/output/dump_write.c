@@ -6,6 +6,7 @@
  * graph, and only then the slow parts with no thread paused: symbols, pools, locks,
  * modules, the heap profile, and the atomic write. Working memory is mapped
  * per dump and unmapped after, so a dump never touches the host's malloc. */
+#include "table.h"
 #include "alloc.h"
 #include "cores.h"
 #include "trace.h"
@@ -537,12 +538,6 @@ static void wait_for_json(struct ps_jw *w, struct work *wk)
     ps_jw_end(w);
 }
 
-static void *map_work(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
 static struct ps_thread *rec_of(int tid)
 {
     struct ps_thread *t = ps_thread_by_tid(tid);
@@ -559,9 +554,9 @@ int ps_dump_write(int n, int reason, int pool, const char *detail, const struct 
     size_t th_bytes = sizeof(struct dthread) * PS_MAX_THREADS;
     size_t rq_bytes = sizeof(struct ps_stack_req) * PS_MAX_THREADS;
     static int tids[PS_MAX_THREADS];
-    wk.th = map_work(th_bytes);
-    wk.req = map_work(rq_bytes);
-    symc = map_work(sizeof(struct symc) * SYMC_CAP);
+    wk.th = ps_table_map(th_bytes);
+    wk.req = ps_table_map(rq_bytes);
+    symc = ps_table_map(sizeof(struct symc) * SYMC_CAP);
     if (!wk.th || !wk.req) {
         ps_log_once(&mem_logged, "cannot map memory for a dump: skipped");
         goto out;

@@ -9,6 +9,7 @@
  * the number of series grow with every restart. The file is replaced
  * atomically without fsync (a reader never sees half of it, and an fsync per
  * interval would cost the disk more than losing the last copy in a crash). */
+#include "table.h"
 #include "metrics.h"
 #include "config.h"
 #include "controller.h"
@@ -21,7 +22,6 @@
 #include "symbol.h"
 #include <math.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define NS 1e-9
@@ -265,8 +265,8 @@ void ps_metrics_tick(int final)
     if (!dir[0])
         return;
     if (!out.buf) {
-        void *p = mmap(NULL, BUF_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED) {
+        void *p = ps_table_map(BUF_BYTES);
+        if (!p) {
             ps_log_once(&failed_logged, "POOLSHIM_METRICS: no memory for the metrics text: no metrics");
             dir[0] = 0;
             return;

@@ -25,6 +25,7 @@
  * free gives it back, so the same address can never be in the table twice.
  * The agent copies records under a per-record sequence number (odd while
  * written) and keeps a copy only if the sequence and the key did not change. */
+#include "table.h"
 #include "heap_sample.h"
 #include "log.h"
 #include <errno.h>
@@ -33,7 +34,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <unwind.h>
+#include "stackwalk.h"
 
 #define SLOTS 8192u            /* 2^13 live samples at most: 4 GiB of live heap at the default mean */
 #define PROBE 16u              /* slots a pointer may live in: two cache lines of keys */
@@ -134,25 +135,13 @@ struct unwind_buf {
     int n;
 };
 
-static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
-{
-    struct unwind_buf *b = arg;
-    int before = 0;
-    uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
-    if (!ip || b->n >= (int)(sizeof b->ip / sizeof b->ip[0]))
-        return _URC_END_OF_STACK;
-    b->ip[b->n++] = ip;
-    return _URC_NO_REASON;
-}
-
 /* The stack from the program's call site (the return address of the malloc
  * it called) outwards; if the unwinder did not pass through it, from the
  * first frame outside the shim. */
 static uint32_t capture(uintptr_t *out, const void *caller)
 {
     struct unwind_buf b;
-    b.n = 0;
-    _Unwind_Backtrace(unwind_cb, &b);
+    b.n = ps_unwind(b.ip, (int)(sizeof b.ip / sizeof b.ip[0]));
     int from = 0;
     while (from < b.n && b.ip[from] != (uintptr_t)caller)
         from++;
@@ -301,8 +290,8 @@ int ps_heap_start(int lg_sample)
         return 0;
     if (lg_sample >= 0) {
         size_t len = FILTER_SIZE + SLOTS * sizeof *keys + SLOTS * sizeof *rix + SLOTS * sizeof *recs;
-        char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (m == MAP_FAILED) {
+        char *m = ps_table_map(len);
+        if (!m) {
             int e = errno;
             __atomic_store_n(&gen, 1, __ATOMIC_RELEASE);
             return -e;

@@ -8,6 +8,7 @@
  * thread still alive at exit). Counts are published with release after the
  * entry is written; the reader takes the count before and after copying and
  * keeps only entries the writer cannot have reached meanwhile. */
+#include "table.h"
 #include "trace.h"
 #include "clock.h"
 #include "config.h"
@@ -18,7 +19,6 @@
 #include "thread.h"
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define POOL_SAMPLES 8192        /* per pool, as many as a thread's samples */
@@ -26,12 +26,6 @@
 static int on;
 static uint32_t ev_cap;          /* POOLSHIM_TRACE_EVENTS rounded down to a power of two */
 static struct ps_pool_sample *pool_ring[PS_MAX_POOLS];   /* agent only */
-
-static void *map(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
 
 int ps_trace_init(void)
 {
@@ -50,7 +44,7 @@ struct ps_trace_ring *ps_trace_ring_for(struct ps_trace_ring *old)
     struct ps_trace_ring *r = old;
     if (!r) {
         int saved = errno;
-        r = map(sizeof *r + (size_t)ev_cap * sizeof r->ev[0]);
+        r = ps_table_map(sizeof *r + (size_t)ev_cap * sizeof r->ev[0]);
         if (!r)
             ps_log_once(&logged, "POOLSHIM_TRACE: cannot map a thread's ring (errno %d): "
                         "threads from here on are not traced", errno);
@@ -97,7 +91,7 @@ void ps_trace_pool_sample(int pi, uint32_t n, const struct ps_pool_sample *s)
     static int logged;
     if (!on || pi < 0 || pi >= PS_MAX_POOLS)
         return;
-    if (!pool_ring[pi] && !(pool_ring[pi] = map(sizeof(struct ps_pool_sample) * POOL_SAMPLES))) {
+    if (!pool_ring[pi] && !(pool_ring[pi] = ps_table_map(sizeof(struct ps_pool_sample) * POOL_SAMPLES))) {
         ps_log_once(&logged, "POOLSHIM_TRACE: cannot map a pool's history ring: its counters are not traced");
         return;
     }
