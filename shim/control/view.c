@@ -40,6 +40,8 @@ static void totals_begin(int pi, struct ps_pool_totals *o)
     o->nvcsw = p->ret_nvcsw;
     o->nivcsw = p->ret_nivcsw;
     o->working = (int)p->ret_working;
+    o->tally_tasks = ps_tally_retired_tasks(pi);
+    o->tally_working = (int)p->ret_working;
     for (int c = 0; c < PS_NCAUSE; c++)
         o->wait_ns[c] = p->ret_wait_ns[c];
 }
@@ -56,6 +58,11 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     uint64_t tasks = t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
     o->tasks += tasks;
     o->working += tasks > 0;
+    int64_t tally = ps_tally_thread_tasks(t);
+    if (tally > 0) {
+        o->tally_tasks += (uint64_t)tally;
+        o->tally_working++;
+    }
     o->task_ns += t->task_ns;
     o->nvcsw += t->nvcsw;
     o->nivcsw += t->nivcsw;
@@ -66,6 +73,22 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     uint64_t cont = ns[PS_LOCK] + ns[PS_COND] + t->spin_ns;
     if (cont > o->max_thread_contention_ns)
         o->max_thread_contention_ns = cont;
+}
+
+/* Which count of tasks the pool's totals hold: its waits' when they are
+ * whole, else its task object's (tally.h), else none (written as unknown).
+ * Posts of a task object end tasks without a known start: no latencies. */
+static void count_tasks(int pi, struct ps_view_pool *v)
+{
+    struct ps_pool_totals *o = &v->tot;
+    v->tasks_whole = ps_pool_tasks_whole(pi, o->cpu_ns);
+    v->tasks_by_tally = !v->tasks_whole && __atomic_load_n(&ps_pools[pi].task_obj, __ATOMIC_ACQUIRE);
+    if (!v->tasks_by_tally)
+        return;
+    v->tasks_whole = 1;
+    o->tasks = o->tally_tasks;
+    o->working = o->tally_working;
+    o->task_ns = 0;
 }
 
 /* ... and end with the scheduler's run-queue figure as the runqueue cause. */
@@ -116,11 +139,23 @@ static void note_queue_mutex_waiters(int npools)
     }
 }
 
+/* Task objects are looked for in pools whose tasks the last tick could not
+ * count from their waits (the pools of the last view: a new one is looked
+ * at from its second tick). */
+static void learn_task_objects(void)
+{
+    static int want[PS_MAX_POOLS];
+    for (int pi = 0; pi < view.npools; pi++)
+        want[pi] = view.pool[pi].ok && (!view.pool[pi].tasks_whole || view.pool[pi].tasks_by_tally);
+    ps_tally_learn(want, view.npools);
+}
+
 const struct ps_view *ps_view_tick(uint64_t now)
 {
     if (!ps_pools)
         return &view;
     ps_pool_learn();
+    learn_task_objects();
     static struct ps_pool_census census[PS_MAX_POOLS];
     static uint64_t first[PS_MAX_POOLS], last[PS_MAX_POOLS];
     int npools = 0;
@@ -158,8 +193,11 @@ const struct ps_view *ps_view_tick(uint64_t now)
             census[pi].idle++;
     }
     for (int pi = 0; pi < npools; pi++) {
-        totals_end(&view.pool[pi].tot);
-        census[pi].tot = &view.pool[pi].tot;
+        struct ps_view_pool *v = &view.pool[pi];
+        totals_end(&v->tot);
+        count_tasks(pi, v);
+        census[pi].tasks_by_tally = v->tasks_by_tally;
+        census[pi].tot = &v->tot;
     }
     ps_pool_tick(now, npools, census);
     for (int pi = 0; pi < npools; pi++) {
@@ -171,7 +209,6 @@ const struct ps_view *ps_view_tick(uint64_t now)
         v->busy = v->live - v->idle - v->parked;
         v->peak = peak_threads(pi, &v->tot);
         v->wall_s = last[pi] > first[pi] ? (double)(last[pi] - first[pi]) * NS : 0;
-        v->tasks_whole = ps_pool_tasks_whole(pi, v->tot.cpu_ns);
         const struct ps_pool *p = &ps_pools[pi];
         v->hist_n = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
         v->last = p->hist[(v->hist_n - 1) % PS_HIST];
@@ -306,7 +343,7 @@ static void answer(int pi, struct ps_view_pool *v)
     /* queued = posts less tasks: a count of tasks that is a part (CPython's
      * SimpleQueue, taken without its lock while items are queued) would read
      * as a queue that never drains, or none */
-    in.demand_peak = v->tasks_whole ? (int)p->demand_peak : 0;
+    in.demand_peak = v->tasks_whole && !v->tasks_by_tally ? (int)p->demand_peak : 0;
     uint64_t handoffs;
     double h50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
     /* enough hand-offs for a median, and tasks whose count is whole */

@@ -18,7 +18,9 @@ struct ps_view_pool {
     int live, idle, busy, parked; /* its live threads now */
     int peak;                     /* most threads live at once in its history */
     double wall_s;                /* its first thread's start to its last one's end */
-    int tasks_whole;              /* tot.tasks holds every task (ps_pool_tasks_whole) */
+    int tasks_whole;              /* tot.tasks holds every task (ps_pool_tasks_whole, or below) */
+    int tasks_by_tally;           /* ... counted from a semaphore posted once per task (tally.h):
+                                     no task boundaries, so no latencies and no queue */
     /* The pool's state this tick, as the controller reads it. */
     struct ps_pool_sample last, prev;  /* this tick's history sample and the one before */
     uint32_t hist_n;              /* samples taken so far (prev is valid from 2) */

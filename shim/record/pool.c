@@ -22,6 +22,7 @@
 #include "symbol.h"
 #include "syncobj.h"
 #include "table.h"
+#include "tally.h"
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -313,6 +314,7 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_threads, 1);
     if (t->tasks + t->tasks_before)
         ps_atomic_add(&p->ret_working, 1);
+    ps_tally_retire(t);
 }
 
 static int idle_capable(const struct ps_obj *o)
@@ -529,7 +531,7 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
         s->idle = (uint32_t)idle;
         s->limit = (uint32_t)p->limit;
         s->parked = (uint32_t)parked;
-        s->tasks = tasks;
+        s->tasks = census[i].tasks_by_tally ? tot.tasks : tasks;
         s->queue = p->queue_est;
         s->cpu_ns = tot.cpu_ns;
         s->io_ns = tot.wait_ns[PS_IO];

@@ -39,6 +39,8 @@ struct ps_pool {
     int count_started;
     int api_tasks;               /* tasks are counted around the runtime's task function
                                     (interpose_glib.c): the idle-wait guesses stand down */
+    uintptr_t task_obj;          /* a semaphore its workers post once per task (tally.c), 0 none */
+    struct ps_tally ret_tally;   /* posts by its retired threads (tally.c) */
     /* task events, from workers. On a cache line of their own: workers and
      * producers write them per task, while every wrapper reads the learned
      * fields above (false sharing would make each of those reads a miss). */
@@ -179,11 +181,14 @@ struct ps_pool_totals {
     uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     int working;                     /* threads that ran at least one task */
+    uint64_t tally_tasks;            /* tasks counted from the pool's task object (tally.h) */
+    int tally_working;               /* threads that posted it */
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
 };
 /* What that pass found for one pool this tick. */
 struct ps_pool_census {
     int live, idle, parked;
+    int tasks_by_tally;              /* tot->tasks was counted from the task object */
     const struct ps_pool_totals *tot;
 };
 /* Agent, at the start of its tick: learn each pool's idle object from the

@@ -6,6 +6,7 @@
  * pool (ps_thread_claim), so a stale pointer always points at a valid record. */
 #ifndef PS_THREAD_H
 #define PS_THREAD_H
+#include "tally.h"
 #include <pthread.h>
 #include <stdint.h>
 
@@ -93,6 +94,7 @@ struct ps_thread {
      * next timed one, and the generator that draws the gaps (0: not seeded) */
     int hold_skip;
     uint32_t hold_rng;
+    struct ps_tally tally;           /* the semaphores it posted, counted (tally.h) */
     /* handlers run on this thread, counted by the handler itself (restart.h):
      * the dump signal's, and the program's own (interpose_signal.c) */
     uint32_t dump_sigs, prog_sigs;

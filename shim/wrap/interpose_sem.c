@@ -5,6 +5,8 @@
  * A successful wait on the pool's idle semaphore starts a task; just before
  * it (before the trywait too: a backlogged pool never blocks) is the
  * throttle's safe point (throttle.h), reached only for marked semaphores.
+ * Every post is tallied on the poster's record (tally.h): CPython's executor
+ * finishes each task with one.
  * A wait cut short by our dump signal alone is waited again (restart.h): the
  * deadlines are absolute, so the same call is the time left. */
 #include "export.h"
@@ -101,6 +103,9 @@ PS_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 
 PS_EXPORT int sem_post(sem_t *s)
 {
+    struct ps_thread *t = ps_self;      /* unregistered threads' posts go uncounted */
+    if (t && !t->ignore)
+        ps_tally_post(&t->tally, (uintptr_t)s);
     ps_obj_note_post((uintptr_t)s);
     return PS_REAL(sem_post)(s);
 }

@@ -50,6 +50,25 @@ static json_t *run_mode(struct ps_run *r, const char *mode, const char *threads,
     return p;
 }
 
+/* Its tasks, counted from the executor's idle semaphore (shim/record/tally.h):
+ * the workload's own count, and the threads' counts add up to it. */
+static void expect_tasks(const struct ps_run *r, json_t *p)
+{
+    json_t *tasks = json_object_get(p, "tasks");
+    double want = ps_num(r->truth, "tasks");
+    cr_expect(json_is_integer(tasks), "tasks not counted");
+    cr_expect(ps_near(ps_num(p, "tasks"), want, 0.02), "tasks %f, truth %f", ps_num(p, "tasks"), want);
+    cr_expect(json_is_null(json_object_get(p, "task_latency_ms")), "a latency with no task start seen");
+    double sum = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(r->report, "threads"), i, t)
+        if (json_integer_value(json_object_get(t, "pool")) == json_integer_value(json_object_get(p, "id")) &&
+            json_is_integer(json_object_get(t, "pool")))
+            sum += (double)json_integer_value(json_object_get(t, "tasks"));
+    cr_expect_eq(sum, ps_num(p, "tasks"), "threads' tasks %f, pool's %f", sum, ps_num(p, "tasks"));
+}
+
 Test(py_tpe, sleeping_tasks_read_as_io_bound, .timeout = 60)
 {
     struct ps_run r;
@@ -65,6 +84,7 @@ Test(py_tpe, sleeping_tasks_read_as_io_bound, .timeout = 60)
     cr_expect(ps_num(p, "recommended_threads") > 4 * cores, "recommended %f threads on %f cores",
               ps_num(p, "recommended_threads"), cores);
     cr_expect_eq(ps_num(p, "recommended_processes"), 0);
+    expect_tasks(&r, p);
     ps_run_free(&r);
 }
 
@@ -82,5 +102,6 @@ Test(py_tpe, cpu_tasks_read_as_serialized_on_the_gil, .timeout = 60)
               "recommended %f threads", ps_num(p, "recommended_threads"));
     cr_expect(ps_num(p, "recommended_processes") > 0, "recommended_processes %f",
               ps_num(p, "recommended_processes"));
+    expect_tasks(&r, p);
     ps_run_free(&r);
 }

@@ -1,0 +1,165 @@
+/* tally.c: learning a pool's task object from the threads' post tallies
+ * (tally.h says why), and counting tasks with it.
+ *
+ * The rule, for a pool whose waits do not count its tasks whole: among the
+ * semaphores its workers posted (not their wait for work), the task object
+ * is the one posted most by them, at least MIN_POSTS times, such that
+ *   - threads outside the pool posted it at least as often as the workers did
+ *     (CPython's submitter takes the idle semaphore's lock at every submit,
+ *     and a task finishes at most once per submit).
+ * A lock every task takes but the submitter never touches fails that test,
+ * and so does a lock the workers hand each other. The choice is checked
+ * again at every look and dropped when it fails: the tasks are then unknown. */
+#include "tally.h"
+#include "pool.h"
+#include "thread.h"
+#include <string.h>
+
+#define MAX_HUNT 4               /* pools looked at per tick */
+#define MAP 512                  /* distinct objects per pool looked at (a power of two) */
+#define MIN_POSTS 20             /* fewer posts decide nothing */
+
+struct agg {
+    int pool;
+    int n;
+    uintptr_t key[MAP];
+    uint64_t in[MAP], out[MAP];  /* posts by the pool's threads / by others */
+};
+
+/* Open addressing, half full at most: a thread's 32 entries are looked up
+ * in a few probes each, whatever the number of threads. */
+static int find(struct agg *a, uintptr_t key, int add)
+{
+    unsigned i = (unsigned)(((uint64_t)key >> 3) * 0x9E3779B97F4A7C15ull >> 40) & (MAP - 1);
+    for (;; i = (i + 1) & (MAP - 1)) {
+        if (a->key[i] == key)
+            return (int)i;
+        if (!a->key[i])
+            break;
+    }
+    if (!add || a->n >= MAP / 2)
+        return -1;
+    a->key[i] = key;
+    a->in[i] = a->out[i] = 0;
+    a->n++;
+    return (int)i;
+}
+
+static int counts_thread(const struct ps_thread *t)
+{
+    int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+    return (st == PS_T_LIVE || st == PS_T_EXITED) && !t->ignore;
+}
+
+static void add_table(struct agg *a, const struct ps_tally *tl, int inside)
+{
+    for (int i = 0; i < PS_TALLY; i++) {
+        uintptr_t key = __atomic_load_n(&tl->key[i], __ATOMIC_ACQUIRE);
+        uint32_t n = __atomic_load_n(&tl->n[i], __ATOMIC_RELAXED);
+        if (!key || !n || (inside && n < 2))
+            continue;                /* posted once: a lock that came and went */
+        int k = find(a, key, inside);
+        if (k >= 0)
+            *(inside ? &a->in[k] : &a->out[k]) += n;
+    }
+}
+
+static void decide(const struct agg *a)
+{
+    struct ps_pool *p = &ps_pools[a->pool];
+    uintptr_t idle = __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED), best = 0;
+    uint64_t most = 0;
+    for (int i = 0; i < MAP; i++) {
+        uint64_t in = a->in[i];
+        if (!a->key[i])
+            continue;
+        if (a->key[i] == idle || in < MIN_POSTS || in > a->out[i] || in <= most)
+            continue;
+        most = in;
+        best = a->key[i];
+    }
+    __atomic_store_n(&p->task_obj, best, __ATOMIC_RELEASE);
+}
+
+void ps_tally_learn(const int *want, int npools)
+{
+    static struct agg agg[MAX_HUNT];
+    int nh = 0;
+    if (!ps_pools)
+        return;
+    for (int pi = 0; pi < npools && nh < MAX_HUNT; pi++) {
+        if (!want[pi] || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED)) {
+            __atomic_store_n(&ps_pools[pi].task_obj, 0, __ATOMIC_RELEASE);
+            continue;
+        }
+        agg[nh].pool = pi;
+        agg[nh].n = 0;
+        memset(agg[nh].key, 0, sizeof agg[nh].key);
+        add_table(&agg[nh], &ps_pools[pi].ret_tally, 1);
+        nh++;
+    }
+    if (!nh)
+        return;
+    int hwm = ps_thread_hwm();
+    /* the pools' own threads first: they name the objects ... */
+    for (int i = 0; i < hwm; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (!counts_thread(t))
+            continue;
+        for (int h = 0; h < nh; h++)
+            if (t->pool == agg[h].pool)
+                add_table(&agg[h], &t->tally, 1);
+    }
+    /* ... then everyone else's posts of those objects */
+    for (int i = 0; i < hwm; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (!counts_thread(t))
+            continue;
+        for (int h = 0; h < nh; h++)
+            if (t->pool != agg[h].pool && agg[h].n)
+                add_table(&agg[h], &t->tally, 0);
+    }
+    for (int h = 0; h < nh; h++)
+        decide(&agg[h]);
+}
+
+int64_t ps_tally_thread_tasks(const struct ps_thread *t)
+{
+    const struct ps_pool *p = ps_pool_of(t);
+    uintptr_t obj = p ? __atomic_load_n(&p->task_obj, __ATOMIC_ACQUIRE) : 0;
+    return obj ? (int64_t)ps_tally_count(&t->tally, obj) : -1;
+}
+
+uint64_t ps_tally_retired_tasks(int pi)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    uintptr_t obj = __atomic_load_n(&p->task_obj, __ATOMIC_ACQUIRE);
+    return obj ? ps_tally_count(&p->ret_tally, obj) : 0;
+}
+
+/* Retired records of one pool may be folded by several claimers at once:
+ * entries are claimed by compare-and-swap and counts added atomically. */
+void ps_tally_retire(const struct ps_thread *t)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    if (!p)
+        return;
+    struct ps_tally *to = &p->ret_tally;
+    for (int i = 0; i < PS_TALLY; i++) {
+        uintptr_t key = t->tally.key[i];
+        uint32_t n = t->tally.n[i];
+        if (!key || !n)
+            continue;
+        unsigned h = ps_tally_hash(key);
+        for (unsigned k = 0; k < PS_TALLY_WAYS; k++) {
+            unsigned j = (h + k) & (PS_TALLY - 1);
+            uintptr_t cur = __atomic_load_n(&to->key[j], __ATOMIC_ACQUIRE);
+            if (!cur && __atomic_compare_exchange_n(&to->key[j], &cur, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                cur = key;
+            if (cur == key) {
+                __atomic_fetch_add(&to->n[j], n, __ATOMIC_RELAXED);
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/* tally.h: how often each thread posted each semaphore it posts often, and
+ * the pool tasks learned from those counts.
+ *
+ * Why: some pools wait for work in a way that is not one wait per task.
+ * CPython's ThreadPoolExecutor takes work from a SimpleQueue whose get pops
+ * a queued item without touching the queue's lock, so waits count only the
+ * tasks that found the queue empty. But each finished task still releases
+ * the executor's idle semaphore, whose lock the submitter also takes once or
+ * twice per submit: a semaphore posted by the workers once per task. Such an
+ * object is learned from counts (tally.c): posted by the pool's workers, at
+ * least as often as they woke with work, and at most as often as threads
+ * outside the pool posted it (a task finishes once per submit at most). The
+ * counts must hold from each thread's start, before anything is learned, so
+ * every thread keeps them on its own record: a small table written only by
+ * the thread (sem_post's wrapper), read by the agent. */
+#ifndef PS_TALLY_H
+#define PS_TALLY_H
+#include <stdint.h>
+
+#define PS_TALLY 32              /* entries per thread (a power of two) */
+#define PS_TALLY_WAYS 8          /* an object lives in one of 8 entries from its hash */
+
+struct ps_tally {
+    uintptr_t key[PS_TALLY];
+    uint32_t n[PS_TALLY];
+};
+
+static inline unsigned ps_tally_hash(uintptr_t obj)
+{
+    return (unsigned)(((uint64_t)obj >> 3) * 0x9E3779B97F4A7C15ull >> 59) & (PS_TALLY - 1);
+}
+
+/* One post of obj by the table's owner. Entries are never emptied, only
+ * taken over: a new object takes the first free entry of its window, or the
+ * one with the fewest posts (CPython allocates a lock per future: those come
+ * and go, while the objects posted once per task keep high counts). */
+static inline void ps_tally_post(struct ps_tally *tl, uintptr_t obj)
+{
+    unsigned h = ps_tally_hash(obj), victim = h;
+    uint32_t least = UINT32_MAX;
+    for (unsigned k = 0; k < PS_TALLY_WAYS; k++) {
+        unsigned i = (h + k) & (PS_TALLY - 1);
+        uintptr_t key = tl->key[i];
+        if (key == obj) {
+            __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
+            return;
+        }
+        if (!key) {
+            victim = i;
+            break;
+        }
+        if (tl->n[i] < least) {
+            least = tl->n[i];
+            victim = i;
+        }
+    }
+    /* the agent reads key then count: a count of 0 in between is harmless */
+    __atomic_store_n(&tl->n[victim], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&tl->key[victim], obj, __ATOMIC_RELEASE);
+    __atomic_store_n(&tl->n[victim], 1, __ATOMIC_RELAXED);
+}
+
+/* Posts of obj in the table (0 if it is not there). */
+static inline uint64_t ps_tally_count(const struct ps_tally *tl, uintptr_t obj)
+{
+    unsigned h = ps_tally_hash(obj);
+    for (unsigned k = 0; k < PS_TALLY_WAYS; k++) {
+        unsigned i = (h + k) & (PS_TALLY - 1);
+        uintptr_t key = __atomic_load_n(&tl->key[i], __ATOMIC_ACQUIRE);
+        if (key == obj)
+            return __atomic_load_n(&tl->n[i], __ATOMIC_RELAXED);
+        if (!key)
+            return 0;
+    }
+    return 0;
+}
+
+struct ps_thread;
+/* Agent, once per tick: learn, for each of the first npools pools with
+ * want[pool] set (its waits do not count its tasks whole), the object its
+ * workers post once per task (pool.h's task_obj), from the threads' tallies;
+ * clear it for the others. */
+void ps_tally_learn(const int *want, int npools);
+/* Tasks thread t ran, counted from its posts of its pool's task object, or
+ * -1 when its pool has none. */
+int64_t ps_tally_thread_tasks(const struct ps_thread *t);
+/* Posts of pool pi's task object by its retired threads. */
+uint64_t ps_tally_retired_tasks(int pi);
+/* Before t's record is reused: keep its posts of its pool's task object. */
+void ps_tally_retire(const struct ps_thread *t);
+#endif

@@ -1,0 +1,139 @@
+/* Unit tests for shim/record/tally.{h,c}: each thread's tally of the
+ * semaphores it posts (exact for an object posted often among many that come
+ * and go), and the task object learned from the tallies, as the agent's view
+ * counts a pool's tasks with it: CPython's executor, where each worker posts
+ * the idle semaphore's lock once per task and the submitter at every submit.
+ * Criterion runs each test in its own process, so the tables start empty. */
+#include <criterion/criterion.h>
+#include "config.h"
+#include "pool.h"
+#include "syncobj.h"
+#include "thread.h"
+#include "view.h"
+
+#define NOW 50000000000ull
+
+/* The object posted once per task among a stream of locks each posted once
+ * or twice and never again (a Future's lock): its count stays exact. */
+Test(tally, counts_a_frequent_object_exactly_among_churn)
+{
+    static struct ps_tally tl;
+    uintptr_t task = 0x7f0000123450, queue = 0x7f0000123980;
+    uint64_t fresh = 0x55000000;
+    for (int i = 0; i < 5000; i++) {
+        ps_tally_post(&tl, fresh);            /* the future's lock: set running ... */
+        ps_tally_post(&tl, queue);
+        ps_tally_post(&tl, fresh);            /* ... and set its result */
+        ps_tally_post(&tl, fresh + 0x40);     /* the waiter woken by the result */
+        ps_tally_post(&tl, task);
+        fresh += 0x80;
+    }
+    cr_expect_eq(ps_tally_count(&tl, task), 5000);
+    cr_expect_eq(ps_tally_count(&tl, queue), 5000);
+    cr_expect_eq(ps_tally_count(&tl, 0x1234), 0);
+}
+
+static int pi;
+
+static void setup(void)
+{
+    ps_config_defaults(&ps_cfg);
+    cr_assert_eq(ps_pool_table_init(), 0);
+    cr_assert_eq(ps_thread_table_init(), 0);
+    cr_assert_eq(ps_obj_table_init(), 0);
+    pi = ps_pool_get((void *)setup, NULL, "python");
+    cr_assert_eq(pi, 0);
+}
+
+static struct ps_thread *thread(int i, int pool)
+{
+    struct ps_thread *t = &ps_threads[i];
+    t->state = PS_T_LIVE;
+    t->tid = 1000 + i;
+    t->pool = pool;
+    t->born_ns = NOW - 1000000000ull;
+    t->cpu_ns = 100000000;
+    if (ps_threads_hwm < i + 1)
+        ps_threads_hwm = i + 1;
+    return t;
+}
+
+static void posts(struct ps_thread *t, uintptr_t obj, int n)
+{
+    for (int i = 0; i < n; i++)
+        ps_tally_post(&t->tally, obj);
+}
+
+#define IDLE_LOCK 0x1000 /* the executor's idle semaphore's lock */
+#define TASK_LOCK 0x2000 /* a lock each task takes, the submitter never */
+#define QUEUE 0x3000     /* the SimpleQueue's lock: the pool's wait for work */
+
+/* The submitter and two workers of a ThreadPoolExecutor: 300 tasks, 120 and
+ * 180 per worker. The pool's tasks are counted (300), per thread too, and
+ * with no latency (no task start is seen). */
+Test(tally, learns_the_object_the_submitter_and_workers_post, .init = setup)
+{
+    struct ps_thread *sub = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi);
+    ps_pools[pi].idle_obj = QUEUE;
+    ps_pools[pi].idle_kind = PS_K_SEM;
+    posts(sub, IDLE_LOCK, 420);          /* once or twice per submit */
+    posts(sub, QUEUE, 40);
+    posts(a, IDLE_LOCK, 120);
+    posts(a, TASK_LOCK, 240);             /* more often, but never by the submitter */
+    posts(a, QUEUE, 40);
+    posts(b, IDLE_LOCK, 180);
+    posts(b, TASK_LOCK, 360);
+    const struct ps_view *v = ps_view_tick(NOW);      /* the first tick sees the pool ... */
+    cr_expect_eq(v->pool[pi].tasks_whole, 0);
+    v = ps_view_tick(NOW + 100000000);                /* ... the second looks for its object */
+    cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
+    cr_expect(v->pool[pi].tasks_whole);
+    cr_expect(v->pool[pi].tasks_by_tally);
+    cr_expect_eq(v->pool[pi].tot.tasks, 300);
+    cr_expect_eq(v->pool[pi].tot.working, 2);
+    cr_expect_eq(v->pool[pi].last.tasks, 300);
+    cr_expect_eq(ps_tally_thread_tasks(a), 120);
+    cr_expect_eq(ps_tally_thread_tasks(b), 180);
+    cr_expect_eq(ps_tally_thread_tasks(sub), -1);
+}
+
+/* Workers posting an object more often than anyone outside the pool is no
+ * count of tasks (a lock they hand each other, or one the submitter takes
+ * only now and then): the tasks stay unknown, and a choice that stops
+ * passing is dropped. */
+Test(tally, no_object_when_the_workers_post_more_than_outsiders, .init = setup)
+{
+    struct ps_thread *sub = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi);
+    posts(sub, IDLE_LOCK, 100);
+    posts(a, IDLE_LOCK, 60);
+    posts(b, IDLE_LOCK, 60);
+    posts(a, TASK_LOCK, 500);
+    ps_view_tick(NOW);
+    const struct ps_view *v = ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);
+    cr_expect_eq(v->pool[pi].tasks_whole, 0);
+    posts(sub, IDLE_LOCK, 30);
+    v = ps_view_tick(NOW + 200000000);
+    cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
+    cr_expect_eq(v->pool[pi].tot.tasks, 120);
+    posts(a, IDLE_LOCK, 20);                          /* now 140 by the workers, 130 by the submitter */
+    v = ps_view_tick(NOW + 300000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);
+    cr_expect_eq(v->pool[pi].tasks_whole, 0);
+}
+
+/* A record reused after its thread exited keeps its posts in the pool. */
+Test(tally, retired_threads_keep_their_tasks, .init = setup)
+{
+    struct ps_thread *sub = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi);
+    posts(sub, IDLE_LOCK, 200);
+    posts(a, IDLE_LOCK, 70);
+    posts(b, IDLE_LOCK, 50);
+    ps_pool_retire(a);
+    memset(&a->tally, 0, sizeof a->tally);
+    a->state = PS_T_FREE;
+    ps_view_tick(NOW);
+    const struct ps_view *v = ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
+    cr_expect_eq(v->pool[pi].tot.tasks, 120);
+}
