@@ -241,6 +241,16 @@ void ps_task_end(struct ps_thread *t)
         t->task_tentative = 0;           /* no task open: no clock to read */
 }
 
+void ps_task_more(struct ps_thread *t, unsigned n)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    if (api_counted(t))
+        return;
+    __atomic_store_n(&t->tasks, t->tasks + n, __ATOMIC_RELAXED);
+    if (p)
+        ps_atomic_add(&p->tasks, n);
+}
+
 void ps_task_cancel(struct ps_thread *t)
 {
     struct ps_pool *p = ps_pool_of(t);

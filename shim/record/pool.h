@@ -147,6 +147,9 @@ void ps_task_end_at(struct ps_thread *t, uint64_t ns);
  * boundaries, which replace the wait-for-work ones for the whole pool. */
 void ps_task_api_begin(struct ps_thread *t);
 void ps_task_api_end(struct ps_thread *t);
+/* The task just begun came with n more (a poll that returned n + 1 ready
+ * fds): counted, with no boundaries of their own. */
+void ps_task_more(struct ps_thread *t, unsigned n);
 /* A wake-up from an idle poll found nothing to do (another worker took the
  * token, the thundering herd of level-triggered epoll or accept): no task. */
 void ps_task_cancel(struct ps_thread *t);

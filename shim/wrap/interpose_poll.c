@@ -1,7 +1,8 @@
 /* interpose_poll.c: poll, ppoll, select, pselect, epoll_wait, epoll_pwait,
  * epoll_pwait2 (and fortified poll/ppoll). A poll-family wait is `io`, unless
  * its object (the epoll fd, or the first polled fd) is the pool's idle wait:
- * then it is idle time, and returning with ready fds starts a task.
+ * then it is idle time, and each ready fd it returns is a task (a memcached
+ * worker woken for 3 connections serves 3 requests).
  * poll/ppoll read their first fd only after the real call succeeded: the host
  * may pass a bad pointer and must get EFAULT from the kernel, not a fault.
  * A wait cut short by our dump signal alone waits on for the time left
@@ -39,7 +40,7 @@
         PS_RESTART_BEGIN()                                                            \
         int rv_ = ps_real_##name args;                                                \
         PS_RESTART_LOOP(retry)                                                        \
-        ps_objwait_end(&pw_, rv_ > 0);                                               \
+        ps_objwait_end(&pw_, rv_ > 0 ? rv_ : 0);                                     \
         return rv_;                                                                   \
     }
 
@@ -55,7 +56,7 @@
         PS_RESTART_LOOP(retry)                                                        \
         if (rv_ >= 0 && n > 0)                                                        \
             ps_objwait_rekey(&pw_, PS_FD_KEY(fds[0].fd));                             \
-        ps_objwait_end(&pw_, rv_ > 0);                                                \
+        ps_objwait_end(&pw_, rv_ > 0 ? rv_ : 0);                                      \
         return rv_;                                                                   \
     }
 
@@ -92,6 +93,6 @@ PS_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int n, const struct t
     PS_RESTART_BEGIN()
     int rv_ = ps_real_epoll_pwait2(ep, ev, n, to, m);
     PS_RESTART_LOOP(ps_real_epoll_pwait2(ep, ev, n, left_ts(to), m))
-    ps_objwait_end(&pw_, rv_ > 0);
+    ps_objwait_end(&pw_, rv_ > 0 ? rv_ : 0);
     return rv_;
 }

@@ -50,7 +50,8 @@ static inline void ps_objwait_unwind(struct ps_objwait *w)
 }
 #define PS_OBJWAIT(var) struct ps_objwait var __attribute__((cleanup(ps_objwait_unwind))) = { 0 }
 
-/* got_work: the call returned with work (a semaphore taken, fds ready).
+/* got_work: the call returned with work (a semaphore taken, fds ready);
+ * for a poll, how many fds were ready: one task each.
  * The agent may have learned the pool's idle object while we waited: a long
  * wait for work that began before it knew (EPOLLEXCLUSIVE wakes one worker and
  * leaves the others asleep for long) is idle all the same, and is ended as such. */
@@ -66,14 +67,16 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
     }
     int idle = w->span.cause == PS_IDLE;
     if (!idle && got_work && w->kind == PS_K_POLL && w->span.cause == PS_IO && ps_thread_poll_site(t, w->site))
-        __atomic_store_n(&t->poll_site_work, t->poll_site_work + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&t->poll_site_work, t->poll_site_work + (unsigned)got_work, __ATOMIC_RELEASE);
     uint64_t dt = ps_span_end(&w->span);
     ps_obj_on_wait(w->o, t, w->site, dt);
     if (idle && got_work) {
         ps_task_begin(t);
-        /* A poll wake-up may find the work gone (level-triggered herds):
-         * the first I/O call settles it (ps_task_settle). */
-        t->task_tentative = w->kind == PS_K_POLL;
+        if (w->kind == PS_K_POLL && got_work > 1)
+            ps_task_more(t, (unsigned)got_work - 1);
+        /* A poll wake-up for one fd may find the work gone (level-triggered
+         * herds): the first I/O call settles it (ps_task_settle). */
+        t->task_tentative = w->kind == PS_K_POLL && got_work == 1;
     }
 }
 #endif

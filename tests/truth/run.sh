@@ -16,7 +16,8 @@ fails=0
 rows=()
 
 # case NAME CMD...: runs CMD under the shim and the observer, compares.
-# TASKS=N before it: the workload runs N tasks, which the busiest pool must count;
+# TASKS=N before it: the workload runs N tasks, which the busiest pool must count
+# (TASKS_FILE=F: N is in file F once the program has ended);
 # WC=X: its tasks wait X times their CPU.
 # In quick mode (make test, on machines loaded by anything) a case that is
 # off is run once more, whole: the observer is a Python process sampling
@@ -51,7 +52,9 @@ case_once() {
     local rep
     rep=$(ls "$dir"/poolshim.*.json 2>/dev/null | grep -v '\.dump\.' | head -1)
     if [ -z "$rep" ]; then echo "$name: no report" >&2; return 1; fi
-    python3 "$HERE/compare.py" --case "$name" --markdown ${TASKS:+--tasks "$TASKS"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} ${SLEEP_KNOWN:+--sleep-known "$SLEEP_KNOWN"} ${CLASS:+--class "$CLASS"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp"
+    local tasks=${TASKS:-}
+    [ -n "${TASKS_FILE:-}" ] && tasks=$(cat "$TASKS_FILE" 2>/dev/null)
+    python3 "$HERE/compare.py" --case "$name" --markdown ${tasks:+--tasks "$tasks"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} ${SLEEP_KNOWN:+--sleep-known "$SLEEP_KNOWN"} ${CLASS:+--class "$CLASS"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp"
     local rc=$?
     cat "$dir/cmp" >&2
     return $rc
@@ -125,14 +128,18 @@ PY
     TASKS=300 case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     TASKS=300 case_ epoll_pool "$B/fixtures/epoll_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     # memcached's workers each wait for work in epoll_wait on their own fd;
-    # memcslap loads it from a second process, then shuts it down (-A) so
-    # that its report is written
+    # memcslap loads it from a second process (8 connections: two per worker,
+    # so a wake-up may bring both), then shuts it down (-A) so that its report
+    # is written. Its tasks are the requests memcached itself counted (the
+    # stats' cmd_get + cmd_set, read before the shutdown).
     if command -v memcached >/dev/null && command -v memcslap >/dev/null; then
         port=$((20000 + RANDOM % 20000))
         ( for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-          memcslap -s 127.0.0.1:$port -c 4 -e 20000 -t get >/dev/null 2>&1
+          memcslap -s 127.0.0.1:$port -c 8 -e 10000 -t get >/dev/null 2>&1
+          (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'stats\r\nquit\r\n' >&3; cat <&3) 2>/dev/null |
+              awk '/cmd_get|cmd_set/ { n += $3 } END { print n }' >"$WORK/memcached_requests"
           (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'shutdown\r\n' >&3; sleep 0.2) 2>/dev/null ) &
-        WC_OUTSIDE=1 case_ memcached_t4 memcached -A -u "$(id -un)" -t 4 -p $port -U 0 -l 127.0.0.1
+        TASKS_FILE="$WORK/memcached_requests" WC_OUTSIDE=1 case_ memcached_t4 memcached -A -u "$(id -un)" -t 4 -p $port -U 0 -l 127.0.0.1
         wait
     fi
     if command -v node >/dev/null; then
