@@ -27,14 +27,35 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
  * model's throughput curve is flat above it, and each further thread costs
  * memory and switches for under 5 % more. */
 #define PS_BUSY_TARGET 0.95
+/* A pool fed by its producers: it waited for work at least this share of its
+ * threads' time, and is sized so that a task waits for a free thread at most
+ * PS_FED_WAIT of the time. */
+#define PS_FED_IDLE 0.25
+#define PS_FED_WAIT 0.05
+#define PS_MAX_THREADS_RECOMMENDED 100000
 
 static int clamp_threads(double v)
 {
     if (!(v >= 1))
         return 1;
-    if (v > 100000)
-        return 100000;
+    if (v > PS_MAX_THREADS_RECOMMENDED)
+        return PS_MAX_THREADS_RECOMMENDED;
     return (int)floor(v + 1e-9);
+}
+
+/* The fewest threads n for which a task offered at random finds all n busy
+ * at most `wait` of the time (Erlang C), for `a` tasks in service on average. */
+static int offered_threads(double a, double wait)
+{
+    if (a <= 0)
+        return 1;
+    double blocked = 1;          /* Erlang B at n, by its recursion: no overflow at any load */
+    for (int n = 1; n <= PS_MAX_THREADS_RECOMMENDED; n++) {
+        blocked = a * blocked / (n + a * blocked);
+        if (n > a && n * blocked / (n - a * (1 - blocked)) <= wait)
+            return n;
+    }
+    return PS_MAX_THREADS_RECOMMENDED;
 }
 
 void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
@@ -117,6 +138,20 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     int capped = in->demand_peak > 0 && target > in->demand_peak;
     if (capped)
         target = in->demand_peak;
+    /* A pool that waited for work a good share of its time did not limit its
+     * own throughput: tasks came as they were offered, and the work in flight
+     * on average is that offered load, (cpu + io + sleep) / wall (Little's
+     * law). Threads beyond those that keep a task's wait for a free thread
+     * rare only wait for work (a CPython executor fed one 1 ms sleep every
+     * 2 ms: 0.5 tasks in flight, 3 threads, where W/C 40 says 80). Only with
+     * every task counted: otherwise the wait for work may be a lock's. */
+    double offered = in->wall_s > 0 ? (C + W) / in->wall_s : 0;
+    int fed = !serial && !in->owners && in->tasks_seen && idle_share >= PS_FED_IDLE && offered > 0 &&
+              target > offered_threads(offered, PS_FED_WAIT);
+    if (fed) {
+        target = offered_threads(offered, PS_FED_WAIT);
+        capped = 0;
+    }
     /* The article's hand-off cost: a task whose whole work is shorter than
      * waking a worker for it gains nothing from a second worker, which only
      * adds wake-ups and hand-offs of the queue's lock (node's fs pool: 4 us
@@ -205,6 +240,16 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         size_t n = strlen(o->reason);
         ps_fmt(o->reason + n, sizeof o->reason - n,
                "; but only %s ms of CPU was measured: too little to size from, keep %d", ms, in->threads);
+    }
+    if (fed) {
+        char pct[32], ld[32];
+        ps_fmt_double(pct, sizeof pct, 100 * idle_share, 0);
+        ps_fmt_double(ld, sizeof ld, offered, 2);
+        size_t n = strlen(o->reason);
+        ps_fmt(o->reason + n, sizeof o->reason - n,
+               "; but its threads waited for work %s %% of the time: %s tasks in service on average, "
+               "%d threads keep a task's wait for a free one under %d %%",
+               pct, ld, o->recommended_threads, (int)(100 * PS_FED_WAIT));
     }
     if (capped) {
         size_t n = strlen(o->reason);

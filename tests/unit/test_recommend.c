@@ -380,3 +380,30 @@ Test(recommend, the_queueing_model_against_goetz)
     cr_expect_eq(ps_qmodel_threads(2, 1000, 0.95), 2002);    /* beyond the model: goetz */
     cr_expect_eq(ps_qmodel_threads(2, -1, 0.95), 1);
 }
+
+/* A CPython executor fed one task every 2 ms, each a 1 ms sleep (500 tasks in
+ * 1.05 s, 2 threads): W/C 52 says ~100 threads, but the pool waited for work
+ * half its time. Its offered load is (0.01 + 0.525) / 1.05 = 0.51 tasks in
+ * service; Erlang C: 1 thread makes a task wait 51 % of the time, 2 about
+ * 11 %, 3 about 1.6 %: 3. The same pool with a backlog (never waiting for
+ * work) is sized by the model; so is one whose tasks were not all seen. */
+Test(recommend, a_pool_fed_by_its_producer_is_sized_by_the_load_offered)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 2, .tasks_seen = 1, .waits_for_work = 1, .cpu_s = 0.01,
+                            .sleep_s = 0.525, .idle_s = 1.0, .cond_s = 0.01, .wall_s = 1.05 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.recommended_threads, 3, "%s", o.reason);
+    cr_expect_eq(o.cls, PS_CLASS_IO, "%s", o.reason);
+    cr_expect(strstr(o.reason, "waited for work 48 % of the time: 0.51 tasks in service on average, 3 threads"),
+              "%s", o.reason);
+    in.idle_s = 0.05;                  /* backlogged */
+    cr_expect_gt(rec(in).recommended_threads, 50, "%s", rec(in).reason);
+    in.idle_s = 1.0;
+    in.tasks_seen = 0;                 /* the load offered is unknown */
+    cr_expect_gt(rec(in).recommended_threads, 50, "%s", rec(in).reason);
+    /* a heavier load, 8 tasks in service (W/C 4, 1.6 s of CPU in 1 s), idle
+     * 30 %: Erlang C's 14 is above the model's 13, which stands */
+    in = (struct ps_rec_in){ .cores = 2, .threads = 20, .tasks_seen = 1, .cpu_s = 1.6, .sleep_s = 6.4,
+                             .idle_s = 6, .wall_s = 1 };
+    cr_expect_eq(rec(in).recommended_threads, 13, "%s", rec(in).reason);
+}
