@@ -345,6 +345,27 @@ uint64_t ps_pool_cpu_ns(int pi)
     return sum;
 }
 
+/* The pool's CPU this instant: its live threads' read from the kernel, as
+ * the last sample may be 100 ms old (pigz's compressors ran a fifth of
+ * their blocks in it, which then went uncounted unseen). */
+static uint64_t pool_cpu_now_ns(int pi)
+{
+    uint64_t sum = __atomic_load_n(&ps_pools[pi].ret_cpu_ns, __ATOMIC_RELAXED);
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *t = &ps_threads[i];
+        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if ((st != PS_T_LIVE && st != PS_T_EXITED) || t->pool != pi)
+            continue;
+        int64_t now = st == PS_T_LIVE ? ps_clock_thread_cpu_ns(t->tid) : -1;
+        if (now >= 0)
+            sum += (uint64_t)now > t->base_cpu_ns ? (uint64_t)now - t->base_cpu_ns : 0;
+        else
+            sum += __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED);
+    }
+    return sum;
+}
+
 /* Task counting begins now: what the pool's threads ran before is uncounted.
  * Once per pool (a later switch of idle object keeps the count going). */
 static void count_starts(int pi)
@@ -352,7 +373,7 @@ static void count_starts(int pi)
     struct ps_pool *p = &ps_pools[pi];
     int zero = 0;
     if (__atomic_compare_exchange_n(&p->count_started, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        __atomic_store_n(&p->cpu_before_count_ns, ps_pool_cpu_ns(pi), __ATOMIC_RELEASE);
+        __atomic_store_n(&p->cpu_before_count_ns, pool_cpu_now_ns(pi), __ATOMIC_RELEASE);
 }
 
 int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
@@ -364,6 +385,15 @@ int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
         return 0;
     if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
         return 1;           /* polls there before it was learned are credited (sampler.c) */
+    if (ps_pool_lone(pi)) {
+        /* One thread waiting on a condvar another pool's workers post is a
+         * stage behind them, not a pool fed from a queue: pigz's writer waits
+         * for the next block in order only when it is not done yet (139
+         * waits for 458 blocks), so its waits count a part of its work. */
+        struct ps_obj *o = ps_obj_find(__atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED));
+        if (o && o->kind == PS_K_COND && __atomic_load_n(&o->poster_pool, __ATOMIC_RELAXED) >= 0)
+            return 0;
+    }
     if (p->idle_kind == PS_K_SEM) {
         /* A semaphore the workers post too is a lock around the queue, not
          * one post per task (CPython's SimpleQueue.get takes it only when
