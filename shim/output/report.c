@@ -467,6 +467,8 @@ void ps_report_write(const char *why)
     ps_jw_str(&w, "control", control[ps_cfg.control]);
     ps_report_pools_json(&w, 1);
     ps_report_threads_json(&w);
+    /* threads that started when every record was taken: unmeasured from their start */
+    ps_jw_i64(&w, "threads_unmeasured", __atomic_load_n(&ps_threads_unmeasured, __ATOMIC_RELAXED));
     ps_report_locks_json(&w);
     char profile[640];
     int profiled = ps_cfg.control != PS_CONTROL_OFF && ps_controller_active() && ps_profile_write(profile, sizeof profile);

@@ -97,6 +97,12 @@ struct ps_thread *ps_thread_claim(int tid, void *routine)
     return t;
 }
 
+/* What a thread with no record (the table was full when it started) sees as
+ * its own: marked ignore, so the wrappers pass its calls through at once
+ * instead of looking for a free record at each one (two scans of 8,192). */
+static struct ps_thread unmeasured_rec = { .ignore = 1, .pool = -1 };
+int ps_threads_unmeasured;
+
 struct ps_thread *ps_thread_self_slow(void)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
@@ -106,10 +112,14 @@ struct ps_thread *ps_thread_self_slow(void)
     struct ps_thread *t = ps_thread_by_tid(tid);
     if (!t)
         t = ps_thread_claim(tid, NULL);
-    if (t)
+    if (t) {
         t->self = pthread_self();
-    ps_self = t;
-    return t;
+        ps_self = t;
+        return t;
+    }
+    __atomic_fetch_add(&ps_threads_unmeasured, 1, __ATOMIC_RELAXED);
+    ps_self = &unmeasured_rec;
+    return NULL;
 }
 
 /* Where to look first for a tid's record: the agent looks up every entry of
@@ -232,6 +242,9 @@ void ps_thread_on_exit(struct ps_thread *t)
 void ps_thread_after_fork_child(void)
 {
     struct ps_thread *me = ps_self;
+    if (me == &unmeasured_rec)
+        ps_self = me = NULL;              /* alone in the child: there is room now */
+    ps_threads_unmeasured = 0;
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
         struct ps_thread *t = &ps_threads[i];

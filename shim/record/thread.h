@@ -153,6 +153,7 @@ extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
 extern int ps_threads_hwm;                /* records ever used: scan [0, hwm) */
 extern __thread struct ps_thread *ps_self __attribute__((tls_model("initial-exec")));
 extern int ps_ready;                      /* set once the shim is initialised */
+extern int ps_threads_unmeasured;         /* threads refused a record (the table was full) */
 extern struct ps_thread ps_agent_rec;     /* the agent's own record (agent.c), marked ignore */
 extern int ps_agent_prev_tid;             /* the previous agent's tid, after a restart */
 /* 1 when POOLSHIM_CONTROL=on: only then can a worker be parked, so only then
