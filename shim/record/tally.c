@@ -123,6 +123,11 @@ void ps_tally_learn(const int *want, int npools)
         decide(&agg[h]);
 }
 
+void ps_tally_post_slow(struct ps_tally *tl, uintptr_t obj)
+{
+    ps_tally_walk(tl, obj);
+}
+
 int64_t ps_tally_thread_tasks(const struct ps_thread *t)
 {
     const struct ps_pool *p = ps_pool_of(t);

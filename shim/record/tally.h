@@ -25,16 +25,33 @@ struct ps_tally {
     uint32_t n[PS_TALLY];
 };
 
+/* Semaphores are at least 16-byte aligned (malloc'd, or in a structure of
+ * pointers): the bits above those, folded. */
 static inline unsigned ps_tally_hash(uintptr_t obj)
 {
-    return (unsigned)(((uint64_t)obj >> 3) * 0x9E3779B97F4A7C15ull >> 59) & (PS_TALLY - 1);
+    return (unsigned)((obj >> 4) ^ (obj >> 9) ^ (obj >> 14)) & (PS_TALLY - 1);
 }
 
-/* One post of obj by the table's owner. Entries are never emptied, only
- * taken over: a new object takes the first free entry of its window, or the
- * one with the fewest posts (CPython allocates a lock per future: those come
- * and go, while the objects posted once per task keep high counts). */
+/* The window's walk and a take-over (tally.c): out of line, so that
+ * sem_post's wrapper keeps the hit in the first entry frameless. */
+void ps_tally_post_slow(struct ps_tally *tl, uintptr_t obj);
+
+/* One post of obj by the table's owner. */
 static inline void ps_tally_post(struct ps_tally *tl, uintptr_t obj)
+{
+    unsigned i = ps_tally_hash(obj);
+    if (__builtin_expect(tl->key[i] == obj, 1)) {
+        __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    ps_tally_post_slow(tl, obj);
+}
+
+/* Entries are never emptied, only taken over: a new object takes the first
+ * free entry of its window, or the one with the fewest posts (CPython
+ * allocates a lock per future: those come and go, while the objects posted
+ * once per task keep high counts). */
+static inline void ps_tally_walk(struct ps_tally *tl, uintptr_t obj)
 {
     unsigned h = ps_tally_hash(obj), victim = h;
     uint32_t least = UINT32_MAX;
