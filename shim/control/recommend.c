@@ -31,6 +31,8 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
  * threads' time, and is sized so that a task waits for a free thread at most
  * PS_FED_WAIT of the time. */
 #define PS_FED_IDLE 0.25
+/* ... and a pool that waited for work this share of it is idle. */
+#define PS_IDLE_SHARE 0.95
 #define PS_FED_WAIT 0.05
 #define PS_MAX_THREADS_RECOMMENDED 100000
 
@@ -116,7 +118,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * nothing, however its few other waits split. */
     double idle_share = in->threads > 0 && in->wall_s > 0 ? in->idle_s / (in->threads * in->wall_s) : 0;
     int serial = contention >= 0.5 * (C + W) && (in->top_wait_s >= 0.6 * contention || in->top_is_handoff) &&
-                 contention > 0 && !saturating && !one_waiter && in->threads != 1 && idle_share < 0.95;
+                 contention > 0 && !saturating && !one_waiter && in->threads != 1 && idle_share < PS_IDLE_SHARE;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
     if (serial && hold > 0) {
         o->bottleneck = (C + W) / hold;
@@ -144,9 +146,12 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * law). Threads beyond those that keep a task's wait for a free thread
      * rare only wait for work (a CPython executor fed one 1 ms sleep every
      * 2 ms: 0.5 tasks in flight, 3 threads, where W/C 40 says 80). Only with
-     * every task counted: otherwise the wait for work may be a lock's. */
+     * every task counted: otherwise the wait for work may be a lock's. Not
+     * for a pool idle nearly always: its work may come in bursts as wide as
+     * the pool (V8's parallel GC tasks), which an average does not show. */
     double offered = in->wall_s > 0 ? (C + W) / in->wall_s : 0;
-    int fed = !serial && !in->owners && in->tasks_seen && idle_share >= PS_FED_IDLE && offered > 0 &&
+    int fed = !serial && !in->owners && in->tasks_seen && idle_share >= PS_FED_IDLE && idle_share < PS_IDLE_SHARE &&
+              offered > 0 &&
               target > offered_threads(offered, PS_FED_WAIT);
     if (fed) {
         target = offered_threads(offered, PS_FED_WAIT);
@@ -182,7 +187,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     /* A pool whose threads wait for work nearly all the time (V8's platform
      * workers: 99 %) is not CPU-bound, whatever its W/C: its size costs
      * only memory, and it never needs more threads than it has. */
-    int mostly_idle = (in->tasks_seen || in->waits_for_work) && idle_share >= 0.95;
+    int mostly_idle = (in->tasks_seen || in->waits_for_work) && idle_share >= PS_IDLE_SHARE;
     if (mostly_idle && in->threads > 0 && target > in->threads) {
         target = in->threads;
         capped = 0;

@@ -401,6 +401,12 @@ Test(recommend, a_pool_fed_by_its_producer_is_sized_by_the_load_offered)
     in.idle_s = 1.0;
     in.tasks_seen = 0;                 /* the load offered is unknown */
     cr_expect_gt(rec(in).recommended_threads, 50, "%s", rec(in).reason);
+    /* V8's platform workers, idle 98 %: bursts as wide as the pool may hide
+     * behind the average (parallel GC), so the idle rule keeps up to 4 */
+    in = (struct ps_rec_in){ .cores = 2, .threads = 4, .tasks_seen = 1, .cpu_s = 0.03, .idle_s = 5.2,
+                             .runq_s = 0.03, .wall_s = 1.32 };
+    cr_expect_eq(rec(in).cls, PS_CLASS_IDLE);
+    cr_expect_eq(rec(in).recommended_threads, 2, "%s", rec(in).reason);
     /* a heavier load, 8 tasks in service (W/C 4, 1.6 s of CPU in 1 s), idle
      * 30 %: Erlang C's 14 is above the model's 13, which stands */
     in = (struct ps_rec_in){ .cores = 2, .threads = 20, .tasks_seen = 1, .cpu_s = 1.6, .sleep_s = 6.4,
