@@ -332,19 +332,6 @@ static int idle_capable(const struct ps_obj *o)
     return o->kind == PS_K_COND || o->kind == PS_K_SEM || o->kind == PS_K_FUTEX || o->kind == PS_K_POLL;
 }
 
-uint64_t ps_pool_cpu_ns(int pi)
-{
-    uint64_t sum = __atomic_load_n(&ps_pools[pi].ret_cpu_ns, __ATOMIC_RELAXED);
-    int hwm = ps_thread_hwm();
-    for (int i = 0; i < hwm; i++) {
-        struct ps_thread *t = &ps_threads[i];
-        int st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
-        if ((st == PS_T_LIVE || st == PS_T_EXITED) && t->pool == pi)
-            sum += __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED);
-    }
-    return sum;
-}
-
 /* The pool's CPU this instant: its live threads' read from the kernel, as
  * the last sample may be 100 ms old (pigz's compressors ran a fifth of
  * their blocks in it, which then went uncounted unseen). */

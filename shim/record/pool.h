@@ -200,8 +200,6 @@ void ps_pool_learn(void);
 /* Agent, after its pass over the threads: live counts, queue estimates and
  * a history sample for each of the first npools pools. */
 void ps_pool_tick(uint64_t now_ns, int npools, const struct ps_pool_census *census);
-/* CPU of pool pi's threads as last sampled (live, exited and retired). */
-uint64_t ps_pool_cpu_ns(int pi);
 /* The pool's task count holds all its tasks (cpu_ns: the pool's CPU now):
  * counted around its task function, from a poll site (whose polls before it
  * was learned are credited), or from a wait for work learned before the pool
