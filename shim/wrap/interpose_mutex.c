@@ -183,22 +183,66 @@ int lock_plain(enum how how, pthread_mutex_t *m, clockid_t clk, const struct tim
     }
     return lock_rest(how, m, clk, abs, site, r);      /* keeps `held` itself */
 }
-/* pthread_mutex_lock's: only m and site to keep. */
-static __attribute__((noinline, cold)) int lock_unresolved(pthread_mutex_t *m, void *site)
+/* The unmarked pair's two calls into glibc, through pointers that are never
+ * NULL and that keep `held` themselves when it is tracked: glibc's trylock
+ * and unlock with POOLSHIM_CONTROL off (the default), the counted ones below
+ * with it on. The uncontended pair thus tests neither a NULL pointer nor
+ * ps_track_held (10 instructions of its 53, callgrind). Until the shim is
+ * ready they are the boot functions, which resolve, count and forward; the
+ * first call after it is ready installs the pair for good (ps_track_held is
+ * set before ps_ready, and never changes after). Read-mostly, its own line. */
+static int trylock_boot(pthread_mutex_t *m);
+static int unlock_boot(pthread_mutex_t *m);
+static struct {
+    __typeof__(pthread_mutex_trylock) *trylock;
+    __typeof__(pthread_mutex_unlock) *unlock;
+} fast __attribute__((aligned(64))) = { trylock_boot, unlock_boot };
+
+static int trylock_counted(pthread_mutex_t *m)
 {
-    return lock_plain(PLAIN, m, 0, NULL, site);              /* PS_REAL resolves them first */
+    int r = ps_real_pthread_mutex_trylock(m);
+    if (r == 0)
+        held_add(1);
+    return r;
 }
+static int unlock_counted(pthread_mutex_t *m)
+{
+    held_add(-1);
+    return ps_real_pthread_mutex_unlock(m);
+}
+static __attribute__((noinline, cold)) void fast_install(void)
+{
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || !ps_real_pthread_mutex_trylock ||
+        !ps_real_pthread_mutex_unlock)
+        return;                          /* not yet (or a pass-through shim: boot stays) */
+    int counted = ps_track_held;
+    __atomic_store_n(&fast.trylock, counted ? trylock_counted : ps_real_pthread_mutex_trylock,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&fast.unlock, counted ? unlock_counted : ps_real_pthread_mutex_unlock,
+                     __ATOMIC_RELAXED);
+}
+static __attribute__((noinline, cold)) int trylock_boot(pthread_mutex_t *m)
+{
+    fast_install();
+    int r = PS_REAL(pthread_mutex_trylock)(m);
+    if (r == 0)
+        held_add(1);
+    return r;
+}
+static __attribute__((noinline, cold)) int unlock_boot(pthread_mutex_t *m)
+{
+    fast_install();
+    held_add(-1);
+    return PS_REAL(pthread_mutex_unlock)(m);
+}
+
+/* pthread_mutex_lock's: only m and site to keep. */
 PS_HOT_TEXT static __attribute__((noinline)) int lock_plain_untimed(pthread_mutex_t *m, void *site)
 {
-    __typeof__(pthread_mutex_trylock) *f = ps_real_pthread_mutex_trylock;
-    if (__builtin_expect(!f, 0))
-        return lock_unresolved(m, site);
-    int r = f(m);
-    if (__builtin_expect(r == 0, 1)) {
-        held_add(1);
+    int r = __atomic_load_n(&fast.trylock, __ATOMIC_RELAXED)(m);   /* keeps `held` */
+    if (__builtin_expect(r == 0, 1))
         return 0;
-    }
-    return lock_rest(PLAIN, m, 0, NULL, site, r);
+    return lock_rest(PLAIN, m, 0, NULL, site, r);                  /* keeps `held` itself */
 }
 
 /* Inlined into the exported functions, so PS_CALLER() here is their caller. */
@@ -254,6 +298,7 @@ PS_HOT_TEXT static __attribute__((noinline)) int unlock_task(struct ps_thread *t
  * queue mutex (then unlock_task): no stack frame on a hot lock's release. */
 PS_HOT_TEXT static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
 {
+    held_add(-1);
     struct ps_thread *t = ps_self;
     if (!t || t->ignore)
         return PS_REAL(pthread_mutex_unlock)(m);
@@ -266,21 +311,9 @@ PS_HOT_TEXT static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *
     return PS_REAL(pthread_mutex_unlock)(m);
 }
 
-/* Before the constructor resolved the real functions (PS_REAL's fallback,
- * out of line so the fast paths need no saved register for it). */
-static __attribute__((noinline, cold)) int unlock_unresolved(pthread_mutex_t *m)
-{
-    ps_real_init();
-    return ps_real_pthread_mutex_unlock(m);
-}
-
 PS_EXPORT PS_HOT_TEXT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    held_add(-1);
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
-        return unlock_marked(m);
-    __typeof__(pthread_mutex_unlock) *f = ps_real_pthread_mutex_unlock;
-    if (__builtin_expect(!f, 0))
-        return unlock_unresolved(m);
-    return f(m);
+        return unlock_marked(m);         /* these keep `held` themselves */
+    return __atomic_load_n(&fast.unlock, __ATOMIC_RELAXED)(m);
 }
