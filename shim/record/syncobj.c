@@ -8,6 +8,7 @@
 #include "syncobj.h"
 #include <pthread.h>
 #include "clock.h"
+#include "hot.h"
 #include "log.h"
 #include "pool.h"
 #include "atomics.h"
@@ -141,7 +142,7 @@ static int hold_sample_next(struct ps_thread *t)
     return 1;
 }
 
-uint64_t ps_hold_stamp(struct ps_thread *t, int waited)
+PS_HOT_TEXT uint64_t ps_hold_stamp(struct ps_thread *t, int waited)
 {
     if (waited)
         return ps_now_ns() & ~(uint64_t)1;               /* weight 1 */
@@ -227,7 +228,7 @@ static uint64_t hold_timed_ns(uint64_t stamp, uint64_t fw, uint64_t now)
     return ps_ns_since(fw, now) + ps_ns_since(at, fw) * PS_HOLD_SAMPLE;
 }
 
-void ps_hold_close(struct ps_obj *o, struct ps_lock_slot *s, struct ps_thread *t, uint64_t stamp,
+PS_HOT_TEXT void ps_hold_close(struct ps_obj *o, struct ps_lock_slot *s, struct ps_thread *t, uint64_t stamp,
                    uint64_t fw)
 {
     uint64_t dt = hold_timed_ns(stamp, fw, ps_now_ns());

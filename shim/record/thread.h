@@ -30,14 +30,30 @@ struct ps_trace_ring;
 struct ps_lock_ledger;           /* syncobj.h */
 
 struct ps_thread {
+    /* First cache line: what every hot lock's acquisition and release reads
+     * or writes (interpose_mutex.c, syncobj.h), so that path touches one line
+     * of the record, not three (pool, ignore, the hold sample, held and the
+     * ledger's fields were spread over 0x0c-0x360). */
     int state;                       /* enum ps_tstate, atomic */
     int tid;
     uint32_t gen;                    /* bumped on every reuse of the slot */
     int pool;                        /* pool index or -1; set by the agent */
     int ignore;                      /* the shim's own threads: wrappers pass through */
-    int via_create;                  /* started through our pthread_create */
     int depth;                       /* >0 while inside a wrapper span (no nesting) */
+    /* hot locks' hold-time sample (syncobj.h): acquisitions to skip before the
+     * next timed one */
+    int hold_skip;
+    int held;                        /* owner: mutexes/rwlocks/spinlocks held now (throttle's safe point) */
+    /* Hot locks (syncobj.h, "Per-thread ledger"): what used to be shared
+     * writes on every acquisition of a once-contended lock. Owner writes,
+     * the agent reads and folds into the lock's totals. */
+    uint64_t lock_events;            /* owner: ledger updates ever (the agent skips idle ledgers) */
+    struct ps_lock_slot *hot_slot;   /* owner: the slot last looked up (a lock's release
+                                      * follows its acquisition), NULL none */
+    struct ps_lock_ledger *ledger;   /* owner binds it at its first hot lock; NULL none */
     uintptr_t span_at;               /* the open span (account.h): its address on the stack */
+
+    int via_create;                  /* started through our pthread_create */
     uint32_t span_gen;               /* and its generation */
     struct ps_trace_ring *trace;     /* POOLSHIM_TRACE=on: this record's timeline (trace.h), else
                                       * NULL; set at claim, kept when the record is reused */
@@ -90,10 +106,7 @@ struct ps_thread {
      * the same condvar for every task */
     uintptr_t post_key;
     struct ps_obj *post_obj;
-    /* hot locks' hold-time sample (syncobj.h): acquisitions to skip before the
-     * next timed one, and the generator that draws the gaps (0: not seeded) */
-    int hold_skip;
-    uint32_t hold_rng;
+    uint32_t hold_rng;               /* draws the hold sample's gaps (syncobj.h), 0: not seeded */
     struct ps_tally tally;           /* the semaphores it posted, counted (tally.h) */
     /* handlers run on this thread, counted by the handler itself (restart.h):
      * the dump signal's, and the program's own (interpose_signal.c) */
@@ -132,22 +145,14 @@ struct ps_thread {
                                         thread's time before exec (and, after a
                                         fork+exec, in the forking parent) is not ours */
     int throttled;                   /* parked by the controller right now (owner writes) */
-    int held;                        /* owner: mutexes/rwlocks/spinlocks held now (throttle's safe point) */
     int no_park;                     /* someone joins this thread: the throttle must not park it */
     int sampler_fail;
-
-    /* Hot locks (syncobj.h, "Per-thread ledger"): what used to be shared
-     * writes on every acquisition of a once-contended lock. Owner writes,
-     * the agent reads and folds into the lock's totals. */
-    uint64_t lock_events;            /* owner: ledger updates ever (the agent skips idle ledgers) */
     uint64_t lock_events_folded;     /* agent: lock_events at its last fold */
-    struct ps_lock_slot *hot_slot;   /* owner: the slot last looked up (a lock's release
-                                      * follows its acquisition), NULL none */
-    struct ps_lock_ledger *ledger;   /* owner binds it at its first hot lock; NULL none */
 } __attribute__((aligned(64)));      /* records share no cache line: a thread's stores on each
                                       * hot lock (lock_events, hot_slot) sat on the line holding
                                       * its neighbour's ignore and pool, read on each of its locks */
 _Static_assert(sizeof(struct ps_thread) % 64 == 0, "thread records must not share cache lines");
+_Static_assert(__builtin_offsetof(struct ps_thread, span_at) < 64, "the hot lock's fields fit the first line");
 
 extern struct ps_thread *ps_threads;      /* PS_MAX_THREADS records */
 extern int ps_threads_hwm;                /* records ever used: scan [0, hwm) */

@@ -12,6 +12,7 @@
  * work, when the controller allows it. `held` counts the locks a thread holds: one store to
  * its own record per lock and unlock. */
 #include "export.h"
+#include "hot.h"
 #include "lockwait.h"
 #include "real.h"
 #include "throttle.h"
@@ -52,9 +53,22 @@ static inline void held_add(int d)
         t->held += d > 0 || t->held > 0 ? d : 0;
 }
 
+/* A hot mutex taken by t (its filter bit is set: a lock waited for was
+ * inserted, or it was marked already): its slot's counts, the hold sample,
+ * and `held` (t is the caller's own record, as held_add's). */
+static inline __attribute__((always_inline))
+void marked_acquired(pthread_mutex_t *m, void *site, struct ps_thread *t, int waited)
+{
+    struct ps_obj *o;
+    struct ps_lock_slot *s = ps_lock_slot(t, (uintptr_t)m, &o);
+    if (o)
+        ps_lock_acquired(o, s, t, site, waited);
+    if (__builtin_expect(ps_track_held, 0))
+        t->held++;
+}
+
 /* After the trylock (r), with the thread's record: the timed wait if the
- * mutex was busy, then the hot lock's acquisition (the filter bit is set: a
- * lock waited for was inserted, or it was marked already). */
+ * mutex was busy, then the hot lock's acquisition. */
 static inline __attribute__((always_inline))
 int lock_finish(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site,
                 struct ps_thread *t, int r)
@@ -62,13 +76,8 @@ int lock_finish(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     int waited = r == EBUSY;
     if (waited)
         r = lock_wait(how, m, clk, abs, site, t);
-    if (r == 0 || r == EOWNERDEAD) {
-        struct ps_obj *o;
-        struct ps_lock_slot *s = ps_lock_slot(t, (uintptr_t)m, &o);
-        if (o)
-            ps_lock_acquired(o, s, t, site, waited);
-        held_add(1);
-    }
+    if (r == 0 || r == EOWNERDEAD)
+        marked_acquired(m, site, t, waited);
     return r;
 }
 
@@ -93,40 +102,64 @@ int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
     return lock_finish(how, m, clk, abs, site, t, r);
 }
 
-/* A mutex the filter marks (hot, or a pool's queue mutex), all of it in one
- * out-of-line call: a worker about to take its pool's queue mutex between
- * tasks ends its task and parks here when the pool is over its limit (before
- * the trylock: after it, the worker would hold the queue mutex); then the
- * trylock, the timed wait if it is busy, and the hot lock's acquisition. */
-static inline __attribute__((always_inline))
-int lock_marked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
+/* A marked mutex locked by a thread without a record (or one of ours). */
+static __attribute__((noinline, cold))
+int lock_untracked(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
 {
-    struct ps_thread *t = ps_thread_self();
-    if (!t) {
-        int r = real_lock(how, m, clk, abs);
-        if (r == 0 || r == EOWNERDEAD)
-            held_add(1);
-        return r;
-    }
+    int r = real_lock(how, m, clk, abs);
+    if (r == 0 || r == EOWNERDEAD)
+        held_add(1);
+    return r;
+}
+
+/* A marked mutex (hot, or a pool's queue mutex), before its trylock: a
+ * worker about to take its pool's queue mutex between tasks ends its task
+ * and parks here when the pool is over its limit (before the trylock: after
+ * it, the worker would hold the queue mutex). */
+static inline __attribute__((always_inline))
+void marked_before(enum how how, pthread_mutex_t *m, struct ps_thread *t)
+{
     if (ps_pool_is_queue_mutex(t, m)) {
         ps_task_end(t);                  /* a worker comes back for more work */
         ps_throttle_at_queue_mutex(t);
     } else if (how == PLAIN) {
         ps_throttle_at_hot_mutex(t);     /* a never-idle pool's safe point (throttle.h) */
     }
-    return lock_finish(how, m, clk, abs, site, t, PS_REAL(pthread_mutex_trylock)(m));
 }
 
-/* Out of line, one per kind of call, so pthread_mutex_lock's keeps only m
- * and site (a generic one saved six registers on every marked lock). */
-static __attribute__((noinline)) int lock_marked_untimed(pthread_mutex_t *m, void *site)
+/* A marked pthread_mutex_lock whose trylock did not succeed: the timed wait
+ * (EBUSY), or glibc's other answers. Out of line, so the marked path keeps
+ * only m, site and t across the trylock: it saved six registers when this
+ * was inline (~18 instructions of sysbench's lock / sched_yield / unlock
+ * loop, whose mutexes are all hot). */
+static __attribute__((noinline))
+int lock_marked_busy(pthread_mutex_t *m, void *site, struct ps_thread *t, int r)
 {
-    return lock_marked(PLAIN, m, 0, NULL, site);
+    return lock_finish(PLAIN, m, 0, NULL, site, t, r);
+}
+
+/* Out of line, one per kind of call, so pthread_mutex_lock's keeps only m,
+ * site and the record. */
+PS_HOT_TEXT static __attribute__((noinline)) int lock_marked_untimed(pthread_mutex_t *m, void *site)
+{
+    struct ps_thread *t = ps_thread_self();
+    if (__builtin_expect(!t, 0))
+        return lock_untracked(PLAIN, m, 0, NULL);
+    marked_before(PLAIN, m, t);
+    int r = PS_REAL(pthread_mutex_trylock)(m);
+    if (__builtin_expect(r != 0, 0))
+        return lock_marked_busy(m, site, t, r);
+    marked_acquired(m, site, t, 0);
+    return 0;
 }
 static __attribute__((noinline))
 int lock_marked_timed(enum how how, pthread_mutex_t *m, clockid_t clk, const struct timespec *abs, void *site)
 {
-    return lock_marked(how, m, clk, abs, site);
+    struct ps_thread *t = ps_thread_self();
+    if (!t)
+        return lock_untracked(how, m, clk, abs);
+    marked_before(how, m, t);
+    return lock_finish(how, m, clk, abs, site, t, PS_REAL(pthread_mutex_trylock)(m));
 }
 
 /* The fast path: a trylock that succeeds on an unmarked mutex returns at once,
@@ -150,22 +183,66 @@ int lock_plain(enum how how, pthread_mutex_t *m, clockid_t clk, const struct tim
     }
     return lock_rest(how, m, clk, abs, site, r);      /* keeps `held` itself */
 }
-/* pthread_mutex_lock's: only m and site to keep. */
-static __attribute__((noinline, cold)) int lock_unresolved(pthread_mutex_t *m, void *site)
+/* The unmarked pair's two calls into glibc, through pointers that are never
+ * NULL and that keep `held` themselves when it is tracked: glibc's trylock
+ * and unlock with POOLSHIM_CONTROL off (the default), the counted ones below
+ * with it on. The uncontended pair thus tests neither a NULL pointer nor
+ * ps_track_held (10 instructions of its 53, callgrind). Until the shim is
+ * ready they are the boot functions, which resolve, count and forward; the
+ * first call after it is ready installs the pair for good (ps_track_held is
+ * set before ps_ready, and never changes after). Read-mostly, its own line. */
+static int trylock_boot(pthread_mutex_t *m);
+static int unlock_boot(pthread_mutex_t *m);
+static struct {
+    __typeof__(pthread_mutex_trylock) *trylock;
+    __typeof__(pthread_mutex_unlock) *unlock;
+} fast __attribute__((aligned(64))) = { trylock_boot, unlock_boot };
+
+static int trylock_counted(pthread_mutex_t *m)
 {
-    return lock_plain(PLAIN, m, 0, NULL, site);              /* PS_REAL resolves them first */
-}
-static __attribute__((noinline)) int lock_plain_untimed(pthread_mutex_t *m, void *site)
-{
-    __typeof__(pthread_mutex_trylock) *f = ps_real_pthread_mutex_trylock;
-    if (__builtin_expect(!f, 0))
-        return lock_unresolved(m, site);
-    int r = f(m);
-    if (__builtin_expect(r == 0, 1)) {
+    int r = ps_real_pthread_mutex_trylock(m);
+    if (r == 0)
         held_add(1);
+    return r;
+}
+static int unlock_counted(pthread_mutex_t *m)
+{
+    held_add(-1);
+    return ps_real_pthread_mutex_unlock(m);
+}
+static __attribute__((noinline, cold)) void fast_install(void)
+{
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || !ps_real_pthread_mutex_trylock ||
+        !ps_real_pthread_mutex_unlock)
+        return;                          /* not yet (or a pass-through shim: boot stays) */
+    int counted = ps_track_held;
+    __atomic_store_n(&fast.trylock, counted ? trylock_counted : ps_real_pthread_mutex_trylock,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&fast.unlock, counted ? unlock_counted : ps_real_pthread_mutex_unlock,
+                     __ATOMIC_RELAXED);
+}
+static __attribute__((noinline, cold)) int trylock_boot(pthread_mutex_t *m)
+{
+    fast_install();
+    int r = PS_REAL(pthread_mutex_trylock)(m);
+    if (r == 0)
+        held_add(1);
+    return r;
+}
+static __attribute__((noinline, cold)) int unlock_boot(pthread_mutex_t *m)
+{
+    fast_install();
+    held_add(-1);
+    return PS_REAL(pthread_mutex_unlock)(m);
+}
+
+/* pthread_mutex_lock's: only m and site to keep. */
+PS_HOT_TEXT static __attribute__((noinline)) int lock_plain_untimed(pthread_mutex_t *m, void *site)
+{
+    int r = __atomic_load_n(&fast.trylock, __ATOMIC_RELAXED)(m);   /* keeps `held` */
+    if (__builtin_expect(r == 0, 1))
         return 0;
-    }
-    return lock_rest(PLAIN, m, 0, NULL, site, r);
+    return lock_rest(PLAIN, m, 0, NULL, site, r);                  /* keeps `held` itself */
 }
 
 /* Inlined into the exported functions, so PS_CALLER() here is their caller. */
@@ -181,7 +258,7 @@ int lock_common(enum how how, pthread_mutex_t *m, clockid_t clk, const struct ti
     return lock_plain(how, m, clk, abs, PS_CALLER());
 }
 
-PS_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+PS_EXPORT PS_HOT_TEXT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     return lock_common(PLAIN, m, 0, NULL);
 }
@@ -210,7 +287,7 @@ PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 /* A marked mutex: the hold time closes while we still hold it (the owner
  * check needs that); the task begins after the real unlock, so the clock read
  * and the pool's counter are not inside the host's critical section. */
-static __attribute__((noinline)) int unlock_task(struct ps_thread *t, pthread_mutex_t *m)
+PS_HOT_TEXT static __attribute__((noinline)) int unlock_task(struct ps_thread *t, pthread_mutex_t *m)
 {
     int r = PS_REAL(pthread_mutex_unlock)(m);
     if (r == 0)
@@ -219,8 +296,9 @@ static __attribute__((noinline)) int unlock_task(struct ps_thread *t, pthread_mu
 }
 /* The real unlock is a tail call unless the mutex is the thread's pool's
  * queue mutex (then unlock_task): no stack frame on a hot lock's release. */
-static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
+PS_HOT_TEXT static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
 {
+    held_add(-1);
     struct ps_thread *t = ps_self;
     if (!t || t->ignore)
         return PS_REAL(pthread_mutex_unlock)(m);
@@ -233,21 +311,9 @@ static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
     return PS_REAL(pthread_mutex_unlock)(m);
 }
 
-/* Before the constructor resolved the real functions (PS_REAL's fallback,
- * out of line so the fast paths need no saved register for it). */
-static __attribute__((noinline, cold)) int unlock_unresolved(pthread_mutex_t *m)
+PS_EXPORT PS_HOT_TEXT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    ps_real_init();
-    return ps_real_pthread_mutex_unlock(m);
-}
-
-PS_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
-{
-    held_add(-1);
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
-        return unlock_marked(m);
-    __typeof__(pthread_mutex_unlock) *f = ps_real_pthread_mutex_unlock;
-    if (__builtin_expect(!f, 0))
-        return unlock_unresolved(m);
-    return f(m);
+        return unlock_marked(m);         /* these keep `held` themselves */
+    return __atomic_load_n(&fast.unlock, __ATOMIC_RELAXED)(m);
 }
