@@ -146,6 +146,7 @@ static void sample(void)
     p->live = S.live;
     p->idle = S.idle_running < S.running ? S.idle_running : S.running;
     p->busy = S.running - p->idle;
+    p->parked = S.live - S.running;
     p->limit = fake_limit[S.pi];
     p->queue = (uint64_t)S.queue;
     p->submissions = (uint64_t)S.subs;
@@ -340,6 +341,20 @@ static __attribute__((unused)) int count_actions(json_t *rep, const char *action
 static int dint(json_t *d, const char *k)
 {
     return (int)json_integer_value(json_object_get(d, k));
+}
+
+/* Decisions that changed the size (the first one takes effect before the
+ * first tick's trace, so changes() does not see it). */
+static int size_changes(void)
+{
+    json_t *rep = report();
+    size_t i;
+    json_t *d;
+    int n = 0;
+    json_array_foreach(decisions(rep), i, d)
+        n += dint(d, "from") != dint(d, "to");
+    json_decref(rep);
+    return n;
 }
 
 /* ---- workloads ---- */
@@ -631,12 +646,86 @@ Test(controller, a_pool_gets_the_cores_its_process_leaves, .fini = teardown)
     json_decref(rep);
 }
 
+/* Node's fs pool at the first look: its feeder, starved by 64 workers, uses
+ * half a core, and the model leaves the pool 2; with the pool at 2 the
+ * feeder takes its whole core and the model says 1. The gain of 64 -> 2 is
+ * clear long before its window ends: the step on to 1 comes within 0.35 s
+ * (the window is 500 ms), not a window later. */
+Test(controller, a_clear_gain_is_followed_before_its_window_ends, .fini = teardown)
+{
+    setup(fed_by_one_core, 64, 0, 0);
+    S.other_cpu = 0.5;
+    while (S.running == 64 && S.ticks < 20)
+        tick();
+    cr_assert_eq(S.running, 2, "the model did not move 64 -> 2: %s", trace_str());
+    int moved = S.ticks;
+    S.other_cpu = 1.0;
+    while (S.running == 2 && S.ticks < moved + 20)
+        tick();
+    cr_expect_eq(S.running, 1, "%s", trace_str());
+    cr_expect_leq(S.ticks - moved, 3, "2 -> 1 after %d ticks: %s", S.ticks - moved, trace_str());
+}
+
+/* Each of the 2 workers holds a core and waits for nothing: no probe either
+ * way (1 would idle a core, 3 would find none), so after the model's move
+ * the size never changes. */
+Test(controller, a_pool_holding_every_core_is_not_probed, .fini = teardown)
+{
+    setup(cpu_collapse, 64, 0, 0);
+    run_s(60.0);
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    cr_expect_eq(size_changes(), 1, "%s", trace_str());
+}
+
+/* fed_by_one_core, its running worker found in its wait for work at every
+ * look (the feeder is the bottleneck: node's fs pool at 1). */
+static void fed_and_waiting(int n, struct rates *r)
+{
+    fed_by_one_core(n, r);
+    S.idle_running = n <= 1 ? n : 0;
+}
+
+/* At 1 worker of fed_by_one_core, one core is free: the model's 1 is
+ * checked by a probe up (and the probe undone). */
+Test(controller, a_busy_pool_beside_a_free_core_is_probed_upward, .fini = teardown)
+{
+    setup(fed_by_one_core, 64, 0, 0);
+    S.other_cpu = 1.0;
+    run_s(20.0);
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "unpark", "probe up: 1 -> 2"), "%s", trace_str());
+    json_decref(rep);
+}
+
+/* The same pool whose worker waits for work: one more worker would find
+ * none, so no probe up, and after the model's move the size never changes. */
+Test(controller, a_pool_waiting_for_work_is_not_probed_upward, .fini = teardown)
+{
+    setup(fed_and_waiting, 64, 0, 0);
+    S.other_cpu = 1.0;
+    run_s(20.0);
+    cr_expect_eq(S.running, 1, "%s", trace_str());
+    cr_expect_eq(size_changes(), 1, "%s", trace_str());
+}
+
+/* cpu_collapse, but two or more workers wait on a lock they share for 15 %
+ * of their time: at 2 they do not each hold a core, so probes both ways are
+ * worth making (and both lose: 1 does half, 3 does 13 % less). */
+static void cpu_collapse_shared_lock(int n, struct rates *r)
+{
+    cpu_collapse(n, r);
+    if (n > 1) {
+        r->lock = 0.15 * r->cpu;
+        r->cpu *= 0.85;
+    }
+}
+
 /* A probe that costs 30 % or more is undone after a quarter of its window
  * (500 ms: 125 ms, i.e. the second tick after the one it takes to settle);
  * one that costs less than 15 % (13 %) at the end of its window. */
 Test(controller, a_costly_probe_is_undone_early, .fini = teardown)
 {
-    setup(cpu_collapse, 64, 0, 0);
+    setup(cpu_collapse_shared_lock, 64, 0, 0);
     run_s(20.0);
     json_t *rep = report();
     size_t i;
@@ -860,6 +949,20 @@ Test(controller, a_thread_waiting_with_the_queue_mutex_frees_the_workers_parked_
     cr_expect_not_null(find(rep, "release", "a thread waits on a condvar with that mutex"), "%s", trace_str());
     json_decref(rep);
     cr_expect_eq(fake_limit[S.pi], 2);
+}
+
+/* The same waiter, and every running worker found in its wait for work, but
+ * tasks keep starting (the census finds a worker there until it runs again:
+ * node's fs pool at 1, fed at 500k tasks/s): the pool works, it is not at
+ * rest, and its parked workers stay parked. */
+Test(controller, a_pool_starting_tasks_is_not_at_rest, .fini = teardown)
+{
+    throttled_then(cpu_collapse);
+    View.pool[S.pi].queue_mutex = 0x6000;
+    View.pool[S.pi].queue_mutex_waited = 1;
+    S.idle_running = 2;
+    S.at_mutex = 3;
+    expect_stays_throttled(3.0);
 }
 
 /* Work queued, the running workers busy and nothing completing (they wait on
