@@ -39,10 +39,12 @@
 #include "log.h"
 #include "machine.h"
 #include "pool.h"
+#include "qmodel.h"
 #include "recommend.h"
 #include "syncobj.h"
 #include "view.h"
 #include "throttle.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,8 +69,7 @@
 #define OTHER_CORES_MIN 0.1   /* other threads' CPU below this leaves the model the usable cores */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define UNDERFED_SHARE 0.25  /* running workers found waiting for work: above this share, one more finds none */
-#define HELD_CPU 0.9          /* CPU per running worker above which each has a core of its own, */
-#define HELD_WAIT 0.1         /* if its waits for a core and for locks stay below this share of its CPU */
+#define MODEL_AGREE 0.1       /* the model predicted a window: its CPU within this share of the model's */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
 
@@ -337,28 +338,31 @@ static int underfed(const struct ctl *c)
     return c->last_win.waiting >= UNDERFED_SHARE;
 }
 
-/* No probe up: the pool keeps the cores busy computing and its threads wait
- * for nothing that frees a core (W/C under HELD_WAIT): one more thread has
- * no core to run on and no wait to fill (sysbench threads at 2 on 2 cores:
- * 3 runs slower). The guard above covers a pool whose threads already
- * queue for the cores. */
+/* No probe up: the pool already uses so much of the cores left to it that
+ * one more thread could add less than a growth must gain (2 EPS): what a
+ * pool gets done follows the CPU it gets (sysbench threads at 2 on 2 cores,
+ * 1.97 cores: 3 runs slower; an I/O pool at the model's 43, 1.9 cores). */
 static int cores_full(const struct ctl *c)
 {
-    const double cpu = c->last_win.cpu;
-    return cpu >= HELD_CPU * ps_ncores && c->last_win.ws < HELD_WAIT * cpu;
+    return c->last_win.cpu >= pool_cores() / (1 + 2 * EPS);
 }
 
-/* No probe down: each running worker has a core of its own and waits
- * neither for a core nor for a lock. Fewer workers then use fewer cores and
- * free nobody from waiting: the probe's loss is known before it is made (a
- * worker's share; sysbench threads at 2 on 2 cores: a probe of 1 ran 0.55
- * as fast). Probes down remain where workers get in each other's way, and
- * where they wait (an I/O pool: fewer threads for the same throughput). */
-static int cores_held(const struct ctl *c)
+/* No probe down whose loss the queueing model (qmodel.h) predicts, when the
+ * model predicted the last window itself (the CPU the pool used at its size
+ * within MODEL_AGREE of the model's, for the W/C it measured): a worker that
+ * holds a core of its own (sysbench threads at 2 on 2 cores: 1 ran 0.55 as
+ * fast), an I/O pool at the size that keeps the cores 95 % busy (43 -> 33
+ * loses a fifth). Where the model is off (waits it does not see, workers
+ * that get in each other's way) the probe is made. */
+static int loss_predicted(const struct ctl *c, int to)
 {
-    const double cpu = c->last_win.cpu;
-    return c->size > 0 && cpu >= HELD_CPU * c->size && c->last_win.runq < HELD_WAIT * cpu &&
-           c->last_win.contend < HELD_WAIT * cpu;
+    double cpu = c->last_win.cpu, cores = pool_cores();
+    if (c->size <= 0 || cpu <= 0)
+        return 0;
+    double w_c = c->last_win.ws / cpu, now = ps_qmodel_utilization(c->size, cores, w_c);
+    if (fabs(cpu - now * cores) > MODEL_AGREE * now * cores)
+        return 0;
+    return ps_qmodel_utilization(to, cores, w_c) < now * (1 - 2 * EPS);
 }
 
 /* A pool whose workers wait on mutexes and on nothing else (no condvar, no
@@ -566,7 +570,7 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
         if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
-        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff || cores_held(c)))
+        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff || loss_predicted(c, to)))
             continue;                   /* cannot park (see change()), or a known loss */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL || underfed(c) || cores_full(c) ||
                              (to > p->live && !ps_expand_allowed(pi))))
