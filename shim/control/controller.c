@@ -21,7 +21,9 @@
  *    model x 1.5]: the first 2 windows after a new size (toward the model's
  *    new reading after a model move), then 4; once two probes in a row found
  *    nothing better the size is confirmed, and probed once a minute, then
- *    every 2 and 4 minutes, so a steady pool sees few changes.
+ *    every 2 and 4 minutes, so a steady pool sees few changes. A probe whose
+ *    loss is known before it is made is not made (underfed, cores_full,
+ *    loss_predicted), and a gain, like a loss, may be clear early.
  *  - Cores: the model counts the cores the rest of the process leaves the
  *    pool (node's main thread feeds its fs pool with one of two).
  *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
@@ -106,7 +108,7 @@ struct ctl {
     double win_waiting_sum;
     int win_looks;
     struct {
-        double cpu, runq, contend, ws;  /* cores */
+        double cpu, ws;                 /* cores: CPU, io + sleep */
         double waiting;                 /* share of the running workers */
     } last_win;
     double change_demand;      /* work per task when the size last changed */
@@ -538,8 +540,6 @@ static void end_window(int pi, struct ctl *c)
     double dt = (double)(s1->t_ns - s0->t_ns) * NS;
 #define RATE(f) ((s1->f >= s0->f ? (double)(s1->f - s0->f) : 0) * NS / dt)
     c->last_win.cpu = RATE(cpu_ns);
-    c->last_win.runq = RATE(runq_ns);
-    c->last_win.contend = RATE(lock_ns) + RATE(cond_ns);
     c->last_win.ws = RATE(io_ns) + RATE(sleep_ns);
 #undef RATE
     c->last_win.waiting = c->win_looks ? c->win_waiting_sum / c->win_looks : 0;
