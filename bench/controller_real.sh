@@ -53,15 +53,17 @@ one() {
   python3 -c 'import json,sys; print(json.loads(sys.argv[1])["tasks_per_s"])' "$out" 2>/dev/null || echo 0
 }
 
-# ctl DIR SECONDS: "limit last_change_s changes_per_min settled_changes_per_min path" of the
-# run's main pool (most decisions): settled = changes after the first SETTLE_S
+# ctl DIR SECONDS BAD: "limit last_change_s changes_per_min settled_changes_per_min path" of the
+# run's main pool (the one started at the case's bad size BAD, most decisions among them;
+# node's V8 platform pool of 4 may decide more often than its fs pool of 64 that settled
+# at once): settled = changes after the first SETTLE_S
 # (10) s, per minute of the rest; path = start size and each change as
 # t_s:size, comma-separated (bench_case finds the time to a good size in it).
 ctl() {
-  python3 - "$1" "$2" "${SETTLE_S:-10}" <<'PY'
+  python3 - "$1" "$2" "${SETTLE_S:-10}" "$3" <<'PY'
 import glob, json, sys
 fs = sorted(glob.glob(sys.argv[1] + "/poolshim.*.json"))
-secs, settle = float(sys.argv[2]), float(sys.argv[3])
+secs, settle, bad = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 best = None
 for f in fs:
     try:
@@ -77,15 +79,15 @@ for f in fs:
         lim = next((p.get("limit") for p in r.get("pools", []) if p.get("id") == pool), None)
         path = ",".join(["0:%d" % l[0]["from"]] + ["%.2f:%d" % (d["t_s"], d["to"]) for d in ch])
         late = len([d for d in ch if d["t_s"] >= settle])
-        cand = (len(l), lim, ch[-1]["t_s"] if ch else 0.0, len(ch), late, path)
-        if best is None or cand[0] > best[0]:
+        cand = (l[0]["from"] == bad, len(l), lim, ch[-1]["t_s"] if ch else 0.0, len(ch), late, path)
+        if best is None or cand[:2] > best[:2]:
             best = cand
 if best is None:
     print("- - - - -")
 else:
     rest = secs - settle
-    print("%s %.2f %.1f %s %s" % (best[1], best[2], best[3] * 60.0 / secs,
-                                  "%.1f" % (best[4] * 60.0 / rest) if rest > 0 else "-", best[5]))
+    print("%s %.2f %.1f %s %s" % (best[2], best[3], best[4] * 60.0 / secs,
+                                  "%.1f" % (best[5] * 60.0 / rest) if rest > 0 else "-", best[6]))
 PY
 }
 
@@ -102,7 +104,7 @@ bench_case() {  # bench_case NAME BAD STATICS...
     v=$(one "$c" "$bad" on "$TMP/$c.on.$i"); runs[on]="${runs[on]:-} $v"
     local secs=$DUR
     [ "$c" = pigz ] || [ "$c" = memcached ] && secs=3
-    read -r l t cpm _ path <<<"$(ctl "$TMP/$c.on.$i" "$secs")"
+    read -r l t cpm _ path <<<"$(ctl "$TMP/$c.on.$i" "$secs" "$bad")"
     lims+=("$l"); lasts+=("$t"); cpms+=("$cpm"); paths+=("${path:--}")
     for s in "${statics[@]}"; do
       v=$(one "$c" "$s" off "$TMP/$c.s$s.$i"); runs[s$s]="${runs[s$s]:-} $v"
@@ -111,7 +113,7 @@ bench_case() {  # bench_case NAME BAD STATICS...
   local steady="-"
   if [ "${STEADY_S:-60}" != 0 ] && [ "$c" != pigz ] && [ "$c" != memcached ]; then
     DUR=${STEADY_S:-60} one "$c" "$bad" on "$TMP/$c.steady" >/dev/null
-    read -r l t cpm scpm _ <<<"$(ctl "$TMP/$c.steady" "${STEADY_S:-60}")"
+    read -r l t cpm scpm _ <<<"$(ctl "$TMP/$c.steady" "${STEADY_S:-60}" "$bad")"
     steady="$cpm, after ${SETTLE_S:-10} s $scpm (limit $l)"
   fi
   local load1; load1=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -21,7 +21,9 @@
  *    model x 1.5]: the first 2 windows after a new size (toward the model's
  *    new reading after a model move), then 4; once two probes in a row found
  *    nothing better the size is confirmed, and probed once a minute, then
- *    every 2 and 4 minutes, so a steady pool sees few changes.
+ *    every 2 and 4 minutes, so a steady pool sees few changes. A probe whose
+ *    loss is known before it is made is not made (underfed, cores_full,
+ *    loss_predicted), and a gain, like a loss, may be clear early.
  *  - Cores: the model counts the cores the rest of the process leaves the
  *    pool (node's main thread feeds its fs pool with one of two).
  *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
@@ -39,10 +41,12 @@
 #include "log.h"
 #include "machine.h"
 #include "pool.h"
+#include "qmodel.h"
 #include "recommend.h"
 #include "syncobj.h"
 #include "view.h"
 #include "throttle.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,6 +70,8 @@
 #define CONTEND_START_TICKS 2   /* intervals of start-up (a barrier's condvar wait) before it is judged */
 #define OTHER_CORES_MIN 0.1   /* other threads' CPU below this leaves the model the usable cores */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
+#define UNDERFED_SHARE 0.25  /* running workers found waiting for work: above this share, one more finds none */
+#define MODEL_AGREE 0.1       /* the model predicted a window: its CPU within this share of the model's */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
 
@@ -95,6 +101,16 @@ struct ctl {
     int shift_ticks;
     int no_throttle;           /* the watchdog found parking stalls this pool */
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
+    /* The window's pool totals at its start, and the share of running
+     * workers found waiting for work summed over its looks: at its end, what
+     * the pool did at the size it ran (last_win), for the probes' rules. */
+    struct ps_pool_sample win_s0;
+    double win_waiting_sum;
+    int win_looks;
+    struct {
+        double cpu, ws;                 /* cores: CPU, io + sleep */
+        double waiting;                 /* share of the running workers */
+    } last_win;
     double change_demand;      /* work per task when the size last changed */
     int win_pending;           /* skip one tick after a change */
     /* watchdog: the last tick's totals, when the pool last progressed */
@@ -201,6 +217,9 @@ static int observe(int pi, struct ctl *c)
     c->runq = ema(c->runq, RATE(runq_ns), first);
     c->tasks = ema(c->tasks, (s1->tasks >= s0->tasks ? (double)(s1->tasks - s0->tasks) : 0) / dt, first);
 #undef RATE
+    int running = p->live - p->parked;
+    c->win_waiting_sum += running > 0 ? (double)p->idle / running : 0;
+    c->win_looks++;
     if (s1->tasks > s0->tasks && !first) {
         /* Sleeps and I/O waits on a busy machine include the wait for a core
          * after the wake-up (also counted as run-queue time): take it out. */
@@ -308,6 +327,44 @@ static void model(int pi, struct ctl *c)
 static int guard(const struct ctl *c)
 {
     return c->cpu >= 0.9 * ps_ncores && c->runq >= 0.1 * c->cpu;
+}
+
+/* No probe up: the running workers are found in their wait for work a real
+ * share of the time. The census counts a worker there until it runs again,
+ * so either no work came or, woken, it waited for a core: one more worker
+ * would find nothing to do or no core to do it on. (Node's fs pool at 1,
+ * fed by its main thread: found there 0.8 of the ticks, and a probe of 2 ran
+ * 0.5-0.65 as fast.) */
+static int underfed(const struct ctl *c)
+{
+    return c->last_win.waiting >= UNDERFED_SHARE;
+}
+
+/* No probe up: the pool already uses so much of the cores left to it that
+ * one more thread could add less than a growth must gain (2 EPS): what a
+ * pool gets done follows the CPU it gets (sysbench threads at 2 on 2 cores,
+ * 1.97 cores: 3 runs slower; an I/O pool at the model's 43, 1.9 cores). */
+static int cores_full(const struct ctl *c)
+{
+    return c->last_win.cpu >= pool_cores() / (1 + 2 * EPS);
+}
+
+/* No probe down whose loss the queueing model (qmodel.h) predicts, when the
+ * model predicted the last window itself (the CPU the pool used at its size
+ * within MODEL_AGREE of the model's, for the W/C it measured): a worker that
+ * holds a core of its own (sysbench threads at 2 on 2 cores: 1 ran 0.55 as
+ * fast), an I/O pool at the size that keeps the cores 95 % busy (43 -> 33
+ * loses a fifth). Where the model is off (waits it does not see, workers
+ * that get in each other's way) the probe is made. */
+static int loss_predicted(const struct ctl *c, int to)
+{
+    double cpu = c->last_win.cpu, cores = pool_cores();
+    if (c->size <= 0 || cpu <= 0)
+        return 0;
+    double w_c = c->last_win.ws / cpu, now = ps_qmodel_utilization(c->size, cores, w_c);
+    if (fabs(cpu - now * cores) > MODEL_AGREE * now * cores)
+        return 0;
+    return ps_qmodel_utilization(to, cores, w_c) < now * (1 - 2 * EPS);
 }
 
 /* A pool whose workers wait on mutexes and on nothing else (no condvar, no
@@ -473,8 +530,26 @@ static const char *work_unit(const struct ctl *c)
     return c->by_acqs ? "lock acquisitions" : "tasks";
 }
 
+/* What the pool did over the window that ends now, at the size it ran. */
+static void end_window(int pi, struct ctl *c)
+{
+    const struct ps_pool_sample *s1 = &V->pool[pi].last, *s0 = &c->win_s0;
+    memset(&c->last_win, 0, sizeof c->last_win);
+    if (s1->t_ns <= s0->t_ns || !s0->t_ns)
+        return;
+    double dt = (double)(s1->t_ns - s0->t_ns) * NS;
+#define RATE(f) ((s1->f >= s0->f ? (double)(s1->f - s0->f) : 0) * NS / dt)
+    c->last_win.cpu = RATE(cpu_ns);
+    c->last_win.ws = RATE(io_ns) + RATE(sleep_ns);
+#undef RATE
+    c->last_win.waiting = c->win_looks ? c->win_waiting_sum / c->win_looks : 0;
+}
+
 static void start_window(struct ctl *c, int pi, uint64_t now)
 {
+    c->win_s0 = V->pool[pi].last;
+    c->win_waiting_sum = 0;
+    c->win_looks = 0;
     c->win_ns = now;
     c->win_tasks = work_done(pi, c);
     c->win_pending = 0;
@@ -495,9 +570,9 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
         if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
-        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff))
-            continue;                   /* cannot park (see change()) */
-        if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL ||
+        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff || loss_predicted(c, to)))
+            continue;                   /* cannot park (see change()), or a known loss */
+        if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL || underfed(c) || cores_full(c) ||
                              (to > p->live && !ps_expand_allowed(pi))))
             continue;
         char why[160];
@@ -707,7 +782,12 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
         return;
     }
     int never_idle = !p->idle_obj;      /* parked at the queue mutex: each parked worker has work */
-    int resting = !never_idle && p->busy == 0 && !p->queue;
+    /* At rest: no task started since the last tick, none queued, no running
+     * worker busy. The census alone is not enough: it finds a worker in its
+     * wait for work until it runs again, and node's fs pool at 1 worker
+     * (fed by the main thread, 500k tasks/s) was found there in most ticks,
+     * "rested" for 2 s, and had its 63 parked workers let go. */
+    int resting = !never_idle && p->busy == 0 && !p->queue && !started;
     c->rest_ticks = resting ? c->rest_ticks + 1 : 0;
     if (resting && ps_throttle_parked_at_mutex(pi) &&
         (p->queue_mutex_waited || c->rest_ticks >= REST_RELEASE_TICKS)) {
@@ -896,10 +976,17 @@ static void control(int pi, struct ctl *c, uint64_t now)
         rollback(pi, c, now, tput, window);
         return;
     }
+    /* And a change that gains much is clear as early, by the same margin
+     * (a move that pays is most often a step on the way: node's fs pool
+     * from 64 to the model's 2, on to 1 half a window sooner). Whether the
+     * gain is the change's or the load's (shorter tasks), the evaluation
+     * below keeps the change: it may come now. */
+    int gained = c->phase == P_EVAL && c->last_kind != K_ROLLBACK && c->ref_tput > 0 &&
+                 tasks - c->win_tasks >= 16 && in_win >= window / 4 && -lost > 6 * EPS;
     /* The first look needs only rates for the model (two samples of the
      * pool's history): do not wait a full window. Every tick at the wrong size
      * costs the whole run: an undersized pool runs at 2/43 of its speed. */
-    if (now - c->win_ns < (c->phase == P_START ? 100000000ull : window))
+    if (!gained && now - c->win_ns < (c->phase == P_START ? 100000000ull : window))
         return;
     if (c->phase == P_START && tasks - c->win_tasks < 8) {
         /* Too few task boundaries to measure throughput (the pool's tasks
@@ -944,6 +1031,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->size = p->live;      /* workers left */
     uint64_t win_count = tasks - c->win_tasks;
     int seen = win_count >= MIN_WINDOW_TASKS;
+    end_window(pi, c);
     start_window(c, pi, now);
     if (c->phase == P_EVAL && !seen && unseen_window(pi, c, now, win_count, tput))
         return;

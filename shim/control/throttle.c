@@ -95,13 +95,16 @@ static void park(struct ps_thread *t, struct ps_pool *p, int at_mutex, uint64_t 
     if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || t->ignore || t->depth || !t->routine ||
         __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE))
         return;
-    if (agent_silent(ps_mono_ns()))
-        return;
+    /* The running workers of a throttled pool come here at every safe
+     * point (a never-idle pool's at every hot lock: millions a second), and
+     * most may not park: the counts decide before the clock is read. */
     int e = __atomic_load_n(&epoch[pi], __ATOMIC_ACQUIRE), me = __atomic_load_n(&mutex_epoch[pi], __ATOMIC_ACQUIRE);
     for (;;) {
         int lim = floor_of(p), n = __atomic_load_n(&nparked[pi], __ATOMIC_ACQUIRE);
         if (!lim || ps_throttle_live(pi) - n - 1 < lim)
             return;                     /* parking me would leave too few running */
+        if (agent_silent(ps_mono_ns()))
+            return;
         if (__atomic_compare_exchange_n(&nparked[pi], &n, n + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
     }

@@ -146,6 +146,7 @@ static void sample(void)
     p->live = S.live;
     p->idle = S.idle_running < S.running ? S.idle_running : S.running;
     p->busy = S.running - p->idle;
+    p->parked = S.live - S.running;
     p->limit = fake_limit[S.pi];
     p->queue = (uint64_t)S.queue;
     p->submissions = (uint64_t)S.subs;
@@ -205,6 +206,7 @@ static void setup(law_fn law, int threads, int expandable, double noise)
 
 static json_t *report(void);
 static json_t *decisions(json_t *rep);
+static int size_changes(void);
 static const char *trace_str(void);
 static int dint(json_t *d, const char *k);
 static void teardown(void)
@@ -342,6 +344,20 @@ static int dint(json_t *d, const char *k)
     return (int)json_integer_value(json_object_get(d, k));
 }
 
+/* Decisions that changed the size (the first one takes effect before the
+ * first tick's trace, so changes() does not see it). */
+static int size_changes(void)
+{
+    json_t *rep = report();
+    size_t i;
+    json_t *d;
+    int n = 0;
+    json_array_foreach(decisions(rep), i, d)
+        n += dint(d, "from") != dint(d, "to");
+    json_decref(rep);
+    return n;
+}
+
 /* ---- workloads ---- */
 
 /* CPU-bound, best at 2 workers on 2 cores; above that workers fight for the
@@ -408,6 +424,17 @@ Test(controller, undersized_io_pool_grows_to_goetz_size, .fini = teardown)
     cr_expect_geq(dint(d, "to"), 38);
     cr_expect_leq(dint(d, "to"), 46);
     json_decref(rep);
+}
+
+/* Grown to the model's size, the pool uses the cores as the model said
+ * (95 %): one more thread could add under 10 %, and the model predicts a
+ * probe down loses a fifth. Neither is made: one size change in a minute. */
+Test(controller, an_io_pool_at_the_models_size_is_not_probed, .fini = teardown)
+{
+    setup(io_wc20, 2, 1, 0.05);
+    run_s(60.0);
+    cr_expect_eq(size_changes(), 1, "%s", trace_str());
+    cr_expect_geq(S.running, 38, "%s", trace_str());
 }
 
 Test(controller, expansion_never_exceeds_the_configured_max, .fini = teardown)
@@ -631,12 +658,55 @@ Test(controller, a_pool_gets_the_cores_its_process_leaves, .fini = teardown)
     json_decref(rep);
 }
 
+/* Node's fs pool at the first look: its feeder, starved by 64 workers, uses
+ * half a core, and the model leaves the pool 2; with the pool at 2 the
+ * feeder takes its whole core and the model says 1. The gain of 64 -> 2 is
+ * clear long before its window ends: the step on to 1 comes within 0.35 s
+ * (the window is 500 ms), not a window later. */
+Test(controller, a_clear_gain_is_followed_before_its_window_ends, .fini = teardown)
+{
+    setup(fed_by_one_core, 64, 0, 0);
+    S.other_cpu = 0.5;
+    while (S.running == 64 && S.ticks < 20)
+        tick();
+    cr_assert_eq(S.running, 2, "the model did not move 64 -> 2: %s", trace_str());
+    int moved = S.ticks;
+    S.other_cpu = 1.0;
+    while (S.running == 2 && S.ticks < moved + 20)
+        tick();
+    cr_expect_eq(S.running, 1, "%s", trace_str());
+    cr_expect_leq(S.ticks - moved, 3, "2 -> 1 after %d ticks: %s", S.ticks - moved, trace_str());
+}
+
+/* Each of the 2 workers holds a core and waits for nothing: no probe either
+ * way (1 would idle a core, 3 would find none), so after the model's move
+ * the size never changes. */
+Test(controller, a_pool_holding_every_core_is_not_probed, .fini = teardown)
+{
+    setup(cpu_collapse, 64, 0, 0);
+    run_s(60.0);
+    cr_expect_eq(S.running, 2, "%s", trace_str());
+    cr_expect_eq(size_changes(), 1, "%s", trace_str());
+}
+
+/* cpu_collapse, but two or more workers wait on a lock they share for 15 %
+ * of their time: at 2 they do not each hold a core, so probes both ways are
+ * worth making (and both lose: 1 does half, 3 does 13 % less). */
+static void cpu_collapse_shared_lock(int n, struct rates *r)
+{
+    cpu_collapse(n, r);
+    if (n > 1) {
+        r->lock = 0.15 * r->cpu;
+        r->cpu *= 0.85;
+    }
+}
+
 /* A probe that costs 30 % or more is undone after a quarter of its window
  * (500 ms: 125 ms, i.e. the second tick after the one it takes to settle);
  * one that costs less than 15 % (13 %) at the end of its window. */
 Test(controller, a_costly_probe_is_undone_early, .fini = teardown)
 {
-    setup(cpu_collapse, 64, 0, 0);
+    setup(cpu_collapse_shared_lock, 64, 0, 0);
     run_s(20.0);
     json_t *rep = report();
     size_t i;
@@ -700,6 +770,26 @@ Test(controller, a_probe_that_paid_is_followed_onward, .fini = teardown)
     cr_expect_eq(S.running, 12, "%s", trace_str());
     cr_expect_eq(S.max_live, 12, "probes stay within model x 1.5: %s", trace_str());
     json_decref(rep);
+}
+
+/* The same pool with a quarter of its running workers found in their wait
+ * for work at every look: one more worker would find none to do, so no probe
+ * up (a_probe_that_paid_is_followed_onward probes it 8 -> 10). */
+static void more_is_better_waiting(int n, struct rates *r)
+{
+    more_is_better(n, r);
+    S.idle_running = n / 4;
+}
+
+Test(controller, a_pool_waiting_for_work_is_not_probed_upward, .fini = teardown)
+{
+    setup(more_is_better_waiting, 8, 1, 0);
+    run_s(20.0);
+    json_t *rep = report();
+    json_t *up = find(rep, "expand", "probe up");
+    cr_expect_null(up, "%s (%s)", up ? json_string_value(json_object_get(up, "reason")) : "", trace_str());
+    json_decref(rep);
+    cr_expect_eq(S.max_live, 8, "%s", trace_str());
 }
 
 /* The work per task grows 4x just as a probe starts (8 -> 6 workers of a
@@ -860,6 +950,20 @@ Test(controller, a_thread_waiting_with_the_queue_mutex_frees_the_workers_parked_
     cr_expect_not_null(find(rep, "release", "a thread waits on a condvar with that mutex"), "%s", trace_str());
     json_decref(rep);
     cr_expect_eq(fake_limit[S.pi], 2);
+}
+
+/* The same waiter, and every running worker found in its wait for work, but
+ * tasks keep starting (the census finds a worker there until it runs again:
+ * node's fs pool at 1, fed at 500k tasks/s): the pool works, it is not at
+ * rest, and its parked workers stay parked. */
+Test(controller, a_pool_starting_tasks_is_not_at_rest, .fini = teardown)
+{
+    throttled_then(cpu_collapse);
+    View.pool[S.pi].queue_mutex = 0x6000;
+    View.pool[S.pi].queue_mutex_waited = 1;
+    S.idle_running = 2;
+    S.at_mutex = 3;
+    expect_stays_throttled(3.0);
 }
 
 /* Work queued, the running workers busy and nothing completing (they wait on
