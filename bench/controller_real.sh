@@ -33,7 +33,9 @@ TMP=$(mktemp -d /tmp/poolshim-bench-ctl.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 [ -e "$LIB" ] || { echo "no $LIB: run make first" >&2; exit 2; }
 PIGZ_IN=$TMP/pigz.in
-head -c 12000000 /dev/urandom | base64 > "$PIGZ_IN"   # 16 MB of text: ~2 s at the best size
+# 148 MB of text: ~2 s at the best size (it was 16 MB, 0.2 s: over before
+# the controller's first look, so the run measured no control at all)
+head -c 110000000 /dev/urandom | base64 > "$PIGZ_IN"
 
 # one CASE SIZE MODE DIR: prints the throughput of one run (MODE off or on)
 one() {
