@@ -18,6 +18,14 @@
 #define MAX_HUNT 4               /* pools looked at per tick */
 #define MAP 512                  /* distinct objects per pool looked at (a power of two) */
 #define MIN_POSTS 20             /* fewer posts decide nothing */
+/* A pool whose workers were seen posting no semaphore this many looks in a
+ * row (most pools) is looked at only every LATER-th tick: each look reads
+ * every thread's table twice. One whose workers post any keeps being looked
+ * at every tick (its object may pass the test later). */
+#define PATIENCE 10
+#define LATER 10
+
+static uint32_t fruitless[PS_MAX_POOLS];
 
 struct agg {
     int pool;
@@ -79,19 +87,24 @@ static void decide(const struct agg *a)
         best = a->key[i];
     }
     __atomic_store_n(&p->task_obj, best, __ATOMIC_RELEASE);
+    fruitless[a->pool] = a->n ? 0 : fruitless[a->pool] + 1;
 }
 
 void ps_tally_learn(const int *want, int npools)
 {
     static struct agg agg[MAX_HUNT];
+    static uint32_t looks;
     int nh = 0;
     if (!ps_pools)
         return;
+    looks++;
     for (int pi = 0; pi < npools && nh < MAX_HUNT; pi++) {
         if (!want[pi] || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED)) {
             __atomic_store_n(&ps_pools[pi].task_obj, 0, __ATOMIC_RELEASE);
             continue;
         }
+        if (fruitless[pi] >= PATIENCE && looks % LATER)
+            continue;
         agg[nh].pool = pi;
         agg[nh].n = 0;
         memset(agg[nh].key, 0, sizeof agg[nh].key);
