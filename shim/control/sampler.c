@@ -99,16 +99,15 @@ static int read_switches(struct ps_thread *t)
 #define PS_PREEMPT_RUNQ_NS 1000000ull
 static void read_preempts(struct ps_thread *t, uint64_t now, struct ps_partition_in *in)
 {
-    uint64_t before = t->nivcsw, before_v = t->nvcsw;
+    uint64_t before = t->nivcsw;
     int consecutive = t->switches_read_ns && t->switches_read_ns == t->last_sample_ns;
     if (read_switches(t)) {
         t->switches_read_ns = 0;
         return;
     }
     t->switches_read_ns = now;
-    if (consecutive && t->nivcsw >= before && t->nvcsw >= before_v) {
+    if (consecutive && t->nivcsw >= before) {
         in->preempts = t->nivcsw - before;
-        in->blocks = t->nvcsw - before_v;
         in->preempts_known = 1;
     }
 }
@@ -221,12 +220,7 @@ static void take_excess(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t exc
  * so when the thread was preempted in the interval the excess comes from
  * the long io spans first: as much as all of their time when there were at
  * least as many preemptions as long spans, else that share of it. Returns
- * what was taken. But a long span may have blocked for real (a read that
- * waited for the disk, or for memory under pressure): the thread's
- * voluntary switches beyond one per other wait that ended are such
- * blocks, and those spans keep their time (node's fs pool beside two CPU
- * hogs: io 0.036 s against a truth of 0.129 s when every long read was
- * taken for a preempted one). */
+ * what was taken. */
 static uint64_t take_preempted_io(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t excess,
                                   uint64_t preempts)
 {
@@ -315,9 +309,6 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         n[PS_IO] -= n[IO_LONG] < n[PS_IO] ? n[IO_LONG] : n[PS_IO];
         t->io_long_seen_n = in->io_long_n;
     }
-    /* each of these blocked once: the voluntary switches beyond them are
-     * long io spans that blocked (take_preempted_io) */
-    uint64_t waits_blocked = n[PS_SLEEP] + n[PS_LOCK] + n[PS_COND] + n[PS_IDLE];
     /* sleeps that ran their course hold no wait for a core (account.h) */
     uint64_t exact = in->exact > t->exact_seen ? in->exact - t->exact_seen : 0;
     t->exact_seen = in->exact;
@@ -344,13 +335,8 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         d[c] -= wake_cut[c];
         sure += d[c];
     }
-    if (sure > budget && in->preempts_known && in->preempts && d[IO_LONG]) {
-        uint64_t io_blocked = in->blocks > waits_blocked ? in->blocks - waits_blocked : 0;
-        uint64_t io_free = n[IO_LONG] > io_blocked ? n[IO_LONG] - io_blocked : 0;
-        uint64_t preempted = in->preempts < io_free ? in->preempts : io_free;
-        if (preempted)
-            sure -= take_preempted_io(d, n, sure - budget, preempted);
-    }
+    if (sure > budget && in->preempts_known && in->preempts && d[IO_LONG])
+        sure -= take_preempted_io(d, n, sure - budget, in->preempts);
     if (sure > budget) {
         take_excess(d, n, sure - budget);
         sure = 0;

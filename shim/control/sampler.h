@@ -19,7 +19,6 @@ struct ps_partition_in {
     uint64_t exact;              /* exact_waits: sleeps whose span holds no wait for a core */
     uint64_t io_long_ns, io_long_n;   /* the io spans among raw[PS_IO] that blocked */
     uint64_t preempts;           /* involuntary switches since the last sample, if known */
-    uint64_t blocks;             /* voluntary switches, known with them */
     int preempts_known;
 };
 /* Labels t's blocked time up to in->end (wall since born_ns less cpu and

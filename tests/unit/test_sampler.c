@@ -108,7 +108,6 @@ static uint64_t part_lag;                /* how far the CPU reading may trail */
 static uint64_t part_runs;               /* times on a CPU so far (0: unknown) */
 static uint64_t part_io_long_ms, part_io_long_n;   /* io spans long enough to have blocked */
 static int64_t part_preempts = -1;       /* involuntary switches in the interval (-1: unknown) */
-static uint64_t part_blocks;             /* voluntary ones, known with them */
 static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint64_t runq_ms,
                       uint64_t io, uint64_t sleep, uint64_t lock, uint64_t cond, uint64_t idle)
 {
@@ -116,7 +115,6 @@ static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint
                                   .runs = part_runs, .io_long_ns = part_io_long_ms * MS,
                                   .io_long_n = part_io_long_n,
                                   .preempts = part_preempts > 0 ? (uint64_t)part_preempts : 0,
-                                  .blocks = part_blocks,
                                   .preempts_known = part_preempts >= 0,
                                   .lag = part_lag, .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
@@ -406,25 +404,6 @@ Test(partition, fewer_preemptions_than_long_reads_give_back_their_share)
     cr_expect(t.blocked_ns[PS_IO] > 60 * MS && t.blocked_ns[PS_IO] < 66 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
     cr_expect(t.blocked_ns[PS_IDLE] > 74 * MS && t.blocked_ns[PS_IDLE] < 80 * MS, "idle %lu",
               (unsigned long)t.blocked_ns[PS_IDLE]);
-    cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
-}
-
-Test(partition, reads_that_blocked_for_real_keep_their_time)
-{
-    /* 8 preemptions, but 10 voluntary switches: 4 for the waits for work,
-     * so 6 of the 8 long reads blocked; the other 2 give their share (2/8
-     * of io's 100, 25) first, as with 2 preemptions above */
-    struct ps_thread t = part_thread();
-    part_blocks = 10;
-    preempted_reads(&t, 8);
-    part_blocks = 0;
-    cr_expect(t.blocked_ns[PS_IO] > 60 * MS && t.blocked_ns[PS_IO] < 66 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
-    /* all 8 blocked: none is taken for preempted, the split by wake-ups */
-    t = part_thread();
-    part_blocks = 12;
-    preempted_reads(&t, 8);
-    part_blocks = 0;
-    cr_expect(t.blocked_ns[PS_IO] > 70 * MS && t.blocked_ns[PS_IO] < 76 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
     cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
 }
 
