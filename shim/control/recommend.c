@@ -150,11 +150,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * for a pool idle nearly always: its work may come in bursts as wide as
      * the pool (V8's parallel GC tasks), which an average does not show. */
     double offered = in->wall_s > 0 ? (C + W) / in->wall_s : 0;
-    int fed = !serial && !in->owners && in->tasks_seen && idle_share >= PS_FED_IDLE && idle_share < PS_IDLE_SHARE &&
-              offered > 0 &&
-              target > offered_threads(offered, PS_FED_WAIT);
+    int fed_size = !serial && !in->owners && in->tasks_seen && idle_share >= PS_FED_IDLE &&
+                   idle_share < PS_IDLE_SHARE && offered > 0 ? offered_threads(offered, PS_FED_WAIT) : 0;
+    int fed = fed_size > 0 && target > fed_size;
     if (fed) {
-        target = offered_threads(offered, PS_FED_WAIT);
+        target = fed_size;
         capped = 0;
     }
     /* The article's hand-off cost: a task whose whole work is shorter than

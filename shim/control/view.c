@@ -47,6 +47,13 @@ static void totals_begin(int pi, struct ps_pool_totals *o)
 }
 
 /* ... add each of its live and exited threads (st: t's state) ... */
+/* Thread t's tasks counted from its waits (the count count_tasks uses
+ * when the pool's waits count them whole). */
+static uint64_t waits_tasks(const struct ps_thread *t)
+{
+    return t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
+}
+
 static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int st)
 {
     o->threads++;
@@ -55,7 +62,7 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     o->runq_ns += t->runq_ns;
     o->unattributed_ns += t->unattributed_ns;
     o->spin_ns += t->spin_ns;
-    uint64_t tasks = t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE);
+    uint64_t tasks = waits_tasks(t);
     o->tasks += tasks;
     o->working += tasks > 0;
     int64_t tally = ps_tally_thread_tasks(t);
@@ -89,6 +96,14 @@ static void count_tasks(int pi, struct ps_view_pool *v)
     o->tasks = o->tally_tasks;
     o->working = o->tally_working;
     o->task_ns = 0;
+}
+
+int64_t ps_view_thread_tasks(const struct ps_thread *t)
+{
+    const struct ps_view_pool *v = t->pool >= 0 && t->pool < view.npools ? &view.pool[t->pool] : NULL;
+    if (!v || !v->tasks_whole)
+        return -1;
+    return v->tasks_by_tally ? ps_tally_thread_tasks(t) : (int64_t)waits_tasks(t);
 }
 
 /* ... and end with the scheduler's run-queue figure as the runqueue cause. */

@@ -72,4 +72,8 @@ struct ps_obj *ps_view_top_contention(int pi, double *wait_s);
 /* Is o handed from worker to worker in pool pi (a GIL-like lock, or half of
  * a mutex + condvar lock), rather than a lock held while working? */
 int ps_view_is_handoff(int pi, const struct ps_obj *o);
+/* Thread t's tasks as its pool's figure in the last view counts them
+ * (from its waits, or its pool's task object), -1 where they are unknown:
+ * the pool's are, or t is in no pool. */
+int64_t ps_view_thread_tasks(const struct ps_thread *t);
 #endif

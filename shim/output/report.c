@@ -213,20 +213,6 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
     ps_jw_end(w);
 }
 
-/* A thread's tasks as its pool's figure counts them (view.c, count_tasks):
- * unknown where the pool's are, and for threads in no pool. */
-static void thread_tasks_json(struct ps_jw *w, const struct ps_thread *t)
-{
-    const struct ps_view *view = ps_view_last();
-    const struct ps_view_pool *v = t->pool >= 0 && t->pool < view->npools ? &view->pool[t->pool] : NULL;
-    if (!v || !v->tasks_whole)
-        ps_jw_null(w, "tasks");
-    else if (v->tasks_by_tally)
-        ps_jw_i64(w, "tasks", ps_tally_thread_tasks(t));
-    else
-        ps_jw_u64(w, "tasks", t->tasks + __atomic_load_n(&t->tasks_before, __ATOMIC_ACQUIRE));
-}
-
 void ps_report_threads_json(struct ps_jw *w)
 {
     uint64_t now = ps_now_ns();
@@ -260,7 +246,11 @@ void ps_report_threads_json(struct ps_jw *w)
         double W = (ns[PS_IO] + ns[PS_SLEEP]) * NS;
         ps_jw_dbl(w, "w_c", t->cpu_ns ? W / (t->cpu_ns * NS) : 0);
         ps_jw_dbl(w, "spin_s", t->spin_ns * NS);
-        thread_tasks_json(w, t);
+        int64_t tasks = ps_view_thread_tasks(t);
+        if (tasks < 0)
+            ps_jw_null(w, "tasks");
+        else
+            ps_jw_i64(w, "tasks", tasks);
         ps_jw_u64(w, "nvcsw", t->nvcsw);
         ps_jw_u64(w, "nivcsw", t->nivcsw);
         uint64_t end = t->state == PS_T_EXITED && t->died_ns ? t->died_ns : now;

@@ -136,10 +136,36 @@ void ps_tally_learn(const int *want, int npools)
         decide(&agg[h]);
 }
 
+/* Entries are never emptied, only taken over: a new object takes the first
+ * free entry of its window, or the one with the fewest posts (CPython
+ * allocates a lock per future: those come and go, while the objects posted
+ * once per task keep high counts). */
 void ps_tally_post_slow(struct ps_tally *tl, uintptr_t obj)
 {
-    ps_tally_walk(tl, obj);
+    unsigned h = ps_tally_hash(obj), victim = h;
+    uint32_t least = UINT32_MAX;
+    for (unsigned k = 0; k < PS_TALLY_WAYS; k++) {
+        unsigned i = (h + k) & (PS_TALLY - 1);
+        uintptr_t key = tl->key[i];
+        if (key == obj) {
+            __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
+            return;
+        }
+        if (!key) {
+            victim = i;
+            break;
+        }
+        if (tl->n[i] < least) {
+            least = tl->n[i];
+            victim = i;
+        }
+    }
+    /* the agent reads key then count: a count of 0 in between is harmless */
+    __atomic_store_n(&tl->n[victim], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&tl->key[victim], obj, __ATOMIC_RELEASE);
+    __atomic_store_n(&tl->n[victim], 1, __ATOMIC_RELAXED);
 }
+
 
 int64_t ps_tally_thread_tasks(const struct ps_thread *t)
 {

@@ -7,9 +7,9 @@
  * tasks that found the queue empty. But each finished task still releases
  * the executor's idle semaphore, whose lock the submitter also takes once or
  * twice per submit: a semaphore posted by the workers once per task. Such an
- * object is learned from counts (tally.c): posted by the pool's workers, at
- * least as often as they woke with work, and at most as often as threads
- * outside the pool posted it (a task finishes once per submit at most). The
+ * object is learned from counts (tally.c): posted by the pool's workers at
+ * most as often as threads outside the pool posted it (a task finishes once
+ * per submit at most). The
  * counts must hold from each thread's start, before anything is learned, so
  * every thread keeps them on its own record: a small table written only by
  * the thread (sem_post's wrapper), read by the agent. */
@@ -32,7 +32,7 @@ static inline unsigned ps_tally_hash(uintptr_t obj)
     return (unsigned)((obj >> 4) ^ (obj >> 9) ^ (obj >> 14)) & (PS_TALLY - 1);
 }
 
-/* The window's walk and a take-over (tally.c): out of line, so that
+/* The rest of the window and a take-over (tally.c): out of line, so that
  * sem_post's wrapper keeps the hit in the first entry frameless. */
 void ps_tally_post_slow(struct ps_tally *tl, uintptr_t obj);
 
@@ -45,36 +45,6 @@ static inline void ps_tally_post(struct ps_tally *tl, uintptr_t obj)
         return;
     }
     ps_tally_post_slow(tl, obj);
-}
-
-/* Entries are never emptied, only taken over: a new object takes the first
- * free entry of its window, or the one with the fewest posts (CPython
- * allocates a lock per future: those come and go, while the objects posted
- * once per task keep high counts). */
-static inline void ps_tally_walk(struct ps_tally *tl, uintptr_t obj)
-{
-    unsigned h = ps_tally_hash(obj), victim = h;
-    uint32_t least = UINT32_MAX;
-    for (unsigned k = 0; k < PS_TALLY_WAYS; k++) {
-        unsigned i = (h + k) & (PS_TALLY - 1);
-        uintptr_t key = tl->key[i];
-        if (key == obj) {
-            __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
-            return;
-        }
-        if (!key) {
-            victim = i;
-            break;
-        }
-        if (tl->n[i] < least) {
-            least = tl->n[i];
-            victim = i;
-        }
-    }
-    /* the agent reads key then count: a count of 0 in between is harmless */
-    __atomic_store_n(&tl->n[victim], 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&tl->key[victim], obj, __ATOMIC_RELEASE);
-    __atomic_store_n(&tl->n[victim], 1, __ATOMIC_RELAXED);
 }
 
 /* Posts of obj in the table (0 if it is not there). */
