@@ -185,8 +185,8 @@ if [ "$MODE" != quick ]; then
     sweep python_tpe_cpu "$PY $PYF --mode cpu --threads {N} --tasks 200 --ms 2" 8 1 2 4 8
     sweep python_tpe_sleep "$PY $PYF --mode sleep --threads {N} --tasks 400 --ms 5" 4 4 8 16 32 64 128
     command -v node >/dev/null && sweep node_fs "$T node-fs {N}" 16 1 2 3 4 8 16
-    command -v memcached >/dev/null && command -v memcslap >/dev/null &&
-        sweep memcached "$T memcached {N}" 16 1 2 4 8 16
+    command -v memcached >/dev/null && [ -x "$B/bench/memc_load" ] &&
+        sweep memcached "$T memcached-rt {N} $B/bench/memc_load" 16 1 2 4 8 16 --reps 7
 fi
 
 # The trace of a 10 s condvar pool under the controller (issue 14): its

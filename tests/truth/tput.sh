@@ -11,6 +11,10 @@
 #   pigz N FILE          pigz -p N -6 of FILE, bytes/s
 #   node-fs N            node's fs pool (UV_THREADPOOL_SIZE=N), readFile ops/s over 1.5 s
 #   memcached N          memcached -t N under memcslap (4 client threads, gets), keys/s
+#   memcached-rt N LOAD  memcached -t N under bench/memc_load (path LOAD): 4
+#                        connections of set+get round trips, requests/s. Steadier
+#                        than memcslap's short get phase (52-104k/s for one size
+#                        at load 5-9), so the truth sweep uses it.
 set -euo pipefail
 P=${LD_PRELOAD:-}
 unset LD_PRELOAD
@@ -18,6 +22,21 @@ kind=$1 n=$2
 here=$(cd "$(dirname "$0")" && pwd)
 run() { LD_PRELOAD=$P "$@"; }
 json() { python3 -c "import sys; print('{\"tasks_per_s\": %.2f}' % float(sys.argv[1]))" "$1"; }
+# memcached on a random local port, answering when memc_start returns;
+# -A: memc_stop's "shutdown" command ends it through exit(), so its report is
+# written (this memcached catches SIGTERM and goes on).
+memc_start() {
+    port=$((20000 + RANDOM % 20000))
+    run memcached -A -u "$(id -un)" -t "$1" -p "$port" -U 0 -l 127.0.0.1 &
+    pid=$!
+    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+}
+memc_stop() {
+    (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'shutdown\r\n' >&3; sleep 0.2) 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
 case $kind in
 sysbench-threads)
     out=$(run sysbench threads --threads="$n" --time="${TPUT_S:-1}" run)
@@ -38,17 +57,14 @@ node-fs)
     out=$(UV_THREADPOOL_SIZE=$n run node "$here/../../bench/node_fs_timed.js" "${TPUT_S:-1.5}")
     json "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['ops_per_s'])" "$out")" ;;
 memcached)
-    port=$((20000 + RANDOM % 20000))
-    # -A: a "shutdown" command ends it through exit(), so its report is written
-    # (this memcached catches SIGTERM and goes on)
-    run memcached -A -u "$(id -un)" -t "$n" -p "$port" -U 0 -l 127.0.0.1 &
-    pid=$!
-    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+    memc_start "$n"
     out=$(memcslap -s "127.0.0.1:$port" -c 4 -e 20000 -t get 2>&1)
-    (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'shutdown\r\n' >&3; sleep 0.2) 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    memc_stop
     json "$(awk '/^Time to get/ {k=$4; s=$(NF-1)} END {print k/s}' <<<"$out")" ;;
+memcached-rt)
+    memc_start "$n"
+    out=$("$3" "$port" 4 "${MEMC_TRIPS:-20000}")
+    memc_stop
+    json "$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['errors'] == 0; print(r['requests'] / r['seconds'])" "$out")" ;;
 *) echo "tput.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
