@@ -82,14 +82,26 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
         o->max_thread_contention_ns = cont;
 }
 
+/* A pool waiting for work on a condvar: its workers may post it once per
+ * task they take (pigz), and a backlogged worker takes tasks without waiting:
+ * its waits then count only some of them, whatever the count's start saw
+ * (pigz -p 2: 441-456 for 458 blocks), where the posts count each. */
+static int cond_idle(int pi)
+{
+    return __atomic_load_n(&ps_pools[pi].idle_kind, __ATOMIC_RELAXED) == PS_K_COND;
+}
+
 /* Which count of tasks the pool's totals hold: its waits' when they are
- * whole, else its task object's (tally.h), else none (written as unknown).
- * Posts of a task object end tasks without a known start: no latencies. */
+ * whole, else its task object's (tally.h), else none (written as unknown);
+ * a condvar pool's task object's when it counts more than its waits (both
+ * count each task once at most). Posts of a task object end tasks without a
+ * known start: no latencies. */
 static void count_tasks(int pi, struct ps_view_pool *v)
 {
     struct ps_pool_totals *o = &v->tot;
     v->tasks_whole = ps_pool_tasks_whole(pi, o->cpu_ns);
-    v->tasks_by_tally = !v->tasks_whole && __atomic_load_n(&ps_pools[pi].task_obj, __ATOMIC_ACQUIRE);
+    v->tasks_by_tally = __atomic_load_n(&ps_pools[pi].task_obj, __ATOMIC_ACQUIRE) &&
+                        (!v->tasks_whole || (cond_idle(pi) && o->tally_tasks > o->tasks));
     if (!v->tasks_by_tally)
         return;
     v->tasks_whole = 1;
@@ -155,13 +167,13 @@ static void note_queue_mutex_waiters(int npools)
 }
 
 /* Task objects are looked for in pools whose tasks the last tick could not
- * count from their waits (the pools of the last view: a new one is looked
- * at from its second tick). */
+ * count from their waits, and in condvar pools (the pools of the last view:
+ * a new one is looked at from its second tick). */
 static void learn_task_objects(void)
 {
     static int want[PS_MAX_POOLS];
     for (int pi = 0; pi < view.npools; pi++)
-        want[pi] = view.pool[pi].ok && (!view.pool[pi].tasks_whole || view.pool[pi].tasks_by_tally);
+        want[pi] = view.pool[pi].ok && (!view.pool[pi].tasks_whole || view.pool[pi].tasks_by_tally || cond_idle(pi));
     ps_tally_learn(want, view.npools);
 }
 

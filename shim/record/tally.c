@@ -2,7 +2,8 @@
  * (tally.h says why), and counting tasks with it.
  *
  * The rule, for a pool whose waits do not count its tasks whole: among the
- * semaphores its workers posted (not their wait for work), the task object
+ * semaphores and condvars its workers posted (not a semaphore they wait on
+ * for work), the task object
  * is the one posted most by them, at least MIN_POSTS times, such that
  *   - threads outside the pool posted it at least as often as the workers did
  *     (CPython's submitter takes the idle semaphore's lock at every submit,
@@ -75,16 +76,28 @@ static void add_table(struct agg *a, const struct ps_tally *tl, int inside)
 static void decide(const struct agg *a)
 {
     struct ps_pool *p = &ps_pools[a->pool];
+    /* A condvar counts only as the one the workers wait on for work:
+     * pigz's queue count is broadcast by the producer at each push and by a
+     * worker at each pop (yarn's twist), the only boundary of a backlogged
+     * worker's task; other condvars are posted whenever a state changes
+     * (CPython's GIL condvars: at every switch, by every thread). A
+     * semaphore the workers wait on is posted by them only to pass a wake-up
+     * on, not once per task. */
     uintptr_t idle = __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED), best = 0;
+    uintptr_t idle_cond = __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) == PS_K_COND && idle
+                              ? idle | PS_TALLY_COND : 0;
     uint64_t most = 0;
     for (int i = 0; i < MAP; i++) {
         uint64_t in = a->in[i];
-        if (!a->key[i])
+        uintptr_t key = a->key[i];
+        if (!key)
             continue;
-        if (a->key[i] == idle || in < MIN_POSTS || in > a->out[i] || in <= most)
+        if ((key & PS_TALLY_COND) ? key != idle_cond : key == idle)
+            continue;
+        if (in < MIN_POSTS || in > a->out[i] || in <= most)
             continue;
         most = in;
-        best = a->key[i];
+        best = key;
     }
     __atomic_store_n(&p->task_obj, best, __ATOMIC_RELEASE);
     fruitless[a->pool] = a->n ? 0 : fruitless[a->pool] + 1;
@@ -99,7 +112,10 @@ void ps_tally_learn(const int *want, int npools)
         return;
     looks++;
     for (int pi = 0; pi < npools && nh < MAX_HUNT; pi++) {
-        if (!want[pi] || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED)) {
+        /* One thread is no pool to count by posts: a stage of a pipeline
+         * posts what the stage before it posts as often (pigz's writer and
+         * its compressors, each block's turn to be written). */
+        if (!want[pi] || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED) || ps_pool_lone(pi)) {
             __atomic_store_n(&ps_pools[pi].task_obj, 0, __ATOMIC_RELEASE);
             continue;
         }

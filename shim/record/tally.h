@@ -1,5 +1,6 @@
-/* tally.h: how often each thread posted each semaphore it posts often, and
- * the pool tasks learned from those counts.
+/* tally.h: how often each thread posted each semaphore or condvar it posts
+ * often (sem_post, a condvar signal or broadcast), and the pool tasks learned
+ * from those counts.
  *
  * Why: some pools wait for work in a way that is not one wait per task.
  * CPython's ThreadPoolExecutor takes work from a SimpleQueue whose get pops
@@ -9,10 +10,11 @@
  * twice per submit: a semaphore posted by the workers once per task. Such an
  * object is learned from counts (tally.c): posted by the pool's workers at
  * most as often as threads outside the pool posted it (a task finishes once
- * per submit at most). The
- * counts must hold from each thread's start, before anything is learned, so
- * every thread keeps them on its own record: a small table written only by
- * the thread (sem_post's wrapper), read by the agent. */
+ * per submit at most). Likewise pigz's compressors, backlogged, never wait
+ * for work, but each pop broadcasts the queue's count, as each push does.
+ * The counts must hold from each thread's start, before anything is learned,
+ * so every thread keeps them on its own record: a small table written only
+ * by the thread (the post wrappers), read by the agent. */
 #ifndef PS_TALLY_H
 #define PS_TALLY_H
 #include <stdint.h>
@@ -25,8 +27,11 @@ struct ps_tally {
     uint32_t n[PS_TALLY];
 };
 
-/* Semaphores are at least 16-byte aligned (malloc'd, or in a structure of
- * pointers): the bits above those, folded. */
+/* A condvar's key is its address with this bit set (both kinds are at least
+ * 8-byte aligned): the rule tells them apart (tally.c). */
+#define PS_TALLY_COND 1u
+
+/* The bits above a malloc'd object's alignment, folded. */
 static inline unsigned ps_tally_hash(uintptr_t obj)
 {
     return (unsigned)((obj >> 4) ^ (obj >> 9) ^ (obj >> 14)) & (PS_TALLY - 1);

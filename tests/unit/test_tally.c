@@ -53,6 +53,8 @@ static struct ps_thread *thread(int i, int pool)
     t->pool = pool;
     t->born_ns = NOW - 1000000000ull;
     t->cpu_ns = 100000000;
+    if (pool >= 0)
+        ps_pools[pool].joined++;
     if (ps_threads_hwm < i + 1)
         ps_threads_hwm = i + 1;
     return t;
@@ -136,4 +138,61 @@ Test(tally, retired_threads_keep_their_tasks, .init = setup)
     const struct ps_view *v = ps_view_tick(NOW + 100000000);
     cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
     cr_expect_eq(v->pool[pi].tot.tasks, 120);
+}
+
+#define QUEUE_COND 0x4008 /* pigz's compress_have: its count's condvar */
+#define GIL_COND 0x5008   /* a condvar every thread posts at every switch */
+
+static void cond_posts(struct ps_thread *t, uintptr_t cv, int n)
+{
+    posts(t, cv | PS_TALLY_COND, n);
+}
+
+/* pigz: the compressors wait for work on the queue count's condvar and
+ * broadcast it at each pop, as the reader does at each push; backlogged,
+ * they take most blocks without waiting. Their posts count the blocks (458),
+ * per thread too; a condvar other than the wait for work (posted by everyone
+ * at every switch) is no count, and neither is the writer, one thread that
+ * posts its turn's condvar as often as the compressors do. */
+Test(tally, counts_a_condvar_pool_by_its_wait_for_work, .init = setup)
+{
+    int wi = ps_pool_get((void *)cond_posts, NULL, "writer");
+    struct ps_thread *reader = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi), *w = thread(3, wi);
+    ps_pools[pi].idle_obj = QUEUE_COND;
+    ps_pools[pi].idle_kind = PS_K_COND;
+    ps_pools[wi].idle_obj = 0x6008;
+    ps_pools[wi].idle_kind = PS_K_COND;
+    cond_posts(reader, QUEUE_COND, 459);           /* 458 blocks and the end */
+    cond_posts(a, QUEUE_COND, 234);
+    cond_posts(b, QUEUE_COND, 224);
+    cond_posts(a, GIL_COND, 900);
+    cond_posts(reader, GIL_COND, 2000);
+    cond_posts(a, 0x6008, 234);                     /* the writer's turn */
+    cond_posts(b, 0x6008, 224);
+    cond_posts(w, 0x6008, 458);
+    ps_view_tick(NOW);
+    const struct ps_view *v = ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, QUEUE_COND | PS_TALLY_COND);
+    cr_expect(v->pool[pi].tasks_by_tally);
+    cr_expect_eq(v->pool[pi].tot.tasks, 458);
+    cr_expect_eq(ps_view_thread_tasks(a), 234);
+    cr_expect_eq(ps_view_thread_tasks(b), 224);
+    cr_expect_eq(ps_pools[wi].task_obj, 0);
+    cr_expect_eq(ps_tally_thread_tasks(w), -1);
+}
+
+/* A condvar posted by the workers and more often by others, but not their
+ * wait for work (CPython's GIL condvars, posted at every switch): no count. */
+Test(tally, a_condvar_that_is_not_the_wait_for_work_is_no_count, .init = setup)
+{
+    struct ps_thread *reader = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi);
+    ps_pools[pi].idle_obj = QUEUE_COND;
+    ps_pools[pi].idle_kind = PS_K_COND;
+    cond_posts(reader, GIL_COND, 2000);
+    cond_posts(a, GIL_COND, 300);
+    cond_posts(b, GIL_COND, 300);
+    cond_posts(reader, QUEUE_COND, 500);            /* the workers never post it */
+    ps_view_tick(NOW);
+    ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);
 }
