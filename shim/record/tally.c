@@ -33,6 +33,7 @@ struct agg {
     int n;
     uintptr_t key[MAP];
     uint64_t in[MAP], out[MAP];  /* posts by the pool's threads / by others */
+    uint64_t staged[MAP];        /* of out: by threads of other pools */
 };
 
 /* Open addressing, half full at most: a thread's 32 entries are looked up
@@ -49,7 +50,7 @@ static int find(struct agg *a, uintptr_t key, int add)
     if (!add || a->n >= MAP / 2)
         return -1;
     a->key[i] = key;
-    a->in[i] = a->out[i] = 0;
+    a->in[i] = a->out[i] = a->staged[i] = 0;
     a->n++;
     return (int)i;
 }
@@ -60,7 +61,7 @@ static int counts_thread(const struct ps_thread *t)
     return (st == PS_T_LIVE || st == PS_T_EXITED) && !t->ignore;
 }
 
-static void add_table(struct agg *a, const struct ps_tally *tl, int inside)
+static void add_table(struct agg *a, const struct ps_tally *tl, int inside, int pooled)
 {
     for (int i = 0; i < PS_TALLY; i++) {
         uintptr_t key = __atomic_load_n(&tl->key[i], __ATOMIC_ACQUIRE);
@@ -68,8 +69,11 @@ static void add_table(struct agg *a, const struct ps_tally *tl, int inside)
         if (!key || !n || (inside && n < 2))
             continue;                /* posted once: a lock that came and went */
         int k = find(a, key, inside);
-        if (k >= 0)
-            *(inside ? &a->in[k] : &a->out[k]) += n;
+        if (k < 0)
+            continue;
+        *(inside ? &a->in[k] : &a->out[k]) += n;
+        if (!inside && pooled)
+            a->staged[k] += n;
     }
 }
 
@@ -87,6 +91,7 @@ static void decide(const struct agg *a)
     uintptr_t idle_cond = __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) == PS_K_COND && idle
                               ? idle | PS_TALLY_COND : 0;
     uint64_t most = 0;
+    int lone = ps_pool_lone(a->pool);
     for (int i = 0; i < MAP; i++) {
         uint64_t in = a->in[i];
         uintptr_t key = a->key[i];
@@ -95,6 +100,12 @@ static void decide(const struct agg *a)
         if ((key & PS_TALLY_COND) ? key != idle_cond : key == idle)
             continue;
         if (in < MIN_POSTS || in > a->out[i] || in <= most)
+            continue;
+        /* One thread posting what another pool's workers post as often is a
+         * stage of a pipeline, not a pool fed by a submitter: pigz's writer
+         * and its compressors hand each block's turn to be written back and
+         * forth. */
+        if (lone && in > a->out[i] - a->staged[i])
             continue;
         most = in;
         best = key;
@@ -112,10 +123,7 @@ void ps_tally_learn(const int *want, int npools)
         return;
     looks++;
     for (int pi = 0; pi < npools && nh < MAX_HUNT; pi++) {
-        /* One thread is no pool to count by posts: a stage of a pipeline
-         * posts what the stage before it posts as often (pigz's writer and
-         * its compressors, each block's turn to be written). */
-        if (!want[pi] || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED) || ps_pool_lone(pi)) {
+        if (!want[pi] || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED)) {
             __atomic_store_n(&ps_pools[pi].task_obj, 0, __ATOMIC_RELEASE);
             continue;
         }
@@ -124,7 +132,7 @@ void ps_tally_learn(const int *want, int npools)
         agg[nh].pool = pi;
         agg[nh].n = 0;
         memset(agg[nh].key, 0, sizeof agg[nh].key);
-        add_table(&agg[nh], &ps_pools[pi].ret_tally, 1);
+        add_table(&agg[nh], &ps_pools[pi].ret_tally, 1, 0);
         nh++;
     }
     if (!nh)
@@ -137,7 +145,7 @@ void ps_tally_learn(const int *want, int npools)
             continue;
         for (int h = 0; h < nh; h++)
             if (t->pool == agg[h].pool)
-                add_table(&agg[h], &t->tally, 1);
+                add_table(&agg[h], &t->tally, 1, 0);
     }
     /* ... then everyone else's posts of those objects */
     for (int i = 0; i < hwm; i++) {
@@ -146,7 +154,7 @@ void ps_tally_learn(const int *want, int npools)
             continue;
         for (int h = 0; h < nh; h++)
             if (t->pool != agg[h].pool && agg[h].n)
-                add_table(&agg[h], &t->tally, 0);
+                add_table(&agg[h], &t->tally, 0, t->pool >= 0);
     }
     for (int h = 0; h < nh; h++)
         decide(&agg[h]);

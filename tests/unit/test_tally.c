@@ -196,3 +196,16 @@ Test(tally, a_condvar_that_is_not_the_wait_for_work_is_no_count, .init = setup)
     ps_view_tick(NOW + 100000000);
     cr_expect_eq(ps_pools[pi].task_obj, 0);
 }
+
+/* An executor of one worker is a pool all the same: its object is posted by
+ * the submitter, a thread in no pool, not by another pool's workers. */
+Test(tally, a_lone_worker_fed_by_a_submitter_is_counted, .init = setup)
+{
+    struct ps_thread *sub = thread(0, -1), *a = thread(1, pi);
+    posts(sub, IDLE_LOCK, 150);
+    posts(a, IDLE_LOCK, 100);
+    ps_view_tick(NOW);
+    const struct ps_view *v = ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
+    cr_expect_eq(v->pool[pi].tot.tasks, 100);
+}
