@@ -42,7 +42,7 @@ struct ps_obj {
     uint64_t first_wait_ns;       /* locks: when the first thread began waiting during the
                                      current hold (weight-1 timing from then), 0 none */
     int waiting;                  /* threads blocked on it right now */
-    int pad_;
+    int waited_outside;           /* a thread outside waiter_pool (or in no pool) blocked here */
     void *owner_site;             /* locks: where the last acquirer took it (the holder's, while held) */
     uint64_t contended;           /* blocking acquisitions / blocking waits */
     uint64_t wait_ns, max_wait_ns;

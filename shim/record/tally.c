@@ -13,6 +13,7 @@
  * again at every look and dropped when it fails: the tasks are then unknown. */
 #include "tally.h"
 #include "pool.h"
+#include "syncobj.h"
 #include "thread.h"
 #include <string.h>
 
@@ -90,6 +91,13 @@ static void decide(const struct agg *a)
     uintptr_t idle = __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED), best = 0;
     uintptr_t idle_cond = __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) == PS_K_COND && idle
                               ? idle | PS_TALLY_COND : 0;
+    /* ... and only one that no thread outside the pool waits on: a GIL's
+     * condvar, taken for a Python pool's wait for work when its workers wait
+     * for the GIL longer than for work, is waited on by every thread (py_tpe
+     * sleep: 416 for 400 tasks). */
+    const struct ps_obj *io = idle_cond ? ps_obj_find(idle) : NULL;
+    if (!io || __atomic_load_n(&io->waited_outside, __ATOMIC_RELAXED))
+        idle_cond = 0;
     uint64_t most = 0;
     int lone = ps_pool_lone(a->pool);
     for (int i = 0; i < MAP; i++) {
@@ -98,6 +106,11 @@ static void decide(const struct agg *a)
         if (!key)
             continue;
         if ((key & PS_TALLY_COND) ? key != idle_cond : key == idle)
+            continue;
+        /* a queue's count is posted once per push and once per pop: about
+         * as often outside the pool as inside (a GIL's condvar, never waited
+         * on by the main thread in a run, is posted by it 5 times as often) */
+        if ((key & PS_TALLY_COND) && a->out[i] > 2 * in)
             continue;
         if (in < MIN_POSTS || in > a->out[i] || in <= most)
             continue;
@@ -161,35 +174,47 @@ void ps_tally_learn(const int *want, int npools)
 }
 
 /* Entries are never emptied, only taken over: a new object takes the first
- * free entry of its window, or the one with the fewest posts (CPython
- * allocates a lock per future: those come and go, while the objects posted
- * once per task keep high counts). */
+ * free entry of its window, else the least recently posted of those posted
+ * fewer than PROTECT times, else the one posted least. CPython allocates a
+ * lock per future, posted twice and never again; taking over the least
+ * posted, the executor's idle lock, posted once per task, lost to those
+ * churning entries each time it fell to their count (py_tpe sleep: 22-40 of
+ * a worker's 50 tasks in 3 runs of 10), where the least recent are the dead
+ * ones. An object posted PROTECT times is kept over a burst of new ones. */
+#define PROTECT 8
 void ps_tally_post_slow(struct ps_tally *tl, uintptr_t obj)
 {
-    unsigned h = ps_tally_hash(obj), victim = h;
-    uint32_t least = UINT32_MAX;
+    unsigned h = ps_tally_hash(obj), victim = h, light = PS_TALLY;
+    uint32_t least = UINT32_MAX, now = ++tl->clock, oldest = 0;
     for (unsigned k = 0; k < PS_TALLY_WAYS; k++) {
         unsigned i = (h + k) & (PS_TALLY - 1);
         uintptr_t key = tl->key[i];
         if (key == obj) {
             __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
+            tl->last[i] = now;
             return;
         }
         if (!key) {
-            victim = i;
+            victim = light = i;
             break;
+        }
+        if (tl->n[i] < PROTECT && now - tl->last[i] >= oldest) {
+            oldest = now - tl->last[i];
+            light = i;
         }
         if (tl->n[i] < least) {
             least = tl->n[i];
             victim = i;
         }
     }
+    if (light < PS_TALLY)
+        victim = light;
     /* the agent reads key then count: a count of 0 in between is harmless */
     __atomic_store_n(&tl->n[victim], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&tl->key[victim], obj, __ATOMIC_RELEASE);
     __atomic_store_n(&tl->n[victim], 1, __ATOMIC_RELAXED);
+    tl->last[victim] = now;
 }
-
 
 int64_t ps_tally_thread_tasks(const struct ps_thread *t)
 {

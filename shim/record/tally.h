@@ -19,12 +19,14 @@
 #define PS_TALLY_H
 #include <stdint.h>
 
-#define PS_TALLY 32              /* entries per thread (a power of two) */
+#define PS_TALLY 64              /* entries per thread (a power of two) */
 #define PS_TALLY_WAYS 8          /* an object lives in one of 8 entries from its hash */
 
 struct ps_tally {
     uintptr_t key[PS_TALLY];
     uint32_t n[PS_TALLY];
+    uint32_t last[PS_TALLY];     /* the owner's clock at the entry's last post */
+    uint32_t clock;              /* posts by the owner (wraps: only order nearby matters) */
 };
 
 /* A condvar's key is its address with this bit set (both kinds are at least
@@ -47,6 +49,7 @@ static inline void ps_tally_post(struct ps_tally *tl, uintptr_t obj)
     unsigned i = ps_tally_hash(obj);
     if (__builtin_expect(tl->key[i] == obj, 1)) {
         __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
+        tl->last[i] = ++tl->clock;
         return;
     }
     ps_tally_post_slow(tl, obj);

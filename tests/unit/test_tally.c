@@ -85,9 +85,10 @@ Test(tally, learns_the_object_the_submitter_and_workers_post, .init = setup)
     posts(a, QUEUE, 40);
     posts(b, IDLE_LOCK, 180);
     posts(b, TASK_LOCK, 360);
-    const struct ps_view *v = ps_view_tick(NOW);      /* the first tick sees the pool ... */
-    cr_expect_eq(v->pool[pi].tasks_whole, 0);
-    v = ps_view_tick(NOW + 100000000);                /* ... the second looks for its object */
+    const struct ps_view *v = ps_view_tick(NOW);      /* a new pool is looked at at once ... */
+    cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
+    cr_expect_eq(v->pool[pi].tot.tasks, 300);
+    v = ps_view_tick(NOW + 100000000);                /* ... and at the next tick */
     cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
     cr_expect(v->pool[pi].tasks_whole);
     cr_expect(v->pool[pi].tasks_by_tally);
@@ -162,6 +163,9 @@ Test(tally, counts_a_condvar_pool_by_its_wait_for_work, .init = setup)
     ps_pools[pi].idle_kind = PS_K_COND;
     ps_pools[wi].idle_obj = 0x6008;
     ps_pools[wi].idle_kind = PS_K_COND;
+    struct ps_obj *q = ps_obj_get(QUEUE_COND, PS_K_COND);   /* the compressors wait on it */
+    ps_obj_on_wait(q, a, NULL, 1000);
+    ps_obj_on_wait(q, b, NULL, 1000);
     cond_posts(reader, QUEUE_COND, 459);           /* 458 blocks and the end */
     cond_posts(a, QUEUE_COND, 234);
     cond_posts(b, QUEUE_COND, 224);
@@ -182,19 +186,37 @@ Test(tally, counts_a_condvar_pool_by_its_wait_for_work, .init = setup)
 }
 
 /* A condvar posted by the workers and more often by others, but not their
- * wait for work (CPython's GIL condvars, posted at every switch): no count. */
+ * wait for work (CPython's GIL condvars, posted at every switch): no count;
+ * nor when it was taken for their wait for work (they waited for the GIL
+ * longer than for work): others post it far more often, and wait on it. */
 Test(tally, a_condvar_that_is_not_the_wait_for_work_is_no_count, .init = setup)
 {
-    struct ps_thread *reader = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi);
+    struct ps_thread *main = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi);
     ps_pools[pi].idle_obj = QUEUE_COND;
     ps_pools[pi].idle_kind = PS_K_COND;
-    cond_posts(reader, GIL_COND, 2000);
+    struct ps_obj *q = ps_obj_get(QUEUE_COND, PS_K_COND), *gil = ps_obj_get(GIL_COND, PS_K_COND);
+    ps_obj_on_wait(q, a, NULL, 1000);
+    cond_posts(main, GIL_COND, 2000);
     cond_posts(a, GIL_COND, 300);
     cond_posts(b, GIL_COND, 300);
-    cond_posts(reader, QUEUE_COND, 500);            /* the workers never post it */
+    cond_posts(main, QUEUE_COND, 500);              /* the workers never post it */
     ps_view_tick(NOW);
     ps_view_tick(NOW + 100000000);
     cr_expect_eq(ps_pools[pi].task_obj, 0);
+    ps_obj_on_wait(gil, a, NULL, 1000);
+    ps_pools[pi].idle_obj = GIL_COND;
+    ps_view_tick(NOW + 150000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);           /* posted far more often outside */
+    ps_obj_on_wait(gil, main, NULL, 1000);
+    cond_posts(a, GIL_COND, 1000);
+    ps_view_tick(NOW + 200000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);           /* waited on outside the pool */
+    ps_obj_on_wait(q, b, NULL, 1000);               /* the control: only the pool waits on it */
+    ps_pools[pi].idle_obj = QUEUE_COND;
+    cond_posts(a, QUEUE_COND, 250);
+    cond_posts(b, QUEUE_COND, 250);
+    ps_view_tick(NOW + 300000000);
+    cr_expect_eq(ps_pools[pi].task_obj, QUEUE_COND | PS_TALLY_COND);
 }
 
 /* An executor of one worker is a pool all the same: its object is posted by
