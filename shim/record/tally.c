@@ -1,13 +1,18 @@
 /* tally.c: learning a pool's task object from the threads' post tallies
  * (tally.h says why), and counting tasks with it.
  *
- * The rule, for a pool whose waits do not count its tasks whole: among the
- * semaphores and condvars its workers posted (not a semaphore they wait on
- * for work), the task object
- * is the one posted most by them, at least MIN_POSTS times, such that
+ * The rule, for a pool whose waits do not count its tasks whole (and for a
+ * condvar pool, whose waits may miss a backlogged worker's tasks): among the
+ * objects its workers posted, the task object is the one posted most by
+ * them, at least MIN_POSTS times, such that
  *   - threads outside the pool posted it at least as often as the workers did
  *     (CPython's submitter takes the idle semaphore's lock at every submit,
- *     and a task finishes at most once per submit).
+ *     and a task finishes at most once per submit);
+ *   - it is a semaphore other than their wait for work, or the condvar that
+ *     is their wait for work, waited on by no one else and posted outside
+ *     at most twice as often (decide() says why);
+ *   - for a pool of one thread, the outside posts come from threads in no
+ *     pool: a submitter, not the stage before it in a pipeline.
  * A lock every task takes but the submitter never touches fails that test,
  * and so does a lock the workers hand each other. The choice is checked
  * again at every look and dropped when it fails: the tasks are then unknown. */
@@ -18,9 +23,9 @@
 #include <string.h>
 
 #define MAX_HUNT 4               /* pools looked at per tick */
-#define MAP 512                  /* distinct objects per pool looked at (a power of two) */
+#define MAP 1024                 /* distinct objects per pool looked at (a power of two) */
 #define MIN_POSTS 20             /* fewer posts decide nothing */
-/* A pool whose workers were seen posting no semaphore this many looks in a
+/* A pool whose workers were seen posting no object this many looks in a
  * row (most pools) is looked at only every LATER-th tick: each look reads
  * every thread's table twice. One whose workers post any keeps being looked
  * at every tick (its object may pass the test later). */
@@ -37,8 +42,8 @@ struct agg {
     uint64_t staged[MAP];        /* of out: by threads of other pools */
 };
 
-/* Open addressing, half full at most: a thread's 32 entries are looked up
- * in a few probes each, whatever the number of threads. */
+/* Open addressing, half full at most: a thread's PS_TALLY entries are
+ * looked up in a few probes each, whatever the number of threads. */
 static int find(struct agg *a, uintptr_t key, int add)
 {
     unsigned i = (unsigned)(((uint64_t)key >> 3) * 0x9E3779B97F4A7C15ull >> 40) & (MAP - 1);
