@@ -97,8 +97,8 @@ static int cond_idle(int pi)
  * 242, 243 for 458 blocks in 3 runs of 9), so only its posts can count them. */
 static int posts_its_wait(int pi)
 {
-    if (!cond_idle(pi))
-        return 0;
+    if (!cond_idle(pi) || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED))
+        return 0;                        /* counted around the task function (GLib) */
     const struct ps_obj *o = ps_obj_find(__atomic_load_n(&ps_pools[pi].idle_obj, __ATOMIC_RELAXED));
     return o && __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) >= 20;
 }
