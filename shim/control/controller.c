@@ -72,6 +72,9 @@
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define UNDERFED_SHARE 0.25  /* running workers found waiting for work: above this share, one more finds none */
 #define MODEL_AGREE 0.1       /* the model predicted a window: its CPU within this share of the model's */
+#define START_LOOK_NS 50000000ull /* the first look's least span: the agent's early ticks (10, 30, 70 ms
+                                     apart) give the model rates by ~0.1 s, and a tick at the wrong size
+                                     costs 1/40 of a 4 s run (16 sysbench threads on 2 cores: 0.08 of best) */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
 
@@ -141,6 +144,7 @@ static const struct ps_view *V;
  * workers, and a total that only grows (an exit takes its worker's count out
  * of the sum: the total then counts from the new sum). */
 static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
+static uint64_t acqs_prev[PS_MAX_POOLS];  /* acqs_total at the previous tick (the view's prev sample) */
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
 /* CPU of the process's threads outside every pool (node's main thread, a
  * writer thread), cores, EMA: the cores a pool's model may count on are
@@ -722,6 +726,7 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
 static void count_acquisitions(int pi)
 {
     uint64_t sum = V->pool[pi].lock_events;
+    acqs_prev[pi] = acqs_total[pi];
     acqs_total[pi] += sum >= acqs_sum[pi] ? sum - acqs_sum[pi] : 0;
     acqs_sum[pi] = sum;
 }
@@ -955,7 +960,14 @@ static void control(int pi, struct ctl *c, uint64_t now)
         c->by_acqs = by_acqs;
         c->ref_tput = 0;
         start_window(c, pi, now);
-        if (c->phase == P_EVAL && c->last_kind == K_PROBE) {
+        if (c->phase == P_START && by_acqs && !c->count_moved) {
+            /* Acquisitions are counted from the pool's first tick: the first
+             * look need not wait a window more for the new unit, it takes the
+             * one since the last tick (sysbench threads: acting at 0.1 s, not 0.2). */
+            c->win_s0 = p->prev;
+            c->win_ns = p->prev.t_ns;
+            c->win_tasks = acqs_prev[pi];
+        } else if (c->phase == P_EVAL && c->last_kind == K_PROBE) {
             /* a probe is kept only on a measured gain: this one cannot be measured */
             char why[160];
             ps_fmt(why, sizeof why, "rollback: %d threads not measured (the pool's work is counted another way "
@@ -965,7 +977,8 @@ static void control(int pi, struct ctl *c, uint64_t now)
         }
         if (c->phase == P_EVAL)
             c->phase = P_STEADY;
-        return;
+        if (c->phase != P_START)
+            return;
     }
     if (c->win_pending) {
         /* Measure the new size only once it is in force: workers park at
@@ -1011,7 +1024,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
     /* The first look needs only rates for the model (two samples of the
      * pool's history): do not wait a full window. Every tick at the wrong size
      * costs the whole run: an undersized pool runs at 2/43 of its speed. */
-    if (!gained && now - c->win_ns < (c->phase == P_START ? 100000000ull : window))
+    if (!gained && now - c->win_ns < (c->phase == P_START ? START_LOOK_NS : window))
         return;
     if (c->phase == P_START && tasks - c->win_tasks < 8) {
         /* Too few task boundaries to measure throughput (the pool's tasks
