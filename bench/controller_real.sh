@@ -24,6 +24,7 @@
 # its size changes per minute over a steady run, probes included, over the
 # whole run and after its first SETTLE_S (default 10) seconds. CASES picks cases
 # (default all): node sbthreads sbcpu pigz memcached python undersized.
+# BENCH_KEEP=DIR keeps each run's report and timeline in DIR.
 # The machine is shared: the load average is printed with each case.
 set -uo pipefail
 if [ -n "${BENCH_FROM_MAKE:-}" ]; then
@@ -38,7 +39,8 @@ TPUT=$HERE/../tests/truth/tput.sh
 RUNS=${N_RUNS:-5} DUR=${DUR:-4}
 CASES=${CASES:-node sbthreads sbcpu pigz memcached python undersized}
 TMP=$(mktemp -d /tmp/poolshim-bench-ctl.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+# BENCH_KEEP=DIR keeps every run's report and timeline there (not pigz's input)
+trap 'rm -f "$TMP/pigz.in"; [ -z "${BENCH_KEEP:-}" ] || { mkdir -p "$BENCH_KEEP"; cp -r "$TMP"/. "$BENCH_KEEP"/; }; rm -rf "$TMP"' EXIT
 [ -e "$LIB" ] || { echo "no $LIB: run make first" >&2; exit 2; }
 PIGZ_IN=$TMP/pigz.in
 # 148 MB of text: ~2 s at the best size (it was 16 MB, 0.2 s: over before
