@@ -139,7 +139,7 @@ test: deps
 	@$(MAKE) --no-print-directory all $(if $(UNIT_SRC),$(UNIT_BIN)) $(if $(THR_SRC),$(THR_BIN)) $(if $(INT_SRC),$(INT_BIN))
 	@bash scripts/test.sh $(B)
 
-truth: deps all
+truth: deps all $(B)/bench/memc_load
 	@bash tests/truth/run.sh $(B)
 
 bench: deps all $(BENCH_BIN)

@@ -428,6 +428,8 @@ static int handed_over(const struct ps_obj *o)
      * after its pop, about as often: its waits are the wait for work. */
     if (o->kind == PS_K_SEM)
         return o->posts_same > 2 * o->posts_other;
+    if (o->kind == PS_K_COND && !ps_obj_tie_is_handoff(o))
+        return 0;
     return o->kind != PS_K_POLL && o->posts_same > 0 && o->posts_same >= o->posts_other;
 }
 

@@ -39,7 +39,7 @@ struct ps_pool {
     int count_started;
     int api_tasks;               /* tasks are counted around the runtime's task function
                                     (interpose_glib.c): the idle-wait guesses stand down */
-    uintptr_t task_obj;          /* a semaphore its workers post once per task (tally.c), 0 none */
+    uintptr_t task_obj;          /* a sem or condvar its workers post once per task (tally.c), 0 none */
     struct ps_tally ret_tally;   /* posts by its retired threads (tally.c) */
     /* task events, from workers. On a cache line of their own: workers and
      * producers write them per task, while every wrapper reads the learned

@@ -327,11 +327,17 @@ struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site
 
 static void note_waiter_pool(struct ps_obj *o, struct ps_thread *t)
 {
-    if (t && t->pool >= 0 && __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED) < 0) {
+    if (!t)
+        return;
+    int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+    if (t->pool >= 0 && wp < 0) {
         int none = -1;
         if (__atomic_compare_exchange_n(&o->waiter_pool, &none, t->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             ps_pool_note_candidate(o->key);
+        wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
     }
+    if (t->pool != wp && !__atomic_load_n(&o->waited_outside, __ATOMIC_RELAXED))
+        __atomic_store_n(&o->waited_outside, 1, __ATOMIC_RELAXED);
 }
 
 void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void *owner_site,

@@ -42,7 +42,7 @@ struct ps_obj {
     uint64_t first_wait_ns;       /* locks: when the first thread began waiting during the
                                      current hold (weight-1 timing from then), 0 none */
     int waiting;                  /* threads blocked on it right now */
-    int pad_;
+    int waited_outside;           /* a thread outside waiter_pool (or in no pool) blocked here */
     void *owner_site;             /* locks: where the last acquirer took it (the holder's, while held) */
     uint64_t contended;           /* blocking acquisitions / blocking waits */
     uint64_t wait_ns, max_wait_ns;
@@ -306,6 +306,17 @@ static inline void ps_obj_note_post(uintptr_t obj)
 
 /* Waits on condvars/semaphores/futexes/fds, and the posts that end them. */
 void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t wait_ns);
+
+/* A condvar the workers post about as often as others do is a lock they hand
+ * each other only if others wait on it too (a GIL: everyone takes it), or
+ * if the workers post it clearly more often; a queue's count, posted at each
+ * push and at each pop and waited on by the workers alone, is their wait for
+ * work (pigz's compress_have: 458 pops against 459 pushes, a tie either way
+ * from one moment to the next). */
+static inline int ps_obj_tie_is_handoff(const struct ps_obj *o)
+{
+    return __atomic_load_n(&o->waited_outside, __ATOMIC_RELAXED) || o->posts_same > 2 * o->posts_other;
+}
 
 static inline void ps_lock_on_acquire(struct ps_thread *t, const void *lock, void *site, int waited)
 {

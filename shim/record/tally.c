@@ -1,24 +1,31 @@
 /* tally.c: learning a pool's task object from the threads' post tallies
  * (tally.h says why), and counting tasks with it.
  *
- * The rule, for a pool whose waits do not count its tasks whole: among the
- * semaphores its workers posted (not their wait for work), the task object
- * is the one posted most by them, at least MIN_POSTS times, such that
+ * The rule, for a pool whose waits do not count its tasks whole (and for a
+ * condvar pool, whose waits may miss a backlogged worker's tasks): among the
+ * objects its workers posted, the task object is the one posted most by
+ * them, at least MIN_POSTS times, such that
  *   - threads outside the pool posted it at least as often as the workers did
  *     (CPython's submitter takes the idle semaphore's lock at every submit,
- *     and a task finishes at most once per submit).
+ *     and a task finishes at most once per submit);
+ *   - it is a semaphore other than their wait for work, or the condvar that
+ *     is their wait for work, waited on by no one else and posted outside
+ *     at most twice as often (decide() says why);
+ *   - for a pool of one thread, the outside posts come from threads in no
+ *     pool: a submitter, not the stage before it in a pipeline.
  * A lock every task takes but the submitter never touches fails that test,
  * and so does a lock the workers hand each other. The choice is checked
  * again at every look and dropped when it fails: the tasks are then unknown. */
 #include "tally.h"
 #include "pool.h"
+#include "syncobj.h"
 #include "thread.h"
 #include <string.h>
 
 #define MAX_HUNT 4               /* pools looked at per tick */
-#define MAP 512                  /* distinct objects per pool looked at (a power of two) */
+#define MAP 1024                 /* distinct objects per pool looked at (a power of two) */
 #define MIN_POSTS 20             /* fewer posts decide nothing */
-/* A pool whose workers were seen posting no semaphore this many looks in a
+/* A pool whose workers were seen posting no object this many looks in a
  * row (most pools) is looked at only every LATER-th tick: each look reads
  * every thread's table twice. One whose workers post any keeps being looked
  * at every tick (its object may pass the test later). */
@@ -32,10 +39,11 @@ struct agg {
     int n;
     uintptr_t key[MAP];
     uint64_t in[MAP], out[MAP];  /* posts by the pool's threads / by others */
+    uint64_t staged[MAP];        /* of out: by threads of other pools */
 };
 
-/* Open addressing, half full at most: a thread's 32 entries are looked up
- * in a few probes each, whatever the number of threads. */
+/* Open addressing, half full at most: a thread's PS_TALLY entries are
+ * looked up in a few probes each, whatever the number of threads. */
 static int find(struct agg *a, uintptr_t key, int add)
 {
     unsigned i = (unsigned)(((uint64_t)key >> 3) * 0x9E3779B97F4A7C15ull >> 40) & (MAP - 1);
@@ -48,7 +56,7 @@ static int find(struct agg *a, uintptr_t key, int add)
     if (!add || a->n >= MAP / 2)
         return -1;
     a->key[i] = key;
-    a->in[i] = a->out[i] = 0;
+    a->in[i] = a->out[i] = a->staged[i] = 0;
     a->n++;
     return (int)i;
 }
@@ -59,7 +67,7 @@ static int counts_thread(const struct ps_thread *t)
     return (st == PS_T_LIVE || st == PS_T_EXITED) && !t->ignore;
 }
 
-static void add_table(struct agg *a, const struct ps_tally *tl, int inside)
+static void add_table(struct agg *a, const struct ps_tally *tl, int inside, int pooled)
 {
     for (int i = 0; i < PS_TALLY; i++) {
         uintptr_t key = __atomic_load_n(&tl->key[i], __ATOMIC_ACQUIRE);
@@ -67,24 +75,58 @@ static void add_table(struct agg *a, const struct ps_tally *tl, int inside)
         if (!key || !n || (inside && n < 2))
             continue;                /* posted once: a lock that came and went */
         int k = find(a, key, inside);
-        if (k >= 0)
-            *(inside ? &a->in[k] : &a->out[k]) += n;
+        if (k < 0)
+            continue;
+        *(inside ? &a->in[k] : &a->out[k]) += n;
+        if (!inside && pooled)
+            a->staged[k] += n;
     }
 }
 
 static void decide(const struct agg *a)
 {
     struct ps_pool *p = &ps_pools[a->pool];
+    /* A condvar counts only as the one the workers wait on for work:
+     * pigz's queue count is broadcast by the producer at each push and by a
+     * worker at each pop (yarn's twist), the only boundary of a backlogged
+     * worker's task; other condvars are posted whenever a state changes
+     * (CPython's GIL condvars: at every switch, by every thread). A
+     * semaphore the workers wait on is posted by them only to pass a wake-up
+     * on, not once per task. */
     uintptr_t idle = __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED), best = 0;
+    uintptr_t idle_cond = __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) == PS_K_COND && idle
+                              ? idle | PS_TALLY_COND : 0;
+    /* ... and only one that no thread outside the pool waits on: a GIL's
+     * condvar, taken for a Python pool's wait for work when its workers wait
+     * for the GIL longer than for work, is waited on by every thread (py_tpe
+     * sleep: 416 for 400 tasks). */
+    const struct ps_obj *io = idle_cond ? ps_obj_find(idle) : NULL;
+    if (!io || __atomic_load_n(&io->waited_outside, __ATOMIC_RELAXED))
+        idle_cond = 0;
     uint64_t most = 0;
+    int lone = ps_pool_lone(a->pool);
     for (int i = 0; i < MAP; i++) {
         uint64_t in = a->in[i];
-        if (!a->key[i])
+        uintptr_t key = a->key[i];
+        if (!key)
             continue;
-        if (a->key[i] == idle || in < MIN_POSTS || in > a->out[i] || in <= most)
+        if ((key & PS_TALLY_COND) ? key != idle_cond : key == idle)
+            continue;
+        /* a queue's count is posted once per push and once per pop: about
+         * as often outside the pool as inside (a GIL's condvar, never waited
+         * on by the main thread in a run, is posted by it 5 times as often) */
+        if ((key & PS_TALLY_COND) && a->out[i] > 2 * in)
+            continue;
+        if (in < MIN_POSTS || in > a->out[i] || in <= most)
+            continue;
+        /* One thread posting what another pool's workers post as often is a
+         * stage of a pipeline, not a pool fed by a submitter: pigz's writer
+         * and its compressors hand each block's turn to be written back and
+         * forth. */
+        if (lone && in > a->out[i] - a->staged[i])
             continue;
         most = in;
-        best = a->key[i];
+        best = key;
     }
     __atomic_store_n(&p->task_obj, best, __ATOMIC_RELEASE);
     fruitless[a->pool] = a->n ? 0 : fruitless[a->pool] + 1;
@@ -108,7 +150,7 @@ void ps_tally_learn(const int *want, int npools)
         agg[nh].pool = pi;
         agg[nh].n = 0;
         memset(agg[nh].key, 0, sizeof agg[nh].key);
-        add_table(&agg[nh], &ps_pools[pi].ret_tally, 1);
+        add_table(&agg[nh], &ps_pools[pi].ret_tally, 1, 0);
         nh++;
     }
     if (!nh)
@@ -121,7 +163,7 @@ void ps_tally_learn(const int *want, int npools)
             continue;
         for (int h = 0; h < nh; h++)
             if (t->pool == agg[h].pool)
-                add_table(&agg[h], &t->tally, 1);
+                add_table(&agg[h], &t->tally, 1, 0);
     }
     /* ... then everyone else's posts of those objects */
     for (int i = 0; i < hwm; i++) {
@@ -130,42 +172,54 @@ void ps_tally_learn(const int *want, int npools)
             continue;
         for (int h = 0; h < nh; h++)
             if (t->pool != agg[h].pool && agg[h].n)
-                add_table(&agg[h], &t->tally, 0);
+                add_table(&agg[h], &t->tally, 0, t->pool >= 0);
     }
     for (int h = 0; h < nh; h++)
         decide(&agg[h]);
 }
 
 /* Entries are never emptied, only taken over: a new object takes the first
- * free entry of its window, or the one with the fewest posts (CPython
- * allocates a lock per future: those come and go, while the objects posted
- * once per task keep high counts). */
+ * free entry of its window, else the least recently posted of those posted
+ * fewer than PROTECT times, else the one posted least. CPython allocates a
+ * lock per future, posted twice and never again; taking over the least
+ * posted, the executor's idle lock, posted once per task, lost to those
+ * churning entries each time it fell to their count (py_tpe sleep: 22-40 of
+ * a worker's 50 tasks in 3 runs of 10), where the least recent are the dead
+ * ones. An object posted PROTECT times is kept over a burst of new ones. */
+#define PROTECT 8
 void ps_tally_post_slow(struct ps_tally *tl, uintptr_t obj)
 {
-    unsigned h = ps_tally_hash(obj), victim = h;
-    uint32_t least = UINT32_MAX;
+    unsigned h = ps_tally_hash(obj), victim = h, light = PS_TALLY;
+    uint32_t least = UINT32_MAX, now = ++tl->clock, oldest = 0;
     for (unsigned k = 0; k < PS_TALLY_WAYS; k++) {
         unsigned i = (h + k) & (PS_TALLY - 1);
         uintptr_t key = tl->key[i];
         if (key == obj) {
             __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
+            tl->last[i] = now;
             return;
         }
         if (!key) {
-            victim = i;
+            victim = light = i;
             break;
+        }
+        if (tl->n[i] < PROTECT && now - tl->last[i] >= oldest) {
+            oldest = now - tl->last[i];
+            light = i;
         }
         if (tl->n[i] < least) {
             least = tl->n[i];
             victim = i;
         }
     }
+    if (light < PS_TALLY)
+        victim = light;
     /* the agent reads key then count: a count of 0 in between is harmless */
     __atomic_store_n(&tl->n[victim], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&tl->key[victim], obj, __ATOMIC_RELEASE);
     __atomic_store_n(&tl->n[victim], 1, __ATOMIC_RELAXED);
+    tl->last[victim] = now;
 }
-
 
 int64_t ps_tally_thread_tasks(const struct ps_thread *t)
 {

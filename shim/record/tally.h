@@ -1,5 +1,6 @@
-/* tally.h: how often each thread posted each semaphore it posts often, and
- * the pool tasks learned from those counts.
+/* tally.h: how often each thread posted each semaphore or condvar it posts
+ * often (sem_post, a condvar signal or broadcast), and the pool tasks learned
+ * from those counts.
  *
  * Why: some pools wait for work in a way that is not one wait per task.
  * CPython's ThreadPoolExecutor takes work from a SimpleQueue whose get pops
@@ -9,24 +10,30 @@
  * twice per submit: a semaphore posted by the workers once per task. Such an
  * object is learned from counts (tally.c): posted by the pool's workers at
  * most as often as threads outside the pool posted it (a task finishes once
- * per submit at most). The
- * counts must hold from each thread's start, before anything is learned, so
- * every thread keeps them on its own record: a small table written only by
- * the thread (sem_post's wrapper), read by the agent. */
+ * per submit at most). Likewise pigz's compressors, backlogged, never wait
+ * for work, but each pop broadcasts the queue's count, as each push does.
+ * The counts must hold from each thread's start, before anything is learned,
+ * so every thread keeps them on its own record: a small table written only
+ * by the thread (the post wrappers), read by the agent. */
 #ifndef PS_TALLY_H
 #define PS_TALLY_H
 #include <stdint.h>
 
-#define PS_TALLY 32              /* entries per thread (a power of two) */
+#define PS_TALLY 64              /* entries per thread (a power of two) */
 #define PS_TALLY_WAYS 8          /* an object lives in one of 8 entries from its hash */
 
 struct ps_tally {
     uintptr_t key[PS_TALLY];
     uint32_t n[PS_TALLY];
+    uint32_t last[PS_TALLY];     /* the owner's clock at the entry's last post */
+    uint32_t clock;              /* posts by the owner (wraps: only order nearby matters) */
 };
 
-/* Semaphores are at least 16-byte aligned (malloc'd, or in a structure of
- * pointers): the bits above those, folded. */
+/* A condvar's key is its address with this bit set (both kinds are at least
+ * 8-byte aligned): the rule tells them apart (tally.c). */
+#define PS_TALLY_COND 1u
+
+/* The bits above a malloc'd object's alignment, folded. */
 static inline unsigned ps_tally_hash(uintptr_t obj)
 {
     return (unsigned)((obj >> 4) ^ (obj >> 9) ^ (obj >> 14)) & (PS_TALLY - 1);
@@ -42,6 +49,7 @@ static inline void ps_tally_post(struct ps_tally *tl, uintptr_t obj)
     unsigned i = ps_tally_hash(obj);
     if (__builtin_expect(tl->key[i] == obj, 1)) {
         __atomic_store_n(&tl->n[i], tl->n[i] + 1, __ATOMIC_RELAXED);
+        tl->last[i] = ++tl->clock;
         return;
     }
     ps_tally_post_slow(tl, obj);

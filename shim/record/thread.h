@@ -107,7 +107,7 @@ struct ps_thread {
     uintptr_t post_key;
     struct ps_obj *post_obj;
     uint32_t hold_rng;               /* draws the hold sample's gaps (syncobj.h), 0: not seeded */
-    struct ps_tally tally;           /* the semaphores it posted, counted (tally.h) */
+    struct ps_tally tally;           /* the sems and condvars it posted, counted (tally.h) */
     /* handlers run on this thread, counted by the handler itself (restart.h):
      * the dump signal's, and the program's own (interpose_signal.c) */
     uint32_t dump_sigs, prog_sigs;

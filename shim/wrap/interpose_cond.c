@@ -43,13 +43,13 @@ PS_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 
 PS_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-    ps_obj_note_post((uintptr_t)c);
+    ps_objwait_post((uintptr_t)c, PS_K_COND);
     return PS_REAL(pthread_cond_signal)(c);
 }
 
 PS_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
-    ps_obj_note_post((uintptr_t)c);
+    ps_objwait_post((uintptr_t)c, PS_K_COND);
     ps_throttle_on_broadcast((uintptr_t)c);    /* a pool told to stop must not stay parked */
     return PS_REAL(pthread_cond_broadcast)(c);
 }

@@ -103,9 +103,6 @@ PS_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 
 PS_EXPORT int sem_post(sem_t *s)
 {
-    struct ps_thread *t = ps_self;      /* unregistered threads' posts go uncounted */
-    if (t && !t->ignore)
-        ps_tally_post(&t->tally, (uintptr_t)s);
-    ps_obj_note_post((uintptr_t)s);
+    ps_objwait_post((uintptr_t)s, PS_K_SEM);
     return PS_REAL(sem_post)(s);
 }

@@ -79,4 +79,16 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
         t->task_tentative = w->kind == PS_K_POLL && got_work == 1;
     }
 }
+/* A post (sem_post, or a condvar signal or broadcast: kind PS_K_COND) by
+ * the calling thread: tallied on its record (tally.h: a pool whose waits miss
+ * tasks counts them by the object its workers post once per task) and noted
+ * on the object. */
+static inline void ps_objwait_post(uintptr_t obj, int kind)
+{
+    struct ps_thread *t = ps_self;      /* unregistered threads' posts go uncounted */
+    if (t && !t->ignore)
+        ps_tally_post(&t->tally, kind == PS_K_COND ? obj | PS_TALLY_COND : obj);
+    ps_obj_note_post(obj);
+}
+
 #endif

@@ -7,12 +7,15 @@
  * (shim/record/entry.h), so the N compress threads are one pool and the write
  * thread another, of 1, which waits for the compressors: not serialized
  * (a lone thread queues behind no member of its pool). The truth for CPU is
- * the kernel's: the child's rusage. */
+ * the kernel's: the child's rusage. Tasks are pigz's blocks of 128 KiB: the
+ * compressors, backlogged, take most without waiting, but broadcast the queue
+ * count's condvar at each (shim/record/tally.h). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -45,6 +48,9 @@ Test(pigz, compress_threads_are_a_cpu_bound_pool_of_n, .timeout = 60)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(in, sizeof in, "%s/data", dir);
     make_input(in, 8 << 20);
+    struct stat st;
+    cr_assert_eq(stat(in, &st), 0);
+    long blocks = (st.st_size + 131071) / 131072;
     struct ps_run r;
     char *argv[] = { "pigz", "-9", "-p", "2", "-k", "-f", in, NULL };
     double cpu0 = children_cpu_s();
@@ -64,14 +70,19 @@ Test(pigz, compress_threads_are_a_cpu_bound_pool_of_n, .timeout = 60)
     cr_expect(ps_str(p, "entry") != NULL, "no entry: the trampoline was not seen through");
     /* The pool is nearly all of the process's CPU (main only reads the input). */
     cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs rusage %f", ps_num(p, "cpu_s"), cpu);
+    cr_expect(json_is_number(json_object_get(p, "tasks")) && ps_near(ps_num(p, "tasks"), blocks, 0.02),
+              "tasks %f, want %ld blocks", ps_num(p, "tasks"), blocks);
     int busy = 0;
+    double thread_tasks = 0;
     json_t *threads = json_object_get(r.report, "threads"), *t;
     json_array_foreach(threads, i, t) {
         if (!json_is_integer(json_object_get(t, "pool")) || ps_num(t, "pool") != ps_num(p, "id"))
             continue;
         busy += ps_num(t, "cpu_s") / ps_num(p, "cpu_s") > 0.25;
+        thread_tasks += ps_num(t, "tasks");
     }
     cr_expect(busy == N, "%d compressing threads", busy);
+    cr_expect_eq(thread_tasks, ps_num(p, "tasks"), "threads' tasks %f, the pool's %f", thread_tasks, ps_num(p, "tasks"));
     /* The writer: same start routine, its own entry, one thread, quiet. */
     json_t *wr = NULL;
     json_array_foreach(pools, i, q)

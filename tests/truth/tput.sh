@@ -11,6 +11,10 @@
 #   pigz N FILE          pigz -p N -6 of FILE, bytes/s
 #   node-fs N            node's fs pool (UV_THREADPOOL_SIZE=N), readFile ops/s over 1.5 s
 #   memcached N          memcached -t N under memcslap (4 client threads, gets), keys/s
+#   memcached-rt N LOAD  memcached -t N under bench/memc_load (path LOAD): 4
+#                        connections of set+get round trips, requests/s. Steadier
+#                        than memcslap's short get phase (52-104k/s for one size
+#                        at load 5-9), so the truth sweep uses it.
 # TPUT_TIMELINE=FILE (optional) also writes the run's progress to FILE, one
 # "t_s count" line per sample: count is cumulative, in the kind's unit (events,
 # bytes of input, ops, keys), t is seconds from the start of the work. Taken
@@ -22,8 +26,8 @@
 # connection of its own; t from the sample before the first get: memcslap
 # first stores its keys). With it, memcslap does TPUT_MEMC_GETS gets on each
 # of its 4 threads (default 20000, ~0.2 s in all: too short for a timeline)
-# and memcached gets -m 1024 so that every get hits. The throughput line on
-# stdout is the same either way.
+# and memcached gets -m 1024 so that every get hits (memcached-rt has no
+# timeline). The throughput line on stdout is the same either way.
 set -euo pipefail
 P=${LD_PRELOAD:-}
 unset LD_PRELOAD
@@ -32,6 +36,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 run() { LD_PRELOAD=$P "$@"; }
 json() { python3 -c "import sys; print('{\"tasks_per_s\": %.2f}' % float(sys.argv[1]))" "$1"; }
 TL=${TPUT_TIMELINE:-}
+# memcached on a random local port, answering when memc_start returns;
+# -A: memc_stop's "shutdown" command ends it through exit(), so its report is
+# written (this memcached catches SIGTERM and goes on). With a timeline, room
+# for every key (-m 1024): every get is a hit, as in the default 20,000
+# (memcslap's keys/s counts hits; the timeline, every get).
+memc_start() {
+    port=$((20000 + RANDOM % 20000))
+    run memcached -A -u "$(id -un)" -t "$1" -p "$port" -U 0 -l 127.0.0.1 ${TL:+-m 1024} &
+    pid=$!
+    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+}
+memc_stop() {
+    (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'shutdown\r\n' >&3; sleep 0.2) 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
 # sysbench_tl OUTPUT: the timeline from sysbench's per-second reports and its totals
 sysbench_tl() {
     [ -n "$TL" ] || return 0
@@ -131,14 +152,7 @@ node-fs)
     out=$(UV_THREADPOOL_SIZE=$n run node "$here/../../bench/node_fs_timed.js" "${TPUT_S:-1.5}")
     json "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['ops_per_s'])" "$out")" ;;
 memcached)
-    port=$((20000 + RANDOM % 20000))
-    # -A: a "shutdown" command ends it through exit(), so its report is written
-    # (this memcached catches SIGTERM and goes on)
-    # with a timeline, room for every key (-m 1024): every get is a hit, as in the
-    # default 20,000 (memcslap's keys/s counts hits; the timeline, every get)
-    run memcached -A -u "$(id -un)" -t "$n" -p "$port" -U 0 -l 127.0.0.1 ${TL:+-m 1024} &
-    pid=$!
-    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+    memc_start "$n"
     if [ -n "$TL" ]; then
         memc_sample "$pid" "$(date +%s.%N)" "$port" &
         spid=$!
@@ -146,10 +160,7 @@ memcached)
     gets=20000
     [ -z "$TL" ] || gets=${TPUT_MEMC_GETS:-20000}
     out=$(memcslap -s "127.0.0.1:$port" -c 4 -e "$gets" -t get 2>&1)
-    (exec 3<>/dev/tcp/127.0.0.1/$port; printf 'shutdown\r\n' >&3; sleep 0.2) 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    memc_stop
     if [ -n "$TL" ]; then
         wait "$spid" || true
         # from the sample before the first get, to the first that saw the last one
@@ -169,5 +180,10 @@ open(sys.argv[1], "w").write("".join(out))
 PY
     fi
     json "$(awk '/^Time to get/ {k=$4; s=$(NF-1)} END {print k/s}' <<<"$out")" ;;
+memcached-rt)
+    memc_start "$n"
+    out=$("$3" "$port" 4 "${MEMC_TRIPS:-20000}")
+    memc_stop
+    json "$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['errors'] == 0; print(r['requests'] / r['seconds'])" "$out")" ;;
 *) echo "tput.sh: unknown kind $kind" >&2; exit 2 ;;
 esac

@@ -53,6 +53,8 @@ static struct ps_thread *thread(int i, int pool)
     t->pool = pool;
     t->born_ns = NOW - 1000000000ull;
     t->cpu_ns = 100000000;
+    if (pool >= 0)
+        ps_pools[pool].joined++;
     if (ps_threads_hwm < i + 1)
         ps_threads_hwm = i + 1;
     return t;
@@ -83,9 +85,10 @@ Test(tally, learns_the_object_the_submitter_and_workers_post, .init = setup)
     posts(a, QUEUE, 40);
     posts(b, IDLE_LOCK, 180);
     posts(b, TASK_LOCK, 360);
-    const struct ps_view *v = ps_view_tick(NOW);      /* the first tick sees the pool ... */
-    cr_expect_eq(v->pool[pi].tasks_whole, 0);
-    v = ps_view_tick(NOW + 100000000);                /* ... the second looks for its object */
+    const struct ps_view *v = ps_view_tick(NOW);      /* a new pool is looked at at once ... */
+    cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
+    cr_expect_eq(v->pool[pi].tot.tasks, 300);
+    v = ps_view_tick(NOW + 100000000);                /* ... and at the next tick */
     cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
     cr_expect(v->pool[pi].tasks_whole);
     cr_expect(v->pool[pi].tasks_by_tally);
@@ -136,4 +139,95 @@ Test(tally, retired_threads_keep_their_tasks, .init = setup)
     const struct ps_view *v = ps_view_tick(NOW + 100000000);
     cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
     cr_expect_eq(v->pool[pi].tot.tasks, 120);
+}
+
+#define QUEUE_COND 0x4008 /* pigz's compress_have: its count's condvar */
+#define GIL_COND 0x5008   /* a condvar every thread posts at every switch */
+
+static void cond_posts(struct ps_thread *t, uintptr_t cv, int n)
+{
+    posts(t, cv | PS_TALLY_COND, n);
+}
+
+/* pigz: the compressors wait for work on the queue count's condvar and
+ * broadcast it at each pop, as the reader does at each push; backlogged,
+ * they take most blocks without waiting. Their posts count the blocks (458),
+ * per thread too; a condvar other than the wait for work (posted by everyone
+ * at every switch) is no count, and neither is the writer, one thread that
+ * posts its turn's condvar as often as the compressors do. */
+Test(tally, counts_a_condvar_pool_by_its_wait_for_work, .init = setup)
+{
+    int wi = ps_pool_get((void *)cond_posts, NULL, "writer");
+    struct ps_thread *reader = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi), *w = thread(3, wi);
+    ps_pools[pi].idle_obj = QUEUE_COND;
+    ps_pools[pi].idle_kind = PS_K_COND;
+    ps_pools[wi].idle_obj = 0x6008;
+    ps_pools[wi].idle_kind = PS_K_COND;
+    struct ps_obj *q = ps_obj_get(QUEUE_COND, PS_K_COND);   /* the compressors wait on it */
+    ps_obj_on_wait(q, a, NULL, 1000);
+    ps_obj_on_wait(q, b, NULL, 1000);
+    cond_posts(reader, QUEUE_COND, 459);           /* 458 blocks and the end */
+    cond_posts(a, QUEUE_COND, 234);
+    cond_posts(b, QUEUE_COND, 224);
+    cond_posts(a, GIL_COND, 900);
+    cond_posts(reader, GIL_COND, 2000);
+    cond_posts(a, 0x6008, 234);                     /* the writer's turn */
+    cond_posts(b, 0x6008, 224);
+    cond_posts(w, 0x6008, 458);
+    ps_view_tick(NOW);
+    const struct ps_view *v = ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, QUEUE_COND | PS_TALLY_COND);
+    cr_expect(v->pool[pi].tasks_by_tally);
+    cr_expect_eq(v->pool[pi].tot.tasks, 458);
+    cr_expect_eq(ps_view_thread_tasks(a), 234);
+    cr_expect_eq(ps_view_thread_tasks(b), 224);
+    cr_expect_eq(ps_pools[wi].task_obj, 0);
+    cr_expect_eq(ps_tally_thread_tasks(w), -1);
+}
+
+/* A condvar posted by the workers and more often by others, but not their
+ * wait for work (CPython's GIL condvars, posted at every switch): no count;
+ * nor when it was taken for their wait for work (they waited for the GIL
+ * longer than for work): others post it far more often, and wait on it. */
+Test(tally, a_condvar_that_is_not_the_wait_for_work_is_no_count, .init = setup)
+{
+    struct ps_thread *main = thread(0, -1), *a = thread(1, pi), *b = thread(2, pi);
+    ps_pools[pi].idle_obj = QUEUE_COND;
+    ps_pools[pi].idle_kind = PS_K_COND;
+    struct ps_obj *q = ps_obj_get(QUEUE_COND, PS_K_COND), *gil = ps_obj_get(GIL_COND, PS_K_COND);
+    ps_obj_on_wait(q, a, NULL, 1000);
+    cond_posts(main, GIL_COND, 2000);
+    cond_posts(a, GIL_COND, 300);
+    cond_posts(b, GIL_COND, 300);
+    cond_posts(main, QUEUE_COND, 500);              /* the workers never post it */
+    ps_view_tick(NOW);
+    ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);
+    ps_obj_on_wait(gil, a, NULL, 1000);
+    ps_pools[pi].idle_obj = GIL_COND;
+    ps_view_tick(NOW + 150000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);           /* posted far more often outside */
+    ps_obj_on_wait(gil, main, NULL, 1000);
+    cond_posts(a, GIL_COND, 1000);
+    ps_view_tick(NOW + 200000000);
+    cr_expect_eq(ps_pools[pi].task_obj, 0);           /* waited on outside the pool */
+    ps_obj_on_wait(q, b, NULL, 1000);               /* the control: only the pool waits on it */
+    ps_pools[pi].idle_obj = QUEUE_COND;
+    cond_posts(a, QUEUE_COND, 250);
+    cond_posts(b, QUEUE_COND, 250);
+    ps_view_tick(NOW + 300000000);
+    cr_expect_eq(ps_pools[pi].task_obj, QUEUE_COND | PS_TALLY_COND);
+}
+
+/* An executor of one worker is a pool all the same: its object is posted by
+ * the submitter, a thread in no pool, not by another pool's workers. */
+Test(tally, a_lone_worker_fed_by_a_submitter_is_counted, .init = setup)
+{
+    struct ps_thread *sub = thread(0, -1), *a = thread(1, pi);
+    posts(sub, IDLE_LOCK, 150);
+    posts(a, IDLE_LOCK, 100);
+    ps_view_tick(NOW);
+    const struct ps_view *v = ps_view_tick(NOW + 100000000);
+    cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
+    cr_expect_eq(v->pool[pi].tot.tasks, 100);
 }
