@@ -72,6 +72,9 @@
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define UNDERFED_SHARE 0.25  /* running workers found waiting for work: above this share, one more finds none */
 #define MODEL_AGREE 0.1       /* the model predicted a window: its CPU within this share of the model's */
+#define START_LOOK_NS 50000000ull /* the first look's least span: the agent's early ticks (10, 30, 70 ms
+                                     apart) give the model rates by ~0.1 s, and a tick at the wrong size
+                                     costs 1/40 of a 4 s run (16 sysbench threads on 2 cores: 0.08 of best) */
 #define REST_RELEASE_TICKS 20 /* a pool resting this long lets its workers parked at the queue mutex go
                                  once, whoever waits for them: a dependency we cannot see costs 2 s, not a hang */
 
@@ -89,6 +92,9 @@ struct ctl {
     uintptr_t top_key;
     uint64_t top_wait_prev, top_hold_prev;
     int top_handoff;
+    int handoff_seen;          /* top_handoff was ever seen: never parked (see change()) */
+    int count_tally;           /* the view counted the pool's tasks by its task object last tick */
+    int count_moved;           /* ... and this tick it counts them the other way: tasks do not compare */
     struct ps_rec_out rec;
     int target;                /* model's size, clamped */
     /* actuation */
@@ -138,6 +144,7 @@ static const struct ps_view *V;
  * workers, and a total that only grows (an exit takes its worker's count out
  * of the sum: the total then counts from the new sum). */
 static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
+static uint64_t acqs_prev[PS_MAX_POOLS];  /* acqs_total at the previous tick (the view's prev sample) */
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
 /* CPU of the process's threads outside every pool (node's main thread, a
  * writer thread), cores, EMA: the cores a pool's model may count on are
@@ -198,6 +205,14 @@ static int observe(int pi, struct ctl *c)
     double dt = (double)(s1->t_ns - s0->t_ns) * NS;
 #define RATE(f) ((s1->f >= s0->f ? (double)(s1->f - s0->f) : 0) * NS / dt)
     int first = !c->seen;
+    /* The view counts a pool's tasks from its idle waits or, where those
+     * count a part, from its task object (tally.h), and may switch between
+     * the two (CPython's executor, once its semaphore is found posted by its
+     * own workers): across a switch the two totals do not subtract (one such
+     * interval read 4.5e18 tasks/s), so this interval has no task rate and
+     * the controller's window starts again (control()). */
+    c->count_moved = c->seen && (p->tasks_by_tally != c->count_tally || s1->tasks < s0->tasks);
+    c->count_tally = p->tasks_by_tally;
     c->cpu = ema(c->cpu, RATE(cpu_ns), first);
     /* W as the report counts it. A sleep is timed until the thread runs
      * again, so on a busy machine W/C grows with the wait for a core (20 read
@@ -215,12 +230,13 @@ static int observe(int pi, struct ctl *c)
     c->idle_last = RATE(idle_ns);
     c->lock_last = RATE(lock_ns);
     c->runq = ema(c->runq, RATE(runq_ns), first);
-    c->tasks = ema(c->tasks, (s1->tasks >= s0->tasks ? (double)(s1->tasks - s0->tasks) : 0) / dt, first);
+    if (!c->count_moved)
+        c->tasks = ema(c->tasks, (s1->tasks >= s0->tasks ? (double)(s1->tasks - s0->tasks) : 0) / dt, first);
 #undef RATE
     int running = p->live - p->parked;
     c->win_waiting_sum += running > 0 ? (double)p->idle / running : 0;
     c->win_looks++;
-    if (s1->tasks > s0->tasks && !first) {
+    if (s1->tasks > s0->tasks && !first && !c->count_moved) {
         /* Sleeps and I/O waits on a busy machine include the wait for a core
          * after the wake-up (also counted as run-queue time): take it out. */
         double w = (double)(s1->io_ns - s0->io_ns + s1->sleep_ns - s0->sleep_ns) * NS;
@@ -258,6 +274,10 @@ static int observe(int pi, struct ctl *c)
         c->top_wait_prev = wait_ns;
         c->top_hold_prev = hold_ns;
         c->top_handoff = p->top_handoff;
+        /* A GIL-like lock stays one when another object tops the pool's
+         * contention for a while (CPython's pool: a Python lock of the
+         * caller's for a few ticks): the waits we park at stay unsafe. */
+        c->handoff_seen |= p->top_handoff;
     }
     c->top_wait = ema(c->top_wait, dw > 0 ? dw : 0, first);
     c->top_hold = ema(c->top_hold, dh > 0 ? dh : 0, first);
@@ -485,7 +505,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                      "waits on, so there is no safe point to park them";
         else if (c->no_throttle)
             cannot = "parking stalled this pool once (watchdog)";
-        else if (c->top_handoff)
+        else if (c->handoff_seen)
             cannot = "its threads hand a GIL-like lock to each other, which a thread may hold across the "
                      "waits we would park it at";
         if (to < live && cannot) {
@@ -570,7 +590,7 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
         if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
-        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->top_handoff || loss_predicted(c, to)))
+        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->handoff_seen || loss_predicted(c, to)))
             continue;                   /* cannot park (see change()), or a known loss */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL || underfed(c) || cores_full(c) ||
                              (to > p->live && !ps_expand_allowed(pi))))
@@ -706,6 +726,7 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
 static void count_acquisitions(int pi)
 {
     uint64_t sum = V->pool[pi].lock_events;
+    acqs_prev[pi] = acqs_total[pi];
     acqs_total[pi] += sum >= acqs_sum[pi] ? sum - acqs_sum[pi] : 0;
     acqs_sum[pi] = sum;
 }
@@ -908,7 +929,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
     const struct ps_view_pool *p = &V->pool[pi];
     uint64_t window = window_ns();
     watchdog(pi, c, now);
-    if (c->top_handoff && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {
+    if (c->handoff_seen && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {
         /* Throttled before its threads were seen handing a GIL-like lock
          * round (pigz: at 0.1 s, the hand-off seen at 0.3 s): by change()'s
          * rule such a pool is not parked, a thread may hold that lock across
@@ -933,14 +954,31 @@ static void control(int pi, struct ctl *c, uint64_t now)
     }
     /* parked at its hot mutexes: it waits for no work, so no task boundary is seen */
     int by_acqs = ps_throttle_contended_allowed(pi);
-    if (by_acqs != c->by_acqs) {
-        /* the unit changed: a window's count compares only with its own unit */
+    if (by_acqs != c->by_acqs || c->count_moved || work_done(pi, c) < c->win_tasks) {
+        /* the unit changed (hot-lock acquisitions, or tasks counted the
+         * other way): a window's count compares only with its own unit */
         c->by_acqs = by_acqs;
         c->ref_tput = 0;
         start_window(c, pi, now);
+        if (c->phase == P_START && by_acqs && !c->count_moved) {
+            /* Acquisitions are counted from the pool's first tick: the first
+             * look need not wait a window more for the new unit, it takes the
+             * one since the last tick (sysbench threads: acting at 0.1 s, not 0.2). */
+            c->win_s0 = p->prev;
+            c->win_ns = p->prev.t_ns;
+            c->win_tasks = acqs_prev[pi];
+        } else if (c->phase == P_EVAL && c->last_kind == K_PROBE) {
+            /* a probe is kept only on a measured gain: this one cannot be measured */
+            char why[160];
+            ps_fmt(why, sizeof why, "rollback: %d threads not measured (the pool's work is counted another way "
+                   "from now: %s), back to %d", c->size, work_unit(c), c->ref_size);
+            change(pi, c, now, c->ref_size, K_ROLLBACK, 0, why);
+            backoff(c, now, window);
+        }
         if (c->phase == P_EVAL)
             c->phase = P_STEADY;
-        return;
+        if (c->phase != P_START)
+            return;
     }
     if (c->win_pending) {
         /* Measure the new size only once it is in force: workers park at
@@ -986,7 +1024,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
     /* The first look needs only rates for the model (two samples of the
      * pool's history): do not wait a full window. Every tick at the wrong size
      * costs the whole run: an undersized pool runs at 2/43 of its speed. */
-    if (!gained && now - c->win_ns < (c->phase == P_START ? 100000000ull : window))
+    if (!gained && now - c->win_ns < (c->phase == P_START ? START_LOOK_NS : window))
         return;
     if (c->phase == P_START && tasks - c->win_tasks < 8) {
         /* Too few task boundaries to measure throughput (the pool's tasks
@@ -998,7 +1036,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
          * collapsed (64 spinning workers on 2 cores finish ~20 tasks/s). */
         int grow = ps_expand_allowed(pi) && c->target > p->live && c->rec.cls != PS_CLASS_SERIAL &&
                    !guard(c) && (c->cpu > 0 || c->ws > 0);
-        int shrink = c->target < p->live && c->rec.cls == PS_CLASS_STARVED && !c->top_handoff &&
+        int shrink = c->target < p->live && c->rec.cls == PS_CLASS_STARVED && !c->handoff_seen &&
                      can_park(pi, p) && now - c->win_ns >= 200000000ull;
         /* against the size we run at, not the live workers: a throttled pool
          * keeps them, and the same limit was set again every tick */

@@ -1045,6 +1045,65 @@ Test(controller, a_pool_found_gil_like_after_its_throttle_is_released, .fini = t
     json_decref(rep);
 }
 
+/* CPython's executor: its threads hand the GIL round from the start (not
+ * parked, said once), then another object tops its contention for a while
+ * (a lock of the caller's, handed round by no one): the GIL is still there,
+ * held across the waits we would park at. The pool is never parked nor
+ * probed: no size change in a minute (it made 3 a minute, each a probe or
+ * the release of one). */
+static void gil_then_other_top(int n, struct rates *r)
+{
+    cpu_collapse(n, r);
+    if (S.now >= T0 + 1000000000ull && S.now < T0 + 30000000000ull) {
+        S.top_key = 0x7100;
+        View.pool[S.pi].top_handoff = 0;
+    } else {
+        S.top_key = 0x7000;
+        View.pool[S.pi].top_handoff = 1;
+    }
+    r->top_wait = r->runq;
+    r->top_hold = 0.5;
+}
+Test(controller, a_pool_once_seen_handing_a_gil_like_lock_is_never_parked, .fini = teardown)
+{
+    setup(gil_then_other_top, 64, 0, 0);
+    S.top_key = 0x7000;
+    View.pool[S.pi].top_handoff = 1;
+    run_s(60.0);
+    cr_expect_eq(size_changes(), 0, "%s", trace_str());
+    cr_expect_eq(ticks_off(0, S.ticks, 64), 0, "%s", trace_str());
+    json_t *rep = report();
+    cr_expect_not_null(find(rep, "hold", "GIL-like lock"), "the reason not said: %s", trace_str());
+    json_decref(rep);
+}
+
+/* The view switches the pool's count of tasks from its idle waits to its task
+ * object (tally.h): the totals jump down (CPython: 4,400 counted by waits, 70
+ * by its task object). No throughput is read across the switch (it read
+ * 4.5e18 tasks/s), and a probe the switch leaves unmeasured is undone: the
+ * pool whose model is wrong (hidden_waits: 2) ends at its best size, 8. */
+Test(controller, a_switch_of_the_task_count_is_no_throughput, .fini = teardown)
+{
+    setup(hidden_waits, 8, 0, 0);
+    run_s(2.9);                         /* in the window of the first probe (8 -> 6 at 2.8 s) */
+    cr_assert_eq(S.running, 6, "%s", trace_str());
+    S.tasks /= 50;
+    View.pool[S.pi].tasks_by_tally = 1;
+    run_s(27.1);
+    cr_expect_leq(ticks_off(S.ticks - 200, S.ticks, 8), 10, "%s", trace_str());
+    json_t *rep = report();
+    size_t i;
+    json_t *d;
+    json_array_foreach(decisions(rep), i, d) {
+        json_t *in = json_object_get(d, "inputs");
+        double t = json_number_value(json_object_get(in, "tasks_per_s")),
+               g = json_number_value(json_object_get(in, "good_tasks_per_s"));
+        cr_expect(t < 1e5 && g < 1e5, "read %g tasks/s against %g: %s", t, g,
+                  json_string_value(json_object_get(d, "reason")));
+    }
+    json_decref(rep);
+}
+
 /* Work submitted and none started while every running worker is busy (long
  * tasks): it queues for them, which is no starvation. */
 Test(controller, work_queued_behind_busy_workers_keeps_the_throttle, .fini = teardown)
