@@ -8,9 +8,9 @@
  *   - threads outside the pool posted it at least as often as the workers did
  *     (CPython's submitter takes the idle semaphore's lock at every submit,
  *     and a task finishes at most once per submit);
- *   - it is a semaphore other than their wait for work, or the condvar that
- *     is their wait for work, waited on by no one else and posted outside
- *     at most twice as often (decide() says why);
+ *   - it is a semaphore, or the condvar that is their wait for work, waited
+ *     on by no one else and posted outside at most twice as often (decide()
+ *     says why);
  *   - for a pool of one thread, the outside posts come from threads in no
  *     pool: a submitter, not the stage before it in a pipeline.
  * A lock every task takes but the submitter never touches fails that test,
@@ -72,8 +72,12 @@ static void add_table(struct agg *a, const struct ps_tally *tl, int inside, int 
     for (int i = 0; i < PS_TALLY; i++) {
         uintptr_t key = __atomic_load_n(&tl->key[i], __ATOMIC_ACQUIRE);
         uint32_t n = __atomic_load_n(&tl->n[i], __ATOMIC_RELAXED);
-        if (!key || !n || (inside && n < 2))
-            continue;                /* posted once: a lock that came and went */
+        /* posted once or twice by a worker: a lock that came and went (a
+         * future's, set running and then done); with 64 workers those fill
+         * the map before every worker's idle-lock entry is in (a CPython
+         * executor's 5,400 tasks read as its waits' 50) */
+        if (!key || !n || (inside && n < 3))
+            continue;
         int k = find(a, key, inside);
         if (k < 0)
             continue;
@@ -90,9 +94,11 @@ static void decide(const struct agg *a)
      * pigz's queue count is broadcast by the producer at each push and by a
      * worker at each pop (yarn's twist), the only boundary of a backlogged
      * worker's task; other condvars are posted whenever a state changes
-     * (CPython's GIL condvars: at every switch, by every thread). A
-     * semaphore the workers wait on is posted by them only to pass a wake-up
-     * on, not once per task. */
+     * (CPython's GIL condvars: at every switch, by every thread). Any
+     * semaphore may be: 64 workers contending for the executor's idle lock
+     * (posted once per task) can make it look like their wait for work, and
+     * the queue's lock they do wait on is posted only after a get that
+     * waited, fewer times than the idle lock. */
     uintptr_t idle = __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED), best = 0;
     uintptr_t idle_cond = __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) == PS_K_COND && idle
                               ? idle | PS_TALLY_COND : 0;
@@ -110,7 +116,7 @@ static void decide(const struct agg *a)
         uintptr_t key = a->key[i];
         if (!key)
             continue;
-        if ((key & PS_TALLY_COND) ? key != idle_cond : key == idle)
+        if ((key & PS_TALLY_COND) && key != idle_cond)
             continue;
         /* a queue's count is posted once per push and once per pop: about
          * as often outside the pool as inside (a GIL's condvar, never waited
