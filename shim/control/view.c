@@ -82,22 +82,15 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
         o->max_thread_contention_ns = cont;
 }
 
-/* A pool waiting for work on a condvar: its workers may post it once per
- * task they take (pigz), and a backlogged worker takes tasks without waiting:
- * its waits then count only some of them, whatever the count's start saw
- * (pigz -p 2: 441-456 for 458 blocks), where the posts count each. */
-static int cond_idle(int pi)
-{
-    return __atomic_load_n(&ps_pools[pi].idle_kind, __ATOMIC_RELAXED) == PS_K_COND;
-}
-
 /* A condvar pool whose workers post their own wait for work (pigz: each pop
  * broadcasts the queue's count) take tasks without waiting once backlogged:
- * its waits count a part, whatever the count's start saw (pigz -p 8: 178,
- * 242, 243 for 458 blocks in 3 runs of 9), so only its posts can count them. */
+ * its waits count a part, whatever the count's start saw (pigz -p 2: 441-456
+ * for 458 blocks; -p 8: 178-243 in 3 runs of 9), so only its posts can
+ * count them. */
 static int posts_its_wait(int pi)
 {
-    if (!cond_idle(pi) || __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&ps_pools[pi].idle_kind, __ATOMIC_RELAXED) != PS_K_COND ||
+        __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED))
         return 0;                        /* counted around the task function (GLib) */
     const struct ps_obj *o = ps_obj_find(__atomic_load_n(&ps_pools[pi].idle_obj, __ATOMIC_RELAXED));
     return o && __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) >= 20;

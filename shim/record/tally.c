@@ -1,10 +1,10 @@
 /* tally.c: learning a pool's task object from the threads' post tallies
  * (tally.h says why), and counting tasks with it.
  *
- * The rule, for a pool whose waits do not count its tasks whole (and for a
- * condvar pool, whose waits may miss a backlogged worker's tasks): among the
- * objects its workers posted, the task object is the one posted most by
- * them, at least MIN_POSTS times, such that
+ * The rule, for every pool (its count is taken where the waits' is not
+ * whole, or is lower: view.c): among the objects its workers posted, the
+ * task object is the one posted most by them, at least MIN_POSTS times,
+ * such that
  *   - threads outside the pool posted it at least as often as the workers did
  *     (CPython's submitter takes the idle semaphore's lock at every submit,
  *     and a task finishes at most once per submit);

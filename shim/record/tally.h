@@ -72,9 +72,9 @@ static inline uint64_t ps_tally_count(const struct ps_tally *tl, uintptr_t obj)
 
 struct ps_thread;
 /* Agent, once per tick: learn, for each of the first npools pools with
- * want[pool] set (its waits do not count its tasks whole), the object its
- * workers post once per task (pool.h's task_obj), from the threads' tallies;
- * clear it for the others. */
+ * want[pool] set (a pool with threads), the object its workers post once
+ * per task (pool.h's task_obj), from the threads' tallies; clear it for the
+ * others. */
 void ps_tally_learn(const int *want, int npools);
 /* Tasks thread t ran, counted from its posts of its pool's task object, or
  * -1 when its pool has none. */
