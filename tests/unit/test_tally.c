@@ -1,14 +1,13 @@
 /* Unit tests for shim/record/tally.{h,c}: each thread's tally of the
- * semaphores it posts (exact for an object posted often among many that come
- * and go), and the task object learned from the tallies, as the agent's view
- * counts a pool's tasks with it: CPython's executor, where each worker posts
- * the idle semaphore's lock once per task and the submitter at every submit.
+ * semaphores and condvars it posts (exact for an object posted often among
+ * many that come and go), and the task object learned from the tallies, as
+ * the agent's view counts a pool's tasks with it: CPython's executor, where
+ * each worker posts the idle semaphore's lock once per task and the
+ * submitter at every submit, and pigz, whose compressors broadcast their
+ * queue's count at each pop.
  * Criterion runs each test in its own process, so the tables start empty. */
 #include <criterion/criterion.h>
-#include "config.h"
-#include "pool.h"
-#include "syncobj.h"
-#include "thread.h"
+#include "tables.h"
 #include "view.h"
 
 #define NOW 50000000000ull
@@ -37,26 +36,14 @@ static int pi;
 
 static void setup(void)
 {
-    ps_config_defaults(&ps_cfg);
-    cr_assert_eq(ps_pool_table_init(), 0);
-    cr_assert_eq(ps_thread_table_init(), 0);
-    cr_assert_eq(ps_obj_table_init(), 0);
-    pi = ps_pool_get((void *)setup, NULL, "python");
-    cr_assert_eq(pi, 0);
+    pi = ut_tables_init((void *)setup, "python");
 }
 
 static struct ps_thread *thread(int i, int pool)
 {
-    struct ps_thread *t = &ps_threads[i];
-    t->state = PS_T_LIVE;
-    t->tid = 1000 + i;
-    t->pool = pool;
-    t->born_ns = NOW - 1000000000ull;
-    t->cpu_ns = 100000000;
+    struct ps_thread *t = ut_live_thread(i, pool, NOW - 1000000000ull, 100000000);
     if (pool >= 0)
         ps_pools[pool].joined++;
-    if (ps_threads_hwm < i + 1)
-        ps_threads_hwm = i + 1;
     return t;
 }
 

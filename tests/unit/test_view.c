@@ -5,10 +5,7 @@
  * with a pool's queue mutex). Criterion runs each test in its own process,
  * so the tables start empty. */
 #include <criterion/criterion.h>
-#include "config.h"
-#include "pool.h"
-#include "syncobj.h"
-#include "thread.h"
+#include "tables.h"
 #include "view.h"
 
 #define NOW 50000000000ull
@@ -17,26 +14,14 @@ static int pi;
 
 static void setup(void)
 {
-    ps_config_defaults(&ps_cfg);
-    cr_assert_eq(ps_pool_table_init(), 0);
-    cr_assert_eq(ps_thread_table_init(), 0);
-    cr_assert_eq(ps_obj_table_init(), 0);
-    pi = ps_pool_get((void *)setup, NULL, "worker");
-    cr_assert_eq(pi, 0);
+    pi = ut_tables_init((void *)setup, "worker");
 }
 
 /* A live record of pool `pool` (-1: none) with tid, CPU and completed io calls. */
 static struct ps_thread *thread(int i, int pool, uint64_t cpu_ns, uint64_t io_calls)
 {
-    struct ps_thread *t = &ps_threads[i];
-    t->state = PS_T_LIVE;
-    t->tid = 1000 + i;
-    t->pool = pool;
-    t->born_ns = NOW - 1000000000ull;
-    t->cpu_ns = cpu_ns;
+    struct ps_thread *t = ut_live_thread(i, pool, NOW - 1000000000ull, cpu_ns);
     t->waits[PS_IO] = io_calls;
-    if (ps_threads_hwm < i + 1)
-        ps_threads_hwm = i + 1;
     return t;
 }
 
