@@ -82,20 +82,6 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
         o->max_thread_contention_ns = cont;
 }
 
-/* A condvar pool whose workers post their own wait for work (pigz: each pop
- * broadcasts the queue's count) take tasks without waiting once backlogged:
- * its waits count a part, whatever the count's start saw (pigz -p 2: 441-456
- * for 458 blocks; -p 8: 178-243 in 3 runs of 9), so only its posts can
- * count them. */
-static int posts_its_wait(int pi)
-{
-    if (__atomic_load_n(&ps_pools[pi].idle_kind, __ATOMIC_RELAXED) != PS_K_COND ||
-        __atomic_load_n(&ps_pools[pi].api_tasks, __ATOMIC_RELAXED))
-        return 0;                        /* counted around the task function (GLib) */
-    const struct ps_obj *o = ps_obj_find(__atomic_load_n(&ps_pools[pi].idle_obj, __ATOMIC_RELAXED));
-    return o && __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) >= 20;
-}
-
 /* Which count of tasks the pool's totals hold: its waits' when they are
  * whole, else its task object's (tally.h), else none (written as unknown);
  * its task object's also when it counts more than its waits (both count
@@ -106,7 +92,7 @@ static int posts_its_wait(int pi)
 static void count_tasks(int pi, struct ps_view_pool *v)
 {
     struct ps_pool_totals *o = &v->tot;
-    v->tasks_whole = ps_pool_tasks_whole(pi, o->cpu_ns) && !posts_its_wait(pi);
+    v->tasks_whole = ps_pool_tasks_whole(pi, o->cpu_ns);
     v->tasks_by_tally = __atomic_load_n(&ps_pools[pi].task_obj, __ATOMIC_ACQUIRE) &&
                         (!v->tasks_whole || o->tally_tasks > o->tasks);
     if (!v->tasks_by_tally)
