@@ -124,6 +124,8 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->exact = __atomic_load_n(&t->exact_waits, __ATOMIC_RELAXED);
     in->io_long_n = __atomic_load_n(&t->io_long_n, __ATOMIC_RELAXED);
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
+    in->io_file_n = __atomic_load_n(&t->io_file_n, __ATOMIC_RELAXED);
+    in->io_file_ns = __atomic_load_n(&t->io_file_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
     /* as the wait will be recorded when it ends (ps_objwait_end) */
@@ -153,8 +155,9 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
  *   long lock wait once), never below zero. A sleep that ran its course
  *   holds none (its span ends at its length plus the timer slack), so it
  *   gives only when nothing else can;
- *   an io span long enough to have blocked counts with them, but gives
- *   first when the thread was preempted in the interval (take_preempted_io);
+ *   an io span long enough to have blocked counts with them, but one on a
+ *   file gives first when the thread was preempted in the interval
+ *   (take_preempted_io);
  * - then the short io spans, which may have been CPU: what is left, at most their time,
  *   less what a lagging CPU reading may still claim (below): CPU inside reads
  *   would otherwise take every tick's lag as io.
@@ -213,20 +216,21 @@ static void take_excess(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t exc
     }
 }
 
-/* A long io span is long either because the call blocked or because the
- * thread was preempted inside it (a read served from the page cache, on a
- * busy machine): then its length is run-queue time, not io. The other sure
- * waits block from their start and hold only a wake-up's wait for a core,
- * so when the thread was preempted in the interval the excess comes from
- * the long io spans first: as much as all of their time when there were at
- * least as many preemptions as long spans, else that share of it. Returns
- * what was taken. */
-static uint64_t take_preempted_io(uint64_t d[NSLOT], const uint64_t n[NSLOT], uint64_t excess,
+/* A long read or write of a file is long either because the call blocked
+ * or because the thread was preempted inside it (a read served from the page
+ * cache, on a busy machine): then its length is run-queue time, not io. The
+ * other sure waits (a pipe's, socket's or timerfd's io among them: those
+ * calls block from their start) hold only a wake-up's wait for a core, so
+ * when the thread was preempted in the interval the excess comes from the
+ * long file spans first: as much as all of their time (file_ns of d's long
+ * io) when there were at least as many preemptions as such spans (file_n),
+ * else that share of it. Returns what was taken. */
+static uint64_t take_preempted_io(uint64_t d[NSLOT], uint64_t file_ns, uint64_t file_n, uint64_t excess,
                                   uint64_t preempts)
 {
-    uint64_t can = d[IO_LONG];
-    if (n[IO_LONG] > preempts)
-        can = (uint64_t)((unsigned __int128)can * preempts / n[IO_LONG]);
+    uint64_t can = file_ns < d[IO_LONG] ? file_ns : d[IO_LONG];
+    if (file_n > preempts)
+        can = (uint64_t)((unsigned __int128)can * preempts / file_n);
     uint64_t x = excess < can ? excess : can;
     d[IO_LONG] -= x;
     return x;
@@ -309,6 +313,10 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         n[PS_IO] -= n[IO_LONG] < n[PS_IO] ? n[IO_LONG] : n[PS_IO];
         t->io_long_seen_n = in->io_long_n;
     }
+    uint64_t file_ns = in->io_file_ns > t->io_file_seen_ns ? in->io_file_ns - t->io_file_seen_ns : 0;
+    uint64_t file_n = in->io_file_n > t->io_file_seen_n ? in->io_file_n - t->io_file_seen_n : 0;
+    t->io_file_seen_ns = in->io_file_ns;
+    t->io_file_seen_n = in->io_file_n;
     /* sleeps that ran their course hold no wait for a core (account.h) */
     uint64_t exact = in->exact > t->exact_seen ? in->exact - t->exact_seen : 0;
     t->exact_seen = in->exact;
@@ -335,8 +343,8 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         d[c] -= wake_cut[c];
         sure += d[c];
     }
-    if (sure > budget && in->preempts_known && in->preempts && d[IO_LONG])
-        sure -= take_preempted_io(d, n, sure - budget, in->preempts);
+    if (sure > budget && in->preempts_known && in->preempts && d[IO_LONG] && file_ns)
+        sure -= take_preempted_io(d, file_ns, file_n, sure - budget, in->preempts);
     if (sure > budget) {
         take_excess(d, n, sure - budget);
         sure = 0;
@@ -515,7 +523,7 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .runs = runs,
                                   .lag = PS_SCHEDSTAT_LAG_NS };
     raw_waits(t, now, &in);
-    if (in.io_long_n > t->io_long_seen_n && in.runq > t->part_runq_ns + PS_PREEMPT_RUNQ_NS)
+    if (in.io_file_n > t->io_file_seen_n && in.runq > t->part_runq_ns + PS_PREEMPT_RUNQ_NS)
         read_preempts(t, now, &in);
     ps_sampler_partition(t, &in);
     relabel_idle_polls(t);

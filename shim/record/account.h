@@ -16,6 +16,11 @@
  * cache, a send) takes tens of microseconds. The partition treats such spans
  * as waits that block, shorter ones as possibly CPU (sampler.c). */
 #define PS_IO_BLOCKED_NS 200000ull
+/* Only a regular file or a block device can keep a read or write on the CPU
+ * that long (the page cache): on a pipe, socket, timerfd or terminal a long
+ * call blocked. One fstat per long span (~0.3 us against >= 200 us), errno
+ * kept; an fd closed meanwhile counts as a file, the cautious side. */
+int ps_fd_is_file(uintptr_t fd_key);
 
 struct ps_span {
     struct ps_thread *t;
@@ -90,6 +95,10 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
     if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
         __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
         __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
+        if (t->cur_kind == PS_K_IO && ps_fd_is_file(t->cur_obj)) {
+            __atomic_store_n(&t->io_file_ns, t->io_file_ns + dt, __ATOMIC_RELAXED);
+            __atomic_store_n(&t->io_file_n, t->io_file_n + 1, __ATOMIC_RELAXED);
+        }
         if (t->cur_kind == PS_K_POLL && ps_thread_poll_site(t, t->cur_site))
             __atomic_store_n(&t->poll_site_ns, t->poll_site_ns + dt, __ATOMIC_RELEASE);
     }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 struct ps_obj *ps_objs;
 uint64_t ps_obj_filter[PS_OBJ_FILTER_BITS / 64] __attribute__((aligned(64)));  /* read-mostly: own lines */
@@ -365,3 +366,12 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     site_add(o->sites, site, wait_ns);
 }
 
+
+int ps_fd_is_file(uintptr_t fd_key)
+{
+    int saved = errno;
+    struct stat st;
+    int file = fstat((int)(unsigned)fd_key, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+    errno = saved;
+    return file;
+}

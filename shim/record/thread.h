@@ -73,6 +73,8 @@ struct ps_thread {
     uint64_t waits[PS_NCAUSE];
     uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
     uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
+    uint64_t io_file_ns, io_file_n;  /* of them, reads and writes of a regular file or block
+                                      * device: long perhaps only because preempted inside */
     /* Long polls from the first call site that polled: if that turns out to
      * be where the pool waits for work (learned later, from these very
      * waits), they were idle, and the sampler relabels them (sampler.c). */
@@ -130,6 +132,7 @@ struct ps_thread {
     uint64_t tasks_before;           /* poll_site_work credited as tasks once that site was
                                         learned as the pool's wait for work (sampler.c) */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
+    uint64_t io_file_seen_ns, io_file_seen_n;   /* io_file_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t switches_read_ns;       /* the sample that last read them (sampler.c), 0 none */
     uint64_t last_sample_ns;
