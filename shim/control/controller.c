@@ -92,7 +92,8 @@ struct ctl {
     uintptr_t top_key;
     uint64_t top_wait_prev, top_hold_prev;
     int top_handoff;
-    int handoff_seen;          /* top_handoff was ever seen: never parked (see change()) */
+    int handoff_seen;          /* top_handoff was ever seen: parked at its idle wait only (handoff_unparkable) */
+    int idle_only;             /* ps_throttle_idle_only was set for it */
     int count_tally;           /* the view counted the pool's tasks by its task object last tick */
     int count_moved;           /* ... and this tick it counts them the other way: tasks do not compare */
     struct ps_rec_out rec;
@@ -432,6 +433,23 @@ static int owns_its_work(const struct ps_view_pool *p)
     return p->idle_site != NULL;
 }
 
+/* A pool whose threads hand a GIL-like lock round is parked only where a
+ * thread has surely let that lock go: about to block on the pool's idle
+ * semaphore or futex (CPython's executor waits for work on its queue's lock,
+ * a semaphore it blocks on only after releasing the GIL). Its queue mutex
+ * and hot mutexes stay off limits (ps_throttle_idle_only): a thread about to
+ * lock one may be inside the GIL's own code. Anywhere else, such a pool is
+ * not parked: a thread may hold the lock across the waits we park at. A
+ * runtime that blocked for work holding its GIL would stop every thread
+ * parked there, as the real wait already did; the watchdog's stall rule
+ * (no task or call finished while workers are parked) lets them go. */
+static int handoff_unparkable(const struct ctl *c, const struct ps_view_pool *p)
+{
+    if (!c->handoff_seen)
+        return 0;
+    return !p->idle_obj || (p->idle_kind != PS_K_SEM && p->idle_kind != PS_K_FUTEX);
+}
+
 static int can_park(int pi, const struct ps_view_pool *p)
 {
     return (ps_view_has_safe_point(p) || ps_throttle_contended_allowed(pi)) && !owns_its_work(p);
@@ -505,7 +523,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
                      "waits on, so there is no safe point to park them";
         else if (c->no_throttle)
             cannot = "parking stalled this pool once (watchdog)";
-        else if (c->handoff_seen)
+        else if (handoff_unparkable(c, p))
             cannot = "its threads hand a GIL-like lock to each other, which a thread may hold across the "
                      "waits we would park it at";
         if (to < live && cannot) {
@@ -590,7 +608,8 @@ static int probe(int pi, struct ctl *c, uint64_t now, double tput, int onward)
         int hi = c->target * 3 / 2 > c->target + 1 ? c->target * 3 / 2 : c->target + 1;
         if (to == c->size || (to < c->size && to < lo) || (to > c->size && to > hi))
             continue;
-        if (to < c->size && (!can_park(pi, p) || c->no_throttle || c->handoff_seen || loss_predicted(c, to)))
+        if (to < c->size && (!can_park(pi, p) || c->no_throttle || handoff_unparkable(c, p) ||
+                                 loss_predicted(c, to)))
             continue;                   /* cannot park (see change()), or a known loss */
         if (to > c->size && (guard(c) || c->rec.cls == PS_CLASS_SERIAL || underfed(c) || cores_full(c) ||
                              (to > p->live && !ps_expand_allowed(pi))))
@@ -929,7 +948,11 @@ static void control(int pi, struct ctl *c, uint64_t now)
     const struct ps_view_pool *p = &V->pool[pi];
     uint64_t window = window_ns();
     watchdog(pi, c, now);
-    if (c->handoff_seen && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {
+    if (c->handoff_seen && !c->idle_only) {
+        c->idle_only = 1;
+        ps_throttle_idle_only(pi, 1);
+    }
+    if (handoff_unparkable(c, p) && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {
         /* Throttled before its threads were seen handing a GIL-like lock
          * round (pigz: at 0.1 s, the hand-off seen at 0.3 s): by change()'s
          * rule such a pool is not parked, a thread may hold that lock across
@@ -1036,7 +1059,7 @@ static void control(int pi, struct ctl *c, uint64_t now)
          * collapsed (64 spinning workers on 2 cores finish ~20 tasks/s). */
         int grow = ps_expand_allowed(pi) && c->target > p->live && c->rec.cls != PS_CLASS_SERIAL &&
                    !guard(c) && (c->cpu > 0 || c->ws > 0);
-        int shrink = c->target < p->live && c->rec.cls == PS_CLASS_STARVED && !c->handoff_seen &&
+        int shrink = c->target < p->live && c->rec.cls == PS_CLASS_STARVED && !handoff_unparkable(c, p) &&
                      can_park(pi, p) && now - c->win_ns >= 200000000ull;
         /* against the size we run at, not the live workers: a throttled pool
          * keeps them, and the same limit was set again every tick */

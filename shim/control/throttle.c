@@ -32,6 +32,7 @@ static int mutex_epoch[PS_MAX_POOLS];   /* bumped by release-at-mutex */
 static int nparked_mutex[PS_MAX_POOLS]; /* of nparked: at the queue mutex */
 static int exited[PS_MAX_POOLS];     /* worker exits since the agent's last count */
 static int contended_ok[PS_MAX_POOLS];  /* the controller allows parking at a hot mutex */
+static int idle_only[PS_MAX_POOLS];     /* park only at the idle semaphore or futex (a GIL-like pool) */
 static int disabled;
 static int parked_total;             /* over all pools: lets a broadcast skip the scan */
 static uint64_t agent_tick_ns;       /* CLOCK_MONOTONIC of the agent's last tick (ps_throttle_tick) */
@@ -93,7 +94,7 @@ static void park(struct ps_thread *t, struct ps_pool *p, int at_mutex, uint64_t 
 {
     int pi = (int)(p - ps_pools);
     if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || t->ignore || t->depth || !t->routine ||
-        __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE))
+        __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE) || (at_mutex && __atomic_load_n(&idle_only[pi], __ATOMIC_ACQUIRE)))
         return;
     /* The running workers of a throttled pool come here at every safe
      * point (a never-idle pool's at every hot lock: millions a second), and
@@ -163,7 +164,8 @@ void ps_throttle_park(struct ps_thread *t, struct ps_pool *p, int at_mutex)
 
 void ps_throttle_park_contended(struct ps_thread *t, struct ps_pool *p)
 {
-    if (__atomic_load_n(&contended_ok[p - ps_pools], __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&contended_ok[p - ps_pools], __ATOMIC_ACQUIRE) &&
+        !__atomic_load_n(&idle_only[p - ps_pools], __ATOMIC_ACQUIRE))
         park(t, p, 0, PS_CONTENDED_PARK_MS * 1000000ull);
 }
 
@@ -171,6 +173,12 @@ void ps_throttle_allow_contended(int pi, int on)
 {
     if (__atomic_exchange_n(&contended_ok[pi], on, __ATOMIC_ACQ_REL) && !on)
         ps_throttle_release_all(pi);
+}
+
+void ps_throttle_idle_only(int pi, int on)
+{
+    if (!__atomic_exchange_n(&idle_only[pi], on, __ATOMIC_ACQ_REL) && on)
+        ps_throttle_release_all(pi);     /* any parked elsewhere leave */
 }
 
 int ps_throttle_contended_allowed(int pi)
@@ -252,6 +260,7 @@ void ps_throttle_reset(void)
     memset(nparked_mutex, 0, sizeof nparked_mutex);
     memset(exited, 0, sizeof exited);
     memset(contended_ok, 0, sizeof contended_ok);
+    memset(idle_only, 0, sizeof idle_only);
     parked_total = 0;
     agent_tick_ns = 0;
 }

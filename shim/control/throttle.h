@@ -57,6 +57,12 @@ static inline void ps_throttle_at_hot_mutex(struct ps_thread *t)
         !t->held && !t->flock_obj)
         ps_throttle_park_contended(t, p);
 }
+/* Agent: pool pi's workers park only at its idle semaphore or futex, never
+ * at the queue mutex nor a hot mutex (1), or wherever allowed (0). A pool
+ * whose threads hand a GIL-like lock round: a thread about to block on a
+ * semaphore has let its GIL go (CPython releases it before any blocking
+ * acquire), but one about to take a mutex may be in the GIL's own code. */
+void ps_throttle_idle_only(int pi, int on);
 /* Agent: allows (1) or forbids (0) parking pool pi's workers at a hot mutex. */
 void ps_throttle_allow_contended(int pi, int on);
 int ps_throttle_contended_allowed(int pi);

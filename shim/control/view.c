@@ -239,6 +239,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
         v->prev = v->hist_n > 1 ? p->hist[(v->hist_n - 2) % PS_HIST] : v->last;
         v->has_routine = p->routine != NULL;
         v->idle_obj = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
+        v->idle_kind = __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED);
         v->queue_mutex = __atomic_load_n(&p->queue_mutex, __ATOMIC_ACQUIRE);
         v->idle_site = __atomic_load_n(&p->idle_site, __ATOMIC_ACQUIRE);
         v->queue = p->queue_est;

@@ -26,6 +26,7 @@ struct ps_view_pool {
     uint32_t hist_n;              /* samples taken so far (prev is valid from 2) */
     int has_routine;              /* started by a known routine (not a thread we only found) */
     uintptr_t idle_obj;           /* where its workers wait for work, 0 unknown */
+    int idle_kind;                /* what idle_obj is (enum ps_kind) */
     uintptr_t queue_mutex;        /* the mutex its work queue is taken under, 0 unknown */
     void *idle_site;              /* event loops: where each worker polls fds of its own, NULL none */
     uint64_t queue;               /* tasks queued (pool.h's estimate) */

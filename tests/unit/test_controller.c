@@ -75,6 +75,8 @@ static int fake_contended[PS_MAX_POOLS];
 void ps_throttle_allow_contended(int pi, int on) { fake_contended[pi] = on; }
 int ps_throttle_contended_allowed(int pi) { return fake_contended[pi]; }
 void ps_throttle_park_contended(struct ps_thread *t, struct ps_pool *p) { (void)t, (void)p; }
+static int fake_idle_only[PS_MAX_POOLS];
+void ps_throttle_idle_only(int pi, int on) { fake_idle_only[pi] = on; }
 
 #define TICK_NS 100000000ull
 #define T0 (10 * 1000000000ull)
@@ -1075,6 +1077,28 @@ Test(controller, a_pool_once_seen_handing_a_gil_like_lock_is_never_parked, .fini
     json_t *rep = report();
     cr_expect_not_null(find(rep, "hold", "GIL-like lock"), "the reason not said: %s", trace_str());
     json_decref(rep);
+}
+
+/* The same pool, but its wait for work is a semaphore (CPython's executor
+ * waits on its work queue's lock, which it blocks on only after releasing
+ * the GIL): parked there and only there (ps_throttle_idle_only), it follows
+ * its model (1: serialized) at once and stays: the GIL-bound pool throttled.
+ * Its condvar twin above is never parked. */
+Test(controller, a_gil_like_pool_waiting_for_work_on_a_semaphore_is_parked_there, .fini = teardown)
+{
+    setup(gil_then_other_top, 64, 0, 0);
+    S.top_key = 0x7000;
+    View.pool[S.pi].top_handoff = 1;
+    View.pool[S.pi].idle_kind = PS_K_SEM;
+    run_s(60.0);
+    cr_expect(fake_idle_only[S.pi], "parked beyond its idle semaphore");
+    cr_expect(S.trace[5] <= 2, "not throttled in 0.5 s: %s", trace_str());
+    int above = 0;
+    for (int k = 10; k < S.ticks; k++)
+        above += S.trace[k] > 2;
+    cr_expect(above <= 30, "%d ticks of 590 above the model's 2: %s", above, trace_str());
+    cr_expect(size_changes() <= 3, "%d changes: %s", size_changes(), trace_str());
+    fake_idle_only[S.pi] = 0;
 }
 
 /* The view switches the pool's count of tasks from its idle waits to its task
