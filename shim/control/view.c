@@ -83,7 +83,8 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
 }
 
 /* Which count of tasks the pool's totals hold: its waits' when they are
- * whole, else its task object's (tally.h), else none (written as unknown);
+ * whole, else its task object's (tally.h), else its idle semaphore's takes
+ * (ps_tally_sem_takes), else none (written as unknown);
  * its task object's also when it counts more than its waits (both count
  * each task once at most, and waits miss the tasks taken without one: a
  * CPython executor whose queue's lock was learned as its wait for work
@@ -93,8 +94,20 @@ static void count_tasks(int pi, struct ps_view_pool *v)
 {
     struct ps_pool_totals *o = &v->tot;
     v->tasks_whole = ps_pool_tasks_whole(pi, o->cpu_ns);
+    v->tasks_by_takes = 0;
     v->tasks_by_tally = __atomic_load_n(&ps_pools[pi].task_obj, __ATOMIC_ACQUIRE) &&
                         (!v->tasks_whole || o->tally_tasks > o->tasks);
+    if (!v->tasks_by_tally && !v->tasks_whole) {
+        /* a semaphore pool backlogged before its wait for work was learned:
+         * its takes, if they account for at least every wait's task */
+        int64_t takes = ps_tally_sem_takes(pi);
+        if (takes < 0 || (uint64_t)takes < o->tasks)
+            return;
+        v->tasks_whole = v->tasks_by_tally = v->tasks_by_takes = 1;
+        o->tasks = (uint64_t)takes;
+        o->task_ns = 0;
+        return;
+    }
     if (!v->tasks_by_tally)
         return;
     v->tasks_whole = 1;
@@ -107,6 +120,8 @@ int64_t ps_view_thread_tasks(const struct ps_thread *t)
 {
     const struct ps_view_pool *v = t->pool >= 0 && t->pool < view.npools ? &view.pool[t->pool] : NULL;
     if (!v || !v->tasks_whole)
+        return -1;
+    if (v->tasks_by_takes)
         return -1;
     return v->tasks_by_tally ? ps_tally_thread_tasks(t) : (int64_t)waits_tasks(t);
 }

@@ -20,6 +20,8 @@
 #include "pool.h"
 #include "syncobj.h"
 #include "thread.h"
+#include "peek.h"
+#include <semaphore.h>
 #include <string.h>
 
 #define MAX_HUNT 4               /* pools looked at per tick */
@@ -266,4 +268,38 @@ void ps_tally_retire(const struct ps_thread *t)
             }
         }
     }
+}
+
+/* A semaphore pool backlogged before its wait for work was learned (tasks
+ * queued faster than taken, on a busy machine) took its first tasks without
+ * waiting: its waits miss them, and its workers post nothing per task. But
+ * every post of the semaphore by the threads outside the pool queued one
+ * (or woke a worker to stop: its waits count those too), and the tallies
+ * hold those posts from each thread's start: what is not still queued (the
+ * semaphore's value, read through the kernel: the object may be gone) was
+ * taken. Only for a semaphore the workers never post (a lock around a queue,
+ * CPython's, is not one post per task). Posts by a submitter that exited
+ * are lost with its record: hence the caller's check against the waits. */
+int64_t ps_tally_sem_takes(int pi)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    uintptr_t idle = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
+    if (!idle || __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) != PS_K_SEM)
+        return -1;
+    const struct ps_obj *o = ps_obj_find(idle);
+    if (!o || __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED))
+        return -1;
+    uint64_t posts = 0;
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (counts_thread(t) && t->pool != pi)
+            posts += ps_tally_count(&t->tally, idle);
+    }
+    sem_t copy;
+    int value;
+    if (ps_peek(&copy, (const void *)idle, sizeof copy) || sem_getvalue(&copy, &value) || value < 0 ||
+        (uint64_t)value > posts)
+        return -1;
+    return (int64_t)(posts - (uint64_t)value);
 }

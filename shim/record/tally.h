@@ -79,6 +79,10 @@ void ps_tally_learn(const int *want, int npools);
 /* Tasks thread t ran, counted from its posts of its pool's task object, or
  * -1 when its pool has none. */
 int64_t ps_tally_thread_tasks(const struct ps_thread *t);
+/* Tasks pool pi took from its idle semaphore since the start, from the
+ * posts of the threads outside it less what is still queued (tally.c); -1
+ * when that count does not apply. */
+int64_t ps_tally_sem_takes(int pi);
 /* Posts of pool pi's task object by its retired threads. */
 uint64_t ps_tally_retired_tasks(int pi);
 /* Before t's record is reused: keep its posts of its pool's task object. */
