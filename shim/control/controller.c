@@ -29,7 +29,9 @@
  *  - CPU-saturation guard: the pool uses >= 90 % of the cores and its threads
  *    already wait for a core (run-queue delay >= 10 % of CPU time): never
  *    grow.
- *  - Serialized pools (one lock or a GIL-like condvar) are never grown.
+ *  - Serialized pools (one lock or a GIL-like condvar) are never grown; a
+ *    GIL-like one is parked at its idle semaphore or futex only
+ *    (handoff_unparkable).
  * Modes: off (nothing), advise (log what would be done), on (act). */
 #include "controller.h"
 #include "decision.h"

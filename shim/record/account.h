@@ -9,6 +9,7 @@
 #include <errno.h>
 #include "clock.h"
 #include "pool.h"
+#include "syncobj.h"
 #include "thread.h"
 #include "trace.h"
 
@@ -16,11 +17,8 @@
  * cache, a send) takes tens of microseconds. The partition treats such spans
  * as waits that block, shorter ones as possibly CPU (sampler.c). */
 #define PS_IO_BLOCKED_NS 200000ull
-/* Only a regular file or a block device can keep a read or write on the CPU
- * that long (the page cache): on a pipe, socket, timerfd or terminal a long
- * call blocked. One fstat per long span (~0.3 us against >= 200 us), errno
- * kept; an fd closed meanwhile counts as a file, the cautious side. */
-int ps_fd_is_file(uintptr_t fd_key);
+/* Of those, only ones on a file may be long for want of a core instead
+ * (ps_fd_is_file, syncobj.h): counted apart for the partition. */
 
 struct ps_span {
     struct ps_thread *t;

@@ -4,7 +4,8 @@
  * may call these; they take no lock and never allocate. Counts are exact once
  * folded (the agent folds every tick, and every ledger at its last tick);
  * hold time is an unbiased estimate (syncobj.h, "Hold time"); sites are the
- * first four distinct callers (a later fifth is counted only in the totals). */
+ * first four distinct callers (a later fifth is counted only in the totals).
+ * Also what kind of file an fd key names (ps_fd_is_file). */
 #include "syncobj.h"
 #include <pthread.h>
 #include "clock.h"
@@ -365,7 +366,6 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     ps_atomic_max(&o->max_wait_ns, wait_ns);
     site_add(o->sites, site, wait_ns);
 }
-
 
 int ps_fd_is_file(uintptr_t fd_key)
 {

@@ -84,6 +84,12 @@ struct ps_lock_ledger {
 };
 
 #define PS_FD_KEY(fd) ((uintptr_t)(unsigned)(fd) | ((uintptr_t)1 << 63))
+/* Is the fd of PS_FD_KEY a regular file or a block device? Only there can a
+ * read or write stay on the CPU for long (the page cache): on a pipe, socket,
+ * timerfd or terminal a long call blocked. One fstat (~0.3 us; account.h
+ * calls it for io spans >= 200 us only), errno kept; an fd closed meanwhile
+ * counts as a file, the cautious side. */
+int ps_fd_is_file(uintptr_t fd_key);
 
 #define PS_OBJ_FILTER_BITS 65536
 extern struct ps_obj *ps_objs;
