@@ -95,7 +95,6 @@ struct ctl {
     uint64_t top_wait_prev, top_hold_prev;
     int top_handoff;
     int handoff_seen;          /* top_handoff was ever seen: parked at its idle wait only (handoff_unparkable) */
-    int idle_only;             /* ps_throttle_idle_only was set for it */
     int count_tally;           /* the view counted the pool's tasks by its task object last tick */
     int count_moved;           /* ... and this tick it counts them the other way: tasks do not compare */
     struct ps_rec_out rec;
@@ -959,10 +958,8 @@ static void control(int pi, struct ctl *c, uint64_t now)
     const struct ps_view_pool *p = &V->pool[pi];
     uint64_t window = window_ns();
     watchdog(pi, c, now);
-    if (c->handoff_seen && !c->idle_only) {
-        c->idle_only = 1;
-        ps_throttle_idle_only(pi, 1);
-    }
+    if (c->handoff_seen)
+        ps_throttle_idle_only(pi, 1);    /* idempotent: releases those parked elsewhere once */
     if (handoff_unparkable(c, p) && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {
         /* Throttled before its threads were seen handing a GIL-like lock
          * round (pigz: at 0.1 s, the hand-off seen at 0.3 s): by change()'s

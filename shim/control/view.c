@@ -119,9 +119,7 @@ static void count_tasks(int pi, struct ps_view_pool *v)
 int64_t ps_view_thread_tasks(const struct ps_thread *t)
 {
     const struct ps_view_pool *v = t->pool >= 0 && t->pool < view.npools ? &view.pool[t->pool] : NULL;
-    if (!v || !v->tasks_whole)
-        return -1;
-    if (v->tasks_by_takes)
+    if (!v || !v->tasks_whole || v->tasks_by_takes)
         return -1;
     return v->tasks_by_tally ? ps_tally_thread_tasks(t) : (int64_t)waits_tasks(t);
 }

@@ -389,15 +389,19 @@ int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
         if (idle && idle->kind == PS_K_COND && __atomic_load_n(&idle->poster_pool, __ATOMIC_RELAXED) >= 0)
             return 0;
     }
-    if (p->idle_kind == PS_K_SEM) {
-        /* A semaphore the workers post too is a lock around the queue, not
-         * one post per task (CPython's SimpleQueue.get takes it only when
-         * the queue is empty and releases it after its pop): workers take
-         * queued work without touching it, so its waits are a part. */
-        if (!idle || __atomic_load_n(&idle->posts_same, __ATOMIC_RELAXED))
-            return 0;
-    }
+    if (p->idle_kind == PS_K_SEM && !ps_pool_fed_sem(pi))
+        return 0;           /* a lock around the queue: workers take queued work without it */
     return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= cpu_ns / 50;
+}
+
+const struct ps_obj *ps_pool_fed_sem(int pi)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    uintptr_t key = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
+    if (!key || __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) != PS_K_SEM)
+        return NULL;
+    const struct ps_obj *o = ps_obj_find(key);
+    return o && !__atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) ? o : NULL;
 }
 
 void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)

@@ -206,6 +206,13 @@ void ps_pool_tick(uint64_t now_ns, int npools, const struct ps_pool_census *cens
  * had done more than 2 % of its work. Else the count is a part and is
  * written as unknown. */
 int ps_pool_tasks_whole(int pi, uint64_t cpu_ns);
+struct ps_obj;
+/* Pool pi's idle object when it is a semaphore only threads outside the pool
+ * post: one post per task queued (or per worker told to stop). NULL for any
+ * other wait for work, and for a semaphore the workers post too: a lock
+ * around the queue (CPython's SimpleQueue.get takes it only when the queue
+ * is empty and releases it after its pop), whose waits count only a part. */
+const struct ps_obj *ps_pool_fed_sem(int pi);
 /* The candidates list the agent scans to learn idle objects. */
 void ps_pool_note_candidate(uintptr_t key);
 /* The objects any pool's worker ever waited on (every entry with a waiter_pool),

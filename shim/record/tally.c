@@ -277,18 +277,14 @@ void ps_tally_retire(const struct ps_thread *t)
  * (or woke a worker to stop: its waits count those too), and the tallies
  * hold those posts from each thread's start: what is not still queued (the
  * semaphore's value, read through the kernel: the object may be gone) was
- * taken. Only for a semaphore the workers never post (a lock around a queue,
- * CPython's, is not one post per task). Posts by a submitter that exited
+ * taken. Only for a semaphore the workers never post (ps_pool_fed_sem). Posts by a submitter that exited
  * are lost with its record: hence the caller's check against the waits. */
 int64_t ps_tally_sem_takes(int pi)
 {
-    const struct ps_pool *p = &ps_pools[pi];
-    uintptr_t idle = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
-    if (!idle || __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED) != PS_K_SEM)
+    const struct ps_obj *o = ps_pool_fed_sem(pi);
+    if (!o)
         return -1;
-    const struct ps_obj *o = ps_obj_find(idle);
-    if (!o || __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED))
-        return -1;
+    uintptr_t idle = o->key;
     uint64_t posts = 0;
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
