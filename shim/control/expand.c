@@ -249,6 +249,8 @@ static int sigmask_of(int tid, sigset_t *set)
     return 0;
 }
 
+__thread int ps_expand_into __attribute__((tls_model("initial-exec")));
+
 int ps_expand_start(int pi, int n)
 {
     static int fail_logged;
@@ -280,6 +282,7 @@ int ps_expand_start(int pi, int n)
     prctl(PR_GET_NAME, mine, 0, 0, 0);
     prctl(PR_SET_NAME, name, 0, 0, 0);
     int started = 0;
+    ps_expand_into = pi + 1;
     for (; started < n; started++) {
         pthread_t th;
         int r = pthread_create(&th, &attr, fn, arg);    /* our wrapper: the new worker gets a record */
@@ -288,6 +291,7 @@ int ps_expand_start(int pi, int n)
             break;
         }
     }
+    ps_expand_into = 0;
     prctl(PR_SET_NAME, mine, 0, 0, 0);
     pthread_attr_destroy(&attr);
     added[pi] += started;

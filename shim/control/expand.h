@@ -18,6 +18,10 @@ void ps_expand_check_names(void);
 /* Starts up to n workers like an existing one (same routine and argument,
  * stack and guard size, name, signal mask); returns how many started. */
 int ps_expand_start(int pi, int n);
+/* Pool index + 1 while this thread (the agent) starts workers for it, else
+ * 0: pthread_create puts them in that pool, whatever their argument says
+ * (pool.c's instances). */
+extern __thread int ps_expand_into __attribute__((tls_model("initial-exec")));
 /* Workers this shim started in pool pi. */
 int ps_expand_added(int pi);
 /* For a pool whose size its program fixes at start: how a user sets it next

@@ -25,7 +25,7 @@
 /* What to call pool pi: the function its threads run when the symbol table
  * names it, else the runtime it belongs to, else its threads' name; a
  * stripped library's address (libglib-2.0.so.0+0x7f530) says nothing. */
-static void pool_label(int pi, char *buf, size_t cap)
+static void pool_label_of(int pi, char *buf, size_t cap)
 {
     const struct ps_pool *p = &ps_pools[pi];
     void *fn = p->entry ? p->entry : p->routine;
@@ -41,6 +41,16 @@ static void pool_label(int pi, char *buf, size_t cap)
     if (fn)
         ps_symbol_func(fn, at, sizeof at);
     ps_fmt(buf, cap, at[0] ? "%s* (%s)" : "%s*", p->alias[0] ? p->alias : p->prefix, at);
+}
+
+/* The pool's name; a second instance of one pool code says which it is. */
+static void pool_label(int pi, char *buf, size_t cap)
+{
+    pool_label_of(pi, buf, cap);
+    int no = ps_pool_instance_no(pi);
+    size_t n = strlen(buf);
+    if (no > 1 && n < cap)
+        ps_fmt(buf + n, cap - n, " #%d", no);
 }
 
 static void causes_json(struct ps_jw *w, const uint64_t *ns)

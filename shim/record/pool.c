@@ -32,6 +32,7 @@ struct ps_pool *ps_pools;
 #define PS_MAX_CAND 2048
 static uintptr_t cand[PS_MAX_CAND];
 static int ncand;
+static int instance_lock;        /* joins that may form an instance (below) */
 
 int ps_pool_table_init(void)
 {
@@ -46,6 +47,7 @@ void ps_pool_table_reset(void)
 {
     ps_table_zero(ps_pools, sizeof(struct ps_pool) * PS_MAX_POOLS);
     ncand = 0;
+    instance_lock = 0;                   /* a thread that held it is gone (fork) */
 }
 
 void ps_pool_renamed(int pi, const char *prefix)
@@ -70,7 +72,9 @@ void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
     out[n] = 0;
 }
 
-int ps_pool_get(void *routine, void *entry, const char *prefix)
+/* The pool of key (routine, entry, prefix or the alias its threads took)
+ * and instance inst; created when create is set and there is none. */
+static int pool_find(void *routine, void *entry, const char *prefix, void *inst, int create)
 {
     static int full_logged;
     if (!ps_pools)
@@ -80,9 +84,12 @@ int ps_pool_get(void *routine, void *entry, const char *prefix)
         int u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
         if (u == 0) {
             int zero = 0;
+            if (!create)
+                return -1;
             if (__atomic_compare_exchange_n(&p->used, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 p->routine = routine;
                 p->entry = entry;
+                p->inst = inst;
                 strncpy(p->prefix, prefix, PS_NAME_LEN - 1);
                 __atomic_store_n(&p->used, 2, __ATOMIC_RELEASE);
                 return i;
@@ -91,13 +98,178 @@ int ps_pool_get(void *routine, void *entry, const char *prefix)
         }
         while (u == 1)
             u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
-        if (p->routine == routine && p->entry == entry &&
+        if (p->routine == routine && p->entry == entry && __atomic_load_n(&p->inst, __ATOMIC_ACQUIRE) == inst &&
             (!strncmp(p->prefix, prefix, PS_NAME_LEN) ||
              (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) && !strncmp(p->alias, prefix, PS_NAME_LEN))))
             return i;
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);
     return -1;
+}
+
+int ps_pool_get(void *routine, void *entry, const char *prefix)
+{
+    return pool_find(routine, entry, prefix, NULL, 1);
+}
+
+/* Instances. Threads sharing a start routine and a name are one pool, unless
+ * they show that they belong to separate instances of one pool code: zstd
+ * starts its reader, its writer and its four compressors with one routine
+ * (POOL_thread), each pool's workers given that pool's context, and taken as
+ * one pool the six looked serialized, hand-offs between stages read as a
+ * GIL. Two live threads given the same argument, whose first bytes were the
+ * same when each was created, are workers of one instance. The address
+ * alone is not enough: CPython frees a thread's start argument as it starts
+ * and malloc gives the same address to the next thread (whose bytes differ),
+ * and a thread-per-client server's argument is reused after its thread ends
+ * (hence live). Nothing else splits a pool: arguments that differ per worker
+ * (memcached's, sysbench's, libgomp's) or bytes that changed in between
+ * (libuv's semaphore) leave it whole, as before. */
+static int siblings(const struct ps_thread *a, const struct ps_thread *b)
+{
+    return a != b && a->arg_read && b->arg_read && a->start_arg == b->start_arg && !a->entry && !b->entry &&
+           !memcmp(a->arg_bytes, b->arg_bytes, sizeof a->arg_bytes);
+}
+
+static int live_in(const struct ps_thread *t, int pi)
+{
+    return __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && __atomic_load_n(&t->pool, __ATOMIC_RELAXED) == pi;
+}
+
+static void note_member(int pi, struct ps_thread *t)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    p->recent[p->nrecent++ % (sizeof p->recent / sizeof *p->recent)] = t;
+}
+
+static void move_member(struct ps_thread *s, int from, int to)
+{
+    uint64_t tasks = __atomic_load_n(&s->tasks, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->pool, to, __ATOMIC_RELEASE);
+    __atomic_fetch_sub(&ps_pools[from].joined, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ps_pools[to].joined, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&ps_pools[from].tasks, tasks, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ps_pools[to].tasks, tasks, __ATOMIC_RELAXED);
+    note_member(to, s);
+}
+
+/* The pool of instance arg of pool pi's code, created (and known to be one
+ * of several) if need be; -1 when the table is full. */
+static int instance_pool(int pi, void *arg)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int qi = pool_find(p->routine, p->entry, p->prefix, arg, 1);
+    if (qi >= 0 && qi != pi) {
+        __atomic_store_n(&ps_pools[qi].by_arg, 1, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE))
+            ps_pool_renamed(qi, p->alias);
+    }
+    return qi;
+}
+
+/* Pool pi's threads are leaving for their instances: what was learned from
+ * their waits is learned again, each object for the instance that waits on
+ * it (the first to block there claims it, syncobj.c), and pi's idle wait and
+ * queue mutex, which belong to one of them, are forgotten. */
+static void forget_waits(int pi)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int n = __atomic_load_n(&ncand, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n && i < PS_MAX_CAND; i++) {
+        uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
+        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
+        int was = pi;
+        if (o && __atomic_compare_exchange_n(&o->waiter_pool, &was, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            __atomic_store_n(&o->waited_outside, 0, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&p->idle_obj, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->queue_mutex, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->idle_site, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->count_started, 0, __ATOMIC_RELEASE);
+}
+
+/* Has a pool of this code been found to run instances told apart by their
+ * argument? Then a thread given another argument starts another instance. */
+static int code_by_arg(void *routine, void *entry, const char *prefix)
+{
+    for (int i = 0; i < PS_MAX_POOLS && __atomic_load_n(&ps_pools[i].used, __ATOMIC_ACQUIRE) == 2; i++) {
+        const struct ps_pool *o = &ps_pools[i];
+        if (o->routine == routine && o->entry == entry && __atomic_load_n(&o->by_arg, __ATOMIC_ACQUIRE) &&
+            (!strncmp(o->prefix, prefix, PS_NAME_LEN) ||
+             (__atomic_load_n(&o->alias[0], __ATOMIC_ACQUIRE) && !strncmp(o->alias, prefix, PS_NAME_LEN))))
+            return 1;
+    }
+    return 0;
+}
+
+/* t, about to join the un-instanced pool pi: the pool it belongs in. With a
+ * live sibling among pi's latest members, pi's code runs instances: pi
+ * becomes t's instance when all its live threads are t's siblings, else each
+ * of its live threads moves to the instance of its own argument and t joins
+ * its siblings'. That happens at the second worker of an instance, before
+ * any has done much; the tasks they counted move with them. */
+static int instance_of(int pi, const struct ps_thread *t)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int found = 0, n = (int)(sizeof p->recent / sizeof *p->recent);
+    for (int k = 0; k < n && !found; k++)
+        found = p->recent[k] && siblings(t, p->recent[k]) && live_in(p->recent[k], pi);
+    if (!found)
+        return pi;
+    int hwm = ps_thread_hwm(), others = 0;
+    for (int i = 0; i < hwm && !others; i++)
+        others = &ps_threads[i] != t && live_in(&ps_threads[i], pi) && !siblings(t, &ps_threads[i]);
+    __atomic_store_n(&p->by_arg, 1, __ATOMIC_RELEASE);
+    if (!others) {
+        __atomic_store_n(&p->inst, t->start_arg, __ATOMIC_RELEASE);
+        return pi;
+    }
+    forget_waits(pi);
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *s = &ps_threads[i];
+        int qi;
+        if (s != t && live_in(s, pi) && s->arg_read && !s->entry && (qi = instance_pool(pi, s->start_arg)) >= 0)
+            move_member(s, pi, qi);
+    }
+    int qi = instance_pool(pi, t->start_arg);
+    return qi >= 0 ? qi : pi;
+}
+
+int ps_pool_instance_no(int pi)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    int no = 1;
+    for (int i = 0; i < pi; i++) {
+        const struct ps_pool *o = &ps_pools[i];
+        no += __atomic_load_n(&o->used, __ATOMIC_ACQUIRE) == 2 && o->routine == p->routine &&
+              o->entry == p->entry && !strncmp(o->prefix, p->prefix, PS_NAME_LEN) &&
+              __atomic_load_n(&o->joined, __ATOMIC_RELAXED) > 0;   /* not one its threads all left */
+    }
+    return no;
+}
+
+static int join_key(const struct ps_thread *t, const char *prefix)
+{
+    if (t->join_pool > 0 && t->join_pool <= PS_MAX_POOLS)
+        return t->join_pool - 1;
+    int shared = t->arg_read && !t->entry, pi = -1;
+    while (__atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE))
+        ;                                /* thread starts only, and short */
+    if (shared) {
+        pi = pool_find(t->routine, t->entry, prefix, t->start_arg, 0);
+        if (pi < 0 && code_by_arg(t->routine, t->entry, prefix) &&
+            (pi = pool_find(t->routine, t->entry, prefix, t->start_arg, 1)) >= 0)
+            __atomic_store_n(&ps_pools[pi].by_arg, 1, __ATOMIC_RELEASE);
+    }
+    if (pi < 0) {
+        pi = pool_find(t->routine, t->entry, prefix, NULL, 1);
+        if (pi >= 0 && shared)
+            pi = instance_of(pi, t);
+    }
+    if (pi >= 0)
+        note_member(pi, (struct ps_thread *)t);
+    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
+    return pi;
 }
 
 /* POOLSHIM_POOL: does pool pi's start routine (or the entry its trampoline
@@ -138,7 +310,7 @@ void ps_pool_check_name(void)
 
 int ps_pool_join(const struct ps_thread *t, const char *prefix)
 {
-    int pi = ps_pool_get(t->routine, t->entry, prefix);
+    int pi = join_key(t, prefix);
     if (pi >= 0 && ps_cfg.pool[0] && !selected(pi))
         return -1;
     if (pi >= 0)
@@ -239,6 +411,64 @@ void ps_task_end(struct ps_thread *t)
         task_end_at(t, ps_now_ns());
     else
         t->task_tentative = 0;           /* no task open: no clock to read */
+}
+
+/* Bookkeeping. A condvar pool's task begins when a worker releases the
+ * queue mutex, but some pools take it again after each task only to count
+ * themselves idle: zstd's POOL_thread locks, decrements its busy count,
+ * signals and unlocks, then locks again to wait, so each job looked like two.
+ * Such a release is at another site than the one a worker reaches after
+ * waiting for work, and what follows it lasts as long as it takes to come
+ * back to the lock (tens of nanoseconds). So a "task" begun at another site
+ * that ends within PS_BOOKKEEPING_NS is uncounted while that site's tasks
+ * are mostly that short: a pool that also pops work at a second site without
+ * waiting runs real tasks there, and its first long one ends the doubt. A
+ * pool whose workers never waited keeps counting every release. */
+#define PS_BOOKKEEPING_NS 1000
+
+void ps_task_begin_at_unlock(struct ps_thread *t, void *site)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    if (t->idle_in_hold) {
+        t->idle_in_hold = 0;
+        void *none = NULL;
+        if (p && !__atomic_load_n(&p->wait_unlock_site, __ATOMIC_RELAXED))
+            __atomic_compare_exchange_n(&p->wait_unlock_site, &none, site, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
+    t->task_site = site;
+    ps_task_begin(t);
+}
+
+static int bookkeeping(struct ps_pool *p, void *site, uint64_t ns)
+{
+    void *bk = __atomic_load_n(&p->bk_site, __ATOMIC_RELAXED), *none = NULL;
+    if (!bk && __atomic_compare_exchange_n(&p->bk_site, &none, site, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        bk = site;
+    else if (!bk)
+        bk = none;                       /* another worker claimed it first */
+    if (bk != site)
+        return 0;                        /* a third site: not judged */
+    int is_short = ns < PS_BOOKKEEPING_NS;
+    ps_atomic_add(is_short ? &p->bk_short : &p->bk_long, 1);
+    return is_short && __atomic_load_n(&p->bk_long, __ATOMIC_RELAXED) * 8 <
+                       __atomic_load_n(&p->bk_short, __ATOMIC_RELAXED);
+}
+
+void ps_task_end_queue(struct ps_thread *t)
+{
+    if (api_counted(t))
+        return;
+    if (!t->task_begin_ns) {
+        t->task_tentative = 0;
+        return;
+    }
+    uint64_t now = ps_now_ns();
+    struct ps_pool *p = ps_pool_of(t);
+    void *ws = p ? __atomic_load_n(&p->wait_unlock_site, __ATOMIC_RELAXED) : NULL;
+    if (ws && t->task_site && t->task_site != ws && bookkeeping(p, t->task_site, now - t->task_begin_ns))
+        ps_task_cancel(t);
+    else
+        task_end_at(t, now);
 }
 
 void ps_task_more(struct ps_thread *t, unsigned n)

@@ -24,6 +24,11 @@ struct ps_pool {
     int used;                    /* 0 free, 1 claiming, 2 ready */
     void *routine;
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
+    void *inst;                  /* the start argument its workers share, when it is one instance
+                                    of a pool code that runs several (pool.c), else NULL */
+    int by_arg;                  /* its code runs instances told apart by their argument */
+    struct ps_thread *recent[4]; /* its latest members: a new thread looks for its siblings here */
+    unsigned nrecent;
     char prefix[PS_NAME_LEN];
     char alias[PS_NAME_LEN];         /* the prefix its threads renamed themselves to (set once) */
     int alias_claimed;           /* the alias is being or was written */
@@ -39,12 +44,16 @@ struct ps_pool {
     int count_started;
     int api_tasks;               /* tasks are counted around the runtime's task function
                                     (interpose_glib.c): the idle-wait guesses stand down */
+    void *wait_unlock_site;      /* condvar pools: where a worker that waited for work
+                                    releases the queue mutex with it (pool.c: bookkeeping) */
+    void *bk_site;               /* another release site, judged as bookkeeping or not */
     uintptr_t task_obj;          /* a sem or condvar its workers post once per task (tally.c), 0 none */
     struct ps_tally ret_tally;   /* posts by its retired threads (tally.c) */
     /* task events, from workers. On a cache line of their own: workers and
      * producers write them per task, while every wrapper reads the learned
      * fields above (false sharing would make each of those reads a miss). */
     uint64_t tasks __attribute__((aligned(64)));     /* task starts */
+    uint64_t bk_short, bk_long;  /* tasks begun at bk_site shorter / longer than a dispatch */
     uint64_t submissions;        /* posts to the idle object by non-members */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */
@@ -77,11 +86,16 @@ void ps_pool_table_reset(void);
  * lock its compressors broadcast at every change, not once per block, and
  * counted as submissions they would fake a queue.) */
 int ps_pool_lone(int pi);
-/* Find or create the pool for (routine, entry, prefix); -1 when the table is full. */
+/* Find or create the pool for (routine, entry, prefix), not an instance
+ * (below); -1 when the table is full. */
 int ps_pool_get(void *routine, void *entry, const char *prefix);
-/* The pool thread t joins as it starts (its routine, entry and name prefix),
- * applying POOLSHIM_POOL; -1 for no pool. */
+/* The pool thread t joins as it starts (its routine, entry, name prefix and,
+ * for instances of one pool code, its start argument), applying
+ * POOLSHIM_POOL; -1 for no pool. */
 int ps_pool_join(const struct ps_thread *t, const char *prefix);
+/* 1 for the first pool of its key, 2 for the second instance (pool.c) and
+ * so on: two instances of one pool code must not share a name. */
+int ps_pool_instance_no(int pi);
 /* At exit or exec: one warning when POOLSHIM_POOL names a routine no thread
  * ran (POOLSHIM_EXPAND's twin is ps_expand_check_names). */
 void ps_pool_check_name(void);
@@ -141,6 +155,10 @@ static inline int ps_pool_is_queue_mutex(const struct ps_thread *t, const void *
 /* Task boundaries: a worker took work (begin) or went back for more (end). */
 void ps_task_begin(struct ps_thread *t);
 void ps_task_end(struct ps_thread *t);
+/* Condvar pools: the queue mutex released at site (a task begins) and
+ * taken again (it ends, or was the pool's bookkeeping: pool.c). */
+void ps_task_begin_at_unlock(struct ps_thread *t, void *site);
+void ps_task_end_queue(struct ps_thread *t);
 /* The task ended at ns (a wait for work that began at ns). */
 void ps_task_end_at(struct ps_thread *t, uint64_t ns);
 /* Around a task function a pool runtime calls (its API named it): exact

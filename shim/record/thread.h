@@ -60,6 +60,10 @@ struct ps_thread {
     void *routine;                   /* start routine, NULL if unknown */
     void *entry;                     /* what a trampoline routine runs (entry.h), or NULL */
     void *start_arg;                 /* its argument, between pthread_create and the trampoline */
+    uint64_t arg_bytes[2];           /* the first bytes start_arg pointed to at pthread_create */
+    int arg_read;                    /* arg_bytes were read (pool.c: instances of one pool code) */
+    int join_pool;                   /* pool index + 1 it joins as it starts (a worker the shim
+                                        started for that pool, expand.c), 0 = by its key */
     size_t stack_size, guard_size;   /* from its creator's attributes, 0 = the defaults (expand.c) */
     int user_stack;                  /* its creator gave it a stack of its own */
     pthread_t self;
@@ -95,6 +99,8 @@ struct ps_thread {
     uint64_t task_ns;                /* summed task latency of finished tasks */
     uint64_t handoff_ns;             /* the last wait for work ended this long after a post
                                       * (pool.h: ps_pool_handoff), not yet counted; 0 none */
+    void *task_site;                 /* where it released the queue mutex to begin its task */
+    int idle_in_hold;                /* it waited for work since it took the queue mutex */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */
     /* the current wait, for dumps and the sampler */

@@ -98,7 +98,7 @@ int lock_rest(enum how how, pthread_mutex_t *m, clockid_t clk, const struct time
         return r;
     }
     if (r == EBUSY && ps_pool_is_queue_mutex(t, m))
-        ps_task_end(t);                  /* a worker comes back for more work */
+        ps_task_end_queue(t);            /* a worker comes back for more work */
     return lock_finish(how, m, clk, abs, site, t, r);
 }
 
@@ -120,7 +120,7 @@ static inline __attribute__((always_inline))
 void marked_before(enum how how, pthread_mutex_t *m, struct ps_thread *t)
 {
     if (ps_pool_is_queue_mutex(t, m)) {
-        ps_task_end(t);                  /* a worker comes back for more work */
+        ps_task_end_queue(t);            /* a worker comes back for more work */
         ps_throttle_at_queue_mutex(t);
     } else if (how == PLAIN) {
         ps_throttle_at_hot_mutex(t);     /* a never-idle pool's safe point (throttle.h) */
@@ -287,16 +287,16 @@ PS_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 /* A marked mutex: the hold time closes while we still hold it (the owner
  * check needs that); the task begins after the real unlock, so the clock read
  * and the pool's counter are not inside the host's critical section. */
-PS_HOT_TEXT static __attribute__((noinline)) int unlock_task(struct ps_thread *t, pthread_mutex_t *m)
+PS_HOT_TEXT static __attribute__((noinline)) int unlock_task(struct ps_thread *t, pthread_mutex_t *m, void *site)
 {
     int r = PS_REAL(pthread_mutex_unlock)(m);
     if (r == 0)
-        ps_task_begin(t);                /* a worker leaves the queue with a task; sets no errno */
+        ps_task_begin_at_unlock(t, site);    /* a worker leaves the queue with a task; sets no errno */
     return r;
 }
 /* The real unlock is a tail call unless the mutex is the thread's pool's
  * queue mutex (then unlock_task): no stack frame on a hot lock's release. */
-PS_HOT_TEXT static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m)
+PS_HOT_TEXT static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *m, void *site)
 {
     held_add(-1);
     struct ps_thread *t = ps_self;
@@ -307,13 +307,13 @@ PS_HOT_TEXT static __attribute__((noinline)) int unlock_marked(pthread_mutex_t *
     if (o)
         ps_lock_released(o, s, t);
     if (__builtin_expect(ps_pool_is_queue_mutex(t, m), 0))
-        return unlock_task(t, m);
+        return unlock_task(t, m, site);
     return PS_REAL(pthread_mutex_unlock)(m);
 }
 
 PS_EXPORT PS_HOT_TEXT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     if (__builtin_expect(ps_obj_maybe((uintptr_t)m), 0))
-        return unlock_marked(m);         /* these keep `held` themselves */
+        return unlock_marked(m, PS_CALLER());   /* these keep `held` themselves */
     return __atomic_load_n(&fast.unlock, __ATOMIC_RELAXED)(m);
 }

@@ -8,6 +8,8 @@
 #include "account.h"
 #include "controller.h"
 #include "entry.h"
+#include "expand.h"
+#include "peek.h"
 #include "real.h"
 #include "throttle.h"
 #include <string.h>
@@ -78,6 +80,10 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         return PS_REAL(pthread_create)(th, attr, fn, arg);
     t->via_create = 1;
     t->start_arg = arg;
+    t->join_pool = ps_expand_into;
+    /* what the argument held as the thread was made: tells instances of one
+     * pool code apart (pool.c); ~1 us, a thread start costs tens */
+    t->arg_read = !ps_peek(t->arg_bytes, arg, sizeof t->arg_bytes);
     int saved = errno;
     prctl(PR_GET_NAME, t->name, 0, 0, 0);    /* the name it inherits */
     t->name[PS_NAME_LEN - 1] = 0;

@@ -66,6 +66,8 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
         ps_task_end_at(t, w->span.t0);
     }
     int idle = w->span.cause == PS_IDLE;
+    if (idle && w->kind == PS_K_COND)
+        t->idle_in_hold = 1;             /* its release of the queue mutex next is with work */
     if (!idle && got_work && w->kind == PS_K_POLL && w->span.cause == PS_IO && ps_thread_poll_site(t, w->site))
         __atomic_store_n(&t->poll_site_work, t->poll_site_work + (unsigned)got_work, __ATOMIC_RELEASE);
     uint64_t dt = ps_span_end(&w->span);

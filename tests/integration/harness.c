@@ -229,3 +229,18 @@ int ps_near(double got, double want, double tol)
 {
     return fabs(got - want) <= tol * fabs(want);
 }
+
+void ps_make_text(const char *path, long bytes)
+{
+    static const char *const words[] = { "alpha", "beta", "gamma", "delta", "pool", "thread", "lock",
+                                         "wait", "cpu", "io" };
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;                          /* the caller's stat fails */
+    unsigned long x = 1;
+    for (long n = 0; n < bytes;) {
+        x = x * 6364136223846793005ul + 1442695040888963407ul;
+        n += fprintf(f, "%s%lu%c", words[(x >> 33) % 10], (x >> 40) % 1000, (x >> 20) % 12 ? ' ' : '\n');
+    }
+    fclose(f);
+}

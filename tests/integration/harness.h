@@ -40,6 +40,9 @@ double ps_num(json_t *obj, const char *path);
 const char *ps_str(json_t *obj, const char *path);
 /* Loads any JSON file in the run's dir whose name starts with prefix. */
 json_t *ps_load_file(struct ps_run *r, const char *prefix);
+/* Writes about `bytes` of generated text (words and numbers: compressible
+ * as real text is) to path. */
+void ps_make_text(const char *path, long bytes);
 /* |got - want| <= tol * want */
 int ps_near(double got, double want, double tol);
 #endif

@@ -21,20 +21,6 @@
 
 #define N 2
 
-static void make_input(const char *path, long bytes)
-{
-    static const char *const words[] = { "alpha", "beta", "gamma", "delta", "pool", "thread", "lock",
-                                         "wait", "cpu", "io" };
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    unsigned long x = 1;
-    for (long n = 0; n < bytes;) {
-        x = x * 6364136223846793005ul + 1442695040888963407ul;
-        n += fprintf(f, "%s%lu%c", words[(x >> 33) % 10], (x >> 40) % 1000, (x >> 20) % 12 ? ' ' : '\n');
-    }
-    fclose(f);
-}
-
 static double children_cpu_s(void)
 {
     struct rusage ru;
@@ -47,7 +33,7 @@ Test(pigz, compress_threads_are_a_cpu_bound_pool_of_n, .timeout = 60)
     char dir[] = "/tmp/poolshim-pigz.XXXXXX", in[64];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(in, sizeof in, "%s/data", dir);
-    make_input(in, 8 << 20);
+    ps_make_text(in, 8 << 20);
     struct stat st;
     cr_assert_eq(stat(in, &st), 0);
     long blocks = (st.st_size + 131071) / 131072;

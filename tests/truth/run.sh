@@ -126,6 +126,13 @@ PY
     head -c 60000000 /dev/urandom >"$WORK/data"
     # its blocks of 128 KiB, the compressors' tasks
     TASKS=$(( (60000000 + 131071) / 131072 )) case_ pigz_p2 pigz -p 2 -6 -k -f "$WORK/data"
+    # zstd starts its reader, its writer and its compressors with one routine
+    # (POOL_thread), each pool's workers given that pool's context: three
+    # pools (shim/record/pool.c, instances), on text it compresses (base64 of
+    # the random data). Its jobs of 1 MiB are the compressors' tasks.
+    base64 -w 76 "$WORK/data" >"$WORK/text"
+    command -v zstd >/dev/null &&
+        TASKS=$(( ($(stat -c %s "$WORK/text") + 1048575) / 1048576 )) case_ zstd_t4 zstd -q -T4 -6 -B1MiB -f "$WORK/text" -o "$WORK/text.zst"
     TASKS=300 case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     TASKS=300 case_ epoll_pool "$B/fixtures/epoll_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     # memcached's workers each wait for work in epoll_wait on their own fd;
@@ -181,6 +188,7 @@ if [ "$MODE" != quick ]; then
     sweep sysbench_mutex "$T sysbench-mutex {N}" 8 1 2 4 8
     sweep sysbench_cpu "$T sysbench-cpu {N}" 16 1 2 4 8 16
     [ -f "$WORK/data" ] && sweep pigz "$T pigz {N} $WORK/data" 8 1 2 3 4 8
+    [ -f "$WORK/text" ] && command -v zstd >/dev/null && sweep zstd "$T zstd {N} $WORK/text" 8 1 2 3 4 8
     PYF="$ROOT/tests/fixtures/py_tpe.py"
     sweep python_tpe_mixed "$PY $PYF --mode mixed --threads {N} --tasks 300 --ms 2" 2 1 2 3 4 6 8 16
     sweep python_tpe_cpu "$PY $PYF --mode cpu --threads {N} --tasks 200 --ms 2" 8 1 2 4 8

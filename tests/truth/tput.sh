@@ -9,6 +9,7 @@
 #   sysbench-mutex N     sysbench mutex: each thread does a fixed amount, so N / time
 #   sysbench-cpu N       sysbench cpu, events/s over 1 s
 #   pigz N FILE          pigz -p N -6 of FILE, bytes/s
+#   zstd N FILE          zstd -T N -6 of FILE in jobs of 1 MiB, bytes/s
 #   node-fs N            node's fs pool (UV_THREADPOOL_SIZE=N), readFile ops/s over 1.5 s
 #   memcached N          memcached -t N under memcslap (4 client threads, gets), keys/s
 #   memcached-rt N LOAD  memcached -t N under bench/memc_load (path LOAD): 4
@@ -105,6 +106,12 @@ sysbench-cpu)
     out=$(run sysbench cpu --threads="$n" --time="${TPUT_S:-1}" ${TL:+--report-interval=1} run)
     sysbench_tl "$out"
     json "$(awk '/events per second:/ {print $NF}' <<<"$out")" ;;
+zstd)
+    f=$3
+    t0=$(date +%s.%N)
+    run zstd -q -T"$n" -6 -B1MiB -c "$f" >/dev/null
+    t1=$(date +%s.%N)
+    json "$(python3 -c "import os,sys; print(os.path.getsize(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2])))" "$f" "$t0" "$t1")" ;;
 pigz)
     f=$3
     if [ -z "$TL" ]; then

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include "capture.h"
 #include "pool.h"
+#include "tables.h"
 
 static const char *prefix(const char *name)
 {
@@ -137,4 +138,57 @@ Test(pool, racing_threads_agree_on_one_entry_per_key, .timeout = 10)
             cr_expect_eq(seen[i][k], seen[0][k], "racer %d key %d", i, k);
         cr_expect_eq(ps_pools[seen[0][k]].routine, (void *)(uintptr_t)(0x5000 + k));
     }
+}
+
+/* Instances (pool.c): threads of one routine given one context each pool are
+ * told apart by that shared argument; arguments that differ per worker, or an
+ * address reused for other bytes (CPython frees each thread's start argument
+ * as it starts), leave one pool. */
+static struct ps_thread *starter(int i, void *arg, uint64_t bytes)
+{
+    struct ps_thread *t = ut_live_thread(i, -1, 1, 0);
+    t->routine = (void *)0x7000;
+    t->start_arg = arg;
+    t->arg_bytes[0] = bytes;
+    t->arg_read = 1;
+    t->pool = ps_pool_join(t, "zstd");
+    return t;
+}
+
+Test(pool, workers_sharing_a_context_are_an_instance_of_their_own)
+{
+    ut_tables_init((void *)0x6000, "main");
+    int ctx_r, ctx_w, ctx_c;
+    struct ps_thread *r = starter(1, &ctx_r, 1), *w = starter(2, &ctx_w, 2), *c[4];
+    cr_expect_eq(r->pool, w->pool, "lone threads with their own arguments: one pool until shown otherwise");
+    for (int i = 0; i < 4; i++)
+        c[i] = starter(3 + i, &ctx_c, 3);
+    for (int i = 1; i < 4; i++)
+        cr_expect_eq(c[i]->pool, c[0]->pool, "compressor %d in pool %d, the first in %d", i, c[i]->pool, c[0]->pool);
+    cr_expect_neq(c[0]->pool, r->pool, "the first compressor moved out of the readers' pool");
+    cr_expect_neq(r->pool, w->pool, "once the code is known to run instances, each argument is one");
+    cr_expect_eq(ps_pools[c[0]->pool].joined, 4);
+    cr_expect_eq(ps_pool_instance_no(r->pool) + ps_pool_instance_no(w->pool) + ps_pool_instance_no(c[0]->pool), 6,
+                 "numbered 1, 2, 3");
+    struct ps_thread *later = starter(7, &ctx_w, 2);
+    cr_expect_eq(later->pool, w->pool, "a new worker of a known instance joins it");
+}
+
+Test(pool, an_address_reused_for_other_bytes_or_arguments_per_worker_stay_one_pool)
+{
+    ut_tables_init((void *)0x6000, "main");
+    int boot, per[3];
+    struct ps_thread *a = starter(1, &boot, 11), *b = starter(2, &boot, 12), *d = starter(3, &boot, 13);
+    cr_expect_eq(a->pool, b->pool);
+    cr_expect_eq(b->pool, d->pool);
+    cr_expect_null(ps_pools[a->pool].inst);
+    struct ps_thread *w[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = starter(4 + i, &per[i], 5);
+        cr_expect_eq(w[i]->pool, a->pool, "worker %d with its own argument", i);
+    }
+    w[0]->state = PS_T_EXITED;           /* a client's thread ended; its argument is reused */
+    struct ps_thread *next = starter(7, &per[0], 5);
+    cr_expect_eq(next->pool, a->pool, "a sibling counts only while it lives");
+    cr_expect_eq(ps_pools[a->pool].by_arg, 0);
 }
