@@ -226,12 +226,12 @@ static const char *threads_n(char *buf, size_t n, double v)
 }
 
 /* One controlled pool in words (the controller's `pools[]` entry). */
-static void controller_pool(FILE *out, const json_t *e)
+static void controller_pool(FILE *out, const json_t *e, const json_t *answer)
 {
     static const char *const known[] = { "pool", "start_routine", "threads_at_start", "size", "limit",
         "model_threads", "recommended_threads", "threads_added", "expandable", "best_tasks_per_s", "reason",
         "expand_refused", NULL };
-    char line[4096], b1[64], b2[64], b3[64], b4[64], nb[64];
+    char line[4096], b1[64], b2[64], b3[64], b4[64], nb[64], name[256];
     double lim = an_num(e, "limit"), best = an_num(e, "best_tasks_per_s"), added = an_num(e, "threads_added");
     char limit[96], tput[96];
     if (lim > 0) snprintf(limit, sizeof limit, "parking limit %s", threads_n(b4, sizeof b4, lim));
@@ -239,7 +239,7 @@ static void controller_pool(FILE *out, const json_t *e)
     if (best > 0) snprintf(tput, sizeof tput, "best measured throughput %s tasks/s", N(best));
     else snprintf(tput, sizeof tput, "no throughput measured at a settled size");
     snprintf(line, sizeof line, "pool %s %s: started with %s, runs at %s, %s; model %s, recommended %s; %s; %s",
-             an_fmt_num(b1, sizeof b1, an_num(e, "pool")), an_str(e, "start_routine") ? an_str(e, "start_routine") : "-",
+             an_fmt_num(b1, sizeof b1, an_num(e, "pool")), an_pool_label(answer, an_int(e, "pool", -1), name, sizeof name),
              threads_n(b2, sizeof b2, an_num(e, "threads_at_start")), threads_n(b3, sizeof b3, an_num(e, "size")),
              limit, threads_n(b4, sizeof b4, an_num(e, "model_threads")),
              an_fmt_num(nb, sizeof nb, an_num(e, "recommended_threads")),
@@ -265,7 +265,7 @@ static void controller_pool(FILE *out, const json_t *e)
 /* The controller section in words: its settings, each controlled pool, then
  * the decisions in a fixed form. Keys it does not know are still printed as
  * k=v, so a newer report shows everything. */
-static void print_controller(FILE *out, const json_t *c)
+static void print_controller(FILE *out, const json_t *c, const json_t *answer)
 {
     static const char *const known[] = { "mode", "cooldown_ms", "min", "max", "expand", "profile",
         "decisions_total", "decisions_dropped", NULL };
@@ -328,7 +328,7 @@ static void print_controller(FILE *out, const json_t *c)
                 continue;
             }
             if (!strcmp(k, "pools") && json_is_object(e)) {
-                controller_pool(out, e);
+                controller_pool(out, e, answer);
                 continue;
             }
             if (json_is_object(e)) {
@@ -442,7 +442,7 @@ void an_report_text(FILE *out, const json_t *answers)
         if (c) {
             fprintf(out, "\n%scontroller%s%s%s\n", an_c_bold(), nf > 1 ? " in " : "",
                     nf > 1 ? an_safe(buf, sizeof buf, base(an_str(a, "file")), 60) : "", an_c_off());
-            print_controller(out, c);
+            print_controller(out, c, a);
         }
     }
 }
