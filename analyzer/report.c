@@ -121,7 +121,8 @@ static int close_to(double got, double want)
  * text then shows the formula, and never a formula that does not hold. */
 static void evidence(json_t *rec, const json_t *p, const json_t *root)
 {
-    double cores = an_num(root, "cores"), wc = an_num(p, "w_c");
+    double cores = isfinite(an_num(p, "model_cores")) ? an_num(p, "model_cores") : an_num(root, "cores"),
+           wc = an_num(p, "w_c");
     if (close_to(cores * (1 + wc), an_num(p, "goetz_threads")))
         set(rec, "goetz_inputs", json_pack("{s:o, s:o}", "cores", an_jnum(cores), "w_c", an_jnum(wc)));
     const json_t *w = an_obj(p, "wait_by_cause"), *tc = an_obj(p, "top_contention");

@@ -70,7 +70,6 @@
 #define CONTEND_LOCK_CORES 0.05 /* mutex wait (cores) that makes a hot mutex a pool's safe point */
 #define CONTEND_COND_CORES 0.02 /* condvar wait (cores) above which it is not one */
 #define CONTEND_START_TICKS 2   /* intervals of start-up (a barrier's condvar wait) before it is judged */
-#define OTHER_CORES_MIN 0.1   /* other threads' CPU below this leaves the model the usable cores */
 #define IDLE_CORES_MIN 0.5    /* idle CPU (cores) below this is the noise of a busy machine */
 #define UNDERFED_SHARE 0.25  /* running workers found waiting for work: above this share, one more finds none */
 #define MODEL_AGREE 0.1       /* the model predicted a window: its CPU within this share of the model's */
@@ -289,21 +288,11 @@ static int observe(int pi, struct ctl *c)
     return 1;
 }
 
-/* The cores a pool's model counts on: the usable cores (as the report's
- * model) less what the process's other threads keep busy, at least one.
- * Node's main thread hands out its fs pool's work and uses a core of two:
- * a pool sized for both cores has twice the workers that core can feed
- * (its best static size is 1, the report's model says 2). Other processes'
- * load does not count: an I/O-bound pool's threads still get more done. */
+/* The cores a pool's model counts on (view.h), from what the rest of the
+ * process used lately. */
 static double pool_cores(void)
 {
-    if (other_cores < OTHER_CORES_MIN)
-        return ps_cores;
-    /* In whole cores: a core the rest of the process holds most of is
-     * theirs (a worker there mostly waits for it: node's fs pool at 2 ran
-     * 0.8 cores of CPU and 0.7 of run-queue wait with 1.3 "left"). */
-    double left = (double)(long)(ps_cores - other_cores + 0.5);
-    return left < 1 ? 1 : left > ps_cores ? ps_cores : left;
+    return ps_view_cores_left(other_cores);
 }
 
 /* Once per tick: the process's CPU less every pool's, over the last tick. */
@@ -688,7 +677,7 @@ static int apart(int a, int b, int num, int den)
  * process used some (pool_cores). */
 static void model_why(char *why, size_t n, const struct ctl *c)
 {
-    if (other_cores < OTHER_CORES_MIN) {
+    if (pool_cores() >= ps_cores) {
         ps_fmt(why, n, "model: %s", c->rec.reason);
         return;
     }

@@ -10,6 +10,8 @@
 #include "config.h"
 #include "controller.h"
 #include "cores.h"
+#include "jsonw.h"
+#include "machine.h"
 #include "log.h"
 #include "syncobj.h"
 #include <string.h>
@@ -187,6 +189,45 @@ static void learn_task_objects(void)
     ps_tally_learn(want, n);
 }
 
+/* Other threads' CPU below this leaves a pool's model the usable cores. */
+#define PS_OTHER_CORES_MIN 0.1
+
+double ps_view_cores_left(double other)
+{
+    if (!(other >= PS_OTHER_CORES_MIN))
+        return ps_cores;
+    /* In whole cores: a core the rest of the process holds most of is
+     * theirs (a worker there mostly waits for it: node's fs pool at 2 ran
+     * 0.8 cores of CPU and 0.7 of run-queue wait with 1.3 "left"). */
+    double left = (double)(long)(ps_cores - other + 0.5);
+    return left < 1 ? 1 : left > ps_cores ? ps_cores : left;
+}
+
+/* The process's CPU outside every pool (its main thread, threads no pool
+ * holds, the agent) this tick, added to each pool with live threads: what
+ * the rest of the process used while the pool ran, not over the whole run
+ * (a loader busy before the pool starts takes no core from it). Pools' CPU
+ * is sampled (a tick behind at worst), the process's exact: the sum over a
+ * pool's life is right, a tick's share may be off. */
+static void note_other_cpu(int npools, uint64_t now, const struct ps_pool_census *census)
+{
+    static uint64_t prev_t, prev_proc, prev_pools;
+    uint64_t proc = ps_machine_process_cpu_ns(), pools = 0;
+    for (int pi = 0; pi < npools; pi++)
+        pools += view.pool[pi].tot.cpu_ns;
+    if (prev_t && now > prev_t && proc >= prev_proc && pools >= prev_pools) {
+        uint64_t dp = proc - prev_proc, dq = pools - prev_pools, d = dp > dq ? dp - dq : 0;
+        for (int pi = 0; pi < npools; pi++)
+            if (census[pi].live > 0) {
+                view.pool[pi].other_ns += d;
+                view.pool[pi].window_ns += now - prev_t;
+            }
+    }
+    prev_t = now;
+    prev_proc = proc;
+    prev_pools = pools;
+}
+
 const struct ps_view *ps_view_tick(uint64_t now)
 {
     if (!ps_pools)
@@ -237,6 +278,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
         census[pi].tot = &v->tot;
     }
     ps_pool_tick(now, npools, census);
+    note_other_cpu(npools, now, census);
     for (int pi = 0; pi < npools; pi++) {
         struct ps_view_pool *v = &view.pool[pi];
         v->ok = v->tot.threads > 0;
@@ -366,7 +408,8 @@ static void answer(int pi, struct ps_view_pool *v)
     const struct ps_pool_totals *tot = &v->tot;
     const struct ps_pool *p = &ps_pools[pi];
     struct ps_rec_in in = { 0 };
-    in.cores = ps_cores;
+    double other = v->window_ns ? (double)v->other_ns / (double)v->window_ns : 0;
+    v->model_cores = in.cores = ps_view_cores_left(other);
     in.threads = v->peak;
     in.cpu_s = tot->cpu_ns * NS;
     in.io_s = tot->wait_ns[PS_IO] * NS;
@@ -412,6 +455,14 @@ static void answer(int pi, struct ps_view_pool *v)
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
     }
     ps_recommend(&in, &v->rec);
+    if (in.cores < ps_cores && v->rec.cls != PS_CLASS_SINGLE) {
+        char o[32], l[32];
+        size_t len = strlen(v->rec.reason);
+        ps_fmt_double(o, sizeof o, other, 1);
+        ps_fmt_double(l, sizeof l, in.cores, 0);
+        ps_fmt(v->rec.reason + len, sizeof v->rec.reason - len,
+               " (cores: the process's other threads used %s while it ran, %s left to it)", o, l);
+    }
     /* A size the controller ran and measured best outweighs the model's. */
     double tput;
     int measured = ps_controller_measured(pi, &tput);

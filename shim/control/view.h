@@ -36,6 +36,9 @@ struct ps_view_pool {
     int limit;                    /* the throttle's limit now, 0 none */
     uint64_t calls;               /* wrapped blocking calls its live threads completed, ever */
     uint64_t lock_events;         /* its live threads' hot-lock acquisitions, ever */
+    uint64_t other_ns, window_ns; /* the CPU the process's threads outside every pool used in the
+                                     ticks it had live threads, and those ticks' time */
+    double model_cores;           /* the cores its model counted on (ps_view_cores_left) */
     int queue_mutex_waited;       /* with control on (not advise): a thread outside the pool waits on a
                                      condvar with its queue mutex (waits for its workers) */
     /* The answer, computed when first asked for this view (ps_view_answer):
@@ -48,6 +51,14 @@ struct ps_view_pool {
     uint64_t top_wait_ns, top_hold_ns;   /* its hold, for the controller's rates */
     struct ps_rec_out rec;        /* the size, class and reason everything prints */
 };
+
+/* The cores a pool's model counts on: the usable cores less what the
+ * process's other threads keep busy (other, in cores), in whole cores, at
+ * least one. Node's main thread runs its JavaScript and hands out its fs
+ * pool's work on a core of two: a pool sized for both cores has twice the
+ * workers that core can feed (its best static size is 1). Other processes'
+ * load does not count: an I/O-bound pool's threads still get more done. */
+double ps_view_cores_left(double other);
 
 struct ps_view {
     uint64_t t_ns;                /* when it was taken; 0 = never */

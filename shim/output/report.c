@@ -184,6 +184,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         else
             ps_jw_null(w, "top_contention");
         ps_jw_str(w, "classification", ps_class_name[ro->cls]);
+        ps_jw_dbl(w, "model_cores", v->model_cores);
         ps_jw_dbl(w, "goetz_threads", ro->goetz);
         ps_jw_i64(w, "queueing_threads", ro->queueing);
         if (ro->bottleneck > 0)

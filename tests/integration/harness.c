@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -243,4 +244,19 @@ void ps_make_text(const char *path, long bytes)
         n += fprintf(f, "%s%lu%c", words[(x >> 33) % 10], (x >> 40) % 1000, (x >> 20) % 12 ? ' ' : '\n');
     }
     fclose(f);
+}
+
+static double children_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+int ps_run_cpu(struct ps_run *r, char *const argv[], double *cpu_s)
+{
+    double cpu0 = children_cpu_s();
+    int rc = ps_run(r, argv, NULL);
+    *cpu_s = children_cpu_s() - cpu0;
+    return rc;
 }

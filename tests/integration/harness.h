@@ -21,6 +21,9 @@ const char *ps_build_path(const char *rel);
 /* env: extra "K=V" strings, NULL-terminated (may be NULL). preload=0 runs without the shim. */
 int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int preload, int timeout_s);
 int ps_run(struct ps_run *r, char *const argv[], char *const env[]);
+/* ps_run, and the CPU the program used as the kernel counted it (the
+ * children's rusage), into *cpu_s: a real program's truth. */
+int ps_run_cpu(struct ps_run *r, char *const argv[], double *cpu_s);
 /* Starts argv (with LD_PRELOAD if preload, POOLSHIM_DIR=shimdir or outdir, env)
  * without waiting, stdout/stderr into outdir/stdout and outdir/stderr, in
  * directory cwd (NULL: ours). Returns the pid or -1. */

@@ -10,6 +10,11 @@
 #include "syncobj.h"
 #include "thread.h"
 
+/* The process's CPU in seconds beyond what test_controller.c's simulation
+ * ran, as ps_machine_process_cpu_ns reports it in the unit tests (that file
+ * stubs it). */
+extern double ut_process_cpu_s;
+
 /* Sets the tables up; returns the first pool's index (0), started by routine. */
 static inline int ut_tables_init(void *routine, const char *prefix)
 {

@@ -6,7 +6,9 @@
  * so the tables start empty. */
 #include <criterion/criterion.h>
 #include "tables.h"
+#include "cores.h"
 #include "view.h"
+#include <string.h>
 
 #define NOW 50000000000ull
 
@@ -87,4 +89,40 @@ Test(view, queue_mutex_waiters_are_looked_for_only_with_control_on, .init = setu
     ps_cfg.control = PS_CONTROL_ADVISE;          /* nobody is parked */
     queue_mutex_waiter(-1, 0x7000);
     cr_expect_eq(ps_view_tick(NOW)->pool[pi].queue_mutex_waited, 0);
+}
+
+/* What the rest of the process keeps busy while a pool runs is not the
+ * pool's: node's main thread runs its JavaScript on a core of two, and its
+ * fs pool is best at 1 worker. The process's CPU grows by 0.2 s in a tick of
+ * 0.2 s while the pool's stays: a core's worth of other threads. */
+Test(view, a_pool_is_sized_for_the_cores_the_rest_of_the_process_leaves, .init = setup)
+{
+    ps_cores = 2;
+    cr_expect_float_eq(ps_view_cores_left(0.05), 2, 1e-9, "a little is noise");
+    cr_expect_float_eq(ps_view_cores_left(1.0), 1, 1e-9);
+    cr_expect_float_eq(ps_view_cores_left(0.6), 1, 1e-9, "in whole cores: most of one is theirs");
+    cr_expect_float_eq(ps_view_cores_left(0.4), 2, 1e-9);
+    cr_expect_float_eq(ps_view_cores_left(7), 1, 1e-9, "at least one");
+    thread(0, pi, 300000000, 10);
+    thread(1, pi, 300000000, 10);
+    ps_view_tick(NOW);
+    ut_process_cpu_s = 0.2;
+    const struct ps_view *v = ps_view_tick(NOW + 200000000ull);
+    const struct ps_view_pool *p = ps_view_answer(pi);
+    cr_assert_not_null(p);
+    cr_expect_float_eq(p->model_cores, 1, 1e-9, "model cores %f, other %f", p->model_cores,
+                       (double)v->pool[pi].other_ns / (double)v->pool[pi].window_ns);
+    cr_expect(strstr(p->rec.reason, "other threads used") != NULL, "%s", p->rec.reason);
+}
+
+Test(view, a_pool_keeps_every_core_when_the_rest_of_the_process_is_quiet, .init = setup)
+{
+    ps_cores = 2;
+    thread(0, pi, 300000000, 10);
+    ps_view_tick(NOW);
+    ps_view_tick(NOW + 1000000000ull);   /* a second of wall, no CPU outside the pool */
+    const struct ps_view_pool *p = ps_view_answer(pi);
+    cr_assert_not_null(p);
+    cr_expect_float_eq(p->model_cores, 2, 1e-9);
+    cr_expect_null(strstr(p->rec.reason, "other threads used"), "%s", p->rec.reason);
 }
