@@ -266,8 +266,12 @@ static int join_key(const struct ps_thread *t, const char *prefix)
         if (pi >= 0 && shared)
             pi = instance_of(pi, t);
     }
-    if (pi >= 0)
+    if (pi >= 0) {
+        /* in the pool before the next thread looks for its siblings (the
+         * caller stores the same, or -1 if POOLSHIM_POOL leaves it out) */
+        __atomic_store_n(&((struct ps_thread *)t)->pool, pi, __ATOMIC_RELEASE);
         note_member(pi, (struct ps_thread *)t);
+    }
     __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
     return pi;
 }
