@@ -125,16 +125,19 @@ def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses, counts
     pauses.append(cap.get("pause_ms") if cap.get("method") == "ptrace" else cap.get("wall_ms"))
     holder = truth["holder"]
     waiters = 0
+    owners = []                           # the waiters' owner problems, judged below
+    holder_asleep = False
     for t in d.get("threads", []):
         b = t.get("blocked_on") or {}
         if t.get("tid") == holder and b.get("kind") == "sleep":
             counts["asleep"] += 1         # else caught between its sleep and its unlock (a loaded machine)
+            holder_asleep = True
         if b.get("kind") != "mutex":
             continue
         waiters += 1
         if b.get("owner") != holder:
-            problems.append("%s: thread %s waits on a mutex owned by %s, not the holder %d" %
-                            (name, t.get("tid"), b.get("owner"), holder))
+            owners.append("%s: thread %s waits on a mutex owned by %s, not the holder %d" %
+                          (name, t.get("tid"), b.get("owner"), holder))
     counts["waiters"] += waiters > 0
     show = subprocess.run([os.path.join(build, "poolshim"), "show", "--json", dump_file], capture_output=True,
                           text=True, timeout=60)
@@ -159,9 +162,18 @@ def check_dump(build, path, dump_file, truth, libc_dbg, problems, pauses, counts
                 if i.get("symbol") == "hold_stats" and (i.get("file") or "").endswith("sleep_holder.c") and \
                         i.get("line") == truth["hold_line"] and f.get("symbol") == "holder":
                     inlined = True
-    if waiters and not inlined:
-        problems.append("%s: the holder's stack does not show hold_stats at sleep_holder.c:%d inlined in holder" %
-                        (name, truth["hold_line"]))
+    # Between two holds the holder sleeps 1 ms outside the lock (sleep_holder.c:
+    # "lets a worker in"): a dump then finds the waiters on a lock that is free
+    # or a worker's, and the holder asleep outside hold_stats. That is the
+    # truth, not an error; one_path allows it in one dump or a fifth of them.
+    between = waiters and not inlined and holder_asleep and owners
+    if between:
+        counts["between"] += 1
+    else:
+        problems.extend(owners)
+        if waiters and not inlined:
+            problems.append("%s: the holder's stack does not show hold_stats at sleep_holder.c:%d inlined in holder" %
+                            (name, truth["hold_line"]))
     counts["inlined"] += inlined
     text = subprocess.run([os.path.join(build, "poolshim"), "show", dump_file], capture_output=True, text=True,
                           timeout=60).stdout
@@ -192,7 +204,7 @@ def one_path(build, path, n, libc_dbg):
         short = len(files) < n
         if len(files) != n:
             problems.append("%d dumps, not %d" % (len(files), n))
-        counts = {"waiters": 0, "asleep": 0, "inlined": 0}
+        counts = {"waiters": 0, "asleep": 0, "inlined": 0, "between": 0}
         for f in files:
             check_dump(build, path, f, truth, libc_dbg, problems, pauses, counts)
         # Taken at any moment from outside, most dumps still catch a waiter
@@ -201,6 +213,9 @@ def one_path(build, path, n, libc_dbg):
         # A convoy dump by ptrace is taken a few ms after the shim saw the
         # convoy; on a loaded machine the hold may have ended meanwhile (2 of
         # 20 at load 15): the instant is still true, with no waiter in it.
+        if counts["between"] > max(1, n // 5):
+            problems.append("%d of %d dumps found the holder between its holds: its 1 ms there is 0.3 %% of "
+                            "its time" % (counts["between"], n))
         if counts["waiters"] < max(1, n // 2):
             problems.append("only %d of %d dumps caught a thread waiting on the mutex" % (counts["waiters"], n))
         cut = truth.get("cut", {})
