@@ -175,6 +175,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
                 ps_jw_hex(w, "queue_mutex", p->queue_mutex);
             else
                 ps_jw_null(w, "queue_mutex");
+            ps_jw_i64(w, "twins", p->twin_objs);   /* other workers' objects of their own (pool.c) */
             ps_jw_end(w);
         } else {
             ps_jw_null(w, "idle_wait");

@@ -615,6 +615,8 @@ int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
         return 0;
     if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
         return 1;           /* polls there before it was learned are credited (sampler.c) */
+    if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED))
+        return 0;           /* its idle wait is one worker's of several (count_twins) */
     if (ps_pool_lone(pi)) {
         /* One thread waiting on a condvar another pool's workers post is a
          * stage behind them, not a pool fed from a queue: pigz's writer waits
@@ -693,6 +695,68 @@ static void *top_waiter_site(const struct ps_obj *o)
     return o->sites[best].site;
 }
 
+/* Do o and w share a site where their waiters waited? */
+static int same_site(const struct ps_obj *o, const struct ps_obj *w)
+{
+    for (int i = 0; i < PS_OBJ_SITES; i++)
+        for (int j = 0; o->sites[i].site && j < PS_OBJ_SITES; j++)
+            if (o->sites[i].site == w->sites[j].site)
+                return 1;
+    return 0;
+}
+
+/* Twins: objects of the kind of a pool's chosen idle wait, waited on by its
+ * workers, posted from outside the pool (not handed between workers, as the
+ * idle wait itself must not be), at a site where the idle wait or another
+ * such object was waited on. xz's encoder gives each worker a condvar of its
+ * own, which the main thread signals as it hands that worker input: one of
+ * them is learned as the idle wait, and the rest read as contention. Such a
+ * pool's waits on the one it learned are one worker's, and posts to it that
+ * find that worker busy are not queued tasks (xz -T4: "about 175 tasks
+ * queued, growing" for a pool with none). A site is kept for a few of an
+ * object's waits only, so the learned one may show none in common with its
+ * twins (xz: its wait for more input, theirs for a block), while they share
+ * one among themselves: a lone object at a site of its own (a pool's
+ * control condvar) is no twin. */
+#define PS_TWIN_MAX 64
+static void count_twins(int n)
+{
+    static struct ps_obj *cands[PS_MAX_POOLS][PS_TWIN_MAX];
+    int ncand[PS_MAX_POOLS] = { 0 }, twins[PS_MAX_POOLS] = { 0 };
+    struct ps_obj *idle[PS_MAX_POOLS] = { 0 };
+    for (int p = 0; p < PS_MAX_POOLS && __atomic_load_n(&ps_pools[p].used, __ATOMIC_ACQUIRE); p++) {
+        uintptr_t k = __atomic_load_n(&ps_pools[p].idle_obj, __ATOMIC_ACQUIRE);
+        idle[p] = k ? ps_obj_find(k) : NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
+        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
+        int wp = o ? o->waiter_pool : -1;
+        if (wp < 0 || wp >= PS_MAX_POOLS || !idle[wp] || o == idle[wp] || o->kind != idle[wp]->kind ||
+            o->kind == PS_K_POLL || handed_over(o) || !__atomic_load_n(&o->posts_other, __ATOMIC_RELAXED) ||
+            ncand[wp] == PS_TWIN_MAX)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < ncand[wp] && !dup; j++)
+            dup = cands[wp][j] == o;     /* a key noted twice (forget_waits) */
+        if (!dup)
+            cands[wp][ncand[wp]++] = o;
+    }
+    for (int p = 0; p < PS_MAX_POOLS && __atomic_load_n(&ps_pools[p].used, __ATOMIC_ACQUIRE); p++)
+        for (int i = 0; i < ncand[p]; i++) {
+            int paired = same_site(cands[p][i], idle[p]);
+            for (int j = 0; j < ncand[p] && !paired; j++)
+                paired = j != i && same_site(cands[p][i], cands[p][j]);
+            twins[p] += paired;
+        }
+    /* Kept once seen: a worker's object of its own is how the code is written
+     * (the idle wait learned may move to another worker's, whose twins are
+     * then seen again only as they wait) */
+    for (int p = 0; p < PS_MAX_POOLS && __atomic_load_n(&ps_pools[p].used, __ATOMIC_ACQUIRE); p++)
+        if (twins[p] > ps_pools[p].twin_objs)
+            __atomic_store_n(&ps_pools[p].twin_objs, twins[p], __ATOMIC_RELAXED);
+}
+
 void ps_pool_learn(void)
 {
     if (!ps_pools)
@@ -760,6 +824,7 @@ void ps_pool_learn(void)
         __atomic_store_n(&pool->idle_obj, best[p]->key, __ATOMIC_RELEASE);
         count_starts(p);
     }
+    count_twins(n);
 }
 
 void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
@@ -778,6 +843,10 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
             p->queue_calibrated = p->idle_obj != 0;
         }
         int64_t q = (int64_t)(subs - tasks - p->queue_offset);
+        if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED)) {
+            q = 0;                           /* posts to one worker's object: no queue seen */
+            p->queue_calibrated = 0;
+        }
         p->queue_est = q > 0 ? (uint64_t)q : 0;
         if (p->queue_calibrated) {
             uint64_t demand = (uint64_t)p->threads_busy + p->queue_est;

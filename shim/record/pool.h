@@ -47,6 +47,9 @@ struct ps_pool {
     void *wait_unlock_site;      /* condvar pools: where a worker that waited for work
                                     releases the queue mutex with it (pool.c: bookkeeping) */
     void *bk_site;               /* another release site, judged as bookkeeping or not */
+    int twin_objs;               /* agent: objects its workers wait on at its idle wait's site,
+                                    each its own (xz: a condvar per worker): its idle wait is one
+                                    worker's, so neither its tasks nor its queue are the pool's */
     uintptr_t task_obj;          /* a sem or condvar its workers post once per task (tally.c), 0 none */
     struct ps_tally ret_tally;   /* posts by its retired threads (tally.c) */
     /* task events, from workers. On a cache line of their own: workers and
