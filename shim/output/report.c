@@ -11,6 +11,7 @@
 #include "expand.h"
 #include "file.h"
 #include "log.h"
+#include "instance.h"
 #include "pool.h"
 #include "profile.h"
 #include "symbol.h"

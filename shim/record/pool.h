@@ -90,15 +90,19 @@ void ps_pool_table_reset(void);
  * counted as submissions they would fake a queue.) */
 int ps_pool_lone(int pi);
 /* Find or create the pool for (routine, entry, prefix), not an instance
- * (below); -1 when the table is full. */
+ * (instance.h); -1 when the table is full. */
 int ps_pool_get(void *routine, void *entry, const char *prefix);
+/* The pool of key (routine, entry, prefix or the alias its threads took)
+ * and instance inst (its workers' shared start argument, NULL for none);
+ * created when create is set and there is none; -1 if none or full. */
+int ps_pool_find(void *routine, void *entry, const char *prefix, void *inst, int create);
+/* Pool pi's threads left for their instances: what was learned from their
+ * waits is learned again, each object for the instance that waits on it. */
+void ps_pool_forget_waits(int pi);
 /* The pool thread t joins as it starts (its routine, entry, name prefix and,
  * for instances of one pool code, its start argument), applying
  * POOLSHIM_POOL; -1 for no pool. */
 int ps_pool_join(const struct ps_thread *t, const char *prefix);
-/* 1 for the first pool of its key, 2 for the second instance (pool.c) and
- * so on: two instances of one pool code must not share a name. */
-int ps_pool_instance_no(int pi);
 /* At exit or exec: one warning when POOLSHIM_POOL names a routine no thread
  * ran (POOLSHIM_EXPAND's twin is ps_expand_check_names). */
 void ps_pool_check_name(void);

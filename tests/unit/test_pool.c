@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include "capture.h"
+#include "instance.h"
 #include "pool.h"
 #include "tables.h"
 

@@ -1,0 +1,158 @@
+/* instance.c: instances of one pool code, told apart by their shared start
+ * argument (instance.h), and the pool a starting thread joins. Its lock is
+ * taken only as a thread starts. */
+#include "instance.h"
+#include "atomics.h"
+#include "pool.h"
+#include <string.h>
+
+static int instance_lock;        /* joins that may form an instance */
+
+void ps_instance_reset(void)
+{
+    instance_lock = 0;
+}
+
+/* Instances. Threads sharing a start routine and a name are one pool, unless
+ * they show that they belong to separate instances of one pool code: zstd
+ * starts its reader, its writer and its four compressors with one routine
+ * (POOL_thread), each pool's workers given that pool's context, and taken as
+ * one pool the six looked serialized, hand-offs between stages read as a
+ * GIL. Two live threads given the same argument, whose first bytes were the
+ * same when each was created, are workers of one instance. The address
+ * alone is not enough: CPython frees a thread's start argument as it starts
+ * and malloc gives the same address to the next thread (whose bytes differ),
+ * and a thread-per-client server's argument is reused after its thread ends
+ * (hence live). Nothing else splits a pool: arguments that differ per worker
+ * (memcached's, sysbench's, libgomp's) or bytes that changed in between
+ * (libuv's semaphore) leave it whole, as before. */
+static int siblings(const struct ps_thread *a, const struct ps_thread *b)
+{
+    return a != b && a->arg_read && b->arg_read && a->start_arg == b->start_arg && !a->entry && !b->entry &&
+           !memcmp(a->arg_bytes, b->arg_bytes, sizeof a->arg_bytes);
+}
+
+static int live_in(const struct ps_thread *t, int pi)
+{
+    return __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && __atomic_load_n(&t->pool, __ATOMIC_RELAXED) == pi;
+}
+
+static void note_member(int pi, struct ps_thread *t)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    p->recent[p->nrecent++ % (sizeof p->recent / sizeof *p->recent)] = t;
+}
+
+static void move_member(struct ps_thread *s, int from, int to)
+{
+    uint64_t tasks = __atomic_load_n(&s->tasks, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->pool, to, __ATOMIC_RELEASE);
+    __atomic_fetch_sub(&ps_pools[from].joined, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ps_pools[to].joined, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&ps_pools[from].tasks, tasks, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ps_pools[to].tasks, tasks, __ATOMIC_RELAXED);
+    note_member(to, s);
+}
+
+/* The pool of instance arg of pool pi's code, created (and known to be one
+ * of several) if need be; -1 when the table is full. */
+static int instance_pool(int pi, void *arg)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int qi = ps_pool_find(p->routine, p->entry, p->prefix, arg, 1);
+    if (qi >= 0 && qi != pi) {
+        __atomic_store_n(&ps_pools[qi].by_arg, 1, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE))
+            ps_pool_renamed(qi, p->alias);
+    }
+    return qi;
+}
+
+/* Has a pool of this code been found to run instances told apart by their
+ * argument? Then a thread given another argument starts another instance. */
+static int code_by_arg(void *routine, void *entry, const char *prefix)
+{
+    for (int i = 0; i < PS_MAX_POOLS && __atomic_load_n(&ps_pools[i].used, __ATOMIC_ACQUIRE) == 2; i++) {
+        const struct ps_pool *o = &ps_pools[i];
+        if (o->routine == routine && o->entry == entry && __atomic_load_n(&o->by_arg, __ATOMIC_ACQUIRE) &&
+            (!strncmp(o->prefix, prefix, PS_NAME_LEN) ||
+             (__atomic_load_n(&o->alias[0], __ATOMIC_ACQUIRE) && !strncmp(o->alias, prefix, PS_NAME_LEN))))
+            return 1;
+    }
+    return 0;
+}
+
+/* t, about to join the un-instanced pool pi: the pool it belongs in. With a
+ * live sibling among pi's latest members, pi's code runs instances: pi
+ * becomes t's instance when all its live threads are t's siblings, else each
+ * of its live threads moves to the instance of its own argument and t joins
+ * its siblings'. That happens at the second worker of an instance, before
+ * any has done much; the tasks they counted move with them. */
+static int instance_of(int pi, const struct ps_thread *t)
+{
+    struct ps_pool *p = &ps_pools[pi];
+    int found = 0, n = (int)(sizeof p->recent / sizeof *p->recent);
+    for (int k = 0; k < n && !found; k++)
+        found = p->recent[k] && siblings(t, p->recent[k]) && live_in(p->recent[k], pi);
+    if (!found)
+        return pi;
+    int hwm = ps_thread_hwm(), others = 0;
+    for (int i = 0; i < hwm && !others; i++)
+        others = &ps_threads[i] != t && live_in(&ps_threads[i], pi) && !siblings(t, &ps_threads[i]);
+    __atomic_store_n(&p->by_arg, 1, __ATOMIC_RELEASE);
+    if (!others) {
+        __atomic_store_n(&p->inst, t->start_arg, __ATOMIC_RELEASE);
+        return pi;
+    }
+    ps_pool_forget_waits(pi);
+    for (int i = 0; i < hwm; i++) {
+        struct ps_thread *s = &ps_threads[i];
+        int qi;
+        if (s != t && live_in(s, pi) && s->arg_read && !s->entry && (qi = instance_pool(pi, s->start_arg)) >= 0)
+            move_member(s, pi, qi);
+    }
+    int qi = instance_pool(pi, t->start_arg);
+    return qi >= 0 ? qi : pi;
+}
+
+int ps_pool_instance_no(int pi)
+{
+    const struct ps_pool *p = &ps_pools[pi];
+    int no = 1;
+    for (int i = 0; i < pi; i++) {
+        const struct ps_pool *o = &ps_pools[i];
+        no += __atomic_load_n(&o->used, __ATOMIC_ACQUIRE) == 2 && o->routine == p->routine &&
+              o->entry == p->entry && !strncmp(o->prefix, p->prefix, PS_NAME_LEN) &&
+              __atomic_load_n(&o->joined, __ATOMIC_RELAXED) > 0;   /* not one its threads all left */
+    }
+    return no;
+}
+
+int ps_instance_join(const struct ps_thread *t, const char *prefix)
+{
+    if (t->join_pool > 0 && t->join_pool <= PS_MAX_POOLS)
+        return t->join_pool - 1;
+    int shared = t->arg_read && !t->entry, pi = -1;
+    while (__atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE))
+        ;                                /* thread starts only, and short */
+    if (shared) {
+        pi = ps_pool_find(t->routine, t->entry, prefix, t->start_arg, 0);
+        if (pi < 0 && code_by_arg(t->routine, t->entry, prefix) &&
+            (pi = ps_pool_find(t->routine, t->entry, prefix, t->start_arg, 1)) >= 0)
+            __atomic_store_n(&ps_pools[pi].by_arg, 1, __ATOMIC_RELEASE);
+    }
+    if (pi < 0) {
+        pi = ps_pool_find(t->routine, t->entry, prefix, NULL, 1);
+        if (pi >= 0 && shared)
+            pi = instance_of(pi, t);
+    }
+    if (pi >= 0) {
+        /* in the pool before the next thread looks for its siblings (the
+         * caller stores the same, or -1 if POOLSHIM_POOL leaves it out) */
+        __atomic_store_n(&((struct ps_thread *)t)->pool, pi, __ATOMIC_RELEASE);
+        note_member(pi, (struct ps_thread *)t);
+    }
+    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
+    return pi;
+}
+

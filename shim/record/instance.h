@@ -1,0 +1,18 @@
+/* instance.h: one pool code, several pools. Threads sharing a start routine
+ * and a name prefix are one pool, unless they show that they are workers of
+ * separate instances of one pool code (zstd's reader, writer and
+ * compressors, each pool's workers given its context): instance.c. */
+#ifndef PS_INSTANCE_H
+#define PS_INSTANCE_H
+#include "thread.h"
+
+/* The pool thread t joins as it starts, by its key (routine, entry, name
+ * prefix) and, for instances, its start argument; -1 when the table is
+ * full. t is in it when this returns (before the next thread looks). */
+int ps_instance_join(const struct ps_thread *t, const char *prefix);
+/* 1 for the first pool of its key, 2 for the second instance and so on:
+ * two instances of one pool code must not share a name. */
+int ps_pool_instance_no(int pi);
+/* After fork: the lock's holder is gone. */
+void ps_instance_reset(void);
+#endif
