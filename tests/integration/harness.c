@@ -231,19 +231,30 @@ int ps_near(double got, double want, double tol)
     return fabs(got - want) <= tol * fabs(want);
 }
 
-void ps_make_text(const char *path, long bytes)
+long ps_make_text(const char *path, long bytes)
 {
     static const char *const words[] = { "alpha", "beta", "gamma", "delta", "pool", "thread", "lock",
                                          "wait", "cpu", "io" };
     FILE *f = fopen(path, "w");
     if (!f)
-        return;                          /* the caller's stat fails */
+        return -1;
     unsigned long x = 1;
-    for (long n = 0; n < bytes;) {
+    long n = 0;
+    while (n < bytes) {
         x = x * 6364136223846793005ul + 1442695040888963407ul;
         n += fprintf(f, "%s%lu%c", words[(x >> 33) % 10], (x >> 40) % 1000, (x >> 20) % 12 ? ' ' : '\n');
     }
-    fclose(f);
+    return fclose(f) == 0 ? n : -1;
+}
+
+json_t *ps_pool_with_threads(json_t *report, int n)
+{
+    json_t *p = NULL, *q;
+    size_t i;
+    json_array_foreach(json_object_get(report, "pools"), i, q)
+        if (ps_num(q, "threads") == n)
+            p = q;
+    return p;
 }
 
 static double children_cpu_s(void)

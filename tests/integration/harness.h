@@ -44,8 +44,10 @@ const char *ps_str(json_t *obj, const char *path);
 /* Loads any JSON file in the run's dir whose name starts with prefix. */
 json_t *ps_load_file(struct ps_run *r, const char *prefix);
 /* Writes about `bytes` of generated text (words and numbers: compressible
- * as real text is) to path. */
-void ps_make_text(const char *path, long bytes);
+ * as real text is) to path; returns its size, -1 if it could not. */
+long ps_make_text(const char *path, long bytes);
+/* The report's (last) pool of n threads, or NULL. */
+json_t *ps_pool_with_threads(json_t *report, int n);
 /* |got - want| <= tol * want */
 int ps_near(double got, double want, double tol);
 #endif

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -25,10 +24,9 @@ Test(pigz, compress_threads_are_a_cpu_bound_pool_of_n, .timeout = 60)
     char dir[] = "/tmp/poolshim-pigz.XXXXXX", in[64];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(in, sizeof in, "%s/data", dir);
-    ps_make_text(in, 8 << 20);
-    struct stat st;
-    cr_assert_eq(stat(in, &st), 0);
-    long blocks = (st.st_size + 131071) / 131072;
+    long size = ps_make_text(in, 8 << 20);
+    cr_assert(size > 0, "cannot write %s", in);
+    long blocks = (size + 131071) / 131072;
     struct ps_run r;
     char *argv[] = { "pigz", "-9", "-p", "2", "-k", "-f", in, NULL };
     double cpu;

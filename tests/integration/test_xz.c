@@ -15,7 +15,6 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "harness.h"
 
 Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_tasks_or_queue, .timeout = 90)
@@ -25,10 +24,9 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
     char dir[] = "/tmp/poolshim-xz.XXXXXX", in[64];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(in, sizeof in, "%s/data", dir);
-    ps_make_text(in, 20 << 20);
-    struct stat st;
-    cr_assert_eq(stat(in, &st), 0);
-    long blocks = (st.st_size + (3 << 20) - 1) / (3 << 20);
+    long size = ps_make_text(in, 20 << 20);
+    cr_assert(size > 0, "cannot write %s", in);
+    long blocks = (size + (3 << 20) - 1) / (3 << 20);
     struct ps_run r;
     char *argv[] = { "xz", "-T4", "-1", "-k", "-f", in, NULL };
     double cpu;
@@ -36,11 +34,7 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
     ps_rmdir(dir);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    json_t *pools = json_object_get(r.report, "pools"), *p = NULL, *q;
-    size_t i;
-    json_array_foreach(pools, i, q)
-        if (ps_num(q, "threads") == 4)
-            p = q;
+    json_t *p = ps_pool_with_threads(r.report, 4);
     cr_assert_not_null(p, "no pool of the 4 encoders: %s", r.err);
     cr_expect(ps_num(p, "cpu_s") > 0.7 * cpu && ps_num(p, "cpu_s") <= cpu * 1.02, "cpu %f of the process's %f",
               ps_num(p, "cpu_s"), cpu);

@@ -12,7 +12,6 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "harness.h"
 
 Test(zstd, reader_writer_and_compressors_are_three_pools_and_each_job_one_task, .timeout = 90)
@@ -23,10 +22,9 @@ Test(zstd, reader_writer_and_compressors_are_three_pools_and_each_job_one_task, 
     cr_assert_not_null(mkdtemp(dir));
     snprintf(in, sizeof in, "%s/data", dir);
     snprintf(out, sizeof out, "%s/data.zst", dir);
-    ps_make_text(in, 40 << 20);
-    struct stat st;
-    cr_assert_eq(stat(in, &st), 0);
-    long jobs = (st.st_size + (1 << 20) - 1) >> 20;
+    long size = ps_make_text(in, 40 << 20);
+    cr_assert(size > 0, "cannot write %s", in);
+    long jobs = (size + (1 << 20) - 1) >> 20;
     struct ps_run r;
     char *argv[] = { "zstd", "-q", "-T4", "-6", "-B1MiB", "-f", in, "-o", out, NULL };
     double cpu;
@@ -35,12 +33,9 @@ Test(zstd, reader_writer_and_compressors_are_three_pools_and_each_job_one_task, 
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
 
-    json_t *pools = json_object_get(r.report, "pools"), *p = NULL, *q;
+    json_t *pools = json_object_get(r.report, "pools"), *p = ps_pool_with_threads(r.report, 4), *q;
     size_t i;
     int ones = 0, of_routine = 0;
-    json_array_foreach(pools, i, q)
-        if (ps_num(q, "threads") == 4)
-            p = q;
     cr_assert_not_null(p, "no pool of the 4 compressors: %s", r.err);
     const char *routine = ps_str(p, "start_routine");
     cr_assert_not_null(routine);
