@@ -150,6 +150,7 @@ json_t *an_pool_answer(const json_t *p, const json_t *root)
         an_copy_scalar(w, iw, "kind");
         an_copy_scalar(w, iw, "object");
         an_copy_scalar(w, iw, "queue_mutex");
+        an_copy_scalar(w, iw, "twins");        /* absent in reports older than it */
         set(o, "idle_wait", w);
     } else {
         set(o, "idle_wait", json_null());

@@ -63,11 +63,11 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
             snprintf(out, n, "never idle; queue mutex %s", an_str(iw, "queue_mutex"));
         else if (iw) snprintf(out, n, "%s %s", an_str(iw, "kind") ? an_str(iw, "kind") : "?",
                          an_str(iw, "object") ? an_str(iw, "object") : "?");
+        else snprintf(out, n, "none found");
         if (iw && an_num(iw, "twins") > 0) {
             size_t l = strlen(out);
             snprintf(out + l, n - l, ", one worker's of its own (%s more seen)", N(an_num(iw, "twins")));
         }
-        else snprintf(out, n, "none found");
         break;
     }
     case 11: snprintf(out, n, "%s", an_str(p, "classification") ? an_str(p, "classification") : "-"); break;

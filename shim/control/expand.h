@@ -20,7 +20,7 @@ void ps_expand_check_names(void);
 int ps_expand_start(int pi, int n);
 /* Pool index + 1 while this thread (the agent) starts workers for it, else
  * 0: pthread_create puts them in that pool, whatever their argument says
- * (pool.c's instances). */
+ * (instance.c's instances). */
 extern __thread int ps_expand_into __attribute__((tls_model("initial-exec")));
 /* Workers this shim started in pool pi. */
 int ps_expand_added(int pi);

@@ -72,13 +72,9 @@ static int instance_pool(int pi, void *arg)
  * argument? Then a thread given another argument starts another instance. */
 static int code_by_arg(void *routine, void *entry, const char *prefix)
 {
-    for (int i = 0; i < PS_MAX_POOLS && __atomic_load_n(&ps_pools[i].used, __ATOMIC_ACQUIRE) == 2; i++) {
-        const struct ps_pool *o = &ps_pools[i];
-        if (o->routine == routine && o->entry == entry && __atomic_load_n(&o->by_arg, __ATOMIC_ACQUIRE) &&
-            (!strncmp(o->prefix, prefix, PS_NAME_LEN) ||
-             (__atomic_load_n(&o->alias[0], __ATOMIC_ACQUIRE) && !strncmp(o->alias, prefix, PS_NAME_LEN))))
+    for (int i = 0; i < PS_MAX_POOLS && __atomic_load_n(&ps_pools[i].used, __ATOMIC_ACQUIRE) == 2; i++)
+        if (__atomic_load_n(&ps_pools[i].by_arg, __ATOMIC_ACQUIRE) && ps_pool_has_key(&ps_pools[i], routine, entry, prefix))
             return 1;
-    }
     return 0;
 }
 

@@ -72,6 +72,13 @@ void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
     out[n] = 0;
 }
 
+int ps_pool_has_key(const struct ps_pool *p, void *routine, void *entry, const char *prefix)
+{
+    return p->routine == routine && p->entry == entry &&
+           (!strncmp(p->prefix, prefix, PS_NAME_LEN) ||
+            (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) && !strncmp(p->alias, prefix, PS_NAME_LEN)));
+}
+
 int ps_pool_find(void *routine, void *entry, const char *prefix, void *inst, int create)
 {
     static int full_logged;
@@ -96,9 +103,7 @@ int ps_pool_find(void *routine, void *entry, const char *prefix, void *inst, int
         }
         while (u == 1)
             u = __atomic_load_n(&p->used, __ATOMIC_ACQUIRE);
-        if (p->routine == routine && p->entry == entry && __atomic_load_n(&p->inst, __ATOMIC_ACQUIRE) == inst &&
-            (!strncmp(p->prefix, prefix, PS_NAME_LEN) ||
-             (__atomic_load_n(&p->alias[0], __ATOMIC_ACQUIRE) && !strncmp(p->alias, prefix, PS_NAME_LEN))))
+        if (__atomic_load_n(&p->inst, __ATOMIC_ACQUIRE) == inst && ps_pool_has_key(p, routine, entry, prefix))
             return i;
     }
     ps_log_once(&full_logged, "more than %d pools: further threads are not grouped", PS_MAX_POOLS);

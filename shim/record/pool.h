@@ -25,7 +25,7 @@ struct ps_pool {
     void *routine;
     void *entry;                 /* the function a trampoline routine runs (entry.h), or NULL */
     void *inst;                  /* the start argument its workers share, when it is one instance
-                                    of a pool code that runs several (pool.c), else NULL */
+                                    of a pool code that runs several (instance.c), else NULL */
     int by_arg;                  /* its code runs instances told apart by their argument */
     struct ps_thread *recent[4]; /* its latest members: a new thread looks for its siblings here */
     unsigned nrecent;
@@ -92,6 +92,8 @@ int ps_pool_lone(int pi);
 /* Find or create the pool for (routine, entry, prefix), not an instance
  * (instance.h); -1 when the table is full. */
 int ps_pool_get(void *routine, void *entry, const char *prefix);
+/* Does p have the key (routine, entry, and prefix or the alias its threads took)? */
+int ps_pool_has_key(const struct ps_pool *p, void *routine, void *entry, const char *prefix);
 /* The pool of key (routine, entry, prefix or the alias its threads took)
  * and instance inst (its workers' shared start argument, NULL for none);
  * created when create is set and there is none; -1 if none or full. */

@@ -61,7 +61,7 @@ struct ps_thread {
     void *entry;                     /* what a trampoline routine runs (entry.h), or NULL */
     void *start_arg;                 /* its argument, between pthread_create and the trampoline */
     uint64_t arg_bytes[2];           /* the first bytes start_arg pointed to at pthread_create */
-    int arg_read;                    /* arg_bytes were read (pool.c: instances of one pool code) */
+    int arg_read;                    /* arg_bytes were read (instance.c) */
     int join_pool;                   /* pool index + 1 it joins as it starts (a worker the shim
                                         started for that pool, expand.c), 0 = by its key */
     size_t stack_size, guard_size;   /* from its creator's attributes, 0 = the defaults (expand.c) */

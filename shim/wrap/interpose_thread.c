@@ -82,7 +82,7 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     t->start_arg = arg;
     t->join_pool = ps_expand_into;
     /* what the argument held as the thread was made: tells instances of one
-     * pool code apart (pool.c); ~1 us, a thread start costs tens */
+     * pool code apart (instance.c); ~1 us, a thread start costs tens */
     t->arg_read = !ps_peek(t->arg_bytes, arg, sizeof t->arg_bytes);
     int saved = errno;
     prctl(PR_GET_NAME, t->name, 0, 0, 0);    /* the name it inherits */

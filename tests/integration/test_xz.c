@@ -44,5 +44,17 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
     cr_expect(json_is_null(tasks) || ps_near(json_number_value(tasks), blocks, 0.02),
               "tasks %f: neither unknown nor the %ld blocks", json_number_value(tasks), blocks);
     cr_expect_eq(ps_num(p, "queue_estimate"), 0, "queue %f", ps_num(p, "queue_estimate"));
+    /* and the report in words says so */
+    char rep[600], cmd[1400], line[512];
+    snprintf(rep, sizeof rep, "%s/xz-report.json", r.dir);
+    cr_assert_eq(json_dump_file(r.report, rep, 0), 0);
+    snprintf(cmd, sizeof cmd, "'%s' report --width 0 '%s'", ps_build_path("poolshim"), rep);
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    int said = 0;
+    while (fgets(line, sizeof line, f))
+        said |= strstr(line, "idle wait") && strstr(line, "one worker's of its own") != NULL;
+    pclose(f);
+    cr_expect(said, "`poolshim report` does not say the idle wait is one worker's");
     ps_run_free(&r);
 }
