@@ -148,10 +148,9 @@ static uint64_t acqs_sum[PS_MAX_POOLS], acqs_total[PS_MAX_POOLS];
 static uint64_t acqs_prev[PS_MAX_POOLS];  /* acqs_total at the previous tick (the view's prev sample) */
 static double idle_now;                    /* ps_machine_idle_cores(), this tick */
 /* CPU of the process's threads outside every pool (node's main thread, a
- * writer thread), cores, EMA: the cores a pool's model may count on are
- * those the rest of its process leaves (other_cores_tick). */
+ * writer thread), cores: the view's, smoothed (EMA). The cores a pool's
+ * model may count on are those the rest of its process leaves. */
 static double other_cores;
-static uint64_t other_prev_proc_ns, other_prev_pools_ns, other_prev_t_ns;
 static int other_seen;
 static struct ps_decision ring[PS_DECISIONS_KEPT];
 static unsigned nring;
@@ -293,24 +292,6 @@ static int observe(int pi, struct ctl *c)
 static double pool_cores(void)
 {
     return ps_view_cores_left(other_cores);
-}
-
-/* Once per tick: the process's CPU less every pool's, over the last tick. */
-static void other_cores_tick(uint64_t now)
-{
-    uint64_t proc = ps_machine_process_cpu_ns(), pools = 0;
-    for (int pi = 0; pi < V->npools; pi++)
-        if (V->pool[pi].ok)
-            pools += V->pool[pi].last.cpu_ns;
-    if (proc && other_prev_t_ns && now > other_prev_t_ns && proc >= other_prev_proc_ns) {
-        double d = (double)(proc - other_prev_proc_ns) - (double)(pools - other_prev_pools_ns);
-        double r = d > 0 && pools >= other_prev_pools_ns ? d / (double)(now - other_prev_t_ns) : 0;
-        other_cores = ema(other_cores, r, !other_seen);
-        other_seen = 1;
-    }
-    other_prev_proc_ns = proc;
-    other_prev_pools_ns = pools;
-    other_prev_t_ns = now;
 }
 
 static void model(int pi, struct ctl *c)
@@ -1185,7 +1166,6 @@ static void reset_all(void)
     nring = 0;
     other_cores = 0;
     other_seen = 0;
-    other_prev_proc_ns = other_prev_pools_ns = other_prev_t_ns = 0;
     ps_expand_reset();
     if (ctl_pid)
         ps_throttle_reset();            /* a forked child */
@@ -1205,7 +1185,10 @@ void ps_controller_tick(const struct ps_view *view, uint64_t now)
         any_parked = ps_throttle_parked(pi) > 0;
     for (int pi = 0; pi < V->npools && ps_cfg.control == PS_CONTROL_ON; pi++)
         count_acquisitions(pi);         /* every tick: a pool's acquisitions count from its first tick */
-    other_cores_tick(now);
+    if (V->other_cores >= 0) {
+        other_cores = ema(other_cores, V->other_cores, !other_seen);
+        other_seen = 1;
+    }
     if (any_parked && ps_cfg.control == PS_CONTROL_ON)
         idle_now = ps_machine_idle_cores(now);   /* the watchdog's: only needed while someone is parked */
     for (int pi = 0; pi < V->npools; pi++) {

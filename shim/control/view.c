@@ -204,19 +204,22 @@ double ps_view_cores_left(double other)
 }
 
 /* The process's CPU outside every pool (its main thread, threads no pool
- * holds, the agent) this tick, added to each pool with live threads: what
- * the rest of the process used while the pool ran, not over the whole run
- * (a loader busy before the pool starts takes no core from it). Pools' CPU
- * is sampled (a tick behind at worst), the process's exact: the sum over a
- * pool's life is right, a tick's share may be off. */
+ * holds, the agent) this tick: the view's other_cores, and added to each
+ * pool with live threads, what the rest of the process used while the pool
+ * ran, not over the whole run (a loader busy before the pool starts takes no
+ * core from it). Pools' CPU is sampled (a tick behind at worst), the
+ * process's exact: the sum over a pool's life is right, a tick's share may
+ * be off. The one place this is computed: the controller smooths the rate. */
 static void note_other_cpu(int npools, uint64_t now, const struct ps_pool_census *census)
 {
     static uint64_t prev_t, prev_proc, prev_pools;
     uint64_t proc = ps_machine_process_cpu_ns(), pools = 0;
     for (int pi = 0; pi < npools; pi++)
         pools += view.pool[pi].tot.cpu_ns;
+    view.other_cores = -1;
     if (prev_t && now > prev_t && proc >= prev_proc && pools >= prev_pools) {
         uint64_t dp = proc - prev_proc, dq = pools - prev_pools, d = dp > dq ? dp - dq : 0;
+        view.other_cores = (double)d / (double)(now - prev_t);
         for (int pi = 0; pi < npools; pi++)
             if (census[pi].live > 0) {
                 view.pool[pi].other_ns += d;

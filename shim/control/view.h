@@ -63,6 +63,10 @@ double ps_view_cores_left(double other);
 struct ps_view {
     uint64_t t_ns;                /* when it was taken; 0 = never */
     int npools;
+    /* The process's CPU outside every pool (its main thread, threads no pool
+     * holds, the agent) over the last tick, in cores; -1 before two ticks
+     * (the controller smooths it for ps_view_cores_left). */
+    double other_cores;
     struct ps_view_pool pool[PS_MAX_POOLS];
 };
 

@@ -118,9 +118,10 @@ static double rnd(void)
     return (double)(S.rng >> 11) / (double)(1ull << 53);
 }
 
-/* The process's CPU: the simulated pool's and, from a test that sets it, a
- * thread outside every pool (S.other_cpu, cores while it runs), plus what a
- * test of the view says the rest of the process used (tables.h). */
+/* The process's CPU, which only the view reads (the controller reads the
+ * view's other_cores, which sample() sets): the simulated pool's and a
+ * thread outside every pool, plus what a test of the view says the rest of
+ * the process used (tables.h). */
 double ut_process_cpu_s;
 uint64_t ps_machine_process_cpu_ns(void)
 {
@@ -133,6 +134,7 @@ static void sample(void)
     struct ps_view_pool *p = &View.pool[S.pi];
     View.npools = S.pi + 1;
     View.t_ns = S.now;
+    View.other_cores = S.now > T0 ? S.other_cpu : -1;   /* the view's: none before its second tick */
     p->ok = p->has_routine = 1;
     p->prev = p->last;
     struct ps_pool_sample *h = &p->last;
