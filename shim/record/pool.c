@@ -687,6 +687,20 @@ void ps_pool_learn(void)
     count_twins(n);
 }
 
+/* Has more than one worker waited on the pool's idle wait (a pool of one
+ * aside)? A wait for work is the pool's; an object only one worker of
+ * several waits on may be that worker's own, whose posts while it is busy
+ * are no queue. Until a second worker's wait on it ends, twins (xz: a
+ * condvar per worker) cannot be told yet: early in xz -T4, 1 run in 6 wrote
+ * a dump for "about 131 tasks queued for 3 workers, growing". An event
+ * loop's idle wait is a site where each worker polls an fd of its own. */
+static int idle_wait_shared(const struct ps_pool *p, int live)
+{
+    uintptr_t k = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
+    const struct ps_obj *o = k ? ps_obj_find(k) : NULL;
+    return live <= 1 || !o || o->kind == PS_K_POLL || __atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED);
+}
+
 void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
 {
     for (int i = 0; i < npools; i++) {
@@ -703,7 +717,7 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
             p->queue_calibrated = p->idle_obj != 0;
         }
         int64_t q = (int64_t)(subs - tasks - p->queue_offset);
-        if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED)) {
+        if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED) || !idle_wait_shared(p, live)) {
             q = 0;                           /* posts to one worker's object: no queue seen */
             p->queue_calibrated = 0;
         }

@@ -365,6 +365,12 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     __atomic_fetch_add(&o->wait_ns, wait_ns, __ATOMIC_RELAXED);
     ps_atomic_max(&o->max_wait_ns, wait_ns);
     site_add(o->sites, site, wait_ns);
+    if (t && !__atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED)) {
+        int none = 0;
+        if (!__atomic_compare_exchange_n(&o->first_waiter, &none, t->tid, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+            none != t->tid)
+            __atomic_store_n(&o->waiters_many, 1, __ATOMIC_RELAXED);
+    }
 }
 
 int ps_fd_is_file(uintptr_t fd_key)

@@ -110,6 +110,7 @@ Test(view, a_pool_is_sized_for_the_cores_the_rest_of_the_process_leaves, .init =
     const struct ps_view *v = ps_view_tick(NOW + 200000000ull);
     const struct ps_view_pool *p = ps_view_answer(pi);
     cr_assert_not_null(p);
+    cr_expect_float_eq(v->other_cores, 1, 1e-9, "0.2 s of CPU outside the pool in 0.2 s: %f", v->other_cores);
     cr_expect_float_eq(p->model_cores, 1, 1e-9, "model cores %f, other %f", p->model_cores,
                        (double)v->pool[pi].other_ns / (double)v->pool[pi].window_ns);
     cr_expect(strstr(p->rec.reason, "other threads used") != NULL, "%s", p->rec.reason);
@@ -125,4 +126,27 @@ Test(view, a_pool_keeps_every_core_when_the_rest_of_the_process_is_quiet, .init 
     cr_assert_not_null(p);
     cr_expect_float_eq(p->model_cores, 2, 1e-9);
     cr_expect_null(strstr(p->rec.reason, "other threads used"), "%s", p->rec.reason);
+}
+
+/* Posts to a pool's wait for work while its workers are busy are its queue,
+ * but only once a second worker has waited there: an object one worker of
+ * several waits on may be that worker's own (xz -T4 gives each a condvar,
+ * and an early tick wrote a dump for "about 131 tasks queued for 3 workers,
+ * growing" before the others' waits showed them as twins). */
+Test(view, a_queue_is_read_once_two_workers_have_waited_for_work, .init = setup)
+{
+    struct ps_thread *a = thread(0, pi, 100000000, 0), *b = thread(1, pi, 100000000, 0);
+    thread(2, pi, 100000000, 0);
+    ps_pools[pi].idle_obj = 0x4008;
+    ps_pools[pi].idle_kind = PS_K_COND;
+    struct ps_obj *cv = ps_obj_get(0x4008, PS_K_COND);
+    ps_obj_on_wait(cv, a, (void *)0x10, 1000);
+    ps_obj_on_wait(cv, a, (void *)0x10, 1000);
+    ps_pools[pi].submissions = 50;
+    ps_pools[pi].tasks = 10;
+    const struct ps_view *v = ps_view_tick(NOW);
+    cr_expect_eq(v->pool[pi].queue, 0, "one worker's waits: queue %lu", (unsigned long)v->pool[pi].queue);
+    ps_obj_on_wait(cv, b, (void *)0x10, 1000);
+    v = ps_view_tick(NOW + 100000000ull);
+    cr_expect_eq(v->pool[pi].queue, 40, "two workers' waits: queue %lu", (unsigned long)v->pool[pi].queue);
 }
