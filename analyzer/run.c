@@ -108,17 +108,16 @@ static const char *why_no_report(const char *cmd, char *path, size_t n)
     return NULL;
 }
 
-/* Did the report's process run a thread besides its main one? */
-static int ran_threads(const char *path)
+/* Did the shim print its summary, which names the report? (Not when
+ * POOLSHIM_SUMMARY kept it quiet, nor when the program closed its stderr
+ * before it exited; a report without the field is from before it said.) */
+static int summary_printed(const char *path)
 {
-    json_t *j = json_load_file(path, 0, NULL), *t;
-    json_int_t pid = json_integer_value(json_object_get(j, "pid"));
-    size_t i;
-    int any = 0;
-    json_array_foreach(json_object_get(j, "threads"), i, t)
-        any |= json_integer_value(json_object_get(t, "tid")) != pid;
+    json_t *j = json_load_file(path, 0, NULL);
+    json_t *v = json_object_get(j, "summary_printed");
+    int printed = !json_is_false(v);
     json_decref(j);
-    return any;
+    return printed;
 }
 
 /* The exe a report names, its base name, or "?". */
@@ -139,10 +138,7 @@ static void list_reports(const char *dir, pid_t child, const struct timespec *st
     char path[PATH_MAX + 64], first[PATH_MAX + 64] = "";
     snprintf(path, sizeof path, "%s/poolshim.%d.json", dir, (int)child);
     int found = access(path, R_OK) == 0;
-    /* The shim's summary names it unless it is off, or only for processes
-     * with threads and this one ran none. */
-    const char *sum = getenv("POOLSHIM_SUMMARY");
-    if (found && sum && (!strcmp(sum, "off") || (!strcmp(sum, "threads") && !ran_threads(path))))
+    if (found && !summary_printed(path))
         fprintf(stderr, "poolshim: report: %s\n", path);
     DIR *d = opendir(dir);
     struct dirent *e;

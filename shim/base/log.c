@@ -36,7 +36,7 @@ void ps_log_init(void)
     errno = saved;
 }
 
-static int stderr_is_ours(void)
+int ps_log_reaches_stderr(void)
 {
     if (stderr_id.state == ID_UNSET)
         return 1;
@@ -129,6 +129,6 @@ void ps_log(const char *fmt, ...)
     at += ps_vfmt(line + at, sizeof line - at - 1, fmt, ap);
     va_end(ap);
     line[at++] = '\n';
-    if (stderr_is_ours())
+    if (ps_log_reaches_stderr())
         ps_write_all(2, line, at);
 }

@@ -8,6 +8,9 @@
 /* Records which file fd 2 is; from then on lines are written only while fd 2
  * is still that file (see log.c). Called first in the constructor. */
 void ps_log_init(void);
+/* Would a line written now reach the stderr the process started with (fd 2
+ * still open and still that file)? Keeps errno. */
+int ps_log_reaches_stderr(void);
 /* printf subset: %s %d %u %ld %lu %zu %x %lx %p %c %%; prefix "poolshim[pid]: ", newline added. */
 void ps_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs once per call site: `static int once; ps_log_once(&once, ...)`. */

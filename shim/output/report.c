@@ -472,6 +472,12 @@ void ps_report_write(const char *why)
     ps_report_threads_json(&w);
     /* threads that started when every record was taken: unmeasured from their start */
     ps_jw_i64(&w, "threads_unmeasured", __atomic_load_n(&ps_threads_unmeasured, __ATOMIC_RELAXED));
+    /* Said in the report, so that `poolshim run` names the report when the
+     * summary did not: it is off, or the program closed its stderr before it
+     * exited (coreutils' sort and xz do) or put another file there (log.c). */
+    int summarize = (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) &&
+                    ps_log_reaches_stderr();
+    ps_jw_bool(&w, "summary_printed", summarize);
     ps_report_locks_json(&w);
     char profile[640];
     int profiled = ps_cfg.control != PS_CONTROL_OFF && ps_controller_active() && ps_profile_write(profile, sizeof profile);
@@ -484,7 +490,7 @@ void ps_report_write(const char *why)
     int r = w.err ? -12 : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no report", ps_cfg.dir, name, -r);
-    else if (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) {
+    else if (summarize) {
         char path[640];
         ps_fmt(path, sizeof path, "%s/%s", ps_cfg.dir, name);
         summary(path);

@@ -71,3 +71,33 @@ Test(analyzer_run, prints_where_the_report_went, .timeout = 60)
     ps_run_free(&a);
     ps_rmdir(dir);
 }
+
+/* coreutils' sort closes its stderr before it exits (gnulib's close_stdout),
+ * so the shim can print no summary: the report says so, and `run` names it
+ * (before, a user saw nothing at all). sort sorts in threads from 128 Ki
+ * lines on. */
+Test(analyzer_run, names_the_report_of_a_program_that_closed_its_stderr, .timeout = 60)
+{
+    char dir[] = "/tmp/poolshim-run.XXXXXX", in[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(in, sizeof in, "%s/lines", dir);
+    FILE *f = fopen(in, "w");
+    cr_assert_not_null(f);
+    for (unsigned i = 0; i < 300000; i++)
+        fprintf(f, "%u\n", (i * 2654435761u) % 1000003u);
+    cr_assert_eq(fclose(f), 0);
+    struct ps_run a;
+    run(&a, (char *[]){ "--dir", dir, "--", "sort", "--parallel=2", "-S", "64M", "-o", "/dev/null", in, NULL });
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    char *line = strstr(a.err, "poolshim: report: ");
+    cr_assert_not_null(line, "no report line: %s", a.err);
+    char path[512];
+    cr_assert_eq(sscanf(line, "poolshim: report: %511s", path), 1);
+    json_t *rep = json_load_file(path, 0, NULL);
+    cr_assert_not_null(rep, "%s", path);
+    cr_expect(json_is_false(json_object_get(rep, "summary_printed")), "summary_printed not false");
+    cr_expect(json_array_size(json_object_get(rep, "threads")) >= 2, "sort ran no thread: not the case tested");
+    json_decref(rep);
+    ps_run_free(&a);
+    ps_rmdir(dir);
+}
