@@ -89,6 +89,7 @@ $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtur
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm
 # inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
 $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
+$(B)/fixtures/omp_phases: FIX_CFLAGS += -fopenmp
 
 # Unit tests link the shim's objects directly (never preload into the runner).
 # Without init.o (no constructor) and the wrappers of wrap/ (they would

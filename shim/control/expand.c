@@ -103,6 +103,21 @@ static const char *runtime_of(void *routine)
     return rt;
 }
 
+int ps_expand_is_gomp(int pi)
+{
+    static signed char known[PS_MAX_POOLS];   /* 0 not looked up, 1 libgomp, -1 not */
+    if (pi < 0 || pi >= PS_MAX_POOLS)
+        return 0;
+    if (!known[pi]) {
+        void *r = ps_pools[pi].routine;
+        if (!r)
+            return 0;                          /* a thread only found: look again later */
+        const char *rt = runtime_of(r);
+        known[pi] = rt && !strcmp(rt, "libgomp (OpenMP)") ? 1 : -1;
+    }
+    return known[pi] > 0;
+}
+
 static int in_writable_segment_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;

@@ -32,5 +32,8 @@ int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t
 /* The runtime pool pi belongs to, known by the API its object exports or
  * its program ("GLib GThreadPool", "libuv, bundled"), into buf; 0 if none. */
 int ps_expand_runtime(int pi, char *buf, size_t cap);
+/* Is pool pi libgomp's (OpenMP) team of workers? Known by the API its
+ * routine's object exports, looked up once per pool. Agent thread only. */
+int ps_expand_is_gomp(int pi);
 void ps_expand_reset(void);
 #endif

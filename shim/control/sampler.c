@@ -6,6 +6,7 @@
 #include "sampler.h"
 #include "atomics.h"
 #include "clock.h"
+#include "expand.h"
 #include "file.h"
 #include "log.h"
 #include "pool.h"
@@ -395,6 +396,21 @@ static void unattributed_to(struct ps_thread *t, int cause)
     t->unattributed_ns = 0;
 }
 
+/* libgomp's workers wait on raw futexes (its own inline system calls, which
+ * no wrapper sees): a lock (omp_set_lock, critical) waits for the value -1,
+ * its dock and barriers for a generation count. At the dock a worker waits
+ * for the next parallel region, at a barrier for the team's stragglers: no
+ * work for it either way. ARGS: the rest of /proc/.../syscall after the
+ * number ("0xADDR 0x80 0xffffffff ..."). */
+int ps_sampler_gomp_futex_cause(const char *args)
+{
+    char *end;
+    strtoul(args, &end, 16);                      /* the address */
+    strtoul(end, &end, 16);                       /* the operation */
+    unsigned long val = strtoul(end, NULL, 16);
+    return (unsigned)val == 0xffffffffu ? PS_LOCK : PS_IDLE;
+}
+
 /* Waits that no wrapper saw (read inside fread, a raw syscall(SYS_read)):
  * blocked time that accumulates unattributed goes to the call the thread is
  * caught blocked in. A little is always pending (schedstat lags by a tick),
@@ -406,10 +422,14 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
     char buf[128];
     if (read_task_file(t->tid, "syscall", buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
         return;
-    int cause = ps_sampler_cause_of_syscall(strtol(buf, NULL, 10));
+    char *args;
+    long nr = strtol(buf, &args, 10);
+    int cause = ps_sampler_cause_of_syscall(nr);
     if (cause < 0 || __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE))
         return;
-    if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
+    if (nr == SYS_futex && t->pool >= 0 && ps_expand_is_gomp(t->pool))
+        cause = ps_sampler_gomp_futex_cause(args);
+    else if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
         cause = PS_IDLE;         /* between tasks: waiting for work in a way we cannot see */
     unattributed_to(t, cause);
 }

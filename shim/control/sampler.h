@@ -28,6 +28,9 @@ struct ps_partition_in {
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in);
 /* Classifies a syscall number seen blocked in /proc: a cause or -1. */
 int ps_sampler_cause_of_syscall(long nr);
+/* The cause of a libgomp worker's futex wait from the arguments in its
+ * /proc/.../syscall line after the number: lock (value -1) or idle. */
+int ps_sampler_gomp_futex_cause(const char *args);
 /* Parses "/proc/.../schedstat" text: run ns, run-queue ns and, if runs is
  * not NULL, the times it got a CPU (0 if absent). 0 on success. */
 int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu_ns, uint64_t *runq_ns, uint64_t *runs);

@@ -1,0 +1,31 @@
+/* An OpenMP team (libgomp) whose workers wait in libgomp's own futex calls,
+ * which no wrapper sees, so the sampler labels them from /proc: at the dock
+ * while the main thread runs serial code, and in omp_set_lock. Both were
+ * "lock" (an OpenMP program with serial phases read seconds of lock wait and
+ * "no contended locks"); a lock waits for the futex value -1, the dock and
+ * barriers for a generation count (sampler.c). The fixture measures each
+ * wait itself; the sampler, every 10 ms here, moves at most a sample's worth
+ * at each change of wait. */
+#include "pool_test.h"
+#include <math.h>
+
+Test(omp_phases, libgomp_workers_waiting_for_a_region_are_idle_and_for_a_lock_lock, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/omp_phases"), "--rounds", "3", "--serial-ms", "200",
+                     "--hold-ms", "200", "--io-ms", "20", NULL };
+    char *env[] = { "OMP_NUM_THREADS=3", "OMP_WAIT_POLICY=passive", "POOLSHIM_INTERVAL_MS=10", NULL };
+    cr_assert_eq(ps_run(&r, argv, env), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
+    json_t *p = ps_pool_with_threads(r.report, 2);
+    cr_assert_not_null(p, "no pool of the 2 workers: %s", r.err);
+    double idle = ps_num(r.truth, "idle_s"), lock = ps_num(r.truth, "lock_s"), sleep = ps_num(r.truth, "sleep_s");
+    double got_idle = ps_num(p, "wait_by_cause.idle"), got_lock = ps_num(p, "wait_by_cause.lock");
+    cr_expect(fabs(got_idle - idle) <= fmax(0.15 * idle, 0.06), "idle %f vs the workers' own %f", got_idle, idle);
+    cr_expect(fabs(got_lock - lock) <= fmax(0.15 * lock, 0.06), "lock %f vs the workers' own %f", got_lock, lock);
+    cr_expect(fabs(ps_num(p, "wait_by_cause.sleep") - sleep) <= fmax(0.15 * sleep, 0.02), "sleep %f vs %f",
+              ps_num(p, "wait_by_cause.sleep"), sleep);
+    ps_run_free(&r);
+}
