@@ -86,10 +86,11 @@ $(AN_BIN): $(AN_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $(AN_OBJ) $(AN_LIBS) $(AN_BIN_LIBS)
 
 $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtures
-	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm
+	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm $(FIX_LIBS)
 # inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
 $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 $(B)/fixtures/omp_phases: FIX_CFLAGS += -fopenmp
+$(B)/fixtures/jemalloc_program: FIX_LIBS = -ljemalloc
 
 # Unit tests link the shim's objects directly (never preload into the runner).
 # Without init.o (no constructor) and the wrappers of wrap/ (they would

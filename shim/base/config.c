@@ -216,6 +216,8 @@ int ps_config_set(struct ps_config *c, const char *name, const char *value)
     return -1;
 }
 
+int ps_malloc_program_jemalloc;
+
 int ps_config_load(struct ps_config *c, char *const *env)
 {
     extern char **environ;
@@ -251,6 +253,10 @@ int ps_config_load(struct ps_config *c, char *const *env)
         }
         if (ps_config_set(c, name, eq + 1))
             bad++;
+        else if (!strcmp(name, "POOLSHIM_MALLOC") && c->malloc_libc && ps_malloc_program_jemalloc)
+            ps_log("POOLSHIM_MALLOC=libc: the program links jemalloc as its allocator, which keeps serving it");
     }
+    if (ps_malloc_program_jemalloc)
+        c->malloc_libc = 0;
     return bad;
 }

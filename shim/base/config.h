@@ -37,6 +37,11 @@ struct ps_config {
 };
 
 extern struct ps_config ps_cfg;
+/* Set by interpose_malloc.c at the process's first allocation: the program
+ * links libjemalloc before libc, so jemalloc is its allocator whatever
+ * POOLSHIM_MALLOC says (glibc's heap would crash it); ps_config_load then
+ * takes jemalloc, and says so once if libc was asked for. */
+extern int ps_malloc_program_jemalloc;
 
 /* Parses env (a NULL-terminated environ-like array, or NULL for the process
  * environment) into cfg; each bad value logs one line and keeps the default.

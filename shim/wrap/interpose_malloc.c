@@ -1,9 +1,11 @@
 /* interpose_malloc.c: the malloc family, exported by the shim so that a dump
  * can show where the program's memory went, with either allocator behind it.
  *
- * Default (POOLSHIM_MALLOC=libc): the program keeps glibc's allocator, the one
- * it was built and tuned for. Each call forwards to __libc_malloc and friends
- * (unique names: no dlsym bootstrap, no recursion) and tells heap_sample.c,
+ * Default (POOLSHIM_MALLOC=libc): the program keeps its own allocator, the one
+ * it was built and tuned for: glibc's, or jemalloc's for a program linked
+ * with libjemalloc ahead of libc (program_allocator, below). With glibc's,
+ * each call forwards to __libc_malloc and friends (unique names: no dlsym
+ * bootstrap, no recursion) and tells heap_sample.c,
  * which samples allocations by bytes and forgets them when freed: a countdown
  * in TLS on allocation, one filter byte read on free. Swapping allocators by
  * default cost node 20-50 % of its time and +9..+70 MiB of peak RSS, which no
@@ -42,9 +44,11 @@
  * (which allocates). The sample table takes no lock: a child inherits it as
  * it inherits the heap it describes. */
 #include "export.h"
+#include "config.h"
 #include "heap_sample.h"
 #include <malloc.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,6 +108,28 @@ __attribute__((constructor(101))) static void find_jemalloc_fast_paths(void)
 enum { UNDECIDED, JEMALLOC, LIBC };
 static int mode;
 
+/* The allocator the program has without us: whichever of glibc and jemalloc
+ * comes first in the global scope, whose order the initial link map keeps
+ * (the program, the preloads, then the libraries they need, breadth first:
+ * ours, libjemalloc, comes after the program's libc). Debian's redis-server
+ * links libjemalloc before libc and calls jemalloc's own API on what malloc
+ * gives it (malloc_usable_size, mallctl, mallocx): served from glibc it
+ * crashed at its first zmalloc. Such a program keeps jemalloc, and dumps
+ * get jemalloc's heap profile. The link map is complete before any code
+ * that allocates runs, and reading it takes no lock and allocates nothing. */
+static int program_allocator(void)
+{
+    for (const struct link_map *l = _r_debug.r_map; l; l = l->l_next) {
+        const char *n = l->l_name ? l->l_name : "", *b = strrchr(n, '/');
+        b = b ? b + 1 : n;
+        if (!strncmp(b, "libc.so", 7))
+            return LIBC;
+        if (!strncmp(b, "libjemalloc.so", 14))
+            return JEMALLOC;
+    }
+    return LIBC;
+}
+
 /* The first allocation through us (ld.so's, before any constructor runs)
  * also initialises jemalloc, in either mode: otherwise its own constructor
  * would, and with prof:true its boot leaves errno at ERANGE (exp()
@@ -115,12 +141,14 @@ static int mode;
 static __attribute__((noinline)) int decide(void)
 {
     extern char **environ;
-    int m = LIBC;
+    int program = program_allocator(), m = program;
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, "POOLSHIM_MALLOC=", 16)) {
-            m = strcmp(*e + 16, "jemalloc") ? LIBC : JEMALLOC;
+            m = strcmp(*e + 16, "jemalloc") ? program : JEMALLOC;
             break;
         }
+    if (program == JEMALLOC)
+        ps_malloc_program_jemalloc = 1;     /* config.c says so if POOLSHIM_MALLOC=libc was asked */
     malloc_conf = m == JEMALLOC ? PS_JE_CONF_PROF : "";
     int saved = errno;
     void *p = mallocx(1, 0);
@@ -291,12 +319,21 @@ PS_EXPORT void *pvalloc(size_t n)
 }
 
 /* glibc's versions of the functions that only inspect or tune the heap (libc
- * mode); found once, lazily (dlsym does not allocate on glibc >= 2.34). */
+ * mode); found once, lazily (dlsym does not allocate on glibc >= 2.34), in
+ * libc itself: the next definition after us may be another allocator's (a
+ * program's libjemalloc or libtcmalloc before libc), which must never see
+ * a pointer glibc gave. */
 static void *libc_fn(void **slot, const char *name)
 {
     void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (!f) {
-        f = dlsym(RTLD_NEXT, name);
+        int saved = errno;
+        void *h = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        if (h) {
+            f = dlsym(h, name);
+            dlclose(h);
+        }
+        errno = saved;
         __atomic_store_n(slot, f, __ATOMIC_RELEASE);
     }
     return f;

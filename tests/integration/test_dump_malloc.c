@@ -32,6 +32,28 @@ Test(dump_malloc, glibc_contract_holds_under_the_shim, .timeout = 90)
     contract_holds(je, "POOLSHIM_MALLOC=jemalloc");
 }
 
+/* A program linked with libjemalloc ahead of libc (Debian's redis-server)
+ * keeps jemalloc, whose own API it uses on what malloc returns: served from
+ * glibc by default, it died at once (SIGSEGV in jemalloc's
+ * malloc_usable_size). POOLSHIM_MALLOC=libc cannot take it away either: a
+ * warning, and jemalloc. */
+Test(dump_malloc, a_program_linked_with_jemalloc_keeps_it, .timeout = 60)
+{
+    char *libc[] = { "POOLSHIM_MALLOC=libc", NULL };
+    char *const *envs[] = { NULL, libc };
+    for (int k = 0; k < 2; k++) {
+        struct ps_run r;
+        char *argv[] = { (char *)ps_build_path("fixtures/jemalloc_program"), NULL };
+        cr_assert_eq(ps_run_ex(&r, argv, envs[k], 1, 30), 0);
+        cr_expect_eq(r.status, 0, "%s: exit %d: %s", k ? "libc asked" : "default", r.status, r.err);
+        cr_expect_eq(ps_num(r.truth, "ok"), 1, "%s: %s", k ? "libc asked" : "default", r.out);
+        cr_expect_not_null(r.report, "no report: %s", r.err);
+        if (k)
+            cr_expect_not_null(strstr(r.err, "links jemalloc as its allocator"), "no warning: %s", r.err);
+        ps_run_free(&r);
+    }
+}
+
 static json_t *site_named(json_t *dump, const char *sym)
 {
     json_t *s;
