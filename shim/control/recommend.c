@@ -34,6 +34,8 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
 /* ... and a pool that waited for work this share of it is idle. */
 #define PS_IDLE_SHARE 0.95
 #define PS_FED_WAIT 0.05
+/* Less CPU than this is too little to size a pool from. */
+#define PS_LITTLE_CPU_S 0.005
 #define PS_MAX_THREADS_RECOMMENDED 100000
 
 static int clamp_threads(double v)
@@ -105,6 +107,25 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         ps_fmt(o->reason, sizeof o->reason, "no work measured: keep the current size");
         return;
     }
+    /* Threads that did next to nothing and spent their time blocked on locks
+     * and condvars (not in I/O or sleeps, which an I/O-bound pool's tasks
+     * are): workers that never got work, or helpers waiting for a rare job
+     * (redis's bio threads, jemalloc's background threads, mksquashfs's
+     * fragment workers on a tree without fragments). Their W/C of 0 is no
+     * CPU-bound work to size (they read "cpu-bound -> 2"): keep them. */
+    double blocked = W + contention + in->idle_s, lived = C + blocked + in->runq_s;  /* the threads' own lives */
+    if (C < PS_LITTLE_CPU_S && in->threads > 0 && lived > 0 && blocked >= PS_IDLE_SHARE * lived &&
+        W <= (1 - PS_IDLE_SHARE) * blocked) {
+        char ms[32], pct[32];
+        ps_fmt_double(ms, sizeof ms, C * 1e3, 2);
+        ps_fmt_double(pct, sizeof pct, 100 * blocked / lived, 1);
+        o->cls = PS_CLASS_IDLE;
+        o->recommended_threads = in->threads;
+        ps_fmt(o->reason, sizeof o->reason,
+               "no work to size from: its threads used %s ms of CPU and were blocked on locks, condvars "
+               "or their wait for work %s %% of the time; keep %d", ms, pct, in->threads);
+        return;
+    }
     double usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
     int saturating = o->effective_parallelism >= 0.9 * usable;
     int one_waiter = in->threads >= 3 && in->max_thread_contention_s > (2.0 / 3.0) * contention;
@@ -169,7 +190,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     }
     /* W/C over a few milliseconds of CPU is mostly noise (a thread parked in
      * pause() reads as W/C in the tens of thousands): do not size from it. */
-    int little_cpu = C < 0.005 && in->threads > 0 && target > in->threads;
+    int little_cpu = C < PS_LITTLE_CPU_S && in->threads > 0 && target > in->threads;
     if (little_cpu) {
         target = in->threads;
         capped = 0;

@@ -305,6 +305,26 @@ Test(recommend, idle_pool_keeps_its_size)
     cr_expect_eq(rec((struct ps_rec_in){ .cores = 2, .threads = 0 }).recommended_threads, 1);
 }
 
+/* Redis's three bio threads over a 3 s run: no CPU to speak of, every
+ * thread blocked on a condvar of its own (not their learned wait for work):
+ * idle, kept at 3, where W/C 0 said "cpu-bound -> 2". An I/O-bound pool with
+ * as little CPU is not idle: its tasks slept (too little CPU: kept too). */
+Test(recommend, threads_that_did_nothing_but_wait_on_locks_are_idle)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 3, .cpu_s = 0.0004, .cond_s = 8.88, .wall_s = 2.97 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE);
+    cr_expect_eq(o.recommended_threads, 3);
+    cr_expect(strstr(o.reason, "no work to size from: its threads used 0.4 ms of CPU") != NULL, "%s", o.reason);
+    in.runq_s = 4;                      /* runnable half of their lives: not idle */
+    cr_expect_neq(rec(in).cls, PS_CLASS_IDLE);
+    struct ps_rec_in io = { .cores = 2, .threads = 3, .cpu_s = 0.004, .sleep_s = 8.9, .wall_s = 2.97,
+                            .tasks_seen = 1 };
+    o = rec(io);
+    cr_expect_eq(o.cls, PS_CLASS_IO);
+    cr_expect_eq(o.recommended_threads, 3);
+}
+
 /* W without C (everything waited, CPU below the sampler's resolution): no
  * division by zero, W/C reported 0, at least one thread. */
 Test(recommend, no_cpu_is_not_a_division_by_zero)
