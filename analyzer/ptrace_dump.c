@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -298,6 +299,22 @@ static int write_dump(const char *dir, int pid, int *n, int fixed, const char *t
     return -1;
 }
 
+/* Which file a name reaches: two names (./x and /tmp/d/x, a symlinked or
+ * bind-mounted directory) are one file exactly when these are equal. */
+struct file_id {
+    int ok;
+    dev_t dev;
+    ino_t ino;
+};
+
+static struct file_id file_id(const char *path)
+{
+    struct stat st;
+    struct file_id id = { 0 };
+    if (lstat(path, &st) == 0) id = (struct file_id){ 1, st.st_dev, st.st_ino };
+    return id;
+}
+
 /* The shim's threads keep their records; stacks and waits are the instant's. */
 static void merge_threads(json_t *mine, const json_t *picture)
 {
@@ -423,6 +440,8 @@ int pt_dump_file(struct pt_capture *cap, const struct pt_picture *pic, const cha
     an_sym_enrich_dump(d);
 #endif
 
+    /* The picture's file as it is now, before our dump may replace it. */
+    struct file_id picture_file = picture && picture_path[0] ? file_id(picture_path) : (struct file_id){ 0 };
     int n = picture ? (int)an_int(picture, "n", 0) : 0;
     char *text = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(d);
@@ -432,8 +451,14 @@ int pt_dump_file(struct pt_capture *cap, const struct pt_picture *pic, const cha
         json_decref(picture);
         return -1;
     }
-    /* The shim's picture was written for this request only: ours replaces it. */
-    if (picture && picture_path[0] && strcmp(picture_path, out)) unlink(picture_path);
+    /* The shim's picture was written for this request only: ours replaces it.
+     * In the shim's own directory the rename above already did, and the
+     * picture's name, however spelled ("./" from the user's directory, the
+     * absolute one from /proc/PID/cwd), now reaches our dump: removed only if
+     * it still reaches the very file the shim wrote (names compared as strings
+     * deleted the dump just written). */
+    struct file_id now = picture_file.ok ? file_id(picture_path) : (struct file_id){ 0 };
+    if (now.ok && now.dev == picture_file.dev && now.ino == picture_file.ino) unlink(picture_path);
     json_decref(picture);
     *text_out = text;
     return 0;

@@ -297,3 +297,58 @@ Test(dump_ptrace, under_the_shim_the_picture_is_merged_and_no_thread_is_signalle
     dk_rmdir(dir);
     dk_rmdir(shimdir);
 }
+
+/* Runs `poolshim ARGS...` in directory cwd (a user in the program's
+ * directory), stdout and stderr into outdir; its exit status. */
+static int poolshim_in(const char *cwd, const char *outdir, char *const *args)
+{
+    char bin[PATH_MAX], *argv[8] = { bin };
+    /* absolute: the child resolves it after its chdir */
+    cr_assert_not_null(realpath(ps_build_path("poolshim"), bin));
+    for (int i = 0; args[i] && i < 6; i++) argv[i + 1] = args[i];
+    pid_t pid = ps_spawn(argv, NULL, 0, outdir, NULL, cwd);
+    cr_assert(pid > 0);
+    return dk_wait(pid, 30);
+}
+
+/* Found by a new user: run from the program's own directory, the dump's
+ * "./poolshim.P.dump.N.json" and the shim's picture "/tmp/D/poolshim.P.dump.N.json"
+ * were one file by two names, and the picture's clean-up (names compared as
+ * strings) deleted the dump just written. */
+Test(dump_ptrace, under_the_shim_run_from_the_programs_directory_the_dump_it_names_stays, .timeout = 60)
+{
+    char *dir = tmpdir(), *adir = tmpdir();
+    char *argv[] = { (char *)ps_build_path("fixtures/sleep_holder"), "--workers", "4", "--checkers", "1",
+                     "--run-ms", "3000", NULL };
+    char *env[] = { "POOLSHIM_DUMP=off", NULL };
+    /* POOLSHIM_DIR is dir, as is the program's working directory */
+    pid_t pid = ps_spawn(argv, env, 1, dir, NULL, dir);
+    cr_assert(pid > 0);
+    usleep(400000);
+    char p[32];
+    snprintf(p, sizeof p, "%d", (int)pid);
+    for (int i = 0; i < 2; i++) {
+        int rc = poolshim_in(dir, adir, (char *[]){ "dump", p, NULL });
+        char *out = dk_slurp(adir, "stdout"), *err = dk_slurp(adir, "stderr");
+        cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+        char name[600], path[1300];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(out, "\n"), out);
+        cr_assert(name[0], "no file named; stdout: %s", out);
+        snprintf(path, sizeof path, "%s%s%s", name[0] == '/' ? "" : dir, name[0] == '/' ? "" : "/", name);
+        cr_assert_eq(access(path, F_OK), 0, "dump %d: '%s' (named on stdout) is gone", i, name);
+        json_error_t je;
+        json_t *d = json_load_file(path, 0, &je);
+        cr_assert_not_null(d, "dump %d: '%s' is not JSON: %s", i, name, je.text);
+        cr_expect_str_eq(ps_str(d, "capture.method"), "ptrace");
+        cr_expect_not_null(ps_pool_by_routine(d, "holder"), "the shim's picture is merged in");
+        json_decref(d);
+        free(out);
+        free(err);
+        usleep(200000);
+    }
+    /* each picture became its dump: two files, no picture left beside them */
+    cr_expect_eq(dk_count_dumps(dir), 2);
+    cr_assert_eq(dk_wait(pid, 20), 0, "the program exits normally");
+    dk_rmdir(dir);
+    dk_rmdir(adir);
+}
