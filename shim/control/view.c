@@ -404,6 +404,10 @@ struct ps_obj *ps_view_top_contention(int pi, double *wait_s)
     return best;
 }
 
+/* The most cores a pool behind a GIL-like lock can be seen to use (pool.c's
+ * peak, over 300 ms): one, and what runs outside the lock. */
+#define PS_GIL_PARALLEL_MAX 1.25
+
 /* The model's answer for v (pool pi), corrected by what the controller
  * measured at the sizes it ran. */
 static void answer(int pi, struct ps_view_pool *v)
@@ -453,7 +457,10 @@ static void answer(int pi, struct ps_view_pool *v)
         in.top_hold_s = v->top->hold_ns * NS;
         if (v->top->kind == PS_K_FUTEX_LOCK)     /* sampled at contended acquisitions only */
             in.top_hold_s = v->top->acquisitions ? in.top_hold_s / v->top->acquisitions * v->top->contended : 0;
-        v->top_handoff = in.top_is_handoff = ps_view_is_handoff(pi, v->top);
+        /* a condvar handed between workers is GIL-like only where they never
+         * ran more than about one at a time */
+        v->top_handoff = in.top_is_handoff =
+            ps_view_is_handoff(pi, v->top) && !(p->cpu_rate_peak > PS_GIL_PARALLEL_MAX);
         if (v->top->kind == PS_K_SPIN)
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
     }

@@ -701,6 +701,25 @@ static int idle_wait_shared(const struct ps_pool *p, int live)
     return live <= 1 || !o || o->kind == PS_K_POLL || __atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED);
 }
 
+/* The pool's CPU rate over its last few ticks (the sampler reads each
+ * thread's CPU at a tick, so one tick's rate may hold a part of the one
+ * before): its peak. A pool behind a GIL-like lock never runs more than one
+ * thread at a time; sort's merge workers, which post their work queue's
+ * condvar for each other as a GIL's threads do, ran 1.6-2 cores at times. */
+#define PS_PEAK_TICKS 3
+#define PS_PEAK_MIN_NS 250000000ull
+static void note_cpu_rate(struct ps_pool *p, const struct ps_pool_sample *s)
+{
+    if (p->hist_n < PS_PEAK_TICKS)
+        return;
+    const struct ps_pool_sample *b = &p->hist[(p->hist_n - PS_PEAK_TICKS) % PS_HIST];
+    if (s->t_ns < b->t_ns + PS_PEAK_MIN_NS || s->cpu_ns < b->cpu_ns)
+        return;
+    double rate = (double)(s->cpu_ns - b->cpu_ns) / (double)(s->t_ns - b->t_ns);
+    if (rate > p->cpu_rate_peak)
+        p->cpu_rate_peak = rate;
+}
+
 void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
 {
     for (int i = 0; i < npools; i++) {
@@ -757,6 +776,7 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
         s->cond_ns = tot.wait_ns[PS_COND];
         s->idle_ns = tot.wait_ns[PS_IDLE];
         s->runq_ns = tot.wait_ns[PS_RUNQ];
+        note_cpu_rate(p, s);
         ps_trace_pool_sample(i, p->hist_n, s);
         __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);
     }

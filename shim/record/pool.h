@@ -68,6 +68,8 @@ struct ps_pool {
                                     submissions and starts are counted from a known zero */
     int threads_live, threads_busy, threads_idle;
     int joined;                  /* threads that ever joined the pool (a renamed thread may count twice) */
+    double cpu_rate_peak;        /* agent: the most cores its threads used over PS_PEAK_TICKS ticks:
+                                    above one, no lock held them to one thread at a time */
     int limit;                   /* controller's concurrency limit, 0 = none */
     int parked;                  /* workers parked by the throttle right now */
     /* totals of exited threads whose records were recycled */
