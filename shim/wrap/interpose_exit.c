@@ -8,7 +8,8 @@
  * exit() reaches glibc's _exit internally, past this wrapper, after the
  * destructor wrote the report. A vfork child shares our memory and calls here
  * too: it is told by its pid and only forwards. The raw exit_group system
- * call (syscall(SYS_exit_group), or inline assembly) is not seen. */
+ * call (syscall(SYS_exit_group), or inline assembly) is not seen, and a
+ * handler of the program that calls _exit writes no report (before_exit). */
 #include "export.h"
 #include "init.h"
 #include "real.h"
@@ -16,8 +17,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* interpose_signal.c: program signal handlers running on this thread. */
+extern __thread int ps_prog_handler_depth __attribute__((tls_model("initial-exec")));
+
+/* Not from inside a signal handler of the program (a SIGTERM handler that
+ * calls _exit is common): the thread it interrupted may hold a lock the
+ * writer needs (the loader's, for symbols), and nothing there may wait. */
 static void before_exit(void)
 {
+    if (ps_prog_handler_depth > 0)
+        return;
     int saved = errno;
     ps_finish_exit_now();
     errno = saved;

@@ -58,3 +58,16 @@ Test(exit_paths, a_forked_child_that_ran_no_thread_and_calls__exit_writes_no_rep
     }
     ps_run_free(&r);
 }
+
+/* _exit from a signal handler of the program: the code the handler
+ * interrupted may hold a lock the report's writer needs (the loader's), so
+ * nothing is written there; the exit status is the program's. */
+Test(exit_paths, _exit_from_a_signal_handler_writes_no_report_and_keeps_its_status, .timeout = 30)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/exit_paths"), "handler", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_expect_eq(r.status, 5, "exit status %d: %s", r.status, r.err);
+    cr_expect_null(r.report, "a report written inside a signal handler");
+    ps_run_free(&r);
+}
