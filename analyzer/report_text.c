@@ -391,7 +391,9 @@ void an_report_text(FILE *out, const json_t *answers)
                 an_fmt_num(b3, sizeof b3, an_num(a, "pid")), an_safe(b2, sizeof b2, base(an_str(a, "exe")), 30),
                 an_fmt_num(b4, sizeof b4, an_num(a, "cores")), an_fmt_num(b5, sizeof b5, an_num(a, "duration_s")),
                 an_safe(b6, sizeof b6, an_str(a, "control"), 10),
-                an_str(a, "why") && !strcmp(an_str(a, "why"), "exec") ? "  (written before exec)" : "");
+                !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "exec")    ? "  (written before exec)"
+                : !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "_exit") ? "  (written at _exit)"
+                                                                              : "");
     }
     /* Pools in order of first appearance across files. */
     json_t *keys = json_array();

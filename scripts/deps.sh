@@ -3,7 +3,7 @@
 # Runs apt-get as root (or through sudo); does nothing when everything is present.
 set -euo pipefail
 pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev libdw-dev
-      python3 python3-jsonschema pigz zstd xz-utils sysbench clang valgrind libclang-rt-14-dev chromium jq strace time nodejs
+      python3 python3-jsonschema pigz lbzip2 zstd xz-utils sysbench clang valgrind libclang-rt-14-dev chromium jq strace time nodejs
       zlib1g-dev golang-go prometheus prometheus-node-exporter groff-base
       libuv1-dev libglib2.0-dev memcached libmemcached-tools libc6-dbg)
 missing=()

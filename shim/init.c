@@ -6,7 +6,9 @@
  * After fork the child keeps only its forking thread: tables are reset and a
  * new agent is started, so the child measures itself and writes its own report.
  * An exec that fails returns to the program: measuring resumes and the exit
- * report replaces the one written before the exec. */
+ * report replaces the one written before the exec. A process that ends with
+ * _exit runs no destructor: its wrapper (interpose_exit.c) finishes here
+ * first, if the process ran a thread besides its main one. */
 #include "agent.h"
 #include "config.h"
 #include "entry.h"
@@ -128,6 +130,18 @@ void ps_finish_exec(char *const envp[])
     for (char *const *e = envp ? envp : environ; e && *e && !shimmed; e++)
         shimmed = !strncmp(*e, "LD_PRELOAD=", 11) && strstr(*e, "libpoolshim");
     finish("exec", shimmed);
+}
+
+/* Only a process that ran a thread besides its main one: one thread has no
+ * pool to report, and the forked child that calls _exit having run none is
+ * a fork helper or a shell's child whose exec failed (every shell, all the
+ * time). Any thread may call: others still run, as at exit(), and `finished`
+ * keeps it to one report, whichever of _exit, exit and exec comes first. */
+void ps_finish_exit_now(void)
+{
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid || !ps_thread_any_besides_main())
+        return;
+    finish("_exit", 0);
 }
 
 void ps_resume_after_failed_exec(void)

@@ -52,7 +52,7 @@ int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *)
     X(pselect, NULL) X(epoll_wait, NULL) X(epoll_pwait, NULL) X(epoll_pwait2, NULL) \
     X(nanosleep, NULL) X(clock_nanosleep, NULL) X(usleep, NULL) X(sleep, NULL) \
     X(fsync, NULL) X(fdatasync, NULL) \
-    X(execve, NULL) X(execv, NULL) X(execvp, NULL) X(execvpe, NULL) \
+    X(execve, NULL) X(execv, NULL) X(execvp, NULL) X(execvpe, NULL) X(_exit, NULL) X(_Exit, NULL) \
     X(sigaction, NULL)
 
 #define PS_REAL_DECL(name, ver) extern __typeof__(name) *ps_real_##name;

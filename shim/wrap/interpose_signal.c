@@ -35,6 +35,8 @@ static struct {
 
 static int dump_sig;              /* set by ps_signal_init; 0 until then */
 
+__thread int ps_prog_handler_depth __attribute__((tls_model("initial-exec")));
+
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
     struct ps_thread *t = ps_self;
@@ -46,10 +48,14 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
         __atomic_store_n(&prog[sig].fn, (void *)SIG_DFL, __ATOMIC_RELEASE);
     if (fn == (void *)SIG_DFL || fn == (void *)SIG_IGN)
         return;
+    /* A handler that never returns (siglongjmp, _exit) leaves it raised:
+     * only the _exit wrapper reads it, and then the process ends. */
+    ps_prog_handler_depth++;
     if (flags & SA_SIGINFO)
         ((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
     else
         ((void (*)(int))fn)(sig);
+    ps_prog_handler_depth--;
 }
 
 static int wrapped(int sig)
