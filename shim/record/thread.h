@@ -103,6 +103,11 @@ struct ps_thread {
     int idle_in_hold;                /* it waited for work since it took the queue mutex */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */
+    unsigned task_polled, task_dgrams;  /* the last poll found this many fds ready, with
+                                      * work (0: none, or not at a poll), and datagrams
+                                      * received since: one request each (ps_task_datagram) */
+    int poll_credit;                 /* that poll was at poll_site before it was known as the
+                                      * pool's wait for work: credited as poll_site_work */
     /* the current wait, for dumps and the sampler */
     uint64_t cur_since_ns;
     int cur_kind;                    /* enum ps_kind, PS_K_NONE when not waiting */

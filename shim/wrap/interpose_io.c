@@ -41,12 +41,27 @@ PS_IO_WRAP(int, fdatasync, fd, (int fd), (fd))
 
 PS_IO_WRAP(ssize_t, recv, fd, (int fd, void *b, size_t n, int f), (fd, b, n, f))
 PS_IO_WRAP(ssize_t, __recv_chk, fd, (int fd, void *b, size_t n, size_t bl, int f), (fd, b, n, bl, f))
-PS_IO_WRAP(ssize_t, recvfrom, fd, (int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *al),
-           (fd, b, n, f, a, al))
-PS_IO_WRAP(ssize_t, __recvfrom_chk, fd,
-           (int fd, void *b, size_t n, size_t bl, int f, struct sockaddr *a, socklen_t *al),
-           (fd, b, n, bl, f, a, al))
-PS_IO_WRAP(ssize_t, recvmsg, fd, (int fd, struct msghdr *m, int f), (fd, m, f))
+/* The receives that name their sender: with an address, a datagram (one
+ * message: ps_task_datagram). */
+#define PS_DGRAM_WRAP(name, params, args, addressed)                                   \
+    PS_EXPORT ssize_t name params                                                      \
+    {                                                                                  \
+        PS_SPAN(s);                                                                    \
+        if (!ps_span_begin(&s, PS_IO, PS_K_IO, PS_FD_KEY(fd), PS_CALLER()))            \
+            return PS_REAL(name) args;                                                 \
+        ssize_t r = ps_real_##name args;                                               \
+        ps_span_end(&s);                                                               \
+        ps_task_settle(s.t, r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));       \
+        if (r > 0 && (addressed))                                                      \
+            ps_task_datagram(s.t);                                                     \
+        return r;                                                                      \
+    }
+
+PS_DGRAM_WRAP(recvfrom, (int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *al),
+              (fd, b, n, f, a, al), a != NULL)
+PS_DGRAM_WRAP(__recvfrom_chk, (int fd, void *b, size_t n, size_t bl, int f, struct sockaddr *a, socklen_t *al),
+              (fd, b, n, bl, f, a, al), a != NULL)
+PS_DGRAM_WRAP(recvmsg, (int fd, struct msghdr *m, int f), (fd, m, f), m && m->msg_name)
 PS_IO_WRAP(ssize_t, send, fd, (int fd, const void *b, size_t n, int f), (fd, b, n, f))
 PS_IO_WRAP(ssize_t, sendto, fd, (int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t al),
            (fd, b, n, f, a, al))

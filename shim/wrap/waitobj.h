@@ -68,12 +68,21 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
     int idle = w->span.cause == PS_IDLE;
     if (idle && w->kind == PS_K_COND)
         t->idle_in_hold = 1;             /* its release of the queue mutex next is with work */
-    if (!idle && got_work && w->kind == PS_K_POLL && w->span.cause == PS_IO && ps_thread_poll_site(t, w->site))
+    int credit = !idle && got_work && w->kind == PS_K_POLL && w->span.cause == PS_IO && ps_thread_poll_site(t, w->site);
+    if (credit)
         __atomic_store_n(&t->poll_site_work, t->poll_site_work + (unsigned)got_work, __ATOMIC_RELEASE);
+    if (w->kind == PS_K_POLL && t) {
+        /* the datagrams this poll's fds bring: requests (ps_task_datagram) */
+        t->task_polled = (idle || credit) && got_work > 0 ? (unsigned)got_work : 0;
+        t->task_dgrams = 0;
+        t->poll_credit = credit;
+    }
     uint64_t dt = ps_span_end(&w->span);
     ps_obj_on_wait(w->o, t, w->site, dt);
     if (idle && got_work) {
         ps_task_begin(t);
+        if (w->kind != PS_K_POLL)
+            t->task_polled = 0;
         if (w->kind == PS_K_POLL && got_work > 1)
             ps_task_more(t, (unsigned)got_work - 1);
         /* A poll wake-up for one fd may find the work gone (level-triggered
