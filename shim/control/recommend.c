@@ -114,8 +114,13 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * fragment workers on a tree without fragments). Their W/C of 0 is no
      * CPU-bound work to size (they read "cpu-bound -> 2"): keep them. */
     double blocked = W + contention + in->idle_s, lived = C + blocked + in->runq_s;  /* the threads' own lives */
-    if (C < PS_LITTLE_CPU_S && in->threads > 0 && lived > 0 && blocked >= PS_IDLE_SHARE * lived &&
-        W <= (1 - PS_IDLE_SHARE) * blocked) {
+    /* Likewise a pool that took no task, whose wait for work is known, and
+     * whose CPU is under 1 % of its blocked time, however its waits are
+     * labelled: an idle unbound's event loops, whose polls for work never
+     * returned and so read as I/O, were told "io-bound, 2402 threads". */
+    int untouched = (C < PS_LITTLE_CPU_S && W <= (1 - PS_IDLE_SHARE) * blocked) ||
+                    (in->took_none && in->waits_for_work && C < 0.01 * blocked);
+    if (untouched && in->threads > 0 && lived > 0 && blocked >= PS_IDLE_SHARE * lived) {
         char ms[32], pct[32];
         ps_fmt_double(ms, sizeof ms, C * 1e3, 2);
         ps_fmt_double(pct, sizeof pct, 100 * blocked / lived, 1);

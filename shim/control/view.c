@@ -444,6 +444,7 @@ static void answer(int pi, struct ps_view_pool *v)
         in.task_work_s = (tot->cpu_ns + tot->wait_ns[PS_IO] + tot->wait_ns[PS_SLEEP]) * NS / tot->tasks;
     }
     in.tasks_seen = v->tasks_whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
+    in.took_none = v->tasks_whole && tot->tasks == 0;
     in.lone = tot->threads == 1;
     in.waits_for_work = v->idle_obj || v->idle_site || v->queue_mutex;
     in.owners = v->idle_site && v->tasks_whole ? tot->working : 0;

@@ -325,6 +325,24 @@ Test(recommend, threads_that_did_nothing_but_wait_on_locks_are_idle)
     cr_expect_eq(o.recommended_threads, 3);
 }
 
+/* unbound with no clients: three event loops whose polls for work never
+ * returned (io, as a poll not yet known to be idle reads), 10 ms of CPU at
+ * start, no task: idle, kept, where W/C 1200 said "2402 threads". With a
+ * task seen, or no wait for work known, it is sized as before. */
+Test(recommend, a_pool_that_took_no_task_and_only_waited_for_work_is_idle)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 3, .cpu_s = 0.01, .io_s = 11.9, .wall_s = 3.97,
+                            .waits_for_work = 1, .took_none = 1 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s", o.reason);
+    cr_expect_eq(o.recommended_threads, 3);
+    in.took_none = 0;                  /* its tasks unknown: perhaps some */
+    cr_expect_eq(rec(in).cls, PS_CLASS_IO);
+    in.took_none = 1;
+    in.waits_for_work = 0;
+    cr_expect_eq(rec(in).cls, PS_CLASS_IO);
+}
+
 /* W without C (everything waited, CPU below the sampler's resolution): no
  * division by zero, W/C reported 0, at least one thread. */
 Test(recommend, no_cpu_is_not_a_division_by_zero)
