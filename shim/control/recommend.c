@@ -87,6 +87,15 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                "a single thread that takes no tasks from a queue: not a pool to size (W/C %s)", wc);
         return;
     }
+    /* ... nor is one that took a single task in its life (mksquashfs's
+     * reader: one task, the whole input; its W/C was read as room for 5-7). */
+    if (in->lone && in->took_one) {
+        o->cls = PS_CLASS_SINGLE;
+        o->recommended_threads = 1;
+        ps_fmt(o->reason, sizeof o->reason,
+               "a single thread that took one task in its life: not a pool to size (W/C %s)", wc);
+        return;
+    }
     /* One thread with tasks that spends most of its time waiting on a lock or
      * condvar waits for others (pigz's writer for its compressors' blocks, in
      * order): a second thread would wait beside it, so its W/C of 0 must not

@@ -31,7 +31,7 @@ struct ps_rec_in {
     int top_is_handoff;      /* condvar handed between workers (GIL-like): hold = cpu */
     double max_thread_contention_s;  /* lock + cond + spin of the pool's most contended thread */
     int tasks_seen;          /* task boundaries are known (the wait for work, or tasks counted) */
-    int took_none;           /* its tasks are counted, and it took none */
+    int took_none, took_one; /* its tasks are counted, and it took none / exactly one */
     int lone;                /* the pool ever had one thread (not: one left at the end) */
     int waits_for_work;      /* its wait for work is known (its tasks may still be uncounted) */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:

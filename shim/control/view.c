@@ -445,6 +445,7 @@ static void answer(int pi, struct ps_view_pool *v)
     }
     in.tasks_seen = v->tasks_whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.took_none = v->tasks_whole && tot->tasks == 0;
+    in.took_one = v->tasks_whole && tot->tasks == 1;
     in.lone = tot->threads == 1;
     in.waits_for_work = v->idle_obj || v->idle_site || v->queue_mutex;
     in.owners = v->idle_site && v->tasks_whole ? tot->working : 0;

@@ -395,6 +395,9 @@ Test(recommend, a_single_thread_without_tasks_is_not_a_pool)
     cr_expect_str_eq(ps_class_name[o.cls], "single");
     in.tasks_seen = 1;
     cr_expect_gt(rec(in).recommended_threads, 1);
+    in.took_one = 1;                   /* one task in its life: no pool either */
+    cr_expect_eq(rec(in).cls, PS_CLASS_SINGLE);
+    in.took_one = 0;
     in.tasks_seen = 0;                 /* it waits for work, its tasks uncounted: a pool of one */
     in.waits_for_work = 1;
     cr_expect_neq(rec(in).cls, PS_CLASS_SINGLE);
