@@ -207,7 +207,7 @@ json_t *an_report_answer(const struct an_doc *doc)
     set(o, "file", json_string(doc->path ? doc->path : "-"));
     set(o, "kind", json_string(doc->kind == AN_DUMP ? "dump" : "report"));
     set(o, "version", json_integer(doc->version));
-    static const char *const scalars[] = { "pid", "exe", "why", "control" };
+    static const char *const scalars[] = { "pid", "exe", "program", "why", "control" };
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, r, scalars[i]);
     set(o, "cores", an_jnum(an_num(r, "cores")));
     set(o, "duration_s", an_jnum(an_num(r, doc->kind == AN_DUMP ? "time_s" : "duration_s")));

@@ -16,6 +16,21 @@ static const char *base(const char *path)
     return s ? s + 1 : path ? path : "-";
 }
 
+/* The program as its user started it, and the file that is when they differ
+ * ("redis-server (redis-check-rdb)": a symlink's name, then its target). */
+static const char *program_name(char *buf, size_t n, const json_t *a)
+{
+    char p[40], e[40];
+    const char *prog = an_str(a, "program"), *exe = base(an_str(a, "exe"));
+    an_safe(e, sizeof e, exe, 30);
+    if (!prog || !prog[0] || !strcmp(prog, exe)) {
+        snprintf(buf, n, "%s", e);
+        return buf;
+    }
+    snprintf(buf, n, "%s (%s)", an_safe(p, sizeof p, prog, 30), e);
+    return buf;
+}
+
 static const char *pool_key(const json_t *p, char *buf, size_t n)
 {
     const char *r = an_pool_fn(p);
@@ -383,12 +398,12 @@ void an_report_text(FILE *out, const json_t *answers)
     char buf[512];
     if (nf > 15) nf = 15;   /* table limit; --json has all */
     for (i = 0; i < nf; i++) {
-        char b1[128], b2[64], b3[32], b4[32], b5[32], b6[32];
+        char b1[128], b2[80], b3[32], b4[32], b5[32], b6[32];
         a = json_array_get(answers, i);
         fprintf(out, "%s%s%s%s  pid %s  %s  %s cores  %s s  control %s%s\n", an_c_bold(),
                 an_safe(b1, sizeof b1, base(an_str(a, "file")), 40), an_c_off(),
                 !strcmp(an_str(a, "kind") ? an_str(a, "kind") : "", "dump") ? " (dump)" : "",
-                an_fmt_num(b3, sizeof b3, an_num(a, "pid")), an_safe(b2, sizeof b2, base(an_str(a, "exe")), 30),
+                an_fmt_num(b3, sizeof b3, an_num(a, "pid")), program_name(b2, sizeof b2, a),
                 an_fmt_num(b4, sizeof b4, an_num(a, "cores")), an_fmt_num(b5, sizeof b5, an_num(a, "duration_s")),
                 an_safe(b6, sizeof b6, an_str(a, "control"), 10),
                 !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "exec")    ? "  (written before exec)"

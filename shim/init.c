@@ -59,6 +59,7 @@ static void init_body(void)
     ps_pid = getpid();
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
+    ps_file_note_program();
     ps_trace_init();
     ps_entry_init();
     ps_track_held = ps_cfg.control == PS_CONTROL_ON;

@@ -75,6 +75,29 @@ void ps_file_self_exe(char *buf, size_t cap)
         buf[n > 0 ? n : 0] = 0;
 }
 
+static char program[64];
+
+void ps_file_note_program(void)
+{
+    char buf[512];
+    long n = ps_file_read_small("/proc/self/cmdline", buf, sizeof buf);
+    if (n <= 0)
+        return;
+    buf[sizeof buf - 1] = 0;                 /* argv[0] ends at its NUL */
+    const char *b = strrchr(buf, '/');
+    b = b ? b + 1 : buf;
+    size_t k = strlen(b);
+    if (k >= sizeof program)
+        k = sizeof program - 1;
+    memcpy(program, b, k);
+    program[k] = 0;
+}
+
+const char *ps_file_program(void)
+{
+    return program;
+}
+
 int ps_file_contains(const char *path, const char *needle)
 {
     size_t k = strlen(needle);

@@ -21,6 +21,12 @@ int ps_file_create_tmp(const char *dir, const char *name, char *tmp, size_t cap)
 long ps_file_read_small(const char *path, char *buf, size_t cap);
 /* The program's executable path (/proc/self/exe), "" when unreadable. */
 void ps_file_self_exe(char *buf, size_t cap);
+/* The name the program was started by (its argv[0]'s last part), as it was
+ * at ps_file_note_program (the constructor): a symlink's name, not the file
+ * it points to (redis-server is redis-check-rdb), and before the program
+ * rewrites its argv for a title. "" when unknown. */
+void ps_file_note_program(void);
+const char *ps_file_program(void);
 /* Does the file (of any length: /proc/PID/maps) hold needle (under 64
  * bytes)? Raw system calls; 0 when it cannot be read. */
 int ps_file_contains(const char *path, const char *needle);

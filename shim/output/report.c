@@ -461,6 +461,7 @@ void ps_report_write(const char *why)
     char exe[256];
     ps_file_self_exe(exe, sizeof exe);
     ps_jw_str(&w, "exe", exe);
+    ps_jw_str(&w, "program", ps_file_program());
     ps_jw_i64(&w, "cores", ps_ncores);
     ps_jw_dbl(&w, "cores_usable", ps_cores);
     uint64_t now = ps_now_ns();

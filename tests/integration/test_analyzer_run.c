@@ -2,6 +2,8 @@
  * variables, its exit status (or 128 + signal) is kept, and the report's
  * path is printed. */
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +100,40 @@ Test(analyzer_run, names_the_report_of_a_program_that_closed_its_stderr, .timeou
     cr_expect(json_is_false(json_object_get(rep, "summary_printed")), "summary_printed not false");
     cr_expect(json_array_size(json_object_get(rep, "threads")) >= 2, "sort ran no thread: not the case tested");
     json_decref(rep);
+    ps_run_free(&a);
+    ps_rmdir(dir);
+}
+
+/* A program started through a symlink (Debian's redis-server is a link to
+ * redis-check-rdb): the report names it as its user started it, and the
+ * text says both ("link (target)"); before, every report and profile of
+ * redis-server said redis-check-rdb. */
+Test(analyzer_run, a_program_started_by_a_symlink_is_named_as_started, .timeout = 60)
+{
+    char dir[] = "/tmp/poolshim-run.XXXXXX", link[80], target[PATH_MAX];
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_not_null(realpath(ps_build_path("fixtures/condvar_pool"), target));
+    snprintf(link, sizeof link, "%s/my-server", dir);
+    cr_assert_eq(symlink(target, link), 0);
+    struct ps_run a;
+    run(&a, (char *[]){ "--summary", "off", "--dir", dir, "--", link, "--threads", "2", "--tasks", "10", NULL });
+    cr_assert_eq(a.status, 0, "%s", a.err);
+    char *line = strstr(a.err, "poolshim: report: ");
+    cr_assert_not_null(line, "no report line: %s", a.err);
+    char path[512];
+    cr_assert_eq(sscanf(line, "poolshim: report: %511s", path), 1);
+    json_t *rep = json_load_file(path, 0, NULL);
+    cr_assert_not_null(rep);
+    cr_expect_str_eq(ps_str(rep, "program"), "my-server");
+    cr_expect_str_eq(ps_str(rep, "exe"), target);
+    json_decref(rep);
+    char cmd[1200], head[512] = "";
+    snprintf(cmd, sizeof cmd, "'%s' report '%s'", ps_build_path("poolshim"), path);
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(head, sizeof head, f));
+    pclose(f);
+    cr_expect_not_null(strstr(head, "my-server (condvar_pool)"), "%s", head);
     ps_run_free(&a);
     ps_rmdir(dir);
 }
