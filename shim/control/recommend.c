@@ -152,7 +152,12 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * the time). A pool that waited for work 95 % of it is serialized by
      * nothing, however its few other waits split. */
     double idle_share = in->threads > 0 && in->wall_s > 0 ? in->idle_s / (in->threads * in->wall_s) : 0;
-    int serial = contention >= 0.5 * (C + W) && (in->top_wait_s >= 0.6 * contention || in->top_is_handoff) &&
+    /* A lock only one thread ever waited on queues no peers: that thread
+     * waits for the holder, as for work (redis's I/O threads each wait on a
+     * mutex of their own that the main thread holds while threaded I/O is
+     * off; an idle redis was told "serialized, shorten the critical section"). */
+    int top_queues = in->top_wait_s >= 0.6 * contention && !in->top_one_waiter;
+    int serial = contention >= 0.5 * (C + W) && (top_queues || in->top_is_handoff) &&
                  contention > 0 && !saturating && !one_waiter && in->threads != 1 && idle_share < PS_IDLE_SHARE;
     double hold = in->top_is_handoff ? C : in->top_hold_s;
     if (serial && hold > 0) {

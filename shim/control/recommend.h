@@ -29,6 +29,7 @@ struct ps_rec_in {
     double top_wait_s;       /* pool's wait on it */
     double top_hold_s;       /* time it was held (locks), 0 if unknown */
     int top_is_handoff;      /* condvar handed between workers (GIL-like): hold = cpu */
+    int top_one_waiter;      /* only one thread ever waited on it: no peers queue there */
     double max_thread_contention_s;  /* lock + cond + spin of the pool's most contended thread */
     int tasks_seen;          /* task boundaries are known (the wait for work, or tasks counted) */
     int took_none, took_one; /* its tasks are counted, and it took none / exactly one */

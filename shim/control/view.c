@@ -465,6 +465,8 @@ static void answer(int pi, struct ps_view_pool *v)
             ps_view_is_handoff(pi, v->top) && !(p->cpu_rate_peak > PS_GIL_PARALLEL_MAX);
         if (v->top->kind == PS_K_SPIN)
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
+        in.top_one_waiter = __atomic_load_n(&v->top->first_waiter, __ATOMIC_RELAXED) &&
+                            !__atomic_load_n(&v->top->waiters_many, __ATOMIC_RELAXED);
     }
     ps_recommend(&in, &v->rec);
     if (in.cores < ps_cores && v->rec.cls != PS_CLASS_SINGLE) {

@@ -327,6 +327,17 @@ struct ps_obj *ps_lock_before_wait(const void *lock, int kind, void **owner_site
     return o;
 }
 
+/* The first thread whose wait on o ended, and whether another's did since. */
+static void note_waiter(struct ps_obj *o, const struct ps_thread *t)
+{
+    if (t && !__atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED)) {
+        int none = 0;
+        if (!__atomic_compare_exchange_n(&o->first_waiter, &none, t->tid, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+            none != t->tid)
+            __atomic_store_n(&o->waiters_many, 1, __ATOMIC_RELAXED);
+    }
+}
+
 static void note_waiter_pool(struct ps_obj *o, struct ps_thread *t)
 {
     if (!t)
@@ -354,6 +365,7 @@ void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void 
     ps_atomic_max(&o->max_wait_ns, wait_ns);
     site_add(o->sites, site, wait_ns);
     site_add(o->owner_sites, owner_site, wait_ns);
+    note_waiter(o, t);
 }
 
 void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t wait_ns)
@@ -365,12 +377,7 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     __atomic_fetch_add(&o->wait_ns, wait_ns, __ATOMIC_RELAXED);
     ps_atomic_max(&o->max_wait_ns, wait_ns);
     site_add(o->sites, site, wait_ns);
-    if (t && !__atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED)) {
-        int none = 0;
-        if (!__atomic_compare_exchange_n(&o->first_waiter, &none, t->tid, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
-            none != t->tid)
-            __atomic_store_n(&o->waiters_many, 1, __ATOMIC_RELAXED);
-    }
+    note_waiter(o, t);
 }
 
 int ps_fd_is_file(uintptr_t fd_key)

@@ -43,9 +43,10 @@ struct ps_obj {
                                      current hold (weight-1 timing from then), 0 none */
     int waiting;                  /* threads blocked on it right now */
     int waited_outside;           /* a thread outside waiter_pool (or in no pool) blocked here */
-    int first_waiter;             /* condvars, semaphores, futexes: the tid of the first thread
-                                     whose wait here ended, and whether another's did since (a */
-    int waiters_many;             /* wait shared by workers, not one worker's own: pool.c) */
+    int first_waiter;             /* the tid of the first thread whose wait here ended, and
+                                     whether another's did since: a wait for work shared by */
+    int waiters_many;             /* workers, not one worker's own (pool.c); a lock that queues
+                                     peers, not one thread waiting for another (recommend.c) */
     void *owner_site;             /* locks: where the last acquirer took it (the holder's, while held) */
     uint64_t contended;           /* blocking acquisitions / blocking waits */
     uint64_t wait_ns, max_wait_ns;

@@ -54,3 +54,33 @@ Test(dump_triggers, growing_queue_dumps_queue, .timeout = 30)
     json_decref(d);
     ps_run_free(&r);
 }
+
+/* Workers each waiting on a mutex of their own that the main thread holds
+ * (redis's I/O threads while threaded I/O is off) wait to be let go: an idle
+ * redis wrote "all 3 workers of pool 1 blocked for >= 1000 ms" and was told
+ * "serialized, shorten the critical section". No dump and no such verdict;
+ * the same workers all waiting on one mutex the main thread holds are a
+ * convoy (dumped), and serialized. */
+Test(dump_triggers, workers_waiting_on_mutexes_of_their_own_are_no_incident, .timeout = 30)
+{
+    for (int shared = 0; shared < 2; shared++) {
+        struct ps_run r;
+        char *argv[] = { (char *)ps_build_path("fixtures/own_mutex"), "--threads", "3", "--hold-ms", "1500",
+                         "--shared", shared ? "1" : "0", NULL };
+        char *env[] = { "POOLSHIM_DUMP_BLOCKED_MS=500", NULL };
+        cr_assert_eq(ps_run(&r, argv, env), 0);
+        cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+        cr_assert_not_null(r.report, "no report: %s", r.err);
+        json_t *p = ps_pool_by_routine(r.report, "own_mutex_worker");
+        cr_assert_not_null(p);
+        size_t dumps = json_array_size(json_object_get(r.report, "dumps"));
+        if (shared) {
+            cr_expect(dumps >= 1, "all on one mutex: no dump: %s", r.err);
+            cr_expect_str_eq(ps_str(p, "classification"), "serialized");
+        } else {
+            cr_expect_eq(dumps, 0, "each on its own: %s", r.err);
+            cr_expect_str_neq(ps_str(p, "classification"), "serialized", "%s", ps_str(p, "reason"));
+        }
+        ps_run_free(&r);
+    }
+}

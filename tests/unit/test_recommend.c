@@ -282,6 +282,20 @@ Test(recommend, contention_in_a_pool_saturating_the_cores_is_not_serialized)
     cr_expect_eq(o.recommended_threads, 2);
 }
 
+/* The top lock was only ever waited on by one thread (redis's I/O threads,
+ * each on a mutex of its own that the main thread holds while threaded I/O
+ * is off): no peers queue there, so nothing is serialized on it. */
+Test(recommend, a_lock_only_one_thread_waited_on_serializes_nothing)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 3, .cpu_s = 1, .io_s = 0.1, .lock_s = 40,
+                            .top_wait_s = 30, .top_hold_s = 4, .wall_s = 14 };
+    cr_expect_eq(rec(in).cls, PS_CLASS_SERIAL);
+    in.top_one_waiter = 1;
+    struct ps_rec_out o = rec(in);
+    cr_expect_neq(o.cls, PS_CLASS_SERIAL, "%s", o.reason);
+    cr_expect_null(strstr(o.reason, "critical section"), "%s", o.reason);
+}
+
 /* One thread of 4 does 8 of the 10 s of contention (> 2/3): one role waiting
  * on the others, not a queue on one lock. */
 Test(recommend, one_thread_doing_most_of_the_waiting_is_not_serialized)
