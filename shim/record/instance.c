@@ -25,7 +25,10 @@ void ps_instance_reset(void)
  * and a thread-per-client server's argument is reused after its thread ends
  * (hence live). Nothing else splits a pool: arguments that differ per worker
  * (memcached's, sysbench's, libgomp's) or bytes that changed in between
- * (libuv's semaphore) leave it whole, as before. */
+ * (libuv's semaphore) leave it whole, as before. A thread with an entry
+ * (entry.h) is keyed by it and never taken for an instance: lbzip2's
+ * workers share their argument because it is their function, and its first
+ * bytes are machine code, the same for every thread that runs it. */
 static int siblings(const struct ps_thread *a, const struct ps_thread *b)
 {
     return a != b && a->arg_read && b->arg_read && a->start_arg == b->start_arg && !a->entry && !b->entry &&

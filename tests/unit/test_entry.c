@@ -1,10 +1,12 @@
 /* Unit tests for shim/record/entry.c: what a trampoline's argument says its thread
- * runs. Only a first word that points into loaded code counts; any other
- * argument (NULL, a number, unmapped memory, a struct of data) gives NULL
- * without faulting, and errno is left as it was. */
+ * runs. An argument that is a function (lbzip2's) is the entry; else only a
+ * first word that points into loaded code counts; any other argument (NULL,
+ * a number, unmapped memory, a struct of data, a pointer into the middle of
+ * a function) gives NULL without faulting, and errno is left as it was. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
+#include <unistd.h>
 #include "entry.h"
 
 /* init.c's, which the unit tests do not link (no constructor): 0 makes
@@ -26,6 +28,23 @@ Test(entry, first_word_pointing_into_code_is_the_entry)
 {
     struct capsule c = { real_work, &some_data };
     cr_expect_eq(ps_entry_of((void *)routine, &c), (void *)real_work);
+}
+
+Test(entry, an_argument_that_is_a_function_is_the_entry)
+{
+    cr_expect_eq(ps_entry_of((void *)routine, (void *)real_work), (void *)real_work);
+    cr_expect_eq(ps_entry_of((void *)routine, (void *)ps_entry_init), (void *)ps_entry_init, "one of the program's");
+    cr_expect_eq(ps_entry_of((void *)routine, (void *)getpid), (void *)getpid, "one of libc's");
+    cr_expect_null(ps_entry_of((void *)routine, (void *)routine), "the routine itself is no entry");
+}
+
+Test(entry, a_pointer_into_code_that_starts_no_function_is_no_entry)
+{
+    /* inside real_work: code, but no function starts there; read as a struct
+     * its first word is machine code, not a code address */
+    cr_expect_null(ps_entry_of((void *)routine, (void *)((char *)real_work + 1)));
+    cr_expect_null(ps_entry_of((void *)routine, (void *)((char *)ps_entry_of + 8)));
+    cr_expect_null(ps_entry_of((void *)routine, (void *)"a string literal"));
 }
 
 Test(entry, arguments_that_are_not_a_trampoline_struct_give_null)
