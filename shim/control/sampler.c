@@ -113,6 +113,29 @@ static void read_preempts(struct ps_thread *t, uint64_t now, struct ps_partition
     }
 }
 
+/* The voluntary switches of a live thread for the partition: status read
+ * once per sample (read_preempts may have read it already). */
+static int live_vswitches(struct ps_thread *t, uint64_t now, uint64_t *count)
+{
+    if (t->switches_read_ns != now) {
+        if (read_switches(t)) {
+            t->switches_read_ns = 0;
+            return -1;
+        }
+        t->switches_read_ns = now;       /* read_preempts' next delta starts here */
+    }
+    *count = t->nvcsw;
+    return 0;
+}
+
+/* An exited thread's, read by itself at its exit (ps_thread_on_exit). */
+static int exit_vswitches(struct ps_thread *t, uint64_t now, uint64_t *count)
+{
+    (void)now;
+    *count = t->nvcsw;
+    return 0;
+}
+
 /* Wrapped wait time of t by cause up to now: the spans that ended plus the
  * one in progress. Ended spans are read first: a span that ends in between
  * is then missed this time (and seen next time), never counted twice. */
@@ -161,7 +184,9 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
  *   (take_preempted_io);
  * - then the short io spans, which may have been CPU: what is left, at most their time,
  *   less what a lagging CPU reading may still claim (below): CPU inside reads
- *   would otherwise take every tick's lag as io.
+ *   would otherwise take every tick's lag as io, and no more than the
+ *   voluntary switches say they blocked (short_io_by_switches): what is left
+ *   may be a wait no wrapper saw.
  * What no span claims stays unattributed until a sample catches the thread
  * in an unwrapped call (sample_unwrapped). The budget is cumulative, so a
  * lagging schedstat reading (the CPU of a running thread is updated at
@@ -267,6 +292,35 @@ static void settle(struct ps_thread *t, uint64_t *labelled, int64_t blocked)
     }
 }
 
+/* How much of short io's want may take what is left. What is left is the
+ * blocked time no sure wait claimed: a short io span that blocked, or a wait
+ * no wrapper saw (glibc's malloc arena lock, a raw futex), while short spans
+ * are mostly CPU (reads from the page cache). A span that blocked switched
+ * the thread out: the voluntary switches of the interval beyond one per sure
+ * wait that ended (BLOCKS) bound the short spans that blocked, each taken as
+ * long as their mean (N_SHORT of them ended; an open one counts as one). A
+ * thread that blocked in every short span keeps all of it; reads from the
+ * page cache beside unwrapped waits keep a share as small as the waits are
+ * few. The count is the one since the sample before (or since the thread's
+ * start, for a thread we started); without it, all of WANT as before. */
+static uint64_t short_io_by_switches(struct ps_thread *t, const struct ps_partition_in *in, uint64_t blocks,
+                                     uint64_t n_short, uint64_t want)
+{
+    uint64_t v;
+    if (!in->vswitches || in->vswitches(t, in->end, &v))
+        return want;
+    int known = t->vsw_seen_ns ? t->vsw_seen_ns == t->last_sample_ns : t->via_create && !t->last_sample_ns;
+    uint64_t before = t->vsw_seen_ns ? t->vsw_seen : 0;
+    t->vsw_seen = v;
+    t->vsw_seen_ns = in->end;
+    if (!known || v < before)
+        return want;
+    uint64_t k = v - before > blocks ? v - before - blocks : 0;
+    if (!n_short)
+        n_short = 1;
+    return k >= n_short ? want : (uint64_t)((unsigned __int128)want * k / n_short);
+}
+
 /* Samples for which a catch in an unwrapped wait keeps the estimate's
  * give-back off (about a second at the default interval). */
 #define PS_UNWRAPPED_RECENT 10
@@ -318,6 +372,10 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
     uint64_t file_n = in->io_file_n > t->io_file_seen_n ? in->io_file_n - t->io_file_seen_n : 0;
     t->io_file_seen_ns = in->io_file_ns;
     t->io_file_seen_n = in->io_file_n;
+    /* each sure wait that ended blocked once: one voluntary switch */
+    uint64_t blocks = 0;
+    for (int k = 0; k < NSURE; k++)
+        blocks += n[sure_causes[k]];
     /* sleeps that ran their course hold no wait for a core (account.h) */
     uint64_t exact = in->exact > t->exact_seen ? in->exact - t->exact_seen : 0;
     t->exact_seen = in->exact;
@@ -375,6 +433,8 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
      * the reserve held back is offered again at the next sample */
     uint64_t spare = budget > in->lag ? budget - in->lag : 0;
     uint64_t io_want = d[PS_IO] + t->io_pending_ns;
+    if (io_want && spare)
+        io_want = short_io_by_switches(t, in, blocks, n[PS_IO], io_want);
     d[PS_IO] = io_want < spare ? io_want : spare;
     t->io_pending_ns = (io_want < budget ? io_want : budget) - d[PS_IO];
     budget -= d[PS_IO];
@@ -462,7 +522,7 @@ static void close_unwrapped(struct ps_thread *t)
 {
     if (t->died_ns && t->died_ns >= t->last_sample_ns) {
         struct ps_partition_in in = { .end = t->died_ns, .cpu = t->cpu_ns, .runq = t->runq_ns,
-                                      .runs = t->runs_seen, .lag = 0 };
+                                      .runs = t->runs_seen, .lag = 0, .vswitches = exit_vswitches };
         raw_waits(t, t->died_ns, &in);
         ps_sampler_partition(t, &in);
         relabel_idle_polls(t);
@@ -541,7 +601,7 @@ static void sample_thread(struct ps_thread *t, uint64_t now, int final, int name
     ps_atomic_max(&t->cpu_ns, cpu);
     ps_atomic_max(&t->runq_ns, runq);
     struct ps_partition_in in = { .end = now, .cpu = t->cpu_ns, .runq = t->runq_ns, .runs = runs,
-                                  .lag = PS_SCHEDSTAT_LAG_NS };
+                                  .lag = PS_SCHEDSTAT_LAG_NS, .vswitches = live_vswitches };
     raw_waits(t, now, &in);
     if (in.io_file_n > t->io_file_seen_n && in.runq > t->part_runq_ns + PS_PREEMPT_RUNQ_NS)
         read_preempts(t, now, &in);

@@ -21,6 +21,9 @@ struct ps_partition_in {
     uint64_t io_file_ns, io_file_n;   /* of them, on a file: perhaps preempted inside */
     uint64_t preempts;           /* involuntary switches since the last sample, if known */
     int preempts_known;
+    /* The thread's voluntary context switches so far (0 when read, else
+     * -1), asked only when short io would take what is left: NULL, none. */
+    int (*vswitches)(struct ps_thread *t, uint64_t now, uint64_t *count);
 };
 /* Labels t's blocked time up to in->end (wall since born_ns less cpu and
  * runq, the kernel's figures) with the causes its raw wrapped waits grew by

@@ -146,6 +146,8 @@ struct ps_thread {
     uint64_t io_file_seen_ns, io_file_seen_n;   /* io_file_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t switches_read_ns;       /* the sample that last read them (sampler.c), 0 none */
+    uint64_t vsw_seen, vsw_seen_ns;  /* voluntary switches as the partition last saw them, and
+                                      * the sample they were for (0: never): short io's evidence */
     uint64_t last_sample_ns;
     uint64_t read_since_ns;          /* the wrapped wait (cur_since_ns) it was in across its
                                       * last schedstat reading, 0 none (sampler.c) */

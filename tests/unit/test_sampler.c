@@ -109,6 +109,13 @@ static uint64_t part_runs;               /* times on a CPU so far (0: unknown) *
 static uint64_t part_io_long_ms, part_io_long_n;   /* io spans long enough to have blocked */
 static uint64_t part_io_file_ms, part_io_file_n;   /* of them, on a file */
 static int64_t part_preempts = -1;       /* involuntary switches in the interval (-1: unknown) */
+static int64_t part_vswitches = -1;      /* voluntary switches so far (-1: unknown) */
+static int part_vswitches_of(struct ps_thread *t, uint64_t now, uint64_t *count)
+{
+    (void)t, (void)now;
+    *count = part_vswitches > 0 ? (uint64_t)part_vswitches : 0;
+    return part_vswitches >= 0 ? 0 : -1;
+}
 static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint64_t runq_ms,
                       uint64_t io, uint64_t sleep, uint64_t lock, uint64_t cond, uint64_t idle)
 {
@@ -118,7 +125,8 @@ static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint
                                   .io_file_n = part_io_file_n,
                                   .preempts = part_preempts > 0 ? (uint64_t)part_preempts : 0,
                                   .preempts_known = part_preempts >= 0,
-                                  .lag = part_lag, .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
+                                  .lag = part_lag, .vswitches = part_vswitches_of,
+                                  .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
     ps_sampler_partition(t, &in);
 }
@@ -439,4 +447,45 @@ Test(partition, no_preemption_leaves_the_split_by_wake_ups)
         cr_expect(t.blocked_ns[PS_IO] > 70 * MS && t.blocked_ns[PS_IO] < 76 * MS, "io %lu with %ld",
                   (unsigned long)t.blocked_ns[PS_IO], (long)p);
     }
+}
+
+/* Short io spans that the voluntary switches say did not block (sampler.c,
+ * short_io_by_switches). 100 ms of a reader we started: 50 on CPU, 40 of
+ * them inside 200 reads from the page cache; one wait for work of 20, and 30
+ * in ten waits on a futex no wrapper saw (glibc's malloc arena lock), which
+ * the sampler catches the thread in. 11 voluntary switches: one for the
+ * wait for work, ten for the futex, so at most 10 of the 200 reads blocked. */
+static void reader_with_unwrapped_futex(struct ps_thread *t, int64_t vswitches)
+{
+    *t = part_thread();
+    t->via_create = 1;
+    part_ended[PS_IO] = 200;
+    part_ended[PS_IDLE] = 1;
+    part_vswitches = vswitches;
+    partition(t, 100, 50, 0, 40, 0, 0, 0, 20);
+    part_vswitches = -1;
+    memset(part_ended, 0, sizeof part_ended);
+}
+
+Test(partition, an_unwrapped_futex_wait_beside_file_reads_is_not_io)
+{
+    struct ps_thread t;
+    reader_with_unwrapped_futex(&t, 11);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 20 * MS);
+    cr_expect(t.blocked_ns[PS_IO] <= 2 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
+    /* left for the sampler's catch to label as the futex wait it is */
+    cr_expect(t.unattributed_ns >= 28 * MS, "unattributed %lu", (unsigned long)t.unattributed_ns);
+    cr_expect_eq(50 + labelled_ms(&t), 100);
+}
+
+Test(partition, short_io_that_blocked_in_every_span_keeps_what_is_left)
+{
+    /* the same thread with a switch per read (a pipe read by a quick
+     * producer): the reads may have blocked, as before */
+    struct ps_thread t;
+    reader_with_unwrapped_futex(&t, 201);
+    cr_expect_eq(t.blocked_ns[PS_IO], 30 * MS);
+    /* unknown switches (a thread found in /proc, before its second sample) */
+    reader_with_unwrapped_futex(&t, -1);
+    cr_expect_eq(t.blocked_ns[PS_IO], 30 * MS);
 }
