@@ -15,6 +15,7 @@ struct ps_partition_in {
     uint64_t runs;               /* times the thread got a CPU (schedstat), 0 unknown */
     uint64_t lag;                /* how far cpu may trail (0: exact) */
     uint64_t raw[PS_NCAUSE];     /* wait_ns plus the open span */
+    uint64_t open_io;            /* of raw[PS_IO], the open span's time so far (0: none) */
     uint64_t ended[PS_NCAUSE];   /* waits[]: spans ended */
     uint64_t exact;              /* exact_waits: sleeps whose span holds no wait for a core */
     uint64_t io_long_ns, io_long_n;   /* the io spans among raw[PS_IO] that blocked */

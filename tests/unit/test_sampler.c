@@ -110,6 +110,7 @@ static uint64_t part_io_long_ms, part_io_long_n;   /* io spans long enough to ha
 static uint64_t part_io_file_ms, part_io_file_n;   /* of them, on a file */
 static int64_t part_preempts = -1;       /* involuntary switches in the interval (-1: unknown) */
 static int64_t part_vswitches = -1;      /* voluntary switches so far (-1: unknown) */
+static uint64_t part_open_io_ms;         /* of io, the open span's time so far */
 static int part_vswitches_of(struct ps_thread *t, uint64_t now, uint64_t *count)
 {
     (void)t, (void)now;
@@ -126,6 +127,7 @@ static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint
                                   .preempts = part_preempts > 0 ? (uint64_t)part_preempts : 0,
                                   .preempts_known = part_preempts >= 0,
                                   .lag = part_lag, .vswitches = part_vswitches_of,
+                                  .open_io = part_open_io_ms * MS,
                                   .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
     ps_sampler_partition(t, &in);
@@ -488,4 +490,25 @@ Test(partition, short_io_that_blocked_in_every_span_keeps_what_is_left)
     /* unknown switches (a thread found in /proc, before its second sample) */
     reader_with_unwrapped_futex(&t, -1);
     cr_expect_eq(t.blocked_ns[PS_IO], 30 * MS);
+}
+
+/* A thread we started blocked in one epoll_wait from 10 ms on (node's
+ * DelayedTaskScheduler): it switched once, when it blocked, and then no
+ * more. The open span's time in each interval is io whatever the switches
+ * say: the second interval's 100 ms read as 0 (0.39 s of io where the
+ * observer saw 0.90 s). */
+Test(partition, a_call_still_blocked_at_the_sample_keeps_its_time_whatever_the_switches)
+{
+    struct ps_thread t = part_thread();
+    t.via_create = 1;
+    part_vswitches = 1;
+    part_open_io_ms = 90;
+    partition(&t, 100, 10, 0, 90, 0, 0, 0, 0);
+    t.last_sample_ns = t.born_ns + 100 * MS;   /* as the sampler sets it after each sample */
+    part_open_io_ms = 190;
+    partition(&t, 200, 10, 0, 190, 0, 0, 0, 0);
+    part_vswitches = -1;
+    part_open_io_ms = 0;
+    cr_expect(t.blocked_ns[PS_IO] >= 185 * MS, "io %lu of 190 ms blocked", (unsigned long)t.blocked_ns[PS_IO]);
+    cr_expect_eq(10 + labelled_ms(&t), 200);
 }
