@@ -455,8 +455,9 @@ Test(partition, no_preemption_leaves_the_split_by_wake_ups)
  * short_io_by_switches). 100 ms of a reader we started: 50 on CPU, 40 of
  * them inside 200 reads from the page cache; one wait for work of 20, and 30
  * in ten waits on a futex no wrapper saw (glibc's malloc arena lock), which
- * the sampler catches the thread in. 11 voluntary switches: one for the
- * wait for work, ten for the futex, so at most 10 of the 200 reads blocked. */
+ * the sampler catches the thread in. 11 voluntary switches (one for the
+ * wait for work, ten for the futex; a wait that ended need not have
+ * switched, so none is taken off): at most 11 of the 200 reads blocked. */
 static void reader_with_unwrapped_futex(struct ps_thread *t, int64_t vswitches)
 {
     *t = part_thread();
@@ -474,9 +475,9 @@ Test(partition, an_unwrapped_futex_wait_beside_file_reads_is_not_io)
     struct ps_thread t;
     reader_with_unwrapped_futex(&t, 11);
     cr_expect_eq(t.blocked_ns[PS_IDLE], 20 * MS);
-    cr_expect(t.blocked_ns[PS_IO] <= 2 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
+    cr_expect(t.blocked_ns[PS_IO] <= 3 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
     /* left for the sampler's catch to label as the futex wait it is */
-    cr_expect(t.unattributed_ns >= 28 * MS, "unattributed %lu", (unsigned long)t.unattributed_ns);
+    cr_expect(t.unattributed_ns >= 27 * MS, "unattributed %lu", (unsigned long)t.unattributed_ns);
     cr_expect_eq(50 + labelled_ms(&t), 100);
 }
 
