@@ -9,17 +9,20 @@
 #include "syncobj.h"
 #include "real.h"
 
-#define PS_IO_WRAP(ret, name, fd, params, args)                                        \
+/* THEN runs after the call with its result r (the datagram receives). */
+#define PS_IO_WRAP_THEN(ret, name, fd, params, args, then)                             \
     PS_EXPORT ret name params                                                          \
     {                                                                                  \
-        PS_SPAN(s);                                                              \
+        PS_SPAN(s);                                                                    \
         if (!ps_span_begin(&s, PS_IO, PS_K_IO, PS_FD_KEY(fd), PS_CALLER()))            \
             return PS_REAL(name) args;                                                 \
         ret r = ps_real_##name args;                                                   \
         ps_span_end(&s);                                                               \
         ps_task_settle(s.t, r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));       \
+        then;                                                                          \
         return r;                                                                      \
     }
+#define PS_IO_WRAP(ret, name, fd, params, args) PS_IO_WRAP_THEN(ret, name, fd, params, args, (void)0)
 
 PS_IO_WRAP(ssize_t, read, fd, (int fd, void *b, size_t n), (fd, b, n))
 PS_IO_WRAP(ssize_t, __read_chk, fd, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))
@@ -43,19 +46,8 @@ PS_IO_WRAP(ssize_t, recv, fd, (int fd, void *b, size_t n, int f), (fd, b, n, f))
 PS_IO_WRAP(ssize_t, __recv_chk, fd, (int fd, void *b, size_t n, size_t bl, int f), (fd, b, n, bl, f))
 /* The receives that name their sender: with an address, a datagram (one
  * message: ps_task_datagram). */
-#define PS_DGRAM_WRAP(name, params, args, addressed)                                   \
-    PS_EXPORT ssize_t name params                                                      \
-    {                                                                                  \
-        PS_SPAN(s);                                                                    \
-        if (!ps_span_begin(&s, PS_IO, PS_K_IO, PS_FD_KEY(fd), PS_CALLER()))            \
-            return PS_REAL(name) args;                                                 \
-        ssize_t r = ps_real_##name args;                                               \
-        ps_span_end(&s);                                                               \
-        ps_task_settle(s.t, r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));       \
-        if (r > 0 && (addressed))                                                      \
-            ps_task_datagram(s.t);                                                     \
-        return r;                                                                      \
-    }
+#define PS_DGRAM_WRAP(name, params, args, addressed) \
+    PS_IO_WRAP_THEN(ssize_t, name, fd, params, args, if (r > 0 && (addressed)) ps_task_datagram(s.t))
 
 PS_DGRAM_WRAP(recvfrom, (int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *al),
               (fd, b, n, f, a, al), a != NULL)

@@ -74,6 +74,18 @@ Test(analyzer_run, prints_where_the_report_went, .timeout = 60)
     ps_rmdir(dir);
 }
 
+/* The report `run` named on stderr ("poolshim: report: PATH"), loaded; its path into path. */
+static json_t *named_report(struct ps_run *a, char *path, size_t n)
+{
+    char *line = strstr(a->err, "poolshim: report: ");
+    cr_assert_not_null(line, "no report line: %s", a->err);
+    line += strlen("poolshim: report: ");
+    snprintf(path, n, "%.*s", (int)strcspn(line, "\n"), line);
+    json_t *rep = json_load_file(path, 0, NULL);
+    cr_assert_not_null(rep, "%s", path);
+    return rep;
+}
+
 /* coreutils' sort closes its stderr before it exits (gnulib's close_stdout),
  * so the shim can print no summary: the report says so, and `run` names it
  * (before, a user saw nothing at all). sort sorts in threads from 128 Ki
@@ -91,12 +103,8 @@ Test(analyzer_run, names_the_report_of_a_program_that_closed_its_stderr, .timeou
     struct ps_run a;
     run(&a, (char *[]){ "--dir", dir, "--", "sort", "--parallel=2", "-S", "64M", "-o", "/dev/null", in, NULL });
     cr_assert_eq(a.status, 0, "%s", a.err);
-    char *line = strstr(a.err, "poolshim: report: ");
-    cr_assert_not_null(line, "no report line: %s", a.err);
     char path[512];
-    cr_assert_eq(sscanf(line, "poolshim: report: %511s", path), 1);
-    json_t *rep = json_load_file(path, 0, NULL);
-    cr_assert_not_null(rep, "%s", path);
+    json_t *rep = named_report(&a, path, sizeof path);
     cr_expect(json_is_false(json_object_get(rep, "summary_printed")), "summary_printed not false");
     cr_expect(json_array_size(json_object_get(rep, "threads")) >= 2, "sort ran no thread: not the case tested");
     json_decref(rep);
@@ -118,12 +126,8 @@ Test(analyzer_run, a_program_started_by_a_symlink_is_named_as_started, .timeout 
     struct ps_run a;
     run(&a, (char *[]){ "--summary", "off", "--dir", dir, "--", link, "--threads", "2", "--tasks", "10", NULL });
     cr_assert_eq(a.status, 0, "%s", a.err);
-    char *line = strstr(a.err, "poolshim: report: ");
-    cr_assert_not_null(line, "no report line: %s", a.err);
     char path[512];
-    cr_assert_eq(sscanf(line, "poolshim: report: %511s", path), 1);
-    json_t *rep = json_load_file(path, 0, NULL);
-    cr_assert_not_null(rep);
+    json_t *rep = named_report(&a, path, sizeof path);
     cr_expect_str_eq(ps_str(rep, "program"), "my-server");
     cr_expect_str_eq(ps_str(rep, "exe"), target);
     json_decref(rep);
