@@ -17,6 +17,10 @@
  * cache, a send) takes tens of microseconds. The partition treats such spans
  * as waits that block, shorter ones as possibly CPU (sampler.c). */
 #define PS_IO_BLOCKED_NS 200000ull
+/* A wait other than io this long switched the thread out: a futex wait
+ * that found its word changed returns in a microsecond or two (sampler.c
+ * counts the switches short io may claim). */
+#define PS_WAIT_SWITCHED_NS 20000ull
 /* Of those, only ones on a file may be long for want of a core instead
  * (ps_fd_is_file, syncobj.h): counted apart for the partition. */
 
@@ -90,6 +94,8 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
     __atomic_store_n(&t->waits[s->cause], t->waits[s->cause] + 1, __ATOMIC_RELAXED);
     if (s->cause == PS_IDLE)
         ps_pool_handoff(t, s->t0, s->t0 + dt);
+    if (s->cause != PS_IO && dt >= PS_WAIT_SWITCHED_NS)
+        __atomic_store_n(&t->waits_switched, t->waits_switched + 1, __ATOMIC_RELAXED);
     if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
         __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
         __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);

@@ -76,6 +76,7 @@ struct ps_thread {
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
     uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
+    uint64_t waits_switched;         /* waits but io long enough to have switched the thread out */
     uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
     uint64_t io_file_ns, io_file_n;  /* of them, reads and writes of a regular file or block
                                       * device: long perhaps only because preempted inside */
@@ -139,6 +140,7 @@ struct ps_thread {
     uint64_t io_pending_ns;          /* short io held back by the lag reserve only */
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
+    uint64_t switched_seen;          /* waits_switched at the last sample */
     uint64_t poll_moved_ns;          /* poll_site_ns relabelled io -> idle so far */
     uint64_t tasks_before;           /* poll_site_work credited as tasks once that site was
                                         learned as the pool's wait for work (sampler.c) */
