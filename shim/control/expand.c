@@ -103,19 +103,32 @@ static const char *runtime_of(void *routine)
     return rt;
 }
 
-int ps_expand_is_gomp(int pi)
+/* The runtime pool pi's routine belongs to (runtime_of), looked up once per
+ * pool: the expansion allowlist, the profile's knob and the sampler (each
+ * libgomp futex it catches) ask. NULL: none, or a pool with no routine yet
+ * (a thread only found), looked up again later. Agent thread, or at exit. */
+static const char *pool_runtime(int pi)
 {
-    static signed char known[PS_MAX_POOLS];   /* 0 not looked up, 1 libgomp, -1 not */
+    static signed char known[PS_MAX_POOLS];   /* 0 not looked up, 1 + fixed_pools index, -1 none */
     if (pi < 0 || pi >= PS_MAX_POOLS)
-        return 0;
+        return NULL;
     if (!known[pi]) {
         void *r = ps_pools[pi].routine;
         if (!r)
-            return 0;                          /* a thread only found: look again later */
+            return NULL;
         const char *rt = runtime_of(r);
-        known[pi] = rt && !strcmp(rt, "libgomp (OpenMP)") ? 1 : -1;
+        known[pi] = -1;
+        for (size_t k = 0; rt && k < sizeof fixed_pools / sizeof fixed_pools[0]; k++)
+            if (fixed_pools[k].runtime == rt)
+                known[pi] = (signed char)(k + 1);
     }
-    return known[pi] > 0;
+    return known[pi] > 0 ? fixed_pools[known[pi] - 1].runtime : NULL;
+}
+
+int ps_expand_is_gomp(int pi)
+{
+    const char *rt = pool_runtime(pi);
+    return rt && !strcmp(rt, "libgomp (OpenMP)");
 }
 
 static int in_writable_segment_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -211,7 +224,7 @@ int ps_expand_allowed(int pi)
         refuse(pi, "its start routine is a trampoline that runs %s from an argument it owns (and may free)", name);
     } else if (!t) {
         return 0;                       /* no worker of ours seen yet: judge it when there is (cheaply) */
-    } else if ((rt = runtime_of(p->routine))) {
+    } else if ((rt = pool_runtime(pi))) {
         refuse(pi, "its start routine is part of %s, whose pools have a fixed size and whose workers take "
                "start-up state from their creator", rt);
     } else {
@@ -339,7 +352,7 @@ int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t
     }
     /* By the API the routine's object exports, as for expansion: node's
      * bundled libuv is libuv too, whatever its file is called. */
-    const char *rt = ps_pools[pi].routine ? runtime_of(ps_pools[pi].routine) : NULL;
+    const char *rt = pool_runtime(pi);
     /* node holds libuv and V8's own pools in one object: of its routines only
      * libuv's worker (threadpool.c's `worker`) is sized by UV_THREADPOOL_SIZE.
      * A libuv.so starts no threads of its own but its pool's. */
