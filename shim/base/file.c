@@ -77,20 +77,17 @@ void ps_file_self_exe(char *buf, size_t cap)
 
 static char program[64];
 
+/* glibc's copy of argv[0]'s last part points into argv itself, which a
+ * program may rewrite for a title later: copied now, no file read. */
 void ps_file_note_program(void)
 {
-    char buf[512];
-    long n = ps_file_read_small("/proc/self/cmdline", buf, sizeof buf);
-    if (n <= 0)
-        return;
-    buf[sizeof buf - 1] = 0;                 /* argv[0] ends at its NUL */
-    const char *b = strrchr(buf, '/');
-    b = b ? b + 1 : buf;
-    size_t k = strlen(b);
-    if (k >= sizeof program)
-        k = sizeof program - 1;
+#ifdef __GLIBC__
+    extern char *program_invocation_short_name;
+    const char *b = program_invocation_short_name ? program_invocation_short_name : "";
+    size_t k = strnlen(b, sizeof program - 1);
     memcpy(program, b, k);
     program[k] = 0;
+#endif
 }
 
 const char *ps_file_program(void)
