@@ -82,6 +82,9 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
         if (iw && an_num(iw, "twins") > 0) {
             size_t l = strlen(out);
             snprintf(out + l, n - l, ", one worker's of its own (%s more seen)", N(an_num(iw, "twins")));
+        } else if (iw && json_is_true(json_object_get(iw, "one_waiter"))) {
+            size_t l = strlen(out);
+            snprintf(out + l, n - l, ", only one worker's waits on it seen: maybe its own");
         }
         break;
     }

@@ -11,9 +11,16 @@ log=$(mktemp)
 # tests/scripts/schema.sh, which validates them against docs/schema/.
 export PS_TEST_FILES=$(mktemp -d /tmp/poolshim-test-files.XXXXXX)
 trap 'rm -f "$log"; rm -rf "$PS_TEST_FILES"' EXIT
+# What a failure said, in a few lines: a CI log keeps only its tail, where
+# the summary below is, so the summary carries each failure's reason too
+# (Criterion's assertion text, a sanitizer's verdict), not just its name.
+why() {
+  grep -E '^\[FAIL\]|^ *(FAIL|not ok)|^\[----\] +[^ ]|^==[0-9]+==ERROR|^SUMMARY:|runtime error' "$1" |
+    grep -v '^\[----\] *$' | head -12 | tr '\n' ' '
+}
 run() {
   echo "== $*"
-  "$@" 2>&1 | tee "$log" || { fail=1; failed+=("$*: $(grep -E '^\[FAIL\]|^ *(FAIL|not ok)' "$log" | head -5 | tr '\n' ' ')"); }
+  "$@" 2>&1 | tee "$log" || { fail=1; failed+=("$*: $(why "$log")"); }
 }
 [ -x "$B/tests/unit_tests" ] && run "$B/tests/unit_tests" --jobs 2
 [ -x "$B/tests/throttle_tests" ] && run "$B/tests/throttle_tests"

@@ -177,6 +177,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             else
                 ps_jw_null(w, "queue_mutex");
             ps_jw_i64(w, "twins", p->twin_objs);   /* other workers' objects of their own (pool.c) */
+            ps_jw_bool(w, "one_waiter", p->idle_obj && ps_pool_idle_one_waiter(pi));
             ps_jw_end(w);
         } else {
             ps_jw_null(w, "idle_wait");

@@ -91,6 +91,11 @@ void ps_pool_table_reset(void);
  * lock its compressors broadcast at every change, not once per block, and
  * counted as submissions they would fake a queue.) */
 int ps_pool_lone(int pi);
+/* Pool pi has had several threads, but only one was seen to end a wait on
+ * its idle wait (a poll aside, where each worker has an fd of its own): that
+ * object may be the worker's own (xz: a condvar per encoder), so neither its
+ * tasks nor a queue can be read from it. */
+int ps_pool_idle_one_waiter(int pi);
 /* Find or create the pool for (routine, entry, prefix), not an instance
  * (instance.h); -1 when the table is full. */
 int ps_pool_get(void *routine, void *entry, const char *prefix);

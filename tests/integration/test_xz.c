@@ -39,8 +39,13 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
     cr_assert_not_null(p, "no pool of the 4 encoders: %s", r.err);
     cr_expect(ps_num(p, "cpu_s") > 0.7 * cpu && ps_num(p, "cpu_s") <= cpu * 1.02, "cpu %f of the process's %f",
               ps_num(p, "cpu_s"), cpu);
-    cr_expect(ps_num(p, "idle_wait.twins") >= 1, "twins %f: the other workers' condvars not seen",
-              ps_num(p, "idle_wait.twins"));
+    /* Twins are seen when the other encoders wait for input too; when they
+     * were always handed it first (1 run in 45 under load), only one
+     * worker's waits on the learned condvar are seen, which says as much. */
+    json_t *one = json_object_get(json_object_get(p, "idle_wait"), "one_waiter");
+    cr_expect(ps_num(p, "idle_wait.twins") >= 1 || json_is_true(one),
+              "twins %f, one_waiter %s: the other workers' condvars not seen", ps_num(p, "idle_wait.twins"),
+              json_is_true(one) ? "true" : "false");
     json_t *tasks = json_object_get(p, "tasks");
     cr_expect(json_is_null(tasks) || ps_near(json_number_value(tasks), blocks, 0.02),
               "tasks %f: neither unknown nor the %ld blocks", json_number_value(tasks), blocks);
@@ -60,8 +65,9 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
     cr_assert_not_null(f);
     int said = 0;
     while (fgets(line, sizeof line, f))
-        said |= strstr(line, "idle wait") && strstr(line, "one worker's of its own") != NULL;
+        said |= strstr(line, "idle wait") &&
+                (strstr(line, "one worker's of its own") || strstr(line, "only one worker's waits on it"));
     pclose(f);
-    cr_expect(said, "`poolshim report` does not say the idle wait is one worker's");
+    cr_expect(said, "`poolshim report` does not say the idle wait may be one worker's");
     ps_run_free(&r);
 }

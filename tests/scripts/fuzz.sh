@@ -57,7 +57,10 @@ grep -E "stat::number_of_executed_runs|DONE" "$work/fuzz.log" | head -3
 if [ $rc -eq 0 ] && ! ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* >/dev/null 2>&1; then
   ok "no crash, leak or timeout in $SECONDS_TO_RUN s"
 else
-  tail -40 "$work/fuzz.log"
+  # The sanitizer's verdict and first frames, then the tail (libFuzzer's stats).
+  grep -m1 -A14 -E '^==[0-9]+==ERROR|runtime error' "$work/fuzz.log"
+  grep -E '^SUMMARY:' "$work/fuzz.log" | head -2
+  tail -12 "$work/fuzz.log"
   mkdir -p "$out/findings" && cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* "$out/findings/" 2>/dev/null
   ko "fuzzer found a problem (exit $rc; inputs in $out/findings)"
 fi
