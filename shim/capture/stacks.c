@@ -180,18 +180,35 @@ static void taken_over(void)
     __atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
 }
 
+/* Set back to SIG_DFL or SIG_IGN: mostly a forked child about to exec (git's
+ * run-command resets every caught signal), where the new image installs our
+ * handler again, so a warning then would be false; it is said at the first
+ * dump that finds it, if the process lives on without exec. */
+static int reset_quietly;
+
 void ps_stacks_note_sigaction(const struct sigaction *act)
 {
     if (!act || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
         return;
-    if (!((act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal))
-        taken_over();
+    if ((act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal)
+        return;
+    if (!(act->sa_flags & SA_SIGINFO) && (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN)) {
+        __atomic_store_n(&reset_quietly, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
+        return;
+    }
+    taken_over();
 }
 
 int ps_stacks_enabled(void)
 {
-    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
+        if (__atomic_load_n(&reset_quietly, __ATOMIC_RELAXED))
+            ps_log_once(&takeover_logged, "the program set signal %d (POOLSHIM_DUMP_SIGNAL) back to its default: "
+                        "dumps carry no stacks and cannot be requested by signal from now on; "
+                        "set POOLSHIM_DUMP_SIGNAL to another real-time signal", the_sig);
         return 0;
+    }
     struct sigaction cur;
     if (sigaction(the_sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
         return 1;
