@@ -21,6 +21,7 @@ CFLAGS_BASE := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOUR
 # Fixtures are built with the plain compiler in every build: they stand for the
 # user's uninstrumented programs (and clang folds some of their malloc checks).
 PLAIN_CC := $(CC)
+PLAIN_CXX := $(CXX)
 ifeq ($(SAN),asan)
   CC := clang
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -55,6 +56,9 @@ AN_LIBS   += $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) -ls
 
 FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
 FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
+# C++ fixtures: pools written with the standard library's own primitives
+FIX_CXX_SRC := $(sort $(wildcard tests/fixtures/*.cc))
+FIX_BIN   += $(patsubst tests/fixtures/%.cc,$(B)/fixtures/%,$(FIX_CXX_SRC))
 # -rdynamic so start routines are named without debug info, like most real programs' exports
 FIX_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 
@@ -87,6 +91,8 @@ $(AN_BIN): $(AN_OBJ)
 
 $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtures
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm $(FIX_LIBS)
+$(B)/fixtures/%: tests/fixtures/%.cc | $(B)/fixtures
+	$(PLAIN_CXX) -O1 -g -std=c++20 -Wall -pthread -rdynamic -o $@ $<
 # inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
 $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 $(B)/fixtures/omp_phases: FIX_CFLAGS += -fopenmp

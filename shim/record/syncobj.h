@@ -59,6 +59,8 @@ struct ps_obj {
     int open_waiters;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
+    int woken_all;                /* futex words: a wake-up for more than one waiter was posted
+                                     (libstdc++'s semaphore release, a broadcast) */
     int poster_pool;              /* condvars: first pool whose worker posted it while no member
                                      of that pool waited on it (a "not full" condvar), -1 none */
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
@@ -312,6 +314,17 @@ static inline void ps_obj_note_post(uintptr_t obj)
 {
     if (__builtin_expect(ps_obj_maybe(obj), 0))
         ps_pool_on_post(obj, ps_thread_self());   /* probes without a second filter test */
+}
+
+/* A wake-up of obj for more than one waiter (a futex word's; the filter
+ * first, as ps_obj_note_post). */
+static inline void ps_obj_note_wake_all(uintptr_t obj)
+{
+    if (__builtin_expect(ps_obj_maybe(obj), 0)) {
+        struct ps_obj *o = ps_obj_probe(obj);
+        if (o && !__atomic_load_n(&o->woken_all, __ATOMIC_RELAXED))
+            __atomic_store_n(&o->woken_all, 1, __ATOMIC_RELAXED);
+    }
 }
 
 /* Waits on condvars/semaphores/futexes/fds, and the posts that end them. */

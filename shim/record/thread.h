@@ -101,6 +101,9 @@ struct ps_thread {
     uint64_t handoff_ns;             /* the last wait for work ended this long after a post
                                       * (pool.h: ps_pool_handoff), not yet counted; 0 none */
     void *task_site;                 /* where it released the queue mutex to begin its task */
+    uintptr_t task_wake_key;         /* the futex word whose wake-up for all its waiters began
+                                      * the open task (waitobj.h), 0 if none */
+    uint32_t task_span_gen;          /* span_gen when that task began */
     int idle_in_hold;                /* it waited for work since it took the queue mutex */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */

@@ -66,6 +66,8 @@ PS_EXPORT long syscall(long nr, ...)
             if (t && t->flock_obj == (uintptr_t)a1)
                 flock_released(t);
             ps_obj_note_post((uintptr_t)a1);
+            if (a3 > 1 && ((op & FUTEX_CMD_MASK) == FUTEX_WAKE || (op & FUTEX_CMD_MASK) == FUTEX_WAKE_BITSET))
+                ps_obj_note_wake_all((uintptr_t)a1);
         } else if (futex_is_wait(op)) {
             struct ps_objwait w;
             int lock = (op & FUTEX_CMD_MASK) == FUTEX_LOCK_PI;
@@ -74,8 +76,11 @@ PS_EXPORT long syscall(long nr, ...)
              * most hand-rolled ones): 0 free, 1 locked, 2 locked with waiters,
              * and a waiter sleeps only while the word is 2. A condvar or event
              * sleeps on a sequence number instead, which is 2 only at its
-             * second signal: a lock wait, taken as one. */
-            int word_lock = !lock && (op & FUTEX_CMD_MASK) == FUTEX_WAIT && (int)a3 == 2;
+             * second signal: a lock wait, taken as one. Rust's std Mutex
+             * follows it with FUTEX_WAIT_BITSET (its 2.65 s of lock wait read
+             * as condvar wait, with no lock in the report). */
+            int cmd = op & FUTEX_CMD_MASK;
+            int word_lock = !lock && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && (int)a3 == 2;
             if (ps_objwait_begin(&w, lock || word_lock ? PS_LOCK : PS_COND,
                                  lock ? PS_K_MUTEX : word_lock ? PS_K_FUTEX_LOCK : PS_K_FUTEX,
                                  (uintptr_t)a1, PS_CALLER())) {

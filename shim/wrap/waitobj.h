@@ -9,6 +9,11 @@
 #include "syncobj.h"
 #include "throttle.h"
 
+/* A herd's loser spins and yields a few times before it waits again: tens
+ * of microseconds, hundreds under load. A task of pure CPU that short with
+ * no wait in it, woken for all, is taken for such a return (undercounted). */
+#define PS_REWAIT_NS 200000
+
 struct ps_objwait {
     struct ps_span span;
     struct ps_obj *o;
@@ -28,8 +33,21 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
     w->site = site;
     w->key = key;
     w->kind = kind;
-    if (w->span.cause == PS_IDLE)
-        ps_task_end(w->span.t);
+    if (w->span.cause == PS_IDLE) {
+        struct ps_thread *t = w->span.t;
+        /* A futex word's wake-up may wake every waiter (libstdc++'s
+         * counting_semaphore: FUTEX_WAKE INT_MAX per release), and all but
+         * the one that took the count go back to wait (after a few
+         * sched_yield spins): those were no tasks (803 read for 400). A task
+         * begun by such a wake that ends in a wait on the same word, with
+         * no other wait between and within PS_REWAIT_NS, did nothing. */
+        if (kind == PS_K_FUTEX && t->task_wake_key == key && t->task_begin_ns &&
+            t->span_gen == t->task_span_gen + 1 && w->span.t0 - t->task_begin_ns < PS_REWAIT_NS)
+            ps_task_cancel(t);
+        else
+            ps_task_end(t);
+        t->task_wake_key = 0;
+    }
     return 1;
 }
 
@@ -81,6 +99,9 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
     ps_obj_on_wait(w->o, t, w->site, dt);
     if (idle && got_work) {
         ps_task_begin(t);
+        t->task_wake_key = w->kind == PS_K_FUTEX && w->o && __atomic_load_n(&w->o->woken_all, __ATOMIC_RELAXED)
+                               ? w->key : 0;
+        t->task_span_gen = t->span_gen;
         if (w->kind != PS_K_POLL)
             t->task_polled = 0;
         if (w->kind == PS_K_POLL && got_work > 1)
