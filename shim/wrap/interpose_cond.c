@@ -9,6 +9,7 @@
 #include "real.h"
 #include "throttle.h"
 #include "waitobj.h"
+#include <errno.h>
 
 #define PS_COND_WAIT(call)                                                   \
     PS_OBJWAIT(w);                                                     \
@@ -19,6 +20,8 @@
         __atomic_store_n(&w.o->mutex, (uintptr_t)m, __ATOMIC_RELAXED);       \
     ps_lock_on_release(w.span.t, m);                                         \
     int r = call;                                                            \
+    if (r == ETIMEDOUT)                                                      \
+        ps_objwait_timed_out(&w);                                            \
     ps_objwait_end(&w, 0);                                                   \
     ps_lock_on_acquire(w.span.t, m, site, 0);                                   \
     return r;

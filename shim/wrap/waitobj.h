@@ -68,6 +68,18 @@ static inline void ps_objwait_unwind(struct ps_objwait *w)
 }
 #define PS_OBJWAIT(var) struct ps_objwait var __attribute__((cleanup(ps_objwait_unwind))) = { 0 }
 
+/* A timed wait that ran out on an object nobody has ever posted is a sleep:
+ * HotSpot's Thread.sleep is a timed wait on the thread's own condvar, which
+ * nothing signals (a Java executor's sleeping tasks read W/C 0, all cond).
+ * A lock handed over with a timeout (CPython's GIL waits 5 ms, then asks)
+ * is posted at every hand-over, and stays contention. */
+static inline void ps_objwait_timed_out(struct ps_objwait *w)
+{
+    if (w->o && w->span.cause == PS_COND && !__atomic_load_n(&w->o->posts_same, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&w->o->posts_other, __ATOMIC_RELAXED))
+        w->span.cause = PS_SLEEP;
+}
+
 /* got_work: the call returned with work (a semaphore taken, fds ready);
  * for a poll, how many fds were ready: one task each.
  * The agent may have learned the pool's idle object while we waited: a long
@@ -95,8 +107,10 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
         t->task_dgrams = 0;
         t->poll_credit = credit;
     }
+    int slept = w->span.cause == PS_SLEEP;
     uint64_t dt = ps_span_end(&w->span);
-    ps_obj_on_wait(w->o, t, w->site, dt);
+    if (!slept)
+        ps_obj_on_wait(w->o, t, w->site, dt);   /* a sleep contends for nothing */
     if (idle && got_work) {
         ps_task_begin(t);
         t->task_wake_key = w->kind == PS_K_FUTEX && w->o && __atomic_load_n(&w->o->woken_all, __ATOMIC_RELAXED)

@@ -79,3 +79,30 @@ Test(condvar_pool, poolshim_pool_selects_the_named_routine, .timeout = 60)
     cr_expect(strstr(r.err, "POOLSHIM_POOL=no_such_routine: no thread ran a start routine of that name; no pool was measured") != NULL, "stderr: %s", r.err);
     ps_run_free(&r);
 }
+
+/* HotSpot's Thread.sleep is a timed wait on the thread's own condvar that
+ * nothing signals: a sleep, not condvar contention (a Java executor of
+ * sleeping tasks read W/C 0, its 2 s of sleep per worker all `cond`, and no
+ * timed-out wait may make that condvar the pool's top contention). */
+Test(condvar_pool, a_timed_wait_that_runs_out_on_an_unposted_condvar_is_sleep, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--sleep-on-cond", "1", "--threads", "4",
+                     "--tasks", "200", "--cpu-ms", "1", "--io-ms", "4", "--submit-us", "3000", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
+    json_t *p = ps_pool_by_routine(r.report, "condvar_worker");
+    cr_assert_not_null(p, "no pool condvar_worker");
+    double cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s");
+    cr_expect(ps_near(ps_num(p, "wait_by_cause.sleep"), wait, 0.15), "sleep %f vs truth %f",
+              ps_num(p, "wait_by_cause.sleep"), wait);
+    cr_expect(ps_num(p, "wait_by_cause.cond") < 0.1 * wait, "cond %f: the sleeps read as contention",
+              ps_num(p, "wait_by_cause.cond"));
+    cr_expect(ps_near(ps_num(p, "w_c"), wait / cpu, 0.2), "w_c %f vs truth %f", ps_num(p, "w_c"), wait / cpu);
+    json_t *top = json_object_get(p, "top_contention");
+    cr_expect(json_is_null(top) || strcmp(ps_str(top, "kind"), "cond"), "top contention: the condvar %s",
+              ps_str(top, "addr"));
+    ps_run_free(&r);
+}
