@@ -39,8 +39,11 @@ Test(analyzer_report, json_answer_matches_the_report_file, .timeout = 60)
     static const char *const same[] = { "threads", "cpu_s", "wait_s", "w_c", "tasks", "task_latency_ms",
         "cpu_per_task_ms", "wait_by_cause.io", "wait_by_cause.sleep", "wait_by_cause.lock",
         "wait_by_cause.cond", "wait_by_cause.idle", "wait_by_cause.runqueue", "effective_parallelism" };
+    /* unknown (null: nan here) in both is the same answer: a loaded machine
+     * may leave the tasks unseen (the wait for work learned late) */
     for (size_t i = 0; i < sizeof same / sizeof *same; i++)
-        cr_expect(fabs(ps_num(p, same[i]) - ps_num(rp, same[i])) <= 1e-9 * fabs(ps_num(rp, same[i])) + 1e-12,
+        cr_expect((isnan(ps_num(p, same[i])) && isnan(ps_num(rp, same[i]))) ||
+                      fabs(ps_num(p, same[i]) - ps_num(rp, same[i])) <= 1e-9 * fabs(ps_num(rp, same[i])) + 1e-12,
                   "%s: answer %f, file %f", same[i], ps_num(p, same[i]), ps_num(rp, same[i]));
     cr_expect_eq(ps_num(p, "recommendation.threads"), ps_num(rp, "recommended_threads"));
     cr_expect_eq(ps_num(p, "recommendation.processes"), ps_num(rp, "recommended_processes"));
@@ -48,7 +51,8 @@ Test(analyzer_report, json_answer_matches_the_report_file, .timeout = 60)
     cr_expect_str_eq(ps_str(p, "recommendation.reason"), ps_str(rp, "reason"));
     cr_expect_str_eq(ps_str(p, "classification"), ps_str(rp, "classification"));
     /* Derived: throughput over the pool's wall time. */
-    cr_expect(ps_near(ps_num(p, "tasks_per_s"), ps_num(rp, "tasks") / ps_num(rp, "wall_s"), 1e-6),
+    cr_expect((isnan(ps_num(p, "tasks_per_s")) && isnan(ps_num(rp, "tasks"))) ||
+                  ps_near(ps_num(p, "tasks_per_s"), ps_num(rp, "tasks") / ps_num(rp, "wall_s"), 1e-6),
               "tasks_per_s %f", ps_num(p, "tasks_per_s"));
     /* Series: the per-interval rates integrate back to the history's task count. */
     json_t *hist = json_object_get(rp, "history"), *se = json_object_get(p, "series");
