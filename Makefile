@@ -54,11 +54,15 @@ AN_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -l
 # libdw (elfutils): the symbolizer's DWARF reader; libstdc++: its C++ demangler (analyzer/symbolize.c)
 AN_LIBS   += $(shell pkg-config --libs libdw 2>/dev/null || echo -ldw -lelf) -lstdc++
 
-FIX_SRC   := $(sort $(wildcard tests/fixtures/*.c))
-FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
-# C++ fixtures: pools written with the standard library's own primitives
+# lib*.c are shared libraries a fixture loads (libdlpool.so: dlopen_pool);
+# *.cc are C++ programs (g++: their start routines have mangled names; pools
+# written with the standard library's own primitives)
+FIX_LIB_SRC := $(sort $(wildcard tests/fixtures/lib*.c))
+FIX_SRC   := $(filter-out $(FIX_LIB_SRC),$(sort $(wildcard tests/fixtures/*.c)))
 FIX_CXX_SRC := $(sort $(wildcard tests/fixtures/*.cc))
-FIX_BIN   += $(patsubst tests/fixtures/%.cc,$(B)/fixtures/%,$(FIX_CXX_SRC))
+FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC)) \
+             $(patsubst tests/fixtures/%.c,$(B)/fixtures/%.so,$(FIX_LIB_SRC)) \
+             $(patsubst tests/fixtures/%.cc,$(B)/fixtures/%,$(FIX_CXX_SRC))
 # -rdynamic so start routines are named without debug info, like most real programs' exports
 FIX_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 
@@ -93,6 +97,9 @@ $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtur
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm $(FIX_LIBS)
 $(B)/fixtures/%: tests/fixtures/%.cc | $(B)/fixtures
 	$(PLAIN_CXX) -O1 -g -std=c++20 -Wall -pthread -rdynamic -o $@ $<
+$(B)/fixtures/lib%.so: tests/fixtures/lib%.c | $(B)/fixtures
+	$(PLAIN_CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -shared -fPIC -o $@ $<
+$(B)/fixtures/dlopen_pool: FIX_LIBS = -ldl
 # inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
 $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 $(B)/fixtures/omp_phases: FIX_CFLAGS += -fopenmp

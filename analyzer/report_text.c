@@ -250,7 +250,7 @@ static const char *threads_n(char *buf, size_t n, double v)
 /* One controlled pool in words (the controller's `pools[]` entry). */
 static void controller_pool(FILE *out, const json_t *e, const json_t *answer)
 {
-    static const char *const known[] = { "pool", "start_routine", "threads_at_start", "size", "limit",
+    static const char *const known[] = { "pool", "name", "start_routine", "threads_at_start", "size", "limit",
         "model_threads", "recommended_threads", "threads_added", "expandable", "best_tasks_per_s", "reason",
         "expand_refused", NULL };
     char line[4096], b1[64], b2[64], b3[64], b4[64], nb[64], name[256];

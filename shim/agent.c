@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "poolname.h"
 #include "real.h"
 #include "sampler.h"
 #include "symbol.h"
@@ -45,6 +46,7 @@ static long futex(int *w, int op, int val, const struct timespec *to)
 static uint64_t tick(uint64_t now, int final)
 {
     ps_sampler_tick(now, final);
+    ps_poolname_tick();          /* while the pools' libraries are loaded */
     const struct ps_view *view = ps_view_tick(now);
     ps_metrics_tick(final);
     if (final)

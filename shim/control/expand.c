@@ -32,6 +32,7 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
+#include "poolname.h"
 #include "symbol.h"
 #include <dlfcn.h>
 #include <link.h>
@@ -177,18 +178,7 @@ static struct ps_thread *template_of(int pi, int ok, int judge)
 static int is_named(int pi)
 {
     if (!named[pi]) {
-        char name[160];
-        named[pi] = -1;
-        if (ps_cfg.expand[0] && ps_pools[pi].routine) {
-            ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
-            if (!strcmp(name, ps_cfg.expand))
-                named[pi] = 1;
-            else if (ps_pools[pi].entry) {
-                ps_symbol_func(ps_pools[pi].entry, name, sizeof name);
-                if (!strcmp(name, ps_cfg.expand))
-                    named[pi] = 1;
-            }
-        }
+        named[pi] = ps_cfg.expand[0] && ps_pools[pi].routine && ps_poolname_is(pi, ps_cfg.expand) ? 1 : -1;
     }
     return named[pi] > 0;
 }
@@ -218,10 +208,9 @@ int ps_expand_allowed(int pi)
     struct ps_pool *p = &ps_pools[pi];
     struct ps_thread *t = template_of(pi, 0, 1);
     const char *rt;
-    char name[160];
     if (p->entry) {
-        ps_symbol_func(p->entry, name, sizeof name);
-        refuse(pi, "its start routine is a trampoline that runs %s from an argument it owns (and may free)", name);
+        refuse(pi, "its start routine is a trampoline that runs %s from an argument it owns (and may free)",
+               ps_poolname_function(pi));
     } else if (!t) {
         return 0;                       /* no worker of ours seen yet: judge it when there is (cheaply) */
     } else if ((rt = pool_runtime(pi))) {
@@ -332,15 +321,19 @@ static const char *base(const char *path)
     return s ? s + 1 : path;
 }
 
+static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lcap, int named);
+
 int ps_expand_runtime(int pi, char *buf, size_t cap)
 {
     char line[320], exe[256] = "";
     ps_file_self_exe(exe, sizeof exe);
-    ps_expand_knob(pi, 1, buf, cap, line, sizeof line);
+    knob(pi, 1, buf, cap, line, sizeof line, 0);
     return strcmp(buf, base(exe)) != 0;   /* the fallback names only the program */
 }
 
-int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t lcap)
+/* named: the fallback line names the pool (poolname.c, which asks
+ * ps_expand_runtime, which asks here without it) */
+static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lcap, int named)
 {
     struct ps_sym s;
     char exe[256] = "";
@@ -389,8 +382,15 @@ int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t
         ps_fmt(line, lcap, "# pigz: run it as pigz -p %d", size);
         return 0;
     }
+    char name[160] = "";
+    if (named)
+        ps_poolname_label(pi, name, sizeof name);
     ps_fmt(what, wcap, "%s", base(exe));
-    ps_fmt(line, lcap, "# %s, pool %s: %d threads (set it with the program's own option)", base(exe),
-           fn[0] ? fn : "(unknown routine)", size);
+    ps_fmt(line, lcap, "# %s, pool %s: %d threads (set it with the program's own option)", base(exe), name, size);
     return 0;
+}
+
+int ps_expand_knob(int pi, int size, char *what, size_t wcap, char *line, size_t lcap)
+{
+    return knob(pi, size, what, wcap, line, lcap, 1);
 }

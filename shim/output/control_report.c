@@ -10,7 +10,7 @@
 #include "expand.h"
 #include "log.h"
 #include "pool.h"
-#include "symbol.h"
+#include "poolname.h"
 #include "view.h"
 
 #define NS 1e-9
@@ -28,8 +28,9 @@ static void pools_json(struct ps_jw *w, int mine)
         const struct ps_rec_out *ro = &v->rec;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "pool", pi);
-        ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
-        ps_jw_str(w, "start_routine", name);
+        ps_poolname_label(pi, name, sizeof name);
+        ps_jw_str(w, "name", name);
+        ps_jw_str(w, "start_routine", ps_poolname_routine(pi));
         ps_jw_i64(w, "threads_at_start", c.threads_at_start);
         ps_jw_i64(w, "size", c.size);
         ps_jw_i64(w, "limit", v->limit);

@@ -18,8 +18,8 @@
 #include "jsonw.h"
 #include "log.h"
 #include "pool.h"
+#include "poolname.h"
 #include "view.h"
-#include "symbol.h"
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -164,9 +164,8 @@ static void name_pool(int pi)
 {
     char fn[160];
     const struct ps_pool *v = &ps_pools[pi];
-    void *f = v->entry ? v->entry : v->routine;
-    if (f)
-        ps_symbol_func(f, fn, sizeof fn);
+    if ((v->entry || v->routine) && ps_poolname_function(pi)[0])
+        ps_fmt(fn, sizeof fn, "%s", ps_poolname_function(pi));
     else
         ps_fmt(fn, sizeof fn, "%s*", v->prefix);
     ps_fmt(pool_label[pi], LABEL_LEN, "%s", fn);

@@ -8,8 +8,8 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
+#include "poolname.h"
 #include "view.h"
-#include "symbol.h"
 #include <unistd.h>
 
 int ps_profile_write(char *path, size_t cap)
@@ -27,7 +27,7 @@ int ps_profile_write(char *path, size_t cap)
         if (rec <= 0 || rec == v->tot.threads || ro->cls == PS_CLASS_SINGLE)
             continue;
         exports += ps_expand_knob(pi, rec, what, sizeof what, line, sizeof line);
-        ps_symbol_func(ps_pools[pi].routine, name, sizeof name);
+        ps_poolname_label(pi, name, sizeof name);
         len += ps_fmt(body + len, sizeof body - len, "# pool %d %s (%s): %d threads, %s, recommended %d: %s\n%s\n",
                       pi, name, what, v->tot.threads, ps_class_name[ro->cls], rec, ro->reason, line);
         pools++;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "instance.h"
 #include "pool.h"
+#include "poolname.h"
 #include "profile.h"
 #include "symbol.h"
 #include "syncobj.h"
@@ -22,37 +23,6 @@
 #include <unistd.h>
 
 #define NS 1e-9
-
-/* What to call pool pi: the function its threads run when the symbol table
- * names it, else the runtime it belongs to, else its threads' name; a
- * stripped library's address (libglib-2.0.so.0+0x7f530) says nothing. */
-static void pool_label_of(int pi, char *buf, size_t cap)
-{
-    const struct ps_pool *p = &ps_pools[pi];
-    void *fn = p->entry ? p->entry : p->routine;
-    if (fn) {
-        ps_symbol_func(fn, buf, cap);
-        if (!strstr(buf, "+0x"))
-            return;
-    }
-    if (ps_expand_runtime(pi, buf, cap))
-        return;
-    /* the threads' name, and where they start: two pools may share a name */
-    char at[128] = "";
-    if (fn)
-        ps_symbol_func(fn, at, sizeof at);
-    ps_fmt(buf, cap, at[0] ? "%s* (%s)" : "%s*", p->alias[0] ? p->alias : p->prefix, at);
-}
-
-/* The pool's name; a second instance of one pool code says which it is. */
-static void pool_label(int pi, char *buf, size_t cap)
-{
-    pool_label_of(pi, buf, cap);
-    int no = ps_pool_instance_no(pi);
-    size_t n = strlen(buf);
-    if (no > 1 && n < cap)
-        ps_fmt(buf + n, cap - n, " #%d", no);
-}
 
 static void causes_json(struct ps_jw *w, const uint64_t *ns)
 {
@@ -103,19 +73,13 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         const struct ps_rec_out *ro = &v->rec;
         ps_jw_obj(w, NULL);
         ps_jw_i64(w, "id", pi);
-        pool_label(pi, name, sizeof name);
+        ps_poolname_label(pi, name, sizeof name);
         ps_jw_str(w, "name", name);
-        if (p->routine)
-            ps_symbol_func(p->routine, name, sizeof name);
+        ps_jw_str(w, "start_routine", ps_poolname_routine(pi));
+        if (p->entry)
+            ps_jw_str(w, "entry", ps_poolname_entry(pi));
         else
-            ps_fmt(name, sizeof name, "(unknown)");
-        ps_jw_str(w, "start_routine", name);
-        if (p->entry) {
-            ps_symbol_func(p->entry, name, sizeof name);
-            ps_jw_str(w, "entry", name);
-        } else {
             ps_jw_null(w, "entry");
-        }
         ps_jw_str(w, "name_prefix", p->prefix);
         if (p->alias[0])
             ps_jw_str(w, "renamed_prefix", p->alias);
@@ -248,7 +212,11 @@ void ps_report_threads_json(struct ps_jw *w)
         else
             ps_jw_null(w, "pool");
         if (t->routine) {
-            ps_symbol_func(t->routine, name, sizeof name);
+            /* its pool's routine was named while its object was loaded */
+            if (t->pool >= 0 && t->routine == ps_pools[t->pool].routine)
+                ps_fmt(name, sizeof name, "%s", ps_poolname_routine(t->pool));
+            else
+                ps_symbol_func(t->routine, name, sizeof name);
             ps_jw_str(w, "start_routine", name);
         } else {
             ps_jw_null(w, "start_routine");
@@ -432,7 +400,7 @@ static void summary(const char *path)
         const struct ps_pool_totals *t = &v->tot;
         const struct ps_rec_out *ro = &v->rec;
         char name[160];
-        pool_label(pi, name, sizeof name);
+        ps_poolname_label(pi, name, sizeof name);
         ps_fmt_double(num[0], 32, t->cpu_ns * NS, 2);
         ps_fmt_double(num[1], 32, (t->wait_ns[PS_IO] + t->wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (t->wait_ns[PS_LOCK] + t->wait_ns[PS_COND]) * NS, 2);

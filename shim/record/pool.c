@@ -20,6 +20,7 @@
 #include "config.h"
 #include "log.h"
 #include "symbol.h"
+#include "symname.h"
 #include "syncobj.h"
 #include "table.h"
 #include "instance.h"
@@ -145,14 +146,16 @@ static int selected(int pi)
     int v = __atomic_load_n(&p->selected, __ATOMIC_ACQUIRE);
     if (v)
         return v > 0;
-    char name[160];
+    char name[160], shown[160];
     v = -1;
     for (int k = 0; k < 2 && v < 0; k++) {
         void *fn = k ? p->entry : p->routine;
         if (!fn)
             continue;
+        /* its symbol, or the name the report shows for it (poolname.c) when
+         * read without libstdc++'s demangler: it may not be called here */
         ps_symbol_func(fn, name, sizeof name);
-        if (!strcmp(name, ps_cfg.pool))
+        if (!strcmp(name, ps_cfg.pool) || !strcmp(ps_symname_show(name, 0, shown, sizeof shown), ps_cfg.pool))
             v = 1;
     }
     __atomic_store_n(&p->selected, v, __ATOMIC_RELEASE);

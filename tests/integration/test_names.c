@@ -1,0 +1,136 @@
+/* Pool names a user can read and type back (docs/format.md, pools[].name):
+ *  - a pool whose routine is in a library dlopened after start and dlclosed
+ *    before exit (dlopen_pool: 7z's codecs in 7z.so) is named by its
+ *    function, or libdlpool.so+0xoff, in the report, the summary and
+ *    `poolshim report`: never by the address, which ASLR moves every run
+ *    (it was, when the routine was named only at exit);
+ *  - C++ routines (cxx_pool) read demangled and short (`shop::till_worker`,
+ *    `shop::Bakery::start()::{lambda}`), the report's start_routine keeps
+ *    the symbol; two pools of one function read apart by their threads'
+ *    prefix; HotSpot's generic thread_native_entry gives way to the threads'
+ *    name; no two pools share a name;
+ *  - POOLSHIM_POOL selects a pool by its shown name or its mangled symbol. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include "analyzer_kit.h"
+#include "harness.h"
+
+static json_t *pool_named(json_t *report, const char *name)
+{
+    json_t *p;
+    size_t i;
+    json_array_foreach(json_object_get(report, "pools"), i, p) {
+        const char *n = ps_str(p, "name");
+        if (n && !strcmp(n, name))
+            return p;
+    }
+    return NULL;
+}
+
+/* No pool name or start routine is a bare address; no two pools share a name. */
+static void names_are_unique_and_no_address(json_t *report)
+{
+    json_t *p, *q;
+    size_t i, j;
+    json_array_foreach(json_object_get(report, "pools"), i, p) {
+        const char *n = ps_str(p, "name"), *r = ps_str(p, "start_routine");
+        cr_assert_not_null(n);
+        cr_expect(strstr(n, "0x") == NULL || strstr(n, "+0x") != NULL, "pool named by an address: %s", n);
+        cr_expect(!r || strncmp(r, "0x", 2), "start_routine is an address: %s", r);
+        json_array_foreach(json_object_get(report, "pools"), j, q)
+            if (j > i)
+                cr_expect_str_neq(n, ps_str(q, "name"), "two pools named %s", n);
+    }
+}
+
+Test(names, a_dlclosed_librarys_routine_is_named_not_an_address, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/dlopen_pool"), "--threads", "3", "--tasks", "30", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth: %s", r.out);
+    char off_name[64];
+    snprintf(off_name, sizeof off_name, "libdlpool.so+%s", ps_str(r.truth, "routine_offset"));
+    json_t *p = ps_pool_with_threads(r.report, 3);
+    cr_assert_not_null(p, "no pool of 3 threads: %s", r.err);
+    const char *name = ps_str(p, "name"), *routine = ps_str(p, "start_routine");
+    cr_expect(!strcmp(name, "dlpool_worker") || !strcmp(name, off_name), "pool named %s", name);
+    cr_expect(!strcmp(routine, "dlpool_worker") || !strcmp(routine, off_name), "start_routine %s", routine);
+    names_are_unique_and_no_address(r.report);
+    /* the summary and the analyzer say the same */
+    char line[200];
+    snprintf(line, sizeof line, "  pool %s: 3 threads", name);
+    cr_expect(strstr(r.err, line) != NULL, "summary without '%s': %s", line, r.err);
+    char rep[600];
+    snprintf(rep, sizeof rep, "%s/poolshim.%d.json", r.dir, r.pid);
+    struct ps_run a;
+    ak_poolshim(&a, (char *[]){ "report", rep, NULL });
+    cr_expect_eq(a.status, 0, "poolshim report: %s", a.err);
+    cr_expect(strstr(a.out, name) != NULL, "poolshim report does not name %s:\n%s", name, a.out);
+    cr_expect(strstr(a.out, " 0x7f") == NULL && strstr(a.out, "(0x7f") == NULL, "an address in:\n%s", a.out);
+    ps_run_free(&a);
+    ps_run_free(&r);
+}
+
+Test(names, cxx_routines_read_demangled_short_and_apart, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/cxx_pool"), NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    static const struct { const char *name, *routine; int threads; } want[] = {
+        { "shop::till_worker (till*)", "_ZN4shopL11till_workerEPv", 2 },
+        { "shop::till_worker (oven*)", "_ZN4shopL11till_workerEPv", 2 },
+        { "shop::Bakery::start()::{lambda}", "_ZZN4shop6Bakery5startEvENUlPvE_4_FUNES1_", 2 },
+        { "VM Thread* (thread_native_entry)", "_ZL19thread_native_entryP6Thread", 1 },
+        { "javac* (thread_native_entry)", "_ZL19thread_native_entryP6Thread", 1 },
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        json_t *p = pool_named(r.report, want[k].name);
+        cr_expect_not_null(p, "no pool named %s; stderr: %s", want[k].name, r.err);
+        if (!p)
+            continue;
+        cr_expect_str_eq(ps_str(p, "start_routine"), want[k].routine);
+        cr_expect_eq(ps_num(p, "threads"), want[k].threads, "%s: %f threads", want[k].name, ps_num(p, "threads"));
+        char line[200];
+        snprintf(line, sizeof line, "  pool %s: %d threads", want[k].name, want[k].threads);
+        cr_expect(strstr(r.err, line) != NULL, "summary without '%s': %s", line, r.err);
+    }
+    names_are_unique_and_no_address(r.report);
+    ps_run_free(&r);
+}
+
+/* POOLSHIM_POOL=value measures only shop::till_worker's two pools */
+static void selects_till(const char *value)
+{
+    struct ps_run r;
+    char env[200];
+    snprintf(env, sizeof env, "POOLSHIM_POOL=%s", value);
+    char *argv[] = { (char *)ps_build_path("fixtures/cxx_pool"), NULL };
+    char *envv[] = { env, NULL };
+    cr_assert_eq(ps_run(&r, argv, envv), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    json_t *p;
+    size_t i;
+    int till = 0, other = 0;
+    json_array_foreach(json_object_get(r.report, "pools"), i, p) {
+        if (!strcmp(ps_str(p, "start_routine"), "_ZN4shopL11till_workerEPv"))
+            till++;
+        else
+            other++;
+    }
+    cr_expect_eq(till, 2, "%s: %d pools of till_worker", value, till);
+    cr_expect_eq(other, 0, "%s: %d other pools", value, other);
+    cr_expect(strstr(r.err, "no pool was measured") == NULL, "%s", r.err);
+    ps_run_free(&r);
+}
+
+Test(names, poolshim_pool_selects_by_shown_name_or_symbol, .timeout = 60)
+{
+    selects_till("shop::till_worker");
+    selects_till("_ZN4shopL11till_workerEPv");
+}
