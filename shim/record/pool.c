@@ -505,7 +505,14 @@ int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
      * signals its condvar only when a worker waits) never outnumber them. */
     if (p->idle_kind == PS_K_FUTEX) {
         uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
-        if (subs >= 50 && __atomic_load_n(&p->tasks, __ATOMIC_RELAXED) * 50 < subs * 49)
+        uint64_t tasks = __atomic_load_n(&p->tasks, __ATOMIC_RELAXED);
+        if (subs >= 50 && tasks * 50 < subs * 49)
+            return 0;
+        /* Woken for all at each post, its waits end more often than tasks
+         * come: a herd's losers that went back to wait slower than
+         * PS_REWAIT_NS (waitobj.h; sched_yield spins on a loaded machine:
+         * 474 read for 400) were counted. */
+        if (idle && __atomic_load_n(&idle->woken_all, __ATOMIC_RELAXED) && subs >= 50 && tasks * 50 > subs * 51)
             return 0;
     }
     return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= cpu_ns / 50;
