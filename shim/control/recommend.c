@@ -36,6 +36,9 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
 #define PS_FED_WAIT 0.05
 /* Less CPU than this is too little to size a pool from. */
 #define PS_LITTLE_CPU_S 0.005
+/* A lone thread with its tasks unseen is a pool of one if it waited for
+ * work at least this share of its life. */
+#define PS_LONE_IDLE 0.05
 #define PS_MAX_THREADS_RECOMMENDED 100000
 
 static int clamp_threads(double v)
@@ -80,7 +83,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     /* One thread that takes no tasks from a queue (a writer, a timer loop, a
      * runtime's housekeeping thread) is not a pool: its W/C says how it
      * spends its time, not that more threads would do more. */
-    if (in->lone && !in->tasks_seen && !in->waits_for_work) {
+    /* A wait for work it hardly waited on (HotSpot's periodic task thread:
+     * 0.3 % of its life, the rest timed sleeps) does not make it one either
+     * ("io-bound, 3471 threads"). */
+    double lone_idle = in->wall_s > 0 ? in->idle_s / in->wall_s : 0;
+    if (in->lone && !in->tasks_seen && (!in->waits_for_work || lone_idle < PS_LONE_IDLE)) {
         o->cls = PS_CLASS_SINGLE;
         o->recommended_threads = 1;
         ps_fmt(o->reason, sizeof o->reason,

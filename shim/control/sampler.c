@@ -10,6 +10,7 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
+#include "instance.h"
 #include "syncobj.h"
 #include "thread.h"
 #include "trace.h"
@@ -564,7 +565,7 @@ static void read_name(struct ps_thread *t)
         if (t->tid != getpid()) {
             char prefix[PS_NAME_LEN];
             ps_pool_prefix(t->name, prefix);
-            if (t->pool >= 0)
+            if (t->pool >= 0 && !ps_instance_renamed(t, prefix))
                 ps_pool_renamed(t->pool, prefix);
             else
                 t->pool = ps_pool_join(t, prefix);

@@ -301,7 +301,11 @@ static int check_pools(uint64_t now, struct verdict *v)
         struct ps_pool *p = &ps_pools[pi];
         if (__atomic_load_n(&p->used, __ATOMIC_ACQUIRE) != 2)
             break;
-        if (live[pi] && blocked[pi] == live[pi]) {
+        /* A pool of one blocked is one thread waiting, as service threads
+         * do for seconds (HotSpot's, each a pool of its own by name: "all 1
+         * workers of pool 5 blocked" and a dump signalling 22 threads); a
+         * lone thread stuck on another is the deadlock trigger's. */
+        if (live[pi] >= 2 && blocked[pi] == live[pi]) {
             v->reason = PS_DUMP_BLOCKED;
             v->pool = pi;
             ps_fmt(v->detail, sizeof v->detail, "all %d workers of pool %d blocked for >= %d ms", live[pi], pi,

@@ -393,12 +393,19 @@ static void summary(const char *path)
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
     if (ps_dump_summary(line, sizeof line))
         ps_log("  %s", line);
+    int lone = 0;
     for (int pi = 0; pi < ps_view_last()->npools; pi++) {
         const struct ps_view_pool *v = ps_view_answer(pi);
         if (!v)
             continue;
         const struct ps_pool_totals *t = &v->tot;
         const struct ps_rec_out *ro = &v->rec;
+        /* One thread told to stay one has nothing to size: a JVM's
+         * service threads, each a pool of its own name, were 18 lines. */
+        if (t->threads == 1 && ro->recommended_threads == 1) {
+            lone++;
+            continue;
+        }
         char name[160];
         ps_poolname_label(pi, name, sizeof name);
         ps_fmt_double(num[0], 32, t->cpu_ns * NS, 2);
@@ -414,6 +421,8 @@ static void summary(const char *path)
                ro->recommended_threads, ps_class_name[ro->cls]);
         ps_log("%s", line);
     }
+    if (lone)
+        ps_log("  and %d single thread%s with nothing to size (in the report)", lone, lone > 1 ? "s" : "");
 }
 
 void ps_report_write(const char *why)

@@ -3,6 +3,7 @@
  * taken only as a thread starts. */
 #include "instance.h"
 #include "atomics.h"
+#include "config.h"
 #include "pool.h"
 #include <string.h>
 
@@ -112,6 +113,49 @@ static int instance_of(int pi, const struct ps_thread *t)
     }
     int qi = instance_pool(pi, t->start_arg);
     return qi >= 0 ? qi : pi;
+}
+
+/* Renamed before it did any of its pool's work: no task, no wait for work,
+ * little CPU (HotSpot's threads start as `java` and name themselves as they
+ * begin: `GC Thread#0`, `C2 CompilerThre`, `pool-1-thread-1`; memcached's
+ * main thread names each worker as it starts it). */
+#define PS_RENAME_YOUNG_CPU_NS 20000000ull
+
+static int pool_has_live(int pi)
+{
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++)
+        if (live_in(&ps_threads[i], pi))
+            return 1;
+    return 0;
+}
+
+int ps_instance_renamed(struct ps_thread *t, const char *prefix)
+{
+    int from = __atomic_load_n(&t->pool, __ATOMIC_ACQUIRE);
+    if (from < 0 || from >= PS_MAX_POOLS || !prefix[0] || ps_cfg.pool[0])
+        return 0;
+    struct ps_pool *p = &ps_pools[from];
+    if (!strncmp(p->prefix, prefix, PS_NAME_LEN) || __atomic_load_n(&p->by_arg, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&t->tasks, __ATOMIC_RELAXED) || __atomic_load_n(&t->tasks_before, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&t->wait_ns[PS_IDLE], __ATOMIC_RELAXED) ||
+        __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED) >= PS_RENAME_YOUNG_CPU_NS)
+        return 0;
+    int moved = 0;
+    while (__atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE))
+        ;                                /* thread starts and renames only, and short */
+    int to = __atomic_load_n(&t->pool, __ATOMIC_ACQUIRE) == from ? ps_pool_find(t->routine, t->entry, prefix, NULL, 1)
+                                                                 : -1;
+    if (to >= 0 && to != from) {
+        move_member(t, from, to);
+        moved = 1;
+        /* what its threads taught the pool they all left is learned
+         * again, by the pools they are in now (as for instances) */
+        if (!pool_has_live(from))
+            ps_pool_forget_waits(from);
+    }
+    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
+    return moved;
 }
 
 int ps_pool_instance_no(int pi)

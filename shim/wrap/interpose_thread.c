@@ -9,6 +9,7 @@
 #include "controller.h"
 #include "entry.h"
 #include "expand.h"
+#include "instance.h"
 #include "peek.h"
 #include "real.h"
 #include "throttle.h"
@@ -46,7 +47,7 @@ static void *trampoline(void *p)
     if (strncmp(name, t->name, PS_NAME_LEN)) {
         memcpy(t->name, name, PS_NAME_LEN);
         ps_pool_prefix(name, prefix);
-        if (t->pool >= 0)
+        if (t->pool >= 0 && !ps_instance_renamed(t, prefix))
             ps_pool_renamed(t->pool, prefix);
     }
     void *ret;
@@ -109,7 +110,8 @@ PS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
         if (t && t->pool >= 0) {
             char prefix[PS_NAME_LEN];
             ps_pool_prefix(name, prefix);
-            ps_pool_renamed(t->pool, prefix);
+            if (!ps_instance_renamed(t, prefix))
+                ps_pool_renamed(t->pool, prefix);
         }
     }
     return r;

@@ -414,7 +414,12 @@ Test(recommend, a_single_thread_without_tasks_is_not_a_pool)
     in.took_one = 0;
     in.tasks_seen = 0;                 /* it waits for work, its tasks uncounted: a pool of one */
     in.waits_for_work = 1;
+    in.idle_s = 30;
+    in.sleep_s = 70;
     cr_expect_neq(rec(in).cls, PS_CLASS_SINGLE);
+    in.idle_s = 0.04;                  /* a wait for work it hardly used: a timer loop still */
+    in.sleep_s = 100;
+    cr_expect_eq(rec(in).cls, PS_CLASS_SINGLE);
     in.waits_for_work = 0;
     in.tasks_seen = 0;                 /* one thread left of a pool of several: still a pool */
     in.lone = 0;
