@@ -171,7 +171,8 @@ static uint64_t site_loc(struct prof *p, const char *site)
     const char *paren = strstr(site, " (");
     if (paren && site[strlen(site) - 1] == ')') {
         snprintf(mod, sizeof mod, "%.*s", (int)(strlen(paren) - 3), paren + 2);
-        name[paren - site] = 0;
+        if ((size_t)(paren - site) < sizeof name)   /* a site longer than name was cut already */
+            name[paren - site] = 0;
         char *plus = strstr(name, "+0x");
         if (plus && plus != name) *plus = 0;
     }

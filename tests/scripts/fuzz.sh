@@ -34,6 +34,17 @@ elif printf '%s\n' tests/fuzz/fuzz_readers.c "${srcs[@]}" |
 else
   cat "$work/cc.log"; ko "fuzzer does not build"; echo "$pass passed, $fail failed"; exit 1
 fi
+# Inputs that once crashed a reader (tests/fuzz/regress/), run first and
+# every time: a long lock site overflowed pprof.c's name buffer (found by
+# CI's 20 s, not by our runs of 15 minutes).
+if ls tests/fuzz/regress/*.json >/dev/null 2>&1; then
+  if ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_readers" tests/fuzz/regress/*.json > "$work/regress.log" 2>&1; then
+    ok "known crashers: $(ls tests/fuzz/regress/*.json | wc -l) inputs pass"
+  else
+    grep -m1 -A8 -E '^==[0-9]+==ERROR|runtime error' "$work/regress.log"
+    ko "a known crasher fails again"
+  fi
+fi
 mkdir -p "$work/corpus"
 cp tests/data/*.json "$work/corpus/"
 # A real report of this build's shim.
