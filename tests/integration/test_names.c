@@ -95,10 +95,14 @@ Test(names, cxx_routines_read_demangled_short_and_apart, .timeout = 60)
             continue;
         cr_expect_str_eq(ps_str(p, "start_routine"), want[k].routine);
         cr_expect_eq(ps_num(p, "threads"), want[k].threads, "%s: %f threads", want[k].name, ps_num(p, "threads"));
+        /* a single thread with nothing to size is folded into one line */
+        if (ps_num(p, "threads") == 1 && ps_num(p, "recommended_threads") == 1)
+            continue;
         char line[200];
         snprintf(line, sizeof line, "  pool %s: %d threads", want[k].name, want[k].threads);
         cr_expect(strstr(r.err, line) != NULL, "summary without '%s': %s", line, r.err);
     }
+    cr_expect(strstr(r.err, "  and 2 single threads with nothing to size") != NULL, "summary: %s", r.err);
     names_are_unique_and_no_address(r.report);
     ps_run_free(&r);
 }
