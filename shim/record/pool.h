@@ -57,11 +57,14 @@ struct ps_pool {
      * fields above (false sharing would make each of those reads a miss). */
     uint64_t tasks __attribute__((aligned(64)));     /* task starts */
     uint64_t bk_short, bk_long;  /* tasks begun at bk_site shorter / longer than a dispatch */
-    uint64_t submissions;        /* posts to the idle object by non-members */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */
-    uint64_t last_post_ns;       /* when a producer last posted the idle object */
     struct ps_hist handoff;      /* post -> the woken worker running (ps_pool_handoff) */
+    /* producers' events, apart from the workers': node's main thread posts
+     * libuv's condvar for every request while 4 workers count their tasks
+     * (each of its posts missed the line the workers had just written) */
+    uint64_t submissions __attribute__((aligned(64)));   /* posts to the idle object by non-members */
+    uint64_t last_post_ns;       /* when a producer last posted the idle object */
     uint32_t demand_peak;        /* agent: most tasks ever in flight (busy + queued), counted
                                     once the queue estimate is trustworthy; 0 = unknown */
     int queue_calibrated;        /* agent: seen all idle after the idle wait was known, so

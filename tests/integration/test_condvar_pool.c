@@ -1,6 +1,5 @@
 /* The shim's picture of a condvar pool matches the fixture's own truth. */
-#include <criterion/criterion.h>
-#include "harness.h"
+#include "pool_test.h"
 #include <math.h>
 #include <string.h>
 
@@ -89,12 +88,7 @@ Test(condvar_pool, a_timed_wait_that_runs_out_on_an_unposted_condvar_is_sleep, .
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--sleep-on-cond", "1", "--threads", "4",
                      "--tasks", "200", "--cpu-ms", "1", "--io-ms", "4", "--submit-us", "3000", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
-    json_t *p = ps_pool_by_routine(r.report, "condvar_worker");
-    cr_assert_not_null(p, "no pool condvar_worker");
+    json_t *p = pt_run_pool(&r, argv, "condvar_worker");
     double cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s");
     cr_expect(ps_near(ps_num(p, "wait_by_cause.sleep"), wait, 0.15), "sleep %f vs truth %f",
               ps_num(p, "wait_by_cause.sleep"), wait);
