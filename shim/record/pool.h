@@ -34,6 +34,8 @@ struct ps_pool {
     int alias_claimed;           /* the alias is being or was written */
     int selected;                /* POOLSHIM_POOL names it: 1 yes, -1 no, 0 not decided (agent.c) */
     /* learned by the agent */
+    int limit;                   /* controller's concurrency limit, 0 = none (read by every
+                                    lock of a hot mutex: kept with what is read, not written) */
     uintptr_t idle_obj;          /* where workers wait for work (cond/sem/futex/fd key) */
     int idle_kind;
     uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
@@ -65,7 +67,7 @@ struct ps_pool {
      * (each of its posts missed the line the workers had just written) */
     uint64_t submissions __attribute__((aligned(64)));   /* posts to the idle object by non-members */
     uint64_t last_post_ns;       /* when a producer last posted the idle object */
-    uint32_t demand_peak;        /* agent: most tasks ever in flight (busy + queued), counted
+    uint32_t demand_peak __attribute__((aligned(64)));   /* agent: most tasks ever in flight (busy + queued), counted
                                     once the queue estimate is trustworthy; 0 = unknown */
     int queue_calibrated;        /* agent: seen all idle after the idle wait was known, so
                                     submissions and starts are counted from a known zero */
@@ -73,7 +75,6 @@ struct ps_pool {
     int joined;                  /* threads that ever joined the pool (a renamed thread may count twice) */
     double cpu_rate_peak;        /* agent: the most cores its threads used over PS_PEAK_TICKS ticks:
                                     above one, no lock held them to one thread at a time */
-    int limit;                   /* controller's concurrency limit, 0 = none */
     int parked;                  /* workers parked by the throttle right now */
     /* totals of exited threads whose records were recycled */
     uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns, ret_unattributed_ns;
