@@ -41,9 +41,12 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
               ps_num(p, "cpu_s"), cpu);
     /* Twins are seen when the other encoders wait for input too; when they
      * were always handed it first (1 run in 45 under load), only one
-     * worker's waits on the learned condvar are seen, which says as much. */
-    json_t *one = json_object_get(json_object_get(p, "idle_wait"), "one_waiter");
-    cr_expect(ps_num(p, "idle_wait.twins") >= 1 || json_is_true(one),
+     * worker's waits on the learned condvar are seen, which says as much;
+     * when none ever waited before the end (1 run in 111), no wait for work
+     * is known at all, and there is nothing to say of it. */
+    json_t *iw = json_object_get(p, "idle_wait"), *one = json_object_get(iw, "one_waiter");
+    int learned = json_is_string(json_object_get(iw, "object"));
+    cr_expect(!learned || ps_num(p, "idle_wait.twins") >= 1 || json_is_true(one),
               "twins %f, one_waiter %s: the other workers' condvars not seen", ps_num(p, "idle_wait.twins"),
               json_is_true(one) ? "true" : "false");
     json_t *tasks = json_object_get(p, "tasks");
@@ -68,6 +71,6 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
         said |= strstr(line, "idle wait") &&
                 (strstr(line, "one worker's of its own") || strstr(line, "only one worker's waits on it"));
     pclose(f);
-    cr_expect(said, "`poolshim report` does not say the idle wait may be one worker's");
+    cr_expect(said || !learned, "`poolshim report` does not say the idle wait may be one worker's");
     ps_run_free(&r);
 }
