@@ -16,6 +16,7 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
+#include "poolname.h"
 #include "real.h"
 #include "report.h"
 #include "clock.h"
@@ -40,6 +41,7 @@ static void atfork_child(void)
     ps_thread_after_fork_child();
     ps_obj_table_reset();
     ps_pool_table_reset();
+    ps_poolname_reset();                 /* pool 0 of the child is not the parent's */
     struct ps_thread *me = ps_self;
     if (me && !me->ignore && me->routine) {
         char prefix[PS_NAME_LEN];

@@ -73,6 +73,11 @@ static struct pool_name *name_of(int pi)
     return n;
 }
 
+void ps_poolname_reset(void)
+{
+    memset(names, 0, sizeof names);
+}
+
 void ps_poolname_tick(void)
 {
     for (int pi = 0; ps_pools && pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].used, __ATOMIC_ACQUIRE) == 2; pi++)

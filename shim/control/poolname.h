@@ -9,6 +9,8 @@
 /* Agent, each tick: names the functions of pools that appeared since, while
  * their objects are loaded (a library dlclosed later names nothing). */
 void ps_poolname_tick(void);
+/* After fork: the pool table starts again, and so do the names. */
+void ps_poolname_reset(void);
 /* Pool pi's start routine as the symbol table says: its symbol (C++ mangled)
  * or module+0xoff; "(unknown)" without one. The report's start_routine. */
 const char *ps_poolname_routine(int pi);

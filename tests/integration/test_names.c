@@ -138,3 +138,23 @@ Test(names, poolshim_pool_selects_by_shown_name_or_symbol, .timeout = 60)
     selects_till("shop::till_worker");
     selects_till("_ZN4shopL11till_workerEPv");
 }
+
+/* A forked child's pools are its own, and so are their names: its pool 0
+ * was called after the parent's pool 0 (the names were kept across fork). */
+Test(names, a_forked_childs_pool_is_named_by_its_own_routine, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/fork_pools"), NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "pool child_worker: 2 threads") != NULL, "the child's summary: %s", r.err);
+    cr_expect(strstr(r.err, "pool parent_worker: 2 threads") != NULL, "the parent's summary: %s", r.err);
+    const char *s = r.err;
+    int parent_lines = 0;
+    while ((s = strstr(s, "pool parent_worker")) != NULL) {
+        parent_lines++;
+        s++;
+    }
+    cr_expect_eq(parent_lines, 1, "parent_worker named in %d summaries: %s", parent_lines, r.err);
+    ps_run_free(&r);
+}
