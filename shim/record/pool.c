@@ -506,13 +506,16 @@ int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
     if (p->idle_kind == PS_K_FUTEX) {
         uint64_t subs = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);
         uint64_t tasks = __atomic_load_n(&p->tasks, __ATOMIC_RELAXED);
-        if (subs >= 50 && tasks * 50 < subs * 49)
+        uint64_t workers = (uint64_t)__atomic_load_n(&p->joined, __ATOMIC_RELAXED);
+        if (subs >= 50 && tasks + workers < subs)      /* beyond the posts that stop them */
             return 0;
         /* Woken for all at each post, its waits end more often than tasks
-         * come: a herd's losers that went back to wait slower than
+         * come (each post releases one; each worker's wake-up to stop may
+         * count one more: beyond that, too many):
+         * a herd's losers that went back to wait slower than
          * PS_REWAIT_NS (waitobj.h; sched_yield spins on a loaded machine:
          * 474 read for 400) were counted. */
-        if (idle && __atomic_load_n(&idle->woken_all, __ATOMIC_RELAXED) && subs >= 50 && tasks * 50 > subs * 51)
+        if (idle && __atomic_load_n(&idle->woken_all, __ATOMIC_RELAXED) && subs >= 50 && tasks > subs + workers)
             return 0;
     }
     return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= cpu_ns / 50;
