@@ -42,7 +42,7 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
     /* Twins are seen when the other encoders wait for input too; when they
      * were always handed it first (1 run in 45 under load), only one
      * worker's waits on the learned condvar are seen, which says as much;
-     * when none ever waited before the end (1 run in 111), no wait for work
+     * when none ever waited before the end (seen once), no wait for work
      * is known at all, and there is nothing to say of it. */
     json_t *iw = json_object_get(p, "idle_wait"), *one = json_object_get(iw, "one_waiter");
     int learned = json_is_string(json_object_get(iw, "object"));
