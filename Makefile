@@ -95,7 +95,7 @@ $(AN_BIN): $(AN_OBJ)
 
 $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtures
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm $(FIX_LIBS)
-$(B)/fixtures/%: tests/fixtures/%.cc | $(B)/fixtures
+$(B)/fixtures/%: tests/fixtures/%.cc tests/fixtures/blocked.h | $(B)/fixtures
 	$(PLAIN_CXX) -O1 -g -std=c++20 -Wall -pthread -rdynamic -o $@ $<
 $(B)/fixtures/lib%.so: tests/fixtures/lib%.c | $(B)/fixtures
 	$(PLAIN_CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -shared -fPIC -o $@ $<

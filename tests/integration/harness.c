@@ -175,16 +175,27 @@ void ps_rmdir(const char *dir)
     if (system(cmd)) {}
 }
 
-json_t *ps_pool_by_routine(json_t *report, const char *routine)
+/* The report's first pool whose string key is value, or NULL. */
+static json_t *pool_by(json_t *report, const char *key, const char *value)
 {
     json_t *pools = json_object_get(report, "pools"), *p;
     size_t i;
     json_array_foreach(pools, i, p) {
-        const char *s = json_string_value(json_object_get(p, "start_routine"));
-        if (s && !strcmp(s, routine))
+        const char *s = json_string_value(json_object_get(p, key));
+        if (s && !strcmp(s, value))
             return p;
     }
     return NULL;
+}
+
+json_t *ps_pool_by_routine(json_t *report, const char *routine)
+{
+    return pool_by(report, "start_routine", routine);
+}
+
+json_t *ps_pool_by_name(json_t *report, const char *name)
+{
+    return pool_by(report, "name", name);
 }
 
 static json_t *at(json_t *obj, const char *path)

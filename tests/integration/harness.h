@@ -38,6 +38,8 @@ void ps_rmdir(const char *dir);
 
 /* The pool whose start_routine equals routine, or NULL. */
 json_t *ps_pool_by_routine(json_t *report, const char *routine);
+/* The pool the report names name (its "name": what the summary prints), or NULL. */
+json_t *ps_pool_by_name(json_t *report, const char *name);
 /* Number at a dotted path ("wait_by_cause.io"); NAN if absent. */
 double ps_num(json_t *obj, const char *path);
 const char *ps_str(json_t *obj, const char *path);

@@ -8,19 +8,6 @@
 #include <string.h>
 #include "harness.h"
 
-/* The report's pool named name, or NULL. */
-static json_t *pool_named(json_t *report, const char *name)
-{
-    json_t *p;
-    size_t i;
-    json_array_foreach(json_object_get(report, "pools"), i, p) {
-        const char *n = ps_str(p, "name");
-        if (n && !strcmp(n, name))
-            return p;
-    }
-    return NULL;
-}
-
 Test(fn_trampoline, an_argument_that_is_a_function_is_the_entry_and_pools_split_by_it, .timeout = 60)
 {
     struct ps_run r;
@@ -29,7 +16,7 @@ Test(fn_trampoline, an_argument_that_is_a_function_is_the_entry_and_pools_split_
     cr_assert_eq(ps_run(&r, argv, NULL), 0);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
-    json_t *a = pool_named(r.report, "fn_work_a"), *b = pool_named(r.report, "fn_work_b");
+    json_t *a = ps_pool_by_name(r.report, "fn_work_a"), *b = ps_pool_by_name(r.report, "fn_work_b");
     cr_assert_not_null(a, "no pool fn_work_a: %s", r.err);
     cr_assert_not_null(b, "no pool fn_work_b: %s", r.err);
     cr_expect_str_eq(ps_str(a, "start_routine"), "fn_tramp");

@@ -15,18 +15,6 @@
 #include "analyzer_kit.h"
 #include "harness.h"
 
-static json_t *pool_named(json_t *report, const char *name)
-{
-    json_t *p;
-    size_t i;
-    json_array_foreach(json_object_get(report, "pools"), i, p) {
-        const char *n = ps_str(p, "name");
-        if (n && !strcmp(n, name))
-            return p;
-    }
-    return NULL;
-}
-
 /* No pool name or start routine is a bare address; no two pools share a name. */
 static void names_are_unique_and_no_address(json_t *report)
 {
@@ -89,7 +77,7 @@ Test(names, cxx_routines_read_demangled_short_and_apart, .timeout = 60)
         { "javac* (thread_native_entry)", "_ZL19thread_native_entryP6Thread", 1 },
     };
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
-        json_t *p = pool_named(r.report, want[k].name);
+        json_t *p = ps_pool_by_name(r.report, want[k].name);
         cr_expect_not_null(p, "no pool named %s; stderr: %s", want[k].name, r.err);
         if (!p)
             continue;
