@@ -172,11 +172,16 @@ int ps_stacks_init(int sig)
  * rt_sigaction the wrapper never saw). */
 static int takeover_logged;
 
+static void say_taken(const char *did, const char *to)
+{
+    ps_log_once(&takeover_logged, "the program %s signal %d (POOLSHIM_DUMP_SIGNAL)%s: "
+                "dumps carry no stacks and cannot be requested by signal from now on; "
+                "set POOLSHIM_DUMP_SIGNAL to another real-time signal", did, the_sig, to);
+}
+
 static void taken_over(void)
 {
-    ps_log_once(&takeover_logged, "the program installed its own handler for signal %d (POOLSHIM_DUMP_SIGNAL): "
-                "dumps carry no stacks and cannot be requested by signal from now on; "
-                "set POOLSHIM_DUMP_SIGNAL to another real-time signal", the_sig);
+    say_taken("installed its own handler for", "");
     __atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
 }
 
@@ -204,9 +209,7 @@ int ps_stacks_enabled(void)
 {
     if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
         if (__atomic_load_n(&reset_quietly, __ATOMIC_RELAXED))
-            ps_log_once(&takeover_logged, "the program set signal %d (POOLSHIM_DUMP_SIGNAL) back to its default: "
-                        "dumps carry no stacks and cannot be requested by signal from now on; "
-                        "set POOLSHIM_DUMP_SIGNAL to another real-time signal", the_sig);
+            say_taken("set", " back to its default");
         return 0;
     }
     struct sigaction cur;

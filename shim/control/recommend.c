@@ -86,8 +86,8 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     /* A wait for work it hardly waited on (HotSpot's periodic task thread:
      * 0.3 % of its life, the rest timed sleeps) does not make it one either
      * ("io-bound, 3471 threads"). */
-    double lone_idle = in->wall_s > 0 ? in->idle_s / in->wall_s : 0;
-    if (in->lone && !in->tasks_seen && (!in->waits_for_work || lone_idle < PS_LONE_IDLE)) {
+    double idle_share = in->threads > 0 && in->wall_s > 0 ? in->idle_s / (in->threads * in->wall_s) : 0;
+    if (in->lone && !in->tasks_seen && (!in->waits_for_work || idle_share < PS_LONE_IDLE)) {
         o->cls = PS_CLASS_SINGLE;
         o->recommended_threads = 1;
         ps_fmt(o->reason, sizeof o->reason,
@@ -158,7 +158,6 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * core: sysbench's 16 CPU-bound threads on 2 cores wait for one 7/8 of
      * the time). A pool that waited for work 95 % of it is serialized by
      * nothing, however its few other waits split. */
-    double idle_share = in->threads > 0 && in->wall_s > 0 ? in->idle_s / (in->threads * in->wall_s) : 0;
     /* A lock only one thread ever waited on queues no peers: that thread
      * waits for the holder, as for work (redis's I/O threads each wait on a
      * mutex of their own that the main thread holds while threaded I/O is

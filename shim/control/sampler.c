@@ -565,8 +565,8 @@ static void read_name(struct ps_thread *t)
         if (t->tid != getpid()) {
             char prefix[PS_NAME_LEN];
             ps_pool_prefix(t->name, prefix);
-            if (t->pool >= 0 && !ps_instance_renamed(t, prefix))
-                ps_pool_renamed(t->pool, prefix);
+            if (t->pool >= 0)
+                ps_instance_renamed(t, prefix);
             else
                 t->pool = ps_pool_join(t, prefix);
         }

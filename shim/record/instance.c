@@ -130,13 +130,11 @@ static int pool_has_live(int pi)
     return 0;
 }
 
-int ps_instance_renamed(struct ps_thread *t, const char *prefix)
+/* 1 if t moved to the pool of prefix (it did none of its pool's work yet). */
+static int move_renamed(struct ps_thread *t, int from, const char *prefix)
 {
-    int from = __atomic_load_n(&t->pool, __ATOMIC_ACQUIRE);
-    if (from < 0 || from >= PS_MAX_POOLS || !prefix[0] || ps_cfg.pool[0])
-        return 0;
     struct ps_pool *p = &ps_pools[from];
-    if (!strncmp(p->prefix, prefix, PS_NAME_LEN) || __atomic_load_n(&p->by_arg, __ATOMIC_ACQUIRE) ||
+    if (!strncmp(p->prefix, prefix, PS_NAME_LEN) || ps_cfg.pool[0] || __atomic_load_n(&p->by_arg, __ATOMIC_ACQUIRE) ||
         __atomic_load_n(&t->tasks, __ATOMIC_RELAXED) || __atomic_load_n(&t->tasks_before, __ATOMIC_RELAXED) ||
         __atomic_load_n(&t->wait_ns[PS_IDLE], __ATOMIC_RELAXED) ||
         __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED) >= PS_RENAME_YOUNG_CPU_NS)
@@ -156,6 +154,15 @@ int ps_instance_renamed(struct ps_thread *t, const char *prefix)
     }
     __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
     return moved;
+}
+
+void ps_instance_renamed(struct ps_thread *t, const char *prefix)
+{
+    int from = __atomic_load_n(&t->pool, __ATOMIC_ACQUIRE);
+    if (from < 0 || from >= PS_MAX_POOLS || !prefix[0])
+        return;
+    if (!move_renamed(t, from, prefix))
+        ps_pool_renamed(from, prefix);
 }
 
 int ps_pool_instance_no(int pi)

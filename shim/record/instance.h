@@ -13,12 +13,12 @@ int ps_instance_join(const struct ps_thread *t, const char *prefix);
 /* 1 for the first pool of its key, 2 for the second instance and so on:
  * two instances of one pool code must not share a name. */
 int ps_pool_instance_no(int pi);
-/* Thread t took a name of prefix: if it has done none of its pool's work
- * yet, it moves to the pool of its new name (1); else (0) the pool keeps it
- * and takes the name as its alias (pool.h: ps_pool_renamed). So threads
+/* Thread t (in a pool) took a name of prefix: if it has done none of its
+ * pool's work yet, it moves to the pool of its new name; else the pool keeps
+ * it and takes the name as its alias (pool.h: ps_pool_renamed). So threads
  * named as they start are grouped by the names they work under, whoever
  * names them and whenever the race between naming and starting ends. */
-int ps_instance_renamed(struct ps_thread *t, const char *prefix);
+void ps_instance_renamed(struct ps_thread *t, const char *prefix);
 /* After fork: the lock's holder is gone. */
 void ps_instance_reset(void);
 #endif

@@ -60,17 +60,17 @@ PS_EXPORT long syscall(long nr, ...)
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
     if (nr == SYS_futex) {
-        int op = (int)a2;
+        int op = (int)a2, cmd = op & FUTEX_CMD_MASK;
         if (futex_is_wake(op)) {
             struct ps_thread *t = ps_self;
             if (t && t->flock_obj == (uintptr_t)a1)
                 flock_released(t);
             ps_obj_note_post((uintptr_t)a1);
-            if (a3 > 1 && ((op & FUTEX_CMD_MASK) == FUTEX_WAKE || (op & FUTEX_CMD_MASK) == FUTEX_WAKE_BITSET))
+            if (a3 > 1 && (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET))
                 ps_obj_note_wake_all((uintptr_t)a1);
         } else if (futex_is_wait(op)) {
             struct ps_objwait w;
-            int lock = (op & FUTEX_CMD_MASK) == FUTEX_LOCK_PI;
+            int lock = cmd == FUTEX_LOCK_PI;
             /* The mutex protocol nearly every futex lock follows (Drepper's
              * "Futexes are tricky", mutex 2: GLib's GMutex, glibc's lowlevellock,
              * most hand-rolled ones): 0 free, 1 locked, 2 locked with waiters,
@@ -79,7 +79,6 @@ PS_EXPORT long syscall(long nr, ...)
              * second signal: a lock wait, taken as one. Rust's std Mutex
              * follows it with FUTEX_WAIT_BITSET (its 2.65 s of lock wait read
              * as condvar wait, with no lock in the report). */
-            int cmd = op & FUTEX_CMD_MASK;
             int word_lock = !lock && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && (int)a3 == 2;
             if (ps_objwait_begin(&w, lock || word_lock ? PS_LOCK : PS_COND,
                                  lock ? PS_K_MUTEX : word_lock ? PS_K_FUTEX_LOCK : PS_K_FUTEX,

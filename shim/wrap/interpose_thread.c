@@ -47,8 +47,8 @@ static void *trampoline(void *p)
     if (strncmp(name, t->name, PS_NAME_LEN)) {
         memcpy(t->name, name, PS_NAME_LEN);
         ps_pool_prefix(name, prefix);
-        if (t->pool >= 0 && !ps_instance_renamed(t, prefix))
-            ps_pool_renamed(t->pool, prefix);
+        if (t->pool >= 0)
+            ps_instance_renamed(t, prefix);
     }
     void *ret;
     pthread_cleanup_push(on_exit_cleanup, t);
@@ -100,8 +100,9 @@ PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 
 /* A thread named after it started, by itself or by its creator (memcached
  * names each worker from the main thread, racing with the worker's start):
- * its pool learns the new name at once, so a worker that starts with it
- * joins the same pool instead of splitting it (pool.h: ps_pool_renamed). */
+ * before it did any work it moves to the pool of its new name, else its
+ * pool takes the name, so that a worker that starts with it joins the same
+ * pool instead of splitting it (instance.h: ps_instance_renamed). */
 PS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
     int r = PS_REAL(pthread_setname_np)(th, name);
@@ -110,8 +111,7 @@ PS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
         if (t && t->pool >= 0) {
             char prefix[PS_NAME_LEN];
             ps_pool_prefix(name, prefix);
-            if (!ps_instance_renamed(t, prefix))
-                ps_pool_renamed(t->pool, prefix);
+            ps_instance_renamed(t, prefix);
         }
     }
     return r;
