@@ -65,17 +65,31 @@ static int offered_threads(double a, double wait)
     return PS_MAX_THREADS_RECOMMENDED;
 }
 
+/* A wait over a few milliseconds of CPU gives a ratio in the thousands
+ * (node's idle platform threads: W/C 56,961 over 0.1 ms of CPU). The model
+ * still reads the raw ratio (PS_LITTLE_CPU_S keeps it from sizing on it). */
+double ps_recommend_w_c_shown(double W, double C)
+{
+    if (C <= 0 || (C < PS_LITTLE_CPU_S && W > 0))
+        return NAN;
+    return W / C;
+}
+
 void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
 {
     memset(o, 0, sizeof *o);
     double C = in->cpu_s, W = in->io_s + in->sleep_s;
     double contention = in->lock_s + in->cond_s + in->spin_s;
     o->w_c = C > 0 ? W / C : 0;
+    o->w_c_shown = ps_recommend_w_c_shown(W, C);
     o->goetz = in->cores * (1 + o->w_c);
     o->queueing = ps_qmodel_threads(in->cores, o->w_c, PS_BUSY_TARGET);
     o->effective_parallelism = in->wall_s > 0 ? C / in->wall_s : 0;
     char wc[32], g[32], b[32];
-    ps_fmt_double(wc, sizeof wc, o->w_c, 2);
+    if (isnan(o->w_c_shown))
+        ps_fmt(wc, sizeof wc, "unknown");
+    else
+        ps_fmt_double(wc, sizeof wc, o->w_c_shown, 2);
     ps_fmt_double(g, sizeof g, o->goetz, 1);
     char q[32];
     ps_fmt(q, sizeof q, "%d", o->queueing);

@@ -45,6 +45,7 @@ struct ps_rec_in {
 
 struct ps_rec_out {
     double w_c;
+    double w_c_shown;        /* ps_recommend_w_c_shown(W, C) */
     double goetz;            /* cores x (1 + W/C) */
     int queueing;            /* the smallest size that keeps the cores 95 % busy (qmodel.h) */
     double bottleneck;       /* 0 = no serialising object */
@@ -55,5 +56,8 @@ struct ps_rec_out {
     char reason[320];
 };
 
+/* W/C as printed: NaN (null, `-`, "unknown") where a wait over a few
+ * milliseconds of CPU makes the ratio noise. */
+double ps_recommend_w_c_shown(double wait_s, double cpu_s);
 void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *out);
 #endif

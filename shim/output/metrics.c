@@ -181,7 +181,7 @@ static const struct { const char *metric, *type, *help; } fams[] = {
     { "poolshim_pool_parked_threads", "gauge", "Threads of the pool parked by the controller." },
     { "poolshim_pool_limit_threads", "gauge", "The controller's concurrency limit for the pool (0: none)." },
     { "poolshim_pool_queue_depth", "gauge", "Estimated tasks queued (submissions less starts, 0 when all workers wait for work; no series while the pool's wait for work is unknown)." },
-    { "poolshim_pool_w_c", "gauge", "W/C of the pool so far: (io + sleep) wait over CPU time (NaN before any CPU time)." },
+    { "poolshim_pool_w_c", "gauge", "W/C of the pool so far: (io + sleep) wait over CPU time (NaN while it waited over less than 5 ms of CPU: noise)." },
     { "poolshim_pool_tasks_total", "counter", "Tasks the pool's workers started (no series while the pool's wait for work is unknown)." },
     { "poolshim_pool_cpu_seconds_total", "counter", "CPU time of the pool's threads." },
     { "poolshim_pool_wait_seconds_total", "counter", "Off-CPU time of the pool's threads by cause (io, sleep, lock, cond, idle, runqueue)." },
@@ -222,7 +222,8 @@ static void pools_text(void)
                     series(fams[f].metric, pi, NULL, (double)s->queue);
                 break;
             case F_WC:
-                series(fams[f].metric, pi, NULL, s->cpu_ns ? (double)(s->io_ns + s->sleep_ns) / (double)s->cpu_ns : NAN);
+                series(fams[f].metric, pi, NULL, ps_recommend_w_c_shown((double)(s->io_ns + s->sleep_ns) * 1e-9,
+                                                                        (double)s->cpu_ns * 1e-9));
                 break;
             case F_TASKS:
                 if (tasks_known[pi])

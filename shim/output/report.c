@@ -19,6 +19,7 @@
 #include "syncobj.h"
 #include "trace.h"
 #include "view.h"
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -92,7 +93,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         causes_json(w, t->wait_ns);
         ps_jw_dbl(w, "unattributed_s", t->unattributed_ns * NS);
         ps_jw_dbl(w, "spin_s", t->spin_ns * NS);
-        ps_jw_dbl(w, "w_c", ro->w_c);
+        ps_jw_dbl(w, "w_c", ro->w_c_shown);
         if (v->tasks_whole) {
             ps_jw_u64(w, "tasks", t->tasks);
             if (t->tasks) {
@@ -152,7 +153,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "top_contention");
         ps_jw_str(w, "classification", ps_class_name[ro->cls]);
         ps_jw_dbl(w, "model_cores", v->model_cores);
-        ps_jw_dbl(w, "goetz_threads", ro->goetz);
+        ps_jw_dbl(w, "goetz_threads", isnan(ro->w_c_shown) ? NAN : ro->goetz);   /* from a W/C shown unknown */
         ps_jw_i64(w, "queueing_threads", ro->queueing);
         if (ro->bottleneck > 0)
             ps_jw_dbl(w, "bottleneck_threads", ro->bottleneck);
@@ -226,7 +227,7 @@ void ps_report_threads_json(struct ps_jw *w)
         ps_jw_dbl(w, "wait_s", sum_causes(ns));
         causes_json(w, ns);
         double W = (ns[PS_IO] + ns[PS_SLEEP]) * NS;
-        ps_jw_dbl(w, "w_c", t->cpu_ns ? W / (t->cpu_ns * NS) : 0);
+        ps_jw_dbl(w, "w_c", ps_recommend_w_c_shown(W, t->cpu_ns * NS));
         ps_jw_dbl(w, "spin_s", t->spin_ns * NS);
         int64_t tasks = ps_view_thread_tasks(t);
         if (tasks < 0)
@@ -411,7 +412,10 @@ static void summary(const char *path)
         ps_fmt_double(num[0], 32, t->cpu_ns * NS, 2);
         ps_fmt_double(num[1], 32, (t->wait_ns[PS_IO] + t->wait_ns[PS_SLEEP]) * NS, 2);
         ps_fmt_double(num[2], 32, (t->wait_ns[PS_LOCK] + t->wait_ns[PS_COND]) * NS, 2);
-        ps_fmt_double(num[3], 32, ro->w_c, 2);
+        if (isnan(ro->w_c_shown))
+            ps_fmt(num[3], 32, "-");
+        else
+            ps_fmt_double(num[3], 32, ro->w_c_shown, 2);
         if (v->tasks_whole)
             ps_fmt(num[4], 32, "%lu", (unsigned long)t->tasks);
         else

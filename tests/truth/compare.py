@@ -152,14 +152,14 @@ def main():
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         w, c = pools.get(busy["id"], {}).get("wc_truth", [0, 0]) if busy else (0, 0)
         truth = w / c if c else 0
-        if not busy or abs(busy["w_c"] - truth) > max(0.2 * truth, 0.25):
-            fails.append(f"W/C {busy['w_c'] if busy else float('nan'):.2f}, outside {truth:.2f}")
+        if not busy or busy["w_c"] is None or abs(busy["w_c"] - truth) > max(0.2 * truth, 0.25):
+            fails.append(f"W/C {busy['w_c'] if busy else None}, outside {truth:.2f}")
     if stderr_file:
         fails += one_answer(report, open(stderr_file, errors="replace").read())
     task_cell = ""
     if want_wc is not None:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
-        if not busy or abs(busy["w_c"] - want_wc) > 0.2 * want_wc:
+        if not busy or busy["w_c"] is None or abs(busy["w_c"] - want_wc) > 0.2 * want_wc:
             fails.append(f"W/C {busy['w_c'] if busy else None}, truth {want_wc}")
     if want_class is not None:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include "recommend.h"
 #include "qmodel.h"
+#include <math.h>
 #include <string.h>
 
 static struct ps_rec_out rec(struct ps_rec_in in)
@@ -472,4 +473,20 @@ Test(recommend, a_pool_fed_by_its_producer_is_sized_by_the_load_offered)
     in = (struct ps_rec_in){ .cores = 2, .threads = 20, .tasks_seen = 1, .cpu_s = 1.6, .sleep_s = 6.4,
                              .idle_s = 6, .wall_s = 1 };
     cr_expect_eq(rec(in).recommended_threads, 13, "%s", rec(in).reason);
+}
+
+/* node's idle platform thread: 0.1 ms of CPU, 5.7 s asleep. The raw ratio
+ * (57,000) still feeds the model, which PS_LITTLE_CPU_S keeps from sizing
+ * on it; what is shown is unknown. 4 ms of CPU with no wait is a true 0. */
+Test(recommend, wc_over_a_few_ms_of_cpu_is_shown_unknown)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 1, .cpu_s = 0.0001, .sleep_s = 5.7,
+                                                  .wall_s = 6 });
+    cr_expect_float_eq(o.w_c, 57000.0, 1e-6);
+    cr_expect(isnan(o.w_c_shown));
+    cr_expect(strstr(o.reason, "W/C unknown") != NULL, "%s", o.reason);
+    cr_expect_eq(o.recommended_threads, 1);
+    cr_expect(isnan(ps_recommend_w_c_shown(0, 0)));
+    cr_expect_float_eq(ps_recommend_w_c_shown(0, 0.004), 0, 1e-12);
+    cr_expect_float_eq(ps_recommend_w_c_shown(0.02, 0.005), 4, 1e-12);
 }
