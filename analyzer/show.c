@@ -130,6 +130,7 @@ static json_t *groups(const json_t *dump, unsigned flags)
             an_copy_scalar(b, bo, "kind");
             an_copy_scalar(b, bo, "object");
             an_copy_scalar(b, bo, "name");
+            an_copy_scalar(b, bo, "ended_before_stack");
             add_unique(json_object_get(g, "blocked_on"), b, 5);
             json_decref(b);
         }

@@ -201,9 +201,11 @@ void an_show_text(FILE *out, const json_t *a)
         int l = 0;
         json_array_foreach(bo, j, x)
             if (l < (int)sizeof line)
-                l += snprintf(line + l, sizeof line - (size_t)l, "%s%s %s", j ? ", " : "waiting on ",
+                l += snprintf(line + l, sizeof line - (size_t)l, "%s%s %s%s", j ? ", " : "waiting on ",
                               S(an_str(x, "kind"), 10),
-                              an_str(x, "object") ? object(ob, sizeof ob, an_str(x, "object"), an_str(x, "name")) : "");
+                              an_str(x, "object") ? object(ob, sizeof ob, an_str(x, "object"), an_str(x, "name")) : "",
+                              json_is_true(json_object_get(x, "ended_before_stack"))
+                                  ? " (that wait ended before the stack below was taken)" : "");
         fprintf(out, "\n");
         if (l) wrapped_line(out, 4, "", line);
         fprintf(out, "    tids:");

@@ -36,6 +36,8 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
 #define PS_FED_WAIT 0.05
 /* Less CPU than this is too little to size a pool from. */
 #define PS_LITTLE_CPU_S 0.005
+/* ... and so is a pool that ran fewer cores than this over its life. */
+#define PS_FEW_CORES 0.05
 /* A lone thread with its tasks unseen is a pool of one if it waited for
  * work at least this share of its life. */
 #define PS_LONE_IDLE 0.05
@@ -117,6 +119,20 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                "a single thread that took one task in its life: not a pool to size (W/C %s)", wc);
         return;
     }
+    /* Threads of one start routine that do different jobs: one polls for
+     * the pool's work, the others never do (CPython's process pool executor:
+     * a manager thread polls the workers' result pipe, a feeder waits on a
+     * condition; both start in thread_run). Not interchangeable workers,
+     * so no pool to size ("serialized, use 2 processes" from their GIL). */
+    if (in->one_poller && !in->tasks_seen) {
+        o->cls = PS_CLASS_SINGLE;
+        o->recommended_threads = in->threads;
+        ps_fmt(o->reason, sizeof o->reason,
+               "threads with different jobs: one of the %d polls where the pool's work comes, %s; "
+               "not a pool to size (W/C %s), keep %d", in->threads,
+               in->threads == 2 ? "the other never does" : "the others never do", wc, in->threads);
+        return;
+    }
     /* One thread with tasks that spends most of its time waiting on a lock or
      * condvar waits for others (pigz's writer for its compressors' blocks, in
      * order): a second thread would wait beside it, so its W/C of 0 must not
@@ -150,15 +166,26 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * returned and so read as I/O, were told "io-bound, 2402 threads". */
     int untouched = (C < PS_LITTLE_CPU_S && W <= (1 - PS_IDLE_SHARE) * blocked) ||
                     (in->took_none && in->waits_for_work && C < 0.01 * blocked);
-    if (untouched && in->threads > 0 && lived > 0 && blocked >= PS_IDLE_SHARE * lived) {
+    /* Likewise threads that ran under PS_FEW_CORES of a core over the run, in
+     * no I/O or sleep, whatever else was running meanwhile: CPython's process
+     * pool executor's manager and feeder threads (0.13 s of CPU over 3 s,
+     * runnable a third of the time behind the worker processes) read
+     * "cpu-bound -> 3". A GIL-bound pool runs a whole core. A pool whose
+     * tasks are seen is sized by them below (the load offered, its waits
+     * for work). Nor is a pool whose threads queue on one lock (a convoy:
+     * serialized, below). */
+    int top_queues = in->top_wait_s >= 0.6 * contention && !in->top_one_waiter;
+    int few_cores = !in->tasks_seen && !top_queues && o->effective_parallelism < PS_FEW_CORES && W <= (1 - PS_IDLE_SHARE) * blocked &&
+                    C <= (1 - PS_IDLE_SHARE) * lived;
+    if (in->threads > 0 && lived > 0 && ((untouched && blocked >= PS_IDLE_SHARE * lived) || few_cores)) {
         char ms[32], pct[32];
         ps_fmt_double(ms, sizeof ms, C * 1e3, 2);
-        ps_fmt_double(pct, sizeof pct, 100 * blocked / lived, 1);
+        ps_fmt_double(pct, sizeof pct, 100 * C / lived, 1);
         o->cls = PS_CLASS_IDLE;
         o->recommended_threads = in->threads;
         ps_fmt(o->reason, sizeof o->reason,
-               "no work to size from: its threads used %s ms of CPU and were blocked on locks, condvars "
-               "or their wait for work %s %% of the time; keep %d", ms, pct, in->threads);
+               "no work to size from: its threads used %s ms of CPU, %s %% of their time, and were otherwise "
+               "blocked on locks, condvars or their wait for work; keep %d", ms, pct, in->threads);
         return;
     }
     double usable = in->threads > 0 && in->threads < in->cores ? in->threads : in->cores;
@@ -176,7 +203,6 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * waits for the holder, as for work (redis's I/O threads each wait on a
      * mutex of their own that the main thread holds while threaded I/O is
      * off; an idle redis was told "serialized, shorten the critical section"). */
-    int top_queues = in->top_wait_s >= 0.6 * contention && !in->top_one_waiter;
     int serial = contention >= 0.5 * (C + W) && (top_queues || in->top_is_handoff) &&
                  contention > 0 && !saturating && !one_waiter && in->threads != 1 && idle_share < PS_IDLE_SHARE;
     double hold = in->top_is_handoff ? C : in->top_hold_s;

@@ -35,6 +35,8 @@ struct ps_rec_in {
     int took_none, took_one; /* its tasks are counted, and it took none / exactly one */
     int lone;                /* the pool ever had one thread (not: one left at the end) */
     int waits_for_work;      /* its wait for work is known (its tasks may still be uncounted) */
+    int one_poller;          /* its wait for work is a poll site where one of its several
+                                threads polls: the others have other jobs */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:
                                 more threads than that would find nothing to do */
     double task_work_s;      /* cpu + io + sleep per task, 0 = tasks unknown */

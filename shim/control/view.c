@@ -42,8 +42,10 @@ static void totals_begin(int pi, struct ps_pool_totals *o)
     o->nvcsw = p->ret_nvcsw;
     o->nivcsw = p->ret_nivcsw;
     o->working = (int)p->ret_working;
+    o->pollers = (int)p->ret_pollers;
     o->tally_tasks = ps_tally_retired_tasks(pi);
-    o->tally_working = (int)p->ret_working;
+    /* at least one retired poster if its posts were kept */
+    o->tally_working = p->ret_working ? (int)p->ret_working : o->tally_tasks > 0;
     for (int c = 0; c < PS_NCAUSE; c++)
         o->wait_ns[c] = p->ret_wait_ns[c];
 }
@@ -67,6 +69,7 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     uint64_t tasks = waits_tasks(t);
     o->tasks += tasks;
     o->working += tasks > 0;
+    o->pollers += ps_pool_polled_at_idle_site(t);
     int64_t tally = ps_tally_thread_tasks(t);
     if (tally > 0) {
         o->tally_tasks += (uint64_t)tally;
@@ -90,14 +93,19 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
  * its task object's also when it counts more than its waits (both count
  * each task once at most, and waits miss the tasks taken without one: a
  * CPython executor whose queue's lock was learned as its wait for work
- * counted 92 of 5,600 tasks). Posts of a task object end tasks without a
- * known start: no latencies. */
+ * counted 92 of 5,600 tasks), if more than one of its threads posted it.
+ * Posts of a task object end tasks without a known start: no latencies. */
 static void count_tasks(int pi, struct ps_view_pool *v)
 {
     struct ps_pool_totals *o = &v->tot;
-    v->tasks_whole = ps_pool_tasks_whole(pi, o->cpu_ns);
+    v->tasks_whole = ps_pool_tasks_whole(pi, o);
     v->tasks_by_takes = 0;
-    v->tasks_by_tally = __atomic_load_n(&ps_pools[pi].task_obj, __ATOMIC_ACQUIRE) &&
+    /* A task object only one of several threads posts is that thread's
+     * (CPython's process pool executor: its manager thread resolves each
+     * future, and its feeder, also in thread_run, posts nothing): no count
+     * of the pool's tasks. */
+    int tally_shared = o->tally_working >= 2 || ps_pool_lone(pi);
+    v->tasks_by_tally = __atomic_load_n(&ps_pools[pi].task_obj, __ATOMIC_ACQUIRE) && tally_shared &&
                         (!v->tasks_whole || o->tally_tasks > o->tasks);
     if (!v->tasks_by_tally && !v->tasks_whole) {
         /* a semaphore pool backlogged before its wait for work was learned:
@@ -448,6 +456,7 @@ static void answer(int pi, struct ps_view_pool *v)
     in.took_one = v->tasks_whole && tot->tasks == 1;
     in.lone = tot->threads == 1;
     in.waits_for_work = v->idle_obj || v->idle_site || v->queue_mutex;
+    in.one_poller = v->idle_site && tot->threads > 1 && tot->pollers < 2;
     in.owners = v->idle_site && v->tasks_whole ? tot->working : 0;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);
     v->top_handoff = 0;

@@ -57,6 +57,8 @@ struct dthread {
     int fd;                       /* >= 0 when the object is an fd */
     uintptr_t obj;
     uint64_t since_ns;
+    uint64_t since_mark;          /* the wrapper's cur_since_ns when classified */
+    int ended_before_stack;       /* that wait ended before the stack was taken */
     void *site;
     int owner;
     int from_proc;                /* blocked_on learnt from /proc, not a wrapper */
@@ -223,6 +225,7 @@ static void classify(struct dthread *d, struct work *wk, uint64_t now)
         d->obj = t->cur_obj;
         d->site = t->cur_site;
         d->since_ns = now > since ? now - since : 0;
+        d->since_mark = since;
         int cause = t->cur_cause;
         if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) != since)
             d->kind = PS_K_NONE;          /* the wait ended while we looked */
@@ -444,6 +447,8 @@ static void blocked_on_json(struct ps_jw *w, struct dthread *d)
         ps_jw_str(w, "site", sym);
     }
     ps_jw_str(w, "source", d->from_proc ? "proc" : "wrapper");
+    if (d->ended_before_stack)
+        ps_jw_bool(w, "ended_before_stack", 1);
     ps_jw_end(w);
 }
 
@@ -587,6 +592,14 @@ int ps_dump_write(int n, int reason, int pool, const char *detail, const struct 
         find_owner(&wk.th[i], &wk);
     uint64_t t_cap = ps_now_ns();
     uint64_t capture_ns = stacks ? ps_stacks_capture(wk.req, wk.n, CAPTURE_TIMEOUT_MS(wk.n)) : 0;
+    /* Threads are classified, then their stacks taken one by one: a wait
+     * that ended in between (a lock holder's sleep ran out) has a stack
+     * from after it, which the dump must not present as that wait's. */
+    for (int i = 0; i < wk.n && stacks; i++) {
+        struct dthread *d = &wk.th[i];
+        d->ended_before_stack = d->since_mark && d->kind != PS_K_NONE && !d->from_proc &&
+                                __atomic_load_n(&d->rec->cur_since_ns, __ATOMIC_ACQUIRE) != d->since_mark;
+    }
 
     struct ps_jw w;
     ps_jw_init(&w);

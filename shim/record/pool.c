@@ -421,6 +421,8 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_threads, 1);
     if (t->tasks + t->tasks_before)
         ps_atomic_add(&p->ret_working, 1);
+    if (ps_pool_polled_at_idle_site(t))
+        ps_atomic_add(&p->ret_pollers, 1);
     ps_tally_retire(t);
 }
 
@@ -460,8 +462,9 @@ static void count_starts(int pi)
         __atomic_store_n(&p->cpu_before_count_ns, pool_cpu_now_ns(pi), __ATOMIC_RELEASE);
 }
 
-int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
+int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
 {
+    uint64_t cpu_ns = tot->cpu_ns;
     struct ps_pool *p = &ps_pools[pi];
     if (__atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED))
         return 1;
@@ -476,8 +479,14 @@ int ps_pool_tasks_whole(int pi, uint64_t cpu_ns)
      * only its posts can count them (tally.h). */
     if (p->idle_kind == PS_K_COND && idle && __atomic_load_n(&idle->posts_same, __ATOMIC_RELAXED) >= 20)
         return 0;
+    /* Polls there before it was learned are credited (sampler.c). A site
+     * only one of several threads polls at is that thread's own loop, whose
+     * ready fds say nothing of the others' work: CPython's process pool
+     * executor has a manager thread polling its result pipe and a feeder
+     * waiting on a condition, both in thread_run, and its manager's ready
+     * fds (668 for 138 files) were read as the pool's tasks. */
     if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
-        return 1;           /* polls there before it was learned are credited (sampler.c) */
+        return ps_pool_lone(pi) || tot->pollers >= 2;
     if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED))
         return 0;           /* its idle wait is one worker's of several (count_twins) */
     /* Only one worker of several was seen waiting on it: it may be that

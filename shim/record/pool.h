@@ -80,6 +80,7 @@ struct ps_pool {
     uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns, ret_unattributed_ns;
     uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
     uint64_t ret_working;            /* retired threads that ran a task */
+    uint64_t ret_pollers;            /* retired threads that polled at idle_site */
     /* history ring, written by the agent only */
     struct ps_pool_sample hist[PS_HIST];
     uint32_t hist_n;             /* samples written ever; latest at (hist_n-1) % PS_HIST */
@@ -160,6 +161,11 @@ static inline int ps_pool_is_idle_site(const struct ps_thread *t, const void *si
     struct ps_pool *p = ps_pool_of(t);
     return p && site && __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) == site;
 }
+/* Has t polled there (its first poll site: thread.h)? */
+static inline int ps_pool_polled_at_idle_site(const struct ps_thread *t)
+{
+    return ps_pool_is_idle_site(t, __atomic_load_n(&t->poll_site, __ATOMIC_ACQUIRE));
+}
 /* Workers of p can be parked between tasks: its idle wait or its queue
  * mutex is known (throttle.h). */
 static inline int ps_pool_has_safe_point(const struct ps_pool *p)
@@ -237,6 +243,7 @@ struct ps_pool_totals {
     uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     int working;                     /* threads that ran at least one task */
+    int pollers;                     /* threads that polled at the pool's idle site */
     uint64_t tally_tasks;            /* tasks counted from the pool's task object (tally.h) */
     int tally_working;               /* threads that posted it */
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
@@ -253,12 +260,12 @@ void ps_pool_learn(void);
 /* Agent, after its pass over the threads: live counts, queue estimates and
  * a history sample for each of the first npools pools. */
 void ps_pool_tick(uint64_t now_ns, int npools, const struct ps_pool_census *census);
-/* The pool's task count holds all its tasks (cpu_ns: the pool's CPU now):
- * counted around its task function, from a poll site (whose polls before it
- * was learned are credited), or from a wait for work learned before the pool
+/* The pool's task count holds all its tasks (tot: its totals now): counted
+ * around its task function, from a poll site two of its threads poll at
+ * (whose polls before it was learned are credited), or from a wait for work learned before the pool
  * had done more than 2 % of its work. Else the count is a part and is
  * written as unknown. */
-int ps_pool_tasks_whole(int pi, uint64_t cpu_ns);
+int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot);
 struct ps_obj;
 /* Pool pi's idle object when it is a semaphore only threads outside the pool
  * post: one post per task queued (or per worker told to stop). NULL for any

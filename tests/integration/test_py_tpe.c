@@ -105,3 +105,26 @@ Test(py_tpe, cpu_tasks_read_as_serialized_on_the_gil, .timeout = 60)
     expect_tasks(&r, p);
     ps_run_free(&r);
 }
+
+/* A ProcessPoolExecutor: the parent's two executor threads, both started in
+ * thread_run, do different jobs (a manager polls the workers' result pipe, a
+ * feeder waits on its queue's condition). They are no pool to size and their
+ * wake-ups are no tasks: `compileall -j4` read "1,460 items, 3,394-11,063
+ * tasks" and "cpu-bound -> 3" or "serialized, use 2 processes". */
+Test(py_tpe, a_process_pools_bookkeeping_threads_are_no_pool_to_size, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)python(), (char *)script(), "--mode", "cpu", "--threads", "2", "--tasks", "300",
+                     "--ms", "2", "--processes", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_eq(ps_num(r.truth, "tasks"), 300);
+    json_t *p = ps_pool_with_threads(r.report, 2);
+    cr_assert_not_null(p, "no pool of the executor's 2 threads: %s", r.err);
+    cr_expect(json_is_null(json_object_get(p, "tasks")), "tasks %f for the bookkeeping threads",
+              ps_num(p, "tasks"));
+    cr_expect_str_eq(ps_str(p, "classification"), "single", "%s", ps_str(p, "reason"));
+    cr_expect_eq(ps_num(p, "recommended_threads"), 2, "%s", ps_str(p, "reason"));
+    ps_run_free(&r);
+}

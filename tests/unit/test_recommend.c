@@ -331,7 +331,9 @@ Test(recommend, threads_that_did_nothing_but_wait_on_locks_are_idle)
     cr_expect_eq(o.cls, PS_CLASS_IDLE);
     cr_expect_eq(o.recommended_threads, 3);
     cr_expect(strstr(o.reason, "no work to size from: its threads used 0.4 ms of CPU") != NULL, "%s", o.reason);
-    in.runq_s = 4;                      /* runnable half of their lives: not idle */
+    in.runq_s = 4;                      /* runnable behind other work: idle all the same */
+    cr_expect_eq(rec(in).cls, PS_CLASS_IDLE);
+    in.cpu_s = 0.5;                     /* 0.17 cores over the run: work to size */
     cr_expect_neq(rec(in).cls, PS_CLASS_IDLE);
     struct ps_rec_in io = { .cores = 2, .threads = 3, .cpu_s = 0.004, .sleep_s = 8.9, .wall_s = 2.97,
                             .tasks_seen = 1 };
@@ -489,4 +491,21 @@ Test(recommend, wc_over_a_few_ms_of_cpu_is_shown_unknown)
     cr_expect(isnan(ps_recommend_w_c_shown(0, 0)));
     cr_expect_float_eq(ps_recommend_w_c_shown(0, 0.004), 0, 1e-12);
     cr_expect_float_eq(ps_recommend_w_c_shown(0.02, 0.005), 4, 1e-12);
+}
+
+/* CPython's process pool executor in `compileall -j4`: its manager and
+ * feeder threads (both thread_run) ran 0.13 s of CPU over 3 s, waited on
+ * condvars and their manager's poll, and were runnable a third of the time
+ * behind the worker processes: 0.04 cores, no work to size ("cpu-bound -> 3"
+ * before). A GIL-bound pool of 64 threads runs a whole core: serialized. */
+Test(recommend, threads_that_ran_a_few_hundredths_of_a_core_are_idle)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 2, .cpu_s = 0.13, .io_s = 0.009, .lock_s = 0.006,
+                            .cond_s = 2.67, .idle_s = 1.49, .runq_s = 1.39, .wall_s = 3.0 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE);
+    cr_expect_eq(o.recommended_threads, 2);
+    struct ps_rec_in gil = { .cores = 2, .threads = 64, .cpu_s = 3.0, .cond_s = 180, .runq_s = 8, .wall_s = 3.1,
+                             .top_wait_s = 180, .top_is_handoff = 1 };
+    cr_expect_eq(rec(gil).cls, PS_CLASS_SERIAL);
 }
