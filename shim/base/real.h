@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -53,7 +54,7 @@ int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *)
     X(nanosleep, NULL) X(clock_nanosleep, NULL) X(usleep, NULL) X(sleep, NULL) \
     X(fsync, NULL) X(fdatasync, NULL) \
     X(execve, NULL) X(execv, NULL) X(execvp, NULL) X(execvpe, NULL) X(_exit, NULL) X(_Exit, NULL) \
-    X(sigaction, NULL)
+    X(sigaction, NULL) X(prctl, NULL)
 
 #define PS_REAL_DECL(name, ver) extern __typeof__(name) *ps_real_##name;
 PS_REAL_LIST(PS_REAL_DECL)

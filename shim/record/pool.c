@@ -62,13 +62,31 @@ void ps_pool_renamed(int pi, const char *prefix)
     __atomic_store_n(&p->alias[0], prefix[0], __ATOMIC_RELEASE);
 }
 
+static int numbering(char c)
+{
+    return (c >= '0' && c <= '9') || (c && strchr("-_.,:# /", c));
+}
+
 void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
 {
     size_t n = strnlen(name, PS_NAME_LEN - 1);
     /* down to "" for names that are only digits ("1".."15"): with n > 1 "1" and
      * "10" would share a pool and "2" would not */
-    while (n > 0 && ((name[n - 1] >= '0' && name[n - 1] <= '9') || strchr("-_.:# /", name[n - 1])))
-        n--;
+    for (;;) {
+        while (n > 0 && numbering(name[n - 1]))
+            n--;
+        /* a number in brackets: GNAT names each task of an array by its
+         * index, w(1) .. w(4); worker[3] likewise */
+        const char *close = n > 1 ? strchr(")]}>", name[n - 1]) : NULL;
+        if (!close)
+            break;
+        size_t j = n - 1;
+        while (j > 0 && numbering(name[j - 1]))
+            j--;
+        if (j == 0 || j == n - 1 || name[j - 1] != "([{<"[close - ")]}>"])
+            break;                       /* "f(x)", or "()": not a number */
+        n = j - 1;
+    }
     memcpy(out, name, n);
     out[n] = 0;
 }
@@ -545,7 +563,7 @@ void ps_pool_learn_early(struct ps_thread *t, struct ps_obj *o)
     struct ps_pool *p = ps_pool_of(t);
     int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
     if (!p || __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED) || (wp >= 0 && wp != t->pool) ||
-        o->kind == PS_K_POLL || !idle_capable(o) ||
+        o->kind == PS_K_POLL || !idle_capable(o) || ps_obj_timer_like(o) ||
         __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) ||
         !__atomic_load_n(&o->posts_other, __ATOMIC_RELAXED))
         return;
@@ -672,15 +690,20 @@ void ps_pool_learn(void)
             continue;
         /* A condvar a pool's workers post and others wait on, with a mutex:
          * the producer's "not full", whose mutex is the pool's queue mutex. */
+        /* Posted more than twice per worker: once per task taken. Each of
+         * GNAT's tasks signals its master once as it ends (4 posts from a
+         * pool of 4 read as its "not full", whose mutex then counted 4 of
+         * 2,000 tasks). */
         int pp = o->poster_pool;
         if (pp >= 0 && pp < PS_MAX_POOLS && o->kind == PS_K_COND && o->mutex && o->waiter_pool != pp &&
-            o->posts_other >= 2 && (!producer[pp] || o->posts_other > producer[pp]->posts_other))
+            o->posts_other >= 2 && o->posts_other > 2 * (uint64_t)__atomic_load_n(&ps_pools[pp].joined, __ATOMIC_RELAXED) &&
+            (!producer[pp] || o->posts_other > producer[pp]->posts_other))
             producer[pp] = o;
         int wp = o->waiter_pool;
         if (wp < 0 || wp >= PS_MAX_POOLS)
             continue;
-        if (handed_over(o))
-            continue;                      /* handed between workers: contention */
+        if (handed_over(o) || ps_obj_timer_like(o))
+            continue;                      /* handed between workers: contention; or a timer */
         if (!best[wp] || o->wait_ns > best[wp]->wait_ns)
             best[wp] = o;
     }
@@ -693,7 +716,7 @@ void ps_pool_learn(void)
         if (!best[p]) {
             /* Learned early, disqualified since (the GIL looked posted by the
              * main thread until the workers' hand-offs outnumbered it). */
-            if (co && handed_over(co)) {
+            if (co && (handed_over(co) || ps_obj_timer_like(co))) {
                 __atomic_store_n(&pool->idle_obj, 0, __ATOMIC_RELEASE);
                 __atomic_store_n(&pool->queue_mutex, 0, __ATOMIC_RELAXED);
                 co = NULL;
@@ -711,7 +734,7 @@ void ps_pool_learn(void)
         }
         /* Sticky: switch only to a clearly better object, or off a disqualified one. */
         if (co && co != best[p] && idle_capable(co) &&
-            !handed_over(co) &&
+            !handed_over(co) && !ps_obj_timer_like(co) &&
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;

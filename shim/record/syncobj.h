@@ -59,6 +59,7 @@ struct ps_obj {
     int open_waiters;
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
+    uint64_t timeouts;            /* timed waits that ran out (ps_obj_timer_like) */
     int woken_all;                /* futex words: a wake-up for more than one waiter was posted
                                      (libstdc++'s semaphore release, a broadcast) */
     int poster_pool;              /* condvars: first pool whose worker posted it while no member
@@ -88,6 +89,14 @@ struct ps_lock_ledger {
     struct ps_lock_slot slot[PS_LEDGER_SLOTS];
     uint32_t epoch;                  /* the table's epoch its slots belong to (ps_obj_table_reset) */
 };
+
+/* More than half its waits ran out: the waiter's own timer (GNAT's delay,
+ * HotSpot's sleep on a thread's park event), not a wait for work, even where
+ * the same object also wakes its owner for work now and then. */
+static inline int ps_obj_timer_like(const struct ps_obj *o)
+{
+    return 2 * __atomic_load_n(&o->timeouts, __ATOMIC_RELAXED) > __atomic_load_n(&o->contended, __ATOMIC_RELAXED);
+}
 
 #define PS_FD_KEY(fd) ((uintptr_t)(unsigned)(fd) | ((uintptr_t)1 << 63))
 /* Is the fd of PS_FD_KEY a regular file or a block device? Only there can a

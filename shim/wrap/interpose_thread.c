@@ -1,4 +1,4 @@
-/* interpose_thread.c: pthread_create and the joins.
+/* interpose_thread.c: pthread_create, the joins and thread names.
  * pthread_create claims the new thread's record up front (no allocation: the
  * routine and argument travel in the record) and starts the thread in a
  * trampoline that binds the record to the thread, puts it in its pool and
@@ -13,6 +13,8 @@
 #include "peek.h"
 #include "real.h"
 #include "throttle.h"
+#include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -113,6 +115,32 @@ PS_EXPORT int pthread_setname_np(pthread_t th, const char *name)
             ps_pool_prefix(name, prefix);
             ps_instance_renamed(t, prefix);
         }
+    }
+    return r;
+}
+
+/* A thread named with prctl(PR_SET_NAME) is renamed as by pthread_setname_np:
+ * GNAT names each Ada task so as it begins (w(1) .. w(4)), and a name seen
+ * only at the agent's next tick, after the task's first waits, split the
+ * pool in two. prctl's arguments are read as libc's own wrapper reads them. */
+PS_EXPORT int prctl(int option, ...)
+{
+    va_list ap;
+    va_start(ap, option);
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+    unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    int r = PS_REAL(prctl)(option, a2, a3, a4, a5);
+    struct ps_thread *t = ps_self;
+    if (option == PR_SET_NAME && r == 0 && a2 && t && t->pool >= 0 && __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE)) {
+        int e = errno;
+        char name[PS_NAME_LEN], prefix[PS_NAME_LEN];
+        size_t n = strnlen((const char *)a2, PS_NAME_LEN - 1);
+        memcpy(name, (const char *)a2, n);
+        name[n] = 0;
+        ps_pool_prefix(name, prefix);
+        ps_instance_renamed(t, prefix);
+        errno = e;
     }
     return r;
 }

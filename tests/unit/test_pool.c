@@ -27,6 +27,20 @@ Test(pool, prefix_strips_trailing_numbers_and_separators)
     cr_expect_str_eq(prefix("w"), "w");
 }
 
+/* GNAT names the tasks of an array by index: w(1) .. w(4) are one pool. */
+Test(pool, prefix_strips_a_number_in_brackets)
+{
+    cr_expect_str_eq(prefix("w(1)"), "w");
+    cr_expect_str_eq(prefix("w(12)"), "w");
+    cr_expect_str_eq(prefix("worker[3]"), "worker");
+    cr_expect_str_eq(prefix("grid(2, 3)"), "grid");
+    cr_expect_str_eq(prefix("pool-2(7)"), "pool");
+    cr_expect_str_eq(prefix("f(x)"), "f(x)");
+    cr_expect_str_eq(prefix("f()"), "f()");
+    cr_expect_str_eq(prefix("(3)"), "");                /* as "3" */
+    cr_expect_str_eq(prefix(")"), ")");
+}
+
 /* Threads of a CPython pool are all named after the process ("python3"):
  * they lose the 3 alike, so grouping is unchanged; harmless. */
 Test(pool, prefix_of_python3_is_python)
