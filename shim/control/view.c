@@ -356,9 +356,17 @@ static struct ps_obj *pair_of(int pi, const struct ps_obj *o)
 
 int ps_view_is_handoff(int pi, const struct ps_obj *o)
 {
+    /* A GIL's waiter asks the holder to let go when its wait runs out
+     * (CPython: every 5 ms), so its condvar's waits time out now and then. A
+     * work queue (a mutex and a condvar too) whose workers post it for each
+     * other as they make tasks is waited on without a timeout: coreutils
+     * sort's merge tree read "serialized on a GIL-like lock, use 2 processes". */
+    const struct ps_obj *pair = pair_of(pi, o), *cond = o->kind == PS_K_COND ? o : pair;
+    if (!cond || !__atomic_load_n(&cond->timeouts, __ATOMIC_RELAXED))
+        return 0;
     if (o->kind == PS_K_COND && o->posts_same > o->posts_other && ps_obj_tie_is_handoff(o) && !ps_pool_lone(pi))
         return 1;                        /* handed from worker to worker */
-    return pair_of(pi, o) != NULL;       /* a lock made of a mutex and a condvar */
+    return pair != NULL;                 /* a lock made of a mutex and a condvar */
 }
 
 /* Is o a contention object of pool pi, and how much did the pool wait on it?

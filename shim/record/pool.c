@@ -690,14 +690,14 @@ void ps_pool_learn(void)
             continue;
         /* A condvar a pool's workers post and others wait on, with a mutex:
          * the producer's "not full", whose mutex is the pool's queue mutex. */
-        /* Posted more than twice per worker: once per task taken. Each of
-         * GNAT's tasks signals its master once as it ends (4 posts from a
-         * pool of 4 read as its "not full", whose mutex then counted 4 of
-         * 2,000 tasks). */
+        /* Posted again by a worker: once per task taken. Each of GNAT's
+         * tasks signals its activator once as it begins (4 posts from a pool
+         * of 4 read as its "not full", whose mutex then counted 4 of 2,000
+         * tasks). */
         int pp = o->poster_pool;
         if (pp >= 0 && pp < PS_MAX_POOLS && o->kind == PS_K_COND && o->mutex && o->waiter_pool != pp &&
-            o->posts_other >= 2 && o->posts_other > 2 * (uint64_t)__atomic_load_n(&ps_pools[pp].joined, __ATOMIC_RELAXED) &&
-            (!producer[pp] || o->posts_other > producer[pp]->posts_other))
+            o->posts_other >= 2 && (!producer[pp] || o->posts_other > producer[pp]->posts_other) &&
+            ps_tally_reposted(pp, o->key | PS_TALLY_COND))
             producer[pp] = o;
         int wp = o->waiter_pool;
         if (wp < 0 || wp >= PS_MAX_POOLS)

@@ -236,6 +236,19 @@ int64_t ps_tally_thread_tasks(const struct ps_thread *t)
     return obj ? (int64_t)ps_tally_count(&t->tally, obj) : -1;
 }
 
+int ps_tally_reposted(int pi, uintptr_t obj)
+{
+    if (ps_tally_count(&ps_pools[pi].ret_tally, obj))
+        return 1;
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (counts_thread(t) && t->pool == pi && ps_tally_count(&t->tally, obj) >= 2)
+            return 1;
+    }
+    return 0;
+}
+
 uint64_t ps_tally_retired_tasks(int pi)
 {
     const struct ps_pool *p = &ps_pools[pi];

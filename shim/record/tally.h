@@ -85,6 +85,10 @@ int64_t ps_tally_thread_tasks(const struct ps_thread *t);
 int64_t ps_tally_sem_takes(int pi);
 /* Posts of pool pi's task object by its retired threads. */
 uint64_t ps_tally_retired_tasks(int pi);
+/* Agent: has one thread of pool pi posted obj (a tally key) more than once,
+ * or did a retired one? Once per worker is a start-up or exit notice (each
+ * of GNAT's tasks signals its activator as it begins), not a post per task. */
+int ps_tally_reposted(int pi, uintptr_t obj);
 /* Before t's record is reused: keep its posts of its pool's task object. */
 void ps_tally_retire(const struct ps_thread *t);
 #endif

@@ -150,3 +150,24 @@ Test(view, a_queue_is_read_once_two_workers_have_waited_for_work, .init = setup)
     v = ps_view_tick(NOW + 100000000ull);
     cr_expect_eq(v->pool[pi].queue, 40, "two workers' waits: queue %lu", (unsigned long)v->pool[pi].queue);
 }
+
+/* A condvar the workers post for each other more than others do is a GIL
+ * (hand-off) only if its waits run out now and then: CPython's waiter asks
+ * the holder to let go when its 5 ms wait times out. coreutils sort's merge
+ * queue, posted by the workers as they make tasks, is waited on untimed. */
+Test(view, a_condvar_the_workers_post_is_a_hand_off_only_with_timeouts, .init = setup)
+{
+    thread(0, pi, 0, 0);
+    thread(1, pi, 0, 0);
+    ps_pools[pi].joined = 2;
+    struct ps_obj *o = ps_obj_get(0x8000, PS_K_COND);
+    cr_assert_not_null(o);
+    o->waiter_pool = pi;
+    o->waited_outside = 1;
+    o->posts_same = 846;
+    o->posts_other = 282;
+    o->contended = 123;
+    cr_expect_not(ps_view_is_handoff(pi, o));
+    o->timeouts = 40;
+    cr_expect(ps_view_is_handoff(pi, o));
+}
