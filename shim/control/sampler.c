@@ -490,6 +490,17 @@ int ps_sampler_gomp_futex_cause(const char *args)
     return (unsigned)val == 0xffffffffu ? PS_LOCK : PS_IDLE;
 }
 
+int ps_sampler_futex_cause(const char *args)
+{
+    char *end;
+    strtoul(args, &end, 16);                      /* the address */
+    unsigned long op = strtoul(end, &end, 16) & 127;
+    unsigned long val = strtoul(end, NULL, 16);
+    if (op == 6 || op == 13)                      /* FUTEX_LOCK_PI, FUTEX_LOCK_PI2 */
+        return PS_LOCK;
+    return (unsigned)val == 2 ? PS_LOCK : PS_COND;
+}
+
 /* Waits that no wrapper saw (read inside fread, a raw syscall(SYS_read)):
  * blocked time that accumulates unattributed goes to the call the thread is
  * caught blocked in. A little is always pending (schedstat lags by a tick),
@@ -510,6 +521,8 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
         cause = ps_sampler_gomp_futex_cause(args);
     else if (cause != PS_SLEEP && t->pool >= 0 && t->task_begin_ns == 0 && t->tasks)
         cause = PS_IDLE;         /* between tasks: waiting for work in a way we cannot see */
+    else if (nr == SYS_futex)
+        cause = ps_sampler_futex_cause(args);
     unattributed_to(t, cause);
 }
 

@@ -36,6 +36,12 @@ int ps_sampler_cause_of_syscall(long nr);
 /* The cause of a libgomp worker's futex wait from the arguments in its
  * /proc/.../syscall line after the number: lock (value -1) or idle. */
 int ps_sampler_gomp_futex_cause(const char *args);
+/* The cause of any other unwrapped futex wait, from the same arguments: a
+ * lock when it waits for the value 2 (glibc's and Rust's contended mutex)
+ * or takes a priority-inheritance lock, else cond (a condvar's or a
+ * semaphore's word: a pthread_cond_timedwait made through pointers dlsym'd
+ * from libpthread's handle, as Free Pascal's threads do, read as lock). */
+int ps_sampler_futex_cause(const char *args);
 /* Parses "/proc/.../schedstat" text: run ns, run-queue ns and, if runs is
  * not NULL, the times it got a CPU (0 if absent). 0 on success. */
 int ps_sampler_parse_schedstat(const char *s, uint64_t *cpu_ns, uint64_t *runq_ns, uint64_t *runs);

@@ -86,6 +86,20 @@ Test(sampler, classifies_blocking_syscalls)
     cr_expect_eq(ps_sampler_cause_of_syscall(SYS_waitid), PS_COND);
 }
 
+/* An unwrapped futex wait, from /proc/.../syscall's arguments: glibc's
+ * contended mutex waits for 2 (FUTEX_WAIT_PRIVATE), Rust's too with
+ * FUTEX_WAIT_BITSET; a condvar wait (Free Pascal's TThread.WaitFor through
+ * dlsym'd pthreads: op 0x189, value 0) and a semaphore's are cond. */
+Test(sampler, an_unwrapped_futex_wait_is_a_lock_only_by_its_value)
+{
+    cr_expect_eq(ps_sampler_futex_cause("0x55d0c0a1b040 0x80 0x2 0x0 0x0 0x0"), PS_LOCK);
+    cr_expect_eq(ps_sampler_futex_cause("0x7f0c0a1b040 0x89 0x2 0x0 0x0 0xffffffff"), PS_LOCK);
+    cr_expect_eq(ps_sampler_futex_cause("0x7f0c0a1b040 0x86 0x0 0x0 0x0 0x0"), PS_LOCK);
+    cr_expect_eq(ps_sampler_futex_cause("0x7ffd2a6b1f48 0x189 0x0 0x7ffd2a6b1e80 0x0 0xffffffff"), PS_COND);
+    cr_expect_eq(ps_sampler_futex_cause("0x7ffd2a6b1f48 0x80 0x0 0x0 0x0 0x0"), PS_COND);
+    cr_expect_eq(ps_sampler_futex_cause("0x7ffd2a6b1f48 0x89 0x7 0x0 0x0 0xffffffff"), PS_COND);
+}
+
 Test(sampler, non_blocking_syscalls_have_no_cause)
 {
     long none[] = { SYS_getpid, SYS_mmap, SYS_close, SYS_sched_yield, SYS_exit_group, -1, 0x7fffffff };
