@@ -291,11 +291,30 @@ int an_sym_frame(struct an_sym *s, uint64_t addr, int is_return, struct an_sym_f
         out->symbol = demangle(s, name);
         out->offset = off + (addr - a);
     }
-    Dwfl_Line *ln = dwfl_module_getsrc(dm, a);
-    const char *file = ln ? dwfl_lineinfo(ln, NULL, &out->line, NULL, NULL, NULL) : NULL;
-    out->file = file;
-    Dwarf_Addr bias;
+    /* The line from the unit that holds the address, else libdw's module
+     * wide search; and only a line inside the function that holds the
+     * address. A cgo binary's Go units have no address ranges libdw's search
+     * reads, and every Go frame was given one C unit's row (gcc_mmap.c:37):
+     * a wrong file:line is worse than none. */
+    Dwarf_Addr bias, laddr = 0;
     Dwarf_Die *cu = dwfl_module_addrdie(dm, a, &bias);
+    Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, a - bias) : NULL;
+    const char *file = NULL;
+    if (dl && dwarf_lineaddr(dl, &laddr) == 0 && (file = dwarf_linesrc(dl, NULL, NULL)) != NULL) {
+        dwarf_lineno(dl, &out->line);
+        laddr += bias;
+    } else {
+        Dwfl_Line *ln = dwfl_module_getsrc(dm, a);
+        file = ln ? dwfl_lineinfo(ln, &laddr, &out->line, NULL, NULL, NULL) : NULL;
+    }
+    int in_function = !(name && GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_size) ||
+                      (laddr + off >= a && laddr <= a);
+    if (!in_function) {
+        file = NULL;
+        out->line = 0;
+        cu = NULL;                       /* nor its scopes: the unit is not this code's */
+    }
+    out->file = file;
     Dwarf_Die *scopes = NULL;
     int ns = cu ? dwarf_getscopes(cu, a - bias, &scopes) : 0;
     /* Past the first inlined call, dwarf_getscopes follows the abstract
