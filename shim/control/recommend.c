@@ -123,8 +123,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * the pool's work, the others never do (CPython's process pool executor:
      * a manager thread polls the workers' result pipe, a feeder waits on a
      * condition; both start in thread_run). Not interchangeable workers,
-     * so no pool to size ("serialized, use 2 processes" from their GIL). */
-    if (in->one_poller && !in->tasks_seen) {
+     * so no pool to size ("serialized, use 2 processes" from their GIL).
+     * Busy threads are workers all the same: Erlang's schedulers take turns
+     * at polling, one at a time, and each runs most of a core. */
+    if (in->one_poller && !in->tasks_seen && o->effective_parallelism < PS_FEW_CORES * 5) {
         o->cls = PS_CLASS_SINGLE;
         o->recommended_threads = in->threads;
         ps_fmt(o->reason, sizeof o->reason,

@@ -87,8 +87,17 @@ void ps_pool_prefix(const char *name, char out[PS_NAME_LEN])
             break;                       /* "f(x)", or "()": not a number */
         n = j - 1;
     }
-    memcpy(out, name, n);
-    out[n] = 0;
+    /* an index before the name: Erlang's 1_scheduler, 2_scheduler ..,
+     * 1_dirty_io_sche: the digits and their separator go too */
+    size_t b = 0;
+    while (b < n && name[b] >= '0' && name[b] <= '9')
+        b++;
+    if (b > 0 && b + 1 < n && numbering(name[b]) && !(name[b] >= '0' && name[b] <= '9'))
+        b++;
+    else
+        b = 0;
+    memcpy(out, name + b, n - b);
+    out[n - b] = 0;
 }
 
 int ps_pool_has_key(const struct ps_pool *p, void *routine, void *entry, const char *prefix)

@@ -41,6 +41,18 @@ Test(pool, prefix_strips_a_number_in_brackets)
     cr_expect_str_eq(prefix(")"), ")");
 }
 
+/* Erlang puts the index first: 1_scheduler .. 8_scheduler, 1_dirty_io_sche. */
+Test(pool, prefix_strips_a_leading_index)
+{
+    cr_expect_str_eq(prefix("1_scheduler"), "scheduler");
+    cr_expect_str_eq(prefix("12_scheduler"), "scheduler");
+    cr_expect_str_eq(prefix("3_dirty_io_sche"), "dirty_io_sche");
+    cr_expect_str_eq(prefix("2-worker-5"), "worker");
+    cr_expect_str_eq(prefix("7z"), "7z");
+    cr_expect_str_eq(prefix("3_"), "");
+    cr_expect_str_eq(prefix("1_2"), "");
+}
+
 /* Threads of a CPython pool are all named after the process ("python3"):
  * they lose the 3 alike, so grouping is unchanged; harmless. */
 Test(pool, prefix_of_python3_is_python)
