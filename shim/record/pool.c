@@ -234,6 +234,7 @@ static void task_begin(struct ps_thread *t)
         t->task_ns += ps_ns_since(t->task_begin_ns, now);
     t->task_begin_ns = now;
     t->task_tentative = 0;
+    t->task_by_unlock = 0;
     __atomic_store_n(&t->tasks, t->tasks + 1, __ATOMIC_RELAXED);
     if (p)
         ps_atomic_add(&p->tasks, 1);
@@ -331,6 +332,7 @@ void ps_task_begin_at_unlock(struct ps_thread *t, void *site)
     }
     t->task_site = site;
     ps_task_begin(t);
+    t->task_by_unlock = 1;
 }
 
 static int bookkeeping(struct ps_pool *p, void *site, uint64_t ns)
@@ -418,12 +420,19 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
 
 /* A worker woken to shut down looks like one woken with work: its wait for
  * work ended, it left the queue mutex, then it exited at once. A task that
- * ran for less than this before the thread ended was that, not a task. */
+ * ran for less than this before the thread ended was that, not a task.
+ * Longer where the task began at a release of the queue mutex: a worker
+ * whose last real task ended comes back to that mutex, so a task still
+ * open at its exit began with the wake to stop, however long the woken
+ * thread then waited for a core (pbzip2's four consumers, all woken at its
+ * end on 2 cores: 11 tasks for 10 blocks in 1 run of 2). */
 #define PS_EXIT_WAKE_NS 100000
+#define PS_EXIT_WAKE_UNLOCK_NS 2000000
 
 void ps_pool_on_thread_exit(struct ps_thread *t)
 {
-    if (t->task_begin_ns && !api_counted(t) && ps_ns_since(t->task_begin_ns, ps_now_ns()) < PS_EXIT_WAKE_NS) {
+    uint64_t limit = t->task_by_unlock ? PS_EXIT_WAKE_UNLOCK_NS : PS_EXIT_WAKE_NS;
+    if (t->task_begin_ns && !api_counted(t) && ps_ns_since(t->task_begin_ns, ps_now_ns()) < limit) {
         ps_task_cancel(t);
         return;
     }

@@ -221,6 +221,7 @@ void ps_thread_set_baseline(struct ps_thread *t)
 void ps_thread_on_exit(struct ps_thread *t)
 {
     int saved = errno;
+    ps_pool_on_thread_exit(t);           /* first: its timing is the task's, not ours */
     struct timespec ts;
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
         ps_atomic_max(&t->cpu_ns, since_base((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
@@ -233,7 +234,6 @@ void ps_thread_on_exit(struct ps_thread *t)
         t->nvcsw = (uint64_t)ru.ru_nvcsw;
         t->nivcsw = (uint64_t)ru.ru_nivcsw;
     }
-    ps_pool_on_thread_exit(t);
     t->died_ns = ps_now_ns();
     __atomic_store_n(&t->state, PS_T_EXITED, __ATOMIC_RELEASE);
     errno = saved;

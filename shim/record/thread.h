@@ -101,6 +101,7 @@ struct ps_thread {
     uint64_t handoff_ns;             /* the last wait for work ended this long after a post
                                       * (pool.h: ps_pool_handoff), not yet counted; 0 none */
     void *task_site;                 /* where it released the queue mutex to begin its task */
+    int task_by_unlock;              /* its open task began there (not at a wait's end) */
     uintptr_t task_wake_key;         /* the futex word whose wake-up for all its waiters began
                                       * the open task (waitobj.h), 0 if none */
     uint32_t task_span_gen;          /* span_gen when that task began */
