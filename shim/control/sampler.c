@@ -155,8 +155,7 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
     /* as the wait will be recorded when it ends (ps_objwait_end) */
-    if ((cause == PS_IO || cause == PS_COND) &&
-        (ps_pool_is_idle_obj(t, t->cur_obj) || (t->cur_kind == PS_K_POLL && ps_pool_is_idle_site(t, t->cur_site))))
+    if ((cause == PS_IO || cause == PS_COND) && ps_pool_is_idle_wait(t, t->cur_kind, t->cur_obj, t->cur_site))
         cause = PS_IDLE;
     if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
         uint64_t open = now - since, cap = t->cur_cap_ns;

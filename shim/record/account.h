@@ -68,8 +68,7 @@ int ps_span_begin(struct ps_span *s, int cause, int kind, uintptr_t obj, void *s
     s->open = 1;
     s->gen = ++t->span_gen;
     t->span_at = (uintptr_t)s;
-    if (cause != PS_LOCK && cause != PS_SLEEP &&
-        (ps_pool_is_idle_obj(t, obj) || (kind == PS_K_POLL && ps_pool_is_idle_site(t, site))))
+    if (cause != PS_LOCK && cause != PS_SLEEP && ps_pool_is_idle_wait(t, kind, obj, site))
         cause = PS_IDLE;
     s->t = t;
     s->cause = cause;

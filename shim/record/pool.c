@@ -161,6 +161,7 @@ void ps_pool_forget_waits(int pi)
     __atomic_store_n(&p->idle_obj, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&p->queue_mutex, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&p->idle_site, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->twin_site, NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&p->count_started, 0, __ATOMIC_RELEASE);
 }
 
@@ -684,6 +685,14 @@ static void count_twins(int n)
             for (int j = 0; j < ncand[p] && !paired; j++)
                 paired = j != i && same_site(cands[p][i], cands[p][j]);
             twins[p] += paired;
+            /* where the workers wait on objects only the outside posts (ffmpeg's
+             * frame threads; not the progress condvars they also post for
+             * each other, which are twins by the rule above) */
+            void *none = NULL;
+            if (paired && !__atomic_load_n(&cands[p][i]->posts_same, __ATOMIC_RELAXED) &&
+                !__atomic_load_n(&ps_pools[p].twin_site, __ATOMIC_RELAXED))
+                __atomic_compare_exchange_n(&ps_pools[p].twin_site, &none, top_waiter_site(cands[p][i]), 0,
+                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED);
         }
     /* Kept once seen: a worker's object of its own is how the code is written
      * (the idle wait learned may move to another worker's, whose twins are

@@ -41,6 +41,8 @@ struct ps_pool {
     uintptr_t queue_mutex;       /* condvar pools: the mutex passed with the idle cond */
     void *idle_site;             /* event-loop pools: where workers poll for work, each its
                                     own fd (memcached, nginx): any poll there is idle */
+    void *twin_site;             /* pools whose workers each wait on an object of their own
+                                    (twin_objs): where they wait there is idle */
     uint64_t cpu_before_count_ns;    /* the pool's CPU when task counting began (idle wait or
                                         queue mutex learned): work done before it went uncounted */
     int count_started;
@@ -160,6 +162,21 @@ static inline int ps_pool_is_idle_site(const struct ps_thread *t, const void *si
 {
     struct ps_pool *p = ps_pool_of(t);
     return p && site && __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) == site;
+}
+/* A wait at the site where the pool's workers wait on objects of their own
+ * (ffmpeg's frame threads, xz's encoders, GNAT's tasks: one condvar each,
+ * posted from outside): their wait for work, whichever worker's it is. */
+static inline int ps_pool_is_twin_site(const struct ps_thread *t, const void *site)
+{
+    struct ps_pool *p = ps_pool_of(t);
+    return p && site && __atomic_load_n(&p->twin_site, __ATOMIC_RELAXED) == site;
+}
+/* Is a wait of this kind on obj from site the pool's wait for work: its idle
+ * object, or a poll at its idle site, or a condvar wait at its twin site? */
+static inline int ps_pool_is_idle_wait(const struct ps_thread *t, int kind, uintptr_t obj, const void *site)
+{
+    return ps_pool_is_idle_obj(t, obj) || (kind == PS_K_POLL && ps_pool_is_idle_site(t, site)) ||
+           (kind == PS_K_COND && ps_pool_is_twin_site(t, site));
 }
 /* Has t polled there (its first poll site: thread.h)? */
 static inline int ps_pool_polled_at_idle_site(const struct ps_thread *t)

@@ -103,8 +103,7 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
     struct ps_thread *t = w->span.t;
     if (w->o && w->span.cause != PS_IDLE && w->span.cause != PS_LOCK)
         ps_pool_learn_early(t, w->o);
-    if ((w->span.cause == PS_COND || w->span.cause == PS_IO) &&
-        (ps_pool_is_idle_obj(t, w->key) || (w->kind == PS_K_POLL && ps_pool_is_idle_site(t, w->site)))) {
+    if ((w->span.cause == PS_COND || w->span.cause == PS_IO) && ps_pool_is_idle_wait(t, w->kind, w->key, w->site)) {
         w->span.cause = PS_IDLE;
         ps_task_end_at(t, w->span.t0);
     }
