@@ -152,6 +152,7 @@ json_t *an_pool_answer(const json_t *p, const json_t *root)
         an_copy_scalar(w, iw, "queue_mutex");
         an_copy_scalar(w, iw, "twins");        /* absent in reports older than it */
         an_copy_scalar(w, iw, "one_waiter");
+        an_copy_scalar(w, iw, "twin_site");
         set(o, "idle_wait", w);
     } else {
         set(o, "idle_wait", json_null());

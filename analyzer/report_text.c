@@ -74,12 +74,19 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
     case 9: snprintf(out, n, "%s", N(an_num(p, "effective_parallelism"))); break;
     case 10: {
         const json_t *iw = an_obj(p, "idle_wait");
-        if (iw && !an_str(iw, "kind") && an_str(iw, "queue_mutex"))
+        const char *twin = iw ? an_str(iw, "twin_site") : NULL;
+        if (iw && !an_str(iw, "kind") && twin)
+            snprintf(out, n, "each worker's own condvar, at %s (%s seen)", twin, N(an_num(iw, "twins")));
+        else if (iw && !an_str(iw, "kind") && an_str(iw, "queue_mutex"))
             snprintf(out, n, "never idle; queue mutex %s", an_str(iw, "queue_mutex"));
         else if (iw) snprintf(out, n, "%s %s", an_str(iw, "kind") ? an_str(iw, "kind") : "?",
                          an_str(iw, "object") ? an_str(iw, "object") : "?");
         else snprintf(out, n, "none found");
-        if (iw && an_num(iw, "twins") > 0) {
+        if (iw && an_str(iw, "kind") && twin) {
+            size_t l = strlen(out);
+            snprintf(out + l, n - l, ", one worker's of its own; the others wait on theirs at %s (%s seen)", twin,
+                     N(an_num(iw, "twins")));
+        } else if (iw && !twin && an_num(iw, "twins") > 0) {
             size_t l = strlen(out);
             snprintf(out + l, n - l, ", one worker's of its own (%s more seen)", N(an_num(iw, "twins")));
         } else if (iw && json_is_true(json_object_get(iw, "one_waiter"))) {

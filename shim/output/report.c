@@ -128,7 +128,8 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         ps_jw_u64(w, "nivcsw", t->nivcsw);
         ps_jw_dbl(w, "wall_s", v->wall_s);
         ps_jw_dbl(w, "effective_parallelism", ro->effective_parallelism);
-        if (ps_pool_has_safe_point(p)) {
+        void *twin_site = __atomic_load_n(&p->twin_site, __ATOMIC_ACQUIRE);
+        if (ps_pool_has_safe_point(p) || twin_site) {
             ps_jw_obj(w, "idle_wait");
             if (p->idle_obj) {
                 ps_jw_str(w, "kind", ps_kind_name[p->idle_kind]);
@@ -143,6 +144,11 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
                 ps_jw_null(w, "queue_mutex");
             ps_jw_i64(w, "twins", p->twin_objs);   /* other workers' objects of their own (pool.c) */
             ps_jw_bool(w, "one_waiter", p->idle_obj && ps_pool_idle_one_waiter(pi));
+            if (twin_site) {             /* where each worker waits on its own object */
+                char sym[384];
+                ps_symbol_string(twin_site, sym, sizeof sym);
+                ps_jw_str(w, "twin_site", sym);
+            }
             ps_jw_end(w);
         } else {
             ps_jw_null(w, "idle_wait");
