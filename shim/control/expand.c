@@ -353,6 +353,16 @@ static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lc
         rt = NULL;
     if (rt && !strcmp(rt, "libgomp (OpenMP)")) {
         ps_fmt(what, wcap, "%s", rt);
+        /* A team larger than OMP_NUM_THREADS asked for: the program sets its
+         * own size (GraphicsMagick's -limit threads calls
+         * omp_set_num_threads), and the variable would change nothing. */
+        const char *env = getenv("OMP_NUM_THREADS");
+        int asked = env ? atoi(env) : 0, team = __atomic_load_n(&ps_pools[pi].joined, __ATOMIC_RELAXED) + 1;
+        if (asked > 0 && team > asked) {
+            ps_fmt(line, lcap, "# OpenMP: the program sets its own team size (%d threads ran under "
+                   "OMP_NUM_THREADS=%d): use its own option for %d threads", team, asked, size);
+            return 0;
+        }
         ps_fmt(line, lcap, "export OMP_NUM_THREADS=%d", size);
         return 1;
     }

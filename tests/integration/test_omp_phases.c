@@ -29,3 +29,26 @@ Test(omp_phases, libgomp_workers_waiting_for_a_region_are_idle_and_for_a_lock_lo
               ps_num(p, "wait_by_cause.sleep"), sleep);
     ps_run_free(&r);
 }
+
+/* A program that sets its own team size (GraphicsMagick's -limit threads
+ * calls omp_set_num_threads): OMP_NUM_THREADS changes nothing there, and the
+ * advice says to set the program's own option, not to apply the profile's
+ * line. A team of the size the variable asked for gets the variable. */
+Test(omp_phases, a_team_larger_than_omp_num_threads_gets_no_omp_num_threads_advice, .timeout = 60)
+{
+    for (int own = 0; own < 2; own++) {
+        struct ps_run r;
+        char *argv[] = { (char *)ps_build_path("fixtures/omp_phases"), "--team", "4", "--rounds", "2",
+                         "--serial-ms", "50", "--hold-ms", "50", "--io-ms", "10", NULL };
+        char *env[] = { own ? "OMP_NUM_THREADS=2" : "OMP_NUM_THREADS=4", "OMP_WAIT_POLICY=passive", NULL };
+        cr_assert_eq(ps_run(&r, argv, env), 0);
+        cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+        cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+        json_t *c = json_object_get(json_object_get(r.report, "controller"), "pools");
+        cr_assert_eq(json_array_size(c), 1, "%s", r.err);
+        const char *why = ps_str(json_array_get(c, 0), "reason");
+        cr_assert_not_null(why);
+        cr_expect(strstr(why, own ? "set the program's option" : "apply the profile's line") != NULL, "%s", why);
+        ps_run_free(&r);
+    }
+}
