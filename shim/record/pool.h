@@ -178,10 +178,12 @@ static inline int ps_pool_is_idle_wait(const struct ps_thread *t, int kind, uint
     return ps_pool_is_idle_obj(t, obj) || (kind == PS_K_POLL && ps_pool_is_idle_site(t, site)) ||
            (kind == PS_K_COND && ps_pool_is_twin_site(t, site));
 }
-/* Has t polled there (its first poll site: thread.h)? */
+/* Has t polled there: as its wait for work, or at its first poll site before
+ * the site was learned (thread.h)? */
 static inline int ps_pool_polled_at_idle_site(const struct ps_thread *t)
 {
-    return ps_pool_is_idle_site(t, __atomic_load_n(&t->poll_site, __ATOMIC_ACQUIRE));
+    return __atomic_load_n(&t->polled_idle, __ATOMIC_RELAXED) ||
+           ps_pool_is_idle_site(t, __atomic_load_n(&t->poll_site, __ATOMIC_ACQUIRE));
 }
 /* Workers of p can be parked between tasks: its idle wait or its queue
  * mutex is known (throttle.h). */

@@ -86,6 +86,7 @@ struct ps_thread {
     void *poll_site;
     uint64_t poll_site_ns;
     uint64_t poll_site_work;         /* polls there that returned work: tasks, if it is idle */
+    int polled_idle;                 /* it polled as its pool's wait for work (pool.h's pollers) */
     /* a futex lock this thread took after waiting, and when: its release
      * wakes the next waiter, and the time between is a hold (interpose_futex.c) */
     uintptr_t flock_obj;

@@ -38,14 +38,20 @@ static void *trampoline(void *p)
     /* The pool is keyed by the name inherited from the creator (recorded by
      * pthread_create): the creator may rename the new thread at any moment
      * (pthread_setname_np), so the name seen here would split a pool in two
-     * by a race. A name already changed is the pool's new name. */
+     * by a race. A name already changed is the pool's new name. It is read
+     * once the thread is in its pool: a rename before that read is seen by
+     * it, one after by the wrapper (which skips a thread in no pool yet:
+     * read before the join, memcached's main thread renamed 3 of its 4
+     * workers in between once, and they stayed a pool of their own). */
     char name[PS_NAME_LEN] = "", prefix[PS_NAME_LEN];
-    prctl(PR_GET_NAME, name, 0, 0, 0);
-    if (!t->name[0])
+    if (!t->name[0]) {
+        prctl(PR_GET_NAME, name, 0, 0, 0);
         memcpy(t->name, name, PS_NAME_LEN);
+    }
     ps_pool_prefix(t->name, prefix);
     t->entry = ps_entry_of(t->routine, arg);
-    t->pool = ps_pool_join(t, prefix);
+    __atomic_store_n(&t->pool, ps_pool_join(t, prefix), __ATOMIC_SEQ_CST);
+    prctl(PR_GET_NAME, name, 0, 0, 0);
     if (strncmp(name, t->name, PS_NAME_LEN)) {
         memcpy(t->name, name, PS_NAME_LEN);
         ps_pool_prefix(name, prefix);

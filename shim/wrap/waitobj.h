@@ -108,6 +108,8 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
         ps_task_end_at(t, w->span.t0);
     }
     int idle = w->span.cause == PS_IDLE;
+    if (idle && w->kind == PS_K_POLL && t && !t->polled_idle)
+        __atomic_store_n(&t->polled_idle, 1, __ATOMIC_RELAXED);   /* once: its own line */
     if (idle && w->kind == PS_K_COND)
         t->idle_in_hold = 1;             /* its release of the queue mutex next is with work */
     int credit = !idle && got_work && w->kind == PS_K_POLL && w->span.cause == PS_IO && ps_thread_poll_site(t, w->site);
