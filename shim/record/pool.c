@@ -656,6 +656,7 @@ static int same_site(const struct ps_obj *o, const struct ps_obj *w)
  * one among themselves: a lone object at a site of its own (a pool's
  * control condvar) is no twin. */
 #define PS_TWIN_MAX 16
+#define PS_PRODUCER_WAITS 8
 static void count_twins(int n)
 {
     static struct ps_obj *cands[PS_MAX_POOLS][PS_TWIN_MAX];
@@ -717,13 +718,15 @@ void ps_pool_learn(void)
             continue;
         /* A condvar a pool's workers post and others wait on, with a mutex:
          * the producer's "not full", whose mutex is the pool's queue mutex. */
-        /* Posted again by a worker: once per task taken. Each of GNAT's
-         * tasks signals its activator once as it begins (4 posts from a pool
-         * of 4 read as its "not full", whose mutex then counted 4 of 2,000
-         * tasks). */
+        /* Posted again by a worker, once per task taken, and waited on again
+         * and again by the producer, whenever the queue is full. GNAT's tasks
+         * signal their activator as they begin and their master as they end,
+         * and the main thread waits there a few times (read as the pool's
+         * "not full", its mutex counted 4 of 2,000 tasks). */
         int pp = o->poster_pool;
         if (pp >= 0 && pp < PS_MAX_POOLS && o->kind == PS_K_COND && o->mutex && o->waiter_pool != pp &&
-            o->posts_other >= 2 && (!producer[pp] || o->posts_other > producer[pp]->posts_other) &&
+            o->posts_other >= 2 && o->contended >= PS_PRODUCER_WAITS &&
+            (!producer[pp] || o->posts_other > producer[pp]->posts_other) &&
             ps_tally_reposted(pp, o->key | PS_TALLY_COND))
             producer[pp] = o;
         int wp = o->waiter_pool;

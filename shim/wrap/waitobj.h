@@ -89,7 +89,11 @@ static inline void ps_objwait_timed_out(struct ps_objwait *w)
               (!first || first == w->span.t->tid);
     int never_posted = !__atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) &&
                        !__atomic_load_n(&o->posts_other, __ATOMIC_RELAXED);
-    if ((w->span.cause == PS_COND && (never_posted || own)) || (w->span.cause == PS_IDLE && own))
+    /* learned as the wait for work before its timeouts showed (a lone
+     * worker's wait for work with a timeout, which runs out now and then,
+     * stays idle) */
+    if ((w->span.cause == PS_COND && (never_posted || own)) ||
+        (w->span.cause == PS_IDLE && own && ps_obj_timer_like(o)))
         w->span.cause = PS_SLEEP;
 }
 

@@ -66,8 +66,25 @@ static inline int dk_stack_has(json_t *stack, const char *sym)
     return 0;
 }
 
-/* Number of threads of process pid (entries of /proc/PID/task). */
-static inline int dk_live_threads(pid_t pid)
+/* Is thread tid of pid asleep with no signal blocked: started, and past the
+ * start-up in which a new thread runs with every signal blocked (a dump's
+ * signal then finds it blocked_signal, and it is not unwound)? */
+static inline int dk_settled(pid_t pid, const char *tid)
+{
+    char f[300], buf[2048];
+    snprintf(f, sizeof f, "/proc/%d/task/%s/status", (int)pid, tid);
+    FILE *fp = fopen(f, "r");
+    if (!fp)
+        return 0;
+    size_t k = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[k] = 0;
+    return strstr(buf, "State:\tS") && strstr(buf, "SigBlk:\t0000000000000000");
+}
+
+/* Threads of process pid (entries of /proc/PID/task), or only the settled
+ * ones (dk_settled). */
+static inline int dk_count_threads(pid_t pid, int settled)
 {
     char p[64];
     snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
@@ -75,38 +92,15 @@ static inline int dk_live_threads(pid_t pid)
     int n = 0;
     struct dirent *de;
     while (d && (de = readdir(d)))
-        n += de->d_name[0] != '.';
+        n += de->d_name[0] != '.' && (!settled || dk_settled(pid, de->d_name));
     if (d)
         closedir(d);
     return n;
 }
 
-/* Threads of pid asleep with no signal blocked: started, and past the
- * start-up in which a new thread runs with every signal blocked (a dump's
- * signal then finds it blocked_signal, and it is not unwound). */
-static inline int dk_settled_threads(pid_t pid)
+static inline int dk_live_threads(pid_t pid)
 {
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(p);
-    int n = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char f[300], buf[2048];
-        snprintf(f, sizeof f, "/proc/%d/task/%s/status", (int)pid, de->d_name);
-        FILE *fp = fopen(f, "r");
-        if (!fp)
-            continue;
-        size_t k = fread(buf, 1, sizeof buf - 1, fp);
-        fclose(fp);
-        buf[k] = 0;
-        n += strstr(buf, "State:\tS") && strstr(buf, "SigBlk:\t0000000000000000");
-    }
-    if (d)
-        closedir(d);
-    return n;
+    return dk_count_threads(pid, 0);
 }
 
 static inline double dk_now(void)

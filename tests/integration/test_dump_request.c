@@ -139,7 +139,7 @@ Test(dump_request, a_thousand_threads, .timeout = 40)
     /* all started: a run of the whole suite signalled only 723 of them,
      * the others most likely still in their start-up with every signal
      * blocked, which the dump skips (blocked_signal) */
-    while (dk_settled_threads(pid) < 1000 && dk_now() - t0 < 15)
+    while (dk_count_threads(pid, 1) < 1000 && dk_now() - t0 < 15)
         usleep(20000);
     kill(pid, DUMP_SIG);
     double took = dk_wait_dumps(dir, 1, 5.0);
