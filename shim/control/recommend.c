@@ -357,10 +357,21 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     }
     if (!in->tasks_seen && in->waits_for_work && !mostly_idle && in->threads > 0 &&
         o->recommended_threads > in->threads) {
+        /* A pool that waited for work a good share of the time had a queue
+         * that emptied (Perl's Thread::Queue, paced: 47 %): say so, not
+         * "never empties". */
         size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; its tasks were not all seen (taken from the queue without a wait), so the load "
-               "offered is unknown: that size is for a queue that never empties");
+        if (idle_share >= PS_FED_IDLE) {
+            char pct[32];
+            ps_fmt_double(pct, sizeof pct, 100 * idle_share, 0);
+            ps_fmt(o->reason + n, sizeof o->reason - n,
+                   "; its tasks were not all seen, so the load offered is unknown, but its threads waited "
+                   "for work %s %% of the time: the current %d may do", pct, in->threads);
+        } else {
+            ps_fmt(o->reason + n, sizeof o->reason - n,
+                   "; its tasks were not all seen (taken from the queue without a wait), so the load "
+                   "offered is unknown: that size is for a queue that never empties");
+        }
     }
     if (cheap) {
         char tw[32], ho[32];

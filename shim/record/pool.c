@@ -656,7 +656,7 @@ static int same_site(const struct ps_obj *o, const struct ps_obj *w)
  * one among themselves: a lone object at a site of its own (a pool's
  * control condvar) is no twin. */
 #define PS_TWIN_MAX 16
-#define PS_PRODUCER_WAITS 8
+#define PS_PRODUCER_WAITS 3
 static void count_twins(int n)
 {
     static struct ps_obj *cands[PS_MAX_POOLS][PS_TWIN_MAX];
@@ -719,9 +719,9 @@ void ps_pool_learn(void)
         /* A condvar a pool's workers post and others wait on, with a mutex:
          * the producer's "not full", whose mutex is the pool's queue mutex. */
         /* Posted again by a worker, once per task taken, and waited on again
-         * and again by the producer, whenever the queue is full. GNAT's tasks
+         * and again by the producer (PS_PRODUCER_WAITS), whenever the queue is full. GNAT's tasks
          * signal their activator as they begin and their master as they end,
-         * and the main thread waits there a few times (read as the pool's
+         * and the main thread waited there twice (read as the pool's
          * "not full", its mutex counted 4 of 2,000 tasks). */
         int pp = o->poster_pool;
         if (pp >= 0 && pp < PS_MAX_POOLS && o->kind == PS_K_COND && o->mutex && o->waiter_pool != pp &&

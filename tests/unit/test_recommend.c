@@ -509,3 +509,17 @@ Test(recommend, threads_that_ran_a_few_hundredths_of_a_core_are_idle)
                              .top_wait_s = 180, .top_is_handoff = 1 };
     cr_expect_eq(rec(gil).cls, PS_CLASS_SERIAL);
 }
+
+/* Perl's Thread::Queue pool, paced: tasks unseen (a dequeue that finds an
+ * item takes it without a wait), but its workers waited for work 47 % of the
+ * time, so its queue emptied: the reason must not say it never does. */
+Test(recommend, a_pool_with_unseen_tasks_that_waited_for_work_is_not_told_its_queue_never_empties)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 4, .cpu_s = 1.04, .sleep_s = 4.05, .idle_s = 4.32,
+                            .wall_s = 2.3, .waits_for_work = 1 };
+    struct ps_rec_out o = rec(in);
+    cr_expect(strstr(o.reason, "never empties") == NULL, "%s", o.reason);
+    cr_expect(strstr(o.reason, "waited for work 47 % of the time") != NULL, "%s", o.reason);
+    in.idle_s = 0.2;                    /* hardly ever idle: a queue that never empties */
+    cr_expect(strstr(rec(in).reason, "never empties") != NULL, "%s", rec(in).reason);
+}
