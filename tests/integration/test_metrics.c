@@ -97,18 +97,25 @@ Test(metrics, textfile_matches_the_report_and_node_exporter_serves_it, .timeout 
     snprintf(file, sizeof file, "%s/poolshim-%d.prom", prom, (int)pid);
 
     /* Wait for the lingering state: every task started, all 4 workers idle. */
-    char *text = NULL;
+    char *text = NULL, *seen = NULL;     /* the last file read: the program removes it at exit */
     double t0 = dk_now();
     while (dk_now() - t0 < 30) {
         free(text);
         text = ps_slurp(file);
+        if (text) {
+            free(seen);
+            seen = strdup(text);
+        }
         if (series(text, "poolshim_pool_tasks_total", "condvar_worker", NULL) == 40 &&
             series(text, "poolshim_pool_busy_threads", "condvar_worker", NULL) == 0)
             break;
         usleep(20000);
     }
     cr_assert(series(text, "poolshim_pool_tasks_total", "condvar_worker", NULL) == 40,
-              "no settled metrics in %s:\n%s", file, text);
+              "no settled metrics in %s (tasks %g, busy %g in the last file read):\n%s", file,
+              series(seen, "poolshim_pool_tasks_total", "condvar_worker", NULL),
+              series(seen, "poolshim_pool_busy_threads", "condvar_worker", NULL), seen ? seen : "(never written)");
+    free(seen);
 
     /* kept for promtool, which can read it after the run */
     char settled[700];
