@@ -480,21 +480,27 @@ static void unattributed_to(struct ps_thread *t, int cause)
  * for the next parallel region, at a barrier for the team's stragglers: no
  * work for it either way. ARGS: the rest of /proc/.../syscall after the
  * number ("0xADDR 0x80 0xffffffff ..."). */
-int ps_sampler_gomp_futex_cause(const char *args)
+/* The operation (without FUTEX_PRIVATE_FLAG) and the value of a futex call's
+ * arguments as /proc/.../syscall gives them ("0xADDR 0xOP 0xVAL ..."). */
+static unsigned long futex_args(const char *args, unsigned long *val)
 {
     char *end;
     strtoul(args, &end, 16);                      /* the address */
-    strtoul(end, &end, 16);                       /* the operation */
-    unsigned long val = strtoul(end, NULL, 16);
+    unsigned long op = strtoul(end, &end, 16) & 127;
+    *val = strtoul(end, NULL, 16);
+    return op;
+}
+
+int ps_sampler_gomp_futex_cause(const char *args)
+{
+    unsigned long val;
+    futex_args(args, &val);
     return (unsigned)val == 0xffffffffu ? PS_LOCK : PS_IDLE;
 }
 
 int ps_sampler_futex_cause(const char *args)
 {
-    char *end;
-    strtoul(args, &end, 16);                      /* the address */
-    unsigned long op = strtoul(end, &end, 16) & 127;
-    unsigned long val = strtoul(end, NULL, 16);
+    unsigned long val, op = futex_args(args, &val);
     if (op == 6 || op == 13)                      /* FUTEX_LOCK_PI, FUTEX_LOCK_PI2 */
         return PS_LOCK;
     return (unsigned)val == 2 ? PS_LOCK : PS_COND;
