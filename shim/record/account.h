@@ -121,14 +121,23 @@ static inline uint64_t ps_span_end(struct ps_span *s)
     return ps_span_close(s, ps_ns_since(s->t0, ps_now_ns()));
 }
 
-/* Ends a span whose blocked part is known not to exceed max_ns (a sleep
+/* Ends a span whose blocked part is, nearly always, at most max_ns (a sleep
  * that ran its course: its length plus the timer slack). The rest of the
- * wall time was the wake-up's wait for a core, which schedstat counts: so
- * the span is exact, and the partition need not guess it (sampler.c). */
+ * wall time is mostly the wake-up's wait for a core, which schedstat counts:
+ * so the span is exact, and the partition need not guess it (sampler.c).
+ * But a timer can fire late (a virtual CPU its host has descheduled, a core
+ * slow to leave a deep idle state), and the kernel counts that lateness as
+ * blocked: the time past the cap is kept apart, for the partition to label
+ * as any span's wake-up tail. */
 static inline void ps_span_end_at_most(struct ps_span *s, uint64_t max_ns)
 {
     uint64_t dt = ps_ns_since(s->t0, ps_now_ns());
-    __atomic_store_n(&s->t->exact_waits, s->t->exact_waits + 1, __ATOMIC_RELAXED);
+    struct ps_thread *t = s->t;
+    __atomic_store_n(&t->exact_waits, t->exact_waits + 1, __ATOMIC_RELAXED);
+    if (dt > max_ns) {
+        __atomic_store_n(&t->sleep_over_ns, t->sleep_over_ns + (dt - max_ns), __ATOMIC_RELAXED);
+        __atomic_store_n(&t->sleep_over_n, t->sleep_over_n + 1, __ATOMIC_RELAXED);
+    }
     ps_span_close(s, dt < max_ns ? dt : max_ns);
 }
 

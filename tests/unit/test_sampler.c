@@ -126,6 +126,8 @@ static int64_t part_preempts = -1;       /* involuntary switches in the interval
 static int64_t part_vswitches = -1;      /* voluntary switches so far (-1: unknown) */
 static uint64_t part_open_io_ms;         /* of io, the open span's time so far */
 static uint64_t part_switched;           /* waits (not io) long enough to have switched, so far */
+static uint64_t part_exact;              /* sleeps that ran their course, so far */
+static uint64_t part_over_ms, part_over_n;   /* of them, time past their caps, and how many */
 static int part_vswitches_of(struct ps_thread *t, uint64_t now, uint64_t *count)
 {
     (void)t, (void)now;
@@ -143,6 +145,8 @@ static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint
                                   .preempts_known = part_preempts >= 0,
                                   .lag = part_lag, .vswitches = part_vswitches_of,
                                   .open_io = part_open_io_ms * MS, .switched = part_switched,
+                                  .exact = part_exact, .sleep_over_ns = part_over_ms * MS,
+                                  .sleep_over_n = part_over_n,
                                   .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
     ps_sampler_partition(t, &in);
@@ -552,4 +556,35 @@ Test(partition, switches_of_waits_that_blocked_are_not_short_ios)
     cr_expect_eq(t.blocked_ns[PS_COND], 60 * MS);
     cr_expect(t.blocked_ns[PS_IO] <= 3 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
     cr_expect(t.unattributed_ns >= 17 * MS, "unattributed %lu", (unsigned long)t.unattributed_ns);
+}
+
+Test(partition, a_sleep_whose_timer_fired_late_keeps_its_lateness)
+{
+    /* 100 ms: 10 sleeps of 5 ms that ran their course, each cut at its cap
+     * (50 ms exact), and each 2 ms past it; 20 on CPU, 10 waiting for a core
+     * after preemptions elsewhere. The timers fired late (a busy host): the
+     * kernel counts the 20 ms as blocked, not run queue, and so do we. */
+    struct ps_thread t = part_thread();
+    part_exact = 10;
+    part_ended[PS_SLEEP] = 10;
+    part_over_ms = 20;
+    part_over_n = 10;
+    partition(&t, 100, 20, 10, 0, 50, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 70 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+    /* ... and where the time past the caps was the wait for a core, it
+     * stays run queue, and the sleeps keep their exact 50 ms. */
+    struct ps_thread u = part_thread();
+    partition(&u, 100, 20, 30, 0, 50, 0, 0, 0);
+    cr_expect_eq(u.blocked_ns[PS_SLEEP], 50 * MS);
+    cr_expect_eq(20 + 30 + labelled_ms(&u), 100);
+    /* ... also beside a lock whose hand-offs waited for a core as well:
+     * each wake-up's wait comes off its own wait */
+    struct ps_thread v = part_thread();
+    part_ended[PS_LOCK] = 10;
+    partition(&v, 150, 20, 50, 0, 50, 50, 0, 0);   /* lock: 30 blocked + 20 waiting for a core */
+    cr_expect_eq(v.blocked_ns[PS_SLEEP], 50 * MS);
+    cr_expect_eq(v.blocked_ns[PS_LOCK], 30 * MS);
+    part_exact = part_over_ms = part_over_n = 0;
+    memset(part_ended, 0, sizeof part_ended);
 }
