@@ -1,11 +1,16 @@
 /* entry.c: see entry.h. The table of executable segments (with each one's
  * object's .eh_frame_hdr) is written once, by the constructor, before any
  * thread of ours starts; readers (threads at their start) take no lock.
+ * An object loaded later (dlopen) is found with glibc's _dl_find_object
+ * (2.35): lock-free, async-signal-safe, and it forgets an object once it is
+ * dlclosed, so a range reused by a later dlopen names the new object, never
+ * a stale one. Without it (older glibc) such objects stay unknown, as before.
  * Words read from the argument are compared with numbers, never followed;
  * the search table of .eh_frame_hdr is read through ps_peek too (an object
  * the table names could be gone). */
 #include "entry.h"
 #include "peek.h"
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <stdint.h>
@@ -13,12 +18,19 @@
 #include <unistd.h>
 
 #define MAX_SEGS 512
+/* Words of a trampoline's struct searched for its function: APR 1.7's
+ * apr_thread_t {pool, td, data, func, exitval} has it 4th. */
+#define ENTRY_WORDS 4
 
 static struct {
     int n;
     uintptr_t lo[MAX_SEGS], hi[MAX_SEGS];
     uintptr_t eh_hdr[MAX_SEGS];  /* the object's PT_GNU_EH_FRAME, 0 if none */
 } segs;
+
+/* glibc's, NULL before 2.35. Looked up, not linked: the shim must still load
+ * where it is missing. */
+static __typeof__(_dl_find_object) *find_object;
 
 static int on_obj(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -45,6 +57,7 @@ void ps_entry_init(void)
     int saved = errno;
     segs.n = 0;
     dl_iterate_phdr(on_obj, NULL);
+    find_object = (__typeof__(_dl_find_object) *)dlsym(RTLD_DEFAULT, "_dl_find_object");
     errno = saved;
 }
 
@@ -57,25 +70,36 @@ static int seg_of(uintptr_t a)
     return -1;
 }
 
+/* The .eh_frame_hdr of the object holding a: from the constructor's table,
+ * else (an object loaded since) from the loader; 0 if none or unknown. */
+static uintptr_t eh_hdr_of(uintptr_t a)
+{
+    int k = seg_of(a);
+    if (k >= 0)
+        return segs.eh_hdr[k];
+    struct dl_find_object fo;
+    if (!find_object || !a || find_object((void *)a, &fo) != 0)
+        return 0;
+    return (uintptr_t)fo.dlfo_eh_frame;
+}
+
 /* DWARF pointer encodings .eh_frame_hdr uses (LSB's "Exception Frame
  * Header"): what every linker writes on x86-64 and aarch64. */
 #define EH_PE_udata4  0x03
 #define EH_PE_sdata4  0x0b
 #define EH_PE_datarel 0x30
 
-/* Is a the first instruction of a function of its object: an initial
- * location in the sorted table of its .eh_frame_hdr (one row per function
- * with unwind info, which gcc and clang emit by default on x86-64)? An
- * address inside a function, or data that shares the code's segment (old
- * layouts put .rodata there: a string literal given as an argument), is not.
- * No table, or one in another encoding: not known to be, 0. A binary search,
- * ~12 reads of 4 bytes for libc's 3000 functions. */
-static int starts_function(uintptr_t a)
+/* Is a the first instruction of a function of the object whose
+ * .eh_frame_hdr is at hdr: an initial location in its sorted table (one row
+ * per function with unwind info, which gcc and clang emit by default on
+ * x86-64)? An address inside a function, or data that shares the code's
+ * segment (old layouts put .rodata there: a string literal given as an
+ * argument), is not. No table, or one in another encoding: not known to be,
+ * 0. A binary search, ~12 reads of 4 bytes for libc's 3000 functions. */
+static int starts_function_in(uintptr_t hdr, uintptr_t a)
 {
-    int k = seg_of(a);
-    if (k < 0 || !segs.eh_hdr[k])
+    if (!hdr)
         return 0;
-    uintptr_t hdr = segs.eh_hdr[k];
     unsigned char h[4];          /* version, eh_frame_ptr, fde_count, table encodings */
     if (ps_peek(h, (void *)hdr, sizeof h) || h[0] != 1 || h[2] != EH_PE_udata4 ||
         h[3] != (EH_PE_datarel | EH_PE_sdata4) || ((h[1] & 0x0f) != EH_PE_udata4 && (h[1] & 0x0f) != EH_PE_sdata4))
@@ -101,14 +125,37 @@ static int starts_function(uintptr_t a)
     return 0;
 }
 
+static int starts_function(uintptr_t a)
+{
+    return starts_function_in(eh_hdr_of(a), a);
+}
+
 void *ps_entry_of(void *routine, void *arg)
 {
     if (arg && arg != routine && starts_function((uintptr_t)arg))
         return arg;                    /* the argument is the function (lbzip2) */
     if (!arg || ((uintptr_t)arg & (sizeof(void *) - 1)))
         return NULL;                   /* a trampoline's struct is aligned */
-    uintptr_t word = 0;
-    if (ps_peek(&word, arg, sizeof word) || word == (uintptr_t)routine || seg_of(word) < 0)
+    uintptr_t words[ENTRY_WORDS];
+    int n = ENTRY_WORDS;               /* one read; a small struct may end its mapping */
+    if (ps_peek(words, arg, sizeof words))
+        n = ps_peek(words, arg, sizeof words[0]) ? 0 : 1;
+    if (n == 0)
         return NULL;
-    return (void *)word;
+    if (words[0] != (uintptr_t)routine && (seg_of(words[0]) >= 0 || starts_function(words[0])))
+        return (void *)words[0];       /* the struct starts with its function (yarn, GLib) */
+    /* Further in (APR's apr_thread_t): only a word that starts a function
+     * (a pointer into code that happens to sit there is no function), and of
+     * an object other than the routine's: a library's trampoline running the
+     * program's function; a program's own worker whose struct holds one of
+     * its own callbacks is still named by its routine. */
+    uintptr_t routine_hdr = eh_hdr_of((uintptr_t)routine);
+    for (int i = 1; i < n; i++) {
+        if (words[i] == (uintptr_t)routine || words[i] == 0)
+            continue;
+        uintptr_t hdr = eh_hdr_of(words[i]);
+        if (hdr && hdr != routine_hdr && starts_function_in(hdr, words[i]))
+            return (void *)words[i];
+    }
+    return NULL;
 }

@@ -1,9 +1,13 @@
 /* Unit tests for shim/record/entry.c: what a trampoline's argument says its thread
- * runs. An argument that is a function (lbzip2's) is the entry; else only a
- * first word that points into loaded code counts; any other argument (NULL,
- * a number, unmapped memory, a struct of data, a pointer into the middle of
- * a function) gives NULL without faulting, and errno is left as it was. */
+ * runs. An argument that is a function (lbzip2's) is the entry; else a
+ * first word that points into loaded code; else a later word (up to the 4th,
+ * APR's apr_thread_t) that starts a function of another object than the
+ * routine's, in an object loaded before the constructor or dlopened after;
+ * any other argument (NULL, a number, unmapped memory, a struct of data, a
+ * pointer into the middle of a function) gives NULL without faulting, and
+ * errno is left as it was. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -56,6 +60,47 @@ Test(entry, arguments_that_are_not_a_trampoline_struct_give_null)
     cr_expect_null(ps_entry_of((void *)routine, (void *)(uintptr_t)0x1000), "unmapped page: no fault");
     cr_expect_null(ps_entry_of((void *)routine, &data), "first word points to data");
     cr_expect_null(ps_entry_of((void *)routine, &self_ref), "the routine itself is no entry");
+}
+
+struct apr_like {                /* APR 1.7's apr_thread_t */
+    void *pool, *td, *data;
+    void *func;
+    int exitval;
+};
+
+Test(entry, a_later_word_that_starts_a_function_of_another_object_is_the_entry)
+{
+    struct apr_like t = { &some_data, &some_data, &some_data, (void *)getpid, 0 };
+    cr_expect_eq(ps_entry_of((void *)routine, &t), (void *)getpid);
+}
+
+Test(entry, a_later_word_of_the_routines_own_object_or_inside_a_function_is_no_entry)
+{
+    /* a program's worker whose struct holds a callback of its own keeps its routine */
+    struct apr_like own = { &some_data, &some_data, &some_data, (void *)real_work, 0 };
+    cr_expect_null(ps_entry_of((void *)routine, &own));
+    struct apr_like inside = { &some_data, &some_data, &some_data, (char *)getpid + 1, 0 };
+    cr_expect_null(ps_entry_of((void *)routine, &inside));
+    struct apr_like later = { &some_data, &some_data, &some_data, &some_data, 0 };
+    cr_expect_null(ps_entry_of((void *)routine, &later));
+}
+
+/* libuv: in deps.sh, and not linked into this runner (loaded here, after
+ * the table was built, as LoadModule loads Apache's MPM) */
+Test(entry, functions_of_an_object_dlopened_after_init_are_entries)
+{
+    void *h = dlopen("libuv.so.1", RTLD_NOW | RTLD_LOCAL);
+    cr_assert_not_null(h, "%s", dlerror());
+    void *fn = dlsym(h, "uv_version");
+    cr_assert_not_null(fn);
+    struct apr_like t = { &some_data, &some_data, &some_data, fn, 0 };
+    cr_expect_eq(ps_entry_of((void *)routine, &t), fn, "4th word");
+    struct capsule c = { (void (*)(void *))fn, NULL };
+    cr_expect_eq(ps_entry_of((void *)routine, &c), fn, "first word");
+    cr_expect_eq(ps_entry_of((void *)routine, fn), fn, "the argument itself");
+    struct apr_like inside = { &some_data, &some_data, &some_data, (char *)fn + 1, 0 };
+    cr_expect_null(ps_entry_of((void *)routine, &inside), "inside it");
+    dlclose(h);
 }
 
 Test(entry, errno_is_preserved)
