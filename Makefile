@@ -100,6 +100,8 @@ $(B)/fixtures/%: tests/fixtures/%.cc tests/fixtures/blocked.h | $(B)/fixtures
 $(B)/fixtures/lib%.so: tests/fixtures/lib%.c | $(B)/fixtures
 	$(PLAIN_CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -shared -fPIC -o $@ $<
 $(B)/fixtures/dlopen_pool: FIX_LIBS = -ldl
+$(B)/fixtures/apr_pool: FIX_LIBS = -ldl $(shell pkg-config --libs apr-1)
+$(B)/fixtures/apr_pool: FIX_CFLAGS += $(shell pkg-config --cflags apr-1)
 # inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
 $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 $(B)/fixtures/omp_phases: FIX_CFLAGS += -fopenmp

@@ -1,0 +1,49 @@
+/* APR's trampoline (tests/fixtures/apr_pool.c): every thread starts in
+ * libapr's dummy_worker, which runs the function in the 4th word of its
+ * apr_thread_t. The workers form their own pool, named by their function,
+ * without the listener (an event loop that posts the tasks); its tasks are
+ * the workers' tasks, and their wait for work on the queue's condvar is not
+ * contention. Before entry.c read past the first word, Apache's listener and
+ * its 8 workers were one pool of 10 whose tasks were the listener's epoll
+ * wake-ups, judged "serialized"; this fixture read as one pool of 5, tasks
+ * null, lock+cond 0.78 s of the workers' idle wait. With --lib 1 the
+ * workers' function lives in a library dlopened after the shim's
+ * constructor (Apache's LoadModule: mod_mpm_event.so) and dlclosed before
+ * exit, so the pool must still carry its name. */
+#include "pool_test.h"
+#include <string.h>
+
+static void expect_worker_pool(const char *lib, const char *fn)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/apr_pool"), "--lib", (char *)lib, "--threads", "4",
+                     "--tasks", "300", "--cpu-ms", "2", "--io-ms", "8", "--submit-us", "3000", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
+    json_t *p = ps_pool_by_name(r.report, fn);
+    cr_assert_not_null(p, "no pool named %s; stderr: %s", fn, r.err);
+    cr_expect_str_eq(ps_str(p, "entry"), fn);
+    cr_expect(strstr(ps_str(p, "start_routine"), "libapr-1.so") != NULL, "start routine %s",
+              ps_str(p, "start_routine"));
+    cr_expect_eq(ps_num(p, "threads"), 4, "%f threads: the listener joined the workers?", ps_num(p, "threads"));
+    json_t *l = ps_pool_by_name(r.report, "apr_listener");
+    cr_expect(l && ps_num(l, "threads") == 1, "the listener is not a pool of its own");
+    double tasks = ps_num(r.truth, "tasks"), cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s");
+    cr_expect(ps_near(ps_num(p, "tasks"), tasks, 0.02), "tasks %f vs truth %f", ps_num(p, "tasks"), tasks);
+    cr_expect(ps_near(ps_num(p, "w_c"), wait / cpu, 0.2), "w_c %f vs truth %f", ps_num(p, "w_c"), wait / cpu);
+    double contention = ps_num(p, "wait_by_cause.lock") + ps_num(p, "wait_by_cause.cond");
+    cr_expect(contention < 0.1 * wait, "lock+cond %f s: the wait for work read as contention", contention);
+    ps_run_free(&r);
+}
+
+Test(apr, workers_form_their_own_pool_named_by_their_function, .timeout = 60)
+{
+    expect_worker_pool("0", "apr_worker");
+}
+
+Test(apr, workers_whose_function_is_in_a_dlopened_library_form_their_own_pool, .timeout = 60)
+{
+    expect_worker_pool("1", "aprwork_worker");
+}
