@@ -130,6 +130,26 @@ static int starts_function(uintptr_t a)
     return starts_function_in(eh_hdr_of(a), a);
 }
 
+/* The function a closure {func, data} among words[0..i) names, else NULL.
+ * The function found in a trampoline's struct may be a trampoline too:
+ * httpd's ap_thread_create starts every thread of Apache at one static
+ * thread_start, its data a {func, data} that thread_start calls, so the
+ * listener and the workers were one pool again, named apache2+0x3d6b0.
+ * A struct that starts with a function and whose second word is no
+ * function is such a closure; one whose second word is a function too is a
+ * table of operations the thread's function is handed, not what it runs. */
+static void *closure_before(void *fn, const uintptr_t *words, int i)
+{
+    for (int j = 0; j < i; j++) {
+        uintptr_t c[2];
+        if ((words[j] & (sizeof(void *) - 1)) || ps_peek(c, (void *)words[j], sizeof c))
+            continue;
+        if (c[0] && c[0] != (uintptr_t)fn && starts_function(c[0]) && !starts_function(c[1]))
+            return (void *)c[0];
+    }
+    return NULL;
+}
+
 void *ps_entry_of(void *routine, void *arg)
 {
     if (arg && arg != routine && starts_function((uintptr_t)arg))
@@ -154,8 +174,10 @@ void *ps_entry_of(void *routine, void *arg)
         if (words[i] == (uintptr_t)routine || words[i] == 0)
             continue;
         uintptr_t hdr = eh_hdr_of(words[i]);
-        if (hdr && hdr != routine_hdr && starts_function_in(hdr, words[i]))
-            return (void *)words[i];
+        if (hdr && hdr != routine_hdr && starts_function_in(hdr, words[i])) {
+            void *inner = closure_before((void *)words[i], words, i);
+            return inner ? inner : (void *)words[i];
+        }
     }
     return NULL;
 }

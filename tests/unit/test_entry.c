@@ -85,6 +85,25 @@ Test(entry, a_later_word_of_the_routines_own_object_or_inside_a_function_is_no_e
     cr_expect_null(ps_entry_of((void *)routine, &later));
 }
 
+/* httpd's ap_thread_create: the apr_thread_t's function (thread_start) runs
+ * the {func, data} its data word points to */
+Test(entry, a_closure_the_trampolines_function_is_handed_names_the_entry)
+{
+    void *closure[2] = { (void *)real_work, &some_data };
+    struct apr_like t = { &some_data, &some_data, closure, (void *)getpid, 0 };
+    cr_expect_eq(ps_entry_of((void *)routine, &t), (void *)real_work);
+}
+
+Test(entry, a_table_of_functions_the_trampolines_function_is_handed_is_no_closure)
+{
+    void *ops[2] = { (void *)real_work, (void *)routine };
+    struct apr_like t = { &some_data, &some_data, ops, (void *)getpid, 0 };
+    cr_expect_eq(ps_entry_of((void *)routine, &t), (void *)getpid);
+    void *data[2] = { &some_data, &some_data };
+    struct apr_like u = { &some_data, &some_data, data, (void *)getpid, 0 };
+    cr_expect_eq(ps_entry_of((void *)routine, &u), (void *)getpid);
+}
+
 /* libuv: in deps.sh, and not linked into this runner (loaded here, after
  * the table was built, as LoadModule loads Apache's MPM) */
 Test(entry, functions_of_an_object_dlopened_after_init_are_entries)
