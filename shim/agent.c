@@ -46,6 +46,7 @@ static long futex(int *w, int op, int val, const struct timespec *to)
 static uint64_t tick(uint64_t now, int final)
 {
     ps_sampler_tick(now, final);
+    ps_symbol_note_modules();    /* sites in libraries unloaded before the report */
     ps_poolname_tick();          /* while the pools' libraries are loaded */
     const struct ps_view *view = ps_view_tick(now);
     ps_metrics_tick(final);

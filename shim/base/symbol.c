@@ -1,7 +1,8 @@
 /* symbol.c: names for addresses. dladdr knows exported symbols only; most
  * start routines and lock sites are static functions, so we also read the
  * module's ELF .symtab when the file has one (not stripped). Called from the
- * agent or at exit, one thread at a time. */
+ * agent or at exit, one thread at a time. Modules the agent saw loaded are
+ * remembered, so an address in one unloaded since is still named. */
 #include "symbol.h"
 #include "log.h"
 #include <dlfcn.h>
@@ -145,13 +146,96 @@ static void memo_keep(const void *addr, int kind, int r, const struct ps_sym *s)
     m->s = *s;
 }
 
+/* Modules seen loaded, remembered after they are unloaded: a site or a
+ * routine in a library the program dlclosed before its report (Apache
+ * unloads mod_mpm_event.so at exit; 7z its 7z.so) is named by the module it
+ * was in, and by the file's .symtab, instead of a bare address. Written by
+ * the agent only (ps_symbol_note_modules), append-only: an entry is filled,
+ * then the count published with a release store; readers (any thread
+ * naming an address) load it with acquire and never see a half-written
+ * entry. Asked only when no loaded object holds the address: a range a
+ * later dlopen reused is named by its new object while that is loaded, and
+ * after it is gone by the latest module seen there (which of the two the
+ * site was in, an address alone cannot tell). */
+#define SEEN_MAX 256
+static struct seen {
+    uintptr_t lo, hi;          /* executable PT_LOAD span, runtime addresses */
+    uintptr_t bias;            /* dlpi_addr */
+    char path[256];
+} seen[SEEN_MAX];
+static int seen_n;
+static unsigned long long seen_adds;
+
+static int note_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    if (!info->dlpi_name || !info->dlpi_name[0])
+        return 0;                /* the program (never unloaded) or the vdso */
+    uintptr_t lo = 0, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+        if (!lo || a < lo)
+            lo = a;
+        if (b > hi)
+            hi = b;
+    }
+    if (!hi)
+        return 0;
+    int n = seen_n;
+    for (int k = n - 1; k >= 0; k--)
+        if (seen[k].lo == lo && seen[k].hi == hi && !strcmp(seen[k].path, info->dlpi_name))
+            return 0;
+    if (n == SEEN_MAX) {
+        static int once;
+        ps_log_once(&once, "more than %d libraries loaded: sites in ones unloaded later may be named by address", SEEN_MAX);
+        return 1;
+    }
+    seen[n].lo = lo;
+    seen[n].hi = hi;
+    seen[n].bias = info->dlpi_addr;
+    ps_fmt(seen[n].path, sizeof seen[n].path, "%s", info->dlpi_name);
+    __atomic_store_n(&seen_n, n + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void ps_symbol_note_modules(void)
+{
+    unsigned long long c[2] = { 0, 0 };
+    dl_iterate_phdr(module_counts, c);
+    if (c[0] == seen_adds && seen_n)
+        return;                  /* nothing loaded since the last look */
+    seen_adds = c[0];
+    dl_iterate_phdr(note_module, NULL);
+}
+
+/* An address no loaded object holds, in a module seen before: its module
+ * and .symtab name. */
+static int symbolize_unloaded(const void *addr, struct ps_sym *out)
+{
+    int n = __atomic_load_n(&seen_n, __ATOMIC_ACQUIRE);
+    for (int k = n - 1; k >= 0; k--) {
+        const struct seen *m = &seen[k];
+        if ((uintptr_t)addr < m->lo || (uintptr_t)addr >= m->hi)
+            continue;
+        ps_fmt(out->module, sizeof out->module, "%s", m->path);
+        out->module_offset = (uintptr_t)addr - m->bias;
+        symtab_lookup(m->path, (uintptr_t)addr - m->bias, STT_FUNC, out->name, sizeof out->name, &out->offset);
+        return 0;
+    }
+    return -1;
+}
+
 static int symbolize(const void *addr, struct ps_sym *out)
 {
     memset(out, 0, sizeof *out);
     Dl_info info;
     struct link_map *lm = NULL;
     if (!addr || !dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !info.dli_fname)
-        return -1;
+        return addr ? symbolize_unloaded(addr, out) : -1;
     const char *path = info.dli_fname;
     char exe[256];
     if (!path[0] || (lm && lm->l_name && !lm->l_name[0])) {

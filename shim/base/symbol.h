@@ -12,7 +12,13 @@ struct ps_sym {
     uintptr_t module_offset; /* addr - module load base */
 };
 
-/* 0 if at least the module is known. Uses dladdr, then the module's .symtab
+/* Agent, each tick: remembers the libraries loaded now (a dl_iterate_phdr
+ * that stops at its first object when none was loaded since), so that
+ * addresses in one the program dlcloses before its report are still named
+ * by module+0xoff and its .symtab. */
+void ps_symbol_note_modules(void);
+/* 0 if at least the module is known (loaded now, or seen loaded by
+ * ps_symbol_note_modules). Uses dladdr, then the module's .symtab
  * (static functions and executables without -rdynamic). Agent / exit only. */
 int ps_symbolize(const void *addr, struct ps_sym *out);
 /* "func+0x1c (libfoo.so)" or "libfoo.so+0x1234" or "0x7f..". */
