@@ -58,6 +58,8 @@ void ps_entry_init(void)
     segs.n = 0;
     dl_iterate_phdr(on_obj, NULL);
     find_object = (__typeof__(_dl_find_object) *)dlsym(RTLD_DEFAULT, "_dl_find_object");
+    if (!find_object)
+        (void)dlerror();         /* the program's first dlerror() must not see our miss */
     errno = saved;
 }
 
