@@ -24,6 +24,8 @@
 
 static struct {
     int n;
+    int program_n;               /* the first program_n are the program's own (dl_iterate_phdr
+                                  * reports it first) */
     uintptr_t lo[MAX_SEGS], hi[MAX_SEGS];
     uintptr_t eh_hdr[MAX_SEGS];  /* the object's PT_GNU_EH_FRAME, 0 if none */
 } segs;
@@ -49,13 +51,15 @@ static int on_obj(struct dl_phdr_info *info, size_t size, void *data)
         segs.eh_hdr[segs.n] = eh;
         segs.n++;
     }
+    if (!segs.program_n)
+        segs.program_n = segs.n;
     return 0;
 }
 
 void ps_entry_init(void)
 {
     int saved = errno;
-    segs.n = 0;
+    segs.n = segs.program_n = 0;
     dl_iterate_phdr(on_obj, NULL);
     find_object = (__typeof__(_dl_find_object) *)dlsym(RTLD_DEFAULT, "_dl_find_object");
     if (!find_object)
@@ -170,7 +174,12 @@ void *ps_entry_of(void *routine, void *arg)
      * (a pointer into code that happens to sit there is no function), and of
      * an object other than the routine's: a library's trampoline running the
      * program's function; a program's own worker whose struct holds one of
-     * its own callbacks is still named by its routine. */
+     * its own callbacks is still named by its routine, and so is one whose
+     * struct holds a library's function (a destructor such as free): only a
+     * library's routine is taken for a trampoline here. */
+    int rk = seg_of((uintptr_t)routine);
+    if (rk >= 0 && rk < segs.program_n)
+        return NULL;
     uintptr_t routine_hdr = eh_hdr_of((uintptr_t)routine);
     for (int i = 1; i < n; i++) {
         if (words[i] == (uintptr_t)routine || words[i] == 0)
