@@ -18,7 +18,7 @@ struct ps_partition_in {
     uint64_t open_io;            /* of raw[PS_IO], the open span's time so far (0: none) */
     uint64_t ended[PS_NCAUSE];   /* waits[]: spans ended */
     uint64_t exact;              /* exact_waits: sleeps whose span holds no wait for a core */
-    uint64_t sleep_over_ns, sleep_over_n;   /* of them, time past their caps, and how many */
+    uint64_t sleep_over_ns;      /* of them, the time past their caps */
     uint64_t switched;           /* waits_switched: waits that switched the thread out */
     uint64_t io_long_ns, io_long_n;   /* the io spans among raw[PS_IO] that blocked */
     uint64_t io_file_ns, io_file_n;   /* of them, on a file: perhaps preempted inside */

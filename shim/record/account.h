@@ -127,17 +127,15 @@ static inline uint64_t ps_span_end(struct ps_span *s)
  * so the span is exact, and the partition need not guess it (sampler.c).
  * But a timer can fire late (a virtual CPU its host has descheduled, a core
  * slow to leave a deep idle state), and the kernel counts that lateness as
- * blocked: the time past the cap is kept apart, for the partition to label
- * as any span's wake-up tail. */
+ * blocked: the time past the cap is kept apart, for the partition to give
+ * to the sleeps when no other wait claims it. */
 static inline void ps_span_end_at_most(struct ps_span *s, uint64_t max_ns)
 {
     uint64_t dt = ps_ns_since(s->t0, ps_now_ns());
     struct ps_thread *t = s->t;
     __atomic_store_n(&t->exact_waits, t->exact_waits + 1, __ATOMIC_RELAXED);
-    if (dt > max_ns) {
+    if (dt > max_ns)
         __atomic_store_n(&t->sleep_over_ns, t->sleep_over_ns + (dt - max_ns), __ATOMIC_RELAXED);
-        __atomic_store_n(&t->sleep_over_n, t->sleep_over_n + 1, __ATOMIC_RELAXED);
-    }
     ps_span_close(s, dt < max_ns ? dt : max_ns);
 }
 

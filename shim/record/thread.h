@@ -76,9 +76,8 @@ struct ps_thread {
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
     uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
-    uint64_t sleep_over_ns, sleep_over_n;  /* of them, those that ran past their cap: by how
-                                      * much in all, and how many (a late timer, or the
-                                      * wake-up's wait for a core: sampler.c tells them apart) */
+    uint64_t sleep_over_ns;          /* of them, their time past their caps (a late timer,
+                                      * or the wake-up's wait for a core: sampler.c) */
     uint64_t waits_switched;         /* waits but io long enough to have switched the thread out */
     uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
     uint64_t io_file_ns, io_file_n;  /* of them, reads and writes of a regular file or block
@@ -148,7 +147,8 @@ struct ps_thread {
     uint64_t io_pending_ns;          /* short io held back by the lag reserve only */
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
-    uint64_t sleep_over_seen_ns, sleep_over_seen_n;   /* sleep_over_* at the last sample */
+    uint64_t sleep_over_seen_ns;     /* sleep_over_ns at the last sample */
+    uint64_t sleep_over_pending_ns;  /* of it, held back by the lag reserve only */
     uint64_t switched_seen;          /* waits_switched at the last sample */
     uint64_t poll_moved_ns;          /* poll_site_ns relabelled io -> idle so far */
     uint64_t tasks_before;           /* poll_site_work credited as tasks once that site was

@@ -127,7 +127,7 @@ static int64_t part_vswitches = -1;      /* voluntary switches so far (-1: unkno
 static uint64_t part_open_io_ms;         /* of io, the open span's time so far */
 static uint64_t part_switched;           /* waits (not io) long enough to have switched, so far */
 static uint64_t part_exact;              /* sleeps that ran their course, so far */
-static uint64_t part_over_ms, part_over_n;   /* of them, time past their caps, and how many */
+static uint64_t part_over_ms;            /* of them, the time past their caps */
 static int part_vswitches_of(struct ps_thread *t, uint64_t now, uint64_t *count)
 {
     (void)t, (void)now;
@@ -146,7 +146,6 @@ static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint
                                   .lag = part_lag, .vswitches = part_vswitches_of,
                                   .open_io = part_open_io_ms * MS, .switched = part_switched,
                                   .exact = part_exact, .sleep_over_ns = part_over_ms * MS,
-                                  .sleep_over_n = part_over_n,
                                   .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
     ps_sampler_partition(t, &in);
@@ -568,7 +567,6 @@ Test(partition, a_sleep_whose_timer_fired_late_keeps_its_lateness)
     part_exact = 10;
     part_ended[PS_SLEEP] = 10;
     part_over_ms = 20;
-    part_over_n = 10;
     partition(&t, 100, 20, 10, 0, 50, 0, 0, 0);
     cr_expect_eq(t.blocked_ns[PS_SLEEP], 70 * MS);
     cr_expect_eq(t.unattributed_ns, 0);
@@ -585,6 +583,6 @@ Test(partition, a_sleep_whose_timer_fired_late_keeps_its_lateness)
     partition(&v, 150, 20, 50, 0, 50, 50, 0, 0);   /* lock: 30 blocked + 20 waiting for a core */
     cr_expect_eq(v.blocked_ns[PS_SLEEP], 50 * MS);
     cr_expect_eq(v.blocked_ns[PS_LOCK], 30 * MS);
-    part_exact = part_over_ms = part_over_n = 0;
+    part_exact = part_over_ms = 0;
     memset(part_ended, 0, sizeof part_ended);
 }
