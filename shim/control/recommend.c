@@ -11,7 +11,11 @@
  *    cores, and the pool itself keeps at least half the cores busy
  *    (effective parallelism): then the pool oversubscribes the cores and fewer
  *    threads would finish the same work sooner. A pool using less than that
- *    queues behind other processes (a loaded machine): its size is not the cause;
+ *    queues behind other processes (a loaded machine): its size is not the
+ *    cause; nor is it for a pool that waited for work a good share of its
+ *    time (PS_FED_IDLE): its bursts of work meet the rest of the process on
+ *    the cores (ffmpeg's frame threads, idle 65 %, waited for a core 0.6 s
+ *    per 0.76 s of CPU beside the main thread's demuxing);
  *  - I/O-bound: W/C > 1 (the article's routing rule), CPU-bound: W/C < 0.25. */
 #include "recommend.h"
 #include "qmodel.h"
@@ -237,12 +241,27 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * every task counted: otherwise the wait for work may be a lock's. Not
      * for a pool idle nearly always: its work may come in bursts as wide as
      * the pool (V8's parallel GC tasks), which an average does not show. */
+    /* Nor the other way: fewer threads than that make the producer's tasks
+     * wait for one, and save nothing, the threads being idle anyway
+     * (ffmpeg's 4 frame threads, 0.73 frames in decoding on average, were
+     * told 1 by cores x (1 + W/C), the main thread using the other core; the
+     * sweep's best is 3-6, and 1 runs 0.70 as fast). At most the current
+     * size: more would be a guess from an average. The wait for work known
+     * is enough here, with the tasks unseen (each frame thread waits on its
+     * own condvar). */
     double offered = in->wall_s > 0 ? (C + W) / in->wall_s : 0;
-    int fed_size = !serial && !in->owners && in->tasks_seen && idle_share >= PS_FED_IDLE &&
-                   idle_share < PS_IDLE_SHARE && offered > 0 ? offered_threads(offered, PS_FED_WAIT) : 0;
-    int fed = fed_size > 0 && target > fed_size;
+    int fed_pool = !serial && !in->owners && (in->tasks_seen || in->waits_for_work) && idle_share >= PS_FED_IDLE &&
+                   idle_share < PS_IDLE_SHARE && offered > 0;
+    int fed_size = fed_pool ? offered_threads(offered, PS_FED_WAIT) : 0;
+    int fed = fed_size > 0 && in->tasks_seen && target > fed_size;
     if (fed) {
         target = fed_size;
+        capped = 0;
+    }
+    int floor_size = fed_size < in->threads ? fed_size : in->threads;
+    int fed_floor = fed_size > 0 && target < floor_size;
+    if (fed_floor) {
+        target = floor_size;
         capped = 0;
     }
     /* The article's hand-off cost: a task whose whole work is shorter than
@@ -253,7 +272,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                 !in->owners;             /* no one thread can serve every connection */
     if (cheap) {
         target = 1;
-        capped = 0;
+        capped = fed_floor = 0;
     }
     /* W/C over a few milliseconds of CPU is mostly noise (a thread parked in
      * pause() reads as W/C in the tens of thousands): do not size from it. */
@@ -309,7 +328,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                    "critical section", b);
         }
     } else if (in->runq_s >= 0.5 * C && C > 0 && in->threads > in->cores &&
-               o->effective_parallelism >= 0.5 * in->cores) {
+               o->effective_parallelism >= 0.5 * in->cores && !fed_pool) {
         o->cls = PS_CLASS_STARVED;
         ps_fmt(o->reason, sizeof o->reason,
                "CPU-starved: threads wait for a core as long as they run; W/C %s gives %s threads",
@@ -343,6 +362,16 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                "; but its threads waited for work %s %% of the time: %s tasks in service on average, "
                "%d threads keep a task's wait for a free one under %d %%",
                pct, ld, o->recommended_threads, (int)(100 * PS_FED_WAIT));
+    }
+    if (fed_floor) {
+        char pct[32], ld[32];
+        ps_fmt_double(pct, sizeof pct, 100 * idle_share, 0);
+        ps_fmt_double(ld, sizeof ld, offered, 2);
+        size_t n = strlen(o->reason);
+        ps_fmt(o->reason + n, sizeof o->reason - n,
+               "; but no fewer than %d: its threads waited for work %s %% of the time, %s tasks in service "
+               "on average, and fewer threads would make tasks wait for a free one over %d %% of the time",
+               o->recommended_threads, pct, ld, (int)(100 * PS_FED_WAIT));
     }
     if (capped) {
         size_t n = strlen(o->reason);
