@@ -353,25 +353,21 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         ps_fmt(o->reason + n, sizeof o->reason - n,
                "; but only %s ms of CPU was measured: too little to size from, keep %d", ms, in->threads);
     }
-    if (fed) {
+    if (fed || fed_floor) {
         char pct[32], ld[32];
         ps_fmt_double(pct, sizeof pct, 100 * idle_share, 0);
         ps_fmt_double(ld, sizeof ld, offered, 2);
         size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; but its threads waited for work %s %% of the time: %s tasks in service on average, "
-               "%d threads keep a task's wait for a free one under %d %%",
-               pct, ld, o->recommended_threads, (int)(100 * PS_FED_WAIT));
-    }
-    if (fed_floor) {
-        char pct[32], ld[32];
-        ps_fmt_double(pct, sizeof pct, 100 * idle_share, 0);
-        ps_fmt_double(ld, sizeof ld, offered, 2);
-        size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; but no fewer than %d: its threads waited for work %s %% of the time, %s tasks in service "
-               "on average, and fewer threads would make tasks wait for a free one over %d %% of the time",
-               o->recommended_threads, pct, ld, (int)(100 * PS_FED_WAIT));
+        if (fed)
+            ps_fmt(o->reason + n, sizeof o->reason - n,
+                   "; but its threads waited for work %s %% of the time: %s tasks in service on average, "
+                   "%d threads keep a task's wait for a free one under %d %%",
+                   pct, ld, o->recommended_threads, (int)(100 * PS_FED_WAIT));
+        else
+            ps_fmt(o->reason + n, sizeof o->reason - n,
+                   "; but no fewer than %d: its threads waited for work %s %% of the time, %s tasks in service "
+                   "on average, and fewer threads would make tasks wait for a free one over %d %% of the time",
+                   o->recommended_threads, pct, ld, (int)(100 * PS_FED_WAIT));
     }
     if (capped) {
         size_t n = strlen(o->reason);
