@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
@@ -233,6 +234,16 @@ void ps_thread_on_exit(struct ps_thread *t)
     if (getrusage(RUSAGE_THREAD, &ru) == 0) {
         t->nvcsw = (uint64_t)ru.ru_nvcsw;
         t->nivcsw = (uint64_t)ru.ru_nivcsw;
+    }
+    /* The name it ends with: one its creator gave it while it started
+     * (pthread_setname_np on it) can land after its start read its name and
+     * before anything else did, and the agent may never read a thread that
+     * lived 30 ms (a gamma-N worker of renamed_pools was reported under its
+     * creator's name, in gamma's pool). */
+    char name[PS_NAME_LEN];
+    if (prctl(PR_GET_NAME, name, 0, 0, 0) == 0) {
+        name[PS_NAME_LEN - 1] = 0;
+        memcpy(t->name, name, PS_NAME_LEN);
     }
     t->died_ns = ps_now_ns();
     __atomic_store_n(&t->state, PS_T_EXITED, __ATOMIC_RELEASE);
