@@ -1068,6 +1068,16 @@ static void control(int pi, struct ctl *c, uint64_t now)
     }
     if (p->live < c->size && !ps_throttle_parked(pi))
         c->size = p->live;      /* workers left */
+    /* ... or joined, with no limit of ours in force: the first look may come
+     * while the program is still starting its workers (32 spin_oversub
+     * workers under a loaded CI run: the pool was sized 1 at 0.59 s, its
+     * model's 2 read as growth, and it was never throttled): it starts
+     * over at its new size, the model's target not yet acted on */
+    if (p->live > c->size && !p->limit) {
+        c->size = c->ref_size = p->live;
+        c->phase = P_START;
+        c->model_acted = 0;
+    }
     uint64_t win_count = tasks - c->win_tasks;
     int seen = win_count >= MIN_WINDOW_TASKS;
     end_window(pi, c);

@@ -413,6 +413,24 @@ Test(controller, oversized_cpu_pool_shrinks_to_its_best_and_stays, .fini = teard
     json_decref(rep);
 }
 
+/* A program still starting its workers at the controller's first look:
+ * 1 worker then, 64 a tick later. The pool is sized by what runs, not by
+ * that first look (a loaded CI run: 32 spin_oversub workers sized 1 at
+ * 0.59 s, the model's 2 read as growth, never throttled). */
+Test(controller, a_pool_still_starting_at_the_first_look_is_sized_by_what_runs, .fini = teardown)
+{
+    setup(cpu_collapse, 1, 0, 0);
+    run_s(0.2);
+    S.live = S.running = S.max_live = 64;
+    run_s(1.0);
+    cr_expect_leq(S.running, 4, "not <= 4 workers 1 s after the 64 started: %s", trace_str());
+    json_t *rep = report();
+    json_t *d = find(rep, "throttle", "model");
+    cr_assert_not_null(d, "no throttle by the model: %s", trace_str());
+    cr_expect_eq(dint(d, "from"), 64);
+    json_decref(rep);
+}
+
 Test(controller, undersized_io_pool_grows_to_goetz_size, .fini = teardown)
 {
     setup(io_wc20, 2, 1, 0);
