@@ -153,6 +153,8 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
     in->io_file_n = __atomic_load_n(&t->io_file_n, __ATOMIC_RELAXED);
     in->io_file_ns = __atomic_load_n(&t->io_file_ns, __ATOMIC_RELAXED);
+    in->io_nb_n = __atomic_load_n(&t->io_nb_n, __ATOMIC_RELAXED);
+    in->io_nb_ns = __atomic_load_n(&t->io_nb_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
     int cause = t->cur_cause;
     /* as the wait will be recorded when it ends (ps_objwait_end) */
@@ -396,6 +398,16 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         n[PS_IO] -= n[IO_LONG] < n[PS_IO] ? n[IO_LONG] : n[PS_IO];
         t->io_long_seen_n = in->io_long_n;
     }
+    /* A long read or write on a non-blocking fd returned at once when it
+     * ran: its length is run-queue time (preempted inside: an event loop's
+     * send that wakes its reader on a busy machine), which schedstat holds,
+     * never blocked time. So it claims nothing, not even as short io. */
+    uint64_t dnb = in->io_nb_ns > t->io_nb_seen_ns ? in->io_nb_ns - t->io_nb_seen_ns : 0;
+    uint64_t nnb = in->io_nb_n > t->io_nb_seen_n ? in->io_nb_n - t->io_nb_seen_n : 0;
+    t->io_nb_seen_ns = in->io_nb_ns;
+    t->io_nb_seen_n = in->io_nb_n;
+    d[PS_IO] -= dnb < d[PS_IO] ? dnb : d[PS_IO];
+    n[PS_IO] -= nnb < n[PS_IO] ? nnb : n[PS_IO];
     uint64_t file_ns = in->io_file_ns > t->io_file_seen_ns ? in->io_file_ns - t->io_file_seen_ns : 0;
     uint64_t file_n = in->io_file_n > t->io_file_seen_n ? in->io_file_n - t->io_file_seen_n : 0;
     t->io_file_seen_ns = in->io_file_ns;
@@ -550,6 +562,25 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
     unattributed_to(t, cause);
 }
 
+/* Is site where t's pool waits for work: its idle site, or a site where its
+ * idle object was waited on, when that is a polled fd (a lone event loop's
+ * epoll fd is learned as an object, not a site, and its first waits, for its
+ * first connection, ended as io before it was)? */
+static int poll_site_is_idle(const struct ps_thread *t, void *site)
+{
+    if (ps_pool_is_idle_site(t, site))
+        return 1;
+    struct ps_pool *p = ps_pool_of(t);
+    uintptr_t key = p ? __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE) : 0;
+    struct ps_obj *o = key ? ps_obj_find(key) : NULL;
+    if (!o || o->kind != PS_K_POLL)
+        return 0;
+    for (int i = 0; i < PS_OBJ_SITES; i++)
+        if (__atomic_load_n(&o->sites[i].site, __ATOMIC_RELAXED) == site)
+            return 1;
+    return 0;
+}
+
 /* The pool's wait for work is learned from waits that already ended, as
  * io: a worker's long polls at the call site learned as the idle one were
  * idle from the first (memcached's workers wait there for their first client
@@ -558,7 +589,7 @@ static void sample_unwrapped(struct ps_thread *t, uint64_t dt)
 static void relabel_idle_polls(struct ps_thread *t)
 {
     void *site = __atomic_load_n(&t->poll_site, __ATOMIC_ACQUIRE);
-    if (!site || !ps_pool_is_idle_site(t, site))
+    if (!site || !poll_site_is_idle(t, site))
         return;
     uint64_t seen = __atomic_load_n(&t->poll_site_ns, __ATOMIC_ACQUIRE);
     uint64_t x = seen > t->poll_moved_ns ? seen - t->poll_moved_ns : 0;

@@ -22,6 +22,8 @@ struct ps_partition_in {
     uint64_t switched;           /* waits_switched: waits that switched the thread out */
     uint64_t io_long_ns, io_long_n;   /* the io spans among raw[PS_IO] that blocked */
     uint64_t io_file_ns, io_file_n;   /* of them, on a file: perhaps preempted inside */
+    uint64_t io_nb_ns, io_nb_n;       /* io spans among raw[PS_IO] as long on a non-blocking
+                                       * fd: preempted inside, blocked never */
     uint64_t preempts;           /* involuntary switches since the last sample, if known */
     int preempts_known;
     /* The thread's voluntary context switches so far (0 when read, else

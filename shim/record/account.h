@@ -22,7 +22,8 @@
  * counts the switches short io may claim). */
 #define PS_WAIT_SWITCHED_NS 20000ull
 /* Of those, only ones on a file may be long for want of a core instead
- * (ps_fd_is_file, syncobj.h): counted apart for the partition. */
+ * (ps_fd_io_class, syncobj.h): counted apart for the partition; and on a
+ * non-blocking fd, they never blocked (not counted as long). */
 
 struct ps_span {
     struct ps_thread *t;
@@ -96,9 +97,15 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
     if (s->cause != PS_IO && dt >= PS_WAIT_SWITCHED_NS)
         __atomic_store_n(&t->waits_switched, t->waits_switched + 1, __ATOMIC_RELAXED);
     if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
-        __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
-        __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
-        if (t->cur_kind == PS_K_IO && ps_fd_is_file(t->cur_obj)) {
+        int cls = t->cur_kind == PS_K_IO ? ps_fd_io_class(t->cur_obj) : PS_FD_BLOCKS;
+        if (cls == PS_FD_NONBLOCKING) {
+            __atomic_store_n(&t->io_nb_ns, t->io_nb_ns + dt, __ATOMIC_RELAXED);
+            __atomic_store_n(&t->io_nb_n, t->io_nb_n + 1, __ATOMIC_RELAXED);
+        } else {
+            __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
+            __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
+        }
+        if (cls == PS_FD_FILE) {
             __atomic_store_n(&t->io_file_ns, t->io_file_ns + dt, __ATOMIC_RELAXED);
             __atomic_store_n(&t->io_file_n, t->io_file_n + 1, __ATOMIC_RELAXED);
         }

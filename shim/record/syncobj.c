@@ -5,7 +5,7 @@
  * folded (the agent folds every tick, and every ledger at its last tick);
  * hold time is an unbiased estimate (syncobj.h, "Hold time"); sites are the
  * first four distinct callers (a later fifth is counted only in the totals).
- * Also what kind of file an fd key names (ps_fd_is_file). */
+ * Also what kind of file an fd key names (ps_fd_io_class). */
 #include "syncobj.h"
 #include <pthread.h>
 #include "clock.h"
@@ -16,6 +16,7 @@
 #include "table.h"
 #include "thread.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -380,11 +381,16 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     note_waiter(o, t);
 }
 
-int ps_fd_is_file(uintptr_t fd_key)
+int ps_fd_io_class(uintptr_t fd_key)
 {
-    int saved = errno;
+    int saved = errno, fd = (int)(unsigned)fd_key;
     struct stat st;
-    int file = fstat((int)(unsigned)fd_key, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+    int cls = PS_FD_FILE;
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        int fl = fcntl(fd, F_GETFL);
+        cls = fl >= 0 && (fl & O_NONBLOCK) ? PS_FD_NONBLOCKING : PS_FD_BLOCKS;
+    }
     errno = saved;
-    return file;
+    return cls;
 }
+

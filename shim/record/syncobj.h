@@ -99,12 +99,22 @@ static inline int ps_obj_timer_like(const struct ps_obj *o)
 }
 
 #define PS_FD_KEY(fd) ((uintptr_t)(unsigned)(fd) | ((uintptr_t)1 << 63))
-/* Is the fd of PS_FD_KEY a regular file or a block device? Only there can a
- * read or write stay on the CPU for long (the page cache): on a pipe, socket,
- * timerfd or terminal a long call blocked. One fstat (~0.3 us; account.h
- * calls it for io spans >= 200 us only), errno kept; an fd closed meanwhile
- * counts as a file, the cautious side. */
-int ps_fd_is_file(uintptr_t fd_key);
+/* What a long io call (one of 200 us or more: account.h) on the fd of
+ * PS_FD_KEY says of its time. Only on a regular file or a block device can
+ * a read or write stay on the CPU for long (the page cache); on a pipe,
+ * socket, timerfd or terminal a long call blocked, unless the fd is
+ * non-blocking (MSG_DONTWAIT on a blocking fd is not seen). */
+enum {
+    PS_FD_BLOCKS,       /* a blocking pipe, socket, timerfd, terminal: it blocked */
+    PS_FD_FILE,         /* a regular file or block device */
+    PS_FD_NONBLOCKING,  /* O_NONBLOCK on no file: it returned at once (data or
+                         * EAGAIN), so it was long only for want of a core,
+                         * preempted inside (a send that wakes its reader on a
+                         * busy machine): an event loop's reads and writes */
+};
+/* One fstat (~0.3 us) and, for no file, one fcntl (F_GETFL); errno kept; an
+ * fd closed meanwhile counts as a file, the cautious side. */
+int ps_fd_io_class(uintptr_t fd_key);
 
 #define PS_OBJ_FILTER_BITS 65536
 extern struct ps_obj *ps_objs;

@@ -82,6 +82,9 @@ struct ps_thread {
     uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
     uint64_t io_file_ns, io_file_n;  /* of them, reads and writes of a regular file or block
                                       * device: long perhaps only because preempted inside */
+    uint64_t io_nb_ns, io_nb_n;      /* io spans as long on a non-blocking fd (no file): long
+                                      * only because preempted inside, never blocked; not
+                                      * in io_long_* (account.h) */
     /* Long polls from the first call site that polled: if that turns out to
      * be where the pool waits for work (learned later, from these very
      * waits), they were idle, and the sampler relabels them (sampler.c). */
@@ -155,6 +158,7 @@ struct ps_thread {
                                         learned as the pool's wait for work (sampler.c) */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
     uint64_t io_file_seen_ns, io_file_seen_n;   /* io_file_* at the last sample */
+    uint64_t io_nb_seen_ns, io_nb_seen_n;       /* io_nb_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */
     uint64_t switches_read_ns;       /* the sample that last read them (sampler.c), 0 none */
     uint64_t vsw_seen, vsw_seen_ns;  /* voluntary switches as the partition last saw them, and
