@@ -452,6 +452,7 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_unattributed_ns, t->unattributed_ns);
     ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
     ps_atomic_add(&p->ret_tasks, t->tasks + t->tasks_before);
+    ps_atomic_add(&p->ret_loop_replies, __atomic_load_n(&t->loop_replies, __ATOMIC_RELAXED));
     ps_atomic_add(&p->ret_task_ns, t->task_ns);
     ps_atomic_add(&p->ret_nvcsw, t->nvcsw);
     ps_atomic_add(&p->ret_nivcsw, t->nivcsw);
@@ -499,6 +500,19 @@ static void count_starts(int pi)
         __atomic_store_n(&p->cpu_before_count_ns, pool_cpu_now_ns(pi), __ATOMIC_RELEASE);
 }
 
+/* An event loop's wake-up counts one task per ready fd (and per datagram
+ * beyond: ps_task_datagram): right where each fd brings one request,
+ * answered by one write (memcached; HAProxy: one send per request). Where
+ * its writes after wake-ups outnumber those tasks by more than a tenth (a
+ * partial write, a log line now and then), its fds brought several requests
+ * each (pipelined, or a stream read in chunks) and how many it served is not
+ * seen: unknown rather than a count of its wake-ups. */
+#define PS_LOOP_REPLIES_MIN 100
+static int loop_replies_outnumber(const struct ps_pool_totals *tot)
+{
+    return tot->loop_replies >= PS_LOOP_REPLIES_MIN && tot->loop_replies * 10 > tot->tasks * 11;
+}
+
 int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
 {
     uint64_t cpu_ns = tot->cpu_ns;
@@ -509,6 +523,9 @@ int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
     if (!idle_key && !__atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED))
         return 0;
     struct ps_obj *idle = idle_key ? ps_obj_find(idle_key) : NULL;
+    int polled = __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) || (idle && idle->kind == PS_K_POLL);
+    if (polled && loop_replies_outnumber(tot))
+        return 0;
     /* A condvar pool whose workers post their own wait for work (pigz: each
      * pop broadcasts the queue's count) takes tasks without waiting once
      * backlogged: its waits count a part, whatever the count's start saw

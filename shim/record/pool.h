@@ -83,6 +83,7 @@ struct ps_pool {
     uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
     uint64_t ret_working;            /* retired threads that ran a task */
     uint64_t ret_pollers;            /* retired threads that polled at idle_site */
+    uint64_t ret_loop_replies;       /* retired threads' loop_replies (thread.h) */
     /* history ring, written by the agent only */
     struct ps_pool_sample hist[PS_HIST];
     uint32_t hist_n;             /* samples written ever; latest at (hist_n-1) % PS_HIST */
@@ -241,6 +242,16 @@ static inline void ps_task_datagram(struct ps_thread *t)
     else if (t->poll_credit)             /* before the site was learned: credited with its polls */
         __atomic_store_n(&t->poll_site_work, t->poll_site_work + 1, __ATOMIC_RELEASE);
 }
+/* A write that sent data (write, send, sendmsg ...) after a poll wake-up
+ * that counted tasks (one per ready fd), before the next poll: an event
+ * loop answers each request so. Owner thread only; one load when the
+ * thread is in no such wake-up (ps_pool_tasks_whole compares the two). */
+static inline void ps_task_reply(struct ps_thread *t)
+{
+    if (__builtin_expect(t->task_polled == 0, 1))
+        return;
+    __atomic_store_n(&t->loop_replies, t->loop_replies + 1, __ATOMIC_RELAXED);
+}
 /* A worker's blocking wait on o just ended: if its pool has no idle object
  * yet and o is a condvar/semaphore/futex posted so far only by non-members,
  * take it now rather than at the agent's next tick (which on a loaded machine
@@ -263,6 +274,7 @@ struct ps_pool_totals {
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     int working;                     /* threads that ran at least one task */
     int pollers;                     /* threads that polled at the pool's idle site */
+    uint64_t loop_replies;           /* writes after its poll wake-ups (ps_task_reply) */
     uint64_t tally_tasks;            /* tasks counted from the pool's task object (tally.h) */
     int tally_working;               /* threads that posted it */
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */

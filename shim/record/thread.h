@@ -114,6 +114,8 @@ struct ps_thread {
     int idle_in_hold;                /* it waited for work since it took the queue mutex */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */
+    uint64_t loop_replies;           /* writes that sent data after such a poll, before the
+                                      * next: one per request served (ps_task_reply) */
     unsigned task_polled, task_dgrams;  /* the last poll found this many fds ready, with
                                       * work (0: none, or not at a poll), and datagrams
                                       * received since: one request each (ps_task_datagram) */

@@ -23,6 +23,10 @@
         return r;                                                                      \
     }
 #define PS_IO_WRAP(ret, name, fd, params, args) PS_IO_WRAP_THEN(ret, name, fd, params, args, (void)0)
+/* The writes: one that sent data after a poll wake-up is an answer to a
+ * request (ps_task_reply). */
+#define PS_REPLY_WRAP(name, params, args) \
+    PS_IO_WRAP_THEN(ssize_t, name, fd, params, args, if (r > 0) ps_task_reply(s.t))
 
 PS_IO_WRAP(ssize_t, read, fd, (int fd, void *b, size_t n), (fd, b, n))
 PS_IO_WRAP(ssize_t, __read_chk, fd, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))
@@ -33,12 +37,12 @@ PS_IO_WRAP(ssize_t, __pread64_chk, fd, (int fd, void *b, size_t n, off64_t o, si
 PS_IO_WRAP(ssize_t, readv, fd, (int fd, const struct iovec *v, int c), (fd, v, c))
 PS_IO_WRAP(ssize_t, preadv, fd, (int fd, const struct iovec *v, int c, off_t o), (fd, v, c, o))
 PS_IO_WRAP(ssize_t, preadv64, fd, (int fd, const struct iovec *v, int c, off64_t o), (fd, v, c, o))
-PS_IO_WRAP(ssize_t, write, fd, (int fd, const void *b, size_t n), (fd, b, n))
-PS_IO_WRAP(ssize_t, pwrite, fd, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
-PS_IO_WRAP(ssize_t, pwrite64, fd, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))
-PS_IO_WRAP(ssize_t, writev, fd, (int fd, const struct iovec *v, int c), (fd, v, c))
-PS_IO_WRAP(ssize_t, pwritev, fd, (int fd, const struct iovec *v, int c, off_t o), (fd, v, c, o))
-PS_IO_WRAP(ssize_t, pwritev64, fd, (int fd, const struct iovec *v, int c, off64_t o), (fd, v, c, o))
+PS_REPLY_WRAP(write, (int fd, const void *b, size_t n), (fd, b, n))
+PS_REPLY_WRAP(pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
+PS_REPLY_WRAP(pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))
+PS_REPLY_WRAP(writev, (int fd, const struct iovec *v, int c), (fd, v, c))
+PS_REPLY_WRAP(pwritev, (int fd, const struct iovec *v, int c, off_t o), (fd, v, c, o))
+PS_REPLY_WRAP(pwritev64, (int fd, const struct iovec *v, int c, off64_t o), (fd, v, c, o))
 PS_IO_WRAP(int, fsync, fd, (int fd), (fd))
 PS_IO_WRAP(int, fdatasync, fd, (int fd), (fd))
 
@@ -54,10 +58,10 @@ PS_DGRAM_WRAP(recvfrom, (int fd, void *b, size_t n, int f, struct sockaddr *a, s
 PS_DGRAM_WRAP(__recvfrom_chk, (int fd, void *b, size_t n, size_t bl, int f, struct sockaddr *a, socklen_t *al),
               (fd, b, n, bl, f, a, al), a != NULL)
 PS_DGRAM_WRAP(recvmsg, (int fd, struct msghdr *m, int f), (fd, m, f), m && m->msg_name)
-PS_IO_WRAP(ssize_t, send, fd, (int fd, const void *b, size_t n, int f), (fd, b, n, f))
-PS_IO_WRAP(ssize_t, sendto, fd, (int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t al),
+PS_REPLY_WRAP(send, (int fd, const void *b, size_t n, int f), (fd, b, n, f))
+PS_REPLY_WRAP(sendto, (int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t al),
            (fd, b, n, f, a, al))
-PS_IO_WRAP(ssize_t, sendmsg, fd, (int fd, const struct msghdr *m, int f), (fd, m, f))
+PS_REPLY_WRAP(sendmsg, (int fd, const struct msghdr *m, int f), (fd, m, f))
 PS_IO_WRAP(int, accept, fd, (int fd, struct sockaddr *a, socklen_t *al), (fd, a, al))
 PS_IO_WRAP(int, accept4, fd, (int fd, struct sockaddr *a, socklen_t *al, int f), (fd, a, al, f))
 PS_IO_WRAP(int, connect, fd, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))
