@@ -44,6 +44,7 @@ static void totals_begin(int pi, struct ps_pool_totals *o)
     o->working = (int)p->ret_working;
     o->pollers = (int)p->ret_pollers;
     o->loop_replies = p->ret_loop_replies;
+    o->cond_blocked = p->ret_cond_blocked;
     o->tally_tasks = ps_tally_retired_tasks(pi);
     /* at least one retired poster if its posts were kept */
     o->tally_working = p->ret_working ? (int)p->ret_working : o->tally_tasks > 0;
@@ -72,6 +73,7 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     o->working += tasks > 0;
     o->pollers += ps_pool_polled_at_idle_site(t);
     o->loop_replies += __atomic_load_n(&t->loop_replies, __ATOMIC_RELAXED);
+    o->cond_blocked += __atomic_load_n(&t->cond_blocked, __ATOMIC_RELAXED);
     int64_t tally = ps_tally_thread_tasks(t);
     if (tally > 0) {
         o->tally_tasks += (uint64_t)tally;

@@ -453,6 +453,7 @@ void ps_pool_retire(struct ps_thread *t)
     ps_atomic_add(&p->ret_spin_ns, t->spin_ns);
     ps_atomic_add(&p->ret_tasks, t->tasks + t->tasks_before);
     ps_atomic_add(&p->ret_loop_replies, __atomic_load_n(&t->loop_replies, __ATOMIC_RELAXED));
+    ps_atomic_add(&p->ret_cond_blocked, __atomic_load_n(&t->cond_blocked, __ATOMIC_RELAXED));
     ps_atomic_add(&p->ret_task_ns, t->task_ns);
     ps_atomic_add(&p->ret_nvcsw, t->nvcsw);
     ps_atomic_add(&p->ret_nivcsw, t->nivcsw);
@@ -506,11 +507,19 @@ static void count_starts(int pi)
  * its writes after wake-ups outnumber those tasks by more than a tenth (a
  * partial write, a log line now and then), its fds brought several requests
  * each (pipelined, or a stream read in chunks) and how many it served is not
- * seen: unknown rather than a count of its wake-ups. */
+ * seen: unknown rather than a count of its wake-ups.
+ * An event loop's work comes through its fds: it blocks on no condvar,
+ * semaphore or futex word but its poll (a lock, maybe). One that does, a
+ * tenth as often as it took tasks or more, gets work, or waits for it,
+ * another way too (BEAM's schedulers sleep on futex events of their own while
+ * one of them polls, and run jobs no fd brings): its wake-ups bound nothing. */
 #define PS_LOOP_REPLIES_MIN 100
-static int loop_replies_outnumber(const struct ps_pool_totals *tot)
+#define PS_LOOP_COND_MIN 20
+static int loop_tasks_unseen(const struct ps_pool_totals *tot)
 {
-    return tot->loop_replies >= PS_LOOP_REPLIES_MIN && tot->loop_replies * 10 > tot->tasks * 11;
+    if (tot->loop_replies >= PS_LOOP_REPLIES_MIN && tot->loop_replies * 10 > tot->tasks * 11)
+        return 1;
+    return tot->cond_blocked >= PS_LOOP_COND_MIN && tot->cond_blocked * 10 >= tot->tasks;
 }
 
 int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
@@ -524,7 +533,7 @@ int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
         return 0;
     struct ps_obj *idle = idle_key ? ps_obj_find(idle_key) : NULL;
     int polled = __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) || (idle && idle->kind == PS_K_POLL);
-    if (polled && loop_replies_outnumber(tot))
+    if (polled && loop_tasks_unseen(tot))
         return 0;
     /* A condvar pool whose workers post their own wait for work (pigz: each
      * pop broadcasts the queue's count) takes tasks without waiting once

@@ -84,6 +84,7 @@ struct ps_pool {
     uint64_t ret_working;            /* retired threads that ran a task */
     uint64_t ret_pollers;            /* retired threads that polled at idle_site */
     uint64_t ret_loop_replies;       /* retired threads' loop_replies (thread.h) */
+    uint64_t ret_cond_blocked;       /* retired threads' cond_blocked (thread.h) */
     /* history ring, written by the agent only */
     struct ps_pool_sample hist[PS_HIST];
     uint32_t hist_n;             /* samples written ever; latest at (hist_n-1) % PS_HIST */
@@ -275,6 +276,7 @@ struct ps_pool_totals {
     int working;                     /* threads that ran at least one task */
     int pollers;                     /* threads that polled at the pool's idle site */
     uint64_t loop_replies;           /* writes after its poll wake-ups (ps_task_reply) */
+    uint64_t cond_blocked;           /* its condvar, semaphore, futex waits that blocked */
     uint64_t tally_tasks;            /* tasks counted from the pool's task object (tally.h) */
     int tally_working;               /* threads that posted it */
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */

@@ -116,6 +116,8 @@ struct ps_thread {
                                       * I/O call after it finds nothing (EAGAIN) */
     uint64_t loop_replies;           /* writes that sent data after such a poll, before the
                                       * next: one per request served (ps_task_reply) */
+    uint64_t cond_blocked;           /* its waits on a condvar, semaphore or futex word that
+                                      * blocked, not for work (cause cond: waitobj.h) */
     unsigned task_polled, task_dgrams;  /* the last poll found this many fds ready, with
                                       * work (0: none, or not at a poll), and datagrams
                                       * received since: one request each (ps_task_datagram) */

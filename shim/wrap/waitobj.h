@@ -125,10 +125,12 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
         t->task_dgrams = 0;
         t->poll_credit = credit;
     }
-    int slept = w->span.cause == PS_SLEEP;
+    int slept = w->span.cause == PS_SLEEP, cond = w->span.cause == PS_COND;
     uint64_t dt = ps_span_end(&w->span);
     if (!slept)
         ps_obj_on_wait(w->o, t, w->site, dt);   /* a sleep contends for nothing */
+    if (cond && dt >= PS_WAIT_SWITCHED_NS)        /* blocked (ps_pool_tasks_whole) */
+        __atomic_store_n(&t->cond_blocked, t->cond_blocked + 1, __ATOMIC_RELAXED);
     if (idle && got_work) {
         ps_task_begin(t);
         t->task_wake_key = w->kind == PS_K_FUTEX && w->o && __atomic_load_n(&w->o->woken_all, __ATOMIC_RELAXED)
