@@ -384,8 +384,14 @@ void ps_report_locks_json(struct ps_jw *w)
             } else {
                 ps_jw_u64(w, "posts_same_pool", best->posts_same);
                 ps_jw_u64(w, "posts_other", best->posts_other);
-                int role_idle = best->waiter_pool >= 0 && ps_pools[best->waiter_pool].idle_obj == best->key;
-                ps_jw_str(w, "role", role_idle ? "idle" : "contention");
+                /* A pool's wait for work: its idle object, or a polled fd at its
+                 * idle site (each worker's epoll fd of its own). Another poll
+                 * (a loop in no pool) waits for io, as its threads' causes say. */
+                const struct ps_pool *wp = best->waiter_pool >= 0 ? &ps_pools[best->waiter_pool] : NULL;
+                void *idle_site = wp ? __atomic_load_n(&wp->idle_site, __ATOMIC_RELAXED) : NULL;
+                int role_idle = wp && (wp->idle_obj == best->key ||
+                                       (best->kind == PS_K_POLL && idle_site && idle_site == best->sites[ts].site));
+                ps_jw_str(w, "role", role_idle ? "idle" : best->kind == PS_K_POLL ? "io" : "contention");
             }
             sites_json(w, "sites", best->sites);
             ps_jw_end(w);
