@@ -171,3 +171,42 @@ Test(view, a_condvar_the_workers_post_is_a_hand_off_only_with_timeouts, .init = 
     o->timeouts = 40;
     cr_expect(ps_view_is_handoff(pi, o));
 }
+
+/* Two event-loop threads polling at the pool's idle site, each wake-up one
+ * task per ready fd: the count holds where each is answered by one write
+ * (memcached, HAProxy), and is unknown where the writes outnumber it (several
+ * requests per fd) or where the loops also block on condvars or futex words
+ * (BEAM's schedulers: work reaches them another way too). */
+static const struct ps_view_pool *loop_pool(uint64_t tasks_each, uint64_t replies_each, uint64_t conds_each)
+{
+    ps_pools[pi].idle_site = (void *)0x77;
+    ps_pools[pi].idle_obj = PS_FD_KEY(9);            /* one worker's epoll fd */
+    ps_pools[pi].idle_kind = PS_K_POLL;
+    for (int i = 0; i < 2; i++) {
+        struct ps_thread *t = thread(i, pi, 100000000, 0);
+        t->polled_idle = 1;
+        t->tasks = tasks_each;
+        t->loop_replies = replies_each;
+        t->cond_blocked = conds_each;
+    }
+    return &ps_view_tick(NOW)->pool[pi];
+}
+
+Test(view, an_event_loops_tasks_hold_when_each_is_answered_once, .init = setup)
+{
+    const struct ps_view_pool *p = loop_pool(5000, 5002, 0);
+    cr_expect(p->tasks_whole);
+    cr_expect_eq(p->tot.tasks, 10000);
+    cr_expect(loop_pool(5000, 0, 0)->tasks_whole, "a token read per task, no answer (epoll_pool)");
+    cr_expect(loop_pool(5000, 5400, 9)->tasks_whole, "a partial write now and then, a rare condvar wait");
+}
+
+Test(view, an_event_loop_answering_more_than_it_woke_for_has_unknown_tasks, .init = setup)
+{
+    cr_expect_not(loop_pool(1900, 10000, 0)->tasks_whole);
+}
+
+Test(view, an_event_loop_that_also_waits_on_condvars_has_unknown_tasks, .init = setup)
+{
+    cr_expect_not(loop_pool(700, 300, 380)->tasks_whole);
+}
