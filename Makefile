@@ -167,7 +167,7 @@ bench-overhead: deps all $(BENCH_BIN)
 bench-peers: deps all $(BENCH_BIN)
 	@bash bench/peers.sh $(B)
 # issue 12's real-program controller table, about 15 minutes: bench/RESULTS-controller.md
-bench-controller: deps all
+bench-controller: deps all $(B)/bench/memc_load
 	@bash bench/controller_real.sh $(B)
 
 clean:

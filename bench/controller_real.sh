@@ -17,9 +17,12 @@
 # at each sample, 0.1 s apart, or 1 s for sysbench); for the on runs and, as
 # the noise floor, for the best static size's own runs. Throughput comes from tests/truth/tput.sh (sysbench, pigz,
 # node, memcached) and bench/py_tpe_cpu.py, and the io_undersized fixture's own
-# line. DUR (default 4) is the seconds of the timed cases; memcached does
-# MEMC_GETS (default 60000) gets on each of memcslap's 4 threads (~2.5 s, after
-# ~4 s storing its keys). STEADY_S (default 60,
+# line. DUR (default 4) is the seconds of the timed cases, memcached's too:
+# bench/memc_load's round trips on MEMC_CONNS (4) connections, MEMC_DEPTH (8)
+# pipelined on each, timed by the client itself (since 2026-12-06; with
+# MEMC_LOAD=memcslap the method before: MEMC_GETS (default 60000) gets on each
+# of memcslap's 4 threads, ~2.5 s after ~4 s storing its keys, timeline from
+# memcached's cmd_get). STEADY_S (default 60,
 # 0 skips it): one more run with control on of each timed case that long, for
 # its size changes per minute over a steady run, probes included, over the
 # whole run and after its first SETTLE_S (default 10) seconds. CASES picks cases
@@ -37,11 +40,20 @@ FX=$(cd "$B" && pwd)/fixtures
 HERE=$(cd "$(dirname "$0")" && pwd)
 TPUT=$HERE/../tests/truth/tput.sh
 RUNS=${N_RUNS:-5} DUR=${DUR:-4}
+# memcached's load: bench/memc_load (default) for DUR s on MEMC_CONNS
+# connections, MEMC_DEPTH set+get pairs pipelined on each, its own count of
+# requests every 100 ms as the timeline; MEMC_LOAD=memcslap for the method
+# before 2026-12-06 (memcslap's gets, memcached's cmd_get as the timeline)
+MEMC_LOAD=${MEMC_LOAD:-memc_load} MEMC_CONNS=${MEMC_CONNS:-4} MEMC_DEPTH=${MEMC_DEPTH:-8}
+MEMC_CLIENT=$(cd "$B" && pwd)/bench/memc_load
 CASES=${CASES:-node sbthreads sbcpu pigz memcached python undersized}
+CASES=${CASES//,/ }  # CASES=memcached,python works too
 TMP=$(mktemp -d /tmp/poolshim-bench-ctl.XXXXXX)
 # BENCH_KEEP=DIR keeps every run's report and timeline there (not pigz's input)
 trap 'rm -f "$TMP/pigz.in"; [ -z "${BENCH_KEEP:-}" ] || { mkdir -p "$BENCH_KEEP"; cp -r "$TMP"/. "$BENCH_KEEP"/; }; rm -rf "$TMP"' EXIT
 [ -e "$LIB" ] || { echo "no $LIB: run make first" >&2; exit 2; }
+case " $CASES " in *" memcached "*)
+  [ "$MEMC_LOAD" = memcslap ] || [ -x "$MEMC_CLIENT" ] || { echo "no $MEMC_CLIENT: make $B/bench/memc_load" >&2; exit 2; } ;; esac
 PIGZ_IN=$TMP/pigz.in
 # 148 MB of text: ~2 s at the best size (it was 16 MB, 0.2 s: over before
 # the controller's first look, so the run measured no control at all)
@@ -59,7 +71,9 @@ one() {
   sbthreads) out=$(env "${envs[@]}" TPUT_S="$DUR" bash "$TPUT" sysbench-threads "$n") ;;
   sbcpu) out=$(env "${envs[@]}" TPUT_S="$DUR" bash "$TPUT" sysbench-cpu "$n") ;;
   pigz) out=$(env "${envs[@]}" bash "$TPUT" pigz "$n" "$PIGZ_IN") ;;
-  memcached) out=$(env "${envs[@]}" bash "$TPUT" memcached "$n") ;;
+  memcached) if [ "$MEMC_LOAD" = memcslap ]; then out=$(env "${envs[@]}" bash "$TPUT" memcached "$n")
+             else out=$(env "${envs[@]}" TPUT_S="$DUR" TPUT_MEMC_CONNS="$MEMC_CONNS" TPUT_MEMC_DEPTH="$MEMC_DEPTH" \
+                        bash "$TPUT" memcached-load "$n" "$MEMC_CLIENT"); fi ;;
   python) out=$(env "${envs[@]}" python3 "$HERE/py_tpe_cpu.py" "$n" "$DUR") ;;
   undersized) out=$(env "${envs[@]}" POOLSHIM_EXPAND=io_worker "$FX/io_undersized" --threads "$n" --duration-s "$DUR" |
                     python3 -c 'import json,sys; t=json.loads(sys.stdin.readline()); assert t["ok"]; print("{\"tasks_per_s\": %.2f}" % t["throughput"])
@@ -119,7 +133,7 @@ bench_case() {  # bench_case NAME BAD STATICS...
     v=$(one "$c" "$bad" on "$TMP/$c.on.$i"); runs[on]="${runs[on]:-} $v"
     local secs=$DUR
     [ "$c" = pigz ] && secs=2
-    [ "$c" = memcached ] && secs=7
+    [ "$c" = memcached ] && [ "$MEMC_LOAD" = memcslap ] && secs=7
     read -r l t cpm _ path <<<"$(ctl "$TMP/$c.on.$i" "$secs" "$bad")"
     lims+=("$l"); lasts+=("$t"); cpms+=("$cpm"); paths+=("${path:--}")
     for s in "${statics[@]}"; do
@@ -220,7 +234,8 @@ for c in $CASES; do
   sbthreads) command -v sysbench >/dev/null && bench_case sbthreads 16 1 2 4 ;;
   sbcpu) command -v sysbench >/dev/null && bench_case sbcpu 64 2 4 ;;
   pigz) command -v pigz >/dev/null && bench_case pigz 64 2 4 ;;
-  memcached) command -v memcached >/dev/null && command -v memcslap >/dev/null && bench_case memcached 16 2 4 ;;
+  memcached) command -v memcached >/dev/null && { [ "$MEMC_LOAD" != memcslap ] || command -v memcslap >/dev/null; } &&
+             bench_case memcached 16 2 4 ;;
   python) bench_case python 64 1 2 ;;
   undersized) bench_case undersized 2 16 32 42 ;;
   *) echo "unknown case $c" >&2 ;;

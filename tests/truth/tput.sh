@@ -16,6 +16,9 @@
 #                        connections of set+get round trips, requests/s. Steadier
 #                        than memcslap's short get phase (52-104k/s for one size
 #                        at load 5-9), so the truth sweep uses it.
+#   memcached-load N LOAD  the same load for a fixed TPUT_S seconds (default 4)
+#                        on TPUT_MEMC_CONNS connections (default 4), requests/s;
+#                        its timeline is memc_load's own count every 100 ms
 # TPUT_TIMELINE=FILE (optional) also writes the run's progress to FILE, one
 # "t_s count" line per sample: count is cumulative, in the kind's unit (events,
 # bytes of input, ops, keys), t is seconds from the start of the work. Taken
@@ -187,6 +190,14 @@ open(sys.argv[1], "w").write("".join(out))
 PY
     fi
     json "$(awk '/^Time to get/ {k=$4; s=$(NF-1)} END {print k/s}' <<<"$out")" ;;
+memcached-load)
+    # a fixed span (TPUT_S, default 4 s) of memc_load's round trips on
+    # TPUT_MEMC_CONNS connections (default 4); the timeline is the client's
+    # own count of finished requests every 100 ms (not memcached's stats)
+    memc_start "$n"
+    out=$(MEMC_DEPTH=${TPUT_MEMC_DEPTH:-1} "$3" "$port" "${TPUT_MEMC_CONNS:-4}" 0 "${TPUT_S:-4}" ${TL:+"$TL"})
+    memc_stop
+    json "$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['errors'] == 0; print(r['requests'] / r['seconds'])" "$out")" ;;
 memcached-rt)
     memc_start "$n"
     out=$("$3" "$port" 4 "${MEMC_TRIPS:-20000}")
