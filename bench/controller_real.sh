@@ -17,12 +17,11 @@
 # at each sample, 0.1 s apart, or 1 s for sysbench); for the on runs and, as
 # the noise floor, for the best static size's own runs. Throughput comes from tests/truth/tput.sh (sysbench, pigz,
 # node, memcached) and bench/py_tpe_cpu.py, and the io_undersized fixture's own
-# line. DUR (default 4) is the seconds of the timed cases, memcached's too:
-# bench/memc_load's round trips on MEMC_CONNS (4) connections, MEMC_DEPTH (8)
-# pipelined on each, timed by the client itself (since 2026-12-06; with
-# MEMC_LOAD=memcslap the method before: MEMC_GETS (default 60000) gets on each
-# of memcslap's 4 threads, ~2.5 s after ~4 s storing its keys, timeline from
-# memcached's cmd_get). STEADY_S (default 60,
+# line. DUR (default 4) is the seconds of the timed cases; memcached does
+# MEMC_GETS (default 60000) gets on each of memcslap's 4 threads (~2.5 s, after
+# ~4 s storing its keys), or with MEMC_LOAD=memc_load DUR s of bench/memc_load's
+# round trips on MEMC_CONNS (4) connections, MEMC_DEPTH (8) pipelined on each,
+# timed by the client itself. STEADY_S (default 60,
 # 0 skips it): one more run with control on of each timed case that long, for
 # its size changes per minute over a steady run, probes included, over the
 # whole run and after its first SETTLE_S (default 10) seconds. CASES picks cases
@@ -40,11 +39,12 @@ FX=$(cd "$B" && pwd)/fixtures
 HERE=$(cd "$(dirname "$0")" && pwd)
 TPUT=$HERE/../tests/truth/tput.sh
 RUNS=${N_RUNS:-5} DUR=${DUR:-4}
-# memcached's load: bench/memc_load (default) for DUR s on MEMC_CONNS
+# memcached's load: memcslap's gets, memcached's cmd_get as the timeline
+# (default); MEMC_LOAD=memc_load: bench/memc_load for DUR s on MEMC_CONNS
 # connections, MEMC_DEPTH set+get pairs pipelined on each, its own count of
-# requests every 100 ms as the timeline; MEMC_LOAD=memcslap for the method
-# before 2026-12-06 (memcslap's gets, memcached's cmd_get as the timeline)
-MEMC_LOAD=${MEMC_LOAD:-memc_load} MEMC_CONNS=${MEMC_CONNS:-4} MEMC_DEPTH=${MEMC_DEPTH:-8}
+# requests every 100 ms as the timeline (tried 2026-12-06: no steadier here,
+# bench/RESULTS-controller.md)
+MEMC_LOAD=${MEMC_LOAD:-memcslap} MEMC_CONNS=${MEMC_CONNS:-4} MEMC_DEPTH=${MEMC_DEPTH:-8}
 MEMC_CLIENT=$(cd "$B" && pwd)/bench/memc_load
 CASES=${CASES:-node sbthreads sbcpu pigz memcached python undersized}
 CASES=${CASES//,/ }  # CASES=memcached,python works too
