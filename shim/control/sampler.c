@@ -476,9 +476,10 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
      * less the lag reserve; what only the reserve held back is offered
      * again at the next sample */
     uint64_t spare = budget > in->lag ? budget - in->lag : 0;
+    /* (not beside an unwrapped wait caught lately: what is left is its) */
     uint64_t late = t->unwrapped_ticks ? 0 : over < spare ? over : spare;
     d[PS_SLEEP] += late;
-    t->sleep_over_pending_ns = (over < budget ? over : budget) - late;
+    t->sleep_over_pending_ns = t->unwrapped_ticks ? 0 : (over < budget ? over : budget) - late;
     budget -= late;
     spare = budget > in->lag ? budget - in->lag : 0;
     uint64_t io_want = d[PS_IO] + t->io_pending_ns;
