@@ -287,6 +287,22 @@ int an_sym_frame(struct an_sym *s, uint64_t addr, int is_return, struct an_sym_f
     GElf_Off off;
     GElf_Sym sym;
     const char *name = dwfl_module_addrinfo(dm, a, &off, &sym, NULL, NULL, NULL);
+    if (is_return && !(name && GELF_ST_TYPE(sym.st_info) == STT_FUNC)) {
+        /* A return address at a function's first instruction is where a
+         * signal handler returns: the kernel's signal frame, whose return
+         * address is the sigreturn trampoline (glibc's __restore_rt, a
+         * sizeless symbol the byte before does not belong to). A thread in
+         * a handler of the program's at a dump showed an unnamed libc frame. */
+        GElf_Off off0;
+        GElf_Sym sym0;
+        const char *at = dwfl_module_addrinfo(dm, addr, &off0, &sym0, NULL, NULL, NULL);
+        if (at && GELF_ST_TYPE(sym0.st_info) == STT_FUNC && off0 == 0) {
+            name = at;
+            sym = sym0;
+            off = 0;
+            a = addr;
+        }
+    }
     if (name && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
         out->symbol = demangle(s, name);
         out->offset = off + (addr - a);
