@@ -15,6 +15,7 @@
 #include "expand.h"
 #include "file.h"
 #include "log.h"
+#include "modules.h"
 #include "pool.h"
 #include "poolname.h"
 #include "real.h"
@@ -77,6 +78,7 @@ static void init_body(void)
         ps_self = me;
     }
     __atomic_store_n(&ps_ready, 1, __ATOMIC_RELEASE);
+    pthread_atfork(ps_modules_fork_prepare, ps_modules_fork_done, ps_modules_fork_done);
     pthread_atfork(NULL, NULL, atfork_child);
     ps_agent_start();
 }

@@ -7,6 +7,7 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -110,10 +111,41 @@ static void maps_line(struct ps_jw *w, char *line)
     ps_jw_end(w);
 }
 
+/* 0 free, 1 a walk under way, 2 a fork under way. Both sides wait by
+ * yielding: a walk takes microseconds, and forks are rare. */
+static int walk_state;
+
+static void take(int as)
+{
+    int free_ = 0;
+    while (!__atomic_compare_exchange_n(&walk_state, &free_, as, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        free_ = 0;
+        sched_yield();
+    }
+}
+
+int ps_modules_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+    take(1);
+    int r = dl_iterate_phdr(cb, data);
+    __atomic_store_n(&walk_state, 0, __ATOMIC_RELEASE);
+    return r;
+}
+
+void ps_modules_fork_prepare(void)
+{
+    take(2);
+}
+
+void ps_modules_fork_done(void)
+{
+    __atomic_store_n(&walk_state, 0, __ATOMIC_RELEASE);
+}
+
 void ps_modules_json(struct ps_jw *w)
 {
     nobjs = 0;
-    dl_iterate_phdr(on_obj, NULL);
+    ps_modules_walk(on_obj, NULL);
     ps_jw_arr(w, "modules");
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {

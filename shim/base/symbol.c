@@ -5,6 +5,7 @@
  * remembered, so an address in one unloaded since is still named. */
 #include "symbol.h"
 #include "log.h"
+#include "modules.h"
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -125,7 +126,7 @@ static int module_counts(struct dl_phdr_info *info, size_t size, void *arg)
 static struct memo *memo_find(const void *addr, int kind)
 {
     unsigned long long c[2] = { 0, 0 };
-    dl_iterate_phdr(module_counts, c);
+    ps_modules_walk(module_counts, c);
     if (c[0] != memo_adds || c[1] != memo_subs || (!c[0] && !c[1])) {
         memset(memo, 0, sizeof memo);
         memo_adds = c[0];
@@ -205,11 +206,11 @@ static int note_module(struct dl_phdr_info *info, size_t size, void *arg)
 void ps_symbol_note_modules(void)
 {
     unsigned long long c[2] = { 0, 0 };
-    dl_iterate_phdr(module_counts, c);
+    ps_modules_walk(module_counts, c);
     if (c[0] == seen_adds && seen_n)
         return;                  /* nothing loaded since the last look */
     seen_adds = c[0];
-    dl_iterate_phdr(note_module, NULL);
+    ps_modules_walk(note_module, NULL);
 }
 
 /* An address no loaded object holds, in a module seen before: its module

@@ -18,6 +18,7 @@
 #include "heap_sample.h"
 #include "file.h"
 #include "log.h"
+#include "modules.h"
 #include "symbol.h"
 #include <dlfcn.h>
 #include <errno.h>
@@ -71,7 +72,7 @@ static int same_object(struct dl_phdr_info *info, size_t size, void *arg)
 static void **plt_slot(const unsigned char *code)
 {
     struct span_check c = { (uintptr_t)code, 0, 0, 0 };
-    if (!dl_iterate_phdr(same_object, &c) || !c.code_in)
+    if (!ps_modules_walk(same_object, &c) || !c.code_in)
         return NULL;
     if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
         code += 4;
@@ -83,7 +84,7 @@ static void **plt_slot(const unsigned char *code)
     memcpy(&disp, code + 2, sizeof disp);
     c.slot = (uintptr_t)(code + 6 + disp);
     c.code_in = 0;
-    if (!dl_iterate_phdr(same_object, &c) || !c.slot_in)
+    if (!ps_modules_walk(same_object, &c) || !c.slot_in)
         return NULL;
     return (void **)c.slot;
 }

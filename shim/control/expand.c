@@ -31,6 +31,7 @@
 #include "config.h"
 #include "file.h"
 #include "log.h"
+#include "modules.h"
 #include "pool.h"
 #include "poolname.h"
 #include "symbol.h"
@@ -150,7 +151,7 @@ static int in_writable_segment_cb(struct dl_phdr_info *info, size_t size, void *
 static int arg_is_global(void *arg)
 {
     uintptr_t a = (uintptr_t)arg;
-    return !arg || dl_iterate_phdr(in_writable_segment_cb, &a) == 1;
+    return !arg || ps_modules_walk(in_writable_segment_cb, &a) == 1;
 }
 
 static int template_ok(const struct ps_thread *t)

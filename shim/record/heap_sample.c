@@ -28,6 +28,7 @@
 #include "table.h"
 #include "heap_sample.h"
 #include "log.h"
+#include "modules.h"
 #include <errno.h>
 #include <link.h>
 #include <string.h>
@@ -300,7 +301,7 @@ int ps_heap_start(int lg_sample)
         rix = (uint16_t *)(m + FILTER_SIZE + SLOTS * sizeof *keys);
         recs = (struct rec *)(m + FILTER_SIZE + SLOTS * sizeof *keys + SLOTS * sizeof *rix);
         mean_bytes = (double)((uint64_t)1 << (lg_sample > 62 ? 62 : lg_sample));
-        dl_iterate_phdr(find_self, (void *)(uintptr_t)ps_heap_start);
+        ps_modules_walk(find_self, (void *)(uintptr_t)ps_heap_start);
         __atomic_store_n(&ps_heap_filter, (uint8_t *)m, __ATOMIC_RELEASE);
         __atomic_store_n(&sampling, 1, __ATOMIC_RELEASE);
     }
