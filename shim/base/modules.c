@@ -112,8 +112,12 @@ static void maps_line(struct ps_jw *w, char *line)
 }
 
 /* 0 free, 1 a walk under way, 2 a fork under way. Both sides wait by
- * yielding: a walk takes microseconds, and forks are rare. */
+ * yielding: a walk takes microseconds, and forks are rare. A fork from a
+ * signal handler that interrupted this very thread's walk cannot wait for
+ * it: it goes ahead (its child is at the old risk, never a hang here). */
 static int walk_state;
+static __thread int walking_here __attribute__((tls_model("initial-exec")));
+static __thread int fork_went_ahead __attribute__((tls_model("initial-exec")));
 
 static void take(int as)
 {
@@ -127,19 +131,27 @@ static void take(int as)
 int ps_modules_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
 {
     take(1);
+    walking_here = 1;
     int r = dl_iterate_phdr(cb, data);
+    walking_here = 0;
     __atomic_store_n(&walk_state, 0, __ATOMIC_RELEASE);
     return r;
 }
 
 void ps_modules_fork_prepare(void)
 {
-    take(2);
+    if (walking_here)
+        fork_went_ahead = 1;
+    else
+        take(2);
 }
 
 void ps_modules_fork_done(void)
 {
-    __atomic_store_n(&walk_state, 0, __ATOMIC_RELEASE);
+    if (fork_went_ahead)
+        fork_went_ahead = 0;
+    else
+        __atomic_store_n(&walk_state, 0, __ATOMIC_RELEASE);
 }
 
 void ps_modules_json(struct ps_jw *w)
