@@ -11,12 +11,13 @@ void ps_modules_json(struct ps_jw *w);
 
 /* dl_iterate_phdr for the shim's own walks after its constructor (the
  * agent's, at exit): never across a fork of the program. The walk holds
- * glibc's dl_load_write_lock, which glibc 2.36's fork does not reset in the
- * child (it resets dl_load_lock and dl_load_tls_lock only): a thread that
- * forked during a walk left its child with the lock held, and a child that
- * dlopened before its exec (a fork-started worker importing an extension)
- * hung. The fork handlers wait for a walk under way and keep new ones out
- * until the fork is done (registered by init.c). */
+ * glibc's dl_load_write_lock, which glibc's fork (posix/fork.c) does not
+ * reset in the child (it resets dl_load_lock and dl_load_tls_lock only): a
+ * thread that forked during a walk would leave its child with the lock
+ * held, and a child that dlopened before its exec (a fork-started worker
+ * importing an extension) would hang. The fork handlers wait for a walk
+ * under way and keep new ones out until the fork is done (init.c registers
+ * them). */
 int ps_modules_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
 void ps_modules_fork_prepare(void);
 void ps_modules_fork_done(void);
