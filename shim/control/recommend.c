@@ -246,9 +246,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * (ffmpeg's 4 frame threads, 0.73 frames in decoding on average, were
      * told 1 by cores x (1 + W/C), the main thread using the other core; the
      * sweep's best is 3-6, and 1 runs 0.70 as fast). At most the current
-     * size: more would be a guess from an average. The wait for work known
-     * is enough here, with the tasks unseen (each frame thread waits on its
-     * own condvar). */
+     * size: more would be a guess from an average. Only with the tasks
+     * unseen (each frame thread waits on its own condvar), the wait for work
+     * known: where they are seen, their costs size the pool (the hand-off
+     * rule below), and an idle thread is not free (node's fs pool, fed, runs
+     * 0.47 as fast at the 4 this floor gave it as at 1). */
     double offered = in->wall_s > 0 ? (C + W) / in->wall_s : 0;
     int fed_pool = !serial && !in->owners && (in->tasks_seen || in->waits_for_work) && idle_share >= PS_FED_IDLE &&
                    idle_share < PS_IDLE_SHARE && offered > 0;
@@ -259,7 +261,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         capped = 0;
     }
     int floor_size = fed_size < in->threads ? fed_size : in->threads;
-    int fed_floor = fed_size > 0 && target < floor_size;
+    int fed_floor = fed_size > 0 && !in->tasks_seen && target < floor_size;
     if (fed_floor) {
         target = floor_size;
         capped = 0;

@@ -471,12 +471,15 @@ Test(recommend, a_pool_fed_by_its_producer_is_sized_by_the_load_offered)
     cr_expect_eq(rec(in).cls, PS_CLASS_IDLE);
     cr_expect_eq(rec(in).recommended_threads, 2, "%s", rec(in).reason);
     /* a heavier load, 8 tasks in service (W/C 4, 1.6 s of CPU in 1 s), idle
-     * 30 %: Erlang C's 14 is one above the model's 13, and a pool fed by its
-     * producer is sized by its load both ways, up to its current size: 14;
-     * the same load on 10 threads gets the model's 13 (the load raises no
-     * size past the current one) */
+     * 30 %: Erlang C's 14 is above the model's 13, which stands (the load
+     * floors the size only where the tasks are unseen, below); unseen, 14,
+     * but on 10 threads the model's 13 (the load raises no size past the
+     * current one) */
     in = (struct ps_rec_in){ .cores = 2, .threads = 20, .tasks_seen = 1, .cpu_s = 1.6, .sleep_s = 6.4,
                              .idle_s = 6, .wall_s = 1 };
+    cr_expect_eq(rec(in).recommended_threads, 13, "%s", rec(in).reason);
+    in.tasks_seen = 0;
+    in.waits_for_work = 1;
     cr_expect_eq(rec(in).recommended_threads, 14, "%s", rec(in).reason);
     cr_expect(strstr(rec(in).reason, "but no fewer than 14: its threads waited for work 30 % of the time"),
               "%s", rec(in).reason);
@@ -503,6 +506,11 @@ Test(recommend, a_fed_pool_is_not_shrunk_below_its_offered_load)
     cr_expect_eq(o.cls, PS_CLASS_CPU, "%s", o.reason);
     cr_expect(strstr(o.reason, "but no fewer than 3: its threads waited for work 64 % of the time, 0.73 tasks"),
               "%s", o.reason);
+    /* the same pool with its tasks seen (node's fs pool: a shared queue whose
+     * hand-offs cost): its task costs size it, no floor from its load */
+    in.tasks_seen = 1;
+    cr_expect_eq(rec(in).recommended_threads, 1, "%s", rec(in).reason);
+    in.tasks_seen = 0;
     /* the same threads never waiting for work: oversubscribed, starved */
     in.idle_s = 0.05;
     in.runq_s = 3.0;
