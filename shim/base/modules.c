@@ -44,6 +44,21 @@ static void note_build_id(const ElfW(Nhdr) *n, size_t size, char out[41])
     }
 }
 
+void ps_modules_exec_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = *hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+        if (!*lo || a < *lo)
+            *lo = a;
+        if (b > *hi)
+            *hi = b;
+    }
+}
+
 static int on_obj(struct dl_phdr_info *info, size_t size, void *arg)
 {
     if (nobjs >= MAX_OBJS)
@@ -51,17 +66,11 @@ static int on_obj(struct dl_phdr_info *info, size_t size, void *arg)
     struct obj *o = &objs[nobjs];
     memset(o, 0, sizeof *o);
     o->bias = info->dlpi_addr;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
+    ps_modules_exec_span(info, &o->lo, &o->hi);
+    for (int i = 0; i < info->dlpi_phnum && !o->build_id[0]; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-            if (!o->lo || lo < o->lo)
-                o->lo = lo;
-            if (hi > o->hi)
-                o->hi = hi;
-        } else if (ph->p_type == PT_NOTE && !o->build_id[0]) {
+        if (ph->p_type == PT_NOTE)
             note_build_id((const void *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz, o->build_id);
-        }
     }
     if (o->hi)
         nobjs++;

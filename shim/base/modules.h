@@ -19,6 +19,9 @@ void ps_modules_json(struct ps_jw *w);
  * under way and keep new ones out until the fork is done (init.c registers
  * them). */
 int ps_modules_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
+/* The runtime span of an object's executable PT_LOAD segments (in a walk's
+ * callback); 0, 0 if it has none. */
+void ps_modules_exec_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi);
 void ps_modules_fork_prepare(void);
 void ps_modules_fork_done(void);
 #endif

@@ -173,17 +173,8 @@ static int note_module(struct dl_phdr_info *info, size_t size, void *arg)
     (void)arg;
     if (!info->dlpi_name || !info->dlpi_name[0])
         return 0;                /* the program (never unloaded) or the vdso */
-    uintptr_t lo = 0, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-        if (!lo || a < lo)
-            lo = a;
-        if (b > hi)
-            hi = b;
-    }
+    uintptr_t lo, hi;
+    ps_modules_exec_span(info, &lo, &hi);
     if (!hi)
         return 0;
     int n = seen_n;
