@@ -135,7 +135,8 @@ static void evidence(json_t *rec, const json_t *p, const json_t *root)
 json_t *an_pool_answer(const json_t *p, const json_t *root)
 {
     json_t *o = json_object();
-    static const char *const scalars[] = { "id", "name", "start_routine", "entry", "name_prefix", "classification" };
+    static const char *const scalars[] = { "id", "name", "start_routine", "entry", "name_prefix", "classification",
+                                           "tasks_unknown_why" };
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, p, scalars[i]);
     static const char *const nums[] = { "threads", "threads_live", "cpu_s", "wait_s", "spin_s", "w_c",
         "tasks", "task_latency_ms", "cpu_per_task_ms", "submissions", "queue_estimate", "wall_s",

@@ -71,6 +71,8 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     uint64_t tasks = waits_tasks(t);
     o->tasks += tasks;
     o->working += tasks > 0;
+    if (!tasks)
+        o->idler_cpu_ns += t->cpu_ns;
     o->pollers += ps_pool_polled_at_idle_site(t);
     o->loop_replies += __atomic_load_n(&t->loop_replies, __ATOMIC_RELAXED);
     o->cond_blocked += __atomic_load_n(&t->cond_blocked, __ATOMIC_RELAXED);
@@ -102,7 +104,8 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
 static void count_tasks(int pi, struct ps_view_pool *v)
 {
     struct ps_pool_totals *o = &v->tot;
-    v->tasks_whole = ps_pool_tasks_whole(pi, o);
+    v->tasks_unseen = ps_pool_tasks_unseen(pi, o);
+    v->tasks_whole = !v->tasks_unseen;
     v->tasks_by_takes = 0;
     /* A task object only one of several threads posts is that thread's
      * (CPython's process pool executor: its manager thread resolves each
@@ -118,6 +121,7 @@ static void count_tasks(int pi, struct ps_view_pool *v)
         if (takes < 0 || (uint64_t)takes < o->tasks)
             return;
         v->tasks_whole = v->tasks_by_tally = v->tasks_by_takes = 1;
+        v->tasks_unseen = NULL;
         o->tasks = (uint64_t)takes;
         o->task_ns = 0;
         return;
@@ -125,6 +129,7 @@ static void count_tasks(int pi, struct ps_view_pool *v)
     if (!v->tasks_by_tally)
         return;
     v->tasks_whole = 1;
+    v->tasks_unseen = NULL;
     o->tasks = o->tally_tasks;
     o->working = o->tally_working;
     o->task_ns = 0;

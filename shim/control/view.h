@@ -18,7 +18,8 @@ struct ps_view_pool {
     int live, idle, busy, parked; /* its live threads now */
     int peak;                     /* most threads live at once in its history */
     double wall_s;                /* its first thread's start to its last one's end */
-    int tasks_whole;              /* tot.tasks holds every task (ps_pool_tasks_whole, or below) */
+    int tasks_whole;              /* tot.tasks holds every task (ps_pool_tasks_unseen, or below) */
+    const char *tasks_unseen;     /* else why not, for the report */
     int tasks_by_takes;           /* ... (with tasks_by_tally) counted from the posts of its idle
                                      semaphore by the threads outside it: per thread unknown */
     int tasks_by_tally;           /* ... counted from a semaphore posted once per task (tally.h):

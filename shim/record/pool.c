@@ -522,26 +522,27 @@ static int loop_tasks_unseen(const struct ps_pool_totals *tot)
     return tot->cond_blocked >= PS_LOOP_COND_MIN && tot->cond_blocked * 10 >= tot->tasks;
 }
 
-int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
+#define PS_IDLER_CPU_NS 20000000ull
+const char *ps_pool_tasks_unseen(int pi, const struct ps_pool_totals *tot)
 {
     uint64_t cpu_ns = tot->cpu_ns;
     struct ps_pool *p = &ps_pools[pi];
     if (__atomic_load_n(&p->api_tasks, __ATOMIC_RELAXED))
-        return 1;
+        return NULL;
     uintptr_t idle_key = __atomic_load_n(&p->idle_obj, __ATOMIC_RELAXED);
     if (!idle_key && !__atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED))
-        return 0;
+        return "no wait for work learned";
     struct ps_obj *idle = idle_key ? ps_obj_find(idle_key) : NULL;
     int polled = __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) || (idle && idle->kind == PS_K_POLL);
     if (polled && loop_tasks_unseen(tot))
-        return 0;
+        return "an event loop's wake-ups bound no task";
     /* A condvar pool whose workers post their own wait for work (pigz: each
      * pop broadcasts the queue's count) takes tasks without waiting once
      * backlogged: its waits count a part, whatever the count's start saw
      * (pigz -p 2: 441-456 for 458 blocks; -p 8: 178-243 in 3 runs of 9), so
      * only its posts can count them (tally.h). */
     if (p->idle_kind == PS_K_COND && idle && __atomic_load_n(&idle->posts_same, __ATOMIC_RELAXED) >= 20)
-        return 0;
+        return "its workers post their own wait for work";
     /* Polls there before it was learned are credited (sampler.c). A site
      * only one of several threads polls at is that thread's own loop, whose
      * ready fds say nothing of the others' work: CPython's process pool
@@ -549,9 +550,9 @@ int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
      * waiting on a condition, both in thread_run, and its manager's ready
      * fds (668 for 138 files) were read as the pool's tasks. */
     if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
-        return ps_pool_lone(pi) || tot->pollers >= 2;
+        return ps_pool_lone(pi) || tot->pollers >= 2 ? NULL : "one thread of several polls its wait for work";
     if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED))
-        return 0;           /* its idle wait is one worker's of several (count_twins) */
+        return "each worker waits for work on its own object";   /* count_twins */
     /* Only one worker of several was seen waiting on it: it may be that
      * worker's own object, whose posts while it works are no tasks. xz -T4
      * under load, 1 run in 45: the other encoders were always handed input
@@ -559,17 +560,17 @@ int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
      * 7 blocks. A shared wait for work is ended by a second worker soon (at
      * the latest, at the pool's shutdown). */
     if (ps_pool_idle_one_waiter(pi))
-        return 0;
+        return "one worker of several was seen waiting for work";
     if (ps_pool_lone(pi)) {
         /* One thread waiting on a condvar another pool's workers post is a
          * stage behind them, not a pool fed from a queue: pigz's writer waits
          * for the next block in order only when it is not done yet (139
          * waits for 458 blocks), so its waits count a part of its work. */
         if (idle && idle->kind == PS_K_COND && __atomic_load_n(&idle->poster_pool, __ATOMIC_RELAXED) >= 0)
-            return 0;
+            return "a stage behind another pool";
     }
     if (p->idle_kind == PS_K_SEM && !ps_pool_fed_sem(pi))
-        return 0;           /* a lock around the queue: workers take queued work without it */
+        return "its workers take queued work past its semaphore";  /* a lock around the queue */
     /* A futex word's waits see no task taken without waiting (a semaphore's
      * count taken in user space): when posts outnumber them, a backlog was
      * taken unseen (a C++20 counting_semaphore pool beside two CPU hogs: 88
@@ -580,7 +581,7 @@ int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
         uint64_t tasks = __atomic_load_n(&p->tasks, __ATOMIC_RELAXED);
         uint64_t workers = (uint64_t)__atomic_load_n(&p->joined, __ATOMIC_RELAXED);
         if (subs >= 50 && tasks + workers < subs)      /* beyond the posts that stop them */
-            return 0;
+            return "more posts than waits: a backlog taken unseen";
         /* Woken for all at each post, its waits end more often than tasks
          * come (each post releases one; each worker's wake-up to stop may
          * count one more: beyond that, too many):
@@ -588,9 +589,17 @@ int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot)
          * PS_REWAIT_NS (waitobj.h; sched_yield spins on a loaded machine:
          * 474 read for 400) were counted. */
         if (idle && __atomic_load_n(&idle->woken_all, __ATOMIC_RELAXED) && subs >= 50 && tasks > subs + workers)
-            return 0;
+            return "woken all at each post";
     }
-    return __atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) <= cpu_ns / 50;
+    if (__atomic_load_n(&p->cpu_before_count_ns, __ATOMIC_ACQUIRE) > cpu_ns / 50)
+        return "its wait for work was learned late";
+    /* A thread of the pool that never ended a wait for work, yet did a tenth
+     * of its work, took that work another way: sysbench threads' workers
+     * wait once at a start barrier (the last one there never does) and then
+     * run their loop to the end, and read "3 tasks of 1 s" for 4 workers. */
+    if (tot->tasks && tot->idler_cpu_ns > cpu_ns / 10 && tot->idler_cpu_ns >= PS_IDLER_CPU_NS)
+        return "a worker that never waited for work did a part of it";
+    return NULL;
 }
 
 const struct ps_obj *ps_pool_fed_sem(int pi)

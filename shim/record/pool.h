@@ -246,7 +246,7 @@ static inline void ps_task_datagram(struct ps_thread *t)
 /* A write that sent data (write, send, sendmsg ...) after a poll wake-up
  * that counted tasks (one per ready fd), before the next poll: an event
  * loop answers each request so. Owner thread only; one load when the
- * thread is in no such wake-up (ps_pool_tasks_whole compares the two). */
+ * thread is in no such wake-up (ps_pool_tasks_unseen compares the two). */
 static inline void ps_task_reply(struct ps_thread *t)
 {
     if (__builtin_expect(t->task_polled == 0, 1))
@@ -274,6 +274,7 @@ struct ps_pool_totals {
     uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     int working;                     /* threads that ran at least one task */
+    uint64_t idler_cpu_ns;           /* CPU of the threads that counted none */
     int pollers;                     /* threads that polled at the pool's idle site */
     uint64_t loop_replies;           /* writes after its poll wake-ups (ps_task_reply) */
     uint64_t cond_blocked;           /* its condvar, semaphore, futex waits that blocked */
@@ -293,12 +294,13 @@ void ps_pool_learn(void);
 /* Agent, after its pass over the threads: live counts, queue estimates and
  * a history sample for each of the first npools pools. */
 void ps_pool_tick(uint64_t now_ns, int npools, const struct ps_pool_census *census);
-/* The pool's task count holds all its tasks (tot: its totals now): counted
+/* Whether the pool's task count holds all its tasks (tot: its totals now): counted
  * around its task function, from a poll site two of its threads poll at
  * (whose polls before it was learned are credited), or from a wait for work learned before the pool
  * had done more than 2 % of its work. Else the count is a part and is
- * written as unknown. */
-int ps_pool_tasks_whole(int pi, const struct ps_pool_totals *tot);
+ * written as unknown: the reason why (a phrase for the report), NULL when
+ * the count is whole. */
+const char *ps_pool_tasks_unseen(int pi, const struct ps_pool_totals *tot);
 struct ps_obj;
 /* Pool pi's idle object when it is a semaphore only threads outside the pool
  * post: one post per task queued (or per worker told to stop). NULL for any

@@ -129,7 +129,7 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
     uint64_t dt = ps_span_end(&w->span);
     if (!slept)
         ps_obj_on_wait(w->o, t, w->site, dt);   /* a sleep contends for nothing */
-    if (cond && dt >= PS_WAIT_SWITCHED_NS)        /* blocked (ps_pool_tasks_whole) */
+    if (cond && dt >= PS_WAIT_SWITCHED_NS)        /* blocked (ps_pool_tasks_unseen) */
         __atomic_store_n(&t->cond_blocked, t->cond_blocked + 1, __ATOMIC_RELAXED);
     if (idle && got_work) {
         ps_task_begin(t);
