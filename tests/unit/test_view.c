@@ -210,3 +210,32 @@ Test(view, an_event_loop_that_also_waits_on_condvars_has_unknown_tasks, .init = 
 {
     cr_expect_not(loop_pool(700, 300, 380)->tasks_whole);
 }
+
+/* A condvar pool whose workers each ended one wait (a start barrier) but one
+ * that never waited did a quarter of the work: sysbench threads read "3
+ * tasks of 1 s" for 4 workers. The count is unknown, and says why; with the
+ * fourth worker's wait seen too it holds. */
+static const struct ps_view_pool *barrier_pool(uint64_t last_tasks)
+{
+    struct ps_obj *o = ps_obj_get(0x9000, PS_K_COND);
+    cr_assert_not_null(o);
+    o->waiter_pool = pi;
+    o->waiters_many = 1;
+    ps_pools[pi].idle_obj = 0x9000;
+    ps_pools[pi].idle_kind = PS_K_COND;
+    ps_pools[pi].count_started = 1;
+    ps_pools[pi].joined = 4;
+    for (int i = 0; i < 4; i++)
+        thread(i, pi, 250000000, 0)->tasks = i < 3 ? 1 : last_tasks;
+    return &ps_view_tick(NOW)->pool[pi];
+}
+
+Test(view, a_worker_that_never_waited_for_work_makes_the_count_unknown, .init = setup)
+{
+    const struct ps_view_pool *p = barrier_pool(0);
+    cr_expect_not(p->tasks_whole);
+    cr_expect_str_eq(p->tasks_unseen, "a worker that never waited for work did a part of it");
+    p = barrier_pool(1);
+    cr_expect(p->tasks_whole, "every worker's wait seen: %s", p->tasks_unseen ? p->tasks_unseen : "");
+    cr_expect_eq(p->tot.tasks, 4);
+}
