@@ -105,6 +105,10 @@ static struct sim {
     int idle_running, at_mutex;         /* at_mutex: of the parked, how many at the queue mutex */
     double queue, subs, subs_rate, calls, calls_rate;
     double other_cpu, other_cpu_s;      /* a thread outside the pool: cores, and its CPU so far */
+    /* threads the program starts itself, one a tick while grow_ticks lasts,
+     * each running fresh_ticks before it reaches a safe point and parks
+     * (CPython's executor starting threads after a throttle) */
+    int grow_ticks, fresh_ticks, fresh_left[MAX_TICKS], nfresh;
     int trace[MAX_TICKS];               /* workers running after each tick */
     int max_live;
     char dir[64];
@@ -253,7 +257,15 @@ static void tick(void)
     int added = ps_expand_added(S.pi);
     S.live += added - S.added_seen;
     S.added_seen = added;
-    int lim = fake_limit[S.pi], parked = lim > 0 && S.live > lim ? S.live - lim : 0;
+    if (S.grow_ticks > 0) {
+        S.grow_ticks--;
+        S.live++;
+        S.fresh_left[S.nfresh++] = S.fresh_ticks;
+    }
+    int fresh = 0;
+    for (int i = 0; i < S.nfresh; i++)
+        fresh += S.fresh_left[i]-- > 0;
+    int lim = fake_limit[S.pi], parked = lim > 0 && S.live > lim + fresh ? S.live - lim - fresh : 0;
     set_parked(S.pi, parked, parked < S.at_mutex ? parked : S.at_mutex);
     S.running = S.live - parked;
     if (S.live > S.max_live)
@@ -1274,4 +1286,31 @@ Test(controller, a_condvar_wait_withdraws_the_hot_mutex_safe_point, .fini = tear
     cr_expect(ps_throttle_contended_allowed(S.pi));
     run_s(2.0);
     cr_expect(!ps_throttle_contended_allowed(S.pi), "still allowed with condvar waits");
+}
+
+/* A throttled pool whose program starts more threads (one every tick for
+ * 2 s, each running 0.5 s before it parks: CPython's executor after a
+ * throttle) runs above its size meanwhile: no window is judged until they
+ * are parked, so no probe and no rollback before; the size holds. */
+Test(controller, threads_started_after_a_throttle_are_not_measured_as_its_size, .fini = teardown)
+{
+    setup(cpu_collapse_shared_lock, 16, 0, 0);
+    run_s(1.0);
+    cr_assert_eq(S.running, 2, "not throttled to 2 first: %s", trace_str());
+    double t_grow = (double)(S.now - T0) * 1e-9;
+    S.grow_ticks = 20;
+    S.fresh_ticks = 5;
+    run_s(2.5);
+    double t_settled = (double)(S.now - T0) * 1e-9;
+    json_t *rep = report();
+    size_t i;
+    json_t *d;
+    json_array_foreach(decisions(rep), i, d) {
+        double ts = json_number_value(json_object_get(d, "t_s"));
+        const char *a = json_string_value(json_object_get(d, "action"));
+        cr_expect(ts <= t_grow || ts >= t_settled || !strcmp(a, "hold"),
+                  "%s at %.1f s while new threads ran (%.1f-%.1f s): %s", a, ts, t_grow, t_settled,
+                  json_string_value(json_object_get(d, "reason")));
+    }
+    json_decref(rep);
 }
