@@ -137,14 +137,18 @@ void ps_finish_exec(char *const envp[])
     finish("exec", shimmed);
 }
 
-/* Only a process that ran a thread besides its main one: one thread has no
- * pool to report, and the forked child that calls _exit having run none is
- * a fork helper or a shell's child whose exec failed (every shell, all the
- * time). Any thread may call: others still run, as at exit(), and `finished`
- * keeps it to one report, whichever of _exit, exit and exec comes first. */
+/* As at exit(), but a process that ran no thread besides its main one and
+ * is a fork of a measured one writes nothing, not even its trace: it is a
+ * fork helper or a shell's child whose exec failed (every shell, all the
+ * time). The program the user started does write: dash ends `dash -c '...'`
+ * with _exit, and wrote no report at all. Any thread may call: others still
+ * run, as at exit(), and `finished` keeps it to one report, whichever of
+ * _exit, exit and exec comes first. */
 void ps_finish_exit_now(void)
 {
-    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid || !ps_thread_any_besides_main())
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
+        return;
+    if (!ps_thread_any_besides_main() && (forked_child || parent_measured()))
         return;
     finish("_exit", 0);
 }

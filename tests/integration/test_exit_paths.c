@@ -4,7 +4,8 @@
  * thread besides its main one, and keeps the exit status; a forked child that
  * ran none and calls _exit (a fork helper, a shell's child whose exec failed)
  * writes nothing, or every shell would litter the directory with empty
- * reports. Fixture: tests/fixtures/exit_paths.c. */
+ * reports; the process the user started writes its report even so (dash
+ * ends with _exit). Fixture: tests/fixtures/exit_paths.c. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -56,6 +57,18 @@ Test(exit_paths, a_forked_child_that_ran_no_thread_and_calls__exit_writes_no_rep
         cr_expect(stat(path, &st) != 0, "child %d (%s) wrote %s", pid, i ? "failed exec, _exit(127)" : "_exit(0)",
                   path);
     }
+    ps_run_free(&r);
+}
+
+Test(exit_paths, the_started_process_that_ran_no_thread_and_calls__exit_writes_its_report, .timeout = 30)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/exit_paths"), "single", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_expect_eq(r.status, 6, "exit status %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report after _exit: %s", r.err);
+    cr_expect_str_eq(ps_str(r.report, "why"), "_exit");
+    cr_expect_eq(json_array_size(json_object_get(r.report, "pools")), 0);
     ps_run_free(&r);
 }
 
