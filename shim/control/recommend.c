@@ -38,6 +38,9 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
 /* ... and a pool that waited for work this share of it is idle. */
 #define PS_IDLE_SHARE 0.95
 #define PS_FED_WAIT 0.05
+/* Threads that queue on one lock for at least this share of their lives
+ * are a convoy. */
+#define PS_CONVOY_SHARE 0.05
 /* Less CPU than this is too little to size a pool from. */
 #define PS_LITTLE_CPU_S 0.005
 /* ... and so is a pool that ran fewer cores than this over its life. */
@@ -45,6 +48,8 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
 /* A lone thread with its tasks unseen is a pool of one if it waited for
  * work at least this share of its life. */
 #define PS_LONE_IDLE 0.05
+/* ... and a mostly idle one if it waited for work over this share. */
+#define PS_LONE_IDLE_HALF 0.5
 #define PS_MAX_THREADS_RECOMMENDED 100000
 
 static int clamp_threads(double v)
@@ -179,8 +184,11 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * "cpu-bound -> 3". A GIL-bound pool runs a whole core. A pool whose
      * tasks are seen is sized by them below (the load offered, its waits
      * for work). Nor is a pool whose threads queue on one lock (a convoy:
-     * serialized, below). */
-    int top_queues = in->top_wait_s >= 0.6 * contention && !in->top_one_waiter;
+     * serialized, below): one they queued on (PS_CONVOY_SHARE), not a lock
+     * waited on for a microsecond (zstd's reader and
+     * writer, idle 82 % of their lives, read "cpu-bound -> 2" for such a
+     * top lock: 1 us of 0 s of contention is all of it). */
+    int top_queues = contention >= PS_CONVOY_SHARE * lived && in->top_wait_s >= 0.6 * contention && !in->top_one_waiter;
     int few_cores = !in->tasks_seen && !top_queues && o->effective_parallelism < PS_FEW_CORES && W <= (1 - PS_IDLE_SHARE) * blocked &&
                     C <= (1 - PS_IDLE_SHARE) * lived;
     if (in->threads > 0 && lived > 0 && ((untouched && blocked >= PS_IDLE_SHARE * lived) || few_cores)) {
@@ -295,8 +303,12 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     }
     /* A pool whose threads wait for work nearly all the time (V8's platform
      * workers: 99 %) is not CPU-bound, whatever its W/C: its size costs
-     * only memory, and it never needs more threads than it has. */
-    int mostly_idle = (in->tasks_seen || in->waits_for_work) && idle_share >= PS_IDLE_SHARE;
+     * only memory, and it never needs more threads than it has.
+     * A lone thread that waited for work over half its life is one too:
+     * zstd's writer (idle 82-87 %, 18 ms of CPU in 0.43 s) read "cpu-bound
+     * -> 2 threads" beside "the current 1 may do". */
+    int mostly_idle = (in->tasks_seen || in->waits_for_work) &&
+                      idle_share >= (in->lone && in->threads == 1 ? PS_LONE_IDLE_HALF : PS_IDLE_SHARE);
     if (mostly_idle && in->threads > 0 && target > in->threads) {
         target = in->threads;
         capped = 0;

@@ -565,3 +565,40 @@ Test(recommend, a_pool_with_unseen_tasks_that_waited_for_work_is_not_told_its_qu
     in.idle_s = 0.2;                    /* hardly ever idle: a queue that never empties */
     cr_expect(strstr(rec(in).reason, "never empties") != NULL, "%s", rec(in).reason);
 }
+
+/* zstd -T8's reader and writer: each a lone thread that waited for work 82-84 %
+ * of its 0.43 s, with 4-18 ms of CPU and a top lock waited on for 1 us. No
+ * convoy queues there (its threads never waited on a lock to speak of), so
+ * it is no CPU-bound pool either ("cpu-bound -> 2 threads", with "the current
+ * 1 may do" in the same reason): it had no work to size from. */
+Test(recommend, a_lone_waiting_thread_with_a_lock_waited_on_for_nothing_has_no_work_to_size)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 1, .lone = 1, .waits_for_work = 1, .cpu_s = 0.0184,
+                            .idle_s = 0.352, .runq_s = 0.0568, .wall_s = 0.4275, .top_wait_s = 1e-6 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s: %s", ps_class_name[o.cls], o.reason);
+    cr_expect_eq(o.recommended_threads, 1);
+    in.cpu_s = 0.00445;
+    in.idle_s = 0.3607;
+    in.runq_s = 0.0623;
+    o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s: %s", ps_class_name[o.cls], o.reason);
+    cr_expect_eq(o.recommended_threads, 1);
+}
+
+/* The same writer with 25 ms of CPU in its 0.43 s (over PS_FEW_CORES of a
+ * core): waiting for work over half its life, it is mostly idle, and keeps 1;
+ * a lone worker idle a third of its life is sized by the model. */
+Test(recommend, a_lone_thread_that_waited_for_work_over_half_its_life_is_mostly_idle)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 1, .lone = 1, .waits_for_work = 1, .cpu_s = 0.025,
+                            .idle_s = 0.35, .runq_s = 0.05, .wall_s = 0.43 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_IDLE, "%s: %s", ps_class_name[o.cls], o.reason);
+    cr_expect_eq(o.recommended_threads, 1, "%s", o.reason);
+    in.cpu_s = 0.25;
+    in.idle_s = 0.15;
+    in.runq_s = 0.03;
+    o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_CPU, "%s: %s", ps_class_name[o.cls], o.reason);
+}
