@@ -52,6 +52,15 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
 #define PS_LONE_IDLE_HALF 0.5
 #define PS_MAX_THREADS_RECOMMENDED 100000
 
+/* A task's work (cpu + io + sleep) at least this many times its hand-off
+ * time is costly: an idle worker ready for it is worth its keep. */
+#define PS_COSTLY_HANDOFFS 20
+
+static int costly_tasks(const struct ps_rec_in *in)
+{
+    return in->task_work_s > 0 && in->handoff_s > 0 && in->task_work_s >= PS_COSTLY_HANDOFFS * in->handoff_s;
+}
+
 static int clamp_threads(double v)
 {
     if (!(v >= 1))
@@ -254,11 +263,14 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * (ffmpeg's 4 frame threads, 0.73 frames in decoding on average, were
      * told 1 by cores x (1 + W/C), the main thread using the other core; the
      * sweep's best is 3-6, and 1 runs 0.70 as fast). At most the current
-     * size: more would be a guess from an average. Only with the tasks
-     * unseen (each frame thread waits on its own condvar), the wait for work
-     * known: where they are seen, their costs size the pool (the hand-off
-     * rule below), and an idle thread is not free (node's fs pool, fed, runs
-     * 0.47 as fast at the 4 this floor gave it as at 1). */
+     * size: more would be a guess from an average. With the tasks unseen
+     * (each frame thread waits on its own condvar), the wait for work known;
+     * with them seen, only where each task's work is far longer than handing
+     * it over (zstd -T8's 1 MiB jobs: 12 ms of CPU against a 0.14 ms hand-off,
+     * the main thread on the other core; told 2, which runs 0.84-0.90 as fast
+     * as its best 4-8, and 5 by this floor). An idle thread is not free
+     * where tasks are short (node's fs pool, 4 us tasks and 6.5 us hand-offs:
+     * fed, it runs 0.47 as fast at the 4 this floor gave it as at 1). */
     double offered = in->wall_s > 0 ? (C + W) / in->wall_s : 0;
     int fed_pool = !serial && !in->owners && (in->tasks_seen || in->waits_for_work) && idle_share >= PS_FED_IDLE &&
                    idle_share < PS_IDLE_SHARE && offered > 0;
@@ -269,7 +281,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         capped = 0;
     }
     int floor_size = fed_size < in->threads ? fed_size : in->threads;
-    int fed_floor = fed_size > 0 && !in->tasks_seen && target < floor_size;
+    int fed_floor = fed_size > 0 && (!in->tasks_seen || costly_tasks(in)) && target < floor_size;
     if (fed_floor) {
         target = floor_size;
         capped = 0;
