@@ -6,7 +6,11 @@
 # TPUT_S sets the seconds of the timed kinds (sysbench threads/cpu, node-fs;
 # default 1, node-fs 1.5): the controller's bench runs them longer.
 #   sysbench-threads N   sysbench threads (default locks/yields), events/s over 1 s
-#   sysbench-mutex N     sysbench mutex: each thread does a fixed amount, so N / time
+#   sysbench-mutex N     sysbench mutex: each thread does a fixed amount, so N / time;
+#                        200,000 locks a thread (TPUT_MUTEX_LOCKS), not the default
+#                        50,000: runs of 0.3 s were mostly sysbench's own start, so
+#                        8 threads read 1.3x as fast as 2 (9 vs 7/s), and 2 vs 8
+#                        at 200,000 read 2.16 vs 2.26/s (medians of 5)
 #   sysbench-cpu N       sysbench cpu, events/s over 1 s
 #   pigz N FILE          pigz -p N -6 of FILE, bytes/s
 #   zstd N FILE          zstd -T N -6 of FILE in jobs of 1 MiB, bytes/s
@@ -103,7 +107,7 @@ sysbench-threads)
     sysbench_tl "$out"
     json "$(awk '/total number of events:/ {e=$NF} /total time:/ {t=$NF+0} END {print e/t}' <<<"$out")" ;;
 sysbench-mutex)
-    out=$(run sysbench mutex --threads="$n" run)
+    out=$(run sysbench mutex --threads="$n" --mutex-locks="${TPUT_MUTEX_LOCKS:-200000}" run)
     json "$(awk -v n="$n" '/total time:/ {t=$NF+0} END {print n/t}' <<<"$out")" ;;
 sysbench-cpu)
     out=$(run sysbench cpu --threads="$n" --time="${TPUT_S:-1}" ${TL:+--report-interval=1} run)
