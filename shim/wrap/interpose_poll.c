@@ -21,11 +21,10 @@
 /* After it (its result in rv_): again with the time left while only our dump
  * signal interrupted it. */
 #define PS_RESTART_LOOP(retry)                                                        \
-    while (ps_restart_again(&rs_, rv_ < 0, *err_)) {                                  \
+    while (ps_restart_errno(&rs_, rv_ < 0, err_, saved_)) {                           \
         uint64_t now_ = ps_now_ns();                                                  \
         struct timespec lts_;                                                         \
         (void)now_; (void)lts_;                                                       \
-        *err_ = saved_;                                                               \
         rv_ = retry;                                                                  \
     }
 #define left_ms(to) ps_restart_left_ms(to, pw_.span.t0, now_)

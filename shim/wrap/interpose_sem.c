@@ -57,10 +57,8 @@ int wait_slow(enum how how, sem_t *s, clockid_t clk, const struct timespec *abs,
     ps_restart_begin(&rs, w.span.t);
     int *err = &errno, saved = *err;
     int r = real_wait(how, s, clk, abs);
-    while (ps_restart_again(&rs, r != 0, *err)) {
-        *err = saved;
+    while (ps_restart_errno(&rs, r != 0, err, saved))
         r = real_wait(how, s, clk, abs);
-    }
     ps_objwait_end(&w, r == 0);
     return r;
 }

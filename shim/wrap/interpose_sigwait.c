@@ -14,15 +14,6 @@
 #include "restart.h"
 #include "clock.h"
 
-/* An EINTR our handler alone caused: errno back as it was, and again. */
-static int again(struct ps_restart *rs, int r, int *err, int saved)
-{
-    if (!ps_restart_again(rs, r < 0, *err))
-        return 0;
-    *err = saved;
-    return 1;
-}
-
 PS_EXPORT int sigsuspend(const sigset_t *mask)
 {
     struct ps_restart rs;
@@ -30,7 +21,7 @@ PS_EXPORT int sigsuspend(const sigset_t *mask)
     int *err = &errno, saved = *err, r;
     do
         r = PS_REAL(sigsuspend)(mask);
-    while (again(&rs, r, err, saved));
+    while (ps_restart_errno(&rs, r < 0, err, saved));
     return r;
 }
 
@@ -41,7 +32,7 @@ PS_EXPORT int pause(void)
     int *err = &errno, saved = *err, r;
     do
         r = PS_REAL(pause)();
-    while (again(&rs, r, err, saved));
+    while (ps_restart_errno(&rs, r < 0, err, saved));
     return r;
 }
 
@@ -52,7 +43,7 @@ PS_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
     int *err = &errno, saved = *err, r;
     do
         r = PS_REAL(sigwaitinfo)(set, info);
-    while (again(&rs, r, err, saved));
+    while (ps_restart_errno(&rs, r < 0, err, saved));
     return r;
 }
 
@@ -64,7 +55,7 @@ PS_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct ti
     uint64_t t0 = ps_now_ns();
     struct timespec left;
     const struct timespec *to = timeout;
-    while ((r = PS_REAL(sigtimedwait)(set, info, to)) < 0 && again(&rs, r, err, saved))
+    while ((r = PS_REAL(sigtimedwait)(set, info, to)) < 0 && ps_restart_errno(&rs, 1, err, saved))
         to = ps_restart_left_ts(timeout, &left, t0, ps_now_ns());
     return r;
 }

@@ -70,9 +70,8 @@ PS_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
     int *err = &errno, saved = *err;
     struct timespec mine, left, *rp = rem ? rem : &mine;
     int r = ps_real_nanosleep(req, rp);
-    while (ps_restart_again(&rs, r != 0, *err)) {
+    while (ps_restart_errno(&rs, r != 0, err, saved)) {
         left = *rp;                   /* the kernel wrote what was left */
-        *err = saved;
         r = ps_real_nanosleep(&left, rp);
     }
     sleep_end(&sp, r == 0 && len, len);
@@ -118,9 +117,8 @@ PS_EXPORT int usleep(useconds_t us)
     ps_restart_begin(&rs, sp.t);
     int *err = &errno, saved = *err;
     int r = ps_real_usleep(us);
-    while (ps_restart_again(&rs, r != 0, *err)) {
+    while (ps_restart_errno(&rs, r != 0, err, saved)) {
         uint64_t spent = ps_ns_since(sp.t0, ps_now_ns()), total = (uint64_t)us * 1000ull;
-        *err = saved;
         r = spent >= total ? 0 : ps_real_usleep((useconds_t)((total - spent + 999) / 1000));
     }
     sleep_end(&sp, r == 0, (uint64_t)us * 1000);

@@ -55,6 +55,17 @@ static inline int ps_restart_again(struct ps_restart *r, int failed, int err)
     return 1;
 }
 
+/* ps_restart_again for a call that reports its error in errno: errno is put
+ * back as the program left it before the call is made again (a call that
+ * then succeeds leaves errno alone). */
+static inline int ps_restart_errno(struct ps_restart *r, int failed, int *err, int saved)
+{
+    if (!ps_restart_again(r, failed, *err))
+        return 0;
+    *err = saved;
+    return 1;
+}
+
 /* Milliseconds left of a poll-style timeout begun at t0_ns (now_ns read after
  * the EINTR), rounded up so that a restarted wait never ends early; -1 stays. */
 static inline int ps_restart_left_ms(int timeout_ms, uint64_t t0_ns, uint64_t now_ns)
