@@ -255,7 +255,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * law). Threads beyond those that keep a task's wait for a free thread
      * rare only wait for work (a CPython executor fed one 1 ms sleep every
      * 2 ms: 0.5 tasks in flight, 3 threads, where W/C 40 says 80). Only with
-     * every task counted: otherwise the wait for work may be a lock's. Not
+     * every task counted, or a wait for work that is a condvar the workers
+     * share with the queue's mutex (Perl's Thread::Queue, paced: idle 63 %,
+     * 1.45 tasks in flight, told 22 threads by W/C 7.9): otherwise the
+     * wait for work may be a lock's. Not
      * for a pool idle nearly always: its work may come in bursts as wide as
      * the pool (V8's parallel GC tasks), which an average does not show. */
     /* Nor the other way: fewer threads than that make the producer's tasks
@@ -275,7 +278,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     int fed_pool = !serial && !in->owners && (in->tasks_seen || in->waits_for_work) && idle_share >= PS_FED_IDLE &&
                    idle_share < PS_IDLE_SHARE && offered > 0;
     int fed_size = fed_pool ? offered_threads(offered, PS_FED_WAIT) : 0;
-    int fed = fed_size > 0 && in->tasks_seen && target > fed_size;
+    int fed = fed_size > 0 && (in->tasks_seen || in->queue_wait) && target > fed_size;
     if (fed) {
         target = fed_size;
         capped = 0;
@@ -406,7 +409,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                "; at least %d: each worker polls the connections it accepted, and %d served clients",
                in->owners, in->owners);
     }
-    if (!in->tasks_seen && in->waits_for_work && !mostly_idle && in->threads > 0 &&
+    if (!in->tasks_seen && in->waits_for_work && !mostly_idle && !fed && in->threads > 0 &&
         o->recommended_threads > in->threads) {
         /* A pool that waited for work a good share of the time had a queue
          * that emptied (Perl's Thread::Queue, paced: 47 %): say so, not

@@ -35,6 +35,7 @@ struct ps_rec_in {
     int took_none, took_one; /* its tasks are counted, and it took none / exactly one */
     int lone;                /* the pool ever had one thread (not: one left at the end) */
     int waits_for_work;      /* its wait for work is known (its tasks may still be uncounted) */
+    int queue_wait;          /* ... and is a condvar its workers share with the queue's mutex */
     int one_poller;          /* its wait for work is a poll site where one of its several
                                 threads polls: the others have other jobs */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:

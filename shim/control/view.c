@@ -473,6 +473,11 @@ static void answer(int pi, struct ps_view_pool *v)
     in.took_one = v->tasks_whole && tot->tasks == 1;
     in.lone = tot->threads == 1;
     in.waits_for_work = v->idle_obj || v->idle_site || v->queue_mutex;
+    /* a condvar several workers waited on with the queue's mutex: their
+     * time there is waiting for work, whether its waits count the tasks or
+     * not (Perl's Thread::Queue: its workers post it too) */
+    in.queue_wait = p->idle_kind == PS_K_COND && v->idle_obj && v->queue_mutex && !p->twin_objs &&
+                    !ps_pool_idle_one_waiter(pi);
     in.one_poller = v->idle_site && tot->threads > 1 && tot->pollers < 2;
     in.owners = v->idle_site && v->tasks_whole ? tot->working : 0;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);

@@ -622,3 +622,21 @@ Test(recommend, a_fed_pool_of_costly_seen_tasks_keeps_the_threads_its_load_needs
     o = rec(in);
     cr_expect_eq(o.recommended_threads, 1, "%d: %s", o.recommended_threads, o.reason);
 }
+
+/* Perl's Thread::Queue, paced (a task every 3 ms, 4 workers): its workers
+ * post the queue's condvar too, so its waits do not count the tasks, but
+ * the time there is their wait for work: idle 63 %, 1.44 tasks in service.
+ * Sized by that load (Erlang C: 5), not by W/C 8.9 (24 threads), and the
+ * reason does not call the load unknown. The same pool without a shared
+ * queue condvar keeps the model's size. */
+Test(recommend, a_pool_waiting_on_its_queue_condvar_is_sized_by_its_load_with_tasks_unseen)
+{
+    struct ps_rec_in in = { .cores = 2, .threads = 4, .waits_for_work = 1, .queue_wait = 1, .cpu_s = 0.137,
+                            .sleep_s = 1.222, .idle_s = 2.4, .runq_s = 0.012, .wall_s = 0.945 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_eq(o.recommended_threads, 5, "%d: %s", o.recommended_threads, o.reason);
+    cr_expect_null(strstr(o.reason, "unknown"), "%s", o.reason);
+    in.queue_wait = 0;
+    o = rec(in);
+    cr_expect_gt(o.recommended_threads, 10, "%d: %s", o.recommended_threads, o.reason);
+}
