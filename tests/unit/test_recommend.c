@@ -617,6 +617,12 @@ Test(recommend, a_fed_pool_of_costly_seen_tasks_keeps_the_threads_its_load_needs
     struct ps_rec_out o = rec(in);
     cr_expect_geq(o.recommended_threads, 4, "%d: %s", o.recommended_threads, o.reason);
     cr_expect_leq(o.recommended_threads, 8, "%d: %s", o.recommended_threads, o.reason);
+    /* a run in which they waited for work 22 % of the time: the same */
+    in.idle_s = 0.88;
+    in.runq_s = 2.07;
+    o = rec(in);
+    cr_expect_geq(o.recommended_threads, 4, "%d: %s", o.recommended_threads, o.reason);
+    cr_expect_neq(o.cls, PS_CLASS_STARVED, "%s", o.reason);
     in.task_work_s = 4e-6;
     in.handoff_s = 6.5e-6;
     o = rec(in);
