@@ -68,12 +68,14 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
     case 4: snprintf(out, n, "lock %s  cond %s", N(an_num(w, "lock")), an_fmt_num(nb2, sizeof nb2, an_num(w, "cond"))); break;
     case 5: snprintf(out, n, "idle %s  runq %s", N(an_num(w, "idle")), an_fmt_num(nb2, sizeof nb2, an_num(w, "runqueue"))); break;
     case 6: snprintf(out, n, "%s", N(an_num(p, "w_c"))); break;
-    case 7:
-        if (an_str(p, "tasks_unknown_why"))     /* unknown: say what hid them */
-            snprintf(out, n, "- (%s)", an_str(p, "tasks_unknown_why"));
+    case 7: {
+        const char *why = an_str(p, "tasks_unknown_why");
+        if (why)                                /* unknown: say what hid them */
+            snprintf(out, n, "- (%s)", why);
         else
             snprintf(out, n, "%s (%s/s)", N(an_num(p, "tasks")), an_fmt_num(nb2, sizeof nb2, an_num(p, "tasks_per_s")));
         break;
+    }
     case 8: snprintf(out, n, "%s ms / %s ms", N(an_num(p, "task_latency_ms")),
                      an_fmt_num(nb2, sizeof nb2, an_num(p, "cpu_per_task_ms"))); break;
     case 9: snprintf(out, n, "%s", N(an_num(p, "effective_parallelism"))); break;

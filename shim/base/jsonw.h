@@ -22,7 +22,7 @@ void ps_jw_free(struct ps_jw *w);
 void ps_jw_obj(struct ps_jw *w, const char *key);
 void ps_jw_arr(struct ps_jw *w, const char *key);
 void ps_jw_end(struct ps_jw *w);             /* closes the innermost object/array */
-void ps_jw_str(struct ps_jw *w, const char *key, const char *v);
+void ps_jw_str(struct ps_jw *w, const char *key, const char *v);   /* v NULL: null */
 void ps_jw_u64(struct ps_jw *w, const char *key, uint64_t v);
 void ps_jw_i64(struct ps_jw *w, const char *key, int64_t v);
 void ps_jw_dbl(struct ps_jw *w, const char *key, double v);

@@ -282,8 +282,8 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * where tasks are short (node's fs pool, 4 us tasks and 6.5 us hand-offs:
      * fed, it runs 0.47 as fast at the 4 this floor gave it as at 1). */
     double offered = in->wall_s > 0 ? (C + W) / in->wall_s : 0;
-    int fed_pool = !serial && !in->owners && (in->tasks_seen || in->waits_for_work) && idle_share >= PS_FED_IDLE &&
-                   idle_share < PS_IDLE_SHARE && offered > 0;
+    int fed_base = !serial && !in->owners && idle_share < PS_IDLE_SHARE && offered > 0;
+    int fed_pool = fed_base && (in->tasks_seen || in->waits_for_work) && idle_share >= PS_FED_IDLE;
     int fed_size = fed_pool ? offered_threads(offered, PS_FED_WAIT) : 0;
     int fed = fed_size > 0 && (in->tasks_seen || in->queue_wait) && target > fed_size;
     if (fed) {
@@ -293,8 +293,7 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     /* Costly tasks need less idle time to show their producer sets the pace:
      * zstd -T8's compressors waited for work 22-35 % of the time over runs,
      * and were floored in some and told 2 in the others. */
-    if (!fed_size && !serial && !in->owners && in->tasks_seen && costly_tasks(in) && idle_share >= PS_COSTLY_IDLE &&
-        idle_share < PS_IDLE_SHARE && offered > 0)
+    if (!fed_size && fed_base && in->tasks_seen && costly_tasks(in) && idle_share >= PS_COSTLY_IDLE)
         fed_size = offered_threads(offered, PS_FED_WAIT);
     int floor_size = fed_size < in->threads ? fed_size : in->threads;
     int fed_floor = fed_size > 0 && (!in->tasks_seen || costly_tasks(in)) && target < floor_size;

@@ -111,10 +111,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "task_latency_ms");
             ps_jw_null(w, "cpu_per_task_ms");
         }
-        if (v->tasks_unseen)
-            ps_jw_str(w, "tasks_unknown_why", v->tasks_unseen);
-        else
-            ps_jw_null(w, "tasks_unknown_why");
+        ps_jw_str(w, "tasks_unknown_why", v->tasks_unseen);     /* NULL: known */
         ps_jw_u64(w, "submissions", p->submissions);
         uint64_t handoffs;
         double p50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);

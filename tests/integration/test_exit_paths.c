@@ -11,11 +11,17 @@
 #include <sys/stat.h>
 #include "harness.h"
 
+/* Runs the fixture in one of its modes under the shim. */
+static void run_mode(struct ps_run *r, const char *mode)
+{
+    char *argv[] = { (char *)ps_build_path("fixtures/exit_paths"), (char *)mode, NULL };
+    cr_assert_eq(ps_run(r, argv, NULL), 0);
+}
+
 static void expect_worker_report(const char *mode, int status)
 {
     struct ps_run r;
-    char *argv[] = { (char *)ps_build_path("fixtures/exit_paths"), (char *)mode, NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    run_mode(&r, mode);
     cr_expect_eq(r.status, status, "exit status %d, want %d: %s", r.status, status, r.err);
     cr_assert_not_null(r.report, "no report after %s; stderr: %s", mode, r.err);
     cr_expect_str_eq(ps_str(r.report, "why"), "_exit");
@@ -39,8 +45,7 @@ Test(exit_paths, _Exit_is_the_same, .timeout = 30)
 Test(exit_paths, a_forked_child_that_ran_no_thread_and_calls__exit_writes_no_report, .timeout = 30)
 {
     struct ps_run r;
-    char *argv[] = { (char *)ps_build_path("fixtures/exit_paths"), "fork", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    run_mode(&r, "fork");
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.truth, "no truth line: %s", r.out);
     cr_assert_not_null(r.report, "the parent wrote no report: %s", r.err);
@@ -63,8 +68,7 @@ Test(exit_paths, a_forked_child_that_ran_no_thread_and_calls__exit_writes_no_rep
 Test(exit_paths, the_started_process_that_ran_no_thread_and_calls__exit_writes_its_report, .timeout = 30)
 {
     struct ps_run r;
-    char *argv[] = { (char *)ps_build_path("fixtures/exit_paths"), "single", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    run_mode(&r, "single");
     cr_expect_eq(r.status, 6, "exit status %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report after _exit: %s", r.err);
     cr_expect_str_eq(ps_str(r.report, "why"), "_exit");
@@ -78,8 +82,7 @@ Test(exit_paths, the_started_process_that_ran_no_thread_and_calls__exit_writes_i
 Test(exit_paths, _exit_from_a_signal_handler_writes_no_report_and_keeps_its_status, .timeout = 30)
 {
     struct ps_run r;
-    char *argv[] = { (char *)ps_build_path("fixtures/exit_paths"), "handler", NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    run_mode(&r, "handler");
     cr_expect_eq(r.status, 5, "exit status %d: %s", r.status, r.err);
     cr_expect_null(r.report, "a report written inside a signal handler");
     ps_run_free(&r);
