@@ -130,21 +130,33 @@ static int pool_has_live(int pi)
     return 0;
 }
 
-/* 1 if t moved to the pool of prefix (it did none of its pool's work yet). */
+/* 1 if t is in the pool of prefix now, moved by this call or by a
+ * concurrent one. It moves if it did none of its pool's work yet, or if a
+ * pool of its new name exists already: a rename merges, never splits.
+ * HotSpot's workers wait once to be started, on a monitor of their own,
+ * before they name themselves; once the `java` pool had taken that wait for
+ * its wait for work, pool-1-thread-4 .. 8 stayed in it while 1 .. 3 had
+ * moved (2 runs of 4 of a Java pool of 8). A thread's own
+ * pthread_setname_np and the agent's reading of its new name race: the one
+ * that finds t moved already must not take it for a thread too old to move,
+ * which would give its old pool the new name. */
 static int move_renamed(struct ps_thread *t, int from, const char *prefix)
 {
     struct ps_pool *p = &ps_pools[from];
-    if (!strncmp(p->prefix, prefix, PS_NAME_LEN) || ps_cfg.pool[0] || __atomic_load_n(&p->by_arg, __ATOMIC_ACQUIRE) ||
-        __atomic_load_n(&t->tasks, __ATOMIC_RELAXED) || __atomic_load_n(&t->tasks_before, __ATOMIC_RELAXED) ||
-        __atomic_load_n(&t->wait_ns[PS_IDLE], __ATOMIC_RELAXED) ||
-        __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED) >= PS_RENAME_YOUNG_CPU_NS)
+    if (!strncmp(p->prefix, prefix, PS_NAME_LEN) || ps_cfg.pool[0] || __atomic_load_n(&p->by_arg, __ATOMIC_ACQUIRE))
+        return 0;
+    int young = !__atomic_load_n(&t->tasks, __ATOMIC_RELAXED) && !__atomic_load_n(&t->tasks_before, __ATOMIC_RELAXED) &&
+                !__atomic_load_n(&t->wait_ns[PS_IDLE], __ATOMIC_RELAXED) &&
+                __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED) < PS_RENAME_YOUNG_CPU_NS;
+    if (!young && ps_pool_find(t->routine, t->entry, prefix, NULL, 0) < 0)
         return 0;
     int moved = 0;
     while (__atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE))
         ;                                /* thread starts and renames only, and short */
-    int to = __atomic_load_n(&t->pool, __ATOMIC_ACQUIRE) == from ? ps_pool_find(t->routine, t->entry, prefix, NULL, 1)
-                                                                 : -1;
-    if (to >= 0 && to != from) {
+    int to;
+    if (__atomic_load_n(&t->pool, __ATOMIC_ACQUIRE) != from)
+        moved = 1;                       /* by the concurrent rename */
+    else if ((to = ps_pool_find(t->routine, t->entry, prefix, NULL, 1)) >= 0 && to != from) {
         move_member(t, from, to);
         moved = 1;
         /* what its threads taught the pool they all left is learned

@@ -219,3 +219,74 @@ Test(pool, an_address_reused_for_other_bytes_or_arguments_per_worker_stay_one_po
     cr_expect_eq(next->pool, a->pool, "a sibling counts only while it lives");
     cr_expect_eq(ps_pools[a->pool].by_arg, 0);
 }
+
+/* A thread's own rename and the agent's reading of its new name race
+ * (HotSpot's pool-1-thread-N name themselves): whichever finds it moved
+ * already must leave its old pool's name alone, or every later worker of
+ * that name joins the old pool (a Java pool of 8 split 3 + 5, 2 runs of 4). */
+static struct ps_thread *renamed_one;
+static pthread_barrier_t rename_go;
+
+static void *renamer(void *arg)
+{
+    pthread_barrier_wait(&rename_go);
+    ps_instance_renamed(renamed_one, "pool-1-thread");
+    return NULL;
+}
+
+Test(pool, a_rename_seen_twice_at_once_moves_the_thread_and_leaves_its_old_pool_unnamed, .timeout = 20)
+{
+    int aliased = 0, stayed = 0;
+    ut_tables_init((void *)0x6000, "main");
+    for (int round = 0; round < 3000; round++) {
+        ps_pool_table_reset();
+        int java = ps_pool_get((void *)0x8000, NULL, "java");
+        renamed_one = ut_live_thread(1, java, 1, 0);
+        renamed_one->routine = (void *)0x8000;
+        ps_pools[java].joined = 1;
+        pthread_barrier_init(&rename_go, NULL, 2);
+        pthread_t a, b;
+        cr_assert_eq(pthread_create(&a, NULL, renamer, NULL), 0);
+        cr_assert_eq(pthread_create(&b, NULL, renamer, NULL), 0);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        pthread_barrier_destroy(&rename_go);
+        aliased += ps_pools[java].alias[0] != 0;
+        stayed += renamed_one->pool == java;
+        /* the next worker of that name joins the first one's pool */
+        struct ps_thread *next = ut_live_thread(2, -1, 1, 0);
+        next->routine = (void *)0x8000;
+        stayed += ps_pool_join(next, "pool-1-thread") != renamed_one->pool;
+    }
+    cr_expect_eq(aliased, 0, "the old pool took the new name in %d rounds of 3000", aliased);
+    cr_expect_eq(stayed, 0, "%d of 3000 rounds left a worker apart", stayed);
+}
+
+/* A thread that waited before it named itself (HotSpot's start handshake,
+ * taken for the `java` pool's wait for work) joins the pool its new name
+ * has already, rather than keep the old pool and name it; with no such pool
+ * it stays, and its pool takes the name, as before. */
+Test(pool, a_renamed_thread_that_waited_joins_the_pool_of_its_new_name)
+{
+    ut_tables_init((void *)0x6000, "main");
+    int java = ps_pool_get((void *)0x8000, NULL, "java");
+    struct ps_thread *first = ut_live_thread(1, java, 1, 0), *late = ut_live_thread(2, java, 1, 0);
+    first->routine = late->routine = (void *)0x8000;
+    ps_pools[java].joined = 2;
+    first->wait_ns[PS_IDLE] = 200000;
+    ps_instance_renamed(first, "GC Thread");
+    cr_expect_eq(first->pool, java, "no pool of its new name: it stays");
+    cr_expect_str_eq(ps_pools[java].alias, "GC Thread");
+    int java2 = ps_pool_get((void *)0x8000, NULL, "java2");
+    struct ps_thread *w1 = ut_live_thread(3, java2, 1, 0), *w4 = ut_live_thread(4, java2, 1, 0);
+    w1->routine = w4->routine = (void *)0x8000;
+    ps_pools[java2].joined = 2;
+    ps_instance_renamed(w1, "pool-1-thread");
+    int workers = w1->pool;
+    cr_expect_neq(workers, java2, "a young thread moves");
+    w4->wait_ns[PS_IDLE] = 300000;
+    w4->cpu_ns = 1000000;
+    ps_instance_renamed(w4, "pool-1-thread");
+    cr_expect_eq(w4->pool, workers, "it waited once, yet joins its siblings");
+    cr_expect_eq(ps_pools[java2].alias[0], 0, "the pool it left keeps its name");
+}
