@@ -157,6 +157,7 @@ test: deps
 	@bash scripts/test.sh $(B)
 
 truth: deps all $(B)/bench/memc_load
+	@bash scripts/deps.sh truth
 	@bash tests/truth/run.sh $(B)
 
 bench: deps all $(BENCH_BIN)

@@ -29,6 +29,11 @@ Sleep known (--sleep-known S, the workload's own sleeps: count x (length +
   sleeps in 3 s of lock wait are below a 4 ms sampler's resolution); the
   other causes share the rest of its blocked time in their sampled
   proportions (the samples the sleeps lost went to them).
+Sleeps in timed condvar waits (--cond-sleeps, a runtime that sleeps so:
+  HotSpot's Thread.sleep and its service threads' periodic waits): from
+  outside such a sleep is a futex wait like any other, so for every pool
+  but the busiest (whose sleeps --sleep-known pins) sleep and sync are
+  compared as their sum.
 W/C from outside (--wc-outside, for event-loop pools whose polls all wait for
   work): the busiest pool's w_c against (io + sleep) / cpu of its threads as
   the observer saw them, polls left out: ±20 %, or 0.25 where tiny (the
@@ -77,7 +82,7 @@ def one_answer(report, err):
 def main():
     args = sys.argv[1:]
     case, md, want_tasks, want_wc, stderr_file, wc_outside = "", False, None, None, None, False
-    sleep_known, want_class = None, None
+    sleep_known, want_class, cond_sleeps = None, None, False
     while args and args[0].startswith("--"):
         if args[0] == "--case": case = args[1]; args = args[2:]
         elif args[0] == "--markdown": md = True; args = args[1:]
@@ -87,6 +92,7 @@ def main():
         elif args[0] == "--wc-outside": wc_outside = True; args = args[1:]
         elif args[0] == "--sleep-known": sleep_known = float(args[1]); args = args[2:]
         elif args[0] == "--class": want_class = args[1]; args = args[2:]
+        elif args[0] == "--cond-sleeps": cond_sleeps = True; args = args[1:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
     T = {t["tid"]: t for t in truth["threads"]}
@@ -148,6 +154,14 @@ def main():
             for k in others:
                 tr[k] = max(0.0, blocked - sleep_known) * tr[k] / seen if seen else 0.0
             tr["sleep"] = sleep_known
+    if cond_sleeps:
+        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+        for key, p in pools.items():
+            if busy and key == busy["id"]:
+                continue
+            for side in ("shim", "truth"):
+                p[side]["sync"] += p[side]["sleep"]
+                p[side]["sleep"] = 0.0
     if wc_outside:
         busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         w, c = pools.get(busy["id"], {}).get("wc_truth", [0, 0]) if busy else (0, 0)

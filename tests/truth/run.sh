@@ -54,7 +54,7 @@ case_once() {
     if [ -z "$rep" ]; then echo "$name: no report" >&2; return 1; fi
     local tasks=${TASKS:-}
     [ -n "${TASKS_FILE:-}" ] && tasks=$(cat "$TASKS_FILE" 2>/dev/null)
-    python3 "$HERE/compare.py" --case "$name" --markdown ${tasks:+--tasks "$tasks"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} ${SLEEP_KNOWN:+--sleep-known "$SLEEP_KNOWN"} ${CLASS:+--class "$CLASS"} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp"
+    python3 "$HERE/compare.py" --case "$name" --markdown ${tasks:+--tasks "$tasks"} ${WC:+--wc "$WC"} ${WC_OUTSIDE:+--wc-outside} ${SLEEP_KNOWN:+--sleep-known "$SLEEP_KNOWN"} ${CLASS:+--class "$CLASS"} ${COND_SLEEPS:+--cond-sleeps} --stderr "$dir/err" "$dir/truth.json" "$rep" 2>"$dir/cmp"
     local rc=$?
     cat "$dir/cmp" >&2
     return $rc
@@ -162,6 +162,18 @@ JS
     else
         echo "node_fs_uv4: skipped (no node)"
     fi
+    # java.util.concurrent's fixed pool, the pool the article sizes. HotSpot
+    # starts every thread at one routine and names it as it begins; it
+    # sleeps (Thread.sleep, and its service threads between their rounds) in
+    # timed waits on a condvar of the thread's own, a futex wait like any
+    # other from outside: hence --cond-sleeps, and the pool's sleeps known,
+    # 300 x (4 ms + 50 us of timer slack). Its workers park on a condvar
+    # each, for work as for locks: its tasks are unknown, and not checked.
+    if command -v javac >/dev/null && javac -d "$WORK/java" "$HERE/pools/JavaPool.java" 2>"$WORK/java.cc"; then
+        WC=4 SLEEP_KNOWN=1.215 COND_SLEEPS=1 case_ java_pool_1cpu_4sleep java -cp "$WORK/java" JavaPool 4 300 1 4
+    else
+        echo "java_pool_1cpu_4sleep: skipped (no javac)"
+    fi
 fi
 
 # Recommended sizes against the best static size, by throughput alone.
@@ -193,6 +205,8 @@ if [ "$MODE" != quick ]; then
     sweep python_tpe_mixed "$PY $PYF --mode mixed --threads {N} --tasks 300 --ms 2" 2 1 2 3 4 6 8 16
     sweep python_tpe_cpu "$PY $PYF --mode cpu --threads {N} --tasks 200 --ms 2" 8 1 2 4 8
     sweep python_tpe_sleep "$PY $PYF --mode sleep --threads {N} --tasks 400 --ms 5" 4 4 8 16 32 64 128
+    [ -f "$WORK/java/JavaPool.class" ] &&
+        sweep java_1cpu_4sleep "java -cp $WORK/java JavaPool {N} 1500 1 4" 4 4 8 10 13 16 24 32
     command -v node >/dev/null && sweep node_fs "$T node-fs {N}" 16 1 2 3 4 8 16
     command -v memcached >/dev/null && [ -x "$B/bench/memc_load" ] &&
         sweep memcached "$T memcached-rt {N} $B/bench/memc_load" 16 1 2 4 8 16 --reps 7

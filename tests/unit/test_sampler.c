@@ -586,3 +586,19 @@ Test(partition, a_sleep_whose_timer_fired_late_keeps_its_lateness)
     part_exact = part_over_ms = 0;
     memset(part_ended, 0, sizeof part_ended);
 }
+
+Test(partition, a_wait_seen_open_as_cond_that_ran_out_as_a_sleep_moves_to_sleep)
+{
+    /* HotSpot's service threads sleep in timed waits on a condvar of their
+     * own: open, such a wait is cond; once it ran out it is a sleep
+     * (ps_objwait_timed_out). At 100 it is open for 60 ms; at 300 it has
+     * ended, 250 ms long: all of it is sleep, none left unattributed. */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 40, 0, 0, 0, 0, 60, 0);
+    cr_expect_eq(t.blocked_ns[PS_COND], 60 * MS);
+    partition(&t, 300, 50, 0, 0, 250, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_COND], 0);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 250 * MS);
+    cr_expect_eq(t.unattributed_ns, 0);
+    cr_expect_eq(50 + labelled_ms(&t), 300);
+}
