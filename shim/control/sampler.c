@@ -148,6 +148,7 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     }
     in->exact = __atomic_load_n(&t->exact_waits, __ATOMIC_RELAXED);
     in->sleep_over_ns = __atomic_load_n(&t->sleep_over_ns, __ATOMIC_RELAXED);
+    in->ran_out_ns = __atomic_load_n(&t->ran_out_ns, __ATOMIC_RELAXED);
     in->switched = __atomic_load_n(&t->waits_switched, __ATOMIC_RELAXED);
     in->io_long_n = __atomic_load_n(&t->io_long_n, __ATOMIC_RELAXED);
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
@@ -361,12 +362,14 @@ static uint64_t short_io_by_switches(struct ps_thread *t, const struct ps_partit
  * sleep, when a timed wait ran out on an object nobody else posts
  * (ps_objwait_timed_out: HotSpot's service threads wait so, 0.25 s at a
  * time, and 0.16 s of each such wait seen open as cond was left
- * unattributed). Only as much as `to` grew: a wait that ended between
- * raw_waits' two reads also looks lower for one sample, under its own
- * cause, and is seen whole at the next one. */
-static void ended_as(struct ps_thread *t, const struct ps_partition_in *in, int to)
+ * unattributed). At most as much as `to` grew, and for a sleep as much as
+ * such waits ended (`most`): a wait that ended between raw_waits' two reads
+ * also looks lower for one sample, under its own cause, and is seen whole
+ * at the next one; it must not move. */
+static void ended_as(struct ps_thread *t, const struct ps_partition_in *in, int to, uint64_t most)
 {
     uint64_t grew = in->raw[to] > t->raw_seen_ns[to] ? in->raw[to] - t->raw_seen_ns[to] : 0;
+    grew = grew < most ? grew : most;
     for (int c = 0; c < PS_RUNQ && grew; c++) {
         if (c == to || in->raw[c] >= t->raw_seen_ns[c])
             continue;
@@ -385,8 +388,9 @@ static void ended_as(struct ps_thread *t, const struct ps_partition_in *in, int 
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 {
     uint64_t d[NSLOT] = { 0 }, n[NSLOT] = { 0 }, labelled = 0;
-    ended_as(t, in, PS_IDLE);
-    ended_as(t, in, PS_SLEEP);
+    ended_as(t, in, PS_IDLE, UINT64_MAX);
+    ended_as(t, in, PS_SLEEP, in->ran_out_ns > t->ran_out_seen_ns ? in->ran_out_ns - t->ran_out_seen_ns : 0);
+    t->ran_out_seen_ns = in->ran_out_ns;
     for (int c = 0; c < PS_RUNQ; c++) {
         if (in->raw[c] > t->raw_seen_ns[c]) {
             d[c] = in->raw[c] - t->raw_seen_ns[c];

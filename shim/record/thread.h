@@ -76,6 +76,8 @@ struct ps_thread {
     uint64_t wait_ns[PS_NCAUSE];
     uint64_t waits[PS_NCAUSE];
     uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
+    uint64_t ran_out_ns;             /* timed waits that ran out as sleeps (waitobj.h), their
+                                      * length: seen open as cond or idle by the sampler */
     uint64_t sleep_over_ns;          /* of them, their time past their caps (a late timer,
                                       * or the wake-up's wait for a core: sampler.c) */
     uint64_t waits_switched;         /* waits but io long enough to have switched the thread out */
@@ -154,6 +156,7 @@ struct ps_thread {
     uint64_t io_pending_ns;          /* short io held back by the lag reserve only */
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
+    uint64_t ran_out_seen_ns;        /* ran_out_ns at the last sample */
     uint64_t sleep_over_seen_ns;     /* sleep_over_ns at the last sample */
     uint64_t sleep_over_pending_ns;  /* of it, held back by the lag reserve only */
     uint64_t switched_seen;          /* waits_switched at the last sample */

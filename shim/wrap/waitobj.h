@@ -127,6 +127,8 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
     }
     int slept = w->span.cause == PS_SLEEP, cond = w->span.cause == PS_COND;
     uint64_t dt = ps_span_end(&w->span);
+    if (slept && t)                      /* it ran out (ps_objwait_timed_out): open, it was not a sleep */
+        __atomic_store_n(&t->ran_out_ns, t->ran_out_ns + dt, __ATOMIC_RELAXED);
     if (!slept)
         ps_obj_on_wait(w->o, t, w->site, dt);   /* a sleep contends for nothing */
     if (cond && dt >= PS_WAIT_SWITCHED_NS)        /* blocked (ps_pool_tasks_unseen) */

@@ -128,6 +128,7 @@ static uint64_t part_open_io_ms;         /* of io, the open span's time so far *
 static uint64_t part_switched;           /* waits (not io) long enough to have switched, so far */
 static uint64_t part_exact;              /* sleeps that ran their course, so far */
 static uint64_t part_over_ms;            /* of them, the time past their caps */
+static uint64_t part_ran_out_ms;         /* timed waits that ended as sleeps, their length, so far */
 static int part_vswitches_of(struct ps_thread *t, uint64_t now, uint64_t *count)
 {
     (void)t, (void)now;
@@ -146,6 +147,7 @@ static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint
                                   .lag = part_lag, .vswitches = part_vswitches_of,
                                   .open_io = part_open_io_ms * MS, .switched = part_switched,
                                   .exact = part_exact, .sleep_over_ns = part_over_ms * MS,
+                                  .ran_out_ns = part_ran_out_ms * MS,
                                   .raw = { io * MS, sleep * MS, lock * MS, cond * MS, idle * MS, 0 } };
     memcpy(in.ended, part_ended, sizeof in.ended);
     ps_sampler_partition(t, &in);
@@ -596,9 +598,26 @@ Test(partition, a_wait_seen_open_as_cond_that_ran_out_as_a_sleep_moves_to_sleep)
     struct ps_thread t = part_thread();
     partition(&t, 100, 40, 0, 0, 0, 0, 60, 0);
     cr_expect_eq(t.blocked_ns[PS_COND], 60 * MS);
+    part_ran_out_ms = 250;
     partition(&t, 300, 50, 0, 0, 250, 0, 0, 0);
     cr_expect_eq(t.blocked_ns[PS_COND], 0);
     cr_expect_eq(t.blocked_ns[PS_SLEEP], 250 * MS);
     cr_expect_eq(t.unattributed_ns, 0);
     cr_expect_eq(50 + labelled_ms(&t), 300);
+}
+
+Test(partition, a_cond_wait_that_ends_between_the_reads_beside_a_sleep_stays_cond)
+{
+    /* At 100 a cond wait is open (60 ms); at 150 it has ended between the
+     * reads (cond reads 0) while a 40 ms nanosleep ended: no timed wait ran
+     * out, so nothing moves to sleep; at 200 the cond wait is whole, 100 ms. */
+    struct ps_thread t = part_thread();
+    partition(&t, 100, 40, 0, 0, 0, 0, 60, 0);
+    partition(&t, 150, 45, 0, 0, 40, 0, 0, 0);
+    cr_expect_eq(t.blocked_ns[PS_COND], 60 * MS);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 40 * MS);
+    partition(&t, 200, 50, 0, 0, 40, 0, 100, 0);
+    cr_expect_eq(t.blocked_ns[PS_COND], 100 * MS);
+    cr_expect_eq(t.blocked_ns[PS_SLEEP], 40 * MS);
+    cr_expect_eq(50 + labelled_ms(&t), 200);
 }
