@@ -87,7 +87,7 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
         else if (iw && !an_str(iw, "kind") && an_str(iw, "queue_mutex"))
             snprintf(out, n, "never idle; queue mutex %s", an_str(iw, "queue_mutex"));
         else if (iw) snprintf(out, n, "%s %s", an_str(iw, "kind") ? an_str(iw, "kind") : "?",
-                         an_str(iw, "object") ? an_str(iw, "object") : "?");
+                         an_fmt_object(nb2, sizeof nb2, an_str(iw, "object")));
         else snprintf(out, n, "none found");
         if (iw && an_str(iw, "kind") && twin) {
             size_t l = strlen(out);

@@ -45,6 +45,21 @@ const char *an_fmt_num(char *buf, size_t n, double v)
     return buf;
 }
 
+long an_key_fd(unsigned long long key)
+{
+    return key >> 63 ? (long)(key & 0xffffffffu) : -1;
+}
+
+const char *an_fmt_object(char *buf, size_t n, const char *hex)
+{
+    long fd = hex ? an_key_fd(strtoull(hex, NULL, 16)) : -1;
+    if (fd >= 0)
+        snprintf(buf, n, "fd %ld", fd);
+    else
+        snprintf(buf, n, "%s", hex ? hex : "-");
+    return buf;
+}
+
 const char *an_fmt_bytes(char *buf, size_t n, double v)
 {
     static const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };

@@ -29,6 +29,12 @@ const char *an_safe(char *buf, size_t n, const char *s, size_t max);
 /* Numbers: "-" for NAN. fmt_num picks digits for the size of v. */
 const char *an_fmt_num(char *buf, size_t n, double v);
 const char *an_fmt_bytes(char *buf, size_t n, double v);
+/* A waited-on object as a person reads it: "fd N" for the key a file
+ * descriptor is recorded under (shim/record/syncobj.h PS_FD_KEY: bit 63),
+ * else the address as given ("-" for NULL). */
+const char *an_fmt_object(char *buf, size_t n, const char *hex);
+/* The file descriptor such a key names, or -1 for an address. */
+long an_key_fd(unsigned long long key);
 /* Formats an error into msg (n bytes) and returns -1, for "return an_errmsg(...)". */
 int an_errmsg(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -65,8 +65,8 @@ static void slices(struct out *o, const struct an_timeline *tl, const struct an_
         if (kind || s->obj) {
             fputs(",\"args\":{", o->f);
             if (kind) { fputs("\"kind\":", o->f); jstr(o->f, kind); }
-            if (s->obj >> 63) {           /* shim/record/syncobj.h PS_FD_KEY: a file descriptor */
-                fprintf(o->f, "%s\"fd\":%u", kind ? "," : "", (unsigned)(s->obj & 0xffffffffu));
+            if (an_key_fd(s->obj) >= 0) {
+                fprintf(o->f, "%s\"fd\":%ld", kind ? "," : "", an_key_fd(s->obj));
             } else if (s->obj) {
                 fprintf(o->f, "%s\"object\":\"0x%llx\"", kind ? "," : "", (unsigned long long)s->obj);
                 if (obj) { fputs(",\"object_name\":", o->f); jstr(o->f, obj); }

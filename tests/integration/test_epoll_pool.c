@@ -30,6 +30,21 @@ Test(epoll_pool, idle_epoll_tasks_and_wc_match_truth, .timeout = 60)
               "cpu + io + idle %f exceed the threads' lifetime %f: counted twice",
               ps_num(p, "cpu_s") + w + ps_num(p, "wait_by_cause.idle"), threads_s);
     cr_expect_str_eq(ps_str(p, "classification"), "io-bound");
+    /* and `poolshim report` names the epoll fd by its number, not by the
+     * key the shim records it under (0x8000000000000005) */
+    char rep[600], cmd[1400], line[512], said[512] = "";
+    snprintf(rep, sizeof rep, "%s/epoll-report.json", r.dir);
+    cr_assert_eq(json_dump_file(r.report, rep, 0), 0);
+    snprintf(cmd, sizeof cmd, "'%s' report --width 0 '%s'", ps_build_path("poolshim"), rep);
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "idle wait") && !said[0])
+            snprintf(said, sizeof said, "%s", line);
+    pclose(f);
+    int fd = -1;
+    char *at = strstr(said, "poll fd ");
+    cr_expect(at && sscanf(at, "poll fd %d", &fd) == 1 && fd > 2 && fd < 1024, "idle wait line: %s", said);
     ps_run_free(&r);
 }
 
