@@ -43,7 +43,8 @@ struct ps_rec_in {
     double task_work_s;      /* cpu + io + sleep per task, 0 = tasks unknown */
     double handoff_s;        /* median time from a post to the woken worker running, 0 = unknown */
     int owners;              /* an event loop per worker: the workers that served clients
-                                (each owns the connections it accepted), 0 = not such a pool */
+                                (each owns the connections it accepted; one that served a
+                                tenth of the busiest one's tasks or more), 0 = not such a pool */
 };
 
 struct ps_rec_out {

@@ -274,6 +274,9 @@ struct ps_pool_totals {
     uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     int working;                     /* threads that ran at least one task */
+    uint64_t most_tasks;             /* the most one thread (a record) ran */
+    int serving;                     /* threads that ran a tenth of that or more, and the
+                                      * retired that ran any (view.c: serving_threads) */
     uint64_t idler_cpu_ns;           /* CPU of the threads that counted none */
     int pollers;                     /* threads that polled at the pool's idle site */
     uint64_t loop_replies;           /* writes after its poll wake-ups (ps_task_reply) */

@@ -238,7 +238,7 @@ Test(pool, a_rename_seen_twice_at_once_moves_the_thread_and_leaves_its_old_pool_
 {
     int aliased = 0, stayed = 0;
     ut_tables_init((void *)0x6000, "main");
-    for (int round = 0; round < 3000; round++) {
+    for (int round = 0; round < 600; round++) {
         ps_pool_table_reset();
         int java = ps_pool_get((void *)0x8000, NULL, "java");
         renamed_one = ut_live_thread(1, java, 1, 0);
@@ -258,8 +258,8 @@ Test(pool, a_rename_seen_twice_at_once_moves_the_thread_and_leaves_its_old_pool_
         next->routine = (void *)0x8000;
         stayed += ps_pool_join(next, "pool-1-thread") != renamed_one->pool;
     }
-    cr_expect_eq(aliased, 0, "the old pool took the new name in %d rounds of 3000", aliased);
-    cr_expect_eq(stayed, 0, "%d of 3000 rounds left a worker apart", stayed);
+    cr_expect_eq(aliased, 0, "the old pool took the new name in %d rounds of 600", aliased);
+    cr_expect_eq(stayed, 0, "%d of 600 rounds left a worker apart", stayed);
 }
 
 /* A thread that waited before it named itself (HotSpot's start handshake,
