@@ -438,6 +438,26 @@ static int can_park(int pi, const struct ps_view_pool *p)
     return (ps_view_has_safe_point(p) || ps_throttle_contended_allowed(pi)) && !owns_its_work(p);
 }
 
+/* Why pool pi's workers cannot be parked now, or NULL. */
+static const char *cannot_park(int pi, const struct ps_view_pool *p, const struct ctl *c)
+{
+    if (owns_its_work(p))
+        return "each worker polls fds of its own (an event loop per worker): parked, its connections "
+               "would wait for it";
+    if (!can_park(pi, p) && p->twins && p->idle_kind == PS_K_COND)
+        return "each worker waits for work on a condvar of its own, whose mutex other threads take to "
+               "wake it, holding locks we cannot see (a JVM's unpark), so there is no safe point to park them";
+    if (!can_park(pi, p))
+        return "its workers were never seen waiting for work nor taking it from a queue a producer "
+               "waits on, so there is no safe point to park them";
+    if (c->no_throttle)
+        return "parking stalled this pool once (watchdog)";
+    if (handoff_unparkable(c, p))
+        return "its threads hand a GIL-like lock to each other, which a thread may hold across the "
+               "waits we would park it at";
+    return NULL;
+}
+
 static void fill_inputs(int pi, const struct ctl *c, double tput, struct ps_decision_in *in)
 {
     const struct ps_view_pool *p = &V->pool[pi];
@@ -497,18 +517,7 @@ static int change(int pi, struct ctl *c, uint64_t now, int to, int kind, double 
             act = PS_ACT_UNPARK;
         }
     } else {
-        const char *cannot = NULL;
-        if (owns_its_work(p))
-            cannot = "each worker polls fds of its own (an event loop per worker): parked, its connections "
-                     "would wait for it";
-        else if (!can_park(pi, p))
-            cannot = "its workers were never seen waiting for work nor taking it from a queue a producer "
-                     "waits on, so there is no safe point to park them";
-        else if (c->no_throttle)
-            cannot = "parking stalled this pool once (watchdog)";
-        else if (handoff_unparkable(c, p))
-            cannot = "its threads hand a GIL-like lock to each other, which a thread may hold across the "
-                     "waits we would park it at";
+        const char *cannot = cannot_park(pi, p, c);
         if (to < live && cannot) {
             if (!c->nopark_noted) {
                 log_decision(pi, now, from, from, PS_ACT_HOLD, &in, "%s wants %d threads, but %s: not throttling",
@@ -1290,6 +1299,7 @@ int ps_controller_pool(int pi, struct ps_ctl_pool *out)
     out->size = c->size ? c->size : V->pool[pi].live;
     out->model = c->target;
     out->best_tput = c->ref_tput;
+    out->cannot_park = cannot_park(pi, &V->pool[pi], c);
     return 1;
 }
 

@@ -31,6 +31,7 @@ struct ps_ctl_pool {
     int size;                   /* the size it runs the pool at */
     int model;                  /* the model's size it last computed */
     double best_tput;           /* the last good size's throughput, per second */
+    const char *cannot_park;    /* why its workers cannot be parked, NULL if they can */
 };
 /* 1 and *out filled when this process's controller looked at pool pi, else 0. */
 int ps_controller_pool(int pi, struct ps_ctl_pool *out);

@@ -94,8 +94,9 @@ static void park(struct ps_thread *t, struct ps_pool *p, int at_mutex, uint64_t 
 {
     int pi = (int)(p - ps_pools);
     if (__atomic_load_n(&disabled, __ATOMIC_ACQUIRE) || t->ignore || t->depth || !t->routine ||
-        __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE) || (at_mutex && __atomic_load_n(&idle_only[pi], __ATOMIC_ACQUIRE)))
-        return;
+        __atomic_load_n(&t->no_park, __ATOMIC_ACQUIRE) || (at_mutex && __atomic_load_n(&idle_only[pi], __ATOMIC_ACQUIRE)) ||
+        (at_mutex && __atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED)))
+        return;                         /* twins: one worker's own mutex (view.h: ps_view_has_safe_point) */
     /* The running workers of a throttled pool come here at every safe
      * point (a never-idle pool's at every hot lock: millions a second), and
      * most may not park: the counts decide before the clock is read. */

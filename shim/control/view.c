@@ -341,6 +341,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
         v->idle_obj = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
         v->idle_kind = __atomic_load_n(&p->idle_kind, __ATOMIC_RELAXED);
         v->queue_mutex = __atomic_load_n(&p->queue_mutex, __ATOMIC_ACQUIRE);
+        v->twins = __atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED) > 0;
         v->idle_site = __atomic_load_n(&p->idle_site, __ATOMIC_ACQUIRE);
         v->queue = p->queue_est;
         v->submissions = __atomic_load_n(&p->submissions, __ATOMIC_RELAXED);

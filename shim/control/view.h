@@ -31,6 +31,7 @@ struct ps_view_pool {
     uintptr_t idle_obj;           /* where its workers wait for work, 0 unknown */
     int idle_kind;                /* what idle_obj is (enum ps_kind) */
     uintptr_t queue_mutex;        /* the mutex its work queue is taken under, 0 unknown */
+    int twins;                    /* its workers wait for work on condvars of their own (pool.h) */
     void *idle_site;              /* event loops: where each worker polls fds of its own, NULL none */
     uint64_t queue;               /* tasks queued (pool.h's estimate) */
     uint64_t submissions;         /* posts to its idle wait from outside */
@@ -71,10 +72,17 @@ struct ps_view {
     struct ps_view_pool pool[PS_MAX_POOLS];
 };
 
-/* The pool has a place where its workers can be parked safely. */
+/* The pool has a place where its workers can be parked safely: before
+ * their wait for work on a semaphore, futex word or fd, or before the
+ * queue mutex a shared idle condvar is waited with (a condvar's waiter
+ * holds that mutex: never there). Not before the mutex of a condvar each
+ * worker has of its own (twins): other threads take it to wake that worker,
+ * holding locks we do not see (HotSpot's Parker: unpark under a Java lock;
+ * a Java executor of 64 throttled to 15 stalled for 4.2 s, until the
+ * watchdog let it go). */
 static inline int ps_view_has_safe_point(const struct ps_view_pool *p)
 {
-    return p->idle_obj || p->queue_mutex;
+    return (p->idle_obj && p->idle_kind != PS_K_COND) || (p->queue_mutex && !p->twins);
 }
 
 /* The agent's tick: learn idle waits, one pass over the threads, the pools'

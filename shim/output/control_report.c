@@ -42,8 +42,9 @@ static void pools_json(struct ps_jw *w, int mine)
         ps_jw_dbl(w, "best_tasks_per_s", c.best_tput);
         if (!grow) {
             int fixed = ps_expand_knob(pi, ro->recommended_threads, what, sizeof what, line, sizeof line);
-            ps_fmt(reason, sizeof reason, "size fixed at start (%s): the controller can only park workers; "
-                   "to start with a different size, %s", what,
+            ps_fmt(reason, sizeof reason, "size fixed at start (%s): the controller can only park workers%s%s; "
+                   "to start with a different size, %s", what, c.cannot_park ? ", and not these: " : "",
+                   c.cannot_park ? c.cannot_park : "",
                    fixed ? "apply the profile's line" : "set the program's option named in the profile");
             ps_jw_str(w, "reason", reason);
         } else {

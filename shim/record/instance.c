@@ -115,10 +115,14 @@ static int instance_of(int pi, const struct ps_thread *t)
     return qi >= 0 ? qi : pi;
 }
 
-/* Renamed before it did any of its pool's work: no task, no wait for work,
- * little CPU (HotSpot's threads start as `java` and name themselves as they
- * begin: `GC Thread#0`, `C2 CompilerThre`, `pool-1-thread-1`; memcached's
- * main thread names each worker as it starts it). */
+/* Renamed before it did any of its pool's work: no task, little CPU
+ * (HotSpot's threads start as `java` and name themselves as they begin:
+ * `GC Thread#0`, `C2 CompilerThre`, `pool-1-thread-1`; memcached's main
+ * thread names each worker as it starts it). A wait for work is no work:
+ * each HotSpot thread waits once to be started, and once the `java` pool
+ * took that wait for its wait for work, no worker of a Java executor of 64
+ * moved, and all 64 were reported as the pool of `Sweeper thread`, the
+ * first thread that had stayed. */
 #define PS_RENAME_YOUNG_CPU_NS 20000000ull
 
 static int pool_has_live(int pi)
@@ -132,11 +136,9 @@ static int pool_has_live(int pi)
 
 /* 1 if t is in the pool of prefix now, moved by this call or by a
  * concurrent one. It moves if it did none of its pool's work yet, or if a
- * pool of its new name exists already: a rename merges, never splits.
- * HotSpot's workers wait once to be started, on a monitor of their own,
- * before they name themselves; once the `java` pool had taken that wait for
- * its wait for work, pool-1-thread-4 .. 8 stayed in it while 1 .. 3 had
- * moved (2 runs of 4 of a Java pool of 8). A thread's own
+ * pool of its new name exists already: a rename merges, never splits (a
+ * worker that took a task before its name came joins the pool of its
+ * siblings, tasks and all). A thread's own
  * pthread_setname_np and the agent's reading of its new name race: the one
  * that finds t moved already must not take it for a thread too old to move,
  * which would give its old pool the new name. */
@@ -146,7 +148,6 @@ static int move_renamed(struct ps_thread *t, int from, const char *prefix)
     if (!strncmp(p->prefix, prefix, PS_NAME_LEN) || ps_cfg.pool[0] || __atomic_load_n(&p->by_arg, __ATOMIC_ACQUIRE))
         return 0;
     int young = !__atomic_load_n(&t->tasks, __ATOMIC_RELAXED) && !__atomic_load_n(&t->tasks_before, __ATOMIC_RELAXED) &&
-                !__atomic_load_n(&t->wait_ns[PS_IDLE], __ATOMIC_RELAXED) &&
                 __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED) < PS_RENAME_YOUNG_CPU_NS;
     if (!young && ps_pool_find(t->routine, t->entry, prefix, NULL, 0) < 0)
         return 0;

@@ -1350,3 +1350,29 @@ Test(controller, the_core_a_measured_smaller_size_leaves_idle_undoes_nothing, .f
     cr_expect_eq(S.running, 1, "%s", trace_str());
     json_decref(rep);
 }
+
+/* Workers that wait for work each on a condvar of their own (HotSpot's
+ * Parker): the "queue mutex" paired with the one learned is one worker's
+ * own, which other threads take to wake it holding locks we do not see. A
+ * Java executor of 64 throttled to 15 there stalled for 4.2 s. No safe
+ * point: the same oversized pool is left at 64, where a shared idle
+ * condvar with its queue mutex is throttled. */
+Test(controller, workers_waiting_on_condvars_of_their_own_are_not_parked, .fini = teardown)
+{
+    setup(cpu_collapse, 64, 0, 0);
+    View.pool[S.pi].idle_kind = PS_K_COND;
+    View.pool[S.pi].queue_mutex = 0x6000;
+    View.pool[S.pi].twins = 1;
+    run_s(3.0);
+    cr_expect_eq(S.running, 64, "parked to %d: %s", S.running, trace_str());
+    cr_expect_eq(fake_limit[S.pi], 0);
+    json_t *rep = report();
+    cr_expect_null(find(rep, "throttle", NULL), "a throttle: %s", trace_str());
+    json_decref(rep);
+    teardown();
+    setup(cpu_collapse, 64, 0, 0);
+    View.pool[S.pi].idle_kind = PS_K_COND;
+    View.pool[S.pi].queue_mutex = 0x6000;
+    run_s(3.0);
+    cr_expect_leq(S.running, 4, "a shared idle condvar's pool not throttled: %s", trace_str());
+}

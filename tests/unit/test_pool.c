@@ -263,19 +263,25 @@ Test(pool, a_rename_seen_twice_at_once_moves_the_thread_and_leaves_its_old_pool_
 }
 
 /* A thread that waited before it named itself (HotSpot's start handshake,
- * taken for the `java` pool's wait for work) joins the pool its new name
- * has already, rather than keep the old pool and name it; with no such pool
- * it stays, and its pool takes the name, as before. */
+ * taken for the `java` pool's wait for work) did no work: it moves. One
+ * that worked joins the pool its new name has already, rather than keep the
+ * old pool and name it; with no such pool it stays, and its pool takes the
+ * name, as before. */
 Test(pool, a_renamed_thread_that_waited_joins_the_pool_of_its_new_name)
 {
     ut_tables_init((void *)0x6000, "main");
     int java = ps_pool_get((void *)0x8000, NULL, "java");
-    struct ps_thread *first = ut_live_thread(1, java, 1, 0), *late = ut_live_thread(2, java, 1, 0);
-    first->routine = late->routine = (void *)0x8000;
-    ps_pools[java].joined = 2;
-    first->wait_ns[PS_IDLE] = 200000;
+    struct ps_thread *gc = ut_live_thread(5, java, 1, 0), *first = ut_live_thread(1, java, 1, 0),
+                     *late = ut_live_thread(2, java, 1, 0);
+    gc->routine = first->routine = late->routine = (void *)0x8000;
+    ps_pools[java].joined = 3;
+    gc->wait_ns[PS_IDLE] = 200000;
+    ps_instance_renamed(gc, "Sweeper thread");
+    cr_expect_neq(gc->pool, java, "it only waited: it moves to a pool of its own name");
+    cr_expect_eq(ps_pools[java].alias[0], 0);
+    first->tasks = 3;
     ps_instance_renamed(first, "GC Thread");
-    cr_expect_eq(first->pool, java, "no pool of its new name: it stays");
+    cr_expect_eq(first->pool, java, "it worked, and no pool has its new name: it stays");
     cr_expect_str_eq(ps_pools[java].alias, "GC Thread");
     int java2 = ps_pool_get((void *)0x8000, NULL, "java2");
     struct ps_thread *w1 = ut_live_thread(3, java2, 1, 0), *w4 = ut_live_thread(4, java2, 1, 0);
@@ -285,8 +291,9 @@ Test(pool, a_renamed_thread_that_waited_joins_the_pool_of_its_new_name)
     int workers = w1->pool;
     cr_expect_neq(workers, java2, "a young thread moves");
     w4->wait_ns[PS_IDLE] = 300000;
-    w4->cpu_ns = 1000000;
+    w4->cpu_ns = 30000000;
+    w4->tasks = 2;
     ps_instance_renamed(w4, "pool-1-thread");
-    cr_expect_eq(w4->pool, workers, "it waited once, yet joins its siblings");
+    cr_expect_eq(w4->pool, workers, "it worked, yet joins its siblings");
     cr_expect_eq(ps_pools[java2].alias[0], 0, "the pool it left keeps its name");
 }
