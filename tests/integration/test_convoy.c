@@ -26,7 +26,12 @@ Test(convoy, names_the_lock_and_recommends_the_bottleneck, .timeout = 60)
     double cpu = ps_num(r.truth, "cpu_s"), wait = ps_num(r.truth, "wait_s"), hold = ps_num(r.truth, "hold_s");
     cr_expect_eq(ps_num(p, "threads"), 6);
     cr_expect(ps_near(ps_num(p, "cpu_s"), cpu, 0.15), "cpu %f vs truth %f", ps_num(p, "cpu_s"), cpu);
-    cr_expect(ps_near(ps_num(p, "w_c"), wait / cpu, 0.15), "w_c %f vs truth %f", ps_num(p, "w_c"), wait / cpu);
+    /* within the ±20 % issue 10 asks of W/C: a fresh-clone CI run read 0.483 for 0.417 (+16 %),
+     * and in one batch of 24 runs on a busy host the stop-21 library and this one both read
+     * up to +20-27 %, while 54 runs after it read -2 % to +2 % (no cause found; see the
+     * stop-22 note) */
+    cr_expect(ps_near(ps_num(p, "w_c"), wait / cpu, 0.20), "w_c %f vs truth %f (sleep %f, cpu %f)",
+              ps_num(p, "w_c"), wait / cpu, ps_num(p, "wait_by_cause.sleep"), ps_num(p, "cpu_s"));
     cr_expect(ps_near(ps_num(p, "wait_by_cause.lock"), ps_num(r.truth, "lock_wait_s"), 0.15),
               "lock wait %f vs truth %f", ps_num(p, "wait_by_cause.lock"), ps_num(r.truth, "lock_wait_s"));
 
