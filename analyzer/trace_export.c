@@ -65,8 +65,9 @@ static void slices(struct out *o, const struct an_timeline *tl, const struct an_
         if (kind || s->obj) {
             fputs(",\"args\":{", o->f);
             if (kind) { fputs("\"kind\":", o->f); jstr(o->f, kind); }
-            if (an_key_fd(s->obj) >= 0) {
-                fprintf(o->f, "%s\"fd\":%ld", kind ? "," : "", an_key_fd(s->obj));
+            long fd = an_key_fd(s->obj);
+            if (fd >= 0) {
+                fprintf(o->f, "%s\"fd\":%ld", kind ? "," : "", fd);
             } else if (s->obj) {
                 fprintf(o->f, "%s\"object\":\"0x%llx\"", kind ? "," : "", (unsigned long long)s->obj);
                 if (obj) { fputs(",\"object_name\":", o->f); jstr(o->f, obj); }

@@ -48,9 +48,14 @@ def near(x, t, rel, floor=ABS_TOL):
     return abs(x - t) <= max(rel * abs(t), ABS_TOL, floor)
 
 
+def busiest(report):
+    """The pool doing most of the CPU (the one --tasks, --wc, --class check), or None."""
+    return max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+
+
 def busy_label(report, label, names):
     """Is label the name of the pool doing most of the CPU (the one --tasks checks)?"""
-    busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
+    busy = busiest(report)
     return busy is not None and names.get(busy["id"]) == label
 
 
@@ -95,6 +100,7 @@ def main():
         elif args[0] == "--cond-sleeps": cond_sleeps = True; args = args[1:]
         else: sys.exit("compare.py: unknown option " + args[0])
     truth, report = (json.load(open(a)) for a in args)
+    busy = busiest(report)
     T = {t["tid"]: t for t in truth["threads"]}
     fails, rows = [], []
     seen = [t for t in truth["threads"] if t["name"] != "poolshim"]
@@ -143,7 +149,6 @@ def main():
             p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
     names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
     if sleep_known is not None:
-        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         if busy and busy["id"] in pools:
             # the sleeps the sampler missed were counted under the other
             # causes: those share what is left of the blocked time
@@ -155,7 +160,6 @@ def main():
                 tr[k] = max(0.0, blocked - sleep_known) * tr[k] / seen if seen else 0.0
             tr["sleep"] = sleep_known
     if cond_sleeps:
-        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         for key, p in pools.items():
             if busy and key == busy["id"]:
                 continue
@@ -163,7 +167,6 @@ def main():
                 p[side]["sync"] += p[side]["sleep"]
                 p[side]["sleep"] = 0.0
     if wc_outside:
-        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         w, c = pools.get(busy["id"], {}).get("wc_truth", [0, 0]) if busy else (0, 0)
         truth = w / c if c else 0
         if not busy or busy["w_c"] is None or abs(busy["w_c"] - truth) > max(0.2 * truth, 0.25):
@@ -172,15 +175,12 @@ def main():
         fails += one_answer(report, open(stderr_file, errors="replace").read())
     task_cell = ""
     if want_wc is not None:
-        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         if not busy or busy["w_c"] is None or abs(busy["w_c"] - want_wc) > 0.2 * want_wc:
             fails.append(f"W/C {busy['w_c'] if busy else None}, truth {want_wc}")
     if want_class is not None:
-        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         if not busy or busy["classification"] != want_class:
             fails.append(f"class {busy['classification'] if busy else None}, truth {want_class}")
     if want_tasks is not None:
-        busy = max(report.get("pools", []), key=lambda p: p["cpu_s"], default=None)
         got = busy.get("tasks") if busy else None
         task_cell = f"{got if got is not None else 'null'} / {want_tasks}"
         if got is None or abs(got - want_tasks) > 0.02 * want_tasks:
