@@ -533,6 +533,17 @@ const char *ps_pool_tasks_unseen(int pi, const struct ps_pool_totals *tot)
     if (!idle_key && !__atomic_load_n(&p->queue_mutex, __ATOMIC_RELAXED))
         return "no wait for work learned";
     struct ps_obj *idle = idle_key ? ps_obj_find(idle_key) : NULL;
+    /* Polls there before it was learned are credited (sampler.c). A site
+     * only one of several threads polls at is that thread's own loop, whose
+     * ready fds say nothing of the others' work: CPython's process pool
+     * executor has a manager thread polling its result pipe and a feeder
+     * waiting on a condition, both in thread_run, and its manager's ready
+     * fds (668 for 138 files) were read as the pool's tasks. Before the event
+     * loop's reason: multiprocessing's ThreadPool, whose worker-handler thread
+     * polls a pipe, read "an event loop's wake-ups bound no task". */
+    int one_poller = __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) && !ps_pool_lone(pi) && tot->pollers < 2;
+    if (one_poller)
+        return "one thread of several polls its wait for work";
     int polled = __atomic_load_n(&p->idle_site, __ATOMIC_RELAXED) || (idle && idle->kind == PS_K_POLL);
     if (polled && loop_tasks_unseen(tot))
         return "an event loop's wake-ups bound no task";
@@ -543,14 +554,8 @@ const char *ps_pool_tasks_unseen(int pi, const struct ps_pool_totals *tot)
      * only its posts can count them (tally.h). */
     if (p->idle_kind == PS_K_COND && idle && __atomic_load_n(&idle->posts_same, __ATOMIC_RELAXED) >= 20)
         return "its workers post their own wait for work";
-    /* Polls there before it was learned are credited (sampler.c). A site
-     * only one of several threads polls at is that thread's own loop, whose
-     * ready fds say nothing of the others' work: CPython's process pool
-     * executor has a manager thread polling its result pipe and a feeder
-     * waiting on a condition, both in thread_run, and its manager's ready
-     * fds (668 for 138 files) were read as the pool's tasks. */
     if (__atomic_load_n(&p->idle_site, __ATOMIC_RELAXED))
-        return ps_pool_lone(pi) || tot->pollers >= 2 ? NULL : "one thread of several polls its wait for work";
+        return NULL;                     /* two or more of its threads poll there */
     if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED))
         return "each worker waits for work on its own object";   /* count_twins */
     /* Only one worker of several was seen waiting on it: it may be that

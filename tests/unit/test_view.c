@@ -211,6 +211,29 @@ Test(view, an_event_loop_that_also_waits_on_condvars_has_unknown_tasks, .init = 
     cr_expect_not(loop_pool(700, 300, 380)->tasks_whole);
 }
 
+/* multiprocessing's ThreadPool: every CPython thread starts at one routine,
+ * so its worker-handler thread, which polls a pipe, is the one poller among
+ * eight workers and two more handlers, all blocking on condvars (the GIL) and
+ * semaphores. Its count is unknown because one thread of several polls, not
+ * because of an event loop: the report said "an event loop's wake-ups bound
+ * no task" of a pool with none. */
+Test(view, one_poller_among_threads_waiting_on_condvars_is_no_event_loop, .init = setup)
+{
+    ps_pools[pi].idle_site = (void *)0x77;
+    ps_pools[pi].idle_obj = PS_FD_KEY(3);
+    ps_pools[pi].idle_kind = PS_K_POLL;
+    ps_pools[pi].joined = 11;
+    for (int i = 0; i < 11; i++) {
+        struct ps_thread *t = thread(i, pi, 100000000, 0);
+        t->polled_idle = i == 0;
+        t->tasks = i == 0 ? 7 : 0;
+        t->cond_blocked = i == 0 ? 0 : 120;
+    }
+    const struct ps_view_pool *p = &ps_view_tick(NOW)->pool[pi];
+    cr_expect_not(p->tasks_whole);
+    cr_expect_str_eq(p->tasks_unseen, "one thread of several polls its wait for work");
+}
+
 /* A condvar pool whose workers each ended one wait (a start barrier) but one
  * that never waited did a quarter of the work: sysbench threads read "3
  * tasks of 1 s" for 4 workers. The count is unknown, and says why; with the
