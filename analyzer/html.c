@@ -124,7 +124,7 @@ static void pools_section(FILE *f, const json_t *files)
     static const struct { const char *title, *ylabel, *key; } charts[] = {
         { "Pool size: threads (solid), busy (dashed)", "threads", NULL },
         { "Throughput", "tasks/s", "tasks_per_s" },
-        { "W/C over time ((io + sleep) / cpu per interval)", "W/C", "w_c" },
+        { "W/C over time ((io + sleep) / cpu per interval, threads that took no task left out)", "W/C", "w_c" },
     };
     fprintf(f, "<h2>Over time</h2>\n<div class=\"row\">\n");
     for (int c = 0; c < 3; c++) {

@@ -94,7 +94,11 @@ static json_t *series(const json_t *p)
             double dt = an_num(e, "t_s") - an_num(prev, "t_s");
             double dtask = an_num(e, "tasks") - an_num(prev, "tasks");
             double dcpu = an_num(e, "cpu_s") - an_num(prev, "cpu_s");
-            double dw = an_num(e, "io_s") + an_num(e, "sleep_s") - an_num(prev, "io_s") - an_num(prev, "sleep_s");
+            /* W as the shim's W/C counts it: taskless threads' waits left out
+             * (task_wait_s; older reports have io and sleep only) */
+            double dw = isfinite(an_num(e, "task_wait_s")) && isfinite(an_num(prev, "task_wait_s"))
+                            ? an_num(e, "task_wait_s") - an_num(prev, "task_wait_s")
+                            : an_num(e, "io_s") + an_num(e, "sleep_s") - an_num(prev, "io_s") - an_num(prev, "sleep_s");
             if (dt > 0 && dtask >= 0) r = dtask / dt;
             if (dcpu > 1e-4 && dw >= 0) w = dw / dcpu;
         }
@@ -127,6 +131,8 @@ static void evidence(json_t *rec, const json_t *p, const json_t *root)
         set(rec, "goetz_inputs", json_pack("{s:o, s:o}", "cores", an_jnum(cores), "w_c", an_jnum(wc)));
     const json_t *w = an_obj(p, "wait_by_cause"), *tc = an_obj(p, "top_contention");
     double work = an_num(p, "cpu_s") + an_num(w, "io") + an_num(w, "sleep"), hold = an_num(tc, "hold_s");
+    if (an_num(p, "taskless_wait_s") > 0)
+        work -= an_num(p, "taskless_wait_s");    /* as the shim's bottleneck counts it */
     if (hold > 0 && close_to(work / hold, an_num(p, "bottleneck_threads")))
         set(rec, "bottleneck_inputs", json_pack("{s:o, s:o, s:s?}", "work_s", an_jnum(work), "hold_s", an_jnum(hold),
                                                 "object", an_str(tc, "addr")));
@@ -140,7 +146,7 @@ json_t *an_pool_answer(const json_t *p, const json_t *root)
     for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) an_copy_scalar(o, p, scalars[i]);
     static const char *const nums[] = { "threads", "threads_live", "cpu_s", "wait_s", "spin_s", "w_c",
         "tasks", "task_latency_ms", "cpu_per_task_ms", "submissions", "queue_estimate", "wall_s",
-        "effective_parallelism", "limit", "nvcsw", "nivcsw" };
+        "effective_parallelism", "limit", "nvcsw", "nivcsw", "taskless_threads", "taskless_wait_s" };
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) set(o, nums[i], an_jnum(an_num(p, nums[i])));
     set(o, "wait_by_cause", wait_by_cause(p));
     double tasks = an_num(p, "tasks"), wall = an_num(p, "wall_s");

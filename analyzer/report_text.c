@@ -67,7 +67,14 @@ static void cell(const json_t *p, const json_t *file, int r, char *out, size_t n
     case 3: snprintf(out, n, "io %s  sleep %s", N(an_num(w, "io")), an_fmt_num(nb2, sizeof nb2, an_num(w, "sleep"))); break;
     case 4: snprintf(out, n, "lock %s  cond %s", N(an_num(w, "lock")), an_fmt_num(nb2, sizeof nb2, an_num(w, "cond"))); break;
     case 5: snprintf(out, n, "idle %s  runq %s", N(an_num(w, "idle")), an_fmt_num(nb2, sizeof nb2, an_num(w, "runqueue"))); break;
-    case 6: snprintf(out, n, "%s", N(an_num(p, "w_c"))); break;
+    case 6: snprintf(out, n, "%s", N(an_num(p, "w_c")));
+            if (an_num(p, "taskless_wait_s") > 0) {   /* absent from older reports: NaN */
+                size_t l = strlen(out);
+                double k = an_num(p, "taskless_threads");
+                snprintf(out + l, n - l, " (left out: io and sleep of %s s in %s thread%s that took no task)",
+                         an_fmt_num(nb2, sizeof nb2, an_num(p, "taskless_wait_s")), N(k), k == 1 ? "" : "s");
+            }
+            break;
     case 7: {
         const char *why = an_str(p, "tasks_unknown_why");
         if (why)                                /* unknown: say what hid them */

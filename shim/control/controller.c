@@ -223,8 +223,9 @@ static int observe(int pi, struct ctl *c)
      * cure: it also holds preemptions during CPU bursts, and under other
      * processes' load that made W/C 8 of a true 20 and the model cut an I/O
      * pool from 42 to 17 threads. Too high errs towards more threads, which
-     * the hill climber and the CPU guard bound. */
-    c->ws = ema(c->ws, RATE(io_ns) + RATE(sleep_ns), first);
+     * the hill climber and the CPU guard bound. The waits of threads that
+     * took no task are none of the tasks' (pool.h: taskless). */
+    c->ws = ema(c->ws, RATE(task_wait_ns), first);
     c->lock = ema(c->lock, RATE(lock_ns), first);
     c->cond = ema(c->cond, RATE(cond_ns), first);
     c->idle = ema(c->idle, RATE(idle_ns), first);
@@ -242,7 +243,7 @@ static int observe(int pi, struct ctl *c)
     if (s1->tasks > s0->tasks && !first && !c->count_moved) {
         /* Sleeps and I/O waits on a busy machine include the wait for a core
          * after the wake-up (also counted as run-queue time): take it out. */
-        double w = (double)(s1->io_ns - s0->io_ns + s1->sleep_ns - s0->sleep_ns) * NS;
+        double w = (double)(s1->task_wait_ns - s0->task_wait_ns) * NS;
         double rq = (double)(s1->runq_ns - s0->runq_ns) * NS;
         double work = (double)(s1->cpu_ns - s0->cpu_ns) * NS + (w > rq ? w - rq : 0);
         double d = work / (double)(s1->tasks - s0->tasks);
@@ -570,7 +571,7 @@ static void end_window(int pi, struct ctl *c)
     double dt = (double)(s1->t_ns - s0->t_ns) * NS;
 #define RATE(f) ((s1->f >= s0->f ? (double)(s1->f - s0->f) : 0) * NS / dt)
     c->last_win.cpu = RATE(cpu_ns);
-    c->last_win.ws = RATE(io_ns) + RATE(sleep_ns);
+    c->last_win.ws = RATE(task_wait_ns);
 #undef RATE
     c->last_win.waiting = c->win_looks ? c->win_waiting_sum / c->win_looks : 0;
 }

@@ -137,12 +137,45 @@ static void count_tasks(int pi, struct ps_view_pool *v)
     o->task_ns = 0;
 }
 
-int64_t ps_view_thread_tasks(const struct ps_thread *t)
+/* Thread t's tasks, by the count its pool v holds; -1 where it has none per thread. */
+static int64_t thread_tasks(const struct ps_view_pool *v, const struct ps_thread *t)
 {
-    const struct ps_view_pool *v = t->pool >= 0 && t->pool < view.npools ? &view.pool[t->pool] : NULL;
-    if (!v || !v->tasks_whole || v->tasks_by_takes)
+    if (!v->tasks_whole || v->tasks_by_takes)
         return -1;
     return v->tasks_by_tally ? ps_tally_thread_tasks(t) : (int64_t)waits_tasks(t);
+}
+
+int64_t ps_view_thread_tasks(const struct ps_thread *t)
+{
+    if (t->pool < 0 || t->pool >= view.npools)
+        return -1;
+    return thread_tasks(&view.pool[t->pool], t);
+}
+
+/* The threads of a pool that took none of its counted tasks, and their io
+ * and sleep (pool.h: taskless). Not where no thread took any (a pool that
+ * did nothing yet), and not past half the pool: its tasks' waits are then
+ * not told apart from the rest. A second pass, after the counts are known. */
+static void taskless_threads(int npools, int hwm)
+{
+    for (int i = 0; i < hwm; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (counted_state(t) < 0 || t->pool >= npools)
+            continue;
+        struct ps_view_pool *v = &view.pool[t->pool];
+        if (v->tot.threads < 2 || !v->tot.tasks || thread_tasks(v, t) != 0)
+            continue;
+        uint64_t ns[PS_NCAUSE];
+        ps_thread_waits(t, ns);
+        v->tot.taskless++;
+        v->tot.taskless_io_ns += ns[PS_IO];
+        v->tot.taskless_sleep_ns += ns[PS_SLEEP];
+    }
+    for (int pi = 0; pi < npools; pi++) {
+        struct ps_pool_totals *o = &view.pool[pi].tot;
+        if (2 * o->taskless > o->threads)
+            o->taskless = 0, o->taskless_io_ns = o->taskless_sleep_ns = 0;
+    }
 }
 
 /* ... and end with the scheduler's run-queue figure as the runqueue cause. */
@@ -322,6 +355,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
         census[pi].tasks_by_tally = v->tasks_by_tally;
         census[pi].tot = &v->tot;
     }
+    taskless_threads(npools, hwm);
     ps_pool_tick(now, npools, census);
     note_other_cpu(npools, now, census);
     for (int pi = 0; pi < npools; pi++) {
@@ -470,8 +504,8 @@ static void answer(int pi, struct ps_view_pool *v)
     v->model_cores = in.cores = ps_view_cores_left(other);
     in.threads = v->peak;
     in.cpu_s = tot->cpu_ns * NS;
-    in.io_s = tot->wait_ns[PS_IO] * NS;
-    in.sleep_s = tot->wait_ns[PS_SLEEP] * NS;
+    in.io_s = (tot->wait_ns[PS_IO] - tot->taskless_io_ns) * NS;
+    in.sleep_s = (tot->wait_ns[PS_SLEEP] - tot->taskless_sleep_ns) * NS;
     in.lock_s = tot->wait_ns[PS_LOCK] * NS;
     in.cond_s = tot->wait_ns[PS_COND] * NS;
     in.idle_s = tot->wait_ns[PS_IDLE] * NS;
@@ -492,7 +526,7 @@ static void answer(int pi, struct ps_view_pool *v)
      * against 2.2 ms of work per block, read as "1 thread") */
     if (handoffs >= 20 && tot->tasks >= 20 && v->tasks_whole && !v->tasks_by_tally) {
         in.handoff_s = h50 * NS;
-        in.task_work_s = (tot->cpu_ns + tot->wait_ns[PS_IO] + tot->wait_ns[PS_SLEEP]) * NS / tot->tasks;
+        in.task_work_s = (in.cpu_s + in.io_s + in.sleep_s) / tot->tasks;
     }
     in.tasks_seen = v->tasks_whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.took_none = v->tasks_whole && tot->tasks == 0;

@@ -222,7 +222,7 @@ static void pools_text(void)
                     series(fams[f].metric, pi, NULL, (double)s->queue);
                 break;
             case F_WC:
-                series(fams[f].metric, pi, NULL, ps_recommend_w_c_shown((double)(s->io_ns + s->sleep_ns) * 1e-9,
+                series(fams[f].metric, pi, NULL, ps_recommend_w_c_shown((double)s->task_wait_ns * 1e-9,
                                                                         (double)s->cpu_ns * 1e-9));
                 break;
             case F_TASKS:

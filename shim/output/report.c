@@ -94,6 +94,9 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
         ps_jw_dbl(w, "unattributed_s", t->unattributed_ns * NS);
         ps_jw_dbl(w, "spin_s", t->spin_ns * NS);
         ps_jw_dbl(w, "w_c", ro->w_c_shown);
+        /* what w_c leaves out: the io and sleep of threads that took no task */
+        ps_jw_i64(w, "taskless_threads", t->taskless);
+        ps_jw_dbl(w, "taskless_wait_s", (t->taskless_io_ns + t->taskless_sleep_ns) * NS);
         if (v->tasks_whole) {
             ps_jw_u64(w, "tasks", t->tasks);
             if (t->tasks) {
@@ -187,6 +190,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
                 ps_jw_dbl(w, "cpu_s", s->cpu_ns * NS);
                 ps_jw_dbl(w, "io_s", s->io_ns * NS);
                 ps_jw_dbl(w, "sleep_s", s->sleep_ns * NS);
+                ps_jw_dbl(w, "task_wait_s", s->task_wait_ns * NS);
                 ps_jw_dbl(w, "lock_s", s->lock_ns * NS);
                 ps_jw_dbl(w, "cond_s", s->cond_ns * NS);
                 ps_jw_dbl(w, "idle_s", s->idle_ns * NS);
@@ -403,7 +407,7 @@ void ps_report_locks_json(struct ps_jw *w)
 
 static void summary(const char *path)
 {
-    char line[512], num[5][32];
+    char line[600], num[6][32];
     ps_log("%s (%s)", path, "run `poolshim report` on it for the full answer");
     if (ps_dump_summary(line, sizeof line))
         ps_log("  %s", line);
@@ -423,7 +427,14 @@ static void summary(const char *path)
         char name[160];
         ps_poolname_label(pi, name, sizeof name);
         ps_fmt_double(num[0], 32, t->cpu_ns * NS, 2);
-        ps_fmt_double(num[1], 32, (t->wait_ns[PS_IO] + t->wait_ns[PS_SLEEP]) * NS, 2);
+        uint64_t aside = t->taskless_io_ns + t->taskless_sleep_ns;
+        ps_fmt_double(num[1], 32, (t->wait_ns[PS_IO] + t->wait_ns[PS_SLEEP] - aside) * NS, 2);
+        char more[80] = "";
+        if (aside) {
+            ps_fmt_double(num[5], 32, aside * NS, 2);
+            ps_fmt(more, sizeof more, " (and %ss in %d thread%s with no task)", num[5], t->taskless,
+                   t->taskless > 1 ? "s" : "");
+        }
         ps_fmt_double(num[2], 32, (t->wait_ns[PS_LOCK] + t->wait_ns[PS_COND]) * NS, 2);
         if (isnan(ro->w_c_shown))
             ps_fmt(num[3], 32, "-");
@@ -433,8 +444,8 @@ static void summary(const char *path)
             ps_fmt(num[4], 32, "%lu", (unsigned long)t->tasks);
         else
             ps_fmt(num[4], 32, "-");
-        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss, lock+cond %ss, W/C %s, %s tasks -> %d threads (%s)",
-               name, t->threads, num[0], num[1], num[2], num[3], num[4],
+        ps_fmt(line, sizeof line, "  pool %s: %d threads, cpu %ss, io+sleep %ss%s, lock+cond %ss, W/C %s, %s tasks -> %d threads (%s)",
+               name, t->threads, num[0], num[1], more, num[2], num[3], num[4],
                ro->recommended_threads, ps_class_name[ro->cls]);
         ps_log("%s", line);
     }

@@ -888,14 +888,15 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
         }
 
         struct ps_pool_totals tot = *census[i].tot;
+        uint64_t task_wait = tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP] - tot.taskless_io_ns - tot.taskless_sleep_ns;
         /* History is cumulative and readers take differences: it never goes
          * down (the partition may take back a label it gave too early). */
         if (p->hist_n) {
             const struct ps_pool_sample *prev = &p->hist[(p->hist_n - 1) % PS_HIST];
             uint64_t *now_of[] = { &tot.cpu_ns, &tot.wait_ns[PS_IO], &tot.wait_ns[PS_SLEEP], &tot.wait_ns[PS_LOCK],
-                                   &tot.wait_ns[PS_COND], &tot.wait_ns[PS_IDLE], &tot.wait_ns[PS_RUNQ] };
+                                   &tot.wait_ns[PS_COND], &tot.wait_ns[PS_IDLE], &tot.wait_ns[PS_RUNQ], &task_wait };
             const uint64_t before[] = { prev->cpu_ns, prev->io_ns, prev->sleep_ns, prev->lock_ns,
-                                        prev->cond_ns, prev->idle_ns, prev->runq_ns };
+                                        prev->cond_ns, prev->idle_ns, prev->runq_ns, prev->task_wait_ns };
             for (size_t k = 0; k < sizeof before / sizeof *before; k++)
                 if (*now_of[k] < before[k])
                     *now_of[k] = before[k];
@@ -916,6 +917,7 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
         s->cond_ns = tot.wait_ns[PS_COND];
         s->idle_ns = tot.wait_ns[PS_IDLE];
         s->runq_ns = tot.wait_ns[PS_RUNQ];
+        s->task_wait_ns = task_wait;
         note_cpu_rate(p, s);
         ps_trace_pool_sample(i, p->hist_n, s);
         __atomic_store_n(&p->hist_n, p->hist_n + 1, __ATOMIC_RELEASE);

@@ -18,6 +18,8 @@ struct ps_pool_sample {          /* one agent tick, for dumps and the controller
     uint32_t threads, busy, idle, limit, parked;
     uint64_t tasks, queue;
     uint64_t cpu_ns, io_ns, sleep_ns, lock_ns, cond_ns, idle_ns, runq_ns;
+    uint64_t task_wait_ns;       /* io + sleep of the threads that ran tasks: W of W/C
+                                    (ps_pool_totals: taskless) */
 };
 
 struct ps_pool {
@@ -284,6 +286,13 @@ struct ps_pool_totals {
     uint64_t tally_tasks;            /* tasks counted from the pool's task object (tally.h) */
     int tally_working;               /* threads that posted it */
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
+    /* Threads of the pool that took no task where its count is whole, and
+     * their io and sleep: no task waited there, so W/C leaves them out
+     * (view.c: taskless_threads). CPython starts every thread at one routine:
+     * a program's heartbeat thread, asleep for the whole run beside a
+     * CPU-bound executor, read W/C 0.98 for a pool whose tasks wait for nothing. */
+    int taskless;
+    uint64_t taskless_io_ns, taskless_sleep_ns;
 };
 /* What that pass found for one pool this tick. */
 struct ps_pool_census {

@@ -106,6 +106,32 @@ Test(py_tpe, cpu_tasks_read_as_serialized_on_the_gil, .timeout = 60)
     ps_run_free(&r);
 }
 
+/* The program's own heartbeat thread, asleep in 50 ms sleeps for the whole
+ * run, is in the executor's pool (every CPython thread starts at one
+ * routine). It takes no task, so its sleep is none of the tasks' waits: W/C
+ * stays ~0 (it read 0.98 for CPU tasks with it counted), and the report says
+ * what it left out. */
+Test(py_tpe, a_heartbeat_threads_sleep_is_not_the_tasks_wait, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)python(), (char *)script(), "--mode", "cpu", "--threads", "4", "--tasks", "100",
+                     "--ms", "10", "--heartbeat-ms", "50", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    json_t *p = pool_of_threads(r.report, 5);
+    cr_assert_not_null(p, "no pool of the 4 workers and the heartbeat");
+    double sleep = ps_num(p, "wait_by_cause.sleep"), cpu = ps_num(p, "cpu_s");
+    cr_expect(sleep > 0.5 * cpu, "the heartbeat's sleep %f is in the pool's causes (cpu %f)", sleep, cpu);
+    cr_expect_eq(ps_num(p, "taskless_threads"), 1);
+    cr_expect(ps_near(ps_num(p, "taskless_wait_s"), sleep, 0.05), "left out %f of sleep %f",
+              ps_num(p, "taskless_wait_s"), sleep);
+    cr_expect(ps_num(p, "w_c") < 0.05, "w_c %f, truth 0 (with the heartbeat: %f)", ps_num(p, "w_c"), sleep / cpu);
+    cr_expect_str_eq(ps_str(p, "classification"), "serialized");
+    expect_tasks(&r, p);
+    ps_run_free(&r);
+}
+
 /* A ProcessPoolExecutor: the parent's two executor threads, both started in
  * thread_run, do different jobs (a manager polls the workers' result pipe, a
  * feeder waits on its queue's condition). They are no pool to size and their

@@ -123,6 +123,18 @@ PY
     case_ sysbench_mutex_4 sysbench mutex --threads=4 run
     case_ sysbench_cpu_4 sysbench cpu --threads=4 --time=3 run
     TASKS=200 case_ python_tpe_cpu "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5
+    # The same beside a heartbeat thread of the program's own (50 ms sleeps
+    # for the whole run), in the executor's pool since every CPython thread
+    # starts at one routine: it takes no task, and W/C stays the tasks' 0.
+    TASKS=200 WC=0 case_ python_tpe_cpu_heartbeat "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5 --heartbeat-ms 50
+    # multiprocessing's ThreadPool: 8 workers and its three handler threads
+    # (tasks, results, a poll on a pipe for changes), one pool to the shim.
+    # Tasks of 1 ms of thread CPU and a 4 ms sleep; the workload's own W/C is
+    # 4.05 s of sleep over 1.12-1.13 s of the workers' CPU (the fixture's
+    # truth line, 3 runs): 3.6. Its tasks are not counted (SimpleQueue's get
+    # takes queued items without a wait), so the handlers' waits are not told
+    # apart: the poll's 1 s reads as io, W/C 4.3-4.5 in runs by hand.
+    WC=3.6 case_ python_mp_1cpu_4sleep "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mp --mode mixed --ms 1 --sleep-ms 4 --threads 8 --tasks 1000
     head -c 60000000 /dev/urandom >"$WORK/data"
     # its blocks of 128 KiB, the compressors' tasks
     TASKS=$(( (60000000 + 131071) / 131072 )) case_ pigz_p2 pigz -p 2 -6 -k -f "$WORK/data"
@@ -205,6 +217,7 @@ if [ "$MODE" != quick ]; then
     sweep python_tpe_mixed "$PY $PYF --mode mixed --threads {N} --tasks 300 --ms 2" 2 1 2 3 4 6 8 16
     sweep python_tpe_cpu "$PY $PYF --mode cpu --threads {N} --tasks 200 --ms 2" 8 1 2 4 8
     sweep python_tpe_sleep "$PY $PYF --mode sleep --threads {N} --tasks 400 --ms 5" 4 4 8 16 32 64 128
+    sweep python_mp_1cpu_4sleep "$PY $PYF --mp --mode mixed --ms 1 --sleep-ms 4 --threads {N} --tasks 600" 2 2 4 6 8 12 16
     [ -f "$WORK/java/JavaPool.class" ] &&
         sweep java_1cpu_4sleep "java -cp $WORK/java JavaPool {N} 1500 1 4" 4 4 8 10 13 16 24 32
     command -v node >/dev/null && sweep node_fs "$T node-fs {N}" 16 1 2 3 4 8 16

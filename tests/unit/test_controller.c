@@ -159,6 +159,7 @@ static void sample(void)
     h->tasks = (uint64_t)S.tasks;
     h->cpu_ns = (uint64_t)(S.cpu * 1e9);
     h->io_ns = (uint64_t)(S.io * 1e9);
+    h->task_wait_ns = h->io_ns;          /* io + sleep of the threads that took tasks: all of them here */
     h->lock_ns = (uint64_t)(S.lock * 1e9);
     h->runq_ns = (uint64_t)(S.runq * 1e9);
     h->cond_ns = (uint64_t)(S.cond * 1e9);

@@ -211,6 +211,20 @@ Test(view, an_event_loop_that_also_waits_on_condvars_has_unknown_tasks, .init = 
     cr_expect_not(loop_pool(700, 300, 380)->tasks_whole);
 }
 
+/* Pool pi as a condvar pool of n threads whose wait for work several of them
+ * share, learned before it did any work: its tasks are counted whole. */
+static void condvar_pool_of(int n)
+{
+    struct ps_obj *o = ps_obj_get(0x9000, PS_K_COND);
+    cr_assert_not_null(o);
+    o->waiter_pool = pi;
+    o->waiters_many = 1;
+    ps_pools[pi].idle_obj = 0x9000;
+    ps_pools[pi].idle_kind = PS_K_COND;
+    ps_pools[pi].count_started = 1;
+    ps_pools[pi].joined = n;
+}
+
 /* multiprocessing's ThreadPool: every CPython thread starts at one routine,
  * so its worker-handler thread, which polls a pipe, is the one poller among
  * eight workers and two more handlers, all blocking on condvars (the GIL) and
@@ -234,20 +248,49 @@ Test(view, one_poller_among_threads_waiting_on_condvars_is_no_event_loop, .init 
     cr_expect_str_eq(p->tasks_unseen, "one thread of several polls its wait for work");
 }
 
+/* A CPython executor of 4 whose tasks are 1 ms of CPU and 4 ms of sleep,
+ * and a heartbeat thread of the same program asleep for the whole run: in
+ * one pool, since every CPython thread starts at one routine. W/C is the
+ * tasks' (4), not 6 with the heartbeat's sleep; its threads and their waits
+ * say what was left out. Past half the pool such threads are not told apart
+ * from its workers, and count. */
+static const struct ps_view_pool *heartbeat_pool(int workers, int sleepers)
+{
+    condvar_pool_of(workers + sleepers);
+    for (int i = 0; i < workers + sleepers; i++) {
+        struct ps_thread *t = thread(i, pi, i < workers ? 250000000 : 1000000, 0);
+        t->tasks = i < workers ? 250 : 0;
+        t->blocked_ns[PS_SLEEP] = i < workers ? 1000000000 : 2000000000;
+    }
+    ps_view_tick(NOW);
+    return ps_view_answer(pi);
+}
+
+Test(view, a_thread_that_took_no_task_is_left_out_of_w_c, .init = setup)
+{
+    const struct ps_view_pool *p = heartbeat_pool(4, 1);
+    cr_assert(p->tasks_whole, "%s", p->tasks_unseen ? p->tasks_unseen : "");
+    cr_expect_eq(p->tot.taskless, 1);
+    cr_expect_eq(p->tot.taskless_sleep_ns, 2000000000);
+    cr_expect_eq(p->tot.wait_ns[PS_SLEEP], 6000000000, "the pool's sleep is every thread's");
+    cr_expect_eq(p->last.task_wait_ns, 4000000000);
+    cr_expect(p->rec.w_c > 3.9 && p->rec.w_c < 4.0, "w_c %f: the workers' 4000 ms over 1001 ms", p->rec.w_c);
+}
+
+Test(view, taskless_threads_past_half_the_pool_count_in_w_c, .init = setup)
+{
+    const struct ps_view_pool *p = heartbeat_pool(2, 3);
+    cr_expect_eq(p->tot.taskless, 0);
+    cr_expect_eq(p->last.task_wait_ns, 8000000000);
+}
+
 /* A condvar pool whose workers each ended one wait (a start barrier) but one
  * that never waited did a quarter of the work: sysbench threads read "3
  * tasks of 1 s" for 4 workers. The count is unknown, and says why; with the
  * fourth worker's wait seen too it holds. */
 static const struct ps_view_pool *barrier_pool(uint64_t last_tasks)
 {
-    struct ps_obj *o = ps_obj_get(0x9000, PS_K_COND);
-    cr_assert_not_null(o);
-    o->waiter_pool = pi;
-    o->waiters_many = 1;
-    ps_pools[pi].idle_obj = 0x9000;
-    ps_pools[pi].idle_kind = PS_K_COND;
-    ps_pools[pi].count_started = 1;
-    ps_pools[pi].joined = 4;
+    condvar_pool_of(4);
     for (int i = 0; i < 4; i++)
         thread(i, pi, 250000000, 0)->tasks = i < 3 ? 1 : last_tasks;
     return &ps_view_tick(NOW)->pool[pi];
