@@ -286,9 +286,10 @@ struct ps_pool_totals {
     uint64_t tally_tasks;            /* tasks counted from the pool's task object (tally.h) */
     int tally_working;               /* threads that posted it */
     uint64_t max_thread_contention_ns;   /* lock + cond + spin of the most contended thread */
-    /* Threads of the pool that took no task where its count is whole, and
-     * their io and sleep: no task waited there, so W/C leaves them out
-     * (view.c: taskless_threads). CPython starts every thread at one routine:
+    /* Threads of the pool that took no task where its count is whole (where
+     * it is not, that ran next to none of its CPU), and their io and sleep:
+     * no task waited there, so W/C leaves them out (view.c: taskless).
+     * CPython starts every thread at one routine:
      * a program's heartbeat thread, asleep for the whole run beside a
      * CPU-bound executor, read W/C 0.98 for a pool whose tasks wait for nothing. */
     int taskless;

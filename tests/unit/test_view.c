@@ -284,6 +284,33 @@ Test(view, taskless_threads_past_half_the_pool_count_in_w_c, .init = setup)
     cr_expect_eq(p->last.task_wait_ns, 8000000000);
 }
 
+/* Tasks not counted (no wait for work learned): multiprocessing's ThreadPool,
+ * 8 workers of 0.135 s of CPU and 0.48 s of sleep each, and its handler
+ * thread, no CPU, in poll on a pipe for 1.1 s. W/C is the workers' 3.6, not
+ * 4.5; a pool whose workers all run little CPU (their tasks only sleep)
+ * keeps every thread's waits. */
+static const struct ps_view_pool *unseen_pool(uint64_t worker_cpu_ns, uint64_t last_cpu_ns)
+{
+    ps_pools[pi].joined = 9;
+    for (int i = 0; i < 9; i++) {
+        struct ps_thread *t = thread(i, pi, i < 8 ? worker_cpu_ns : last_cpu_ns, 0);
+        t->blocked_ns[i < 8 ? PS_SLEEP : PS_IO] = i < 8 ? 480000000 : 1100000000;
+    }
+    ps_view_tick(NOW);
+    return ps_view_answer(pi);
+}
+
+Test(view, a_thread_of_no_cpu_beside_uncounted_tasks_is_left_out_of_w_c, .init = setup)
+{
+    const struct ps_view_pool *p = unseen_pool(135000000, 0);
+    cr_assert_not(p->tasks_whole);
+    cr_expect_eq(p->tot.taskless, 1);
+    cr_expect_eq(p->tot.taskless_io_ns, 1100000000);
+    cr_expect(p->rec.w_c > 3.5 && p->rec.w_c < 3.6, "w_c %f: 8 x 0.48 s over 8 x 0.135 s", p->rec.w_c);
+    p = unseen_pool(2000000, 1000000);   /* the last one's 1 ms: half a worker's, not a hundredth */
+    cr_expect_eq(p->tot.taskless, 0);
+}
+
 /* A condvar pool whose workers each ended one wait (a start barrier) but one
  * that never waited did a quarter of the work: sysbench threads read "3
  * tasks of 1 s" for 4 workers. The count is unknown, and says why; with the
