@@ -324,6 +324,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
 {
     if (!ps_pools)
         return &view;
+    ps_tally_mark_fed();
     ps_pool_learn();
     learn_task_objects();
     static struct ps_pool_census census[PS_MAX_POOLS];

@@ -435,6 +435,9 @@ void ps_pool_on_thread_exit(struct ps_thread *t)
     uint64_t limit = t->task_by_unlock ? PS_EXIT_WAKE_UNLOCK_NS : PS_EXIT_WAKE_NS;
     if (t->task_begin_ns && !api_counted(t) && ps_ns_since(t->task_begin_ns, ps_now_ns()) < limit) {
         ps_task_cancel(t);
+        struct ps_pool *p = ps_pool_of(t);
+        if (p)
+            ps_atomic_add(&p->exit_wakes, 1);
         return;
     }
     ps_task_end(t);

@@ -63,6 +63,8 @@ struct ps_pool {
      * fields above (false sharing would make each of those reads a miss). */
     uint64_t tasks __attribute__((aligned(64)));     /* task starts */
     uint64_t bk_short, bk_long;  /* tasks begun at bk_site shorter / longer than a dispatch */
+    uint64_t exit_wakes;         /* wakes from the wait for work to exit (ps_pool_on_thread_exit):
+                                    the posts that stopped workers, no tasks */
     uint64_t queue_offset;       /* submissions - tasks when the pool was last all idle */
     uint64_t queue_est;          /* agent: estimated queued tasks */
     struct ps_hist handoff;      /* post -> the woken worker running (ps_pool_handoff) */

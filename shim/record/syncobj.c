@@ -381,6 +381,17 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     note_waiter(o, t);
 }
 
+void ps_obj_on_take(struct ps_thread *t, uintptr_t key)
+{
+    struct ps_obj *o = t && t->pool >= 0 ? ps_obj_probe(key) : NULL;
+    if (!o || o->kind != PS_K_SEM || !__atomic_load_n(&o->fed, __ATOMIC_RELAXED) ||
+        (__atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED) >= 0 &&
+         __atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED)))
+        return;                          /* once the pool and a second taker are known, nothing more */
+    note_waiter_pool(o, t);
+    note_waiter(o, t);
+}
+
 int ps_fd_io_class(uintptr_t fd_key)
 {
     int saved = errno, fd = (int)(unsigned)fd_key;

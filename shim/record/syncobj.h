@@ -57,6 +57,9 @@ struct ps_obj {
                                      see "Hold time" below), folded the same way */
     uint64_t open_wait_ns;        /* report only: waits still going on when it was written */
     int open_waiters;
+    int fed;                      /* semaphores: posted often by threads of no pool, by none of
+                                     a pool's (tally.c: ps_tally_mark_fed): a queue's count its
+                                     consumers may take without ever blocking */
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
     uint64_t timeouts;            /* timed waits that ran out (ps_obj_timer_like) */
@@ -348,6 +351,11 @@ static inline void ps_obj_note_wake_all(uintptr_t obj)
 
 /* Waits on condvars/semaphores/futexes/fds, and the posts that end them. */
 void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t wait_ns);
+/* t took semaphore key without blocking (sem_wait's wrapper, marked keys
+ * only): a fed semaphore's first taker names the pool it feeds, so a pool
+ * that never blocks on its queue's count can still learn it as its wait for
+ * work (pool.c). */
+void ps_obj_on_take(struct ps_thread *t, uintptr_t key);
 
 /* A condvar the workers post about as often as others do is a lock they hand
  * each other only if others wait on it too (a GIL: everyone takes it), or

@@ -186,6 +186,49 @@ void ps_tally_learn(const int *want, int npools)
         decide(&agg[h]);
 }
 
+/* A queue's count (a semaphore posted once per item queued) that its
+ * consumers take without ever blocking, the queue never empty when they
+ * come: no wait puts it in the object table, so nothing learns it, and a
+ * backlogged semaphore pool read "no wait for work learned" (sem_pool with
+ * 300 tasks queued as its 4 workers start: 3 runs of 20). The producers'
+ * posts show it: posted PS_FED_POSTS times or more by a thread of no pool,
+ * and by no thread of a pool (a lock is released by those who take it), it
+ * is entered and marked, and its takers name the pool it feeds
+ * (ps_obj_on_take). At most PS_FED_MAX, never unmarked. */
+#define PS_FED_POSTS 16
+#define PS_FED_MAX 32
+void ps_tally_mark_fed(void)
+{
+    static uintptr_t marked[PS_FED_MAX];
+    static int nmarked;
+    if (nmarked >= PS_FED_MAX)
+        return;
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm && nmarked < PS_FED_MAX; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (!counts_thread(t) || t->pool >= 0)
+            continue;
+        for (int e = 0; e < PS_TALLY && nmarked < PS_FED_MAX; e++) {
+            uintptr_t key = __atomic_load_n(&t->tally.key[e], __ATOMIC_ACQUIRE);
+            if (!key || (key & PS_TALLY_COND) || __atomic_load_n(&t->tally.n[e], __ATOMIC_RELAXED) < PS_FED_POSTS)
+                continue;
+            int seen = 0;
+            for (int k = 0; k < nmarked && !seen; k++)
+                seen = marked[k] == key;
+            for (int j = 0; j < hwm && !seen; j++)
+                seen = counts_thread(&ps_threads[j]) && ps_threads[j].pool >= 0 &&
+                       ps_tally_count(&ps_threads[j].tally, key) > 0;
+            if (seen)
+                continue;
+            struct ps_obj *o = ps_obj_get(key, PS_K_SEM);
+            if (!o || o->kind != PS_K_SEM)
+                continue;
+            __atomic_store_n(&o->fed, 1, __ATOMIC_RELAXED);
+            marked[nmarked++] = key;
+        }
+    }
+}
+
 /* Entries are never emptied, only taken over: a new object takes the first
  * free entry of its window, else the least recently posted of those posted
  * fewer than PROTECT times, else the one posted least. CPython allocates a
@@ -310,5 +353,8 @@ int64_t ps_tally_sem_takes(int pi)
     if (ps_peek(&copy, (const void *)idle, sizeof copy) || sem_getvalue(&copy, &value) || value < 0 ||
         (uint64_t)value > posts)
         return -1;
-    return (int64_t)(posts - (uint64_t)value);
+    /* less the posts that stopped workers: taken, then straight to exit
+     * (sem_pool: 304 for 300 tasks and 4 workers) */
+    uint64_t takes = posts - (uint64_t)value, stops = __atomic_load_n(&ps_pools[pi].exit_wakes, __ATOMIC_RELAXED);
+    return (int64_t)(takes > stops ? takes - stops : 0);
 }

@@ -80,8 +80,8 @@ void ps_tally_learn(const int *want, int npools);
  * -1 when its pool has none. */
 int64_t ps_tally_thread_tasks(const struct ps_thread *t);
 /* Tasks pool pi took from its idle semaphore since the start, from the
- * posts of the threads outside it less what is still queued (tally.c); -1
- * when that count does not apply. */
+ * posts of the threads outside it less what is still queued and less the
+ * posts that stopped its workers (tally.c); -1 when that count does not apply. */
 int64_t ps_tally_sem_takes(int pi);
 /* Posts of pool pi's task object by its retired threads. */
 uint64_t ps_tally_retired_tasks(int pi);
@@ -89,6 +89,10 @@ uint64_t ps_tally_retired_tasks(int pi);
  * or did a retired one? Once per worker is a start-up or exit notice (each
  * of GNAT's tasks signals its activator as it begins), not a post per task. */
 int ps_tally_reposted(int pi, uintptr_t obj);
+/* Agent, once per tick: mark the semaphores threads of no pool post often
+ * and no pool's thread posts (a queue's count), so that their takers name
+ * the pool they feed (syncobj.h: ps_obj_on_take). */
+void ps_tally_mark_fed(void);
 /* Before t's record is reused: keep its posts of its pool's task object. */
 void ps_tally_retire(const struct ps_thread *t);
 #endif

@@ -6,7 +6,9 @@
  * it (before the trywait too: a backlogged pool never blocks) is the
  * throttle's safe point (throttle.h), reached only for marked semaphores.
  * Every post is tallied on the poster's record (tally.h): CPython's executor
- * finishes each task with one.
+ * finishes each task with one. A semaphore only threads of no pool post,
+ * often, is marked so (tally.c), and its takers name the pool it feeds: a
+ * backlogged pool takes its work without ever blocking.
  * A wait cut short by our dump signal alone is waited again (restart.h): the
  * deadlines are absolute, so the same call is the time left. */
 #include "export.h"
@@ -35,6 +37,8 @@ static __attribute__((noinline)) void took_marked(sem_t *s)
     if (t && ps_pool_is_idle_obj(t, (uintptr_t)s)) {
         ps_task_end(t);
         ps_task_begin(t);
+    } else if (t) {
+        ps_obj_on_take(t, (uintptr_t)s);  /* a fed semaphore's takers (syncobj.h) */
     }
 }
 

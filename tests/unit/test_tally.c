@@ -218,3 +218,31 @@ Test(tally, a_lone_worker_fed_by_a_submitter_is_counted, .init = setup)
     cr_expect_eq(ps_pools[pi].task_obj, IDLE_LOCK);
     cr_expect_eq(v->pool[pi].tot.tasks, 100);
 }
+
+/* sem_pool with every task queued before its 4 workers start: they take the
+ * count without ever blocking, so no wait enters it in the object table. Its
+ * producer (no pool) posted it 304 times and no worker posted it: it is
+ * marked, and a worker's take names the pool it feeds, which learns it as its
+ * wait for work. A lock the workers release too (CPython's SimpleQueue lock)
+ * is not marked, however often the submitter posts it. */
+#define ITEMS 0x4000
+Test(tally, a_semaphore_only_a_producer_posts_is_learned_from_its_takes, .init = setup)
+{
+    struct ps_thread *producer = thread(0, -1), *w1 = thread(1, pi), *w2 = thread(2, pi);
+    posts(producer, ITEMS, 304);
+    posts(producer, QUEUE, 300);
+    posts(w1, QUEUE, 150);
+    ps_tally_mark_fed();
+    struct ps_obj *o = ps_obj_find(ITEMS);
+    cr_assert_not_null(o, "the producer's semaphore is not in the table");
+    cr_expect(o->fed);
+    cr_expect_eq(o->waiter_pool, -1, "no taker yet");
+    struct ps_obj *q = ps_obj_find(QUEUE);
+    cr_expect(!q || !q->fed, "a lock the workers release is marked fed");
+    ps_obj_on_take(w1, ITEMS);
+    ps_obj_on_take(w2, ITEMS);
+    cr_expect_eq(o->waiter_pool, pi);
+    cr_expect(o->waiters_many);
+    ps_view_tick(NOW);
+    cr_expect_eq(ps_pools[pi].idle_obj, ITEMS, "learned %#lx", (unsigned long)ps_pools[pi].idle_obj);
+}
