@@ -51,6 +51,11 @@ void ps_obj_table_reset(void)
     memset(ps_obj_used, 0, sizeof ps_obj_used);
 }
 
+uint32_t ps_obj_table_epoch(void)
+{
+    return table_epoch;
+}
+
 void ps_obj_filter_add(uintptr_t key)
 {
     uint32_t b = ps_obj_filter_bit(key);

@@ -154,6 +154,8 @@ static inline uint32_t ps_obj_filter_bit(uintptr_t key)
 {
     return (uint32_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 48);   /* 16 bits */
 }
+/* Which table the entries belong to: it changes at each reset (a fork's child). */
+uint32_t ps_obj_table_epoch(void);
 /* Marks key (inserted keys are marked by ps_obj_get). Never unmarked. */
 void ps_obj_filter_add(uintptr_t key);
 /* 0: key was never inserted or marked. 1: it may have been. */

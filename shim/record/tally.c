@@ -201,6 +201,11 @@ void ps_tally_mark_fed(void)
 {
     static uintptr_t marked[PS_FED_MAX];
     static int nmarked;
+    static uint32_t epoch;
+    if (epoch != ps_obj_table_epoch()) {  /* a fork's child: its table starts empty */
+        epoch = ps_obj_table_epoch();
+        nmarked = 0;
+    }
     if (nmarked >= PS_FED_MAX)
         return;
     int hwm = ps_thread_hwm();
