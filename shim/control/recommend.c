@@ -367,15 +367,15 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     } else if (serial) {
         o->cls = PS_CLASS_SERIAL;
         ps_fmt_double(b, sizeof b, o->bottleneck, 2);
-        if (in->top_is_handoff && headroom) {
+        if (in->top_is_handoff)
             o->recommended_processes = in->cores >= 1 ? (int)in->cores : 1;
+        if (in->top_is_handoff && headroom) {
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized: threads hand one condvar to each other (a GIL-like lock); W/C %s: "
                    "%s threads could keep it held, %d keep it held 95 %% of the time (queueing model); "
                    "more will not help, use %d processes",
                    wc, b, o->recommended_threads, o->recommended_processes);
         } else if (in->top_is_handoff) {
-            o->recommended_processes = in->cores >= 1 ? (int)in->cores : 1;
             ps_fmt(o->reason, sizeof o->reason,
                    "serialized: threads hand one condvar to each other (a GIL-like lock); W/C %s, "
                    "at most %s threads can progress: more threads will not help, use %d processes",

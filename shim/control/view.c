@@ -168,56 +168,47 @@ static int taskless(const struct ps_view_pool *v, const struct ps_thread *t)
     return v->tot.threads >= 3 && t->cpu_ns * 100 * (uint64_t)v->tot.threads < v->tot.cpu_ns;
 }
 
-/* The pool's taskless threads, and their io and sleep. Not past half the
- * pool: its tasks' waits are then not told apart from the rest. A second
- * pass, after the counts are known. */
-static void taskless_threads(int npools, int hwm)
-{
-    for (int i = 0; i < hwm; i++) {
-        const struct ps_thread *t = &ps_threads[i];
-        if (counted_state(t) < 0 || t->pool >= npools)
-            continue;
-        struct ps_view_pool *v = &view.pool[t->pool];
-        if (!taskless(v, t))
-            continue;
-        uint64_t ns[PS_NCAUSE];
-        ps_thread_waits(t, ns);
-        v->tot.taskless++;
-        v->tot.taskless_io_ns += ns[PS_IO];
-        v->tot.taskless_sleep_ns += ns[PS_SLEEP];
-    }
-    for (int pi = 0; pi < npools; pi++) {
-        struct ps_pool_totals *o = &view.pool[pi].tot;
-        if (2 * o->taskless > o->threads)
-            o->taskless = 0, o->taskless_io_ns = o->taskless_sleep_ns = 0;
-    }
-}
-
 /* ... and end with the scheduler's run-queue figure as the runqueue cause. */
 static void totals_end(struct ps_pool_totals *o)
 {
     o->wait_ns[PS_RUNQ] += o->runq_ns;
 }
 
-/* The threads that did a real part of their pool's tasks: a tenth of the
- * busiest one's or more. An event loop per worker owns the connections it
- * accepted, and its size is bounded below by the workers that served them
- * (recommend.c: owned); a connection that only checked the port is open, or
- * read its stats, is one task on a worker of its own, and memcached -t 16
- * under 4 clients and 2 such probes was told 6 workers, which ran 0.79-0.86
- * as fast as 4. Retired threads count if they ran any: their records are
- * folded into the pool. A second pass, after every thread's count is in. */
-static void serving_threads(int npools, int hwm)
+/* A second pass over the threads, once every pool's counts are in.
+ * - The threads that did a real part of their pool's tasks: a tenth of the
+ *   busiest one's or more. An event loop per worker owns the connections it
+ *   accepted, and its size is bounded below by the workers that served them
+ *   (recommend.c: owned); a connection that only checked the port is open,
+ *   or read its stats, is one task on a worker of its own, and memcached -t
+ *   16 under 4 clients and 2 such probes was told 6 workers, which ran
+ *   0.79-0.86 as fast as 4. Retired threads count if they ran any: their
+ *   records are folded into the pool.
+ * - The pool's taskless threads, and their io and sleep. Not past half the
+ *   pool: its tasks' waits are then not told apart from the rest. */
+static void second_pass(int npools, int hwm)
 {
     for (int pi = 0; pi < npools; pi++)
         view.pool[pi].tot.serving = (int)ps_pools[pi].ret_working;
     for (int i = 0; i < hwm; i++) {
         const struct ps_thread *t = &ps_threads[i];
-        if (counted_state(t) < 0 || t->pool < 0 || t->pool >= npools)
+        if (counted_state(t) < 0 || t->pool >= npools)
             continue;
-        struct ps_pool_totals *o = &view.pool[t->pool].tot;
+        struct ps_view_pool *v = &view.pool[t->pool];
+        struct ps_pool_totals *o = &v->tot;
         uint64_t tasks = waits_tasks(t);
         o->serving += tasks > 0 && tasks * 10 >= o->most_tasks;
+        if (!taskless(v, t))
+            continue;
+        uint64_t ns[PS_NCAUSE];
+        ps_thread_waits(t, ns);
+        o->taskless++;
+        o->taskless_io_ns += ns[PS_IO];
+        o->taskless_sleep_ns += ns[PS_SLEEP];
+    }
+    for (int pi = 0; pi < npools; pi++) {
+        struct ps_pool_totals *o = &view.pool[pi].tot;
+        if (2 * o->taskless > o->threads)
+            o->taskless = 0, o->taskless_io_ns = o->taskless_sleep_ns = 0;
     }
 }
 
@@ -363,7 +354,6 @@ const struct ps_view *ps_view_tick(uint64_t now)
         else if (__atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE) && t->cur_cause == PS_IDLE)
             census[pi].idle++;
     }
-    serving_threads(npools, hwm);
     for (int pi = 0; pi < npools; pi++) {
         struct ps_view_pool *v = &view.pool[pi];
         totals_end(&v->tot);
@@ -371,7 +361,7 @@ const struct ps_view *ps_view_tick(uint64_t now)
         census[pi].tasks_by_tally = v->tasks_by_tally;
         census[pi].tot = &v->tot;
     }
-    taskless_threads(npools, hwm);
+    second_pass(npools, hwm);
     ps_pool_tick(now, npools, census);
     note_other_cpu(npools, now, census);
     for (int pi = 0; pi < npools; pi++) {

@@ -428,7 +428,7 @@ static void summary(const char *path)
         ps_poolname_label(pi, name, sizeof name);
         ps_fmt_double(num[0], 32, t->cpu_ns * NS, 2);
         uint64_t aside = t->taskless_io_ns + t->taskless_sleep_ns;
-        ps_fmt_double(num[1], 32, (t->wait_ns[PS_IO] + t->wait_ns[PS_SLEEP] - aside) * NS, 2);
+        ps_fmt_double(num[1], 32, ps_totals_task_wait_ns(t) * NS, 2);
         char more[80] = "";
         if (aside) {
             ps_fmt_double(num[5], 32, aside * NS, 2);

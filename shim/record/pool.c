@@ -891,7 +891,7 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
         }
 
         struct ps_pool_totals tot = *census[i].tot;
-        uint64_t task_wait = tot.wait_ns[PS_IO] + tot.wait_ns[PS_SLEEP] - tot.taskless_io_ns - tot.taskless_sleep_ns;
+        uint64_t task_wait = ps_totals_task_wait_ns(&tot);
         /* History is cumulative and readers take differences: it never goes
          * down (the partition may take back a label it gave too early). */
         if (p->hist_n) {

@@ -297,6 +297,11 @@ struct ps_pool_totals {
     int taskless;
     uint64_t taskless_io_ns, taskless_sleep_ns;
 };
+/* W of W/C: the pool's io and sleep less its taskless threads'. */
+static inline uint64_t ps_totals_task_wait_ns(const struct ps_pool_totals *t)
+{
+    return t->wait_ns[PS_IO] + t->wait_ns[PS_SLEEP] - t->taskless_io_ns - t->taskless_sleep_ns;
+}
 /* What that pass found for one pool this tick. */
 struct ps_pool_census {
     int live, idle, parked;
