@@ -326,6 +326,21 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         target = 1;
         capped = fed_floor = 0;
     }
+    /* Work split into one share per thread ends unevenly: once the first
+     * share is done its core idles while the rest finish, and on a shared
+     * host cores run at unequal speeds (sysbench mutex's two threads here
+     * used 0.69 and 1.12 s of CPU for the same share, the first core idle
+     * for the last 0.43 s). Twice as many shares, each half as long, end
+     * closer together: sysbench mutex on 2 cores, medians of 5 runs, ran
+     * 0.72-0.91 as fast at 2 threads as at its best (4-16, within 10 % of
+     * each other) in four sweeps. Oversubscribed CPU-bound work loses little
+     * else: sysbench cpu runs as fast at 2 to 16. Not for a serialized pool
+     * (sysbench threads' yields under its locks run 0.39 as fast at 4). */
+    int split = in->fixed_shares && !serial && o->w_c < 0.25 && target < ceil(2 * in->cores) && !cheap;
+    if (split) {
+        target = ceil(2 * in->cores);
+        capped = 0;
+    }
     /* W/C over a few milliseconds of CPU is mostly noise (a thread parked in
      * pause() reads as W/C in the tens of thousands): do not size from it. */
     int little_cpu = C < PS_LITTLE_CPU_S && in->threads > 0 && target > in->threads;
@@ -460,6 +475,13 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                    "; its tasks were not all seen (taken from the queue without a wait), so the load "
                    "offered is unknown: that size is for a queue that never empties");
         }
+    }
+    if (split) {
+        size_t n = strlen(o->reason);
+        ps_fmt(o->reason + n, sizeof o->reason - n,
+               "; but %d: each thread ran one share of the work from start to end, and shares end unevenly "
+               "(cores of unequal speed, the last share alone at the end); smaller shares, two per core, "
+               "end closer together", o->recommended_threads);
     }
     if (cheap) {
         char tw[32], ho[32];

@@ -11,7 +11,8 @@
  *               closed queueing model (qmodel.h): goetz plus headroom for
  *               tasks whose bursts and waits vary
  *   recommended = min(queueing, bottleneck rounded, peak demand), at least 1;
- *               1 when a task's work is shorter than handing it over. */
+ *               1 when a task's work is shorter than handing it over; two per
+ *               core for CPU-bound work split into one share per thread. */
 #ifndef PS_RECOMMEND_H
 #define PS_RECOMMEND_H
 #include <stdint.h>
@@ -42,6 +43,9 @@ struct ps_rec_in {
                                 more threads than that would find nothing to do */
     double task_work_s;      /* cpu + io + sleep per task, 0 = tasks unknown */
     double handoff_s;        /* median time from a post to the woken worker running, 0 = unknown */
+    int fixed_shares;        /* two or more threads that each ran one share of the work from
+                                start to end: no task taken from a queue, no wait for work,
+                                next to nothing blocked (sysbench mutex, a static split) */
     int owners;              /* an event loop per worker: the workers that served clients
                                 (each owns the connections it accepted; one that served a
                                 tenth of the busiest one's tasks or more), 0 = not such a pool */

@@ -319,13 +319,15 @@ const struct ps_view *ps_view_tick(uint64_t now)
     ps_pool_learn();
     learn_task_objects();
     static struct ps_pool_census census[PS_MAX_POOLS];
-    static uint64_t first[PS_MAX_POOLS], last[PS_MAX_POOLS];
+    static uint64_t first[PS_MAX_POOLS], last[PS_MAX_POOLS], first_end[PS_MAX_POOLS];
+    static int ended[PS_MAX_POOLS];
     int npools = 0;
     for (; npools < PS_MAX_POOLS && __atomic_load_n(&ps_pools[npools].used, __ATOMIC_ACQUIRE) == 2; npools++) {
         totals_begin(npools, &view.pool[npools].tot);
         view.pool[npools].calls = view.pool[npools].lock_events = 0;
         memset(&census[npools], 0, sizeof census[npools]);
-        first[npools] = last[npools] = 0;
+        first[npools] = last[npools] = first_end[npools] = 0;
+        ended[npools] = 0;
     }
     int hwm = ps_thread_hwm();
     for (int i = 0; i < hwm; i++) {
@@ -342,8 +344,12 @@ const struct ps_view *ps_view_tick(uint64_t now)
             first[pi] = t->born_ns;
         if (end > last[pi])
             last[pi] = end;
-        if (st != PS_T_LIVE)
+        if (st != PS_T_LIVE) {
+            if (!first_end[pi] || end < first_end[pi])
+                first_end[pi] = end;
+            ended[pi]++;
             continue;
+        }
         census[pi].live++;
         struct ps_view_pool *v = &view.pool[pi];
         for (int k = 0; k < PS_NCAUSE; k++)
@@ -373,6 +379,8 @@ const struct ps_view *ps_view_tick(uint64_t now)
         v->busy = v->live - v->idle - v->parked;
         v->peak = peak_threads(pi, &v->tot);
         v->wall_s = last[pi] > first[pi] ? (double)(last[pi] - first[pi]) * NS : 0;
+        v->ends_spread = ended[pi] >= 2 && ended[pi] == v->tot.threads && v->wall_s > 0 && last[pi] > first_end[pi] ?
+                         (double)(last[pi] - first_end[pi]) * NS / v->wall_s : 0;
         const struct ps_pool *p = &ps_pools[pi];
         v->hist_n = __atomic_load_n(&p->hist_n, __ATOMIC_ACQUIRE);
         v->last = p->hist[(v->hist_n - 1) % PS_HIST];
@@ -499,6 +507,14 @@ struct ps_obj *ps_view_top_contention(int pi, double *wait_s)
  * peak, over 300 ms): one, and what runs outside the lock. */
 #define PS_GIL_PARALLEL_MAX 1.25
 
+/* Threads blocked under this share of their CPU time ran their work from
+ * start to end (recommend.h, fixed_shares). */
+#define PS_SHARE_BLOCKED 0.05
+/* ... and ended one by one when the first ended this share of the pool's
+ * life before the last (sysbench mutex: 8 threads 14 %, 2 threads 0.3-38 %;
+ * sysbench cpu's, stopped by its timer, end within a millisecond). */
+#define PS_SHARE_SPREAD 0.05
+
 /* The model's answer for v (pool pi), corrected by what the controller
  * measured at the sizes it ran. */
 static void answer(int pi, struct ps_view_pool *v)
@@ -546,6 +562,20 @@ static void answer(int pi, struct ps_view_pool *v)
                     !ps_pool_idle_one_waiter(pi);
     in.one_poller = v->idle_site && tot->threads > 1 && tot->pollers < 2;
     in.owners = !v->idle_site || !v->tasks_whole ? 0 : v->tasks_by_tally ? tot->working : tot->serving;
+    /* each thread one share: at most one task each (sysbench's workers
+     * wait on a condvar for their start, which may count as one), blocked
+     * on anything, its wait for work included, under PS_SHARE_BLOCKED of
+     * its CPU time (not of its life: oversubscribed, its threads wait for a
+     * core most of it, and sysbench threads' 5 % of lock wait at 8 threads
+     * is 22 % of its CPU), and the threads ended one by one: a pool's
+     * workers told to stop end together, and so do threads that run for a
+     * given time (sysbench cpu and threads, which run 0.39 as fast at 4
+     * threads as at 2: each yields under its locks) */
+    double blocked = in.io_s + in.sleep_s + in.lock_s + in.cond_s + in.idle_s +
+                     (tot->taskless_io_ns + tot->taskless_sleep_ns) * NS;
+    in.fixed_shares = tot->threads >= 2 && !(in.tasks_seen && tot->tasks > (uint64_t)tot->threads) &&
+                      !in.took_none && in.cpu_s > 0 && blocked < PS_SHARE_BLOCKED * in.cpu_s &&
+                      v->ends_spread >= PS_SHARE_SPREAD;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);
     v->top_handoff = 0;
     v->top_key = v->top ? v->top->key : 0;

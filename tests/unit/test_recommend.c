@@ -655,3 +655,27 @@ Test(recommend, a_pool_waiting_on_its_queue_condvar_is_sized_by_its_load_with_ta
     o = rec(in);
     cr_expect_gt(o.recommended_threads, 10, "%d: %s", o.recommended_threads, o.reason);
 }
+
+/* One share of the work per thread, ending one by one: W/C 0 gives the
+ * cores (2), and the shares' uneven ends ask for two per core (4); 1.5
+ * cores (a quota) give 3. Not for a serialized pool, nor for tasks that
+ * wait (W/C 1: the model's own size stands). */
+Test(recommend, fixed_shares_are_two_threads_per_core)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 8, .runq_s = 20,
+                                                  .wall_s = 4, .fixed_shares = 1 });
+    cr_expect_eq(o.recommended_threads, 4);
+    cr_expect_eq(o.cls, PS_CLASS_STARVED);
+    cr_expect(strstr(o.reason, "; but 4: each thread ran one share of the work") != NULL, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 1.5, .threads = 2, .cpu_s = 2, .wall_s = 1.4, .fixed_shares = 1 });
+    cr_expect_eq(o.recommended_threads, 3, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 2, .cpu_s = 2, .wall_s = 1.1 });
+    cr_expect_eq(o.recommended_threads, 2, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 2, .lock_s = 6, .top_wait_s = 6,
+                                .top_hold_s = 1.5, .wall_s = 4, .fixed_shares = 1 });
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL);
+    cr_expect(o.recommended_threads < 4, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 2, .sleep_s = 2, .wall_s = 1,
+                                .fixed_shares = 1 });
+    cr_expect(strstr(o.reason, "share") == NULL, "%s", o.reason);
+}
