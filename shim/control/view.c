@@ -511,9 +511,12 @@ struct ps_obj *ps_view_top_contention(int pi, double *wait_s)
  * start to end (recommend.h, fixed_shares). */
 #define PS_SHARE_BLOCKED 0.05
 /* ... and ended one by one when the first ended this share of the pool's
- * life before the last (sysbench mutex: 8 threads 14 %, 2 threads 0.3-38 %;
- * sysbench cpu's, stopped by its timer, end within a millisecond). */
-#define PS_SHARE_SPREAD 0.05
+ * life before the last (sysbench mutex at 8 threads: 1.1-13 % in 7 runs;
+ * sysbench cpu's and threads', stopped by a timer, 0.01-0.6 %, beside two
+ * CPU hogs included) ... */
+#define PS_SHARE_SPREAD 0.01
+/* ... switching involuntarily fewer times than this per second of CPU. */
+#define PS_SHARE_SWITCHES 5000
 
 /* The model's answer for v (pool pi), corrected by what the controller
  * measured at the sizes it ran. */
@@ -567,15 +570,17 @@ static void answer(int pi, struct ps_view_pool *v)
      * on anything, its wait for work included, under PS_SHARE_BLOCKED of
      * its CPU time (not of its life: oversubscribed, its threads wait for a
      * core most of it, and sysbench threads' 5 % of lock wait at 8 threads
-     * is 22 % of its CPU), and the threads ended one by one: a pool's
-     * workers told to stop end together, and so do threads that run for a
-     * given time (sysbench cpu and threads, which run 0.39 as fast at 4
-     * threads as at 2: each yields under its locks) */
+     * is 22 % of its CPU), the threads ending one by one (a pool's workers
+     * told to stop end together, and so do threads that run for a given
+     * time), and not yielding: sched_yield counts as an involuntary switch,
+     * and sysbench threads, which yields under its locks (1.6 million a
+     * second of CPU, against 260 for plain preemption), runs 0.39 as fast
+     * at 4 threads as at 2 */
     double blocked = in.io_s + in.sleep_s + in.lock_s + in.cond_s + in.idle_s +
                      (tot->taskless_io_ns + tot->taskless_sleep_ns) * NS;
     in.fixed_shares = tot->threads >= 2 && !(in.tasks_seen && tot->tasks > (uint64_t)tot->threads) &&
                       !in.took_none && in.cpu_s > 0 && blocked < PS_SHARE_BLOCKED * in.cpu_s &&
-                      v->ends_spread >= PS_SHARE_SPREAD;
+                      v->ends_spread >= PS_SHARE_SPREAD && tot->nivcsw < PS_SHARE_SWITCHES * in.cpu_s;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);
     v->top_handoff = 0;
     v->top_key = v->top ? v->top->key : 0;

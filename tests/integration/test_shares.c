@@ -3,16 +3,19 @@
  * mutex on a shared host). Once the first share is done its core idles
  * while the rest finish, so the pool is sized at two threads per core
  * (recommend.c, fixed_shares). Threads that run for a given time end
- * together (sysbench cpu, sysbench threads, whose yields under its locks
- * run 0.39 as fast at 4 threads as at 2): those keep the cores' size. */
+ * together (sysbench cpu), and threads that yield (sysbench threads, whose
+ * yields under its locks run 0.39 as fast at 4 threads as at 2): those
+ * keep the cores' size. */
 #include "pool_test.h"
 #include <math.h>
 #include <string.h>
 
-/* Runs 8 workers with the given options; the pool, its cores in cores. */
+/* Runs 8 workers with the given options (shares of 50 ms and more unless
+ * timed); the pool, its cores in cores. */
 static json_t *run_shares(struct ps_run *r, const char *opt, const char *val, double *cores)
 {
-    char *argv[] = { (char *)ps_build_path("fixtures/shares"), "--threads", "8", (char *)opt, (char *)val, NULL };
+    char *argv[] = { (char *)ps_build_path("fixtures/shares"), "--threads", "8", "--cpu-ms", "50",
+                     (char *)opt, (char *)val, NULL };
     json_t *p = pt_run_pool(r, argv, "share_worker");
     *cores = ps_num(p, "model_cores");
     cr_expect_eq(ps_num(p, "threads"), 8);
@@ -23,7 +26,7 @@ Test(shares, threads_that_end_one_by_one_are_sized_at_two_per_core, .timeout = 6
 {
     struct ps_run r;
     double cores;
-    json_t *p = run_shares(&r, "--cpu-ms", "50", &cores);
+    json_t *p = run_shares(&r, "--skew", "0.5", &cores);
     cr_expect_eq(ps_num(p, "recommended_threads"), ceil(2 * cores), "cores %g: %s", cores, ps_str(p, "reason"));
     cr_expect(strstr(ps_str(p, "reason"), "one share of the work") != NULL, "%s", ps_str(p, "reason"));
     ps_run_free(&r);
@@ -33,7 +36,17 @@ Test(shares, threads_that_end_together_keep_the_cores_size, .timeout = 60)
 {
     struct ps_run r;
     double cores;
-    json_t *p = run_shares(&r, "--timed-ms", "600", &cores);
+    json_t *p = run_shares(&r, "--timed-ms", "1500", &cores);
+    cr_expect(ps_num(p, "recommended_threads") <= ceil(cores), "cores %g: %s", cores, ps_str(p, "reason"));
+    cr_expect(strstr(ps_str(p, "reason"), "share") == NULL, "%s", ps_str(p, "reason"));
+    ps_run_free(&r);
+}
+
+Test(shares, threads_that_yield_keep_the_cores_size, .timeout = 60)
+{
+    struct ps_run r;
+    double cores;
+    json_t *p = run_shares(&r, "--yield", "1", &cores);
     cr_expect(ps_num(p, "recommended_threads") <= ceil(cores), "cores %g: %s", cores, ps_str(p, "reason"));
     cr_expect(strstr(ps_str(p, "reason"), "share") == NULL, "%s", ps_str(p, "reason"));
     ps_run_free(&r);

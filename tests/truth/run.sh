@@ -210,7 +210,8 @@ if [ "$MODE" != quick ]; then
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep_taskset_c0 "taskset -c 0 $WORK/glib_pool {N} 300 1 4" 2 1 2 3 4 5 6 8 12 16
     T="$HERE/tput.sh"
     sweep sysbench_threads "$T sysbench-threads {N}" 16 1 2 3 4 8 16
-    sweep sysbench_mutex "$T sysbench-mutex {N}" 8 1 2 4 8 16
+    # shares of fixed work: runs differ by 10-20 % (cores of unequal speed), so 7 each
+    sweep sysbench_mutex "$T sysbench-mutex {N}" 8 1 2 4 8 16 --reps 7
     sweep sysbench_cpu "$T sysbench-cpu {N}" 16 1 2 4 8 16
     [ -f "$WORK/data" ] && sweep pigz "$T pigz {N} $WORK/data" 8 1 2 3 4 8
     [ -f "$WORK/text" ] && command -v zstd >/dev/null && sweep zstd "$T zstd {N} $WORK/text" 8 1 2 3 4 8
