@@ -334,8 +334,10 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * closer together: sysbench mutex on 2 cores, medians of 5 runs, ran
      * 0.72-0.91 as fast at 2 threads as at its best (4-16, within 10 % of
      * each other) in four sweeps. Oversubscribed CPU-bound work loses little
-     * else: sysbench cpu runs as fast at 2 to 16. Not for a serialized pool
-     * (sysbench threads' yields under its locks run 0.39 as fast at 4). */
+     * else: sysbench cpu runs as fast at 2 to 16. Not for a serialized
+     * pool, whose threads would queue longer; threads that yield are no
+     * fixed shares either (view.c: sysbench threads, yielding under its
+     * locks, runs 0.39 as fast at 4 as at 2). */
     int split = in->fixed_shares && !serial && o->w_c < 0.25 && target < ceil(2 * in->cores) && !cheap;
     if (split) {
         target = ceil(2 * in->cores);

@@ -44,8 +44,9 @@ struct ps_rec_in {
     double task_work_s;      /* cpu + io + sleep per task, 0 = tasks unknown */
     double handoff_s;        /* median time from a post to the woken worker running, 0 = unknown */
     int fixed_shares;        /* two or more threads that each ran one share of the work from
-                                start to end: no task taken from a queue, no wait for work,
-                                next to nothing blocked (sysbench mutex, a static split) */
+                                start to end (sysbench mutex, a static split): at most one
+                                task each, next to nothing blocked, ending one by one, not
+                                yielding (view.c) */
     int owners;              /* an event loop per worker: the workers that served clients
                                 (each owns the connections it accepted; one that served a
                                 tenth of the busiest one's tasks or more), 0 = not such a pool */
