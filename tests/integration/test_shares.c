@@ -32,22 +32,23 @@ Test(shares, threads_that_end_one_by_one_are_sized_at_two_per_core, .timeout = 6
     ps_run_free(&r);
 }
 
-Test(shares, threads_that_end_together_keep_the_cores_size, .timeout = 60)
+/* Runs them with opt: the pool keeps the cores' size, with no word of shares. */
+static void expect_cores_size(const char *opt, const char *val)
 {
     struct ps_run r;
     double cores;
-    json_t *p = run_shares(&r, "--timed-ms", "1500", &cores);
+    json_t *p = run_shares(&r, opt, val, &cores);
     cr_expect(ps_num(p, "recommended_threads") <= ceil(cores), "cores %g: %s", cores, ps_str(p, "reason"));
     cr_expect(strstr(ps_str(p, "reason"), "share") == NULL, "%s", ps_str(p, "reason"));
     ps_run_free(&r);
 }
 
+Test(shares, threads_that_end_together_keep_the_cores_size, .timeout = 60)
+{
+    expect_cores_size("--timed-ms", "1500");
+}
+
 Test(shares, threads_that_yield_keep_the_cores_size, .timeout = 60)
 {
-    struct ps_run r;
-    double cores;
-    json_t *p = run_shares(&r, "--yield", "1", &cores);
-    cr_expect(ps_num(p, "recommended_threads") <= ceil(cores), "cores %g: %s", cores, ps_str(p, "reason"));
-    cr_expect(strstr(ps_str(p, "reason"), "share") == NULL, "%s", ps_str(p, "reason"));
-    ps_run_free(&r);
+    expect_cores_size("--yield", "1");
 }
