@@ -576,8 +576,10 @@ static void answer(int pi, struct ps_view_pool *v)
      * and sysbench threads, which yields under its locks (1.6 million a
      * second of CPU, against 260 for plain preemption), runs 0.39 as fast
      * at 4 threads as at 2 */
-    double blocked = in.io_s + in.sleep_s + in.lock_s + in.cond_s + in.idle_s +
-                     (tot->taskless_io_ns + tot->taskless_sleep_ns) * NS;
+    uint64_t blocked_ns = 0;             /* every thread's, taskless ones included */
+    for (int c = 0; c < PS_RUNQ; c++)
+        blocked_ns += tot->wait_ns[c];
+    double blocked = blocked_ns * NS;
     in.fixed_shares = tot->threads >= 2 && !(in.tasks_seen && tot->tasks > (uint64_t)tot->threads) &&
                       !in.took_none && in.cpu_s > 0 && blocked < PS_SHARE_BLOCKED * in.cpu_s &&
                       v->ends_spread >= PS_SHARE_SPREAD && tot->nivcsw < PS_SHARE_SWITCHES * in.cpu_s;
