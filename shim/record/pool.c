@@ -828,20 +828,26 @@ void ps_pool_learn(void)
  * several waits on may be that worker's own, whose posts while it is busy
  * are no queue. Until a second worker's wait on it ends, twins (xz: a
  * condvar per worker) cannot be told yet: early in xz -T4, 1 run in 6 wrote
- * a dump for "about 131 tasks queued for 3 workers, growing". An event
- * loop's idle wait is a site where each worker polls an fd of its own. */
-static int idle_wait_shared(const struct ps_pool *p, int live)
+ * a dump for "about 131 tasks queued for 3 workers, growing". A pool of one
+ * is one that only ever had one thread, not one down to its last, whose
+ * own object is no more a queue than before the others ended. A worker
+ * that is the pool's first and only one so far cannot be told from a lone
+ * worker with a queue: its posts are trusted (xz -T4 wrote "about 2659
+ * tasks queued for 1 workers, growing" once under load). An event loop's
+ * idle wait is a site where each worker polls an fd of its own. */
+static int idle_wait_shared(const struct ps_pool *p)
 {
     uintptr_t k = __atomic_load_n(&p->idle_obj, __ATOMIC_ACQUIRE);
     const struct ps_obj *o = k ? ps_obj_find(k) : NULL;
-    return live <= 1 || !o || o->kind == PS_K_POLL || __atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED);
+    return __atomic_load_n(&p->joined, __ATOMIC_RELAXED) <= 1 || !o || o->kind == PS_K_POLL ||
+           __atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED);
 }
 
 int ps_pool_idle_one_waiter(int pi)
 {
     if (pi < 0 || pi >= PS_MAX_POOLS || ps_pool_lone(pi))
         return 0;
-    return !idle_wait_shared(&ps_pools[pi], __atomic_load_n(&ps_pools[pi].joined, __ATOMIC_RELAXED));
+    return !idle_wait_shared(&ps_pools[pi]);
 }
 
 /* The pool's CPU rate over its last few ticks (the sampler reads each
@@ -879,7 +885,7 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
             p->queue_calibrated = p->idle_obj != 0;
         }
         int64_t q = (int64_t)(subs - tasks - p->queue_offset);
-        if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED) || !idle_wait_shared(p, live)) {
+        if (__atomic_load_n(&p->twin_objs, __ATOMIC_RELAXED) || !idle_wait_shared(p)) {
             q = 0;                           /* posts to one worker's object: no queue seen */
             p->queue_calibrated = 0;
         }

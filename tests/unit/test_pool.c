@@ -297,3 +297,30 @@ Test(pool, a_renamed_thread_that_waited_joins_the_pool_of_its_new_name)
     cr_expect_eq(w4->pool, workers, "it worked, yet joins its siblings");
     cr_expect_eq(ps_pools[java2].alias[0], 0, "the pool it left keeps its name");
 }
+
+/* The queue estimate of a pool whose wait for work only one worker has waited
+ * on: none, as for xz's encoders, each on a condvar of its own that the main
+ * thread posts at every hand-off of input. That holds when the pool is down
+ * to its last worker too; only a pool that never had a second thread reads
+ * its posts as queued tasks. */
+Test(pool, a_pool_down_to_one_worker_reads_no_queue_from_one_workers_object)
+{
+    int pi = ut_tables_init((void *)0x6000, "xz");
+    struct ps_obj *own = ps_obj_get(0x7000, PS_K_COND);
+    cr_assert_not_null(own);
+    struct ps_pool *p = &ps_pools[pi];
+    p->idle_obj = 0x7000;
+    p->submissions = 2700;
+    p->tasks = 41;
+    struct ps_pool_totals tot = { 0 };
+    struct ps_pool_census c = { .live = 1, .idle = 0, .parked = 0, .tot = &tot };
+    p->joined = 1;
+    ps_pool_tick(1000000000ull, 1, &c);
+    cr_expect_eq(p->queue_est, 2659, "a pool of one: its posts less its starts are its queue");
+    p->joined = 4;
+    ps_pool_tick(2000000000ull, 1, &c);
+    cr_expect_eq(p->queue_est, 0, "one of four workers left: read %lu queued", (unsigned long)p->queue_est);
+    own->waiters_many = 1;
+    ps_pool_tick(3000000000ull, 1, &c);
+    cr_expect_eq(p->queue_est, 2659, "a wait for work all workers shared: its queue is read");
+}

@@ -137,6 +137,7 @@ Test(view, a_queue_is_read_once_two_workers_have_waited_for_work, .init = setup)
 {
     struct ps_thread *a = thread(0, pi, 100000000, 0), *b = thread(1, pi, 100000000, 0);
     thread(2, pi, 100000000, 0);
+    ps_pools[pi].joined = 3;
     ps_pools[pi].idle_obj = 0x4008;
     ps_pools[pi].idle_kind = PS_K_COND;
     struct ps_obj *cv = ps_obj_get(0x4008, PS_K_COND);
