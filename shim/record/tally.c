@@ -194,17 +194,31 @@ void ps_tally_learn(const int *want, int npools)
  * posts show it: posted PS_FED_POSTS times or more by a thread of no pool,
  * and by no thread of a pool (a lock is released by those who take it), it
  * is entered and marked, and its takers name the pool it feeds
- * (ps_obj_on_take). At most PS_FED_MAX, never unmarked. */
+ * (ps_obj_on_take). At most PS_FED_MAX, never unmarked. A key turned down
+ * (a pool's thread posted it: a lock) is remembered in a ring of
+ * PS_REFUSED, so that each tick does not walk the thread table again for
+ * every lock an outside thread posts often (the agent's cost grew with
+ * threads × such locks). A key once posted by a pool's thread is a lock
+ * for good, even when that thread's tally has since let its entry go. */
 #define PS_FED_POSTS 16
 #define PS_FED_MAX 32
+#define PS_REFUSED 64
+static int in_keys(const uintptr_t *keys, int n, uintptr_t key)
+{
+    for (int k = 0; k < n; k++)
+        if (keys[k] == key)
+            return 1;
+    return 0;
+}
+
 void ps_tally_mark_fed(void)
 {
-    static uintptr_t marked[PS_FED_MAX];
-    static int nmarked;
+    static uintptr_t marked[PS_FED_MAX], refused[PS_REFUSED];
+    static int nmarked, nrefused, next_refused;
     static uint32_t epoch;
     if (epoch != ps_obj_table_epoch()) {  /* a fork's child: its table starts empty */
         epoch = ps_obj_table_epoch();
-        nmarked = 0;
+        nmarked = nrefused = next_refused = 0;
     }
     if (nmarked >= PS_FED_MAX)
         return;
@@ -217,17 +231,22 @@ void ps_tally_mark_fed(void)
             uintptr_t key = __atomic_load_n(&t->tally.key[e], __ATOMIC_ACQUIRE);
             if (!key || (key & PS_TALLY_COND) || __atomic_load_n(&t->tally.n[e], __ATOMIC_RELAXED) < PS_FED_POSTS)
                 continue;
-            int seen = 0;
-            for (int k = 0; k < nmarked && !seen; k++)
-                seen = marked[k] == key;
-            for (int j = 0; j < hwm && !seen; j++)
-                seen = counts_thread(&ps_threads[j]) && ps_threads[j].pool >= 0 &&
+            if (in_keys(marked, nmarked, key) || in_keys(refused, nrefused, key))
+                continue;
+            int lock = 0;
+            for (int j = 0; j < hwm && !lock; j++)
+                lock = counts_thread(&ps_threads[j]) && ps_threads[j].pool >= 0 &&
                        ps_tally_count(&ps_threads[j].tally, key) > 0;
-            if (seen)
+            struct ps_obj *o = lock ? NULL : ps_obj_get(key, PS_K_SEM);
+            if (!o || o->kind != PS_K_SEM) {
+                if (lock || o) {          /* a full object table may take it later */
+                    refused[next_refused] = key;
+                    next_refused = (next_refused + 1) % PS_REFUSED;
+                    if (nrefused < PS_REFUSED)
+                        nrefused++;
+                }
                 continue;
-            struct ps_obj *o = ps_obj_get(key, PS_K_SEM);
-            if (!o || o->kind != PS_K_SEM)
-                continue;
+            }
             __atomic_store_n(&o->fed, 1, __ATOMIC_RELAXED);
             marked[nmarked++] = key;
         }

@@ -246,3 +246,21 @@ Test(tally, a_semaphore_only_a_producer_posts_is_learned_from_its_takes, .init =
     ps_view_tick(NOW);
     cr_expect_eq(ps_pools[pi].idle_obj, ITEMS, "learned %#lx", (unsigned long)ps_pools[pi].idle_obj);
 }
+
+/* A lock a pool's thread has posted is turned down for good: not marked fed
+ * when that thread's tally lets its entry go (a worker's tally churns
+ * through futures' locks), and not looked up again at every tick. */
+Test(tally, a_lock_a_worker_posted_stays_turned_down, .init = setup)
+{
+    struct ps_thread *producer = thread(0, -1), *w1 = thread(1, pi);
+    posts(producer, QUEUE, 300);
+    posts(w1, QUEUE, 3);
+    ps_tally_mark_fed();
+    struct ps_obj *q = ps_obj_find(QUEUE);
+    cr_expect(!q || !q->fed, "a lock a worker released is marked fed");
+    memset(&w1->tally, 0, sizeof w1->tally);      /* its entry taken over since */
+    posts(producer, QUEUE, 300);
+    ps_tally_mark_fed();
+    q = ps_obj_find(QUEUE);
+    cr_expect(!q || !q->fed, "marked fed once the worker's entry went");
+}
