@@ -540,8 +540,11 @@ static void answer(int pi, struct ps_view_pool *v)
     in.max_thread_contention_s = tot->max_thread_contention_ns * NS;
     /* queued = posts less tasks: a count of tasks that is a part (CPython's
      * SimpleQueue, taken without its lock while items are queued) would read
-     * as a queue that never drains, or none */
-    in.demand_peak = v->tasks_whole && !v->tasks_by_tally ? (int)p->demand_peak : 0;
+     * as a queue that never drains, or none. Known only if every tick read
+     * it: one that found all workers busy before the queue could be read
+     * leaves it unknown (pool.c); the busiest tick bounds it from below. */
+    in.demand_peak = v->tasks_whole && !v->tasks_by_tally && !p->demand_unseen && p->demand_peak
+                         ? (int)(p->demand_peak > p->busy_peak ? p->demand_peak : p->busy_peak) : 0;
     uint64_t handoffs;
     double h50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
     /* enough hand-offs for a median, and tasks whose count is whole and

@@ -890,10 +890,18 @@ void ps_pool_tick(uint64_t now, int npools, const struct ps_pool_census *census)
             p->queue_calibrated = 0;
         }
         p->queue_est = q > 0 ? (uint64_t)q : 0;
+        /* The peak demand bounds the pool's size only if no tick could have
+         * missed it: node's crypto pool, 400 tasks posted at once to 4
+         * workers busy until the end, calibrated only when all went idle at
+         * the end, read a peak of 1 and was told 1 thread on 2 cores. */
+        if (p->threads_busy > 0 && (uint32_t)p->threads_busy > p->busy_peak)
+            p->busy_peak = (uint32_t)p->threads_busy;
         if (p->queue_calibrated) {
             uint64_t demand = (uint64_t)p->threads_busy + p->queue_est;
             if (demand > p->demand_peak)
                 p->demand_peak = demand > UINT32_MAX ? UINT32_MAX : (uint32_t)demand;
+        } else if (p->threads_busy > 0 && !idle) {
+            p->demand_unseen = 1;
         }
 
         struct ps_pool_totals tot = *census[i].tot;

@@ -77,6 +77,9 @@ struct ps_pool {
                                     once the queue estimate is trustworthy; 0 = unknown */
     int queue_calibrated;        /* agent: seen all idle after the idle wait was known, so
                                     submissions and starts are counted from a known zero */
+    uint32_t busy_peak;          /* agent: most workers busy at a tick, its queue read or not */
+    int demand_unseen;           /* agent: a tick found every worker busy while its queue could
+                                    not be read: more may have been in flight than any peak */
     int threads_live, threads_busy, threads_idle;
     int joined;                  /* threads that ever joined the pool (a renamed thread may count twice) */
     double cpu_rate_peak;        /* agent: the most cores its threads used over PS_PEAK_TICKS ticks:

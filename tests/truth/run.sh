@@ -172,8 +172,12 @@ for (let i = 0; i < 64; i++) one();
 JS
         # each readFile is 4 libuv requests (open, fstat, read, close)
         TASKS=160000 case_ node_fs_uv4 env UV_THREADPOOL_SIZE=4 node "$WORK/fs.js"
+        # the crypto pool: 400 pbkdf2 tasks posted at once, pure CPU. Its
+        # queue is read only once all workers go idle at the end: the peak
+        # demand of that tail (1) capped it at 1 thread, 1 run in 4.
+        TASKS=400 WC=0 case_ node_crypto_uv4 env UV_THREADPOOL_SIZE=4 node "$HERE/pools/node_crypto.js" 400 20000
     else
-        echo "node_fs_uv4: skipped (no node)"
+        echo "node_fs_uv4, node_crypto_uv4: skipped (no node)"
     fi
     # java.util.concurrent's fixed pool, the pool the article sizes. HotSpot
     # starts every thread at one routine and names it as it begins; it
@@ -223,6 +227,8 @@ if [ "$MODE" != quick ]; then
     [ -f "$WORK/java/JavaPool.class" ] &&
         sweep java_1cpu_4sleep "java -cp $WORK/java JavaPool {N} 1500 1 4" 4 4 8 10 13 16 24 32
     command -v node >/dev/null && sweep node_fs "$T node-fs {N}" 16 1 2 3 4 8 16
+    command -v node >/dev/null &&
+        sweep node_crypto "UV_THREADPOOL_SIZE={N} node $HERE/pools/node_crypto.js 400 20000" 16 1 2 3 4 8 16
     command -v memcached >/dev/null && [ -x "$B/bench/memc_load" ] &&
         sweep memcached "$T memcached-rt {N} $B/bench/memc_load" 16 1 2 4 8 16 --reps 7
 fi

@@ -357,3 +357,62 @@ Test(view, an_event_loop_is_owed_the_workers_that_served_its_clients_not_a_probe
     p = ps_view_answer(pi);
     cr_expect_eq(p->rec.recommended_threads, 4, "recommended %d: %s", p->rec.recommended_threads, p->rec.reason);
 }
+
+/* node's crypto pool: 400 tasks posted at once to 4 workers, busy until the
+ * end; the queue is calibrated only when all go idle at the end, and a tick
+ * after saw one busy. The peak of the calibrated ticks (1) does not bound
+ * the pool: the ticks before it found every worker busy and could not read
+ * the queue. It was told 1 thread on 2 cores for pure CPU work. */
+static void set_idle(int n, int idle)
+{
+    for (int i = 0; i < n; i++) {
+        ps_threads[i].cur_since_ns = i < idle ? NOW - 1000 : 0;
+        ps_threads[i].cur_cause = i < idle ? PS_IDLE : PS_COND;
+    }
+}
+
+Test(view, a_peak_demand_read_only_at_the_end_does_not_cap_a_pool_busy_before, .init = setup)
+{
+    ps_cores = 2;
+    condvar_pool_of(4);
+    for (int i = 0; i < 4; i++)
+        thread(i, pi, 450000000, 0)->tasks = 100;
+    ps_pools[pi].submissions = 400;
+    ps_pools[pi].tasks = 400;
+    set_idle(4, 0);                       /* all busy, queue not yet read */
+    ps_view_tick(NOW - 600000000ull);
+    set_idle(4, 4);                       /* all idle: the queue is read from here */
+    ps_view_tick(NOW - 400000000ull);
+    set_idle(4, 3);                       /* one busy: a peak of 1 */
+    ps_view_tick(NOW - 200000000ull);
+    const struct ps_view_pool *p = ps_view_answer(pi);
+    cr_assert_not_null(p);
+    cr_expect_eq(ps_pools[pi].demand_peak, 1);
+    cr_expect(ps_pools[pi].demand_unseen);
+    cr_expect_eq(p->rec.recommended_threads, 2, "told %d: %s", p->rec.recommended_threads, p->rec.reason);
+    cr_expect_null(strstr(p->rec.reason, "capped"), "%s", p->rec.reason);
+}
+
+/* The same pool seen idle from its first tick: its peak holds, and the
+ * busiest tick (2 workers) bounds it from below. */
+Test(view, a_peak_demand_read_at_every_tick_caps_the_pool, .init = setup)
+{
+    ps_cores = 2;
+    condvar_pool_of(4);
+    for (int i = 0; i < 4; i++) {
+        struct ps_thread *t = thread(i, pi, 450000000, 0);
+        t->tasks = 100;
+        t->blocked_ns[PS_SLEEP] = 4000000000ull;   /* W/C 8.9: goetz 20 */
+    }
+    set_idle(4, 4);
+    ps_view_tick(NOW - 600000000ull);
+    set_idle(4, 2);
+    ps_view_tick(NOW - 400000000ull);
+    set_idle(4, 3);
+    ps_view_tick(NOW - 200000000ull);
+    const struct ps_view_pool *p = ps_view_answer(pi);
+    cr_assert_not_null(p);
+    cr_expect_not(ps_pools[pi].demand_unseen);
+    cr_expect_eq(p->rec.recommended_threads, 2, "told %d: %s", p->rec.recommended_threads, p->rec.reason);
+    cr_expect(strstr(p->rec.reason, "capped at 2") != NULL, "%s", p->rec.reason);
+}
