@@ -432,7 +432,9 @@ void an_report_text(FILE *out, const json_t *answers)
                 an_safe(b6, sizeof b6, an_str(a, "control"), 10),
                 !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "exec")    ? "  (written before exec)"
                 : !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "_exit") ? "  (written at _exit)"
-                                                                              : "");
+                : !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "running")
+                    ? "  (written while it ran: it ended without exit handlers, or runs still)"
+                    : "");
     }
     /* Pools in order of first appearance across files. */
     json_t *keys = json_array();

@@ -110,12 +110,16 @@ static const char *why_no_report(const char *cmd, char *path, size_t n)
 
 /* Did the shim print its summary, which names the report? (Not when
  * POOLSHIM_SUMMARY kept it quiet, nor when the program closed its stderr
- * before it exited; a report without the field is from before it said.) */
-static int summary_printed(const char *path)
+ * before it exited; a report without the field is from before it said.)
+ * A report written while the program ran is its last one when it ended
+ * without exit handlers: *ran_s is then its time, else -1. */
+static int summary_printed(const char *path, double *ran_s)
 {
     json_t *j = json_load_file(path, 0, NULL);
     json_t *v = json_object_get(j, "summary_printed");
     int printed = !json_is_false(v);
+    const char *why = json_string_value(json_object_get(j, "why"));
+    *ran_s = why && !strcmp(why, "running") ? json_number_value(json_object_get(j, "duration_s")) : -1;
     json_decref(j);
     return printed;
 }
@@ -138,8 +142,13 @@ static void list_reports(const char *dir, pid_t child, const struct timespec *st
     char path[PATH_MAX + 64], first[PATH_MAX + 64] = "";
     snprintf(path, sizeof path, "%s/poolshim.%d.json", dir, (int)child);
     int found = access(path, R_OK) == 0;
-    if (found && !summary_printed(path))
+    double ran_s = -1;
+    if (found && !summary_printed(path, &ran_s))
         fprintf(stderr, "poolshim: report: %s\n", path);
+    if (found && ran_s >= 0)
+        fprintf(stderr, "poolshim: the program ended without running exit handlers (a raw exit_group, as Go "
+                        "programs end; a crash; a kill): the report is the last one written while it ran, at "
+                        "%.2f s\n", ran_s);
     DIR *d = opendir(dir);
     struct dirent *e;
     json_t *by_exe = json_object();

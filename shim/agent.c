@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "poolname.h"
 #include "real.h"
+#include "report.h"
 #include "sampler.h"
 #include "symbol.h"
 #include "view.h"
@@ -42,7 +43,8 @@ static long futex(int *w, int op, int val, const struct timespec *to)
                            : syscall(SYS_futex, w, op, val, to, 0, 0);
 }
 
-/* Returns the time spent writing dumps: rare, and not part of sampling cost. */
+/* Returns the time spent writing dumps and interim reports: rare, and not
+ * part of sampling cost. */
 static uint64_t tick(uint64_t now, int final)
 {
     ps_sampler_tick(now, final);
@@ -53,7 +55,8 @@ static uint64_t tick(uint64_t now, int final)
     if (final)
         return 0;
     ps_controller_tick(view, now);
-    return ps_dump_tick(now);
+    uint64_t spent = ps_dump_tick(now);
+    return spent + ps_report_interim_tick(now, &stop_word);
 }
 
 static uint64_t agent_cpu_ns(void)

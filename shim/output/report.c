@@ -453,7 +453,7 @@ static void summary(const char *path)
         ps_log("  and %d single thread%s with nothing to size (in the report)", lone, lone > 1 ? "s" : "");
 }
 
-void ps_report_write(const char *why)
+static void write_report(const char *why, const int *stopping)
 {
     static int failed_logged;
     struct ps_jw w;
@@ -482,7 +482,7 @@ void ps_report_write(const char *why)
     /* Said in the report, so that `poolshim run` names the report when the
      * summary did not: it is off, or the program closed its stderr before it
      * exited (coreutils' sort and xz do) or put another file there (log.c). */
-    int summarize = (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) &&
+    int summarize = !stopping && (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) &&
                     ps_log_reaches_stderr();
     ps_jw_bool(&w, "summary_printed", summarize);
     ps_report_locks_json(&w);
@@ -490,10 +490,19 @@ void ps_report_write(const char *why)
     int profiled = ps_cfg.control != PS_CONTROL_OFF && ps_controller_active() && ps_profile_write(profile, sizeof profile);
     ps_report_controller_json(&w, profiled ? profile : NULL);
     ps_dump_report_json(&w);
-    ps_trace_report_json(&w);
+    if (stopping)
+        ps_jw_null(&w, "trace");          /* written at exit: none yet */
+    else
+        ps_trace_report_json(&w);
     ps_jw_end(&w);
     char name[64];
     ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());
+    /* An interim report never replaces the final one: exit stops the agent
+     * (and waits for this write) before it writes its own. */
+    if (stopping && __atomic_load_n(stopping, __ATOMIC_ACQUIRE)) {
+        ps_jw_free(&w);
+        return;
+    }
     int r = w.err ? -12 : ps_file_write_atomic(ps_cfg.dir, name, w.buf, w.len);
     if (r)
         ps_log_once(&failed_logged, "cannot write %s/%s (errno %d): no report", ps_cfg.dir, name, -r);
@@ -503,4 +512,40 @@ void ps_report_write(const char *why)
         summary(path);
     }
     ps_jw_free(&w);
+}
+
+void ps_report_write(const char *why)
+{
+    write_report(why, NULL);
+}
+
+/* The first a quarter of a second after the start, then at gaps that
+ * double up to 30 s (a server killed after an hour loses at most its last
+ * 30 s), and never more than 1 % of the time (its wall time, as a dump's:
+ * on a loaded machine that overstates it, which only spaces them out): a
+ * process of thousands of threads writes a report of megabytes. A process
+ * that ran only its main thread gets none: nothing in it to size, and a
+ * shell's children would litter. */
+#define PS_INTERIM_FIRST_NS 250000000ull
+#define PS_INTERIM_MAX_GAP_NS 30000000000ull
+uint64_t ps_report_interim_tick(uint64_t now, const int *stopping)
+{
+    static uint64_t due, gap, start;
+    if (!ps_cfg.report)
+        return 0;
+    if (start != ps_start_ns) {           /* the first tick, or a forked child's */
+        start = ps_start_ns;
+        gap = PS_INTERIM_FIRST_NS;
+        due = start + gap;
+    }
+    if (now < due || !ps_thread_any_besides_main())
+        return 0;
+    uint64_t t0 = ps_now_ns();
+    write_report("running", stopping);
+    uint64_t cost = ps_ns_since(t0, ps_now_ns());
+    gap = gap * 2 < PS_INTERIM_MAX_GAP_NS ? gap * 2 : PS_INTERIM_MAX_GAP_NS;
+    if (gap < cost * 100)
+        gap = cost * 100;
+    due = now + gap;
+    return cost;
 }

@@ -8,6 +8,7 @@
  * ends with _exit). Fixture: tests/fixtures/exit_paths.c. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include "harness.h"
 
@@ -84,6 +85,42 @@ Test(exit_paths, _exit_from_a_signal_handler_writes_no_report_and_keeps_its_stat
     struct ps_run r;
     run_mode(&r, "handler");
     cr_expect_eq(r.status, 5, "exit status %d: %s", r.status, r.err);
-    cr_expect_null(r.report, "a report written inside a signal handler");
+    /* under load the run may last long enough for the agent's interim report */
+    cr_expect(!r.report || !strcmp(ps_str(r.report, "why"), "running"), "a report written inside a signal handler");
+    ps_run_free(&r);
+}
+
+/* The exit_group system call itself (Go programs end so): no wrapper sees it
+ * and no exit handler runs, so the report is the last one the agent wrote
+ * while the program ran ("why": "running"), with the worker it had run. */
+Test(exit_paths, a_raw_exit_group_leaves_the_report_written_while_it_ran, .timeout = 30)
+{
+    struct ps_run r;
+    run_mode(&r, "raw");
+    cr_expect_eq(r.status, 8, "exit status %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report after a raw exit_group: %s", r.err);
+    cr_expect_str_eq(ps_str(r.report, "why"), "running");
+    cr_expect(ps_num(r.report, "duration_s") >= 0.25, "written at %f s", ps_num(r.report, "duration_s"));
+    json_t *p = ps_pool_by_routine(r.report, "exit_worker");
+    cr_assert_not_null(p, "no pool of the worker: %s", r.err);
+    cr_expect_eq(ps_num(p, "threads"), 1);
+    cr_expect(ps_num(p, "cpu_s") > 0.02, "worker cpu %f, want about 0.05", ps_num(p, "cpu_s"));
+    cr_expect(json_is_null(json_object_get(r.report, "trace")), "an interim report names a trace not written");
+    ps_run_free(&r);
+}
+
+/* A run that outlives a few interim reports ends with the final one. */
+Test(exit_paths, the_report_at_exit_replaces_those_written_while_it_ran, .timeout = 30)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "100",
+                     "--cpu-ms", "1", "--io-ms", "10", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_not_null(r.report, "no report: %s", r.err);
+    cr_expect_str_eq(ps_str(r.report, "why"), "exit");
+    cr_expect(ps_num(r.report, "duration_s") >= 0.45, "ran %f s", ps_num(r.report, "duration_s"));
+    const char *first = strstr(r.err, "full answer");
+    cr_expect(first != NULL, "no summary: %s", r.err);
+    cr_expect(!first || !strstr(first + 1, "full answer"), "a summary printed twice: %s", r.err);
     ps_run_free(&r);
 }
