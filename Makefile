@@ -63,6 +63,11 @@ FIX_CXX_SRC := $(sort $(wildcard tests/fixtures/*.cc))
 FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC)) \
              $(patsubst tests/fixtures/%.c,$(B)/fixtures/%.so,$(FIX_LIB_SRC)) \
              $(patsubst tests/fixtures/%.cc,$(B)/fixtures/%,$(FIX_CXX_SRC))
+# *.go: Go programs built with cgo (the shim meets Go's own runtime threads),
+# only where a Go toolchain is (scripts/deps.sh installs golang-go)
+GO_CMD     := $(shell command -v go 2>/dev/null)
+FIX_GO_SRC := $(sort $(wildcard tests/fixtures/*.go))
+FIX_BIN   += $(if $(GO_CMD),$(patsubst tests/fixtures/%.go,$(B)/fixtures/%,$(FIX_GO_SRC)))
 # -rdynamic so start routines are named without debug info, like most real programs' exports
 FIX_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 
@@ -97,6 +102,8 @@ $(B)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(B)/fixtur
 	$(PLAIN_CC) $(FIX_CFLAGS) -o $@ $< -lm $(FIX_LIBS)
 $(B)/fixtures/%: tests/fixtures/%.cc tests/fixtures/blocked.h | $(B)/fixtures
 	$(PLAIN_CXX) -O1 -g -std=c++20 -Wall -pthread -rdynamic -o $@ $<
+$(B)/fixtures/%: tests/fixtures/%.go | $(B)/fixtures
+	cd tests/fixtures && GO111MODULE=off CGO_ENABLED=1 GOCACHE=$(abspath $(B))/gocache $(GO_CMD) build -o $(abspath $@) $(notdir $<)
 $(B)/fixtures/lib%.so: tests/fixtures/lib%.c | $(B)/fixtures
 	$(PLAIN_CC) -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -shared -fPIC -o $@ $<
 $(B)/fixtures/dlopen_pool: FIX_LIBS = -ldl

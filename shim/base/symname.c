@@ -250,6 +250,8 @@ int ps_symname_is_generic(const char *sym, const char *shown)
 {
     if (!strcmp(shown, "thread_native_entry"))          /* HotSpot: every Java thread */
         return 1;
+    if (!strcmp(shown, "threadentry"))                  /* cgo: every thread of Go's runtime */
+        return 1;
     /* Rust's std::thread: v0 symbols are not demangled here, legacy ones are */
     size_t n = strlen(sym);
     if (!strncmp(sym, "_R", 2) && strstr(sym, "3std") && n > 14 && !strcmp(sym + n - 14, "12thread_start"))

@@ -74,6 +74,7 @@ static const struct {
     { "GOMP_parallel", "libgomp (OpenMP)" },
     { "PyThread_start_new_thread", "CPython" },   /* libpython, or a static python3 */
     { "g_thread_pool_new", "GLib" },
+    { "x_cgo_init", "Go" },                       /* a Go program built with cgo: its runtime's threads */
 };
 
 /* The runtime the object holding routine implements, or NULL. */
@@ -131,6 +132,12 @@ int ps_expand_is_gomp(int pi)
 {
     const char *rt = pool_runtime(pi);
     return rt && !strcmp(rt, "libgomp (OpenMP)");
+}
+
+int ps_expand_is_go(int pi)
+{
+    const char *rt = pool_runtime(pi);
+    return rt && !strcmp(rt, "Go");
 }
 
 static int in_writable_segment_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -365,6 +372,11 @@ static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lc
             return 0;
         }
         ps_fmt(line, lcap, "export OMP_NUM_THREADS=%d", size);
+        return 1;
+    }
+    if (rt && !strcmp(rt, "Go")) {
+        ps_fmt(what, wcap, "Go runtime");
+        ps_fmt(line, lcap, "export GOMAXPROCS=%d", size);
         return 1;
     }
     if (rt && !strcmp(rt, "libuv")) {

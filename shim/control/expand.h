@@ -35,5 +35,7 @@ int ps_expand_runtime(int pi, char *buf, size_t cap);
 /* Is pool pi libgomp's (OpenMP) team of workers? Known by the API its
  * routine's object exports, looked up once per pool. Agent thread only. */
 int ps_expand_is_gomp(int pi);
+/* Pool pi is the Go runtime's threads (cgo's): sized by GOMAXPROCS. */
+int ps_expand_is_go(int pi);
 void ps_expand_reset(void);
 #endif

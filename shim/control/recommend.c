@@ -25,7 +25,7 @@
 #include <string.h>
 
 const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", "serialized",
-                                      "cpu-starved", "single" };
+                                      "cpu-starved", "single", "runtime" };
 
 /* The share of the cores' capacity a pool is sized to reach: the queueing
  * model's throughput curve is flat above it, and each further thread costs
@@ -494,4 +494,23 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                "; but 1 thread: a task's work (%s us) is shorter than handing it to a waiting worker "
                "(%s us median)", tw, ho);
     }
+}
+
+void ps_recommend_go(double process_cores, struct ps_rec_out *o)
+{
+    int n = (int)ceil(process_cores - 1e-9);
+    char wc[32];
+    if (isnan(o->w_c_shown))
+        ps_fmt(wc, sizeof wc, "unknown");
+    else
+        ps_fmt_double(wc, sizeof wc, o->w_c_shown, 2);
+    o->cls = PS_CLASS_RUNTIME;
+    o->recommended_threads = n > 0 ? n : 1;
+    o->recommended_processes = 0;
+    o->bottleneck = 0;
+    ps_fmt(o->reason, sizeof o->reason,
+           "the Go runtime's threads: its scheduler runs goroutines on them, GOMAXPROCS at a time, and "
+           "starts more while some block; goroutines block with system calls of their own, unseen, so "
+           "W/C %s is the threads', not the tasks'. GOMAXPROCS = the cores the process may use: %d",
+           wc, o->recommended_threads);
 }

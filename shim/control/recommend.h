@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 enum ps_class { PS_CLASS_IDLE, PS_CLASS_IO, PS_CLASS_CPU, PS_CLASS_MIXED, PS_CLASS_SERIAL,
-                PS_CLASS_STARVED, PS_CLASS_SINGLE };
+                PS_CLASS_STARVED, PS_CLASS_SINGLE, PS_CLASS_RUNTIME };
 extern const char *const ps_class_name[];
 
 struct ps_rec_in {
@@ -69,4 +69,11 @@ struct ps_rec_out {
  * milliseconds of CPU makes the ratio noise. */
 double ps_recommend_w_c_shown(double wait_s, double cpu_s);
 void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *out);
+/* The Go runtime's threads (cgo's threadentry): its own scheduler runs
+ * goroutines on them, GOMAXPROCS at a time, and they block with system calls
+ * of their own that no wrapper sees. Their size is GOMAXPROCS: the cores the
+ * process may use (process_cores: its affinity and cgroup quota), which Go
+ * before 1.25 reads as the host's. Replaces out's size, class and reason;
+ * out's W/C and models stay as measured, of the threads. */
+void ps_recommend_go(double process_cores, struct ps_rec_out *out);
 #endif

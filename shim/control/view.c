@@ -10,6 +10,7 @@
 #include "config.h"
 #include "controller.h"
 #include "cores.h"
+#include "expand.h"
 #include "jsonw.h"
 #include "machine.h"
 #include "log.h"
@@ -606,7 +607,9 @@ static void answer(int pi, struct ps_view_pool *v)
                             !__atomic_load_n(&v->top->waiters_many, __ATOMIC_RELAXED);
     }
     ps_recommend(&in, &v->rec);
-    if (in.cores < ps_cores && v->rec.cls != PS_CLASS_SINGLE) {
+    if (ps_expand_is_go(pi))
+        ps_recommend_go(ps_cores, &v->rec);   /* the main thread is one of its threads too */
+    else if (in.cores < ps_cores && v->rec.cls != PS_CLASS_SINGLE) {
         char o[32], l[32];
         size_t len = strlen(v->rec.reason);
         ps_fmt_double(o, sizeof o, other, 1);

@@ -227,6 +227,8 @@ if [ "$MODE" != quick ]; then
     [ -f "$WORK/java/JavaPool.class" ] &&
         sweep java_1cpu_4sleep "java -cp $WORK/java JavaPool {N} 1500 1 4" 4 4 8 10 13 16 24 32
     command -v node >/dev/null && sweep node_fs "$T node-fs {N}" 16 1 2 3 4 8 16
+    # Go's runtime: its size is GOMAXPROCS, told the cores whatever it ran at
+    [ -x "$B/fixtures/go_pool" ] && sweep go_gomaxprocs "GOMAXPROCS={N} $B/fixtures/go_pool -jobs 600" 8 1 2 3 4 8
     command -v node >/dev/null &&
         sweep node_crypto "UV_THREADPOOL_SIZE={N} node $HERE/pools/node_crypto.js 400 20000" 16 1 2 3 4 8 16
     command -v memcached >/dev/null && [ -x "$B/bench/memc_load" ] &&

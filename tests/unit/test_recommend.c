@@ -679,3 +679,21 @@ Test(recommend, fixed_shares_are_two_threads_per_core)
                                 .fixed_shares = 1 });
     cr_expect(strstr(o.reason, "share") == NULL, "%s", o.reason);
 }
+
+/* The Go runtime's threads are sized by GOMAXPROCS: the cores the process may
+ * use, rounded up (a quota of 1.5 CPUs: 2), whatever their W/C. */
+Test(recommend, the_go_runtime_is_sized_by_the_cores_it_may_use)
+{
+    struct ps_rec_out o;
+    ps_recommend(&(struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 1, .sleep_s = 1.7, .wall_s = 1 }, &o);
+    cr_expect_eq(o.cls, PS_CLASS_IO);
+    double w_c = o.w_c;
+    ps_recommend_go(1.5, &o);
+    cr_expect_eq(o.cls, PS_CLASS_RUNTIME);
+    cr_expect_str_eq(ps_class_name[o.cls], "runtime");
+    cr_expect_eq(o.recommended_threads, 2);
+    cr_expect_float_eq(o.w_c, w_c, 1e-12, "the threads' W/C stays as measured");
+    cr_expect(strstr(o.reason, "GOMAXPROCS = the cores the process may use: 2") != NULL, "%s", o.reason);
+    ps_recommend_go(1, &o);
+    cr_expect_eq(o.recommended_threads, 1);
+}
