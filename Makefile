@@ -68,6 +68,8 @@ FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC)) \
 GO_CMD     := $(shell command -v go 2>/dev/null)
 FIX_GO_SRC := $(sort $(wildcard tests/fixtures/*.go))
 FIX_BIN   += $(if $(GO_CMD),$(patsubst tests/fixtures/%.go,$(B)/fixtures/%,$(FIX_GO_SRC)))
+# the truth suite's OpenMP loop (tests/truth/pools), for the integration tests too
+FIX_BIN   += $(B)/fixtures/omp_pool
 # -rdynamic so start routines are named without debug info, like most real programs' exports
 FIX_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 
@@ -112,6 +114,8 @@ $(B)/fixtures/apr_pool: FIX_CFLAGS += $(shell pkg-config --cflags apr-1)
 # inline_lock is the symbolizer's truth: at -O2 its static inline helper is inlined.
 $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 $(B)/fixtures/omp_phases: FIX_CFLAGS += -fopenmp
+$(B)/fixtures/omp_pool: tests/truth/pools/omp_pool.c tests/truth/pools/work.h | $(B)/fixtures
+	$(PLAIN_CC) $(FIX_CFLAGS) -Wno-unused-function -fopenmp -o $@ $< -lm
 $(B)/fixtures/jemalloc_program: FIX_LIBS = -ljemalloc
 
 # Unit tests link the shim's objects directly (never preload into the runner).

@@ -527,6 +527,12 @@ static void answer(int pi, struct ps_view_pool *v)
     const struct ps_pool *p = &ps_pools[pi];
     struct ps_rec_in in = { 0 };
     double other = v->window_ns ? (double)v->other_ns / (double)v->window_ns : 0;
+    /* libgomp's master, the thread that opened the parallel region, runs
+     * its share of the loop in no pool: its CPU is the team's, not other
+     * threads' (a team of 2 on 2 cores read 1 core left, and was told 1) */
+    int gomp = ps_expand_is_gomp(pi);
+    if (gomp)
+        other = 0;
     v->model_cores = in.cores = ps_view_cores_left(other);
     in.threads = v->peak;
     in.cpu_s = tot->cpu_ns * NS;
@@ -560,7 +566,10 @@ static void answer(int pi, struct ps_view_pool *v)
     in.tasks_seen = v->tasks_whole && tot->tasks > 0;   /* a lone thread that took none is no pool */
     in.took_none = v->tasks_whole && tot->tasks == 0;
     in.took_one = v->tasks_whole && tot->tasks == 1;
-    in.lone = tot->threads == 1;
+    /* libgomp's master runs the loop too: one worker is half a team of two
+     * (OMP_NUM_THREADS=2, the default on 2 cores), not a lone thread, and
+     * tasks of W/C 4 there were told "nothing to size" where 13 ran best */
+    in.lone = tot->threads == 1 && !gomp;
     in.waits_for_work = v->idle_obj || v->idle_site || v->queue_mutex;
     /* a condvar several workers waited on with the queue's mutex: their
      * time there is waiting for work, whether its waits count the tasks or

@@ -52,3 +52,38 @@ Test(omp_phases, a_team_larger_than_omp_num_threads_gets_no_omp_num_threads_advi
         ps_run_free(&r);
     }
 }
+
+/* A team of two (OMP_NUM_THREADS=2, the default on 2 cores): one worker and
+ * the master, which runs its share of the loop in no pool. The worker is
+ * half the team, not a lone thread ("and 1 single thread with nothing to
+ * size" for tasks of 1 ms of CPU and 4 ms asleep, which ran best at 13-24),
+ * and the master's CPU is the team's, not other threads' (a CPU-bound team
+ * of two read 1 core left and was told 1). */
+static json_t *team_of_two(struct ps_run *r, const char *cpu_ms, const char *sleep_ms)
+{
+    char *argv[] = { (char *)ps_build_path("fixtures/omp_pool"), "2", "300", (char *)cpu_ms, (char *)sleep_ms, NULL };
+    char *env[] = { "OMP_WAIT_POLICY=passive", NULL };
+    cr_assert_eq(ps_run(r, argv, env), 0);
+    cr_assert_eq(r->status, 0, "exit %d: %s", r->status, r->err);
+    cr_assert_not_null(r->report, "no report: %s", r->err);
+    json_t *p = ps_pool_by_name(r->report, "libgomp (OpenMP)");
+    if (!p)
+        p = ps_pool_with_threads(r->report, 1);
+    cr_assert_not_null(p, "no pool of the team's worker: %s", r->err);
+    return p;
+}
+
+Test(omp_phases, a_team_of_two_is_sized_as_a_team, .timeout = 60)
+{
+    struct ps_run r;
+    json_t *p = team_of_two(&r, "1", "4");
+    cr_expect_eq(ps_num(p, "threads"), 1);
+    cr_expect_str_eq(ps_str(p, "classification"), "io-bound", "%s", ps_str(p, "reason"));
+    cr_expect(ps_num(p, "recommended_threads") >= 8, "told %f: %s", ps_num(p, "recommended_threads"),
+              ps_str(p, "reason"));
+    ps_run_free(&r);
+    p = team_of_two(&r, "2", "0");
+    cr_expect_eq(ps_num(p, "recommended_threads"), ps_num(r.report, "cores"), "told %f on %f cores: %s",
+                 ps_num(p, "recommended_threads"), ps_num(r.report, "cores"), ps_str(p, "reason"));
+    ps_run_free(&r);
+}
