@@ -213,7 +213,8 @@ if [ "$MODE" != quick ]; then
     [ -x "$WORK/glib_pool" ] && sweep glib_lock_1cpu_1sleep "GLIB_POOL_LOCKED=1 $WORK/glib_pool {N} 400 1 1" 8 1 2 3 4 8
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_1sleep "$WORK/glib_pool {N} 600 1 1" 2 2 3 4 6 8 12 16
     [ -x "$WORK/uv_pool" ] && sweep libuv_1cpu_4sleep "$WORK/uv_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
-    [ -x "$WORK/omp_pool" ] && sweep openmp_1cpu_4sleep "$WORK/omp_pool {N} 400 1 4" 4 2 4 6 8 10 13 16 24 32
+    # started as a team of two (the default on 2 cores): one worker and the master
+    [ -x "$WORK/omp_pool" ] && sweep openmp_1cpu_4sleep "$WORK/omp_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
     [ -x "$WORK/omp_pool" ] && sweep openmp_cpu "$WORK/omp_pool {N} 300 2 0" 8 1 2 3 4 8
     # one core only: the method may not depend on there being two
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep_taskset_c0 "taskset -c 0 $WORK/glib_pool {N} 300 1 4" 2 1 2 3 4 5 6 8 12 16

@@ -33,11 +33,14 @@ def main():
                    POOLSHIM_SUMMARY="off")
         subprocess.run(cmd.replace("{N}", str(start)), shell=True, capture_output=True, env=env)
         # the program's report: the one whose pool (2 threads or more) did
-        # the most CPU (a wrapper script or a load client may report too)
+        # the most CPU (a wrapper script or a load client may report too), or
+        # a pool of one sized all the same (an OpenMP team of two: one worker
+        # and the master, in no pool)
         pools = []
         for f in os.listdir(d):
             if f.endswith(".json") and ".dump." not in f:
-                pools += [p for p in json.load(open(os.path.join(d, f))).get("pools", []) if p.get("threads", 0) >= 2]
+                pools += [p for p in json.load(open(os.path.join(d, f))).get("pools", [])
+                          if p.get("threads", 0) >= 2 or p.get("classification") not in (None, "single")]
     pool = max(pools, key=lambda p: p.get("cpu_s", 0)) if pools else None
     if not pool:
         print(f"| {name} | no pool in the report | | | | off |")
