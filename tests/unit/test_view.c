@@ -416,3 +416,35 @@ Test(view, a_peak_demand_read_at_every_tick_caps_the_pool, .init = setup)
     cr_expect_eq(p->rec.recommended_threads, 2, "told %d: %s", p->rec.recommended_threads, p->rec.reason);
     cr_expect(strstr(p->rec.reason, "capped at 2") != NULL, "%s", p->rec.reason);
 }
+
+/* A thread per request (python3 -m http.server: 1000 started, at most 5
+ * alive at a tick): the reason says the threads come and go, and the size is for a
+ * pool that keeps them. A pool whose threads all stay says nothing of it. */
+static const struct ps_view_pool *pool_of(int started, int alive)
+{
+    condvar_pool_of(started);
+    for (int i = 0; i < started; i++) {
+        struct ps_thread *t = thread(i, pi, 10000000, 0);
+        t->blocked_ns[PS_SLEEP] = 30000000;
+        if (i >= alive)
+            t->state = PS_T_EXITED;
+    }
+    ps_view_tick(NOW);
+    return ps_view_answer(pi);
+}
+
+Test(view, threads_that_come_and_go_are_said_to, .init = setup)
+{
+    const struct ps_view_pool *p = pool_of(40, 4);
+    cr_assert_not_null(p);
+    cr_expect_eq(p->tot.threads, 40);
+    cr_expect(strstr(p->rec.reason, "its threads come and go: 40 started, at most 4 alive at a tick") != NULL,
+              "%s", p->rec.reason);
+}
+
+Test(view, threads_that_stay_are_not_said_to_come_and_go, .init = setup)
+{
+    const struct ps_view_pool *p = pool_of(24, 24);
+    cr_assert_not_null(p);
+    cr_expect_null(strstr(p->rec.reason, "come and go"), "%s", p->rec.reason);
+}
