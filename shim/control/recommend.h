@@ -62,7 +62,8 @@ struct ps_rec_out {
     int recommended_threads;
     int recommended_processes;      /* 0 = threads are right */
     enum ps_class cls;
-    char reason[320];
+    char reason[400];            /* the model's line and its clauses ("; but ...", "; capped ...",
+                                    "; its threads come and go ..."): 320 could cut the last short */
 };
 
 /* W/C as printed: NaN (null, `-`, "unknown") where a wait over a few
