@@ -632,9 +632,9 @@ static void answer(int pi, struct ps_view_pool *v)
                " (cores: the process's other threads used %s while it ran, %s left to it)", o, l);
     }
     /* Threads that come and go: python3 -m http.server under 4 clients
-     * started 1000, a thread per request, at most 5 alive at a tick, and was
-     * told "2 threads (serialized)" with nothing to say that no pool keeps
-     * that size. The size is for a pool that would. */
+     * started 600, a thread per request, at most 1 alive at any tick, and
+     * was told "3 threads (cpu-bound)" with nothing to say that no pool
+     * keeps that size. The size is for a pool that would. */
     if (tot->threads >= PS_CHURN_THREADS && tot->threads >= PS_CHURN_RATIO * v->peak &&
         v->rec.cls != PS_CLASS_SINGLE && v->rec.cls != PS_CLASS_RUNTIME) {
         size_t len = strlen(v->rec.reason);

@@ -417,7 +417,7 @@ Test(view, a_peak_demand_read_at_every_tick_caps_the_pool, .init = setup)
     cr_expect(strstr(p->rec.reason, "capped at 2") != NULL, "%s", p->rec.reason);
 }
 
-/* A thread per request (python3 -m http.server: 1000 started, at most 5
+/* A thread per request (python3 -m http.server: 600 started, at most 1
  * alive at a tick): the reason says the threads come and go, and the size is for a
  * pool that keeps them. A pool whose threads all stay says nothing of it. */
 static const struct ps_view_pool *pool_of(int started, int alive)
