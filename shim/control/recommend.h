@@ -73,8 +73,8 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *out);
 /* The Go runtime's threads (cgo's threadentry): its own scheduler runs
  * goroutines on them, GOMAXPROCS at a time, and they block with system calls
  * of their own that no wrapper sees. Their size is GOMAXPROCS: the cores the
- * process may use (process_cores: its affinity and cgroup quota), which Go
- * before 1.25 reads as the host's. Replaces out's size, class and reason;
- * out's W/C and models stay as measured, of the threads. */
+ * process may use (process_cores: its affinity and cgroup quota; Go before
+ * 1.25 counts its affinity's CPUs, not a quota). Replaces out's size, class
+ * and reason; out's W/C and models stay as measured, of the threads. */
 void ps_recommend_go(double process_cores, struct ps_rec_out *out);
 #endif
