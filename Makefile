@@ -68,8 +68,11 @@ FIX_BIN   := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC)) \
 GO_CMD     := $(shell command -v go 2>/dev/null)
 FIX_GO_SRC := $(sort $(wildcard tests/fixtures/*.go))
 FIX_BIN   += $(if $(GO_CMD),$(patsubst tests/fixtures/%.go,$(B)/fixtures/%,$(FIX_GO_SRC)))
-# the truth suite's OpenMP loop (tests/truth/pools), for the integration tests too
+# the truth suite's OpenMP loop and oneTBB task group (tests/truth/pools), for
+# the integration tests too; oneTBB only where its headers are (libtbb-dev)
 FIX_BIN   += $(B)/fixtures/omp_pool
+TBB_HDR   := $(wildcard /usr/include/tbb/task_group.h /usr/include/oneapi/tbb/task_group.h)
+FIX_BIN   += $(if $(TBB_HDR),$(B)/fixtures/tbb_pool)
 # -rdynamic so start routines are named without debug info, like most real programs' exports
 FIX_CFLAGS := -O1 -g -std=gnu11 -Wall -D_GNU_SOURCE -pthread -rdynamic
 
@@ -116,6 +119,8 @@ $(B)/fixtures/inline_lock: FIX_CFLAGS += -O2
 $(B)/fixtures/omp_phases: FIX_CFLAGS += -fopenmp
 $(B)/fixtures/omp_pool: tests/truth/pools/omp_pool.c tests/truth/pools/work.h | $(B)/fixtures
 	$(PLAIN_CC) $(FIX_CFLAGS) -Wno-unused-function -fopenmp -o $@ $< -lm
+$(B)/fixtures/tbb_pool: tests/truth/pools/tbb_pool.cc tests/truth/pools/work.h | $(B)/fixtures
+	$(PLAIN_CXX) -O1 -g -std=c++17 -Wall -Wno-unused-function -pthread -rdynamic -o $@ $< -ltbb
 $(B)/fixtures/jemalloc_program: FIX_LIBS = -ljemalloc
 
 # Unit tests link the shim's objects directly (never preload into the runner).

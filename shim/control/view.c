@@ -534,9 +534,10 @@ static void answer(int pi, struct ps_view_pool *v)
     double other = v->window_ns ? (double)v->other_ns / (double)v->window_ns : 0;
     /* libgomp's master, the thread that opened the parallel region, runs
      * its share of the loop in no pool: its CPU is the team's, not other
-     * threads' (a team of 2 on 2 cores read 1 core left, and was told 1) */
-    int gomp = ps_expand_is_gomp(pi);
-    if (gomp)
+     * threads' (a team of 2 on 2 cores read 1 core left, and was told 1).
+     * So does oneTBB's thread that waits on its tasks. */
+    int team = ps_expand_is_team(pi);
+    if (team)
         other = 0;
     v->model_cores = in.cores = ps_view_cores_left(other);
     in.threads = v->peak;
@@ -573,8 +574,9 @@ static void answer(int pi, struct ps_view_pool *v)
     in.took_one = v->tasks_whole && tot->tasks == 1;
     /* libgomp's master runs the loop too: one worker is half a team of two
      * (OMP_NUM_THREADS=2, the default on 2 cores), not a lone thread, and
-     * tasks of W/C 4 there were told "nothing to size" where 13 ran best */
-    in.lone = tot->threads == 1 && !gomp;
+     * tasks of W/C 4 there were told "nothing to size" where 13 ran best;
+     * oneTBB's default on 2 cores is one worker too */
+    in.lone = tot->threads == 1 && !team;
     in.waits_for_work = v->idle_obj || v->idle_site || v->queue_mutex;
     /* a condvar several workers waited on with the queue's mutex: their
      * time there is waiting for work, whether its waits count the tasks or

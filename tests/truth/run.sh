@@ -125,6 +125,13 @@ PY
     if build_pool omp_pool -fopenmp; then
         case_ openmp_1cpu_4sleep "$WORK/omp_pool" 4 300 1 4
     fi
+    # oneTBB's task group in an arena of 4 (the Makefile builds it where
+    # libtbb-dev is): three workers and the thread that waits on the group
+    if [ -x "$B/fixtures/tbb_pool" ]; then
+        case_ onetbb_1cpu_4sleep "$B/fixtures/tbb_pool" 4 300 1 4
+    else
+        echo "onetbb_1cpu_4sleep: skipped (no libtbb-dev)"
+    fi
     case_ sysbench_mutex_4 sysbench mutex --threads=4 run
     case_ sysbench_cpu_4 sysbench cpu --threads=4 --time=3 run
     TASKS=200 case_ python_tpe_cpu "$PY" "$ROOT/tests/fixtures/py_tpe.py" --mode cpu --threads 8 --tasks 200 --ms 5
@@ -216,6 +223,8 @@ if [ "$MODE" != quick ]; then
     # started as a team of two (the default on 2 cores): one worker and the master
     [ -x "$WORK/omp_pool" ] && sweep openmp_1cpu_4sleep "$WORK/omp_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
     [ -x "$WORK/omp_pool" ] && sweep openmp_cpu "$WORK/omp_pool {N} 300 2 0" 8 1 2 3 4 8
+    # oneTBB from its default on 2 cores, an arena of two (one worker)
+    [ -x "$B/fixtures/tbb_pool" ] && sweep onetbb_1cpu_4sleep "$B/fixtures/tbb_pool {N} 400 1 4" 2 2 4 6 8 10 13 16 24 32
     # one core only: the method may not depend on there being two
     [ -x "$WORK/glib_pool" ] && sweep glib_1cpu_4sleep_taskset_c0 "taskset -c 0 $WORK/glib_pool {N} 300 1 4" 2 1 2 3 4 5 6 8 12 16
     T="$HERE/tput.sh"

@@ -2,7 +2,9 @@
  * a sleep of SLEEP_MS (the "I/O"), so the truth per task is known. */
 #ifndef TRUTH_WORK_H
 #define TRUTH_WORK_H
+#ifndef _GNU_SOURCE   /* g++ defines it */
 #define _GNU_SOURCE
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
