@@ -31,6 +31,19 @@ static const char *program_name(char *buf, size_t n, const json_t *a)
     return buf;
 }
 
+/* When a report was written, where it was not at exit (its "why"). */
+static const char *written_when(const char *why)
+{
+    why = why ? why : "";
+    if (!strcmp(why, "exec"))
+        return "  (written before exec)";
+    if (!strcmp(why, "_exit"))
+        return "  (written at _exit)";
+    if (!strcmp(why, "running"))
+        return "  (written while it ran: it ended without exit handlers, or runs still)";
+    return "";
+}
+
 static const char *pool_key(const json_t *p, char *buf, size_t n)
 {
     const char *r = an_pool_fn(p);
@@ -430,11 +443,7 @@ void an_report_text(FILE *out, const json_t *answers)
                 an_fmt_num(b3, sizeof b3, an_num(a, "pid")), program_name(b2, sizeof b2, a),
                 an_fmt_num(b4, sizeof b4, an_num(a, "cores")), an_fmt_num(b5, sizeof b5, an_num(a, "duration_s")),
                 an_safe(b6, sizeof b6, an_str(a, "control"), 10),
-                !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "exec")    ? "  (written before exec)"
-                : !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "_exit") ? "  (written at _exit)"
-                : !strcmp(an_str(a, "why") ? an_str(a, "why") : "", "running")
-                    ? "  (written while it ran: it ended without exit handlers, or runs still)"
-                    : "");
+                written_when(an_str(a, "why")));
     }
     /* Pools in order of first appearance across files. */
     json_t *keys = json_array();

@@ -453,7 +453,9 @@ static void summary(const char *path)
         ps_log("  and %d single thread%s with nothing to size (in the report)", lone, lone > 1 ? "s" : "");
 }
 
-static void write_report(const char *why, const int *stopping)
+/* interim_stop: NULL at exit, exec or _exit; for a report written while
+ * the program runs, the agent's stop word (set once exit has begun). */
+static void write_report(const char *why, const int *interim_stop)
 {
     static int failed_logged;
     struct ps_jw w;
@@ -482,7 +484,7 @@ static void write_report(const char *why, const int *stopping)
     /* Said in the report, so that `poolshim run` names the report when the
      * summary did not: it is off, or the program closed its stderr before it
      * exited (coreutils' sort and xz do) or put another file there (log.c). */
-    int summarize = !stopping && (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) &&
+    int summarize = !interim_stop && (ps_cfg.summary == 1 || (ps_cfg.summary == 2 && ps_thread_any_besides_main())) &&
                     ps_log_reaches_stderr();
     ps_jw_bool(&w, "summary_printed", summarize);
     ps_report_locks_json(&w);
@@ -490,7 +492,7 @@ static void write_report(const char *why, const int *stopping)
     int profiled = ps_cfg.control != PS_CONTROL_OFF && ps_controller_active() && ps_profile_write(profile, sizeof profile);
     ps_report_controller_json(&w, profiled ? profile : NULL);
     ps_dump_report_json(&w);
-    if (stopping)
+    if (interim_stop)
         ps_jw_null(&w, "trace");          /* written at exit: none yet */
     else
         ps_trace_report_json(&w);
@@ -499,7 +501,7 @@ static void write_report(const char *why, const int *stopping)
     ps_fmt(name, sizeof name, "poolshim.%d.json", (int)getpid());
     /* An interim report never replaces the final one: exit stops the agent
      * (and waits for this write) before it writes its own. */
-    if (stopping && __atomic_load_n(stopping, __ATOMIC_ACQUIRE)) {
+    if (interim_stop && __atomic_load_n(interim_stop, __ATOMIC_ACQUIRE)) {
         ps_jw_free(&w);
         return;
     }
