@@ -137,12 +137,36 @@ static void shorten(const char *dm, struct out *o, int collapse)
         o->buf[o->len -= 19] = 0;
 }
 
+/* std::thread's _M_run for a callable (entry.c: the third slot of its
+ * state's vtable) says the callable in its template arguments:
+ * "std::thread::_State_impl<std::thread::_Invoker<std::tuple<F, Args...> > >::_M_run()".
+ * The thread runs F (a lambda, a functor's class): its name, into tmp.
+ * Given a function (a pointer), entry.c finds it in the state itself. */
+static const char STATE_RUN[] = "std::thread::_State_impl<std::thread::_Invoker<std::tuple<";
+static const char *thread_callable(const char *dm, char *tmp, size_t cap)
+{
+    if (strncmp(dm, STATE_RUN, sizeof STATE_RUN - 1) || !strstr(dm, ">::_M_run"))
+        return dm;
+    const char *f = dm + sizeof STATE_RUN - 1;
+    size_t i = 0;
+    while (f[i] && f[i] != ',' && f[i] != '>')
+        i = strchr("(<{[", f[i]) ? close_of(f, i) : i + 1;
+    if (!i || i >= cap)
+        return dm;
+    memcpy(tmp, f, i);
+    tmp[i] = 0;
+    /* a function's type ("void (*)(int)") names no function: as it was */
+    return strstr(tmp, "(*)") || strstr(tmp, "(&)") ? dm : tmp;
+}
+
 void ps_symname_shorten(const char *demangled, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0 };
     if (!cap)
         return;
     buf[0] = 0;
+    char callable[512];
+    demangled = thread_callable(demangled, callable, sizeof callable);
     shorten(demangled, &o, 0);
     if (o.len > SHORT_MAX) {
         o.len = 0;

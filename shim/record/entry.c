@@ -156,6 +156,32 @@ static void *closure_before(void *fn, const uintptr_t *words, int i)
     return NULL;
 }
 
+/* The function a C++ object's class runs, when the start argument is such
+ * an object: libstdc++'s std::thread starts every thread at one routine of
+ * its own (execute_native_thread_routine, a local symbol) with a
+ * std::thread::_State, and calls its _M_run, the third slot of its vtable
+ * after the two destructors: one per callable type, so one per kind of
+ * thread (lld's workers and every other std::thread of a program were one
+ * pool, "ld.lld* (libstdc++.so.6+0xd4490)"). vptr is the object's first
+ * word; an Itanium primary vtable has offset-to-top 0 and a typeinfo (data,
+ * not code; null without RTTI) before the slot it points to, and its slots
+ * start functions. */
+static void *virtual_run(uintptr_t vptr)
+{
+    uintptr_t v[5];              /* offset-to-top, typeinfo, 3 slots */
+    if ((vptr & (sizeof(void *) - 1)) || vptr < 2 * sizeof(void *) ||
+        ps_peek(v, (void *)(vptr - 2 * sizeof(void *)), sizeof v))
+        return NULL;
+    if (v[0] || (v[1] && (seg_of(v[1]) >= 0 || starts_function(v[1]))))
+        return NULL;             /* no typeinfo: built with -fno-rtti (LLVM) */
+    /* in a non-PIE program, a slot may be the program's PLT entry for a
+     * function of a library (its canonical address): code, not a start */
+    for (int k = 2; k < 5; k++)
+        if (seg_of(v[k]) < 0 && !starts_function(v[k]))
+            return NULL;
+    return (void *)v[4];
+}
+
 void *ps_entry_of(void *routine, void *arg)
 {
     if (arg && arg != routine && starts_function((uintptr_t)arg))
@@ -190,5 +216,5 @@ void *ps_entry_of(void *routine, void *arg)
             return inner ? inner : (void *)words[i];
         }
     }
-    return NULL;
+    return virtual_run(words[0]);
 }

@@ -23,7 +23,10 @@
  * Objects loaded by dlopen after the constructor (Apache's LoadModule: the
  * workers' functions live in mod_mpm_event.so) are found through glibc's
  * _dl_find_object at the thread's start; for them only the strict rule
- * (starts a function) applies, the first word included. */
+ * (starts a function) applies, the first word included.
+ * Last, a library's routine given a C++ object (its first word a vtable)
+ * runs that object's virtual function: libstdc++'s std::thread state, whose
+ * third slot is _M_run, one per lambda or functor (entry.c). */
 #ifndef PS_ENTRY_H
 #define PS_ENTRY_H
 

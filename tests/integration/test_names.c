@@ -121,6 +121,31 @@ static void selects_till(const char *value)
     ps_run_free(&r);
 }
 
+/* std::thread (tests/fixtures/std_threads.cc): libstdc++ starts every one
+ * at a routine of its own, so a program's workers, its ticker and its log
+ * writer were one pool of 6, "std_threads* (libstdc++.so.6+0xd4490)", and
+ * the pool's tasks mixed with the others' waits. Each kind is its own pool
+ * now, named by what it runs: the lambda (its std::thread state's _M_run,
+ * read from the vtable) or the function it was given. */
+Test(names, std_threads_are_pools_by_what_they_run, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/std_threads"), "--threads", "4", "--tasks", "300", NULL };
+    cr_assert_eq(ps_run(&r, argv, NULL), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
+    names_are_unique_and_no_address(r.report);
+    json_t *w = ps_pool_by_name(r.report, "Pool::start(...)::{lambda}");
+    cr_assert_not_null(w, "no pool of the workers' lambda: %s", r.err);
+    cr_expect_eq(ps_num(w, "threads"), 4);
+    cr_expect(ps_near(ps_num(w, "tasks"), 300, 0.02), "tasks %f of 300", ps_num(w, "tasks"));
+    json_t *t = ps_pool_by_name(r.report, "Ticker::start()::{lambda}");
+    cr_expect(t && ps_num(t, "threads") == 1, "no pool of the ticker alone: %s", r.err);
+    json_t *l = ps_pool_by_name(r.report, "log_writer");
+    cr_expect(l && ps_num(l, "threads") == 1, "no pool of the log writer alone: %s", r.err);
+    ps_run_free(&r);
+}
+
 Test(names, poolshim_pool_selects_by_shown_name_or_symbol, .timeout = 60)
 {
     selects_till("shop::till_worker");

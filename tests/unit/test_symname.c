@@ -92,6 +92,21 @@ Test(symname, show_leaves_c_rust_v0_and_addresses_alone)
               "%s", buf);
 }
 
+/* std::thread's state runs the callable named in its template arguments */
+Test(symname, a_std_thread_state_reads_as_its_callable)
+{
+    char buf[160];
+    ps_symname_shorten("std::thread::_State_impl<std::thread::_Invoker<std::tuple<Pool::start(int)::{lambda()#1}> > >"
+                       "::_M_run()", buf, sizeof buf);
+    cr_expect_str_eq(buf, "Pool::start(...)::{lambda}");
+    ps_symname_shorten("std::thread::_State_impl<std::thread::_Invoker<std::tuple<shop::Oven, int, std::vector<int, "
+                       "std::allocator<int> > > > >::_M_run()", buf, sizeof buf);
+    cr_expect_str_eq(buf, "shop::Oven");
+    /* anything else of std::thread's is left as it was */
+    ps_symname_shorten("std::thread::_M_start_thread(std::unique_ptr<std::thread::_State>, void (*)())", buf, sizeof buf);
+    cr_expect_str_eq(buf, "std::thread::_M_start_thread");
+}
+
 Test(symname, generic_runtime_entries_are_known)
 {
     cr_expect(ps_symname_is_generic("_ZL19thread_native_entryP6Thread", "thread_native_entry"));
