@@ -43,6 +43,14 @@ char *ps_slurp(const char *path)
     return s;
 }
 
+char *ps_profile(json_t *report)
+{
+    const char *path = ps_str(json_object_get(report, "controller"), "profile");
+    if (!path || !*path || access(path, R_OK))
+        return NULL;
+    return ps_slurp(path);
+}
+
 pid_t ps_spawn(char *const argv[], char *const env[], int preload, const char *outdir, const char *shimdir,
                const char *cwd)
 {

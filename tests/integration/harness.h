@@ -31,6 +31,9 @@ pid_t ps_spawn(char *const argv[], char *const env[], int preload, const char *o
                const char *cwd);
 /* A whole file as a malloc'ed string ("" if unreadable). */
 char *ps_slurp(const char *path);
+/* The profile the report names (controller.profile), as a malloc'ed
+ * string; NULL if it names none or the file cannot be read. */
+char *ps_profile(json_t *report);
 void ps_run_free(struct ps_run *r);
 /* Removes a test's directory; with PS_TEST_FILES set, first copies the
  * reports and dumps in it there (tests/scripts/schema.sh checks them). */

@@ -58,14 +58,8 @@ Test(control, fixed_size_pool_gets_a_profile, .timeout = 60)
     cr_assert_not_null(c);
     cr_expect_eq(ps_num(c, "threads_added"), 0);
     cr_expect(strstr(ps_str(c, "reason"), "fixed at start") != NULL, "reason: %s", ps_str(c, "reason"));
-    const char *prof = ps_str(json_object_get(r.report, "controller"), "profile");
-    cr_assert_not_null(prof, "no profile written");
-    FILE *f = fopen(prof, "r");
-    cr_assert_not_null(f, "profile %s missing", prof);
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
+    char *buf = ps_profile(r.report);
+    cr_assert_not_null(buf, "no profile written");
     int rec = (int)ps_num(c, "recommended_threads");
     cr_expect(rec >= 20, "recommended %d threads for W/C 20 on 2 cores", rec);
     char want[64];
@@ -86,5 +80,6 @@ Test(control, fixed_size_pool_gets_a_profile, .timeout = 60)
               "summary line lacks '%s':\n%s", want, line);
     /* a plain program: no variable to export, so no line to source */
     cr_expect(strstr(buf, "Apply next time") == NULL, "profile says to source comments:\n%s", buf);
+    free(buf);
     ps_run_free(&r);
 }

@@ -33,9 +33,8 @@ static void expect_gomaxprocs(char *const argv[], int want)
     cr_expect_eq(ps_num(p, "recommended_threads"), want, "%s", ps_str(p, "reason"));
     cr_expect(strstr(ps_str(p, "reason"), "GOMAXPROCS") != NULL, "%s", ps_str(p, "reason"));
     cr_expect(ps_num(p, "threads") >= 2, "threads %f", ps_num(p, "threads"));
-    const char *prof = ps_str(json_object_get(r.report, "controller"), "profile");
-    cr_assert(prof && *prof, "no profile");
-    char *text = ps_slurp(prof), line[64];
+    char *text = ps_profile(r.report), line[64];
+    cr_assert_not_null(text, "no profile");
     snprintf(line, sizeof line, "\nexport GOMAXPROCS=%d\n", want);
     cr_expect(strstr(text, line) != NULL, "profile without%s: %s", line, text);
     free(text);

@@ -31,9 +31,8 @@ Test(tbb, an_arena_of_two_is_sized_as_a_team_and_the_profile_names_the_arena, .t
     cr_expect_str_eq(ps_str(p, "classification"), "io-bound", "%s", ps_str(p, "reason"));
     int told = (int)ps_num(p, "recommended_threads");
     cr_expect(told >= 8, "told %d: %s", told, ps_str(p, "reason"));
-    const char *prof = ps_str(json_object_get(r.report, "controller"), "profile");
-    cr_assert(prof && *prof, "no profile");
-    char *text = ps_slurp(prof), want[64];
+    char *text = ps_profile(r.report), want[64];
+    cr_assert_not_null(text, "no profile");
     snprintf(want, sizeof want, "tbb::task_arena(%d)", told);
     cr_expect(strstr(text, want) != NULL, "profile without %s: %s", want, text);
     free(text);
