@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <link.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ static struct {
                                   * reports it first) */
     uintptr_t lo[MAX_SEGS], hi[MAX_SEGS];
     uintptr_t eh_hdr[MAX_SEGS];  /* the object's PT_GNU_EH_FRAME, 0 if none */
+    unsigned char stdcxx[MAX_SEGS];  /* the segment is libstdc++'s (virtual_run) */
 } segs;
 
 /* glibc's, NULL before 2.35. Looked up, not linked: the shim must still load
@@ -39,6 +41,8 @@ static int on_obj(struct dl_phdr_info *info, size_t size, void *data)
     (void)size;
     (void)data;
     uintptr_t eh = 0;
+    const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+    int stdcxx = name && !strncmp(name, "/libstdc++.so", 13);
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
             eh = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
@@ -49,6 +53,7 @@ static int on_obj(struct dl_phdr_info *info, size_t size, void *data)
         segs.lo[segs.n] = info->dlpi_addr + ph->p_vaddr;
         segs.hi[segs.n] = segs.lo[segs.n] + ph->p_memsz;
         segs.eh_hdr[segs.n] = eh;
+        segs.stdcxx[segs.n] = (unsigned char)stdcxx;
         segs.n++;
     }
     if (!segs.program_n)
@@ -156,16 +161,17 @@ static void *closure_before(void *fn, const uintptr_t *words, int i)
     return NULL;
 }
 
-/* The function a C++ object's class runs, when the start argument is such
- * an object: libstdc++'s std::thread starts every thread at one routine of
- * its own (execute_native_thread_routine, a local symbol) with a
- * std::thread::_State, and calls its _M_run, the third slot of its vtable
- * after the two destructors: one per callable type, so one per kind of
- * thread (lld's workers and every other std::thread of a program were one
- * pool, "ld.lld* (libstdc++.so.6+0xd4490)"). vptr is the object's first
- * word; an Itanium primary vtable has offset-to-top 0 and a typeinfo (data,
- * not code; null without RTTI) before the slot it points to, and its slots
- * start functions. */
+/* The function std::thread's state runs: libstdc++ starts every std::thread
+ * at one routine of its own (execute_native_thread_routine, a local symbol)
+ * with a std::thread::_State, and calls its _M_run, the third slot of its
+ * vtable after the two destructors: one per callable type, so one per kind
+ * of thread (lld's workers and every other std::thread of a program were
+ * one pool, "ld.lld* (libstdc++.so.6+0xd4490)"). Only for libstdc++'s
+ * routine: another library's C++ argument is its own class (HotSpot's
+ * thread_native_entry is given a JavaThread, whose third slot named its pool
+ * "JavaThread::~JavaThread"). vptr is the object's first word; an Itanium
+ * primary vtable has offset-to-top 0 and a typeinfo (data, not code; null
+ * without RTTI) before the slot it points to, and its slots are code. */
 static void *virtual_run(uintptr_t vptr)
 {
     uintptr_t v[5];              /* offset-to-top, typeinfo, 3 slots */
@@ -216,5 +222,6 @@ void *ps_entry_of(void *routine, void *arg)
             return inner ? inner : (void *)words[i];
         }
     }
-    return virtual_run(words[0]);
+    int k = seg_of((uintptr_t)routine);
+    return k >= 0 && segs.stdcxx[k] ? virtual_run(words[0]) : NULL;
 }

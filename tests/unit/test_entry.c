@@ -145,3 +145,55 @@ Test(entry, errno_is_preserved)
     ps_entry_of((void *)routine, &c);
     cr_expect_eq(errno, 1234);
 }
+
+/* std::thread: libstdc++ starts every one at a local routine of its own with
+ * a std::thread::_State, a C++ object whose vtable's third slot (_M_run, after
+ * the two destructors) runs the thread's callable. Only for libstdc++'s
+ * routine: HotSpot's thread_native_entry (libjvm) is given a JavaThread,
+ * whose third slot named its pool "JavaThread::~JavaThread". An Itanium
+ * primary vtable: offset-to-top 0, typeinfo (here none: -fno-rtti), slots. */
+static void state_d1(void *self) { (void)self; }
+static void state_d0(void *self) { (void)self; }
+static void state_run(void *self) { (void)self; }
+static const uintptr_t state_vtable[5] = { 0, 0, (uintptr_t)state_d1, (uintptr_t)state_d0, (uintptr_t)state_run };
+static const uintptr_t shifted_vtable[5] = { 16, 0, (uintptr_t)state_d1, (uintptr_t)state_d0, (uintptr_t)state_run };
+static const uintptr_t data_vtable[5] = { 0, 0, (uintptr_t)state_d1, (uintptr_t)&some_data, (uintptr_t)state_run };
+struct state {
+    const uintptr_t *vptr;
+    long captured[2];                /* a lambda's captures: data, no function */
+};
+
+/* libstdc++ loaded before the constructor's table is taken, as in any C++
+ * program; one of its exported functions stands in for its local routine */
+static void *stdcxx_routine;
+static void stdcxx_init(void)
+{
+    cr_assert_not_null(dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL), "%s", dlerror());
+    entry_init();
+    stdcxx_routine = dlsym(RTLD_DEFAULT, "_ZNSt6thread4joinEv");
+    cr_assert_not_null(stdcxx_routine, "%s", dlerror());
+}
+
+TestSuite(entry_std_thread, .init = stdcxx_init);
+
+Test(entry_std_thread, libstdcxxs_routine_runs_its_states_third_slot)
+{
+    struct state s = { &state_vtable[2], { 7, 8 } };
+    cr_expect_eq(ps_entry_of(stdcxx_routine, &s), (void *)state_run);
+}
+
+Test(entry_std_thread, another_librarys_routine_given_a_cxx_object_has_no_entry)
+{
+    struct state s = { &state_vtable[2], { 7, 8 } };
+    cr_expect_null(ps_entry_of(lib_routine, &s));
+}
+
+Test(entry_std_thread, what_is_no_primary_vtable_of_code_gives_null)
+{
+    struct state s = { &shifted_vtable[2], { 7, 8 } };
+    cr_expect_null(ps_entry_of(stdcxx_routine, &s), "offset-to-top not 0");
+    s.vptr = &data_vtable[2];
+    cr_expect_null(ps_entry_of(stdcxx_routine, &s), "a slot that is data");
+    s.vptr = (const uintptr_t *)&some_data;
+    cr_expect_null(ps_entry_of(stdcxx_routine, &s), "no vtable at all");
+}
