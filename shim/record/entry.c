@@ -222,6 +222,5 @@ void *ps_entry_of(void *routine, void *arg)
             return inner ? inner : (void *)words[i];
         }
     }
-    int k = seg_of((uintptr_t)routine);
-    return k >= 0 && segs.stdcxx[k] ? virtual_run(words[0]) : NULL;
+    return rk >= 0 && segs.stdcxx[rk] ? virtual_run(words[0]) : NULL;
 }

@@ -24,9 +24,10 @@
  * workers' functions live in mod_mpm_event.so) are found through glibc's
  * _dl_find_object at the thread's start; for them only the strict rule
  * (starts a function) applies, the first word included.
- * Last, a library's routine given a C++ object (its first word a vtable)
- * runs that object's virtual function: libstdc++'s std::thread state, whose
- * third slot is _M_run, one per lambda or functor (entry.c). */
+ * Last, libstdc++'s routine (loaded at start) runs its argument's virtual
+ * function: a std::thread state, whose vtable's third slot is _M_run, one
+ * per lambda or functor (entry.c). Not another library's: HotSpot's routine
+ * is given a JavaThread, whose slots say nothing of the pool. */
 #ifndef PS_ENTRY_H
 #define PS_ENTRY_H
 
