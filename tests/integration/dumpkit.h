@@ -153,8 +153,9 @@ static inline double dk_wait_dumps(const char *dir, int n, double timeout_s)
 /* Reads dir/name into a malloc'ed string ("" if absent). */
 static inline char *dk_slurp(const char *dir, const char *name)
 {
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
+    char p[1024];
+    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+        return ps_slurp("");   /* no such path: "" */
     return ps_slurp(p);
 }
 
