@@ -294,9 +294,12 @@ static void controller_pool(FILE *out, const json_t *e, const json_t *answer)
     else snprintf(limit, sizeof limit, "no parking limit");
     if (best > 0) snprintf(tput, sizeof tput, "best measured throughput %s tasks/s", N(best));
     else snprintf(tput, sizeof tput, "no throughput measured at a settled size");
-    snprintf(line, sizeof line, "pool %s %s: started with %s, runs at %s, %s; model %s, recommended %s; %s; %s",
+    /* at exit a pool whose threads all ended runs at none */
+    double size = an_num(e, "size");
+    snprintf(line, sizeof line, "pool %s %s: started with %s, runs at %s%s, %s; model %s, recommended %s; %s; %s",
              an_fmt_num(b1, sizeof b1, an_num(e, "pool")), an_pool_label(answer, an_int(e, "pool", -1), name, sizeof name),
-             threads_n(b2, sizeof b2, an_num(e, "threads_at_start")), threads_n(b3, sizeof b3, an_num(e, "size")),
+             threads_n(b2, sizeof b2, an_num(e, "threads_at_start")), threads_n(b3, sizeof b3, size),
+             size == 0 ? " (its threads had ended)" : "",
              limit, threads_n(b4, sizeof b4, an_num(e, "model_threads")),
              an_fmt_num(nb, sizeof nb, an_num(e, "recommended_threads")),
              json_is_true(json_object_get(e, "expandable")) ? "may be grown" : "cannot be grown", tput);
