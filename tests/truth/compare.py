@@ -159,7 +159,8 @@ def main():
         for k in mine:
             p["shim"][k] = p["shim"].get(k, 0) + mine[k]
             p["truth"][k] = p["truth"].get(k, 0) + theirs[k]
-    names = {p["id"]: p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
+    # what the user reads (the summary's and `poolshim report`'s name)
+    names = {p["id"]: p.get("name") or p.get("entry") or p["start_routine"] for p in report.get("pools", [])}
     if sleep_known is not None:
         if busy and busy["id"] in pools:
             # the sleeps the sampler missed were counted under the other

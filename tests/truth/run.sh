@@ -283,7 +283,8 @@ if [ "$MODE" != quick ]; then
         echo "Method: tests/truth/observe.py runs each program under the shim and samples"
         echo "/proc/PID/task/* from outside every 4 ms; tests/truth/compare.py checks the report"
         echo "(see its header for the tolerances). Cells: shim / truth, seconds, summed over the"
-        echo "pool's threads; sync = lock + cond + idle (a futex wait, seen from outside)."
+        echo "pool's threads (pool: its name in the report); sync = lock + cond + idle (a futex"
+        echo "wait, seen from outside)."
         echo "tasks: the busiest pool's count / the workload's own, where the case checks it."
         echo
         echo "| case | pool | threads | cpu | runqueue | sync | sleep | io | tasks | verdict |"
