@@ -23,6 +23,8 @@ extern const char *const ps_class_name[];
 
 struct ps_rec_in {
     double cores;            /* CPUs the process can use (cores.h) */
+    double cores_free;       /* of those, what the rest of the process left the pool while
+                              * it ran, unrounded (0: unknown, all of cores) */
     int threads;
     double cpu_s, io_s, sleep_s, lock_s, cond_s, idle_s, runq_s, spin_s;
     double wall_s;           /* how long the pool existed */

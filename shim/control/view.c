@@ -540,6 +540,7 @@ static void answer(int pi, struct ps_view_pool *v)
     if (team)
         other = 0;
     v->model_cores = in.cores = ps_view_cores_left(other);
+    in.cores_free = ps_cores - other > 0 ? ps_cores - other : 0;
     in.threads = v->peak;
     in.cpu_s = tot->cpu_ns * NS;
     in.io_s = (tot->wait_ns[PS_IO] - tot->taskless_io_ns) * NS;
