@@ -106,6 +106,17 @@ size_t ps_fmt(char *buf, size_t cap, const char *fmt, ...)
     return n;
 }
 
+void ps_fmt_cat(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t n = strnlen(buf, cap);
+    if (n + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    ps_vfmt(buf + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
 int ps_write_all(int fd, const void *buf, size_t n)
 {
     int saved = errno;

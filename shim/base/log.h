@@ -18,6 +18,9 @@ void ps_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Small formatter shared with the JSON writer and paths: returns bytes written (< cap). */
 size_t ps_vfmt(char *buf, size_t cap, const char *fmt, __builtin_va_list ap);
 size_t ps_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Appends to the string in buf (cap bytes in all), as much as fits: the
+ * reasons a recommendation gives, one clause after another. */
+void ps_fmt_cat(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Writes the whole buffer to fd, retrying on EINTR / short writes; keeps errno.
  * Returns 0 or -errno. */
 int ps_write_all(int fd, const void *buf, size_t n);

@@ -442,70 +442,63 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     if (little_cpu) {
         char ms[32];
         ps_fmt_double(ms, sizeof ms, C * 1e3, 2);
-        size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; but only %s ms of CPU was measured: too little to size from, keep %d", ms, in->threads);
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; but only %s ms of CPU was measured: too little to size from, keep %d", ms, in->threads);
     }
     if (fed || fed_floor) {
         char pct[32], ld[32];
         ps_fmt_double(pct, sizeof pct, 100 * idle_share, 0);
         ps_fmt_double(ld, sizeof ld, offered, 2);
-        size_t n = strlen(o->reason);
         if (fed)
-            ps_fmt(o->reason + n, sizeof o->reason - n,
-                   "; but its threads waited for work %s %% of the time: %s tasks in service on average, "
-                   "%d threads keep a task's wait for a free one under %d %%",
-                   pct, ld, o->recommended_threads, (int)(100 * PS_FED_WAIT));
+            ps_fmt_cat(o->reason, sizeof o->reason,
+                       "; but its threads waited for work %s %% of the time: %s tasks in service on average, "
+                       "%d threads keep a task's wait for a free one under %d %%",
+                       pct, ld, o->recommended_threads, (int)(100 * PS_FED_WAIT));
         else
-            ps_fmt(o->reason + n, sizeof o->reason - n,
-                   "; but no fewer than %d: its threads waited for work %s %% of the time, %s tasks in service "
-                   "on average, and fewer threads would make tasks wait for a free one over %d %% of the time",
-                   o->recommended_threads, pct, ld, (int)(100 * PS_FED_WAIT));
+            ps_fmt_cat(o->reason, sizeof o->reason,
+                       "; but no fewer than %d: its threads waited for work %s %% of the time, %s tasks in service "
+                       "on average, and fewer threads would make tasks wait for a free one over %d %% of the time",
+                       o->recommended_threads, pct, ld, (int)(100 * PS_FED_WAIT));
     }
     if (capped) {
-        size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; capped at %d: no more tasks than that were ever in flight", in->demand_peak);
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; capped at %d: no more tasks than that were ever in flight", in->demand_peak);
     }
     if (owned) {
-        size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; at least %d: each worker polls the connections it accepted, and %d served clients",
-               in->owners, in->owners);
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; at least %d: each worker polls the connections it accepted, and %d served clients",
+                   in->owners, in->owners);
     }
     if (!in->tasks_seen && in->waits_for_work && !mostly_idle && !fed && in->threads > 0 &&
         o->recommended_threads > in->threads) {
         /* A pool that waited for work a good share of the time had a queue
          * that emptied (Perl's Thread::Queue, paced: 47 %): say so, not
          * "never empties". */
-        size_t n = strlen(o->reason);
         if (idle_share >= PS_FED_IDLE) {
             char pct[32];
             ps_fmt_double(pct, sizeof pct, 100 * idle_share, 0);
-            ps_fmt(o->reason + n, sizeof o->reason - n,
-                   "; its tasks were not all seen, so the load offered is unknown, but its threads waited "
-                   "for work %s %% of the time: the current %d may do", pct, in->threads);
+            ps_fmt_cat(o->reason, sizeof o->reason,
+                       "; its tasks were not all seen, so the load offered is unknown, but its threads waited "
+                       "for work %s %% of the time: the current %d may do", pct, in->threads);
         } else {
-            ps_fmt(o->reason + n, sizeof o->reason - n,
-                   "; its tasks were not all seen (taken from the queue without a wait), so the load "
-                   "offered is unknown: that size is for a queue that never empties");
+            ps_fmt_cat(o->reason, sizeof o->reason,
+                       "; its tasks were not all seen (taken from the queue without a wait), so the load "
+                       "offered is unknown: that size is for a queue that never empties");
         }
     }
     if (split) {
-        size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; but %d: each thread ran one share of the work from start to end, and shares end unevenly "
-               "(cores of unequal speed, the last share alone at the end); smaller shares, two per core, "
-               "end closer together", o->recommended_threads);
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; but %d: each thread ran one share of the work from start to end, and shares end unevenly "
+                   "(cores of unequal speed, the last share alone at the end); smaller shares, two per core, "
+                   "end closer together", o->recommended_threads);
     }
     if (cheap) {
         char tw[32], ho[32];
         ps_fmt_double(tw, sizeof tw, in->task_work_s * 1e6, 1);
         ps_fmt_double(ho, sizeof ho, in->handoff_s * 1e6, 1);
-        size_t n = strlen(o->reason);
-        ps_fmt(o->reason + n, sizeof o->reason - n,
-               "; but 1 thread: a task's work (%s us) is shorter than handing it to a waiting worker "
-               "(%s us median)", tw, ho);
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; but 1 thread: a task's work (%s us) is shorter than handing it to a waiting worker "
+                   "(%s us median)", tw, ho);
     }
 }
 

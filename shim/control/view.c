@@ -628,11 +628,10 @@ static void answer(int pi, struct ps_view_pool *v)
         ps_recommend_go(ps_cores, &v->rec);   /* the main thread is one of its threads too */
     else if (in.cores < ps_cores && v->rec.cls != PS_CLASS_SINGLE) {
         char o[32], l[32];
-        size_t len = strlen(v->rec.reason);
         ps_fmt_double(o, sizeof o, other, 1);
         ps_fmt_double(l, sizeof l, in.cores, 0);
-        ps_fmt(v->rec.reason + len, sizeof v->rec.reason - len,
-               " (cores: the process's other threads used %s while it ran, %s left to it)", o, l);
+        ps_fmt_cat(v->rec.reason, sizeof v->rec.reason,
+                   " (cores: the process's other threads used %s while it ran, %s left to it)", o, l);
     }
     /* Threads that come and go: python3 -m http.server under 4 clients
      * started 600, a thread per request, at most 1 alive at any tick, and
@@ -640,20 +639,18 @@ static void answer(int pi, struct ps_view_pool *v)
      * keeps that size. The size is for a pool that would. */
     if (tot->threads >= PS_CHURN_THREADS && tot->threads >= PS_CHURN_RATIO * v->peak &&
         v->rec.cls != PS_CLASS_SINGLE && v->rec.cls != PS_CLASS_RUNTIME) {
-        size_t len = strlen(v->rec.reason);
-        ps_fmt(v->rec.reason + len, sizeof v->rec.reason - len,
-               "; its threads come and go: %d started, at most %d alive at a tick (a thread per task, or a "
-               "pool that ends idle threads): the size is for a pool that keeps them",
-               tot->threads, v->peak);
+        ps_fmt_cat(v->rec.reason, sizeof v->rec.reason,
+                   "; its threads come and go: %d started, at most %d alive at a tick (a thread per task, or a "
+                   "pool that ends idle threads): the size is for a pool that keeps them",
+                   tot->threads, v->peak);
     }
     /* A size the controller ran and measured best outweighs the model's. */
     double tput;
     int measured = ps_controller_measured(pi, &tput);
     if (measured > 0 && measured != v->rec.recommended_threads) {
-        size_t len = strlen(v->rec.reason);
-        ps_fmt(v->rec.reason + len, sizeof v->rec.reason - len,
-               "; the controller measured %d threads best (%lu tasks/s), where the model said %d",
-               measured, (unsigned long)(tput + 0.5), v->rec.recommended_threads);
+        ps_fmt_cat(v->rec.reason, sizeof v->rec.reason,
+                   "; the controller measured %d threads best (%lu tasks/s), where the model said %d",
+                   measured, (unsigned long)(tput + 0.5), v->rec.recommended_threads);
         v->rec.recommended_threads = measured;
     }
 }

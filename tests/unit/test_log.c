@@ -150,3 +150,19 @@ Test(log, write_all_reports_errors_and_keeps_errno)
     cr_expect_eq(ps_write_all(p[1], "abc", 3), -EBADF);
     cr_expect_eq(errno, EDOM);
 }
+
+/* A recommendation's reason grows clause by clause; a full buffer keeps its
+ * text and stays terminated. */
+Test(log, fmt_cat_appends_what_fits)
+{
+    char b[16] = "size 4";
+    ps_fmt_cat(b, sizeof b, "; but %d", 2);
+    cr_expect_str_eq(b, "size 4; but 2");
+    ps_fmt_cat(b, sizeof b, " threads %s", "always");
+    cr_expect_str_eq(b, "size 4; but 2 t");
+    ps_fmt_cat(b, sizeof b, "x");
+    cr_expect_str_eq(b, "size 4; but 2 t");
+    char full[4] = { 'a', 'b', 'c', 'd' };     /* not terminated: nothing appended, nothing read past */
+    ps_fmt_cat(full, sizeof full, "e");
+    cr_expect_eq(full[3], 'd');
+}
