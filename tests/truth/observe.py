@@ -28,8 +28,9 @@ wake-up; the wait for a core after the wake-up is run queue, as in
 schedstat. The same causes by system call, exact where 4 ms samples are not
 (node's fs workers block for tens of microseconds in reads, on the mmap
 lock: the samples' io of such a pool moved 0.00-0.24 s between runs). The
-output says which ("shares": "perf" or "samples"); a thread perf never saw
-block keeps its samples' shares.
+output says which ("shares": "perf" or "samples": where perf lost events,
+its buffers full, the samples' shares stand); a thread perf never saw block
+keeps its samples' shares.
 Usage: observe.py [--period S] [--exact] [--out FILE] -- CMD...
 Prints the JSON (or writes FILE); exits with CMD's status."""
 import json, os, re, shutil, signal, subprocess, sys, tempfile, time
@@ -97,7 +98,7 @@ def start_perf():
     os.mkfifo(ctl)
     os.mkfifo(ack)
     data = os.path.join(tmp, "perf.data")
-    perf = subprocess.Popen(["perf", "record", "-a", "-q", "-o", data, "--delay=-1",
+    perf = subprocess.Popen(["perf", "record", "-a", "-q", "-m", "16M", "-o", data, "--delay=-1",
                              f"--control=fifo:{ctl},{ack}", "-e", "sched:sched_switch",
                              "-e", "sched:sched_wakeup", "--kernel-callchains", "-g"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -107,6 +108,14 @@ def start_perf():
         if not a.readline().startswith("ack"):
             sys.exit("observe.py: perf did not start recording")
     return perf, data
+
+
+def perf_lost(data):
+    """Events perf could not keep (its buffers full): then its blocks are not
+    all there, and the samples' shares stand."""
+    r = subprocess.run(["perf", "report", "-i", data, "--stats"], capture_output=True, text=True)
+    lost = re.findall(r"LOST(?:_SAMPLES)? events:\s+(\d+)", r.stdout)
+    return r.returncode != 0 or any(int(n) for n in lost)
 
 
 def perf_blocked(data, tids):
@@ -223,13 +232,16 @@ def main():
     if perf:
         perf.send_signal(signal.SIGINT)
         perf.wait()
-        seen, count = perf_blocked(data, {int(t) for t in threads})
+        if perf_lost(data):
+            print("observe.py: perf lost events: the samples' shares stand", file=sys.stderr)
+        else:
+            seen, count = perf_blocked(data, {int(t) for t in threads})
+            for tid, by in seen.items():
+                if by:
+                    threads[str(tid)]["blocked"] = by
+                    threads[str(tid)]["blocks"] = count[tid]
+            shares = "perf"
         shutil.rmtree(os.path.dirname(data))
-        for tid, by in seen.items():
-            if by:
-                threads[str(tid)]["blocked"] = by
-                threads[str(tid)]["blocks"] = count[tid]
-        shares = "perf"
     res = {"cmd": cmd, "period_s": period, "shares": shares, "wall_s": wall, "threads": []}
     for th in threads.values():
         cpu = (th["cpu"] - th["cpu0"]) / 1e9
