@@ -65,7 +65,11 @@ NAMES = {"read": 0, "write": 1, "pread64": 17, "pwrite64": 18, "readv": 19, "wri
 
 
 def stack_cause(frames):
-    """The cause of a block whose kernel stack (innermost first) is FRAMES."""
+    """The cause of a block whose kernel stack (innermost first) is FRAMES:
+    a futex, timer or poll wait by its function; a wait for the disk
+    (io_schedule: a read, a page fault on a mapped file, a directory read,
+    an open on a cold cache) is io whatever the system call; else by the
+    system call, as the samples do."""
     for f in frames:
         if f.startswith("futex_wait") or f == "futex_wait_multiple":
             return "sync"
@@ -73,6 +77,8 @@ def stack_cause(frames):
             return "sleep"
         if f in ("ep_poll", "do_sys_poll", "do_select", "core_sys_select"):
             return "poll"
+        if f in ("io_schedule", "io_schedule_timeout"):
+            return "io"
     for f in frames:
         m = SYSCALL_FRAME.match(f)
         if m and m.group(1) in NAMES:

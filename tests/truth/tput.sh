@@ -14,6 +14,8 @@
 #   sysbench-cpu N       sysbench cpu, events/s over 1 s
 #   pigz N FILE          pigz -p N -6 of FILE, bytes/s
 #   zstd N FILE          zstd -T N -6 of FILE in jobs of 1 MiB, bytes/s
+#   ripgrep-cold N DIR...  rg --threads N counting the word "the" in DIR..., from a
+#                        cold page cache (drop_caches first: root), searches/s
 #   node-fs N            node's fs pool (UV_THREADPOOL_SIZE=N), readFile ops/s over 1.5 s
 #   memcached N          memcached -t N under memcslap (4 client threads, gets), keys/s
 #   memcached-rt N LOAD  memcached -t N under bench/memc_load (path LOAD): 4
@@ -113,6 +115,13 @@ sysbench-cpu)
     out=$(run sysbench cpu --threads="$n" --time="${TPUT_S:-1}" ${TL:+--report-interval=1} run)
     sysbench_tl "$out"
     json "$(awk '/events per second:/ {print $NF}' <<<"$out")" ;;
+ripgrep-cold)
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    t0=$(date +%s.%N)
+    run rg --threads "$n" -c -w the "${@:3}" >/dev/null
+    t1=$(date +%s.%N)
+    json "$(python3 -c "import sys; print(1 / (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$t1")" ;;
 zstd)
     f=$3
     t0=$(date +%s.%N)
