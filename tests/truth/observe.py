@@ -33,7 +33,7 @@ its buffers full, the samples' shares stand); a thread perf never saw block
 keeps its samples' shares.
 Usage: observe.py [--period S] [--exact] [--out FILE] -- CMD...
 Prints the JSON (or writes FILE); exits with CMD's status."""
-import json, os, re, shutil, signal, subprocess, sys, tempfile, time
+import json, os, re, select, shutil, signal, subprocess, sys, tempfile, time
 
 IO = {0, 1, 17, 18, 19, 20, 43, 44, 45, 46, 47, 42, 233, 288, 295, 296,
       299, 307, 327, 328, 74, 75, 40, 275, 426}
@@ -98,7 +98,8 @@ def perf_usable():
 def start_perf():
     """perf record over the machine, returned once its events are on: it
     starts them off (--delay=-1) and acknowledges the "enable" sent on its
-    control fifo. Returns the process and its data file."""
+    control fifo. Returns the process and its data file, or (None, None)
+    when it exited or did not answer within 20 s."""
     tmp = tempfile.mkdtemp(prefix="observe.")
     ctl, ack = os.path.join(tmp, "ctl"), os.path.join(tmp, "ack")
     os.mkfifo(ctl)
@@ -108,11 +109,25 @@ def start_perf():
                              f"--control=fifo:{ctl},{ack}", "-e", "sched:sched_switch",
                              "-e", "sched:sched_wakeup", "--kernel-callchains", "-g"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with open(ctl, "w") as c, open(ack) as a:
-        c.write("enable\n")
-        c.flush()
-        if not a.readline().startswith("ack"):
-            sys.exit("observe.py: perf did not start recording")
+    # both ends opened read-write: no open blocks, whether or not perf is up
+    c, a = os.open(ctl, os.O_RDWR), os.open(ack, os.O_RDWR)
+    os.write(c, b"enable\n")
+    answer = b""
+    for _ in range(100):                    # 20 s, unless perf has exited
+        ready, _, _ = select.select([a], [], [], 0.2)
+        if ready:
+            answer = os.read(a, 64)
+            break
+        if perf.poll() is not None:
+            break
+    os.close(c)
+    os.close(a)
+    if not answer.startswith(b"ack"):
+        perf.kill()
+        perf.wait()
+        shutil.rmtree(tmp)
+        print("observe.py: perf did not start recording: the samples' shares stand", file=sys.stderr)
+        return None, None
     return perf, data
 
 
