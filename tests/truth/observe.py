@@ -25,13 +25,17 @@ come instead from every time a thread blocked: `perf record -a` of
 sched_switch (with the kernel stack of the thread switched out, which names
 the system call it blocked in) and sched_wakeup, from the switch to the
 wake-up; the wait for a core after the wake-up is run queue, as in
-schedstat. The same causes by system call, exact where 4 ms samples are not
-(node's fs workers block for tens of microseconds in reads, on the mmap
-lock: the samples' io of such a pool moved 0.00-0.24 s between runs). The
+schedstat. A futex, timer or poll wait is named by its kernel function, a
+wait for the disk (io_schedule) is io whatever the system call (a page
+fault of a mapped file, a directory read), any other by its system call as
+the samples do. Exact where 4 ms samples are not: node's fs workers block
+for 0.05-4 ms in reads, on the mmap lock, and the samples' io of that pool
+was off the exact figure by up to 39 ms. The
 output says which ("shares": "perf" or "samples": where perf lost events,
 its buffers full, the samples' shares stand); a thread perf never saw block
 keeps its samples' shares.
 Usage: observe.py [--period S] [--exact] [--out FILE] -- CMD...
+       observe.py --can-exact: exits 0 where --exact can record, 1 where not.
 Prints the JSON (or writes FILE); exits with CMD's status."""
 import json, os, re, select, shutil, signal, subprocess, sys, tempfile, time
 
@@ -145,6 +149,11 @@ def perf_blocked(data, tids):
     out = {t: {} for t in tids}
     count = {t: {} for t in tids}
     blocked = {}            # tid -> (since, cause) while blocked
+
+    def ended(tid, t):      # tid's block ends at t (woken, or switched in)
+        since, c = blocked.pop(tid)
+        out[tid][c] = out[tid].get(c, 0.0) + t - since
+        count[tid][c] = count[tid].get(c, 0) + 1
     p = subprocess.Popen(["perf", "script", "-i", data, "-F", "tid,time,event,trace,ip,sym"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
     ev = None               # the switch whose stack is being read: (tid, time, frames)
@@ -169,17 +178,13 @@ def perf_blocked(data, tids):
         if name == "sched_switch":
             prev, nxt = int(a["prev_pid"]), int(a["next_pid"])
             if nxt in blocked:              # switched in without a wake-up seen
-                since, c = blocked.pop(nxt)
-                out[nxt][c] = out[nxt].get(c, 0.0) + t - since
-                count[nxt][c] = count[nxt].get(c, 0) + 1
+                ended(nxt, t)
             if prev in out and not a["prev_state"].startswith("R"):
                 ev = (prev, t, [])
         elif name.startswith("sched_wakeup"):
             tid = int(a["pid"])
             if tid in blocked:
-                since, c = blocked.pop(tid)
-                out[tid][c] = out[tid].get(c, 0.0) + t - since
-                count[tid][c] = count[tid].get(c, 0) + 1
+                ended(tid, t)
     if ev is not None:
         close_switch()
     p.wait()
@@ -196,6 +201,8 @@ def read(path):
 
 def main():
     args = sys.argv[1:]
+    if args == ["--can-exact"]:
+        sys.exit(0 if perf_usable() else 1)
     period, out, exact = 0.004, None, False
     while args and args[0] != "--":
         if args[0] == "--period": period = float(args[1]); args = args[2:]

@@ -17,9 +17,9 @@ fails=0
 rows=()
 # The observer's shares of blocked time: exact where perf can record the
 # scheduler's tracepoints over the machine (root, tracefs), else samples.
-if perf record -a -q -o /dev/null -e sched:sched_switch -- true >/dev/null 2>&1; then
+if python3 "$HERE/observe.py" --can-exact; then
     EXACT=--exact
-    SHARES="every time a thread blocked, from its switch out to its wake-up (perf record -a of sched_switch with the kernel stack, which names the system call, and sched_wakeup)"
+    SHARES="every time a thread blocked, from its switch out to its wake-up (perf record -a of sched_switch with the kernel stack, which names the wait or the system call, and sched_wakeup; a wait in io_schedule, the disk, is io)"
 else
     EXACT=
     SHARES="samples of /proc/PID/task/TID/{stat,syscall} every 4 ms"
@@ -253,9 +253,9 @@ if [ "$MODE" = full ]; then
     # shares of fixed work: runs differ by 10-20 % (cores of unequal speed), so 7 each
     sweep sysbench_mutex "$T sysbench-mutex {N}" 8 1 2 4 8 16 --reps 7
     sweep sysbench_cpu "$T sysbench-cpu {N}" 16 1 2 4 8 16
-    # the disk saturates: its wait per read grows with the threads (W/C 1.2 at
-    # 2, 4.3 at 8, 9 at 16), so the model from 4 (9-11) reads 0.88-0.92 of a
-    # plateau from 16 on; 7 runs a size (cold reads vary by 10 %)
+    # the disk's wait per read grows with the threads (W/C 1.2 at 2, 4.3 at 8,
+    # 9 at 16, 17 at 32), yet throughput rises to 32: the model from 4 (9-11)
+    # read 0.82-0.92 of the best; 7 runs a size (cold reads vary by 10 %)
     command -v rg >/dev/null && [ -w /proc/sys/vm/drop_caches ] &&
         sweep ripgrep_cold "$T ripgrep-cold {N} /usr/share/doc /usr/share/locale" 4 1 2 4 8 16 32 --reps 7
     [ -f "$WORK/data" ] && sweep pigz "$T pigz {N} $WORK/data" 8 1 2 3 4 8
