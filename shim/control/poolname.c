@@ -124,9 +124,8 @@ static void base_label(int pi, char *buf, size_t cap, int *by_fn)
         ps_fmt(buf, cap, f->shown[0] ? "%s* (%s)" : "%s*", prefix_of(pi), f->shown);
     }
     int no = ps_pool_instance_no(pi);
-    size_t len = strlen(buf);
-    if (no > 1 && len < cap)
-        ps_fmt(buf + len, cap - len, " #%d", no);
+    if (no > 1)
+        ps_fmt_cat(buf, cap, " #%d", no);
 }
 
 /* base_label, then what tells it from the pools that share it (given by the caller) */

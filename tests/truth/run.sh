@@ -71,6 +71,9 @@ case_once() {
     return $rc
 }
 
+# ripgrep from a cold page cache: rg installed, and root to drop the cache.
+rg_cold() { command -v rg >/dev/null && [ -w /proc/sys/vm/drop_caches ]; }
+
 # Two CPU hogs beside a case: the machine is loaded from outside.
 hogs() { for _ in 1 2; do timeout "$1" sh -c 'while :; do :; done' & done; }
 
@@ -205,7 +208,7 @@ JS
     # ripgrep's workers reading files from the disk (a cold page cache: root
     # drops it first): io in reads, in page faults of the files it maps, in
     # opens and directory reads (the observer's io: a wait in io_schedule)
-    if command -v rg >/dev/null && [ -w /proc/sys/vm/drop_caches ]; then
+    if rg_cold; then
         sync
         echo 3 >/proc/sys/vm/drop_caches
         case_ ripgrep_cold_t4 rg --threads 4 -c -w the /usr/share/doc /usr/share/locale
@@ -256,8 +259,7 @@ if [ "$MODE" = full ]; then
     # the disk's wait per read grows with the threads (W/C 1.2 at 2, 4.3 at 8,
     # 9 at 16, 17 at 32), yet throughput rises to 32: the model from 4 (9-11)
     # read 0.82-0.92 of the best; 7 runs a size (cold reads vary by 10 %)
-    command -v rg >/dev/null && [ -w /proc/sys/vm/drop_caches ] &&
-        sweep ripgrep_cold "$T ripgrep-cold {N} /usr/share/doc /usr/share/locale" 4 1 2 4 8 16 32 --reps 7
+    rg_cold && sweep ripgrep_cold "$T ripgrep-cold {N} /usr/share/doc /usr/share/locale" 4 1 2 4 8 16 32 --reps 7
     [ -f "$WORK/data" ] && sweep pigz "$T pigz {N} $WORK/data" 8 1 2 3 4 8
     # 7 runs a size: its runs of a fraction of a second vary, and at 5 one size
     # read 153 MB/s between 199 and 190 at its neighbours (told 5: 0.86 that
