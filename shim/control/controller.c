@@ -55,7 +55,6 @@
 
 #define NS 1e-9
 #define EMA_ALPHA 0.3
-#define SHIFT_TICKS 3         /* a model target must stay far this many ticks to count as a load shift */
 #define EPS 0.05              /* throughput change below this is noise */
 #define PROBE_FIRST 2         /* windows to the first probe of a new size: a model move may land a step off */
 #define SETTLED_FAILS 2       /* probes in a row that found nothing better: the size is confirmed */
@@ -105,7 +104,7 @@ struct ctl {
     double ref_tput, ref_demand;
     int model_rejected;        /* a model target that lost throughput */
     int model_acted;           /* the model's target when we last followed (or kept) it */
-    int shift_ticks;
+    uint64_t shift_ns;         /* since when the model is far from where it acted (a load shift), 0 not */
     int no_throttle;           /* the watchdog found parking stalls this pool */
     int small_measured;        /* a size measured as fast as a larger one or faster, 0 none */
     uint64_t change_ns, win_ns, win_tasks, next_probe_ns;
@@ -683,6 +682,14 @@ static void model_why(char *why, size_t n, const struct ctl *c)
     ps_fmt(why, n, "model: %s (cores: the process's other threads use %s, %s left to the pool)", c->rec.reason, o, l);
 }
 
+/* The model moved far from the size it last acted on, and from the current
+ * size: a load shift, once it stays so for a window. */
+static int model_shifted(const struct ctl *c)
+{
+    int t = c->target, cur = c->size, acted = c->model_acted;
+    return acted && apart(t, cur, 4, 3) && apart(t, acted, 3, 2) && abs(t - acted) >= 2 && abs(t - cur) >= 2;
+}
+
 /* Follows the model when it is far from the current size and, once the pool
  * is steady, only when the model itself moved (a load shift): otherwise the
  * model would undo what the throughput measurements decided. */
@@ -691,15 +698,10 @@ static int model_move(int pi, struct ctl *c, uint64_t now, double tput, int stea
     int t = c->target, cur = c->size;
     if (t == cur || !apart(t, cur, 4, 3))
         return 0;
-    if (steady && c->model_acted) {
-        if (!apart(t, c->model_acted, 3, 2) || abs(t - c->model_acted) < 2 || abs(t - cur) < 2) {
-            c->shift_ticks = 0;
-            return 0;                   /* small moves are the hill climber's job */
-        }
-        if (++c->shift_ticks < SHIFT_TICKS)
-            return 0;                   /* noise moves the model too: wait until it stays */
-    }
-    c->shift_ticks = 0;
+    if (steady && c->model_acted && (!c->shift_ns || now - c->shift_ns < window_ns()))
+        return 0;                       /* small moves are the hill climber's job; noise moves the
+                                         * model too: wait until it stays */
+    c->shift_ns = 0;
     if (c->model_rejected && t * 2 > c->model_rejected && t < c->model_rejected * 2)
         return 0;                       /* tried it: it lost throughput */
     if (t > cur && guard(c)) {
@@ -954,6 +956,14 @@ static void control(int pi, struct ctl *c, uint64_t now)
 {
     const struct ps_view_pool *p = &V->pool[pi];
     uint64_t window = window_ns();
+    /* Checked every tick, not only when a move may come (a window after the
+     * last change): counted in those checks, while the hill climber probed
+     * each window, a shift took 3 windows to be believed (load_shift beside
+     * two CPU hogs followed its shift after 3.1-3.3 s in 2 runs of 8). */
+    if (!model_shifted(c))
+        c->shift_ns = 0;
+    else if (!c->shift_ns)
+        c->shift_ns = now;
     watchdog(pi, c, now);
     if (c->handoff_seen)
         ps_throttle_idle_only(pi, 1);    /* idempotent: releases those parked elsewhere once */

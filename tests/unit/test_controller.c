@@ -1377,3 +1377,20 @@ Test(controller, workers_waiting_on_condvars_of_their_own_are_not_parked, .fini 
     run_s(3.0);
     cr_expect_leq(S.running, 4, "a shared idle condvar's pool not throttled: %s", trace_str());
 }
+
+/* The same shift: the model's new size, far from the one it last acted on,
+ * is believed once it has stayed so for a window, however often the hill
+ * climber changes the size meanwhile (counted only at the checks a window
+ * after each change, it took three windows of probes). */
+Test(controller, a_load_shift_is_followed_a_window_after_the_model_sees_it, .fini = teardown)
+{
+    setup(shifting, 32, 0, 0);
+    run_s(4.0);
+    int shift = S.ticks, k;
+    run_s(3.0);
+    for (k = shift; k < S.ticks && S.trace[k] > 4; k++)
+        ;
+    /* 1.5 s here: a window to believe the first move (32 -> 7), the model's
+     * lag (its rates are averages) for the rest; 2.4 s before */
+    cr_expect_leq(k - shift, 18, "not <= 4 workers within 1.8 s of the shift: %s", trace_str());
+}
