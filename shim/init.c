@@ -14,6 +14,7 @@
 #include "entry.h"
 #include "expand.h"
 #include "file.h"
+#include "history.h"
 #include "log.h"
 #include "modules.h"
 #include "pool.h"
@@ -63,6 +64,7 @@ static void init_body(void)
     ps_start_ns = ps_now_ns();
     ps_config_load(&ps_cfg, NULL);
     ps_file_note_program();
+    ps_history_note_command();
     ps_trace_init();
     ps_entry_init();
     ps_track_held = ps_cfg.control == PS_CONTROL_ON;

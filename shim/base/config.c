@@ -52,6 +52,7 @@ static const struct var vars[] = {
     { "POOLSHIM_TRACE", K_CHOICE, OFF(trace), 0, 0, "off|on", "on or off (default off)" },
     { "POOLSHIM_TRACE_EVENTS", K_INT, OFF(trace_events), 1024, 4194304, NULL, "an integer 1024..4194304: wait slices kept per thread (default 65536)" },
     { "POOLSHIM_DUMP_CAPTURE", K_CHOICE, OFF(dump_capture), 0, 0, "auto|ptrace|signal", "auto, ptrace or signal (default auto)" },
+    { "POOLSHIM_HISTORY", K_CHOICE, OFF(history), 0, 0, "off|on", "on or off (default on)" },
     { "POOLSHIM_ALLOC_SAMPLE", K_INT, OFF(alloc_sample_lg), -1, 40, NULL, "an integer -1..40: lg2 bytes between heap samples, -1 off (default 19)" },
 };
 #define NVARS (sizeof vars / sizeof vars[0])
@@ -77,6 +78,7 @@ void ps_config_defaults(struct ps_config *c)
     c->malloc_libc = 1;
     c->trace = 0;
     c->trace_events = 65536;
+    c->history = 1;
 }
 
 static int parse_long(const char *s, long *out)

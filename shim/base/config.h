@@ -32,6 +32,7 @@ struct ps_config {
     int dump_capture;       /* POOLSHIM_DUMP_CAPTURE: enum ps_dump_capture */
     char supervisor[108];   /* POOLSHIM_SUPERVISOR: abstract socket of the supervising poolshim run
                                (set by it; empty: none), see supervise.c */
+    int history;            /* POOLSHIM_HISTORY: 1 reads and appends POOLSHIM_DIR/poolshim.history */
     int malloc_libc;        /* POOLSHIM_MALLOC: 1 libc (default), 0 jemalloc (read early by
                                interpose_malloc.c; validated here) */
 };

@@ -145,7 +145,7 @@ void ps_poolname_label(int pi, char *buf, size_t cap)
     int same[PS_MAX_POOLS], nsame = 0;
     /* the pools a report lists: those with threads in the last view */
     for (int k = 0; k < ps_view_last()->npools; k++) {
-        if (k == pi || !ps_view_answer(k))
+        if (k == pi || !ps_view_last()->pool[k].ok)
             continue;
         base_label(k, other, sizeof other, &k_by_fn);
         if (!strcmp(other, mine))

@@ -502,6 +502,109 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     }
 }
 
+/* How far the history's fit is followed: sizes up to this many times the
+ * largest one measured, and never more than PS_HISTORY_MAX (the MVA per
+ * size costs O(n^2)). */
+#define PS_HISTORY_REACH 4
+#define PS_HISTORY_MAX 128
+/* W/C counts as growing with the threads when the fit's W/C at the largest
+ * size measured is this many times its W/C at the smallest. */
+#define PS_HISTORY_GROWTH 1.25
+/* ... and a larger size ran slower than a smaller one when its throughput
+ * was this much lower (the noise of one run against another). */
+#define PS_HISTORY_SLOWER 0.05
+
+void ps_recommend_history(const struct ps_rec_in *in, const struct ps_rec_point *pts, int n, struct ps_rec_out *o)
+{
+    if (n < 2 || (o->cls != PS_CLASS_IO && o->cls != PS_CLASS_MIXED && o->cls != PS_CLASS_STARVED) ||
+        o->recommended_threads != o->queueing ||
+        !(in->cores > 0))
+        return;
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int lo = pts[0].threads, hi = pts[0].threads;
+    for (int i = 0; i < n; i++) {
+        double x = pts[i].threads, y = pts[i].w_c;
+        if (pts[i].threads < 1 || !(y >= 0))
+            return;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+        lo = pts[i].threads < lo ? pts[i].threads : lo;
+        hi = pts[i].threads > hi ? pts[i].threads : hi;
+    }
+    double var = sxx - sx * sx / n;
+    if (hi == lo || var <= 0)
+        return;
+    double b = (sxy - sx * sy / n) / var, a = (sy - b * sx) / n;
+    double wc_lo = a + b * lo, wc_hi = a + b * hi;
+    if (!(b > 0) || !(wc_hi >= PS_HISTORY_GROWTH * (wc_lo > 0 ? wc_lo : 0)) || wc_hi <= 0)
+        return;
+    /* Not below the smallest size run: the line fitted over the sizes run
+     * says nothing of fewer threads (a steep one crosses W/C 0 there, where
+     * the model keeps every core busy with as many threads as cores). Fewer
+     * threads are one run's model's to say, or a measured ceiling's below. */
+    int reach = PS_HISTORY_REACH * hi < PS_HISTORY_MAX ? PS_HISTORY_REACH * hi : PS_HISTORY_MAX;
+    double x[PS_HISTORY_MAX + 1], best = 0;
+    for (int k = lo; k <= reach; k++) {
+        double wc = a + b * k;
+        x[k] = ps_qmodel_utilization(k, in->cores, wc > 0 ? wc : 0);
+        best = x[k] > best ? x[k] : best;
+    }
+    int target = reach;
+    for (int k = lo; k <= reach; k++)
+        if (x[k] >= PS_BUSY_TARGET * best) {
+            target = k;
+            break;
+        }
+    /* Measured beats modelled, both ways (in the same unit): a size that
+     * ran faster than a larger one is as far as more threads paid, and one
+     * that ran faster than every smaller one is as far as they did (two
+     * runs' W/C is a noisy slope: ripgrep's at 10 threads read 4.4 to 7.4
+     * over runs, and the steepest fit said 8 after 10 had run faster than 4). */
+    int faster = 0, floor_n = 0;
+    for (int i = 0; i < n; i++) {
+        if (pts[i].by_tasks != pts[0].by_tasks)
+            continue;
+        int beats_smaller = 1;
+        for (int j = 0; j < n; j++) {
+            if (pts[j].by_tasks != pts[0].by_tasks)
+                continue;
+            if (pts[j].threads > pts[i].threads && pts[j].tput < (1 - PS_HISTORY_SLOWER) * pts[i].tput &&
+                pts[i].threads < target && (!faster || pts[i].threads < faster))
+                faster = pts[i].threads;
+            if (pts[j].threads < pts[i].threads && !(pts[i].tput >= (1 + PS_HISTORY_SLOWER) * pts[j].tput))
+                beats_smaller = 0;
+        }
+        if (beats_smaller && pts[i].threads > lo && pts[i].threads > target && pts[i].threads > floor_n)
+            floor_n = pts[i].threads;
+    }
+    if (faster)
+        target = faster;
+    else if (floor_n)
+        target = floor_n;
+    if (in->demand_peak > 0 && target > in->demand_peak)
+        target = in->demand_peak;
+    if (target == o->recommended_threads)
+        return;
+    o->recommended_threads = target;
+    char sz[200] = "", v[32], bs[32];
+    for (int i = 0; i < n && i < 6; i++) {
+        ps_fmt_double(v, sizeof v, pts[i].w_c, 2);
+        ps_fmt_cat(sz, sizeof sz, "%s%s at %d%s", i ? ", " : "", v, pts[i].threads, i ? "" : " here");
+    }
+    ps_fmt_double(bs, sizeof bs, b, 2);
+    if (faster || floor_n)
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; but %d from runs of this command at other sizes: W/C grows with the threads (%s), and %d "
+                   "threads ran faster than %s did", target, sz, target, faster ? "more" : "fewer");
+    else
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; but %d from runs of this command at other sizes: W/C grows with the threads (%s; %s a thread), "
+                   "as a wait behind a shared device does, and %d keep 95 %% of the throughput that allows up to "
+                   "%d threads (queueing model)", target, sz, bs, target, reach);
+}
+
 void ps_recommend_go(double process_cores, struct ps_rec_out *o)
 {
     int n = (int)ceil(process_cores - 1e-9);

@@ -68,6 +68,29 @@ struct ps_rec_out {
                                     "; its threads come and go ..."): 320 could cut the last short */
 };
 
+/* One run's measure of a pool at one size, for ps_recommend_history: its
+ * threads (most alive at once), W/C, and throughput, in tasks/s where its
+ * tasks were counted (by_tasks), else in cores of CPU it ran (for the same
+ * work per task, proportional to tasks/s). */
+struct ps_rec_point {
+    int threads;
+    double w_c, tput;
+    int by_tasks;
+};
+
+/* Runs of the same command at other sizes (history.h) correct the model
+ * where W/C itself grows with the threads (a wait behind a shared device: a
+ * disk's queue): W/C is fitted as a + b x threads over the runs and the size
+ * is the smallest that reaches 95 % of the throughput the queueing model
+ * gives up to 4x the largest size measured; at most a size measured faster
+ * than a larger one, at least one measured faster than every smaller one. pts[0] is this run, the others distinct sizes. Only for
+ * a pool sized by the queueing model itself (I/O-bound, mixed or CPU-starved:
+ * ripgrep's pool is starved at 10 threads; no bound, cap or floor chose its
+ * size), and never below the smallest size measured (a measured ceiling
+ * aside); out is changed only when W/C grew by 25 % or more over the sizes
+ * measured. Pure arithmetic. */
+void ps_recommend_history(const struct ps_rec_in *in, const struct ps_rec_point *pts, int n,
+                          struct ps_rec_out *out);
 /* W/C as printed: NaN (null, `-`, "unknown") where a wait over a few
  * milliseconds of CPU makes the ratio noise. */
 double ps_recommend_w_c_shown(double wait_s, double cpu_s);

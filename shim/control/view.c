@@ -11,6 +11,8 @@
 #include "controller.h"
 #include "cores.h"
 #include "expand.h"
+#include "history.h"
+#include "poolname.h"
 #include "jsonw.h"
 #include "machine.h"
 #include "log.h"
@@ -637,12 +639,23 @@ static void answer(int pi, struct ps_view_pool *v)
      * started 600, a thread per request, at most 1 alive at any tick, and
      * was told "3 threads (cpu-bound)" with nothing to say that no pool
      * keeps that size. The size is for a pool that would. */
-    if (tot->threads >= PS_CHURN_THREADS && tot->threads >= PS_CHURN_RATIO * v->peak &&
-        v->rec.cls != PS_CLASS_SINGLE && v->rec.cls != PS_CLASS_RUNTIME) {
+    v->churns = tot->threads >= PS_CHURN_THREADS && tot->threads >= PS_CHURN_RATIO * v->peak;
+    if (v->churns && v->rec.cls != PS_CLASS_SINGLE && v->rec.cls != PS_CLASS_RUNTIME) {
         ps_fmt_cat(v->rec.reason, sizeof v->rec.reason,
                    "; its threads come and go: %d started, at most %d alive at a tick (a thread per task, or a "
                    "pool that ends idle threads): the size is for a pool that keeps them",
                    tot->threads, v->peak);
+    }
+    /* Runs of this command at other sizes: W/C may grow with the threads. */
+    if (!v->churns && v->peak >= 1 && v->wall_s > 0 && ps_history_known()) {
+        struct ps_rec_point pts[8];
+        char label[160];
+        ps_poolname_label(pi, label, sizeof label);
+        pts[0] = (struct ps_rec_point){ .threads = v->peak, .w_c = v->rec.w_c, .by_tasks = v->tasks_whole,
+                                        .tput = v->tasks_whole ? (double)tot->tasks / v->wall_s : in.cpu_s / v->wall_s };
+        int n = ps_history_points(label, v->peak, pts + 1, 7);
+        if (n > 0)
+            ps_recommend_history(&in, pts, n + 1, &v->rec);
     }
     /* A size the controller ran and measured best outweighs the model's. */
     double tput;

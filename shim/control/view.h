@@ -20,6 +20,7 @@ struct ps_view_pool {
     double wall_s;                /* its first thread's start to its last one's end */
     double ends_spread;           /* with every thread ended (two or more): the share of wall_s
                                      from the first one's end to the last one's, else 0 */
+    int churns;                   /* its threads come and go (a thread per task): no one size ran */
     int tasks_whole;              /* tot.tasks holds every task (ps_pool_tasks_unseen, or below) */
     const char *tasks_unseen;     /* else why not, for the report */
     int tasks_by_takes;           /* ... (with tasks_by_tally) counted from the posts of its idle

@@ -10,6 +10,7 @@
 #include "dump.h"
 #include "expand.h"
 #include "file.h"
+#include "history.h"
 #include "log.h"
 #include "instance.h"
 #include "pool.h"
@@ -514,6 +515,8 @@ static void write_report(const char *why, const int *interim_stop)
         summary(path);
     }
     ps_jw_free(&w);
+    if (!interim_stop)
+        ps_history_append();             /* this run's sizes, for the command's next run */
 }
 
 void ps_report_write(const char *why)

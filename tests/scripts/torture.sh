@@ -352,7 +352,7 @@ case_config() {
     [POOLSHIM_EXPAND]=$(printf 'x%.0s' {1..200}) [POOLSHIM_POOL]=$(printf 'y%.0s' {1..200})
     [POOLSHIM_ALLOC_SAMPLE]=41 [POOLSHIM_MALLOC]=tcmalloc [POOLSHIM_TYPO]=1
     [POOLSHIM_METRICS]=$(printf 'm%.0s' {1..600}) [POOLSHIM_TRACE]=yes [POOLSHIM_TRACE_EVENTS]=512
-    [POOLSHIM_DUMP_CAPTURE]=gdb
+    [POOLSHIM_DUMP_CAPTURE]=gdb [POOLSHIM_HISTORY]=1
   )
   local vars; vars=$(grep -o '{ "POOLSHIM_[A-Z_]*"' "$SRC/shim/base/config.c" | tr -d '{" ')
   begin config || return

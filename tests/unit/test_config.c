@@ -68,6 +68,7 @@ Test(config, defaults_match_the_readme_table)
     cr_expect_str_empty(c.pool);
     cr_expect_eq(c.alloc_sample_lg, 19);
     cr_expect_eq(c.dump_capture, PS_CAPTURE_AUTO);
+    cr_expect_eq(c.history, 1);
     cr_expect_str_empty(c.supervisor);
 }
 
@@ -159,10 +160,11 @@ Test(config, accepts_every_choice_with_its_index)
     cr_expect_eq(PS_CONTROL_ON, 2);
     cr_expect_eq(set1(&c, "POOLSHIM_SUMMARY", "threads", &cap), 0);
     cr_expect_eq(c.summary, 2, "POOLSHIM_SUMMARY=threads");
-    const char *onoff[] = { "POOLSHIM_DUMP", "POOLSHIM_SUMMARY", "POOLSHIM_REPORT" };
-    for (int i = 0; i < 3; i++) {
+    const char *onoff[] = { "POOLSHIM_DUMP", "POOLSHIM_SUMMARY", "POOLSHIM_REPORT", "POOLSHIM_HISTORY" };
+    for (int i = 0; i < 4; i++) {
         cr_expect_eq(set1(&c, onoff[i], "off", &cap), 0);
-        int *f = !strcmp(onoff[i], "POOLSHIM_DUMP") ? &c.dump : !strcmp(onoff[i], "POOLSHIM_SUMMARY") ? &c.summary : &c.report;
+        int *f = !strcmp(onoff[i], "POOLSHIM_DUMP") ? &c.dump : !strcmp(onoff[i], "POOLSHIM_SUMMARY") ? &c.summary
+                 : !strcmp(onoff[i], "POOLSHIM_HISTORY") ? &c.history : &c.report;
         cr_expect_eq(*f, 0, "%s=off", onoff[i]);
         cr_expect_eq(set1(&c, onoff[i], "on", &cap), 0);
         cr_expect_eq(*f, 1, "%s=on", onoff[i]);
@@ -187,6 +189,7 @@ Test(config, rejects_choices_it_does_not_list)
     expect_rejected("POOLSHIM_REPORT", "0");
     expect_rejected("POOLSHIM_DUMP_CAPTURE", "gdb");
     expect_rejected("POOLSHIM_DUMP_CAPTURE", "Ptrace");
+    expect_rejected("POOLSHIM_HISTORY", "1");
 }
 
 Test(config, log_line_shows_control_bytes_and_long_values_safely)

@@ -710,3 +710,100 @@ Test(recommend, the_go_runtime_is_sized_by_the_cores_it_may_use)
     ps_recommend_go(1, &o);
     cr_expect_eq(o.recommended_threads, 1);
 }
+
+/* ---- runs of the same command at other sizes (ps_recommend_history) ---- */
+
+/* ripgrep from a cold cache, as measured: W/C 2.3 at 4 threads, 5.5 at 10.
+ * One run at 4 says 9 (cores x (1 + W/C) = 6.6, the queueing model's 9).
+ * The fit: W/C = 0.17 + 0.533 n; the model's utilization with that W/C at
+ * each size rises slowly (0.58 at 4, 0.69 at 8, 0.77 at 16, 0.82 at 32, as
+ * the sweep's throughput did) and reaches 95 % of its value at 40 (4 x 10)
+ * at 23, the size checked below. */
+static struct ps_rec_out io_run(double w_c, int threads)
+{
+    return rec((struct ps_rec_in){ .cores = 2, .threads = threads, .cpu_s = 1, .io_s = w_c, .wall_s = 10 });
+}
+
+Test(recommend, wc_growing_with_the_threads_across_runs_sizes_up)
+{
+    struct ps_rec_out o = io_run(2.3, 4);
+    int one_run = o.recommended_threads;
+    struct ps_rec_point pts[] = { { 4, 2.3, 0.5, 0 }, { 10, 5.5, 0.9, 0 } };
+    struct ps_rec_in in = { .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 2.3, .wall_s = 10 };
+    ps_recommend_history(&in, pts, 2, &o);
+    /* by hand: the smallest n with utilization(n, 2, 0.17 + 0.533 n) >= 0.95 x utilization(40, ...) */
+    double a = 2.3 - (5.5 - 2.3) / 6 * 4, b = (5.5 - 2.3) / 6;
+    double best = 0;
+    for (int k = 1; k <= 40; k++)
+        best = fmax(best, ps_qmodel_utilization(k, 2, a + b * k));
+    int want = 1;
+    while (ps_qmodel_utilization(want, 2, a + b * want) < 0.95 * best)
+        want++;
+    cr_expect_eq(o.recommended_threads, want, "%d (one run: %d): %s", o.recommended_threads, one_run, o.reason);
+    cr_expect_eq(want, 23, "the model's size with growing W/C: %d", want);
+    cr_expect(strstr(o.reason, "2.30 at 4 here, 5.50 at 10") || strstr(o.reason, "2.3 at 4 here, 5.5 at 10"),
+              "%s", o.reason);
+    cr_expect_eq(o.cls, PS_CLASS_IO);
+}
+
+/* W/C the same at both sizes (a fixed sleep per task): one run's model stands. */
+Test(recommend, wc_flat_across_runs_leaves_the_model)
+{
+    struct ps_rec_out o = io_run(4, 4), before = o;
+    struct ps_rec_point pts[] = { { 4, 4.0, 1.0, 1 }, { 13, 4.4, 2.9, 1 } };
+    struct ps_rec_in in = { .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 4, .wall_s = 10 };
+    ps_recommend_history(&in, pts, 2, &o);
+    cr_expect_eq(o.recommended_threads, before.recommended_threads);
+    cr_expect_str_eq(o.reason, before.reason);
+}
+
+/* W/C grows, but the larger size measured ran slower (in the same unit):
+ * no more threads than the faster one; a point in another unit says nothing. */
+Test(recommend, a_size_measured_faster_than_a_larger_one_caps_the_history)
+{
+    struct ps_rec_out o = io_run(2.3, 4);
+    struct ps_rec_point pts[] = { { 4, 2.3, 100, 1 }, { 10, 5.5, 93, 1 } };
+    struct ps_rec_in in = { .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 2.3, .wall_s = 10 };
+    ps_recommend_history(&in, pts, 2, &o);
+    cr_expect_eq(o.recommended_threads, 4, "%s", o.reason);
+    cr_expect(strstr(o.reason, "4 threads ran faster than more did") != NULL, "%s", o.reason);
+    struct ps_rec_out p = io_run(2.3, 4);
+    struct ps_rec_point mixed[] = { { 4, 2.3, 100, 1 }, { 10, 5.5, 0.9, 0 } };
+    ps_recommend_history(&in, mixed, 2, &p);
+    cr_expect_gt(p.recommended_threads, 10, "%s", p.reason);
+}
+
+/* Only a pool the model sized: a CPU-bound one, or one capped by the tasks
+ * ever in flight below the model, keeps its answer. */
+Test(recommend, history_leaves_pools_the_model_did_not_size)
+{
+    struct ps_rec_point pts[] = { { 4, 0.1, 1, 0 }, { 10, 0.2, 1, 0 } };
+    struct ps_rec_in cpu = { .cores = 2, .threads = 4, .cpu_s = 10, .io_s = 1, .wall_s = 10 };
+    struct ps_rec_out o = rec(cpu), before = o;
+    ps_recommend_history(&cpu, pts, 2, &o);
+    cr_expect_eq(o.recommended_threads, before.recommended_threads);
+    struct ps_rec_point io[] = { { 4, 2.3, 1, 0 }, { 10, 5.5, 1, 0 } };
+    struct ps_rec_in capped = { .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 2.3, .wall_s = 10, .demand_peak = 5,
+                                .tasks_seen = 1 };
+    o = rec(capped);
+    cr_assert_eq(o.recommended_threads, 5, "%s", o.reason);
+    ps_recommend_history(&capped, io, 2, &o);
+    cr_expect_eq(o.recommended_threads, 5, "%s", o.reason);
+}
+
+/* The steepest of ripgrep's two-run fits (W/C 2.46 at 4, 7.4 at 10, where
+ * 10 ran 28 % faster than 4): the fit alone says fewer threads than 10;
+ * the size measured faster than every smaller one stands. */
+Test(recommend, a_size_measured_faster_than_every_smaller_one_is_a_floor)
+{
+    struct ps_rec_out o = io_run(7.4, 10);
+    struct ps_rec_point pts[] = { { 10, 7.4, 1.17, 0 }, { 4, 2.46, 0.91, 0 } };
+    struct ps_rec_in in = { .cores = 2, .threads = 10, .cpu_s = 1, .io_s = 7.4, .wall_s = 10 };
+    struct ps_rec_out fit = o;
+    struct ps_rec_point same[] = { { 10, 7.4, 0.91, 0 }, { 4, 2.46, 0.91, 0 } };
+    ps_recommend_history(&in, same, 2, &fit);     /* no faster size: the fit alone */
+    cr_assert_lt(fit.recommended_threads, 10, "%s", fit.reason);
+    ps_recommend_history(&in, pts, 2, &o);
+    cr_expect_eq(o.recommended_threads, 10, "%s", o.reason);
+    cr_expect(strstr(o.reason, "10 threads ran faster than fewer did") != NULL, "%s", o.reason);
+}
