@@ -29,7 +29,7 @@ static const struct { const char *opt, *var; } run_opts[] = {
     { "expand", "POOLSHIM_EXPAND" }, { "pool", "POOLSHIM_POOL" }, { "alloc-sample", "POOLSHIM_ALLOC_SAMPLE" },
     { "malloc", "POOLSHIM_MALLOC" }, { "metrics", "POOLSHIM_METRICS" },
     { "trace", "POOLSHIM_TRACE" }, { "trace-events", "POOLSHIM_TRACE_EVENTS" },
-    { "dump-capture", "POOLSHIM_DUMP_CAPTURE" },
+    { "dump-capture", "POOLSHIM_DUMP_CAPTURE" }, { "history", "POOLSHIM_HISTORY" },
 };
 #define NOPTS (sizeof run_opts / sizeof *run_opts)
 
