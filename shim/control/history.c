@@ -2,7 +2,8 @@
  *   1 <TAB> key (16 hex) <TAB> threads <TAB> W/C <TAB> throughput <TAB> t|c <TAB> pool label
  * (t: tasks/s, c: cores of CPU). Appended with one write(2) on an O_APPEND
  * fd, so concurrent runs never interleave their lines nor lose earlier ones;
- * a line cut short by a crash has no newline and is skipped. Past
+ * a write that fails (a full disk) is cut back off, and a line cut short by a
+ * crash has no newline and is skipped; the file is created by a rename, whole. Past
  * HIST_KEEP_MAX bytes the file is replaced, atomically, by its newest
  * HIST_READ bytes and the new lines. Numbers are parsed by hand: a program's
  * locale may have set a decimal comma for strtod. */
@@ -247,11 +248,16 @@ void ps_history_append(void)
     if (!len)
         return;
     int saved = errno;
-    int fd = open_file(O_WRONLY | O_APPEND | O_CREAT), e = 0;
+    int fd = open_file(O_WRONLY | O_APPEND), e = 0;
     struct stat st;
-    if (fd < 0) {
+    if (fd < 0 && errno == ENOENT) {
+        /* the first run: created whole or not at all (a full disk leaves no empty file) */
+        e = -ps_file_write_atomic(ps_cfg.dir, HIST_FILE, lines, len);
+    } else if (fd < 0) {
         e = errno;
-    } else if (fstat(fd, &st) == 0 && st.st_size > HIST_KEEP_MAX) {
+    } else if (fstat(fd, &st) != 0) {
+        e = errno;
+    } else if (st.st_size > HIST_KEEP_MAX) {
         /* too long: its newest part and these lines replace it, in one rename */
         int rfd = open_file(O_RDONLY);
         long n = rfd >= 0 ? read_tail(rfd, tail) : -1;
@@ -263,8 +269,10 @@ void ps_history_append(void)
         } else {
             e = -ps_write_all(fd, lines, len);
         }
-    } else {
-        e = -ps_write_all(fd, lines, len);
+    } else if ((e = -ps_write_all(fd, lines, len)) != 0) {
+        /* a full disk may have taken part of the lines: the file as it was */
+        if (ftruncate(fd, st.st_size) != 0)
+            e = errno;
     }
     if (fd >= 0)
         close(fd);
