@@ -221,13 +221,13 @@ static size_t line_for(int pi, char *buf, size_t cap)
     ps_poolname_label(pi, label, sizeof label);
     if (strchr(label, '\n') || strchr(label, '\t'))
         return 0;
-    ps_fmt_double(wc, sizeof wc, v->rec.w_c, 4);
-    double tput = v->tasks_whole ? (double)v->tot.tasks / v->wall_s : (double)v->tot.cpu_ns * 1e-9 / v->wall_s;
-    ps_fmt_double(tp, sizeof tp, tput, 4);
+    ps_fmt_double(wc, sizeof wc, v->point.w_c, 4);
+    ps_fmt_double(tp, sizeof tp, v->point.tput, 4);
     for (int i = 0; i < 16; i++)                 /* ps_fmt has no %016lx */
         hex[i] = "0123456789abcdef"[key >> (60 - 4 * i) & 15];
     hex[16] = 0;
-    return ps_fmt(buf, cap, "1\t%s\t%d\t%s\t%s\t%c\t%s\n", hex, v->peak, wc, tp, v->tasks_whole ? 't' : 'c', label);
+    return ps_fmt(buf, cap, "1\t%s\t%d\t%s\t%s\t%c\t%s\n", hex, v->point.threads, wc, tp,
+                  v->point.by_tasks ? 't' : 'c', label);
 }
 
 void ps_history_append(void)

@@ -503,8 +503,8 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
 }
 
 /* How far the history's fit is followed: sizes up to this many times the
- * largest one measured, and never more than PS_HISTORY_MAX (the MVA per
- * size costs O(n^2)). */
+ * largest one measured, and never more than PS_HISTORY_MAX (an MVA pass to
+ * n threads costs O(n^2)). */
 #define PS_HISTORY_REACH 4
 #define PS_HISTORY_MAX 128
 /* W/C counts as growing with the threads when the fit's W/C at the largest
@@ -513,6 +513,12 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
 /* ... and a larger size ran slower than a smaller one when its throughput
  * was this much lower (the noise of one run against another). */
 #define PS_HISTORY_SLOWER 0.05
+
+static double fitted_utilization(int k, double cores, double a, double b)
+{
+    double wc = a + b * k;
+    return ps_qmodel_utilization(k, cores, wc > 0 ? wc : 0);
+}
 
 void ps_recommend_history(const struct ps_rec_in *in, const struct ps_rec_point *pts, int n, struct ps_rec_out *o)
 {
@@ -545,18 +551,22 @@ void ps_recommend_history(const struct ps_rec_in *in, const struct ps_rec_point 
      * the model keeps every core busy with as many threads as cores). Fewer
      * threads are one run's model's to say, or a measured ceiling's below. */
     int reach = PS_HISTORY_REACH * hi < PS_HISTORY_MAX ? PS_HISTORY_REACH * hi : PS_HISTORY_MAX;
-    double x[PS_HISTORY_MAX + 1], best = 0;
-    for (int k = lo; k <= reach; k++) {
-        double wc = a + b * k;
-        x[k] = ps_qmodel_utilization(k, in->cores, wc > 0 ? wc : 0);
-        best = x[k] > best ? x[k] : best;
+    if (reach < lo)
+        return;
+    /* With a wait that grows no faster than the threads, the model's
+     * throughput never falls as threads are added (it tends to 1 / (b x C),
+     * the device's rate): the most it reaches is at `reach`, and the first
+     * size within 95 % of it is found by bisection (a few MVA passes, not
+     * one per size: this runs at every tick of an advised pool). */
+    double top = fitted_utilization(reach, in->cores, a, b);
+    int target = lo, up = reach;
+    while (target < up) {
+        int mid = target + (up - target) / 2;
+        if (fitted_utilization(mid, in->cores, a, b) >= PS_BUSY_TARGET * top)
+            up = mid;
+        else
+            target = mid + 1;
     }
-    int target = reach;
-    for (int k = lo; k <= reach; k++)
-        if (x[k] >= PS_BUSY_TARGET * best) {
-            target = k;
-            break;
-        }
     /* Measured beats modelled, both ways (in the same unit): a size that
      * ran faster than a larger one is as far as more threads paid, and one
      * that ran faster than every smaller one is as far as they did (two

@@ -55,6 +55,7 @@ struct ps_view_pool {
     uintptr_t top_key;            /* top's address (0: none), its wait as top_wait_s says and */
     uint64_t top_wait_ns, top_hold_ns;   /* its hold, for the controller's rates */
     struct ps_rec_out rec;        /* the size, class and reason everything prints */
+    struct ps_rec_point point;    /* this run's measure at its size, for the history (history.h) */
 };
 
 /* The cores a pool's model counts on: the usable cores less what the
