@@ -5,6 +5,8 @@
 # Usage: tests/truth/run.sh BUILD [quick|cases]
 #   quick: the cases that run in `make test` (a few seconds each).
 #   cases: every case, without the sweeps, the trace and the dumps (no table).
+# FOLLOW=K: each sweep follows the advice K times before it is judged (the
+# history: shim/control/history.h), as ripgrep_cold's and device_pool's do.
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd)
 MODE=${2:-full}
@@ -231,9 +233,9 @@ fi
 
 # Recommended sizes against the best static size, by throughput alone.
 sizes=()
-sweep() {   # NAME "CMD {N}" START SIZES...
+sweep() {   # NAME "CMD {N}" START SIZES...  (FOLLOW=K: every sweep follows the advice K times)
     local row
-    row=$(python3 "$HERE/sweep.py" "$B/libpoolshim.so" "$@")
+    row=$(python3 "$HERE/sweep.py" "$B/libpoolshim.so" "$@" ${FOLLOW:+--follow "$FOLLOW"})
     local rc=$?
     echo "$row"
     sizes+=("$row")

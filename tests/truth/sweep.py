@@ -43,7 +43,7 @@ def main():
     args = sys.argv[1:]
     reps, follow = 5, 0
     for opt in ("--reps", "--follow"):
-        if opt in args:
+        while opt in args:                    # given twice (run.sh's FOLLOW and a sweep's own): the last
             i = args.index(opt)
             if opt == "--reps":
                 reps = int(args[i + 1])
