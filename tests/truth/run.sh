@@ -337,7 +337,7 @@ if [ "$MODE" = full ]; then
         echo "tests/truth/sweep.py: the pool runs at a bad size under the shim (advise) for its"
         echo "recommendation (\"4 → 10\": then once more at the size it was told, in the same"
         echo "POOLSHIM_DIR, whose history of both runs sizes it), then without the shim at each"
-        echo "size, 5 runs each (or as the row's command says) in alternating order; medians of the"
+        echo "size, 5 runs each (7 for the noisier programs: run.sh) in alternating order; medians of the"
         echo "program's own tasks/s. ok: the recommended size's median is at least 0.9 of the best"
         echo "size's.${FOLLOW:+ Every sweep here followed the advice $FOLLOW time(s) (FOLLOW=$FOLLOW).}"
         echo
