@@ -54,6 +54,8 @@ uint64_t ps_history_key(const char *s, size_t len)
 
 void ps_history_note_command(void)
 {
+    if (!ps_cfg.history)
+        return;                                  /* key 0: no history */
     char buf[4096];
     long n = ps_file_read_small("/proc/self/cmdline", buf, sizeof buf);
     key = n > 0 ? ps_history_key(buf, (size_t)n) : 0;
@@ -189,17 +191,14 @@ static void load(void)
     }
 }
 
-int ps_history_known(void)
+int ps_history_points(int pi, int skip_threads, struct ps_rec_point *out, int max)
 {
     if (!loaded)
         load();
-    return npoints > 0;
-}
-
-int ps_history_points(const char *pool, int skip_threads, struct ps_rec_point *out, int max)
-{
-    if (!ps_history_known())
+    if (!npoints)
         return 0;
+    char pool[HIST_POOL];
+    ps_poolname_label(pi, pool, sizeof pool);     /* as line_for wrote it */
     int n = 0;
     for (int i = npoints - 1; i >= 0 && n < max; i--)
         if (points[i].p.threads != skip_threads && !strcmp(points[i].pool, pool))
@@ -248,7 +247,7 @@ void ps_history_append(void)
     if (!len)
         return;
     int saved = errno;
-    int fd = open_file(O_WRONLY | O_APPEND), e = 0;
+    int fd = open_file(O_RDWR | O_APPEND), e = 0;
     struct stat st;
     if (fd < 0 && errno == ENOENT) {
         /* the first run: created whole or not at all (a full disk leaves no empty file) */
@@ -259,10 +258,7 @@ void ps_history_append(void)
         e = errno;
     } else if (st.st_size > HIST_KEEP_MAX) {
         /* too long: its newest part and these lines replace it, in one rename */
-        int rfd = open_file(O_RDONLY);
-        long n = rfd >= 0 ? read_tail(rfd, tail) : -1;
-        if (rfd >= 0)
-            close(rfd);
+        long n = read_tail(fd, tail);
         if (n >= 0) {
             memcpy(tail + n, lines, len);
             e = -ps_file_write_atomic(ps_cfg.dir, HIST_FILE, tail, (size_t)n + len);

@@ -14,13 +14,10 @@
 /* Constructor: the command's key, from /proc/self/cmdline as it is before
  * the program rewrites its argv for a title. */
 void ps_history_note_command(void);
-/* Did earlier runs of this command leave any point? The file is read once,
- * at the first call. */
-int ps_history_known(void);
-/* The points earlier runs of this command recorded for the pool named
- * `pool` (its label), the newest at each size but `skip_threads`: up to max
- * into out, their count. */
-int ps_history_points(const char *pool, int skip_threads, struct ps_rec_point *out, int max);
+/* The points earlier runs of this command recorded for pool pi (by its
+ * label), the newest at each size but `skip_threads`: up to max into out,
+ * their count. The file is read once, at the first call. */
+int ps_history_points(int pi, int skip_threads, struct ps_rec_point *out, int max);
 /* At exit (not for an interim report): appends this run's pools that ran at
  * one size (not under POOLSHIM_CONTROL=on) and were sized by their W/C. */
 void ps_history_append(void);

@@ -12,7 +12,6 @@
 #include "cores.h"
 #include "expand.h"
 #include "history.h"
-#include "poolname.h"
 #include "jsonw.h"
 #include "machine.h"
 #include "log.h"
@@ -650,11 +649,9 @@ static void answer(int pi, struct ps_view_pool *v)
     v->point = (struct ps_rec_point){ .threads = v->peak, .w_c = v->rec.w_c, .by_tasks = v->tasks_whole,
                                       .tput = v->wall_s <= 0 ? 0 : v->tasks_whole ? (double)tot->tasks / v->wall_s
                                                                                   : in.cpu_s / v->wall_s };
-    if (!v->churns && v->peak >= 1 && v->wall_s > 0 && ps_history_known()) {
+    if (!v->churns && v->peak >= 1 && v->wall_s > 0) {
         struct ps_rec_point pts[8] = { v->point };
-        char label[160];
-        ps_poolname_label(pi, label, sizeof label);
-        int n = ps_history_points(label, v->peak, pts + 1, 7);
+        int n = ps_history_points(pi, v->peak, pts + 1, 7);
         if (n > 0)
             ps_recommend_history(&in, pts, n + 1, &v->rec);
     }
