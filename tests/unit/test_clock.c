@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -45,6 +46,14 @@ Test(clock, another_threads_cpu_by_tid)
     cr_expect_lt(seen, own_ns + 5000000, "%lld vs %lld", (long long)seen, (long long)own_ns);
     sem_post(&done);
     pthread_join(th, NULL);
+    /* pthread_join returns when the kernel clears the thread's tid, which it
+     * does before it releases the task: /proc/self/task/TID can still be read
+     * for a moment (4 runs of 40 beside a loaded machine read its CPU). The
+     * claim is -1 once the thread is gone: wait (up to 2 s) until it is. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", tid);
+    for (int i = 0; i < 2000 && access(path, F_OK) == 0; i++)
+        usleep(1000);
     cr_expect_eq(ps_clock_thread_cpu_ns(tid), -1);
     cr_expect_eq(ps_clock_thread_cpu_ns(0), -1);
 }
