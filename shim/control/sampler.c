@@ -152,6 +152,7 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->switched = __atomic_load_n(&t->waits_switched, __ATOMIC_RELAXED);
     in->io_long_n = __atomic_load_n(&t->io_long_n, __ATOMIC_RELAXED);
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
+    in->io_long_wakes = __atomic_load_n(&t->io_long_wakes, __ATOMIC_RELAXED);
     in->io_file_n = __atomic_load_n(&t->io_file_n, __ATOMIC_RELAXED);
     in->io_file_ns = __atomic_load_n(&t->io_file_ns, __ATOMIC_RELAXED);
     in->io_nb_n = __atomic_load_n(&t->io_nb_n, __ATOMIC_RELAXED);
@@ -412,6 +413,10 @@ void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
         n[IO_LONG] = in->io_long_n - t->io_long_seen_n;
         n[PS_IO] -= n[IO_LONG] < n[PS_IO] ? n[IO_LONG] : n[PS_IO];
         t->io_long_seen_n = in->io_long_n;
+    }
+    if (in->io_long_wakes > t->io_long_wakes_seen) {  /* the cut is a wake-up's */
+        n[IO_LONG] += in->io_long_wakes - t->io_long_wakes_seen;
+        t->io_long_wakes_seen = in->io_long_wakes;
     }
     /* A long read or write on a non-blocking fd returned at once when it
      * ran: its length is run-queue time (preempted inside: an event loop's

@@ -22,6 +22,7 @@ struct ps_partition_in {
     uint64_t ran_out_ns;         /* timed waits that ended as sleeps, their length (waitobj.h) */
     uint64_t switched;           /* waits_switched: waits that switched the thread out */
     uint64_t io_long_ns, io_long_n;   /* the io spans among raw[PS_IO] that blocked */
+    uint64_t io_long_wakes;           /* their wake-ups beyond one each */
     uint64_t io_file_ns, io_file_n;   /* of them, on a file: perhaps preempted inside */
     uint64_t io_nb_ns, io_nb_n;       /* io spans among raw[PS_IO] as long on a non-blocking
                                        * fd: preempted inside, blocked never */

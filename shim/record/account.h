@@ -13,17 +13,31 @@
 #include "thread.h"
 #include "trace.h"
 
-/* An I/O call this long blocked: CPU inside one (a 64 KiB read from the page
- * cache, a send) takes tens of microseconds. The partition treats such spans
- * as waits that block, shorter ones as possibly CPU (sampler.c). */
+/* An I/O call this long blocked, unless the thread says otherwise: CPU
+ * inside one (a 64 KiB read from the page cache, a send) takes tens of
+ * microseconds. The partition treats such spans as waits that block,
+ * shorter ones as possibly CPU (sampler.c). A thread that has had an io span
+ * of PS_WAIT_SWITCHED_NS or more reads its voluntary switches at the end of
+ * every wait that long, and then its io spans that long are filed by them,
+ * not by their length (account.c). */
 #define PS_IO_BLOCKED_NS 200000ull
 /* A wait other than io this long switched the thread out: a futex wait
  * that found its word changed returns in a microsecond or two (sampler.c
  * counts the switches short io may claim). */
 #define PS_WAIT_SWITCHED_NS 20000ull
-/* Of those, only ones on a file may be long for want of a core instead
- * (ps_fd_io_class, syncobj.h): counted apart for the partition; and on a
- * non-blocking fd, they never blocked (not counted as long). */
+/* Of the long io spans filed by length, only ones on a file may be long for
+ * want of a core instead (ps_fd_io_class, syncobj.h): counted apart for the
+ * partition; and on a non-blocking fd, they never blocked (not counted as
+ * long). */
+
+/* The slow path of a span that ended after PS_WAIT_SWITCHED_NS or more on
+ * a thread that reads its switches (account.c): reads them, and files an io
+ * span as one that blocked or one that did not. */
+void ps_span_long_end(struct ps_thread *t, int cause, uint64_t dt);
+/* Files an io span of dt ns, long enough to have blocked, by the voluntary
+ * switches made since the last long wait (vsw), or by its length alone (vsw
+ * -1: not known). */
+void ps_span_long_io(struct ps_thread *t, uint64_t dt, long vsw);
 
 struct ps_span {
     struct ps_thread *t;
@@ -96,22 +110,10 @@ static inline uint64_t ps_span_close(struct ps_span *s, uint64_t dt)
         ps_pool_handoff(t, s->t0, s->t0 + dt);
     if (s->cause != PS_IO && dt >= PS_WAIT_SWITCHED_NS)
         __atomic_store_n(&t->waits_switched, t->waits_switched + 1, __ATOMIC_RELAXED);
-    if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS) {
-        int cls = t->cur_kind == PS_K_IO ? ps_fd_io_class(t->cur_obj) : PS_FD_BLOCKS;
-        if (cls == PS_FD_NONBLOCKING) {
-            __atomic_store_n(&t->io_nb_ns, t->io_nb_ns + dt, __ATOMIC_RELAXED);
-            __atomic_store_n(&t->io_nb_n, t->io_nb_n + 1, __ATOMIC_RELAXED);
-        } else {
-            __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
-            __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
-        }
-        if (cls == PS_FD_FILE) {
-            __atomic_store_n(&t->io_file_ns, t->io_file_ns + dt, __ATOMIC_RELAXED);
-            __atomic_store_n(&t->io_file_n, t->io_file_n + 1, __ATOMIC_RELAXED);
-        }
-        if (t->cur_kind == PS_K_POLL && ps_thread_poll_site(t, t->cur_site))
-            __atomic_store_n(&t->poll_site_ns, t->poll_site_ns + dt, __ATOMIC_RELEASE);
-    }
+    if (dt >= PS_WAIT_SWITCHED_NS && (t->vsw_read || (s->cause == PS_IO && t->cur_kind == PS_K_IO)))
+        ps_span_long_end(t, s->cause, dt);
+    else if (s->cause == PS_IO && dt >= PS_IO_BLOCKED_NS)
+        ps_span_long_io(t, dt, -1);
     t->depth = 0;
     s->open = 0;
     /* POOLSHIM_TRACE=on (trace.h): a tail call that records the span and

@@ -82,11 +82,17 @@ struct ps_thread {
                                       * or the wake-up's wait for a core: sampler.c) */
     uint64_t waits_switched;         /* waits but io long enough to have switched the thread out */
     uint64_t io_long_ns, io_long_n;  /* io spans long enough to have blocked (account.h) */
+    uint64_t io_long_wakes;          /* their switches beyond one each (account.c) */
     uint64_t io_file_ns, io_file_n;  /* of them, reads and writes of a regular file or block
                                       * device: long perhaps only because preempted inside */
     uint64_t io_nb_ns, io_nb_n;      /* io spans as long on a non-blocking fd (no file): long
                                       * only because preempted inside, never blocked; not
                                       * in io_long_* (account.h) */
+    /* Its voluntary context switches at the end of its last wait long enough
+     * to have switched it out (account.c: ps_span_vswitches), once it has
+     * had a long read or write; vsw_read 0 until then or after a failure. */
+    uint64_t vsw_at_span;
+    int vsw_read;
     /* Long polls from the first call site that polled: if that turns out to
      * be where the pool waits for work (learned later, from these very
      * waits), they were idle, and the sampler relabels them (sampler.c). */
@@ -164,6 +170,7 @@ struct ps_thread {
     uint64_t tasks_before;           /* poll_site_work credited as tasks once that site was
                                         learned as the pool's wait for work (sampler.c) */
     uint64_t io_long_seen_ns, io_long_seen_n;   /* io_long_* at the last sample */
+    uint64_t io_long_wakes_seen;
     uint64_t io_file_seen_ns, io_file_seen_n;   /* io_file_* at the last sample */
     uint64_t io_nb_seen_ns, io_nb_seen_n;       /* io_nb_* at the last sample */
     uint64_t nvcsw, nivcsw;          /* voluntary / involuntary context switches */

@@ -121,6 +121,7 @@ static uint64_t part_ended[PS_NCAUSE];   /* spans ended so far, by cause (0: by 
 static uint64_t part_lag;                /* how far the CPU reading may trail */
 static uint64_t part_runs;               /* times on a CPU so far (0: unknown) */
 static uint64_t part_io_long_ms, part_io_long_n;   /* io spans long enough to have blocked */
+static uint64_t part_io_long_wakes;                /* their wake-ups beyond one each */
 static uint64_t part_io_file_ms, part_io_file_n;   /* of them, on a file */
 static int64_t part_preempts = -1;       /* involuntary switches in the interval (-1: unknown) */
 static int64_t part_vswitches = -1;      /* voluntary switches so far (-1: unknown) */
@@ -140,7 +141,8 @@ static void partition(struct ps_thread *t, uint64_t at_ms, uint64_t cpu_ms, uint
 {
     struct ps_partition_in in = { .end = t->born_ns + at_ms * MS, .cpu = cpu_ms * MS, .runq = runq_ms * MS,
                                   .runs = part_runs, .io_long_ns = part_io_long_ms * MS,
-                                  .io_long_n = part_io_long_n, .io_file_ns = part_io_file_ms * MS,
+                                  .io_long_n = part_io_long_n, .io_long_wakes = part_io_long_wakes,
+                                  .io_file_ns = part_io_file_ms * MS,
                                   .io_file_n = part_io_file_n,
                                   .preempts = part_preempts > 0 ? (uint64_t)part_preempts : 0,
                                   .preempts_known = part_preempts >= 0,
@@ -397,6 +399,27 @@ Test(partition, io_that_blocked_shares_the_excess_with_the_other_waits)
     cr_expect(t.blocked_ns[PS_IDLE] > 64 * MS && t.blocked_ns[PS_IDLE] < 70 * MS, "idle %lu",
               (unsigned long)t.blocked_ns[PS_IDLE]);
     cr_expect_eq(20 + 40 + labelled_ms(&t), 200);
+}
+
+Test(partition, a_read_that_blocked_twice_holds_two_waits_for_a_core)
+{
+    /* 100 ms: 18 CPU, 32 waiting for a core after 8 wake-ups (4 each), 50
+     * blocked: 3 reads that blocked twice each (30 ms blocked, raw 54: six
+     * wake-ups) and 2 waits for work (20 blocked, raw 28). Cut once a read,
+     * io would keep 35 and idle 15. */
+    struct ps_thread t = part_thread();
+    part_ended[PS_IO] = 3;
+    part_ended[PS_IDLE] = 2;
+    part_io_long_ms = 54;
+    part_io_long_n = 3;
+    part_io_long_wakes = 3;
+    part_runs = 8;
+    partition(&t, 100, 18, 32, 54, 0, 0, 0, 28);
+    memset(part_ended, 0, sizeof part_ended);
+    part_io_long_ms = part_io_long_n = part_io_long_wakes = part_runs = 0;
+    cr_expect_eq(t.blocked_ns[PS_IO], 30 * MS, "io %lu", (unsigned long)t.blocked_ns[PS_IO]);
+    cr_expect_eq(t.blocked_ns[PS_IDLE], 20 * MS, "idle %lu", (unsigned long)t.blocked_ns[PS_IDLE]);
+    cr_expect_eq(18 + 32 + labelled_ms(&t), 100);
 }
 
 /* The same interval as above, io's spans now made long by preemption
