@@ -207,8 +207,11 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
  * in an unwrapped call (sample_unwrapped). The budget is cumulative, so a
  * lagging schedstat reading (the CPU of a running thread is updated at
  * scheduler ticks) is made good at the next sample instead of piling up. */
-/* IO_LONG: the io spans long enough to have blocked (account.h), counted
- * with the waits that block; the short rest of io comes last. */
+/* IO_LONG: the io spans that blocked (account.c: by the thread's voluntary
+ * switches where it reads them, else by length), counted with the waits
+ * that block, one wake-up each switch; the short rest of io comes last. Of
+ * those filed by length only, the ones on a file may have been preempted
+ * instead (take_preempted_io). */
 #define IO_LONG PS_NCAUSE
 #define NSLOT (PS_NCAUSE + 1)
 static const int sure_causes[] = { PS_SLEEP, PS_LOCK, PS_COND, PS_IDLE, IO_LONG };
