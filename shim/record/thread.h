@@ -89,7 +89,7 @@ struct ps_thread {
                                       * only because preempted inside, never blocked; not
                                       * in io_long_* (account.h) */
     /* Its voluntary context switches at the end of its last wait long enough
-     * to have switched it out (account.c: ps_span_vswitches), once it has
+     * to have switched it out (account.c), once it has
      * had a long read or write; vsw_read 0 until then or after a failure. */
     uint64_t vsw_at_span;
     int vsw_read;

@@ -19,6 +19,14 @@ static struct ps_thread reader(int fd)
     return t;
 }
 
+/* A reader of fd that has read its switches once (a first long read). */
+static struct ps_thread reading(int fd)
+{
+    struct ps_thread t = reader(fd);
+    ps_span_long_end(&t, PS_IO, 50 * US);
+    return t;
+}
+
 static void nap(void)
 {
     struct timespec ts = { 0, 2000000 };          /* 2 ms: a voluntary switch */
@@ -51,8 +59,7 @@ Test(account, another_waits_switch_is_not_the_reads)
 {
     int p[2];
     cr_assert_eq(pipe(p), 0);
-    struct ps_thread t = reader(p[0]);
-    ps_span_long_end(&t, PS_IO, 50 * US);
+    struct ps_thread t = reading(p[0]);
     nap();
     t.cur_kind = PS_K_COND;
     ps_span_long_end(&t, PS_IDLE, 2000 * US);      /* the wait for work that slept */
@@ -68,8 +75,7 @@ Test(account, switches_are_counted_as_wake_ups_and_a_file_read_unread_by_length)
 {
     int p[2];
     cr_assert_eq(pipe(p), 0);
-    struct ps_thread t = reader(p[0]);
-    ps_span_long_end(&t, PS_IO, 50 * US);
+    struct ps_thread t = reading(p[0]);
     nap();
     nap();
     ps_span_long_end(&t, PS_IO, 4000 * US);        /* two switches: two wake-ups to cut */
@@ -95,8 +101,7 @@ Test(account, a_non_blocking_fd_never_blocked)
     int p[2];
     cr_assert_eq(pipe(p), 0);
     cr_assert_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
-    struct ps_thread t = reader(p[0]);
-    ps_span_long_end(&t, PS_IO, 50 * US);
+    struct ps_thread t = reading(p[0]);
     nap();
     ps_span_long_end(&t, PS_IO, 50 * US);          /* short: short io, whatever the switches */
     ps_span_long_end(&t, PS_IO, 300 * US);         /* long: preempted inside */
