@@ -334,6 +334,7 @@ void ps_task_begin_at_unlock(struct ps_thread *t, void *site)
     t->task_site = site;
     ps_task_begin(t);
     t->task_by_unlock = 1;
+    t->unlock_span_gen = t->span_gen;
 }
 
 static int bookkeeping(struct ps_pool *p, void *site, uint64_t ns)
@@ -426,13 +427,20 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
  * whose last real task ended comes back to that mutex, so a task still
  * open at its exit began with the wake to stop, however long the woken
  * thread then waited for a core (pbzip2's four consumers, all woken at its
- * end on 2 cores: 11 tasks for 10 blocks in 1 run of 2). */
+ * end on 2 cores: 11 tasks for 10 blocks in 1 run of 2). Longer still when
+ * the thread made no wrapped call since that release: it ran straight to
+ * its exit, preempted perhaps for a few time slices on a loaded machine (a
+ * worker that spins 300 us on its way out took over 2 ms beside two CPU
+ * hogs and a test suite, and was counted as a task), where a real task of
+ * a pool ends in a wait for the next one. */
 #define PS_EXIT_WAKE_NS 100000
 #define PS_EXIT_WAKE_UNLOCK_NS 2000000
+#define PS_EXIT_WAKE_STRAIGHT_NS 20000000
 
 void ps_pool_on_thread_exit(struct ps_thread *t)
 {
-    uint64_t limit = t->task_by_unlock ? PS_EXIT_WAKE_UNLOCK_NS : PS_EXIT_WAKE_NS;
+    uint64_t limit = !t->task_by_unlock ? PS_EXIT_WAKE_NS
+                     : t->span_gen == t->unlock_span_gen ? PS_EXIT_WAKE_STRAIGHT_NS : PS_EXIT_WAKE_UNLOCK_NS;
     if (t->task_begin_ns && !api_counted(t) && ps_ns_since(t->task_begin_ns, ps_now_ns()) < limit) {
         ps_task_cancel(t);
         struct ps_pool *p = ps_pool_of(t);

@@ -119,6 +119,7 @@ struct ps_thread {
     uintptr_t task_wake_key;         /* the futex word whose wake-up for all its waiters began
                                       * the open task (waitobj.h), 0 if none */
     uint32_t task_span_gen;          /* span_gen when that task began */
+    uint32_t unlock_span_gen;        /* span_gen when a task began at the queue mutex's release */
     int idle_in_hold;                /* it waited for work since it took the queue mutex */
     int task_tentative;              /* the task began at a poll wake-up: undone if the first
                                       * I/O call after it finds nothing (EAGAIN) */
