@@ -1,13 +1,13 @@
 /* modules.c: see modules.h. dl_iterate_phdr takes the loader lock for the
  * walk; the agent holds no other lock then, and no thread is stopped. */
 #include "modules.h"
+#include "backoff.h"
 #include "log.h"
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -120,8 +120,8 @@ static void maps_line(struct ps_jw *w, char *line)
     ps_jw_end(w);
 }
 
-/* 0 free, 1 a walk under way, 2 a fork under way. Both sides wait by
- * yielding: a walk takes microseconds, and forks are rare. A fork from a
+/* 0 free, 1 a walk under way, 2 a fork under way. Both sides wait
+ * (ps_backoff): a walk takes microseconds, and forks are rare. A fork from a
  * signal handler that interrupted this very thread's walk cannot wait for
  * it: it goes ahead (its child is at the old risk, never a hang here). */
 static int walk_state;
@@ -131,9 +131,9 @@ static __thread int fork_went_ahead __attribute__((tls_model("initial-exec")));
 static void take(int as)
 {
     int free_ = 0;
-    while (!__atomic_compare_exchange_n(&walk_state, &free_, as, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    for (unsigned r = 0; !__atomic_compare_exchange_n(&walk_state, &free_, as, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);) {
         free_ = 0;
-        sched_yield();
+        ps_backoff(&r);
     }
 }
 

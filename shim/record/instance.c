@@ -2,6 +2,7 @@
  * argument (instance.h), and the pool a starting thread joins. Its lock is
  * taken only as a thread starts. */
 #include "instance.h"
+#include "backoff.h"
 #include "atomics.h"
 #include "config.h"
 #include "pool.h"
@@ -152,8 +153,8 @@ static int move_renamed(struct ps_thread *t, int from, const char *prefix)
     if (!young && ps_pool_find(t->routine, t->entry, prefix, NULL, 0) < 0)
         return 0;
     int moved = 0;
-    while (__atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE))
-        ;                                /* thread starts and renames only, and short */
+    for (unsigned r = 0; __atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE);)
+        ps_backoff(&r);                  /* thread starts and renames only, and short */
     int to;
     if (__atomic_load_n(&t->pool, __ATOMIC_ACQUIRE) != from)
         moved = 1;                       /* by the concurrent rename */
@@ -196,8 +197,8 @@ int ps_instance_join(const struct ps_thread *t, const char *prefix)
     if (t->join_pool > 0 && t->join_pool <= PS_MAX_POOLS)
         return t->join_pool - 1;
     int shared = t->arg_read && !t->entry, pi = -1;
-    while (__atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE))
-        ;                                /* thread starts only, and short */
+    for (unsigned r = 0; __atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE);)
+        ps_backoff(&r);                  /* thread starts only, and short */
     if (shared) {
         pi = ps_pool_find(t->routine, t->entry, prefix, t->start_arg, 0);
         if (pi < 0 && code_by_arg(t->routine, t->entry, prefix) &&
