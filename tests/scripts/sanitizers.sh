@@ -10,10 +10,27 @@ cd "$(dirname "$0")/../.."
 pass=0 fail=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
+# Every test passed, and the only complaint is a leak allocated by Criterion
+# itself, in its runner, after the synthesis (its allocation stack's caller
+# is libcriterion): 48 bytes, once in about 7 runs on a loaded machine, not
+# ours. A leak in a test's own code has that code as the caller.
+criterion_leak_only() {
+  echo "$1" | grep -q 'Failing: 0 | Crashing: 0' || return 1
+  echo "$1" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+if "runtime error" in text or "ERROR: AddressSanitizer" in text:
+    sys.exit(1)
+blocks = re.findall(r"(?:Direct|Indirect) leak of .*?\n((?:\s+#\d+ .*\n?)+)", text)
+ok = blocks and all(re.search(r"#1 .*libcriterion\.so", b) for b in blocks)
+sys.exit(0 if ok else 1)'
+}
 
 if make --no-print-directory SAN=asan build-asan/tests/unit_tests >/tmp/poolshim-asan-build.log 2>&1; then
   if out=$(build-asan/tests/unit_tests --jobs 2 2>&1); then
     ok "unit tests under ASan+UBSan: $(echo "$out" | grep -o 'Tested: [0-9]*' | tail -1)"
+  elif criterion_leak_only "$out"; then
+    ok "unit tests under ASan+UBSan: $(echo "$out" | grep -o 'Tested: [0-9]*' | tail -1) (Criterion's runner leaked, not a test)"
   else
     ko "unit tests under ASan+UBSan"; echo "$out" | grep -E "FAIL|ERROR|runtime error" | head -20
   fi
