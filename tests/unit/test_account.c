@@ -27,6 +27,19 @@ static struct ps_thread reading(int fd)
     return t;
 }
 
+/* Each test's reader reads p[0], a pipe: a blocking fd that is no file. */
+static int p[2];
+static void open_pipe(void)
+{
+    cr_assert_eq(pipe(p), 0);
+}
+static void close_pipe(void)
+{
+    close(p[0]);
+    close(p[1]);
+}
+TestSuite(account, .init = open_pipe, .fini = close_pipe);
+
 static void nap(void)
 {
     struct timespec ts = { 0, 2000000 };          /* 2 ms: a voluntary switch */
@@ -35,8 +48,6 @@ static void nap(void)
 
 Test(account, a_read_is_filed_by_whether_the_thread_switched_out)
 {
-    int p[2];
-    cr_assert_eq(pipe(p), 0);
     struct ps_thread t = reader(p[0]);
     ps_span_long_end(&t, PS_IO, 50 * US);          /* no reading before: by length, short */
     cr_expect_eq(t.vsw_read, 1);
@@ -51,14 +62,10 @@ Test(account, a_read_is_filed_by_whether_the_thread_switched_out)
     cr_expect_eq(t.io_nb_n, 1);
     cr_expect_eq(t.io_nb_ns, 300 * US);
     cr_expect_eq(t.io_file_n, 0);                  /* the partition need not guess */
-    close(p[0]);
-    close(p[1]);
 }
 
 Test(account, another_waits_switch_is_not_the_reads)
 {
-    int p[2];
-    cr_assert_eq(pipe(p), 0);
     struct ps_thread t = reading(p[0]);
     nap();
     t.cur_kind = PS_K_COND;
@@ -67,14 +74,10 @@ Test(account, another_waits_switch_is_not_the_reads)
     ps_span_long_end(&t, PS_IO, 50 * US);
     cr_expect_eq(t.io_long_n, 0);
     cr_expect_eq(t.io_nb_n, 1);
-    close(p[0]);
-    close(p[1]);
 }
 
 Test(account, switches_are_counted_as_wake_ups_and_a_file_read_unread_by_length)
 {
-    int p[2];
-    cr_assert_eq(pipe(p), 0);
     struct ps_thread t = reading(p[0]);
     nap();
     nap();
@@ -92,14 +95,10 @@ Test(account, switches_are_counted_as_wake_ups_and_a_file_read_unread_by_length)
     cr_expect_eq(u.io_file_n, 1);
     cr_expect_eq(u.io_nb_n, 0);
     close(f);
-    close(p[0]);
-    close(p[1]);
 }
 
 Test(account, a_non_blocking_fd_never_blocked)
 {
-    int p[2];
-    cr_assert_eq(pipe(p), 0);
     cr_assert_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
     struct ps_thread t = reading(p[0]);
     nap();
@@ -108,6 +107,4 @@ Test(account, a_non_blocking_fd_never_blocked)
     cr_expect_eq(t.io_long_n, 0);
     cr_expect_eq(t.io_nb_n, 1);
     cr_expect_eq(t.io_nb_ns, 300 * US);
-    close(p[0]);
-    close(p[1]);
 }
