@@ -45,6 +45,7 @@ static void totals_begin(int pi, struct ps_pool_totals *o)
     o->nivcsw = p->ret_nivcsw;
     o->working = (int)p->ret_working;
     o->pollers = (int)p->ret_pollers;
+    o->came_back = (int)p->ret_came_back;
     o->loop_replies = p->ret_loop_replies;
     o->cond_blocked = p->ret_cond_blocked;
     o->tally_tasks = ps_tally_retired_tasks(pi);
@@ -73,6 +74,7 @@ static void totals_add(struct ps_pool_totals *o, const struct ps_thread *t, int 
     uint64_t tasks = waits_tasks(t);
     o->tasks += tasks;
     o->working += tasks > 0;
+    o->came_back += t->came_back;
     if (tasks > o->most_tasks)
         o->most_tasks = tasks;
     if (!tasks)

@@ -90,6 +90,7 @@ struct ps_pool {
     uint64_t ret_tasks, ret_task_ns, ret_threads, ret_nvcsw, ret_nivcsw;
     uint64_t ret_working;            /* retired threads that ran a task */
     uint64_t ret_pollers;            /* retired threads that polled at idle_site */
+    uint64_t ret_came_back;          /* retired threads that came back for work (thread.h) */
     uint64_t ret_loop_replies;       /* retired threads' loop_replies (thread.h) */
     uint64_t ret_cond_blocked;       /* retired threads' cond_blocked (thread.h) */
     /* history ring, written by the agent only */
@@ -281,6 +282,7 @@ struct ps_pool_totals {
     uint64_t unattributed_ns;        /* blocked, cause unknown (thread.h) */
     uint64_t tasks, task_ns, nvcsw, nivcsw;
     int working;                     /* threads that ran at least one task */
+    int came_back;                   /* threads that came back for work after a task (thread.h) */
     uint64_t most_tasks;             /* the most one thread (a record) ran */
     int serving;                     /* threads that ran a tenth of that or more, and the
                                       * retired that ran any (view.c: serving_threads) */

@@ -112,6 +112,8 @@ struct ps_thread {
     uint64_t tasks;                  /* task boundaries seen (dequeues from the pool's idle object) */
     uint64_t task_begin_ns;          /* when the current task started, 0 if idle */
     uint64_t task_ns;                /* summed task latency of finished tasks */
+    int came_back;                   /* after a task it took another, or waited for work
+                                      * again: a queue's worker, not one let through a gate */
     uint64_t handoff_ns;             /* the last wait for work ended this long after a post
                                       * (pool.h: ps_pool_handoff), not yet counted; 0 none */
     void *task_site;                 /* where it released the queue mutex to begin its task */

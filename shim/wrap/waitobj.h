@@ -47,6 +47,8 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
             ps_task_cancel(t);
         else
             ps_task_end(t);
+        if (t->tasks)
+            t->came_back = 1;            /* read by the agent (ps_pool_tasks_unseen) */
         t->task_wake_key = 0;
     }
     return 1;

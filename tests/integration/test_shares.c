@@ -52,3 +52,20 @@ Test(shares, threads_that_yield_keep_the_cores_size, .timeout = 60)
 {
     expect_cores_size("--yield", "1");
 }
+
+/* Workers let through a start gate once, which the main thread opens when
+ * all of them wait there (sysbench's start barrier): the gate is learned as
+ * their wait for work, yet they never come back to it, so one "task" each
+ * (sysbench fileio at 15 threads: 14 tasks of 2 s for 150,000 writes) is no
+ * count of their work: unknown, and the report says why. */
+Test(shares, workers_let_through_a_start_gate_have_no_count_of_tasks, .timeout = 60)
+{
+    struct ps_run r;
+    double cores;
+    json_t *p = run_shares(&r, "--gate", "1", &cores);
+    cr_expect(isnan(ps_num(p, "tasks")), "tasks %g: %s", ps_num(p, "tasks"), ps_str(p, "tasks_unknown_why"));
+    const char *why = ps_str(p, "tasks_unknown_why");
+    cr_expect(why && strstr(why, "a gate"), "why: %s", why ? why : "(none)");
+    cr_expect_eq(ps_num(p, "taskless_threads"), 0);
+    ps_run_free(&r);
+}

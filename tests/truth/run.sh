@@ -174,6 +174,27 @@ PY
     base64 -w 76 "$WORK/data" >"$WORK/text"
     command -v zstd >/dev/null &&
         TASKS=$(( ($(stat -c %s "$WORK/text") + 1048575) / 1048576 )) case_ zstd_t4 zstd -q -T4 -6 -B1MiB -f "$WORK/text" -o "$WORK/text.zst"
+    # xz -T4: liblzma's encoders, each waiting on a condvar of its own that
+    # the main thread signals as it hands that encoder a block (pool.c:
+    # count_twins), 12 MB of the text in blocks of 1 MiB
+    if command -v xz >/dev/null; then
+        head -c 12000000 "$WORK/text" >"$WORK/text12"
+        case_ xz_t4 xz -q -T4 --block-size=1MiB -k -f -c "$WORK/text12"
+    fi
+    # sysbench fileio: its workers read and write 4 files of 16 MB (in its
+    # working directory) at random, 16 KiB at a time. Random writes with an
+    # fsync every 100: the disk's wait, io in the observer's io_schedule;
+    # random reads from the page cache: CPU in the kernel, no io. Its
+    # workers wait once at a start barrier the main thread may open: no count
+    # of tasks (pool.c: a gate).
+    mkdir -p "$WORK/fio"
+    pushd "$WORK/fio" >/dev/null
+    FIO="--file-num=4 --file-total-size=64M"
+    sysbench fileio $FIO prepare >/dev/null
+    case_ sysbench_fileio_rndwr sysbench fileio $FIO --file-test-mode=rndwr --threads=4 --time=2 run
+    case_ sysbench_fileio_rndrd sysbench fileio $FIO --file-test-mode=rndrd --threads=4 --time=2 run
+    popd >/dev/null
+    rm -rf "$WORK/fio"
     TASKS=300 SLEEP_KNOWN=1.215 case_ sem_pool "$B/fixtures/sem_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     TASKS=300 case_ epoll_pool "$B/fixtures/epoll_pool" --threads 4 --tasks 300 --cpu-ms 1 --io-ms 4
     # memcached's workers each wait for work in epoll_wait on their own fd;

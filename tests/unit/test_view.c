@@ -314,23 +314,36 @@ Test(view, a_thread_of_no_cpu_beside_uncounted_tasks_is_left_out_of_w_c, .init =
 
 /* A condvar pool whose workers each ended one wait (a start barrier) but one
  * that never waited did a quarter of the work: sysbench threads read "3
- * tasks of 1 s" for 4 workers. The count is unknown, and says why; with the
- * fourth worker's wait seen too it holds. */
-static const struct ps_view_pool *barrier_pool(uint64_t last_tasks)
+ * tasks of 1 s" for 4 workers. The count is unknown, and says why. */
+static const struct ps_view_pool *barrier_pool(uint64_t last_tasks, int came_back)
 {
     condvar_pool_of(4);
-    for (int i = 0; i < 4; i++)
-        thread(i, pi, 250000000, 0)->tasks = i < 3 ? 1 : last_tasks;
+    for (int i = 0; i < 4; i++) {
+        struct ps_thread *t = thread(i, pi, 250000000, 0);
+        t->tasks = i < 3 ? 1 : last_tasks;
+        t->came_back = came_back;
+    }
     return &ps_view_tick(NOW)->pool[pi];
 }
 
 Test(view, a_worker_that_never_waited_for_work_makes_the_count_unknown, .init = setup)
 {
-    const struct ps_view_pool *p = barrier_pool(0);
+    const struct ps_view_pool *p = barrier_pool(0, 0);
     cr_expect_not(p->tasks_whole);
     cr_expect_str_eq(p->tasks_unseen, "a worker that never waited for work did a part of it");
-    p = barrier_pool(1);
-    cr_expect(p->tasks_whole, "every worker's wait seen: %s", p->tasks_unseen ? p->tasks_unseen : "");
+}
+
+/* Every worker waited there once, and none came back for more: a gate they
+ * were let through (sysbench fileio at 15 threads, its main thread last at
+ * the start barrier, read "14 tasks of 2 s" for 150,000 writes). Workers
+ * that each took one task and then waited for work again hold a count. */
+Test(view, workers_let_through_a_gate_once_have_no_count_of_tasks, .init = setup)
+{
+    const struct ps_view_pool *p = barrier_pool(1, 0);
+    cr_expect_not(p->tasks_whole);
+    cr_expect_str_eq(p->tasks_unseen, "its threads waited there once each and never came back for more work (a gate)");
+    p = barrier_pool(1, 1);
+    cr_expect(p->tasks_whole, "they waited for work again: %s", p->tasks_unseen ? p->tasks_unseen : "");
     cr_expect_eq(p->tot.tasks, 4);
 }
 
