@@ -179,6 +179,22 @@ void ps_instance_renamed(struct ps_thread *t, const char *prefix)
         ps_pool_renamed(from, prefix);
 }
 
+int ps_instance_absorb(int from, int to)
+{
+    int moved = 0, hwm = ps_thread_hwm();
+    for (unsigned r = 0; __atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE);)
+        ps_backoff(&r);
+    for (int i = 0; i < hwm; i++)
+        if (live_in(&ps_threads[i], from)) {
+            move_member(&ps_threads[i], from, to);
+            moved++;
+        }
+    if (moved && !pool_has_live(from))
+        ps_pool_forget_waits(from);
+    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
+    return moved;
+}
+
 int ps_pool_instance_no(int pi)
 {
     const struct ps_pool *p = &ps_pools[pi];

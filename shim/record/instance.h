@@ -19,6 +19,10 @@ int ps_pool_instance_no(int pi);
  * named as they start are grouped by the names they work under, whoever
  * names them and whenever the race between naming and starting ends. */
 void ps_instance_renamed(struct ps_thread *t, const char *prefix);
+/* Pool from's live threads join pool to, tasks and all (pool.c: a thread
+ * alone in its pool that waits for work where another pool's workers do);
+ * what from learned is forgotten. The number moved. */
+int ps_instance_absorb(int from, int to);
 /* After fork: the lock's holder is gone. */
 void ps_instance_reset(void);
 #endif

@@ -157,6 +157,9 @@ void ps_pool_forget_waits(int pi)
         int was = pi;
         if (o && __atomic_compare_exchange_n(&o->waiter_pool, &was, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             __atomic_store_n(&o->waited_outside, 0, __ATOMIC_RELAXED);
+        was = pi;
+        if (o)
+            __atomic_compare_exchange_n(&o->other_waiter_pool, &was, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     }
     __atomic_store_n(&p->idle_obj, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&p->queue_mutex, 0, __ATOMIC_RELEASE);
@@ -767,6 +770,55 @@ static void count_twins(int n)
             __atomic_store_n(&ps_pools[p].twin_objs, twins[p], __ATOMIC_RELAXED);
 }
 
+/* Waited on from one call site only: every waiter there runs the same code. */
+static int one_site(const struct ps_obj *o)
+{
+    int sites = 0;
+    for (int i = 0; i < PS_OBJ_SITES; i++)
+        sites += __atomic_load_n(&o->sites[i].site, __ATOMIC_RELAXED) != NULL;
+    return sites == 1;
+}
+
+/* A thread alone in its pool that waits for work where the workers of
+ * another pool wait, at the same call site, is one of them: it runs their
+ * code from another start routine. lbzip2's main_thread_proc starts the
+ * reader, the muxer and -n minus 1 workers, then runs a worker itself;
+ * lld's (LLVM's) thread pool starts all its workers but the first from that
+ * first one, which then works beside them. Apart, that thread learned the
+ * workers' condvar as its own wait for work (the first to block there), so
+ * the workers had none, no tasks, no queue, and the lone one wrote a dump
+ * for "about 20 tasks queued for 1 workers, growing" (lbzip2 -n 8). It
+ * joins them, tasks and all; two such threads alone in their pools make
+ * one. Not where waiters wait at several sites (a
+ * producer that waits for room on the condvar its consumers wait on for
+ * work is no worker), nor a poll (each event loop has its own). */
+static void join_lone_waiters(int n)
+{
+    if (ps_cfg.pool[0])
+        return;                          /* POOLSHIM_POOL chose its members by routine */
+    for (int i = 0; i < n; i++) {
+        uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
+        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
+        if (!o || o->kind == PS_K_POLL || !idle_capable(o) || handed_over(o) || ps_obj_timer_like(o) || !one_site(o))
+            continue;
+        int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+        int op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
+        if (wp < 0 || op < 0 || wp == op || wp >= PS_MAX_POOLS || op >= PS_MAX_POOLS)
+            continue;
+        int wj = __atomic_load_n(&ps_pools[wp].joined, __ATOMIC_RELAXED);
+        int oj = __atomic_load_n(&ps_pools[op].joined, __ATOMIC_RELAXED);
+        /* two alone: the later pool's code is what both run (the first
+         * started the second: lbzip2 -n 2's one worker and its spawner) */
+        int lone = wj == 1 && oj >= 2 ? wp : oj == 1 && wj >= 2 ? op : wj == 1 && oj == 1 ? (wp < op ? wp : op) : -1;
+        if (lone < 0)
+            continue;
+        int to = lone == wp ? op : wp;
+        int was = lone;
+        __atomic_compare_exchange_n(&o->waiter_pool, &was, to, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        ps_instance_absorb(lone, to);
+    }
+}
+
 void ps_pool_learn(void)
 {
     if (!ps_pools)
@@ -775,6 +827,7 @@ void ps_pool_learn(void)
     int n = __atomic_load_n(&ncand, __ATOMIC_ACQUIRE);
     if (n > PS_MAX_CAND)
         n = PS_MAX_CAND;
+    join_lone_waiters(n);
     for (int i = 0; i < n; i++) {
         uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
         struct ps_obj *o = key ? ps_obj_find(key) : NULL;

@@ -83,6 +83,7 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
                 o->kind = kind;
                 o->waiter_pool = -1;
                 o->poster_pool = -1;
+                o->other_waiter_pool = -1;
                 __atomic_fetch_or(&ps_obj_used[at >> 6], 1ull << (at & 63), __ATOMIC_RELEASE);
                 ps_obj_filter_add(key);         /* before the key: no false "absent" */
                 __atomic_store_n(&o->key, key, __ATOMIC_RELEASE);
@@ -357,6 +358,10 @@ static void note_waiter_pool(struct ps_obj *o, struct ps_thread *t)
     }
     if (t->pool != wp && !__atomic_load_n(&o->waited_outside, __ATOMIC_RELAXED))
         __atomic_store_n(&o->waited_outside, 1, __ATOMIC_RELAXED);
+    if (t->pool >= 0 && t->pool != wp && __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED) < 0) {
+        int none = -1;
+        __atomic_compare_exchange_n(&o->other_waiter_pool, &none, t->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
 }
 
 void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void *owner_site,

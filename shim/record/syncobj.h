@@ -67,6 +67,9 @@ struct ps_obj {
                                      (libstdc++'s semaphore release, a broadcast) */
     int poster_pool;              /* condvars: first pool whose worker posted it while no member
                                      of that pool waited on it (a "not full" condvar), -1 none */
+    int other_waiter_pool;        /* first pool besides waiter_pool whose thread blocked here,
+                                     -1 none (pool.c: a thread alone in its pool that waits for
+                                     work with the workers of another joins them) */
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
     struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
 } __attribute__((aligned(64)));

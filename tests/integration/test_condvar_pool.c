@@ -139,3 +139,25 @@ Test(condvar_pool, a_worker_that_runs_straight_to_its_exit_ran_no_task, .timeout
     cr_expect_eq(ps_num(p, "tasks"), 200, "tasks %f", ps_num(p, "tasks"));
     ps_run_free(&r);
 }
+
+/* A pool whose first worker, of another start routine, starts the others
+ * and then works beside them (lbzip2's main_thread_proc, LLVM's thread
+ * pool): it waits for work on their condvar at their call site, so it is one
+ * of them. Apart, it was a pool of its own that took their wait for work
+ * (the first to block there): the workers read no idle wait and no tasks,
+ * and lbzip2 -n 8's lone one wrote a dump for "about 20 tasks queued for 1
+ * workers, growing". */
+Test(condvar_pool, a_worker_that_started_the_others_is_one_of_them, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--spawner", "1", "--threads", "4",
+                     "--tasks", "200", "--cpu-ms", "1", "--io-ms", "4", "--submit-us", "1000", NULL };
+    json_t *p = pt_run_pool(&r, argv, "condvar_worker");
+    cr_expect_eq(ps_num(p, "threads"), 4, "%g threads: %s", ps_num(p, "threads"), r.err);
+    const char *why = ps_str(p, "tasks_unknown_why");
+    cr_expect(ps_near(ps_num(p, "tasks"), 200, 0.02), "tasks %g (unknown why: %s)", ps_num(p, "tasks"),
+              why ? why : "-");
+    cr_expect_str_eq(ps_str(p, "idle_wait.kind"), "cond");
+    cr_expect_null(ps_pool_by_routine(r.report, "condvar_spawner"), "the spawner is a pool of its own: %s", r.err);
+    ps_run_free(&r);
+}

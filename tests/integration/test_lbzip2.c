@@ -67,7 +67,9 @@ Test(lbzip2, a_program_that_ends_with__exit_writes_its_report_with_its_two_compr
     run_lbzip2(&r, "-n2", 8 << 20, &cpu);
     cr_expect_str_eq(ps_str(r.report, "why"), "_exit");
     /* the two threads with the most CPU: the compressors, the spawned worker
-     * and main_thread_proc's thread, each in a pool named by what it runs */
+     * and main_thread_proc's thread, each in a pool named by what it runs, or
+     * one pool once main_thread_proc's thread waited for work with the
+     * worker (pool.c: join_lone_waiters); each pool counted once */
     json_t *top[8];
     int n = started_by_cpu(r.report, top, 8);
     cr_assert(n >= 2, "fewer than 2 started threads in the report: %s", r.err);
@@ -78,7 +80,8 @@ Test(lbzip2, a_program_that_ends_with__exit_writes_its_report_with_its_two_compr
         json_t *p = pool_by_id(r.report, json_object_get(top[k], "pool"));
         cr_assert_not_null(p, "compressor %d is in no pool: %s", k, r.err);
         cr_expect_not_null(ps_str(p, "entry"), "pool %s has no entry", ps_str(p, "name"));
-        pools_cpu += ps_num(p, "cpu_s");
+        if (k == 0 || !json_equal(json_object_get(top[0], "pool"), json_object_get(top[1], "pool")))
+            pools_cpu += ps_num(p, "cpu_s");
     }
     cr_expect(pools_cpu > 0.7 * cpu && pools_cpu <= cpu * 1.02, "the compressors' pools: cpu %f of the process's %f",
               pools_cpu, cpu);
@@ -87,8 +90,10 @@ Test(lbzip2, a_program_that_ends_with__exit_writes_its_report_with_its_two_compr
 
 /* -n3: main_thread_proc's thread and 2 spawned workers compress, the reader
  * and the muxer do next to nothing. The spawned workers are one pool, named
- * by their function (an address: lbzip2 is stripped), and no other thread is
- * in it. */
+ * by their function (an address: lbzip2 is stripped), and neither the reader
+ * nor the muxer is in it. main_thread_proc's thread runs the workers' code
+ * once it has started them: it joins them once it waits for work on their
+ * condvar (pool.c: join_lone_waiters), which it may never do in a short run. */
 Test(lbzip2, its_spawned_workers_are_one_pool_by_their_function_without_the_reader_and_muxer, .timeout = 90)
 {
     struct ps_run r;
@@ -97,14 +102,14 @@ Test(lbzip2, its_spawned_workers_are_one_pool_by_their_function_without_the_read
     json_t *th[8];
     int n = started_by_cpu(r.report, th, 8);
     cr_assert_eq(n, 5, "%d started threads, not main_thread_proc's, 2 workers, reader and muxer: %s", n, r.err);
-    /* the workers' pool: the one of 2 threads among the 3 that compress */
+    /* the workers' pool: the one of 2 or 3 threads among the 3 that compress */
     json_t *workers = NULL;
     for (int k = 0; k < 3 && !workers; k++) {
         json_t *p = pool_by_id(r.report, json_object_get(th[k], "pool"));
-        if (p && ps_num(p, "threads") == 2)
+        if (p && (ps_num(p, "threads") == 2 || ps_num(p, "threads") == 3))
             workers = p;
     }
-    cr_assert_not_null(workers, "no pool of 2 among the 3 compressing threads: %s", r.err);
+    cr_assert_not_null(workers, "no pool of 2 or 3 among the 3 compressing threads: %s", r.err);
     const char *entry = ps_str(workers, "entry");
     cr_assert_not_null(entry, "the workers' pool %s has no entry", ps_str(workers, "name"));
     cr_expect(strstr(ps_str(workers, "name"), entry) != NULL, "pool named %s, not by its entry %s",
@@ -112,7 +117,8 @@ Test(lbzip2, its_spawned_workers_are_one_pool_by_their_function_without_the_read
     int in = 0;
     for (int k = 0; k < 3; k++)
         in += json_equal(json_object_get(th[k], "pool"), json_object_get(workers, "id"));
-    cr_expect_eq(in, 2, "%d of the 3 compressing threads in the workers' pool", in);
+    cr_expect_eq(in, ps_num(workers, "threads"), "%d of the 3 compressing threads in the workers' pool of %g", in,
+                 ps_num(workers, "threads"));
     /* the reader and the muxer: each in a pool of its own, with an entry */
     for (int k = 3; k < 5; k++) {
         json_t *p = pool_by_id(r.report, json_object_get(th[k], "pool"));

@@ -324,3 +324,47 @@ Test(pool, a_pool_down_to_one_worker_reads_no_queue_from_one_workers_object)
     ps_pool_tick(3000000000ull, 1, &c);
     cr_expect_eq(p->queue_est, 2659, "a wait for work all workers shared: its queue is read");
 }
+
+/* A thread alone in its pool (lbzip2's main_thread_proc, which starts the
+ * workers and then works beside them) waits for work on the workers'
+ * condvar, first of all, at their call site: it is one of them, tasks and
+ * all, and the condvar is their wait for work. At another site it stays
+ * apart: a producer waiting for room on the condvar its consumers wait on
+ * for work is no worker. */
+static struct ps_thread *lone_waiter(void *lone_site)
+{
+    ut_tables_init((void *)0x6000, "spawner");
+    int workers = ps_pool_get((void *)0x6100, NULL, "worker");
+    cr_assert_eq(workers, 1);
+    struct ps_thread *s = ut_live_thread(0, 0, 1, 1000);
+    s->tasks = 5;
+    ps_pools[0].joined = 1;
+    ps_pools[0].tasks = 5;
+    struct ps_obj *o = ps_obj_get(0x7000, PS_K_COND);
+    cr_assert_not_null(o);
+    ps_obj_on_wait(o, s, lone_site, 1000000);
+    for (int i = 1; i <= 3; i++)
+        ps_obj_on_wait(o, ut_live_thread(i, workers, 1, 1000), (void *)0x6180, 1000000);
+    ps_pools[workers].joined = 3;
+    o->posts_other = 40;                 /* the producer's */
+    ps_pool_learn();
+    return s;
+}
+
+Test(pool, a_thread_alone_that_waits_for_work_with_a_pools_workers_joins_them)
+{
+    struct ps_thread *s = lone_waiter((void *)0x6180);
+    cr_expect_eq(s->pool, 1, "in pool %d", s->pool);
+    cr_expect_eq(ps_pools[1].joined, 4);
+    cr_expect_eq(ps_pools[0].joined, 0);
+    cr_expect_eq(ps_pools[1].tasks, 5, "its tasks moved with it");
+    cr_expect_eq(ps_pools[1].idle_obj, 0x7000, "the workers' wait for work is theirs");
+    cr_expect_eq(ps_pools[0].idle_obj, 0);
+}
+
+Test(pool, a_thread_alone_that_waits_on_the_workers_condvar_elsewhere_stays_apart)
+{
+    struct ps_thread *s = lone_waiter((void *)0x6280);
+    cr_expect_eq(s->pool, 0);
+    cr_expect_eq(ps_pools[1].joined, 3);
+}
