@@ -16,7 +16,8 @@
 
 /* Voluntary switches since the last reading, or -1 when there is none to
  * compare with (the first, after a failure, in a forked child whose counts
- * began again). The switches of unwrapped waits between the two spans are
+ * began again); the involuntary ones in t->ivsw_span. The switches of
+ * unwrapped waits between the two spans, and preemptions between them, are
  * counted with the later one: a read after one is taken as blocked. */
 static long vswitches(struct ps_thread *t)
 {
@@ -25,9 +26,11 @@ static long vswitches(struct ps_thread *t)
         t->vsw_read = 0;
         return -1;
     }
-    uint64_t v = (uint64_t)ru.ru_nvcsw;
+    uint64_t v = (uint64_t)ru.ru_nvcsw, iv = (uint64_t)ru.ru_nivcsw;
     long d = t->vsw_read && v >= t->vsw_at_span ? (long)(v - t->vsw_at_span) : -1;
+    t->ivsw_span = t->vsw_read && iv >= t->ivsw_at_span ? (long)(iv - t->ivsw_at_span) : 0;
     t->vsw_at_span = v;
+    t->ivsw_at_span = iv;
     t->vsw_read = 1;
     return d;
 }
@@ -46,8 +49,13 @@ void ps_span_long_io(struct ps_thread *t, uint64_t dt, long vsw)
         return;                     /* short io (sampler.c) */
     __atomic_store_n(&t->io_long_ns, t->io_long_ns + dt, __ATOMIC_RELAXED);
     __atomic_store_n(&t->io_long_n, t->io_long_n + 1, __ATOMIC_RELAXED);
-    if (vsw > 1)                    /* each switch ends in a wake-up's wait for a core */
-        __atomic_store_n(&t->io_long_wakes, t->io_long_wakes + (uint64_t)vsw - 1, __ATOMIC_RELAXED);
+    /* Each switch ends in a wait for a core: the voluntary ones beyond the
+     * first each end in a wake-up, and the involuntary ones (preempted on
+     * its way in or out: node's fs workers, four on two cores) in a return
+     * to the run queue. Both are run-queue time the span holds. */
+    long extra = (vsw > 1 ? vsw - 1 : 0) + (vsw > 0 ? t->ivsw_span : 0);
+    if (extra > 0)
+        __atomic_store_n(&t->io_long_wakes, t->io_long_wakes + (uint64_t)extra, __ATOMIC_RELAXED);
     if (vsw < 0 && cls == PS_FD_FILE) {      /* long perhaps only for want of a core */
         __atomic_store_n(&t->io_file_ns, t->io_file_ns + dt, __ATOMIC_RELAXED);
         __atomic_store_n(&t->io_file_n, t->io_file_n + 1, __ATOMIC_RELAXED);

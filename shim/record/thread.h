@@ -91,8 +91,9 @@ struct ps_thread {
     /* Its voluntary context switches at the end of its last wait long enough
      * to have switched it out (account.c), once it has
      * had a long read or write; vsw_read 0 until then or after a failure. */
-    uint64_t vsw_at_span;
+    uint64_t vsw_at_span, ivsw_at_span;
     int vsw_read;
+    long ivsw_span;                  /* its involuntary ones between the last two readings */
     /* Long polls from the first call site that polled: if that turns out to
      * be where the pool waits for work (learned later, from these very
      * waits), they were idle, and the sampler relabels them (sampler.c). */
