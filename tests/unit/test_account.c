@@ -139,6 +139,7 @@ Test(account, a_preemption_in_a_blocked_read_is_one_more_wait_for_a_core)
     pthread_attr_init(&a);
     pthread_attr_setaffinity_np(&a, sizeof one, &one);
     cr_assert_eq(pthread_create(&th, &a, spinner, NULL), 0);
+    pthread_attr_destroy(&a);
     struct rusage r0, r1;
     getrusage(RUSAGE_THREAD, &r0);
     nap();                                         /* blocked: one voluntary switch */
