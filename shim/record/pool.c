@@ -779,10 +779,51 @@ static int one_site(const struct ps_obj *o)
     return sites == 1;
 }
 
+/* The CPU of pool pi's live threads, each as last sampled, per thread (0:
+ * none live). */
+static uint64_t live_cpu_per_thread(int pi)
+{
+    uint64_t sum = 0, n = 0;
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == PS_T_LIVE && t->pool == pi) {
+            sum += __atomic_load_n(&t->cpu_ns, __ATOMIC_RELAXED);
+            n++;
+        }
+    }
+    return n ? sum / n : 0;
+}
+
+/* Do the threads of pools a and b go by one name and do alike work? The
+ * program's own names tell roles apart: HotSpot's service threads all wait
+ * in PlatformMonitor::wait, at one call site, and G1's marker and its first
+ * refinement thread, each alone, met on one monitor and were made one pool
+ * of "G1 Refine" (the first version of this rule). Work: once either has
+ * run PS_JOIN_CPU_NS (per thread), each within PS_JOIN_CPU_RATIO of the
+ * other, so that a thread that did next to nothing beside busy workers is
+ * not taken for one. Before, they join as soon as both waited there: until
+ * then the workers' waits on their condvar are contention and their tasks
+ * uncounted (joined at once, lbzip2 -n 8 read 0.03 s of lock and condvar
+ * wait; after 1 ms of CPU each, 0.29-0.97 s, "serialized" once). */
+#define PS_JOIN_CPU_NS 1000000ull
+#define PS_JOIN_CPU_RATIO 10
+static int alike(int a, int b)
+{
+    const struct ps_pool *pa = &ps_pools[a], *pb = &ps_pools[b];
+    const char *na = __atomic_load_n(&pa->alias[0], __ATOMIC_ACQUIRE) ? pa->alias : pa->prefix;
+    const char *nb = __atomic_load_n(&pb->alias[0], __ATOMIC_ACQUIRE) ? pb->alias : pb->prefix;
+    if (strncmp(na, nb, PS_NAME_LEN))
+        return 0;
+    uint64_t ca = live_cpu_per_thread(a), cb = live_cpu_per_thread(b);
+    return (ca < PS_JOIN_CPU_NS && cb < PS_JOIN_CPU_NS) ||
+           (ca * PS_JOIN_CPU_RATIO >= cb && cb * PS_JOIN_CPU_RATIO >= ca);
+}
+
 /* A thread alone in its pool that waits for work where the workers of
- * another pool wait, at the same call site, is one of them: it runs their
- * code from another start routine. lbzip2's main_thread_proc starts the
- * reader, the muxer and -n minus 1 workers, then runs a worker itself;
+ * another pool wait, at the same call site, under the same name, doing
+ * alike work, is one of them: it runs their code from another start
+ * routine. lbzip2's main_thread_proc starts the reader, the muxer and -n minus 1 workers, then runs a worker itself;
  * lld's (LLVM's) thread pool starts all its workers but the first from that
  * first one, which then works beside them. Apart, that thread learned the
  * workers' condvar as its own wait for work (the first to block there), so
@@ -792,30 +833,37 @@ static int one_site(const struct ps_obj *o)
  * one. Not where waiters wait at several sites (a
  * producer that waits for room on the condvar its consumers wait on for
  * work is no worker), nor a poll (each event loop has its own). */
+int ps_pool_join_lone_waiter(struct ps_obj *o)
+{
+    if (ps_cfg.pool[0] || !ps_pools)
+        return -1;                       /* POOLSHIM_POOL chose its members by routine */
+    if (!o || o->kind == PS_K_POLL || !idle_capable(o) || handed_over(o) || ps_obj_timer_like(o) || !one_site(o))
+        return -1;
+    int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+    int op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
+    if (wp < 0 || op < 0 || wp == op || wp >= PS_MAX_POOLS || op >= PS_MAX_POOLS)
+        return -1;
+    int wj = __atomic_load_n(&ps_pools[wp].joined, __ATOMIC_RELAXED);
+    int oj = __atomic_load_n(&ps_pools[op].joined, __ATOMIC_RELAXED);
+    /* two alone: the later pool's code is what both run (the first
+     * started the second: lbzip2 -n 2's one worker and its spawner) */
+    int lone = wj == 1 && oj >= 2 ? wp : oj == 1 && wj >= 2 ? op : wj == 1 && oj == 1 ? (wp < op ? wp : op) : -1;
+    int to = lone == wp ? op : wp;
+    if (lone < 0 || !alike(lone, to))
+        return -1;
+    int was = lone;
+    __atomic_compare_exchange_n(&o->waiter_pool, &was, to, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    ps_instance_absorb(lone, to);
+    return to;
+}
+
+/* The agent's pass: what a thread's wait could not join yet (the work was
+ * not alike then). */
 static void join_lone_waiters(int n)
 {
-    if (ps_cfg.pool[0])
-        return;                          /* POOLSHIM_POOL chose its members by routine */
     for (int i = 0; i < n; i++) {
         uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
-        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
-        if (!o || o->kind == PS_K_POLL || !idle_capable(o) || handed_over(o) || ps_obj_timer_like(o) || !one_site(o))
-            continue;
-        int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
-        int op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
-        if (wp < 0 || op < 0 || wp == op || wp >= PS_MAX_POOLS || op >= PS_MAX_POOLS)
-            continue;
-        int wj = __atomic_load_n(&ps_pools[wp].joined, __ATOMIC_RELAXED);
-        int oj = __atomic_load_n(&ps_pools[op].joined, __ATOMIC_RELAXED);
-        /* two alone: the later pool's code is what both run (the first
-         * started the second: lbzip2 -n 2's one worker and its spawner) */
-        int lone = wj == 1 && oj >= 2 ? wp : oj == 1 && wj >= 2 ? op : wj == 1 && oj == 1 ? (wp < op ? wp : op) : -1;
-        if (lone < 0)
-            continue;
-        int to = lone == wp ? op : wp;
-        int was = lone;
-        __atomic_compare_exchange_n(&o->waiter_pool, &was, to, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-        ps_instance_absorb(lone, to);
+        ps_pool_join_lone_waiter(key ? ps_obj_find(key) : NULL);
     }
 }
 

@@ -335,6 +335,12 @@ struct ps_obj;
 const struct ps_obj *ps_pool_fed_sem(int pi);
 /* The candidates list the agent scans to learn idle objects. */
 void ps_pool_note_candidate(uintptr_t key);
+/* o is waited on by two pools: if one is a thread alone that waits for work
+ * with the other's workers, doing alike work under their name, it joins them
+ * (pool.c: join_lone_waiters) and o is theirs. The pool it joined, or -1.
+ * Called by the thread whose wait first showed the second pool (as soon as
+ * can be: until then the workers' tasks are uncounted) and by the agent. */
+int ps_pool_join_lone_waiter(struct ps_obj *o);
 /* The objects any pool's worker ever waited on (every entry with a waiter_pool),
  * or NULL when the list overflowed and callers must scan the whole table. */
 const uintptr_t *ps_pool_candidates(int *n);

@@ -360,7 +360,9 @@ static void note_waiter_pool(struct ps_obj *o, struct ps_thread *t)
         __atomic_store_n(&o->waited_outside, 1, __ATOMIC_RELAXED);
     if (t->pool >= 0 && t->pool != wp && __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED) < 0) {
         int none = -1;
-        __atomic_compare_exchange_n(&o->other_waiter_pool, &none, t->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        if (__atomic_compare_exchange_n(&o->other_waiter_pool, &none, t->pool, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+            ps_pool_join_lone_waiter(o) == t->pool)
+            ps_pool_learn_early(t, o);   /* its wait for work from its next task on */
     }
 }
 

@@ -330,13 +330,16 @@ Test(pool, a_pool_down_to_one_worker_reads_no_queue_from_one_workers_object)
  * condvar, first of all, at their call site: it is one of them, tasks and
  * all, and the condvar is their wait for work. At another site it stays
  * apart: a producer waiting for room on the condvar its consumers wait on
- * for work is no worker. */
-static struct ps_thread *lone_waiter(void *lone_site)
+ * for work is no worker. So does a thread of another name (HotSpot's G1
+ * marker and refinement thread meet on one monitor, at the one call site
+ * of every HotSpot monitor wait), or one that did a tenth of a worker's
+ * work or less. */
+static struct ps_thread *lone_waiter(void *lone_site, const char *workers_name, uint64_t lone_cpu_ns)
 {
-    ut_tables_init((void *)0x6000, "spawner");
-    int workers = ps_pool_get((void *)0x6100, NULL, "worker");
+    ut_tables_init((void *)0x6000, "lbzip2");
+    int workers = ps_pool_get((void *)0x6100, NULL, workers_name);
     cr_assert_eq(workers, 1);
-    struct ps_thread *s = ut_live_thread(0, 0, 1, 1000);
+    struct ps_thread *s = ut_live_thread(0, 0, 1, lone_cpu_ns);
     s->tasks = 5;
     ps_pools[0].joined = 1;
     ps_pools[0].tasks = 5;
@@ -344,7 +347,7 @@ static struct ps_thread *lone_waiter(void *lone_site)
     cr_assert_not_null(o);
     ps_obj_on_wait(o, s, lone_site, 1000000);
     for (int i = 1; i <= 3; i++)
-        ps_obj_on_wait(o, ut_live_thread(i, workers, 1, 1000), (void *)0x6180, 1000000);
+        ps_obj_on_wait(o, ut_live_thread(i, workers, 1, 50000000), (void *)0x6180, 1000000);
     ps_pools[workers].joined = 3;
     o->posts_other = 40;                 /* the producer's */
     ps_pool_learn();
@@ -353,7 +356,7 @@ static struct ps_thread *lone_waiter(void *lone_site)
 
 Test(pool, a_thread_alone_that_waits_for_work_with_a_pools_workers_joins_them)
 {
-    struct ps_thread *s = lone_waiter((void *)0x6180);
+    struct ps_thread *s = lone_waiter((void *)0x6180, "lbzip2", 40000000);
     cr_expect_eq(s->pool, 1, "in pool %d", s->pool);
     cr_expect_eq(ps_pools[1].joined, 4);
     cr_expect_eq(ps_pools[0].joined, 0);
@@ -364,7 +367,19 @@ Test(pool, a_thread_alone_that_waits_for_work_with_a_pools_workers_joins_them)
 
 Test(pool, a_thread_alone_that_waits_on_the_workers_condvar_elsewhere_stays_apart)
 {
-    struct ps_thread *s = lone_waiter((void *)0x6280);
+    struct ps_thread *s = lone_waiter((void *)0x6280, "lbzip2", 40000000);
     cr_expect_eq(s->pool, 0);
     cr_expect_eq(ps_pools[1].joined, 3);
+}
+
+Test(pool, a_thread_alone_of_another_name_stays_apart)
+{
+    struct ps_thread *s = lone_waiter((void *)0x6180, "G1 Refine", 40000000);
+    cr_expect_eq(s->pool, 0, "in pool %d", s->pool);
+}
+
+Test(pool, a_thread_alone_that_did_next_to_no_work_stays_apart)
+{
+    struct ps_thread *s = lone_waiter((void *)0x6180, "lbzip2", 2000000);
+    cr_expect_eq(s->pool, 0, "2 ms of CPU beside workers of 50 each: in pool %d", s->pool);
 }
