@@ -823,16 +823,17 @@ static int alike(int a, int b)
 /* A thread alone in its pool that waits for work where the workers of
  * another pool wait, at the same call site, under the same name, doing
  * alike work, is one of them: it runs their code from another start
- * routine. lbzip2's main_thread_proc starts the reader, the muxer and -n minus 1 workers, then runs a worker itself;
- * lld's (LLVM's) thread pool starts all its workers but the first from that
- * first one, which then works beside them. Apart, that thread learned the
- * workers' condvar as its own wait for work (the first to block there), so
- * the workers had none, no tasks, no queue, and the lone one wrote a dump
- * for "about 20 tasks queued for 1 workers, growing" (lbzip2 -n 8). It
- * joins them, tasks and all; two such threads alone in their pools make
- * one. Not where waiters wait at several sites (a
- * producer that waits for room on the condvar its consumers wait on for
- * work is no worker), nor a poll (each event loop has its own). */
+ * routine. lbzip2's main_thread_proc starts the reader, the muxer and -n
+ * minus 1 workers, then runs a worker itself; lld's (LLVM's) thread pool
+ * starts all its workers but the first from that first one, which then
+ * works beside them. Apart, that thread learned the workers' condvar as its
+ * own wait for work (the first to block there), so the workers had none, no
+ * tasks, no queue, and the lone one wrote a dump for "about 20 tasks queued
+ * for 1 workers, growing" (lbzip2 -n 8). It joins them, tasks and all; two
+ * such threads alone in their pools make one. Not where waiters wait at
+ * several sites (a producer that waits for room on the condvar its
+ * consumers wait on for work is no worker), nor a poll (each event loop has
+ * its own). */
 int ps_pool_join_lone_waiter(struct ps_obj *o)
 {
     if (ps_cfg.pool[0] || !ps_pools)
