@@ -1,6 +1,7 @@
 /* instance.c: instances of one pool code, told apart by their shared start
  * argument (instance.h), and the pool a starting thread joins. Its lock is
- * taken only as a thread starts. */
+ * taken as a thread starts, renames itself or joins another pool (pool.c:
+ * a lone thread that waits for work with a pool's workers), each short. */
 #include "instance.h"
 #include "backoff.h"
 #include "atomics.h"
@@ -8,11 +9,22 @@
 #include "pool.h"
 #include <string.h>
 
-static int instance_lock;        /* joins that may form an instance */
+static int instance_lock;        /* joins and moves between pools */
 
 void ps_instance_reset(void)
 {
     instance_lock = 0;
+}
+
+static void lock_instances(void)
+{
+    for (unsigned r = 0; __atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE);)
+        ps_backoff(&r);
+}
+
+static void unlock_instances(void)
+{
+    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
 }
 
 /* Instances. Threads sharing a start routine and a name are one pool, unless
@@ -153,8 +165,7 @@ static int move_renamed(struct ps_thread *t, int from, const char *prefix)
     if (!young && ps_pool_find(t->routine, t->entry, prefix, NULL, 0) < 0)
         return 0;
     int moved = 0;
-    for (unsigned r = 0; __atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE);)
-        ps_backoff(&r);                  /* thread starts and renames only, and short */
+    lock_instances();
     int to;
     if (__atomic_load_n(&t->pool, __ATOMIC_ACQUIRE) != from)
         moved = 1;                       /* by the concurrent rename */
@@ -166,7 +177,7 @@ static int move_renamed(struct ps_thread *t, int from, const char *prefix)
         if (!pool_has_live(from))
             ps_pool_forget_waits(from);
     }
-    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
+    unlock_instances();
     return moved;
 }
 
@@ -182,8 +193,7 @@ void ps_instance_renamed(struct ps_thread *t, const char *prefix)
 int ps_instance_absorb(int from, int to)
 {
     int moved = 0, hwm = ps_thread_hwm();
-    for (unsigned r = 0; __atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE);)
-        ps_backoff(&r);
+    lock_instances();
     for (int i = 0; i < hwm; i++)
         if (live_in(&ps_threads[i], from)) {
             move_member(&ps_threads[i], from, to);
@@ -191,7 +201,7 @@ int ps_instance_absorb(int from, int to)
         }
     if (moved && !pool_has_live(from))
         ps_pool_forget_waits(from);
-    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
+    unlock_instances();
     return moved;
 }
 
@@ -213,8 +223,7 @@ int ps_instance_join(const struct ps_thread *t, const char *prefix)
     if (t->join_pool > 0 && t->join_pool <= PS_MAX_POOLS)
         return t->join_pool - 1;
     int shared = t->arg_read && !t->entry, pi = -1;
-    for (unsigned r = 0; __atomic_exchange_n(&instance_lock, 1, __ATOMIC_ACQUIRE);)
-        ps_backoff(&r);                  /* thread starts only, and short */
+    lock_instances();
     if (shared) {
         pi = ps_pool_find(t->routine, t->entry, prefix, t->start_arg, 0);
         if (pi < 0 && code_by_arg(t->routine, t->entry, prefix) &&
@@ -232,7 +241,7 @@ int ps_instance_join(const struct ps_thread *t, const char *prefix)
         __atomic_store_n(&((struct ps_thread *)t)->pool, pi, __ATOMIC_RELEASE);
         note_member(pi, (struct ps_thread *)t);
     }
-    __atomic_store_n(&instance_lock, 0, __ATOMIC_RELEASE);
+    unlock_instances();
     return pi;
 }
 
