@@ -351,7 +351,8 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * pool, whose threads would queue longer; threads that yield are no
      * fixed shares either (view.c: sysbench threads, yielding under its
      * locks, runs 0.39 as fast at 4 as at 2). */
-    int split = in->fixed_shares && !serial && o->w_c < 0.25 && target < ceil(2 * in->cores) && !cheap;
+    int split = in->fixed_shares && !serial && o->w_c < 0.25 && target < ceil(2 * in->cores) && !cheap &&
+                !(in->demand_peak > 0 && in->demand_peak < ceil(2 * in->cores));   /* not more shares than tasks */
     if (split) {
         target = ceil(2 * in->cores);
         capped = 0;

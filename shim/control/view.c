@@ -562,6 +562,13 @@ static void answer(int pi, struct ps_view_pool *v)
      * leaves it unknown (pool.c); the busiest tick bounds it from below. */
     in.demand_peak = v->tasks_whole && !v->tasks_by_tally && !p->demand_unseen && p->demand_peak
                          ? (int)(p->demand_peak > p->busy_peak ? p->demand_peak : p->busy_peak) : 0;
+    /* A pool whose threads have all ended ran every task it was given: no
+     * more than that count was ever in flight, whatever no tick could read
+     * (pixz -p4 on input of one block: 4.6 s of CPU in one task on one of
+     * its two workers, told 4 threads by the even-shares rule). */
+    if (v->tasks_whole && !v->tasks_by_tally && !v->live && tot->tasks > 0 &&
+        tot->tasks < (uint64_t)tot->threads && (!in.demand_peak || (uint64_t)in.demand_peak > tot->tasks))
+        in.demand_peak = (int)tot->tasks;
     uint64_t handoffs;
     double h50 = ps_hist_quantile(&p->handoff, 0.5, &handoffs);
     /* enough hand-offs for a median, and tasks whose count is whole and

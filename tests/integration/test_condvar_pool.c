@@ -161,3 +161,21 @@ Test(condvar_pool, a_worker_that_started_the_others_is_one_of_them, .timeout = 6
     cr_expect_null(ps_pool_by_routine(r.report, "condvar_spawner"), "the spawner is a pool of its own: %s", r.err);
     ps_run_free(&r);
 }
+
+/* A pool whose whole run was one task (pixz -p4 on input of one block, 4.6 s
+ * of CPU on one of its two workers): once its threads have all ended, no
+ * more than one task was ever in flight, and one thread is its size. No tick
+ * can read its queue here (its workers' first waits end before the first
+ * tick), so only the count of its tasks bounds it. The old answer was 4,
+ * "each thread ran one share of the work", which one did not. */
+Test(condvar_pool, a_pool_whose_run_was_one_task_is_sized_one, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/condvar_pool"), "--threads", "2", "--tasks", "1",
+                     "--cpu-ms", "400", "--io-ms", "0", NULL };
+    json_t *p = pt_run_pool(&r, argv, "condvar_worker");
+    cr_expect_eq(ps_num(p, "tasks"), 1, "tasks %g: %s", ps_num(p, "tasks"), r.err);
+    cr_expect_eq(ps_num(p, "recommended_threads"), 1, "%g: %s", ps_num(p, "recommended_threads"),
+                 ps_str(p, "reason"));
+    ps_run_free(&r);
+}

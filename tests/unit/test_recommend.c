@@ -693,6 +693,21 @@ Test(recommend, fixed_shares_are_two_threads_per_core)
     cr_expect(strstr(o.reason, "share") == NULL, "%s", o.reason);
 }
 
+/* Shares end unevenly only where there are shares: a pool whose whole run
+ * was one task (pixz -p4 on input of one block: one worker ran it, the other
+ * none) has no more tasks to split, and is capped at that one. */
+Test(recommend, fixed_shares_are_no_more_than_the_tasks_in_flight)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 2, .cpu_s = 4.6, .wall_s = 4.6,
+                                                  .fixed_shares = 1, .tasks_seen = 1, .demand_peak = 1 });
+    cr_expect_eq(o.recommended_threads, 1, "%s", o.reason);
+    cr_expect(strstr(o.reason, "share") == NULL, "%s", o.reason);
+    cr_expect(strstr(o.reason, "capped at 1") != NULL, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 8, .cpu_s = 8, .runq_s = 20, .wall_s = 4,
+                                .fixed_shares = 1, .tasks_seen = 1, .demand_peak = 8 });
+    cr_expect_eq(o.recommended_threads, 4, "%s", o.reason);
+}
+
 /* The Go runtime's threads are sized by GOMAXPROCS: the cores the process may
  * use, rounded up (a quota of 1.5 CPUs: 2), whatever their W/C. */
 Test(recommend, the_go_runtime_is_sized_by_the_cores_it_may_use)
