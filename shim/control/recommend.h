@@ -81,7 +81,7 @@ struct ps_rec_point {
 /* Runs of the same command at other sizes (history.h) correct the model
  * where W/C itself grows with the threads (a wait behind a shared device: a
  * disk's queue): W/C is fitted as a + b x threads over the runs and the size
- * is the smallest that reaches 95 % of the throughput the queueing model
+ * is the smallest that reaches 97 % of the throughput the queueing model
  * gives up to 4x the largest size measured; at most a size measured faster
  * than a larger one, at least one measured faster than every smaller one. pts[0] is this run, the others distinct sizes. Only for
  * a pool sized by the queueing model itself (I/O-bound, mixed or CPU-starved:
