@@ -41,8 +41,14 @@ const char *const ps_class_name[] = { "idle", "io-bound", "cpu-bound", "mixed", 
 /* Threads that queue on one lock for at least this share of their lives
  * are a convoy. */
 #define PS_CONVOY_SHARE 0.05
-/* Less CPU than this is too little to size a pool from. */
+/* Less CPU than this is too little to size a pool from ... */
 #define PS_LITTLE_CPU_S 0.005
+/* ... and so is less than this share of its threads' lives, however long:
+ * redis's four jemalloc background threads, 5.4 ms of CPU in 137 s each
+ * (timed waits of 10 s on their own condvars, which run out: sleeps), read
+ * W/C 44,487 and "io-bound, 88977 threads". A pool whose tasks' CPU is a
+ * ten-thousandth of their wait would be sized in the tens of thousands. */
+#define PS_LITTLE_CPU_SHARE 1e-4
 /* ... and so is a pool that ran fewer cores than this over its life. */
 #define PS_FEW_CORES 0.05
 /* Threads of one routine with one poller among them are a pool of workers
@@ -359,7 +365,8 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     }
     /* W/C over a few milliseconds of CPU is mostly noise (a thread parked in
      * pause() reads as W/C in the tens of thousands): do not size from it. */
-    int little_cpu = C < PS_LITTLE_CPU_S && in->threads > 0 && target > in->threads;
+    int little_cpu = (C < PS_LITTLE_CPU_S || C < PS_LITTLE_CPU_SHARE * lived) && in->threads > 0 &&
+                     target > in->threads;
     if (little_cpu) {
         target = in->threads;
         capped = 0;
@@ -441,10 +448,12 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
                "95 %% busy (queueing model)", wc, g, q);
     }
     if (little_cpu) {
-        char ms[32];
+        char ms[32], share[32];
         ps_fmt_double(ms, sizeof ms, C * 1e3, 2);
+        ps_fmt_double(share, sizeof share, lived > 0 ? 100 * C / lived : 0, 2);
         ps_fmt_cat(o->reason, sizeof o->reason,
-                   "; but only %s ms of CPU was measured: too little to size from, keep %d", ms, in->threads);
+                   "; but only %s ms of CPU was measured (%s %% of its threads' time): too little to size "
+                   "from, keep %d", ms, share, in->threads);
     }
     if (fed || fed_floor) {
         char pct[32], ld[32];

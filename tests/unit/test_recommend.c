@@ -379,10 +379,21 @@ Test(recommend, no_cpu_is_not_a_division_by_zero)
 }
 
 /* enough CPU to size from (10 ms), W/C 1e8: the size is clamped at 100000 */
-Test(recommend, huge_wc_is_capped)
+/* W/C in the millions over 10 ms of CPU (threads parked in timed waits,
+ * redis's jemalloc background threads: 5.4 ms in 137 s each, told 88977): a
+ * ten-thousandth of the threads' time is too little CPU to size from, however
+ * long the run; the size stays. */
+Test(recommend, huge_wc_keeps_the_size)
 {
     struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 0.01, .io_s = 1e6 });
-    cr_expect_eq(o.recommended_threads, 100000);
+    cr_expect_eq(o.recommended_threads, 4, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 0.0054, .sleep_s = 240, .cond_s = 6,
+                                .idle_s = 298, .runq_s = 0.05, .wall_s = 136.5, .waits_for_work = 1 });
+    cr_expect_eq(o.recommended_threads, 4, "%s", o.reason);
+    cr_expect(strstr(o.reason, "too little to size from, keep 4") != NULL, "%s", o.reason);
+    /* a share of a thousandth is sized (W/C 1000) */
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 0.1, .io_s = 100, .wall_s = 100 });
+    cr_expect_gt(o.recommended_threads, 1000, "%s", o.reason);
 }
 
 /* W/C = 4 -> goetz 10, but at most 3 tasks were ever in flight: 3 threads. */
@@ -414,7 +425,7 @@ Test(recommend, too_little_cpu_keeps_the_size)
  * W/C of 10000 says nothing about a size. With tasks seen it is sized. */
 Test(recommend, a_single_thread_without_tasks_is_not_a_pool)
 {
-    struct ps_rec_in in = { .cores = 2, .threads = 1, .lone = 1, .cpu_s = 0.01, .sleep_s = 100, .wall_s = 100 };
+    struct ps_rec_in in = { .cores = 2, .threads = 1, .lone = 1, .cpu_s = 0.02, .sleep_s = 100, .wall_s = 100 };
     struct ps_rec_out o = rec(in);
     cr_expect_eq(o.cls, PS_CLASS_SINGLE);
     cr_expect_eq(o.recommended_threads, 1);
