@@ -54,7 +54,7 @@ int pthread_clockjoin_np(pthread_t, void **, clockid_t, const struct timespec *)
     X(nanosleep, NULL) X(clock_nanosleep, NULL) X(usleep, NULL) X(sleep, NULL) \
     X(fsync, NULL) X(fdatasync, NULL) \
     X(execve, NULL) X(execv, NULL) X(execvp, NULL) X(execvpe, NULL) X(_exit, NULL) X(_Exit, NULL) \
-    X(sigaction, NULL) X(prctl, NULL) \
+    X(sigaction, NULL) X(sigaltstack, NULL) X(prctl, NULL) \
     X(sigsuspend, NULL) X(pause, NULL) X(sigwaitinfo, NULL) X(sigtimedwait, NULL)
 
 #define PS_REAL_DECL(name, ver) extern __typeof__(name) *ps_real_##name;

@@ -125,6 +125,55 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
     errno = saved;
 }
 
+/* The handler runs on the thread's alternate signal stack where it has one
+ * (SA_ONSTACK): goroutines run on stacks of a few KiB, which a signal frame
+ * and an unwind would overflow, and Go asks it of every handler in a cgo
+ * program. But varnish gives all its threads one alternate stack (its
+ * SIGSEGV handler panics and never returns): the dump signal, sent to a
+ * batch of threads at once, ran several handlers on the same memory, each
+ * writing over the others' frames, and varnish's child died at its first
+ * dump (SIGSEGV at address 0, 4 children in 6 s). Once two live threads are
+ * seen to share one, the handler runs on each thread's own stack, for good. */
+static int own_stacks;
+
+static int handler_flags(void)
+{
+    return SA_SIGINFO | SA_RESTART | (__atomic_load_n(&own_stacks, __ATOMIC_ACQUIRE) ? 0 : SA_ONSTACK);
+}
+
+static int install(int sig)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = handler_flags();
+    sigfillset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL);
+}
+
+void ps_stacks_note_altstack(uintptr_t sp)
+{
+    struct ps_thread *self = ps_self;
+    if (!self)
+        return;
+    __atomic_store_n(&self->altstack, sp, __ATOMIC_SEQ_CST);
+    if (!sp || __atomic_load_n(&own_stacks, __ATOMIC_ACQUIRE))
+        return;
+    /* Each of two threads setting one stack at once stores, then looks:
+     * one of them sees the other. */
+    int hwm = ps_thread_hwm();
+    for (int i = 0; i < hwm; i++) {
+        const struct ps_thread *t = &ps_threads[i];
+        if (t == self || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != PS_T_LIVE ||
+            __atomic_load_n(&t->altstack, __ATOMIC_SEQ_CST) != sp)
+            continue;
+        __atomic_store_n(&own_stacks, 1, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+            install(the_sig);
+        return;
+    }
+}
+
 void ps_stacks_prime(void)
 {
     struct unwind_state st;
@@ -141,7 +190,7 @@ int ps_stacks_init(int sig)
         slots = p;
     }
     ps_stacks_prime();
-    struct sigaction old, sa;
+    struct sigaction old;
     if (sigaction(sig, NULL, &old) != 0) {
         ps_log_once(&logged, "POOLSHIM_DUMP_SIGNAL=%d cannot be used (errno %d): no stacks, no dump requests",
                     sig, errno);
@@ -153,11 +202,7 @@ int ps_stacks_init(int sig)
                     "(set POOLSHIM_DUMP_SIGNAL to a free signal)", sig);
         return -EBUSY;
     }
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-    sigfillset(&sa.sa_mask);
-    if (sigaction(sig, &sa, NULL) != 0) {
+    if (install(sig) != 0) {
         ps_log_once(&logged, "cannot install the handler of signal %d (errno %d): no stacks, no dump requests",
                     sig, errno);
         return -errno;

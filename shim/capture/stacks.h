@@ -40,6 +40,10 @@ int ps_stacks_enabled(void);
  * signal capture stops). */
 struct sigaction;
 void ps_stacks_note_sigaction(const struct sigaction *act);
+/* Called by the sigaltstack wrapper on the thread that set its alternate
+ * stack to sp (0: none): where two live threads share one, the handler
+ * leaves alternate stacks for good (stacks.c says why). */
+void ps_stacks_note_altstack(uintptr_t sp);
 /* Captures the stacks of reqs[0..n) (agent thread only). Waits at most
  * timeout_ms for all answers. Returns the wall time of the capture in ns. */
 uint64_t ps_stacks_capture(struct ps_stack_req *reqs, int n, int timeout_ms);

@@ -151,6 +151,9 @@ struct ps_thread {
     /* handlers run on this thread, counted by the handler itself (restart.h):
      * the dump signal's, and the program's own (interpose_signal.c) */
     uint32_t dump_sigs, prog_sigs;
+    /* its alternate signal stack as it set it (sigaltstack's wrapper), 0 none:
+     * where the dump signal's handler runs (stacks.c: ps_stacks_note_altstack) */
+    uintptr_t altstack;
 
     /* written by the agent */
     uint64_t cpu_ns;                 /* schedstat: on-CPU time */

@@ -118,6 +118,23 @@ PS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     return 0;
 }
 
+/* Which alternate stack each thread runs its handlers on: the dump signal's
+ * handler leaves alternate stacks where threads share one (stacks.c). */
+PS_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
+{
+    if (!PS_REAL(sigaltstack)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int r = ps_real_sigaltstack(ss, old);
+    if (r == 0 && ss) {
+        int saved = errno;
+        ps_stacks_note_altstack((ss->ss_flags & SS_DISABLE) ? 0 : (uintptr_t)ss->ss_sp);
+        errno = saved;
+    }
+    return r;
+}
+
 /* glibc's BSD semantics for signal(): SA_RESTART, the signal blocked in its handler. */
 static __sighandler_t set_handler(int sig, __sighandler_t h, int flags, int mask_self)
 {

@@ -232,3 +232,33 @@ Test(dump_request, program_taking_the_signal_keeps_it_and_dumps_lose_only_stacks
     json_decref(d);
     ps_run_free(&r);
 }
+
+/* varnish gives all its threads one alternate signal stack (its SIGSEGV
+ * handler panics and never returns). The dump signal's handler ran there
+ * (SA_ONSTACK) on a batch of threads at once, each writing over the others'
+ * frames: varnish's child died at its first dump, and 100 idle threads
+ * sharing one died of a requested dump in 2 runs of 3. Seen sharing, the
+ * handler runs on each thread's own stack: every thread answers, the program
+ * lives. */
+Test(dump_request, threads_sharing_one_alternate_stack_answer_and_live, .timeout = 30)
+{
+    char *dir = mkdir_tmp();
+    char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "1", "--hold-ms", "0",
+                     "--alloc-mb", "1", "--idle-threads", "100", "--shared-altstack", "1", "--run-ms", "3000",
+                     "--until-dump", "1", NULL };
+    pid_t pid = dk_spawn(argv, dir, NULL);
+    cr_assert(pid > 0);
+    usleep(500000);
+    kill(pid, DUMP_SIG);
+    cr_expect(dk_wait_dumps(dir, 1, 2.0) >= 0, "no dump within 2 s");
+    int st = dk_wait(pid, 10);
+    char *err = dk_slurp(dir, "stderr");
+    cr_expect_eq(st, 0, "exit %d: %s", st, err);
+    json_t *d = dk_load_dump(dir, pid, 0);
+    cr_assert_not_null(d, "no dump; stderr: %s", err);
+    cr_expect(ps_num(d, "capture.signalled") >= 100, "signalled %g", ps_num(d, "capture.signalled"));
+    cr_expect_eq(ps_num(d, "capture.answered"), ps_num(d, "capture.signalled"));
+    json_decref(d);
+    free(err);
+    dk_rmdir(dir);
+}
