@@ -84,3 +84,25 @@ Test(dump_triggers, workers_waiting_on_mutexes_of_their_own_are_no_incident, .ti
         ps_run_free(&r);
     }
 }
+
+/* Workers that each wait for work on a condvar of their own (varnish's): the
+ * pool's wait for work is learned from the two that were handed a task
+ * (which then block in a read, as varnish's acceptors do in accept), while
+ * the six others are still in the waits they began at start. Those are
+ * waits for work all the same: varnish read "all 200 workers of pool 9
+ * blocked for >= 1000 ms" and dumped (and the dump then crashed it: dump_request). */
+Test(dump_triggers, workers_waiting_for_work_on_condvars_of_their_own_are_no_incident, .timeout = 30)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/own_cond"), "--threads", "8", "--tasks", "2", "--hold-ms",
+                     "1500", NULL };
+    char *env[] = { "POOLSHIM_DUMP_BLOCKED_MS=500", NULL };
+    cr_assert_eq(ps_run(&r, argv, env), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(r.report, "no report: %s", r.err);
+    cr_expect_eq(json_array_size(json_object_get(r.report, "dumps")), 0, "%s", r.err);
+    json_t *p = ps_pool_by_routine(r.report, "own_cond_worker");
+    cr_assert_not_null(p, "%s", r.err);
+    cr_expect_eq(ps_num(p, "threads"), 8);
+    ps_run_free(&r);
+}
