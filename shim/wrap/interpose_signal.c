@@ -8,7 +8,8 @@
  * adopted at start the same way. Our dump signal is never wrapped: stacks.c
  * owns it; the program's own action on it is passed on as asked, and stacks.c
  * is told, to warn once (and when the kernel is changed by other means, a
- * dump notices).
+ * dump notices). sigaltstack too: where each thread's handlers run, for the
+ * dump signal's (stacks.c: threads that share one alternate stack).
  * Not seen: handlers installed with the raw rt_sigaction system call (Go's
  * runtime, some JITs): for those a restarted call is possible, which is why
  * restarting also requires our own handler to have run on the thread.
