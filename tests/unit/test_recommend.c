@@ -378,8 +378,7 @@ Test(recommend, no_cpu_is_not_a_division_by_zero)
     cr_expect_geq(o.recommended_threads, 1);
 }
 
-/* enough CPU to size from (10 ms), W/C 1e8: the size is clamped at 100000 */
-/* W/C in the millions over 10 ms of CPU (threads parked in timed waits,
+/* W/C 1e8 over 10 ms of CPU (threads parked in timed waits,
  * redis's jemalloc background threads: 5.4 ms in 137 s each, told 88977): a
  * ten-thousandth of the threads' time is too little CPU to size from, however
  * long the run; the size stays. */
