@@ -158,10 +158,7 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->io_nb_n = __atomic_load_n(&t->io_nb_n, __ATOMIC_RELAXED);
     in->io_nb_ns = __atomic_load_n(&t->io_nb_ns, __ATOMIC_RELAXED);
     uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-    int cause = t->cur_cause;
-    /* as the wait will be recorded when it ends (ps_objwait_end) */
-    if ((cause == PS_IO || cause == PS_COND) && ps_pool_is_idle_wait(t, t->cur_kind, t->cur_obj, t->cur_site))
-        cause = PS_IDLE;
+    int cause = ps_pool_open_wait_cause(t);
     if (since && now > since && cause >= 0 && cause < PS_RUNQ) {
         uint64_t open = now - since, cap = t->cur_cap_ns;
         if (cause == PS_SLEEP && cap && open > cap)

@@ -281,18 +281,6 @@ static int alone_on_own_lock(const struct ps_thread *t)
            !__atomic_load_n(&o->waiters_many, __ATOMIC_RELAXED) && (first == 0 || first == t->tid);
 }
 
-/* Is t's wait, begun before its pool's wait for work was learned, that wait
- * all the same (as the sampler relabels it)? varnish's workers each wait for
- * work on a condvar of their own, at one site: the site was learned from one
- * of them, and the 199 others, still in the waits they began at start, read
- * "all 200 workers of pool 9 blocked for >= 1000 ms" at its first second. */
-static int waits_for_work(const struct ps_thread *t)
-{
-    int kind = __atomic_load_n(&t->cur_kind, __ATOMIC_ACQUIRE);
-    return idle_capable(kind) && ps_pool_is_idle_wait(t, kind, __atomic_load_n(&t->cur_obj, __ATOMIC_RELAXED),
-                                                      __atomic_load_n(&t->cur_site, __ATOMIC_RELAXED));
-}
-
 static int check_pools(uint64_t now, struct verdict *v)
 {
     int live[PS_MAX_POOLS] = { 0 }, blocked[PS_MAX_POOLS] = { 0 };
@@ -305,9 +293,8 @@ static int check_pools(uint64_t now, struct verdict *v)
             continue;
         live[t->pool]++;
         uint64_t since = __atomic_load_n(&t->cur_since_ns, __ATOMIC_ACQUIRE);
-        if (since && !t->throttled && t->cur_cause != PS_IDLE && now >= since + blocked_ns &&
-            (!idle_capable(t->cur_kind) || ps_pools[t->pool].idle_obj) && !alone_on_own_lock(t) &&
-            !waits_for_work(t))
+        if (since && !t->throttled && ps_pool_open_wait_cause(t) != PS_IDLE && now >= since + blocked_ns &&
+            (!idle_capable(t->cur_kind) || ps_pools[t->pool].idle_obj) && !alone_on_own_lock(t))
             blocked[t->pool]++;
     }
     for (int pi = 0; pi < PS_MAX_POOLS; pi++) {

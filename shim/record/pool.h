@@ -188,6 +188,23 @@ static inline int ps_pool_is_idle_wait(const struct ps_thread *t, int kind, uint
     return ps_pool_is_idle_obj(t, obj) || (kind == PS_K_POLL && ps_pool_is_idle_site(t, site)) ||
            (kind == PS_K_COND && ps_pool_is_twin_site(t, site));
 }
+/* The cause t's wait now open will be recorded with when it ends
+ * (ps_objwait_end): a cond or io wait on its pool's wait for work is idle,
+ * though it began before that was learned. For the agent's readers of an
+ * open wait: the sampler, and the dump trigger (varnish's 200 workers, each
+ * on a condvar of its own, were still in the waits they began at start
+ * when the twin site was learned from two of them: "all 200 workers of
+ * pool 9 blocked for >= 1000 ms" at its first second). */
+static inline int ps_pool_open_wait_cause(const struct ps_thread *t)
+{
+    int cause = __atomic_load_n(&t->cur_cause, __ATOMIC_RELAXED);
+    if ((cause == PS_IO || cause == PS_COND) &&
+        ps_pool_is_idle_wait(t, __atomic_load_n(&t->cur_kind, __ATOMIC_RELAXED),
+                             __atomic_load_n(&t->cur_obj, __ATOMIC_RELAXED),
+                             __atomic_load_n(&t->cur_site, __ATOMIC_RELAXED)))
+        return PS_IDLE;
+    return cause;
+}
 /* Has t polled there: as its wait for work, or at its first poll site before
  * the site was learned (thread.h)? */
 static inline int ps_pool_polled_at_idle_site(const struct ps_thread *t)
