@@ -709,6 +709,42 @@ static int same_site(const struct ps_obj *o, const struct ps_obj *w)
     return 0;
 }
 
+#define PS_TWIN_MAX 16
+
+/* The site where the pool's workers made most waits on these objects: their
+ * wait for work. Not one object's top site: ffmpeg's slice threads each have
+ * a condvar their creator also waits on once, until the worker has started,
+ * so a worker that never got work has one wait there and none ended at its
+ * own site, and its "top" was the creator's (the twin site was read there,
+ * and the 150 waits for work of each busy worker as contention). */
+static void *busiest_site(struct ps_obj *const *objs, int n)
+{
+    struct ps_site_count sum[(PS_TWIN_MAX + 1) * PS_OBJ_SITES];
+    int objs_at[(PS_TWIN_MAX + 1) * PS_OBJ_SITES];
+    int nsum = 0, best = -1;
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < PS_OBJ_SITES; s++) {
+            void *site = __atomic_load_n(&objs[i]->sites[s].site, __ATOMIC_RELAXED);
+            if (!site || !(__atomic_load_n(&objs[i]->member_sites, __ATOMIC_RELAXED) & (1u << s)))
+                continue;
+            int k = 0;
+            while (k < nsum && sum[k].site != site)
+                k++;
+            if (k == nsum) {
+                sum[nsum] = (struct ps_site_count){ .site = site };
+                objs_at[nsum++] = 0;
+            }
+            sum[k].n += __atomic_load_n(&objs[i]->sites[s].n, __ATOMIC_RELAXED);
+            objs_at[k]++;
+        }
+    /* a site of one object only is that object's (xz: the learned one's wait
+     * for more input, not the blocks its twins wait for) */
+    for (int k = 0; k < nsum; k++)
+        if (objs_at[k] >= 2 && (best < 0 || sum[k].n > sum[best].n))
+            best = k;
+    return best < 0 ? NULL : sum[best].site;
+}
+
 /* Twins: objects of the kind of a pool's chosen idle wait, waited on by its
  * workers, posted from outside the pool (not handed between workers, as the
  * idle wait itself must not be), at a site where the idle wait or another
@@ -722,7 +758,6 @@ static int same_site(const struct ps_obj *o, const struct ps_obj *w)
  * twins (xz: its wait for more input, theirs for a block), while they share
  * one among themselves: a lone object at a site of its own (a pool's
  * control condvar) is no twin. */
-#define PS_TWIN_MAX 16
 #define PS_PRODUCER_WAITS 3
 static void count_twins(int n)
 {
@@ -747,7 +782,9 @@ static void count_twins(int n)
         if (!dup)
             cands[wp][ncand[wp]++] = o;
     }
-    for (int p = 0; p < PS_MAX_POOLS && __atomic_load_n(&ps_pools[p].used, __ATOMIC_ACQUIRE); p++)
+    for (int p = 0; p < PS_MAX_POOLS && __atomic_load_n(&ps_pools[p].used, __ATOMIC_ACQUIRE); p++) {
+        struct ps_obj *own[PS_TWIN_MAX + 1];
+        int nown = 0;
         for (int i = 0; i < ncand[p]; i++) {
             int paired = same_site(cands[p][i], idle[p]);
             for (int j = 0; j < ncand[p] && !paired; j++)
@@ -756,12 +793,14 @@ static void count_twins(int n)
             /* where the workers wait on objects only the outside posts (ffmpeg's
              * frame threads; not the progress condvars they also post for
              * each other, which are twins by the rule above) */
-            void *none = NULL;
-            if (paired && !__atomic_load_n(&cands[p][i]->posts_same, __ATOMIC_RELAXED) &&
-                !__atomic_load_n(&ps_pools[p].twin_site, __ATOMIC_RELAXED))
-                __atomic_compare_exchange_n(&ps_pools[p].twin_site, &none, top_waiter_site(cands[p][i]), 0,
-                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+            if (paired && !__atomic_load_n(&cands[p][i]->posts_same, __ATOMIC_RELAXED))
+                own[nown++] = cands[p][i];
         }
+        if (nown) {
+            own[nown++] = idle[p];
+            __atomic_store_n(&ps_pools[p].twin_site, busiest_site(own, nown), __ATOMIC_RELEASE);
+        }
+    }
     /* Kept once seen: a worker's object of its own is how the code is written
      * (the idle wait learned may move to another worker's, whose twins are
      * then seen again only as they wait) */

@@ -99,10 +99,11 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
     return NULL;
 }
 
-static void site_add(struct ps_site_count *s, void *site, uint64_t wait_ns)
+/* The slot site was counted in, -1 none (no site, or all slots taken). */
+static int site_add(struct ps_site_count *s, void *site, uint64_t wait_ns)
 {
     if (!site)
-        return;
+        return -1;
     for (int i = 0; i < PS_OBJ_SITES; i++) {
         void *cur = __atomic_load_n(&s[i].site, __ATOMIC_ACQUIRE);
         if (!cur && __atomic_compare_exchange_n(&s[i].site, &cur, site, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -110,9 +111,21 @@ static void site_add(struct ps_site_count *s, void *site, uint64_t wait_ns)
         if (cur == site) {
             __atomic_fetch_add(&s[i].n, 1, __ATOMIC_RELAXED);
             __atomic_fetch_add(&s[i].wait_ns, wait_ns, __ATOMIC_RELAXED);
-            return;
+            return i;
         }
     }
+    return -1;
+}
+
+/* A waiter's site: counted, and marked when the waiter is one of the
+ * object's pool (called after note_waiter_pool). */
+static void waiter_site_add(struct ps_obj *o, const struct ps_thread *t, void *site, uint64_t wait_ns)
+{
+    int i = site_add(o->sites, site, wait_ns);
+    unsigned bit = i >= 0 ? 1u << i : 0;
+    if (bit && t && t->pool >= 0 && t->pool == __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED) &&
+        !(__atomic_load_n(&o->member_sites, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_or(&o->member_sites, bit, __ATOMIC_RELAXED);
 }
 
 /* The next gap of the hold sample: uniform on 1..2*PS_HOLD_SAMPLE-1 (mean
@@ -376,7 +389,7 @@ void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void 
     __atomic_fetch_add(&o->contended, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&o->wait_ns, wait_ns, __ATOMIC_RELAXED);
     ps_atomic_max(&o->max_wait_ns, wait_ns);
-    site_add(o->sites, site, wait_ns);
+    waiter_site_add(o, t, site, wait_ns);
     site_add(o->owner_sites, owner_site, wait_ns);
     note_waiter(o, t);
 }
@@ -389,7 +402,7 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     __atomic_fetch_add(&o->contended, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&o->wait_ns, wait_ns, __ATOMIC_RELAXED);
     ps_atomic_max(&o->max_wait_ns, wait_ns);
-    site_add(o->sites, site, wait_ns);
+    waiter_site_add(o, t, site, wait_ns);
     note_waiter(o, t);
 }
 

@@ -72,6 +72,9 @@ struct ps_obj {
                                      work with the workers of another joins them) */
     struct ps_site_count sites[PS_OBJ_SITES];        /* where waiters waited */
     struct ps_site_count owner_sites[PS_OBJ_SITES];  /* where holders held it while others waited */
+    unsigned member_sites;        /* bit i: a thread of waiter_pool waited at sites[i] (not only
+                                     outsiders: ffmpeg's creator waits once on each worker's
+                                     condvar until it has started) */
 } __attribute__((aligned(64)));
 
 /* One hot lock as one thread uses it ("Per-thread ledger" below): its

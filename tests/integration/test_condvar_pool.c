@@ -179,3 +179,23 @@ Test(condvar_pool, a_pool_whose_run_was_one_task_is_sized_one, .timeout = 60)
                  ps_str(p, "reason"));
     ps_run_free(&r);
 }
+
+/* Workers that each wait for work on a condvar of their own, on which their
+ * creator also waited once until the worker had started (ffmpeg's slice
+ * threads): the six never handed work wait for it the whole run. Their
+ * condvars' first site is the creator's, and that was taken for the site
+ * where the workers wait: ffmpeg's 7 slice workers read "cond 5.92 s, idle
+ * 0.77, cpu-bound". */
+Test(condvar_pool, workers_whose_own_condvars_their_creator_waited_on_wait_for_work, .timeout = 60)
+{
+    struct ps_run r;
+    char *argv[] = { (char *)ps_build_path("fixtures/own_cond"), "--threads", "8", "--tasks", "2", "--hold-ms",
+                     "1000", "--handshake", "1", NULL };
+    json_t *p = pt_run_pool(&r, argv, "own_cond_worker");
+    double idle = ps_num(p, "wait_by_cause.idle"), cond = ps_num(p, "wait_by_cause.cond");
+    /* six workers wait for work ~1.05 s each; the two busy ones 50 ms before
+     * their task, before the wait for work is known */
+    cr_expect(idle > 5.5, "idle %f, cond %f: %s", idle, cond, r.err);
+    cr_expect(cond < 0.3, "cond %f: the waits for work read as contention", cond);
+    ps_run_free(&r);
+}
