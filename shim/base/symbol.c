@@ -206,7 +206,7 @@ void ps_symbol_note_modules(void)
 
 /* An address no loaded object holds, in a module seen before: its module
  * and .symtab name. */
-static int symbolize_unloaded(const void *addr, struct ps_sym *out)
+static int symbolize_unloaded(const void *addr, struct ps_sym *out, char *name, size_t ncap)
 {
     int n = __atomic_load_n(&seen_n, __ATOMIC_ACQUIRE);
     for (int k = n - 1; k >= 0; k--) {
@@ -215,19 +215,23 @@ static int symbolize_unloaded(const void *addr, struct ps_sym *out)
             continue;
         ps_fmt(out->module, sizeof out->module, "%s", m->path);
         out->module_offset = (uintptr_t)addr - m->bias;
-        symtab_lookup(m->path, (uintptr_t)addr - m->bias, STT_FUNC, out->name, sizeof out->name, &out->offset);
+        symtab_lookup(m->path, (uintptr_t)addr - m->bias, STT_FUNC, name, ncap, &out->offset);
         return 0;
     }
     return -1;
 }
 
-static int symbolize(const void *addr, struct ps_sym *out)
+/* Into out, but the function's name into name (out->name, or a longer
+ * buffer: ps_symbol_func). */
+static int symbolize_into(const void *addr, struct ps_sym *out, char *name, size_t ncap)
 {
     memset(out, 0, sizeof *out);
+    if (ncap)
+        name[0] = 0;
     Dl_info info;
     struct link_map *lm = NULL;
     if (!addr || !dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !info.dli_fname)
-        return addr ? symbolize_unloaded(addr, out) : -1;
+        return addr ? symbolize_unloaded(addr, out, name, ncap) : -1;
     const char *path = info.dli_fname;
     char exe[256];
     if (!path[0] || (lm && lm->l_name && !lm->l_name[0])) {
@@ -240,14 +244,19 @@ static int symbolize(const void *addr, struct ps_sym *out)
     ps_fmt(out->module, sizeof out->module, "%s", path);
     out->module_offset = (uintptr_t)addr - (uintptr_t)info.dli_fbase;
     if (info.dli_sname && info.dli_saddr) {
-        strncpy(out->name, info.dli_sname, sizeof out->name - 1);
+        ps_fmt(name, ncap, "%s", info.dli_sname);
         out->offset = (uintptr_t)addr - (uintptr_t)info.dli_saddr;
         return 0;
     }
     /* l_addr is the load bias: file vaddr = runtime address - bias (PIE, .so and ET_EXEC alike). */
     uintptr_t bias = lm ? lm->l_addr : (uintptr_t)info.dli_fbase;
-    symtab_lookup(path, (uintptr_t)addr - bias, STT_FUNC, out->name, sizeof out->name, &out->offset);
+    symtab_lookup(path, (uintptr_t)addr - bias, STT_FUNC, name, ncap, &out->offset);
     return 0;
+}
+
+static int symbolize(const void *addr, struct ps_sym *out)
+{
+    return symbolize_into(addr, out, out->name, sizeof out->name);
 }
 
 int ps_symbolize(const void *addr, struct ps_sym *out)
@@ -342,6 +351,8 @@ void ps_symbol_func(const void *addr, char *buf, size_t cap)
     struct ps_sym s;
     if (ps_symbolize(addr, &s))
         ps_fmt(buf, cap, "%p", addr);
+    else if (strlen(s.name) == sizeof s.name - 1 && cap > sizeof s.name)
+        symbolize_into(addr, &s, buf, cap);  /* cut: a C++ symbol cut short cannot be demangled */
     else if (s.name[0])
         ps_fmt(buf, cap, "%s", s.name);
     else

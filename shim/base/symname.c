@@ -159,14 +159,40 @@ static const char *thread_callable(const char *dm, char *tmp, size_t cap)
     return strstr(tmp, "(*)") || strstr(tmp, "(&)") ? dm : tmp;
 }
 
+/* A std::function's handler names the callable it holds in its second
+ * template argument: "std::_Function_handler<void (), F>::_M_invoke(...)".
+ * A std::thread given a std::function (rocksdb's table loaders, a lambda
+ * in each) starts there (entry.c): it runs F. */
+static const char FUNCTION_HANDLER[] = "std::_Function_handler<";
+static const char *function_callable(const char *dm, char *tmp, size_t cap)
+{
+    if (strncmp(dm, FUNCTION_HANDLER, sizeof FUNCTION_HANDLER - 1))
+        return dm;
+    const char *f = dm + sizeof FUNCTION_HANDLER - 1;
+    size_t i = 0;
+    while (f[i] && f[i] != ',' && f[i] != '>')     /* the signature */
+        i = strchr("(<{[", f[i]) ? close_of(f, i) : i + 1;
+    if (f[i] != ',')
+        return dm;
+    f += i + 1 + (f[i + 1] == ' ');
+    for (i = 0; f[i] && f[i] != '>';)
+        i = strchr("(<{[", f[i]) ? close_of(f, i) : i + 1;
+    if (!i || f[i] != '>' || i >= cap)
+        return dm;
+    memcpy(tmp, f, i);
+    tmp[i] = 0;
+    return tmp;
+}
+
 void ps_symname_shorten(const char *demangled, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0 };
     if (!cap)
         return;
     buf[0] = 0;
-    char callable[512];
+    char callable[512], held[512];
     demangled = thread_callable(demangled, callable, sizeof callable);
+    demangled = function_callable(demangled, held, sizeof held);
     shorten(demangled, &o, 0);
     if (o.len > SHORT_MAX) {
         o.len = 0;

@@ -309,6 +309,7 @@ static void model(int pi, struct ctl *c)
     in.idle_s = c->idle;
     in.runq_s = c->runq;
     in.wall_s = 1;
+    in.rates = 1;
     in.top_wait_s = c->top_wait;
     in.top_hold_s = c->top_hold;
     in.top_is_handoff = c->top_handoff;

@@ -51,12 +51,14 @@ static int name_fn(void *fn, struct fn_name *f)
 {
     if (!fn)
         return 0;
-    char sym[sizeof f->sym];
+    /* demangled whole: cut to f->sym first, a long C++ symbol (a lambda's
+     * handler, 200 characters and more) is no symbol and was shown raw */
+    char sym[512];
     ps_symbol_func(fn, sym, sizeof sym);
     if (is_address(sym))
         return -1;
-    memcpy(f->sym, sym, sizeof sym);
-    ps_symname_show(f->sym, 1, f->shown, sizeof f->shown);
+    ps_fmt(f->sym, sizeof f->sym, "%s", sym);
+    ps_symname_show(sym, 1, f->shown, sizeof f->shown);
     return 0;
 }
 

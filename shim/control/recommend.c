@@ -364,9 +364,14 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         capped = 0;
     }
     /* W/C over a few milliseconds of CPU is mostly noise (a thread parked in
-     * pause() reads as W/C in the tens of thousands): do not size from it. */
-    int little_cpu = (C < PS_LITTLE_CPU_S || C < PS_LITTLE_CPU_SHARE * lived) && in->threads > 0 &&
-                     target > in->threads;
+     * pause() reads as W/C in the tens of thousands): do not size from it,
+     * up or down (rocksdb's table loaders, 30 threads of a lambda that used
+     * 3 ms of CPU in all, read "cpu-bound -> 4"); the controller's window,
+     * though, may be one of a pool it holds back. A small share of a long
+     * life is still enough to shrink an idle pool by. */
+    int little_cpu = in->threads > 0 && ((C < PS_LITTLE_CPU_S && target != in->threads && !in->rates) ||
+                                         ((C < PS_LITTLE_CPU_S || C < PS_LITTLE_CPU_SHARE * lived) &&
+                                          target > in->threads));
     if (little_cpu) {
         target = in->threads;
         capped = 0;

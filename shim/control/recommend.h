@@ -28,6 +28,9 @@ struct ps_rec_in {
     int threads;
     double cpu_s, io_s, sleep_s, lock_s, cond_s, idle_s, runq_s, spin_s;
     double wall_s;           /* how long the pool existed */
+    int rates;               /* the times above are per second of a recent window (the
+                                controller's, wall_s 1): a window of little CPU is a pool
+                                at rest or held back, not a pool too small to size */
     /* the one object most of the pool's contention waited on, if any */
     double top_wait_s;       /* pool's wait on it */
     double top_hold_s;       /* time it was held (locks), 0 if unknown */

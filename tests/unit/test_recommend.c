@@ -395,6 +395,23 @@ Test(recommend, huge_wc_keeps_the_size)
     cr_expect_gt(o.recommended_threads, 1000, "%s", o.reason);
 }
 
+/* rocksdb's table loaders: 30 short threads of one lambda, 3.2 ms of CPU in
+ * all, read "cpu-bound -> 4". Too little to size down from, too; but the
+ * controller's window of little CPU (a pool it holds back) is sized. */
+Test(recommend, too_little_cpu_keeps_the_size_down_too)
+{
+    struct ps_rec_out o = rec((struct ps_rec_in){ .cores = 2, .threads = 30, .cpu_s = 0.0032, .lock_s = 0.0001,
+                                                  .runq_s = 0.002, .wall_s = 0.02 });
+    cr_expect_eq(o.recommended_threads, 30, "%s", o.reason);
+    cr_expect(strstr(o.reason, "too little to size from, keep 30") != NULL, "%s", o.reason);
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 30, .cpu_s = 0.0032, .lock_s = 0.0001, .runq_s = 0.002,
+                                .wall_s = 1, .rates = 1 });
+    cr_expect_lt(o.recommended_threads, 30, "%s", o.reason);
+    /* 20 ms is enough */
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 30, .cpu_s = 0.02, .runq_s = 0.002, .wall_s = 0.02 });
+    cr_expect_lt(o.recommended_threads, 30, "%s", o.reason);
+}
+
 /* W/C = 4 -> goetz 10, but at most 3 tasks were ever in flight: 3 threads. */
 Test(recommend, peak_demand_caps_the_size)
 {

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "symbol.h"
 
 __attribute__((noinline, used)) static int ps_unit_static_target(int x)
@@ -13,6 +14,14 @@ __attribute__((noinline, used)) static int ps_unit_static_target(int x)
     for (int i = 0; i < 3; i++)
         y = y * 3 + i;
     return y;
+}
+
+/* A name longer than struct ps_sym keeps (C++: a std::function's handler of
+ * a lambda, 200 characters and more), which cut short cannot be demangled. */
+__attribute__((noinline, used)) static int ps_unit_a_function_whose_name_is_longer_than_the_one_hundred_and_twenty_seven_characters_a_symbols_name_is_kept_to_as_lambdas_handlers_are(int x)
+{
+    volatile int y = x;
+    return y + 1;
 }
 
 /* libc's own qsort: RTLD_DEFAULT would find a sanitizer's interceptor first */
@@ -120,4 +129,17 @@ Test(symbol, remembered_answers_are_the_first_ones)
     int local;
     cr_expect_eq(ps_symbol_data(&local, again, sizeof again), 0, "a stack address is no data symbol, twice");
     cr_expect_eq(ps_symbol_data(&local, again, sizeof again), 0);
+}
+
+Test(symbol, a_function_name_longer_than_a_symbols_is_named_whole)
+{
+    cr_assert_eq(ps_unit_a_function_whose_name_is_longer_than_the_one_hundred_and_twenty_seven_characters_a_symbols_name_is_kept_to_as_lambdas_handlers_are(1), 2);
+    const char *want = "ps_unit_a_function_whose_name_is_longer_than_the_one_hundred_and_twenty_seven_characters_a_symbols_name_is_kept_to_as_lambdas_handlers_are";
+    cr_assert_gt(strlen(want), sizeof ((struct ps_sym *)0)->name);
+    char buf[512];
+    ps_symbol_func((const char *)ps_unit_a_function_whose_name_is_longer_than_the_one_hundred_and_twenty_seven_characters_a_symbols_name_is_kept_to_as_lambdas_handlers_are + 2, buf, sizeof buf);
+    cr_expect_str_eq(buf, want);
+    char small[64];              /* a caller's smaller buffer: cut, as any name */
+    ps_symbol_func((const char *)ps_unit_a_function_whose_name_is_longer_than_the_one_hundred_and_twenty_seven_characters_a_symbols_name_is_kept_to_as_lambdas_handlers_are + 2, small, sizeof small);
+    cr_expect_eq(strncmp(small, want, sizeof small - 1), 0, "%s", small);
 }

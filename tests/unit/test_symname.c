@@ -102,6 +102,14 @@ Test(symname, a_std_thread_state_reads_as_its_callable)
     ps_symname_shorten("std::thread::_State_impl<std::thread::_Invoker<std::tuple<shop::Oven, int, std::vector<int, "
                        "std::allocator<int> > > > >::_M_run()", buf, sizeof buf);
     cr_expect_str_eq(buf, "shop::Oven");
+    /* a std::function it was given runs the callable the function holds */
+    ps_symname_shorten("std::_Function_handler<void (), rocksdb::VersionBuilder::Rep::LoadTableHandlers("
+                       "rocksdb::InternalStats*, int, bool, bool, std::shared_ptr<rocksdb::SliceTransform const> "
+                       "const&, unsigned long)::{lambda()#1}>::_M_invoke(std::_Any_data const&)", buf, sizeof buf);
+    cr_expect_str_eq(buf, "rocksdb::VersionBuilder::Rep::LoadTableHandlers(...)::{lambda}");
+    ps_symname_shorten("std::_Function_handler<void (int), shop::Oven>::_M_invoke(std::_Any_data const&, int&&)", buf,
+                       sizeof buf);
+    cr_expect_str_eq(buf, "shop::Oven");
     /* anything else of std::thread's is left as it was */
     ps_symname_shorten("std::thread::_M_start_thread(std::unique_ptr<std::thread::_State>, void (*)())", buf, sizeof buf);
     cr_expect_str_eq(buf, "std::thread::_M_start_thread");
