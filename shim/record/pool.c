@@ -897,6 +897,49 @@ int ps_pool_join_lone_waiter(struct ps_obj *o)
     return to;
 }
 
+/* Are pools a and b instances of one code (instance.c)? */
+static int same_code(int a, int b)
+{
+    const struct ps_pool *pa = &ps_pools[a], *pb = &ps_pools[b];
+    return a != b && __atomic_load_n(&pa->by_arg, __ATOMIC_ACQUIRE) && __atomic_load_n(&pb->by_arg, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&pa->joined, __ATOMIC_RELAXED) && __atomic_load_n(&pb->joined, __ATOMIC_RELAXED) &&
+           ps_pool_has_key(pa, pb->routine, pb->entry, pb->prefix);
+}
+
+/* Instances of one code that wait for work together are one: their
+ * arguments were alike only by reuse (instance.c). MariaDB starts every
+ * thread through its performance schema's trampoline, with a struct it
+ * frees as the thread starts and whose first bytes are the same for every
+ * thread (the parent's id: 0 with the schema off): malloc handed a later
+ * worker the same address, and one thread-pool group's workers read as
+ * three instances (3, 2 and 2 workers; one dumped as "all 2 workers
+ * blocked"). Together: on one object, at one site, or each on its own under
+ * one queue mutex (MariaDB's workers wait on condvars of their own under
+ * their group's mutex). zstd's instances each have a queue of their own. */
+static void merge_instances(int n)
+{
+    for (int i = 0; i < n; i++) {
+        uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
+        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
+        if (!o || !idle_capable(o) || handed_over(o) || ps_obj_timer_like(o) || !one_site(o))
+            continue;
+        int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+        int op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
+        if (wp >= 0 && op >= 0 && wp < PS_MAX_POOLS && op < PS_MAX_POOLS && same_code(wp, op)) {
+            int to = wp < op ? wp : op, from = wp < op ? op : wp;
+            ps_instance_absorb(from, to);
+        }
+    }
+    for (int q = 1; q < PS_MAX_POOLS && __atomic_load_n(&ps_pools[q].used, __ATOMIC_ACQUIRE) == 2; q++) {
+        uintptr_t qm = __atomic_load_n(&ps_pools[q].queue_mutex, __ATOMIC_ACQUIRE);
+        for (int p = 0; qm && p < q; p++)
+            if (__atomic_load_n(&ps_pools[p].queue_mutex, __ATOMIC_ACQUIRE) == qm && same_code(p, q)) {
+                ps_instance_absorb(q, p);
+                break;
+            }
+    }
+}
+
 /* The agent's pass: what a thread's wait could not join yet (the work was
  * not alike then). */
 static void join_lone_waiters(int n)
@@ -982,6 +1025,7 @@ void ps_pool_learn(void)
         __atomic_store_n(&pool->idle_obj, best[p]->key, __ATOMIC_RELEASE);
         count_starts(p);
     }
+    merge_instances(n);
     count_twins(n);
 }
 
