@@ -367,9 +367,13 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
      * pause() reads as W/C in the tens of thousands): do not size from it,
      * up or down (rocksdb's table loaders, 30 threads of a lambda that used
      * 3 ms of CPU in all, read "cpu-bound -> 4"); the controller's window,
-     * though, may be one of a pool it holds back. A small share of a long
-     * life is still enough to shrink an idle pool by. */
-    int little_cpu = in->threads > 0 && ((C < PS_LITTLE_CPU_S && target != in->threads && !in->rates) ||
+     * though, may be one of a pool it holds back; and a size from the pool's
+     * waits or counts stands: serialized (a convoy behind a holder blocked in
+     * I/O runs next to no CPU), fed (the work in flight), capped (the tasks
+     * in flight), cheap tasks. A small share of a long life is still enough
+     * to shrink an idle pool by. */
+    int by_wc_only = !serial && !fed && !capped && !cheap && !in->rates;
+    int little_cpu = in->threads > 0 && ((C < PS_LITTLE_CPU_S && target < in->threads && by_wc_only) ||
                                          ((C < PS_LITTLE_CPU_S || C < PS_LITTLE_CPU_SHARE * lived) &&
                                           target > in->threads));
     if (little_cpu) {

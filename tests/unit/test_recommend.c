@@ -407,6 +407,12 @@ Test(recommend, too_little_cpu_keeps_the_size_down_too)
     o = rec((struct ps_rec_in){ .cores = 2, .threads = 30, .cpu_s = 0.0032, .lock_s = 0.0001, .runq_s = 0.002,
                                 .wall_s = 1, .rates = 1 });
     cr_expect_lt(o.recommended_threads, 30, "%s", o.reason);
+    /* a convoy is sized by its waits (analyzer_convoy's fixture: 4 threads
+     * behind one lock held 1.5 s, 4.5-7 ms of CPU over runs) */
+    o = rec((struct ps_rec_in){ .cores = 2, .threads = 4, .cpu_s = 0.0045, .sleep_s = 0.39, .lock_s = 6.0,
+                                .runq_s = 0.005, .wall_s = 1.6, .top_wait_s = 6.0, .top_hold_s = 1.5 });
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL, "%s", o.reason);
+    cr_expect_leq(o.recommended_threads, 1, "%s", o.reason);
     /* 20 ms is enough */
     o = rec((struct ps_rec_in){ .cores = 2, .threads = 30, .cpu_s = 0.02, .runq_s = 0.002, .wall_s = 0.02 });
     cr_expect_lt(o.recommended_threads, 30, "%s", o.reason);
