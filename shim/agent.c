@@ -1,5 +1,11 @@
 /* agent.c: the "poolshim" thread and its loop.
- * Started from the constructor (and again in a forked child) with every signal
+ * Started with the process's second thread (the first pthread_create, also
+ * in a forked child), not by the constructor: a process of one thread may
+ * need to stay one. unshare(CLONE_NEWUSER) fails with EINVAL in a process
+ * of two (`unshare -U`, bubblewrap, rootless podman), and Chromium's zygote
+ * checks it is single-threaded and traps (the browser then gave up: "GPU
+ * process isn't usable"). Such a process has no pool to measure; its last
+ * sample is taken at exit, as everyone's. Started with every signal
  * blocked, so the host's signals never land on it. It sleeps on a futex word
  * so ps_agent_stop can wake it at once. Its record is marked `ignore`: its own
  * reads of /proc go through our wrappers untouched. To bound its cost it
@@ -8,6 +14,7 @@
 #include "agent.h"
 #include "cores.h"
 #include "clock.h"
+#include "confine.h"
 #include "config.h"
 #include "controller.h"
 #include "dump.h"
@@ -34,7 +41,8 @@ struct ps_thread ps_agent_rec = { .ignore = 1, .pool = -1 };
 
 static int stop_word;          /* futex: 1 = stop requested */
 static int done_word;          /* futex: 1 = agent finished */
-static int running;
+enum { AGENT_OFF, AGENT_WANTED, AGENT_RUNNING };
+static int state;              /* AGENT_*: wanted from the constructor to the second thread */
 static pthread_t agent_thread;
 
 static long futex(int *w, int op, int val, const struct timespec *to)
@@ -116,13 +124,11 @@ static void *agent_main(void *arg)
 
 int ps_agent_prev_tid;
 
-int ps_agent_start(void)
+static int start(void)
 {
     /* A restart (after a failed exec): the stopped agent may still be listed
      * in /proc/self/task for a moment; discover() must not take it for ours. */
     ps_agent_prev_tid = ps_agent_rec.tid;
-    ps_cores = ps_cores_usable();
-    ps_ncores = (int)ps_cores < ps_cores ? (int)ps_cores + 1 : (int)ps_cores;
     stop_word = 0;
     done_word = 0;
     sigset_t all, old;
@@ -139,27 +145,66 @@ int ps_agent_start(void)
         return -r;
     }
     pthread_detach(agent_thread);
-    running = 1;
     return 0;
+}
+
+void ps_agent_want(void)
+{
+    if (ps_is_confined())
+        return;                  /* a fork of a confined process is confined */
+    ps_cores = ps_cores_usable();
+    ps_ncores = (int)ps_cores < ps_cores ? (int)ps_cores + 1 : (int)ps_cores;
+    __atomic_store_n(&state, AGENT_WANTED, __ATOMIC_RELEASE);
+}
+
+void ps_agent_ensure(void)
+{
+    if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != AGENT_WANTED)
+        return;
+    int want = AGENT_WANTED;      /* two threads creating their first at once: one starts it */
+    if (!__atomic_compare_exchange_n(&state, &want, AGENT_RUNNING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+    int saved = errno;
+    if (start())
+        __atomic_store_n(&state, AGENT_OFF, __ATOMIC_RELEASE);   /* said once; not tried again */
+    errno = saved;
+}
+
+/* Asks the running agent to end and waits for it, bounded: a wedged agent
+ * must not keep the host from going on. */
+static void end_thread(void)
+{
+    __atomic_store_n(&stop_word, 1, __ATOMIC_RELEASE);
+    ps_kick();
+    uint64_t deadline = ps_now_ns() + 2000000000ull;
+    while (!__atomic_load_n(&done_word, __ATOMIC_ACQUIRE) && ps_now_ns() < deadline) {
+        struct timespec to = { 0, 50000000 };
+        futex(&done_word, FUTEX_WAIT_PRIVATE, 0, &to);
+    }
+}
+
+void ps_agent_confine(void)
+{
+    if (ps_is_confined())
+        return;
+    int saved = errno;           /* said while it still can be (fstat, write) */
+    ps_log("the program confines its system calls (seccomp): measuring stops, and no report is written");
+    errno = saved;
+    __atomic_store_n(&ps_confined, 1, __ATOMIC_RELEASE);
+    if (__atomic_exchange_n(&state, AGENT_OFF, __ATOMIC_ACQ_REL) == AGENT_RUNNING)
+        end_thread();
 }
 
 void ps_agent_stop(void)
 {
-    if (__atomic_exchange_n(&running, 0, __ATOMIC_ACQ_REL)) {
-        __atomic_store_n(&stop_word, 1, __ATOMIC_RELEASE);
-        ps_kick();
-        /* Bounded: a wedged agent must not keep the host from exiting. */
-        uint64_t deadline = ps_now_ns() + 2000000000ull;
-        while (!__atomic_load_n(&done_word, __ATOMIC_ACQUIRE) && ps_now_ns() < deadline) {
-            struct timespec to = { 0, 50000000 };
-            futex(&done_word, FUTEX_WAIT_PRIVATE, 0, &to);
-        }
-    }
+    if (ps_is_confined())
+        return;                  /* no last sample: it reads /proc (confine.h) */
+    if (__atomic_exchange_n(&state, AGENT_OFF, __ATOMIC_ACQ_REL) == AGENT_RUNNING)
+        end_thread();
     tick(ps_now_ns(), 1);
 }
 
 void ps_agent_after_fork_child(void)
 {
-    running = 0;
-    ps_agent_start();
+    ps_agent_want();             /* the child has one thread: started with its second */
 }

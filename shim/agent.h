@@ -7,7 +7,15 @@
 #include <stdint.h>
 #include "thread.h"
 
-int ps_agent_start(void);
+/* The constructor's: the agent is to run, from the process's second thread
+ * on (agent.c: a process of one thread may need to stay one). */
+void ps_agent_want(void);
+/* Before a thread is created (pthread_create): starts the agent if it is
+ * wanted and not running. Preserves errno. */
+void ps_agent_ensure(void);
+/* The program is about to confine its system calls (confine.h): marks the
+ * shim confined and ends the agent (bounded wait), with no last sample. */
+void ps_agent_confine(void);
 /* Stops the agent (bounded wait) and takes a last sample; idempotent. */
 void ps_agent_stop(void);
 

@@ -9,6 +9,7 @@
  * report replaces the one written before the exec. A process that ends with
  * _exit runs no destructor: its wrapper (interpose_exit.c) finishes here
  * first, if the process ran a thread besides its main one. */
+#include "confine.h"
 #include "agent.h"
 #include "config.h"
 #include "entry.h"
@@ -82,7 +83,7 @@ static void init_body(void)
     __atomic_store_n(&ps_ready, 1, __ATOMIC_RELEASE);
     pthread_atfork(ps_modules_fork_prepare, ps_modules_fork_done, ps_modules_fork_done);
     pthread_atfork(NULL, NULL, atfork_child);
-    ps_agent_start();
+    ps_agent_want();
 }
 
 /* The host sees errno as it was: nothing we do at start may leave a trace. */
@@ -108,8 +109,8 @@ static void finish(const char *why, int next_shimmed)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
         return;              /* not initialised, or a vfork child sharing our memory */
-    if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
-        return;
+    if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL) || ps_is_confined())
+        return;              /* confined: no file can be written (confine.h) */
     ps_agent_stop();
     ps_pool_check_name();
     ps_expand_check_names();
@@ -159,8 +160,11 @@ void ps_resume_after_failed_exec(void)
 {
     if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || getpid() != ps_pid)
         return;
-    if (__atomic_exchange_n(&finished, 0, __ATOMIC_ACQ_REL))
-        ps_agent_start();
+    if (__atomic_exchange_n(&finished, 0, __ATOMIC_ACQ_REL)) {
+        ps_agent_want();
+        if (ps_thread_any_besides_main())
+            ps_agent_ensure();    /* it ran before the exec; a process of one thread waits for its second */
+    }
 }
 
 __attribute__((destructor(101))) static void ps_fini(void)

@@ -2,6 +2,7 @@
  * Why not snprintf: the shim runs inside locks of the host (malloc, stdio), at
  * exit and after fork; a tiny formatter with no locale, no allocation and no
  * locks cannot deadlock or recurse into our own wrappers. */
+#include "confine.h"
 #include "log.h"
 #include "real.h"
 #include <errno.h>
@@ -133,6 +134,8 @@ int ps_write_all(int fd, const void *buf, size_t n)
 
 void ps_log(const char *fmt, ...)
 {
+    if (ps_is_confined())
+        return;                          /* fstat(2) may be forbidden (confine.h) */
     char line[512];
     size_t at = ps_fmt(line, sizeof line, "poolshim[%d]: ", (int)getpid());
     va_list ap;

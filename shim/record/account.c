@@ -11,6 +11,7 @@
  * and a long io span that the count says blocked is filed with the waits
  * that block, one that did not with those that never blocked (sampler.c:
  * the partition). Called only from ps_span_close, by the thread itself. */
+#include "confine.h"
 #include "account.h"
 #include <sys/resource.h>
 
@@ -22,7 +23,7 @@
 static long vswitches(struct ps_thread *t)
 {
     struct rusage ru;
-    if (getrusage(RUSAGE_THREAD, &ru) != 0) {   /* cannot fail; errno untouched if it does not */
+    if (ps_is_confined() || getrusage(RUSAGE_THREAD, &ru) != 0) {   /* cannot fail; errno untouched if it does not */
         t->vsw_read = 0;
         return -1;
     }

@@ -6,6 +6,7 @@
  * hold time is an unbiased estimate (syncobj.h, "Hold time"); sites are the
  * first four distinct callers (a later fifth is counted only in the totals).
  * Also what kind of file an fd key names (ps_fd_io_class). */
+#include "confine.h"
 #include "syncobj.h"
 #include <pthread.h>
 #include "clock.h"
@@ -422,6 +423,8 @@ int ps_fd_io_class(uintptr_t fd_key)
     int saved = errno, fd = (int)(unsigned)fd_key;
     struct stat st;
     int cls = PS_FD_FILE;
+    if (ps_is_confined())
+        return PS_FD_BLOCKS;             /* unknown: no fstat of ours (confine.h) */
     if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
         int fl = fcntl(fd, F_GETFL);
         cls = fl >= 0 && (fl & O_NONBLOCK) ? PS_FD_NONBLOCKING : PS_FD_BLOCKS;

@@ -4,6 +4,7 @@
  * malloc, inside signal-free wrappers and after fork. Slots are claimed with
  * compare-and-swap; an exited thread's slot is recycled only when the table is
  * full, after its totals were folded into its pool (ps_pool_retire). */
+#include "confine.h"
 #include "thread.h"
 #include "clock.h"
 #include "log.h"
@@ -192,6 +193,8 @@ static uint64_t since_base(uint64_t v, uint64_t base)
 static int own_schedstat(uint64_t *cpu, uint64_t *runq)
 {
     char buf[128];
+    if (ps_is_confined())
+        return -1;
     int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -224,6 +227,12 @@ void ps_thread_on_exit(struct ps_thread *t)
     int saved = errno;
     ps_pool_on_thread_exit(t);           /* first: its timing is the task's, not ours */
     struct timespec ts;
+    if (ps_is_confined()) {
+        t->died_ns = ps_now_ns();        /* its counters read by no call of ours (confine.h) */
+        __atomic_store_n(&t->state, PS_T_EXITED, __ATOMIC_RELEASE);
+        errno = saved;
+        return;
+    }
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
         ps_atomic_max(&t->cpu_ns, since_base((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
                                              t->base_cpu_ns));

@@ -22,10 +22,16 @@ extern __thread int ps_prog_handler_depth __attribute__((tls_model("initial-exec
 
 /* Not from inside a signal handler of the program (a SIGTERM handler that
  * calls _exit is common): the thread it interrupted may hold a lock the
- * writer needs (the loader's, for symbols), and nothing there may wait. */
+ * writer needs (the loader's, for symbols), and nothing there may wait.
+ * Nor from a child that shares our memory (vfork, clone(CLONE_VM)), told by
+ * its pid before anything thread-local is touched: it may run on a TLS
+ * block of its own. Chromium's zygote chroots through a
+ * clone(CLONE_VM | CLONE_VFORK | CLONE_SETTLS) child on a zeroed one, whose
+ * _exit read errno through a null thread pointer here and faulted: the
+ * zygote gave up, and the browser with it. */
 static void before_exit(void)
 {
-    if (ps_prog_handler_depth > 0)
+    if (!ps_real_syscall || ps_real_syscall(SYS_getpid) != ps_pid || ps_prog_handler_depth > 0)
         return;
     int saved = errno;
     ps_finish_exit_now();

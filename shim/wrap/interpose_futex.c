@@ -2,6 +2,8 @@
  * std::counting_semaphore, atomic::wait and hand-rolled pools make directly.
  * Every other system call number is forwarded untouched (six register-sized
  * arguments, exactly as glibc's own syscall() reads them). */
+#include "confine.h"
+#include "agent.h"
 #include "export.h"
 #include "real.h"
 #include "waitobj.h"
@@ -59,6 +61,8 @@ PS_EXPORT long syscall(long nr, ...)
     long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
+    if (nr == SYS_seccomp && __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+        ps_agent_confine();                  /* before the filter is in (confine.h) */
     if (nr == SYS_futex) {
         int op = (int)a2, cmd = op & FUTEX_CMD_MASK;
         if (futex_is_wake(op)) {

@@ -6,6 +6,7 @@
  * (ps_span_end_at_most): exact, where other waits are estimated.
  * A sleep cut short by our dump signal alone sleeps on for the time left
  * (restart.h); errno is as the program left it. */
+#include "confine.h"
 #include "export.h"
 #include "account.h"
 #include "peek.h"
@@ -21,7 +22,7 @@ static uint64_t slack_ns(struct ps_thread *t)
 {
     if (!t->timer_slack_ns) {
         int saved = errno;
-        long v = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+        long v = ps_is_confined() ? 0 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
         errno = saved;
         t->timer_slack_ns = (v > 0 ? (uint64_t)v : 50000) + 1;
     }

@@ -4,8 +4,10 @@
  * trampoline that binds the record to the thread, puts it in its pool and
  * closes the record on every way out (return, pthread_exit, cancellation)
  * through a cleanup handler. If no record is free, the thread runs unwrapped. */
+#include "confine.h"
 #include "export.h"
 #include "account.h"
+#include "agent.h"
 #include "controller.h"
 #include "entry.h"
 #include "expand.h"
@@ -84,7 +86,11 @@ static void note_attr(struct ps_thread *t, const pthread_attr_t *attr)
 
 PS_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-    struct ps_thread *t = __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) ? ps_thread_claim(0, (void *)fn) : NULL;
+    if (__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+        ps_agent_ensure();                   /* the process's second thread: ours first (agent.c) */
+    /* confined (confine.h): its start would make calls of ours */
+    struct ps_thread *t = __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) && !ps_is_confined()
+                              ? ps_thread_claim(0, (void *)fn) : NULL;
     if (!t)
         return PS_REAL(pthread_create)(th, attr, fn, arg);
     t->via_create = 1;
@@ -136,6 +142,8 @@ PS_EXPORT int prctl(int option, ...)
     unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
     unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
     va_end(ap);
+    if (option == PR_SET_SECCOMP && __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+        ps_agent_confine();                  /* before the filter is in (confine.h) */
     int r = PS_REAL(prctl)(option, a2, a3, a4, a5);
     struct ps_thread *t = ps_self;
     if (option == PR_SET_NAME && r == 0 && a2 && t && t->pool >= 0 && __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE)) {

@@ -1,0 +1,4 @@
+/* confine.c: see confine.h. */
+#include "confine.h"
+
+int ps_confined;
