@@ -145,6 +145,7 @@ static int start(void)
         return -r;
     }
     pthread_detach(agent_thread);
+    __atomic_store_n(&ps_agent_up, 1, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -174,6 +175,7 @@ void ps_agent_ensure(void)
  * must not keep the host from going on. */
 static void end_thread(void)
 {
+    __atomic_store_n(&ps_agent_up, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&stop_word, 1, __ATOMIC_RELEASE);
     ps_kick();
     uint64_t deadline = ps_now_ns() + 2000000000ull;
@@ -206,5 +208,6 @@ void ps_agent_stop(void)
 
 void ps_agent_after_fork_child(void)
 {
+    __atomic_store_n(&ps_agent_up, 0, __ATOMIC_RELEASE);
     ps_agent_want();             /* the child has one thread: started with its second */
 }

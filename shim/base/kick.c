@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 int ps_kick_word;
+int ps_agent_up;
 
 void ps_kick(void)
 {

@@ -6,6 +6,7 @@
 #define PS_KICK_H
 
 extern int ps_kick_word;     /* bumped per ring; the agent futex-waits on it */
+extern int ps_agent_up;      /* the agent's thread runs (it starts with the program's second) */
 /* Async-signal-safe: an atomic add and a futex wake. */
 void ps_kick(void);
 #endif

@@ -121,6 +121,13 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
         __atomic_store_n(&requester, (int)syscall(SYS_gettid), __ATOMIC_RELAXED);
         __atomic_fetch_add(&requests, 1, __ATOMIC_RELEASE);
         ps_kick();
+        /* a process of one thread has no agent yet (agent.c): said, not
+         * silent (ps_log: getpid, fstat and write, all async-signal-safe) */
+        static int held_said;
+        if (!__atomic_load_n(&ps_agent_up, __ATOMIC_ACQUIRE))
+            ps_log_once(&held_said, "dump request held: the shim's thread starts with the program's second, and "
+                                    "this process has run one; `poolshim dump %d` takes its stack now",
+                        (int)syscall(SYS_getpid));
     }
     errno = saved;
 }
