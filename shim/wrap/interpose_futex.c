@@ -8,6 +8,7 @@
 #include "real.h"
 #include "waitobj.h"
 #include <linux/futex.h>
+#include <linux/seccomp.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
 
@@ -61,8 +62,11 @@ PS_EXPORT long syscall(long nr, ...)
     long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
-    if (nr == SYS_seccomp && __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
-        ps_agent_confine();                  /* before the filter is in (confine.h) */
+    /* before a filter goes in (confine.h): strict mode, or a filter given;
+     * not a query, nor Chromium's probe for TSYNC (a null filter: EFAULT) */
+    if (nr == SYS_seccomp && (a1 == SECCOMP_SET_MODE_STRICT || (a1 == SECCOMP_SET_MODE_FILTER && a3)) &&
+        __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+        ps_agent_confine();
     if (nr == SYS_futex) {
         int op = (int)a2, cmd = op & FUTEX_CMD_MASK;
         if (futex_is_wake(op)) {

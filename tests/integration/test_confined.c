@@ -73,6 +73,22 @@ Test(confined, the_same_through_prctl, .timeout = 30)
     expect_confined_runs(extra);
 }
 
+/* A probe of seccomp (a null filter, EFAULT: Chromium's browser probes
+ * TSYNC so) confines nothing: the run is measured and reported. */
+Test(confined, a_probe_of_seccomp_confines_nothing, .timeout = 30)
+{
+    struct ps_run r;
+    char *extra[] = { "--threads", "2", "--probe", "1", NULL };
+    run_confined(&r, extra);
+    cr_expect_eq(r.status, 0, "status %d: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "confines its system calls") == NULL, "confined by a probe: %s", r.err);
+    cr_assert_not_null(r.report, "no report: %s", r.err);
+    json_t *p = ps_pool_by_routine(r.report, "confined_wait");
+    cr_assert_not_null(p, "the threads started after the probe were not measured: %s", r.err);
+    cr_expect_eq(ps_num(p, "threads"), 2);
+    ps_run_free(&r);
+}
+
 /* Old code: the child faulted in the _exit wrapper (errno read through a
  * null thread pointer), {"signal":11}. */
 Test(confined, a_child_sharing_memory_on_a_tls_of_its_own_can__exit, .timeout = 30)
