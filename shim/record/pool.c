@@ -873,15 +873,24 @@ static int alike(int a, int b)
  * several sites (a producer that waits for room on the condvar its
  * consumers wait on for work is no worker), nor a poll (each event loop has
  * its own). */
+/* Is o a wait for work two pools share (idle-capable, not handed between
+ * workers, no timer, waited on from one site), by threads of *wp and of
+ * another pool *op? For the lone waiter above and instances (merge_instances). */
+static int shared_wait(const struct ps_obj *o, int *wp, int *op)
+{
+    if (!o || !idle_capable(o) || handed_over(o) || ps_obj_timer_like(o) || !one_site(o))
+        return 0;
+    *wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+    *op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
+    return *wp >= 0 && *op >= 0 && *wp != *op && *wp < PS_MAX_POOLS && *op < PS_MAX_POOLS;
+}
+
 int ps_pool_join_lone_waiter(struct ps_obj *o)
 {
     if (ps_cfg.pool[0] || !ps_pools)
         return -1;                       /* POOLSHIM_POOL chose its members by routine */
-    if (!o || o->kind == PS_K_POLL || !idle_capable(o) || handed_over(o) || ps_obj_timer_like(o) || !one_site(o))
-        return -1;
-    int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
-    int op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
-    if (wp < 0 || op < 0 || wp == op || wp >= PS_MAX_POOLS || op >= PS_MAX_POOLS)
+    int wp, op;
+    if (!o || o->kind == PS_K_POLL || !shared_wait(o, &wp, &op))
         return -1;
     int wj = __atomic_load_n(&ps_pools[wp].joined, __ATOMIC_RELAXED);
     int oj = __atomic_load_n(&ps_pools[op].joined, __ATOMIC_RELAXED);
@@ -920,15 +929,9 @@ static void merge_instances(int n)
 {
     for (int i = 0; i < n; i++) {
         uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
-        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
-        if (!o || !idle_capable(o) || handed_over(o) || ps_obj_timer_like(o) || !one_site(o))
-            continue;
-        int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
-        int op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
-        if (wp >= 0 && op >= 0 && wp < PS_MAX_POOLS && op < PS_MAX_POOLS && same_code(wp, op)) {
-            int to = wp < op ? wp : op, from = wp < op ? op : wp;
-            ps_instance_absorb(from, to);
-        }
+        int wp, op;
+        if (key && shared_wait(ps_obj_find(key), &wp, &op) && same_code(wp, op))
+            ps_instance_absorb(wp < op ? op : wp, wp < op ? wp : op);
     }
     for (int q = 1; q < PS_MAX_POOLS && __atomic_load_n(&ps_pools[q].used, __ATOMIC_ACQUIRE) == 2; q++) {
         uintptr_t qm = __atomic_load_n(&ps_pools[q].queue_mutex, __ATOMIC_ACQUIRE);

@@ -24,6 +24,19 @@ static json_t *truth_of(const char *dir)
     return t;
 }
 
+/* Starts argv under the shim in dir and sends it one dump request after
+ * settle_us; expects the dump within timeout_s. Returns the exit status
+ * (waited for 10 s at most); the pid in *pid. */
+static int request_one_dump(char *const argv[], const char *dir, useconds_t settle_us, double timeout_s, pid_t *pid)
+{
+    *pid = dk_spawn(argv, dir, NULL);
+    cr_assert(*pid > 0);
+    usleep(settle_us);
+    kill(*pid, DUMP_SIG);
+    cr_expect(dk_wait_dumps(dir, 1, timeout_s) >= 0, "no dump within %g s", timeout_s);
+    return dk_wait(*pid, 10);
+}
+
 Test(dump_request, signal_dumps_within_a_second_and_process_exits_normally, .timeout = 30)
 {
     char *dir = mkdir_tmp();
@@ -62,12 +75,8 @@ Test(dump_request, threads_blocking_the_signal_are_marked_not_waited_for, .timeo
     char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "1", "--hold-ms", "0",
                      "--alloc-mb", "1", "--idle-threads", "4", "--block-signals", "2", "--run-ms", "3000",
                      "--until-dump", "1", NULL };
-    pid_t pid = dk_spawn(argv, dir, NULL);
-    cr_assert(pid > 0);
-    usleep(300000);
-    kill(pid, DUMP_SIG);
-    cr_expect(dk_wait_dumps(dir, 1, 1.0) >= 0, "no dump within 1 s");
-    int st = dk_wait(pid, 10);
+    pid_t pid;
+    int st = request_one_dump(argv, dir, 300000, 1.0, &pid);
     cr_expect_eq(st, 0);
     json_t *truth = truth_of(dir), *d = dk_load_dump(dir, pid, 0);
     cr_assert_not_null(truth);
@@ -246,12 +255,8 @@ Test(dump_request, threads_sharing_one_alternate_stack_answer_and_live, .timeout
     char *argv[] = { (char *)ps_build_path("fixtures/convoy_io"), "--workers", "1", "--hold-ms", "0",
                      "--alloc-mb", "1", "--idle-threads", "100", "--shared-altstack", "1", "--run-ms", "3000",
                      "--until-dump", "1", NULL };
-    pid_t pid = dk_spawn(argv, dir, NULL);
-    cr_assert(pid > 0);
-    usleep(500000);
-    kill(pid, DUMP_SIG);
-    cr_expect(dk_wait_dumps(dir, 1, 2.0) >= 0, "no dump within 2 s");
-    int st = dk_wait(pid, 10);
+    pid_t pid;
+    int st = request_one_dump(argv, dir, 500000, 2.0, &pid);
     char *err = dk_slurp(dir, "stderr");
     cr_expect_eq(st, 0, "exit %d: %s", st, err);
     json_t *d = dk_load_dump(dir, pid, 0);
