@@ -276,11 +276,12 @@ static int observe(int pi, struct ctl *c)
         c->top_key = key;
         c->top_wait_prev = wait_ns;
         c->top_hold_prev = hold_ns;
-        c->top_handoff = p->top_handoff;
+        /* not yet told from a queue both threads post (control() waits) */
+        c->top_handoff = p->top_handoff && !p->handoff_unsure;
         /* A GIL-like lock stays one when another object tops the pool's
          * contention for a while (CPython's pool: a Python lock of the
          * caller's for a few ticks): the waits we park at stay unsafe. */
-        c->handoff_seen |= p->top_handoff;
+        c->handoff_seen |= c->top_handoff;
     }
     c->top_wait = ema(c->top_wait, dw > 0 ? dw : 0, first);
     c->top_hold = ema(c->top_hold, dh > 0 ? dh : 0, first);
@@ -966,6 +967,13 @@ static void control(int pi, struct ctl *c, uint64_t now)
     else if (!c->shift_ns)
         c->shift_ns = now;
     watchdog(pi, c, now);
+    /* A mutex and a condvar whose waits time out look GIL-like until the
+     * pool is seen running more than one thread at a time (PS_PEAK_TICKS,
+     * ~0.3 s). Read so at the first look, a pool of 32 spinning workers
+     * whose idle waits poll a stop flag was marked for good as one we may
+     * not park (1 CI run in 3): decide once it is measured. */
+    if (p->handoff_unsure)
+        return;
     if (c->handoff_seen)
         ps_throttle_idle_only(pi, 1);    /* idempotent: releases those parked elsewhere once */
     if (handoff_unparkable(c, p) && !c->no_throttle && (ps_throttle_parked(pi) || p->limit)) {

@@ -616,6 +616,7 @@ static void answer(int pi, struct ps_view_pool *v)
                       v->ends_spread >= PS_SHARE_SPREAD && tot->nivcsw < PS_SHARE_SWITCHES * in.cpu_s;
     v->top = ps_view_top_contention(pi, &v->top_wait_s);
     v->top_handoff = 0;
+    v->handoff_unsure = 0;
     v->top_key = v->top ? v->top->key : 0;
     v->top_wait_ns = (uint64_t)(v->top_wait_s * 1e9 + 0.5);     /* a GIL-like pair counts both */
     v->top_hold_ns = v->top ? v->top->hold_ns : 0;
@@ -628,6 +629,7 @@ static void answer(int pi, struct ps_view_pool *v)
          * ran more than about one at a time */
         v->top_handoff = in.top_is_handoff =
             ps_view_is_handoff(pi, v->top) && !(p->cpu_rate_peak > PS_GIL_PARALLEL_MAX);
+        v->handoff_unsure = v->top_handoff && !p->cpu_rate_known;
         if (v->top->kind == PS_K_SPIN)
             in.top_wait_s = in.spin_s > in.top_wait_s ? in.spin_s : in.top_wait_s;
         in.top_one_waiter = __atomic_load_n(&v->top->first_waiter, __ATOMIC_RELAXED) &&

@@ -52,6 +52,8 @@ struct ps_view_pool {
     struct ps_obj *top;           /* the object the pool waited on most besides its idle wait */
     double top_wait_s;            /* the pool's wait on it (both halves of a mutex + condvar lock) */
     int top_handoff;              /* top is handed from worker to worker (a GIL-like lock) */
+    int handoff_unsure;           /* top_handoff read before the pool's CPU rate was measured: it
+                                     may yet run more than one thread at a time (not GIL-like) */
     uintptr_t top_key;            /* top's address (0: none), its wait as top_wait_s says and */
     uint64_t top_wait_ns, top_hold_ns;   /* its hold, for the controller's rates */
     struct ps_rec_out rec;        /* the size, class and reason everything prints */

@@ -1074,6 +1074,7 @@ static void note_cpu_rate(struct ps_pool *p, const struct ps_pool_sample *s)
     if (s->t_ns < b->t_ns + PS_PEAK_MIN_NS || s->cpu_ns < b->cpu_ns)
         return;
     double rate = (double)(s->cpu_ns - b->cpu_ns) / (double)(s->t_ns - b->t_ns);
+    p->cpu_rate_known = 1;
     if (rate > p->cpu_rate_peak)
         p->cpu_rate_peak = rate;
 }

@@ -84,6 +84,7 @@ struct ps_pool {
     int joined;                  /* threads that ever joined the pool (a renamed thread may count twice) */
     double cpu_rate_peak;        /* agent: the most cores its threads used over PS_PEAK_TICKS ticks:
                                     above one, no lock held them to one thread at a time */
+    int cpu_rate_known;          /* agent: cpu_rate_peak was measured over a full span at least once */
     int parked;                  /* workers parked by the throttle right now */
     /* totals of exited threads whose records were recycled */
     uint64_t ret_wait_ns[PS_NCAUSE], ret_cpu_ns, ret_runq_ns, ret_spin_ns, ret_unattributed_ns;

@@ -880,6 +880,31 @@ Test(controller, collapsed_cpu_pool_shrinks_before_throughput_is_measurable, .fi
     json_decref(rep);
 }
 
+/* The same pool whose idle waits time out (spin_oversub --stop-join 1: they
+ * poll a stop flag) reads GIL-like at its first looks, before its CPU rate
+ * over 0.3 s shows it running two threads at a time: the controller waits
+ * for that rate, then throttles it. Marked at the first look as a pool
+ * handing a GIL round, it was never parked (1 CI run in 3). */
+static void unsure_then_parallel(int n, struct rates *r)
+{
+    cpu_collapsed(n, r);
+    int early = S.now < T0 + 300000000ull;
+    S.top_key = 0x7000;
+    View.pool[S.pi].top_handoff = early;
+    View.pool[S.pi].handoff_unsure = early;
+}
+Test(controller, a_pool_that_looks_gil_like_before_its_cpu_rate_is_known_is_throttled, .fini = teardown)
+{
+    setup(unsure_then_parallel, 64, 0, 0);
+    run_s(0.25);
+    cr_expect_eq(S.running, 64, "acted before its CPU rate was known: %s", trace_str());
+    run_s(1.75);
+    cr_expect_leq(S.running, 4, "not <= 4 workers after 2 s: %s", trace_str());
+    json_t *rep = report();
+    cr_expect_null(find(rep, "hold", "GIL-like lock"), "held as GIL-like: %s", trace_str());
+    json_decref(rep);
+}
+
 /* 32 workers of a fixed pool: I/O-bound (W/C 20, 1523 tasks/s) for 4 s, then
  * CPU-bound and collapsing (the load_shift fixture's spinlock phase). */
 static void shifting(int n, struct rates *r)
