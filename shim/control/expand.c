@@ -76,6 +76,9 @@ static const struct {
     { "g_thread_pool_new", "GLib" },
     { "x_cgo_init", "Go" },                       /* a Go program built with cgo: its runtime's threads */
     { "TBB_runtime_interface_version", "oneTBB" }, /* libtbb.so.12: its other exports are C++ */
+    /* OpenBLAS built on pthreads (libopenblas0-pthread: numpy, R); its
+     * OpenMP build's threads are libgomp's */
+    { "openblas_set_num_threads", "OpenBLAS" },
 };
 
 /* The runtime the object holding routine implements, or NULL. */
@@ -147,7 +150,7 @@ int ps_expand_is_go(int pi)
 
 int ps_expand_is_team(int pi)
 {
-    return runtime_is(pi, "libgomp (OpenMP)") || runtime_is(pi, "oneTBB");
+    return runtime_is(pi, "libgomp (OpenMP)") || runtime_is(pi, "oneTBB") || runtime_is(pi, "OpenBLAS");
 }
 
 static int in_writable_segment_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -395,6 +398,13 @@ static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lc
                "tbb::global_control(max_allowed_parallelism, %d) (no environment variable sets it)", size, size);
         return 0;
     }
+    if (rt && !strcmp(rt, "OpenBLAS")) {
+        /* its workers and the caller share each call's work: the size is
+         * the team's, the caller included, as OpenBLAS counts it */
+        ps_fmt(what, wcap, "OpenBLAS");
+        ps_fmt(line, lcap, "export OPENBLAS_NUM_THREADS=%d", size);
+        return 1;
+    }
     if (rt && !strcmp(rt, "Go")) {
         ps_fmt(what, wcap, "Go runtime");
         ps_fmt(line, lcap, "export GOMAXPROCS=%d", size);
@@ -405,7 +415,11 @@ static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lc
         ps_fmt(line, lcap, "export UV_THREADPOOL_SIZE=%d", size);
         return 1;
     }
-    if ((rt && !strcmp(rt, "CPython")) || !strcmp(fn, "pythread_wrapper") || !strncmp(base(exe), "python", 6)) {
+    /* a python3 without the API's export (a static build names no
+     * routine): its own threads, not a library's it loaded (OpenBLAS's
+     * workers in numpy read "ThreadPoolExecutor(max_workers=2)") */
+    if ((rt && !strcmp(rt, "CPython")) || !strcmp(fn, "pythread_wrapper") ||
+        (!strncmp(base(exe), "python", 6) && (!*mod || !strcmp(mod, base(exe)) || strstr(mod, "python")))) {
         ps_fmt(what, wcap, "CPython threads");
         ps_fmt(line, lcap, "# CPython: ThreadPoolExecutor(max_workers=%d) (no environment variable sets it)", size);
         return 0;

@@ -38,7 +38,8 @@ int ps_expand_is_gomp(int pi);
 /* Pool pi is the Go runtime's threads (cgo's): sized by GOMAXPROCS. */
 int ps_expand_is_go(int pi);
 /* Pool pi is the workers of a runtime whose caller works beside them as one
- * team (libgomp's master, oneTBB's thread that waits on its tasks): the
+ * team (libgomp's master, oneTBB's thread that waits on its tasks,
+ * OpenBLAS's caller, which takes its share of each call): the
  * caller's CPU is the team's, and one worker is half a team of two. */
 int ps_expand_is_team(int pi);
 void ps_expand_reset(void);

@@ -283,10 +283,10 @@ static double children_cpu_s(void)
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
 
-int ps_run_cpu(struct ps_run *r, char *const argv[], double *cpu_s)
+int ps_run_cpu(struct ps_run *r, char *const argv[], char *const env[], double *cpu_s)
 {
     double cpu0 = children_cpu_s();
-    int rc = ps_run(r, argv, NULL);
+    int rc = ps_run(r, argv, env);
     *cpu_s = children_cpu_s() - cpu0;
     return rc;
 }

@@ -23,7 +23,7 @@ int ps_run_ex(struct ps_run *r, char *const argv[], char *const env[], int prelo
 int ps_run(struct ps_run *r, char *const argv[], char *const env[]);
 /* ps_run, and the CPU the program used as the kernel counted it (the
  * children's rusage), into *cpu_s: a real program's truth. */
-int ps_run_cpu(struct ps_run *r, char *const argv[], double *cpu_s);
+int ps_run_cpu(struct ps_run *r, char *const argv[], char *const env[], double *cpu_s);
 /* Starts argv (with LD_PRELOAD if preload, POOLSHIM_DIR=shimdir or outdir, env)
  * without waiting, stdout/stderr into outdir/stdout and outdir/stderr, in
  * directory cwd (NULL: ours). Returns the pid or -1. */

@@ -27,7 +27,7 @@ static void run_lbzip2(struct ps_run *r, const char *workers, long bytes, double
     snprintf(in, sizeof in, "%s/data", dir);
     cr_assert(ps_make_text(in, bytes) > 0, "cannot write %s", in);
     char *argv[] = { "lbzip2", (char *)workers, "-k", "-f", in, NULL };
-    cr_assert_eq(ps_run_cpu(r, argv, cpu), 0);
+    cr_assert_eq(ps_run_cpu(r, argv, NULL, cpu), 0);
     ps_rmdir(dir);
     cr_assert_eq(r->status, 0, "exit %d: %s", r->status, r->err);
     cr_assert_not_null(r->report, "no report; stderr: %s", r->err);

@@ -30,7 +30,7 @@ Test(pigz, compress_threads_are_a_cpu_bound_pool_of_n, .timeout = 60)
     struct ps_run r;
     char *argv[] = { "pigz", "-9", "-p", "2", "-k", "-f", in, NULL };
     double cpu;
-    cr_assert_eq(ps_run_cpu(&r, argv, &cpu), 0);
+    cr_assert_eq(ps_run_cpu(&r, argv, NULL, &cpu), 0);
     ps_rmdir(dir);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);

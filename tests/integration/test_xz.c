@@ -31,7 +31,7 @@ Test(xz, a_pool_whose_workers_each_wait_on_their_own_condvar_reads_no_false_task
     struct ps_run r;
     char *argv[] = { "xz", "-T4", "-1", "-k", "-f", in, NULL };
     double cpu;
-    cr_assert_eq(ps_run_cpu(&r, argv, &cpu), 0);
+    cr_assert_eq(ps_run_cpu(&r, argv, NULL, &cpu), 0);
     ps_rmdir(dir);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);

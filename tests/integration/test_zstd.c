@@ -28,7 +28,7 @@ Test(zstd, reader_writer_and_compressors_are_three_pools_and_each_job_one_task, 
     struct ps_run r;
     char *argv[] = { "zstd", "-q", "-T4", "-6", "-B1MiB", "-f", in, "-o", out, NULL };
     double cpu;
-    cr_assert_eq(ps_run_cpu(&r, argv, &cpu), 0);
+    cr_assert_eq(ps_run_cpu(&r, argv, NULL, &cpu), 0);
     ps_rmdir(dir);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_assert_not_null(r.report, "no report; stderr: %s", r.err);
