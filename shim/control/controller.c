@@ -135,6 +135,8 @@ struct ctl {
     int by_acqs;               /* throughput counted in hot-lock acquisitions, not tasks (work_done) */
     /* reporting */
     int fixed_noted, no_grow_noted, advised, blind_noted, serial_noted, nopark_noted;
+    int advise_next;           /* the model said sizes apart from `advised` since advise_since */
+    uint64_t advise_since;
     int threads_at_start;
     int moved;                 /* mode on: the pool ran at more than one size */
 };
@@ -896,18 +898,31 @@ static void watchdog(int pi, struct ctl *c, uint64_t now)
     backoff(c, now, window_ns());
 }
 
+/* Advice changes once the model's new size has held this long: a W/C that
+ * wavers where the size turns from 2 to 3 (qemu-img convert -c, 15 workers)
+ * flipped the advice every 0.5 s, 8 times in 7 s. */
+#define ADVISE_HOLD_NS 2000000000ull
+
 static void advise(int pi, struct ctl *c, uint64_t now)
 {
     int cur = V->pool[pi].live, t = c->target;
-    if (t == cur || t == c->advised || now - c->change_ns < (uint64_t)ps_cfg.cooldown_ms * 1000000ull)
+    if (t == cur || t == c->advised || (c->advised && t * 4 > c->advised * 3 && t * 3 < c->advised * 4)) {
+        c->advise_next = 0;             /* nothing new to say: within 25 % of what we said */
         return;
-    if (c->advised && t * 4 > c->advised * 3 && t * 3 < c->advised * 4)
-        return;                         /* within 25 % of what we already said */
+    }
+    if (c->advised && !c->advise_next) {
+        c->advise_next = 1;
+        c->advise_since = now;
+    }
+    if ((c->advised && now - c->advise_since < ADVISE_HOLD_NS) ||
+        now - c->change_ns < (uint64_t)ps_cfg.cooldown_ms * 1000000ull)
+        return;
     struct ps_decision_in in;
     fill_inputs(pi, c, c->tasks, &in);
     const char *fixed = t > cur && !ps_expand_allowed(pi) ? " (size fixed at start: see the profile)" : "";
     log_decision(pi, now, cur, t, PS_ACT_ADVISE, &in, "advise: %s%s", c->rec.reason, fixed);
     c->advised = t;
+    c->advise_next = 0;
     c->change_ns = now;
 }
 

@@ -880,6 +880,39 @@ Test(controller, collapsed_cpu_pool_shrinks_before_throughput_is_measurable, .fi
     json_decref(rep);
 }
 
+/* Advice: 15 CPU-bound workers (qemu-img convert -c's thread pool) whose
+ * W/C wavers about where the model's size turns from 2 to 3. The advice
+ * flipped 2 -> 3 -> 2 ... every 0.5 s (8 in 7 s); it changes once the model's
+ * new size has held for a while. A shift that stays is advised. */
+static double advise_wc;
+static void wavering(int n, struct rates *r)
+{
+    r->cpu = n < 2 ? n : 2;
+    r->tasks = 1000 * r->cpu;
+    r->runq = n > 2 ? n - 2 : 0;
+    r->io = r->cpu * advise_wc;
+}
+Test(controller, advice_does_not_flap_with_a_wavering_model, .fini = teardown)
+{
+    setup(wavering, 15, 0, 0);
+    ps_cfg.control = PS_CONTROL_ADVISE;
+    for (int k = 0; k < 30; k++) {
+        advise_wc = k % 2 ? 0.4 : 0;      /* the model's 2, then its 3 or more, 0.5 s each */
+        run_s(0.5);
+    }
+    json_t *rep = report();
+    int n = count_actions(rep, "advise");
+    cr_expect_leq(n, 2, "advice flapped: %s", json_dumps(decisions(rep), 0));
+    json_decref(rep);
+    advise_wc = 3;                        /* now the pool waits: 8 threads */
+    run_s(3);
+    rep = report();
+    json_t *d = decisions(rep), *last = json_array_get(d, json_array_size(d) - 1);
+    cr_expect_eq(count_actions(rep, "advise"), n + 1, "a shift not advised in 3 s: %s", json_dumps(d, 0));
+    cr_expect_geq(dint(last, "to"), 7, "%s", json_dumps(d, 0));
+    json_decref(rep);
+}
+
 /* The same pool whose idle waits time out (spin_oversub --stop-join 1: they
  * poll a stop flag) reads GIL-like at its first looks, before its CPU rate
  * over 0.3 s shows it running two threads at a time: the controller waits
