@@ -236,7 +236,7 @@ static int check_convoy(uint64_t now, struct verdict *v)
     struct ps_obj *o = ps_obj_find(best->obj);
     int owner = ps_wfg_lock_owner(kind_of_best, best->obj);
     v->reason = PS_DUMP_CONVOY;
-    v->pool = o ? o->waiter_pool : -1;
+    v->pool = o ? ps_obj_pool(o) : -1;
     ps_fmt(v->detail, sizeof v->detail, "%d threads wait >= 100 ms on %s %p%s%d", best->n,
            ps_kind_name[kind_of_best], (void *)best->obj, owner ? " held by thread " : "", owner);
     if (!owner)

@@ -42,23 +42,50 @@ static double sum_causes(const uint64_t *ns)
     return s;
 }
 
-static void obj_ref_json(struct ps_jw *w, const char *key, struct ps_obj *o)
+static int top_site(struct ps_site_count *s)
+{
+    int best = 0;
+    for (int i = 1; i < PS_OBJ_SITES && s[i].site; i++)
+        if (s[i].wait_ns > s[best].wait_ns)
+            best = i;
+    return best;
+}
+
+/* Where pool pi's threads waited on o most: of the sites its first pool's
+ * threads waited at (member_sites), or for its other pool of the rest; the
+ * top site if none is marked so. */
+static int pool_site(const struct ps_obj *o, int pi)
+{
+    unsigned mine = o->member_sites;
+    if (pi != o->waiter_pool)
+        mine = ~mine;
+    int best = -1;
+    for (int i = 0; i < PS_OBJ_SITES && o->sites[i].site; i++)
+        if ((mine & (1u << i)) && (best < 0 || o->sites[i].wait_ns > o->sites[best].wait_ns))
+            best = i;
+    return best >= 0 ? best : top_site((struct ps_site_count *)o->sites);
+}
+
+/* The object pool pi contends on most, with the pool's own wait there
+ * (wait_s: both halves of a GIL-like pair; view.c) and where it waited. */
+static void top_contention_json(struct ps_jw *w, const struct ps_obj *o, int pi, double wait_s)
 {
     char sym[384];
-    ps_jw_obj(w, key);
+    ps_jw_obj(w, "top_contention");
     ps_jw_hex(w, "addr", o->key);
     ps_jw_str(w, "kind", ps_kind_name[o->kind]);
     if (ps_symbol_data((void *)o->key, sym, sizeof sym) && !(o->key >> 63))
         ps_jw_str(w, "name", sym);
     else
         ps_jw_null(w, "name");
-    ps_jw_dbl(w, "wait_s", o->wait_ns * NS);
+    ps_jw_dbl(w, "wait_s", wait_s);
     if (o->kind == PS_K_FUTEX_LOCK)
         ps_jw_null(w, "hold_s");
     else
         ps_jw_dbl(w, "hold_s", o->hold_ns * NS);
-    ps_symbol_string(o->sites[0].site, sym, sizeof sym);
-    ps_jw_str(w, "site", o->sites[0].site ? sym : NULL);
+    void *site = o->sites[pool_site(o, pi)].site;
+    ps_symbol_string(site, sym, sizeof sym);
+    ps_jw_str(w, "site", site ? sym : NULL);
     ps_jw_end(w);
 }
 
@@ -159,7 +186,7 @@ void ps_report_pools_json(struct ps_jw *w, int with_history)
             ps_jw_null(w, "idle_wait");
         }
         if (v->top)
-            obj_ref_json(w, "top_contention", v->top);
+            top_contention_json(w, v->top, pi, v->top_wait_s);
         else
             ps_jw_null(w, "top_contention");
         ps_jw_str(w, "classification", ps_class_name[ro->cls]);
@@ -286,15 +313,6 @@ static void sites_json(struct ps_jw *w, const char *key, struct ps_site_count *s
     ps_jw_end(w);
 }
 
-static int top_site(struct ps_site_count *s)
-{
-    int best = 0;
-    for (int i = 1; i < PS_OBJ_SITES && s[i].site; i++)
-        if (s[i].wait_ns > s[best].wait_ns)
-            best = i;
-    return best;
-}
-
 static int is_lock(int kind)
 {
     return kind == PS_K_MUTEX || kind == PS_K_RWLOCK || kind == PS_K_SPIN || kind == PS_K_FUTEX_LOCK;
@@ -370,8 +388,9 @@ void ps_report_locks_json(struct ps_jw *w)
             ps_jw_dbl(w, "wait_s", obj_wait(best) * NS);
             ps_jw_i64(w, "waiting_now", best->open_waiters);
             ps_jw_dbl(w, "max_wait_ms", best->max_wait_ns * 1e-6);
-            if (best->waiter_pool >= 0)
-                ps_jw_i64(w, "waiter_pool", best->waiter_pool);
+            int pool = ps_obj_pool(best);     /* the pool that waited most, not the first */
+            if (pool >= 0)
+                ps_jw_i64(w, "waiter_pool", pool);
             else
                 ps_jw_null(w, "waiter_pool");
             if (!pass && best->kind == PS_K_FUTEX_LOCK) {
@@ -393,7 +412,7 @@ void ps_report_locks_json(struct ps_jw *w)
                 /* A pool's wait for work: its idle object, or a polled fd at its
                  * idle site (each worker's epoll fd of its own). Another poll
                  * (a loop in no pool) waits for io, as its threads' causes say. */
-                const struct ps_pool *wp = best->waiter_pool >= 0 ? &ps_pools[best->waiter_pool] : NULL;
+                const struct ps_pool *wp = pool >= 0 ? &ps_pools[pool] : NULL;
                 void *idle_site = wp ? __atomic_load_n(&wp->idle_site, __ATOMIC_RELAXED) : NULL;
                 int role_idle = wp && (wp->idle_obj == best->key ||
                                        (best->kind == PS_K_POLL && idle_site && idle_site == best->sites[ts].site));

@@ -155,11 +155,13 @@ void ps_pool_forget_waits(int pi)
         uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
         struct ps_obj *o = key ? ps_obj_find(key) : NULL;
         int was = pi;
-        if (o && __atomic_compare_exchange_n(&o->waiter_pool, &was, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        if (o && __atomic_compare_exchange_n(&o->waiter_pool, &was, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
             __atomic_store_n(&o->waited_outside, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&o->pool_wait_ns[0], 0, __ATOMIC_RELAXED);
+        }
         was = pi;
-        if (o)
-            __atomic_compare_exchange_n(&o->other_waiter_pool, &was, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        if (o && __atomic_compare_exchange_n(&o->other_waiter_pool, &was, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            __atomic_store_n(&o->pool_wait_ns[1], 0, __ATOMIC_RELAXED);
     }
     __atomic_store_n(&p->idle_obj, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&p->queue_mutex, 0, __ATOMIC_RELEASE);
@@ -902,6 +904,9 @@ int ps_pool_join_lone_waiter(struct ps_obj *o)
         return -1;
     int was = lone;
     __atomic_compare_exchange_n(&o->waiter_pool, &was, to, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    /* both shares are `to`'s now, the lone thread's included */
+    __atomic_fetch_add(&o->pool_wait_ns[0], __atomic_exchange_n(&o->pool_wait_ns[1], 0, __ATOMIC_RELAXED),
+                       __ATOMIC_RELAXED);
     ps_instance_absorb(lone, to);
     return to;
 }

@@ -118,6 +118,40 @@ static int site_add(struct ps_site_count *s, void *site, uint64_t wait_ns)
     return -1;
 }
 
+/* A wait of one of the object's two pools' threads, into that pool's share
+ * (called after note_waiter_pool). */
+static void pool_wait_add(struct ps_obj *o, const struct ps_thread *t, uint64_t wait_ns)
+{
+    if (!t || t->pool < 0)
+        return;
+    int slot = t->pool == __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED)         ? 0
+               : t->pool == __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED) ? 1
+                                                                                     : -1;
+    if (slot >= 0)
+        __atomic_fetch_add(&o->pool_wait_ns[slot], wait_ns, __ATOMIC_RELAXED);
+}
+
+int ps_obj_pool(const struct ps_obj *o)
+{
+    int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
+    int op = __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED);
+    if (op >= 0 && op != wp &&
+        __atomic_load_n(&o->pool_wait_ns[1], __ATOMIC_RELAXED) > __atomic_load_n(&o->pool_wait_ns[0], __ATOMIC_RELAXED))
+        return op;
+    return wp;
+}
+
+uint64_t ps_obj_pool_wait_ns(const struct ps_obj *o, int pi)
+{
+    if (pi < 0)
+        return 0;
+    if (pi == __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED))
+        return __atomic_load_n(&o->pool_wait_ns[0], __ATOMIC_RELAXED);
+    if (pi == __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED))
+        return __atomic_load_n(&o->pool_wait_ns[1], __ATOMIC_RELAXED);
+    return 0;
+}
+
 /* A waiter's site: counted, and marked when the waiter is one of the
  * object's pool (called after note_waiter_pool). */
 static void waiter_site_add(struct ps_obj *o, const struct ps_thread *t, void *site, uint64_t wait_ns)
@@ -389,6 +423,7 @@ void ps_lock_after_wait(struct ps_obj *o, struct ps_thread *t, void *site, void 
     __atomic_fetch_sub(&o->waiting, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&o->contended, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&o->wait_ns, wait_ns, __ATOMIC_RELAXED);
+    pool_wait_add(o, t, wait_ns);
     ps_atomic_max(&o->max_wait_ns, wait_ns);
     waiter_site_add(o, t, site, wait_ns);
     site_add(o->owner_sites, owner_site, wait_ns);
@@ -402,6 +437,7 @@ void ps_obj_on_wait(struct ps_obj *o, struct ps_thread *t, void *site, uint64_t 
     note_waiter_pool(o, t);
     __atomic_fetch_add(&o->contended, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&o->wait_ns, wait_ns, __ATOMIC_RELAXED);
+    pool_wait_add(o, t, wait_ns);
     ps_atomic_max(&o->max_wait_ns, wait_ns);
     waiter_site_add(o, t, site, wait_ns);
     note_waiter(o, t);
