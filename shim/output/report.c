@@ -52,8 +52,9 @@ static int top_site(struct ps_site_count *s)
 }
 
 /* Where pool pi's threads waited on o most: of the sites its first pool's
- * threads waited at (member_sites), or for its other pool of the rest; the
- * top site if none is marked so. */
+ * threads waited at (member_sites), or for its other pool of the rest (a
+ * site of threads in no pool may be among those); the top site if none is
+ * marked so. */
 static int pool_site(const struct ps_obj *o, int pi)
 {
     unsigned mine = o->member_sites;

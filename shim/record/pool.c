@@ -1073,10 +1073,18 @@ int ps_pool_idle_one_waiter(int pi)
 #define PS_PEAK_MIN_NS 250000000ull
 static void note_cpu_rate(struct ps_pool *p, const struct ps_pool_sample *s)
 {
-    if (p->hist_n < PS_PEAK_TICKS)
-        return;
-    const struct ps_pool_sample *b = &p->hist[(p->hist_n - PS_PEAK_TICKS) % PS_HIST];
-    if (s->t_ns < b->t_ns + PS_PEAK_MIN_NS || s->cpu_ns < b->cpu_ns)
+    /* at least PS_PEAK_TICKS back, and at least PS_PEAK_MIN_NS: more ticks
+     * at a short POOLSHIM_INTERVAL_MS (3 of 10 ms never spanned it, and the
+     * controller waits for this rate where a pool looks GIL-like) */
+    const struct ps_pool_sample *b = NULL;
+    for (uint32_t k = PS_PEAK_TICKS; k <= p->hist_n && k < PS_HIST; k++) {
+        const struct ps_pool_sample *c = &p->hist[(p->hist_n - k) % PS_HIST];
+        if (s->t_ns >= c->t_ns + PS_PEAK_MIN_NS) {
+            b = c;
+            break;
+        }
+    }
+    if (!b || s->cpu_ns < b->cpu_ns)
         return;
     double rate = (double)(s->cpu_ns - b->cpu_ns) / (double)(s->t_ns - b->t_ns);
     p->cpu_rate_known = 1;

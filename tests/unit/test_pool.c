@@ -383,3 +383,28 @@ Test(pool, a_thread_alone_that_did_next_to_no_work_stays_apart)
     struct ps_thread *s = lone_waiter((void *)0x6180, "lbzip2", 2000000);
     cr_expect_eq(s->pool, 0, "2 ms of CPU beside workers of 50 each: in pool %d", s->pool);
 }
+
+/* The pool's peak CPU rate is taken over at least 250 ms of history
+ * whatever the tick: at POOLSHIM_INTERVAL_MS=10, three ticks back never
+ * spanned it, the rate was never known, and the controller, which waits
+ * for it where a pool looks GIL-like, never acted on such a pool. Two
+ * cores' worth of CPU a tick: known after 250 ms, at 2.0. */
+Test(pool, the_cpu_rate_peak_is_known_at_a_10_ms_tick)
+{
+    int pi = ut_tables_init((void *)0x6000, "w");
+    struct ps_pool *p = &ps_pools[pi];
+    struct ps_pool_totals tot = { 0 };
+    struct ps_pool_census c = { .live = 4, .idle = 0, .parked = 0, .tot = &tot };
+    uint64_t t = 1000000000ull;
+    for (int k = 0; k < 24; k++, t += 10000000ull) {
+        tot.cpu_ns += 20000000ull;
+        ps_pool_tick(t, 1, &c);
+    }
+    cr_expect_eq(p->cpu_rate_known, 0, "known after 240 ms");
+    for (int k = 0; k < 3; k++, t += 10000000ull) {
+        tot.cpu_ns += 20000000ull;
+        ps_pool_tick(t, 1, &c);
+    }
+    cr_expect_eq(p->cpu_rate_known, 1, "not known after 270 ms");
+    cr_expect(p->cpu_rate_peak > 1.9 && p->cpu_rate_peak < 2.1, "peak %f", p->cpu_rate_peak);
+}
