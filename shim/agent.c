@@ -187,7 +187,7 @@ static void end_thread(void)
 
 void ps_agent_confine(void)
 {
-    if (ps_is_confined())
+    if (!__atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE) || ps_is_confined())
         return;
     int saved = errno;           /* said while it still can be (fstat, write) */
     ps_log("the program confines its system calls (seccomp): measuring stops, and no report is written");

@@ -14,7 +14,8 @@ void ps_agent_want(void);
  * wanted and not running. Preserves errno. */
 void ps_agent_ensure(void);
 /* The program is about to confine its system calls (confine.h): marks the
- * shim confined and ends the agent (bounded wait), with no last sample. */
+ * shim confined and ends the agent (bounded wait), with no last sample.
+ * Nothing before the shim is initialised. */
 void ps_agent_confine(void);
 /* Stops the agent (bounded wait) and takes a last sample; idempotent. */
 void ps_agent_stop(void);

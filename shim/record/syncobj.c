@@ -118,15 +118,22 @@ static int site_add(struct ps_site_count *s, void *site, uint64_t wait_ns)
     return -1;
 }
 
+/* Pool pi's share of o's waits: pool_wait_ns[0] for its waiter_pool, [1]
+ * for its other_waiter_pool, -1 for neither (or no pool). */
+static int pool_slot(const struct ps_obj *o, int pi)
+{
+    if (pi < 0)
+        return -1;
+    if (pi == __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED))
+        return 0;
+    return pi == __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED) ? 1 : -1;
+}
+
 /* A wait of one of the object's two pools' threads, into that pool's share
  * (called after note_waiter_pool). */
 static void pool_wait_add(struct ps_obj *o, const struct ps_thread *t, uint64_t wait_ns)
 {
-    if (!t || t->pool < 0)
-        return;
-    int slot = t->pool == __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED)         ? 0
-               : t->pool == __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED) ? 1
-                                                                                     : -1;
+    int slot = t ? pool_slot(o, t->pool) : -1;
     if (slot >= 0)
         __atomic_fetch_add(&o->pool_wait_ns[slot], wait_ns, __ATOMIC_RELAXED);
 }
@@ -143,13 +150,8 @@ int ps_obj_pool(const struct ps_obj *o)
 
 uint64_t ps_obj_pool_wait_ns(const struct ps_obj *o, int pi)
 {
-    if (pi < 0)
-        return 0;
-    if (pi == __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED))
-        return __atomic_load_n(&o->pool_wait_ns[0], __ATOMIC_RELAXED);
-    if (pi == __atomic_load_n(&o->other_waiter_pool, __ATOMIC_RELAXED))
-        return __atomic_load_n(&o->pool_wait_ns[1], __ATOMIC_RELAXED);
-    return 0;
+    int slot = pool_slot(o, pi);
+    return slot < 0 ? 0 : __atomic_load_n(&o->pool_wait_ns[slot], __ATOMIC_RELAXED);
 }
 
 /* A waiter's site: counted, and marked when the waiter is one of the

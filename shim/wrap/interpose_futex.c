@@ -64,8 +64,7 @@ PS_EXPORT long syscall(long nr, ...)
     va_end(ap);
     /* before a filter goes in (confine.h): strict mode, or a filter given;
      * not a query, nor Chromium's probe for TSYNC (a null filter: EFAULT) */
-    if (nr == SYS_seccomp && (a1 == SECCOMP_SET_MODE_STRICT || (a1 == SECCOMP_SET_MODE_FILTER && a3)) &&
-        __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+    if (nr == SYS_seccomp && (a1 == SECCOMP_SET_MODE_STRICT || (a1 == SECCOMP_SET_MODE_FILTER && a3)))
         ps_agent_confine();
     if (nr == SYS_futex) {
         int op = (int)a2, cmd = op & FUTEX_CMD_MASK;

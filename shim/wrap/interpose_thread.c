@@ -143,8 +143,7 @@ PS_EXPORT int prctl(int option, ...)
     unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
     unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
     va_end(ap);
-    if (option == PR_SET_SECCOMP && (a2 == SECCOMP_MODE_STRICT || (a2 == SECCOMP_MODE_FILTER && a3)) &&
-        __atomic_load_n(&ps_ready, __ATOMIC_ACQUIRE))
+    if (option == PR_SET_SECCOMP && (a2 == SECCOMP_MODE_STRICT || (a2 == SECCOMP_MODE_FILTER && a3)))
         ps_agent_confine();                  /* before the filter is in (confine.h) */
     int r = PS_REAL(prctl)(option, a2, a3, a4, a5);
     struct ps_thread *t = ps_self;
