@@ -79,6 +79,9 @@ static const struct {
     /* OpenBLAS built on pthreads (libopenblas0-pthread: numpy, R); its
      * OpenMP build's threads are libgomp's */
     { "openblas_set_num_threads", "OpenBLAS" },
+    /* libvips runs its workers on a GThreadPool (8.14) or GLib threads of
+     * its own set (8.15): the routine is GLib's, the entry libvips's */
+    { "vips_concurrency_set", "libvips" },
 };
 
 /* The runtime the object holding routine implements, or NULL. */
@@ -110,26 +113,33 @@ static const char *runtime_of(void *routine)
     return rt;
 }
 
-/* The runtime pool pi's routine belongs to (runtime_of), looked up once per
- * pool: the expansion allowlist, the profile's knob and the sampler (each
- * libgomp futex it catches) ask. NULL: none, or a pool with no routine yet
- * (a thread only found), looked up again later. Agent thread, or at exit. */
-static const char *pool_runtime(int pi)
+/* The runtime pool pi's routine (entry 0) or trampoline's entry (entry 1)
+ * belongs to (runtime_of), looked up once per pool: the expansion allowlist,
+ * the profile's knob and the sampler (each libgomp futex it catches) ask.
+ * NULL: none, or a pool with no such function yet (a thread only found),
+ * looked up again later. Agent thread, or at exit. */
+static const char *pool_runtime_of(int pi, int entry)
 {
-    static signed char known[PS_MAX_POOLS];   /* 0 not looked up, 1 + fixed_pools index, -1 none */
+    static signed char known[2][PS_MAX_POOLS];   /* 0 not looked up, 1 + fixed_pools index, -1 none */
     if (pi < 0 || pi >= PS_MAX_POOLS)
         return NULL;
-    if (!known[pi]) {
-        void *r = ps_pools[pi].routine;
+    signed char *k = &known[entry][pi];
+    if (!*k) {
+        void *r = entry ? ps_pools[pi].entry : ps_pools[pi].routine;
         if (!r)
             return NULL;
         const char *rt = runtime_of(r);
-        known[pi] = -1;
-        for (size_t k = 0; rt && k < sizeof fixed_pools / sizeof fixed_pools[0]; k++)
-            if (fixed_pools[k].runtime == rt)
-                known[pi] = (signed char)(k + 1);
+        *k = -1;
+        for (size_t i = 0; rt && i < sizeof fixed_pools / sizeof fixed_pools[0]; i++)
+            if (fixed_pools[i].runtime == rt)
+                *k = (signed char)(i + 1);
     }
-    return known[pi] > 0 ? fixed_pools[known[pi] - 1].runtime : NULL;
+    return *k > 0 ? fixed_pools[*k - 1].runtime : NULL;
+}
+
+static const char *pool_runtime(int pi)
+{
+    return pool_runtime_of(pi, 0);
 }
 
 static int runtime_is(int pi, const char *name)
@@ -423,6 +433,14 @@ static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lc
         ps_fmt(what, wcap, "CPython threads");
         ps_fmt(line, lcap, "# CPython: ThreadPoolExecutor(max_workers=%d) (no environment variable sets it)", size);
         return 0;
+    }
+    const char *ert = rt && !strcmp(rt, "GLib") ? pool_runtime_of(pi, 1) : NULL;
+    if (ert && !strcmp(ert, "libvips")) {
+        /* the variable counts its workers; each pipeline adds a thread or
+         * two of its own (the write-behind of a sink) to the same pool */
+        ps_fmt(what, wcap, "libvips");
+        ps_fmt(line, lcap, "export VIPS_CONCURRENCY=%d", size);
+        return 1;
     }
     if (rt && !strcmp(rt, "GLib")) {
         ps_fmt(what, wcap, "GLib GThreadPool");
