@@ -82,6 +82,9 @@ static const struct {
     /* libvips runs its workers on a GThreadPool (8.14) or GLib threads of
      * its own set (8.15): the routine is GLib's, the entry libvips's */
     { "vips_concurrency_set", "libvips" },
+    /* x265's thread pool and frame encoders, one start routine
+     * (x265::Thread's), in x265 or in ffmpeg's libx265 encoder */
+    { "x265_param_parse", "x265" },
 };
 
 /* The runtime the object holding routine implements, or NULL. */
@@ -414,6 +417,14 @@ static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lc
         ps_fmt(what, wcap, "OpenBLAS");
         ps_fmt(line, lcap, "export OPENBLAS_NUM_THREADS=%d", size);
         return 1;
+    }
+    if (rt && !strcmp(rt, "x265")) {
+        /* its pool's workers; the frame encoders beside them (frame-threads)
+         * wait on the workers, and their number follows the cores */
+        ps_fmt(what, wcap, "libx265");
+        ps_fmt(line, lcap, "# x265: --pools %d (ffmpeg: -x265-params pools=%d; no environment variable sets it)",
+               size, size);
+        return 0;
     }
     if (rt && !strcmp(rt, "Go")) {
         ps_fmt(what, wcap, "Go runtime");
