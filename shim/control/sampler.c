@@ -149,6 +149,7 @@ static void raw_waits(const struct ps_thread *t, uint64_t now, struct ps_partiti
     in->exact = __atomic_load_n(&t->exact_waits, __ATOMIC_RELAXED);
     in->sleep_over_ns = __atomic_load_n(&t->sleep_over_ns, __ATOMIC_RELAXED);
     in->ran_out_ns = __atomic_load_n(&t->ran_out_ns, __ATOMIC_RELAXED);
+    in->unslept_ns = __atomic_load_n(&t->unslept_ns, __ATOMIC_RELAXED);
     in->switched = __atomic_load_n(&t->waits_switched, __ATOMIC_RELAXED);
     in->io_long_n = __atomic_load_n(&t->io_long_n, __ATOMIC_RELAXED);
     in->io_long_ns = __atomic_load_n(&t->io_long_ns, __ATOMIC_RELAXED);
@@ -389,6 +390,9 @@ static void ended_as(struct ps_thread *t, const struct ps_partition_in *in, int 
 void ps_sampler_partition(struct ps_thread *t, const struct ps_partition_in *in)
 {
     uint64_t d[NSLOT] = { 0 }, n[NSLOT] = { 0 }, labelled = 0;
+    /* a sleep given back to cond first, before idle may take its label */
+    ended_as(t, in, PS_COND, in->unslept_ns > t->unslept_seen_ns ? in->unslept_ns - t->unslept_seen_ns : 0);
+    t->unslept_seen_ns = in->unslept_ns;
     ended_as(t, in, PS_IDLE, UINT64_MAX);
     ended_as(t, in, PS_SLEEP, in->ran_out_ns > t->ran_out_seen_ns ? in->ran_out_ns - t->ran_out_seen_ns : 0);
     t->ran_out_seen_ns = in->ran_out_ns;

@@ -20,6 +20,7 @@ struct ps_partition_in {
     uint64_t exact;              /* exact_waits: sleeps whose span holds no wait for a core */
     uint64_t sleep_over_ns;      /* of them, the time past their caps */
     uint64_t ran_out_ns;         /* timed waits that ended as sleeps, their length (waitobj.h) */
+    uint64_t unslept_ns;         /* of them, given back to cond (ps_wait_rewaited) */
     uint64_t switched;           /* waits_switched: waits that switched the thread out */
     uint64_t io_long_ns, io_long_n;   /* the io spans among raw[PS_IO] that blocked */
     uint64_t io_long_wakes;           /* their wake-ups beyond one each */

@@ -451,6 +451,13 @@ int ps_view_is_handoff(int pi, const struct ps_obj *o)
     const struct ps_obj *pair = pair_of(pi, o), *cond = o->kind == PS_K_COND ? o : pair;
     if (!cond || !__atomic_load_n(&cond->timeouts, __ATOMIC_RELAXED))
         return 0;
+    /* A GIL is waited on by every thread that wants it. A condvar only one
+     * thread waits on is that thread's event, handed to no one: x265's
+     * frame encoders wait for their rows in timed waits on one each, and
+     * beside two CPU hogs (their pool never running 1.25 cores) read as a
+     * GIL's, "use 2 processes". */
+    if (!__atomic_load_n(&cond->waiters_many, __ATOMIC_RELAXED))
+        return 0;
     if (o->kind == PS_K_COND && o->posts_same > o->posts_other && ps_obj_tie_is_handoff(o) && !ps_pool_lone(pi))
         return 1;                        /* handed from worker to worker */
     return pair != NULL;                 /* a lock made of a mutex and a condvar */

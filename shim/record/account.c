@@ -74,3 +74,53 @@ void ps_span_long_end(struct ps_thread *t, int cause, uint64_t dt)
         vsw = -1;                   /* a poll's switches say nothing of its io */
     ps_span_long_io(t, dt, vsw);
 }
+
+static int ever_posted(const struct ps_obj *o)
+{
+    return __atomic_load_n(&o->posts_same, __ATOMIC_RELAXED) || __atomic_load_n(&o->posts_other, __ATOMIC_RELAXED);
+}
+
+/* Moves dt of t's sleeps back to cause c, the wait's own; the sampler
+ * moves the labels it gave (sampler.c, ended_as): to idle as it does for
+ * any wait for work, to cond by unslept_ns. */
+static void unsleep(struct ps_thread *t, struct ps_obj *o, int c, uint64_t dt)
+{
+    if (!__atomic_load_n(&o->rewaited, __ATOMIC_RELAXED))
+        __atomic_store_n(&o->rewaited, 1, __ATOMIC_RELAXED);
+    if ((c != PS_COND && c != PS_IDLE) || !dt || t->wait_ns[PS_SLEEP] < dt || t->ran_out_ns < dt)
+        return;
+    __atomic_store_n(&t->wait_ns[c], t->wait_ns[c] + dt, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->wait_ns[PS_SLEEP], t->wait_ns[PS_SLEEP] - dt, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->ran_out_ns, t->ran_out_ns - dt, __ATOMIC_RELAXED);
+    if (c == PS_COND)
+        __atomic_store_n(&t->unslept_ns, t->unslept_ns + dt, __ATOMIC_RELAXED);
+    ps_obj_on_wait(o, t, t->ran_out_site, dt);
+}
+
+void ps_wait_rewaited(struct ps_thread *t, struct ps_obj *o)
+{
+    if (!o)
+        return;
+    if (!ever_posted(o)) {
+        /* held: nothing has posted it yet (x265's encoders at their first
+         * frame), or nothing ever will (HotSpot's sleeps in a loop wait
+         * again at once too, on an event that only an interrupt posts) */
+        if (t->pend_key != o->key || t->pend_cause != t->ran_out_cause) {
+            t->pend_key = o->key;
+            t->pend_ns = 0;
+            t->pend_cause = t->ran_out_cause;
+        }
+        t->pend_ns += t->ran_out_dt;
+        return;
+    }
+    unsleep(t, o, t->ran_out_cause, t->ran_out_dt);
+}
+
+void ps_wait_posted(struct ps_thread *t, struct ps_obj *o)
+{
+    uint64_t dt = t->pend_ns;
+    t->pend_key = 0;
+    t->pend_ns = 0;
+    if (o && ever_posted(o))
+        unsleep(t, o, t->pend_cause, dt);
+}

@@ -39,6 +39,15 @@ void ps_span_long_end(struct ps_thread *t, int cause, uint64_t dt);
  * -1: not known). */
 void ps_span_long_io(struct ps_thread *t, uint64_t dt, long vsw);
 
+/* t waits again, at once and at the same site, on o, on which its last wait
+ * (a timed one) ran out and was taken for a sleep (waitobj.h): if anyone
+ * ever posted o, that wait was for the post, and goes back to its cause;
+ * o's timeouts are no sleeps from now on (o->rewaited). If no one has yet,
+ * it is held (t->pend_*) until t's wait on o ends otherwise than by running
+ * out: ps_wait_posted. Owner only. */
+void ps_wait_rewaited(struct ps_thread *t, struct ps_obj *o);
+void ps_wait_posted(struct ps_thread *t, struct ps_obj *o);
+
 struct ps_span {
     struct ps_thread *t;
     uint64_t t0;

@@ -63,6 +63,9 @@ struct ps_obj {
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
     uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
     uint64_t timeouts;            /* timed waits that ran out (ps_obj_timer_like) */
+    int rewaited;                 /* condvars: a timed wait that ran out was waited again at
+                                     once, at the same site: a wait for a post that wakes now
+                                     and then to look, whose timeouts are no sleeps (waitobj.h) */
     int woken_all;                /* futex words: a wake-up for more than one waiter was posted
                                      (libstdc++'s semaphore release, a broadcast) */
     int poster_pool;              /* condvars: first pool whose worker posted it while no member

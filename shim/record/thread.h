@@ -78,6 +78,16 @@ struct ps_thread {
     uint64_t exact_waits;            /* sleeps that ran their course (ps_span_end_at_most) */
     uint64_t ran_out_ns;             /* timed waits that ran out as sleeps (waitobj.h), their
                                       * length: seen open as cond or idle by the sampler */
+    uint64_t unslept_ns;             /* of those, given back to cond: waited again at once
+                                      * (ps_wait_rewaited, account.c) */
+    /* owner only: the last wait, if it ran out as a sleep (key 0: it did not) */
+    uintptr_t ran_out_key;
+    void *ran_out_site;
+    uint64_t ran_out_end_ns, ran_out_dt;
+    int ran_out_cause;               /* the cause it had before (cond or idle) */
+    uintptr_t pend_key;              /* such waits on an object nobody had posted yet, held */
+    uint64_t pend_ns;                /* until a wait on it ends by a post (ps_wait_posted) */
+    int pend_cause;
     uint64_t sleep_over_ns;          /* of them, their time past their caps (a late timer,
                                       * or the wake-up's wait for a core: sampler.c) */
     uint64_t waits_switched;         /* waits but io long enough to have switched the thread out */
@@ -170,6 +180,7 @@ struct ps_thread {
     uint64_t part_runq_ns, runs_seen;   /* run-queue time and times on a CPU at the last sample */
     uint64_t exact_seen;             /* exact_waits at the last sample */
     uint64_t ran_out_seen_ns;        /* ran_out_ns at the last sample */
+    uint64_t unslept_seen_ns;        /* unslept_ns at the last sample */
     uint64_t sleep_over_seen_ns;     /* sleep_over_ns at the last sample */
     uint64_t sleep_over_pending_ns;  /* of it, held back by the lag reserve only */
     uint64_t switched_seen;          /* waits_switched at the last sample */

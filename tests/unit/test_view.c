@@ -168,8 +168,32 @@ Test(view, a_condvar_the_workers_post_is_a_hand_off_only_with_timeouts, .init = 
     o->posts_same = 846;
     o->posts_other = 282;
     o->contended = 123;
+    o->waiters_many = 1;
     cr_expect_not(ps_view_is_handoff(pi, o));
     o->timeouts = 40;
+    cr_expect(ps_view_is_handoff(pi, o));
+}
+
+/* ... and only if more than one thread waits on it: x265's frame encoders
+ * each wait for their rows on a condvar of their own, in timed waits that
+ * run out (timedWait(250)), posted by the pool's workers; beside two CPU
+ * hogs the pool never ran 1.25 cores and read "a GIL-like lock, use 2
+ * processes". */
+Test(view, a_condvar_one_thread_waits_on_is_no_hand_off, .init = setup)
+{
+    thread(0, pi, 0, 0);
+    thread(1, pi, 0, 0);
+    ps_pools[pi].joined = 2;
+    struct ps_obj *o = ps_obj_get(0x8000, PS_K_COND);
+    cr_assert_not_null(o);
+    o->waiter_pool = pi;
+    o->posts_same = 846;
+    o->posts_other = 20;
+    o->contended = 123;
+    o->timeouts = 40;
+    o->first_waiter = 1001;
+    cr_expect_not(ps_view_is_handoff(pi, o), "one waiter's event read as a GIL");
+    o->waiters_many = 1;
     cr_expect(ps_view_is_handoff(pi, o));
 }
 
