@@ -35,7 +35,7 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
     w->site = site;
     w->key = key;
     w->kind = kind;
-    if (__builtin_expect(w->span.t->ran_out_key == key, 0)) {
+    if (__builtin_expect(w->span.t->ran_out_key != 0, 0) && w->span.t->ran_out_key == key) {
         struct ps_thread *r = w->span.t;         /* its last wait ran out on this object */
         r->ran_out_key = 0;
         if (site == r->ran_out_site && w->span.t0 - r->ran_out_end_ns < PS_REWAIT_NS)
@@ -146,14 +146,16 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
     uint64_t dt = ps_span_end(&w->span);
     if (slept && t)                      /* it ran out (ps_objwait_timed_out): open, it was not a sleep */
         __atomic_store_n(&t->ran_out_ns, t->ran_out_ns + dt, __ATOMIC_RELAXED);
-    if (t && __builtin_expect(t->pend_key == w->key, 0) && !slept)
+    if (t && __builtin_expect(t->pend_key != 0, 0) && t->pend_key == w->key && !slept)
         ps_wait_posted(t, w->o);
-    if (t) {                             /* for the next wait to tell whether it was (ps_wait_rewaited) */
-        t->ran_out_key = slept && w->ran_out_from ? w->key : 0;
+    if (t && slept && w->ran_out_from) {  /* for the next wait to tell whether it was (ps_wait_rewaited) */
+        t->ran_out_key = w->key;
         t->ran_out_site = w->site;
         t->ran_out_end_ns = w->span.t0 + dt;
         t->ran_out_dt = dt;
         t->ran_out_cause = w->ran_out_from;
+    } else if (t && __builtin_expect(t->ran_out_key != 0, 0)) {
+        t->ran_out_key = 0;
     }
     if (!slept)
         ps_obj_on_wait(w->o, t, w->site, dt);   /* a sleep contends for nothing */

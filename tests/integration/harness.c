@@ -290,3 +290,13 @@ int ps_run_cpu(struct ps_run *r, char *const argv[], char *const env[], double *
     *cpu_s = children_cpu_s() - cpu0;
     return rc;
 }
+
+double ps_threads_cpu(json_t *report)
+{
+    double sum = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(report, "threads"), i, t)
+        sum += ps_num(t, "cpu_s");
+    return sum;
+}

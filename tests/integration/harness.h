@@ -55,4 +55,7 @@ long ps_make_text(const char *path, long bytes);
 json_t *ps_pool_with_threads(json_t *report, int n);
 /* |got - want| <= tol * want */
 int ps_near(double got, double want, double tol);
+/* The CPU of every thread in the report, summed: against the kernel's
+ * count for the process (ps_run_cpu), a real program's CPU truth. */
+double ps_threads_cpu(json_t *report);
 #endif

@@ -54,11 +54,7 @@ Test(openblas, numpys_openblas_workers_are_openblas_sized_as_a_team, .timeout = 
     int told = (int)ps_num(p, "recommended_threads");
     cr_expect_eq(told, (int)ps_num(r.report, "cores"), "told %d: %s", told, ps_str(p, "reason"));
     /* every thread's CPU, as the kernel counted the whole process's */
-    double sum = 0;
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(r.report, "threads"), i, t)
-        sum += ps_num(t, "cpu_s");
+    double sum = ps_threads_cpu(r.report);
     cr_expect(ps_near(sum, cpu, 0.05), "threads' cpu %f, the kernel's %f", sum, cpu);
     char *text = ps_profile(r.report), want[64];
     cr_assert_not_null(text, "no profile");

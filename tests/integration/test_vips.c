@@ -58,11 +58,7 @@ Test(vips, a_libvips_pool_is_sized_by_vips_concurrency, .timeout = 120)
     cr_expect(!strcmp(cls, "cpu-bound") || !strcmp(cls, "cpu-starved"), "%s: %s", cls, ps_str(p, "reason"));
     int told = (int)ps_num(p, "recommended_threads");
     cr_expect_eq(told, (int)ps_num(r.report, "cores"), "told %d: %s", told, ps_str(p, "reason"));
-    double sum = 0;
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(r.report, "threads"), i, t)
-        sum += ps_num(t, "cpu_s");
+    double sum = ps_threads_cpu(r.report);
     cr_expect(ps_near(sum, cpu, 0.05), "threads' cpu %f, the kernel's %f", sum, cpu);
     char *text = ps_profile(r.report), want[64];
     cr_assert_not_null(text, "no profile");

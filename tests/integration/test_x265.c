@@ -61,11 +61,7 @@ Test(x265, an_x265_pool_is_named_and_its_pools_option_given, .timeout = 120)
     int told = (int)ps_num(p, "recommended_threads"), cores = (int)ps_num(r.report, "cores");
     /* CPU-bound encoding: never more than the cores */
     cr_expect(told >= 1 && told <= cores, "told %d on %d cores: %s", told, cores, ps_str(p, "reason"));
-    double sum = 0;
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(r.report, "threads"), i, t)
-        sum += ps_num(t, "cpu_s");
+    double sum = ps_threads_cpu(r.report);
     cr_expect(ps_near(sum, cpu, 0.05), "threads' cpu %f, the kernel's %f", sum, cpu);
     char *text = ps_profile(r.report), want[64];
     cr_assert_not_null(text, "no profile");
