@@ -35,14 +35,13 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
     w->site = site;
     w->key = key;
     w->kind = kind;
-    if (__builtin_expect(w->span.t->ran_out_key != 0, 0) && w->span.t->ran_out_key == key) {
-        struct ps_thread *r = w->span.t;         /* its last wait ran out on this object */
-        r->ran_out_key = 0;
-        if (site == r->ran_out_site && w->span.t0 - r->ran_out_end_ns < PS_REWAIT_NS)
-            ps_wait_rewaited(r, w->o);
+    struct ps_thread *t = w->span.t;
+    if (__builtin_expect(t->ran_out_key != 0, 0) && t->ran_out_key == key) {
+        t->ran_out_key = 0;                      /* its last wait ran out on this object */
+        if (site == t->ran_out_site && w->span.t0 - t->ran_out_end_ns < PS_REWAIT_NS)
+            ps_wait_rewaited(t, w->o);
     }
     if (w->span.cause == PS_IDLE) {
-        struct ps_thread *t = w->span.t;
         /* A futex word's wake-up may wake every waiter (libstdc++'s
          * counting_semaphore: FUTEX_WAKE INT_MAX per release), and all but
          * the one that took the count go back to wait (after a few

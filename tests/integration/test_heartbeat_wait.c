@@ -5,33 +5,15 @@
  * hogs read sleep 5.5-6 s per encoder of 11 s, and its pool W/C 0.15-0.3
  * for 0; the fixture's coordinator read sleep 0.97 s of its 1.02 s wait. */
 #include <math.h>
-#include <string.h>
 #include "pool_test.h"
-
-/* The thread of routine in r's report, or NULL. */
-static json_t *thread_of(json_t *report, const char *routine)
-{
-    json_t *t;
-    size_t i;
-    json_array_foreach(json_object_get(report, "threads"), i, t) {
-        const char *s = ps_str(t, "start_routine");
-        if (s && !strcmp(s, routine))
-            return t;
-    }
-    return NULL;
-}
 
 Test(heartbeat_wait, a_timed_wait_for_a_post_that_runs_out_is_no_sleep, .timeout = 60)
 {
     struct ps_run r;
     char *argv[] = { (char *)ps_build_path("fixtures/heartbeat_wait"), NULL };
-    cr_assert_eq(ps_run(&r, argv, NULL), 0);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report: %s", r.err);
-    cr_assert_not_null(r.truth, "no truth line: %s", r.out);
-    json_t *c = thread_of(r.report, "hb_coordinator"), *s = thread_of(r.report, "hb_sleeper");
-    cr_assert_not_null(c, "no coordinator thread");
-    cr_assert_not_null(s, "no sleeper thread");
+    /* each a pool of one thread: the pool's waits are the thread's */
+    json_t *c = pt_run_pool(&r, argv, "hb_coordinator"), *s = ps_pool_by_routine(r.report, "hb_sleeper");
+    cr_assert_not_null(s, "no sleeper's pool");
     double cw = ps_num(r.truth, "coordinator_wait_s"), ss = ps_num(r.truth, "sleeper_sleep_s");
     double csleep = ps_num(c, "wait_by_cause.sleep"), ccond = ps_num(c, "wait_by_cause.cond");
     double cidle = ps_num(c, "wait_by_cause.idle");
