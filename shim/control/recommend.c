@@ -6,7 +6,9 @@
  *    cores (or of its threads) busy all the same (nothing limits it but the
  *    CPU), or one thread of three or more does 2/3 of the waiting (one role
  *    waiting on the others, pigz's writer waiting for compressed blocks: the
- *    others do not queue, so nothing is serialized);
+ *    others do not queue, so nothing is serialized); nor where the lock,
+ *    held 1/B of the time its threads work, leaves room for all of them
+ *    (B >= threads: its waits are its holders' waits for a core);
  *  - CPU-starved: run-queue delay >= half the CPU time, more threads than
  *    cores, and the pool itself keeps at least half the cores busy
  *    (effective parallelism): then the pool oversubscribes the cores and fewer
@@ -250,6 +252,19 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
         if (o->bottleneck < 1)
             o->bottleneck = 1;
     }
+    /* A lock held so briefly that every thread of the pool could progress
+     * (B >= its threads) limits nothing at its size, however long the waits
+     * on it: waits that long on holds that short are its holders kept off a
+     * core while they held it. Apache on one core (taskset), 25 workers:
+     * 8.9 s of waits on their queue's mutex, held 0.06 s (B = 31); the
+     * listener, preempted while holding it by the worker it had just
+     * signalled, was the holder (perf: 2,769 preemptions). "Serialized,
+     * shorten the critical section" was the verdict. B still caps the size
+     * (reach, below). Not a GIL-like condvar, whose hold is a thread's whole
+     * CPU burst. */
+    int roomy = serial && !in->top_is_handoff && o->bottleneck >= in->threads && in->threads > 1;
+    if (roomy)
+        serial = 0;
     double target = o->queueing;
     /* At most B threads make progress: B rounded to the nearest size (B =
      * 1.96 wants the second thread that flooring would give up; B = 1.2
@@ -482,6 +497,15 @@ void ps_recommend(const struct ps_rec_in *in, struct ps_rec_out *o)
     if (capped) {
         ps_fmt_cat(o->reason, sizeof o->reason,
                    "; capped at %d: no more tasks than that were ever in flight", in->demand_peak);
+    }
+    if (roomy) {
+        char ws[32], bs[32];
+        ps_fmt_double(ws, sizeof ws, in->top_wait_s, 2);
+        ps_fmt_double(bs, sizeof bs, o->bottleneck, 1);
+        ps_fmt_cat(o->reason, sizeof o->reason,
+                   "; its %s s of waits on one lock limit nothing: it was held 1/%s of the time its threads "
+                   "worked, room for all %d, so its holders were kept off a core while they held it "
+                   "(preempted), which fewer runnable threads shorten", ws, bs, in->threads);
     }
     if (owned) {
         ps_fmt_cat(o->reason, sizeof o->reason,

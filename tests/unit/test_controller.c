@@ -610,7 +610,9 @@ Test(controller, cpu_guard_never_grows_a_saturated_pool, .fini = teardown)
 }
 
 /* 10 workers: 0.5 core of CPU, 4 s/s of I/O (W/C 8: the model alone says
- * 18), and 5 s/s waiting on one mutex, held 0.2 s/s: serialized. */
+ * 18), and 5 s/s waiting on one mutex, held 0.5 s/s: serialized (at most
+ * (0.5 + 4) / 0.5 = 9 threads progress; held 0.2 s/s, it would leave room
+ * for 22: recommend.c). */
 static void serialized(int n, struct rates *r)
 {
     double k = n / 10.0;
@@ -619,7 +621,7 @@ static void serialized(int n, struct rates *r)
     r->io = 4.0 * k;
     r->lock = 5.0 * k;
     r->top_wait = 5.0 * k;
-    r->top_hold = 0.2 * k;
+    r->top_hold = 0.5 * k;
 }
 
 Test(controller, serialized_pool_is_never_grown, .fini = teardown)

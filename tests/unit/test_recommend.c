@@ -197,6 +197,27 @@ Test(recommend, mutex_convoy_is_work_over_hold)
     cr_expect_not_null(strstr(o.reason, "held 1/4 of the time"), "%s", o.reason);
 }
 
+/* A lock held so briefly it leaves room for every thread (B >= threads) is no
+ * bottleneck, however long its waits: Apache's 25 workers on one core waited
+ * 8.9 s on their queue's mutex, held 0.06 s (B = 31), while its holder, the
+ * listener, was preempted; they were told "serialized, shorten the critical
+ * section". The same lock held long enough to bind (B < threads) is. */
+Test(recommend, a_lock_with_room_for_every_thread_is_no_bottleneck)
+{
+    struct ps_rec_in in = { .cores = 1, .threads = 25, .cpu_s = 1.97, .io_s = 0.0065, .lock_s = 7.68,
+                            .idle_s = 67.4, .runq_s = 12.8, .wall_s = 3.6, .top_wait_s = 8.9,
+                            .top_hold_s = 0.0636 };
+    struct ps_rec_out o = rec(in);
+    cr_expect_neq(o.cls, PS_CLASS_SERIAL, "%s", o.reason);
+    cr_expect_gt(o.bottleneck, 25, "B %.1f", o.bottleneck);
+    cr_expect(strstr(o.reason, "limit nothing"), "%s", o.reason);
+    cr_expect_null(strstr(o.reason, "shorten the critical section"), "%s", o.reason);
+    in.top_hold_s = 0.2;                 /* B = 9.9 < 25: the lock binds */
+    o = rec(in);
+    cr_expect_eq(o.cls, PS_CLASS_SERIAL, "%s", o.reason);
+    cr_expect_null(strstr(o.reason, "limit nothing"), "%s", o.reason);
+}
+
 /* The bottleneck rounded to the nearest size: C + W = 2 + 2 = 4 held 2.05
  * (B = 1.95) wants the second thread; held 3.33 (B = 1.2) does not. */
 Test(recommend, bottleneck_rounds_to_the_nearest_size)
@@ -310,7 +331,7 @@ Test(recommend, a_lock_only_one_thread_waited_on_serializes_nothing)
  * on the others, not a queue on one lock. */
 Test(recommend, one_thread_doing_most_of_the_waiting_is_not_serialized)
 {
-    struct ps_rec_in in = { .cores = 2, .threads = 4, .cpu_s = 1, .io_s = 4, .lock_s = 10,
+    struct ps_rec_in in = { .cores = 2, .threads = 8, .cpu_s = 1, .io_s = 4, .lock_s = 10,
                             .top_wait_s = 10, .top_hold_s = 1, .max_thread_contention_s = 8 };
     cr_expect_eq(rec(in).cls, PS_CLASS_IO);
     in.max_thread_contention_s = 5;                 /* spread: serialized again, (1 + 4) / 1 = 5 */
