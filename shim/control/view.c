@@ -604,6 +604,11 @@ static void answer(int pi, struct ps_view_pool *v)
      * not (Perl's Thread::Queue: its workers post it too) */
     in.queue_wait = p->idle_kind == PS_K_COND && v->idle_obj && v->queue_mutex && !p->twin_objs &&
                     !ps_pool_idle_one_waiter(pi);
+    /* its wait for work a condvar its workers post for each other (pool.c:
+     * made_ready_by_work), clearly more than anyone else does */
+    const struct ps_obj *iw = v->idle_obj ? ps_obj_find(v->idle_obj) : NULL;
+    in.self_fed = iw && iw->kind == PS_K_COND &&
+                  __atomic_load_n(&iw->posts_same, __ATOMIC_RELAXED) > 2 * __atomic_load_n(&iw->posts_other, __ATOMIC_RELAXED);
     in.one_poller = v->idle_site && tot->threads > 1 && tot->pollers < 2;
     in.owners = !v->idle_site || !v->tasks_whole ? 0 : v->tasks_by_tally ? tot->working : tot->serving;
     /* each thread one share: at most one task each (sysbench's workers

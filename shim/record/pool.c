@@ -699,6 +699,24 @@ static int handed_over(const struct ps_obj *o)
     return o->kind != PS_K_POLL && o->posts_same > 0 && o->posts_same >= o->posts_other;
 }
 
+/* A condvar the workers post for each other, but wait on with the mutex of
+ * their producer's "not full" condvar (the pool's queue mutex, known from
+ * the producer's side, not from this condvar), is their wait for work all
+ * the same: work that their own work makes ready. dav1d's task threads wait
+ * on one condvar under the task lock and signal it as each task done readies
+ * others (15,420 posts by workers, 196 by the main thread), and the main
+ * thread waits for pictures under the same lock: read as contention handed
+ * round, the pool was "never idle" and "serialized on one lock, shorten the
+ * critical section". A condvar the workers hand round under a lock of its
+ * own (zstd's in-order serial state, a GIL) is still contention, and so is
+ * one whose waits run out (CPython's GIL). */
+static int made_ready_by_work(const struct ps_obj *o, const struct ps_obj *producer)
+{
+    return producer && producer != o && o->kind == PS_K_COND && producer->mutex &&
+           __atomic_load_n(&o->mutex, __ATOMIC_RELAXED) == producer->mutex &&
+           !__atomic_load_n(&o->timeouts, __ATOMIC_RELAXED);
+}
+
 int ps_pool_lone(int pi)
 {
     return pi >= 0 && pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].joined, __ATOMIC_RELAXED) <= 1;
@@ -998,10 +1016,15 @@ void ps_pool_learn(void)
             (!producer[pp] || o->posts_other > producer[pp]->posts_other) &&
             ps_tally_reposted(pp, o->key | PS_TALLY_COND))
             producer[pp] = o;
-        int wp = o->waiter_pool;
-        if (wp < 0 || wp >= PS_MAX_POOLS)
+    }
+    for (int i = 0; i < n; i++) {
+        uintptr_t key = __atomic_load_n(&cand[i], __ATOMIC_ACQUIRE);
+        struct ps_obj *o = key ? ps_obj_find(key) : NULL;
+        int wp = o ? o->waiter_pool : -1;
+        if (!o || !idle_capable(o) || wp < 0 || wp >= PS_MAX_POOLS)
             continue;
-        if (handed_over(o) || ps_obj_timer_like(o))
+        if ((handed_over(o) && !made_ready_by_work(o, producer[wp])) ||
+            ps_obj_timer_like(o))
             continue;                      /* handed between workers: contention; or a timer */
         if (!best[wp] || o->wait_ns > best[wp]->wait_ns)
             best[wp] = o;
@@ -1015,7 +1038,7 @@ void ps_pool_learn(void)
         if (!best[p]) {
             /* Learned early, disqualified since (the GIL looked posted by the
              * main thread until the workers' hand-offs outnumbered it). */
-            if (co && (handed_over(co) || ps_obj_timer_like(co))) {
+            if (co && ((handed_over(co) && !made_ready_by_work(co, producer[p])) || ps_obj_timer_like(co))) {
                 __atomic_store_n(&pool->idle_obj, 0, __ATOMIC_RELEASE);
                 __atomic_store_n(&pool->queue_mutex, 0, __ATOMIC_RELAXED);
                 co = NULL;
@@ -1033,7 +1056,7 @@ void ps_pool_learn(void)
         }
         /* Sticky: switch only to a clearly better object, or off a disqualified one. */
         if (co && co != best[p] && idle_capable(co) &&
-            !handed_over(co) && !ps_obj_timer_like(co) &&
+            (!handed_over(co) || made_ready_by_work(co, producer[p])) && !ps_obj_timer_like(co) &&
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;
