@@ -82,6 +82,7 @@ struct ps_thread {
                                       * (ps_wait_rewaited, account.c) */
     /* owner only: the last wait, if it ran out as a sleep (key 0: it did not) */
     uintptr_t ran_out_key;
+    uintptr_t ran_out_lock;          /* the mutex a condvar's wait released (0: none) */
     void *ran_out_site;
     uint64_t ran_out_end_ns, ran_out_dt;
     int ran_out_cause;               /* the cause it had before (cond or idle) */

@@ -14,7 +14,7 @@
 #define PS_COND_WAIT(call)                                                   \
     PS_OBJWAIT(w);                                                     \
     void *site = PS_CALLER();                                                \
-    if (!ps_objwait_begin(&w, PS_COND, PS_K_COND, (uintptr_t)c, site))       \
+    if (!ps_objwait_begin_locked(&w, PS_COND, PS_K_COND, (uintptr_t)c, (uintptr_t)m, site)) \
         return call;                                                         \
     if (w.o)                                                                 \
         __atomic_store_n(&w.o->mutex, (uintptr_t)m, __ATOMIC_RELAXED);       \

@@ -22,10 +22,12 @@ struct ps_objwait {
     uintptr_t key;
     int kind;
     int ran_out_from;            /* the cause a timed wait had before it ran out as a sleep */
+    uintptr_t lock;              /* condvars: the mutex the wait releases */
 };
 
-/* 0: not measured, forward only. */
-static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, uintptr_t key, void *site)
+/* 0: not measured, forward only. lock: a condvar's mutex, else 0. */
+static inline int ps_objwait_begin_locked(struct ps_objwait *w, int cause, int kind, uintptr_t key,
+                                          uintptr_t lock, void *site)
 {
     if (kind != PS_K_COND)               /* a condvar waiter holds the queue mutex: never park there */
         ps_throttle_before_wait(key);
@@ -35,10 +37,16 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
     w->site = site;
     w->key = key;
     w->kind = kind;
+    w->lock = lock;
     struct ps_thread *t = w->span.t;
+    /* Again with the same mutex: Ruby (3.1, glibc) keeps a thread's sleep
+     * condvar and its GVL condvar in one union, and a sleep that runs out is
+     * followed at once by a wait for the GVL (or its timer's) on the same
+     * condvar, at the same site, under the GVL's mutex: its sleeps all read
+     * as condvar waits (0.34 s of sleep for 1.2 s). */
     if (__builtin_expect(t->ran_out_key != 0, 0) && t->ran_out_key == key) {
         t->ran_out_key = 0;                      /* its last wait ran out on this object */
-        if (site == t->ran_out_site && w->span.t0 - t->ran_out_end_ns < PS_REWAIT_NS)
+        if (site == t->ran_out_site && lock == t->ran_out_lock && w->span.t0 - t->ran_out_end_ns < PS_REWAIT_NS)
             ps_wait_rewaited(t, w->o);
     }
     if (w->span.cause == PS_IDLE) {
@@ -58,6 +66,11 @@ static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, ui
         t->task_wake_key = 0;
     }
     return 1;
+}
+
+static inline int ps_objwait_begin(struct ps_objwait *w, int cause, int kind, uintptr_t key, void *site)
+{
+    return ps_objwait_begin_locked(w, cause, kind, key, 0, site);
 }
 
 /* The object became known only after the call (poll: the kernel has just
@@ -149,6 +162,7 @@ static inline void ps_objwait_end(struct ps_objwait *w, int got_work)
         ps_wait_posted(t, w->o);
     if (t && slept && w->ran_out_from) {  /* for the next wait to tell whether it was (ps_wait_rewaited) */
         t->ran_out_key = w->key;
+        t->ran_out_lock = w->lock;
         t->ran_out_site = w->site;
         t->ran_out_end_ns = w->span.t0 + dt;
         t->ran_out_dt = dt;
