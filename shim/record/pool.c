@@ -419,7 +419,14 @@ void ps_pool_on_post(uintptr_t obj, struct ps_thread *poster)
         }
     }
     int wp = __atomic_load_n(&o->waiter_pool, __ATOMIC_RELAXED);
-    int member = poster && wp >= 0 && poster->pool == wp;
+    /* Before any wait on it has ended, the pool of the thread waiting now:
+     * the first hand-over of a GIL-like condvar between two workers comes
+     * then, and as an outsider's post it made each worker's own condvar
+     * (gvl_union's, Ruby's GVL) a twin of the wait for work, and every GIL
+     * wait at their site idle (0.6 s per run, and 25 % of the sleeps in 1
+     * run of 12). */
+    int member_pool = wp >= 0 ? wp : __atomic_load_n(&o->begun_pool, __ATOMIC_RELAXED);
+    int member = poster && member_pool >= 0 && poster->pool == member_pool;
     ps_atomic_add(member ? &o->posts_same : &o->posts_other, 1);
     int none = -1;
     if (!member && poster && poster->pool >= 0 && o->kind == PS_K_COND &&
@@ -1037,10 +1044,16 @@ void ps_pool_learn(void)
         struct ps_obj *co = cur ? ps_obj_find(cur) : NULL;
         if (!best[p]) {
             /* Learned early, disqualified since (the GIL looked posted by the
-             * main thread until the workers' hand-offs outnumbered it). */
+             * main thread until the workers' hand-offs outnumbered it). Its
+             * twins, objects like it, go with it: Ruby's GVL condvars (one
+             * per thread), handed a worker by the main thread before the
+             * workers handed them to each other, were twins, and every GVL
+             * wait at their site idle (1.1 s of 1.8 in some runs). */
             if (co && ((handed_over(co) && !made_ready_by_work(co, producer[p])) || ps_obj_timer_like(co))) {
                 __atomic_store_n(&pool->idle_obj, 0, __ATOMIC_RELEASE);
                 __atomic_store_n(&pool->queue_mutex, 0, __ATOMIC_RELAXED);
+                __atomic_store_n(&pool->twin_site, NULL, __ATOMIC_RELEASE);
+                __atomic_store_n(&pool->twin_objs, 0, __ATOMIC_RELAXED);
                 co = NULL;
             }
             /* Workers that never wait for work (the queue is never empty):

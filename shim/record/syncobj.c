@@ -83,6 +83,7 @@ struct ps_obj *ps_obj_get(uintptr_t key, int kind)
             if (__atomic_compare_exchange_n(&o->key, &zero, (uintptr_t)-1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 o->kind = kind;
                 o->waiter_pool = -1;
+                o->begun_pool = -1;
                 o->poster_pool = -1;
                 o->other_waiter_pool = -1;
                 __atomic_fetch_or(&ps_obj_used[at >> 6], 1ull << (at & 63), __ATOMIC_RELEASE);

@@ -39,6 +39,8 @@ struct ps_obj {
     uintptr_t key;                /* object address (fds: PS_FD_KEY(fd)); 0 = empty */
     int kind;                     /* enum ps_kind */
     int waiter_pool;              /* first pool whose worker blocked here, -1 none */
+    int begun_pool;               /* waitobj: the pool of a thread that began a wait here, -1
+                                     none: whose member posts it before a wait on it ends */
     uint64_t first_wait_ns;       /* locks: when the first thread began waiting during the
                                      current hold (weight-1 timing from then), 0 none */
     int waiting;                  /* threads blocked on it right now */
@@ -61,7 +63,8 @@ struct ps_obj {
                                      a pool's (tally.c: ps_tally_mark_fed): a queue's count its
                                      consumers may take without ever blocking */
     uintptr_t mutex;              /* condvars: the mutex passed to the wait */
-    uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others */
+    uint64_t posts_same, posts_other; /* wakes by members of waiter_pool / by others (before a
+                                     wait on it has ended, of the pool of begun_pool) */
     uint64_t timeouts;            /* timed waits that ran out (ps_obj_timer_like) */
     int rewaited;                 /* condvars: a timed wait that ran out was waited again at
                                      once, at the same site: a wait for a post that wakes now

@@ -39,6 +39,8 @@ static inline int ps_objwait_begin_locked(struct ps_objwait *w, int cause, int k
     w->kind = kind;
     w->lock = lock;
     struct ps_thread *t = w->span.t;
+    if (w->o && t->pool >= 0 && __atomic_load_n(&w->o->begun_pool, __ATOMIC_RELAXED) < 0)
+        __atomic_store_n(&w->o->begun_pool, t->pool, __ATOMIC_RELAXED);   /* pool.c: ps_pool_on_post */
     /* Again with the same mutex: Ruby (3.1, glibc) keeps a thread's sleep
      * condvar and its GVL condvar in one union, and a sleep that runs out is
      * followed at once by a wait for the GVL (or its timer's) on the same
