@@ -239,10 +239,12 @@ Test(metrics, odd_exe_path_is_escaped_into_a_valid_label, .timeout = 60)
     char *text = NULL;
     int exit_st = -1;
     for (double t0 = dk_now(); dk_now() - t0 < 30; usleep(20000)) {
-        char *now = ps_slurp(file);
-        if (now) {
+        char *now = ps_slurp(file);      /* "" while there is no file */
+        if (now && *now) {
             free(text);
             text = now;
+        } else {
+            free(now);
         }
         if (series(text, "poolshim_pool_tasks_total", "condvar_worker", NULL) == 10)
             break;
