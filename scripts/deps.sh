@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libunwind-dev libjemalloc-dev libcriterion-dev libjansson-dev libdw-dev
       python3 python3-jsonschema pigz lbzip2 zstd xz-utils sysbench clang valgrind libclang-rt-14-dev chromium jq strace time nodejs
       zlib1g-dev golang-go prometheus prometheus-node-exporter groff-base
-      libuv1-dev libglib2.0-dev libapr1-dev libtbb-dev memcached libmemcached-tools libc6-dbg python3-numpy libopenblas0-pthread libvips-tools x265 ruby)
+      libuv1-dev libglib2.0-dev libapr1-dev libtbb-dev memcached libmemcached-tools libc6-dbg python3-numpy libopenblas0-pthread libvips-tools x265 ruby tabix)
 [ "${1:-}" = truth ] && pkgs+=(default-jdk-headless linux-perf ripgrep)
 missing=()
 for p in "${pkgs[@]}"; do

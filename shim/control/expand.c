@@ -85,6 +85,8 @@ static const struct {
     /* x265's thread pool and frame encoders, one start routine
      * (x265::Thread's), in x265 or in ffmpeg's libx265 encoder */
     { "x265_param_parse", "x265" },
+    /* htslib's thread pool (samtools, bcftools, bgzip; libhts or built in) */
+    { "hts_tpool_init", "htslib" },
 };
 
 /* The runtime the object holding routine implements, or NULL. */
@@ -424,6 +426,17 @@ static int knob(int pi, int size, char *what, size_t wcap, char *line, size_t lc
         ps_fmt(what, wcap, "libx265");
         ps_fmt(line, lcap, "# x265: --pools %d (ffmpeg: -x265-params pools=%d; no environment variable sets it)",
                size, size);
+        return 0;
+    }
+    /* Its pool's workers; bgzf's reader and writer threads, in the same
+     * object, are each a thread of their own, sized by no option (samtools
+     * -@ 1 runs a pool of one worker: unnamed, as they are). */
+    if (rt && !strcmp(rt, "htslib") && ps_pool_lone(pi))
+        rt = NULL;
+    if (rt && !strcmp(rt, "htslib")) {
+        ps_fmt(what, wcap, "htslib thread pool");
+        ps_fmt(line, lcap, "# htslib: -@ %d (samtools, bcftools, bgzip: -@ or --threads; no environment variable "
+               "sets it)", size);
         return 0;
     }
     if (rt && !strcmp(rt, "Go")) {
