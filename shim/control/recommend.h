@@ -42,9 +42,10 @@ struct ps_rec_in {
     int lone;                /* the pool ever had one thread (not: one left at the end) */
     int waits_for_work;      /* its wait for work is known (its tasks may still be uncounted) */
     int queue_wait;          /* ... and is a condvar its workers share with the queue's mutex */
-    int self_fed;            /* its wait for work is a condvar its own workers post, as their
-                                work makes more ready (dav1d's task threads): no producer
-                                offers it work, so its waits for work say nothing of a load */
+    int self_fed;            /* its wait for work is a condvar its own workers post over twice
+                                as often as anyone else (dav1d's task threads, as their work
+                                readies more): its waits for work say nothing of a load a
+                                producer offers */
     int one_poller;          /* its wait for work is a poll site where one of its several
                                 threads polls: the others have other jobs */
     int demand_peak;         /* most tasks ever in flight (busy + queued), 0 = unknown:
