@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "harness.h"
+#include "pool_test.h"
 
 static const char bgzip_exe[] = "/usr/bin/bgzip";
 
@@ -41,19 +41,12 @@ Test(htslib, an_htslib_pool_is_named_and_its_option_given, .timeout = 120)
     unlink(in);
     unlink(out);
     rmdir(dir);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report: %s", r.err);
-    json_t *p = ps_pool_by_name(r.report, "htslib thread pool");
-    cr_assert_not_null(p, "no pool named htslib thread pool: %s", r.err);
+    json_t *p = pt_named_pool(&r, "htslib thread pool", cpu);
     cr_expect_eq(ps_num(p, "threads"), 4, "-@ 4: four workers");
     int told = (int)ps_num(p, "recommended_threads"), cores = (int)ps_num(r.report, "cores");
     cr_expect(told >= 1 && told <= cores, "told %d on %d cores: %s", told, cores, ps_str(p, "reason"));
-    double sum = ps_threads_cpu(r.report);
-    cr_expect(ps_near(sum, cpu, 0.05), "threads' cpu %f, the kernel's %f", sum, cpu);
-    char *text = ps_profile(r.report), want[64];
-    cr_assert_not_null(text, "no profile");
+    char want[64];
     snprintf(want, sizeof want, "# htslib: -@ %d ", told);
-    cr_expect(strstr(text, want) != NULL, "profile without '%s': %s", want, text);
-    free(text);
+    pt_expect_profile(&r, want);
     ps_run_free(&r);
 }

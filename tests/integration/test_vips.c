@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "harness.h"
+#include "pool_test.h"
 
 static const char vips_exe[] = "/usr/bin/vips";
 
@@ -48,23 +48,18 @@ Test(vips, a_libvips_pool_is_sized_by_vips_concurrency, .timeout = 120)
     unlink(img);
     unlink(out);
     rmdir(dir);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
-    cr_assert_not_null(r.report, "no report: %s", r.err);
-    json_t *p = ps_pool_by_name(r.report, "libvips");
-    cr_assert_not_null(p, "no pool named libvips: %s", r.err);
+    json_t *p = pt_named_pool(&r, "libvips", cpu);
     cr_expect_geq(ps_num(p, "threads"), 2, "one worker and the sink's helpers");
     /* the blur is CPU: a CPU-bound pool is told the cores */
     const char *cls = ps_str(p, "classification");
     cr_expect(!strcmp(cls, "cpu-bound") || !strcmp(cls, "cpu-starved"), "%s: %s", cls, ps_str(p, "reason"));
     int told = (int)ps_num(p, "recommended_threads");
     cr_expect_eq(told, (int)ps_num(r.report, "cores"), "told %d: %s", told, ps_str(p, "reason"));
-    double sum = ps_threads_cpu(r.report);
-    cr_expect(ps_near(sum, cpu, 0.05), "threads' cpu %f, the kernel's %f", sum, cpu);
-    char *text = ps_profile(r.report), want[64];
-    cr_assert_not_null(text, "no profile");
+    char want[64];
     snprintf(want, sizeof want, "export VIPS_CONCURRENCY=%d", told);
-    cr_expect(strstr(text, want) != NULL, "profile without %s: %s", want, text);
-    cr_expect(strstr(text, "g_thread_pool_new") == NULL, "GLib's knob: %s", text);
+    pt_expect_profile(&r, want);
+    char *text = ps_profile(r.report);
+    cr_expect(text && strstr(text, "g_thread_pool_new") == NULL, "GLib's knob: %s", text ? text : "(none)");
     free(text);
     ps_run_free(&r);
 }
