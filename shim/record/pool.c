@@ -724,6 +724,14 @@ static int made_ready_by_work(const struct ps_obj *o, const struct ps_obj *produ
            !__atomic_load_n(&o->timeouts, __ATOMIC_RELAXED);
 }
 
+/* Not a wait for work, whatever else it is: a condvar the workers hand each
+ * other (not one their work readies), or a timer. ps_pool_learn asks it of
+ * every candidate, of the wait it learned before, and before keeping that. */
+static int no_wait_for_work(const struct ps_obj *o, const struct ps_obj *producer)
+{
+    return (handed_over(o) && !made_ready_by_work(o, producer)) || ps_obj_timer_like(o);
+}
+
 int ps_pool_lone(int pi)
 {
     return pi >= 0 && pi < PS_MAX_POOLS && __atomic_load_n(&ps_pools[pi].joined, __ATOMIC_RELAXED) <= 1;
@@ -1030,8 +1038,7 @@ void ps_pool_learn(void)
         int wp = o ? o->waiter_pool : -1;
         if (!o || !idle_capable(o) || wp < 0 || wp >= PS_MAX_POOLS)
             continue;
-        if ((handed_over(o) && !made_ready_by_work(o, producer[wp])) ||
-            ps_obj_timer_like(o))
+        if (no_wait_for_work(o, producer[wp]))
             continue;                      /* handed between workers: contention; or a timer */
         if (!best[wp] || o->wait_ns > best[wp]->wait_ns)
             best[wp] = o;
@@ -1049,7 +1056,7 @@ void ps_pool_learn(void)
              * per thread), handed a worker by the main thread before the
              * workers handed them to each other, were twins, and every GVL
              * wait at their site idle (1.1 s of 1.8 in some runs). */
-            if (co && ((handed_over(co) && !made_ready_by_work(co, producer[p])) || ps_obj_timer_like(co))) {
+            if (co && no_wait_for_work(co, producer[p])) {
                 __atomic_store_n(&pool->idle_obj, 0, __ATOMIC_RELEASE);
                 __atomic_store_n(&pool->queue_mutex, 0, __ATOMIC_RELAXED);
                 __atomic_store_n(&pool->twin_site, NULL, __ATOMIC_RELEASE);
@@ -1069,7 +1076,7 @@ void ps_pool_learn(void)
         }
         /* Sticky: switch only to a clearly better object, or off a disqualified one. */
         if (co && co != best[p] && idle_capable(co) &&
-            (!handed_over(co) || made_ready_by_work(co, producer[p])) && !ps_obj_timer_like(co) &&
+            !no_wait_for_work(co, producer[p]) &&
             best[p]->wait_ns < 2 * co->wait_ns)
             continue;
         pool->idle_kind = best[p]->kind;
